@@ -1,0 +1,2 @@
+//! Placeholder until the JSON benchmark lands.
+fn main() {}

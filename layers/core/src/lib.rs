@@ -1,0 +1,53 @@
+//! taskwire's shared core: what every taskwire layer builds on.
+//!
+//! - [`ids`]: W3C Trace Context ids ([`TraceId`], [`SpanId`]).
+//! - [`capture`]: span fields captured once and shared by every taskwire layer in the stack
+//!   ([`Capture`], [`SpanData`]).
+//! - [`redact`]: redaction of sensitive keys before anything is written ([`Redactor`]).
+//! - [`value`]: typed field values ([`FieldValue`]).
+//! - [`json`], [`time`], [`process`]: allocation-free rendering of JSON values, RFC 3339
+//!   timestamps, and the process facts each record carries.
+//!
+//! Applications rarely use this crate directly: the `taskwire` crate wires the layers. Layer
+//! authors embed a [`Capture`] in their layer so that the spans they see are captured once:
+//!
+//! ```
+//! use tracing_subscriber::prelude::*;
+//! use tracing_subscriber::{layer::Context, registry::LookupSpan, Layer};
+//! use tracing_core::{span, Subscriber};
+//! use taskwire_core::{Capture, SpanData};
+//!
+//! struct Ids { capture: Capture }
+//!
+//! impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Ids {
+//!     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+//!         self.capture.on_new_span(attrs, id, &ctx);
+//!         let span = ctx.span(id).expect("span is open");
+//!         let ext = span.extensions();
+//!         let data = ext.get::<SpanData>().expect("captured");
+//!         assert!(data.trace_id.is_valid());
+//!     }
+//!     fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
+//!         self.capture.on_record(id, values, &ctx);
+//!     }
+//! }
+//!
+//! let subscriber = tracing_subscriber::registry().with(Ids { capture: Capture::default() });
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let _span = tracing::info_span!("checkout", order = 7).entered();
+//! });
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod capture;
+pub mod ids;
+pub mod json;
+pub mod process;
+pub mod redact;
+pub mod time;
+pub mod value;
+
+pub use capture::{Capture, SpanData, SpanFields};
+pub use ids::{SpanId, TraceId};
+pub use redact::Redactor;
+pub use value::{ErrorValue, FieldValue};

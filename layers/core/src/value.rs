@@ -1,0 +1,130 @@
+//! Typed field values as taskwire keeps them: what a span recorded, in a form every layer can
+//! read (the JSON layer renders it, tickets store it, metrics turn it into labels).
+
+use std::fmt;
+
+/// One field value, captured with its type so it renders with its JSON type.
+///
+/// `Debug`- and `Display`-only values (`?x`, `%x`) become [`FieldValue::Str`]; errors keep their
+/// source chain.
+///
+/// ```
+/// use taskwire_core::FieldValue;
+/// assert_eq!(FieldValue::from(3_i64), FieldValue::I64(3));
+/// assert_eq!(FieldValue::from("x").as_str(), Some("x"));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum FieldValue {
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A 128-bit signed integer.
+    I128(i128),
+    /// A 128-bit unsigned integer.
+    U128(u128),
+    /// A float; NaN and infinities are kept here and rendered by the JSON rule.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A string, or the `Debug`/`Display` rendering of a value.
+    Str(Box<str>),
+    /// An error with its `source()` chain.
+    Error(Box<ErrorValue>),
+    /// A value whose key is sensitive; rendered as `"[redacted]"`.
+    Redacted,
+}
+
+/// An error value: its `Display` message and the messages of its `source()` chain, outermost
+/// first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorValue {
+    /// The error's own message.
+    pub message: String,
+    /// The messages of the source chain, nearest first.
+    pub sources: Vec<String>,
+}
+
+impl ErrorValue {
+    /// Captures an error and its whole source chain.
+    pub fn from_error(err: &(dyn std::error::Error + 'static)) -> Self {
+        let mut sources = Vec::new();
+        let mut cur = err.source();
+        while let Some(e) = cur {
+            sources.push(e.to_string());
+            cur = e.source();
+        }
+        ErrorValue {
+            message: err.to_string(),
+            sources,
+        }
+    }
+}
+
+impl FieldValue {
+    /// The value as a string slice, when it is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            FieldValue::Str(s) => Some(s),
+            FieldValue::Redacted => Some(crate::redact::REDACTED),
+            _ => None,
+        }
+    }
+
+    /// The value as an `i64`, when it is an integer that fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            FieldValue::I64(v) => Some(v),
+            FieldValue::U64(v) => i64::try_from(v).ok(),
+            FieldValue::I128(v) => i64::try_from(v).ok(),
+            FieldValue::U128(v) => i64::try_from(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// Renders the value as JSON into `out` (see [`crate::json::write_value`]).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        crate::json::write_value(out, self);
+    }
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::I64(v) => v.fmt(f),
+            FieldValue::U64(v) => v.fmt(f),
+            FieldValue::I128(v) => v.fmt(f),
+            FieldValue::U128(v) => v.fmt(f),
+            FieldValue::F64(v) => v.fmt(f),
+            FieldValue::Bool(v) => v.fmt(f),
+            FieldValue::Str(v) => f.write_str(v),
+            FieldValue::Error(e) => f.write_str(&e.message),
+            FieldValue::Redacted => f.write_str(crate::redact::REDACTED),
+        }
+    }
+}
+
+macro_rules! from_int {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<$t> for FieldValue {
+            fn from(v: $t) -> Self {
+                FieldValue::$v(v.into())
+            }
+        }
+    )*};
+}
+from_int!(i8 => I64, i16 => I64, i32 => I64, i64 => I64, u8 => U64, u16 => U64, u32 => U64,
+    u64 => U64, i128 => I128, u128 => U128, f32 => F64, f64 => F64, bool => Bool);
+
+impl From<&str> for FieldValue {
+    fn from(v: &str) -> Self {
+        FieldValue::Str(v.into())
+    }
+}
+
+impl From<String> for FieldValue {
+    fn from(v: String) -> Self {
+        FieldValue::Str(v.into_boxed_str())
+    }
+}

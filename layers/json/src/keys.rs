@@ -1,0 +1,172 @@
+//! The built-in keys of a JSON record, their names, and the rule for user fields that collide
+//! with them.
+
+use taskwire_core::json;
+
+/// A user field whose key equals a built-in key in use is written under this prefix:
+/// a field `level` becomes `fields.level`.
+pub const COLLISION_PREFIX: &str = "fields.";
+
+/// A built-in key of the record. Each can be renamed or omitted.
+///
+/// ```
+/// use taskwire_json::Key;
+/// assert_eq!(Key::Message.default_name(), "msg");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Key {
+    /// `ts`: RFC 3339 UTC timestamp with microseconds.
+    Timestamp,
+    /// `level`: `TRACE`, `DEBUG`, `INFO`, `WARN` or `ERROR`.
+    Level,
+    /// `target`: the event's target (for `log` records, the logger's target).
+    Target,
+    /// `msg`: the event's message (empty string when it has none).
+    Message,
+    /// `trace_id`: 32 lowercase hex digits, when inside a span.
+    TraceId,
+    /// `span_id`: 16 lowercase hex digits of the innermost span, when inside a span.
+    SpanId,
+    /// `parent_span_id`: the innermost span's parent, when it has one.
+    ParentSpanId,
+    /// `spans`: the list of enclosing spans, in span-list mode only.
+    Spans,
+    /// `file`: source file of the call site.
+    File,
+    /// `line`: source line of the call site.
+    Line,
+    /// `module`: module path of the call site.
+    Module,
+    /// `thread`: the thread's name, or `ThreadId(N)`.
+    Thread,
+    /// `pid`: the process id.
+    Pid,
+    /// `host`: the host name.
+    Host,
+    /// `service`: the service name, when configured.
+    Service,
+    /// `release`: the release (version), when configured.
+    Release,
+}
+
+impl Key {
+    /// Every key, in record order.
+    pub const ALL: [Key; 16] = [
+        Key::Timestamp,
+        Key::Level,
+        Key::Target,
+        Key::Message,
+        Key::TraceId,
+        Key::SpanId,
+        Key::ParentSpanId,
+        Key::Spans,
+        Key::File,
+        Key::Line,
+        Key::Module,
+        Key::Thread,
+        Key::Pid,
+        Key::Host,
+        Key::Service,
+        Key::Release,
+    ];
+
+    /// The key's name unless renamed.
+    pub const fn default_name(self) -> &'static str {
+        match self {
+            Key::Timestamp => "ts",
+            Key::Level => "level",
+            Key::Target => "target",
+            Key::Message => "msg",
+            Key::TraceId => "trace_id",
+            Key::SpanId => "span_id",
+            Key::ParentSpanId => "parent_span_id",
+            Key::Spans => "spans",
+            Key::File => "file",
+            Key::Line => "line",
+            Key::Module => "module",
+            Key::Thread => "thread",
+            Key::Pid => "pid",
+            Key::Host => "host",
+            Key::Service => "service",
+            Key::Release => "release",
+        }
+    }
+
+    fn index(self) -> usize {
+        // ALL is in declaration order.
+        self as usize
+    }
+}
+
+/// The names in use for the built-in keys, pre-rendered as `"name":`.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyNames {
+    names: [Option<Box<str>>; 16],
+    rendered: [Box<[u8]>; 16],
+    /// Bit `n` is set when some key in use is `n` bytes long (63 for longer ones): most user
+    /// fields are cleared of colliding by this mask alone.
+    len_mask: u64,
+}
+
+impl Default for KeyNames {
+    fn default() -> Self {
+        let mut k = KeyNames {
+            names: Key::ALL.map(|k| Some(Box::from(k.default_name()))),
+            rendered: Key::ALL.map(|_| Box::from(&b""[..])),
+            len_mask: 0,
+        };
+        k.refresh();
+        k
+    }
+}
+
+impl KeyNames {
+    pub(crate) fn rename(&mut self, key: Key, name: &str) {
+        // A built-in already using the name gives it up (it is omitted): keys never repeat.
+        for n in self.names.iter_mut() {
+            if n.as_deref() == Some(name) {
+                *n = None;
+            }
+        }
+        self.names[key.index()] = Some(name.into());
+        self.refresh();
+    }
+
+    pub(crate) fn omit(&mut self, key: Key) {
+        self.names[key.index()] = None;
+        self.refresh();
+    }
+
+    fn refresh(&mut self) {
+        self.len_mask = 0;
+        for (i, n) in self.names.iter().enumerate() {
+            let mut r = Vec::new();
+            if let Some(n) = n {
+                json::write_str(&mut r, n);
+                r.push(b':');
+                self.len_mask |= 1 << n.len().min(63);
+            }
+            self.rendered[i] = r.into_boxed_slice();
+        }
+    }
+
+    /// `"name":`, or `None` when the key is omitted.
+    #[inline]
+    pub(crate) fn get(&self, key: Key) -> Option<&[u8]> {
+        let r = &self.rendered[key.index()];
+        (!r.is_empty()).then_some(&**r)
+    }
+
+    /// Whether a user field named `name` collides with a built-in key in use.
+    #[inline]
+    pub(crate) fn collides(&self, name: &str, spans_nested: bool) -> bool {
+        if self.len_mask & (1 << name.len().min(63)) == 0 {
+            return false;
+        }
+        self.names.iter().enumerate().any(|(i, n)| {
+            // `spans` is a key only in span-list mode.
+            (spans_nested || i != Key::Spans.index()) && n.as_deref() == Some(name)
+        })
+    }
+}

@@ -1,0 +1,231 @@
+//! [`JsonLayer`]: the layer, its settings, and its write-error counter.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use taskwire_core::{Capture, FieldValue, Redactor};
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Subscriber};
+use tracing_log::NormalizeEvent;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::format::{render_event, with_scratch, Format};
+use crate::keys::Key;
+
+/// Writes one JSON object per line per event. See the [crate docs](crate) for the record.
+///
+/// Built with [`layer()`](crate::layer) and configured with consuming `with_*` setters.
+pub struct JsonLayer<W = fn() -> io::Stdout> {
+    make_writer: W,
+    capture: Capture,
+    format: Format,
+    errors: WriteErrors,
+}
+
+impl Default for JsonLayer {
+    fn default() -> Self {
+        JsonLayer {
+            make_writer: io::stdout,
+            capture: Capture::default(),
+            format: Format::default(),
+            errors: WriteErrors::default(),
+        }
+    }
+}
+
+impl<W> std::fmt::Debug for JsonLayer<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonLayer")
+            .field("format", &self.format)
+            .field("capture", &self.capture)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W> JsonLayer<W> {
+    /// Sends records to `make_writer`: anything implementing
+    /// [`MakeWriter`](tracing_subscriber::fmt::MakeWriter), such as `std::io::stdout`,
+    /// `std::io::stderr`, an `Arc<File>`, a `Mutex<W>`, or tracing-appender's rolling and
+    /// non-blocking writers. Each record is written with a single `write_all` call.
+    ///
+    /// ```
+    /// let layer = taskwire_json::layer().with_writer(std::io::stderr);
+    /// ```
+    #[must_use]
+    pub fn with_writer<W2>(self, make_writer: W2) -> JsonLayer<W2>
+    where
+        W2: for<'w> MakeWriter<'w> + 'static,
+    {
+        JsonLayer {
+            make_writer,
+            capture: self.capture,
+            format: self.format,
+            errors: self.errors,
+        }
+    }
+
+    /// Adds `"service": name` to every record.
+    #[must_use]
+    pub fn with_service(mut self, name: impl Into<String>) -> Self {
+        self.format.service = Some(name.into());
+        self.format.prepare();
+        self
+    }
+
+    /// Adds `"release": release` to every record.
+    #[must_use]
+    pub fn with_release(mut self, release: impl Into<String>) -> Self {
+        self.format.release = Some(release.into());
+        self.format.prepare();
+        self
+    }
+
+    /// Adds a field with a fixed value to every record. Event and span fields of the same name
+    /// win over it; a later static field of the same name replaces an earlier one.
+    ///
+    /// ```
+    /// let layer = taskwire_json::layer().with_static_field("region", "eu-west-1");
+    /// ```
+    #[must_use]
+    pub fn with_static_field(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<FieldValue>,
+    ) -> Self {
+        self.format.statics.push((name.into(), value.into()));
+        self.format.prepare();
+        self
+    }
+
+    /// Writes a built-in key under another name. A built-in key that already had that name is
+    /// omitted, so keys never repeat.
+    ///
+    /// ```
+    /// use taskwire_json::Key;
+    /// let layer = taskwire_json::layer()
+    ///     .with_key_name(Key::Message, "message")
+    ///     .with_key_name(Key::Timestamp, "@timestamp");
+    /// ```
+    #[must_use]
+    pub fn with_key_name(mut self, key: Key, name: impl AsRef<str>) -> Self {
+        self.format.keys.rename(key, name.as_ref());
+        self.format.prepare();
+        self
+    }
+
+    /// Leaves a built-in key out of every record.
+    ///
+    /// ```
+    /// use taskwire_json::Key;
+    /// let layer = taskwire_json::layer().without_key(Key::Host).without_key(Key::Pid);
+    /// ```
+    #[must_use]
+    pub fn without_key(mut self, key: Key) -> Self {
+        self.format.keys.omit(key);
+        self.format.prepare();
+        self
+    }
+
+    /// Writes the enclosing spans as a `spans` list (outermost first, each
+    /// `{"name": …, fields…}`) instead of flattening their fields into the record.
+    #[must_use]
+    pub fn with_span_list(mut self, enabled: bool) -> Self {
+        self.format.span_list = enabled;
+        self.format.prepare();
+        self
+    }
+
+    /// Redacts with `redactor` instead of the default key list.
+    ///
+    /// ```
+    /// use taskwire_core::Redactor;
+    /// let layer = taskwire_json::layer().with_redactor(Redactor::default().with_key("ssn"));
+    /// ```
+    #[must_use]
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.capture = self.capture.with_redactor(redactor);
+        self
+    }
+
+    /// Uses `capture` (and its redactor) to capture spans. Layers built from clones of one
+    /// [`Capture`] redact alike.
+    #[must_use]
+    pub fn with_capture(mut self, capture: Capture) -> Self {
+        self.capture = capture;
+        self
+    }
+
+    /// A handle on the count of records that could not be written.
+    pub fn write_errors(&self) -> WriteErrors {
+        self.errors.clone()
+    }
+}
+
+impl<S, W> Layer<S> for JsonLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        self.capture.on_new_span(attrs, id, &ctx);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        self.capture.on_record(id, values, &ctx);
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let normalized = event.normalized_metadata();
+        let is_log = normalized.is_some();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        with_scratch(|s| {
+            render_event(
+                &self.format,
+                self.capture.redactor(),
+                event,
+                meta,
+                is_log,
+                &ctx,
+                s,
+            );
+            let mut w = self.make_writer.make_writer_for(meta);
+            if let Err(e) = w.write_all(&s.line) {
+                self.errors.record(&e);
+            }
+        });
+    }
+}
+
+/// Counts records a [`JsonLayer`] failed to write. The first failure is also reported once on
+/// stderr; a layer never panics on a failing writer.
+#[derive(Clone, Debug, Default)]
+pub struct WriteErrors {
+    inner: Arc<ErrorsInner>,
+}
+
+#[derive(Debug, Default)]
+struct ErrorsInner {
+    count: AtomicU64,
+    reported: AtomicBool,
+}
+
+impl WriteErrors {
+    /// How many records could not be written so far.
+    pub fn count(&self) -> u64 {
+        self.inner.count.load(Ordering::Relaxed)
+    }
+
+    fn record(&self, e: &io::Error) {
+        self.inner.count.fetch_add(1, Ordering::Relaxed);
+        if !self.inner.reported.swap(true, Ordering::Relaxed) {
+            // Reported once: a broken writer must not flood stderr either.
+            let _ = writeln!(
+                io::stderr(),
+                "taskwire-json: a record could not be written ({e}); further failures are counted"
+            );
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! taskwire: one instrumentation call feeds logs, errors and metrics.
+//!
+//! An application keeps using plain [`tracing`] (`#[instrument]`, `info!`, `error!`) and adds
+//! taskwire's layers to a `tracing_subscriber::Registry`, either in one call:
+//!
+//! ```
+//! # fn main() -> Result<(), taskwire::InstallError> {
+//! let (dispatch, _guard) = taskwire::builder()
+//!     .service("checkout")
+//!     .release("1.4.2")
+//!     .json(std::io::stdout)
+//!     .build()?; // or `.install()?` to make it the global default
+//! tracing::dispatcher::with_default(&dispatch, || {
+//!     let _order = tracing::info_span!("order", order_id = 42).entered();
+//!     tracing::info!(items = 3, "order placed");
+//! });
+//! # Ok(()) }
+//! ```
+//!
+//! or by hand, layer by layer:
+//!
+//! ```
+//! use tracing_subscriber::prelude::*;
+//! let subscriber = tracing_subscriber::registry().with(taskwire::json::layer());
+//! tracing::subscriber::with_default(subscriber, || tracing::info!("hello"));
+//! ```
+//!
+//! | crate | re-exported as | what it holds |
+//! |---|---|---|
+//! | `taskwire-core` | [`core`] | W3C ids, shared span capture, redaction, JSON primitives |
+//! | `taskwire-json` | [`json`] | structured JSON lines with the context of every enclosing span |
+//!
+//! The guides live in the repository's `docs/` folder: `record-schema.md` (every key of a
+//! JSON record) and `architecture.md` (how the layers share one capture).
+#![forbid(unsafe_code)]
+
+mod builder;
+
+pub use builder::{builder, Builder, Guard, InstallError};
+pub use taskwire_core as core;
+pub use taskwire_json as json;
