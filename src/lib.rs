@@ -39,3 +39,8 @@ mod builder;
 pub use builder::{builder, Builder, Guard, InstallError};
 pub use taskwire_core as core;
 pub use taskwire_json as json;
+
+/// The README's snippets, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,146 @@
+//! taskwire's demo: a small simulated shop service.
+//!
+//! Nested `#[instrument]`ed functions run as tokio tasks on several worker threads; some orders
+//! hit low stock (warnings) or a declined card (errors); a dependency that uses the `log` crate
+//! writes through the bridge. Every record goes as a JSON line to stdout and to
+//! `target/demo/logs.jsonl`.
+//!
+//! ```text
+//! cargo run --example demo
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tracing::{info, instrument, warn};
+
+/// Where the demo writes its JSON log (under the repository's `target/`).
+fn demo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("demo")
+}
+
+#[derive(Debug)]
+struct PaymentDeclined {
+    order_id: u64,
+    reason: &'static str,
+}
+
+impl std::fmt::Display for PaymentDeclined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "payment for order {} declined: {}",
+            self.order_id, self.reason
+        )
+    }
+}
+
+impl std::error::Error for PaymentDeclined {}
+
+/// A tiny deterministic generator, so every run tells the same story.
+fn pseudo_random(seed: u64) -> u64 {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xdead_beef;
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^ (x >> 29)
+}
+
+#[instrument(fields(sku = %format!("SKU-{:04}", order_id % 7)))]
+async fn check_inventory(order_id: u64, quantity: u32) -> u32 {
+    tokio::time::sleep(Duration::from_millis(pseudo_random(order_id) % 5)).await;
+    let in_stock = (pseudo_random(order_id + 1) % 20) as u32;
+    if in_stock < quantity * 2 {
+        warn!(in_stock, quantity, "stock is running low");
+    }
+    in_stock
+}
+
+#[instrument(err, skip(card_token))]
+async fn charge_card(
+    order_id: u64,
+    amount_cents: u64,
+    card_token: &str,
+) -> Result<(), PaymentDeclined> {
+    // `card_token` is a sensitive key: taskwire redacts it wherever it appears.
+    info!(card_token, "charging card");
+    tokio::time::sleep(Duration::from_millis(pseudo_random(order_id + 2) % 8)).await;
+    if pseudo_random(order_id + 3) % 5 == 0 {
+        return Err(PaymentDeclined {
+            order_id,
+            reason: "insufficient funds",
+        });
+    }
+    Ok(())
+}
+
+#[instrument(fields(customer = %format!("cust-{}", order_id % 4), outcome = tracing::field::Empty))]
+async fn handle_order(order_id: u64) {
+    let quantity = 1 + (pseudo_random(order_id) % 3) as u32;
+    let stock = check_inventory(order_id, quantity).await;
+    if stock < quantity {
+        tracing::error!(stock, quantity, "order cannot be fulfilled");
+        tracing::Span::current().record("outcome", "out_of_stock");
+        return;
+    }
+    let amount_cents = u64::from(quantity) * 1999;
+    match charge_card(order_id, amount_cents, "tok_visa_4242").await {
+        Ok(()) => {
+            tracing::Span::current().record("outcome", "shipped");
+            info!(amount_cents, "order shipped");
+        }
+        Err(_) => {
+            tracing::Span::current().record("outcome", "declined");
+        }
+    }
+}
+
+/// A dependency that logs through the `log` crate, as many older crates do.
+fn legacy_audit(orders: usize) {
+    log::info!(target: "legacy_audit", "audited {orders} orders");
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = demo_dir();
+    let log_file = dir.join("logs.jsonl");
+    // Each run starts a fresh log file.
+    let _ = std::fs::remove_file(&log_file);
+
+    let guard = taskwire::builder()
+        .service("shop")
+        .release(env!("CARGO_PKG_VERSION"))
+        .json(std::io::stdout)
+        .json_file(&log_file)
+        .install()?;
+
+    info!(orders = 12, "shop opening");
+    let mut handles = Vec::new();
+    for order_id in 1..=12_u64 {
+        handles.push(tokio::spawn(handle_order(order_id)));
+    }
+    for h in handles {
+        h.await?;
+    }
+    legacy_audit(12);
+    info!("shop closing");
+
+    // Flush the file writer before reading the file back.
+    drop(guard);
+    let text = std::fs::read_to_string(&log_file)?;
+    let lines = text.lines().count();
+    let errors = text
+        .lines()
+        .filter(|l| l.contains(r#""level":"ERROR""#))
+        .count();
+    let warnings = text
+        .lines()
+        .filter(|l| l.contains(r#""level":"WARN""#))
+        .count();
+    eprintln!(
+        "\ndemo: {lines} JSON records ({warnings} warnings, {errors} errors) written to {}",
+        log_file.display()
+    );
+    Ok(())
+}
