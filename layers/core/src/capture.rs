@@ -12,9 +12,11 @@
 //! them), redacted by the capturing layer's [`Redactor`]. Rendering happens when a field is
 //! recorded, never when an event is written.
 
+use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
@@ -23,6 +25,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::ids::{SpanId, TraceId};
+use crate::propagation::{Extracted, TraceParent};
 use crate::redact::Redactor;
 use crate::value::{ErrorValue, FieldValue};
 
@@ -100,11 +103,11 @@ impl Capture {
         let parent = span.scope().skip(1).find_map(|p| {
             p.extensions()
                 .get::<SpanData>()
-                .map(|d| (d.trace_id, d.span_id, d.sampled))
+                .map(|d| (d.trace_id, d.span_id, d.sampled, d.tracestate.clone()))
         });
-        let (trace_id, parent_span_id, sampled) = match parent {
-            Some((t, s, sampled)) => (t, Some(s), sampled),
-            None => (TraceId::random(), None, true),
+        let (trace_id, parent_span_id, sampled, tracestate) = match parent {
+            Some((t, s, sampled, ts)) => (t, Some(s), sampled, ts),
+            None => (TraceId::random(), None, true, None),
         };
         let mut fields = SpanFields::default();
         attrs.record(&mut FieldCollector {
@@ -117,8 +120,63 @@ impl Capture {
             span_id: SpanId::random(),
             parent_span_id,
             sampled,
+            remote_parent: false,
+            tracestate,
+            errors: 0,
+            failed_children: 0,
+            failure: None,
             fields,
             owner: self.owner,
+        });
+    }
+
+    /// Makes the span current on this thread (for [`current`]), if this handle owns it.
+    pub fn on_enter<S>(&self, id: &Id, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Some(span) = ctx.span(id) else { return };
+        let ext = span.extensions();
+        let Some(d) = ext.get::<SpanData>() else {
+            return;
+        };
+        if d.owner != self.owner {
+            return;
+        }
+        let entry = Current {
+            id: id.into_u64(),
+            parent: TraceParent {
+                trace_id: d.trace_id,
+                span_id: d.span_id,
+                sampled: d.sampled,
+            },
+            tracestate: d.tracestate.clone(),
+        };
+        drop(ext);
+        let _ = CURRENT.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                c.push(entry);
+            }
+        });
+    }
+
+    /// Undoes [`Capture::on_enter`], if this handle owns the span.
+    pub fn on_exit<S>(&self, id: &Id, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Some(span) = ctx.span(id) else { return };
+        if span.extensions().get::<SpanData>().map(|d| d.owner) != Some(self.owner) {
+            return;
+        }
+        let raw = id.into_u64();
+        let _ = CURRENT.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                // Usually the top; futures may exit out of order.
+                if let Some(pos) = c.iter().rposition(|e| e.id == raw) {
+                    c.remove(pos);
+                }
+            }
         });
     }
 
@@ -154,9 +212,110 @@ pub struct SpanData {
     pub parent_span_id: Option<SpanId>,
     /// The W3C sampled flag.
     pub sampled: bool,
+    /// Whether the parent is a task of another process (imported from a `traceparent`).
+    pub remote_parent: bool,
+    /// The W3C `tracestate` carried along the trace, if any.
+    pub tracestate: Option<Arc<str>>,
+    /// ERROR events that occurred directly inside this span (maintained by the tasks layer).
+    pub errors: u32,
+    /// Children whose outcome was failed (maintained by the tasks layer).
+    pub failed_children: u32,
+    /// Why the code marked this task failed, if it did (`taskwire::tasks::fail`).
+    pub failure: Option<Box<str>>,
     /// The span's fields.
     pub fields: SpanFields,
     owner: u64,
+}
+
+impl SpanData {
+    /// Whether the task failed: an ERROR event inside it, a failure marked by the code, or a
+    /// recorded field `outcome = "failed"`. A failed child does not fail its parent.
+    pub fn failed(&self) -> bool {
+        self.errors > 0
+            || self.failure.is_some()
+            || self.fields.get("outcome").and_then(FieldValue::as_str) == Some("failed")
+    }
+
+    /// This span's context as a `traceparent`.
+    pub fn traceparent(&self) -> TraceParent {
+        TraceParent {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            sampled: self.sampled,
+        }
+    }
+}
+
+/// One entry of the thread's stack of entered spans.
+struct Current {
+    id: u64,
+    parent: TraceParent,
+    tracestate: Option<Arc<str>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Vec<Current>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The context of the span entered last on this thread: a thread-local read, no span handle,
+/// no lock. `None` outside spans, or when no taskwire layer is installed.
+///
+/// ```
+/// assert!(taskwire_core::capture::current().is_none());
+/// ```
+pub fn current() -> Option<TraceParent> {
+    CURRENT
+        .try_with(|c| c.try_borrow().ok().and_then(|c| c.last().map(|e| e.parent)))
+        .ok()
+        .flatten()
+}
+
+/// The `tracestate` of the span entered last on this thread.
+pub fn current_tracestate() -> Option<Arc<str>> {
+    CURRENT
+        .try_with(|c| {
+            c.try_borrow()
+                .ok()
+                .and_then(|c| c.last().and_then(|e| e.tracestate.clone()))
+        })
+        .ok()
+        .flatten()
+}
+
+/// Runs `f` on the [`SpanData`] of `span`, when the current subscriber is built on
+/// tracing-subscriber's `Registry` and a taskwire layer captured the span. Returns `None`
+/// otherwise (no taskwire layer, a disabled span, another registry).
+pub fn with_span_data<R>(
+    dispatch: &tracing_core::dispatcher::Dispatch,
+    id: &Id,
+    f: impl FnOnce(&mut SpanData) -> R,
+) -> Option<R> {
+    let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+    let data = registry.span(id)?;
+    let mut ext = data.extensions_mut();
+    ext.get_mut::<SpanData>().map(f)
+}
+
+/// Re-parents a span that was just created (before it is entered or has children) under the
+/// remote task described by `remote`: the span joins the remote trace, its parent is the
+/// remote span, and it takes the remote sampled flag and `tracestate`. Returns whether the
+/// span was re-parented. An `Extracted` without a parent leaves the span a new root.
+pub fn set_remote_parent(
+    dispatch: &tracing_core::dispatcher::Dispatch,
+    id: &Id,
+    remote: &Extracted,
+) -> bool {
+    let Some(parent) = remote.parent else {
+        return false;
+    };
+    with_span_data(dispatch, id, |d| {
+        d.trace_id = parent.trace_id;
+        d.parent_span_id = Some(parent.span_id);
+        d.sampled = parent.sampled;
+        d.remote_parent = true;
+        d.tracestate = (!remote.state.is_empty()).then(|| Arc::from(remote.state.as_str()));
+    })
+    .is_some()
 }
 
 /// A span's fields, typed and pre-rendered as JSON values.

@@ -3,6 +3,7 @@
 //! - [`ids`]: W3C Trace Context ids ([`TraceId`], [`SpanId`]).
 //! - [`capture`]: span fields captured once and shared by every taskwire layer in the stack
 //!   ([`Capture`], [`SpanData`]).
+//! - [`propagation`]: the W3C `traceparent`/`tracestate` codec and carrier traits.
 //! - [`redact`]: redaction of sensitive keys before anything is written ([`Redactor`]).
 //! - [`value`]: typed field values ([`FieldValue`]).
 //! - [`json`], [`time`], [`process`]: allocation-free rendering of JSON values, RFC 3339
@@ -43,6 +44,7 @@ pub mod capture;
 pub mod ids;
 pub mod json;
 pub mod process;
+pub mod propagation;
 pub mod redact;
 pub mod time;
 pub mod value;

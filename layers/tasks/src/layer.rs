@@ -1,0 +1,278 @@
+//! [`TasksLayer`]: task timing, outcomes, sampling and `task.start` / `task.end` records.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use taskwire_core::{Capture, Redactor, SpanData};
+use tracing::field::{Field, Visit};
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::sampler::Sampler;
+
+/// The target of the records the tasks layer emits (`task.start`, `task.end`).
+pub const TARGET: &str = "taskwire::tasks";
+
+/// Which tasks emit records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskRecords {
+    /// Every sampled task.
+    #[default]
+    All,
+    /// Sampled tasks without a local parent (roots, and tasks imported from another process).
+    Roots,
+    /// Sampled tasks whose outcome is failed.
+    Failed,
+    /// None: tasks still get ids, outcomes and failure counts.
+    Off,
+}
+
+/// Turns spans into tasks. Built with [`layer()`](crate::layer).
+///
+/// Each span gets W3C ids (shared with every taskwire layer), its wall and busy time, and an
+/// outcome: failed when an ERROR event occurs directly inside it (which covers
+/// `#[instrument(err)]`), when the code calls [`fail`](crate::fail), or when it records
+/// `outcome = "failed"`; succeeded otherwise. A failed task does not fail its parent; the
+/// parent counts failed children. When a task closes, the layer emits one `task.end` event
+/// (target [`TARGET`], message `task.end`) whose parent is the task itself, so the JSON layer
+/// writes it with the task's ids and fields and every other layer sees it.
+#[derive(Debug)]
+pub struct TasksLayer {
+    capture: Capture,
+    sampler: Sampler,
+    records: TaskRecords,
+    task_start: bool,
+}
+
+impl Default for TasksLayer {
+    fn default() -> Self {
+        TasksLayer {
+            capture: Capture::default(),
+            sampler: Sampler::default(),
+            records: TaskRecords::All,
+            task_start: false,
+        }
+    }
+}
+
+impl TasksLayer {
+    /// Samples root tasks with `sampler` (default: all). Tasks imported from another process
+    /// keep the decision they arrived with.
+    #[must_use]
+    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = sampler;
+        self
+    }
+
+    /// Which tasks emit `task.end` (and `task.start`) records. Default: all.
+    #[must_use]
+    pub fn with_records(mut self, records: TaskRecords) -> Self {
+        self.records = records;
+        self
+    }
+
+    /// Also emit a `task.start` record when a task is first entered. Default: off.
+    #[must_use]
+    pub fn with_task_start(mut self, enabled: bool) -> Self {
+        self.task_start = enabled;
+        self
+    }
+
+    /// Redacts with `redactor` (the spans this layer is first to capture).
+    #[must_use]
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.capture = self.capture.with_redactor(redactor);
+        self
+    }
+
+    /// Uses `capture` to capture spans (layers made from clones of one capture redact alike).
+    #[must_use]
+    pub fn with_capture(mut self, capture: Capture) -> Self {
+        self.capture = capture;
+        self
+    }
+
+    fn wants_record(&self, data: &SpanData, failed: bool) -> bool {
+        data.sampled
+            && match self.records {
+                TaskRecords::All => true,
+                TaskRecords::Roots => data.parent_span_id.is_none() || data.remote_parent,
+                TaskRecords::Failed => failed,
+                TaskRecords::Off => false,
+            }
+    }
+}
+
+/// Per-task timing, kept in the span's extensions.
+struct Timing {
+    created: Instant,
+    busy: Duration,
+    entered_at: Option<Instant>,
+    depth: u32,
+    started: bool,
+}
+
+impl<S> Layer<S> for TasksLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        self.capture.on_new_span(attrs, id, &ctx);
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        if let Some(d) = ext.get_mut::<SpanData>() {
+            if d.parent_span_id.is_none() {
+                d.sampled = self.sampler.sample(d.trace_id);
+            }
+        }
+        ext.insert(Timing {
+            created: Instant::now(),
+            busy: Duration::ZERO,
+            entered_at: None,
+            depth: 0,
+            started: false,
+        });
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        self.capture.on_record(id, values, &ctx);
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        self.capture.on_enter(id, &ctx);
+        let Some(span) = ctx.span(id) else { return };
+        let mut emit_start = false;
+        {
+            let mut ext = span.extensions_mut();
+            if let Some(t) = ext.get_mut::<Timing>() {
+                if t.depth == 0 {
+                    t.entered_at = Some(Instant::now());
+                }
+                t.depth += 1;
+                if !t.started {
+                    t.started = true;
+                    emit_start = self.task_start;
+                }
+            }
+            if emit_start {
+                emit_start = ext.get_mut::<SpanData>().is_some_and(|d| {
+                    self.wants_record(d, false) && self.records != TaskRecords::Failed
+                });
+            }
+        }
+        if emit_start {
+            tracing::event!(
+                target: TARGET,
+                parent: id.clone(),
+                Level::INFO,
+                task.name = span.name(),
+                task.target = span.metadata().target(),
+                "task.start"
+            );
+        }
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        self.capture.on_exit(id, &ctx);
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        if let Some(t) = ext.get_mut::<Timing>() {
+            t.depth = t.depth.saturating_sub(1);
+            if t.depth == 0 {
+                if let Some(at) = t.entered_at.take() {
+                    t.busy += at.elapsed();
+                }
+            }
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if *event.metadata().level() != Level::ERROR {
+            return;
+        }
+        let Some(span) = ctx.event_span(event) else {
+            return;
+        };
+        let mut ext = span.extensions_mut();
+        if let Some(d) = ext.get_mut::<SpanData>() {
+            d.errors = d.errors.saturating_add(1);
+            if d.failure.is_none() {
+                let mut m = Message(None);
+                event.record(&mut m);
+                d.failure = m.0.map(String::into_boxed_str);
+            }
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let (failed, emit, errors, failed_children, remote, failure) = {
+            let ext = span.extensions();
+            let Some(d) = ext.get::<SpanData>() else {
+                return;
+            };
+            let failed = d.failed();
+            (
+                failed,
+                self.wants_record(d, failed),
+                d.errors,
+                d.failed_children,
+                d.remote_parent,
+                d.failure.clone(),
+            )
+        };
+        if failed {
+            if let Some(parent) = span.parent() {
+                if let Some(pd) = parent.extensions_mut().get_mut::<SpanData>() {
+                    pd.failed_children = pd.failed_children.saturating_add(1);
+                }
+            }
+        }
+        if !emit {
+            return;
+        }
+        let (wall, busy) = span
+            .extensions()
+            .get::<Timing>()
+            .map(|t| {
+                let busy = t.busy + t.entered_at.map(|at| at.elapsed()).unwrap_or_default();
+                (t.created.elapsed(), busy)
+            })
+            .unwrap_or_default();
+        let outcome = if failed { "failed" } else { "succeeded" };
+        tracing::event!(
+            target: TARGET,
+            parent: id,
+            Level::INFO,
+            task.name = span.name(),
+            task.target = span.metadata().target(),
+            task.outcome = outcome,
+            task.duration_us = u64::try_from(wall.as_micros()).unwrap_or(u64::MAX),
+            task.busy_us = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX),
+            task.errors = errors,
+            task.failed_children = failed_children,
+            task.remote_parent = remote,
+            task.failure = failure.as_deref(),
+            "task.end"
+        );
+    }
+}
+
+/// Picks the message out of an ERROR event, as the task's failure reason.
+struct Message(Option<String>);
+
+impl Visit for Message {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" || (self.0.is_none() && field.name() == "error") {
+            self.0 = Some(value.to_owned());
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" || (self.0.is_none() && field.name() == "error") {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
