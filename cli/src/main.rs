@@ -1,0 +1,2 @@
+//! The `taskwire` command line.
+fn main() {}
