@@ -1,2 +1,369 @@
-//! Placeholder until the JSON benchmark lands.
-fn main() {}
+//! Time per event of taskwire-json against the other JSON subscribers for `tracing`, the bare
+//! registry (the floor) and `serde_json` writing an equivalent pre-built record (the limit),
+//! plus taskwire-json's throughput with one thread and with two threads sharing one sink.
+//!
+//! Run with `cargo bench --bench json`. Every subscriber writes to a no-op writer that still
+//! receives each line (`black_box`), so the numbers are the layer's, not stdout's. Set
+//! `TASKWIRE_BENCH_SHOW=1` to print one line of each subscriber's output first.
+//!
+//! The workload: one `info!` with a message and five fields (an `i64`, an `f64`, a `bool`, a
+//! 20-character `&str` and a `Display` value via `%`) inside two nested, entered spans of three
+//! fields each, on one thread.
+
+use std::hint::black_box;
+use std::io::{self, Write};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use serde::Serialize;
+use tracing::{info, info_span, Dispatch, Subscriber};
+use tracing_bunyan_formatter::{BunyanFormattingLayer, JsonStorageLayer};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::Registry;
+
+/// A writer that takes every byte and throws it away.
+#[derive(Clone, Copy, Debug, Default)]
+struct Noop;
+
+impl Write for Noop {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(black_box(black_box(buf).len()))
+    }
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        black_box(buf);
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Noop {
+    type Writer = Noop;
+    #[inline]
+    fn make_writer(&'a self) -> Noop {
+        Noop
+    }
+}
+
+/// One sink shared by every thread: it counts the bytes it is given with an atomic add.
+#[derive(Clone, Debug, Default)]
+struct SharedSink(Arc<AtomicU64>);
+
+struct SharedSinkWriter<'a>(&'a AtomicU64);
+
+impl Write for SharedSinkWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0
+            .fetch_add(black_box(buf).len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for SharedSink {
+    type Writer = SharedSinkWriter<'a>;
+    fn make_writer(&'a self) -> Self::Writer {
+        SharedSinkWriter(&self.0)
+    }
+}
+
+/// A writer that keeps what it is given, to show one line per subscriber.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Capture {
+        self.clone()
+    }
+}
+
+/// The `%` field: a `Display` value rendered per event.
+const ADDR: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 254);
+
+/// Runs `f` inside the two entered spans of the workload.
+#[inline(never)]
+fn in_spans<R>(f: impl FnOnce() -> R) -> R {
+    let _outer = info_span!(
+        "request",
+        method = "POST",
+        route = "/api/v1/orders",
+        attempt = 1_u64
+    )
+    .entered();
+    let _inner = info_span!("db", table = "orders", rows = 42_i64, cached = false).entered();
+    f()
+}
+
+/// The event of the workload.
+#[inline(never)]
+fn event() {
+    info!(
+        user_id = 1_234_567_i64,
+        ratio = 0.75_f64,
+        ok = true,
+        customer = "abcdefghijklmnopqrst",
+        addr = %ADDR,
+        "order placed"
+    );
+}
+
+fn taskwire<W: for<'w> MakeWriter<'w> + Send + Sync + 'static>(w: W) -> impl Subscriber {
+    Registry::default().with(taskwire_json::layer().with_writer(w))
+}
+
+fn tracing_subscriber_json<W: for<'w> MakeWriter<'w> + Send + Sync + 'static>(
+    w: W,
+) -> impl Subscriber {
+    Registry::default().with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(w),
+    )
+}
+
+fn json_subscriber<W: for<'w> MakeWriter<'w> + Send + Sync + 'static>(w: W) -> impl Subscriber {
+    Registry::default().with(
+        json_subscriber::fmt::layer()
+            .with_current_span(false)
+            .with_span_list(false)
+            .flatten_event(true)
+            .flatten_span_list_on_top_level(true)
+            .with_writer(w),
+    )
+}
+
+fn bunyan<W: for<'w> MakeWriter<'w> + Send + Sync + 'static>(w: W) -> impl Subscriber {
+    Registry::default()
+        .with(JsonStorageLayer)
+        .with(BunyanFormattingLayer::new("bench".into(), w))
+}
+
+/// The same keys and values taskwire-json writes for the workload, built once.
+#[derive(Serialize)]
+struct Record<'a> {
+    ts: &'a str,
+    level: &'a str,
+    target: &'a str,
+    msg: &'a str,
+    user_id: i64,
+    ratio: f64,
+    ok: bool,
+    customer: &'a str,
+    addr: &'a str,
+    table: &'a str,
+    rows: i64,
+    cached: bool,
+    method: &'a str,
+    route: &'a str,
+    attempt: u64,
+    trace_id: &'a str,
+    span_id: &'a str,
+    parent_span_id: &'a str,
+    file: &'a str,
+    line: u32,
+    module: &'a str,
+    thread: &'a str,
+    pid: u32,
+    host: &'a str,
+}
+
+/// The limit: the timestamp formatted and an equivalent record serialized by `serde_json`, both
+/// into reused buffers, then handed to the no-op writer.
+struct Limit {
+    ts: Vec<u8>,
+    line: Vec<u8>,
+    addr: String,
+    thread: String,
+}
+
+impl Limit {
+    fn new() -> Self {
+        Limit {
+            ts: Vec::with_capacity(32),
+            line: Vec::with_capacity(1024),
+            addr: ADDR.to_string(),
+            thread: std::thread::current()
+                .name()
+                .unwrap_or("unnamed")
+                .to_owned(),
+        }
+    }
+
+    #[inline(never)]
+    fn write(&mut self, out: &mut impl Write) {
+        self.ts.clear();
+        taskwire_core::time::write_rfc3339(&mut self.ts, SystemTime::now());
+        let rec = Record {
+            ts: std::str::from_utf8(&self.ts).unwrap_or_default(),
+            level: "INFO",
+            target: "json",
+            msg: "order placed",
+            user_id: 1_234_567,
+            ratio: 0.75,
+            ok: true,
+            customer: "abcdefghijklmnopqrst",
+            addr: &self.addr,
+            table: "orders",
+            rows: 42,
+            cached: false,
+            method: "POST",
+            route: "/api/v1/orders",
+            attempt: 1,
+            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
+            span_id: "00f067aa0ba902b7",
+            parent_span_id: "b7ad6b7169203331",
+            file: "benches/json.rs",
+            line: 129,
+            module: "json",
+            thread: &self.thread,
+            pid: taskwire_core::process::pid(),
+            host: taskwire_core::process::hostname(),
+        };
+        self.line.clear();
+        if serde_json::to_writer(&mut self.line, &rec).is_ok() {
+            self.line.push(b'\n');
+            let _ = out.write_all(&self.line);
+        }
+    }
+}
+
+/// Prints one line of each subscriber's output, to check they write what the table says.
+fn show() {
+    fn line_of<S: Subscriber + Send + Sync + 'static>(make: impl FnOnce(Capture) -> S) -> String {
+        let cap = Capture::default();
+        tracing::subscriber::with_default(make(cap.clone()), || in_spans(event));
+        let bytes = cap.0.lock().map(|v| v.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+    let mut limit = Limit::new();
+    let mut out = Vec::new();
+    limit.write(&mut out);
+    for (name, line) in [
+        ("taskwire-json", line_of(taskwire)),
+        ("tracing-subscriber", line_of(tracing_subscriber_json)),
+        ("json-subscriber", line_of(json_subscriber)),
+        ("bunyan", line_of(bunyan)),
+        (
+            "serde_json limit",
+            String::from_utf8_lossy(&out).into_owned(),
+        ),
+    ] {
+        eprint!("{name} ({} bytes): {line}", line.len());
+    }
+}
+
+fn bench_subscriber<S: Subscriber + Send + Sync + 'static>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    subscriber: S,
+) {
+    tracing::subscriber::with_default(subscriber, || {
+        in_spans(|| g.bench_function(name, |b| b.iter(event)));
+    });
+}
+
+fn per_event(c: &mut Criterion) {
+    if std::env::var_os("TASKWIRE_BENCH_SHOW").is_some() {
+        show();
+    }
+    let mut g = c.benchmark_group("json_event");
+    g.throughput(Throughput::Elements(1));
+    bench_subscriber(&mut g, "a_taskwire_json", taskwire(Noop));
+    bench_subscriber(
+        &mut g,
+        "b_tracing_subscriber_json",
+        tracing_subscriber_json(Noop),
+    );
+    bench_subscriber(&mut g, "c_json_subscriber", json_subscriber(Noop));
+    bench_subscriber(&mut g, "d_bunyan", bunyan(Noop));
+    bench_subscriber(&mut g, "e_registry_floor", Registry::default());
+    let mut limit = Limit::new();
+    g.bench_function("f_serde_json_limit", |b| {
+        b.iter(|| limit.write(&mut Noop));
+    });
+    g.finish();
+}
+
+/// `iters` events in total, split over `threads` threads that share `dispatch` (and its sink);
+/// the time is from the moment all threads are ready until the last one is done.
+fn run_threads(dispatch: &Dispatch, threads: u64, iters: u64) -> Duration {
+    let start = Barrier::new(threads as usize + 1);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let n = iters / threads + u64::from(t < iters % threads);
+            let (dispatch, start) = (dispatch.clone(), &start);
+            s.spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    in_spans(|| {
+                        // Warm the thread's buffers before the clock starts.
+                        event();
+                        start.wait();
+                        for _ in 0..n {
+                            event();
+                        }
+                    });
+                });
+            });
+        }
+        start.wait();
+        let t0 = Instant::now();
+        // The scope joins every thread before it returns.
+        t0
+    })
+    .elapsed()
+}
+
+fn threads(c: &mut Criterion) {
+    let sink = SharedSink::default();
+    let dispatch = Dispatch::new(taskwire(sink.clone()));
+    let mut g = c.benchmark_group("json_threads");
+    g.throughput(Throughput::Elements(1));
+    for n in [1_u64, 2] {
+        g.bench_function(format!("taskwire_json_{n}_thread"), |b| {
+            b.iter_custom(|iters| run_threads(&dispatch, n, iters));
+        });
+    }
+    g.finish();
+    black_box(sink.0.load(Ordering::Relaxed));
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(100)
+        .warm_up_time(Duration::from_secs(3))
+        .measurement_time(Duration::from_secs(10));
+    targets = per_event, threads
+}
+criterion_main!(benches);
