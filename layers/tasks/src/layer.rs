@@ -39,6 +39,9 @@ pub enum TaskRecords {
 /// parent counts failed children. When a task closes, the layer emits one `task.end` event
 /// (target [`TARGET`], message `task.end`) whose parent is the task itself, so the JSON layer
 /// writes it with the task's ids and fields and every other layer sees it.
+///
+/// Span names are static in `tracing`; a span with a `task.name` (or `otel.name`) field is
+/// recorded under that name instead (`info_span!("request", task.name = %format!("GET {route}"))`).
 #[derive(Debug)]
 pub struct TasksLayer {
     capture: Capture,
@@ -164,11 +167,12 @@ where
             }
         }
         if emit_start {
+            let name = span.extensions().get::<SpanData>().and_then(task_name);
             tracing::event!(
                 target: TARGET,
                 parent: id.clone(),
                 Level::INFO,
-                task.name = span.name(),
+                task.name = name.as_deref().unwrap_or(span.name()),
                 task.target = span.metadata().target(),
                 "task.start"
             );
@@ -209,7 +213,7 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let (failed, emit, errors, failed_children, remote, failure) = {
+        let (failed, emit, errors, failed_children, remote, failure, name) = {
             let ext = span.extensions();
             let Some(d) = ext.get::<SpanData>() else {
                 return;
@@ -222,6 +226,7 @@ where
                 d.failed_children,
                 d.remote_parent,
                 d.failure.clone(),
+                task_name(d),
             )
         };
         if failed {
@@ -247,7 +252,7 @@ where
             target: TARGET,
             parent: id,
             Level::INFO,
-            task.name = span.name(),
+            task.name = name.as_deref().unwrap_or(span.name()),
             task.target = span.metadata().target(),
             task.outcome = outcome,
             task.duration_us = u64::try_from(wall.as_micros()).unwrap_or(u64::MAX),
@@ -259,6 +264,15 @@ where
             "task.end"
         );
     }
+}
+
+/// A task's display name: its `task.name` (or `otel.name`) field when it has one, since span
+/// names are static and a request task is named after its route at run time.
+fn task_name(d: &SpanData) -> Option<Box<str>> {
+    ["task.name", "otel.name"]
+        .iter()
+        .find_map(|k| d.fields.get(k).and_then(|v| v.as_str()))
+        .map(Box::from)
 }
 
 /// Picks the message out of an ERROR event, as the task's failure reason.
