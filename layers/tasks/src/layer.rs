@@ -1,10 +1,12 @@
 //! [`TasksLayer`]: task timing, outcomes, sampling and `task.start` / `task.end` records.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use taskwire_core::{Capture, Redactor, SpanData};
 use tracing::field::{Field, Visit};
+use tracing_core::dispatcher::{Dispatch, WeakDispatch};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
@@ -48,6 +50,9 @@ pub struct TasksLayer {
     sampler: Sampler,
     records: TaskRecords,
     task_start: bool,
+    /// The subscriber this layer belongs to: task records go to it even when the last handle
+    /// of a span is dropped on a thread whose default subscriber is another one.
+    dispatch: OnceLock<WeakDispatch>,
 }
 
 impl Default for TasksLayer {
@@ -57,6 +62,7 @@ impl Default for TasksLayer {
             sampler: Sampler::default(),
             records: TaskRecords::All,
             task_start: false,
+            dispatch: OnceLock::new(),
         }
     }
 }
@@ -98,6 +104,16 @@ impl TasksLayer {
         self
     }
 
+    /// Runs `emit` with this layer's own subscriber as the default, so its records reach it.
+    /// (`Option<L>` and `Vec<L>` do not forward `on_register_dispatch`; the current default is
+    /// used then, which is the right one whenever the subscriber is the global default.)
+    fn emit(&self, emit: impl FnOnce()) {
+        match self.dispatch.get().and_then(WeakDispatch::upgrade) {
+            Some(d) => tracing::dispatcher::with_default(&d, emit),
+            None => emit(),
+        }
+    }
+
     fn wants_record(&self, data: &SpanData, failed: bool) -> bool {
         data.sampled
             && match self.records {
@@ -122,6 +138,10 @@ impl<S> Layer<S> for TasksLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        let _ = self.dispatch.set(subscriber.downgrade());
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         self.capture.on_new_span(attrs, id, &ctx);
         let Some(span) = ctx.span(id) else { return };
@@ -168,14 +188,16 @@ where
         }
         if emit_start {
             let name = span.extensions().get::<SpanData>().and_then(task_name);
-            tracing::event!(
-                target: TARGET,
-                parent: id.clone(),
-                Level::INFO,
-                task.name = name.as_deref().unwrap_or(span.name()),
-                task.target = span.metadata().target(),
-                "task.start"
-            );
+            self.emit(|| {
+                tracing::event!(
+                    target: TARGET,
+                    parent: id.clone(),
+                    Level::INFO,
+                    task.name = name.as_deref().unwrap_or(span.name()),
+                    task.target = span.metadata().target(),
+                    "task.start"
+                );
+            });
         }
     }
 
@@ -248,21 +270,23 @@ where
             })
             .unwrap_or_default();
         let outcome = if failed { "failed" } else { "succeeded" };
-        tracing::event!(
-            target: TARGET,
-            parent: id,
-            Level::INFO,
-            task.name = name.as_deref().unwrap_or(span.name()),
-            task.target = span.metadata().target(),
-            task.outcome = outcome,
-            task.duration_us = u64::try_from(wall.as_micros()).unwrap_or(u64::MAX),
-            task.busy_us = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX),
-            task.errors = errors,
-            task.failed_children = failed_children,
-            task.remote_parent = remote,
-            task.failure = failure.as_deref(),
-            "task.end"
-        );
+        self.emit(|| {
+            tracing::event!(
+                target: TARGET,
+                parent: id,
+                Level::INFO,
+                task.name = name.as_deref().unwrap_or(span.name()),
+                task.target = span.metadata().target(),
+                task.outcome = outcome,
+                task.duration_us = u64::try_from(wall.as_micros()).unwrap_or(u64::MAX),
+                task.busy_us = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX),
+                task.errors = errors,
+                task.failed_children = failed_children,
+                task.remote_parent = remote,
+                task.failure = failure.as_deref(),
+                "task.end"
+            );
+        });
     }
 }
 

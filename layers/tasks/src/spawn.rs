@@ -22,7 +22,15 @@ where
 {
     let span = Span::current();
     let dispatch = tracing::dispatcher::get_default(Clone::clone);
-    std::thread::spawn(move || tracing::dispatcher::with_default(&dispatch, || span.in_scope(f)))
+    std::thread::spawn(move || {
+        tracing::dispatcher::with_default(&dispatch, move || {
+            let out = span.in_scope(f);
+            // Dropped while the subscriber is this thread's default: the registry releases
+            // a closing span's parent through the default subscriber.
+            drop(span);
+            out
+        })
+    })
 }
 
 #[cfg(feature = "tokio")]
@@ -40,7 +48,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    tokio::spawn(future.instrument(Span::current()).with_current_subscriber())
+    let span = Span::current();
+    // The instrumented future is awaited (and so dropped) inside the poll that has the
+    // subscriber as default: the registry releases a closing span's parent through the
+    // default subscriber, and a worker thread's default may be another one.
+    tokio::spawn(async move { future.instrument(span).await }.with_current_subscriber())
 }
 
 #[cfg(feature = "tokio")]
@@ -54,6 +66,10 @@ where
     let span = Span::current();
     let dispatch = tracing::dispatcher::get_default(Clone::clone);
     tokio::task::spawn_blocking(move || {
-        tracing::dispatcher::with_default(&dispatch, || span.in_scope(f))
+        tracing::dispatcher::with_default(&dispatch, move || {
+            let out = span.in_scope(f);
+            drop(span);
+            out
+        })
     })
 }

@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::MakeWriter;
 
 #[derive(Clone, Default)]
-pub struct Capture(pub Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Capture(pub Arc<Mutex<Vec<u8>>>);
 
-pub struct Writer(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Writer(Arc<Mutex<Vec<u8>>>);
 
 impl io::Write for Writer {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -29,7 +29,7 @@ impl<'a> MakeWriter<'a> for Capture {
 }
 
 impl Capture {
-    pub fn lines(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn lines(&self) -> Vec<serde_json::Value> {
         let buf = self.0.lock().unwrap();
         std::str::from_utf8(&buf)
             .unwrap()
@@ -38,7 +38,7 @@ impl Capture {
             .collect()
     }
 
-    pub fn task_ends(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn task_ends(&self) -> Vec<serde_json::Value> {
         self.lines()
             .into_iter()
             .filter(|l| l["msg"] == "task.end")

@@ -1,0 +1,269 @@
+//! A task's outcome, counts and records: failed on an ERROR inside it, on `fail()`, or on a
+//! recorded `outcome = "failed"`; a failed child never fails its parent but is counted; which
+//! tasks emit records; sampling.
+
+mod support;
+
+use serde_json::Value;
+use taskwire_tasks::{Sampler, TaskRecords};
+use tracing_subscriber::prelude::*;
+
+fn run(layer: taskwire_tasks::TasksLayer, f: impl FnOnce()) -> support::Capture {
+    let cap = support::Capture::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(layer)
+        .with(taskwire_json::layer().with_writer(cap.clone()));
+    tracing::subscriber::with_default(subscriber, f);
+    cap
+}
+
+fn by_name<'a>(ends: &'a [Value], name: &str) -> &'a Value {
+    ends.iter()
+        .find(|e| e["task.name"] == name)
+        .unwrap_or_else(|| panic!("no task.end for {name}: {ends:?}"))
+}
+
+#[test]
+fn error_event_fails_the_innermost_task_only_and_the_parent_counts_it() {
+    let cap = run(taskwire_tasks::layer(), || {
+        let _root = tracing::info_span!("root").entered();
+        {
+            let _c = tracing::info_span!("child").entered();
+            tracing::error!(code = 7, "charge declined");
+        }
+        {
+            let _ok = tracing::info_span!("sibling").entered();
+            tracing::warn!("only a warning");
+        }
+    });
+    let ends = cap.task_ends();
+    assert_eq!(ends.len(), 3);
+    let child = by_name(&ends, "child");
+    assert_eq!(child["task.outcome"], "failed");
+    assert_eq!(child["task.errors"], 1);
+    assert_eq!(child["task.failure"], "charge declined");
+    let sibling = by_name(&ends, "sibling");
+    assert_eq!(sibling["task.outcome"], "succeeded");
+    let root = by_name(&ends, "root");
+    assert_eq!(root["task.outcome"], "succeeded");
+    assert_eq!(root["task.failed_children"], 1);
+    assert_eq!(root["task.errors"], 0);
+    // ids: one tree
+    assert_eq!(child["trace_id"], root["trace_id"]);
+    assert_eq!(child["parent_span_id"], root["span_id"]);
+    assert!(root.get("parent_span_id").is_none());
+}
+
+#[derive(Debug)]
+struct Declined;
+impl std::fmt::Display for Declined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("declined")
+    }
+}
+
+#[tracing::instrument(err)]
+fn charge(amount: u64) -> Result<(), Declined> {
+    if amount > 100 {
+        Err(Declined)
+    } else {
+        Ok(())
+    }
+}
+
+#[test]
+fn instrument_err_marks_the_task_failed() {
+    let cap = run(taskwire_tasks::layer(), || {
+        let _ = charge(5);
+        let _ = charge(500);
+    });
+    let ends = cap.task_ends();
+    let outcomes: Vec<&str> = ends
+        .iter()
+        .map(|e| e["task.outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["succeeded", "failed"]);
+    assert_eq!(ends[1]["amount"], 500);
+}
+
+#[test]
+fn fail_and_recorded_outcome_mark_failure() {
+    let cap = run(taskwire_tasks::layer(), || {
+        {
+            let _a = tracing::info_span!("marked").entered();
+            taskwire_tasks::fail("quota exceeded");
+        }
+        {
+            let s = tracing::info_span!("recorded", outcome = tracing::field::Empty);
+            let _e = s.enter();
+            s.record("outcome", "failed");
+        }
+        taskwire_tasks::fail("outside any task: ignored");
+    });
+    let ends = cap.task_ends();
+    let marked = by_name(&ends, "marked");
+    assert_eq!(marked["task.outcome"], "failed");
+    assert_eq!(marked["task.failure"], "quota exceeded");
+    assert_eq!(marked["task.errors"], 0);
+    assert_eq!(by_name(&ends, "recorded")["task.outcome"], "failed");
+}
+
+#[test]
+fn durations_cover_the_task_and_busy_excludes_idle_time() {
+    let cap = run(taskwire_tasks::layer(), || {
+        let span = tracing::info_span!("timed");
+        {
+            let _e = span.enter();
+            let t = std::time::Instant::now();
+            while t.elapsed() < std::time::Duration::from_millis(2) {}
+        }
+        // Idle, not entered.
+        let t = std::time::Instant::now();
+        while t.elapsed() < std::time::Duration::from_millis(5) {}
+        drop(span);
+    });
+    let e = &cap.task_ends()[0];
+    let wall = e["task.duration_us"].as_u64().unwrap();
+    let busy = e["task.busy_us"].as_u64().unwrap();
+    assert!(busy >= 2_000, "busy {busy}");
+    assert!(wall >= 7_000, "wall {wall}");
+    assert!(busy < wall, "busy {busy} wall {wall}");
+}
+
+#[test]
+fn record_settings_choose_which_tasks_write() {
+    let work = || {
+        let _r = tracing::info_span!("root").entered();
+        {
+            let _ok = tracing::info_span!("ok").entered();
+        }
+        let _bad = tracing::info_span!("bad").entered();
+        tracing::error!("boom");
+    };
+    let names = |cap: support::Capture| -> Vec<String> {
+        cap.task_ends()
+            .iter()
+            .map(|e| e["task.name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(run(taskwire_tasks::layer(), work)),
+        ["ok", "bad", "root"]
+    );
+    assert_eq!(
+        names(run(
+            taskwire_tasks::layer().with_records(TaskRecords::Roots),
+            work
+        )),
+        ["root"]
+    );
+    assert_eq!(
+        names(run(
+            taskwire_tasks::layer().with_records(TaskRecords::Failed),
+            work
+        )),
+        ["bad"]
+    );
+    assert!(names(run(
+        taskwire_tasks::layer().with_records(TaskRecords::Off),
+        work
+    ))
+    .is_empty());
+}
+
+#[test]
+fn task_start_records_are_optional_and_precede_the_end() {
+    let cap = run(taskwire_tasks::layer().with_task_start(true), || {
+        let _r = tracing::info_span!("root").entered();
+    });
+    let msgs: Vec<String> = cap
+        .lines()
+        .iter()
+        .map(|l| l["msg"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(msgs, ["task.start", "task.end"]);
+}
+
+#[test]
+fn a_task_name_field_names_the_task() {
+    let cap = run(taskwire_tasks::layer(), || {
+        let _r =
+            tracing::info_span!("http.server.request", task.name = "GET /users/{id}").entered();
+    });
+    assert_eq!(cap.task_ends()[0]["task.name"], "GET /users/{id}");
+}
+
+#[test]
+fn unsampled_roots_emit_no_task_records_and_the_flag_propagates() {
+    let cap = run(
+        taskwire_tasks::layer().with_sampler(Sampler::ratio(0.0)),
+        || {
+            let _r = tracing::info_span!("root").entered();
+            let ctx = taskwire_tasks::current().unwrap();
+            assert!(!ctx.sampled());
+            assert!(ctx.traceparent().ends_with("-00"));
+            let _c = tracing::info_span!("child").entered();
+            assert!(!taskwire_tasks::current().unwrap().sampled());
+        },
+    );
+    assert!(cap.task_ends().is_empty());
+}
+
+#[test]
+fn an_imported_sampled_flag_beats_the_local_ratio() {
+    let cap = run(
+        taskwire_tasks::layer().with_sampler(Sampler::ratio(0.0)),
+        || {
+            let span = taskwire_tasks::import(
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                tracing::info_span!("imported"),
+            );
+            let _e = span.enter();
+            assert!(taskwire_tasks::current().unwrap().sampled());
+        },
+    );
+    let ends = cap.task_ends();
+    assert_eq!(ends.len(), 1);
+    assert_eq!(ends[0]["trace_id"], "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(ends[0]["parent_span_id"], "b7ad6b7169203331");
+    assert_eq!(ends[0]["task.remote_parent"], true);
+}
+
+#[test]
+fn malformed_and_hostile_headers_start_new_roots_and_are_counted() {
+    let huge = "0".repeat(4 << 20);
+    let binary = String::from_utf8_lossy(&[0xff, 0x00, 0x13, b'-', 0x7f]).into_owned();
+    let inputs = [
+        "garbage",
+        "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+        huge.as_str(),
+        binary.as_str(),
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\nx-evil: 1",
+    ];
+    let before = taskwire_core::propagation::stats().malformed_traceparent;
+    let cap = run(taskwire_tasks::layer(), || {
+        for input in inputs {
+            let span = taskwire_tasks::import(input, tracing::info_span!("handle"));
+            let _e = span.enter();
+        }
+    });
+    let after = taskwire_core::propagation::stats().malformed_traceparent;
+    assert!(after - before >= inputs.len() as u64);
+    let ends = cap.task_ends();
+    assert_eq!(ends.len(), inputs.len());
+    for e in &ends {
+        assert!(e.get("parent_span_id").is_none(), "{e}");
+        assert_eq!(e["task.remote_parent"], false);
+    }
+}
+
+#[test]
+fn current_outside_tasks_and_without_a_layer_is_none() {
+    assert!(taskwire_tasks::current().is_none());
+    let _s = tracing::info_span!("no subscriber").entered();
+    assert!(taskwire_tasks::current().is_none());
+    assert!(tracing::Span::current().is_disabled());
+    use taskwire_tasks::SpanExt;
+    assert!(tracing::Span::current().task_context().is_none());
+    tracing::Span::current().fail("no-op");
+}
