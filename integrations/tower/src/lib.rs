@@ -1,2 +1,114 @@
-//! Work in progress.
+//! Tower middleware for taskwire: every HTTP request a server handles becomes a task that
+//! continues the caller's W3C trace context, and every request a client sends carries the
+//! current task.
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//! use tracing_subscriber::prelude::*;
+//!
+//! # async fn user() -> &'static str { "ok" }
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     tracing_subscriber::registry()
+//!         .with(taskwire_tasks::layer())
+//!         .with(taskwire_json::layer())
+//!         .init();
+//!
+//!     let app = Router::new()
+//!         .route("/users/{id}", get(user))
+//!         .route("/health", get(|| async { "ok" }))
+//!         // `Router::layer`, not a layer around the router: axum's `MatchedPath` is known
+//!         // inside, so tasks are named after the route, `GET /users/{id}`.
+//!         .layer(taskwire_tower::layer().with_skip_paths(["/health"]));
+//!
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await
+//! }
+//! ```
+//!
+//! # Server: [`TaskLayer`]
+//!
+//! For each request, [`TaskService`]:
+//!
+//! 1. reads `traceparent` and `tracestate` with taskwire-core's codec ([`HeaderExtractor`]).
+//!    A valid one makes the request task a child of the caller's task (`task.remote_parent`
+//!    true in its `task.end` record); a missing, malformed, hostile or duplicated one starts a
+//!    new root, is counted in [`taskwire_core::propagation::stats`], and never fails the request;
+//! 2. opens the `http.server.request` span, named `"{method} {route}"` (`task.name`), with the
+//!    OpenTelemetry HTTP server fields listed in [`server`];
+//! 3. reuses the request's `x-request-id` when it has exactly one of 1 to 128 visible ASCII
+//!    characters, and otherwise gives the request one: the task's span id in hex;
+//! 4. runs the inner service inside the task, catching panics;
+//! 5. records `http.response.status_code`, adds `traceresponse` (W3C Trace Context Level 2)
+//!    and `x-request-id` to the response unless the handler set them, and moves the task into
+//!    the response body ([`TaskBody`]): **the task ends when the body ends** (or is dropped),
+//!    so a streaming response is timed in full.
+//!
+//! ## When a request task fails
+//!
+//! | what happened | the client gets | the task |
+//! |---|---|---|
+//! | a `5xx` response | that response | failed, `task.failure` = `"HTTP 500 Internal Server Error"`, `error.type` = `"500"`; no ERROR event |
+//! | a `4xx` response | that response | succeeded: the client's mistake, not the server's (OpenTelemetry's rule for servers) |
+//! | the handler panicked | an empty `500` | failed by an ERROR event `request handler panicked: {message}`; the server keeps serving |
+//! | the inner service returned `Err` | a closed connection | failed by an ERROR event with the error |
+//! | the response body failed | a cut response | failed by an ERROR event with the error |
+//!
+//! A 5xx marks the task failed without an ERROR event on purpose: the response is the
+//! handler's deliberate answer, and an ERROR event would become an error record of its own,
+//! duplicating whatever the handler logged about the cause (a handler that logs `error!`
+//! already fails its task). Panics and service errors are different: nobody else reports them,
+//! so the middleware does, with an ERROR event inside the task.
+//!
+//! ## Routes
+//!
+//! The route in `task.name` and `http.route` is, in order: the function given to
+//! [`TaskLayer::with_route`]; axum's `MatchedPath` (feature `axum`; add the layer with
+//! `Router::layer` so that the route is matched before the middleware runs); else the request
+//! path, which names the task but is not recorded as `http.route` (a path is not a template).
+//!
+//! # Client: [`PropagateLayer`]
+//!
+//! Wrap a tower HTTP client (hyper-util's `Client`, tonic's `Channel`) and call it inside a
+//! task: each request carries that task as `traceparent` (and `tracestate`), so the server's
+//! request task becomes its child.
+//!
+//! ```
+//! use tower_layer::Layer;
+//!
+//! # fn wrap<C>(client: C) {
+//! let client = taskwire_tower::propagate().layer(client);
+//! # let _ = client;
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | enables |
+//! |---|---|---|
+//! | `axum` | no | route names from axum's `MatchedPath`, and `client.address` from axum's `ConnectInfo<SocketAddr>` |
+//!
+//! Without features the crate depends on `http`, `http-body`, `tower-layer`, `tower-service`,
+//! `tracing` and taskwire-core only, so it serves hyper and tonic as well as axum.
+//!
+//! The wire format, and how a task continues across processes, are explained in
+//! `docs/propagation.md`.
 #![forbid(unsafe_code)]
+
+mod headers;
+mod propagate;
+pub mod server;
+
+pub use headers::{HeaderExtractor, HeaderInjector};
+pub use propagate::{PropagateLayer, PropagateService};
+pub use server::{ClientAddress, ResponseFuture, TaskBody, TaskLayer, TaskService};
+
+/// A server [`TaskLayer`] with the defaults; configure it with its `with_*` setters.
+pub fn layer() -> TaskLayer {
+    TaskLayer::new()
+}
+
+/// A client [`PropagateLayer`].
+pub fn propagate() -> PropagateLayer {
+    PropagateLayer::new()
+}

@@ -1,0 +1,121 @@
+//! [`TaskBody`]: a response body that keeps the request task open until it ends.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tracing::Span;
+
+pin_project! {
+    /// The response body of [`TaskService`](super::TaskService): the inner body, polled inside
+    /// the request task, which ends when the body ends (its last frame was polled), fails, or
+    /// is dropped (the client went away, or the server stopped reading it after
+    /// [`Body::is_end_stream`]). A `task.end` record's duration therefore covers sending the
+    /// body: streaming responses are timed in full.
+    ///
+    /// A body error fails the task with an ERROR event.
+    pub struct TaskBody<B> {
+        #[pin]
+        kind: Kind<B>,
+        span: Option<Span>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<B> {
+        Inner { #[pin] body: B },
+        // The empty body of the 500 answered for a panic.
+        Empty,
+    }
+}
+
+impl<B> TaskBody<B> {
+    pub(crate) fn new(body: B, span: Span) -> Self {
+        TaskBody {
+            kind: Kind::Inner { body },
+            span: Some(span),
+        }
+    }
+
+    /// A body outside any task (a skipped path).
+    pub(crate) fn untracked(body: B) -> Self {
+        TaskBody {
+            kind: Kind::Inner { body },
+            span: None,
+        }
+    }
+
+    pub(crate) fn empty(span: Span) -> Self {
+        TaskBody {
+            kind: Kind::Empty,
+            span: Some(span),
+        }
+    }
+}
+
+impl<B> fmt::Debug for TaskBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskBody")
+            .field("empty", &matches!(self.kind, Kind::Empty))
+            .field("span", &self.span)
+            .finish()
+    }
+}
+
+impl<B> Body for TaskBody<B>
+where
+    B: Body,
+    B::Error: fmt::Display,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let body = match this.kind.project() {
+            KindProj::Inner { body } => body,
+            KindProj::Empty => {
+                drop(this.span.take());
+                return Poll::Ready(None);
+            }
+        };
+        let polled = match this.span.as_ref() {
+            Some(span) => {
+                let _entered = span.enter();
+                body.poll_frame(cx)
+            }
+            None => body.poll_frame(cx),
+        };
+        match &polled {
+            Poll::Ready(None) => drop(this.span.take()),
+            Poll::Ready(Some(Err(error))) => {
+                if let Some(span) = this.span.take() {
+                    span.record("error.type", "body");
+                    tracing::error!(parent: &span, "response body failed: {error}");
+                }
+            }
+            Poll::Ready(Some(Ok(_))) | Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Inner { body } => body.is_end_stream(),
+            Kind::Empty => true,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Inner { body } => body.size_hint(),
+            Kind::Empty => SizeHint::with_exact(0),
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! [`ResponseFuture`]: runs the inner service's future inside the request task, catches its
+//! panics, and hands the task on to the response body.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use http::header::{HeaderName, HeaderValue};
+use http::{Response, StatusCode};
+use pin_project_lite::pin_project;
+use taskwire_core::capture;
+use taskwire_core::propagation::TraceParent;
+use tracing::Span;
+
+use super::{TaskBody, TRACERESPONSE, X_REQUEST_ID};
+
+pin_project! {
+    /// The response future of [`TaskService`](super::TaskService).
+    ///
+    /// Each poll of the inner future runs inside the request task, under
+    /// [`catch_unwind`](std::panic::catch_unwind): a panic becomes a `500` response and a failed
+    /// task. When the response head is ready, its status code is recorded and the task moves
+    /// into the [`TaskBody`], which ends it when the body ends.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    #[project_replace = StateReplace]
+    enum State<F> {
+        // A skipped path: no task, no catching.
+        Untracked { #[pin] future: F },
+        Running { #[pin] future: F, task: Task },
+        // The inner service's `call` panicked.
+        Panicked { task: Task, payload: Box<dyn Any + Send> },
+        Done,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn untracked(future: F) -> Self {
+        ResponseFuture {
+            state: State::Untracked { future },
+        }
+    }
+
+    pub(crate) fn running(future: F, task: Task) -> Self {
+        ResponseFuture {
+            state: State::Running { future, task },
+        }
+    }
+
+    pub(crate) fn panicked(task: Task, payload: Box<dyn Any + Send>) -> Self {
+        ResponseFuture {
+            state: State::Panicked { task, payload },
+        }
+    }
+}
+
+impl<F> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Untracked { .. } => "untracked",
+            State::Running { .. } => "running",
+            State::Panicked { .. } => "panicked",
+            State::Done => "done",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: fmt::Display,
+{
+    type Output = Result<Response<TaskBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        // What the inner future gave, for the two states that carry a task.
+        let caught = match state.as_mut().project() {
+            StateProj::Untracked { future } => {
+                let result = ready!(future.poll(cx));
+                state.project_replace(State::Done);
+                return Poll::Ready(result.map(|res| res.map(TaskBody::untracked)));
+            }
+            StateProj::Running { future, task } => {
+                let polled = {
+                    let _entered = task.span.enter();
+                    catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+                };
+                match polled {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(result)) => Some(Ok(result)),
+                    Err(payload) => Some(Err(payload)),
+                }
+            }
+            StateProj::Panicked { .. } => None,
+            StateProj::Done => panic!("ResponseFuture polled after completion"),
+        };
+        let output = match (state.project_replace(State::Done), caught) {
+            (StateReplace::Running { task, .. }, Some(Ok(Ok(res)))) => Ok(task.respond(res)),
+            (StateReplace::Running { task, .. }, Some(Ok(Err(error)))) => {
+                task.service_error(&error);
+                Err(error)
+            }
+            (StateReplace::Running { task, .. }, Some(Err(payload)))
+            | (StateReplace::Panicked { task, payload }, None) => Ok(task.panicked(&*payload)),
+            // `caught` is `Some` exactly when the state was `Running`.
+            _ => unreachable!("ResponseFuture state changed while polled"),
+        };
+        Poll::Ready(output)
+    }
+}
+
+/// A request task on its way from the request to the end of the response body.
+pub(crate) struct Task {
+    pub(crate) span: Span,
+    /// The task's own context, for `traceresponse` (`None` without a taskwire layer).
+    pub(crate) ids: Option<TraceParent>,
+    pub(crate) request_id: Option<HeaderValue>,
+    pub(crate) traceresponse: bool,
+    pub(crate) request_id_header: bool,
+}
+
+impl Task {
+    /// Records the status, marks a 5xx failed, sets the response headers, and moves the task
+    /// into the body.
+    fn respond<B>(self, mut res: Response<B>) -> Response<TaskBody<B>> {
+        let status = res.status();
+        self.span
+            .record("http.response.status_code", status.as_u16());
+        if status.is_server_error() {
+            self.span.record("error.type", status.as_str());
+            mark_failed(&self.span, status);
+        }
+        self.set_headers(&mut res);
+        res.map(|body| TaskBody::new(body, self.span))
+    }
+
+    /// The inner service failed: no response will be sent. An ERROR event inside the task
+    /// reports it (nobody else will: the server only closes the connection) and fails the task,
+    /// which ends here.
+    fn service_error(self, error: &dyn fmt::Display) {
+        self.span.record("error.type", "service");
+        tracing::error!(parent: &self.span, "request failed in the service: {error}");
+    }
+
+    /// The handler panicked: an ERROR event with the panic message fails the task, and the
+    /// client gets an empty `500`.
+    fn panicked<B>(self, payload: &(dyn Any + Send)) -> Response<TaskBody<B>> {
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("panic payload is not a string");
+        let status = StatusCode::INTERNAL_SERVER_ERROR;
+        self.span
+            .record("http.response.status_code", status.as_u16());
+        self.span.record("error.type", "panic");
+        tracing::error!(parent: &self.span, "request handler panicked: {message}");
+        let mut res = Response::new(());
+        *res.status_mut() = status;
+        res.headers_mut()
+            .insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        self.set_headers(&mut res);
+        res.map(|()| TaskBody::empty(self.span))
+    }
+
+    fn set_headers<B>(&self, res: &mut Response<B>) {
+        let headers = res.headers_mut();
+        if self.traceresponse {
+            if let Some(ids) = self.ids {
+                if let Ok(value) = HeaderValue::from_bytes(&ids.to_bytes()) {
+                    headers
+                        .entry(HeaderName::from_static(TRACERESPONSE))
+                        .or_insert(value);
+                }
+            }
+        }
+        if self.request_id_header {
+            if let Some(id) = &self.request_id {
+                headers
+                    .entry(HeaderName::from_static(X_REQUEST_ID))
+                    .or_insert_with(|| id.clone());
+            }
+        }
+    }
+}
+
+/// Marks the task failed because of a 5xx status, without an ERROR event: the response is the
+/// handler's answer, not a new error, and whatever caused it was the handler's to log.
+fn mark_failed(span: &Span, status: StatusCode) {
+    span.with_subscriber(|(id, dispatch)| {
+        capture::with_span_data(dispatch, id, |d| {
+            if d.failure.is_none() {
+                d.failure = Some(format!("HTTP {status}").into_boxed_str());
+            }
+        })
+    });
+}

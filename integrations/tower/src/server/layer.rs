@@ -1,0 +1,108 @@
+//! [`TaskLayer`]: the server middleware's options.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use http::request::Parts;
+use tower_layer::Layer;
+
+use super::{ClientAddress, Config, TaskService};
+
+/// Opens a task for each request a service handles; see the [crate docs](crate) for what it
+/// records and how it ends. Cheap to clone: the options are shared.
+///
+/// ```
+/// use taskwire_tower::TaskLayer;
+///
+/// let layer = TaskLayer::new()
+///     .with_skip_paths(["/health", "/ready"])
+///     .with_traceresponse(false);
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct TaskLayer {
+    config: Arc<Config>,
+}
+
+impl TaskLayer {
+    /// A layer with the defaults: route from axum's `MatchedPath` (feature `axum`) or the path,
+    /// `traceresponse` and `x-request-id` response headers on, no skipped paths, no
+    /// `client.address`.
+    pub fn new() -> Self {
+        TaskLayer::default()
+    }
+
+    fn config(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// Names routes with `route`, which sees the request head and returns the route template
+    /// (low cardinality: `/users/{id}`, not `/users/42`), or `None` to fall back to axum's
+    /// `MatchedPath` (feature `axum`) and then to the path. Useful for hyper and tonic, which
+    /// have no `MatchedPath`.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use taskwire_tower::TaskLayer;
+    ///
+    /// let layer = TaskLayer::new().with_route(|head| {
+    ///     head.uri.path().starts_with("/users/").then_some(Cow::Borrowed("/users/{id}"))
+    /// });
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn with_route<F>(mut self, route: F) -> Self
+    where
+        F: for<'a> Fn(&'a Parts) -> Option<Cow<'a, str>> + Send + Sync + 'static,
+    {
+        self.config().route = Some(Arc::new(route));
+        self
+    }
+
+    /// Whether responses carry a `traceresponse` header (W3C Trace Context Level 2:
+    /// `00-{trace id}-{span id of the request task}-{flags}`), unless the handler set one.
+    /// Default: on.
+    #[must_use]
+    pub fn with_traceresponse(mut self, enabled: bool) -> Self {
+        self.config().traceresponse = enabled;
+        self
+    }
+
+    /// Whether responses carry the request's `x-request-id`, unless the handler set one.
+    /// Default: on. The id is recorded in the task either way.
+    #[must_use]
+    pub fn with_request_id_header(mut self, enabled: bool) -> Self {
+        self.config().request_id_header = enabled;
+        self
+    }
+
+    /// Paths (exact matches of the request path, like `/health`) for which no task is opened:
+    /// such requests pass through untouched. Replaces the earlier list.
+    #[must_use]
+    pub fn with_skip_paths<I, P>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        self.config().skip_paths = paths
+            .into_iter()
+            .map(|p| p.into().into_boxed_str())
+            .collect();
+        self
+    }
+
+    /// Where `client.address` comes from, if anywhere. Default: [`ClientAddress::Off`].
+    #[must_use]
+    pub fn with_client_address(mut self, source: ClientAddress) -> Self {
+        self.config().client_address = source;
+        self
+    }
+}
+
+impl<S> Layer<S> for TaskLayer {
+    type Service = TaskService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TaskService::new(inner, Arc::clone(&self.config))
+    }
+}

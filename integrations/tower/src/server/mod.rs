@@ -1,0 +1,129 @@
+//! Server middleware: one task per request, continued from the caller's `traceparent`.
+//!
+//! [`TaskLayer`] wraps a service (an axum `Router`, a hyper service, a tonic server) in a
+//! [`TaskService`], whose [`ResponseFuture`] runs the request inside the request task and whose
+//! [`TaskBody`] keeps the task open until the response body has been sent.
+//!
+//! What a request task records, following the OpenTelemetry HTTP server conventions:
+//!
+//! | field | value |
+//! |---|---|
+//! | span name | `http.server.request` |
+//! | `task.name` | `"{method} {route}"`, e.g. `GET /users/{id}` |
+//! | `http.request.method` | `GET`, `POST`, …; `_OTHER` for a non-standard method |
+//! | `http.request.method_original` | the method as sent, only when it is `_OTHER` |
+//! | `http.route` | the route template, only when known (route function, axum `MatchedPath`) |
+//! | `url.path` | the request path (no query: it may carry secrets) |
+//! | `network.protocol.version` | `1.1`, `2`, … |
+//! | `http.request_id` | the request id (incoming `x-request-id`, or the task's span id) |
+//! | `client.address`, `client.port` | opt-in, see [`ClientAddress`] |
+//! | `http.response.status_code` | recorded when the response head is ready |
+//! | `error.type` | on failure: the status code (`"500"`), `"panic"`, or the service's error type |
+
+mod body;
+mod future;
+mod layer;
+mod service;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use http::request::Parts;
+
+pub use body::TaskBody;
+pub use future::ResponseFuture;
+pub use layer::TaskLayer;
+pub use service::TaskService;
+
+/// Where the opt-in `client.address` (and `client.port`) of a request task come from.
+///
+/// ```
+/// use taskwire_tower::{ClientAddress, TaskLayer};
+///
+/// // Behind a proxy you trust to set X-Forwarded-For:
+/// let layer = TaskLayer::new().with_client_address(ClientAddress::ForwardedFor);
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAddress {
+    /// Not recorded (the default: an address is personal data in many jurisdictions).
+    #[default]
+    Off,
+    /// The peer of the connection: axum's `ConnectInfo<SocketAddr>` (feature `axum`, with
+    /// `into_make_service_with_connect_info`) or a [`std::net::SocketAddr`] request extension.
+    Peer,
+    /// The first `X-Forwarded-For` entry that is an IP address, else the peer. Any client can
+    /// send this header: choose it only behind a proxy that overwrites it.
+    ForwardedFor,
+}
+
+/// A function naming a request's route from its head: `Some("/users/{id}")`, or `None` to fall
+/// back to axum's `MatchedPath` (feature `axum`) and then to the path.
+pub(crate) type RouteFn = Arc<dyn for<'a> Fn(&'a Parts) -> Option<Cow<'a, str>> + Send + Sync>;
+
+/// The options of a [`TaskLayer`], shared by its services.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) route: Option<RouteFn>,
+    pub(crate) traceresponse: bool,
+    pub(crate) request_id_header: bool,
+    pub(crate) skip_paths: Box<[Box<str>]>,
+    pub(crate) client_address: ClientAddress,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            route: None,
+            traceresponse: true,
+            request_id_header: true,
+            skip_paths: Box::default(),
+            client_address: ClientAddress::Off,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("route", &self.route.as_ref().map(|_| "fn"))
+            .field("traceresponse", &self.traceresponse)
+            .field("request_id_header", &self.request_id_header)
+            .field("skip_paths", &self.skip_paths)
+            .field("client_address", &self.client_address)
+            .finish()
+    }
+}
+
+/// The `x-request-id` header name.
+pub const X_REQUEST_ID: &str = "x-request-id";
+/// The `traceresponse` header name (W3C Trace Context Level 2).
+pub const TRACERESPONSE: &str = "traceresponse";
+
+/// Longest `x-request-id` reused from a request.
+pub(crate) const MAX_REQUEST_ID: usize = 128;
+
+/// Whether `v` may be reused as a request id: 1 to 128 bytes of visible ASCII (no space, no
+/// control character, nothing non-ASCII), so it is safe in a log line and a response header.
+pub(crate) fn valid_request_id(v: &[u8]) -> bool {
+    !v.is_empty() && v.len() <= MAX_REQUEST_ID && v.iter().all(|c| (0x21..=0x7e).contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_id_validation() {
+        assert!(valid_request_id(b"abc-123_XYZ.~"));
+        assert!(valid_request_id(&[b'a'; 128]));
+        assert!(!valid_request_id(&[b'a'; 129]));
+        assert!(!valid_request_id(b""));
+        assert!(!valid_request_id(b"has space"));
+        assert!(!valid_request_id(b"tab\there"));
+        assert!(!valid_request_id(b"caf\xc3\xa9"));
+        assert!(!valid_request_id(b"nul\x00"));
+    }
+}
