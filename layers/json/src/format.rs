@@ -1,8 +1,11 @@
 //! Rendering one event as one JSON line, into a reused per-thread buffer.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::error::Error;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use taskwire_core::{json, process, time, Redactor, SpanData};
@@ -11,11 +14,14 @@ use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::keys::{Key, KeyNames, COLLISION_PREFIX};
+use crate::keys::{name_signature, signature, Key, KeyNames, COLLISION_PREFIX};
 
 /// Everything about the output that is fixed when the layer is built.
 #[derive(Clone, Debug)]
 pub(crate) struct Format {
+    /// Identifies this configuration (and the redactor next to it) in the per-thread cache of
+    /// callsite plans; renewed by every setting.
+    pub(crate) id: u64,
     pub(crate) keys: KeyNames,
     pub(crate) span_list: bool,
     /// `"service":"…",` and friends, rendered once.
@@ -32,6 +38,7 @@ pub(crate) struct Format {
 impl Default for Format {
     fn default() -> Self {
         let mut f = Format {
+            id: 0,
             keys: KeyNames::default(),
             span_list: false,
             service: None,
@@ -65,8 +72,15 @@ fn level_index(l: &Level) -> usize {
 }
 
 impl Format {
+    /// Gives the configuration a new id, so that plans cached for the old one are not used.
+    pub(crate) fn touch(&mut self) {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        self.id = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Re-renders the fixed parts after a setting changed.
     pub(crate) fn prepare(&mut self) {
+        self.touch();
         for (i, (_, name)) in LEVELS.iter().enumerate() {
             let mut v = Vec::new();
             if let Some(k) = self.keys.get(Key::Level) {
@@ -132,6 +146,22 @@ impl OutKey {
         }
     }
 
+    /// The [`signature`] of the key as written.
+    #[inline]
+    fn sig(self) -> u64 {
+        if self.prefixed {
+            let p = COLLISION_PREFIX.as_bytes();
+            let b = self.name.as_bytes();
+            signature(
+                p.len() + b.len(),
+                p[0],
+                b.last().copied().unwrap_or(p[p.len() - 1]),
+            )
+        } else {
+            name_signature(self.name)
+        }
+    }
+
     fn matches_str(self, s: &str) -> bool {
         if self.prefixed {
             s.strip_prefix(COLLISION_PREFIX) == Some(self.name)
@@ -141,12 +171,135 @@ impl OutKey {
     }
 }
 
+/// What is decided once per event callsite (and layer configuration) about each of its fields,
+/// instead of once per event: the key as written, whether it collides with a built-in key,
+/// whether it is redacted, and which other fields of the callsite share its key.
+struct Plan {
+    /// The fields' keys as written (`"name":` or `"fields.name":`), one after the other.
+    keys: Box<[u8]>,
+    /// By field index.
+    fields: Box<[FieldPlan]>,
+    /// Whether the callsite has a field named `message`.
+    has_message: bool,
+}
+
+struct FieldPlan {
+    out: OutKey,
+    sig: u64,
+    key_start: u32,
+    key_end: u32,
+    /// Bit `j`: field `j` of the callsite is written under the same key; whichever is recorded
+    /// first wins.
+    dups: u64,
+    sensitive: bool,
+    /// Named `log.*`: the `log` bridge's metadata, skipped in bridged records.
+    log_meta: bool,
+    is_message: bool,
+}
+
+/// Callsites with more fields than this are rendered without a plan.
+const PLAN_MAX_FIELDS: usize = 64;
+/// A thread's plan cache is emptied when it reaches this size (callsites are static, so this
+/// takes thousands of callsites or of layers built and dropped at run time).
+const PLAN_MAX_ENTRIES: usize = 4096;
+
+impl Plan {
+    fn new(fmt: &Format, redactor: &Redactor, meta: &'static Metadata<'static>) -> Plan {
+        let fieldset = meta.fields();
+        let mut keys = Vec::new();
+        let mut fields: Vec<FieldPlan> = Vec::with_capacity(fieldset.len());
+        for field in fieldset.iter() {
+            let name = field.name();
+            let out = OutKey {
+                name,
+                prefixed: fmt.keys.collides(name, fmt.span_list),
+            };
+            let key_start = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+            write_key(&mut keys, out);
+            let key_end = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+            fields.push(FieldPlan {
+                out,
+                sig: out.sig(),
+                key_start,
+                key_end,
+                dups: 0,
+                sensitive: redactor.is_sensitive(name),
+                log_meta: name.starts_with("log."),
+                is_message: name == "message",
+            });
+        }
+        for i in 0..fields.len() {
+            for j in 0..fields.len() {
+                if i != j && fields[i].out.same_as(fields[j].out) {
+                    fields[i].dups |= 1 << j;
+                }
+            }
+        }
+        Plan {
+            keys: keys.into_boxed_slice(),
+            has_message: fields.iter().any(|f| f.is_message),
+            fields: fields.into_boxed_slice(),
+        }
+    }
+}
+
+/// FxHash: the plan cache is keyed by two integers, so a one-multiply hash is plenty.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Plans by (layer configuration id, address of the callsite's static metadata).
+type Plans = HashMap<(u64, usize), Plan, BuildHasherDefault<FxHasher>>;
+
+/// The plan for events of `meta` under `fmt`, built on first use.
+#[inline]
+fn plan_for<'p>(
+    plans: &'p mut Plans,
+    fmt: &Format,
+    redactor: &Redactor,
+    meta: &'static Metadata<'static>,
+) -> Option<&'p Plan> {
+    if meta.fields().len() > PLAN_MAX_FIELDS {
+        return None;
+    }
+    let key = (fmt.id, std::ptr::from_ref(meta) as usize);
+    if plans.len() >= PLAN_MAX_ENTRIES && !plans.contains_key(&key) {
+        plans.clear();
+    }
+    Some(
+        plans
+            .entry(key)
+            .or_insert_with(|| Plan::new(fmt, redactor, meta)),
+    )
+}
+
 /// Per-thread buffers, reused so that a record in steady state allocates nothing.
 #[derive(Default)]
 pub(crate) struct Scratch {
     pub(crate) line: Vec<u8>,
     fields: Vec<u8>,
     seen: Vec<OutKey>,
+    plans: Plans,
 }
 
 /// Buffers that grew past this after a huge record are given back.
@@ -201,7 +354,12 @@ pub(crate) fn render_event<S>(
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let Scratch { line, fields, seen } = s;
+    let Scratch {
+        line,
+        fields,
+        seen,
+        plans,
+    } = s;
     line.clear();
     fields.clear();
     seen.clear();
@@ -220,23 +378,33 @@ pub(crate) fn render_event<S>(
         line.push(b',');
     }
 
+    // The fields go after `msg`. A callsite without a `message` field gets its empty `msg`
+    // now; otherwise fields wait in `fields` until the message is written (with `tracing`'s
+    // macros it is the first field, so they rarely wait).
+    let plan = plan_for(plans, fmt, redactor, event.metadata());
+    let mut has_message = false;
+    if plan.is_some_and(|p| !p.has_message) {
+        write_empty_message(line, keys);
+        has_message = true;
+    }
     let mut v = EventVisitor {
         line,
         fields,
         seen,
+        seen_sig: 0,
+        written: 0,
+        plan,
         keys,
         span_list: fmt.span_list,
         redactor,
         is_log,
-        has_message: false,
+        has_message,
+        direct: has_message,
     };
     event.record(&mut v);
-    let has_message = v.has_message;
+    let (has_message, mut seen_sig) = (v.has_message, v.seen_sig);
     if !has_message {
-        if let Some(k) = keys.get(Key::Message) {
-            line.extend_from_slice(k);
-            line.extend_from_slice(b"\"\",");
-        }
+        write_empty_message(line, keys);
     }
     line.extend_from_slice(fields);
 
@@ -308,10 +476,13 @@ pub(crate) fn render_event<S>(
                         name,
                         prefixed: keys.collides(name, false),
                     };
-                    if seen.iter().any(|s| s.same_as(out)) {
+                    // The signature clears most keys without comparing strings.
+                    let sig = out.sig();
+                    if seen_sig & sig != 0 && seen.iter().any(|s| s.same_as(out)) {
                         continue;
                     }
                     seen.push(out);
+                    seen_sig |= sig;
                     write_key(line, out);
                     line.extend_from_slice(value);
                     line.push(b',');
@@ -369,6 +540,15 @@ pub(crate) fn render_event<S>(
     line.push(b'\n');
 }
 
+/// `"msg":"",` for an event without a message.
+#[inline]
+fn write_empty_message(line: &mut Vec<u8>, keys: &KeyNames) {
+    if let Some(k) = keys.get(Key::Message) {
+        line.extend_from_slice(k);
+        line.extend_from_slice(b"\"\",");
+    }
+}
+
 /// Replaces a trailing comma with `}` (or appends `}` to an empty object).
 #[inline]
 fn close_object(line: &mut Vec<u8>) {
@@ -400,19 +580,38 @@ struct EventVisitor<'a> {
     line: &'a mut Vec<u8>,
     fields: &'a mut Vec<u8>,
     seen: &'a mut Vec<OutKey>,
+    /// The OR of the signatures of `seen`.
+    seen_sig: u64,
+    /// With a plan: bit `i` is set once field `i` is written.
+    written: u64,
+    plan: Option<&'a Plan>,
     keys: &'a KeyNames,
     span_list: bool,
     redactor: &'a Redactor,
     is_log: bool,
     has_message: bool,
+    /// Fields go straight into `line` (`msg` is written and nothing waits in `fields`).
+    direct: bool,
 }
 
 impl EventVisitor<'_> {
-    /// Writes the key of a user field into `fields` and returns the buffer to write its value
-    /// into, or `None` when the field is skipped (a duplicate, or `log` bridge metadata).
-    /// `Some(true)` in the second slot means the value must be redacted.
+    /// Writes the key of a user field and returns whether its value must be redacted, or
+    /// `None` when the field is skipped (a duplicate, or `log` bridge metadata).
     #[inline]
     fn begin(&mut self, field: &Field) -> Option<bool> {
+        if let Some(plan) = self.plan {
+            if let Some(p) = plan.fields.get(field.index()) {
+                if (self.is_log && p.log_meta) || self.written & p.dups != 0 {
+                    return None;
+                }
+                self.written |= 1 << field.index();
+                self.seen.push(p.out);
+                self.seen_sig |= p.sig;
+                let key = &plan.keys[p.key_start as usize..p.key_end as usize];
+                self.out().extend_from_slice(key);
+                return Some(p.sensitive);
+            }
+        }
         let name = field.name();
         if self.is_log && name.starts_with("log.") {
             return None;
@@ -425,28 +624,41 @@ impl EventVisitor<'_> {
             return None;
         }
         self.seen.push(out);
-        write_key(self.fields, out);
+        self.seen_sig |= out.sig();
+        write_key(self.out(), out);
         Some(self.redactor.is_sensitive(name))
     }
 
+    /// Where the next user field goes.
     #[inline]
-    fn end(&mut self) {
-        self.fields.push(b',');
+    fn out(&mut self) -> &mut Vec<u8> {
+        if self.direct {
+            self.line
+        } else {
+            self.fields
+        }
+    }
+
+    #[inline]
+    fn is_message(&self, field: &Field) -> bool {
+        match self.plan.and_then(|p| p.fields.get(field.index())) {
+            Some(p) => p.is_message,
+            None => field.name() == "message",
+        }
     }
 
     #[inline]
     fn value(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
-        match self.begin(field) {
-            None => {}
-            Some(true) => {
-                json::write_str(self.fields, taskwire_core::redact::REDACTED);
-                self.end();
-            }
-            Some(false) => {
-                write(self.fields);
-                self.end();
-            }
+        let Some(sensitive) = self.begin(field) else {
+            return;
+        };
+        let out = self.out();
+        if sensitive {
+            json::write_str(out, taskwire_core::redact::REDACTED);
+        } else {
+            write(out);
         }
+        out.push(b',');
     }
 
     #[inline]
@@ -460,6 +672,8 @@ impl EventVisitor<'_> {
             write(self.line);
             self.line.push(b',');
         }
+        // Fields that come after the message follow it directly, unless some already wait.
+        self.direct = self.fields.is_empty();
     }
 }
 
@@ -483,7 +697,7 @@ impl Visit for EventVisitor<'_> {
         self.value(field, |o| json::write_bool(o, value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
+        if self.is_message(field) {
             self.message(|o| json::write_str(o, value));
         } else {
             self.value(field, |o| json::write_str(o, value));
@@ -493,7 +707,7 @@ impl Visit for EventVisitor<'_> {
         self.value(field, |o| json::write_error(o, value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == "message" {
+        if self.is_message(field) {
             self.message(|o| json::write_debug(o, value));
         } else {
             self.value(field, |o| json::write_debug(o, value));

@@ -99,14 +99,37 @@ impl Key {
     }
 }
 
+/// A one-bit signature of a key, from its length and its first and last bytes: two keys with
+/// different signatures differ, so a set of keys summarised as the OR of their signatures
+/// clears most other keys without comparing strings.
+#[inline]
+pub(crate) fn signature(len: usize, first: u8, last: u8) -> u64 {
+    let h = (len as u32).wrapping_mul(0x9e37_79b1)
+        ^ u32::from(first).wrapping_mul(0x85eb_ca77)
+        ^ u32::from(last).wrapping_mul(0xc2b2_ae3d);
+    1 << (h >> 26)
+}
+
+/// The [`signature`] of `name`.
+#[inline]
+pub(crate) fn name_signature(name: &str) -> u64 {
+    let b = name.as_bytes();
+    signature(
+        b.len(),
+        b.first().copied().unwrap_or(0),
+        b.last().copied().unwrap_or(0),
+    )
+}
+
 /// The names in use for the built-in keys, pre-rendered as `"name":`.
 #[derive(Clone, Debug)]
 pub(crate) struct KeyNames {
     names: [Option<Box<str>>; 16],
     rendered: [Box<[u8]>; 16],
-    /// Bit `n` is set when some key in use is `n` bytes long (63 for longer ones): most user
-    /// fields are cleared of colliding by this mask alone.
-    len_mask: u64,
+    /// The OR of the [`signature`]s of the keys in use, without `spans` (flattened mode) and
+    /// with it (span-list mode): most user fields are cleared of colliding by these alone.
+    sig_flat: u64,
+    sig_nested: u64,
 }
 
 impl Default for KeyNames {
@@ -114,7 +137,8 @@ impl Default for KeyNames {
         let mut k = KeyNames {
             names: Key::ALL.map(|k| Some(Box::from(k.default_name()))),
             rendered: Key::ALL.map(|_| Box::from(&b""[..])),
-            len_mask: 0,
+            sig_flat: 0,
+            sig_nested: 0,
         };
         k.refresh();
         k
@@ -139,13 +163,18 @@ impl KeyNames {
     }
 
     fn refresh(&mut self) {
-        self.len_mask = 0;
+        self.sig_flat = 0;
+        self.sig_nested = 0;
         for (i, n) in self.names.iter().enumerate() {
             let mut r = Vec::new();
             if let Some(n) = n {
                 json::write_str(&mut r, n);
                 r.push(b':');
-                self.len_mask |= 1 << n.len().min(63);
+                let sig = name_signature(n);
+                self.sig_nested |= sig;
+                if i != Key::Spans.index() {
+                    self.sig_flat |= sig;
+                }
             }
             self.rendered[i] = r.into_boxed_slice();
         }
@@ -161,7 +190,12 @@ impl KeyNames {
     /// Whether a user field named `name` collides with a built-in key in use.
     #[inline]
     pub(crate) fn collides(&self, name: &str, spans_nested: bool) -> bool {
-        if self.len_mask & (1 << name.len().min(63)) == 0 {
+        let sigs = if spans_nested {
+            self.sig_nested
+        } else {
+            self.sig_flat
+        };
+        if sigs & name_signature(name) == 0 {
             return false;
         }
         self.names.iter().enumerate().any(|(i, n)| {

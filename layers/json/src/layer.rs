@@ -147,6 +147,7 @@ impl<W> JsonLayer<W> {
     #[must_use]
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
         self.capture = self.capture.with_redactor(redactor);
+        self.format.touch();
         self
     }
 
@@ -155,6 +156,7 @@ impl<W> JsonLayer<W> {
     #[must_use]
     pub fn with_capture(mut self, capture: Capture) -> Self {
         self.capture = capture;
+        self.format.touch();
         self
     }
 
