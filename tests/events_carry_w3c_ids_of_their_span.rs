@@ -159,3 +159,32 @@ fn spans_on_other_threads_get_their_own_trace_unless_parented() {
     );
     assert_ne!(by_msg(&records, "orphan")["trace_id"], main["trace_id"]);
 }
+
+#[test]
+#[ignore = "bug: a span captured first by a layer whose per-layer filter hides its parent starts a new trace (no parent_span_id)"]
+fn a_child_shares_its_parents_trace_when_another_layers_filter_hides_the_parent() {
+    // The first layer's filter hides the DEBUG parent, so it cannot see the parent when it
+    // captures the WARN child; the ids it gives the child must still be the parent's trace.
+    let (filtered, full) = (support::Buf::default(), support::Buf::default());
+    let subscriber = tracing_subscriber::layer::SubscriberExt::with(
+        tracing_subscriber::layer::SubscriberExt::with(
+            tracing_subscriber::registry(),
+            tracing_subscriber::Layer::with_filter(
+                support::json(&filtered),
+                tracing_subscriber::filter::LevelFilter::WARN,
+            ),
+        ),
+        support::json(&full),
+    );
+    tracing::subscriber::with_default(subscriber, || {
+        let _parent = tracing::debug_span!("parent").entered();
+        tracing::warn!("in parent");
+        let _child = tracing::warn_span!("child").entered();
+        tracing::warn!("in child");
+    });
+    let records = full.records();
+    let parent = by_msg(&records, "in parent");
+    let child = by_msg(&records, "in child");
+    assert_eq!(child["trace_id"], parent["trace_id"], "{records:?}");
+    assert_eq!(child["parent_span_id"], parent["span_id"], "{records:?}");
+}

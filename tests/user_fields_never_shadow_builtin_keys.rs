@@ -234,3 +234,30 @@ fn span_list_mode_with_spans_omitted_still_writes_the_innermost_ids() {
     assert_eq!(records[1]["parent_span_id"], records[0]["span_id"]);
     assert_ne!(records[1]["span_id"], records[0]["span_id"]);
 }
+
+#[test]
+fn with_message_renamed_to_message_msg_is_an_ordinary_field() {
+    let buf = Buf::default();
+    let layer = support::json(&buf).with_key_name(Key::Message, "message");
+    support::with_layer(layer, || tracing::info!(msg = "user", "the text"));
+    let r = &buf.records()[0];
+    assert_eq!(r["message"], json!("the text"));
+    assert_eq!(r["msg"], json!("user"));
+    assert!(!r.contains_key("fields.msg"));
+}
+
+#[test]
+fn repeated_names_in_one_call_site_keep_the_first_in_events() {
+    let records = support::capture(|| tracing::info!(a = 1, a = 2, "repeated"));
+    assert_eq!(records[0]["a"], json!(1));
+}
+
+#[test]
+#[ignore = "bug: a name repeated in one span call site keeps the last value; the schema says the first"]
+fn repeated_names_in_one_call_site_keep_the_first_in_spans() {
+    let records = support::capture(|| {
+        let _s = tracing::info_span!("s", b = 1, b = 2).entered();
+        tracing::info!("in span");
+    });
+    assert_eq!(records[0]["b"], json!(1));
+}

@@ -171,6 +171,68 @@ impl<'de> Visitor<'de> for NoDupVisitor {
     }
 }
 
+/// The top-level keys of a JSON object line, in the order they are written.
+pub fn keys_in_order(line: &str) -> Vec<String> {
+    struct Keys;
+    impl<'de> Visitor<'de> for Keys {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut keys = Vec::new();
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<de::IgnoredAny>()?;
+                keys.push(key);
+            }
+            Ok(keys)
+        }
+    }
+    struct InOrder(Vec<String>);
+    impl<'de> Deserialize<'de> for InOrder {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(Keys).map(InOrder)
+        }
+    }
+    match serde_json::from_str::<InOrder>(line) {
+        Ok(InOrder(keys)) => keys,
+        Err(e) => panic!("invalid JSON object ({e}): {line:?}"),
+    }
+}
+
+/// The top-level keys of a JSON object line with the raw JSON text of each value, in order.
+/// (For exact float checks: serde_json's default float parser is not correctly rounded.)
+pub fn raw_values(line: &str) -> Vec<(String, String)> {
+    fn one<T: de::DeserializeOwned>(s: &str) -> (T, usize) {
+        let mut it = serde_json::Deserializer::from_str(s).into_iter::<T>();
+        match it.next() {
+            Some(Ok(v)) => (v, it.byte_offset()),
+            other => panic!("no JSON value ({:?}) at {s:?}", other.map(|r| r.err())),
+        }
+    }
+    let mut rest = line.trim_start().strip_prefix('{').expect("an object");
+    let mut out = Vec::new();
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix('}') {
+            assert!(r.trim().is_empty(), "trailing text {r:?}");
+            return out;
+        }
+        if !out.is_empty() {
+            rest = rest.strip_prefix(',').expect("a comma").trim_start();
+        }
+        let (key, n) = one::<String>(rest);
+        rest = rest[n..]
+            .trim_start()
+            .strip_prefix(':')
+            .expect("a colon")
+            .trim_start();
+        let (_, n) = one::<de::IgnoredAny>(rest);
+        out.push((key, rest[..n].to_owned()));
+        rest = &rest[n..];
+    }
+}
+
 /// Whether `s` is `len` lowercase hex digits, not all zero.
 pub fn is_hex_id(s: &str, len: usize) -> bool {
     s.len() == len
