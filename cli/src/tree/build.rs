@@ -1,0 +1,441 @@
+//! Building: task records from any number of files into one forest of traces.
+//!
+//! Tasks are sorted once by (trace, start, end, span), so every trace is a contiguous run and
+//! every list of children is already in start order. Within a trace, parents are found by span
+//! id; a task whose parent is absent becomes a root marked as an orphan, and parent cycles (only
+//! possible in corrupt input) are broken so that every task is shown exactly once. The walk is
+//! iterative, so a chain of a million tasks does not overflow the stack.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::ops::Range;
+
+use super::read::{Collected, ErrorEvent, FxBuild, Sym, Task};
+
+/// Why a task is shown as a root although it has a parent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Orphan {
+    /// Its parent (in the same process) has no task record in the input.
+    Parent(u64),
+    /// Its parent lives in another process whose log is not in the input.
+    RemoteParent(u64),
+    /// Its parent chain loops back to it (corrupt input).
+    Cycle(u64),
+}
+
+/// One task in a trace's pre-order walk.
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    /// Index into [`Forest::tasks`].
+    pub(crate) task: usize,
+    /// 0 for roots.
+    pub(crate) depth: usize,
+    /// The last of its siblings.
+    pub(crate) last: bool,
+    /// The next node is its first child.
+    pub(crate) has_children: bool,
+    pub(crate) orphan: Option<Orphan>,
+    /// Its error events: a range of [`Forest::errors`], in time order.
+    pub(crate) errors: Range<usize>,
+}
+
+/// One trace: its tasks as a pre-order walk of the tree, roots in start order.
+#[derive(Clone, Debug)]
+pub(crate) struct Trace {
+    pub(crate) id: u128,
+    pub(crate) start_us: i64,
+    pub(crate) end_us: i64,
+    pub(crate) failed: usize,
+    /// Distinct services, sorted by name.
+    pub(crate) services: Vec<Sym>,
+    pub(crate) nodes: Vec<Node>,
+    /// Error events of this trace whose span has no task record (indices into
+    /// [`Forest::errors`]).
+    pub(crate) unattached: Vec<usize>,
+}
+
+/// Every trace of the input.
+#[derive(Debug, Default)]
+pub(crate) struct Forest {
+    pub(crate) tasks: Vec<Task>,
+    pub(crate) errors: Vec<ErrorEvent>,
+    pub(crate) strings: Vec<Box<str>>,
+    /// Traces in order of their first task's start.
+    pub(crate) traces: Vec<Trace>,
+    /// Task records seen more than once (same trace and span id), ignored after the first.
+    pub(crate) duplicates: u64,
+}
+
+impl Forest {
+    /// The text of an interned string.
+    pub(crate) fn str(&self, s: Sym) -> &str {
+        self.strings.get(s.0 as usize).map_or("", |b| b)
+    }
+}
+
+/// Which traces to keep.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Keep {
+    /// Only traces with at least one failed task.
+    pub(crate) failed_only: bool,
+}
+
+/// Builds the forest from everything read.
+pub(crate) fn build(c: Collected, keep: Keep) -> Forest {
+    let Collected {
+        mut tasks,
+        mut errors,
+        strings,
+    } = c;
+    tasks.sort_unstable_by_key(|t| (t.trace, t.start_us(), t.end_us, t.span));
+    errors.sort_by_key(|e| (e.trace, e.span, e.ts_us));
+
+    let mut traces = Vec::new();
+    let mut duplicates = 0;
+    let mut scratch = Scratch::default();
+    let mut at = 0;
+    while at < tasks.len() {
+        let trace = tasks[at].trace;
+        let len = tasks[at..].partition_point(|t| t.trace == trace);
+        let run = at..at + len;
+        at += len;
+        if keep.failed_only && !tasks[run.clone()].iter().any(|t| t.failed) {
+            continue;
+        }
+        let (t, dups) = build_trace(&tasks, run, &errors, &strings, &mut scratch);
+        duplicates += dups;
+        traces.push(t);
+    }
+    traces.sort_by_key(|t| (t.start_us, t.id));
+    Forest {
+        tasks,
+        errors,
+        strings,
+        traces,
+        duplicates,
+    }
+}
+
+/// Buffers reused from trace to trace.
+#[derive(Default)]
+struct Scratch {
+    by_span: HashMap<u64, usize, FxBuild>,
+    members: Vec<usize>,
+    parent_of: Vec<Option<usize>>,
+    child_start: Vec<usize>,
+    children: Vec<usize>,
+    visited: Vec<bool>,
+    stack: Vec<(usize, usize, Option<Orphan>)>,
+}
+
+fn build_trace(
+    tasks: &[Task],
+    run: Range<usize>,
+    errors: &[ErrorEvent],
+    strings: &[Box<str>],
+    s: &mut Scratch,
+) -> (Trace, u64) {
+    let id = tasks[run.start].trace;
+    s.by_span.clear();
+    s.members.clear();
+    let mut dups = 0;
+    for g in run.clone() {
+        match s.by_span.entry(tasks[g].span) {
+            // keep the first (earliest start) record of a span id
+            Entry::Occupied(_) => dups += 1,
+            Entry::Vacant(v) => {
+                v.insert(s.members.len());
+                s.members.push(g);
+            }
+        }
+    }
+    let n = s.members.len();
+
+    // parents, then children in compressed rows (start order is kept: members are sorted)
+    s.parent_of.clear();
+    s.parent_of.extend(
+        s.members
+            .iter()
+            .map(|&g| tasks[g].parent.and_then(|p| s.by_span.get(&p).copied())),
+    );
+    s.child_start.clear();
+    s.child_start.resize(n + 1, 0);
+    for p in s.parent_of.iter().flatten() {
+        s.child_start[p + 1] += 1;
+    }
+    for i in 0..n {
+        s.child_start[i + 1] += s.child_start[i];
+    }
+    s.children.clear();
+    s.children.resize(s.child_start[n], 0);
+    let mut fill = s.child_start.clone();
+    for (child, p) in s.parent_of.iter().enumerate() {
+        if let Some(p) = *p {
+            s.children[fill[p]] = child;
+            fill[p] += 1;
+        }
+    }
+
+    // walk from the roots, then from whatever a cycle left unvisited
+    s.visited.clear();
+    s.visited.resize(n, false);
+    let mut nodes = Vec::with_capacity(n);
+    let roots: Vec<(usize, Option<Orphan>)> = (0..n)
+        .filter(|&i| s.parent_of[i].is_none())
+        .map(|i| {
+            let t = &tasks[s.members[i]];
+            let orphan = t.parent.map(|p| {
+                if t.remote_parent {
+                    Orphan::RemoteParent(p)
+                } else {
+                    Orphan::Parent(p)
+                }
+            });
+            (i, orphan)
+        })
+        .collect();
+    for (root, orphan) in roots {
+        walk(root, orphan, tasks, errors, s, &mut nodes);
+    }
+    for i in 0..n {
+        if !s.visited[i] {
+            let parent = tasks[s.members[i]].parent.unwrap_or(0);
+            walk(i, Some(Orphan::Cycle(parent)), tasks, errors, s, &mut nodes);
+        }
+    }
+    mark_last_and_children(&mut nodes);
+
+    let mut services: Vec<Sym> = nodes.iter().filter_map(|n| tasks[n.task].service).collect();
+    services.sort_unstable();
+    services.dedup();
+    services.sort_by(|a, b| strings.get(a.0 as usize).cmp(&strings.get(b.0 as usize)));
+    let trace_errors = range_of(errors, |e| e.trace.cmp(&id));
+    let unattached = trace_errors
+        .filter(|&e| !s.by_span.contains_key(&errors[e].span))
+        .collect();
+    let trace = Trace {
+        id,
+        start_us: s.members.first().map_or(0, |&g| tasks[g].start_us()),
+        end_us: s
+            .members
+            .iter()
+            .map(|&g| tasks[g].end_us)
+            .max()
+            .unwrap_or(0),
+        failed: s.members.iter().filter(|&&g| tasks[g].failed).count(),
+        services,
+        nodes,
+        unattached,
+    };
+    (trace, dups)
+}
+
+/// Pre-order walk from `root`, skipping visited tasks.
+fn walk(
+    root: usize,
+    orphan: Option<Orphan>,
+    tasks: &[Task],
+    errors: &[ErrorEvent],
+    s: &mut Scratch,
+    nodes: &mut Vec<Node>,
+) {
+    s.stack.clear();
+    s.stack.push((root, 0, orphan));
+    while let Some((i, depth, orphan)) = s.stack.pop() {
+        if s.visited[i] {
+            continue;
+        }
+        s.visited[i] = true;
+        let g = s.members[i];
+        let t = &tasks[g];
+        nodes.push(Node {
+            task: g,
+            depth,
+            last: false,
+            has_children: false,
+            orphan,
+            errors: range_of(errors, |e| (e.trace, e.span).cmp(&(t.trace, t.span))),
+        });
+        let kids = &s.children[s.child_start[i]..s.child_start[i + 1]];
+        for &c in kids.iter().rev() {
+            if !s.visited[c] {
+                s.stack.push((c, depth + 1, None));
+            }
+        }
+    }
+}
+
+/// The range of sorted `items` for which `cmp` is `Equal`.
+fn range_of<T>(items: &[T], cmp: impl Fn(&T) -> std::cmp::Ordering) -> Range<usize> {
+    let lo = items.partition_point(|e| cmp(e).is_lt());
+    let hi = lo + items[lo..].partition_point(|e| cmp(e).is_eq());
+    lo..hi
+}
+
+/// Sets `last` (no later sibling) and `has_children` from the depths of a pre-order walk.
+fn mark_last_and_children(nodes: &mut [Node]) {
+    let mut sibling_after = Vec::<bool>::new();
+    for i in (0..nodes.len()).rev() {
+        let d = nodes[i].depth;
+        nodes[i].has_children = nodes.get(i + 1).is_some_and(|n| n.depth > d);
+        sibling_after.truncate(d + 1);
+        if sibling_after.len() <= d {
+            sibling_after.resize(d + 1, false);
+        }
+        nodes[i].last = !sibling_after[d];
+        sibling_after[d] = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::read::Reader;
+
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+    fn rec(span: &str, parent: Option<&str>, name: &str, end: &str, dur: u64) -> String {
+        let parent = parent.map_or(String::new(), |p| format!(r#","parent_span_id":"{p}""#));
+        format!(
+            r#"{{"ts":"2026-01-01T00:00:{end}Z","level":"INFO","target":"taskwire::tasks","msg":"task.end","task.name":"{name}","task.outcome":"succeeded","task.duration_us":{dur},"trace_id":"{TRACE}","span_id":"{span}"{parent}}}"#
+        )
+    }
+
+    fn forest(lines: &[String]) -> Forest {
+        let mut r = Reader::new(None);
+        let _ = r.read_from(lines.join("\n").as_bytes());
+        build(r.finish(), Keep::default())
+    }
+
+    fn shape(f: &Forest) -> Vec<(usize, &str, bool)> {
+        f.traces[0]
+            .nodes
+            .iter()
+            .map(|n| (n.depth, f.str(f.tasks[n.task].name), n.last))
+            .collect()
+    }
+
+    #[test]
+    fn children_are_sorted_by_start_not_by_end_or_file_order() {
+        // c ends first but started last; b ends last but started first
+        let f = forest(&[
+            rec(
+                "000000000000000c",
+                Some("000000000000000a"),
+                "c",
+                "05",
+                1_000_000,
+            ),
+            rec("000000000000000a", None, "a", "10", 9_000_000),
+            rec(
+                "000000000000000b",
+                Some("000000000000000a"),
+                "b",
+                "08",
+                6_000_000,
+            ),
+            rec(
+                "000000000000000d",
+                Some("000000000000000a"),
+                "d",
+                "06",
+                3_000_000,
+            ),
+        ]);
+        assert_eq!(
+            shape(&f),
+            [
+                (0, "a", true),
+                (1, "b", false),
+                (1, "d", false),
+                (1, "c", true)
+            ]
+        );
+    }
+
+    #[test]
+    fn orphans_become_marked_roots() {
+        let mut remote = rec("000000000000000e", Some("00000000000000ff"), "e", "03", 1);
+        remote = remote.replace(r#""task.name""#, r#""task.remote_parent":true,"task.name""#);
+        let f = forest(&[
+            rec("000000000000000a", None, "a", "01", 1),
+            rec("000000000000000b", Some("0000000000000077"), "b", "02", 1),
+            remote,
+        ]);
+        let orphans: Vec<_> = f.traces[0]
+            .nodes
+            .iter()
+            .map(|n| (n.depth, n.orphan))
+            .collect();
+        assert_eq!(
+            orphans,
+            [
+                (0, None),
+                (0, Some(Orphan::Parent(0x77))),
+                (0, Some(Orphan::RemoteParent(0xff)))
+            ]
+        );
+    }
+
+    #[test]
+    fn cycles_and_duplicates_show_every_task_once() {
+        let f = forest(&[
+            rec("000000000000000a", Some("000000000000000b"), "a", "01", 1),
+            rec("000000000000000b", Some("000000000000000a"), "b", "02", 1),
+            rec("000000000000000c", Some("000000000000000c"), "c", "03", 1),
+            rec("000000000000000c", Some("000000000000000c"), "c", "03", 1),
+        ]);
+        assert_eq!(shape(&f), [(0, "a", false), (1, "b", true), (0, "c", true)]);
+        assert_eq!(f.duplicates, 1);
+        assert!(matches!(
+            f.traces[0].nodes[0].orphan,
+            Some(Orphan::Cycle(0xb))
+        ));
+    }
+
+    #[test]
+    fn a_deep_chain_does_not_overflow_the_stack() {
+        let lines: Vec<String> = (1..=100_000u64)
+            .map(|i| {
+                let parent = format!("{:016x}", i - 1);
+                rec(
+                    &format!("{i:016x}"),
+                    (i > 1).then_some(&*parent),
+                    "t",
+                    "01",
+                    1,
+                )
+            })
+            .collect();
+        let f = forest(&lines);
+        assert_eq!(f.traces[0].nodes.len(), 100_000);
+        assert_eq!(f.traces[0].nodes[99_999].depth, 99_999);
+    }
+
+    #[test]
+    fn last_and_has_children_follow_the_depths() {
+        let mut nodes: Vec<Node> = [0, 1, 2, 1, 0]
+            .iter()
+            .map(|&depth| Node {
+                task: 0,
+                depth,
+                last: false,
+                has_children: false,
+                orphan: None,
+                errors: 0..0,
+            })
+            .collect();
+        mark_last_and_children(&mut nodes);
+        let got: Vec<_> = nodes.iter().map(|n| (n.last, n.has_children)).collect();
+        assert_eq!(
+            got,
+            [
+                (false, true),
+                (false, true),
+                (true, false),
+                (true, false),
+                (true, false)
+            ]
+        );
+    }
+}

@@ -1,0 +1,316 @@
+//! `taskwire tree`: rebuilds task trees from the JSON logs of several processes.
+//!
+//! [`read`] turns lines into task records and error events (skipping and counting malformed
+//! lines), [`build`] joins them into one forest of traces whatever file each record came from,
+//! and [`render`] prints it. The usage and the output are documented in `docs/cli.md`.
+
+mod build;
+mod read;
+mod render;
+mod time;
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use build::{build, Keep};
+use read::Reader;
+use render::Style;
+
+/// Arguments of `taskwire tree`.
+#[derive(Args, Debug)]
+#[command(
+    about = "Print each trace of JSON logs as a tree of tasks",
+    long_about = "Reads JSON lines logs written by taskwire (task.end records and ERROR events) \
+                  from any number of processes, in any order, and prints each trace as a tree: \
+                  service, task name, duration and outcome per task, error messages under the \
+                  task they happened in. A task whose parent is in another process's log is \
+                  nested under it when both logs are given."
+)]
+pub(crate) struct TreeArgs {
+    /// JSON lines log files, in any order; `-` (or no file at all) reads standard input.
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+
+    /// Show only this trace (32 hex digits).
+    #[arg(long, value_name = "TRACE_ID", value_parser = parse_trace_id)]
+    trace: Option<u128>,
+
+    /// Show only traces with at least one failed task.
+    #[arg(long)]
+    failed: bool,
+
+    /// Machine output: one JSON object per trace and line, children nested.
+    #[arg(long)]
+    json: bool,
+
+    /// When to color the output.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+
+    /// Same as `--color never`.
+    #[arg(long)]
+    no_color: bool,
+}
+
+/// When to color the text output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorWhen {
+    /// When standard output is a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+fn parse_trace_id(s: &str) -> Result<u128, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    read::parse_hex_u128(&lower).ok_or_else(|| format!("`{s}` is not a trace id (32 hex digits)"))
+}
+
+/// Runs `taskwire tree`.
+pub(crate) fn run(args: TreeArgs) -> ExitCode {
+    let mut reader = Reader::new(args.trace);
+    let mut failed_inputs = false;
+    let mut malformed: Vec<(String, u64)> = Vec::new();
+    let inputs: Vec<PathBuf> = if args.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.files
+    };
+    for path in &inputs {
+        let name = path.display().to_string();
+        let result = if name == "-" {
+            reader.read_from(io::stdin().lock())
+        } else {
+            File::open(path).and_then(|f| reader.read_from(f))
+        };
+        match result {
+            Ok(n) => malformed.push((name, n)),
+            Err(e) => {
+                eprintln!("taskwire: {name}: {e}");
+                failed_inputs = true;
+            }
+        }
+    }
+    let collected = reader.finish();
+    let no_tasks = collected.tasks.is_empty();
+    let forest = build(
+        collected,
+        Keep {
+            failed_only: args.failed,
+        },
+    );
+
+    let color = !args.json
+        && !args.no_color
+        && match args.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = if args.json {
+        render::json(&mut out, &forest)
+    } else {
+        render::text(&mut out, &forest, Style { color })
+    }
+    .and_then(|()| out.flush());
+    match written {
+        Ok(()) => {}
+        // `taskwire tree … | head`: the reader has all it wants
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("taskwire: writing the output: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    report_skipped(&malformed);
+    if forest.duplicates > 0 {
+        eprintln!(
+            "taskwire: ignored {} duplicate task record{} (same trace and span id)",
+            forest.duplicates,
+            plural(forest.duplicates)
+        );
+    }
+    if no_tasks && !failed_inputs {
+        eprintln!(
+            "taskwire: no task.end records{} (is the taskwire-tasks layer installed?)",
+            if args.trace.is_some() {
+                " for this trace"
+            } else {
+                ""
+            }
+        );
+    }
+    if failed_inputs || (args.trace.is_some() && forest.traces.is_empty() && !args.failed) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn report_skipped(malformed: &[(String, u64)]) {
+    let total: u64 = malformed.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return;
+    }
+    let mut msg = format!("taskwire: skipped {total} malformed line{}", plural(total));
+    if malformed.len() > 1 {
+        let per_file: Vec<String> = malformed
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{name}: {n}"))
+            .collect();
+        msg.push_str(&format!(" ({})", per_file.join(", ")));
+    }
+    eprintln!("{msg}");
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::build::{build, Keep};
+    use super::read::{Line, Reader};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever bytes arrive, the reader neither panics nor invents tasks.
+        #[test]
+        fn the_line_parser_never_panics(lines in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..20)) {
+            let mut r = Reader::new(None);
+            for l in &lines {
+                let _ = r.line(l);
+            }
+            let mut joined = Vec::new();
+            for l in &lines {
+                joined.extend_from_slice(l);
+                joined.push(b'\n');
+            }
+            let _ = r.read_from(&joined[..]);
+            let _ = build(r.finish(), Keep::default());
+        }
+
+        /// JSON-looking garbage around the keys we read is handled too.
+        #[test]
+        fn json_like_lines_never_panic(s in r#"\{("(task\.end|ERROR|taskwire::tasks|msg|target|level|trace_id|span_id|ts|error|message|task\.[a-z_]+)"|[:,\[\]{}0-9a-f"\\ ]|true|null){0,40}\}"#) {
+            let mut r = Reader::new(None);
+            let _ = r.line(s.as_bytes());
+            let _ = build(r.finish(), Keep::default());
+        }
+
+        /// Every well-formed task record comes back in the tree, exactly once, wherever its
+        /// parent is (present, absent, remote) and whatever its strings hold.
+        #[test]
+        fn well_formed_task_records_come_back(
+            tasks in prop::collection::vec(
+                (
+                    0u8..3,                      // trace
+                    any::<u64>(),                // span
+                    prop::option::of(0usize..40),// parent: index of another task, or none
+                    any::<bool>(),               // remote parent
+                    any::<bool>(),               // failed
+                    ".{0,20}",                   // name
+                    prop::option::of(".{0,10}"), // service
+                    0u64..10_000_000_000,        // duration
+                    0i64..2_000_000_000_000_000, // end, µs since the epoch
+                    prop::option::of(".{0,20}"), // failure
+                ),
+                1..40,
+            ),
+            noise in prop::collection::vec(".{0,40}", 0..10),
+        ) {
+            let mut spans: Vec<u64> = tasks.iter().map(|t| t.1).collect();
+            spans.sort_unstable();
+            spans.dedup();
+            prop_assume!(spans.len() == tasks.len());
+            let mut text = String::new();
+            for (i, (trace, span, parent, remote, failed, name, service, dur, end, failure)) in tasks.iter().enumerate() {
+                let mut rec = serde_json::json!({
+                    "ts": super::time::format_rfc3339_us(*end),
+                    "level": "INFO",
+                    "target": "taskwire::tasks",
+                    "msg": "task.end",
+                    "task.name": name,
+                    "task.target": "t",
+                    "task.outcome": if *failed { "failed" } else { "succeeded" },
+                    "task.duration_us": dur,
+                    "task.busy_us": dur / 2,
+                    "task.errors": 0,
+                    "task.failed_children": 0,
+                    "task.remote_parent": remote,
+                    "some_field": {"nested": [1, 2, {"msg": "task.end"}]},
+                    "trace_id": format!("{:032x}", u128::from(*trace) + 1),
+                    "span_id": format!("{span:016x}"),
+                });
+                if let Some(p) = parent {
+                    let p = tasks.get(*p).map_or(0xdead, |t| t.1);
+                    rec["parent_span_id"] = format!("{p:016x}").into();
+                }
+                if let Some(s) = service {
+                    rec["service"] = s.as_str().into();
+                }
+                if let Some(f) = failure {
+                    rec["task.failure"] = f.as_str().into();
+                }
+                text.push_str(&rec.to_string());
+                text.push('\n');
+                if let Some(n) = noise.get(i) {
+                    text.push_str(n);
+                    text.push('\n');
+                }
+            }
+            let mut r = Reader::new(None);
+            r.read_from(text.as_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let f = build(r.finish(), Keep::default());
+            let mut shown: Vec<(u128, u64, &str)> = f
+                .traces
+                .iter()
+                .flat_map(|t| t.nodes.iter().map(|n| &f.tasks[n.task]))
+                .map(|t| (t.trace, t.span, f.str(t.name)))
+                .collect();
+            shown.sort_unstable();
+            let mut want: Vec<(u128, u64, &str)> = tasks
+                .iter()
+                .map(|t| (u128::from(t.0) + 1, t.1, t.5.as_str()))
+                .collect();
+            want.sort_unstable();
+            prop_assert_eq!(shown, want);
+            // every trace's walk is a valid pre-order: depth grows by at most one
+            for t in &f.traces {
+                prop_assert_eq!(t.nodes.first().map(|n| n.depth), Some(0));
+                for w in t.nodes.windows(2) {
+                    prop_assert!(w[1].depth <= w[0].depth + 1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_well_formed_line_is_recognized() {
+        let mut r = Reader::new(None);
+        let line = br#"{"ts":"2026-01-01T00:00:00Z","target":"taskwire::tasks","msg":"task.end","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#;
+        assert_eq!(r.line(line), Line::Task);
+        assert_eq!(r.line(b"{}"), Line::Other);
+        assert_eq!(r.line(b"{"), Line::Malformed);
+    }
+}

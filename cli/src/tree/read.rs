@@ -1,0 +1,625 @@
+//! Reading: JSON lines in, task records and error events out.
+//!
+//! The hot path, per line: find the newline (`memchr`), check that the line looks like a JSON
+//! object (`{` … `}`), and look for `"task.end"` or `"ERROR"` with SIMD substring search. Only
+//! lines that contain one of them are parsed, into [`Raw`], a struct of borrowed strings that
+//! names the dozen keys we need and skips the rest without building values. Strings are interned,
+//! so a line allocates nothing unless it brings a string never seen before (or one with escapes).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, Read};
+
+use memchr::memmem::Finder;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::time::parse_rfc3339_us;
+
+/// The target of task records (`taskwire_tasks::TARGET`).
+pub(crate) const TASKS_TARGET: &str = "taskwire::tasks";
+
+/// Bytes read at a time.
+const CHUNK: usize = 1 << 20;
+/// A line longer than this is skipped as malformed without being held in memory.
+pub(crate) const MAX_LINE: usize = 64 << 20;
+
+/// An interned string: an index into [`Collected::strings`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Sym(pub(crate) u32);
+
+/// One `task.end` record.
+#[derive(Clone, Debug)]
+pub(crate) struct Task {
+    pub(crate) trace: u128,
+    pub(crate) span: u64,
+    pub(crate) parent: Option<u64>,
+    pub(crate) remote_parent: bool,
+    pub(crate) failed: bool,
+    pub(crate) name: Sym,
+    pub(crate) target: Option<Sym>,
+    pub(crate) service: Option<Sym>,
+    pub(crate) failure: Option<Sym>,
+    /// End time, µs since the epoch (the record's `ts`).
+    pub(crate) end_us: i64,
+    pub(crate) duration_us: u64,
+    pub(crate) busy_us: u64,
+    pub(crate) errors: u64,
+    pub(crate) failed_children: u64,
+}
+
+impl Task {
+    /// Start time, µs since the epoch: end minus duration.
+    pub(crate) fn start_us(&self) -> i64 {
+        self.end_us
+            .saturating_sub(i64::try_from(self.duration_us).unwrap_or(i64::MAX))
+    }
+}
+
+/// One ERROR-level event that happened inside a span.
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorEvent {
+    pub(crate) trace: u128,
+    pub(crate) span: u64,
+    pub(crate) ts_us: i64,
+    pub(crate) msg: Sym,
+}
+
+/// What [`Reader::line`] made of a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Line {
+    /// Not a JSON object, or a record we had to parse that did not parse.
+    Malformed,
+    /// A well-formed line we don't need (or filtered out).
+    Other,
+    /// A `task.end` record.
+    Task,
+    /// An ERROR event inside a span.
+    Error,
+}
+
+/// Everything read from all inputs.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    pub(crate) tasks: Vec<Task>,
+    pub(crate) errors: Vec<ErrorEvent>,
+    pub(crate) strings: Vec<Box<str>>,
+}
+
+impl Collected {
+    /// The text of an interned string.
+    #[cfg(test)]
+    pub(crate) fn str(&self, s: Sym) -> &str {
+        self.strings.get(s.0 as usize).map_or("", |b| b)
+    }
+}
+
+/// Reads lines from any number of inputs into one [`Collected`].
+pub(crate) struct Reader {
+    max_line: usize,
+    trace: Option<(u128, Finder<'static>)>,
+    task_end: Finder<'static>,
+    error: Finder<'static>,
+    interner: Interner,
+    tasks: Vec<Task>,
+    errors: Vec<ErrorEvent>,
+}
+
+impl Reader {
+    /// A reader that keeps every trace, or only `trace`.
+    pub(crate) fn new(trace: Option<u128>) -> Self {
+        Reader {
+            max_line: MAX_LINE,
+            trace: trace.map(|t| {
+                let hex = format!("{t:032x}");
+                (t, Finder::new(hex.as_bytes()).into_owned())
+            }),
+            task_end: Finder::new(b"\"task.end\"").into_owned(),
+            error: Finder::new(b"\"ERROR\"").into_owned(),
+            interner: Interner::default(),
+            tasks: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Skips lines longer than `max_line` bytes (default [`MAX_LINE`]; at least one chunk).
+    #[cfg(test)]
+    pub(crate) fn with_max_line(mut self, max_line: usize) -> Self {
+        self.max_line = max_line.max(CHUNK);
+        self
+    }
+
+    /// Reads `input` to its end; returns the number of malformed lines.
+    pub(crate) fn read_from(&mut self, mut input: impl Read) -> io::Result<u64> {
+        let mut buf = vec![0u8; CHUNK];
+        let mut end = 0; // bytes in buf[..end]; buf[..end] never holds a newline
+        let mut discarding = false; // inside a line longer than MAX_LINE
+        let mut malformed = 0u64;
+        loop {
+            if end == buf.len() {
+                if buf.len() < self.max_line {
+                    buf.resize((buf.len() * 2).min(self.max_line), 0);
+                } else {
+                    discarding = true;
+                    end = 0;
+                }
+            }
+            let n = match input.read(&mut buf[end..]) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let filled = end + n;
+            let mut start = 0;
+            for nl in memchr::memchr_iter(b'\n', &buf[end..filled]) {
+                let nl = end + nl;
+                if discarding {
+                    discarding = false;
+                    malformed += 1;
+                } else if self.line(&buf[start..nl]) == Line::Malformed {
+                    malformed += 1;
+                }
+                start = nl + 1;
+            }
+            if discarding {
+                end = 0;
+            } else {
+                buf.copy_within(start..filled, 0);
+                end = filled - start;
+            }
+        }
+        // the last line, when the input does not end with a newline
+        if discarding || (end > 0 && self.line(&buf[..end]) == Line::Malformed) {
+            malformed += 1;
+        }
+        Ok(malformed)
+    }
+
+    /// Takes in one line (without its `\n`).
+    pub(crate) fn line(&mut self, line: &[u8]) -> Line {
+        let line = line.trim_ascii();
+        if line.len() < 2 || line.first() != Some(&b'{') || line.last() != Some(&b'}') {
+            return Line::Malformed;
+        }
+        if let Some((_, f)) = &self.trace {
+            if f.find(line).is_none() {
+                return Line::Other;
+            }
+        }
+        if self.task_end.find(line).is_none() && self.error.find(line).is_none() {
+            return Line::Other;
+        }
+        let Ok(raw) = serde_json::from_slice::<Raw<'_>>(line) else {
+            return Line::Malformed;
+        };
+        self.record(raw)
+    }
+
+    fn record(&mut self, raw: Raw<'_>) -> Line {
+        let is_task =
+            raw.msg.as_deref() == Some("task.end") && raw.target.as_deref() == Some(TASKS_TARGET);
+        let is_error = !is_task && raw.level.as_deref() == Some("ERROR");
+        if !is_task && !is_error {
+            return Line::Other;
+        }
+        let (Some(trace), Some(span)) = (raw.trace_id.as_deref(), raw.span_id.as_deref()) else {
+            // an event outside any span is fine; a task record without ids is not
+            return if is_task {
+                Line::Malformed
+            } else {
+                Line::Other
+            };
+        };
+        let (Some(trace), Some(span), Some(ts)) = (
+            parse_hex_u128(trace),
+            parse_hex_u64(span),
+            raw.ts.as_deref().and_then(parse_rfc3339_us),
+        ) else {
+            return Line::Malformed;
+        };
+        if let Some((want, _)) = &self.trace {
+            if *want != trace {
+                return Line::Other;
+            }
+        }
+        if is_error {
+            let msg = match (&raw.msg, &raw.error) {
+                (Some(m), _) if !m.is_empty() => self.interner.intern(m),
+                (_, Some(ErrorField(Some(e)))) => self.interner.intern(e),
+                _ => self.interner.intern("(no message)"),
+            };
+            self.errors.push(ErrorEvent {
+                trace,
+                span,
+                ts_us: ts,
+                msg,
+            });
+            return Line::Error;
+        }
+        let parent = match raw.parent_span_id.as_deref().map(parse_hex_u64) {
+            None => None,
+            Some(Some(p)) => Some(p),
+            Some(None) => return Line::Malformed,
+        };
+        let i = &mut self.interner;
+        let task = Task {
+            trace,
+            span,
+            parent,
+            remote_parent: raw.remote_parent.unwrap_or(false),
+            failed: raw.outcome.as_deref() == Some("failed"),
+            name: i.intern(raw.name.as_deref().unwrap_or("?")),
+            target: raw.task_target.as_deref().map(|s| i.intern(s)),
+            service: raw.service.as_deref().map(|s| i.intern(s)),
+            failure: raw.failure.as_deref().map(|s| i.intern(s)),
+            end_us: ts,
+            duration_us: raw.duration_us.unwrap_or(0),
+            busy_us: raw.busy_us.unwrap_or(0),
+            errors: raw.errors.unwrap_or(0),
+            failed_children: raw.failed_children.unwrap_or(0),
+        };
+        self.tasks.push(task);
+        Line::Task
+    }
+
+    /// Everything read so far.
+    pub(crate) fn finish(self) -> Collected {
+        Collected {
+            tasks: self.tasks,
+            errors: self.errors,
+            strings: self.interner.into_strings(),
+        }
+    }
+}
+
+/// The keys of a record that `taskwire tree` reads; every other key is skipped unparsed.
+#[derive(Deserialize)]
+struct Raw<'a> {
+    #[serde(borrow)]
+    ts: Option<Str<'a>>,
+    #[serde(borrow)]
+    level: Option<Str<'a>>,
+    #[serde(borrow)]
+    target: Option<Str<'a>>,
+    #[serde(borrow)]
+    msg: Option<Str<'a>>,
+    #[serde(borrow)]
+    trace_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    span_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    parent_span_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    service: Option<Str<'a>>,
+    #[serde(borrow, rename = "task.name")]
+    name: Option<Str<'a>>,
+    #[serde(borrow, rename = "task.target")]
+    task_target: Option<Str<'a>>,
+    #[serde(borrow, rename = "task.outcome")]
+    outcome: Option<Str<'a>>,
+    #[serde(rename = "task.duration_us")]
+    duration_us: Option<u64>,
+    #[serde(rename = "task.busy_us")]
+    busy_us: Option<u64>,
+    #[serde(rename = "task.errors")]
+    errors: Option<u64>,
+    #[serde(rename = "task.failed_children")]
+    failed_children: Option<u64>,
+    #[serde(rename = "task.remote_parent")]
+    remote_parent: Option<bool>,
+    #[serde(borrow, rename = "task.failure")]
+    failure: Option<Str<'a>>,
+    #[serde(borrow)]
+    error: Option<ErrorField<'a>>,
+}
+
+/// A JSON string, borrowed from the line unless it had escapes. (`Option<Cow<str>>` with
+/// `#[serde(borrow)]` would always copy.)
+struct Str<'a>(Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// An `error` field, as the JSON layer writes an `&dyn Error` (`{"message": …, "source": […]}`)
+/// or as a plain string; anything else is accepted and ignored (it is a user field).
+struct ErrorField<'a>(Option<Str<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for ErrorField<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ErrorField<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(ErrorField(Some(Str(Cow::Borrowed(v)))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ErrorField(Some(Str(Cow::Owned(v.to_owned())))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(ErrorField(Some(Str(Cow::Owned(v)))))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut message = None;
+                while let Some(key) = map.next_key::<Str<'de>>()? {
+                    if &*key == "message" && message.is_none() {
+                        message = map.next_value::<ErrorField<'de>>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(ErrorField(message))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ErrorField(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ErrorField(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(ErrorField(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(ErrorField(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ErrorField(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ErrorField(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// 32 lowercase hex digits.
+pub(crate) fn parse_hex_u128(s: &str) -> Option<u128> {
+    (s.len() == 32 && s.bytes().all(is_lower_hex))
+        .then(|| u128::from_str_radix(s, 16).ok())
+        .flatten()
+}
+
+/// 16 lowercase hex digits.
+pub(crate) fn parse_hex_u64(s: &str) -> Option<u64> {
+    (s.len() == 16 && s.bytes().all(is_lower_hex))
+        .then(|| u64::from_str_radix(s, 16).ok())
+        .flatten()
+}
+
+fn is_lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+}
+
+/// Strings seen so far, each stored once.
+#[derive(Default)]
+struct Interner {
+    map: HashMap<Box<str>, u32, FxBuild>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&i) = self.map.get(s) {
+            return Sym(i);
+        }
+        let i = u32::try_from(self.map.len()).unwrap_or(u32::MAX);
+        self.map.insert(s.into(), i);
+        Sym(i)
+    }
+
+    fn into_strings(self) -> Vec<Box<str>> {
+        let mut v: Vec<(u32, Box<str>)> = self.map.into_iter().map(|(s, i)| (i, s)).collect();
+        v.sort_unstable_by_key(|&(i, _)| i);
+        v.into_iter().map(|(_, s)| s).collect()
+    }
+}
+
+/// The Fx hash (rustc's): a multiply and a rotate per word. Our keys are short strings and
+/// random ids from local files, so hash-flooding resistance buys nothing here.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+/// A `BuildHasher` for [`FxHasher`].
+pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TASK: &str = r#"{"ts":"2026-11-21T19:01:01.943172Z","level":"INFO","target":"taskwire::tasks","msg":"task.end","task.name":"GET /x","task.target":"shop","task.outcome":"failed","task.duration_us":1500,"task.busy_us":900,"task.errors":1,"task.failed_children":0,"task.remote_parent":false,"task.failure":"boom","order_id":7,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","parent_span_id":"1111111111111111","thread":"main","pid":1,"host":"vm","service":"front"}"#;
+
+    fn read(text: &str) -> (Collected, u64) {
+        let mut r = Reader::new(None);
+        let bad = r.read_from(text.as_bytes()).unwrap_or(u64::MAX);
+        (r.finish(), bad)
+    }
+
+    #[test]
+    fn reads_a_task_record() {
+        let (c, bad) = read(TASK);
+        assert_eq!(bad, 0);
+        let t = &c.tasks[0];
+        assert_eq!(t.trace, 0x4bf92f3577b34da6a3ce929d0e0e4736);
+        assert_eq!(t.span, 0x00f067aa0ba902b7);
+        assert_eq!(t.parent, Some(0x1111111111111111));
+        assert!(t.failed && !t.remote_parent);
+        assert_eq!(c.str(t.name), "GET /x");
+        assert_eq!(t.service.map(|s| c.str(s)), Some("front"));
+        assert_eq!(t.failure.map(|s| c.str(s)), Some("boom"));
+        assert_eq!((t.duration_us, t.busy_us, t.errors), (1500, 900, 1));
+        assert_eq!(t.start_us(), t.end_us - 1500);
+    }
+
+    #[test]
+    fn error_messages_come_from_msg_or_the_error_field() {
+        let text = concat!(
+            r#"{"level":"ERROR","msg":"card declined","ts":"2026-01-01T00:00:00Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#,
+            "\n",
+            r#"{"level":"ERROR","msg":"","error":{"message":"outer \"x\"","source":["a"]},"ts":"2026-01-01T00:00:00Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#,
+            "\n",
+            r#"{"level":"ERROR","msg":"","error":"plain","ts":"2026-01-01T00:00:00Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#,
+            "\n",
+            r#"{"level":"ERROR","msg":"","error":[1,{"a":2}],"ts":"2026-01-01T00:00:00Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#,
+            "\n",
+            // outside any span: fine, not kept
+            r#"{"level":"ERROR","msg":"no span","ts":"2026-01-01T00:00:00Z"}"#,
+            "\n",
+        );
+        let (c, bad) = read(text);
+        assert_eq!(bad, 0);
+        let msgs: Vec<&str> = c.errors.iter().map(|e| c.str(e.msg)).collect();
+        assert_eq!(
+            msgs,
+            ["card declined", "outer \"x\"", "plain", "(no message)"]
+        );
+    }
+
+    #[test]
+    fn malformed_lines_are_counted_and_others_ignored() {
+        let long = format!("{{\"x\":\"{}", "a".repeat(3 << 20)); // longer than a chunk, truncated
+        let text = format!(
+            "\n   \n\u{1}\u{2}junk\n{{\"msg\":\"task.end\",\"target\":\"taskwire::tasks\"\n{long}\n{TASK}\n{{\"level\":\"INFO\",\"msg\":\"hello\"}}\n{}\n",
+            &TASK[..TASK.len() - 1]
+        );
+        let (c, bad) = read(&text);
+        assert_eq!(c.tasks.len(), 1);
+        assert_eq!(bad, 6);
+    }
+
+    #[test]
+    fn lines_longer_than_the_limit_are_skipped_without_being_kept() {
+        let huge = format!("{{\"msg\":\"{}\"}}", "x".repeat(5 * CHUNK));
+        let mut r = Reader::new(None).with_max_line(2 * CHUNK);
+        let bad = r
+            .read_from(format!("{TASK}\n{huge}\n{TASK}\n{huge}").as_bytes())
+            .unwrap_or(9);
+        assert_eq!((r.finish().tasks.len(), bad), (2, 2));
+    }
+
+    #[test]
+    fn a_task_record_with_bad_ids_is_malformed() {
+        for bad in [
+            TASK.replace(
+                "4bf92f3577b34da6a3ce929d0e0e4736",
+                "4BF92F3577B34DA6A3CE929D0E0E4736",
+            ),
+            TASK.replace("00f067aa0ba902b7", "00f067aa0ba902b"),
+            TASK.replace("1111111111111111", "+111111111111111"),
+            TASK.replace("2026-11-21T19:01:01.943172Z", "yesterday"),
+            TASK.replace("\"task.duration_us\":1500", "\"task.duration_us\":-1"),
+        ] {
+            let (c, n) = read(&bad);
+            assert_eq!((c.tasks.len(), n), (0, 1), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_line_without_a_final_newline_or_with_crlf_is_read() {
+        let (c, bad) = read(&format!("{TASK}\r\n{TASK}"));
+        assert_eq!((c.tasks.len(), bad), (2, 0));
+    }
+
+    #[test]
+    fn trace_filter_keeps_only_that_trace() {
+        let other = TASK.replace(
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "0af7651916cd43dd8448eb211c80319c",
+        );
+        let mut r = Reader::new(Some(0x0af7651916cd43dd8448eb211c80319c));
+        let bad = r
+            .read_from(format!("{TASK}\n{other}\n").as_bytes())
+            .unwrap_or(9);
+        let c = r.finish();
+        assert_eq!((c.tasks.len(), bad), (1, 0));
+        assert_eq!(c.tasks[0].trace, 0x0af7651916cd43dd8448eb211c80319c);
+    }
+
+    #[test]
+    fn strings_are_interned_once() {
+        let (c, _) = read(&format!("{TASK}\n{TASK}\n{TASK}\n"));
+        assert_eq!(c.tasks.len(), 3);
+        assert_eq!(c.tasks[0].name, c.tasks[2].name);
+        assert_eq!(c.strings.len(), 4); // name, target, service, failure
+    }
+}

@@ -1,0 +1,68 @@
+#![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
+//! Runs the real `taskwire` binary.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// Path of a file in `tests/fixtures`.
+pub fn fixture(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// `taskwire <args>` with `stdin` piped in; colors off unless asked for.
+pub fn taskwire(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taskwire"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // the binary may stop reading early (a usage error): ignore a broken pipe
+        let _ = input.write_all(&stdin);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// The tree of the checkout trace in `front.log` + `back.log`, without colors.
+pub const CHECKOUT_TREE: &str = "\
+trace 4bf92f3577b34da6a3ce929d0e0e4736  2026-11-21T10:00:00.000000Z  6 tasks, 3 failed  services: back, front
+└─ front  GET /checkout         50.0ms ✗
+   │  error: checkout failed: payment declined
+   ├─ front  load cart          5.00ms ✓
+   └─ front  POST back/charge   30.0ms ✗
+      │  error: charge returned 402
+      └─ back   POST /charge    25.0ms ✗
+         │  error: card declined
+         ├─ back   db.query     3.00ms ✓
+         └─ back   fraud check  4.00ms ✓
+";
+
+pub const HEALTH_TREE: &str = "\
+trace 0af7651916cd43dd8448eb211c80319c  2026-11-21T10:00:01.000000Z  1 task  services: front
+└─ front  GET /health   800µs ✓
+";
+
+pub const REFUND_TREE: &str = "\
+trace 5d693dad140be44054ba2a4482cfd822  2026-11-21T10:00:02.000000Z  1 task  services: back
+└─ back  POST /refund  1.23ms ✓  [orphan: remote parent ffff000000000001 not in these logs]
+";

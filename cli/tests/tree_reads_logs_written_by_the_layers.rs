@@ -1,0 +1,128 @@
+//! Logs written by the real taskwire-tasks + taskwire-json layers, in two "processes" (two
+//! subscribers, the second importing the first one's `traceparent`), make one tree.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
+
+mod support;
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use support::*;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::prelude::*;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+struct Writer(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Writer;
+    fn make_writer(&'a self) -> Writer {
+        Writer(self.0.clone())
+    }
+}
+
+/// Runs `f` as the process `service`; returns its log.
+fn process(service: &str, f: impl FnOnce()) -> Vec<u8> {
+    let log = Capture::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_tasks::layer())
+        .with(
+            taskwire_json::layer()
+                .with_service(service)
+                .with_writer(log.clone()),
+        );
+    tracing::subscriber::with_default(subscriber, f);
+    let bytes = log.0.lock().unwrap().clone();
+    bytes
+}
+
+#[test]
+fn real_logs_of_two_processes_make_one_tree() {
+    let mut back = Vec::new();
+    let front = process("front", || {
+        let _request = tracing::info_span!("request", task.name = "GET /checkout").entered();
+        {
+            let _cart = tracing::info_span!("load cart").entered();
+            tracing::info!(items = 3, "cart loaded");
+        }
+        let _client = tracing::info_span!("client", task.name = "POST back/charge").entered();
+        let header = taskwire_tasks::current().unwrap().traceparent();
+        // the "back" process serves the call
+        back = process("back", || {
+            let server = tracing::info_span!("server", task.name = "POST /charge");
+            let server = taskwire_tasks::import(&header, server);
+            let _server = server.enter();
+            {
+                let _db = tracing::info_span!("db.query").entered();
+                tracing::debug!("select");
+            }
+            let err = io::Error::other("card declined");
+            tracing::error!(error = &err as &(dyn std::error::Error + 'static));
+        });
+        tracing::error!(status = 402, "charge returned 402");
+    });
+
+    let dir = std::env::temp_dir().join(format!("taskwire-real-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (front_path, back_path) = (dir.join("front.log"), dir.join("back.log"));
+    std::fs::write(&front_path, &front).unwrap();
+    std::fs::write(&back_path, &back).unwrap();
+    let (f, b) = (front_path.to_str().unwrap(), back_path.to_str().unwrap());
+    let json = taskwire(&["tree", "--json", b, f], b"");
+    let text = taskwire(&["tree", f, b], b"");
+    let text_reversed = taskwire(&["tree", b, f], b"");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert!(json.status.success(), "{}", stderr(&json));
+    assert_eq!(stderr(&json), "");
+    let traces: Vec<Value> = stdout(&json)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(traces.len(), 1, "{}", stdout(&json));
+    let root = &traces[0]["roots"][0];
+    assert_eq!(traces[0]["roots"].as_array().unwrap().len(), 1);
+    assert_eq!(root["name"], "GET /checkout");
+    assert_eq!(root["service"], "front");
+    assert_eq!(root["outcome"], "succeeded");
+    let kids = root["children"].as_array().unwrap();
+    assert_eq!(kids[0]["name"], "load cart");
+    assert_eq!(kids[1]["name"], "POST back/charge");
+    assert_eq!(kids[1]["outcome"], "failed");
+    assert_eq!(kids[1]["errors"][0]["msg"], "charge returned 402");
+    let server = &kids[1]["children"][0];
+    assert_eq!(server["name"], "POST /charge");
+    assert_eq!(server["service"], "back");
+    assert_eq!(server["remote_parent"], true);
+    assert_eq!(server["outcome"], "failed");
+    assert_eq!(server["errors"][0]["msg"], "card declined");
+    assert_eq!(server["children"][0]["name"], "db.query");
+
+    assert_eq!(stdout(&text), stdout(&text_reversed));
+    let text = stdout(&text);
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"))
+            .to_owned()
+    };
+    assert!(line("GET /checkout").starts_with("└─ front  GET /checkout"));
+    assert!(line("GET /checkout").ends_with('✓'));
+    assert!(line("POST back/charge").starts_with("   └─ front  POST back/charge"));
+    assert!(line("POST back/charge").ends_with('✗'));
+    assert!(line("POST /charge ").starts_with("      └─ back   POST /charge"));
+    assert!(line("card declined").starts_with("         │  error: card declined"));
+}
