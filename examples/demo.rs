@@ -66,7 +66,7 @@ async fn charge_card(
     // `card_token` is a sensitive key: taskwire redacts it wherever it appears.
     info!(card_token, "charging card");
     tokio::time::sleep(Duration::from_millis(pseudo_random(order_id + 2) % 8)).await;
-    if pseudo_random(order_id + 3) % 5 == 0 {
+    if pseudo_random(order_id + 3).is_multiple_of(5) {
         return Err(PaymentDeclined {
             order_id,
             reason: "insufficient funds",

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 
 use taskwire_core::{Capture, Redactor};
 use taskwire_json::{JsonLayer, WriteErrors};
+use taskwire_tasks::TasksLayer;
 use tracing::level_filters::LevelFilter;
 use tracing::Dispatch;
 use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::filter::Directive;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::layer::{Identity, Layer, SubscriberExt};
 use tracing_subscriber::{EnvFilter, Registry};
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
@@ -41,6 +43,7 @@ pub struct Builder {
     redactor: Redactor,
     span_list: bool,
     json: Vec<JsonSink>,
+    tasks: Option<TasksLayer>,
     log_bridge: bool,
 }
 
@@ -58,6 +61,7 @@ impl Default for Builder {
             redactor: Redactor::default(),
             span_list: false,
             json: Vec::new(),
+            tasks: None,
             log_bridge: true,
         }
     }
@@ -70,6 +74,7 @@ impl fmt::Debug for Builder {
             .field("release", &self.release)
             .field("default_filter", &self.default_filter)
             .field("json_sinks", &self.json.len())
+            .field("tasks", &self.tasks)
             .field("log_bridge", &self.log_bridge)
             .finish_non_exhaustive()
     }
@@ -145,6 +150,23 @@ impl Builder {
         self
     }
 
+    /// Turns spans into tasks with `layer` (see [`taskwire_tasks`]): outcomes, `task.end`
+    /// records, sampling, and `taskwire::tasks::current()` for export. Task records are
+    /// enabled in the filter (`taskwire::tasks=info`) unless the directives name that target.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), taskwire::InstallError> {
+    /// let (dispatch, _guard) = taskwire::builder()
+    ///     .tasks(taskwire::tasks::layer().with_sampler(taskwire::tasks::Sampler::ratio(0.5)))
+    ///     .json(std::io::stdout)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tasks(mut self, layer: TasksLayer) -> Self {
+        self.tasks = Some(layer);
+        self
+    }
+
     /// Builds the subscriber without installing it, for `tracing::dispatcher::with_default`
     /// in tests. The `log` bridge is only set up by [`Builder::install`].
     pub fn build(self) -> Result<(Dispatch, Guard), InstallError> {
@@ -179,11 +201,28 @@ impl Builder {
                 .map_err(|e| InstallError::new(ErrorKind::Filter, Some(Box::new(e))))?,
             _ => filter,
         };
+        let filter = match &self.tasks {
+            Some(_)
+                if !self.default_filter.contains(taskwire_tasks::TARGET)
+                    && !std::env::var(EnvFilter::DEFAULT_ENV)
+                        .is_ok_and(|v| v.contains(taskwire_tasks::TARGET)) =>
+            {
+                let d: Directive = format!("{}=info", taskwire_tasks::TARGET)
+                    .parse()
+                    .map_err(|e| InstallError::new(ErrorKind::Filter, Some(Box::new(e))))?;
+                filter.add_directive(d)
+            }
+            _ => filter,
+        };
         let max_level = filter.max_level_hint();
 
         let capture = Capture::new(self.redactor.clone());
         let mut guard = Guard::default();
         let mut layers: Vec<BoxedLayer> = Vec::new();
+        // First in the stack: the tasks layer owns the span capture.
+        if let Some(tasks) = self.tasks {
+            layers.push(Box::new(tasks.with_capture(capture.clone())));
+        }
         for sink in self.json {
             let mut base = taskwire_json::layer()
                 .with_capture(capture.clone())
@@ -204,6 +243,13 @@ impl Builder {
                 }
             }
         }
+        // Chained rather than a `Vec<L>`: `Vec` does not forward `on_register_dispatch`, which
+        // the tasks layer uses to send its records to its own subscriber.
+        let layers = layers
+            .into_iter()
+            .fold(Box::new(Identity::new()) as BoxedLayer, |acc, l| {
+                Box::new(acc.and_then(l))
+            });
         let subscriber = tracing_subscriber::registry().with(layers).with(filter);
         Ok((Dispatch::new(subscriber), guard, max_level))
     }

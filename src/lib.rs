@@ -29,6 +29,11 @@
 //! |---|---|---|
 //! | `taskwire-core` | [`core`] | W3C ids, shared span capture, redaction, JSON primitives |
 //! | `taskwire-json` | [`json`] | structured JSON lines with the context of every enclosing span |
+//! | `taskwire-tasks` | [`tasks`] | spans as hierarchical tasks: outcomes, `task.end` records, export/import across processes |
+//!
+//! | feature | enables |
+//! |---|---|
+//! | `tokio` | `tasks::spawn` / `tasks::spawn_blocking`, carrying the current task into tokio tasks |
 //!
 //! The guides live in the repository's `docs/` folder: `record-schema.md` (every key of a
 //! JSON record) and `architecture.md` (how the layers share one capture).
@@ -39,6 +44,7 @@ mod builder;
 pub use builder::{builder, Builder, Guard, InstallError};
 pub use taskwire_core as core;
 pub use taskwire_json as json;
+pub use taskwire_tasks as tasks;
 
 /// The README's snippets, compiled and run as doctests.
 #[cfg(doctest)]

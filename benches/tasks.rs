@@ -1,0 +1,123 @@
+//! Tasks benchmarks: the cost of a span lifecycle (2 nested spans of 3 fields: create, enter,
+//! exit, close) with taskwire-tasks, beside the bare Registry, the floor (a trivial layer that
+//! only stores a u64 id in extensions) and tracing-opentelemetry with an SDK provider and a
+//! no-op exporter; plus reading the current task id and the traceparent codec.
+//!
+//! ```text
+//! cargo bench --bench tasks
+//! ```
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use taskwire_core::propagation::TraceParent;
+use tracing::Subscriber;
+use tracing_core::span::{Attributes, Id};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+/// The floor: a layer that does the least any id-assigning layer must do.
+struct IdLayer;
+
+struct SpanIdExt(#[allow(dead_code)] u64);
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for IdLayer {
+    fn on_new_span(&self, _attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(SpanIdExt(id.into_u64()));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct NoopExporter;
+
+impl SpanExporter for NoopExporter {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        black_box(batch);
+        async { Ok(()) }
+    }
+}
+
+fn lifecycle() {
+    let outer = tracing::info_span!(
+        "outer",
+        user_id = 42_u64,
+        route = "/checkout",
+        retry = false
+    );
+    let _o = outer.enter();
+    let inner = tracing::info_span!("inner", items = 3_i64, amount = 19.99_f64, currency = "EUR");
+    let _i = inner.enter();
+    black_box(&inner);
+}
+
+fn bench_lifecycle(c: &mut Criterion) {
+    let mut g = c.benchmark_group("span_lifecycle_2_deep_3_fields");
+    g.bench_function("registry", |b| {
+        let d = tracing::Dispatch::new(tracing_subscriber::registry());
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    g.bench_function("floor_id_layer", |b| {
+        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(IdLayer));
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    g.bench_function("taskwire_tasks", |b| {
+        let d =
+            tracing::Dispatch::new(tracing_subscriber::registry().with(taskwire_tasks::layer()));
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    g.bench_function("taskwire_tasks_unsampled", |b| {
+        let layer = taskwire_tasks::layer().with_sampler(taskwire_tasks::Sampler::ratio(0.0));
+        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    g.bench_function("tracing_opentelemetry", |b| {
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(NoopExporter)
+            .build();
+        let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+        let _ = provider.shutdown();
+    });
+    g.finish();
+}
+
+fn bench_current(c: &mut Criterion) {
+    let mut g = c.benchmark_group("current_task");
+    let d = tracing::Dispatch::new(tracing_subscriber::registry().with(taskwire_tasks::layer()));
+    tracing::dispatcher::with_default(&d, || {
+        let _s = tracing::info_span!("task").entered();
+        g.bench_function("taskwire_current_ids", |b| {
+            b.iter(|| black_box(taskwire_tasks::current_ids()))
+        });
+        g.bench_function("span_current_clone", |b| {
+            b.iter(|| black_box(tracing::Span::current()))
+        });
+    });
+    g.finish();
+}
+
+fn bench_codec(c: &mut Criterion) {
+    let mut g = c.benchmark_group("traceparent");
+    let header = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    g.bench_function("parse_and_format", |b| {
+        b.iter(|| {
+            let tp = TraceParent::parse(black_box(header));
+            black_box(tp.map(|t| t.to_bytes()))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_lifecycle, bench_current, bench_codec);
+criterion_main!(benches);
