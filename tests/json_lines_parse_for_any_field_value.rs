@@ -576,3 +576,216 @@ fn a_span_error_chain_longer_than_64_links_is_cut() {
     let sources = records[0]["err"]["source"].as_array().expect("source list");
     assert_eq!(sources.len(), 64);
 }
+
+/// Callsites up to 64 fields are rendered with a per-callsite plan and larger ones without:
+/// both must keep every rule (collisions, redaction, first of a repeated key wins).
+static WIDE_64: [&str; 64] = [
+    "fields.ts",
+    "g1",
+    "g2",
+    "g3",
+    "g4",
+    "g5",
+    "g6",
+    "g7",
+    "g8",
+    "g9",
+    "g10",
+    "g11",
+    "g12",
+    "g13",
+    "g14",
+    "g15",
+    "g16",
+    "g17",
+    "g18",
+    "g19",
+    "g20",
+    "g21",
+    "g22",
+    "g23",
+    "g24",
+    "g25",
+    "g26",
+    "g27",
+    "g28",
+    "g29",
+    "g30",
+    "level",
+    "fields.level",
+    "g33",
+    "g34",
+    "g35",
+    "g36",
+    "g37",
+    "g38",
+    "g39",
+    "g40",
+    "g41",
+    "g42",
+    "g43",
+    "g44",
+    "g45",
+    "g46",
+    "g47",
+    "g48",
+    "g49",
+    "g50",
+    "g51",
+    "g52",
+    "g53",
+    "g54",
+    "g55",
+    "g56",
+    "g57",
+    "g58",
+    "g59",
+    "g60",
+    "g61",
+    "token",
+    "ts",
+];
+static WIDE_70: [&str; 70] = [
+    "f0",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "level",
+    "f6",
+    "f7",
+    "f8",
+    "f9",
+    "f10",
+    "f11",
+    "f12",
+    "f13",
+    "f14",
+    "f15",
+    "f16",
+    "f17",
+    "f18",
+    "f19",
+    "f20",
+    "f21",
+    "f22",
+    "f23",
+    "f24",
+    "f25",
+    "f26",
+    "f27",
+    "f28",
+    "f29",
+    "f30",
+    "f31",
+    "f32",
+    "f33",
+    "f34",
+    "f35",
+    "f36",
+    "f37",
+    "f38",
+    "f39",
+    "password",
+    "f41",
+    "f42",
+    "f43",
+    "f44",
+    "f45",
+    "f46",
+    "f47",
+    "f48",
+    "f49",
+    "f50",
+    "f51",
+    "f52",
+    "f53",
+    "f54",
+    "f55",
+    "f56",
+    "f57",
+    "f58",
+    "f59",
+    "f60",
+    "f61",
+    "msg",
+    "fields.level",
+    "level",
+    "fields.msg",
+    "apiKey",
+    "f1",
+    "message",
+    "ctl\u{1}",
+];
+
+static WIDE_64_CS: Cs = Cs(&WIDE_64_META);
+static WIDE_64_META: Metadata<'static> = metadata! {
+    name: "wide 64",
+    target: "wide",
+    level: Level::INFO,
+    fields: &WIDE_64,
+    callsite: &WIDE_64_CS,
+    kind: Kind::EVENT,
+};
+static WIDE_70_CS: Cs = Cs(&WIDE_70_META);
+static WIDE_70_META: Metadata<'static> = metadata! {
+    name: "wide 70",
+    target: "wide",
+    level: Level::INFO,
+    fields: &WIDE_70,
+    callsite: &WIDE_70_CS,
+    kind: Kind::EVENT,
+};
+
+/// Emits `meta` (twice, so a cached plan is used too) with field `i` set to `i`, and checks
+/// the record against the rules.
+fn check_wide<const W: usize>(meta: &'static Metadata<'static>) {
+    let buf = Buf::default();
+    support::with_layer(support::json(&buf), || {
+        let fields: Vec<Field> = meta.fields().iter().collect();
+        let values: Vec<i64> = (0..).take(W).collect();
+        let pairs: [(&Field, Option<&dyn Value>); W] =
+            std::array::from_fn(|i| (&fields[i], Some(&values[i] as &dyn Value)));
+        for _ in 0..2 {
+            tracing::Event::dispatch(meta, &meta.fields().value_set(&pairs));
+        }
+    });
+    let mut want: BTreeMap<String, Json> = BTreeMap::new();
+    for (i, field) in meta.fields().iter().enumerate() {
+        let name = field.name();
+        let value = if taskwire::core::Redactor::default().is_sensitive(name) {
+            json!("[redacted]")
+        } else {
+            json!(i)
+        };
+        want.entry(out_key(name)).or_insert(value);
+    }
+    let records = buf.records();
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        for (k, v) in &want {
+            assert_eq!(r.get(k), Some(v), "{k} in {r:?}");
+        }
+        let built_in = [
+            "ts", "level", "target", "msg", "file", "line", "module", "thread", "pid", "host",
+        ];
+        for k in r.keys() {
+            assert!(
+                built_in.contains(&k.as_str()) || want.contains_key(k),
+                "unexpected {k}"
+            );
+        }
+        assert_eq!(r["level"], json!("INFO"));
+        assert_eq!(r["msg"], json!(""));
+    }
+}
+
+#[test]
+fn a_callsite_with_64_fields_keeps_every_rule() {
+    check_wide::<64>(&WIDE_64_META);
+}
+
+#[test]
+fn a_callsite_with_more_than_64_fields_keeps_every_rule() {
+    check_wide::<70>(&WIDE_70_META);
+}
