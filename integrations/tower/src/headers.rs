@@ -95,7 +95,7 @@ mod tests {
         assert!(extract(&HeaderExtractor(&h)).parent.is_some());
         h.append(
             "traceparent",
-            HeaderValue::from_bytes(b"\xff\x01binary").unwrap(),
+            HeaderValue::from_bytes(b"\xff\xfebinary").unwrap(),
         );
         assert_eq!(extract(&HeaderExtractor(&h)).parent, None);
 

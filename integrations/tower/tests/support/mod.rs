@@ -4,6 +4,7 @@
 //! Each test binary uses a subset of these helpers.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+pub mod local;
 #[cfg(feature = "axum")]
 pub mod server;
 
@@ -61,6 +62,11 @@ impl Buf {
                 other => panic!("not a JSON object ({other:?}): {l}"),
             })
             .collect()
+    }
+
+    /// Forgets what was written.
+    pub fn clear(&self) {
+        self.bytes.lock().unwrap().clear();
     }
 
     /// The `task.end` records written so far.

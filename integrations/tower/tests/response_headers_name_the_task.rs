@@ -1,0 +1,94 @@
+//! `traceresponse` names the server task; `x-request-id` is reused when valid, and otherwise
+//! the task's span id; both can be turned off, and never override the handler's.
+#![cfg(feature = "axum")]
+
+mod support;
+
+use support::server::Harness;
+use support::{is_hex_id, str_of, TRACEPARENT, TRACE_ID};
+use taskwire_core::propagation::TraceParent;
+
+#[tokio::test]
+async fn traceresponse_is_the_server_tasks_traceparent() {
+    let h = Harness::start(taskwire_tower::layer()).await;
+    let (res, _) = h
+        .get("/users/1", &[("traceparent", TRACEPARENT.as_bytes())])
+        .await;
+    let end = h.buf.task_end("GET /users/{id}").await;
+    let expected = format!(
+        "00-{}-{}-01",
+        str_of(&end, "trace_id"),
+        str_of(&end, "span_id")
+    );
+    assert_eq!(res.headers()["traceresponse"], expected.as_str());
+    assert_eq!(str_of(&end, "trace_id"), TRACE_ID);
+    let parsed = TraceParent::parse(res.headers()["traceresponse"].to_str().unwrap()).unwrap();
+    assert!(parsed.sampled);
+
+    // Not sampled upstream: the flag is carried back.
+    let unsampled = TRACEPARENT.replace("-01", "-00");
+    let (res, _) = h
+        .get("/users/2", &[("traceparent", unsampled.as_bytes())])
+        .await;
+    let tr = res.headers()["traceresponse"].to_str().unwrap();
+    assert!(
+        tr.starts_with(&format!("00-{TRACE_ID}-")) && tr.ends_with("-00"),
+        "{tr}"
+    );
+}
+
+#[tokio::test]
+async fn an_incoming_request_id_is_reused() {
+    let h = Harness::start(taskwire_tower::layer()).await;
+    let (res, body) = h
+        .get("/headers", &[("x-request-id", b"req-0042.A~b")])
+        .await;
+    assert_eq!(res.headers()["x-request-id"], "req-0042.A~b");
+    assert!(body.contains("x-request-id: req-0042.A~b\n"), "{body}");
+    let end = h.buf.task_end("GET /headers").await;
+    assert_eq!(str_of(&end, "http.request_id"), "req-0042.A~b");
+}
+
+#[tokio::test]
+async fn a_missing_or_invalid_request_id_is_replaced_by_the_span_id() {
+    let h = Harness::start(taskwire_tower::layer()).await;
+    let too_long = "r".repeat(129);
+    let cases: [(&str, Vec<&[u8]>); 5] = [
+        ("missing", vec![]),
+        ("too long", vec![too_long.as_bytes()]),
+        ("space", vec![b"two words"]),
+        ("binary", vec![b"id-\xff\xfe"]),
+        ("repeated", vec![b"one", b"two"]),
+    ];
+    for (what, ids) in cases {
+        h.buf.clear();
+        let headers: Vec<(&str, &[u8])> = ids.iter().map(|v| ("x-request-id", *v)).collect();
+        let (res, body) = h.get("/headers", &headers).await;
+        let end = h.buf.task_end("GET /headers").await;
+        let span_id = str_of(&end, "span_id");
+        assert!(is_hex_id(span_id, 16));
+        assert_eq!(res.headers()["x-request-id"], span_id, "{what}");
+        assert_eq!(str_of(&end, "http.request_id"), span_id, "{what}");
+        // The handler sees the id it will be answered with, once.
+        assert!(
+            body.contains(&format!("x-request-id: {span_id}\n")),
+            "{what}: {body}"
+        );
+        assert_eq!(body.matches("x-request-id:").count(), 1, "{what}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn response_headers_can_be_turned_off() {
+    let h = Harness::start(
+        taskwire_tower::layer()
+            .with_traceresponse(false)
+            .with_request_id_header(false),
+    )
+    .await;
+    let (res, _) = h.get("/users/1", &[("x-request-id", b"abc")]).await;
+    assert!(!res.headers().contains_key("traceresponse"));
+    assert!(!res.headers().contains_key("x-request-id"));
+    let end = h.buf.task_end("GET /users/{id}").await;
+    assert_eq!(str_of(&end, "http.request_id"), "abc", "still recorded");
+}
