@@ -38,6 +38,10 @@ fn parse_and_format_do_not_allocate() {
         tp.with_str(|s| checksum += s.len() as u64);
     }
     let after = ALLOCATIONS.load(Ordering::Relaxed);
-    assert_eq!(after - before, 0, "allocations while parsing and formatting");
+    assert_eq!(
+        after - before,
+        0,
+        "allocations while parsing and formatting"
+    );
     assert_eq!(checksum, 10_000 * (u64::from(b'1') + 55));
 }
