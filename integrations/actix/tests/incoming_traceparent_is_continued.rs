@@ -1,0 +1,241 @@
+//! A request's `traceparent` makes the request task a child of the caller's task; anything
+//! malformed starts a new root and the request is still served. The task is named after the
+//! route, and the response carries `traceresponse` and `x-request-id`.
+
+mod support;
+
+use serde_json::Value;
+use support::{client, TestServer};
+
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT: &str = "00f067aa0ba902b7";
+const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+fn header(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get(name)
+        .map(|v| v.to_str().expect("ascii header").to_owned())
+}
+
+#[tokio::test]
+async fn valid_traceparent_is_continued() {
+    let server = TestServer::start(taskwire_actix::middleware());
+    let res = client()
+        .get(server.url("/users/7"))
+        .header("traceparent", TP)
+        .header("tracestate", "vendor=abc")
+        .header("x-request-id", "req-continued-1")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    let traceresponse = header(&res, "traceresponse").expect("traceresponse sent");
+    assert_eq!(
+        header(&res, "x-request-id").as_deref(),
+        Some("req-continued-1")
+    );
+    let body = res.text().await.expect("body");
+
+    let task = server.captured.request_task("req-continued-1");
+    assert_eq!(task["task.name"], "GET /users/{id}");
+    assert_eq!(task["task.outcome"], "succeeded");
+    assert_eq!(task["task.remote_parent"], true);
+    assert_eq!(task["trace_id"], TRACE);
+    assert_eq!(task["parent_span_id"], PARENT);
+    assert_eq!(task["http.request.method"], "GET");
+    assert_eq!(task["http.route"], "/users/{id}");
+    assert_eq!(task["url.path"], "/users/7");
+    assert_eq!(task["http.response.status_code"], 200);
+    assert!(
+        task.get("client.address").is_none(),
+        "client address is opt-in"
+    );
+    let span_id = task["span_id"].as_str().expect("span_id");
+    assert_ne!(span_id, PARENT);
+
+    // W3C Level 2: the server's own task, in the caller's trace.
+    assert_eq!(traceresponse, format!("00-{TRACE}-{span_id}-01"));
+    // The handler ran inside the task and saw the caller's tracestate.
+    assert_eq!(
+        body,
+        format!("00-{TRACE}-{span_id}-01|vendor=abc|req-continued-1")
+    );
+    let event = server
+        .captured
+        .wait_for("loading user", |r| r["msg"] == "loading user");
+    assert_eq!(event["span_id"], span_id);
+    assert_eq!(event["trace_id"], TRACE);
+    assert_eq!(event["user"], 7);
+}
+
+#[tokio::test]
+async fn unsampled_traceparent_keeps_its_flag() {
+    let server = TestServer::start(taskwire_actix::middleware());
+    let res = client()
+        .get(server.url("/users/1"))
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    let tr = header(&res, "traceresponse").expect("traceresponse");
+    assert!(tr.starts_with(&format!("00-{TRACE}-")), "{tr}");
+    assert!(tr.ends_with("-00"), "{tr}");
+}
+
+async fn assert_new_root(server: &TestServer, id: &str, traceparents: &[&str]) {
+    let mut req = client()
+        .get(server.url("/users/3"))
+        .header("x-request-id", id);
+    for tp in traceparents {
+        req = req.header("traceparent", *tp);
+    }
+    let res = req.send().await.expect("request");
+    assert_eq!(res.status(), 200, "{traceparents:?}");
+    let tr = header(&res, "traceresponse").expect("traceresponse");
+    res.text().await.expect("body");
+
+    let task = server.captured.request_task(id);
+    assert_eq!(task["task.remote_parent"], false, "{traceparents:?}");
+    assert!(task.get("parent_span_id").is_none(), "{task}");
+    assert_ne!(task["trace_id"], TRACE);
+    assert_eq!(task["task.outcome"], "succeeded");
+    assert_eq!(task["http.response.status_code"], 200);
+    assert_eq!(
+        tr,
+        format!(
+            "00-{}-{}-01",
+            task["trace_id"].as_str().expect("trace id"),
+            task["span_id"].as_str().expect("span id")
+        )
+    );
+}
+
+#[tokio::test]
+async fn malformed_traceparent_starts_a_new_root() {
+    let server = TestServer::start(taskwire_actix::middleware());
+    let cases: &[(&str, &[&str])] = &[
+        ("bad-garbage", &["not a traceparent"]),
+        (
+            "bad-uppercase",
+            &["00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01"],
+        ),
+        (
+            "bad-zero-trace",
+            &["00-00000000000000000000000000000000-00f067aa0ba902b7-01"],
+        ),
+        (
+            "bad-version-ff",
+            &["ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"],
+        ),
+        ("bad-empty", &[""]),
+        ("bad-duplicate", &[TP, TP]),
+        (
+            "bad-two-different",
+            &[
+                TP,
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            ],
+        ),
+    ];
+    let before = taskwire_core::propagation::stats().malformed_traceparent;
+    for (id, traceparents) in cases {
+        assert_new_root(&server, id, traceparents).await;
+    }
+    // Counted by the codec (the server runs in this process).
+    assert!(taskwire_core::propagation::stats().malformed_traceparent >= before + 7);
+}
+
+#[tokio::test]
+async fn request_ids_are_reused_only_when_valid() {
+    let server = TestServer::start(taskwire_actix::middleware());
+    let is_generated = |id: &str| {
+        id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    };
+
+    // None sent: one is generated, and it is the same in the header, the task and the handler.
+    let res = client()
+        .get(server.url("/users/5"))
+        .send()
+        .await
+        .expect("request");
+    let id = header(&res, "x-request-id").expect("x-request-id");
+    assert!(is_generated(&id), "{id}");
+    let body = res.text().await.expect("body");
+    assert!(body.ends_with(&format!("|{id}")), "{body}");
+    let task = server.captured.request_task(&id);
+    assert_eq!(task["task.name"], "GET /users/{id}");
+
+    // Invalid ones are replaced.
+    let long = "a".repeat(129);
+    for bad in ["has space", long.as_str(), "tab\there", "caf\u{e9}"] {
+        let res = client()
+            .get(server.url("/users/5"))
+            .header(
+                "x-request-id",
+                reqwest::header::HeaderValue::from_bytes(bad.as_bytes()).expect("sendable"),
+            )
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200);
+        let id = header(&res, "x-request-id").expect("x-request-id");
+        assert!(is_generated(&id), "{bad:?} -> {id}");
+    }
+
+    // The longest valid one is kept.
+    let max = "b".repeat(128);
+    let res = client()
+        .get(server.url("/users/5"))
+        .header("x-request-id", max.as_str())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(header(&res, "x-request-id").as_deref(), Some(max.as_str()));
+}
+
+#[tokio::test]
+async fn client_address_is_opt_in_and_headers_can_be_turned_off() {
+    let server = TestServer::start(
+        taskwire_actix::middleware()
+            .with_client_address(true)
+            .with_traceresponse(false)
+            .with_request_id_header(actix_web::http::header::HeaderName::from_static(
+                "x-correlation-id",
+            )),
+    );
+    let res = client()
+        .get(server.url("/users/9"))
+        .header("x-correlation-id", "corr-9")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("traceresponse").is_none());
+    assert!(res.headers().get("x-request-id").is_none());
+    assert_eq!(header(&res, "x-correlation-id").as_deref(), Some("corr-9"));
+    let task = server.captured.request_task("corr-9");
+    assert_eq!(task["client.address"], "127.0.0.1");
+
+    let server = TestServer::start(taskwire_actix::middleware().with_request_id(false));
+    let res = client()
+        .get(server.url("/users/9"))
+        .header("x-request-id", "ignored")
+        .send()
+        .await
+        .expect("request");
+    assert!(res.headers().get("x-request-id").is_none());
+    assert!(res.headers().get("traceresponse").is_some());
+    let body = res.text().await.expect("body");
+    assert!(body.ends_with('|'), "no RequestId in the handler: {body}");
+    let task: Value = server
+        .captured
+        .wait_for("task.end", |r| r["msg"] == "task.end");
+    assert!(task.get("http.request_id").is_none(), "{task}");
+}
