@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tracing_core::field::{Field, Visit};
@@ -246,6 +246,20 @@ impl SpanData {
     }
 }
 
+static UNSAMPLED: AtomicBool = AtomicBool::new(false);
+
+/// Records that some span in this process is unsampled, so layers start checking the
+/// sampled flag (until then they skip the lookup).
+pub fn note_unsampled() {
+    UNSAMPLED.store(true, Ordering::Relaxed);
+}
+
+/// Whether any span of this process has been unsampled so far.
+#[inline]
+pub fn any_unsampled() -> bool {
+    UNSAMPLED.load(Ordering::Relaxed)
+}
+
 /// One entry of the thread's stack of entered spans.
 struct Current {
     id: u64,
@@ -312,6 +326,9 @@ pub fn set_remote_parent(
         d.trace_id = parent.trace_id;
         d.parent_span_id = Some(parent.span_id);
         d.sampled = parent.sampled;
+        if !parent.sampled {
+            note_unsampled();
+        }
         d.remote_parent = true;
         d.tracestate = (!remote.state.is_empty()).then(|| Arc::from(remote.state.as_str()));
     })

@@ -4,9 +4,9 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use taskwire_core::{Capture, FieldValue, Redactor};
+use taskwire_core::{capture, Capture, FieldValue, Redactor, SpanData};
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::{Event, Subscriber};
+use tracing_core::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
@@ -23,6 +23,7 @@ pub struct JsonLayer<W = fn() -> io::Stdout> {
     capture: Capture,
     format: Format,
     errors: WriteErrors,
+    unsampled_level: Level,
 }
 
 impl Default for JsonLayer {
@@ -32,6 +33,7 @@ impl Default for JsonLayer {
             capture: Capture::default(),
             format: Format::default(),
             errors: WriteErrors::default(),
+            unsampled_level: Level::WARN,
         }
     }
 }
@@ -64,6 +66,7 @@ impl<W> JsonLayer<W> {
             capture: self.capture,
             format: self.format,
             errors: self.errors,
+            unsampled_level: self.unsampled_level,
         }
     }
 
@@ -160,6 +163,18 @@ impl<W> JsonLayer<W> {
         self
     }
 
+    /// In traces that were not sampled (see taskwire-tasks' sampling), write only events at
+    /// `level` or above. Default: `WARN`, so warnings and errors of every trace are written.
+    ///
+    /// ```
+    /// let layer = taskwire_json::layer().with_unsampled_level(tracing::Level::ERROR);
+    /// ```
+    #[must_use]
+    pub fn with_unsampled_level(mut self, level: Level) -> Self {
+        self.unsampled_level = level;
+        self
+    }
+
     /// A handle on the count of records that could not be written.
     pub fn write_errors(&self) -> WriteErrors {
         self.errors.clone()
@@ -179,7 +194,27 @@ where
         self.capture.on_record(id, values, &ctx);
     }
 
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        self.capture.on_enter(id, &ctx);
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        self.capture.on_exit(id, &ctx);
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        // Unsampled traces keep only their important events. The flag keeps the common case
+        // (everything sampled) free of the lookup.
+        if *event.metadata().level() > self.unsampled_level && capture::any_unsampled() {
+            let unsampled = ctx.event_scope(event).is_some_and(|mut scope| {
+                scope
+                    .find_map(|span| span.extensions().get::<SpanData>().map(|d| !d.sampled))
+                    .unwrap_or(false)
+            });
+            if unsampled {
+                return;
+            }
+        }
         let normalized = event.normalized_metadata();
         let is_log = normalized.is_some();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());

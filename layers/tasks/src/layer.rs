@@ -149,6 +149,9 @@ where
         if let Some(d) = ext.get_mut::<SpanData>() {
             if d.parent_span_id.is_none() {
                 d.sampled = self.sampler.sample(d.trace_id);
+                if !d.sampled {
+                    taskwire_core::capture::note_unsampled();
+                }
             }
         }
         ext.insert(Timing {

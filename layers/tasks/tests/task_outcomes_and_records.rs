@@ -267,3 +267,74 @@ fn current_outside_tasks_and_without_a_layer_is_none() {
     assert!(tracing::Span::current().task_context().is_none());
     tracing::Span::current().fail("no-op");
 }
+
+#[test]
+fn unsampled_traces_keep_only_warnings_and_errors_in_the_json_log() {
+    let cap = support::Capture::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_tasks::layer().with_sampler(Sampler::ratio(0.0)))
+        .with(taskwire_json::layer().with_writer(cap.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        {
+            let _r = tracing::info_span!("unsampled").entered();
+            tracing::info!("dropped");
+            tracing::debug!("dropped too");
+            tracing::warn!("kept warning");
+            tracing::error!("kept error");
+        }
+        // An imported sampled trace in the same process is written in full.
+        let span = taskwire_tasks::import(
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            tracing::info_span!("sampled"),
+        );
+        let _e = span.enter();
+        tracing::info!("kept info");
+    });
+    let msgs: Vec<String> = cap
+        .lines()
+        .iter()
+        .filter(|l| l["msg"] != "task.end")
+        .map(|l| l["msg"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(msgs, ["kept warning", "kept error", "kept info"]);
+    let warning = &cap.lines()[0];
+    assert_eq!(warning["trace_id"].as_str().unwrap().len(), 32);
+}
+
+#[test]
+fn current_works_with_only_the_json_layer() {
+    let subscriber =
+        tracing_subscriber::registry().with(taskwire_json::layer().with_writer(std::io::sink));
+    tracing::subscriber::with_default(subscriber, || {
+        assert!(taskwire_tasks::current().is_none());
+        let outer = tracing::info_span!("outer").entered();
+        let outer_ctx = taskwire_tasks::current().unwrap();
+        {
+            let _inner = tracing::info_span!("inner").entered();
+            let inner_ctx = taskwire_tasks::current().unwrap();
+            assert_eq!(inner_ctx.trace_id(), outer_ctx.trace_id());
+            assert_ne!(inner_ctx.span_id(), outer_ctx.span_id());
+        }
+        assert_eq!(taskwire_tasks::current().unwrap(), outer_ctx);
+        drop(outer);
+        assert!(taskwire_tasks::current().is_none());
+    });
+}
+
+#[test]
+fn two_taskwire_layers_push_the_current_task_once() {
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_tasks::layer())
+        .with(taskwire_json::layer().with_writer(std::io::sink));
+    tracing::subscriber::with_default(subscriber, || {
+        let outer = tracing::info_span!("outer").entered();
+        let outer_ctx = taskwire_tasks::current().unwrap();
+        {
+            let _inner = tracing::info_span!("inner").entered();
+        }
+        // One pop per exit: the outer task is current again, not an empty stack.
+        assert_eq!(taskwire_tasks::current(), Some(outer_ctx));
+        drop(outer);
+        assert!(taskwire_tasks::current().is_none());
+    });
+}
