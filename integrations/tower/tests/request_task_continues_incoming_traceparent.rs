@@ -68,10 +68,7 @@ fn hostile_traceparents() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         (
             "uppercase hex",
-            TRACEPARENT
-                .to_ascii_uppercase()
-                .replace("00-", "00-")
-                .into_bytes(),
+            TRACEPARENT.to_ascii_uppercase().into_bytes(),
         ),
         (
             "version ff",
@@ -81,7 +78,7 @@ fn hostile_traceparents() -> Vec<(&'static str, Vec<u8>)> {
             "all-zero trace id",
             b"00-00000000000000000000000000000000-00f067aa0ba902b7-01".to_vec(),
         ),
-        ("truncated", TRACEPARENT[..40].as_bytes().to_vec()),
+        ("truncated", TRACEPARENT.as_bytes()[..40].to_vec()),
         ("64 KiB", "0".repeat(64 * 1024).into_bytes()),
         ("binary obs-text", b"\x80\xff\xfe00-\t-\xc3\xa9".to_vec()),
         (
@@ -145,14 +142,14 @@ async fn oversized_headers_are_refused_by_the_server_which_keeps_serving() {
     let h = Harness::start(taskwire_tower::layer()).await;
     // 1 MB is beyond hyper's header buffer: hyper answers (431) before any middleware runs.
     let huge = "0".repeat(1 << 20);
-    match h
+    let res = h
         .client
         .request(h.request("/users/1", &[("traceparent", huge.as_bytes())]))
-        .await
-    {
-        Ok(res) => assert!(res.status().is_client_error(), "{}", res.status()),
-        // Or hyper closes the connection without an answer: either way no task, no panic.
-        Err(_) => {}
+        .await;
+    // hyper answers 431 (or, if it closes while the client still writes, the client sees an
+    // error): either way no task, no panic.
+    if let Ok(res) = res {
+        assert_eq!(res.status(), 431);
     }
     let (res, _) = h.get("/users/3", &[]).await;
     assert_eq!(res.status(), 200);
