@@ -502,7 +502,6 @@ fn a_failing_debug_impl_in_an_event_still_gives_a_valid_line() {
 }
 
 #[test]
-#[ignore = "bug: span capture renders Debug/Display fields with format!, which panics inside on_new_span/on_record when the impl returns Err"]
 fn a_failing_debug_impl_in_a_span_still_gives_a_valid_line() {
     let buf = Buf::default();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -566,7 +565,6 @@ fn an_event_error_chain_longer_than_64_links_is_cut() {
 }
 
 #[test]
-#[ignore = "bug: span fields keep the whole error source chain (no 64-link cut), so a cyclic chain never ends"]
 fn a_span_error_chain_longer_than_64_links_is_cut() {
     let err = Chain(100);
     let records = support::capture(|| {

@@ -253,7 +253,6 @@ fn repeated_names_in_one_call_site_keep_the_first_in_events() {
 }
 
 #[test]
-#[ignore = "bug: a name repeated in one span call site keeps the last value; the schema says the first"]
 fn repeated_names_in_one_call_site_keep_the_first_in_spans() {
     let records = support::capture(|| {
         let _s = tracing::info_span!("s", b = 1, b = 2).entered();

@@ -91,13 +91,30 @@ impl Capture {
     }
 
     /// Captures a new span unless another taskwire layer already did.
+    ///
+    /// A layer behind a per-layer filter may not see the span's real parent (the filter hid
+    /// it). Such a layer still captures, so that its own output has the span's fields, but
+    /// marks the capture as a partial view; the next layer that does see the parent redoes the
+    /// span's lineage (trace id, parent, sampling) and takes the capture over.
     pub fn on_new_span<S>(&self, attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let Some(span) = ctx.span(id) else { return };
-        if span.extensions().get::<SpanData>().is_some() {
-            return;
+        // The real parent, as the registry knows it, whatever this layer's filter hides.
+        let real_parent = if attrs.is_root() {
+            None
+        } else if let Some(p) = attrs.parent() {
+            Some(p.clone())
+        } else {
+            ctx.current_span().id().cloned()
+        };
+        let sees_parent = real_parent.as_ref().is_none_or(|p| ctx.span(p).is_some());
+        let existing = span.extensions().get::<SpanData>().map(|d| d.partial_view);
+        match existing {
+            Some(false) => return,
+            Some(true) if !sees_parent => return,
+            _ => {}
         }
         // Nearest captured ancestor: its trace id is ours, its span id our parent.
         let parent = span.scope().skip(1).find_map(|p| {
@@ -109,13 +126,25 @@ impl Capture {
             Some((t, s, sampled, ts)) => (t, Some(s), sampled, ts),
             None => (TraceId::random(), None, true, None),
         };
+        let mut ext = span.extensions_mut();
+        if let Some(d) = ext.get_mut::<SpanData>() {
+            // A partial view captured first: keep its fields, redo the lineage.
+            d.trace_id = trace_id;
+            d.parent_span_id = parent_span_id;
+            d.sampled = sampled;
+            d.tracestate = tracestate;
+            d.partial_view = false;
+            d.owner = self.owner;
+            return;
+        }
         let mut fields = SpanFields::default();
         attrs.record(&mut FieldCollector {
             fields: &mut fields,
             redactor: &self.redactor,
+            replace: false,
         });
         fields.render();
-        span.extensions_mut().insert(SpanData {
+        ext.insert(SpanData {
             trace_id,
             span_id: SpanId::random(),
             parent_span_id,
@@ -127,6 +156,7 @@ impl Capture {
             failure: None,
             fields,
             owner: self.owner,
+            partial_view: !sees_parent,
         });
     }
 
@@ -196,6 +226,7 @@ impl Capture {
         values.record(&mut FieldCollector {
             fields: &mut data.fields,
             redactor: &self.redactor,
+            replace: true,
         });
         data.fields.render();
     }
@@ -225,6 +256,8 @@ pub struct SpanData {
     /// The span's fields.
     pub fields: SpanFields,
     owner: u64,
+    /// Captured by a layer whose filter hid the span's parent; see [`Capture::on_new_span`].
+    partial_view: bool,
 }
 
 impl SpanData {
@@ -381,11 +414,16 @@ impl SpanFields {
             .map(|e| (e.name, &self.json[e.start as usize..e.end as usize]))
     }
 
-    /// Sets a field, replacing an earlier value under the same name. Call [`Self::render`]
-    /// afterwards.
-    fn set(&mut self, name: &'static str, value: FieldValue) {
+    /// Sets a field. An earlier value under the same name is replaced when `replace` (a
+    /// `Span::record`), kept otherwise (a name repeated at creation: the first wins, as for
+    /// events). Call [`Self::render`] afterwards.
+    fn set(&mut self, name: &'static str, value: FieldValue, replace: bool) {
         match self.entries.iter_mut().find(|e| e.name == name) {
-            Some(e) => e.value = value,
+            Some(e) => {
+                if replace {
+                    e.value = value;
+                }
+            }
             None => self.entries.push(Entry {
                 name,
                 value,
@@ -410,16 +448,18 @@ impl SpanFields {
 struct FieldCollector<'a> {
     fields: &'a mut SpanFields,
     redactor: &'a Redactor,
+    replace: bool,
 }
 
 impl FieldCollector<'_> {
     fn put(&mut self, field: &Field, value: FieldValue) {
         let name = field.name();
-        if self.redactor.is_sensitive(name) {
-            self.fields.set(name, FieldValue::Redacted);
+        let value = if self.redactor.is_sensitive(name) {
+            FieldValue::Redacted
         } else {
-            self.fields.set(name, value);
-        }
+            value
+        };
+        self.fields.set(name, value, self.replace);
     }
 }
 
@@ -452,9 +492,10 @@ impl Visit for FieldCollector<'_> {
         );
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(
-            field,
-            FieldValue::Str(format!("{value:?}").into_boxed_str()),
-        );
+        // Not `format!`: it panics when a `Debug` impl returns an error. What was written
+        // before the error is kept.
+        let mut s = String::new();
+        let _ = fmt::Write::write_fmt(&mut s, format_args!("{value:?}"));
+        self.put(field, FieldValue::Str(s.into_boxed_str()));
     }
 }

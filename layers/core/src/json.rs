@@ -20,7 +20,7 @@ use std::fmt::{self, Write as _};
 
 use crate::value::{ErrorValue, FieldValue};
 
-const __: u8 = 0; // no escape
+const NO: u8 = 0; // no escape
 const UU: u8 = b'u'; // \u00XX
 const BB: u8 = b'b';
 const TT: u8 = b't';
@@ -33,7 +33,7 @@ const LS: u8 = 1; // possible start of U+2028 / U+2029
 
 /// What each byte needs: nothing, or the letter of its escape.
 static ESCAPE: [u8; 256] = {
-    let mut t = [__; 256];
+    let mut t = [NO; 256];
     let mut i = 0;
     while i < 0x20 {
         t[i] = UU;
@@ -66,19 +66,54 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Eight copies of a byte.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+/// Whether one of the eight bytes of `w` needs attention: a control character, `"`, a backslash, or
+/// 0xE2 (which may start U+2028 / U+2029). Each test is the classic "has a zero byte" /
+/// "has a byte less than n" word trick; together they are exact about whether such a byte is
+/// present.
+#[inline]
+fn word_needs_escape(w: u64) -> bool {
+    const HIGH: u64 = splat(0x80);
+    let has_zero = |x: u64| x.wrapping_sub(splat(1)) & !x;
+    let control = w.wrapping_sub(splat(0x20)) & !w;
+    (control | has_zero(w ^ splat(b'"')) | has_zero(w ^ splat(b'\\')) | has_zero(w ^ splat(0xe2)))
+        & HIGH
+        != 0
+}
+
+/// The index of the first byte of `bytes` that [`write_str_contents`] would not copy as is,
+/// checked eight bytes at a time.
+#[inline]
+fn first_special(bytes: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        if word_needs_escape(u64::from_le_bytes(w)) {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..]
+        .iter()
+        .position(|&b| ESCAPE[usize::from(b)] != NO)
+        .map(|p| i + p)
+}
+
 /// Appends the escaped contents of `s`, without quotes.
 #[inline]
 pub fn write_str_contents(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
+    // Runs of ordinary bytes are found a word at a time and copied in one go.
+    while let Some(off) = first_special(&bytes[start..]) {
+        let i = start + off;
         let b = bytes[i];
         let esc = ESCAPE[usize::from(b)];
-        if esc == __ {
-            i += 1;
-            continue;
-        }
         if esc == LS {
             // E2 80 A8 is U+2028, E2 80 A9 is U+2029; any other E2 sequence is ordinary text.
             if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) {
@@ -88,26 +123,111 @@ pub fn write_str_contents(out: &mut Vec<u8>, s: &str) {
                 } else {
                     b"\\u2029"
                 });
-                i += 3;
-                start = i;
+                start = i + 3;
             } else {
-                i += 1;
+                out.extend_from_slice(&bytes[start..=i]);
+                start = i + 1;
             }
             continue;
         }
         out.extend_from_slice(&bytes[start..i]);
-        if esc == UU {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xf)]);
-        } else {
-            out.push(b'\\');
-            out.push(esc);
-        }
-        i += 1;
-        start = i;
+        push_escape(out, b, esc);
+        start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends the escape of byte `b`, whose [`ESCAPE`] entry is `esc` (neither nothing nor LS).
+#[inline]
+fn push_escape(out: &mut Vec<u8>, b: u8, esc: u8) {
+    if esc == UU {
+        out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(b >> 4)],
+            HEX[usize::from(b & 0xf)],
+        ]);
+    } else {
+        out.extend_from_slice(&[b'\\', esc]);
+    }
+}
+
+/// How many bytes the escape of the text at `bytes[i..]` takes, and how many input bytes it
+/// consumes (U+2028 / U+2029 consume three).
+#[inline]
+fn escaped_len(bytes: &[u8], i: usize) -> (usize, usize) {
+    let b = bytes[i];
+    match ESCAPE[usize::from(b)] {
+        NO => (1, 1),
+        LS => {
+            if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) {
+                (6, 3)
+            } else {
+                (1, 1)
+            }
+        }
+        UU => (6, 1),
+        _ => (2, 1),
+    }
+}
+
+/// Escapes, in place, the text appended to `out` since `start` (valid UTF-8), exactly as
+/// [`write_str_contents`] would have. The buffer grows by the escapes' extra bytes; nothing
+/// else is allocated.
+fn escape_in_place(out: &mut Vec<u8>, start: usize) {
+    let Some(first) = first_special(&out[start..]) else {
+        return;
+    };
+    let first = start + first;
+    let old_len = out.len();
+    let mut extra = 0;
+    let mut i = first;
+    while i < old_len {
+        let (n, used) = escaped_len(out, i);
+        extra += n - used;
+        i += used;
+    }
+    if extra == 0 {
+        return;
+    }
+    out.resize(old_len + extra, 0);
+    // Back to front, so that nothing is overwritten before it is read. In UTF-8, E2 80 A8 and
+    // E2 80 A9 can only be U+2028 and U+2029, so recognising them from their end is exact.
+    let mut r = old_len; // read end (exclusive)
+    let mut w = old_len + extra; // write end (exclusive)
+    while r > first {
+        let b = out[r - 1];
+        let esc = ESCAPE[usize::from(b)];
+        if matches!(b, 0xa8 | 0xa9) && r - first >= 3 && out[r - 3] == 0xe2 && out[r - 2] == 0x80 {
+            let e: &[u8; 6] = if b == 0xa8 { b"\\u2028" } else { b"\\u2029" };
+            out[w - 6..w].copy_from_slice(e);
+            w -= 6;
+            r -= 3;
+        } else if esc == NO || esc == LS {
+            out[w - 1] = b;
+            w -= 1;
+            r -= 1;
+        } else if esc == UU {
+            out[w - 6..w].copy_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]);
+            w -= 6;
+            r -= 1;
+        } else {
+            out[w - 2] = b'\\';
+            out[w - 1] = esc;
+            w -= 2;
+            r -= 1;
+        }
+    }
+    debug_assert_eq!(r, w);
 }
 
 /// A [`fmt::Write`] that escapes what is written into a JSON string's contents, so `Debug` and
@@ -122,12 +242,26 @@ impl fmt::Write for EscapeWriter<'_> {
     }
 }
 
+/// A [`fmt::Write`] that appends as is; [`escape_in_place`] runs once afterwards, which is
+/// cheaper than escaping each of the many small pieces a `Display` impl writes.
+struct RawWriter<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for RawWriter<'_> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
 /// Appends the `Debug` rendering of `v` as a JSON string.
 #[inline]
 pub fn write_debug(out: &mut Vec<u8>, v: &dyn fmt::Debug) {
     out.push(b'"');
+    let start = out.len();
     // Writing into a Vec cannot fail; a Debug impl that returns Err leaves what it wrote.
-    let _ = write!(EscapeWriter(out), "{v:?}");
+    let _ = write!(RawWriter(out), "{v:?}");
+    escape_in_place(out, start);
     out.push(b'"');
 }
 
@@ -135,7 +269,9 @@ pub fn write_debug(out: &mut Vec<u8>, v: &dyn fmt::Debug) {
 #[inline]
 pub fn write_display(out: &mut Vec<u8>, v: &dyn fmt::Display) {
     out.push(b'"');
-    let _ = write!(EscapeWriter(out), "{v}");
+    let start = out.len();
+    let _ = write!(RawWriter(out), "{v}");
+    escape_in_place(out, start);
     out.push(b'"');
 }
 
@@ -269,6 +405,114 @@ mod tests {
         );
         let back: String = serde_json::from_str(&out).unwrap();
         assert_eq!(back, input);
+    }
+
+    /// The escaping rule one byte at a time, as first written: the word-at-a-time and in-place
+    /// versions must agree with it on every input.
+    fn reference_escape(s: &str) -> Vec<u8> {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match ESCAPE[usize::from(b)] {
+                NO => out.push(b),
+                LS => {
+                    if bytes.get(i + 1) == Some(&0x80)
+                        && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9))
+                    {
+                        out.extend_from_slice(if bytes[i + 2] == 0xa8 {
+                            b"\\u2028"
+                        } else {
+                            b"\\u2029"
+                        });
+                        i += 3;
+                        continue;
+                    }
+                    out.push(b);
+                }
+                UU => {
+                    out.extend_from_slice(b"\\u00");
+                    out.push(HEX[usize::from(b >> 4)]);
+                    out.push(HEX[usize::from(b & 0xf)]);
+                }
+                esc => {
+                    out.push(b'\\');
+                    out.push(esc);
+                }
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// A `Display` that writes its text in pieces of the given sizes (at char boundaries).
+    struct Pieces<'a>(&'a str, usize);
+    impl fmt::Display for Pieces<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let mut rest = self.0;
+            while !rest.is_empty() {
+                let mut n = self.1.clamp(1, rest.len());
+                while !rest.is_char_boundary(n) {
+                    n += 1;
+                }
+                f.write_str(&rest[..n])?;
+                rest = &rest[n..];
+            }
+            Ok(())
+        }
+    }
+
+    fn check_escaping(input: &str) {
+        let want = reference_escape(input);
+        let mut out = b"prefix".to_vec();
+        write_str_contents(&mut out, input);
+        assert_eq!(&out[6..], &want[..], "write_str_contents({input:?})");
+        for piece in [1, 3, 8, 64] {
+            let mut out = b"prefix".to_vec();
+            write_display(&mut out, &Pieces(input, piece));
+            let mut quoted = b"prefix\"".to_vec();
+            quoted.extend_from_slice(&want);
+            quoted.push(b'"');
+            assert_eq!(out, quoted, "write_display({input:?}) in pieces of {piece}");
+        }
+        let mut out = Vec::new();
+        write_debug(&mut out, &input);
+        let mut esc = Vec::new();
+        let _ = write!(EscapeWriter(&mut esc), "{input:?}");
+        assert_eq!(&out[1..out.len() - 1], &esc[..], "write_debug({input:?})");
+    }
+
+    #[test]
+    fn word_at_a_time_and_in_place_escaping_match_the_byte_rule() {
+        for s in [
+            "",
+            "a",
+            "plain ascii text that is longer than one word",
+            "\u{2028}",
+            "\u{2029}x",
+            "x\u{2027}\u{2028}\u{2029}\u{20ac}\u{e2}",
+            "\u{e000}\u{2028}",
+            "12345678\"",
+            "1234567\"8",
+            "\u{1}\u{1f}\u{7f}\t\r\n\\\"",
+            "éééééééé\u{2028}ééé",
+            "\u{2028}\u{2028}\u{2028}",
+            "abcdefgh\u{2028}",
+            "abcdefg\u{2028}",
+            "abcdef\u{2028}",
+        ] {
+            check_escaping(s);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escaping_matches_the_byte_rule_for_any_string(
+            s in "(\\PC|[\\x00-\\x1f\"\\\\\u{2026}-\u{2030}\u{e2}])*"
+        ) {
+            check_escaping(&s);
+        }
     }
 
     #[test]

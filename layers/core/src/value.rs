@@ -46,20 +46,34 @@ pub struct ErrorValue {
     pub sources: Vec<String>,
 }
 
+/// The longest source chain kept; a longer one is cyclic or hostile.
+pub const MAX_ERROR_SOURCES: usize = 64;
+
 impl ErrorValue {
-    /// Captures an error and its whole source chain.
+    /// Captures an error and its source chain (at most [`MAX_ERROR_SOURCES`] links). A
+    /// `Display` impl that fails keeps what it wrote; nothing here panics.
     pub fn from_error(err: &(dyn std::error::Error + 'static)) -> Self {
         let mut sources = Vec::new();
         let mut cur = err.source();
         while let Some(e) = cur {
-            sources.push(e.to_string());
+            if sources.len() == MAX_ERROR_SOURCES {
+                break;
+            }
+            sources.push(display(e));
             cur = e.source();
         }
         ErrorValue {
-            message: err.to_string(),
+            message: display(err),
             sources,
         }
     }
+}
+
+/// `to_string()` without its panic on a failing `Display`.
+fn display(v: &dyn fmt::Display) -> String {
+    let mut s = String::new();
+    let _ = fmt::Write::write_fmt(&mut s, format_args!("{v}"));
+    s
 }
 
 impl FieldValue {

@@ -28,6 +28,8 @@ pub(crate) struct Format {
     pub(crate) service: Option<String>,
     pub(crate) release: Option<String>,
     pub(crate) statics: Vec<(String, taskwire_core::FieldValue)>,
+    /// Redacts static fields (the layer's capture redacts event and span fields alike).
+    pub(crate) redactor: Redactor,
     /// Per-level `"level":"INFO",` and the fixed `"pid":…,"host":…,"service":…,"release":…,`
     /// tail, rebuilt by [`Format::prepare`].
     level_entries: [Vec<u8>; 5],
@@ -44,6 +46,7 @@ impl Default for Format {
             service: None,
             release: None,
             statics: Vec::new(),
+            redactor: Redactor::default(),
             level_entries: Default::default(),
             fixed_tail: Vec::new(),
             statics_rendered: Vec::new(),
@@ -121,7 +124,11 @@ impl Format {
             let mut entry = Vec::new();
             json::write_str(&mut entry, &out_name);
             entry.push(b':');
-            json::write_value(&mut entry, value);
+            if self.redactor.is_sensitive(name) {
+                json::write_str(&mut entry, taskwire_core::redact::REDACTED);
+            } else {
+                json::write_value(&mut entry, value);
+            }
             entry.push(b',');
             rendered.retain(|(n, _)| *n != out_name);
             rendered.push((out_name, entry));

@@ -149,6 +149,8 @@ impl<W> JsonLayer<W> {
     /// ```
     #[must_use]
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.format.redactor = redactor.clone();
+        self.format.prepare();
         self.capture = self.capture.with_redactor(redactor);
         self.format.touch();
         self
@@ -158,6 +160,8 @@ impl<W> JsonLayer<W> {
     /// [`Capture`] redact alike.
     #[must_use]
     pub fn with_capture(mut self, capture: Capture) -> Self {
+        self.format.redactor = capture.redactor().clone();
+        self.format.prepare();
         self.capture = capture;
         self.format.touch();
         self
