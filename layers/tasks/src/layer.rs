@@ -313,7 +313,10 @@ impl Visit for Message {
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" || (self.0.is_none() && field.name() == "error") {
-            self.0 = Some(format!("{value:?}"));
+            // Not `format!`, which panics on a failing `Debug` impl.
+            let mut s = String::new();
+            let _ = fmt::Write::write_fmt(&mut s, format_args!("{value:?}"));
+            self.0 = Some(s);
         }
     }
 }

@@ -338,3 +338,22 @@ fn two_taskwire_layers_push_the_current_task_once() {
         assert!(taskwire_tasks::current().is_none());
     });
 }
+
+struct Faulty;
+impl std::fmt::Debug for Faulty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("partial")?;
+        Err(std::fmt::Error)
+    }
+}
+
+#[test]
+fn a_failing_debug_message_still_fails_the_task_without_panicking() {
+    let cap = run(taskwire_tasks::layer(), || {
+        let _t = tracing::info_span!("t").entered();
+        tracing::error!(error = ?Faulty);
+    });
+    let e = &cap.task_ends()[0];
+    assert_eq!(e["task.outcome"], "failed");
+    assert_eq!(e["task.failure"], "partial");
+}
