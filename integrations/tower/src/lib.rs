@@ -64,8 +64,9 @@
 //!
 //! The route in `task.name` and `http.route` is, in order: the function given to
 //! [`TaskLayer::with_route`]; axum's `MatchedPath` (feature `axum`; add the layer with
-//! `Router::layer` so that the route is matched before the middleware runs); else the request
-//! path, which names the task but is not recorded as `http.route` (a path is not a template).
+//! `Router::layer` so that the route is matched before the middleware runs — `Router::route_layer`
+//! works too, and leaves unmatched requests without a task); else the request path, which names
+//! the task but is not recorded as `http.route` (a path is not a template).
 //!
 //! # Client: [`PropagateLayer`]
 //!
@@ -86,10 +87,11 @@
 //!
 //! | feature | default | enables |
 //! |---|---|---|
-//! | `axum` | no | route names from axum's `MatchedPath`, and `client.address` from axum's `ConnectInfo<SocketAddr>` |
+//! | `axum` | no | route names from axum's `MatchedPath`, and `client.address` from axum's `ConnectInfo<SocketAddr>` (turns on axum's `matched-path` and `tokio` features) |
 //!
 //! Without features the crate depends on `http`, `http-body`, `tower-layer`, `tower-service`,
-//! `tracing` and taskwire-core only, so it serves hyper and tonic as well as axum.
+//! `pin-project-lite`, `tracing` and taskwire-core only, so it serves hyper and tonic as well as
+//! axum.
 //!
 //! The wire format, and how a task continues across processes, are explained in
 //! `docs/propagation.md`.

@@ -69,7 +69,8 @@ impl TaskLayer {
     }
 
     /// Whether responses carry the request's `x-request-id`, unless the handler set one.
-    /// Default: on. The id is recorded in the task either way.
+    /// Default: on. Either way the id is recorded in the task (`http.request_id`), and a
+    /// request without a valid one is given one before the handler sees it.
     #[must_use]
     pub fn with_request_id_header(mut self, enabled: bool) -> Self {
         self.config().request_id_header = enabled;

@@ -22,6 +22,10 @@ use crate::HeaderExtractor;
 
 /// The service made by [`TaskLayer`](super::TaskLayer): one task per request (unless its path is
 /// skipped), continued from the request's `traceparent`.
+///
+/// The inner service's error type must implement [`Display`](fmt::Display): an `Err` is
+/// reported in an ERROR event inside the task (axum's and tonic's are `Infallible`). Its
+/// response body is wrapped in a [`TaskBody`], whose error type must implement `Display` too.
 #[derive(Clone, Debug)]
 pub struct TaskService<S> {
     inner: S,
