@@ -34,6 +34,10 @@
 //! | feature | enables |
 //! |---|---|
 //! | `tokio` | `tasks::spawn` / `tasks::spawn_blocking`, carrying the current task into tokio tasks |
+//! | `tower` | `taskwire::tower`: tower middleware (axum, hyper, tonic) for request tasks and propagation |
+//! | `axum` | `tower` plus axum route templates (`MatchedPath`) as task names |
+//! | `actix` | `taskwire::actix`: actix-web middleware for request tasks |
+//! | `reqwest` | `taskwire::reqwest`: reqwest-middleware for client tasks and propagation |
 //!
 //! The guides live in the repository's `docs/` folder: `record-schema.md` (every key of a
 //! JSON record) and `architecture.md` (how the layers share one capture).
@@ -45,6 +49,12 @@ pub use builder::{builder, Builder, Guard, InstallError};
 pub use taskwire_core as core;
 pub use taskwire_json as json;
 pub use taskwire_tasks as tasks;
+#[cfg(feature = "actix")]
+pub use taskwire_actix as actix;
+#[cfg(feature = "reqwest")]
+pub use taskwire_reqwest as reqwest;
+#[cfg(feature = "tower")]
+pub use taskwire_tower as tower;
 
 /// The README's snippets, compiled and run as doctests.
 #[cfg(doctest)]
