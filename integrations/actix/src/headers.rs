@@ -63,10 +63,10 @@ pub(crate) fn traceresponse(tp: &taskwire_core::propagation::TraceParent) -> Opt
     HeaderValue::from_bytes(&tp.to_bytes()).ok()
 }
 
-/// The method as recorded: the standard ones as they are, anything else as `_OTHER`, so a
-/// client cannot mint task names (OpenTelemetry's HTTP conventions do the same).
-pub(crate) fn method_name(method: &actix_web::http::Method) -> &'static str {
-    match method.as_str() {
+/// The method's name when it is one of the nine of RFC 9110 and RFC 5789; others are recorded
+/// as `_OTHER`, so a client cannot mint task names (OpenTelemetry's HTTP conventions).
+pub(crate) fn known_method(method: &actix_web::http::Method) -> Option<&'static str> {
+    Some(match method.as_str() {
         "GET" => "GET",
         "HEAD" => "HEAD",
         "POST" => "POST",
@@ -76,8 +76,8 @@ pub(crate) fn method_name(method: &actix_web::http::Method) -> &'static str {
         "OPTIONS" => "OPTIONS",
         "TRACE" => "TRACE",
         "PATCH" => "PATCH",
-        _ => "_OTHER",
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

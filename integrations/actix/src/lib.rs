@@ -20,7 +20,7 @@
 //!
 //!     HttpServer::new(|| {
 //!         App::new()
-//!             .wrap(taskwire_actix::middleware().with_skip_path("/health"))
+//!             .wrap(taskwire_actix::middleware().with_skip_paths(["/health"]))
 //!             .route("/users/{id}", web::get().to(user))
 //!             .route("/health", web::get().to(|| async { "ok" }))
 //!     })
@@ -40,29 +40,54 @@
 //!
 //! # The request task
 //!
+//! Named and recorded as taskwire-tower names and records its request tasks, following the
+//! OpenTelemetry HTTP server conventions:
+//!
 //! | field | value |
 //! |---|---|
-//! | `task.name` | `"{METHOD} {route}"` (`GET /users/{id}`), `"{METHOD}"` when no route matched |
-//! | `http.request.method` | the method; non-standard methods as `_OTHER` |
-//! | `http.route` | the route template, when one matched |
-//! | `url.path` | the request path |
-//! | `http.request_id` | the request id, when request ids are on |
-//! | `client.address` | the peer IP, opt-in ([`RequestTasks::with_client_address`]) |
+//! | span name | `http.server.request` |
+//! | `task.name` | `"{METHOD} {route}"` (`GET /users/{id}`); just `"{METHOD}"` when no route matched (a 404), so scanners cannot mint task names |
+//! | `http.request.method` | `GET`, `POST`, …; `_OTHER` for a non-standard method (named `HTTP {route}`) |
+//! | `http.request.method_original` | the method as sent, only when it is `_OTHER` |
+//! | `http.route` | the route template (`req.match_pattern()`), when one matched |
+//! | `url.path` | the request path (no query: it may carry secrets) |
+//! | `network.protocol.version` | `1.1`, `2`, … |
+//! | `http.request_id` | the request id: the request's valid `x-request-id`, or the task's span id |
+//! | `client.address`, `client.port` | opt-in, see [`ClientAddress`] |
 //! | `http.response.status_code` | the status sent |
+//! | `error.type` | on failure: the status code (`"500"`) or `"panic"` |
 //! | `error.message` | the message of the error a handler returned, if any |
 //!
-//! The task fails on a 5xx response (with the handler's error message as the reason when it
-//! returned an `Err`) and on a panic: the panic is caught, answered with a 500, and logged as
-//! an ERROR event inside the task (`request handler panicked: {message}`), so the worker keeps
-//! serving. It ends when the response body has been sent, so streaming time counts.
+//! ## When a request task fails
 //!
-//! Bad input never panics the middleware: a malformed or duplicated `traceparent` starts a new
-//! root task, an invalid `tracestate` is dropped (both counted in
-//! [`taskwire_core::propagation::stats`]), and an invalid `x-request-id` (empty, longer than
-//! 128 bytes, anything but visible ASCII) is replaced by a generated one.
+//! | what happened | the client gets | the task |
+//! |---|---|---|
+//! | a `5xx` response | that response | failed, `task.failure` = `"HTTP 500 Internal Server Error"`; no ERROR event |
+//! | a handler's `Err` that maps to a `5xx` | actix's answer for it | failed, `task.failure` = the error's message |
+//! | a `4xx` response, or a handler's `Err` that maps to one | that response | succeeded: the client's mistake, not the server's |
+//! | the handler panicked | an empty `500`, with both headers | failed by an ERROR event `request handler panicked: {message}`; the worker keeps serving |
+//! | the response body failed | a cut response | failed, `task.failure` = `"response body failed"` |
 //!
-//! Without a taskwire layer in the subscriber the middleware still handles request ids and
-//! panics; it just has no ids to continue and sends no `traceresponse`.
+//! A 5xx fails the task without an ERROR event: the response is the handler's deliberate
+//! answer, and whatever the handler logged about the cause already fails the task. A panic is
+//! reported by nobody else, so the middleware does. The task ends when the response body has
+//! been sent (or dropped), so streaming time counts.
+//!
+//! ## Response headers
+//!
+//! `traceresponse` (W3C Trace Context Level 2: `00-{trace id}-{the task's span id}-{flags}`)
+//! and `x-request-id` are added unless the handler set them; each can be turned off
+//! ([`RequestTasks::with_traceresponse`], [`RequestTasks::with_request_id_header`]).
+//!
+//! ## Bad input
+//!
+//! Nothing a client sends panics the middleware: a malformed or duplicated `traceparent` starts
+//! a new root task, an invalid `tracestate` is dropped (both counted in
+//! [`taskwire_core::propagation::stats`]), and an invalid or repeated `x-request-id` (empty,
+//! longer than 128 bytes, anything but visible ASCII) is replaced by the task's span id.
+//!
+//! Without a taskwire layer in the subscriber the middleware still handles request ids (random
+//! ones) and panics; it has no ids to continue and sends no `traceresponse`.
 //!
 //! # Features
 //!
@@ -79,7 +104,7 @@ mod request_id;
 pub use body::TaskBody;
 pub use headers::HeaderExtractor;
 pub use middleware::{
-    RequestTasks, RequestTasksService, ResponseFuture, TRACERESPONSE, X_REQUEST_ID,
+    ClientAddress, RequestTasks, RequestTasksService, ResponseFuture, TRACERESPONSE, X_REQUEST_ID,
 };
 pub use request_id::RequestId;
 
@@ -89,12 +114,13 @@ pub use request_id::RequestId;
 ///
 /// ```
 /// use actix_web::{web, App};
+/// use taskwire_actix::ClientAddress;
 ///
 /// let app = App::new()
 ///     .wrap(
 ///         taskwire_actix::middleware()
-///             .with_skip_path("/health")
-///             .with_client_address(true),
+///             .with_skip_paths(["/health", "/metrics"])
+///             .with_client_address(ClientAddress::Peer),
 ///     )
 ///     .route("/", web::get().to(|| async { "hello" }));
 /// # let _ = app;

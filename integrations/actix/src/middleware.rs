@@ -3,6 +3,7 @@
 use std::any::Any;
 use std::fmt;
 use std::future::{ready, Future, Ready};
+use std::net::{IpAddr, SocketAddr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,19 +12,19 @@ use std::task::{Context, Poll};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, Version};
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::future::{CatchUnwind, FutureExt};
 use pin_project_lite::pin_project;
 use taskwire_core::capture;
-use taskwire_core::ids::TraceId;
+use taskwire_core::ids::SpanId;
 use taskwire_core::propagation::extract;
 use tracing::field::Empty;
 use tracing::instrument::{Instrument, Instrumented};
 use tracing::Span;
 
 use crate::body::TaskBody;
-use crate::headers::{method_name, traceresponse, valid_request_id, HeaderExtractor};
+use crate::headers::{known_method, traceresponse, valid_request_id, HeaderExtractor};
 use crate::request_id::RequestId;
 
 /// The `traceresponse` header name (W3C Trace Context Level 2).
@@ -43,16 +44,15 @@ pub const X_REQUEST_ID: &str = "x-request-id";
 ///    `traceparent` headers) starts a new root, and is counted in
 ///    [`taskwire_core::propagation::stats`];
 /// 2. opens the request task, span `http.server.request`, named `"{METHOD} {route}"` after
-///    the matched route template (`"GET /users/{id}"`; just `"{METHOD}"` when no route
-///    matched), with `http.request.method`, `http.route`, `url.path`, `http.request_id`,
-///    `http.response.status_code` and, opt-in, `client.address`;
-/// 3. runs the rest of the app inside the task, catching panics;
-/// 4. records the status; fails the task on a 5xx response (a handler's `Err` that maps to a
-///    5xx included, with the error's message as the reason) and on a panic, which is answered
-///    with a 500 and logged as an ERROR event with the panic message inside the task;
-/// 5. sets the `traceresponse` and `x-request-id` response headers (on the 500 of a panic
-///    too);
-/// 6. ends the task when the response body has been sent (or dropped).
+///    the matched route template, with the fields listed in the [crate docs](crate);
+/// 3. keeps the request's valid `x-request-id` or gives it one (the task's span id);
+/// 4. runs the rest of the app inside the task, catching panics;
+/// 5. records the status; fails the task on a 5xx response (with the handler's error message
+///    as the reason when it returned an `Err`) and on a panic, which is answered with a 500
+///    and logged as an ERROR event with the panic message inside the task;
+/// 6. adds the `traceresponse` and `x-request-id` response headers unless the handler set
+///    them (on the 500 of a panic too);
+/// 7. ends the task when the response body has been sent (or dropped).
 ///
 /// A 4xx is the client's fault: the task records the status (and the error's message in
 /// `error.message`) but succeeds, as OpenTelemetry's HTTP server conventions say.
@@ -72,20 +72,44 @@ pub struct RequestTasks {
 #[derive(Clone, Debug)]
 struct Config {
     traceresponse: bool,
-    request_id: Option<HeaderName>,
-    client_address: bool,
-    skip: Vec<String>,
+    request_id_header: bool,
+    request_id_name: HeaderName,
+    client_address: ClientAddress,
+    skip_paths: Box<[Box<str>]>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             traceresponse: true,
-            request_id: Some(HeaderName::from_static(X_REQUEST_ID)),
-            client_address: false,
-            skip: Vec::new(),
+            request_id_header: true,
+            request_id_name: HeaderName::from_static(X_REQUEST_ID),
+            client_address: ClientAddress::Off,
+            skip_paths: Box::default(),
         }
     }
+}
+
+/// Where the opt-in `client.address` (and `client.port`) of a request task come from.
+///
+/// ```
+/// use taskwire_actix::ClientAddress;
+///
+/// // Behind a proxy you trust to set X-Forwarded-For:
+/// let middleware = taskwire_actix::middleware().with_client_address(ClientAddress::ForwardedFor);
+/// # let _ = middleware;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAddress {
+    /// Not recorded (the default: an address is personal data in many jurisdictions).
+    #[default]
+    Off,
+    /// The peer of the connection (address and port).
+    Peer,
+    /// The first `X-Forwarded-For` entry that is an IP address, else the peer. Any client can
+    /// send this header: choose it only behind a proxy that overwrites it.
+    ForwardedFor,
 }
 
 impl RequestTasks {
@@ -93,54 +117,55 @@ impl RequestTasks {
         Arc::make_mut(&mut self.config)
     }
 
-    /// Whether to send the `traceresponse` header (`00-{trace_id}-{span_id}-{flags}`, the
-    /// request task's own ids) so a caller can find the server's task. Default: on.
+    /// Whether responses carry `traceresponse` (`00-{trace_id}-{span_id}-{flags}`, the
+    /// request task's own ids, so a caller can find the server's task), unless the handler
+    /// set one. Default: on.
     #[must_use]
     pub fn with_traceresponse(mut self, enabled: bool) -> Self {
         self.config_mut().traceresponse = enabled;
         self
     }
 
-    /// Whether to handle request ids: reuse the caller's valid id (1 to 128 bytes of visible
-    /// ASCII) or generate one, record it as `http.request_id`, put it in the request
-    /// extensions ([`RequestId`]) and send it back. Default: on.
+    /// Whether responses carry the request id, unless the handler set one. Default: on.
+    ///
+    /// The request id itself is always chosen: the request's own `x-request-id` when it has
+    /// exactly one of 1 to 128 visible ASCII characters, else the task's span id in hex
+    /// (written into the request's headers, so handlers see it too). It is recorded as
+    /// `http.request_id` and put in the request extensions ([`RequestId`]).
     #[must_use]
-    pub fn with_request_id(mut self, enabled: bool) -> Self {
-        let header = self.request_id_header();
-        self.config_mut().request_id = enabled.then_some(header);
+    pub fn with_request_id_header(mut self, enabled: bool) -> Self {
+        self.config_mut().request_id_header = enabled;
         self
     }
 
     /// The header request ids are read from and written to. Default: `x-request-id`.
-    /// Setting it turns request ids on.
     #[must_use]
-    pub fn with_request_id_header(mut self, header: HeaderName) -> Self {
-        self.config_mut().request_id = Some(header);
+    pub fn with_request_id_header_name(mut self, name: HeaderName) -> Self {
+        self.config_mut().request_id_name = name;
         self
     }
 
-    /// Whether to record the peer's IP address (the socket's, never a `Forwarded` header a
-    /// client can forge) as `client.address`. Default: off, since it is personal data in many
-    /// jurisdictions.
+    /// Where `client.address` (and `client.port`) come from, if anywhere. Default:
+    /// [`ClientAddress::Off`].
     #[must_use]
-    pub fn with_client_address(mut self, enabled: bool) -> Self {
-        self.config_mut().client_address = enabled;
+    pub fn with_client_address(mut self, source: ClientAddress) -> Self {
+        self.config_mut().client_address = source;
         self
     }
 
-    /// Passes requests for exactly this path (`"/health"`) through untouched: no task, no
-    /// headers. Call it once per path.
+    /// Passes requests for exactly these paths (`["/health"]`) through untouched: no task, no
+    /// headers (panics are still caught). Adds to the paths given before.
     #[must_use]
-    pub fn with_skip_path(mut self, path: impl Into<String>) -> Self {
-        self.config_mut().skip.push(path.into());
+    pub fn with_skip_paths<I, P>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        let config = self.config_mut();
+        let mut all: Vec<Box<str>> = std::mem::take(&mut config.skip_paths).into_vec();
+        all.extend(paths.into_iter().map(|p| p.into().into_boxed_str()));
+        config.skip_paths = all.into_boxed_slice();
         self
-    }
-
-    fn request_id_header(&self) -> HeaderName {
-        self.config
-            .request_id
-            .clone()
-            .unwrap_or_else(|| HeaderName::from_static(X_REQUEST_ID))
     }
 }
 
@@ -181,7 +206,9 @@ impl<S> fmt::Debug for RequestTasksService<S> {
 /// What the future needs to finish a request that has a task.
 struct Task {
     span: Span,
+    /// `Some` when it is to be sent.
     traceresponse: Option<HeaderValue>,
+    /// `Some` when it is to be sent.
     request_id: Option<(HeaderName, HeaderValue)>,
 }
 
@@ -197,81 +224,143 @@ where
 
     actix_web::dev::forward_ready!(service);
 
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        if self.config.skip.iter().any(|p| p == req.path()) {
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        if self.config.skip_paths.iter().any(|p| **p == *req.path()) {
             return ResponseFuture::new(&self.service, req, None);
         }
-        let task = self.open_task(&req);
+        let task = open_task(&self.config, &mut req);
         ResponseFuture::new(&self.service, req, Some(task))
     }
 }
 
-impl<S> RequestTasksService<S> {
-    fn open_task(&self, req: &ServiceRequest) -> Task {
-        let config = &*self.config;
-        let method = method_name(req.method());
-        let route = req.match_pattern();
-        let name = match &route {
-            Some(route) => format!("{method} {route}"),
-            None => method.to_owned(),
+/// Opens the request task: reads the trace context and request id, creates the span,
+/// re-parents it under the remote task, and gives the request an id if it had no valid one.
+fn open_task(config: &Config, req: &mut ServiceRequest) -> Task {
+    let incoming_id = single_valid_request_id(req.headers().get_all(&config.request_id_name));
+    let span = {
+        let (method, original) = match known_method(req.method()) {
+            Some(m) => (m, None),
+            None => ("_OTHER", Some(req.method().as_str())),
         };
-        let span = tracing::info_span!(
+        let route = req.match_pattern();
+        let name = TaskName {
+            // OpenTelemetry names a span with an unknown method `HTTP {route}`.
+            method: if original.is_some() { "HTTP" } else { method },
+            route: route.as_deref(),
+        };
+        let client = client_address(config.client_address, req);
+        tracing::info_span!(
             "http.server.request",
-            task.name = name.as_str(),
+            task.name = %name,
             http.request.method = method,
+            http.request.method_original = original,
             http.route = route.as_deref(),
             url.path = req.path(),
+            network.protocol.version = protocol_version(req.version()),
+            http.request_id = incoming_id.as_ref().and_then(|v| v.to_str().ok()),
+            client.address = client.map(|(ip, _)| display(ip)),
+            client.port = client.and_then(|(_, port)| port),
             http.response.status_code = Empty,
-            client.address = Empty,
-            http.request_id = Empty,
+            error.type = Empty,
             error.message = Empty,
-        );
+        )
+    };
 
-        let remote = extract(&HeaderExtractor::new(req.headers()));
-        let ids = span
-            .with_subscriber(|(id, dispatch)| {
-                capture::set_remote_parent(dispatch, id, &remote);
-                capture::with_span_data(dispatch, id, |d| d.traceparent())
-            })
-            .flatten();
-        let traceresponse = if config.traceresponse {
-            ids.as_ref().and_then(traceresponse)
-        } else {
-            None
-        };
+    let remote = extract(&HeaderExtractor::new(req.headers()));
+    let ids = span
+        .with_subscriber(|(id, dispatch)| {
+            capture::set_remote_parent(dispatch, id, &remote);
+            capture::with_span_data(dispatch, id, |d| d.traceparent())
+        })
+        .flatten();
 
-        let request_id = config.request_id.as_ref().map(|header| {
-            let value = req
-                .headers()
-                .get(header)
-                .filter(|v| valid_request_id(v))
-                .cloned()
-                .unwrap_or_else(generate_request_id);
-            // Valid ids and generated ones are visible ASCII.
-            let id = value.to_str().unwrap_or_default();
-            span.record("http.request_id", id);
-            req.extensions_mut().insert(RequestId::new(id));
-            (header.clone(), value)
-        });
-
-        if config.client_address {
-            if let Some(addr) = req.peer_addr() {
-                span.record("client.address", tracing::field::display(addr.ip()));
-            }
+    let request_id = match incoming_id {
+        Some(id) => id,
+        None => {
+            // The task's span id names the request: one id to search for in logs and traces.
+            let hex = ids.map_or_else(SpanId::random, |t| t.span_id).to_hex();
+            let value = HeaderValue::from_bytes(&hex).unwrap_or(HeaderValue::from_static("0"));
+            span.record("http.request_id", value.to_str().unwrap_or_default());
+            req.headers_mut()
+                .insert(config.request_id_name.clone(), value.clone());
+            value
         }
+    };
+    // Valid ids and generated ones are visible ASCII.
+    req.extensions_mut()
+        .insert(RequestId::new(request_id.to_str().unwrap_or_default()));
 
-        Task {
-            span,
-            traceresponse,
-            request_id,
-        }
+    Task {
+        span,
+        traceresponse: ids
+            .filter(|_| config.traceresponse)
+            .as_ref()
+            .and_then(traceresponse),
+        request_id: config
+            .request_id_header
+            .then(|| (config.request_id_name.clone(), request_id)),
     }
 }
 
-/// 32 lowercase hex digits from the per-thread id generator.
-fn generate_request_id() -> HeaderValue {
-    HeaderValue::from_bytes(&TraceId::random().to_hex())
-        .unwrap_or_else(|_| HeaderValue::from_static("0"))
+/// `"{method} {route}"`, or just the method when no route matched, formatted only when the
+/// span is recorded.
+struct TaskName<'a> {
+    method: &'a str,
+    route: Option<&'a str>,
+}
+
+impl fmt::Display for TaskName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.method)?;
+        if let Some(route) = self.route {
+            f.write_str(" ")?;
+            f.write_str(route)?;
+        }
+        Ok(())
+    }
+}
+
+/// The request id when the request has exactly one and it is valid.
+fn single_valid_request_id<'a>(
+    mut values: impl Iterator<Item = &'a HeaderValue>,
+) -> Option<HeaderValue> {
+    match (values.next(), values.next()) {
+        (Some(v), None) if valid_request_id(v) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn protocol_version(version: Version) -> Option<&'static str> {
+    Some(match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_11 => "1.1",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => return None,
+    })
+}
+
+fn client_address(source: ClientAddress, req: &ServiceRequest) -> Option<(IpAddr, Option<u16>)> {
+    let peer = || req.peer_addr().map(|a| (a.ip(), Some(a.port())));
+    match source {
+        ClientAddress::Off => None,
+        ClientAddress::Peer => peer(),
+        ClientAddress::ForwardedFor => forwarded_for(req.headers())
+            .map(|ip| (ip, None))
+            .or_else(peer),
+    }
+}
+
+/// The first entry of the first `X-Forwarded-For` header, when it is an IP address (with or
+/// without a port). Anything else is ignored: the value is the client's to choose.
+fn forwarded_for(headers: &actix_web::http::header::HeaderMap) -> Option<IpAddr> {
+    let value = headers.get("x-forwarded-for")?.to_str().ok()?;
+    let first = value.split(',').next()?.trim();
+    first
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| first.parse::<SocketAddr>().ok().map(|a| a.ip()))
 }
 
 pin_project! {
@@ -357,7 +446,10 @@ where
                 task.finish(status, error);
                 let headers = res.headers_mut();
                 for (name, value) in task.response_headers() {
-                    headers.insert(name, value);
+                    // What the handler set wins.
+                    if !headers.contains_key(&name) {
+                        headers.insert(name, value);
+                    }
                 }
                 let span = task.span;
                 Poll::Ready(Ok(res.map_body(|_, body| TaskBody::new(body, Some(span)))))
@@ -377,6 +469,7 @@ where
                     "request handler panicked: {message}"
                 );
                 task.finish(StatusCode::INTERNAL_SERVER_ERROR, None);
+                task.span.record("error.type", "panic");
                 Poll::Ready(Err(HandlerPanicked {
                     headers: task.response_headers().collect(),
                 }
@@ -395,6 +488,7 @@ impl Task {
             self.span.record("error.message", message.as_str());
         }
         if status.is_server_error() {
+            self.span.record("error.type", status.as_str());
             match error {
                 Some(message) => fail(&self.span, message),
                 None => fail(&self.span, format_args!("HTTP {status}")),

@@ -6,13 +6,13 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
-/// The id of the current request: the caller's valid `x-request-id`, or one the middleware
-/// generated (32 lowercase hex digits). The same value is recorded in the request task's
-/// `http.request_id` field and sent back in the response header.
+/// The id of the current request: the caller's valid `x-request-id`, or the request task's span
+/// id (16 lowercase hex digits). The same value is recorded in the task's `http.request_id`
+/// field and sent back in the response header.
 ///
 /// The middleware puts it in the request extensions. Handlers take it as an extractor;
-/// `Option<RequestId>` is `None` when the middleware is not installed, the path is skipped or
-/// request ids are turned off (a bare `RequestId` answers 500 then).
+/// `Option<RequestId>` is `None` when the middleware is not installed or the path is skipped
+/// (a bare `RequestId` answers 500 then).
 ///
 /// ```
 /// use actix_web::{web, App};
@@ -54,7 +54,7 @@ impl FromRequest for RequestId {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(req.extensions().get::<RequestId>().cloned().ok_or_else(|| {
             actix_web::error::ErrorInternalServerError(
-                "RequestId needs the taskwire_actix middleware with request ids on",
+                "RequestId needs the taskwire_actix middleware",
             )
         }))
     }

@@ -39,6 +39,25 @@ fn build(pairs: &[(usize, Vec<u8>)]) -> Vec<(HeaderName, HeaderValue)> {
         .collect()
 }
 
+/// The request id the middleware must keep: exactly one header, 1 to 128 visible ASCII bytes.
+fn expected_request_id(pairs: &[(HeaderName, HeaderValue)]) -> Option<String> {
+    let ids: Vec<&HeaderValue> = pairs
+        .iter()
+        .filter(|(n, _)| n == "x-request-id")
+        .map(|(_, v)| v)
+        .collect();
+    match ids.as_slice() {
+        [one]
+            if !one.is_empty()
+                && one.len() <= 128
+                && one.as_bytes().iter().all(|b| (0x21..=0x7e).contains(b)) =>
+        {
+            one.to_str().ok().map(str::to_owned)
+        }
+        _ => None,
+    }
+}
+
 /// What extraction must decide: continued iff exactly one `traceparent` and it parses.
 fn expected_parent(pairs: &[(HeaderName, HeaderValue)]) -> Option<TraceParent> {
     let tps: Vec<&HeaderValue> = pairs
@@ -100,6 +119,11 @@ proptest! {
         let tr = traceresponse.expect("traceresponse sent").expect("ascii");
         let tr = TraceParent::parse(&tr).expect("a valid traceresponse");
 
+        match expected_request_id(&pairs) {
+            Some(kept) => prop_assert_eq!(&id, &kept),
+            // Generated: the task's span id.
+            None => prop_assert_eq!(tr.span_id.to_string(), id.clone()),
+        }
         let ends: Vec<_> = captured.task_ends();
         match expected_parent(&pairs) {
             // Continued, and the caller said "not sampled": no record, the flag goes back.

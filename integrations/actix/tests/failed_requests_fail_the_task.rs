@@ -23,6 +23,7 @@ async fn server_error_status_fails_the_task() {
     assert_eq!(task["task.outcome"], "failed");
     assert_eq!(task["http.response.status_code"], 500);
     assert_eq!(task["task.failure"], "HTTP 500 Internal Server Error");
+    assert_eq!(task["error.type"], "500");
 }
 
 #[tokio::test]
@@ -54,6 +55,7 @@ async fn panic_is_answered_with_500_fails_the_task_and_the_server_keeps_serving(
         task["task.failure"],
         "request handler panicked: boom at the handler"
     );
+    assert_eq!(task["error.type"], "panic");
     let span_id = task["span_id"].as_str().expect("span id");
     assert!(traceresponse.contains(span_id));
     let error = server.captured.wait_for("panic ERROR event", |r| {
@@ -98,6 +100,7 @@ async fn handler_error_fails_the_task_when_it_is_a_5xx() {
     assert_eq!(task["task.outcome"], "failed");
     assert_eq!(task["task.failure"], "database is down");
     assert_eq!(task["error.message"], "database is down");
+    assert_eq!(task["error.type"], "503");
     assert_eq!(task["http.response.status_code"], 503);
 
     let res = client()
@@ -134,4 +137,23 @@ async fn unmatched_route_is_named_after_the_method_only() {
     assert_eq!(task["url.path"], "/no/such/route/4711");
     assert_eq!(task["task.outcome"], "succeeded");
     assert_eq!(task["http.response.status_code"], 404);
+}
+
+#[tokio::test]
+async fn unknown_method_is_recorded_as_other() {
+    let server = TestServer::start(taskwire_actix::middleware());
+    let method = reqwest::Method::from_bytes(b"PURGE").expect("method");
+    let res = client()
+        .request(method, server.url("/users/8"))
+        .header("x-request-id", "purge-1")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 404, "the route only takes GET");
+    res.text().await.expect("body");
+    let task = server.captured.request_task("purge-1");
+    assert_eq!(task["task.name"], "HTTP /users/{id}");
+    assert_eq!(task["http.request.method"], "_OTHER");
+    assert_eq!(task["http.request.method_original"], "PURGE");
+    assert_eq!(task["network.protocol.version"], "1.1");
 }

@@ -152,41 +152,50 @@ async fn malformed_traceparent_starts_a_new_root() {
 #[tokio::test]
 async fn request_ids_are_reused_only_when_valid() {
     let server = TestServer::start(taskwire_actix::middleware());
-    let is_generated = |id: &str| {
-        id.len() == 32
+    let is_span_id = |id: &str| {
+        id.len() == 16
             && id
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     };
 
-    // None sent: one is generated, and it is the same in the header, the task and the handler.
+    // None sent: the task's span id, the same in the header, the task and the handler.
     let res = client()
         .get(server.url("/users/5"))
         .send()
         .await
         .expect("request");
     let id = header(&res, "x-request-id").expect("x-request-id");
-    assert!(is_generated(&id), "{id}");
+    assert!(is_span_id(&id), "{id}");
     let body = res.text().await.expect("body");
     assert!(body.ends_with(&format!("|{id}")), "{body}");
     let task = server.captured.request_task(&id);
     assert_eq!(task["task.name"], "GET /users/{id}");
+    assert_eq!(task["span_id"], id.as_str());
 
-    // Invalid ones are replaced.
+    // Invalid ones, and two of them, are replaced.
     let long = "a".repeat(129);
-    for bad in ["has space", long.as_str(), "tab\there", "caf\u{e9}"] {
-        let res = client()
-            .get(server.url("/users/5"))
-            .header(
+    let bad: [&[&str]; 5] = [
+        &["has space"],
+        &[long.as_str()],
+        &["tab\there"],
+        &["caf\u{e9}"],
+        &["one", "two"],
+    ];
+    for values in bad {
+        let mut req = client().get(server.url("/users/5"));
+        for v in values {
+            req = req.header(
                 "x-request-id",
-                reqwest::header::HeaderValue::from_bytes(bad.as_bytes()).expect("sendable"),
-            )
-            .send()
-            .await
-            .expect("request");
+                reqwest::header::HeaderValue::from_bytes(v.as_bytes()).expect("sendable"),
+            );
+        }
+        let res = req.send().await.expect("request");
         assert_eq!(res.status(), 200);
         let id = header(&res, "x-request-id").expect("x-request-id");
-        assert!(is_generated(&id), "{bad:?} -> {id}");
+        assert!(is_span_id(&id), "{values:?} -> {id}");
+        res.text().await.expect("body");
+        assert_eq!(server.captured.request_task(&id)["span_id"], id.as_str());
     }
 
     // The longest valid one is kept.
@@ -201,12 +210,66 @@ async fn request_ids_are_reused_only_when_valid() {
 }
 
 #[tokio::test]
-async fn client_address_is_opt_in_and_headers_can_be_turned_off() {
+async fn headers_the_handler_set_win() {
+    let server = TestServer::start(taskwire_actix::middleware());
+    let res = client()
+        .get(server.url("/own-headers"))
+        .header("x-request-id", "theirs")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(header(&res, "x-request-id").as_deref(), Some("mine"));
+    assert_eq!(header(&res, "traceresponse").as_deref(), Some("00-mine"));
+    assert_eq!(res.headers().get_all("x-request-id").iter().count(), 1);
+    res.text().await.expect("body");
+    // The task still knows the request by the id it came with.
+    server.captured.request_task("theirs");
+}
+
+#[tokio::test]
+async fn client_address_is_opt_in() {
+    let server = TestServer::start(
+        taskwire_actix::middleware().with_client_address(taskwire_actix::ClientAddress::Peer),
+    );
+    let res = client()
+        .get(server.url("/users/9"))
+        .header("x-request-id", "peer-1")
+        .header("x-forwarded-for", "203.0.113.7")
+        .send()
+        .await
+        .expect("request");
+    res.text().await.expect("body");
+    let task = server.captured.request_task("peer-1");
+    assert_eq!(task["client.address"], "127.0.0.1");
+    assert!(task["client.port"].is_u64());
+
     let server = TestServer::start(
         taskwire_actix::middleware()
-            .with_client_address(true)
+            .with_client_address(taskwire_actix::ClientAddress::ForwardedFor),
+    );
+    for (id, forwarded, expected) in [
+        ("fwd-1", "203.0.113.7, 10.0.0.1", "203.0.113.7"),
+        ("fwd-2", "[2001:db8::1]:443", "2001:db8::1"),
+        ("fwd-3", "<script>", "127.0.0.1"),
+    ] {
+        let res = client()
+            .get(server.url("/users/9"))
+            .header("x-request-id", id)
+            .header("x-forwarded-for", forwarded)
+            .send()
+            .await
+            .expect("request");
+        res.text().await.expect("body");
+        assert_eq!(server.captured.request_task(id)["client.address"], expected);
+    }
+}
+
+#[tokio::test]
+async fn response_headers_can_be_turned_off_or_renamed() {
+    let server = TestServer::start(
+        taskwire_actix::middleware()
             .with_traceresponse(false)
-            .with_request_id_header(actix_web::http::header::HeaderName::from_static(
+            .with_request_id_header_name(actix_web::http::header::HeaderName::from_static(
                 "x-correlation-id",
             )),
     );
@@ -220,22 +283,20 @@ async fn client_address_is_opt_in_and_headers_can_be_turned_off() {
     assert!(res.headers().get("traceresponse").is_none());
     assert!(res.headers().get("x-request-id").is_none());
     assert_eq!(header(&res, "x-correlation-id").as_deref(), Some("corr-9"));
-    let task = server.captured.request_task("corr-9");
-    assert_eq!(task["client.address"], "127.0.0.1");
+    res.text().await.expect("body");
+    server.captured.request_task("corr-9");
 
-    let server = TestServer::start(taskwire_actix::middleware().with_request_id(false));
+    let server = TestServer::start(taskwire_actix::middleware().with_request_id_header(false));
     let res = client()
         .get(server.url("/users/9"))
-        .header("x-request-id", "ignored")
+        .header("x-request-id", "kept-inside")
         .send()
         .await
         .expect("request");
     assert!(res.headers().get("x-request-id").is_none());
     assert!(res.headers().get("traceresponse").is_some());
     let body = res.text().await.expect("body");
-    assert!(body.ends_with('|'), "no RequestId in the handler: {body}");
-    let task: Value = server
-        .captured
-        .wait_for("task.end", |r| r["msg"] == "task.end");
-    assert!(task.get("http.request_id").is_none(), "{task}");
+    assert!(body.ends_with("|kept-inside"), "the handler has it: {body}");
+    let task: Value = server.captured.request_task("kept-inside");
+    assert_eq!(task["task.outcome"], "succeeded");
 }

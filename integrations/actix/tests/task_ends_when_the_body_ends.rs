@@ -42,7 +42,7 @@ async fn task_ends_after_the_last_chunk() {
 
 #[tokio::test]
 async fn skipped_paths_have_no_task_and_no_headers() {
-    let server = TestServer::start(taskwire_actix::middleware().with_skip_path("/health"));
+    let server = TestServer::start(taskwire_actix::middleware().with_skip_paths(["/health"]));
     let client = client();
     let res = client
         .get(server.url("/health"))

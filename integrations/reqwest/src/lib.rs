@@ -32,7 +32,10 @@
 //!
 //! | field | value |
 //! |---|---|
-//! | `task.name`, `http.request.method` | the method (`GET`); non-standard methods as `_OTHER` |
+//! | span name | `http.client.request` |
+//! | `task.name` | the method (`GET`); `HTTP` for a non-standard method |
+//! | `http.request.method` | the method; `_OTHER` for a non-standard one |
+//! | `http.request.method_original` | the method as sent, only when it is `_OTHER` |
 //! | `server.address`, `server.port` | host and port of the URL |
 //! | `url.full` | the URL without user name, password and fragment; sensitive query values as `REDACTED` |
 //! | `http.response.status_code` | the status received |

@@ -37,7 +37,9 @@ pub struct NoTrace;
 /// propagates it. Built with [`middleware()`](crate::middleware).
 ///
 /// For each request (without [`NoTrace`]) it opens the span `http.client.request` as a child
-/// of the current span, named after the method, with `http.request.method`, `server.address`,
+/// of the current span, named after the method (`HTTP` for a non-standard one), with
+/// `http.request.method` (`_OTHER` and `http.request.method_original` for a non-standard
+/// method), `server.address`,
 /// `server.port` and `url.full` (without user name, password or fragment, and with sensitive
 /// query values replaced by `REDACTED`); sends the client task's own `traceparent` (and the
 /// trace's `tracestate`), so the server's task is a child of the client task; then records
@@ -95,12 +97,17 @@ impl Middleware for ClientTasks {
         if extensions.get::<NoTrace>().is_some() {
             return next.run(req, extensions).await;
         }
-        let method = method_name(req.method());
+        let (method, original) = match known_method(req.method()) {
+            Some(m) => (m, None),
+            None => ("_OTHER", Some(req.method().as_str())),
+        };
         let url = req.url();
         let span = tracing::info_span!(
             "http.client.request",
-            task.name = method,
+            // OpenTelemetry names a span with an unknown method `HTTP`.
+            task.name = if original.is_some() { "HTTP" } else { method },
             http.request.method = method,
+            http.request.method_original = original,
             server.address = url.host_str(),
             server.port = url.port_or_known_default(),
             url.full = sanitized(url, &self.redactor).as_str(),
@@ -213,10 +220,10 @@ impl fmt::Display for Reason<'_> {
     }
 }
 
-/// The method as recorded: the standard ones as they are, anything else as `_OTHER`
-/// (OpenTelemetry's HTTP conventions), so task names stay few.
-fn method_name(method: &reqwest::Method) -> &'static str {
-    match method.as_str() {
+/// The method's name when it is one of the nine of RFC 9110 and RFC 5789; others are recorded
+/// as `_OTHER` (OpenTelemetry's HTTP conventions), so task names stay few.
+fn known_method(method: &reqwest::Method) -> Option<&'static str> {
+    Some(match method.as_str() {
         "GET" => "GET",
         "HEAD" => "HEAD",
         "POST" => "POST",
@@ -226,6 +233,6 @@ fn method_name(method: &reqwest::Method) -> &'static str {
         "OPTIONS" => "OPTIONS",
         "TRACE" => "TRACE",
         "PATCH" => "PATCH",
-        _ => "_OTHER",
-    }
+        _ => return None,
+    })
 }

@@ -205,3 +205,21 @@ async fn without_an_enclosing_span_the_client_task_is_a_root() {
     assert_eq!(server["trace_id"], client_task["trace_id"]);
     assert_eq!(server["parent_span_id"], client_task["span_id"]);
 }
+
+#[tokio::test]
+async fn unknown_method_is_recorded_as_other() {
+    let captured = Captured::default();
+    let _default = tracing::dispatcher::set_default(&captured.dispatch());
+    let addr = start_server().await;
+
+    let method = reqwest::Method::from_bytes(b"PURGE").expect("method");
+    let res = client()
+        .request(method, format!("http://{addr}/users/4"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200);
+    let client_task = captured.task("HTTP");
+    assert_eq!(client_task["http.request.method"], "_OTHER");
+    assert_eq!(client_task["http.request.method_original"], "PURGE");
+}

@@ -197,6 +197,7 @@ pub(crate) fn app(
         .route("/bad", web::get().to(bad_request))
         .route("/stream", web::get().to(stream))
         .route("/health", web::get().to(health))
+        .route("/own-headers", web::get().to(own_headers))
 }
 
 /// Answers with what the handler sees: `{traceparent}|{tracestate}|{request id}`.
@@ -225,6 +226,14 @@ async fn unavailable() -> Result<String, actix_web::Error> {
 
 async fn bad_request() -> Result<String, actix_web::Error> {
     Err(actix_web::error::ErrorBadRequest("missing field name"))
+}
+
+/// Sets the two response headers itself.
+async fn own_headers() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("x-request-id", "mine"))
+        .insert_header(("traceresponse", "00-mine"))
+        .finish()
 }
 
 async fn health() -> String {
