@@ -20,6 +20,12 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Print each trace of JSON logs as a tree of tasks.
+    ///
+    /// Reads the JSON lines that taskwire writes (`task.end` records and ERROR events) from any
+    /// number of processes' logs, in any order, and prints each trace as a tree: per task its
+    /// service, name, duration and outcome, with the error messages of a failed task under it.
+    /// A task whose parent is in another process's log is nested under that parent when both
+    /// logs are given; a task whose parent is in no given log is shown as an orphan root.
     Tree(tree::TreeArgs),
 }
 

@@ -87,7 +87,7 @@ pub(crate) fn build(c: Collected, keep: Keep) -> Forest {
         mut errors,
         strings,
     } = c;
-    tasks.sort_unstable_by_key(|t| (t.trace, t.start_us(), t.end_us, t.span));
+    sort_tasks(&mut tasks);
     errors.sort_by_key(|e| (e.trace, e.span, e.ts_us));
 
     let mut traces = Vec::new();
@@ -114,6 +114,18 @@ pub(crate) fn build(c: Collected, keep: Keep) -> Forest {
         traces,
         duplicates,
     }
+}
+
+/// Sorts by (trace, start, end, span id): sorts compact keys, then moves each task once.
+fn sort_tasks(tasks: &mut Vec<Task>) {
+    let mut keys: Vec<(u128, i64, i64, u64, usize)> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.trace, t.start_us(), t.end_us, t.span, i))
+        .collect();
+    keys.sort_unstable();
+    let mut slots: Vec<Option<Task>> = std::mem::take(tasks).into_iter().map(Some).collect();
+    tasks.extend(keys.iter().filter_map(|k| slots[k.4].take()));
 }
 
 /// Buffers reused from trace to trace.

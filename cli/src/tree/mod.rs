@@ -22,14 +22,15 @@ use render::Style;
 
 /// Arguments of `taskwire tree`.
 #[derive(Args, Debug)]
-#[command(
-    about = "Print each trace of JSON logs as a tree of tasks",
-    long_about = "Reads JSON lines logs written by taskwire (task.end records and ERROR events) \
-                  from any number of processes, in any order, and prints each trace as a tree: \
-                  service, task name, duration and outcome per task, error messages under the \
-                  task they happened in. A task whose parent is in another process's log is \
-                  nested under it when both logs are given."
-)]
+#[command(after_help = "\
+Examples:
+  taskwire tree front.log back.log            every trace, nested across both services
+  taskwire tree --failed logs/*.jsonl         only traces with a failed task
+  taskwire tree --trace 4bf92f3577b34da6a3ce929d0e0e4736 *.log
+  cat app.log | taskwire tree --json          one JSON object per trace
+
+Malformed lines are skipped and counted on stderr. Exit status: 0 on success, 1 when an \
+input could not be read or --trace matched nothing, 2 on a usage error.")]
 pub(crate) struct TreeArgs {
     /// JSON lines log files, in any order; `-` (or no file at all) reads standard input.
     #[arg(value_name = "FILE")]
@@ -152,7 +153,7 @@ pub(crate) fn run(args: TreeArgs) -> ExitCode {
             }
         );
     }
-    if failed_inputs || (args.trace.is_some() && forest.traces.is_empty() && !args.failed) {
+    if failed_inputs || (args.trace.is_some() && no_tasks) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -246,7 +247,7 @@ mod tests {
             let mut text = String::new();
             for (i, (trace, span, parent, remote, failed, name, service, dur, end, failure)) in tasks.iter().enumerate() {
                 let mut rec = serde_json::json!({
-                    "ts": super::time::format_rfc3339_us(*end),
+                    "ts": super::time::Rfc3339(*end).to_string(),
                     "level": "INFO",
                     "target": "taskwire::tasks",
                     "msg": "task.end",

@@ -1,10 +1,10 @@
 //! Rendering: the forest as an indented tree for people, or as one JSON object per trace.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use super::build::{Forest, Node, Orphan, Trace};
-use super::time::format_rfc3339_us;
+use super::time::Rfc3339;
 
 /// Error messages shown under one task in the text output; the rest are counted.
 const MAX_ERRORS_SHOWN: usize = 5;
@@ -56,31 +56,62 @@ pub(crate) struct Human(pub(crate) u64);
 impl fmt::Display for Human {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let us = self.0;
-        let s = match us {
-            0..=999 => format!("{us}µs"),
-            1_000..=999_499 => three_digits(us as f64 / 1e3, "ms"),
-            999_500..=59_949_999 => three_digits(us as f64 / 1e6, "s"),
+        let mut b = StackStr::default();
+        // integer arithmetic, rounding half up: float formatting is slow and rounds half-even
+        match us {
+            0..=999 => write!(b, "{us}µs")?,
+            1_000..=999_499 => three_digits(&mut b, us, 1_000, "ms")?,
+            999_500..=59_949_999 => three_digits(&mut b, us, 1_000_000, "s")?,
             _ => {
                 let secs = us.saturating_add(500_000) / 1_000_000;
                 if secs < 3600 {
-                    format!("{}m{:02}s", secs / 60, secs % 60)
+                    write!(b, "{}m{:02}s", secs / 60, secs % 60)?;
                 } else {
                     let mins = (secs + 30) / 60;
-                    format!("{}h{:02}m", mins / 60, mins % 60)
+                    write!(b, "{}h{:02}m", mins / 60, mins % 60)?;
                 }
             }
-        };
-        f.pad(&s)
+        }
+        f.pad(b.as_str())
     }
 }
 
-fn three_digits(v: f64, unit: &str) -> String {
-    if v < 9.995 {
-        format!("{v:.2}{unit}")
-    } else if v < 99.95 {
-        format!("{v:.1}{unit}")
+/// `us` in `unit`s (`unit_us` µs each, 1 000 or 1 000 000), with three significant digits.
+fn three_digits(b: &mut StackStr, us: u64, unit_us: u64, unit: &str) -> fmt::Result {
+    let milli = unit_us / 1_000; // µs per thousandth of a unit
+    if us < 9_995 * milli {
+        let h = (us + 5 * milli) / (10 * milli);
+        write!(b, "{}.{:02}{unit}", h / 100, h % 100)
+    } else if us < 99_950 * milli {
+        let t = (us + 50 * milli) / (100 * milli);
+        write!(b, "{}.{}{unit}", t / 10, t % 10)
     } else {
-        format!("{v:.0}{unit}")
+        write!(b, "{}{unit}", (us + 500 * milli) / unit_us)
+    }
+}
+
+/// A short string built without allocating (a duration is at most 26 bytes: `u64::MAX` hours).
+#[derive(Default)]
+struct StackStr {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl StackStr {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl fmt::Write for StackStr {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -91,7 +122,7 @@ struct Clean<'a>(&'a str);
 
 impl fmt::Display for Clean<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.0.chars().any(char::is_control) {
+        if !may_have_control(self.0) {
             return f.write_str(self.0);
         }
         for c in self.0.chars() {
@@ -105,7 +136,17 @@ impl fmt::Display for Clean<'_> {
     }
 }
 
+/// False when `s` has no control character (U+0000–U+001F, U+007F–U+009F); true may be wrong.
+fn may_have_control(s: &str) -> bool {
+    // U+0080–U+009F are encoded as 0xC2 0x80..=0x9F
+    s.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2)
+}
+
+/// Columns `s` takes once [`Clean`]: one per char, six per escaped control character.
 fn width(s: &str) -> usize {
+    if s.is_ascii() && !may_have_control(s) {
+        return s.len();
+    }
     s.chars().map(|c| if c.is_control() { 6 } else { 1 }).sum()
 }
 
@@ -127,7 +168,7 @@ fn trace_text(out: &mut impl Write, f: &Forest, t: &Trace, st: Style) -> io::Res
         out,
         "{b}trace {:032x}{r}  {d}{}  {n} task{}",
         t.id,
-        format_rfc3339_us(t.start_us),
+        Rfc3339(t.start_us),
         if n == 1 { "" } else { "s" }
     )?;
     if t.failed > 0 {
@@ -264,8 +305,8 @@ pub(crate) fn json(out: &mut impl Write, f: &Forest) -> io::Result<()> {
             out,
             r#"{{"trace_id":"{:032x}","start":"{}","end":"{}","duration_us":{},"tasks":{},"failed":{},"services":["#,
             t.id,
-            format_rfc3339_us(t.start_us),
-            format_rfc3339_us(t.end_us),
+            Rfc3339(t.start_us),
+            Rfc3339(t.end_us),
             t.end_us.saturating_sub(t.start_us).max(0),
             t.nodes.len(),
             t.failed,
@@ -303,7 +344,7 @@ pub(crate) fn json(out: &mut impl Write, f: &Forest) -> io::Result<()> {
                 out,
                 r#"{{"span_id":"{:016x}","ts":"{}","msg":"#,
                 e.span,
-                format_rfc3339_us(e.ts_us)
+                Rfc3339(e.ts_us)
             )?;
             string(out, f.str(e.msg))?;
             out.write_all(b"}")?;
@@ -335,8 +376,8 @@ fn node_json(out: &mut impl Write, f: &Forest, node: &Node) -> io::Result<()> {
         out,
         r#","outcome":"{}","start":"{}","end":"{}","duration_us":{},"busy_us":{},"error_count":{},"failed_children":{}"#,
         if t.failed { "failed" } else { "succeeded" },
-        format_rfc3339_us(t.start_us()),
-        format_rfc3339_us(t.end_us),
+        Rfc3339(t.start_us()),
+        Rfc3339(t.end_us),
         t.duration_us,
         t.busy_us,
         t.errors,
@@ -357,7 +398,7 @@ fn node_json(out: &mut impl Write, f: &Forest, node: &Node) -> io::Result<()> {
         if i > 0 {
             out.write_all(b",")?;
         }
-        write!(out, r#"{{"ts":"{}","msg":"#, format_rfc3339_us(e.ts_us))?;
+        write!(out, r#"{{"ts":"{}","msg":"#, Rfc3339(e.ts_us))?;
         string(out, f.str(e.msg))?;
         out.write_all(b"}")?;
     }
@@ -380,7 +421,10 @@ mod tests {
             (999, "999µs"),
             (1_000, "1.00ms"),
             (1_234, "1.23ms"),
+            (9_994, "9.99ms"),
+            (9_995, "10.0ms"),
             (9_996, "10.0ms"),
+            (1_005, "1.01ms"),
             (12_345, "12.3ms"),
             (99_950, "100ms"),
             (123_456, "123ms"),
@@ -412,5 +456,7 @@ mod tests {
     fn control_characters_are_escaped_for_the_terminal() {
         assert_eq!(Clean("a\nb\x1b[31m").to_string(), "a\\nb\\u{1b}[31m");
         assert_eq!(Clean("plain ünïcode").to_string(), "plain ünïcode");
+        assert_eq!(Clean("\u{85}é").to_string(), "\\u{85}é");
+        assert_eq!(width("ab\u{85}é"), 2 + 6 + 1);
     }
 }

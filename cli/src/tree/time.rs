@@ -68,19 +68,25 @@ pub(crate) fn parse_rfc3339_us(s: &str) -> Option<i64> {
     Some(secs * 1_000_000 + micros)
 }
 
-/// Formats microseconds since the epoch as RFC 3339 in UTC with microseconds.
-pub(crate) fn format_rfc3339_us(us: i64) -> String {
-    let secs = us.div_euclid(1_000_000);
-    let micros = us.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    )
+/// Microseconds since the epoch, shown as RFC 3339 in UTC with microseconds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rfc3339(pub(crate) i64);
+
+impl std::fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            sod / 3600,
+            sod / 60 % 60,
+            sod % 60
+        )
+    }
 }
 
 fn digits(b: &[u8], at: usize, n: usize) -> Option<i64> {
@@ -179,8 +185,8 @@ mod tests {
 
     #[test]
     fn formats_and_round_trips() {
-        assert_eq!(format_rfc3339_us(0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(format_rfc3339_us(-1), "1969-12-31T23:59:59.999999Z");
+        assert_eq!(Rfc3339(0).to_string(), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(Rfc3339(-1).to_string(), "1969-12-31T23:59:59.999999Z");
         for s in [
             "2026-11-21T18:56:25.855095Z",
             "2000-02-29T23:59:59.000001Z",
@@ -188,7 +194,7 @@ mod tests {
             "2400-12-31T12:00:00.000000Z",
         ] {
             let us = parse_rfc3339_us(s).unwrap_or_default();
-            assert_eq!(format_rfc3339_us(us), s);
+            assert_eq!(Rfc3339(us).to_string(), s);
         }
     }
 }
