@@ -86,6 +86,9 @@ pub(crate) fn run(args: TreeArgs) -> ExitCode {
     for path in &inputs {
         let name = path.display().to_string();
         let result = if name == "-" {
+            if io::stdin().is_terminal() {
+                eprintln!("taskwire: reading logs from standard input (end with Ctrl-D)");
+            }
             reader.read_from(io::stdin().lock())
         } else {
             File::open(path).and_then(|f| reader.read_from(f))
