@@ -553,3 +553,80 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
         "non-string panic payload"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::{test as actix_test, web, App};
+
+    /// No subscriber at all: requests are still served, with a (random) request id, no
+    /// `traceresponse`, and panics still answered with a 500.
+    #[test]
+    fn works_without_a_taskwire_layer() {
+        actix_web::rt::System::new().block_on(async {
+            let app = actix_test::init_service(
+                App::new()
+                    .wrap(crate::middleware())
+                    .route("/ok", web::get().to(|| async { "ok" }))
+                    .route(
+                        "/panic",
+                        web::get().to(|| async {
+                            if true {
+                                panic!("no layer, still caught");
+                            }
+                            "unreachable"
+                        }),
+                    ),
+            )
+            .await;
+            let req = actix_test::TestRequest::get()
+                .uri("/ok")
+                .insert_header(("traceparent", "garbage"))
+                .to_request();
+            let res = actix_test::call_service(&app, req).await;
+            assert_eq!(res.status(), 200);
+            assert!(res.headers().get(TRACERESPONSE).is_none());
+            let id = res
+                .headers()
+                .get(X_REQUEST_ID)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(id.len(), 16);
+            assert_eq!(actix_test::read_body(res).await, "ok");
+
+            let req = actix_test::TestRequest::get().uri("/panic").to_request();
+            let Err(err) = app.call(req).await else {
+                panic!("a panic becomes an error");
+            };
+            let res = err.error_response();
+            assert_eq!(res.status(), 500);
+            assert!(res.headers().get(X_REQUEST_ID).is_some());
+        });
+    }
+
+    #[test]
+    fn forwarded_for_takes_only_addresses() {
+        let headers = |v: &'static str| {
+            let mut h = actix_web::http::header::HeaderMap::new();
+            h.insert(
+                HeaderName::from_static("x-forwarded-for"),
+                HeaderValue::from_static(v),
+            );
+            h
+        };
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert_eq!(
+            forwarded_for(&headers("203.0.113.7, 10.0.0.1")),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            forwarded_for(&headers("[2001:db8::1]:443")),
+            ip("2001:db8::1")
+        );
+        assert_eq!(forwarded_for(&headers("10.0.0.1:8080")), ip("10.0.0.1"));
+        assert_eq!(forwarded_for(&headers("<script>")), None);
+        assert_eq!(forwarded_for(&headers("")), None);
+    }
+}

@@ -59,4 +59,16 @@ mod tests {
         assert!(h.get("tracestate").is_none());
         assert_eq!(h.len(), 1);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(key in ".{0,40}", value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80)) {
+            let value = String::from_utf8_lossy(&value).into_owned();
+            let mut h = HeaderMap::new();
+            HeaderInjector::new(&mut h).set(&key, &value);
+            let valid = HeaderName::from_bytes(key.as_bytes()).is_ok()
+                && HeaderValue::from_str(&value).is_ok();
+            proptest::prop_assert_eq!(h.len(), usize::from(valid));
+        }
+    }
 }

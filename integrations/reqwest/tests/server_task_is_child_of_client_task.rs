@@ -223,3 +223,32 @@ async fn unknown_method_is_recorded_as_other() {
     assert_eq!(client_task["http.request.method"], "_OTHER");
     assert_eq!(client_task["http.request.method_original"], "PURGE");
 }
+
+#[tokio::test]
+async fn without_propagation_the_task_is_recorded_but_not_sent() {
+    let captured = Captured::default();
+    let _default = tracing::dispatcher::set_default(&captured.dispatch());
+    let addr = start_server().await;
+    let inner = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let client = reqwest_middleware::ClientBuilder::new(inner)
+        .with(taskwire_reqwest::middleware().with_propagation(false))
+        .build();
+
+    let body = client
+        .get(format!("http://{addr}/users/6"))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(body, "none|none");
+    assert_eq!(captured.task("GET")["http.response.status_code"], 200);
+    assert_eq!(
+        captured.task("server /users/6")["task.remote_parent"],
+        false
+    );
+}
