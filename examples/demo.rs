@@ -3,7 +3,8 @@
 //! Nested `#[instrument]`ed functions run as tokio tasks on several worker threads; some orders
 //! hit low stock (warnings) or a declined card (errors); a dependency that uses the `log` crate
 //! writes through the bridge. Every record goes as a JSON line to stdout and to
-//! `target/demo/logs.jsonl`.
+//! `target/demo/logs.jsonl`; every span is a task, and the demo ends by printing the task tree
+//! of each order rebuilt from that file (what `taskwire tree target/demo/logs.jsonl` shows).
 //!
 //! ```text
 //! cargo run --example demo
@@ -111,6 +112,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let guard = taskwire::builder()
         .service("shop")
         .release(env!("CARGO_PKG_VERSION"))
+        .tasks(taskwire::tasks::layer())
         .json(std::io::stdout)
         .json_file(&log_file)
         .install()?;
@@ -118,7 +120,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     info!(orders = 12, "shop opening");
     let mut handles = Vec::new();
     for order_id in 1..=12_u64 {
-        handles.push(tokio::spawn(handle_order(order_id)));
+        handles.push(taskwire::tasks::spawn(handle_order(order_id)));
     }
     for h in handles {
         h.await?;
@@ -138,9 +140,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .lines()
         .filter(|l| l.contains(r#""level":"WARN""#))
         .count();
-    eprintln!(
+    println!(
         "\ndemo: {lines} JSON records ({warnings} warnings, {errors} errors) written to {}",
         log_file.display()
     );
+    println!("\nTask trees (taskwire tree {}):\n", log_file.display());
+    taskwire_cli::tree::print_trees(&[log_file], &mut std::io::stdout())?;
     Ok(())
 }

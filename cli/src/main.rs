@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod tree;
+use taskwire_cli::tree;
 
 /// taskwire: read the JSON logs that taskwire layers write.
 #[derive(Parser, Debug)]

@@ -31,7 +31,7 @@ Examples:
 
 Malformed lines are skipped and counted on stderr. Exit status: 0 on success, 1 when an \
 input could not be read or --trace matched nothing, 2 on a usage error.")]
-pub(crate) struct TreeArgs {
+pub struct TreeArgs {
     /// JSON lines log files, in any order; `-` (or no file at all) reads standard input.
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -73,8 +73,28 @@ fn parse_trace_id(s: &str) -> Result<u128, String> {
     read::parse_hex_u128(&lower).ok_or_else(|| format!("`{s}` is not a trace id (32 hex digits)"))
 }
 
+/// Prints the task trees found in `files` as text, the way `taskwire tree FILE...` does
+/// (without color), and returns how many malformed lines were skipped. For programs that want
+/// to show their own task tree, like the demo.
+///
+/// ```no_run
+/// let skipped = taskwire_cli::tree::print_trees(&["target/demo/logs.jsonl".into()], &mut std::io::stdout())?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn print_trees(files: &[PathBuf], out: &mut dyn Write) -> io::Result<u64> {
+    let mut reader = Reader::new(None);
+    let mut skipped = 0;
+    for path in files {
+        skipped += File::open(path).and_then(|f| reader.read_from(f))?;
+    }
+    let forest = build(reader.finish(), Keep { failed_only: false });
+    let mut out = out;
+    render::text(&mut out, &forest, Style { color: false })?;
+    Ok(skipped)
+}
+
 /// Runs `taskwire tree`.
-pub(crate) fn run(args: TreeArgs) -> ExitCode {
+pub fn run(args: TreeArgs) -> ExitCode {
     let mut reader = Reader::new(args.trace);
     let mut failed_inputs = false;
     let mut malformed: Vec<(String, u64)> = Vec::new();
