@@ -435,7 +435,11 @@ where
             return Poll::Ready(match outcome {
                 Ok(Ok(res)) => Ok(res.map_body(|_, body| TaskBody::new(body, None))),
                 Ok(Err(err)) => Err(err),
-                Err(_) => Err(HandlerPanicked::default().into()),
+                Err(panic) => {
+                    let message = panic_message(&*panic);
+                    tracing::error!(panic = true, "request handler panicked: {message}");
+                    Err(HandlerPanicked::default().into())
+                }
             });
         };
 
@@ -603,6 +607,29 @@ mod tests {
             let res = err.error_response();
             assert_eq!(res.status(), 500);
             assert!(res.headers().get(X_REQUEST_ID).is_some());
+        });
+    }
+
+    /// A service whose `call` itself panics, before any future exists.
+    #[test]
+    fn panic_in_call_is_caught() {
+        actix_web::rt::System::new().block_on(async {
+            for middleware in [
+                crate::middleware(),
+                crate::middleware().with_skip_paths(["/x"]),
+            ] {
+                let inner = actix_web::dev::fn_service(
+                    |_: ServiceRequest| -> Ready<Result<ServiceResponse, Error>> {
+                        panic!("in call")
+                    },
+                );
+                let svc = middleware.new_transform(inner).await.unwrap();
+                let req = actix_test::TestRequest::get().uri("/x").to_srv_request();
+                let Err(err) = svc.call(req).await else {
+                    panic!("a panic becomes an error");
+                };
+                assert_eq!(err.error_response().status(), 500);
+            }
         });
     }
 
