@@ -5,6 +5,7 @@
 //!   ([`Capture`], [`SpanData`]).
 //! - [`propagation`]: the W3C `traceparent`/`tracestate` codec and carrier traits.
 //! - [`redact`]: redaction of sensitive keys before anything is written ([`Redactor`]).
+//! - [`suppress`]: background I/O threads whose own events taskwire ignores.
 //! - [`value`]: typed field values ([`FieldValue`]).
 //! - [`json`], [`time`], [`process`]: allocation-free rendering of JSON values, RFC 3339
 //!   timestamps, and the process facts each record carries.
@@ -46,6 +47,7 @@ pub mod json;
 pub mod process;
 pub mod propagation;
 pub mod redact;
+pub mod suppress;
 pub mod time;
 pub mod value;
 

@@ -219,7 +219,7 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if *event.metadata().level() != Level::ERROR {
+        if *event.metadata().level() != Level::ERROR || taskwire_core::suppress::is_suppressed() {
             return;
         }
         let Some(span) = ctx.event_span(event) else {
