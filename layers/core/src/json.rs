@@ -94,14 +94,33 @@ fn first_special(bytes: &[u8]) -> Option<usize> {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
         if word_needs_escape(u64::from_le_bytes(w)) {
-            break;
+            return scan(bytes, i);
         }
         i += 8;
     }
-    bytes[i..]
+    let rest = &bytes[i..];
+    if rest.is_empty() {
+        return None;
+    }
+    // The last few bytes, as one word padded with spaces (which need no escape).
+    let mut w = [b' '; 8];
+    for (d, &b) in w.iter_mut().zip(rest) {
+        *d = b;
+    }
+    if word_needs_escape(u64::from_le_bytes(w)) {
+        scan(bytes, i)
+    } else {
+        None
+    }
+}
+
+/// The first byte from `from` on that needs attention, one byte at a time.
+#[inline]
+fn scan(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes[from..]
         .iter()
         .position(|&b| ESCAPE[usize::from(b)] != NO)
-        .map(|p| i + p)
+        .map(|p| from + p)
 }
 
 /// Appends the escaped contents of `s`, without quotes.
@@ -319,7 +338,17 @@ pub fn write_u128(out: &mut Vec<u8>, v: u128) {
 #[inline]
 pub fn write_f64(out: &mut Vec<u8>, v: f64) {
     if v.is_finite() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        // zmij writes the shortest representation that reads back as `v` (like ryu, whose
+        // output this keeps), but marks positive exponents with `+`: `1e16`, not `1e+16`.
+        let mut buf = zmij::Buffer::new();
+        let s = buf.format_finite(v).as_bytes();
+        match s.iter().position(|&c| c == b'+') {
+            Some(p) => {
+                out.extend_from_slice(&s[..p]);
+                out.extend_from_slice(&s[p + 1..]);
+            }
+            None => out.extend_from_slice(s),
+        }
     } else {
         out.extend_from_slice(b"null");
     }
@@ -512,6 +541,46 @@ mod tests {
             s in "(\\PC|[\\x00-\\x1f\"\\\\\u{2026}-\u{2030}\u{e2}])*"
         ) {
             check_escaping(&s);
+        }
+    }
+
+    #[test]
+    fn floats_are_written_as_before_shortest_round_trip_without_plus() {
+        // What ryu wrote for these; zmij must write the same.
+        for (v, want) in [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.0, "1.0"),
+            (0.75, "0.75"),
+            (0.1, "0.1"),
+            (1e16, "1e16"),
+            (1e15, "1000000000000000.0"),
+            (123_456_789.0, "123456789.0"),
+            (1e-7, "1e-7"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e308"),
+            (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
+            (-1.098_314_662_720_401_1e-13, "-1.0983146627204011e-13"),
+            (1e21, "1e21"),
+            (2.5e-5, "0.000025"),
+            (-4.991_110_572_515_550_4e135, "-4.9911105725155504e135"),
+            (1_234_567.125, "1234567.125"),
+        ] {
+            assert_eq!(s(|o| write_f64(o, v)), want);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn floats_read_back_exactly(bits in proptest::num::u64::ANY) {
+            let v = f64::from_bits(bits);
+            let out = s(|o| write_f64(o, v));
+            if v.is_finite() {
+                proptest::prop_assert!(!out.contains('+'));
+                proptest::prop_assert_eq!(out.parse::<f64>().ok(), Some(v));
+            } else {
+                proptest::prop_assert_eq!(out, "null");
+            }
         }
     }
 

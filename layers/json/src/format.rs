@@ -188,6 +188,10 @@ struct Plan {
     fields: Box<[FieldPlan]>,
     /// Whether the callsite has a field named `message`.
     has_message: bool,
+    /// `"target":"…",` and `"file":"…","line":…,"module":"…",` of the callsite, for events
+    /// that are not bridged `log` records (whose metadata changes from record to record).
+    target: Box<[u8]>,
+    site: Box<[u8]>,
 }
 
 struct FieldPlan {
@@ -242,10 +246,16 @@ impl Plan {
                 }
             }
         }
+        let mut target = Vec::new();
+        write_target(&mut target, &fmt.keys, meta);
+        let mut site = Vec::new();
+        write_site(&mut site, &fmt.keys, meta);
         Plan {
             keys: keys.into_boxed_slice(),
             has_message: fields.iter().any(|f| f.is_message),
             fields: fields.into_boxed_slice(),
+            target: target.into_boxed_slice(),
+            site: site.into_boxed_slice(),
         }
     }
 }
@@ -276,7 +286,79 @@ impl Hasher for FxHasher {
 }
 
 /// Plans by (layer configuration id, address of the callsite's static metadata).
-type Plans = HashMap<(u64, usize), Plan, BuildHasherDefault<FxHasher>>;
+type Plans<P = Plan> = HashMap<(u64, usize), P, BuildHasherDefault<FxHasher>>;
+
+/// The keys of a span callsite's fields as written in flattened mode (`"name":` or
+/// `"fields.name":`), decided once per span callsite and layer configuration.
+struct SpanPlan {
+    keys: Box<[u8]>,
+    fields: Box<[SpanFieldPlan]>,
+}
+
+struct SpanFieldPlan {
+    /// The field's name, matched by address: captured span fields carry the `&'static str`
+    /// of their callsite's field set.
+    name: &'static str,
+    out: OutKey,
+    sig: u64,
+    key_start: u32,
+    key_end: u32,
+}
+
+impl SpanPlan {
+    fn new(keys_in_use: &KeyNames, meta: &'static Metadata<'static>) -> SpanPlan {
+        let mut keys = Vec::new();
+        let fields = meta
+            .fields()
+            .iter()
+            .map(|field| {
+                let name = field.name();
+                let out = OutKey {
+                    name,
+                    prefixed: keys_in_use.collides(name, false),
+                };
+                let key_start = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+                write_key(&mut keys, out);
+                let key_end = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+                SpanFieldPlan {
+                    name,
+                    out,
+                    sig: out.sig(),
+                    key_start,
+                    key_end,
+                }
+            })
+            .collect();
+        SpanPlan {
+            keys: keys.into_boxed_slice(),
+            fields,
+        }
+    }
+
+    /// The plan of the field named by this very `&'static str`.
+    #[inline]
+    fn find(&self, name: &str) -> Option<&SpanFieldPlan> {
+        self.fields
+            .iter()
+            .find(|f| std::ptr::eq(f.name.as_ptr(), name.as_ptr()) && f.name.len() == name.len())
+    }
+}
+
+/// The flattened-mode key plan for spans of `meta` under `fmt`, built on first use.
+#[inline]
+fn span_plan_for<'p>(
+    plans: &'p mut Plans<SpanPlan>,
+    fmt: &Format,
+    meta: &'static Metadata<'static>,
+) -> &'p SpanPlan {
+    let key = (fmt.id, std::ptr::from_ref(meta) as usize);
+    if plans.len() >= PLAN_MAX_ENTRIES && !plans.contains_key(&key) {
+        plans.clear();
+    }
+    plans
+        .entry(key)
+        .or_insert_with(|| SpanPlan::new(&fmt.keys, meta))
+}
 
 /// The plan for events of `meta` under `fmt`, built on first use.
 #[inline]
@@ -306,7 +388,10 @@ pub(crate) struct Scratch {
     pub(crate) line: Vec<u8>,
     fields: Vec<u8>,
     seen: Vec<OutKey>,
+    /// This thread's name as a JSON string, rendered on first use.
+    thread: Vec<u8>,
     plans: Plans,
+    span_plans: Plans<SpanPlan>,
 }
 
 /// Buffers that grew past this after a huge record are given back.
@@ -365,7 +450,9 @@ pub(crate) fn render_event<S>(
         line,
         fields,
         seen,
+        thread,
         plans,
+        span_plans,
     } = s;
     line.clear();
     fields.clear();
@@ -379,16 +466,17 @@ pub(crate) fn render_event<S>(
         line.extend_from_slice(b"\",");
     }
     line.extend_from_slice(&fmt.level_entries[level_index(meta.level())]);
-    if let Some(k) = keys.get(Key::Target) {
-        line.extend_from_slice(k);
-        json::write_str(line, meta.target());
-        line.push(b',');
+    let plan = plan_for(plans, fmt, redactor, event.metadata());
+    // A bridged `log` record's target, file, line and module are its own, not the callsite's.
+    let site = plan.filter(|_| !is_log).map(|p| &p.site);
+    match plan.filter(|_| !is_log) {
+        Some(p) => line.extend_from_slice(&p.target),
+        None => write_target(line, keys, meta),
     }
 
     // The fields go after `msg`. A callsite without a `message` field gets its empty `msg`
     // now; otherwise fields wait in `fields` until the message is written (with `tracing`'s
     // macros it is the first field, so they rarely wait).
-    let plan = plan_for(plans, fmt, redactor, event.metadata());
     let mut has_message = false;
     if plan.is_some_and(|p| !p.has_message) {
         write_empty_message(line, keys);
@@ -478,19 +566,31 @@ pub(crate) fn render_event<S>(
                 if ids.is_none() {
                     ids = Some((d.trace_id, d.span_id, d.parent_span_id));
                 }
+                let plan = span_plan_for(span_plans, fmt, span.metadata());
                 for (name, value) in d.fields.rendered() {
-                    let out = OutKey {
-                        name,
-                        prefixed: keys.collides(name, false),
-                    };
                     // The signature clears most keys without comparing strings.
-                    let sig = out.sig();
-                    if seen_sig & sig != 0 && seen.iter().any(|s| s.same_as(out)) {
-                        continue;
+                    if let Some(p) = plan.find(name) {
+                        if seen_sig & p.sig != 0 && seen.iter().any(|s| s.same_as(p.out)) {
+                            continue;
+                        }
+                        seen.push(p.out);
+                        seen_sig |= p.sig;
+                        line.extend_from_slice(
+                            &plan.keys[p.key_start as usize..p.key_end as usize],
+                        );
+                    } else {
+                        let out = OutKey {
+                            name,
+                            prefixed: keys.collides(name, false),
+                        };
+                        let sig = out.sig();
+                        if seen_sig & sig != 0 && seen.iter().any(|s| s.same_as(out)) {
+                            continue;
+                        }
+                        seen.push(out);
+                        seen_sig |= sig;
+                        write_key(line, out);
                     }
-                    seen.push(out);
-                    seen_sig |= sig;
-                    write_key(line, out);
                     line.extend_from_slice(value);
                     line.push(b',');
                 }
@@ -501,22 +601,55 @@ pub(crate) fn render_event<S>(
         if let Some(k) = keys.get(Key::TraceId) {
             line.extend_from_slice(k);
             line.push(b'"');
-            line.extend_from_slice(&trace_id.to_hex());
+            write_hex(line, &trace_id.to_bytes());
             line.extend_from_slice(b"\",");
         }
         if let Some(k) = keys.get(Key::SpanId) {
             line.extend_from_slice(k);
             line.push(b'"');
-            line.extend_from_slice(&span_id.to_hex());
+            write_hex(line, &span_id.to_bytes());
             line.extend_from_slice(b"\",");
         }
         if let (Some(k), Some(p)) = (keys.get(Key::ParentSpanId), parent) {
             line.extend_from_slice(k);
             line.push(b'"');
-            line.extend_from_slice(&p.to_hex());
+            write_hex(line, &p.to_bytes());
             line.extend_from_slice(b"\",");
         }
     }
+    match site {
+        Some(site) => line.extend_from_slice(site),
+        None => write_site(line, keys, meta),
+    }
+    if let Some(k) = keys.get(Key::Thread) {
+        line.extend_from_slice(k);
+        if thread.is_empty() {
+            process::with_thread_name(|n| json::write_str(thread, n));
+        }
+        line.extend_from_slice(thread);
+        line.push(b',');
+    }
+    line.extend_from_slice(&fmt.fixed_tail);
+    for (name, entry) in &fmt.statics_rendered {
+        if !seen.iter().any(|s| s.matches_str(name)) {
+            line.extend_from_slice(entry);
+        }
+    }
+    close_object(line);
+    line.push(b'\n');
+}
+
+/// `"target":"…",`.
+fn write_target(line: &mut Vec<u8>, keys: &KeyNames, meta: &Metadata<'_>) {
+    if let Some(k) = keys.get(Key::Target) {
+        line.extend_from_slice(k);
+        json::write_str(line, meta.target());
+        line.push(b',');
+    }
+}
+
+/// `"file":"…","line":…,"module":"…",` (each when known and in use).
+fn write_site(line: &mut Vec<u8>, keys: &KeyNames, meta: &Metadata<'_>) {
     if let (Some(k), Some(file)) = (keys.get(Key::File), meta.file()) {
         line.extend_from_slice(k);
         json::write_str(line, file);
@@ -532,19 +665,29 @@ pub(crate) fn render_event<S>(
         json::write_str(line, m);
         line.push(b',');
     }
-    if let Some(k) = keys.get(Key::Thread) {
-        line.extend_from_slice(k);
-        process::with_thread_name(|n| json::write_str(line, n));
-        line.push(b',');
+}
+
+/// Two lowercase hex digits for each byte value.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
     }
-    line.extend_from_slice(&fmt.fixed_tail);
-    for (name, entry) in &fmt.statics_rendered {
-        if !seen.iter().any(|s| s.matches_str(name)) {
-            line.extend_from_slice(entry);
-        }
+    t
+};
+
+/// Appends `bytes` as lowercase hex (an id's wire form), in one copy.
+#[inline]
+fn write_hex<const N: usize>(line: &mut Vec<u8>, bytes: &[u8; N]) {
+    let mut buf = [0u8; 32];
+    let n = (2 * N).min(buf.len());
+    for (pair, &b) in buf[..n].chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
     }
-    close_object(line);
-    line.push(b'\n');
+    line.extend_from_slice(&buf[..n]);
 }
 
 /// `"msg":"",` for an event without a message.
