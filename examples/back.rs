@@ -1,0 +1,188 @@
+//! The back half of the two-service example: an actix-web payment service.
+//!
+//! `GET /charge/{order}` charges an order. Orders whose id is a multiple of 13 hit a simulated
+//! ledger fault: the handler logs an ERROR and answers `500`, so the request task fails. Every
+//! request is a task continued from the caller's `traceparent` (`taskwire::actix`), written as
+//! JSON lines to stdout and to a log file.
+//!
+//! ```text
+//! cargo run --example back --features actix -- --port 8081 --log target/two-services/back.log
+//! ```
+//!
+//! | argument | env | default | meaning |
+//! |---|---|---|---|
+//! | `--port PORT` | `PORT` | `8081` | port on 127.0.0.1; `0` picks a free one |
+//! | `--log PATH` | `LOG_FILE` | `target/two-services/back.log` | the JSON log file (appended to) |
+//! | `--stop-on-eof` | | off | also stop when standard input is closed (for tests and scripts) |
+//!
+//! The first line on stdout is always `listening on 127.0.0.1:PORT` (the port actually bound).
+//! Ctrl-C, `SIGTERM` or (with `--stop-on-eof`) the end of standard input stops the server
+//! gracefully; the log file is complete once the process has exited.
+//! `examples/front.rs` is the service that calls this one; `docs/propagation.md` ("Two
+//! services, one tree") runs both.
+
+use std::error::Error;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use tracing::{error, info, instrument};
+
+const USAGE: &str = "usage: back [--port PORT] [--log PATH] [--stop-on-eof]";
+
+struct Args {
+    port: u16,
+    log: PathBuf,
+    stop_on_eof: bool,
+}
+
+fn args() -> Result<Args, String> {
+    let mut port = std::env::var("PORT").unwrap_or_else(|_| "8081".to_owned());
+    let mut log = std::env::var_os("LOG_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/two-services/back.log")
+        });
+    let mut stop_on_eof = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--port" => port = it.next().ok_or("--port needs a value")?,
+            "--log" => log = it.next().ok_or("--log needs a value")?.into(),
+            "--stop-on-eof" => stop_on_eof = true,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unexpected argument `{other}`")),
+        }
+    }
+    let port = port
+        .parse()
+        .map_err(|_| format!("`{port}` is not a port number"))?;
+    Ok(Args {
+        port,
+        log,
+        stop_on_eof,
+    })
+}
+
+/// The simulated fault.
+#[derive(Debug)]
+struct LedgerUnavailable {
+    order: u64,
+}
+
+impl fmt::Display for LedgerUnavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ledger write for order {} timed out", self.order)
+    }
+}
+
+impl Error for LedgerUnavailable {}
+
+/// A child task of the request task; `err` writes an ERROR event (and fails this task) when it
+/// returns `Err`.
+#[instrument(err)]
+async fn write_ledger(order: u64) -> Result<(), LedgerUnavailable> {
+    actix_web::rt::time::sleep(Duration::from_millis(2)).await;
+    if order.is_multiple_of(13) {
+        return Err(LedgerUnavailable { order });
+    }
+    Ok(())
+}
+
+async fn charge(order: web::Path<u64>) -> HttpResponse {
+    let order = order.into_inner();
+    info!(order, "charging");
+    match write_ledger(order).await {
+        Ok(()) => {
+            info!(order, "charged");
+            HttpResponse::Ok().body(format!("charged order {order}"))
+        }
+        Err(e) => {
+            // An ERROR inside the request task fails it (so would the 500 alone).
+            error!(order, error = %e, "charge failed");
+            HttpResponse::InternalServerError().body("charge failed")
+        }
+    }
+}
+
+/// Resolves on Ctrl-C, `SIGTERM`, or (when `stop_on_eof`) the end of standard input.
+async fn shutdown_signal(stop_on_eof: bool) {
+    let eof = async move {
+        if stop_on_eof {
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            std::thread::spawn(move || {
+                // Read and discard until EOF (or a read error), then signal.
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+                let _ = tx.send(());
+            });
+            let _ = rx.await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let ctrl_c = async {
+        if actix_web::rt::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        use actix_web::rt::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    let reason = tokio::select! {
+        () = eof => "standard input closed",
+        () = ctrl_c => "Ctrl-C",
+        () = term => "SIGTERM",
+    };
+    info!(reason, "shutting down");
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let args = match args() {
+        Ok(args) => args,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("back: {msg}");
+            }
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+
+    // Keep the guard until the server has stopped: dropping it flushes the log file.
+    let _guard = taskwire::builder()
+        .service("back")
+        .tasks(taskwire::tasks::layer())
+        .json(std::io::stdout)
+        .json_file(&args.log)
+        .install()?;
+
+    let server = HttpServer::new(|| {
+        App::new()
+            .wrap(taskwire::actix::middleware())
+            .route("/charge/{order}", web::get().to(charge))
+    })
+    .workers(2)
+    // In-flight requests get this long to finish once a shutdown has begun.
+    .shutdown_timeout(5)
+    .shutdown_signal(shutdown_signal(args.stop_on_eof))
+    .bind(("127.0.0.1", args.port))?;
+    let addr = *server.addrs().first().ok_or("bound to no address")?;
+
+    // First line on stdout, before any log line: tests read the port from it.
+    println!("listening on {addr}");
+    info!(%addr, log = %args.log.display(), "back listening");
+    server.run().await?;
+    info!("back stopped");
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! The front half of the two-service example: an axum shop service that calls the payment
+//! service of `examples/back.rs`.
+//!
+//! `GET /checkout/{order}` prices the cart, then charges the order with
+//! `GET {back}/charge/{order}` through a `reqwest_middleware` client. Each request is a task
+//! continued from the caller's `traceparent` (`taskwire::tower`); each call to back is a client
+//! task (`taskwire::reqwest`) whose `traceparent` back continues, so the two processes' logs form
+//! one task tree. When back fails (it does for orders that are multiples of 13), front logs an
+//! ERROR and answers `502 Bad Gateway`.
+//!
+//! ```text
+//! cargo run --example front --features axum,reqwest -- --port 8080 \
+//!     --back http://127.0.0.1:8081 --log target/two-services/front.log
+//! ```
+//!
+//! | argument | env | default | meaning |
+//! |---|---|---|---|
+//! | `--port PORT` | `PORT` | `8080` | port on 127.0.0.1; `0` picks a free one |
+//! | `--back URL` | `BACK_URL` | `http://127.0.0.1:8081` | where back listens |
+//! | `--log PATH` | `LOG_FILE` | `target/two-services/front.log` | the JSON log file (appended to) |
+//! | `--stop-on-eof` | | off | also stop when standard input is closed (for tests and scripts) |
+//!
+//! The first line on stdout is always `listening on 127.0.0.1:PORT` (the port actually bound).
+//! Ctrl-C, `SIGTERM` or (with `--stop-on-eof`) the end of standard input stops the server
+//! gracefully; the log file is complete once the process has exited.
+//! `docs/propagation.md` ("Two services, one tree") runs both services.
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use reqwest_middleware::ClientWithMiddleware;
+use tracing::{error, info, instrument};
+
+const USAGE: &str = "usage: front [--port PORT] [--back URL] [--log PATH] [--stop-on-eof]";
+
+struct Args {
+    port: u16,
+    back: String,
+    log: PathBuf,
+    stop_on_eof: bool,
+}
+
+fn args() -> Result<Args, String> {
+    let mut port = std::env::var("PORT").unwrap_or_else(|_| "8080".to_owned());
+    let mut back = std::env::var("BACK_URL").unwrap_or_else(|_| "http://127.0.0.1:8081".to_owned());
+    let mut log = std::env::var_os("LOG_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/two-services/front.log")
+        });
+    let mut stop_on_eof = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--port" => port = it.next().ok_or("--port needs a value")?,
+            "--back" => back = it.next().ok_or("--back needs a value")?,
+            "--log" => log = it.next().ok_or("--log needs a value")?.into(),
+            "--stop-on-eof" => stop_on_eof = true,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unexpected argument `{other}`")),
+        }
+    }
+    let port = port
+        .parse()
+        .map_err(|_| format!("`{port}` is not a port number"))?;
+    Ok(Args {
+        port,
+        back: back.trim_end_matches('/').to_owned(),
+        log,
+        stop_on_eof,
+    })
+}
+
+#[derive(Clone)]
+struct Shop {
+    client: ClientWithMiddleware,
+    back: String,
+}
+
+/// A local child task of the request task.
+#[instrument]
+async fn price_cart(order: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    1_000 + order % 7 * 250
+}
+
+async fn checkout(State(shop): State<Shop>, Path(order): Path<u64>) -> (StatusCode, String) {
+    let amount_cents = price_cart(order).await;
+    info!(order, amount_cents, "charging");
+    // The client task `GET` is a child of this request task; back's request task is its child.
+    let url = format!("{}/charge/{order}", shop.back);
+    match shop.client.get(&url).send().await {
+        Ok(res) if res.status().is_success() => {
+            let receipt = res.text().await.unwrap_or_default();
+            info!(order, %receipt, "order paid");
+            (StatusCode::OK, format!("order {order} paid: {receipt}\n"))
+        }
+        Ok(res) => {
+            // An ERROR inside the request task fails it (so would the 502 alone).
+            error!(
+                order,
+                status = res.status().as_u16(),
+                "payment service failed"
+            );
+            (
+                StatusCode::BAD_GATEWAY,
+                format!("order {order}: payment failed\n"),
+            )
+        }
+        Err(e) => {
+            error!(order, error = %e, "payment service unreachable");
+            (
+                StatusCode::BAD_GATEWAY,
+                format!("order {order}: payment service unreachable\n"),
+            )
+        }
+    }
+}
+
+/// Resolves on Ctrl-C, `SIGTERM`, or (when `stop_on_eof`) the end of standard input.
+async fn shutdown_signal(stop_on_eof: bool) {
+    let eof = async move {
+        if stop_on_eof {
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            std::thread::spawn(move || {
+                // Read and discard until EOF (or a read error), then signal.
+                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+                let _ = tx.send(());
+            });
+            let _ = rx.await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    let reason = tokio::select! {
+        () = eof => "standard input closed",
+        () = ctrl_c => "Ctrl-C",
+        () = term => "SIGTERM",
+    };
+    info!(reason, "shutting down");
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let args = match args() {
+        Ok(args) => args,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("front: {msg}");
+            }
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+
+    // Keep the guard until the server has stopped: dropping it flushes the log file.
+    let _guard = taskwire::builder()
+        .service("front")
+        .tasks(taskwire::tasks::layer())
+        .json(std::io::stdout)
+        .json_file(&args.log)
+        .install()?;
+
+    let client = reqwest_middleware::ClientBuilder::new(
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?,
+    )
+    .with(taskwire::reqwest::middleware())
+    .build();
+    let shop = Shop {
+        client,
+        back: args.back,
+    };
+    let app = Router::new()
+        .route("/checkout/{order}", get(checkout))
+        // `Router::layer`: the route is matched first, so tasks are named `GET /checkout/{order}`.
+        .layer(taskwire::tower::layer())
+        .with_state(shop);
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let addr = listener.local_addr()?;
+    // First line on stdout, before any log line: tests read the port from it.
+    println!("listening on {addr}");
+    info!(%addr, log = %args.log.display(), "front listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal(args.stop_on_eof))
+        .await?;
+    info!("front stopped");
+    Ok(())
+}
