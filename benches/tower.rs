@@ -80,9 +80,11 @@ where
     }
 }
 
-fn handler() -> impl Service<Request<String>, Response = Response<String>, Error = Infallible> + Clone
-{
-    service_fn(|_req: Request<String>| async { Ok::<_, Infallible>(Response::new("ok".to_owned())) })
+fn handler(
+) -> impl Service<Request<String>, Response = Response<String>, Error = Infallible> + Clone {
+    service_fn(|_req: Request<String>| async {
+        Ok::<_, Infallible>(Response::new("ok".to_owned()))
+    })
 }
 
 fn bench(c: &mut Criterion) {

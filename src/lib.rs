@@ -46,13 +46,13 @@
 mod builder;
 
 pub use builder::{builder, Builder, Guard, InstallError};
-pub use taskwire_core as core;
-pub use taskwire_json as json;
-pub use taskwire_tasks as tasks;
 #[cfg(feature = "actix")]
 pub use taskwire_actix as actix;
+pub use taskwire_core as core;
+pub use taskwire_json as json;
 #[cfg(feature = "reqwest")]
 pub use taskwire_reqwest as reqwest;
+pub use taskwire_tasks as tasks;
 #[cfg(feature = "tower")]
 pub use taskwire_tower as tower;
 
