@@ -34,6 +34,11 @@ pub(crate) struct Format {
     /// tail, rebuilt by [`Format::prepare`].
     level_entries: [Vec<u8>; 5],
     fixed_tail: Vec<u8>,
+    /// `{"ts":"` (or `{` without a timestamp), and whether the timestamp is written.
+    open: Vec<u8>,
+    timestamp: bool,
+    /// `"trace_id":"`, `"span_id":"`, `"parent_span_id":"`, each empty when omitted.
+    id_opens: [Vec<u8>; 3],
     statics_rendered: Vec<(String, Vec<u8>)>,
 }
 
@@ -49,6 +54,9 @@ impl Default for Format {
             redactor: Redactor::default(),
             level_entries: Default::default(),
             fixed_tail: Vec::new(),
+            open: Vec::new(),
+            timestamp: false,
+            id_opens: Default::default(),
             statics_rendered: Vec::new(),
         };
         f.prepare();
@@ -112,6 +120,24 @@ impl Format {
             }
         }
         self.fixed_tail = t;
+        self.open = b"{".to_vec();
+        self.timestamp = false;
+        if let Some(k) = self.keys.get(Key::Timestamp) {
+            self.open.extend_from_slice(k);
+            self.open.push(b'"');
+            self.timestamp = true;
+        }
+        for (open, key) in
+            self.id_opens
+                .iter_mut()
+                .zip([Key::TraceId, Key::SpanId, Key::ParentSpanId])
+        {
+            open.clear();
+            if let Some(k) = self.keys.get(key) {
+                open.extend_from_slice(k);
+                open.push(b'"');
+            }
+        }
         // Static fields: later settings of one name win; a name that collides with a built-in
         // key takes the collision prefix like any user field.
         let mut rendered: Vec<(String, Vec<u8>)> = Vec::new();
@@ -188,10 +214,13 @@ struct Plan {
     fields: Box<[FieldPlan]>,
     /// Whether the callsite has a field named `message`.
     has_message: bool,
-    /// `"target":"…",` and `"file":"…","line":…,"module":"…",` of the callsite, for events
-    /// that are not bridged `log` records (whose metadata changes from record to record).
-    target: Box<[u8]>,
-    site: Box<[u8]>,
+    /// What follows the timestamp up to `msg` (`",` closing it, `"level":…,"target":…,`), and
+    /// everything from `file` up to the static fields (`"file":…,"line":…,"module":…,`,
+    /// `"thread":…,`, pid, host, service, release), joined once: they are fixed for a callsite
+    /// on a thread (plans are per thread). Not used for bridged `log` records, whose metadata
+    /// changes from record to record.
+    head: Box<[u8]>,
+    tail: Box<[u8]>,
 }
 
 struct FieldPlan {
@@ -215,7 +244,12 @@ const PLAN_MAX_FIELDS: usize = 64;
 const PLAN_MAX_ENTRIES: usize = 4096;
 
 impl Plan {
-    fn new(fmt: &Format, redactor: &Redactor, meta: &'static Metadata<'static>) -> Plan {
+    fn new(
+        fmt: &Format,
+        redactor: &Redactor,
+        meta: &'static Metadata<'static>,
+        thread: &[u8],
+    ) -> Plan {
         let fieldset = meta.fields();
         let mut keys = Vec::new();
         let mut fields: Vec<FieldPlan> = Vec::with_capacity(fieldset.len());
@@ -246,16 +280,16 @@ impl Plan {
                 }
             }
         }
-        let mut target = Vec::new();
-        write_target(&mut target, &fmt.keys, meta);
-        let mut site = Vec::new();
-        write_site(&mut site, &fmt.keys, meta);
+        let mut head = Vec::new();
+        write_head(&mut head, fmt, meta);
+        let mut tail = Vec::new();
+        write_tail(&mut tail, fmt, meta, thread);
         Plan {
             keys: keys.into_boxed_slice(),
             has_message: fields.iter().any(|f| f.is_message),
             fields: fields.into_boxed_slice(),
-            target: target.into_boxed_slice(),
-            site: site.into_boxed_slice(),
+            head: head.into_boxed_slice(),
+            tail: tail.into_boxed_slice(),
         }
     }
 }
@@ -367,6 +401,7 @@ fn plan_for<'p>(
     fmt: &Format,
     redactor: &Redactor,
     meta: &'static Metadata<'static>,
+    thread: &[u8],
 ) -> Option<&'p Plan> {
     if meta.fields().len() > PLAN_MAX_FIELDS {
         return None;
@@ -378,7 +413,7 @@ fn plan_for<'p>(
     Some(
         plans
             .entry(key)
-            .or_insert_with(|| Plan::new(fmt, redactor, meta)),
+            .or_insert_with(|| Plan::new(fmt, redactor, meta, thread)),
     )
 }
 
@@ -458,20 +493,20 @@ pub(crate) fn render_event<S>(
     fields.clear();
     seen.clear();
     let keys = &fmt.keys;
-    line.push(b'{');
-    if let Some(k) = keys.get(Key::Timestamp) {
-        line.extend_from_slice(k);
-        line.push(b'"');
-        time::write_rfc3339(line, SystemTime::now());
-        line.extend_from_slice(b"\",");
+    if thread.is_empty() {
+        process::with_thread_name(|n| json::write_str(thread, n));
     }
-    line.extend_from_slice(&fmt.level_entries[level_index(meta.level())]);
-    let plan = plan_for(plans, fmt, redactor, event.metadata());
-    // A bridged `log` record's target, file, line and module are its own, not the callsite's.
-    let site = plan.filter(|_| !is_log).map(|p| &p.site);
-    match plan.filter(|_| !is_log) {
-        Some(p) => line.extend_from_slice(&p.target),
-        None => write_target(line, keys, meta),
+    let plan = plan_for(plans, fmt, redactor, event.metadata(), thread);
+    // A bridged `log` record's level, target, file, line and module are its own, not the
+    // callsite's.
+    let fixed = plan.filter(|_| !is_log);
+    line.extend_from_slice(&fmt.open);
+    if fmt.timestamp {
+        time::write_rfc3339(line, SystemTime::now());
+    }
+    match fixed {
+        Some(p) => line.extend_from_slice(&p.head),
+        None => write_head(line, fmt, meta),
     }
 
     // The fields go after `msg`. A callsite without a `message` field gets its empty `msg`
@@ -598,38 +633,24 @@ pub(crate) fn render_event<S>(
         }
     }
     if let Some((trace_id, span_id, parent)) = ids {
-        if let Some(k) = keys.get(Key::TraceId) {
-            line.extend_from_slice(k);
-            line.push(b'"');
-            write_hex(line, &trace_id.to_bytes());
-            line.extend_from_slice(b"\",");
+        let [trace_open, span_open, parent_open] = &fmt.id_opens;
+        if !trace_open.is_empty() {
+            line.extend_from_slice(trace_open);
+            write_hex::<16, 34>(line, &trace_id.to_bytes());
         }
-        if let Some(k) = keys.get(Key::SpanId) {
-            line.extend_from_slice(k);
-            line.push(b'"');
-            write_hex(line, &span_id.to_bytes());
-            line.extend_from_slice(b"\",");
+        if !span_open.is_empty() {
+            line.extend_from_slice(span_open);
+            write_hex::<8, 18>(line, &span_id.to_bytes());
         }
-        if let (Some(k), Some(p)) = (keys.get(Key::ParentSpanId), parent) {
-            line.extend_from_slice(k);
-            line.push(b'"');
-            write_hex(line, &p.to_bytes());
-            line.extend_from_slice(b"\",");
+        if let (false, Some(p)) = (parent_open.is_empty(), parent) {
+            line.extend_from_slice(parent_open);
+            write_hex::<8, 18>(line, &p.to_bytes());
         }
     }
-    match site {
-        Some(site) => line.extend_from_slice(site),
-        None => write_site(line, keys, meta),
+    match fixed {
+        Some(p) => line.extend_from_slice(&p.tail),
+        None => write_tail(line, fmt, meta, thread),
     }
-    if let Some(k) = keys.get(Key::Thread) {
-        line.extend_from_slice(k);
-        if thread.is_empty() {
-            process::with_thread_name(|n| json::write_str(thread, n));
-        }
-        line.extend_from_slice(thread);
-        line.push(b',');
-    }
-    line.extend_from_slice(&fmt.fixed_tail);
     for (name, entry) in &fmt.statics_rendered {
         if !seen.iter().any(|s| s.matches_str(name)) {
             line.extend_from_slice(entry);
@@ -639,13 +660,30 @@ pub(crate) fn render_event<S>(
     line.push(b'\n');
 }
 
-/// `"target":"…",`.
-fn write_target(line: &mut Vec<u8>, keys: &KeyNames, meta: &Metadata<'_>) {
-    if let Some(k) = keys.get(Key::Target) {
+/// What follows the timestamp's digits up to `msg`: `",` (when the timestamp is written),
+/// `"level":"…",` and `"target":"…",`.
+fn write_head(line: &mut Vec<u8>, fmt: &Format, meta: &Metadata<'_>) {
+    if fmt.timestamp {
+        line.extend_from_slice(b"\",");
+    }
+    line.extend_from_slice(&fmt.level_entries[level_index(meta.level())]);
+    if let Some(k) = fmt.keys.get(Key::Target) {
         line.extend_from_slice(k);
         json::write_str(line, meta.target());
         line.push(b',');
     }
+}
+
+/// From `file` up to the static fields: the callsite's file, line and module, the thread
+/// (`thread` is its name as a JSON string), then pid, host, service and release.
+fn write_tail(line: &mut Vec<u8>, fmt: &Format, meta: &Metadata<'_>, thread: &[u8]) {
+    write_site(line, &fmt.keys, meta);
+    if let Some(k) = fmt.keys.get(Key::Thread) {
+        line.extend_from_slice(k);
+        line.extend_from_slice(thread);
+        line.push(b',');
+    }
+    line.extend_from_slice(&fmt.fixed_tail);
 }
 
 /// `"file":"…","line":…,"module":"…",` (each when known and in use).
@@ -679,15 +717,17 @@ static HEX_PAIRS: [[u8; 2]; 256] = {
     t
 };
 
-/// Appends `bytes` as lowercase hex (an id's wire form), in one copy.
+/// Appends `bytes` as lowercase hex (an id's wire form) followed by `",`, in one fixed-size
+/// copy; `M` is `2 * N + 2`.
 #[inline]
-fn write_hex<const N: usize>(line: &mut Vec<u8>, bytes: &[u8; N]) {
-    let mut buf = [0u8; 32];
-    let n = (2 * N).min(buf.len());
-    for (pair, &b) in buf[..n].chunks_exact_mut(2).zip(bytes) {
+fn write_hex<const N: usize, const M: usize>(line: &mut Vec<u8>, bytes: &[u8; N]) {
+    let mut buf = [0u8; M];
+    for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
         pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
     }
-    line.extend_from_slice(&buf[..n]);
+    buf[M - 2] = b'"';
+    buf[M - 1] = b',';
+    line.extend_from_slice(&buf);
 }
 
 /// `"msg":"",` for an event without a message.
