@@ -1,2 +1,113 @@
-//! Work in progress.
+//! Error events grouped into tickets, Sentry style: counts, first and last seen, status with
+//! regressions and mutes, samples with their task ids, and tag distributions, kept in a
+//! [`Store`] (SQLite by default).
+//!
+//! ```
+//! use tracing_subscriber::prelude::*;
+//! use taskwire_tickets::store::{ListQuery, Store};
+//! use taskwire_tickets::Sqlite;
+//!
+//! # let dir = std::env::temp_dir().join(format!("tw-tickets-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # let path = dir.join("tickets.db");
+//! let layer = taskwire_tickets::layer(Sqlite::open(&path)?).with_service("checkout");
+//! let guard = layer.guard(); // flushes on drop: keep it alive
+//! let subscriber = tracing_subscriber::registry().with(layer);
+//! tracing::subscriber::with_default(subscriber, || {
+//!     for order in 0..3 {
+//!         let _span = tracing::info_span!("order", order).entered();
+//!         tracing::error!(order, "payment for order {order} declined");
+//!     }
+//! });
+//! drop(guard);
+//!
+//! let tickets = Sqlite::open(&path)?.list(&ListQuery::default())?;
+//! assert_eq!(tickets.len(), 1);
+//! assert_eq!(tickets[0].count, 3);
+//! assert_eq!(tickets[0].title, "payment for order <num> declined");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # What it does
+//!
+//! Every event at or above a threshold (default `WARN`) is grouped by a fingerprint: by default
+//! the service, target, file, line and level, never the message (see [`Grouping`] for grouping
+//! by span name, by fields such as `http.route`, and the `fingerprint` field). The first
+//! message, with numbers, ids, addresses and times replaced by placeholders, is the ticket's
+//! title ([`title`]). Records of the tasks layer (target `taskwire::tasks`) are skipped.
+//!
+//! On the caller's thread an event only bumps an atomic counter of its group, and builds a
+//! sample while the group may still send one in the current period; a writer thread commits
+//! counts (exact, whatever happens to samples), samples (the first and the newest 20 per
+//! ticket) and tags in batched transactions at least every 100 ms. See [`layer`](mod@layer)
+//! for the hot path and `docs/tickets.md` for the schema, the status rules and the choices.
+//!
+//! | status | becomes | when |
+//! |---|---|---|
+//! | open | resolved, muted | `taskwire tickets resolve/mute`, [`Store::resolve`], [`Store::mute`] |
+//! | resolved | open, marked regressed | an occurrence newer than the resolution (from another release, when resolved in one) |
+//! | muted | open | an occurrence after the mute's time, or beyond its count |
+//!
+//! # Features
+//!
+//! | feature | default | enables |
+//! |---|---|---|
+//! | `sqlite` | yes | [`Sqlite`]: the store in a SQLite file, through rusqlite with SQLite compiled in |
+//! | `mongodb` | no | (later) a MongoDB store behind the same [`Store`] trait |
+//!
+//! # Composing
+//!
+//! The layer works alone (it captures spans itself, sharing the capture with other taskwire
+//! layers), inside `Option<L>`, boxed, and behind per-layer filters.
 #![forbid(unsafe_code)]
+
+pub mod conformance;
+mod fingerprint;
+mod groups;
+pub mod layer;
+mod sample;
+pub mod store;
+mod tags;
+pub mod title;
+mod writer;
+
+pub use fingerprint::{Grouping, FINGERPRINT_FIELD};
+pub use layer::{TicketsLayer, TASKS_TARGET};
+pub use sample::DEFAULT_MAX_FIELD_LEN;
+#[cfg(feature = "sqlite")]
+pub use store::sqlite::{Sqlite, SqliteBuilder};
+pub use store::Store;
+pub use tags::MAX_TAG_VALUE_LEN;
+pub use writer::{FlushError, Stats, TicketsGuard};
+
+/// Samples kept per ticket besides its first one, by default.
+pub const DEFAULT_SAMPLES_PER_TICKET: usize = 20;
+
+/// Distinct values kept per ticket and tag key, by default.
+pub const DEFAULT_MAX_TAG_VALUES: usize = 100;
+
+/// Fingerprints counted in memory at once, by default.
+pub const DEFAULT_MAX_GROUPS: usize = 10_000;
+
+/// A tickets layer writing to `store`. Take its [`TicketsLayer::guard`] before adding it to a
+/// subscriber, and configure it with the `with_*` setters.
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// let layer = taskwire_tickets::layer(taskwire_tickets::Sqlite::open_in_memory()?)
+///     .with_service("checkout")
+///     .with_release("1.4.2")
+///     .with_min_level(tracing::Level::ERROR);
+/// let _guard = layer.guard();
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// # let _ = subscriber;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn layer(store: impl Store + 'static) -> TicketsLayer {
+    TicketsLayer::new(Box::new(store))
+}
+
+/// Like [`layer`], for a store already boxed (chosen at run time).
+pub fn layer_boxed(store: Box<dyn Store>) -> TicketsLayer {
+    TicketsLayer::new(store)
+}

@@ -1,0 +1,460 @@
+//! [`TicketsLayer`]: the layer, its settings, and its hot path.
+//!
+//! On the caller's thread an event at or above the threshold costs: a level check, the
+//! fingerprint (cached per thread and call site when it depends on the call site alone,
+//! otherwise a hash of a few strings and a read-locked map lookup), one atomic add in a
+//! per-thread stripe of the group's counters, and, only while the group may still send a
+//! sample in the writer's current period, building that sample and a non-blocking send to the
+//! writer's bounded queue. Nothing on this path waits for the store.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use taskwire_core::{suppress, Capture, Redactor};
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Level, Metadata, Subscriber};
+use tracing_log::NormalizeEvent;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::fingerprint::{
+    KeyHasher, FINGERPRINT_FIELD, MODE_EXPLICIT, MODE_LINE, MODE_OVERFLOW, MODE_SPAN,
+};
+use crate::groups::{level_index, with_site, Group, Site};
+use crate::sample::{self, Lookup, SampleContext, DEFAULT_MAX_FIELD_LEN};
+use crate::store::{Store, TicketSeed, Timestamp};
+use crate::writer::{Shared, Stats, TicketsGuard, WriterConfig};
+use crate::Grouping;
+
+/// The target of the tasks layer's own records (`task.start`, `task.end`), which never make
+/// tickets.
+pub const TASKS_TARGET: &str = "taskwire::tasks";
+
+/// Groups events at or above a level into tickets in a [`Store`]. Built with
+/// [`layer()`](crate::layer); see the [crate docs](crate).
+pub struct TicketsLayer {
+    id: u64,
+    capture: Capture,
+    min_level: Level,
+    grouping: Grouping,
+    /// `fingerprint`, then the grouping fields.
+    group_names: Vec<Arc<str>>,
+    tag_fields: Vec<Arc<str>>,
+    max_tag_values: usize,
+    sample_cx: SampleContext,
+    budget: u32,
+    shared: Arc<Shared>,
+    overflow: OnceLock<Arc<Group>>,
+}
+
+impl std::fmt::Debug for TicketsLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TicketsLayer")
+            .field("min_level", &self.min_level)
+            .field("grouping", &self.grouping)
+            .field("tag_fields", &self.tag_fields)
+            .field("service", &self.sample_cx.service)
+            .field("release", &self.sample_cx.release)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TicketsLayer {
+    pub(crate) fn new(store: Box<dyn Store>) -> TicketsLayer {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let cfg = WriterConfig {
+            period: Duration::from_millis(100),
+            queue_capacity: 1024,
+            samples_per_ticket: crate::DEFAULT_SAMPLES_PER_TICKET,
+            max_tag_values: crate::DEFAULT_MAX_TAG_VALUES,
+            busy_retry_for: Duration::from_secs(5),
+            max_batch_samples: 4096,
+            evict_after_periods: 50,
+            service: None,
+            release: None,
+            host: taskwire_core::process::hostname().to_owned(),
+        };
+        let capture = Capture::default();
+        TicketsLayer {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            sample_cx: SampleContext {
+                redactor: capture.redactor().clone(),
+                max_field_len: DEFAULT_MAX_FIELD_LEN,
+                service: None,
+                release: None,
+            },
+            capture,
+            min_level: Level::WARN,
+            grouping: Grouping::default(),
+            group_names: vec![Arc::from(FINGERPRINT_FIELD)],
+            tag_fields: Vec::new(),
+            max_tag_values: crate::DEFAULT_MAX_TAG_VALUES,
+            budget: budget(crate::DEFAULT_SAMPLES_PER_TICKET),
+            shared: Arc::new(Shared::new(store, cfg, crate::DEFAULT_MAX_GROUPS)),
+            overflow: OnceLock::new(),
+        }
+    }
+
+    /// The guard that flushes this layer's tickets when dropped. Take it before adding the
+    /// layer to a subscriber, and keep it alive while the layer is in use.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// let layer = taskwire_tickets::layer(taskwire_tickets::Sqlite::open_in_memory()?);
+    /// let _guard = layer.guard();
+    /// let subscriber = tracing_subscriber::registry().with(layer);
+    /// # let _ = subscriber;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn guard(&self) -> TicketsGuard {
+        TicketsGuard {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// A handle on this layer's counters.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            inner: self.shared.stats.clone(),
+        }
+    }
+
+    /// Makes tickets of events at `level` or more severe. Default `WARN`.
+    ///
+    /// ```
+    /// # let store = taskwire_tickets::Sqlite::open_in_memory()?;
+    /// let layer = taskwire_tickets::layer(store).with_min_level(tracing::Level::ERROR);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_min_level(mut self, level: Level) -> Self {
+        self.min_level = level;
+        self
+    }
+
+    /// How events are grouped (default: service, target, file, line, level).
+    #[must_use]
+    pub fn with_grouping(mut self, grouping: Grouping) -> Self {
+        self.group_names = std::iter::once(Arc::from(FINGERPRINT_FIELD))
+            .chain(grouping.fields.iter().cloned())
+            .collect();
+        self.grouping = grouping;
+        self
+    }
+
+    /// Counts the values of field `name` (from the event or its spans) in each ticket's tag
+    /// distributions, next to `level`, `service`, `host` and `release`.
+    ///
+    /// ```
+    /// # let store = taskwire_tickets::Sqlite::open_in_memory()?;
+    /// let layer = taskwire_tickets::layer(store).with_tag_field("http.route");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_tag_field(mut self, name: impl AsRef<str>) -> Self {
+        let name = name.as_ref();
+        if !self.tag_fields.iter().any(|f| &**f == name) {
+            self.tag_fields.push(Arc::from(name));
+        }
+        self
+    }
+
+    /// The service name: part of the grouping key, a tag, and stored with each sample.
+    #[must_use]
+    pub fn with_service(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.shared.configure(|c| c.service = Some(name.clone()));
+        self.sample_cx.service = Some(Arc::from(name));
+        self
+    }
+
+    /// The release (version): a tag, stored with each sample, and what decides whether an
+    /// occurrence of a ticket resolved in a release is a regression.
+    #[must_use]
+    pub fn with_release(mut self, release: impl Into<String>) -> Self {
+        let release = release.into();
+        self.shared.configure(|c| c.release = Some(release.clone()));
+        self.sample_cx.release = Some(Arc::from(release));
+        self
+    }
+
+    /// Redacts with `redactor` (event fields, and the spans this layer is first to capture).
+    #[must_use]
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.capture = self.capture.with_redactor(redactor.clone());
+        self.sample_cx.redactor = redactor;
+        self
+    }
+
+    /// Uses `capture` (and its redactor) to capture spans, like the other taskwire layers.
+    #[must_use]
+    pub fn with_capture(mut self, capture: Capture) -> Self {
+        self.sample_cx.redactor = capture.redactor().clone();
+        self.capture = capture;
+        self
+    }
+
+    /// Cuts stored string values (and the message) longer than `bytes`, marking the cut.
+    /// Default [`DEFAULT_MAX_FIELD_LEN`].
+    #[must_use]
+    pub fn with_max_field_len(mut self, bytes: usize) -> Self {
+        self.sample_cx.max_field_len = bytes;
+        self
+    }
+
+    /// Samples kept per ticket besides its first one. Default 20. The hot path sends at most
+    /// this many (plus one) per ticket and writer period, since more would be pruned anyway.
+    #[must_use]
+    pub fn with_samples_per_ticket(mut self, n: usize) -> Self {
+        self.shared.configure(|c| c.samples_per_ticket = n);
+        self.budget = budget(n);
+        self
+    }
+
+    /// Distinct values kept per ticket and tag key. Default 100; the rest count as
+    /// `(other)`.
+    #[must_use]
+    pub fn with_max_tag_values(mut self, n: usize) -> Self {
+        self.shared.configure(|c| c.max_tag_values = n.max(1));
+        self.max_tag_values = n.max(1);
+        self
+    }
+
+    /// How often the writer commits. Default 100 ms.
+    #[must_use]
+    pub fn with_flush_interval(self, period: Duration) -> Self {
+        self.shared
+            .configure(|c| c.period = period.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// How many samples may wait for the writer. Default 1024; when full, samples are dropped
+    /// (and counted), never counts.
+    #[must_use]
+    pub fn with_queue_capacity(self, n: usize) -> Self {
+        self.shared.configure(|c| c.queue_capacity = n.max(1));
+        self
+    }
+
+    /// How long a write keeps retrying a locked database before giving up until the next
+    /// period (counts stay in memory). Default 5 s.
+    #[must_use]
+    pub fn with_busy_retry(self, total: Duration) -> Self {
+        self.shared.configure(|c| c.busy_retry_for = total);
+        self
+    }
+
+    /// How many fingerprints may be counted in memory at once. Default 10 000; beyond it, new
+    /// fingerprints are counted in one overflow ticket so counts stay exact and memory bounded.
+    #[must_use]
+    pub fn with_max_groups(self, n: usize) -> Self {
+        self.shared.groups.set_max(n);
+        self
+    }
+
+    fn seed(&self, meta: &Metadata<'_>) -> TicketSeed {
+        let mut seed = TicketSeed::new(*meta.level(), meta.target());
+        seed.service = self.sample_cx.service.as_deref().map(str::to_owned);
+        seed.module = meta.module_path().map(str::to_owned);
+        seed.file = meta.file().map(str::to_owned);
+        seed.line = meta.line();
+        seed
+    }
+
+    fn tag_cap(&self) -> Option<usize> {
+        (!self.tag_fields.is_empty()).then_some(self.max_tag_values)
+    }
+
+    /// The grouping key's hash for the call-site parts, span name and field values.
+    fn key(&self, meta: &Metadata<'_>, span_name: Option<&str>, values: &[Option<String>]) -> u64 {
+        let service = self.sample_cx.service.as_deref();
+        let mut h = KeyHasher::new(if self.grouping.by_line {
+            MODE_LINE
+        } else {
+            MODE_SPAN
+        });
+        h.opt(service);
+        h.part(meta.target());
+        if self.grouping.by_line {
+            h.opt(meta.file());
+            h.num(u64::from(meta.line().unwrap_or(0)));
+        } else {
+            match span_name {
+                Some(name) => {
+                    h.num(1);
+                    h.part(name);
+                }
+                None => {
+                    h.num(0);
+                    h.opt(meta.file());
+                }
+            }
+        }
+        h.part(meta.level().as_str());
+        for v in values {
+            h.opt(v.as_deref());
+        }
+        h.finish()
+    }
+
+    fn site(&self, meta: &'static Metadata<'static>, now: i64) -> Site {
+        let is_log = meta.fields().field("log.target").is_some();
+        if !self.grouping.is_static() || is_log || meta.fields().field(FINGERPRINT_FIELD).is_some()
+        {
+            return Site::Dynamic;
+        }
+        let hash = self.key(meta, None, &[]);
+        let cap = self.tag_cap();
+        let g = self.shared.groups.insert(
+            hash,
+            || Group::new(hash, self.seed(meta), now, cap, true),
+            Arc::clone,
+        );
+        Site::Static(g)
+    }
+
+    /// Counts one occurrence in `g`, its tags, and sends a sample if the group may.
+    fn occurred<S>(
+        &self,
+        g: &Arc<Group>,
+        level: usize,
+        event: &Event<'_>,
+        meta: &Metadata<'_>,
+        is_log: bool,
+        ctx: &Context<'_, S>,
+        now: i64,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        g.bump(level, now);
+        if let Some(tags) = &g.tags {
+            let mut lookup = Lookup::new(&self.tag_fields, &self.sample_cx.redactor);
+            event.record(&mut lookup);
+            lookup.from_spans(event, ctx);
+            if let Ok(mut t) = tags.lock() {
+                for (name, value) in self.tag_fields.iter().zip(&lookup.values) {
+                    if let Some(v) = value {
+                        t.add(name, v);
+                    }
+                }
+            }
+        }
+        if g.take_sample_slot(self.budget) {
+            let s = sample::build(&self.sample_cx, event, meta, is_log, ctx, now);
+            self.shared.send_sample(g.clone(), s);
+        }
+    }
+
+    fn dynamic<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>, now: i64)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let normalized = event.normalized_metadata();
+        let is_log = normalized.is_some();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        if is_log && meta.target().starts_with(TASKS_TARGET) {
+            return;
+        }
+        let level = level_index(meta.level());
+        let mut lookup = Lookup::new(&self.group_names, &self.sample_cx.redactor);
+        event.record(&mut lookup);
+        // The explicit fingerprint comes from the event only.
+        let explicit = lookup.values[0].replace(String::new());
+        let hash = match explicit {
+            Some(fp) => {
+                let mut h = KeyHasher::new(MODE_EXPLICIT);
+                h.opt(self.sample_cx.service.as_deref());
+                h.part(&fp);
+                h.finish()
+            }
+            None => {
+                if self.group_names.len() > 1 {
+                    lookup.from_spans(event, ctx);
+                }
+                let span = if self.grouping.by_line {
+                    None
+                } else {
+                    ctx.event_span(event)
+                };
+                self.key(meta, span.as_ref().map(|s| s.name()), &lookup.values[1..])
+            }
+        };
+        let cap = self.tag_cap();
+        let make = || Group::new(hash, self.seed(meta), now, cap, false);
+        let done = self.shared.groups.with_group(hash, make, |g| {
+            self.occurred(g, level, event, meta, is_log, ctx, now);
+        });
+        if done.is_none() {
+            let g = self.overflow.get_or_init(|| {
+                let mut h = KeyHasher::new(MODE_OVERFLOW);
+                h.opt(self.sample_cx.service.as_deref());
+                let hash = h.finish();
+                self.shared.groups.insert(
+                    hash,
+                    || {
+                        let mut seed = TicketSeed::new(Level::ERROR, "taskwire::tickets");
+                        seed.service = self.sample_cx.service.as_deref().map(str::to_owned);
+                        let mut g = Group::new(hash, seed, now, cap, true);
+                        g.fixed_title = Some(
+                            "too many distinct fingerprints in memory at once: counted here"
+                                .into(),
+                        );
+                        g
+                    },
+                    Arc::clone,
+                )
+            });
+            self.occurred(g, level, event, meta, is_log, ctx, now);
+        }
+    }
+}
+
+/// Samples a group may send per writer period: the kept ones plus the first.
+fn budget(samples_per_ticket: usize) -> u32 {
+    u32::try_from(samples_per_ticket.saturating_add(1)).unwrap_or(u32::MAX)
+}
+
+impl<S> Layer<S> for TicketsLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        self.capture.on_new_span(attrs, id, &ctx);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        self.capture.on_record(id, values, &ctx);
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        self.capture.on_enter(id, &ctx);
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        self.capture.on_exit(id, &ctx);
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if suppress::is_suppressed() {
+            return;
+        }
+        let meta = event.metadata();
+        // `Level` orders verbosity: ERROR is the smallest.
+        if *meta.level() > self.min_level || meta.target().starts_with(TASKS_TARGET) {
+            return;
+        }
+        let now = Timestamp::now().as_micros();
+        with_site(
+            self.id,
+            meta.callsite(),
+            || self.site(meta, now),
+            |site| match site {
+                Site::Static(g) => {
+                    self.occurred(g, level_index(meta.level()), event, meta, false, &ctx, now);
+                }
+                Site::Dynamic => self.dynamic(event, &ctx, now),
+            },
+        );
+    }
+}
