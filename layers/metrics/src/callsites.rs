@@ -1,0 +1,189 @@
+//! What the layer resolves once per call site: the span's name and target, which allow-listed
+//! fields it declares (and so which labels its series have), whether it needs its field values
+//! at all, and the series it records into when its labels are fixed.
+//!
+//! Call sites live in an append-only table indexed by a `u32` that each span keeps in its
+//! extensions; a span finds its call site's index through a small per-thread cache keyed by
+//! its `Metadata` address, and falls back to a locked map on a miss.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tracing_core::Metadata;
+
+use crate::labels::{Counted, Entry};
+use crate::layer::SpanSeries;
+
+/// The fields whose value names a task instead of the static span name (as in taskwire-tasks).
+pub(crate) const NAME_FIELDS: [&str; 2] = ["task.name", "otel.name"];
+
+/// One call site, resolved.
+pub(crate) struct Callsite {
+    pub(crate) name: &'static str,
+    pub(crate) target: &'static str,
+    /// Allow-listed fields the call site declares: label name, field name.
+    pub(crate) fields: Box<[(Cow<'static, str>, &'static str)]>,
+    /// A name field the call site declares, if any.
+    pub(crate) name_field: Option<&'static str>,
+    /// Whether the call site declares `outcome`.
+    pub(crate) outcome_field: bool,
+    /// The span series by outcome (succeeded, failed) when labels do not depend on values.
+    pub(crate) fixed: [OnceLock<Arc<Entry<SpanSeries>>>; 2],
+    /// The events counter of this call site's level and target.
+    pub(crate) events: OnceLock<Arc<Entry<Counted>>>,
+    /// The errors counter of this call site's target.
+    pub(crate) errors: OnceLock<Arc<Entry<Counted>>>,
+}
+
+impl Callsite {
+    pub(crate) fn new(meta: &'static Metadata<'static>, allowed: &[(String, String)]) -> Self {
+        let declared = |name: &str| meta.fields().field(name).map(|f| f.name());
+        let mut fields: Vec<(Cow<'static, str>, &'static str)> = Vec::new();
+        for (field, label) in allowed {
+            if let Some(name) = declared(field) {
+                if !fields.iter().any(|(l, _)| l == label) {
+                    fields.push((Cow::Owned(label.clone()), name));
+                }
+            }
+        }
+        Callsite {
+            name: meta.name(),
+            target: meta.target(),
+            fields: fields.into_boxed_slice(),
+            name_field: NAME_FIELDS.iter().find_map(|n| declared(n)),
+            outcome_field: declared("outcome").is_some(),
+            fixed: [OnceLock::new(), OnceLock::new()],
+            events: OnceLock::new(),
+            errors: OnceLock::new(),
+        }
+    }
+
+    /// Whether the series depends on field values (labels, task name).
+    pub(crate) fn dynamic(&self) -> bool {
+        !self.fields.is_empty() || self.name_field.is_some()
+    }
+
+    /// Whether the layer must see this call site's field values.
+    pub(crate) fn needs_fields(&self) -> bool {
+        self.dynamic() || self.outcome_field
+    }
+}
+
+const SEGMENTS: usize = 26;
+const FIRST: usize = 32;
+
+/// The call sites of one layer: append-only, read without locks.
+pub(crate) struct Callsites {
+    segments: [OnceLock<Box<[OnceLock<Callsite>]>>; SEGMENTS],
+    by_meta: Mutex<HashMap<usize, u32>>,
+    len: AtomicU32,
+    /// This table's id in the per-thread cache.
+    uid: usize,
+}
+
+/// Segment `k` holds indices `FIRST * (2^k - 1) .. FIRST * (2^(k+1) - 1)`.
+fn locate(i: u32) -> (usize, usize) {
+    let i = i as usize;
+    let k = (i / FIRST + 1).ilog2() as usize;
+    (k, i - FIRST * ((1 << k) - 1))
+}
+
+impl Default for Callsites {
+    fn default() -> Self {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        Callsites {
+            segments: std::array::from_fn(|_| OnceLock::new()),
+            by_meta: Mutex::new(HashMap::new()),
+            len: AtomicU32::new(0),
+            uid: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+const CACHE: usize = 256;
+
+thread_local! {
+    /// (table uid, metadata address, index + 1) by hash of the address.
+    static RECENT: [Cell<(usize, usize, u32)>; CACHE] =
+        const { [const { Cell::new((0, 0, 0)) }; CACHE] };
+}
+
+impl Callsites {
+    /// The index of `meta`'s call site, resolving it on first sight.
+    #[inline]
+    pub(crate) fn index(
+        &self,
+        meta: &'static Metadata<'static>,
+        allowed: &[(String, String)],
+    ) -> Option<u32> {
+        let addr = meta as *const Metadata<'static> as usize;
+        let slot = ((addr >> 4) ^ (addr >> 12) ^ self.uid.wrapping_mul(0x9e37)) % CACHE;
+        let hit = RECENT
+            .try_with(|r| {
+                let (uid, a, i) = r[slot].get();
+                (uid == self.uid && a == addr && i != 0).then(|| i - 1)
+            })
+            .ok()
+            .flatten();
+        if hit.is_some() {
+            return hit;
+        }
+        let i = self.resolve(meta, addr, allowed)?;
+        let _ = RECENT.try_with(|r| r[slot].set((self.uid, addr, i + 1)));
+        Some(i)
+    }
+
+    #[cold]
+    fn resolve(
+        &self,
+        meta: &'static Metadata<'static>,
+        addr: usize,
+        allowed: &[(String, String)],
+    ) -> Option<u32> {
+        let mut by_meta = self.by_meta.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = by_meta.get(&addr) {
+            return Some(*i);
+        }
+        let i = self.len.load(Ordering::Relaxed);
+        let (k, off) = locate(i);
+        let seg = self.segments.get(k)?.get_or_init(|| {
+            (0..FIRST << k)
+                .map(|_| OnceLock::new())
+                .collect::<Vec<_>>()
+                .into_boxed_slice()
+        });
+        let _ = seg[off].set(Callsite::new(meta, allowed));
+        self.len.store(i + 1, Ordering::Release);
+        by_meta.insert(addr, i);
+        Some(i)
+    }
+
+    /// This table's id, unique in the process.
+    pub(crate) fn uid(&self) -> usize {
+        self.uid
+    }
+
+    /// The call site at `i`.
+    #[inline]
+    pub(crate) fn get(&self, i: u32) -> Option<&Callsite> {
+        let (k, off) = locate(i);
+        self.segments.get(k)?.get()?.get(off)?.get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_tile_the_indices() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(31), (0, 31));
+        assert_eq!(locate(32), (1, 0));
+        assert_eq!(locate(95), (1, 63));
+        assert_eq!(locate(96), (2, 0));
+    }
+}
