@@ -113,7 +113,10 @@ pub fn first_and_last_seen_widen_and_title_is_kept(make: Factory<'_>) {
     let mut u = update("a", 1, 100, 200);
     u.title = None;
     write(&mut *s, vec![u]);
-    assert_eq!(s.find("a").ok().flatten().map(|x| x.title), Some(String::new()));
+    assert_eq!(
+        s.find("a").ok().flatten().map(|x| x.title),
+        Some(String::new())
+    );
     let mut u = update("a", 1, 50, 150);
     u.title = Some("first title".into());
     write(&mut *s, vec![u]);
@@ -149,8 +152,14 @@ pub fn list_filters_sorts_and_pages(make: Factory<'_>) {
     let by_count = ListQuery::default().with_sort(Sort::Count);
     assert_eq!(fps(&*s, &by_count), ["b", "d", "a", "c"]);
     assert_eq!(fps(&*s, &by_count.clone().with_limit(2)), ["b", "d"]);
-    assert_eq!(fps(&*s, &by_count.clone().with_limit(2).with_offset(2)), ["a", "c"]);
-    assert_eq!(fps(&*s, &by_count.clone().with_offset(10)), Vec::<String>::new());
+    assert_eq!(
+        fps(&*s, &by_count.clone().with_limit(2).with_offset(2)),
+        ["a", "c"]
+    );
+    assert_eq!(
+        fps(&*s, &by_count.clone().with_offset(10)),
+        Vec::<String>::new()
+    );
     let since = ListQuery::default().with_since(t(100));
     assert_eq!(fps(&*s, &since), ["b", "c", "a"]);
     assert_eq!(s.count(&since).ok(), Some(3));
@@ -164,10 +173,13 @@ pub fn list_filters_sorts_and_pages(make: Factory<'_>) {
         ["c"]
     );
     assert_eq!(
-        fps(&*s, &ListQuery::default()
-            .with_status(Status::Open)
-            .with_since(t(100))
-            .with_sort(Sort::Count)),
+        fps(
+            &*s,
+            &ListQuery::default()
+                .with_status(Status::Open)
+                .with_since(t(100))
+                .with_sort(Sort::Count)
+        ),
         ["b", "a"]
     );
 }
@@ -182,7 +194,10 @@ pub fn missing_tickets_are_none_or_false(make: Factory<'_>) {
     assert_eq!(s.mute(id, Mute::Forever).ok(), Some(false));
     assert_eq!(s.reopen(id).ok(), Some(false));
     assert_eq!(s.delete(id).ok(), Some(false));
-    assert_eq!(s.occurrences(id, &OccurrenceQuery::newest()).ok(), Some(vec![]));
+    assert_eq!(
+        s.occurrences(id, &OccurrenceQuery::newest()).ok(),
+        Some(vec![])
+    );
     assert_eq!(s.tags(id).ok(), Some(vec![]));
 }
 
@@ -240,7 +255,10 @@ pub fn occurrences_page_both_ways(make: Factory<'_>) {
             .map(|o| o.sample.message)
             .collect()
     };
-    assert_eq!(msgs(OccurrenceQuery::newest()), ["m4", "m3", "m2", "m1", "m0"]);
+    assert_eq!(
+        msgs(OccurrenceQuery::newest()),
+        ["m4", "m3", "m2", "m1", "m0"]
+    );
     assert_eq!(msgs(OccurrenceQuery::oldest().with_limit(2)), ["m0", "m1"]);
     assert_eq!(
         msgs(OccurrenceQuery::newest().with_limit(2).with_offset(1)),
@@ -257,12 +275,20 @@ pub fn tags_are_summed_and_capped(make: Factory<'_>) {
         count: c,
     };
     let mut u = update("a", 6, 0, 1);
-    u.tags = vec![tag("route", "/a", 3), tag("route", "/b", 2), tag("host", "h1", 6)];
+    u.tags = vec![
+        tag("route", "/a", 3),
+        tag("route", "/b", 2),
+        tag("host", "h1", 6),
+    ];
     let mut b = Batch::new(vec![u]);
     b.max_tag_values = 2;
     s.write(&b).unwrap_or_else(|e| panic!("write failed: {e}"));
     let mut u = update("a", 4, 2, 3);
-    u.tags = vec![tag("route", "/a", 1), tag("route", "/c", 3), tag("host", "h1", 4)];
+    u.tags = vec![
+        tag("route", "/a", 1),
+        tag("route", "/c", 3),
+        tag("host", "h1", 4),
+    ];
     let mut b = Batch::new(vec![u]);
     b.max_tag_values = 2;
     s.write(&b).unwrap_or_else(|e| panic!("write failed: {e}"));
@@ -305,10 +331,7 @@ pub fn resolved_in_a_release_regresses_only_from_another_release(make: Factory<'
     let id = id_of(&*s, "a");
     assert_eq!(s.resolve(id, Some("1.0"), t(100)).ok(), Some(true));
     assert_eq!(
-        s.get(id)
-            .ok()
-            .flatten()
-            .and_then(|x| x.resolved_in_release),
+        s.get(id).ok().flatten().and_then(|x| x.resolved_in_release),
         Some("1.0".into())
     );
     let mut u = update("a", 3, 200, 210);
@@ -332,13 +355,19 @@ pub fn mute_until_a_time(make: Factory<'_>) {
     let id = id_of(&*s, "a");
     assert_eq!(s.mute(id, Mute::Until(t(1000))).ok(), Some(true));
     let m = s.get(id).ok().flatten().expect("ticket");
-    assert_eq!((m.status, m.mute), (Status::Muted, Some(Mute::Until(t(1000)))));
+    assert_eq!(
+        (m.status, m.mute),
+        (Status::Muted, Some(Mute::Until(t(1000))))
+    );
     write(&mut *s, vec![update("a", 10, 100, 999)]);
     let m = s.get(id).ok().flatten().expect("ticket");
     assert_eq!((m.status, m.count), (Status::Muted, 11));
     write(&mut *s, vec![update("a", 1, 1000, 1000)]);
     let m = s.get(id).ok().flatten().expect("ticket");
-    assert_eq!((m.status, m.mute, m.regressed_at), (Status::Open, None, None));
+    assert_eq!(
+        (m.status, m.mute, m.regressed_at),
+        (Status::Open, None, None)
+    );
 }
 
 /// A ticket muted for N more occurrences absorbs N, and reopens with the one after.
@@ -347,9 +376,15 @@ pub fn mute_for_n_more_occurrences(make: Factory<'_>) {
     write(&mut *s, vec![update("a", 5, 0, 0)]);
     let id = id_of(&*s, "a");
     assert_eq!(s.mute(id, Mute::Count(3)).ok(), Some(true));
-    assert_eq!(s.get(id).ok().flatten().and_then(|x| x.mute), Some(Mute::Count(3)));
+    assert_eq!(
+        s.get(id).ok().flatten().and_then(|x| x.mute),
+        Some(Mute::Count(3))
+    );
     write(&mut *s, vec![update("a", 2, 1, 1)]);
-    assert_eq!(s.get(id).ok().flatten().and_then(|x| x.mute), Some(Mute::Count(1)));
+    assert_eq!(
+        s.get(id).ok().flatten().and_then(|x| x.mute),
+        Some(Mute::Count(1))
+    );
     write(&mut *s, vec![update("a", 1, 2, 2)]);
     assert_eq!(status(&*s, "a"), Status::Muted);
     write(&mut *s, vec![update("a", 1, 3, 3)]);
@@ -366,7 +401,10 @@ pub fn mute_forever_and_reopen(make: Factory<'_>) {
     assert_eq!(s.mute(id, Mute::Forever).ok(), Some(true));
     write(&mut *s, vec![update("a", 1000, 1, i64::from(u32::MAX))]);
     let m = s.get(id).ok().flatten().expect("ticket");
-    assert_eq!((m.status, m.mute, m.count), (Status::Muted, Some(Mute::Forever), 1001));
+    assert_eq!(
+        (m.status, m.mute, m.count),
+        (Status::Muted, Some(Mute::Forever), 1001)
+    );
     assert_eq!(s.reopen(id).ok(), Some(true));
     let m = s.get(id).ok().flatten().expect("ticket");
     assert_eq!((m.status, m.mute), (Status::Open, None));
@@ -390,7 +428,10 @@ pub fn delete_removes_samples_and_tags(make: Factory<'_>) {
     let id = id_of(&*s, "a");
     assert_eq!(s.delete(id).ok(), Some(true));
     assert!(s.get(id).ok().flatten().is_none());
-    assert_eq!(s.occurrences(id, &OccurrenceQuery::newest()).ok(), Some(vec![]));
+    assert_eq!(
+        s.occurrences(id, &OccurrenceQuery::newest()).ok(),
+        Some(vec![])
+    );
     assert_eq!(s.tags(id).ok(), Some(vec![]));
     assert_eq!(s.count(&ListQuery::default()).ok(), Some(1));
     write(&mut *s, vec![update("a", 1, 5, 5)]);

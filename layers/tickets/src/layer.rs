@@ -397,8 +397,7 @@ impl TicketsLayer {
                         seed.service = self.sample_cx.service.as_deref().map(str::to_owned);
                         let mut g = Group::new(hash, seed, now, cap, true);
                         g.fixed_title = Some(
-                            "too many distinct fingerprints in memory at once: counted here"
-                                .into(),
+                            "too many distinct fingerprints in memory at once: counted here".into(),
                         );
                         g
                     },

@@ -25,9 +25,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use crate::groups::{Group, Registry, LEVELS};
-use crate::store::{
-    Batch, ErrorKind, GroupUpdate, Sample, Store, TagCount, Timestamp, WriteError,
-};
+use crate::store::{Batch, ErrorKind, GroupUpdate, Sample, Store, TagCount, Timestamp, WriteError};
 
 /// A message to the writer.
 pub(crate) enum Msg {
@@ -339,7 +337,10 @@ impl Drop for TicketsGuard {
                 let _ = writeln!(
                     std::io::stderr(),
                     "taskwire-tickets: final flush failed: {e} ({})",
-                    e.source.as_ref().map(ToString::to_string).unwrap_or_default()
+                    e.source
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
                 );
             }
         }
@@ -579,7 +580,9 @@ impl Writer {
             Ok(()) => {
                 let events: u64 = batch.groups.iter().map(|g| g.count).sum();
                 let samples: usize = batch.groups.iter().map(|g| g.samples.len()).sum();
-                self.stats.events_stored.fetch_add(events, Ordering::Relaxed);
+                self.stats
+                    .events_stored
+                    .fetch_add(events, Ordering::Relaxed);
                 self.stats
                     .samples_stored
                     .fetch_add(samples as u64, Ordering::Relaxed);

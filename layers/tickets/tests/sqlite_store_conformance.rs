@@ -16,7 +16,12 @@ fn in_a_file_with_a_custom_prefix() {
         let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = dir.join(format!("c{i}.db"));
         let _ = std::fs::remove_file(&path);
-        Box::new(Sqlite::builder(&path).with_prefix("errors_").open().unwrap()) as Box<dyn Store>
+        Box::new(
+            Sqlite::builder(&path)
+                .with_prefix("errors_")
+                .open()
+                .unwrap(),
+        ) as Box<dyn Store>
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -138,7 +138,9 @@ impl SqliteBuilder {
                 .map_err(|e| fail(e, "cannot read the page size"))?;
             let pages = (bytes / page.max(512).unsigned_abs()).max(1);
             let _: i64 = conn
-                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))
+                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                    r.get(0)
+                })
                 .map_err(|e| fail(e, "cannot set the size limit"))?;
         }
         if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
@@ -587,7 +589,10 @@ impl Store for Sqlite {
     }
 
     fn tags(&self, id: TicketId) -> Result<Vec<TagCount>, QueryError> {
-        let mut stmt = self.conn.prepare_cached(&self.sql.tags).map_err(query_err)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&self.sql.tags)
+            .map_err(query_err)?;
         let rows = stmt
             .query_map([id.0], |r| {
                 Ok(TagCount {
@@ -767,9 +772,7 @@ impl Sql {
             bump_tag: format!(
                 "UPDATE {g} SET count = count + ?4 WHERE ticket_id = ?1 AND key = ?2 AND value = ?3"
             ),
-            count_tag_values: format!(
-                "SELECT COUNT(*) FROM {g} WHERE ticket_id = ?1 AND key = ?2"
-            ),
+            count_tag_values: format!("SELECT COUNT(*) FROM {g} WHERE ticket_id = ?1 AND key = ?2"),
             upsert_tag: format!(
                 "INSERT INTO {g} (ticket_id, key, value, count) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (ticket_id, key, value) DO UPDATE SET count = count + excluded.count"
