@@ -345,8 +345,10 @@ impl Sqlite {
                 if updated == 0 {
                     let distinct: i64 = tx
                         .prepare_cached(&sql.count_tag_values)?
-                        .query_row(params![id, t.key], |r| r.get(0))?;
-                    let value = if (distinct as usize) < batch.max_tag_values {
+                        .query_row(params![id, t.key, OTHER_TAG_VALUE], |r| r.get(0))?;
+                    let value = if t.value == OTHER_TAG_VALUE
+                        || (distinct as usize) < batch.max_tag_values
+                    {
                         t.value.as_str()
                     } else {
                         OTHER_TAG_VALUE
@@ -772,7 +774,9 @@ impl Sql {
             bump_tag: format!(
                 "UPDATE {g} SET count = count + ?4 WHERE ticket_id = ?1 AND key = ?2 AND value = ?3"
             ),
-            count_tag_values: format!("SELECT COUNT(*) FROM {g} WHERE ticket_id = ?1 AND key = ?2"),
+            count_tag_values: format!(
+                "SELECT COUNT(*) FROM {g} WHERE ticket_id = ?1 AND key = ?2 AND value <> ?3"
+            ),
             upsert_tag: format!(
                 "INSERT INTO {g} (ticket_id, key, value, count) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (ticket_id, key, value) DO UPDATE SET count = count + excluded.count"
