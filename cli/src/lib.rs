@@ -1,5 +1,7 @@
 //! The library behind the `taskwire` command line: reading the JSON logs that taskwire layers
-//! write. The binary is the usual way in (`docs/cli.md`); [`tree::print_trees`] lets a program
-//! print its own task trees.
+//! write, and the tickets the tickets layer keeps. The binary is the usual way in
+//! (`docs/cli.md`); [`tree::print_trees`] and [`tickets::print_tickets`] let a program print its
+//! own task trees and tickets.
 
+pub mod tickets;
 pub mod tree;

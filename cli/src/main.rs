@@ -1,13 +1,14 @@
 //! The `taskwire` command line.
 //!
 //! `taskwire tree [FILES...]` prints the traces of JSON logs from several processes as trees of
-//! tasks; see `docs/cli.md`.
+//! tasks; `taskwire tickets …` lists and triages the tickets of the tickets layer; see
+//! `docs/cli.md`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use taskwire_cli::tree;
+use taskwire_cli::{tickets, tree};
 
 /// taskwire: read the JSON logs that taskwire layers write.
 #[derive(Parser, Debug)]
@@ -27,10 +28,17 @@ enum Command {
     /// A task whose parent is in another process's log is nested under that parent when both
     /// logs are given; a task whose parent is in no given log is shown as an orphan root.
     Tree(tree::TreeArgs),
+    /// List, show and triage the tickets that the tickets layer keeps in a SQLite database.
+    ///
+    /// Errors grouped by call site (or the configured key), with exact counts, first and last
+    /// seen, status (open, resolved, muted; regressions), tag distributions and the newest
+    /// samples with the trace id that `taskwire tree --trace` shows as a whole request.
+    Tickets(tickets::TicketsArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Tree(args) => tree::run(args),
+        Command::Tickets(args) => tickets::run(args),
     }
 }

@@ -1,0 +1,375 @@
+//! `taskwire tickets`: list, show and triage the tickets that the taskwire-tickets layer keeps
+//! in a SQLite database.
+//!
+//! The database is given with `--db PATH` or the `TASKWIRE_DB` environment variable. Output is
+//! a human table with relative times, or JSON with `--json`. The usage is documented in
+//! `docs/cli.md` and `docs/tickets.md`; [`print_tickets`] lets a program print its own list.
+
+mod render;
+mod when;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
+use taskwire_tickets::store::{
+    ListQuery, Mute, OccurrenceQuery, Sort, Status, Store, TicketId, Timestamp,
+};
+use taskwire_tickets::Sqlite;
+
+/// Arguments of `taskwire tickets`.
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  taskwire tickets --db tickets.db list                 open and muted tickets, newest first
+  taskwire tickets list --status all --sort count       every ticket, most frequent first
+  taskwire tickets list --since 24h --json              seen in the last day, as JSON
+  taskwire tickets show 3                               ticket, tags, newest samples
+  taskwire tickets resolve 3 --release 1.4.2
+  taskwire tickets mute 3 --for 2h                      (or --count 100)
+
+The database comes from --db or TASKWIRE_DB. Exit status: 0 on success, 1 when the database \
+cannot be read or the ticket does not exist, 2 on a usage error.")]
+pub struct TicketsArgs {
+    /// The SQLite database the tickets layer writes.
+    #[arg(long, global = true, env = "TASKWIRE_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    /// The table prefix the layer was configured with.
+    #[arg(
+        long,
+        global = true,
+        default_value = "taskwire_",
+        value_name = "PREFIX"
+    )]
+    prefix: String,
+
+    /// Machine output: JSON.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: TicketsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum TicketsCommand {
+    /// List tickets.
+    List(ListArgs),
+    /// Show one ticket: its details, tag distributions and newest samples with their trace.
+    Show(ShowArgs),
+    /// Mark a ticket resolved; a new occurrence reopens it as a regression.
+    Resolve {
+        /// The ticket id.
+        id: i64,
+        /// Resolved in this release: only occurrences from another release reopen it.
+        #[arg(long, value_name = "RELEASE")]
+        release: Option<String>,
+    },
+    /// Silence a ticket: it keeps counting but stays muted until the condition ends.
+    Mute {
+        /// The ticket id.
+        id: i64,
+        /// For this long (30m, 2h, 7d); the first occurrence after it reopens the ticket.
+        #[arg(long = "for", value_name = "DURATION", value_parser = when::parse_duration, conflicts_with = "count")]
+        for_: Option<Duration>,
+        /// For this many more occurrences; the one after them reopens the ticket.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
+    /// Open a resolved or muted ticket.
+    Reopen {
+        /// The ticket id.
+        id: i64,
+    },
+    /// Delete a ticket with its samples and tags.
+    Delete {
+        /// The ticket id.
+        id: i64,
+    },
+}
+
+/// Which statuses `list` shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StatusFilter {
+    /// Open tickets (regressed ones included).
+    Open,
+    /// Resolved tickets.
+    Resolved,
+    /// Muted tickets.
+    Muted,
+    /// Every ticket.
+    All,
+}
+
+/// The order of `list`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SortBy {
+    /// Most recently seen first.
+    LastSeen,
+    /// Most frequent first.
+    Count,
+    /// Newest first.
+    FirstSeen,
+}
+
+#[derive(Args, Debug)]
+struct ListArgs {
+    /// Which tickets.
+    #[arg(long, value_enum, default_value_t = StatusFilter::Open)]
+    status: StatusFilter,
+    /// Only tickets seen since: a duration ago (24h, 7d) or a date (2026-11-21, 2026-11-21T18:00:00Z, UTC).
+    #[arg(long, value_name = "WHEN")]
+    since: Option<String>,
+    /// The order.
+    #[arg(long, value_enum, default_value_t = SortBy::LastSeen)]
+    sort: SortBy,
+    /// Tickets per page.
+    #[arg(long, default_value_t = 25)]
+    limit: u32,
+    /// The page, from 1.
+    #[arg(long, default_value_t = 1)]
+    page: u64,
+}
+
+#[derive(Args, Debug)]
+struct ShowArgs {
+    /// The ticket id.
+    id: i64,
+    /// How many samples to show.
+    #[arg(long, default_value_t = 5)]
+    samples: u32,
+    /// Oldest samples first (the first sample is always kept).
+    #[arg(long)]
+    oldest: bool,
+}
+
+/// Why a command failed, with the exit code.
+struct Failure(String);
+
+fn open(db: Option<&Path>, prefix: &str) -> Result<Sqlite, Failure> {
+    let Some(path) = db else {
+        return Err(Failure(
+            "no database: pass --db PATH or set TASKWIRE_DB".into(),
+        ));
+    };
+    if !path.is_file() {
+        return Err(Failure(format!(
+            "{}: no such database file",
+            path.display()
+        )));
+    }
+    Sqlite::builder(path)
+        .with_prefix(prefix)
+        .with_busy_timeout(Duration::from_secs(5))
+        .open()
+        .map_err(|e| Failure(chain(&e)))
+}
+
+/// An error and its sources, `: `-joined.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// Prints the tickets of the database at `db` (every status, most recently seen first) as
+/// the table `taskwire tickets list --status all` prints, and returns how many there are.
+/// For programs that show their own tickets, like the demo.
+///
+/// ```no_run
+/// let n = taskwire_cli::tickets::print_tickets("target/demo/tickets.db".as_ref(), &mut std::io::stdout())?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn print_tickets(db: &Path, out: &mut dyn Write) -> io::Result<u64> {
+    let store = open(Some(db), taskwire_tickets::store::DEFAULT_PREFIX)
+        .map_err(|Failure(m)| io::Error::other(m))?;
+    let q = ListQuery::default().with_limit(100);
+    let tickets = store.list(&q).map_err(|e| io::Error::other(chain(&e)))?;
+    let total = store.count(&q).map_err(|e| io::Error::other(chain(&e)))?;
+    render::list(out, &tickets, total, 0, Timestamp::now().as_micros())?;
+    Ok(total)
+}
+
+/// Runs `taskwire tickets`.
+pub fn run(args: TicketsArgs) -> ExitCode {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result =
+        execute(&args, &mut out).and_then(|()| out.flush().map_err(|e| Failure(e.to_string())));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(m)) if m.contains("Broken pipe") => ExitCode::SUCCESS,
+        Err(Failure(m)) => {
+            let _ = out.flush();
+            if args.json {
+                let _ = writeln!(io::stdout(), "{}", json!({ "error": m }));
+            }
+            eprintln!("taskwire: {m}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn io_err(e: io::Error) -> Failure {
+    Failure(e.to_string())
+}
+
+fn print_json(out: &mut dyn Write, v: &serde_json::Value) -> Result<(), Failure> {
+    writeln!(out, "{v}").map_err(io_err)
+}
+
+fn execute(args: &TicketsArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let mut store = open(args.db.as_deref(), &args.prefix)?;
+    let now = Timestamp::now();
+    match &args.command {
+        TicketsCommand::List(l) => {
+            let mut q = ListQuery::default()
+                .with_sort(match l.sort {
+                    SortBy::LastSeen => Sort::LastSeen,
+                    SortBy::Count => Sort::Count,
+                    SortBy::FirstSeen => Sort::FirstSeen,
+                })
+                .with_limit(l.limit)
+                .with_offset(l.page.saturating_sub(1).saturating_mul(u64::from(l.limit)));
+            q = match l.status {
+                StatusFilter::Open => q.with_status(Status::Open),
+                StatusFilter::Resolved => q.with_status(Status::Resolved),
+                StatusFilter::Muted => q.with_status(Status::Muted),
+                StatusFilter::All => q,
+            };
+            if let Some(since) = &l.since {
+                let at = match when::parse_duration(since) {
+                    Ok(d) => Timestamp::from_micros(
+                        now.as_micros()
+                            .saturating_sub(i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
+                    ),
+                    Err(_) => Timestamp::from_micros(when::parse_date(since).ok_or_else(|| {
+                        Failure(format!(
+                            "--since {since}: neither a duration (24h, 7d) nor a date (2026-11-21T18:00:00Z)"
+                        ))
+                    })?),
+                };
+                q = q.with_since(at);
+            }
+            let tickets = store.list(&q).map_err(|e| Failure(chain(&e)))?;
+            let total = store.count(&q).map_err(|e| Failure(chain(&e)))?;
+            if args.json {
+                print_json(
+                    out,
+                    &json!({
+                        "total": total,
+                        "offset": q.offset,
+                        "limit": q.limit,
+                        "tickets": tickets.iter().map(render::ticket_json).collect::<Vec<_>>(),
+                    }),
+                )
+            } else {
+                render::list(out, &tickets, total, q.offset, now.as_micros()).map_err(io_err)
+            }
+        }
+        TicketsCommand::Show(s) => {
+            let id = TicketId(s.id);
+            let t = store
+                .get(id)
+                .map_err(|e| Failure(chain(&e)))?
+                .ok_or_else(|| Failure(format!("no ticket {}", s.id)))?;
+            let tags = store.tags(id).map_err(|e| Failure(chain(&e)))?;
+            let q = if s.oldest {
+                OccurrenceQuery::oldest()
+            } else {
+                OccurrenceQuery::newest()
+            }
+            .with_limit(s.samples);
+            let samples = store.occurrences(id, &q).map_err(|e| Failure(chain(&e)))?;
+            if args.json {
+                let mut ticket = render::ticket_json(&t);
+                ticket["tags"] = render::tags_json(&tags);
+                ticket["samples"] = samples
+                    .iter()
+                    .map(render::occurrence_json)
+                    .collect::<Vec<_>>()
+                    .into();
+                print_json(out, &ticket)
+            } else {
+                render::show(out, &t, &tags, &samples, now.as_micros()).map_err(io_err)
+            }
+        }
+        TicketsCommand::Resolve { id, release } => {
+            let ok = store
+                .resolve(TicketId(*id), release.as_deref(), now)
+                .map_err(|e| Failure(chain(&e)))?;
+            done(out, args.json, &mut store, *id, ok, "resolved")
+        }
+        TicketsCommand::Mute { id, for_, count } => {
+            let mute = match (for_, count) {
+                (Some(d), _) => Mute::Until(now.saturating_add(*d)),
+                (None, Some(n)) => Mute::Count(*n),
+                (None, None) => Mute::Forever,
+            };
+            let ok = store
+                .mute(TicketId(*id), mute)
+                .map_err(|e| Failure(chain(&e)))?;
+            done(out, args.json, &mut store, *id, ok, "muted")
+        }
+        TicketsCommand::Reopen { id } => {
+            let ok = store
+                .reopen(TicketId(*id))
+                .map_err(|e| Failure(chain(&e)))?;
+            done(out, args.json, &mut store, *id, ok, "reopened")
+        }
+        TicketsCommand::Delete { id } => {
+            let ok = store
+                .delete(TicketId(*id))
+                .map_err(|e| Failure(chain(&e)))?;
+            if !ok {
+                return Err(Failure(format!("no ticket {id}")));
+            }
+            if args.json {
+                print_json(out, &json!({"id": id, "deleted": true}))
+            } else {
+                writeln!(out, "ticket {id} deleted").map_err(io_err)
+            }
+        }
+    }
+}
+
+/// Reports a status change.
+fn done(
+    out: &mut dyn Write,
+    json: bool,
+    store: &mut Sqlite,
+    id: i64,
+    ok: bool,
+    what: &str,
+) -> Result<(), Failure> {
+    if !ok {
+        return Err(Failure(format!("no ticket {id}")));
+    }
+    let t = store
+        .get(TicketId(id))
+        .map_err(|e| Failure(chain(&e)))?
+        .ok_or_else(|| Failure(format!("no ticket {id}")))?;
+    if json {
+        print_json(out, &render::ticket_json(&t))
+    } else {
+        let extra = match (t.mute, &t.resolved_in_release) {
+            (Some(Mute::Until(u)), _) => format!(" until {u}"),
+            (Some(Mute::Count(n)), _) => format!(" for {n} more occurrences"),
+            (_, Some(r)) if t.status == Status::Resolved => format!(" in release {r}"),
+            _ => String::new(),
+        };
+        writeln!(out, "ticket {id} {what}{extra}: {}", t.title).map_err(io_err)
+    }
+}

@@ -1,0 +1,365 @@
+//! Text tables and JSON for `taskwire tickets`.
+
+use std::io::{self, Write};
+
+use serde_json::{json, Value};
+use taskwire_tickets::store::{Mute, Occurrence, Status, TagCount, Ticket};
+
+use super::when::{relative, thousands};
+
+/// The status as shown: `regressed` for an open ticket that came back after a resolution.
+fn status_text(t: &Ticket) -> &'static str {
+    match t.status {
+        Status::Open if t.regressed_at.is_some() => "regressed",
+        s => s.as_str(),
+    }
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The ticket list as a table.
+pub(crate) fn list(
+    out: &mut dyn Write,
+    tickets: &[Ticket],
+    total: u64,
+    offset: u64,
+    now: i64,
+) -> io::Result<()> {
+    if tickets.is_empty() {
+        return writeln!(
+            out,
+            "no tickets{}",
+            if total > 0 {
+                format!(" on this page ({total} in all)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    let rows: Vec<[String; 7]> = tickets
+        .iter()
+        .map(|t| {
+            [
+                t.id.to_string(),
+                status_text(t).to_owned(),
+                thousands(t.count),
+                relative(t.last_seen.as_micros(), now),
+                relative(t.first_seen.as_micros(), now),
+                t.level.as_str().to_owned(),
+                cut(&t.title, 80),
+            ]
+        })
+        .collect();
+    let head = [
+        "ID",
+        "STATUS",
+        "COUNT",
+        "LAST SEEN",
+        "FIRST SEEN",
+        "LEVEL",
+        "TITLE",
+    ];
+    let mut width = head.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let right = [true, false, true, false, false, false, false];
+    let line = |out: &mut dyn Write, cells: [&str; 7]| -> io::Result<()> {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let pad = width[i].saturating_sub(c.chars().count());
+            if i == 6 {
+                s.push_str(c);
+            } else if right[i] {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(c);
+                s.push_str("  ");
+            } else {
+                s.push_str(c);
+                s.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        writeln!(out, "{}", s.trim_end())
+    };
+    line(out, head)?;
+    for r in &rows {
+        line(out, r.each_ref().map(String::as_str))?;
+    }
+    let shown = tickets.len() as u64;
+    if offset + shown < total || offset > 0 {
+        writeln!(out, "showing {}–{} of {total}", offset + 1, offset + shown)?;
+    }
+    Ok(())
+}
+
+fn mute_text(m: Mute, now: i64) -> String {
+    match m {
+        Mute::Forever => "until reopened".into(),
+        Mute::Until(t) => format!("until {} ({})", t, relative(t.as_micros(), now)),
+        Mute::Count(n) => format!(
+            "for {} more occurrence{}",
+            thousands(n),
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// One ticket with its tags and samples.
+pub(crate) fn show(
+    out: &mut dyn Write,
+    t: &Ticket,
+    tags: &[TagCount],
+    samples: &[Occurrence],
+    now: i64,
+) -> io::Result<()> {
+    let when = |ts: taskwire_tickets::store::Timestamp| {
+        format!("{} ({})", relative(ts.as_micros(), now), ts)
+    };
+    writeln!(out, "Ticket {}: {}", t.id, t.title)?;
+    let mut status = t.status.as_str().to_owned();
+    if let Some(r) = t.regressed_at {
+        if t.status == Status::Open {
+            status.push_str(&format!(" (regressed {})", relative(r.as_micros(), now)));
+        }
+    }
+    if let Some(m) = t.mute {
+        status.push_str(&format!(" {}", mute_text(m, now)));
+    }
+    writeln!(out, "  status       {status}")?;
+    writeln!(out, "  level        {}", t.level)?;
+    if let Some(s) = &t.service {
+        writeln!(out, "  service      {s}")?;
+    }
+    let site = match (&t.file, t.line) {
+        (Some(f), Some(l)) => format!(" ({f}:{l})"),
+        (Some(f), None) => format!(" ({f})"),
+        _ => String::new(),
+    };
+    writeln!(out, "  where        {}{site}", t.target)?;
+    writeln!(out, "  count        {}", thousands(t.count))?;
+    writeln!(out, "  first seen   {}", when(t.first_seen))?;
+    writeln!(out, "  last seen    {}", when(t.last_seen))?;
+    if let Some(r) = t.resolved_at {
+        let rel = t
+            .resolved_in_release
+            .as_deref()
+            .map(|r| format!(" in release {r}"))
+            .unwrap_or_default();
+        writeln!(out, "  resolved     {}{rel}", when(r))?;
+    }
+    writeln!(out, "  fingerprint  {}", t.fingerprint)?;
+
+    if !tags.is_empty() {
+        writeln!(out, "\nTags")?;
+        let key_width = tags
+            .iter()
+            .map(|t| t.key.chars().count())
+            .max()
+            .unwrap_or(0);
+        let mut i = 0;
+        while i < tags.len() {
+            let key = &tags[i].key;
+            let group: Vec<&TagCount> = tags[i..].iter().take_while(|t| &t.key == key).collect();
+            i += group.len();
+            let sum: u64 = group.iter().map(|t| t.count).sum::<u64>().max(1);
+            let values: Vec<String> = group
+                .iter()
+                .take(5)
+                .map(|t| {
+                    format!(
+                        "{} {}% ({})",
+                        cut(&t.value, 40),
+                        t.count * 100 / sum,
+                        thousands(t.count)
+                    )
+                })
+                .collect();
+            let more = if group.len() > 5 {
+                format!(", … {} more", group.len() - 5)
+            } else {
+                String::new()
+            };
+            writeln!(out, "  {key:<key_width$}  {}{more}", values.join(", "))?;
+        }
+    }
+
+    writeln!(
+        out,
+        "\n{} (count {} is exact; the first and the newest samples are kept)",
+        if samples.is_empty() {
+            "No samples".to_owned()
+        } else {
+            format!("Samples: {} shown, newest first", samples.len())
+        },
+        thousands(t.count)
+    )?;
+    for o in samples {
+        let s = &o.sample;
+        writeln!(
+            out,
+            "\n  {}{}  {}",
+            relative(s.time.as_micros(), now),
+            if o.first { " (first)" } else { "" },
+            s.time
+        )?;
+        writeln!(out, "    message  {}", s.message)?;
+        if s.fields != "{}" {
+            writeln!(out, "    fields   {}", s.fields)?;
+        }
+        if let Some(spans) = spans_text(&s.spans) {
+            writeln!(out, "    spans    {spans}")?;
+        }
+        if let Some(errors) = errors_text(&s.errors) {
+            writeln!(out, "    error    {errors}")?;
+        }
+        let mut origin = format!("host {} pid {} thread {}", s.host, s.pid, s.thread);
+        if let Some(svc) = &s.service {
+            origin.push_str(&format!(" service {svc}"));
+        }
+        if let Some(r) = &s.release {
+            origin.push_str(&format!(" release {r}"));
+        }
+        writeln!(out, "    origin   {origin}")?;
+        if let Some(trace) = &s.trace_id {
+            writeln!(
+                out,
+                "    task     trace {trace} span {}",
+                s.span_id.as_deref().unwrap_or("-")
+            )?;
+            writeln!(out, "    request  taskwire tree --trace {trace} LOGS...")?;
+        }
+    }
+    Ok(())
+}
+
+/// `request{http.route="/pay"} > charge{attempt=2}`.
+fn spans_text(spans: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(spans).ok()?;
+    let list = v.as_array()?;
+    if list.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = list
+        .iter()
+        .map(|s| {
+            let name = s["name"].as_str().unwrap_or("?");
+            let fields = s["fields"]
+                .as_object()
+                .map(|f| {
+                    f.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            if fields.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{name}{{{fields}}}")
+            }
+        })
+        .collect();
+    Some(parts.join(" > "))
+}
+
+/// `charge failed: connection reset`.
+fn errors_text(errors: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(errors).ok()?;
+    let list = v.as_array()?;
+    if list.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = list
+        .iter()
+        .map(|e| {
+            let mut chain = vec![e["message"].as_str().unwrap_or("").to_owned()];
+            if let Some(src) = e["source"].as_array() {
+                chain.extend(src.iter().filter_map(|s| s.as_str().map(str::to_owned)));
+            }
+            format!(
+                "{} = {}",
+                e["field"].as_str().unwrap_or("error"),
+                chain.join(": ")
+            )
+        })
+        .collect();
+    Some(parts.join("; "))
+}
+
+fn opt_ts(t: Option<taskwire_tickets::store::Timestamp>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(t.to_string()))
+}
+
+/// A ticket as JSON.
+pub(crate) fn ticket_json(t: &Ticket) -> Value {
+    json!({
+        "id": t.id.0,
+        "fingerprint": t.fingerprint,
+        "status": t.status.as_str(),
+        "regressed": t.status == Status::Open && t.regressed_at.is_some(),
+        "level": t.level.as_str(),
+        "service": t.service,
+        "target": t.target,
+        "module": t.module,
+        "file": t.file,
+        "line": t.line,
+        "title": t.title,
+        "count": t.count,
+        "first_seen": t.first_seen.to_string(),
+        "last_seen": t.last_seen.to_string(),
+        "resolved_at": opt_ts(t.resolved_at),
+        "resolved_in_release": t.resolved_in_release,
+        "regressed_at": opt_ts(t.regressed_at),
+        "mute": t.mute.map(|m| match m {
+            Mute::Forever => json!({"forever": true}),
+            Mute::Until(u) => json!({"until": u.to_string()}),
+            Mute::Count(n) => json!({"remaining": n}),
+        }),
+    })
+}
+
+/// A sample as JSON, its JSON columns nested.
+pub(crate) fn occurrence_json(o: &Occurrence) -> Value {
+    let s = &o.sample;
+    let nested = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
+    json!({
+        "id": o.id,
+        "first": o.first,
+        "time": s.time.to_string(),
+        "level": s.level.map(|l| l.as_str()),
+        "message": s.message,
+        "fields": nested(&s.fields),
+        "spans": nested(&s.spans),
+        "errors": nested(&s.errors),
+        "trace_id": s.trace_id,
+        "span_id": s.span_id,
+        "service": s.service,
+        "host": s.host,
+        "pid": s.pid,
+        "thread": s.thread,
+        "release": s.release,
+    })
+}
+
+/// Tag counts as `{"key": [{"value": …, "count": …}, …]}`.
+pub(crate) fn tags_json(tags: &[TagCount]) -> Value {
+    let mut map = serde_json::Map::new();
+    for t in tags {
+        let entry = map
+            .entry(t.key.clone())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(a) = entry {
+            a.push(json!({"value": t.value, "count": t.count}));
+        }
+    }
+    Value::Object(map)
+}
