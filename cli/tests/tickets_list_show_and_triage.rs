@@ -1,5 +1,6 @@
 //! `taskwire tickets`: list, show, resolve, mute, reopen and delete the tickets that the
 //! tickets layer wrote, as tables and as JSON.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -130,7 +131,10 @@ fn show_has_tags_samples_and_the_tree_command() {
     assert!(out.contains("count        3"), "{out}");
     assert!(out.contains("service      shop"), "{out}");
     assert!(out.contains("ERROR 100% (3)"), "{out}");
-    assert!(out.contains("release  1.0 100% (3)") && out.contains("shop 100% (3)"), "{out}");
+    assert!(
+        out.contains("release  1.0 100% (3)") && out.contains("shop 100% (3)"),
+        "{out}"
+    );
     assert!(
         out.contains("message  payment for order 9 declined"),
         "{out}"

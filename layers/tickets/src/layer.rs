@@ -315,23 +315,21 @@ impl TicketsLayer {
     }
 
     /// Counts one occurrence in `g`, its tags, and sends a sample if the group may.
-    fn occurred<S>(
-        &self,
-        g: &Arc<Group>,
-        level: usize,
-        event: &Event<'_>,
-        meta: &Metadata<'_>,
-        is_log: bool,
-        ctx: &Context<'_, S>,
-        now: i64,
-    ) where
+    fn occurred<S>(&self, g: &Arc<Group>, seen: &Seen<'_, '_>, ctx: &Context<'_, S>)
+    where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        g.bump(level, now);
+        let Seen {
+            event,
+            meta,
+            is_log,
+            now,
+        } = *seen;
+        g.bump(level_index(meta.level()), now);
         if let Some(tags) = &g.tags {
             let mut lookup = Lookup::new(&self.tag_fields, &self.sample_cx.redactor);
             event.record(&mut lookup);
-            lookup.from_spans(event, ctx);
+            lookup.fill_from_spans(event, ctx);
             if let Ok(mut t) = tags.lock() {
                 for (name, value) in self.tag_fields.iter().zip(&lookup.values) {
                     if let Some(v) = value {
@@ -356,7 +354,12 @@ impl TicketsLayer {
         if is_log && meta.target().starts_with(TASKS_TARGET) {
             return;
         }
-        let level = level_index(meta.level());
+        let seen = Seen {
+            event,
+            meta,
+            is_log,
+            now,
+        };
         let mut lookup = Lookup::new(&self.group_names, &self.sample_cx.redactor);
         event.record(&mut lookup);
         // The explicit fingerprint comes from the event only.
@@ -370,7 +373,7 @@ impl TicketsLayer {
             }
             None => {
                 if self.group_names.len() > 1 {
-                    lookup.from_spans(event, ctx);
+                    lookup.fill_from_spans(event, ctx);
                 }
                 let span = if self.grouping.by_line {
                     None
@@ -383,7 +386,7 @@ impl TicketsLayer {
         let cap = self.tag_cap();
         let make = || Group::new(hash, self.seed(meta), now, cap, false);
         let done = self.shared.groups.with_group(hash, make, |g| {
-            self.occurred(g, level, event, meta, is_log, ctx, now);
+            self.occurred(g, &seen, ctx);
         });
         if done.is_none() {
             let g = self.overflow.get_or_init(|| {
@@ -404,9 +407,18 @@ impl TicketsLayer {
                     Arc::clone,
                 )
             });
-            self.occurred(g, level, event, meta, is_log, ctx, now);
+            self.occurred(g, &seen, ctx);
         }
     }
+}
+
+/// One event being counted.
+#[derive(Clone, Copy)]
+struct Seen<'a, 'b> {
+    event: &'a Event<'b>,
+    meta: &'a Metadata<'a>,
+    is_log: bool,
+    now: i64,
 }
 
 /// Samples a group may send per writer period: the kept ones plus the first.
@@ -450,7 +462,13 @@ where
             || self.site(meta, now),
             |site| match site {
                 Site::Static(g) => {
-                    self.occurred(g, level_index(meta.level()), event, meta, false, &ctx, now);
+                    let seen = Seen {
+                        event,
+                        meta,
+                        is_log: false,
+                        now,
+                    };
+                    self.occurred(g, &seen, &ctx);
                 }
                 Site::Dynamic => self.dynamic(event, &ctx, now),
             },

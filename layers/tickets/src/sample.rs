@@ -314,7 +314,7 @@ impl<'a> Lookup<'a> {
     }
 
     /// Fills the values still missing from the event's spans, innermost first.
-    pub(crate) fn from_spans<S>(&mut self, event: &Event<'_>, ctx: &Context<'_, S>)
+    pub(crate) fn fill_from_spans<S>(&mut self, event: &Event<'_>, ctx: &Context<'_, S>)
     where
         S: Subscriber + for<'b> LookupSpan<'b>,
     {

@@ -396,7 +396,7 @@ impl Writer {
                 Err(RecvTimeoutError::Timeout) => {
                     let ok = self.commit().is_ok();
                     periods = periods.wrapping_add(1);
-                    if periods % 16 == 0 {
+                    if periods.is_multiple_of(16) {
                         self.groups.evict_idle(self.cfg.evict_after_periods);
                     }
                     // After failures, wait longer before the next attempt (up to 5 s).
@@ -455,8 +455,7 @@ impl Writer {
             });
         }
         p.first_seen = p.first_seen.min(s.time.as_micros());
-        let mut added = 1;
-        let mut dropped = 0;
+        let before = usize::from(p.earliest.is_some()) + p.newest.len();
         match &p.earliest {
             None => p.earliest = Some(s),
             Some(e) if s.time < e.time => {
@@ -466,13 +465,12 @@ impl Writer {
             }
             Some(_) => p.newest.push_back(s),
         }
+        // Older ones would be pruned by the store anyway.
         while p.newest.len() > keep {
             p.newest.pop_front();
-            added -= 1;
-            dropped += 1;
         }
-        self.pending_samples = self.pending_samples + added;
-        let _ = dropped; // samples replaced by newer ones before a commit are by design
+        let after = usize::from(p.earliest.is_some()) + p.newest.len();
+        self.pending_samples += after.saturating_sub(before);
     }
 
     /// Collects every group's counters into `pending`.

@@ -1,6 +1,7 @@
 //! When the disk is full (simulated with a size limit, so SQLite returns SQLITE_FULL), the
 //! failure is counted, samples give way first, counts stay in memory and are committed once
 //! there is room again.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

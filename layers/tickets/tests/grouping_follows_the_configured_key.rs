@@ -1,5 +1,6 @@
 //! Which events share a ticket: the call site by default (never the message), the span name
 //! when lines are left out, configured fields, and an explicit `fingerprint` field.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

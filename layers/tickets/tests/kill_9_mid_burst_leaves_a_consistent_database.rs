@@ -1,5 +1,6 @@
 //! A process killed with SIGKILL in the middle of a burst of errors leaves a database that
 //! passes `PRAGMA integrity_check` and holds at least everything it had flushed.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! While another connection holds an exclusive lock, the writer retries with backoff; once the
 //! lock is released everything is committed, with exact counts.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! Eight threads hitting one call site that has never been seen, at once: one ticket, and its
 //! count is exactly the number of events (Logbook loses some here).
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! the task's ids, process facts and error source chains; sensitive keys are redacted, long
 //! values cut with a marker; per ticket the first sample and the newest N are kept while the
 //! count stays exact; tags count level, service, host, release and configured fields.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

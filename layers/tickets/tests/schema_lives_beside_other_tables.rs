@@ -1,5 +1,6 @@
 //! The ticket tables are created inside an existing database, next to its own tables, which
 //! are left untouched; opening again finds them and creates nothing twice.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! Status transitions through the layer: a resolved ticket regresses on a new occurrence (from
 //! another release when resolved in one); a muted ticket counts without reopening until its
 //! condition ends.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! The table prefix reaches SQL only after validation: letters, digits and `_`, at most 32.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

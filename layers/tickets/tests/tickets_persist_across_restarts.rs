@@ -1,5 +1,6 @@
 //! A second run of the program (a new layer and store on the same file) adds to the tickets of
 //! the first: same ticket, exact sum, first seen kept, status kept.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! Bad paths and bad files fail when the store is opened, with an error that says what is
 //! wrong, never later inside the layer.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

@@ -294,10 +294,12 @@ impl Sqlite {
                             mute_until: r.get::<_, Option<i64>>(6)?.map(Timestamp::from_micros),
                             mute_until_count: r.get::<_, Option<i64>>(7)?.map(|c| c.max(0) as u64),
                         },
+                        r.get::<_, bool>(8)?,
+                        r.get::<_, i64>(9)?.max(0),
                     ))
                 })
                 .optional()?;
-            let (id, has_first) = match existing {
+            let (id, has_first, stored) = match existing {
                 None => {
                     let s = &g.seed;
                     tx.prepare_cached(&sql.insert_ticket)?.execute(params![
@@ -313,9 +315,9 @@ impl Sqlite {
                         g.last_seen.as_micros(),
                         to_i64(g.count),
                     ])?;
-                    (tx.last_insert_rowid(), false)
+                    (tx.last_insert_rowid(), false, 0)
                 }
-                Some((id, mut state)) => {
+                Some((id, mut state, has_first, stored)) => {
                     state.apply(g);
                     tx.prepare_cached(&sql.update_ticket)?.execute(params![
                         id,
@@ -328,11 +330,7 @@ impl Sqlite {
                         state.mute_until.map(Timestamp::as_micros),
                         state.mute_until_count.map(to_i64),
                     ])?;
-                    let has_first = g.samples.is_empty()
-                        || tx
-                            .prepare_cached(&sql.has_first)?
-                            .query_row([id], |r| r.get::<_, bool>(0))?;
-                    (id, has_first)
+                    (id, has_first, stored)
                 }
             };
             for t in &g.tags {
@@ -367,6 +365,8 @@ impl Sqlite {
                 let keep = batch.samples_per_ticket;
                 let n = g.samples.len();
                 let mut ins = tx.prepare_cached(&sql.insert_occurrence)?;
+                let mut first_id = None;
+                let mut added: i64 = 0;
                 for (i, s) in g.samples.iter().enumerate() {
                     let first = !has_first && i == 0;
                     if !first && i + keep < n {
@@ -389,9 +389,23 @@ impl Sqlite {
                         s.release,
                         s.errors,
                     ])?;
+                    if first {
+                        first_id = Some(tx.last_insert_rowid());
+                    } else {
+                        added += 1;
+                    }
                 }
-                tx.prepare_cached(&sql.prune)?
-                    .execute(params![id, to_i64(keep as u64)])?;
+                // Prune the oldest beyond N (never the first): only the excess rows are read.
+                let mut samples = stored + added;
+                let excess = samples - to_i64(keep as u64);
+                if excess > 0 {
+                    let deleted = tx
+                        .prepare_cached(&sql.prune)?
+                        .execute(params![id, excess])?;
+                    samples -= deleted as i64;
+                }
+                tx.prepare_cached(&sql.set_samples)?
+                    .execute(params![id, first_id, samples])?;
             }
         }
         tx.commit()
@@ -665,7 +679,7 @@ struct Sql {
     select_state: String,
     insert_ticket: String,
     update_ticket: String,
-    has_first: String,
+    set_samples: String,
     bump_tag: String,
     count_tag_values: String,
     upsert_tag: String,
@@ -708,7 +722,9 @@ CREATE TABLE IF NOT EXISTS "{p}tickets" (
     resolved_in_release TEXT,
     regressed_at        INTEGER,
     mute_until          INTEGER,
-    mute_until_count    INTEGER
+    mute_until_count    INTEGER,
+    first_sample        INTEGER,
+    samples             INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS "{p}tickets_last_seen" ON "{p}tickets" (last_seen);
 CREATE INDEX IF NOT EXISTS "{p}tickets_count" ON "{p}tickets" (count);
@@ -754,7 +770,8 @@ impl Sql {
             ddl: DDL.replace("{p}", p),
             select_state: format!(
                 "SELECT id, status, count, resolved_at, resolved_in_release, regressed_at, \
-                 mute_until, mute_until_count FROM {t} WHERE fingerprint = ?1"
+                 mute_until, mute_until_count, first_sample IS NOT NULL, samples \
+                 FROM {t} WHERE fingerprint = ?1"
             ),
             insert_ticket: format!(
                 "INSERT INTO {t} (fingerprint, level, service, target, module, file, line, title, \
@@ -768,8 +785,9 @@ impl Sql {
                  status = ?6, regressed_at = ?7, mute_until = ?8, mute_until_count = ?9 \
                  WHERE id = ?1"
             ),
-            has_first: format!(
-                "SELECT EXISTS (SELECT 1 FROM {o} WHERE ticket_id = ?1 AND is_first = 1)"
+            set_samples: format!(
+                "UPDATE {t} SET first_sample = COALESCE(first_sample, ?2), samples = ?3 \
+                 WHERE id = ?1"
             ),
             bump_tag: format!(
                 "UPDATE {g} SET count = count + ?4 WHERE ticket_id = ?1 AND key = ?2 AND value = ?3"
@@ -788,7 +806,7 @@ impl Sql {
             ),
             prune: format!(
                 "DELETE FROM {o} WHERE id IN (SELECT id FROM {o} WHERE ticket_id = ?1 \
-                 AND is_first = 0 ORDER BY time DESC, id DESC LIMIT -1 OFFSET ?2)"
+                 AND is_first = 0 ORDER BY time ASC, id ASC LIMIT ?2)"
             ),
             get_ticket: format!("SELECT {TICKET_COLUMNS} FROM {t} WHERE id = ?1"),
             find_ticket: format!("SELECT {TICKET_COLUMNS} FROM {t} WHERE fingerprint = ?1"),

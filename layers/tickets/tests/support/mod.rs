@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
