@@ -21,7 +21,7 @@
 //! assert!((p99 - 990_000.0).abs() / 990_000.0 <= 1.0 / 128.0);
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// Buckets per octave, as a power of two.
@@ -156,6 +156,79 @@ impl Histogram {
     }
 }
 
+/// The histograms of a window's slots, stored octave by octave: an octave's buckets for every
+/// slot are allocated together (`slots × 64` 32-bit counters) the first time a value falls into
+/// it, so a window costs one table of octaves instead of one per slot. A slot's bucket counts
+/// up to 2<sup>32</sup> - 1 values.
+pub(crate) struct SlottedHistogram {
+    chunks: [OnceLock<Box<[AtomicU32]>>; CHUNKS],
+    mask: AtomicU64,
+    slots: usize,
+}
+
+impl SlottedHistogram {
+    pub(crate) fn new(slots: usize) -> Self {
+        SlottedHistogram {
+            chunks: std::array::from_fn(|_| OnceLock::new()),
+            mask: AtomicU64::new(0),
+            slots,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn record(&self, slot: usize, value: u64) {
+        let (c, s) = index(value);
+        let chunk = match self.chunks[c].get() {
+            Some(chunk) => chunk,
+            None => self.allocate(c),
+        };
+        if let Some(b) = chunk.get(slot * SUB + s) {
+            b.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[cold]
+    fn allocate(&self, c: usize) -> &[AtomicU32] {
+        let chunk = self.chunks[c]
+            .get_or_init(|| (0..self.slots * SUB).map(|_| AtomicU32::new(0)).collect());
+        self.mask.fetch_or(1 << c, Ordering::Release);
+        chunk
+    }
+
+    fn slot_chunks(&self, slot: usize) -> impl Iterator<Item = (usize, &[AtomicU32])> {
+        let mask = self.mask.load(Ordering::Acquire);
+        (0..CHUNKS)
+            .filter(move |c| mask & (1 << c) != 0)
+            .filter_map(move |c| {
+                Some((c, self.chunks[c].get()?.get(slot * SUB..(slot + 1) * SUB)?))
+            })
+    }
+
+    pub(crate) fn clear(&self, slot: usize) {
+        for (_, buckets) in self.slot_chunks(slot) {
+            for b in buckets {
+                b.store(0, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn add_to(&self, slot: usize, snap: &mut HistogramSnapshot) {
+        for (c, buckets) in self.slot_chunks(slot) {
+            snap.add_chunk(
+                c,
+                buckets.iter().map(|b| u64::from(b.load(Ordering::Relaxed))),
+            );
+        }
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.mask.load(Ordering::Relaxed).count_ones() as usize
+            * self.slots
+            * SUB
+            * std::mem::size_of::<AtomicU32>()
+    }
+}
+
 /// Plain (non-atomic) counts of one or more merged [`Histogram`]s, to query.
 ///
 /// It holds one counter per possible bucket (21 KiB), so reuse one for many reads: [`clear`](Self::clear)
@@ -197,20 +270,22 @@ impl HistogramSnapshot {
         while mask != 0 {
             let c = mask.trailing_zeros() as usize;
             mask &= mask - 1;
-            let Some(chunk) = h.chunks[c].get() else {
-                continue;
-            };
-            let dst = &mut self.counts[c];
-            let mut sum = 0;
-            for (d, s) in dst.iter_mut().zip(&chunk.0) {
-                let v = s.load(Ordering::Relaxed);
-                *d += v;
-                sum += v;
+            if let Some(chunk) = h.chunks[c].get() {
+                self.add_chunk(c, chunk.0.iter().map(|b| b.load(Ordering::Relaxed)));
             }
-            if sum > 0 {
-                self.mask |= 1 << c;
-                self.total += sum;
-            }
+        }
+    }
+
+    /// Adds the 64 bucket counts of chunk `c`.
+    fn add_chunk(&mut self, c: usize, counts: impl Iterator<Item = u64>) {
+        let mut sum = 0;
+        for (d, v) in self.counts[c].iter_mut().zip(counts) {
+            *d += v;
+            sum += v;
+        }
+        if sum > 0 {
+            self.mask |= 1 << c;
+            self.total += sum;
         }
     }
 
@@ -368,5 +443,24 @@ mod tests {
         s.add(&a);
         assert_eq!(s.count(), 0);
         assert_eq!(a.heap_bytes(), 512);
+    }
+
+    #[test]
+    fn slots_are_separate() {
+        let h = SlottedHistogram::new(3);
+        h.record(0, 5);
+        h.record(2, 5);
+        h.record(2, 1 << 20);
+        let mut s = HistogramSnapshot::new();
+        h.add_to(2, &mut s);
+        assert_eq!(s.count(), 2);
+        h.clear(2);
+        s.clear();
+        h.add_to(2, &mut s);
+        h.add_to(1, &mut s);
+        assert_eq!(s.count(), 0);
+        h.add_to(0, &mut s);
+        assert_eq!(s.count(), 1);
+        assert_eq!(h.heap_bytes(), 2 * 3 * 64 * 4);
     }
 }

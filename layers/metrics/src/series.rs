@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use taskwire_core::{SpanId, TraceId};
 
 use crate::ewma::{Rates, TICK_NANOS};
-use crate::histogram::{Histogram, HistogramSnapshot};
+use crate::histogram::{HistogramSnapshot, SlottedHistogram};
 
 /// The sliding window of a [`Timer`]: `slots` slots of `slot_ticks` rate ticks each; readers see
 /// the current slot and the `slots - 1` before it.
@@ -150,10 +150,9 @@ impl Meter {
     }
 }
 
-/// One slot of a timer's window.
+/// One slot of a timer's window (its histogram is in the timer's [`SlottedHistogram`]).
 struct Slot {
     epoch: AtomicU64,
-    hist: Histogram,
     min: AtomicU64,
     max: AtomicU64,
     exemplar: Mutex<Exemplar>,
@@ -163,7 +162,6 @@ impl Slot {
     fn new(epoch: u64) -> Self {
         Slot {
             epoch: AtomicU64::new(epoch),
-            hist: Histogram::new(),
             min: AtomicU64::new(u64::MAX),
             max: AtomicU64::new(0),
             exemplar: Mutex::new(Exemplar::default()),
@@ -171,7 +169,6 @@ impl Slot {
     }
 
     fn reset(&self, epoch: u64) {
-        self.hist.clear();
         self.min.store(u64::MAX, Ordering::Relaxed);
         self.max.store(0, Ordering::Relaxed);
         *self.exemplar.lock().unwrap_or_else(|e| e.into_inner()) = Exemplar::default();
@@ -185,6 +182,7 @@ pub(crate) struct Timer {
     meter: Meter,
     sum: AtomicU64,
     slots: Box<[Slot]>,
+    hist: SlottedHistogram,
     slot_ticks: u64,
     /// The window's p99 as of the last upkeep, for slow-span warnings (`u64::MAX`: unknown).
     p99: AtomicU64,
@@ -226,6 +224,7 @@ impl Timer {
             meter,
             sum: AtomicU64::new(0),
             slots,
+            hist: SlottedHistogram::new(n as usize),
             slot_ticks: window.slot_ticks,
             p99: AtomicU64::new(u64::MAX),
             track_p99,
@@ -242,8 +241,9 @@ impl Timer {
             self.upkeep(tick);
         }
         let epoch = tick / self.slot_ticks;
-        let slot = &self.slots[(epoch % self.slots.len() as u64) as usize];
-        slot.hist.record(value);
+        let i = (epoch % self.slots.len() as u64) as usize;
+        let slot = &self.slots[i];
+        self.hist.record(i, value);
         if value < slot.min.load(Ordering::Relaxed) {
             slot.min.fetch_min(value, Ordering::Relaxed);
         }
@@ -273,7 +273,9 @@ impl Timer {
             let n = self.slots.len() as u64;
             let first = (st.slot_epoch + 1).max(epoch.saturating_sub(n - 1));
             for e in first..=epoch {
-                self.slots[(e % n) as usize].reset(e);
+                let i = (e % n) as usize;
+                self.hist.clear(i);
+                self.slots[i].reset(e);
             }
             st.slot_epoch = epoch;
             if self.track_p99 {
@@ -296,12 +298,12 @@ impl Timer {
     fn add_window(&self, snap: &mut HistogramSnapshot, epoch: u64) -> (u64, u64, Exemplar) {
         let n = self.slots.len() as u64;
         let (mut min, mut max, mut ex) = (u64::MAX, 0, Exemplar::default());
-        for s in self.slots.iter() {
+        for (i, s) in self.slots.iter().enumerate() {
             let e = s.epoch.load(Ordering::Acquire);
             if e > epoch || epoch - e >= n {
                 continue;
             }
-            snap.add(&s.hist);
+            self.hist.add_to(i, snap);
             min = min.min(s.min.load(Ordering::Relaxed));
             max = max.max(s.max.load(Ordering::Relaxed));
             let se = *s.exemplar.lock().unwrap_or_else(|e| e.into_inner());
@@ -359,11 +361,7 @@ impl Timer {
 
     /// Heap bytes held by the histograms.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.slots
-            .iter()
-            .map(|s| s.hist.heap_bytes())
-            .sum::<usize>()
-            + self.slots.len() * std::mem::size_of::<Slot>()
+        self.hist.heap_bytes() + self.slots.len() * std::mem::size_of::<Slot>()
     }
 }
 
