@@ -12,11 +12,12 @@
 //! them), redacted by the capturing layer's [`Redactor`]. Rendering happens when a field is
 //! recorded, never when an event is written.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::error::Error;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
@@ -51,15 +52,49 @@ use crate::value::{ErrorValue, FieldValue};
 ///     }
 /// }
 /// ```
-#[derive(Debug)]
 pub struct Capture {
     owner: u64,
     redactor: Redactor,
+    fields: bool,
+    timing: Timing,
+    root_sampler: Option<Arc<dyn Fn(TraceId) -> bool + Send + Sync>>,
+}
+
+/// Which spans get wall and busy time measured (two clock reads per enter/exit pair, one at
+/// creation and one at close). Layers that need timing ask for it; spans nobody times cost
+/// no clock read at all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Timing {
+    /// No timing from this layer.
+    #[default]
+    Off,
+    /// Spans of sampled traces (what task records need).
+    Sampled,
+    /// Every span (what metrics need).
+    Always,
+}
+
+impl fmt::Debug for Capture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Capture")
+            .field("owner", &self.owner)
+            .field("redactor", &self.redactor)
+            .field("fields", &self.fields)
+            .field("timing", &self.timing)
+            .field("root_sampler", &self.root_sampler.is_some())
+            .finish()
+    }
 }
 
 impl Clone for Capture {
     fn clone(&self) -> Self {
-        Capture::new(self.redactor.clone())
+        Capture {
+            fields: self.fields,
+            timing: self.timing,
+            root_sampler: self.root_sampler.clone(),
+            ..Capture::new(self.redactor.clone())
+        }
     }
 }
 
@@ -76,7 +111,36 @@ impl Capture {
         Capture {
             owner: NEXT.fetch_add(1, Ordering::Relaxed),
             redactor,
+            fields: true,
+            timing: Timing::Off,
+            root_sampler: None,
         }
+    }
+
+    /// Whether this handle's layer reads span fields (default: yes). A layer that does not
+    /// (the tasks layer alone) spares spans the copy; when a layer that does comes later in
+    /// the stack, it captures the fields itself.
+    #[must_use]
+    pub fn with_fields(mut self, fields: bool) -> Self {
+        self.fields = fields;
+        self
+    }
+
+    /// Measures wall and busy time of the spans this handle captures or sees, per `timing`.
+    #[must_use]
+    pub fn with_timing(mut self, timing: Timing) -> Self {
+        self.timing = timing;
+        self
+    }
+
+    /// Decides, for each root span this handle captures, whether its trace is sampled.
+    #[must_use]
+    pub fn with_root_sampler(
+        mut self,
+        sampler: impl Fn(TraceId) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.root_sampler = Some(Arc::new(sampler));
+        self
     }
 
     /// The redactor this handle applies.
@@ -90,41 +154,88 @@ impl Capture {
         Capture { redactor, ..self }
     }
 
-    /// Captures a new span unless another taskwire layer already did.
+    /// Captures a new span unless another taskwire layer already did. Returns whether this
+    /// handle made (or took over) the capture, so it also made the sampling decision.
     ///
     /// A layer behind a per-layer filter may not see the span's real parent (the filter hid
     /// it). Such a layer still captures, so that its own output has the span's fields, but
     /// marks the capture as a partial view; the next layer that does see the parent redoes the
     /// span's lineage (trace id, parent, sampling) and takes the capture over.
-    pub fn on_new_span<S>(&self, attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>)
+    pub fn on_new_span<S>(&self, attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>) -> bool
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let Some(span) = ctx.span(id) else { return };
-        // The real parent, as the registry knows it, whatever this layer's filter hides.
-        let real_parent = if attrs.is_root() {
-            None
-        } else if let Some(p) = attrs.parent() {
-            Some(p.clone())
-        } else {
-            ctx.current_span().id().cloned()
+        let Some(span) = ctx.span(id) else {
+            return false;
         };
-        let sees_parent = real_parent.as_ref().is_none_or(|p| ctx.span(p).is_some());
-        let existing = span.extensions().get::<SpanData>().map(|d| d.partial_view);
+        // The nearest parent this layer's filter lets it see, and the real one as the
+        // registry knows it (explicit, or the current span), whatever filters hide.
+        let visible_parent = span.parent();
+        let sees_parent = if attrs.is_root() {
+            true
+        } else if let Some(real) = attrs.parent() {
+            visible_parent.as_ref().is_some_and(|v| v.id() == *real)
+        } else {
+            // The contextual parent is the registry's current span. When the visible parent is
+            // the span taskwire last made current on this thread, it is that span: the check
+            // needs no registry lookup.
+            let top = TOP_ID.try_with(Cell::get).unwrap_or(0);
+            match &visible_parent {
+                Some(v) if top != 0 && v.id().into_u64() == top => true,
+                _ => match ctx.current_span().id() {
+                    None => true,
+                    Some(real) => visible_parent.as_ref().is_some_and(|v| v.id() == *real),
+                },
+            }
+        };
+        let existing = span
+            .extensions()
+            .get::<SpanData>()
+            .map(|d| (d.partial_view, d.timed.is_some(), d.fields_captured));
         match existing {
-            Some(false) => return,
-            Some(true) if !sees_parent => return,
+            Some((partial, timed, captured)) if !partial || !sees_parent => {
+                let want_timing = !timed && self.timing == Timing::Always;
+                let want_fields = !captured && self.fields;
+                if want_timing || want_fields {
+                    // Captured by a layer that needed less than this one does.
+                    if let Some(d) = span.extensions_mut().get_mut::<SpanData>() {
+                        if want_timing {
+                            d.timed = Some(SpanTimes::start());
+                        }
+                        if want_fields {
+                            self.collect(attrs, d);
+                        }
+                    }
+                }
+                return false;
+            }
             _ => {}
         }
         // Nearest captured ancestor: its trace id is ours, its span id our parent.
-        let parent = span.scope().skip(1).find_map(|p| {
-            p.extensions()
-                .get::<SpanData>()
-                .map(|d| (d.trace_id, d.span_id, d.sampled, d.tracestate.clone()))
-        });
-        let (trace_id, parent_span_id, sampled, tracestate) = match parent {
+        let mut lineage = None;
+        let mut cur = visible_parent;
+        while let Some(p) = cur {
+            if let Some(d) = p.extensions().get::<SpanData>() {
+                lineage = Some((d.trace_id, d.span_id, d.sampled, d.tracestate.clone()));
+                break;
+            }
+            cur = p.parent();
+        }
+        let (trace_id, parent_span_id, sampled, tracestate) = match lineage {
             Some((t, s, sampled, ts)) => (t, Some(s), sampled, ts),
-            None => (TraceId::random(), None, true, None),
+            None => {
+                let t = TraceId::random();
+                let sampled = self.root_sampler.as_ref().is_none_or(|f| f(t));
+                if !sampled {
+                    note_unsampled();
+                }
+                (t, None, sampled, None)
+            }
+        };
+        let timed = match self.timing {
+            Timing::Always => Some(SpanTimes::start()),
+            Timing::Sampled if sampled => Some(SpanTimes::start()),
+            _ => None,
         };
         let mut ext = span.extensions_mut();
         if let Some(d) = ext.get_mut::<SpanData>() {
@@ -135,15 +246,24 @@ impl Capture {
             d.tracestate = tracestate;
             d.partial_view = false;
             d.owner = self.owner;
-            return;
+            if d.timed.is_none() {
+                d.timed = timed;
+            }
+            if !d.fields_captured && self.fields {
+                self.collect(attrs, d);
+            }
+            return true;
         }
-        let mut fields = SpanFields::default();
-        attrs.record(&mut FieldCollector {
-            fields: &mut fields,
-            redactor: &self.redactor,
-            replace: false,
-        });
-        fields.render();
+        let mut fields =
+            SpanFields::with_capacity(if self.fields { attrs.fields().len() } else { 0 });
+        if self.fields || has_control_fields(attrs.metadata()) {
+            attrs.record(&mut FieldCollector {
+                fields: &mut fields,
+                redactor: &self.redactor,
+                replace: false,
+                only_control: !self.fields,
+            });
+        }
         ext.insert(SpanData {
             trace_id,
             span_id: SpanId::random(),
@@ -157,35 +277,55 @@ impl Capture {
             fields,
             owner: self.owner,
             partial_view: !sees_parent,
+            timed,
+            fields_captured: self.fields,
         });
+        true
     }
 
-    /// Makes the span current on this thread (for [`current`]), if this handle owns it.
+    fn collect(&self, attrs: &Attributes<'_>, d: &mut SpanData) {
+        d.fields = SpanFields::with_capacity(attrs.fields().len());
+        attrs.record(&mut FieldCollector {
+            fields: &mut d.fields,
+            redactor: &self.redactor,
+            replace: false,
+            only_control: false,
+        });
+        d.fields_captured = true;
+    }
+
+    /// Makes the span current on this thread (for [`current`]) and starts its busy time, if
+    /// this handle owns it.
     pub fn on_enter<S>(&self, id: &Id, ctx: &Context<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let Some(span) = ctx.span(id) else { return };
-        let ext = span.extensions();
-        let Some(d) = ext.get::<SpanData>() else {
+        let mut ext = span.extensions_mut();
+        let Some(d) = ext.get_mut::<SpanData>() else {
             return;
         };
         if d.owner != self.owner {
             return;
         }
+        if let Some(t) = &mut d.timed {
+            if t.depth == 0 {
+                t.entered_at = Some(Instant::now());
+            }
+            t.depth += 1;
+        }
         let entry = Current {
             id: id.into_u64(),
-            parent: TraceParent {
-                trace_id: d.trace_id,
-                span_id: d.span_id,
-                sampled: d.sampled,
-            },
+            parent: d.traceparent(),
             tracestate: d.tracestate.clone(),
         };
         drop(ext);
         let _ = CURRENT.try_with(|c| {
             if let Ok(mut c) = c.try_borrow_mut() {
+                let (top, top_id) = (entry.parent, entry.id);
                 c.push(entry);
+                let _ = TOP.try_with(|t| t.set(Some(top)));
+                let _ = TOP_ID.try_with(|t| t.set(top_id));
             }
         });
     }
@@ -196,16 +336,35 @@ impl Capture {
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let Some(span) = ctx.span(id) else { return };
-        if span.extensions().get::<SpanData>().map(|d| d.owner) != Some(self.owner) {
-            return;
+        {
+            let mut ext = span.extensions_mut();
+            let Some(d) = ext.get_mut::<SpanData>() else {
+                return;
+            };
+            if d.owner != self.owner {
+                return;
+            }
+            if let Some(t) = &mut d.timed {
+                t.depth = t.depth.saturating_sub(1);
+                if t.depth == 0 {
+                    if let Some(at) = t.entered_at.take() {
+                        t.busy += at.elapsed();
+                    }
+                }
+            }
         }
         let raw = id.into_u64();
         let _ = CURRENT.try_with(|c| {
             if let Ok(mut c) = c.try_borrow_mut() {
                 // Usually the top; futures may exit out of order.
-                if let Some(pos) = c.iter().rposition(|e| e.id == raw) {
+                if c.last().is_some_and(|e| e.id == raw) {
+                    c.pop();
+                } else if let Some(pos) = c.iter().rposition(|e| e.id == raw) {
                     c.remove(pos);
                 }
+                let top = c.last().map(|e| (e.parent, e.id));
+                let _ = TOP.try_with(|t| t.set(top.map(|t| t.0)));
+                let _ = TOP_ID.try_with(|t| t.set(top.map_or(0, |t| t.1)));
             }
         });
     }
@@ -223,10 +382,12 @@ impl Capture {
         if data.owner != self.owner {
             return;
         }
+        let only_control = !data.fields_captured;
         values.record(&mut FieldCollector {
             fields: &mut data.fields,
             redactor: &self.redactor,
             replace: true,
+            only_control,
         });
         data.fields.render();
     }
@@ -258,6 +419,29 @@ pub struct SpanData {
     owner: u64,
     /// Captured by a layer whose filter hid the span's parent; see [`Capture::on_new_span`].
     partial_view: bool,
+    timed: Option<SpanTimes>,
+    /// Whether `fields` holds the span's fields (some layer in the stack reads them).
+    fields_captured: bool,
+}
+
+/// Wall and busy time of a span, kept by the layer that owns its capture.
+#[derive(Debug, Clone, Copy)]
+struct SpanTimes {
+    created: Instant,
+    busy: Duration,
+    entered_at: Option<Instant>,
+    depth: u32,
+}
+
+impl SpanTimes {
+    fn start() -> Self {
+        SpanTimes {
+            created: Instant::now(),
+            busy: Duration::ZERO,
+            entered_at: None,
+            depth: 0,
+        }
+    }
 }
 
 impl SpanData {
@@ -267,6 +451,28 @@ impl SpanData {
         self.errors > 0
             || self.failure.is_some()
             || self.fields.get("outcome").and_then(FieldValue::as_str) == Some("failed")
+    }
+
+    /// Wall time since creation and busy (entered) time so far, when some layer asked for
+    /// timing of this span ([`Capture::with_timing`]).
+    pub fn elapsed(&self) -> Option<(Duration, Duration)> {
+        self.timed.map(|t| {
+            let busy = t.busy + t.entered_at.map(|at| at.elapsed()).unwrap_or_default();
+            (t.created.elapsed(), busy)
+        })
+    }
+
+    /// Starts timing this span now if nobody asked for it at creation (a layer that captured
+    /// later, or a sampling decision that changed).
+    pub fn ensure_timed(&mut self) {
+        if self.timed.is_none() {
+            self.timed = Some(SpanTimes::start());
+        }
+    }
+
+    /// When the span was created, when it is timed.
+    pub fn created(&self) -> Option<Instant> {
+        self.timed.map(|t| t.created)
     }
 
     /// This span's context as a `traceparent`.
@@ -302,6 +508,10 @@ struct Current {
 
 thread_local! {
     static CURRENT: RefCell<Vec<Current>> = const { RefCell::new(Vec::new()) };
+    /// The top of `CURRENT`, so reading it is a copy.
+    static TOP: Cell<Option<TraceParent>> = const { Cell::new(None) };
+    /// The registry id of the top of `CURRENT` (0: none).
+    static TOP_ID: Cell<u64> = const { Cell::new(0) };
 }
 
 /// The context of the span entered last on this thread: a thread-local read, no span handle,
@@ -310,11 +520,9 @@ thread_local! {
 /// ```
 /// assert!(taskwire_core::capture::current().is_none());
 /// ```
+#[inline]
 pub fn current() -> Option<TraceParent> {
-    CURRENT
-        .try_with(|c| c.try_borrow().ok().and_then(|c| c.last().map(|e| e.parent)))
-        .ok()
-        .flatten()
+    TOP.try_with(Cell::get).ok().flatten()
 }
 
 /// The `tracestate` of the span entered last on this thread.
@@ -364,26 +572,43 @@ pub fn set_remote_parent(
         }
         d.remote_parent = true;
         d.tracestate = (!remote.state.is_empty()).then(|| Arc::from(remote.state.as_str()));
+        if parent.sampled && d.timed.is_none() {
+            // Unsampled at creation, so untimed; the imported trace is sampled.
+            d.timed = Some(SpanTimes::start());
+        }
     })
     .is_some()
 }
 
-/// A span's fields, typed and pre-rendered as JSON values.
+/// A span's fields, typed, and rendered as JSON values once (when first needed after being
+/// recorded), never per event.
 #[derive(Debug, Default)]
 pub struct SpanFields {
     entries: Vec<Entry>,
-    json: Vec<u8>,
+    rendered: OnceLock<Rendered>,
 }
 
 #[derive(Debug)]
 struct Entry {
     name: &'static str,
     value: FieldValue,
-    start: u32,
-    end: u32,
+}
+
+/// The JSON rendering of every value, back to back, and where each one lies.
+#[derive(Debug, Default)]
+struct Rendered {
+    json: Vec<u8>,
+    ranges: Vec<(u32, u32)>,
 }
 
 impl SpanFields {
+    fn with_capacity(n: usize) -> Self {
+        SpanFields {
+            entries: Vec::with_capacity(n),
+            rendered: OnceLock::new(),
+        }
+    }
+
     /// The number of recorded fields.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -407,11 +632,31 @@ impl SpanFields {
         self.entries.iter().map(|e| (e.name, &e.value))
     }
 
-    /// Fields with their values already rendered as JSON (redacted, escaped, typed).
+    /// Fields with their values rendered as JSON (redacted, escaped, typed). The rendering is
+    /// made on the first call after the fields were recorded and reused until they change.
     pub fn rendered(&self) -> impl Iterator<Item = (&'static str, &[u8])> + '_ {
+        let r = self.rendered.get_or_init(|| {
+            let mut r = Rendered {
+                json: Vec::with_capacity(self.entries.len() * 12),
+                ranges: Vec::with_capacity(self.entries.len()),
+            };
+            for e in &self.entries {
+                let start = u32::try_from(r.json.len()).unwrap_or(u32::MAX);
+                crate::json::write_value(&mut r.json, &e.value);
+                let end = u32::try_from(r.json.len()).unwrap_or(u32::MAX);
+                r.ranges.push((start, end));
+            }
+            r
+        });
         self.entries
             .iter()
-            .map(|e| (e.name, &self.json[e.start as usize..e.end as usize]))
+            .zip(&r.ranges)
+            .map(|(e, &(start, end))| {
+                (
+                    e.name,
+                    r.json.get(start as usize..end as usize).unwrap_or_default(),
+                )
+            })
     }
 
     /// Sets a field. An earlier value under the same name is replaced when `replace` (a
@@ -424,23 +669,13 @@ impl SpanFields {
                     e.value = value;
                 }
             }
-            None => self.entries.push(Entry {
-                name,
-                value,
-                start: 0,
-                end: 0,
-            }),
+            None => self.entries.push(Entry { name, value }),
         }
     }
 
-    /// Re-renders every value's JSON.
+    /// Forgets the rendering after the fields changed; the next reader renders them again.
     fn render(&mut self) {
-        self.json.clear();
-        for e in &mut self.entries {
-            e.start = u32::try_from(self.json.len()).unwrap_or(u32::MAX);
-            crate::json::write_value(&mut self.json, &e.value);
-            e.end = u32::try_from(self.json.len()).unwrap_or(u32::MAX);
-        }
+        self.rendered = OnceLock::new();
     }
 }
 
@@ -449,12 +684,50 @@ struct FieldCollector<'a> {
     fields: &'a mut SpanFields,
     redactor: &'a Redactor,
     replace: bool,
+    /// Keep only the fields taskwire itself acts on ([`CONTROL_FIELDS`]).
+    only_control: bool,
+}
+
+/// Fields that steer taskwire (a task's name, a recorded outcome), kept even when no layer
+/// reads span fields.
+pub const CONTROL_FIELDS: [&str; 3] = ["task.name", "otel.name", "outcome"];
+
+/// Whether a span call site declares any of [`CONTROL_FIELDS`], remembered per call site.
+fn has_control_fields(meta: &'static tracing_core::Metadata<'static>) -> bool {
+    thread_local! {
+        static KNOWN: RefCell<Vec<(usize, bool)>> = const { RefCell::new(Vec::new()) };
+    }
+    let key = std::ptr::from_ref(meta) as usize;
+    let compute = || {
+        meta.fields()
+            .iter()
+            .any(|f| CONTROL_FIELDS.contains(&f.name()))
+    };
+    KNOWN
+        .try_with(|known| {
+            let Ok(mut known) = known.try_borrow_mut() else {
+                return compute();
+            };
+            // Sorted by call site, searched by bisection: a program has few span call sites.
+            match known.binary_search_by_key(&key, |e| e.0) {
+                Ok(i) => known[i].1,
+                Err(i) => {
+                    let v = compute();
+                    known.insert(i, (key, v));
+                    v
+                }
+            }
+        })
+        .unwrap_or_else(|_| compute())
 }
 
 impl FieldCollector<'_> {
     fn put(&mut self, field: &Field, value: FieldValue) {
         let name = field.name();
-        let value = if self.redactor.is_sensitive(name) {
+        if self.only_control && !CONTROL_FIELDS.contains(&name) {
+            return;
+        }
+        let value = if self.redactor.is_sensitive_field(name) {
             FieldValue::Redacted
         } else {
             value

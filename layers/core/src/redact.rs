@@ -17,6 +17,10 @@
 //! assert!(r.is_sensitive("customer.ssn"));
 //! ```
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// What a redacted value is replaced with.
@@ -48,6 +52,8 @@ pub struct Redactor {
 
 #[derive(Debug)]
 struct Inner {
+    /// Identifies this list in the per-thread cache of decisions.
+    id: u64,
     /// Normalized names: lowercase words joined by `_`.
     names: Vec<Box<[u8]>>,
     /// Whether any name starts with this byte: most keys are cleared by this alone.
@@ -78,8 +84,13 @@ impl Redactor {
                 names.push(norm.into_boxed_slice());
             }
         }
+        static NEXT: AtomicU64 = AtomicU64::new(1);
         Redactor {
-            inner: Arc::new(Inner { names, first }),
+            inner: Arc::new(Inner {
+                id: NEXT.fetch_add(1, Ordering::Relaxed),
+                names,
+                first,
+            }),
         }
     }
 
@@ -99,6 +110,26 @@ impl Redactor {
             .collect();
         keys.push(key.as_ref().to_owned());
         Redactor::with_keys(keys)
+    }
+
+    /// [`Redactor::is_sensitive`] for a field name of a `tracing` call site, whose answer is
+    /// remembered per thread: a call site's names are `'static`, so the cache is bounded by
+    /// the program's call sites.
+    #[inline]
+    pub fn is_sensitive_field(&self, name: &'static str) -> bool {
+        if self.inner.names.is_empty() {
+            return false;
+        }
+        let key = (self.inner.id, name.as_ptr() as usize, name.len());
+        DECISIONS
+            .try_with(|cache| {
+                if let Ok(mut cache) = cache.try_borrow_mut() {
+                    *cache.entry(key).or_insert_with(|| self.is_sensitive(name))
+                } else {
+                    self.is_sensitive(name)
+                }
+            })
+            .unwrap_or_else(|_| self.is_sensitive(name))
     }
 
     /// Whether values under `key` must be redacted.
@@ -138,6 +169,33 @@ impl Redactor {
         };
         inner.names.iter().any(|name| contains_words(norm, name))
     }
+}
+
+/// A multiply-rotate hasher for the small integer keys of the decision cache.
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+}
+
+type DecisionCache = HashMap<(u64, usize, usize), bool, BuildHasherDefault<FastHasher>>;
+
+thread_local! {
+    static DECISIONS: RefCell<DecisionCache> = RefCell::new(HashMap::default());
 }
 
 /// Whether `name` occurs in `key` starting and ending at word breaks (`_`).
@@ -245,6 +303,19 @@ mod tests {
         assert!(Redactor::none()
             .with_key("Card-Number")
             .is_sensitive("cardNumber"));
+    }
+
+    #[test]
+    fn cached_field_decisions_match_and_are_per_redactor() {
+        let a = Redactor::default();
+        let b = Redactor::with_keys(["ssn"]);
+        for name in ["password", "ssn", "user_id", "db_password"] {
+            assert_eq!(a.is_sensitive_field(name), a.is_sensitive(name), "{name}");
+            assert_eq!(b.is_sensitive_field(name), b.is_sensitive(name), "{name}");
+            // twice: the second answer comes from the cache
+            assert_eq!(a.is_sensitive_field(name), a.is_sensitive(name), "{name}");
+            assert_eq!(b.is_sensitive_field(name), b.is_sensitive(name), "{name}");
+        }
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use std::fmt;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
+use taskwire_core::capture::Timing;
 use taskwire_core::{Capture, Redactor, SpanData};
 use tracing::field::{Field, Visit};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
@@ -53,16 +53,22 @@ pub struct TasksLayer {
     /// The subscriber this layer belongs to: task records go to it even when the last handle
     /// of a span is dropped on a thread whose default subscriber is another one.
     dispatch: OnceLock<WeakDispatch>,
+    /// The address of that subscriber's registry: when it is already the thread's default,
+    /// records are emitted without switching defaults.
+    registry: OnceLock<usize>,
 }
 
 impl Default for TasksLayer {
     fn default() -> Self {
         TasksLayer {
-            capture: Capture::default(),
+            capture: Capture::default()
+                .with_timing(Timing::Sampled)
+                .with_fields(false),
             sampler: Sampler::default(),
             records: TaskRecords::All,
             task_start: false,
             dispatch: OnceLock::new(),
+            registry: OnceLock::new(),
         }
     }
 }
@@ -73,6 +79,7 @@ impl TasksLayer {
     #[must_use]
     pub fn with_sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = sampler;
+        self.capture = self.configure(self.capture.clone());
         self
     }
 
@@ -97,10 +104,22 @@ impl TasksLayer {
         self
     }
 
+    /// The capture settings this layer needs: timing of sampled tasks, and its sampler
+    /// deciding roots as they are captured.
+    fn configure(&self, capture: Capture) -> Capture {
+        let sampler = self.sampler;
+        let capture = capture.with_timing(Timing::Sampled).with_fields(false);
+        if sampler.get_ratio() >= 1.0 {
+            capture
+        } else {
+            capture.with_root_sampler(move |t| sampler.sample(t))
+        }
+    }
+
     /// Uses `capture` to capture spans (layers made from clones of one capture redact alike).
     #[must_use]
     pub fn with_capture(mut self, capture: Capture) -> Self {
-        self.capture = capture;
+        self.capture = self.configure(capture);
         self
     }
 
@@ -108,6 +127,17 @@ impl TasksLayer {
     /// (`Option<L>` and `Vec<L>` do not forward `on_register_dispatch`; the current default is
     /// used then, which is the right one whenever the subscriber is the global default.)
     fn emit(&self, emit: impl FnOnce()) {
+        let Some(mine) = self.registry.get() else {
+            return emit();
+        };
+        let is_default = tracing::dispatcher::get_default(|d| {
+            d.downcast_ref::<tracing_subscriber::Registry>()
+                .map(|r| std::ptr::from_ref(r) as usize)
+                == Some(*mine)
+        });
+        if is_default {
+            return emit();
+        }
         match self.dispatch.get().and_then(WeakDispatch::upgrade) {
             Some(d) => tracing::dispatcher::with_default(&d, emit),
             None => emit(),
@@ -125,42 +155,37 @@ impl TasksLayer {
     }
 }
 
-/// Per-task timing, kept in the span's extensions.
-struct Timing {
-    created: Instant,
-    busy: Duration,
-    entered_at: Option<Instant>,
-    depth: u32,
-    started: bool,
-}
-
 impl<S> Layer<S> for TasksLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
         let _ = self.dispatch.set(subscriber.downgrade());
+        if let Some(r) = subscriber.downcast_ref::<tracing_subscriber::Registry>() {
+            let _ = self.registry.set(std::ptr::from_ref(r) as usize);
+        }
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        self.capture.on_new_span(attrs, id, &ctx);
+        if self.capture.on_new_span(attrs, id, &ctx) {
+            // Captured here: lineage, sampling and timing are decided.
+            return;
+        }
+        // Another taskwire layer captured the span first (a hand-built stack with the tasks
+        // layer further out): apply this layer's sampling and timing to its roots.
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(d) = ext.get_mut::<SpanData>() {
-            if d.parent_span_id.is_none() {
+            if d.parent_span_id.is_none() && !d.remote_parent {
                 d.sampled = self.sampler.sample(d.trace_id);
                 if !d.sampled {
                     taskwire_core::capture::note_unsampled();
                 }
             }
+            if d.sampled {
+                d.ensure_timed();
+            }
         }
-        ext.insert(Timing {
-            created: Instant::now(),
-            busy: Duration::ZERO,
-            entered_at: None,
-            depth: 0,
-            started: false,
-        });
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -169,53 +194,44 @@ where
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         self.capture.on_enter(id, &ctx);
+        if !self.task_start {
+            return;
+        }
         let Some(span) = ctx.span(id) else { return };
-        let mut emit_start = false;
-        {
+        let name = {
             let mut ext = span.extensions_mut();
-            if let Some(t) = ext.get_mut::<Timing>() {
-                if t.depth == 0 {
-                    t.entered_at = Some(Instant::now());
+            let first_enter = match ext.get_mut::<StartWritten>() {
+                Some(_) => false,
+                None => {
+                    ext.insert(StartWritten);
+                    true
                 }
-                t.depth += 1;
-                if !t.started {
-                    t.started = true;
-                    emit_start = self.task_start;
+            };
+            match ext.get_mut::<SpanData>() {
+                Some(d)
+                    if first_enter
+                        && self.records != TaskRecords::Failed
+                        && self.wants_record(d, false) =>
+                {
+                    task_name(d)
                 }
+                _ => return,
             }
-            if emit_start {
-                emit_start = ext.get_mut::<SpanData>().is_some_and(|d| {
-                    self.wants_record(d, false) && self.records != TaskRecords::Failed
-                });
-            }
-        }
-        if emit_start {
-            let name = span.extensions().get::<SpanData>().and_then(task_name);
-            self.emit(|| {
-                tracing::event!(
-                    target: TARGET,
-                    parent: id.clone(),
-                    Level::INFO,
-                    task.name = name.as_deref().unwrap_or(span.name()),
-                    task.target = span.metadata().target(),
-                    "task.start"
-                );
-            });
-        }
+        };
+        self.emit(|| {
+            tracing::event!(
+                target: TARGET,
+                parent: id.clone(),
+                Level::INFO,
+                task.name = name.as_deref().unwrap_or(span.name()),
+                task.target = span.metadata().target(),
+                "task.start"
+            );
+        });
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         self.capture.on_exit(id, &ctx);
-        let Some(span) = ctx.span(id) else { return };
-        let mut ext = span.extensions_mut();
-        if let Some(t) = ext.get_mut::<Timing>() {
-            t.depth = t.depth.saturating_sub(1);
-            if t.depth == 0 {
-                if let Some(at) = t.entered_at.take() {
-                    t.busy += at.elapsed();
-                }
-            }
-        }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
@@ -238,21 +254,27 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let (failed, emit, errors, failed_children, remote, failure, name) = {
+        let (failed, emit, errors, failed_children, remote, failure, name, times) = {
             let ext = span.extensions();
             let Some(d) = ext.get::<SpanData>() else {
                 return;
             };
             let failed = d.failed();
-            (
-                failed,
-                self.wants_record(d, failed),
-                d.errors,
-                d.failed_children,
-                d.remote_parent,
-                d.failure.clone(),
-                task_name(d),
-            )
+            let emit = self.wants_record(d, failed);
+            if emit {
+                (
+                    failed,
+                    true,
+                    d.errors,
+                    d.failed_children,
+                    d.remote_parent,
+                    d.failure.clone(),
+                    task_name(d),
+                    d.elapsed().unwrap_or_default(),
+                )
+            } else {
+                (failed, false, 0, 0, false, None, None, Default::default())
+            }
         };
         if failed {
             if let Some(parent) = span.parent() {
@@ -264,14 +286,7 @@ where
         if !emit {
             return;
         }
-        let (wall, busy) = span
-            .extensions()
-            .get::<Timing>()
-            .map(|t| {
-                let busy = t.busy + t.entered_at.map(|at| at.elapsed()).unwrap_or_default();
-                (t.created.elapsed(), busy)
-            })
-            .unwrap_or_default();
+        let (wall, busy) = times;
         let outcome = if failed { "failed" } else { "succeeded" };
         self.emit(|| {
             tracing::event!(
@@ -292,6 +307,9 @@ where
         });
     }
 }
+
+/// Marks a task whose `task.start` record was written.
+struct StartWritten;
 
 /// A task's display name: its `task.name` (or `otel.name`) field when it has one, since span
 /// names are static and a request task is named after its route at run time.

@@ -357,3 +357,25 @@ fn a_failing_debug_message_still_fails_the_task_without_panicking() {
     assert_eq!(e["task.outcome"], "failed");
     assert_eq!(e["task.failure"], "partial");
 }
+
+#[test]
+fn control_fields_work_with_the_tasks_layer_alone() {
+    use taskwire_tasks::SpanExt;
+    let subscriber = tracing_subscriber::registry().with(taskwire_tasks::layer());
+    tracing::subscriber::with_default(subscriber, || {
+        let parent = tracing::info_span!("parent");
+        {
+            let _p = parent.enter();
+            let s = tracing::info_span!("child", outcome = tracing::field::Empty);
+            s.record("outcome", "failed");
+        }
+        // The recorded outcome failed the child: the parent counted it.
+        let counted = parent
+            .with_subscriber(|(id, d)| {
+                taskwire_core::capture::with_span_data(d, id, |data| data.failed_children)
+            })
+            .flatten();
+        assert_eq!(counted, Some(1));
+        assert!(parent.task_context().is_some());
+    });
+}
