@@ -1,1 +1,331 @@
-fn main() {}
+//! Tickets benchmark: what the layer absorbs, what it adds to the caller, what it stores, and
+//! its heap under overload, on Logbook's ticketing workload (ERROR records from 10 call sites).
+//!
+//! `cargo bench -p taskwire-tickets --bench tickets [-- --json]`; `scripts/bench-tickets` runs
+//! it beside `shared/peers/logbook_ticketing_bench.py` and prints one table.
+//!
+//! 1. absorb: 4 threads × 1,000,000 events into a file database (default settings), then
+//!    `flush()`; the stored counts must be exact.
+//! 2. latency: one thread, 200,000 events, each call timed (`Instant` around it).
+//! 3. stored samples: every event sampled and kept (`with_samples_per_ticket(huge)`), one
+//!    producer for 3 s, durable batched commits (WAL, `synchronous = FULL`); samples committed
+//!    per second of wall time, including the final flush.
+//! 4. heap under sustained overload: 4 threads for 3 s with every event sampled and the default
+//!    queue (1024), measured by a counting global allocator: peak bytes allocated above the
+//!    baseline taken before the layer was built.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+// A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use taskwire_tickets::store::{ListQuery, Store};
+use taskwire_tickets::Sqlite;
+use tracing_subscriber::prelude::*;
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call forwards to the system allocator with the same arguments; the counters
+// are plain atomics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed)
+                + layout.size() as isize;
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            let delta = new_size as isize - layout.size() as isize;
+            let now = LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const SITES: usize = 10;
+
+// Ten call sites, one per line, like the Logbook benchmark.
+fn s0(i: usize) { tracing::error!(i, "site 0 failed for item {}", i); }
+fn s1(i: usize) { tracing::error!(i, "site 1 failed for item {}", i); }
+fn s2(i: usize) { tracing::error!(i, "site 2 failed for item {}", i); }
+fn s3(i: usize) { tracing::error!(i, "site 3 failed for item {}", i); }
+fn s4(i: usize) { tracing::error!(i, "site 4 failed for item {}", i); }
+fn s5(i: usize) { tracing::error!(i, "site 5 failed for item {}", i); }
+fn s6(i: usize) { tracing::error!(i, "site 6 failed for item {}", i); }
+fn s7(i: usize) { tracing::error!(i, "site 7 failed for item {}", i); }
+fn s8(i: usize) { tracing::error!(i, "site 8 failed for item {}", i); }
+fn s9(i: usize) { tracing::error!(i, "site 9 failed for item {}", i); }
+
+static SITE_FNS: [fn(usize); SITES] = [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9];
+
+fn temp_db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("taskwire-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("tickets.db")
+}
+
+fn stored_total(path: &PathBuf) -> (u64, usize) {
+    let store = Sqlite::open(path).unwrap();
+    let t = store.list(&ListQuery::default().with_limit(1000)).unwrap();
+    (t.iter().map(|t| t.count).sum(), t.len())
+}
+
+struct Absorb {
+    events: u64,
+    secs: f64,
+    flush_ms: f64,
+    exact: bool,
+    tickets: usize,
+}
+
+fn absorb(threads: usize, per_thread: usize) -> Absorb {
+    let path = temp_db("absorb");
+    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap());
+    let guard = layer.guard();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let d = dispatch.clone();
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                tracing::dispatcher::with_default(&d, || {
+                    b.wait();
+                    for i in 0..per_thread {
+                        SITE_FNS[(i + t) % SITES](i);
+                    }
+                })
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let f = Instant::now();
+    guard.flush().unwrap();
+    let flush_ms = f.elapsed().as_secs_f64() * 1e3;
+    let events = (threads * per_thread) as u64;
+    let (total, tickets) = stored_total(&path);
+    drop(guard);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    Absorb {
+        events,
+        secs,
+        flush_ms,
+        exact: total == events,
+        tickets,
+    }
+}
+
+struct Latency {
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    p999: f64,
+    max: f64,
+    timer: f64,
+}
+
+fn latency(n: usize) -> Latency {
+    let path = temp_db("latency");
+    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap());
+    let guard = layer.guard();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let mut lat = Vec::with_capacity(n);
+    let mut timer = Vec::with_capacity(n);
+    tracing::dispatcher::with_default(&dispatch, || {
+        // Warm-up: first events create the tickets' groups.
+        for i in 0..10_000 {
+            SITE_FNS[i % SITES](i);
+        }
+        for i in 0..n {
+            let a = Instant::now();
+            SITE_FNS[i % SITES](i);
+            lat.push(a.elapsed().as_nanos() as f64);
+            let b = Instant::now();
+            timer.push(b.elapsed().as_nanos() as f64);
+        }
+    });
+    guard.flush().unwrap();
+    drop(guard);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    lat.sort_by(f64::total_cmp);
+    timer.sort_by(f64::total_cmp);
+    let pct = |v: &[f64], p: f64| v[((p / 100.0) * v.len() as f64) as usize].min(v[v.len() - 1]) / 1e3;
+    Latency {
+        p50: pct(&lat, 50.0),
+        p90: pct(&lat, 90.0),
+        p99: pct(&lat, 99.0),
+        p999: pct(&lat, 99.9),
+        max: lat[lat.len() - 1] / 1e3,
+        timer: pct(&timer, 50.0),
+    }
+}
+
+struct Stored {
+    samples: u64,
+    secs: f64,
+    dropped: u64,
+    commits: u64,
+    db_mb: f64,
+}
+
+fn stored_samples(run_for: Duration) -> Stored {
+    let path = temp_db("samples");
+    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
+        .with_samples_per_ticket(100_000_000)
+        .with_queue_capacity(32_768);
+    let guard = layer.guard();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let start = Instant::now();
+    tracing::dispatcher::with_default(&dispatch, || {
+        let mut i = 0;
+        while start.elapsed() < run_for {
+            for _ in 0..100 {
+                SITE_FNS[i % SITES](i);
+                i += 1;
+            }
+        }
+    });
+    guard.flush().unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    let stats = guard.stats();
+    let db_mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64
+        + std::fs::metadata(path.with_extension("db-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0) as f64;
+    let out = Stored {
+        samples: stats.samples_stored(),
+        secs,
+        dropped: stats.samples_dropped(),
+        commits: stats.commits(),
+        db_mb: db_mb / 1e6,
+    };
+    drop(guard);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    out
+}
+
+struct Heap {
+    peak_mib: f64,
+    events: u64,
+    dropped: u64,
+    exact: bool,
+}
+
+fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
+    let path = temp_db("heap");
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
+        .with_samples_per_ticket(100_000_000);
+    let guard = layer.guard();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let stop = Arc::new(AtomicBool::new(false));
+    let emitted = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let d = dispatch.clone();
+            let stop = stop.clone();
+            let emitted = emitted.clone();
+            std::thread::spawn(move || {
+                tracing::dispatcher::with_default(&d, || {
+                    let mut i = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        for _ in 0..100 {
+                            SITE_FNS[(i + t) % SITES](i);
+                            i += 1;
+                        }
+                    }
+                    emitted.fetch_add(i, Ordering::Relaxed);
+                })
+            })
+        })
+        .collect();
+    std::thread::sleep(run_for);
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().unwrap();
+    }
+    guard.flush().unwrap();
+    let peak = PEAK.load(Ordering::Relaxed) - base;
+    let stats = guard.stats();
+    let events = emitted.load(Ordering::Relaxed) as u64;
+    let (total, _) = stored_total(&path);
+    let out = Heap {
+        peak_mib: peak as f64 / (1024.0 * 1024.0),
+        events,
+        dropped: stats.samples_dropped(),
+        exact: total == events,
+    };
+    drop(guard);
+    drop(dispatch);
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    out
+}
+
+fn main() {
+    let json = std::env::args().any(|a| a == "--json");
+    let quick = std::env::args().any(|a| a == "--quick");
+    let scale = if quick { 10 } else { 1 };
+    let a = absorb(4, 1_000_000 / scale);
+    let l = latency(200_000 / scale);
+    let s = stored_samples(Duration::from_millis(3000 / scale as u64));
+    let h = heap_under_overload(4, Duration::from_millis(3000 / scale as u64));
+    let absorb_rate = a.events as f64 / a.secs;
+    let sample_rate = s.samples as f64 / s.secs;
+    if json {
+        println!(
+            "{{\"absorb_events\":{},\"absorb_secs\":{:.3},\"absorb_per_s\":{:.0},\"absorb_flush_ms\":{:.1},\"absorb_exact\":{},\"absorb_tickets\":{},\
+             \"lat_us_p50\":{:.3},\"lat_us_p90\":{:.3},\"lat_us_p99\":{:.3},\"lat_us_p999\":{:.3},\"lat_us_max\":{:.1},\"timer_us\":{:.3},\
+             \"samples_stored\":{},\"samples_secs\":{:.3},\"samples_per_s\":{:.0},\"samples_dropped\":{},\"samples_commits\":{},\"samples_db_mb\":{:.1},\
+             \"heap_peak_mib\":{:.2},\"heap_events\":{},\"heap_samples_dropped\":{},\"heap_exact\":{}}}",
+            a.events, a.secs, absorb_rate, a.flush_ms, a.exact, a.tickets,
+            l.p50, l.p90, l.p99, l.p999, l.max, l.timer,
+            s.samples, s.secs, sample_rate, s.dropped, s.commits, s.db_mb,
+            h.peak_mib, h.events, h.dropped, h.exact
+        );
+        return;
+    }
+    println!("taskwire-tickets, 10 call sites, ERROR records, file database (WAL, synchronous=FULL)");
+    println!(
+        "absorb (4 threads):  {} events in {:.3} s = {:.0} events/s; flush {:.1} ms; counts exact: {} ({} tickets)",
+        a.events, a.secs, absorb_rate, a.flush_ms, a.exact, a.tickets
+    );
+    println!(
+        "latency (1 thread):  p50 {:.3} µs  p90 {:.3} µs  p99 {:.3} µs  p99.9 {:.3} µs  max {:.1} µs  (timer {:.3} µs)",
+        l.p50, l.p90, l.p99, l.p999, l.max, l.timer
+    );
+    println!(
+        "stored samples:      {} in {:.3} s = {:.0} samples/s ({} commits, {} dropped, {:.1} MB on disk)",
+        s.samples, s.secs, sample_rate, s.commits, s.dropped, s.db_mb
+    );
+    println!(
+        "heap under overload: peak {:.2} MiB above baseline; {} events, {} samples dropped, counts exact: {}",
+        h.peak_mib, h.events, h.dropped, h.exact
+    );
+}

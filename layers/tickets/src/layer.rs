@@ -338,7 +338,7 @@ impl TicketsLayer {
                 }
             }
         }
-        if g.take_sample_slot(self.budget) {
+        if g.take_sample_slot(self.budget) && self.shared.has_room() {
             let s = sample::build(&self.sample_cx, event, meta, is_log, ctx, now);
             self.shared.send_sample(g.clone(), s);
         }

@@ -129,6 +129,18 @@ impl Shared {
             .as_ref()
     }
 
+    /// Whether a sample would be accepted now (so a full queue costs no sample building).
+    pub(crate) fn has_room(self: &Arc<Self>) -> bool {
+        let room = match self.sender() {
+            Some(tx) => !tx.is_full() && !self.stopped.load(Ordering::Relaxed),
+            None => false,
+        };
+        if !room {
+            self.stats.samples_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        room
+    }
+
     /// Sends a sample; counts it as dropped when the queue is full or the writer is gone.
     pub(crate) fn send_sample(self: &Arc<Self>, group: Arc<Group>, sample: Sample) {
         let sent = match self.sender() {
