@@ -38,8 +38,8 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed)
-                + layout.size() as isize;
+            let now =
+                LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
             PEAK.fetch_max(now, Ordering::Relaxed);
         }
         p
@@ -65,16 +65,36 @@ static ALLOC: Counting = Counting;
 const SITES: usize = 10;
 
 // Ten call sites, one per line, like the Logbook benchmark.
-fn s0(i: usize) { tracing::error!(i, "site 0 failed for item {}", i); }
-fn s1(i: usize) { tracing::error!(i, "site 1 failed for item {}", i); }
-fn s2(i: usize) { tracing::error!(i, "site 2 failed for item {}", i); }
-fn s3(i: usize) { tracing::error!(i, "site 3 failed for item {}", i); }
-fn s4(i: usize) { tracing::error!(i, "site 4 failed for item {}", i); }
-fn s5(i: usize) { tracing::error!(i, "site 5 failed for item {}", i); }
-fn s6(i: usize) { tracing::error!(i, "site 6 failed for item {}", i); }
-fn s7(i: usize) { tracing::error!(i, "site 7 failed for item {}", i); }
-fn s8(i: usize) { tracing::error!(i, "site 8 failed for item {}", i); }
-fn s9(i: usize) { tracing::error!(i, "site 9 failed for item {}", i); }
+fn s0(i: usize) {
+    tracing::error!(i, "site 0 failed for item {}", i);
+}
+fn s1(i: usize) {
+    tracing::error!(i, "site 1 failed for item {}", i);
+}
+fn s2(i: usize) {
+    tracing::error!(i, "site 2 failed for item {}", i);
+}
+fn s3(i: usize) {
+    tracing::error!(i, "site 3 failed for item {}", i);
+}
+fn s4(i: usize) {
+    tracing::error!(i, "site 4 failed for item {}", i);
+}
+fn s5(i: usize) {
+    tracing::error!(i, "site 5 failed for item {}", i);
+}
+fn s6(i: usize) {
+    tracing::error!(i, "site 6 failed for item {}", i);
+}
+fn s7(i: usize) {
+    tracing::error!(i, "site 7 failed for item {}", i);
+}
+fn s8(i: usize) {
+    tracing::error!(i, "site 8 failed for item {}", i);
+}
+fn s9(i: usize) {
+    tracing::error!(i, "site 9 failed for item {}", i);
+}
 
 static SITE_FNS: [fn(usize); SITES] = [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9];
 
@@ -175,7 +195,8 @@ fn latency(n: usize) -> Latency {
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
     lat.sort_by(f64::total_cmp);
     timer.sort_by(f64::total_cmp);
-    let pct = |v: &[f64], p: f64| v[((p / 100.0) * v.len() as f64) as usize].min(v[v.len() - 1]) / 1e3;
+    let pct =
+        |v: &[f64], p: f64| v[((p / 100.0) * v.len() as f64) as usize].min(v[v.len() - 1]) / 1e3;
     Latency {
         p50: pct(&lat, 50.0),
         p90: pct(&lat, 90.0),
@@ -241,8 +262,8 @@ fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
     let path = temp_db("heap");
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
-        .with_samples_per_ticket(100_000_000);
+    let layer =
+        taskwire_tickets::layer(Sqlite::open(&path).unwrap()).with_samples_per_ticket(100_000_000);
     let guard = layer.guard();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let stop = Arc::new(AtomicBool::new(false));
@@ -311,7 +332,9 @@ fn main() {
         );
         return;
     }
-    println!("taskwire-tickets, 10 call sites, ERROR records, file database (WAL, synchronous=FULL)");
+    println!(
+        "taskwire-tickets, 10 call sites, ERROR records, file database (WAL, synchronous=FULL)"
+    );
     println!(
         "absorb (4 threads):  {} events in {:.3} s = {:.0} events/s; flush {:.1} ms; counts exact: {} ({} tickets)",
         a.events, a.secs, absorb_rate, a.flush_ms, a.exact, a.tickets
