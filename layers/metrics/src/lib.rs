@@ -116,6 +116,12 @@ pub use snapshot::{
     TimerStats,
 };
 
+/// Hooks for taskwire's own benchmarks; not part of the API.
+#[doc(hidden)]
+pub mod bench_support {
+    pub use crate::layer::SpanRecording;
+}
+
 /// A metrics layer with the defaults: wall time only, no label fields, events by level,
 /// 500 label sets per metric, a 60-second window, no slow-span warnings. Take its
 /// [`handle`](MetricsLayer::handle) to read the in-app aggregates.
