@@ -1,25 +1,25 @@
-//! Grouping: which events share a ticket.
-//!
-//! The default key is Logbook's: service, target, source file, source line and level; the
-//! message is never part of it, so `order 17 failed` and `order 18 failed` from one line are one
-//! ticket. [`Grouping`] changes it the way Sentry's "exceptions by url / by function" does:
-//!
-//! - [`Grouping::without_line`]: the name of the innermost enclosing span replaces file and line
-//!   ("by function"), so editing the file above the call does not split the ticket;
-//! - [`Grouping::with_field`]: the value of a named field, taken from the event or the nearest
-//!   enclosing span that has it, joins the key ("by url" with `http.route`);
-//! - an event field named [`FINGERPRINT_FIELD`] replaces the whole key (except the service):
-//!   `error!(fingerprint = "payment-provider-down", …)` groups every such event together.
-//!
-//! A fingerprint is a stable 64-bit hash of the key (FNV-1a), written as 16 hex digits; it is
-//! the same in every process and every version, so several processes share tickets.
+//! Grouping: which events share a ticket ([`Grouping`]), and the stable hash of the key.
 
 use std::sync::Arc;
 
 /// The event field that, when present, is the whole grouping key (with the service).
 pub const FINGERPRINT_FIELD: &str = "fingerprint";
 
-/// How events are grouped into tickets. See the [module docs](self).
+/// How events are grouped into tickets.
+///
+/// The default key is Logbook's: service, target, source file, source line and level; the
+/// message is never part of it, so `order 17 failed` and `order 18 failed` from one line are one
+/// ticket. [`Grouping`] changes it the way Sentry's "exceptions by url / by function" does:
+///
+/// - [`Grouping::without_line`]: the name of the innermost enclosing span replaces file and line
+///   ("by function"), so editing the file above the call does not split the ticket;
+/// - [`Grouping::with_field`]: the value of a named field, taken from the event or the nearest
+///   enclosing span that has it, joins the key ("by url" with `http.route`);
+/// - an event field named [`FINGERPRINT_FIELD`] replaces the whole key (except the service):
+///   `error!(fingerprint = "payment-provider-down", …)` groups every such event together.
+///
+/// A fingerprint is a stable 64-bit hash of the key (FNV-1a), written as 16 hex digits; it is
+/// the same in every process and every version, so several processes share tickets.
 ///
 /// ```
 /// use taskwire_tickets::Grouping;

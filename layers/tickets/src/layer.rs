@@ -31,7 +31,7 @@ use crate::Grouping;
 pub const TASKS_TARGET: &str = "taskwire::tasks";
 
 /// Groups events at or above a level into tickets in a [`Store`]. Built with
-/// [`layer()`](crate::layer); see the [crate docs](crate).
+/// [`layer()`](crate::layer()); see the [crate docs](crate).
 pub struct TicketsLayer {
     id: u64,
     capture: Capture,

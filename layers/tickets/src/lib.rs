@@ -107,7 +107,7 @@ pub fn layer(store: impl Store + 'static) -> TicketsLayer {
     TicketsLayer::new(Box::new(store))
 }
 
-/// Like [`layer`], for a store already boxed (chosen at run time).
+/// Like [`layer()`], for a store already boxed (chosen at run time).
 pub fn layer_boxed(store: Box<dyn Store>) -> TicketsLayer {
     TicketsLayer::new(store)
 }
