@@ -15,6 +15,15 @@ fn status_text(t: &Ticket) -> &'static str {
     }
 }
 
+/// The title, or a note when no sample has reached the store yet (only counts did).
+fn title(t: &Ticket) -> &str {
+    if t.title.is_empty() {
+        "(no sample stored yet)"
+    } else {
+        &t.title
+    }
+}
+
 fn cut(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_owned();
@@ -53,7 +62,7 @@ pub(crate) fn list(
                 relative(t.last_seen.as_micros(), now),
                 relative(t.first_seen.as_micros(), now),
                 t.level.as_str().to_owned(),
-                cut(&t.title, 80),
+                cut(title(t), 80),
             ]
         })
         .collect();
@@ -124,7 +133,7 @@ pub(crate) fn show(
     let when = |ts: taskwire_tickets::store::Timestamp| {
         format!("{} ({})", relative(ts.as_micros(), now), ts)
     };
-    writeln!(out, "Ticket {}: {}", t.id, t.title)?;
+    writeln!(out, "Ticket {}: {}", t.id, title(t))?;
     let mut status = t.status.as_str().to_owned();
     if let Some(r) = t.regressed_at {
         if t.status == Status::Open {

@@ -221,11 +221,12 @@ impl TicketsLayer {
         self
     }
 
-    /// How often the writer commits. Default 100 ms.
+    /// How often the writer commits. Default 100 ms (kept between 1 ms and 1 hour).
     #[must_use]
     pub fn with_flush_interval(self, period: Duration) -> Self {
-        self.shared
-            .configure(|c| c.period = period.max(Duration::from_millis(1)));
+        self.shared.configure(|c| {
+            c.period = period.clamp(Duration::from_millis(1), Duration::from_secs(3600));
+        });
         self
     }
 

@@ -415,7 +415,10 @@ impl Writer {
                     let wait = if ok {
                         self.cfg.period
                     } else {
-                        (self.cfg.period * 2u32.saturating_pow(self.failures.min(6)))
+                        self.cfg
+                            .period
+                            .checked_mul(2u32.saturating_pow(self.failures.min(6)))
+                            .unwrap_or(Duration::MAX)
                             .min(Duration::from_secs(5))
                     };
                     next = Instant::now() + wait;
@@ -455,6 +458,11 @@ impl Writer {
     }
 
     fn add_sample(&mut self, g: Arc<Group>, s: Sample) {
+        if self.pending_samples >= self.cfg.max_batch_samples.saturating_mul(2) {
+            // The store is failing and samples pile up: memory stays bounded, counts go on.
+            self.stats.samples_dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let keep = self.cfg.samples_per_ticket;
         let p = self.entry(&g);
         if p.title.is_none() {
