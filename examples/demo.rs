@@ -5,6 +5,8 @@
 //! writes through the bridge. Every record goes as a JSON line to stdout and to
 //! `target/demo/logs.jsonl`; every span is a task, and the demo ends by printing the task tree
 //! of each order rebuilt from that file (what `taskwire tree target/demo/logs.jsonl` shows).
+//! Warnings and errors are grouped into tickets in `target/demo/tickets.db`, listed at the end
+//! (what `taskwire tickets list --db target/demo/tickets.db` shows).
 //!
 //! ```text
 //! cargo run --example demo
@@ -106,13 +108,18 @@ fn legacy_audit(orders: usize) {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = demo_dir();
     let log_file = dir.join("logs.jsonl");
-    // Each run starts a fresh log file.
-    let _ = std::fs::remove_file(&log_file);
+    let tickets_db = dir.join("tickets.db");
+    // Each run starts with a fresh log and ticket database.
+    std::fs::create_dir_all(&dir)?;
+    for f in [&log_file, &tickets_db] {
+        let _ = std::fs::remove_file(f);
+    }
 
     let guard = taskwire::builder()
         .service("shop")
         .release(env!("CARGO_PKG_VERSION"))
         .tasks(taskwire::tasks::layer())
+        .tickets(taskwire::tickets::Sqlite::open(&tickets_db)?)
         .json(std::io::stdout)
         .json_file(&log_file)
         .install()?;
@@ -146,5 +153,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("\nTask trees (taskwire tree {}):\n", log_file.display());
     taskwire_cli::tree::print_trees(&[log_file], &mut std::io::stdout())?;
+    println!(
+        "\nTickets (taskwire tickets list --db {}):\n",
+        tickets_db.display()
+    );
+    taskwire_cli::tickets::print_tickets(&tickets_db, &mut std::io::stdout())?;
     Ok(())
 }

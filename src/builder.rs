@@ -44,6 +44,8 @@ pub struct Builder {
     span_list: bool,
     json: Vec<JsonSink>,
     tasks: Option<TasksLayer>,
+    #[cfg(feature = "tickets")]
+    tickets: Vec<taskwire_tickets::TicketsLayer>,
     log_bridge: bool,
 }
 
@@ -62,6 +64,8 @@ impl Default for Builder {
             span_list: false,
             json: Vec::new(),
             tasks: None,
+            #[cfg(feature = "tickets")]
+            tickets: Vec::new(),
             log_bridge: true,
         }
     }
@@ -167,6 +171,35 @@ impl Builder {
         self
     }
 
+    /// Groups error events (WARN and above) into tickets kept in `store`, such as
+    /// `taskwire::tickets::Sqlite::open("tickets.db")?`. The service and release set here
+    /// go into every ticket; the [`Guard`] flushes the store's writer on drop. For other
+    /// settings (threshold, grouping, samples), pass a configured layer to
+    /// [`Builder::tickets_layer`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (dispatch, guard) = taskwire::builder()
+    ///     .service("checkout")
+    ///     .tickets(taskwire::tickets::Sqlite::open_in_memory()?)
+    ///     .build()?;
+    /// tracing::dispatcher::with_default(&dispatch, || tracing::error!("payment declined"));
+    /// drop(guard); // flushes the tickets
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tickets")]
+    pub fn tickets(self, store: impl taskwire_tickets::Store + 'static) -> Self {
+        self.tickets_layer(taskwire_tickets::layer(store))
+    }
+
+    /// Adds a configured tickets layer (see [`taskwire_tickets::TicketsLayer`]). The builder
+    /// sets its service, release and redaction unless it has its own.
+    #[cfg(feature = "tickets")]
+    pub fn tickets_layer(mut self, layer: taskwire_tickets::TicketsLayer) -> Self {
+        self.tickets.push(layer);
+        self
+    }
+
     /// Builds the subscriber without installing it, for `tracing::dispatcher::with_default`
     /// in tests. The `log` bridge is only set up by [`Builder::install`].
     pub fn build(self) -> Result<(Dispatch, Guard), InstallError> {
@@ -222,6 +255,18 @@ impl Builder {
         // First in the stack: the tasks layer owns the span capture.
         if let Some(tasks) = self.tasks {
             layers.push(Box::new(tasks.with_capture(capture.clone())));
+        }
+        #[cfg(feature = "tickets")]
+        for mut tickets in self.tickets {
+            tickets = tickets.with_capture(capture.clone());
+            if let Some(s) = &self.service {
+                tickets = tickets.with_service(s.clone());
+            }
+            if let Some(r) = &self.release {
+                tickets = tickets.with_release(r.clone());
+            }
+            guard.tickets.push(tickets.guard());
+            layers.push(Box::new(tickets));
         }
         for sink in self.json {
             let mut base = taskwire_json::layer()
@@ -295,6 +340,8 @@ fn level_to_log(l: Option<LevelFilter>) -> log::LevelFilter {
 pub struct Guard {
     workers: Vec<WorkerGuard>,
     write_errors: Vec<WriteErrors>,
+    #[cfg(feature = "tickets")]
+    tickets: Vec<taskwire_tickets::TicketsGuard>,
 }
 
 impl fmt::Debug for Guard {
@@ -307,6 +354,12 @@ impl fmt::Debug for Guard {
 }
 
 impl Guard {
+    /// Waits until every ticket recorded so far is committed to its store.
+    #[cfg(feature = "tickets")]
+    pub fn flush_tickets(&self) -> Result<(), taskwire_tickets::FlushError> {
+        self.tickets.iter().try_for_each(|t| t.flush())
+    }
+
     /// Records that could not be written so far, over every JSON output.
     pub fn write_errors(&self) -> u64 {
         self.write_errors.iter().map(WriteErrors::count).sum()
@@ -315,7 +368,10 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        // Dropping each WorkerGuard flushes its queue and joins its thread.
+        // Ticket stores first (their writers may still log), then the file writers: dropping
+        // each guard flushes its queue and joins its thread.
+        #[cfg(feature = "tickets")]
+        self.tickets.clear();
         self.workers.clear();
         let failed = self.write_errors();
         if failed > 0 {

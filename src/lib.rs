@@ -30,9 +30,11 @@
 //! | `taskwire-core` | [`core`] | W3C ids, shared span capture, redaction, JSON primitives |
 //! | `taskwire-json` | [`json`] | structured JSON lines with the context of every enclosing span |
 //! | `taskwire-tasks` | [`tasks`] | spans as hierarchical tasks: outcomes, `task.end` records, export/import across processes |
+//! | `taskwire-tickets` | `tickets` | error events grouped into tickets (counts, status, regressions, samples) in SQLite |
 //!
 //! | feature | enables |
 //! |---|---|
+//! | `tickets` (default) | `taskwire::tickets` and `builder().tickets(..)`: tickets in SQLite |
 //! | `tokio` | `tasks::spawn` / `tasks::spawn_blocking`, carrying the current task into tokio tasks |
 //! | `tower` | `taskwire::tower`: tower middleware (axum, hyper, tonic) for request tasks and propagation |
 //! | `axum` | `tower` plus axum route templates (`MatchedPath`) as task names |
@@ -53,6 +55,8 @@ pub use taskwire_json as json;
 #[cfg(feature = "reqwest")]
 pub use taskwire_reqwest as reqwest;
 pub use taskwire_tasks as tasks;
+#[cfg(feature = "tickets")]
+pub use taskwire_tickets as tickets;
 #[cfg(feature = "tower")]
 pub use taskwire_tower as tower;
 

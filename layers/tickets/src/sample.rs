@@ -102,6 +102,9 @@ struct EventRender<'a> {
     max: usize,
     skip_log_fields: bool,
     message: Option<String>,
+    /// The text of an `error` field: the message of an event that has none (the event
+    /// `#[instrument(err)]` emits is `error = %e` alone).
+    error_text: Option<String>,
     fields: Vec<u8>,
     errors: Vec<u8>,
 }
@@ -163,6 +166,9 @@ impl Visit for EventRender<'_> {
         }
         if self.key(field) {
             json::write_str(&mut self.fields, &truncate(value, self.max));
+            if field.name() == "error" && self.error_text.is_none() {
+                self.error_text = Some(truncate(value, self.max).into_owned());
+            }
         }
     }
     fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
@@ -170,6 +176,9 @@ impl Visit for EventRender<'_> {
             return;
         }
         let e = ErrorValue::from_error(value);
+        if field.name() == "error" && self.error_text.is_none() {
+            self.error_text = Some(truncate(&e.message, self.max).into_owned());
+        }
         let e = ErrorValue {
             message: truncate(&e.message, self.max).into_owned(),
             sources: e
@@ -196,7 +205,11 @@ impl Visit for EventRender<'_> {
             return;
         }
         if self.key(field) {
-            json::write_str(&mut self.fields, &debug_string(value, self.max));
+            let text = debug_string(value, self.max);
+            if field.name() == "error" && self.error_text.is_none() {
+                self.error_text = Some(text.clone());
+            }
+            json::write_str(&mut self.fields, &text);
         }
     }
 }
@@ -227,6 +240,7 @@ where
         max: cx.max_field_len,
         skip_log_fields: is_log,
         message: None,
+        error_text: None,
         fields: vec![b'{'],
         errors: vec![b'['],
     };
@@ -264,7 +278,7 @@ where
 
     let mut s = Sample::new(Timestamp::from_micros(now));
     s.level = Some(*meta.level());
-    s.message = r.message.unwrap_or_default();
+    s.message = r.message.or(r.error_text).unwrap_or_default();
     s.fields = into_string(r.fields);
     s.spans = into_string(spans);
     s.errors = into_string(r.errors);
