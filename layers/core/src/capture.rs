@@ -182,6 +182,9 @@ impl Capture {
             let top = TOP_ID.try_with(Cell::get).unwrap_or(0);
             match &visible_parent {
                 Some(v) if top != 0 && v.id().into_u64() == top => true,
+                // No span taskwire made current here and none visible: a root, or a child
+                // of spans no taskwire layer captured, whose lineage nobody can know.
+                None if top == 0 => true,
                 _ => match ctx.current_span().id() {
                     None => true,
                     Some(real) => visible_parent.as_ref().is_some_and(|v| v.id() == *real),
