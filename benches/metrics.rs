@@ -52,6 +52,26 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Peer {
     }
 }
 
+/// The floor of any layer that times spans into the facade: an `Instant` in the extensions and
+/// one handle registered up front (no labels, no lookup, no in-app aggregation).
+struct Floor(metrics::Histogram);
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Floor {
+    fn on_new_span(&self, _attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(Start(Instant::now()));
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(&id) {
+            if let Some(start) = span.extensions().get::<Start>() {
+                self.0.record(start.0.elapsed().as_secs_f64());
+            }
+        }
+    }
+}
+
 /// The hand-written layer with busy time, as tracing-subscriber's `Timings` keep it.
 struct PeerBusy;
 
@@ -170,6 +190,18 @@ fn bench_lifecycle(c: &mut Criterion) {
     }
     {
         let (recorder, handle) = prometheus();
+        let h = metrics::with_local_recorder(&recorder, || metrics::histogram!("span.duration"));
+        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(Floor(h)));
+        with_recorder(
+            &mut g,
+            "floor_cached_handle",
+            &recorder,
+            &|| handle.run_upkeep(),
+            d,
+        );
+    }
+    {
+        let (recorder, handle) = prometheus();
         let d = tracing::Dispatch::new(tracing_subscriber::registry().with(PeerBusy));
         with_recorder(
             &mut g,
@@ -278,6 +310,38 @@ fn bench_primitives(c: &mut Criterion) {
             h.record(black_box(v));
         })
     });
+    {
+        // One sample into a cached Prometheus histogram handle.
+        let (recorder, handle) = prometheus();
+        let h = metrics::with_local_recorder(&recorder, || metrics::histogram!("x_seconds"));
+        g.bench_function("prometheus_handle_record", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let n = left.min(10_000);
+                    let t = Instant::now();
+                    for _ in 0..n {
+                        h.record(black_box(0.001));
+                    }
+                    total += t.elapsed();
+                    handle.run_upkeep();
+                    left -= n;
+                }
+                total
+            })
+        });
+    }
+    {
+        // The layer's recording without a recorder: clock pair and the in-app windowed timer.
+        let rec = taskwire_metrics::bench_support::SpanRecording::default();
+        g.bench_function("taskwire_recording_in_app_only", |b| {
+            b.iter(|| {
+                let start = rec.start();
+                rec.finish(black_box(start));
+            })
+        });
+    }
     {
         // The layer's recording: clock pair, in-app windowed timer, facade handle.
         let (recorder, handle) = prometheus();

@@ -7,7 +7,7 @@
 //! the finished tick into the moving rates and, when a slot's time is up, to recycle the oldest
 //! slot. Memory is fixed once the slots have seen their octaves.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use taskwire_core::{SpanId, TraceId};
@@ -182,6 +182,8 @@ pub(crate) struct Timer {
     meter: Meter,
     sum: AtomicU64,
     slots: Box<[Slot]>,
+    /// The index of the current slot.
+    current: AtomicUsize,
     hist: SlottedHistogram,
     slot_ticks: u64,
     /// The window's p99 as of the last upkeep, for slow-span warnings (`u64::MAX`: unknown).
@@ -224,6 +226,7 @@ impl Timer {
             meter,
             sum: AtomicU64::new(0),
             slots,
+            current: AtomicUsize::new((epoch % n) as usize),
             hist: SlottedHistogram::new(n as usize),
             slot_ticks: window.slot_ticks,
             p99: AtomicU64::new(u64::MAX),
@@ -240,9 +243,11 @@ impl Timer {
         if tick != self.meter.tick.load(Ordering::Acquire) {
             self.upkeep(tick);
         }
-        let epoch = tick / self.slot_ticks;
-        let i = (epoch % self.slots.len() as u64) as usize;
-        let slot = &self.slots[i];
+        // The slot of the current tick, set by the upkeep: no division on this path.
+        let i = self.current.load(Ordering::Relaxed);
+        let Some(slot) = self.slots.get(i) else {
+            return;
+        };
         self.hist.record(i, value);
         if value < slot.min.load(Ordering::Relaxed) {
             slot.min.fetch_min(value, Ordering::Relaxed);
@@ -278,6 +283,7 @@ impl Timer {
                 self.slots[i].reset(e);
             }
             st.slot_epoch = epoch;
+            self.current.store((epoch % n) as usize, Ordering::Relaxed);
             if self.track_p99 {
                 let (count, p99) = with_scratch(|snap| {
                     self.add_window(snap, epoch);
