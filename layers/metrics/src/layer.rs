@@ -727,24 +727,6 @@ impl MetricsLayer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_parse_back_into_labels() {
-        let mut key = String::new();
-        push_key(&mut key, "name", "GET /a=b:c");
-        push_key(&mut key, "http_route", "");
-        push_key(&mut key, "tier", "gold");
-        let l = parse_key(&key);
-        assert_eq!(l.len(), 3);
-        assert_eq!(&*l[0].1, "GET /a=b:c");
-        assert_eq!(&*l[1].1, "");
-        assert_eq!(l[2].0, "tier");
-    }
-}
-
 /// The per-span recording of the layer in isolation (no registry, no lookups), for the
 /// benchmark that compares it with its primitives.
 #[doc(hidden)]
@@ -789,5 +771,23 @@ impl SpanRecording {
             ids: None,
         };
         self.entry.value.record(&self.entry.labels, &sample, now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_back_into_labels() {
+        let mut key = String::new();
+        push_key(&mut key, "name", "GET /a=b:c");
+        push_key(&mut key, "http_route", "");
+        push_key(&mut key, "tier", "gold");
+        let l = parse_key(&key);
+        assert_eq!(l.len(), 3);
+        assert_eq!(&*l[0].1, "GET /a=b:c");
+        assert_eq!(&*l[1].1, "");
+        assert_eq!(l[2].0, "tier");
     }
 }
