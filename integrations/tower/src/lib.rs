@@ -88,6 +88,7 @@
 //! | feature | default | enables |
 //! |---|---|---|
 //! | `axum` | no | route names from axum's `MatchedPath`, and `client.address` from axum's `ConnectInfo<SocketAddr>` (turns on axum's `matched-path` and `tokio` features) |
+//! | `metrics` | no | with `axum`: `metrics::handler`, an axum handler serving taskwire-metrics' in-app snapshot as Prometheus text, JSON or a table |
 //!
 //! Without features the crate depends on `http`, `http-body`, `tower-layer`, `tower-service`,
 //! `pin-project-lite`, `tracing` and taskwire-core only, so it serves hyper and tonic as well as
@@ -98,6 +99,8 @@
 #![forbid(unsafe_code)]
 
 mod headers;
+#[cfg(all(feature = "axum", feature = "metrics"))]
+pub mod metrics;
 mod propagate;
 pub mod server;
 
