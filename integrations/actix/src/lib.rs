@@ -91,13 +91,19 @@
 //!
 //! # Features
 //!
-//! This crate has no cargo features. It needs Rust 1.89 (actix-web 4.18).
+//! | feature | default | enables |
+//! |---|---|---|
+//! | `metrics` | no | `metrics::route`: an actix-web route serving taskwire-metrics' in-app snapshot as Prometheus text, JSON or a table |
+//!
+//! It needs Rust 1.89 (actix-web 4.18).
 //!
 //! The wire format, and how the other integrations fit, is in `docs/propagation.md`.
 #![forbid(unsafe_code)]
 
 mod body;
 mod headers;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod middleware;
 mod request_id;
 
