@@ -538,16 +538,19 @@ where
             self.capture.on_new_span(attrs, id, &ctx);
         }
         let Some(span) = ctx.span(id) else { return };
+        let timing = Timing {
+            layer: self.callsites.uid(),
+            callsite: ci,
+            start: self.clock.now(),
+            busy: 0,
+            entered_at: 0,
+            depth: 0,
+        };
         let mut ext = span.extensions_mut();
-        if ext.get_mut::<Timing>().is_none() {
-            ext.insert(Timing {
-                layer: self.callsites.uid(),
-                callsite: ci,
-                start: self.clock.now(),
-                busy: 0,
-                entered_at: 0,
-                depth: 0,
-            });
+        // One lookup in the usual case; a second metrics layer in the stack keeps the first
+        // one's timing (and records nothing itself).
+        if let Some(first) = ext.replace(timing) {
+            ext.replace(first);
         }
     }
 
@@ -777,6 +780,19 @@ impl SpanRecording {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_metrics_layer_records_nothing_and_does_not_panic() {
+        use tracing_subscriber::prelude::*;
+        let (a, b) = (MetricsLayer::default(), MetricsLayer::default());
+        let (ha, hb) = (a.handle(), b.handle());
+        let subscriber = tracing_subscriber::registry().with(a).with(b);
+        tracing::subscriber::with_default(subscriber, || {
+            let _s = tracing::info_span!("x").entered();
+        });
+        assert_eq!(ha.snapshot().tasks[0].count, 1);
+        assert!(hb.snapshot().tasks.is_empty());
+    }
 
     #[test]
     fn keys_parse_back_into_labels() {
