@@ -52,6 +52,8 @@ pub use builder::{builder, Builder, Guard, InstallError};
 pub use taskwire_actix as actix;
 pub use taskwire_core as core;
 pub use taskwire_json as json;
+#[cfg(feature = "otel")]
+pub use taskwire_otel as otel;
 #[cfg(feature = "reqwest")]
 pub use taskwire_reqwest as reqwest;
 pub use taskwire_tasks as tasks;
