@@ -1,0 +1,314 @@
+//! Queued records → OpenTelemetry SDK data, on the export thread.
+
+use std::borrow::Cow;
+use std::time::{Duration, Instant, SystemTime};
+
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
+use opentelemetry::trace::{
+    Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use taskwire_core::FieldValue;
+use tracing_core::Level;
+
+use crate::record::{truncate, FinishedSpan, LogItem, SpanEvent};
+
+/// Maps `Instant`s to wall-clock time, from one pair of clock reads made when a batch is
+/// converted (so a long-running process does not drift from a start-time anchor).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Clock {
+    instant: Instant,
+    system: SystemTime,
+}
+
+impl Clock {
+    pub(crate) fn now() -> Self {
+        Clock {
+            instant: Instant::now(),
+            system: SystemTime::now(),
+        }
+    }
+
+    pub(crate) fn to_system(self, at: Instant) -> SystemTime {
+        if at <= self.instant {
+            self.system
+                .checked_sub(self.instant - at)
+                .unwrap_or(self.system)
+        } else {
+            self.system
+                .checked_add(at - self.instant)
+                .unwrap_or(self.system)
+        }
+    }
+}
+
+/// Fields that steer the span itself rather than become attributes.
+const CONTROL: [&str; 5] = [
+    "task.name",
+    "otel.name",
+    "otel.kind",
+    "otel.status_code",
+    "otel.status_message",
+];
+
+pub(crate) fn span(
+    s: FinishedSpan,
+    clock: Clock,
+    scope: &InstrumentationScope,
+    max_value_len: usize,
+) -> SpanData {
+    let trace_state = s
+        .tracestate
+        .as_deref()
+        .and_then(|ts| ts.parse::<TraceState>().ok())
+        .unwrap_or_default();
+    let span_context = SpanContext::new(
+        TraceId::from_bytes(s.trace_id.to_bytes()),
+        SpanId::from_bytes(s.span_id.to_bytes()),
+        TraceFlags::SAMPLED,
+        false,
+        trace_state,
+    );
+    let parent_span_id = s
+        .parent_span_id
+        .map_or(SpanId::INVALID, |p| SpanId::from_bytes(p.to_bytes()));
+
+    let field_str = |name: &str| {
+        s.fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| v.as_str())
+    };
+    let span_kind = match field_str("otel.kind")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("server") => SpanKind::Server,
+        Some("client") => SpanKind::Client,
+        Some("producer") => SpanKind::Producer,
+        Some("consumer") => SpanKind::Consumer,
+        Some("internal") => SpanKind::Internal,
+        _ => infer_kind(s.metadata.name(), s.remote_parent),
+    };
+    let explicit_status = field_str("otel.status_code").map(str::to_ascii_lowercase);
+    let status = if s.failed || explicit_status.as_deref() == Some("error") {
+        let description = s
+            .failure
+            .as_deref()
+            .or_else(|| field_str("otel.status_message"))
+            .unwrap_or("task failed");
+        Status::Error {
+            description: Cow::Owned(truncate(description, max_value_len)),
+        }
+    } else if explicit_status.as_deref() == Some("ok") {
+        Status::Ok
+    } else {
+        Status::Unset
+    };
+
+    let mut attributes = Vec::with_capacity(s.fields.len() + 4);
+    for (k, v) in &s.fields {
+        if !CONTROL.contains(k) {
+            attributes.push(KeyValue::new(*k, value(v)));
+        }
+    }
+    attributes.push(KeyValue::new(
+        "task.outcome",
+        if s.failed { "failed" } else { "succeeded" },
+    ));
+    attributes.push(KeyValue::new("task.target", s.metadata.target()));
+    attributes.push(KeyValue::new("task.busy_us", micros(s.busy)));
+    if s.errors > 0 {
+        attributes.push(KeyValue::new("task.errors", i64::from(s.errors)));
+    }
+    if s.failed_children > 0 {
+        attributes.push(KeyValue::new(
+            "task.failed_children",
+            i64::from(s.failed_children),
+        ));
+    }
+
+    let mut events = SpanEvents::default();
+    events.events = s.events.into_iter().map(|e| event(e, clock)).collect();
+    events.dropped_count = s.dropped_events;
+    let name: Cow<'static, str> = match s.name {
+        crate::record::Name::Static(n) => Cow::Borrowed(n),
+        crate::record::Name::Owned(n) => Cow::Owned(n.into_string()),
+    };
+    SpanData {
+        span_context,
+        parent_span_id,
+        parent_span_is_remote: s.remote_parent,
+        span_kind,
+        name,
+        start_time: clock.to_system(s.start),
+        end_time: clock.to_system(s.end),
+        attributes,
+        dropped_attributes_count: s.dropped_fields,
+        events,
+        links: SpanLinks::default(),
+        status,
+        instrumentation_scope: scope.clone(),
+    }
+}
+
+/// The kind of a span that does not say (`otel.kind`): taskwire's HTTP middleware names its
+/// spans `http.server.request` and `http.client.request`; a task continued from another
+/// process is the server side of a call.
+fn infer_kind(name: &str, remote_parent: bool) -> SpanKind {
+    if name.ends_with(".server.request") {
+        SpanKind::Server
+    } else if name.ends_with(".client.request") {
+        SpanKind::Client
+    } else if remote_parent {
+        SpanKind::Server
+    } else {
+        SpanKind::Internal
+    }
+}
+
+fn event(e: SpanEvent, clock: Clock) -> Event {
+    let name: Cow<'static, str> = match e.fields.message {
+        Some(m) => Cow::Owned(m.into_string()),
+        None => Cow::Borrowed(e.metadata.name()),
+    };
+    let mut attributes = Vec::with_capacity(e.fields.values.len() + 2);
+    attributes.push(KeyValue::new("level", e.metadata.level().as_str()));
+    attributes.push(KeyValue::new("target", e.metadata.target()));
+    for (k, v) in &e.fields.values {
+        attributes.push(KeyValue::new(*k, value(v)));
+    }
+    Event::new(name, clock.to_system(e.at), attributes, e.fields.dropped)
+}
+
+/// A log record for the logs signal.
+pub(crate) fn log(item: LogItem, clock: Clock, logger: &SdkLogger) -> SdkLogRecord {
+    let mut r = logger.create_log_record();
+    let at = clock.to_system(item.at);
+    r.set_timestamp(at);
+    r.set_observed_timestamp(at);
+    let level = *item.metadata.level();
+    r.set_severity_number(severity(level));
+    r.set_severity_text(level.as_str());
+    r.set_target(item.metadata.target());
+    if let Some(m) = item.fields.message {
+        r.set_body(AnyValue::String(StringValue::from(m.into_string())));
+    }
+    if let Some((trace_id, span_id, sampled)) = item.ids {
+        r.set_trace_context(
+            TraceId::from_bytes(trace_id.to_bytes()),
+            SpanId::from_bytes(span_id.to_bytes()),
+            Some(if sampled {
+                TraceFlags::SAMPLED
+            } else {
+                TraceFlags::default()
+            }),
+        );
+    }
+    let own = item.fields.values;
+    for (k, v) in &own {
+        r.add_attribute(*k, any_value(v));
+    }
+    for (k, v) in &item.span_fields {
+        if !own.iter().any(|(o, _)| o == k) {
+            r.add_attribute(*k, any_value(v));
+        }
+    }
+    if let Some(file) = item.metadata.file() {
+        r.add_attribute("code.file.path", file);
+    }
+    if let Some(line) = item.metadata.line() {
+        r.add_attribute("code.line.number", i64::from(line));
+    }
+    r
+}
+
+fn severity(level: Level) -> Severity {
+    match level {
+        Level::TRACE => Severity::Trace,
+        Level::DEBUG => Severity::Debug,
+        Level::INFO => Severity::Info,
+        Level::WARN => Severity::Warn,
+        _ => Severity::Error,
+    }
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// A field value as an attribute value. Integers that do not fit `i64` become strings, as in
+/// OpenTelemetry's own `tracing` bridge; errors become their message with the source chain.
+pub(crate) fn value(v: &FieldValue) -> Value {
+    match v {
+        FieldValue::I64(i) => Value::I64(*i),
+        FieldValue::U64(u) => {
+            i64::try_from(*u).map_or_else(|_| Value::from(u.to_string()), Value::I64)
+        }
+        FieldValue::I128(i) => {
+            i64::try_from(*i).map_or_else(|_| Value::from(i.to_string()), Value::I64)
+        }
+        FieldValue::U128(u) => {
+            i64::try_from(*u).map_or_else(|_| Value::from(u.to_string()), Value::I64)
+        }
+        FieldValue::F64(f) => Value::F64(*f),
+        FieldValue::Bool(b) => Value::Bool(*b),
+        FieldValue::Error(e) => {
+            if e.sources.is_empty() {
+                Value::from(e.message.clone())
+            } else {
+                let mut s = e.message.clone();
+                for src in &e.sources {
+                    s.push_str(": ");
+                    s.push_str(src);
+                }
+                Value::from(s)
+            }
+        }
+        other => Value::from(other.to_string()),
+    }
+}
+
+fn any_value(v: &FieldValue) -> AnyValue {
+    match value(v) {
+        Value::I64(i) => AnyValue::Int(i),
+        Value::F64(f) => AnyValue::Double(f),
+        Value::Bool(b) => AnyValue::Boolean(b),
+        Value::String(s) => AnyValue::String(s),
+        other => AnyValue::String(StringValue::from(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_that_do_not_fit_become_strings() {
+        assert_eq!(
+            value(&FieldValue::U64(u64::MAX)),
+            Value::from(u64::MAX.to_string())
+        );
+        assert_eq!(value(&FieldValue::U64(7)), Value::I64(7));
+        assert_eq!(value(&FieldValue::I128(-3)), Value::I64(-3));
+        assert_eq!(value(&FieldValue::Redacted), Value::from("[redacted]"));
+    }
+
+    #[test]
+    fn clock_maps_instants_both_ways() {
+        let c = Clock::now();
+        let later = c.instant + Duration::from_millis(5);
+        assert_eq!(
+            c.to_system(later).duration_since(c.system).ok(),
+            Some(Duration::from_millis(5))
+        );
+        if let Some(earlier) = c.instant.checked_sub(Duration::from_millis(5)) {
+            assert_eq!(
+                c.system.duration_since(c.to_system(earlier)).ok(),
+                Some(Duration::from_millis(5))
+            );
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! [`OtelLayer`]: copies each finished task (and, optionally, each record) out of the span
+//! and queues it for the export thread.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use taskwire_core::capture::Timing;
+use taskwire_core::{Capture, SpanData};
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::record::{
+    bounded, truncate, FieldVisitor, Fields, FinishedSpan, Limits, LogItem, Name, SpanEvent,
+};
+use crate::worker::{ExportStats, Shared};
+
+/// The target of the records taskwire-tasks emits; they describe the span itself, so they
+/// are not repeated as span events.
+const TASKS_TARGET: &str = "taskwire::tasks";
+
+/// Exports taskwire's tasks as OpenTelemetry spans. Built with
+/// [`layer()`](crate::layer)`.build()`, which also returns the [`OtelGuard`](crate::OtelGuard)
+/// that flushes the export.
+///
+/// On the application's thread the layer only copies what it needs out of the span (ids,
+/// name, times, outcome, fields: already redacted by taskwire's capture) into a bounded queue;
+/// the OpenTelemetry data is built and sent by a background thread. A full queue drops and
+/// counts; the caller never waits on the network.
+///
+/// Install it beside [`taskwire_tasks::layer()`](https://docs.rs/taskwire-tasks), which keeps
+/// the outcomes (error counts, failure reasons) the spans' statuses come from.
+pub struct OtelLayer {
+    capture: Capture,
+    shared: Arc<Shared>,
+    limits: Limits,
+    events: bool,
+    logs: bool,
+    /// Whether this layer ever captured a span itself (no other taskwire layer did it first):
+    /// only then does it need to follow enters, exits and records.
+    owns_any: AtomicBool,
+}
+
+impl fmt::Debug for OtelLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtelLayer")
+            .field("limits", &self.limits)
+            .field("events", &self.events)
+            .field("logs", &self.logs)
+            .field("stats", &self.shared.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OtelLayer {
+    pub(crate) fn new(
+        capture: Capture,
+        shared: Arc<Shared>,
+        limits: Limits,
+        events: bool,
+        logs: bool,
+    ) -> Self {
+        OtelLayer {
+            capture: capture.with_timing(Timing::Sampled).with_fields(true),
+            shared,
+            limits,
+            events,
+            logs,
+            owns_any: AtomicBool::new(false),
+        }
+    }
+
+    /// What was exported and dropped so far (the same counts as the guard's).
+    pub fn stats(&self) -> ExportStats {
+        self.shared.stats()
+    }
+
+    #[inline]
+    fn owns_any(&self) -> bool {
+        self.owns_any.load(Ordering::Relaxed)
+    }
+}
+
+/// Events recorded inside a span, kept in its extensions until it closes.
+#[derive(Default)]
+struct SpanEvents {
+    events: Vec<SpanEvent>,
+    dropped: u32,
+}
+
+impl<S> Layer<S> for OtelLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if self.capture.on_new_span(attrs, id, &ctx) && !self.owns_any() {
+            self.owns_any.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if self.owns_any() {
+            self.capture.on_record(id, values, &ctx);
+        }
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        if self.owns_any() {
+            self.capture.on_enter(id, &ctx);
+        }
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        if self.owns_any() {
+            self.capture.on_exit(id, &ctx);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if !self.events && !self.logs {
+            return;
+        }
+        if taskwire_core::suppress::is_suppressed() || on_exporter_thread() {
+            return;
+        }
+        let meta = event.metadata();
+        let span = ctx.event_span(event);
+        let is_task_record = meta.target() == TASKS_TARGET;
+        let mut fields = Fields::default();
+        let mut visited = false;
+        let visit = |fields: &mut Fields| {
+            event.record(&mut FieldVisitor {
+                fields,
+                redactor: self.capture.redactor(),
+                limits: &self.limits,
+            });
+        };
+        if self.logs {
+            visit(&mut fields);
+            visited = true;
+            let mut ids = None;
+            let mut span_fields = Vec::new();
+            if let Some(span) = &span {
+                for s in span.scope() {
+                    let ext = s.extensions();
+                    let Some(d) = ext.get::<SpanData>() else {
+                        continue;
+                    };
+                    if ids.is_none() {
+                        ids = Some((d.trace_id, d.span_id, d.sampled));
+                    }
+                    for (k, v) in d.fields.iter() {
+                        if span_fields.len() >= self.limits.max_attributes {
+                            break;
+                        }
+                        if !span_fields.iter().any(|(o, _)| *o == k) {
+                            span_fields.push((k, bounded(v, self.limits.max_value_len)));
+                        }
+                    }
+                }
+            }
+            let item = LogItem {
+                metadata: meta,
+                at: Instant::now(),
+                ids,
+                fields: if self.events && !is_task_record {
+                    // The span event gets the fields; the log record a copy.
+                    Fields {
+                        message: fields.message.clone(),
+                        values: fields.values.iter().map(|(k, v)| (*k, v.clone())).collect(),
+                        dropped: fields.dropped,
+                    }
+                } else {
+                    std::mem::take(&mut fields)
+                },
+                span_fields,
+            };
+            self.shared.push_log(item);
+        }
+        if !self.events || is_task_record {
+            return;
+        }
+        let Some(span) = span else { return };
+        let mut ext = span.extensions_mut();
+        if !ext.get_mut::<SpanData>().is_some_and(|d| d.sampled) {
+            return;
+        }
+        if !visited {
+            visit(&mut fields);
+        }
+        let e = SpanEvent {
+            metadata: meta,
+            at: Instant::now(),
+            fields,
+        };
+        match ext.get_mut::<SpanEvents>() {
+            Some(list) if list.events.len() >= self.limits.max_events => {
+                list.dropped = list.dropped.saturating_add(1);
+            }
+            Some(list) => list.events.push(e),
+            None => ext.insert(SpanEvents {
+                events: vec![e],
+                dropped: 0,
+            }),
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let mut ext = span.extensions_mut();
+        let Some(d) = ext.get_mut::<SpanData>() else {
+            return;
+        };
+        let d = &*d;
+        if !d.sampled {
+            return;
+        }
+        let (end, start, busy) = match (d.created(), d.elapsed()) {
+            (Some(created), Some((wall, busy))) => (created + wall, created, busy),
+            _ => {
+                let now = Instant::now();
+                (now, now, Default::default())
+            }
+        };
+        let max = self.limits.max_value_len;
+        let name = match ["task.name", "otel.name"]
+            .iter()
+            .find_map(|k| d.fields.get(k).and_then(|v| v.as_str()))
+        {
+            Some(n) if n.len() > max => Name::Owned(truncate(n, max).into_boxed_str()),
+            Some(n) => Name::Owned(n.into()),
+            None => Name::Static(span.name()),
+        };
+        let n = d.fields.len().min(self.limits.max_attributes);
+        let mut fields = Vec::with_capacity(n);
+        for (k, v) in d.fields.iter().take(n) {
+            fields.push((k, bounded(v, max)));
+        }
+        let mut finished = FinishedSpan {
+            trace_id: d.trace_id,
+            span_id: d.span_id,
+            parent_span_id: d.parent_span_id,
+            remote_parent: d.remote_parent,
+            tracestate: d.tracestate.clone(),
+            metadata: span.metadata(),
+            name,
+            start,
+            end,
+            busy,
+            failed: d.failed(),
+            failure: d.failure.as_deref().map(|f| {
+                if f.len() > max {
+                    truncate(f, max).into_boxed_str()
+                } else {
+                    f.into()
+                }
+            }),
+            errors: d.errors,
+            failed_children: d.failed_children,
+            dropped_fields: u32::try_from(d.fields.len() - n).unwrap_or(u32::MAX),
+            fields,
+            events: Vec::new(),
+            dropped_events: 0,
+        };
+        if let Some(list) = ext.remove::<SpanEvents>() {
+            finished.events = list.events;
+            finished.dropped_events = list.dropped;
+        }
+        drop(ext);
+        self.shared.push_span(finished);
+    }
+}
+
+/// Whether this is the thread of the blocking HTTP client's own runtime (reqwest runs one per
+/// client): events raised there come from the export itself and would loop back into it.
+fn on_exporter_thread() -> bool {
+    taskwire_core::process::with_thread_name(|n| n == "reqwest-internal-sync-runtime")
+}

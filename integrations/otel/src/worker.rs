@@ -1,0 +1,585 @@
+//! The bounded queue between the application's threads and the export thread, the export
+//! thread itself, its counters, and the guard that flushes it.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use opentelemetry::logs::LoggerProvider as _;
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLoggerProvider};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+
+use crate::convert::{self, Clock};
+use crate::record::{FinishedSpan, LogItem};
+
+/// An exporter of spans, object-safe (the SDK's trait returns `impl Future`).
+pub(crate) trait SpanSink: Send {
+    fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult;
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult;
+    fn set_resource(&mut self, resource: &Resource);
+}
+
+impl<E: SpanExporter + 'static> SpanSink for E {
+    fn export(&mut self, batch: Vec<SpanData>) -> OTelSdkResult {
+        futures_executor::block_on(SpanExporter::export(self, batch))
+    }
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult {
+        SpanExporter::shutdown_with_timeout(self, timeout)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        SpanExporter::set_resource(self, resource);
+    }
+}
+
+/// An exporter of log records, object-safe.
+pub(crate) trait LogSink: Send {
+    fn export(&mut self, batch: LogBatch<'_>) -> OTelSdkResult;
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult;
+    fn set_resource(&mut self, resource: &Resource);
+}
+
+impl<E: LogExporter + 'static> LogSink for E {
+    fn export(&mut self, batch: LogBatch<'_>) -> OTelSdkResult {
+        futures_executor::block_on(LogExporter::export(self, batch))
+    }
+    fn shutdown(&mut self, timeout: Duration) -> OTelSdkResult {
+        LogExporter::shutdown_with_timeout(self, timeout)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        LogExporter::set_resource(self, resource);
+    }
+}
+
+/// Builds the exporters on the export thread (the blocking HTTP client must not be made on
+/// an async runtime's thread).
+pub(crate) type SinkFactory<T> =
+    Box<dyn FnOnce() -> Result<Box<T>, Box<dyn std::error::Error + Send + Sync>> + Send>;
+
+/// Settings of the export thread.
+pub(crate) struct WorkerConfig {
+    pub(crate) spans: SinkFactory<dyn SpanSink>,
+    pub(crate) logs: Option<SinkFactory<dyn LogSink>>,
+    pub(crate) resource: Resource,
+    pub(crate) scope: InstrumentationScope,
+    pub(crate) interval: Duration,
+    pub(crate) batch_size: usize,
+    pub(crate) max_value_len: usize,
+    pub(crate) traces_endpoint: String,
+    pub(crate) logs_endpoint: String,
+}
+
+/// State shared by the layer (producer) and the export thread (consumer).
+pub(crate) struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the export thread: a full batch, a flush, the shutdown.
+    wake: Condvar,
+    /// Wakes flushers when a flush is done.
+    flushed: Condvar,
+    span_capacity: usize,
+    log_capacity: usize,
+    batch_size: usize,
+    pub(crate) counters: Counters,
+}
+
+#[derive(Default)]
+struct Queue {
+    spans: Vec<FinishedSpan>,
+    logs: Vec<LogItem>,
+    /// Flushes asked for and done, as generations.
+    flush_requested: u64,
+    flush_done: u64,
+    shutdown: bool,
+    /// The export thread has exited.
+    stopped: bool,
+}
+
+/// Counters, shared.
+#[derive(Default, Debug)]
+pub(crate) struct Counters {
+    spans_exported: AtomicU64,
+    spans_dropped_queue_full: AtomicU64,
+    spans_failed: AtomicU64,
+    logs_exported: AtomicU64,
+    logs_dropped_queue_full: AtomicU64,
+    logs_failed: AtomicU64,
+    export_errors: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+/// What the exporter did so far: spans and log records exported, dropped because the queue
+/// was full (the export thread fell behind, or the collector is slow), and dropped because
+/// their export failed (the collector was down or refused them).
+///
+/// ```
+/// let stats = taskwire_otel::ExportStats::default();
+/// assert_eq!(stats.spans_dropped(), 0);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExportStats {
+    /// Spans the collector accepted.
+    pub spans_exported: u64,
+    /// Spans dropped because the queue was full.
+    pub spans_dropped_queue_full: u64,
+    /// Spans dropped because their export failed.
+    pub spans_failed: u64,
+    /// Log records the collector accepted.
+    pub logs_exported: u64,
+    /// Log records dropped because the queue was full.
+    pub logs_dropped_queue_full: u64,
+    /// Log records dropped because their export failed.
+    pub logs_failed: u64,
+    /// Failed export calls.
+    pub export_errors: u64,
+    /// The last export error, if any.
+    pub last_error: Option<String>,
+}
+
+impl ExportStats {
+    /// Spans lost, whatever the reason.
+    pub fn spans_dropped(&self) -> u64 {
+        self.spans_dropped_queue_full + self.spans_failed
+    }
+
+    /// Log records lost, whatever the reason.
+    pub fn logs_dropped(&self) -> u64 {
+        self.logs_dropped_queue_full + self.logs_failed
+    }
+}
+
+impl fmt::Display for ExportStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "spans: {} exported, {} dropped (queue full {}, export failed {}); log records: {} exported, {} dropped (queue full {}, export failed {}); {} failed exports",
+            self.spans_exported,
+            self.spans_dropped(),
+            self.spans_dropped_queue_full,
+            self.spans_failed,
+            self.logs_exported,
+            self.logs_dropped(),
+            self.logs_dropped_queue_full,
+            self.logs_failed,
+            self.export_errors
+        )
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn new(span_capacity: usize, log_capacity: usize, batch_size: usize) -> Self {
+        Shared {
+            queue: Mutex::new(Queue {
+                spans: Vec::with_capacity(batch_size.min(span_capacity)),
+                ..Queue::default()
+            }),
+            wake: Condvar::new(),
+            flushed: Condvar::new(),
+            span_capacity,
+            log_capacity,
+            batch_size,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Queues a finished span; never blocks on the export. A full queue drops it (counted).
+    #[inline]
+    pub(crate) fn push_span(&self, span: FinishedSpan) {
+        let mut q = lock(&self.queue);
+        if q.spans.len() >= self.span_capacity || q.stopped {
+            drop(q);
+            self.counters
+                .spans_dropped_queue_full
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        q.spans.push(span);
+        let full_batch = q.spans.len() == self.batch_size;
+        drop(q);
+        if full_batch {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Queues a log record; never blocks on the export. A full queue drops it (counted).
+    pub(crate) fn push_log(&self, item: LogItem) {
+        let mut q = lock(&self.queue);
+        if q.logs.len() >= self.log_capacity || q.stopped {
+            drop(q);
+            self.counters
+                .logs_dropped_queue_full
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        q.logs.push(item);
+        let full_batch = q.logs.len() == self.batch_size;
+        drop(q);
+        if full_batch {
+            self.wake.notify_one();
+        }
+    }
+
+    pub(crate) fn stats(&self) -> ExportStats {
+        let c = &self.counters;
+        ExportStats {
+            spans_exported: c.spans_exported.load(Ordering::Relaxed),
+            spans_dropped_queue_full: c.spans_dropped_queue_full.load(Ordering::Relaxed),
+            spans_failed: c.spans_failed.load(Ordering::Relaxed),
+            logs_exported: c.logs_exported.load(Ordering::Relaxed),
+            logs_dropped_queue_full: c.logs_dropped_queue_full.load(Ordering::Relaxed),
+            logs_failed: c.logs_failed.load(Ordering::Relaxed),
+            export_errors: c.export_errors.load(Ordering::Relaxed),
+            last_error: lock(&c.last_error).clone(),
+        }
+    }
+
+    /// Asks the export thread to export everything queued so far and waits for it, at most
+    /// `timeout`. Returns whether it finished in time.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut q = lock(&self.queue);
+        if q.stopped {
+            return q.spans.is_empty() && q.logs.is_empty();
+        }
+        q.flush_requested += 1;
+        let generation = q.flush_requested;
+        self.wake.notify_one();
+        while q.flush_done < generation && !q.stopped {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            q = self
+                .flushed
+                .wait_timeout(q, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        q.flush_done >= generation
+    }
+
+    fn request_shutdown(&self) {
+        lock(&self.queue).shutdown = true;
+        self.wake.notify_one();
+    }
+}
+
+/// Starts the export thread; returns once its exporters are built (or failed to build).
+pub(crate) fn start(
+    shared: Arc<Shared>,
+    config: WorkerConfig,
+) -> Result<mpsc::Receiver<()>, crate::InitError> {
+    let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+    let (done_tx, done_rx) = mpsc::sync_channel(1);
+    let spawned = thread::Builder::new()
+        .name("taskwire-otel".into())
+        .spawn(move || {
+            taskwire_core::suppress::suppress_current_thread();
+            let built = (config.spans)().and_then(|spans| {
+                let logs = match config.logs {
+                    Some(f) => Some(f()?),
+                    None => None,
+                };
+                Ok((spans, logs))
+            });
+            let (spans, logs) = match built {
+                Ok(v) => {
+                    let _ = ready_tx.send(Ok(()));
+                    v
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    lock(&shared.queue).stopped = true;
+                    return;
+                }
+            };
+            let mut worker = Worker {
+                shared: &shared,
+                spans,
+                logs,
+                logger: SdkLoggerProvider::builder().build().logger("taskwire"),
+                scope: config.scope,
+                interval: config.interval,
+                batch_size: config.batch_size.max(1),
+                max_value_len: config.max_value_len,
+                traces_endpoint: config.traces_endpoint,
+                logs_endpoint: config.logs_endpoint,
+                failing: false,
+                dropped_at_failure: 0,
+                reported_full: false,
+            };
+            worker.spans.set_resource(&config.resource);
+            if let Some(l) = &mut worker.logs {
+                l.set_resource(&config.resource);
+            }
+            worker.run();
+            lock(&shared.queue).stopped = true;
+            shared.flushed.notify_all();
+            let _ = done_tx.send(());
+        });
+    if let Err(e) = spawned {
+        return Err(crate::InitError::new("spawning the export thread", e));
+    }
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(done_rx),
+        Ok(Err(e)) => Err(crate::InitError::boxed("building the OTLP exporter", e)),
+        Err(e) => Err(crate::InitError::new("starting the export thread", e)),
+    }
+}
+
+struct Worker<'a> {
+    shared: &'a Shared,
+    spans: Box<dyn SpanSink>,
+    logs: Option<Box<dyn LogSink>>,
+    logger: opentelemetry_sdk::logs::SdkLogger,
+    scope: InstrumentationScope,
+    interval: Duration,
+    batch_size: usize,
+    max_value_len: usize,
+    traces_endpoint: String,
+    logs_endpoint: String,
+    /// The last export failed; the next success is reported.
+    failing: bool,
+    /// Items lost when the current failure started.
+    dropped_at_failure: u64,
+    reported_full: bool,
+}
+
+impl Worker<'_> {
+    fn run(&mut self) {
+        let mut spans = Vec::with_capacity(self.batch_size);
+        let mut logs = Vec::new();
+        let mut deadline = Instant::now() + self.interval;
+        loop {
+            let (flush_generation, shutdown) = {
+                let mut q = lock(&self.shared.queue);
+                loop {
+                    if q.shutdown
+                        || q.flush_requested > q.flush_done
+                        || q.spans.len() >= self.batch_size
+                        || q.logs.len() >= self.batch_size
+                    {
+                        break;
+                    }
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    q = self
+                        .shared
+                        .wake
+                        .wait_timeout(q, deadline - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+                // Swap in the emptied buffers, which keep their capacity, so producers do not
+                // grow a fresh vector after each batch.
+                std::mem::swap(&mut q.spans, &mut spans);
+                std::mem::swap(&mut q.logs, &mut logs);
+                (q.flush_requested, q.shutdown)
+            };
+            deadline = Instant::now() + self.interval;
+            self.export_spans(&mut spans);
+            self.export_logs(&mut logs);
+            self.report_queue_full();
+            {
+                let mut q = lock(&self.shared.queue);
+                if flush_generation > q.flush_done {
+                    q.flush_done = flush_generation;
+                }
+            }
+            self.shared.flushed.notify_all();
+            if shutdown {
+                // Whatever arrived during the last export goes too.
+                let (mut rest_spans, mut rest_logs) = {
+                    let mut q = lock(&self.shared.queue);
+                    q.stopped = true;
+                    (std::mem::take(&mut q.spans), std::mem::take(&mut q.logs))
+                };
+                self.export_spans(&mut rest_spans);
+                self.export_logs(&mut rest_logs);
+                let timeout = Duration::from_secs(5);
+                let _ = self.spans.shutdown(timeout);
+                if let Some(l) = &mut self.logs {
+                    let _ = l.shutdown(timeout);
+                }
+                return;
+            }
+        }
+    }
+
+    fn export_spans(&mut self, spans: &mut Vec<FinishedSpan>) {
+        while !spans.is_empty() {
+            let clock = Clock::now();
+            let n = spans.len().min(self.batch_size);
+            let batch: Vec<SpanData> = spans
+                .drain(..n)
+                .map(|s| convert::span(s, clock, &self.scope, self.max_value_len))
+                .collect();
+            let result = self.spans.export(batch);
+            let c = &self.shared.counters;
+            match result {
+                Ok(()) => {
+                    c.spans_exported.fetch_add(n as u64, Ordering::Relaxed);
+                    self.succeeded();
+                }
+                Err(e) => {
+                    c.spans_failed.fetch_add(n as u64, Ordering::Relaxed);
+                    let endpoint = self.traces_endpoint.clone();
+                    self.failed("spans", &endpoint, &e);
+                }
+            }
+        }
+    }
+
+    fn export_logs(&mut self, logs: &mut Vec<LogItem>) {
+        let Some(mut sink) = self.logs.take() else {
+            logs.clear();
+            return;
+        };
+        while !logs.is_empty() {
+            let clock = Clock::now();
+            let n = logs.len().min(self.batch_size);
+            let records: Vec<_> = logs
+                .drain(..n)
+                .map(|l| convert::log(l, clock, &self.logger))
+                .collect();
+            let refs: Vec<_> = records.iter().map(|r| (r, &self.scope)).collect();
+            let result = sink.export(LogBatch::new(&refs));
+            let c = &self.shared.counters;
+            match result {
+                Ok(()) => {
+                    c.logs_exported.fetch_add(n as u64, Ordering::Relaxed);
+                    self.succeeded();
+                }
+                Err(e) => {
+                    c.logs_failed.fetch_add(n as u64, Ordering::Relaxed);
+                    let endpoint = self.logs_endpoint.clone();
+                    self.failed("log records", &endpoint, &e);
+                }
+            }
+        }
+        self.logs = Some(sink);
+    }
+
+    fn lost(&self) -> u64 {
+        let s = self.shared.stats();
+        s.spans_dropped() + s.logs_dropped()
+    }
+
+    fn failed(&mut self, what: &str, endpoint: &str, e: &dyn fmt::Display) {
+        let c = &self.shared.counters;
+        c.export_errors.fetch_add(1, Ordering::Relaxed);
+        let message = format!("exporting {what} to {endpoint} failed: {e}");
+        *lock(&c.last_error) = Some(message.clone());
+        if !self.failing {
+            self.failing = true;
+            self.dropped_at_failure = self.lost();
+            eprintln!(
+                "taskwire-otel: {message}; dropping and counting what cannot be exported until it works again"
+            );
+        }
+    }
+
+    fn succeeded(&mut self) {
+        if self.failing {
+            self.failing = false;
+            let lost = self.lost().saturating_sub(self.dropped_at_failure);
+            eprintln!(
+                "taskwire-otel: export works again; {lost} spans and log records were dropped meanwhile ({})",
+                self.shared.stats()
+            );
+        }
+    }
+
+    fn report_queue_full(&mut self) {
+        if self.reported_full {
+            return;
+        }
+        let s = self.shared.stats();
+        if s.spans_dropped_queue_full + s.logs_dropped_queue_full > 0 {
+            self.reported_full = true;
+            eprintln!(
+                "taskwire-otel: the export queue is full (the collector is slow or down); new spans and records are dropped and counted (reported once)"
+            );
+        }
+    }
+}
+
+/// Flushes and stops the export thread when dropped: everything queued is exported (within the
+/// shutdown timeout) and a summary is printed to stderr if anything was lost. Keep it alive as
+/// long as the subscriber, typically in `main`:
+///
+/// ```no_run
+/// # fn main() -> Result<(), taskwire_otel::InitError> {
+/// let (otel, _guard) = taskwire_otel::layer().build()?;
+/// # drop(otel);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Dropping it early (binding it to `_`) stops the export at once: later spans are dropped.
+#[must_use = "dropping the guard stops the export; keep it alive as long as the subscriber"]
+pub struct OtelGuard {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) done: Option<mpsc::Receiver<()>>,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl fmt::Debug for OtelGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtelGuard")
+            .field("stats", &self.shared.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OtelGuard {
+    /// Exports everything queued so far, waiting at most `timeout`. Returns whether it was
+    /// done in time (a failed export still counts as done: see [`OtelGuard::stats`]).
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.shared.flush(timeout)
+    }
+
+    /// What was exported and dropped so far.
+    pub fn stats(&self) -> ExportStats {
+        self.shared.stats()
+    }
+
+    /// Flushes and stops the export thread, waiting at most the shutdown timeout; returns the
+    /// final counts. Dropping the guard does the same.
+    pub fn shutdown(mut self) -> ExportStats {
+        self.stop();
+        self.shared.stats()
+    }
+
+    fn stop(&mut self) {
+        let Some(done) = self.done.take() else { return };
+        self.shared.request_shutdown();
+        if done.recv_timeout(self.shutdown_timeout).is_err() {
+            eprintln!(
+                "taskwire-otel: the export did not finish within {:?}; what was still queued is lost",
+                self.shutdown_timeout
+            );
+        }
+        let stats = self.shared.stats();
+        if stats.spans_dropped() + stats.logs_dropped() > 0 {
+            eprintln!("taskwire-otel: at shutdown: {stats}");
+        }
+    }
+}
+
+impl Drop for OtelGuard {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
