@@ -1,0 +1,220 @@
+//! Interop with plain OpenTelemetry, both directions, against a real collector: a service
+//! instrumented with tracing-opentelemetry and OpenTelemetry's W3C propagator calls a taskwire
+//! service, which calls an OpenTelemetry service back (and the same chain started by taskwire).
+//! Each service runs on its own thread with its own subscriber and its own exporter; the calls
+//! carry `traceparent` in a header map, as HTTP would. The collector must hold one trace whose
+//! parent links go from service to service.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::Resource;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::prelude::*;
+
+type Headers = HashMap<String, String>;
+
+/// A request: headers in, the callee's span id out.
+struct Call {
+    headers: Headers,
+    reply: mpsc::Sender<String>,
+}
+
+/// A service instrumented with plain tracing-opentelemetry: for each call it continues the
+/// caller's trace with OpenTelemetry's propagator, and calls `next` (if any) with its own.
+fn otel_service(
+    url: String,
+    name: &'static str,
+    calls: mpsc::Receiver<Call>,
+    next: Option<mpsc::Sender<Call>>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(format!("{url}/v1/traces"))
+            .build()
+            .expect("OTLP exporter");
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter)
+            .with_resource(Resource::builder().with_service_name(name).build())
+            .build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer(name)));
+        tracing::subscriber::with_default(subscriber, || {
+            for call in calls {
+                let propagator = TraceContextPropagator::new();
+                let span = tracing::info_span!("otel.handle", service = name);
+                let _ = span.set_parent(propagator.extract(&call.headers));
+                let _e = span.enter();
+                let own = span.context().span().span_context().span_id().to_string();
+                if let Some(next) = &next {
+                    let mut headers = Headers::new();
+                    propagator.inject_context(&span.context(), &mut headers);
+                    let (tx, rx) = mpsc::channel();
+                    next.send(Call { headers, reply: tx }).expect("send");
+                    rx.recv().expect("reply");
+                }
+                let _ = call.reply.send(own);
+            }
+        });
+        provider
+            .force_flush()
+            .expect("OpenTelemetry service flushed to the collector");
+        let _ = provider.shutdown();
+    })
+}
+
+/// A service instrumented with taskwire and exported by taskwire-otel.
+fn taskwire_service(
+    url: String,
+    name: &'static str,
+    calls: mpsc::Receiver<Call>,
+    next: Option<mpsc::Sender<Call>>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let (otel, guard) = taskwire_otel::layer()
+            .with_endpoint(url)
+            .with_service_name(name)
+            .build()
+            .expect("taskwire-otel");
+        let subscriber = tracing_subscriber::registry()
+            .with(taskwire_tasks::layer())
+            .with(otel);
+        tracing::subscriber::with_default(subscriber, || {
+            for call in calls {
+                let span =
+                    taskwire_tasks::import_from(&call.headers, tracing::info_span!("tw.handle"));
+                let _e = span.enter();
+                let own = taskwire_tasks::current()
+                    .expect("task")
+                    .span_id()
+                    .to_string();
+                if let Some(next) = &next {
+                    let mut headers = Headers::new();
+                    taskwire_tasks::inject_current(&mut headers);
+                    let (tx, rx) = mpsc::channel();
+                    next.send(Call { headers, reply: tx }).expect("send");
+                    rx.recv().expect("reply");
+                }
+                let _ = call.reply.send(own);
+            }
+        });
+        assert!(guard.flush(Duration::from_secs(15)));
+        let stats = guard.shutdown();
+        assert_eq!(stats.spans_dropped(), 0, "{stats}");
+    })
+}
+
+type Spawn = fn(
+    String,
+    &'static str,
+    mpsc::Receiver<Call>,
+    Option<mpsc::Sender<Call>>,
+) -> thread::JoinHandle<()>;
+
+/// Runs `first → second → third` once; returns the three span ids and the trace id.
+fn chain(url: &str, services: [(Spawn, &'static str); 3]) -> ([String; 3], String) {
+    let (tx3, rx3) = mpsc::channel();
+    let (tx2, rx2) = mpsc::channel();
+    let (tx1, rx1) = mpsc::channel();
+    let h3 = (services[2].0)(url.to_owned(), services[2].1, rx3, None);
+    let h2 = (services[1].0)(url.to_owned(), services[1].1, rx2, Some(tx3));
+    let h1 = (services[0].0)(url.to_owned(), services[0].1, rx1, Some(tx2));
+
+    // The first service's call arrives without a traceparent: it starts the trace. Its own
+    // span id comes back; the others are found through their parent links.
+    let (reply, first) = mpsc::channel();
+    tx1.send(Call {
+        headers: Headers::new(),
+        reply,
+    })
+    .expect("send");
+    let first_id = first.recv().expect("reply");
+    drop(tx1);
+    h1.join().expect("first service");
+    h2.join().expect("second service");
+    h3.join().expect("third service");
+
+    let (_, log) = support::collector();
+    let got = support::wait_for(&log, Duration::from_secs(15), |r| {
+        r.span(&first_id)
+            .is_some_and(|s| r.trace(&s.trace_id).len() >= 3)
+    });
+    let first = got.span(&first_id).unwrap_or_else(|| {
+        panic!("the first service's span {first_id} never reached the collector")
+    });
+    let trace = first.trace_id.clone();
+    let spans = got.trace(&trace);
+    assert_eq!(spans.len(), 3, "one trace of three spans: {spans:#?}");
+    assert_eq!(
+        first.parent_id, "",
+        "the first span is the root: {first:#?}"
+    );
+    let second = spans
+        .iter()
+        .find(|s| s.parent_id == first.id)
+        .unwrap_or_else(|| panic!("no span whose parent is {}: {spans:#?}", first.id));
+    let third = spans
+        .iter()
+        .find(|s| s.parent_id == second.id)
+        .unwrap_or_else(|| panic!("no span whose parent is {}: {spans:#?}", second.id));
+    for (s, (_, service)) in [first, *second, *third].iter().zip(services) {
+        assert_eq!(
+            s.resource_attr("service.name"),
+            Some(format!("Str({service})").as_str()),
+            "{s:#?}"
+        );
+    }
+    (
+        [first.id.clone(), second.id.clone(), third.id.clone()],
+        trace,
+    )
+}
+
+#[test]
+fn opentelemetry_calls_taskwire_calls_opentelemetry_one_trace() {
+    let (url, _) = support::collector();
+    let ([_, tw, _], _) = chain(
+        &url,
+        [
+            (otel_service, "interop-otel-front"),
+            (taskwire_service, "interop-taskwire-middle"),
+            (otel_service, "interop-otel-back"),
+        ],
+    );
+    let (_, log) = support::collector();
+    let got = support::Received::read(&log);
+    let tw = got.span(&tw).expect("taskwire span");
+    assert_eq!(tw.name, "tw.handle");
+    assert_eq!(
+        tw.kind, "SPAN_KIND_SERVER",
+        "continued from another process: {tw:#?}"
+    );
+}
+
+#[test]
+fn taskwire_calls_opentelemetry_calls_taskwire_one_trace() {
+    let (url, _) = support::collector();
+    let ([first, otel, _], _) = chain(
+        &url,
+        [
+            (taskwire_service, "interop-taskwire-front"),
+            (otel_service, "interop-otel-middle"),
+            (taskwire_service, "interop-taskwire-back"),
+        ],
+    );
+    let (_, log) = support::collector();
+    let got = support::Received::read(&log);
+    assert_eq!(got.span(&first).expect("first").name, "tw.handle");
+    assert_eq!(got.span(&otel).expect("middle").name, "otel.handle");
+}
