@@ -435,7 +435,7 @@ impl Worker<'_> {
                 Err(e) => {
                     c.spans_failed.fetch_add(n as u64, Ordering::Relaxed);
                     let endpoint = self.traces_endpoint.clone();
-                    self.failed("spans", &endpoint, &e);
+                    self.failed("spans", n, &endpoint, &e);
                 }
             }
         }
@@ -464,7 +464,7 @@ impl Worker<'_> {
                 Err(e) => {
                     c.logs_failed.fetch_add(n as u64, Ordering::Relaxed);
                     let endpoint = self.logs_endpoint.clone();
-                    self.failed("log records", &endpoint, &e);
+                    self.failed("log records", n, &endpoint, &e);
                 }
             }
         }
@@ -476,14 +476,15 @@ impl Worker<'_> {
         s.spans_dropped() + s.logs_dropped()
     }
 
-    fn failed(&mut self, what: &str, endpoint: &str, e: &dyn fmt::Display) {
+    fn failed(&mut self, what: &str, n: usize, endpoint: &str, e: &dyn fmt::Display) {
         let c = &self.shared.counters;
         c.export_errors.fetch_add(1, Ordering::Relaxed);
         let message = format!("exporting {what} to {endpoint} failed: {e}");
         *lock(&c.last_error) = Some(message.clone());
         if !self.failing {
             self.failing = true;
-            self.dropped_at_failure = self.lost();
+            // This batch is already counted; it is the first one lost.
+            self.dropped_at_failure = self.lost().saturating_sub(n as u64);
             eprintln!(
                 "taskwire-otel: {message}; dropping and counting what cannot be exported until it works again"
             );
