@@ -11,6 +11,20 @@
 //! conformance::run_all(&|| Box::new(Sqlite::open_in_memory().unwrap()) as Box<dyn Store>);
 //! # }
 //! ```
+//!
+//! The concurrency check, [`concurrent_writers_add_up`], needs several handles on one
+//! database (threads standing for processes): give it a function that opens one more handle on
+//! the same, initially empty, database each time it is called.
+//!
+//! ```
+//! # #[cfg(feature = "sqlite")] {
+//! use taskwire_tickets::{conformance, Sqlite, Store};
+//! let path = std::env::temp_dir().join(format!("tw-conc-doc-{}.db", std::process::id()));
+//! # let _ = std::fs::remove_file(&path);
+//! conformance::concurrent_writers_add_up(&|| Box::new(Sqlite::open(&path).unwrap()) as Box<dyn Store>);
+//! # let _ = std::fs::remove_file(&path);
+//! # }
+//! ```
 
 use crate::store::{
     Batch, GroupUpdate, Level, ListQuery, Mute, OccurrenceQuery, Sample, Sort, Status, Store,
@@ -19,6 +33,9 @@ use crate::store::{
 
 /// Makes a fresh, empty store.
 pub type Factory<'a> = &'a dyn Fn() -> Box<dyn Store>;
+
+/// Opens one more handle on a shared database (every call the same database).
+pub type Opener<'a> = &'a (dyn Fn() -> Box<dyn Store> + Sync);
 
 /// Runs every check.
 pub fn run_all(make: Factory<'_>) {
@@ -436,4 +453,100 @@ pub fn delete_removes_samples_and_tags(make: Factory<'_>) {
     assert_eq!(s.count(&ListQuery::default()).ok(), Some(1));
     write(&mut *s, vec![update("a", 1, 5, 5)]);
     assert_eq!(s.find("a").ok().flatten().map(|x| x.count), Some(1));
+}
+
+/// Several writers (one handle and thread each, like processes) write overlapping batches at
+/// once: counts are exact sums with one ticket per fingerprint, a resolved ticket regresses, a
+/// muted one stays muted and counts, samples stay within the first plus N, and tag values stop
+/// at the cap with every count kept.
+pub fn concurrent_writers_add_up(open: Opener<'_>) {
+    const WRITERS: u64 = 4;
+    const ROUNDS: u64 = 25;
+    let fps = ["c0", "c1", "c2", "c3", "c4", "c5", "resolved", "muted"];
+    {
+        let mut s = open();
+        write(
+            &mut *s,
+            vec![update("resolved", 1, 0, 0), update("muted", 1, 0, 0)],
+        );
+        let r = id_of(&*s, "resolved");
+        assert_eq!(s.resolve(r, None, t(10)).ok(), Some(true));
+        let m = id_of(&*s, "muted");
+        assert_eq!(s.mute(m, Mute::Forever).ok(), Some(true));
+    }
+    std::thread::scope(|scope| {
+        for w in 0..WRITERS {
+            scope.spawn(move || {
+                let mut s = open();
+                for round in 0..ROUNDS {
+                    let at = 100 + (round * WRITERS + w) as i64;
+                    let groups = fps
+                        .iter()
+                        .map(|fp| {
+                            let mut u = update(fp, w + 1, at, at);
+                            u.samples.push(sample(at, &format!("{fp} w{w} r{round}")));
+                            u.tags = vec![
+                                TagCount {
+                                    key: "writer".into(),
+                                    value: format!("w{w}"),
+                                    count: w + 1,
+                                },
+                                TagCount {
+                                    key: "host".into(),
+                                    value: "h".into(),
+                                    count: w + 1,
+                                },
+                            ];
+                            u
+                        })
+                        .collect();
+                    let mut b = Batch::new(groups);
+                    b.samples_per_ticket = 5;
+                    b.max_tag_values = 2;
+                    s.write(&b)
+                        .unwrap_or_else(|e| panic!("writer {w} round {round}: {e}"));
+                }
+            });
+        }
+    });
+    let s = open();
+    let per_fp: u64 = (1..=WRITERS).sum::<u64>() * ROUNDS;
+    let all = s
+        .list(&ListQuery::default().with_limit(100))
+        .unwrap_or_else(|e| panic!("list failed: {e}"));
+    assert_eq!(all.len(), fps.len(), "one ticket per fingerprint");
+    for fp in fps {
+        let tk = s.find(fp).ok().flatten().expect("ticket");
+        let base = u64::from(fp == "resolved" || fp == "muted");
+        assert_eq!(tk.count, per_fp + base, "{fp}");
+        let occ = s
+            .occurrences(tk.id, &OccurrenceQuery::oldest().with_limit(100))
+            .unwrap_or_else(|e| panic!("occurrences failed: {e}"));
+        assert_eq!(occ.iter().filter(|o| o.first).count(), 1, "{fp}: one first sample");
+        assert_eq!(occ.len(), 6, "{fp}: the first and the newest 5");
+        let newest: Vec<i64> = occ[1..].iter().map(|o| o.sample.time.as_micros()).collect();
+        let last = t(100 + (ROUNDS * WRITERS) as i64 - 1).as_micros();
+        assert_eq!(newest, (last - 4..=last).collect::<Vec<_>>(), "{fp}: newest 5");
+        let tags = s.tags(tk.id).unwrap_or_else(|e| panic!("tags failed: {e}"));
+        let writer: Vec<&TagCount> = tags.iter().filter(|t| t.key == "writer").collect();
+        assert_eq!(
+            writer.iter().filter(|t| t.value != OTHER_TAG_VALUE).count(),
+            2,
+            "{fp}: the cap of 2 values holds: {writer:?}"
+        );
+        assert_eq!(writer.iter().map(|t| t.count).sum::<u64>(), per_fp, "{fp}");
+        assert_eq!(
+            tags.iter().find(|t| t.key == "host").map(|t| t.count),
+            Some(per_fp),
+            "{fp}"
+        );
+        match fp {
+            "resolved" => {
+                assert_eq!(tk.status, Status::Open);
+                assert!(tk.regressed_at.is_some_and(|r| r >= t(100)));
+            }
+            "muted" => assert_eq!(tk.status, Status::Muted),
+            _ => assert_eq!(tk.status, Status::Open),
+        }
+    }
 }

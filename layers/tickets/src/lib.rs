@@ -74,6 +74,8 @@ mod writer;
 pub use fingerprint::{Grouping, FINGERPRINT_FIELD};
 pub use layer::{TicketsLayer, TASKS_TARGET};
 pub use sample::DEFAULT_MAX_FIELD_LEN;
+#[cfg(feature = "mongodb")]
+pub use store::mongodb::{MongoDb, MongoDbBuilder};
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::{Sqlite, SqliteBuilder};
 pub use store::Store;

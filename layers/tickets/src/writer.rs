@@ -105,6 +105,7 @@ impl Shared {
                     cfg,
                     reported: Vec::new(),
                     failures: 0,
+                    in_flight: None,
                 };
                 let spawned = std::thread::Builder::new()
                     .name("taskwire-tickets".into())
@@ -381,6 +382,8 @@ struct Writer {
     cfg: WriterConfig,
     reported: Vec<ErrorKind>,
     failures: u32,
+    /// A batch the store rejected, retried as it was before anything newer.
+    in_flight: Option<Batch>,
 }
 
 impl Writer {
@@ -569,27 +572,46 @@ impl Writer {
         b
     }
 
-    /// Writes everything pending. On failure the counts stay pending.
+    /// Writes everything pending. On failure the counts stay in memory: the failed batch is kept
+    /// as it was and retried first next time, then whatever arrived since.
+    ///
+    /// Retrying the identical batch matters for stores without multi-document transactions
+    /// (MongoDB): a batch whose outcome is unknown may be partly applied, and such a store
+    /// recognises the same batch and replays it exactly once instead of counting twice.
     fn commit(&mut self) -> Result<(), WriteError> {
         self.collect();
+        if let Some(batch) = self.in_flight.take() {
+            self.write_batch(batch)?;
+        }
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut batch = self.batch(true);
+        let batch = self.batch(true);
+        self.pending.clear();
+        self.pending_samples = 0;
+        self.write_batch(batch)
+    }
+
+    /// Writes `batch`; on failure keeps it in `in_flight` for the next attempt.
+    fn write_batch(&mut self, mut batch: Batch) -> Result<(), WriteError> {
         let mut result = self.write_retrying(&batch);
         if let Err(e) = &result {
             if e.kind() == ErrorKind::Full {
                 self.stats.disk_full.fetch_add(1, Ordering::Relaxed);
                 // Keep the counts, give up the samples: they are what does not fit.
-                let dropped = self.drop_samples();
+                let dropped: usize = batch.groups.iter().map(|g| g.samples.len()).sum();
                 self.stats
                     .samples_dropped
                     .fetch_add(dropped as u64, Ordering::Relaxed);
-                batch = self.batch(false);
-                result = self.write_retrying(&batch);
-                if let Err(e) = &result {
-                    if e.kind() == ErrorKind::Full {
-                        self.stats.disk_full.fetch_add(1, Ordering::Relaxed);
+                if dropped > 0 {
+                    for g in &mut batch.groups {
+                        g.samples.clear();
+                    }
+                    result = self.write_retrying(&batch);
+                    if let Err(e) = &result {
+                        if e.kind() == ErrorKind::Full {
+                            self.stats.disk_full.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
             }
@@ -605,8 +627,6 @@ impl Writer {
                     .samples_stored
                     .fetch_add(samples as u64, Ordering::Relaxed);
                 self.stats.commits.fetch_add(1, Ordering::Relaxed);
-                self.pending.clear();
-                self.pending_samples = 0;
                 self.failures = 0;
                 Ok(())
             }
@@ -614,19 +634,10 @@ impl Writer {
                 self.stats.write_failures.fetch_add(1, Ordering::Relaxed);
                 self.failures = self.failures.saturating_add(1);
                 self.report(&e);
+                self.in_flight = Some(batch);
                 Err(e)
             }
         }
-    }
-
-    fn drop_samples(&mut self) -> usize {
-        let mut n = 0;
-        for p in self.pending.values_mut() {
-            n += usize::from(p.earliest.take().is_some()) + p.newest.len();
-            p.newest.clear();
-        }
-        self.pending_samples = 0;
-        n
     }
 
     fn write_retrying(&mut self, batch: &Batch) -> Result<(), WriteError> {

@@ -26,3 +26,20 @@ fn in_a_file_with_a_custom_prefix() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn concurrent_writers_on_one_file() {
+    let dir = std::env::temp_dir().join(format!("tw-conformance-conc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("shared.db");
+    let _ = std::fs::remove_file(&path);
+    conformance::concurrent_writers_add_up(&|| {
+        Box::new(
+            Sqlite::builder(&path)
+                .with_busy_timeout(std::time::Duration::from_secs(30))
+                .open()
+                .unwrap(),
+        ) as Box<dyn Store>
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -24,6 +24,8 @@
 //! - per ticket and tag key at most [`Batch::max_tag_values`] distinct values are kept; further
 //!   values are counted under [`OTHER_TAG_VALUE`].
 
+#[cfg(feature = "mongodb")]
+pub mod mongodb;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
