@@ -48,14 +48,9 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-/// Longest `x-request-id` reused from a request.
-pub(crate) const MAX_REQUEST_ID: usize = 128;
-
-/// An incoming request id is reused when it is 1 to 128 bytes of visible ASCII (`!` to `~`):
-/// nothing that could split a log line, smuggle a header or blow up an index.
+/// An incoming request id is reused when [`taskwire_core::http::valid_request_id`] accepts it.
 pub(crate) fn valid_request_id(value: &HeaderValue) -> bool {
-    let b = value.as_bytes();
-    !b.is_empty() && b.len() <= MAX_REQUEST_ID && b.iter().all(|c| (0x21..=0x7e).contains(c))
+    taskwire_core::http::valid_request_id(value.as_bytes())
 }
 
 /// The W3C Level 2 `traceresponse` value for a task: `00-{trace_id}-{span_id}-{flags}`.
@@ -63,21 +58,9 @@ pub(crate) fn traceresponse(tp: &taskwire_core::propagation::TraceParent) -> Opt
     HeaderValue::from_bytes(&tp.to_bytes()).ok()
 }
 
-/// The method's name when it is one of the nine of RFC 9110 and RFC 5789; others are recorded
-/// as `_OTHER`, so a client cannot mint task names (OpenTelemetry's HTTP conventions).
+/// The method's name when it is one of the nine standard ones ([`taskwire_core::http::known_method`]).
 pub(crate) fn known_method(method: &actix_web::http::Method) -> Option<&'static str> {
-    Some(match method.as_str() {
-        "GET" => "GET",
-        "HEAD" => "HEAD",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "CONNECT" => "CONNECT",
-        "OPTIONS" => "OPTIONS",
-        "TRACE" => "TRACE",
-        "PATCH" => "PATCH",
-        _ => return None,
-    })
+    taskwire_core::http::known_method(method.as_str())
 }
 
 #[cfg(test)]

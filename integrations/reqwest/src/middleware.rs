@@ -220,19 +220,7 @@ impl fmt::Display for Reason<'_> {
     }
 }
 
-/// The method's name when it is one of the nine of RFC 9110 and RFC 5789; others are recorded
-/// as `_OTHER` (OpenTelemetry's HTTP conventions), so task names stay few.
+/// The method's name when it is one of the nine standard ones ([`taskwire_core::http::known_method`]).
 fn known_method(method: &reqwest::Method) -> Option<&'static str> {
-    Some(match method.as_str() {
-        "GET" => "GET",
-        "HEAD" => "HEAD",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "CONNECT" => "CONNECT",
-        "OPTIONS" => "OPTIONS",
-        "TRACE" => "TRACE",
-        "PATCH" => "PATCH",
-        _ => return None,
-    })
+    taskwire_core::http::known_method(method.as_str())
 }

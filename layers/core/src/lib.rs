@@ -1,5 +1,6 @@
 //! taskwire's shared core: what every taskwire layer builds on.
 //!
+//! - [`http`]: HTTP conventions (request ids, method names) shared by the integrations.
 //! - [`ids`]: W3C Trace Context ids ([`TraceId`], [`SpanId`]).
 //! - [`capture`]: span fields captured once and shared by every taskwire layer in the stack
 //!   ([`Capture`], [`SpanData`]).
@@ -42,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod http;
 pub mod ids;
 pub mod json;
 pub mod process;

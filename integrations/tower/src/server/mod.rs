@@ -102,14 +102,7 @@ pub const X_REQUEST_ID: &str = "x-request-id";
 /// The `traceresponse` header name (W3C Trace Context Level 2).
 pub const TRACERESPONSE: &str = "traceresponse";
 
-/// Longest `x-request-id` reused from a request.
-pub(crate) const MAX_REQUEST_ID: usize = 128;
-
-/// Whether `v` may be reused as a request id: 1 to 128 bytes of visible ASCII (no space, no
-/// control character, nothing non-ASCII), so it is safe in a log line and a response header.
-pub(crate) fn valid_request_id(v: &[u8]) -> bool {
-    !v.is_empty() && v.len() <= MAX_REQUEST_ID && v.iter().all(|c| (0x21..=0x7e).contains(c))
-}
+pub(crate) use taskwire_core::http::valid_request_id;
 
 #[cfg(test)]
 mod tests {

@@ -185,20 +185,9 @@ fn route_template<'a>(config: &Config, parts: &'a Parts) -> Option<Cow<'a, str>>
     None
 }
 
-/// The method's name when it is one of the nine of RFC 9110 and RFC 5789.
+/// The method's name when it is one of the nine standard ones ([`taskwire_core::http::known_method`]).
 fn known_method(method: &Method) -> Option<&'static str> {
-    Some(match method.as_str() {
-        "GET" => "GET",
-        "HEAD" => "HEAD",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "DELETE" => "DELETE",
-        "CONNECT" => "CONNECT",
-        "OPTIONS" => "OPTIONS",
-        "TRACE" => "TRACE",
-        "PATCH" => "PATCH",
-        _ => return None,
-    })
+    taskwire_core::http::known_method(method.as_str())
 }
 
 fn protocol_version(version: Version) -> Option<&'static str> {

@@ -1,0 +1,42 @@
+//! HTTP conventions shared by taskwire's HTTP integrations (tower, actix-web, reqwest), free of
+//! any HTTP crate's types: they take names and bytes.
+
+/// Longest incoming `x-request-id` that is reused.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// Whether an incoming request id may be reused: 1 to 128 bytes of visible ASCII (`!` to `~`),
+/// nothing that could split a log line, smuggle a header or blow up an index.
+///
+/// ```
+/// use taskwire_core::http::valid_request_id;
+/// assert!(valid_request_id(b"req-0042.A~b"));
+/// assert!(!valid_request_id(b""));
+/// assert!(!valid_request_id(b"has space"));
+/// assert!(!valid_request_id(&[b'a'; 129]));
+/// ```
+pub fn valid_request_id(v: &[u8]) -> bool {
+    !v.is_empty() && v.len() <= MAX_REQUEST_ID && v.iter().all(|c| (0x21..=0x7e).contains(c))
+}
+
+/// The method's name when it is one of the nine of RFC 9110 and RFC 5789; callers record others
+/// as `_OTHER` (OpenTelemetry's HTTP conventions), so a client cannot mint task names.
+///
+/// ```
+/// use taskwire_core::http::known_method;
+/// assert_eq!(known_method("PATCH"), Some("PATCH"));
+/// assert_eq!(known_method("BREW"), None);
+/// ```
+pub fn known_method(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "CONNECT" => "CONNECT",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "PATCH" => "PATCH",
+        _ => return None,
+    })
+}
