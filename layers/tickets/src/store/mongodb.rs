@@ -451,14 +451,27 @@ impl Inner {
             .create_index(idx("tags_ticket_key", doc! {"ticket": 1, "key": 1}, true))
             .await
             .map_err(|e| fail("cannot create the tags' index", e))?;
+        // The schema record and the id counters, created once (several processes may race
+        // to: the losers' duplicate key errors are fine).
+        for (id, init) in [
+            ("schema", doc! {"version": SCHEMA_VERSION, "created_at": DateTime::now()}),
+            ("ticket_id", doc! {"seq": 0_i64}),
+            ("occurrence_id", doc! {"seq": 0_i64}),
+        ] {
+            match self
+                .meta
+                .update_one(doc! {"_id": id}, doc! {"$setOnInsert": init})
+                .upsert(true)
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if is_duplicate(&e) => {}
+                Err(e) => return Err(fail("cannot create the schema record", e)),
+            }
+        }
         let meta = self
             .meta
-            .find_one_and_update(
-                doc! {"_id": "schema"},
-                doc! {"$setOnInsert": {"version": SCHEMA_VERSION, "created_at": DateTime::now()}},
-            )
-            .upsert(true)
-            .return_document(ReturnDocument::After)
+            .find_one(doc! {"_id": "schema"})
             .await
             .map_err(|e| fail("cannot read the schema version", e))?;
         let version = meta.as_ref().and_then(|d| i64_of(d, "version"));
@@ -485,7 +498,6 @@ impl Inner {
         let d = self
             .meta
             .find_one_and_update(doc! {"_id": name}, doc! {"$inc": {"seq": n as i64}})
-            .upsert(true)
             .return_document(ReturnDocument::After)
             .await?;
         d.as_ref()
@@ -1773,7 +1785,7 @@ mod tests {
     #[test]
     fn json_round_trips_in_order() {
         for s in [
-            r#"{"z":1,"a":"x","m":[1,2.5,{"q":null,"b":true}],"big":18446744073709551615}"#,
+            r#"{"z":1,"a":"x","m":[1,2.5,{"q":null,"b":true}],"big":9223372036854775807}"#,
             "[]",
             "{}",
             r#"[{"name":"order","fields":{"order.id":7,"$weird":"v"}}]"#,
@@ -1786,6 +1798,11 @@ mod tests {
         }
         assert_eq!(bson_to_json(&json_to_bson(r#"{"z":1,"a":2}"#)), r#"{"z":1,"a":2}"#);
         assert_eq!(bson_to_json(&json_to_bson("not json")), "not json");
+        // Beyond i64: a double, as in JavaScript.
+        assert_eq!(
+            json_to_bson("18446744073709551615"),
+            Bson::Double(18_446_744_073_709_551_615.0)
+        );
     }
 
     #[test]
