@@ -1,7 +1,8 @@
 //! `taskwire tickets`: list, show and triage the tickets that the taskwire-tickets layer keeps
-//! in a SQLite database.
+//! in a SQLite database or (with the `mongodb` feature) a MongoDB database.
 //!
-//! The database is given with `--db PATH` or the `TASKWIRE_DB` environment variable. Output is
+//! The database is given with `--db PATH` (or `--db mongodb://host/dbname`) or the
+//! `TASKWIRE_DB` environment variable. Output is
 //! a human table with relative times, or JSON with `--json`. The usage is documented in
 //! `docs/cli.md` and `docs/tickets.md`; [`print_tickets`] lets a program print its own list.
 
@@ -19,6 +20,8 @@ use taskwire_tickets::store::{
     ListQuery, Mute, OccurrenceQuery, Sort, Status, Store, TicketId, Timestamp,
 };
 use taskwire_tickets::Sqlite;
+#[cfg(feature = "mongodb")]
+use taskwire_tickets::MongoDb;
 
 /// Arguments of `taskwire tickets`.
 #[derive(Args, Debug)]
@@ -30,12 +33,16 @@ Examples:
   taskwire tickets show 3                               ticket, tags, newest samples
   taskwire tickets resolve 3 --release 1.4.2
   taskwire tickets mute 3 --for 2h                      (or --count 100)
+  taskwire tickets --db mongodb://db1:27017/app list    tickets kept in MongoDB
 
-The database comes from --db or TASKWIRE_DB. Exit status: 0 on success, 1 when the database \
+The database comes from --db or TASKWIRE_DB: a SQLite file, or a mongodb:// or mongodb+srv:// \
+connection string whose path names the database (when this taskwire was built with the \
+`mongodb` feature). Exit status: 0 on success, 1 when the database \
 cannot be read or the ticket does not exist, 2 on a usage error.")]
 pub struct TicketsArgs {
-    /// The SQLite database the tickets layer writes.
-    #[arg(long, global = true, env = "TASKWIRE_DB", value_name = "PATH")]
+    /// The database the tickets layer writes: a SQLite file, or a MongoDB connection string
+    /// (`mongodb://host:27017/dbname`).
+    #[arg(long, global = true, env = "TASKWIRE_DB", value_name = "PATH|URI")]
     db: Option<PathBuf>,
 
     /// The table prefix the layer was configured with.
@@ -150,12 +157,18 @@ struct ShowArgs {
 /// Why a command failed, with the exit code.
 struct Failure(String);
 
-fn open(db: Option<&Path>, prefix: &str) -> Result<Sqlite, Failure> {
+fn open(db: Option<&Path>, prefix: &str) -> Result<Box<dyn Store>, Failure> {
     let Some(path) = db else {
         return Err(Failure(
             "no database: pass --db PATH or set TASKWIRE_DB".into(),
         ));
     };
+    if let Some(uri) = path
+        .to_str()
+        .filter(|p| p.starts_with("mongodb://") || p.starts_with("mongodb+srv://"))
+    {
+        return open_mongodb(uri, prefix);
+    }
     if !path.is_file() {
         return Err(Failure(format!(
             "{}: no such database file",
@@ -166,7 +179,29 @@ fn open(db: Option<&Path>, prefix: &str) -> Result<Sqlite, Failure> {
         .with_prefix(prefix)
         .with_busy_timeout(Duration::from_secs(5))
         .open()
+        .map(|s| Box::new(s) as Box<dyn Store>)
         .map_err(|e| Failure(chain(&e)))
+}
+
+#[cfg(feature = "mongodb")]
+fn open_mongodb(uri: &str, prefix: &str) -> Result<Box<dyn Store>, Failure> {
+    // An interactive command: give up on an unreachable server sooner than the layer does.
+    MongoDb::builder(uri)
+        .with_prefix(prefix)
+        .with_server_selection_timeout(Duration::from_secs(5))
+        .with_connect_timeout(Duration::from_secs(5))
+        .open()
+        .map(|s| Box::new(s) as Box<dyn Store>)
+        .map_err(|e| Failure(chain(&e)))
+}
+
+#[cfg(not(feature = "mongodb"))]
+fn open_mongodb(_uri: &str, _prefix: &str) -> Result<Box<dyn Store>, Failure> {
+    Err(Failure(
+        "this taskwire was built without MongoDB support; install it with \
+         `cargo install taskwire-cli --features mongodb`"
+            .into(),
+    ))
 }
 
 /// An error and its sources, `: `-joined.
@@ -349,7 +384,7 @@ fn execute(args: &TicketsArgs, out: &mut dyn Write) -> Result<(), Failure> {
 fn done(
     out: &mut dyn Write,
     json: bool,
-    store: &mut Sqlite,
+    store: &mut dyn Store,
     id: i64,
     ok: bool,
     what: &str,

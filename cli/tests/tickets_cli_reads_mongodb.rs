@@ -1,0 +1,93 @@
+//! `taskwire tickets --db mongodb://…/dbname` lists, shows and triages tickets that the layer
+//! wrote to MongoDB, on the server scripts/test starts (`TASKWIRE_TEST_MONGODB_URI`).
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tracing_subscriber::prelude::*;
+
+fn uri(name: &str) -> String {
+    let base = std::env::var("TASKWIRE_TEST_MONGODB_URI").unwrap_or_else(|_| {
+        panic!(
+            "TASKWIRE_TEST_MONGODB_URI is not set: run this test with scripts/test \
+             (scripts/services/mongodb.sh starts a SecantusDB server)"
+        )
+    });
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{}/tw_cli_{name}_{}_{nanos}",
+        base.trim_end_matches('/'),
+        std::process::id()
+    )
+}
+
+fn checkout(order: u32) {
+    tracing::error!(order, "payment for order {order} declined");
+}
+
+fn taskwire(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taskwire"))
+        .arg("tickets")
+        .args(args)
+        .env_remove("TASKWIRE_DB")
+        .output()
+        .unwrap()
+}
+
+fn json(o: &Output) -> Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn list_show_and_resolve_tickets_in_mongodb() {
+    let db = uri("triage");
+    let layer = taskwire_tickets::layer(taskwire_tickets::MongoDb::open(&db).unwrap())
+        .with_service("shop")
+        .with_release("1.0");
+    let guard = layer.guard();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        for order in [7, 8, 9] {
+            let _s = tracing::info_span!("request", http.route = "/pay").entered();
+            checkout(order);
+        }
+        tracing::warn!(sku = "A-1", "stock low for 10.0.0.7");
+    });
+    drop(guard);
+
+    let v = json(&taskwire(&["--db", &db, "list", "--json", "--sort", "count"]));
+    assert_eq!(v["total"], 2, "{v}");
+    assert_eq!(v["tickets"][0]["title"], "payment for order <num> declined");
+    assert_eq!(v["tickets"][0]["count"], 3);
+    let id = v["tickets"][0]["id"].as_i64().unwrap().to_string();
+
+    let v = json(&taskwire(&["--db", &db, "show", &id, "--json"]));
+    assert_eq!(v["count"], 3);
+    assert_eq!(v["tags"]["service"][0]["value"], "shop");
+    let samples = v["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 3);
+    assert_eq!(samples[0]["message"], "payment for order 9 declined");
+    assert_eq!(samples[0]["fields"]["order"], 9);
+
+    let out = taskwire(&["--db", &db, "resolve", &id, "--release", "1.0"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&taskwire(&["--db", &db, "list", "--json", "--status", "resolved"]));
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["tickets"][0]["resolved_in_release"], "1.0");
+
+    let table = taskwire(&["--db", &db, "list", "--status", "all"]);
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.contains("stock low for <ip>"), "{text}");
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_error() {
+    let out = taskwire(&["--db", "mongodb://127.0.0.1:1/none", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+}
