@@ -59,7 +59,9 @@ fn list_show_and_resolve_tickets_in_mongodb() {
     });
     drop(guard);
 
-    let v = json(&taskwire(&["--db", &db, "list", "--json", "--sort", "count"]));
+    let v = json(&taskwire(&[
+        "--db", &db, "list", "--json", "--sort", "count",
+    ]));
     assert_eq!(v["total"], 2, "{v}");
     assert_eq!(v["tickets"][0]["title"], "payment for order <num> declined");
     assert_eq!(v["tickets"][0]["count"], 3);
@@ -74,8 +76,14 @@ fn list_show_and_resolve_tickets_in_mongodb() {
     assert_eq!(samples[0]["fields"]["order"], 9);
 
     let out = taskwire(&["--db", &db, "resolve", &id, "--release", "1.0"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = json(&taskwire(&["--db", &db, "list", "--json", "--status", "resolved"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&taskwire(&[
+        "--db", &db, "list", "--json", "--status", "resolved",
+    ]));
     assert_eq!(v["total"], 1);
     assert_eq!(v["tickets"][0]["resolved_in_release"], "1.0");
 

@@ -19,9 +19,9 @@ use serde_json::json;
 use taskwire_tickets::store::{
     ListQuery, Mute, OccurrenceQuery, Sort, Status, Store, TicketId, Timestamp,
 };
-use taskwire_tickets::Sqlite;
 #[cfg(feature = "mongodb")]
 use taskwire_tickets::MongoDb;
+use taskwire_tickets::Sqlite;
 
 /// Arguments of `taskwire tickets`.
 #[derive(Args, Debug)]

@@ -522,11 +522,19 @@ pub fn concurrent_writers_add_up(open: Opener<'_>) {
         let occ = s
             .occurrences(tk.id, &OccurrenceQuery::oldest().with_limit(100))
             .unwrap_or_else(|e| panic!("occurrences failed: {e}"));
-        assert_eq!(occ.iter().filter(|o| o.first).count(), 1, "{fp}: one first sample");
+        assert_eq!(
+            occ.iter().filter(|o| o.first).count(),
+            1,
+            "{fp}: one first sample"
+        );
         assert_eq!(occ.len(), 6, "{fp}: the first and the newest 5");
         let newest: Vec<i64> = occ[1..].iter().map(|o| o.sample.time.as_micros()).collect();
         let last = t(100 + (ROUNDS * WRITERS) as i64 - 1).as_micros();
-        assert_eq!(newest, (last - 4..=last).collect::<Vec<_>>(), "{fp}: newest 5");
+        assert_eq!(
+            newest,
+            (last - 4..=last).collect::<Vec<_>>(),
+            "{fp}: newest 5"
+        );
         let tags = s.tags(tk.id).unwrap_or_else(|e| panic!("tags failed: {e}"));
         let writer: Vec<&TagCount> = tags.iter().filter(|t| t.key == "writer").collect();
         assert_eq!(

@@ -40,9 +40,7 @@ fn flush_until_stored(guard: &TicketsGuard) {
 
 fn check_counts(uri: &str, total: u64) {
     let store = MongoDb::open(uri).unwrap();
-    let tickets = store
-        .list(&ListQuery::default().with_limit(100))
-        .unwrap();
+    let tickets = store.list(&ListQuery::default().with_limit(100)).unwrap();
     assert_eq!(tickets.len(), 10, "one ticket per fingerprint");
     let counts: Vec<u64> = tickets.iter().map(|t| t.count).collect();
     assert!(counts.iter().all(|c| *c == total / 10), "{counts:?}");
@@ -50,7 +48,11 @@ fn check_counts(uri: &str, total: u64) {
         let samples = store
             .occurrences(t.id, &OccurrenceQuery::newest().with_limit(100))
             .unwrap();
-        assert!(!samples.is_empty() && samples.len() <= 21, "{}", samples.len());
+        assert!(
+            !samples.is_empty() && samples.len() <= 21,
+            "{}",
+            samples.len()
+        );
         assert_eq!(samples.iter().filter(|o| o.first).count(), 1);
     }
 }
@@ -99,7 +101,10 @@ fn the_application_starts_while_mongodb_is_down() {
     let uri = server.uri(&unique_db("down"));
     let start = Instant::now();
     let layer = taskwire_tickets::layer(MongoDb::open(&uri).unwrap());
-    assert!(start.elapsed() < Duration::from_secs(1), "open waited for the server");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "open waited for the server"
+    );
     let guard = layer.guard();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let emit = |from: usize| {
@@ -111,7 +116,10 @@ fn the_application_starts_while_mongodb_is_down() {
     };
     let t = Instant::now();
     emit(0);
-    assert!(t.elapsed() < Duration::from_secs(1), "events waited for the server");
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "events waited for the server"
+    );
     let err = guard.flush().unwrap_err();
     assert_eq!(err.kind(), Some(ErrorKind::Unavailable), "{err}");
     emit(500);

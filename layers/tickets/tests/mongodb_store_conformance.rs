@@ -28,5 +28,7 @@ fn every_rule_with_a_custom_prefix() {
 #[test]
 fn concurrent_writers() {
     let uri = mongo_support::fresh_uri("concurrent");
-    conformance::concurrent_writers_add_up(&|| Box::new(MongoDb::open(&uri).unwrap()) as Box<dyn Store>);
+    conformance::concurrent_writers_add_up(&|| {
+        Box::new(MongoDb::open(&uri).unwrap()) as Box<dyn Store>
+    });
 }

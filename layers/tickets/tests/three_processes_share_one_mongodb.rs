@@ -58,9 +58,7 @@ fn three_writers_one_ticket_per_fingerprint_exact_counts() {
         assert!(c.wait().unwrap().success());
     }
     let store = MongoDb::open(&uri).unwrap();
-    let tickets = store
-        .list(&ListQuery::default().with_limit(100))
-        .unwrap();
+    let tickets = store.list(&ListQuery::default().with_limit(100)).unwrap();
     assert_eq!(tickets.len(), 10, "{tickets:#?}");
     for t in &tickets {
         assert_eq!(t.count, (PROCESSES * EACH / 10) as u64, "{}", t.fingerprint);

@@ -275,7 +275,10 @@ impl MongoDb {
             })
     }
 
-    fn run<T>(&self, f: impl AsyncFnOnce(&Inner) -> mongodb::error::Result<T>) -> mongodb::error::Result<T> {
+    fn run<T>(
+        &self,
+        f: impl AsyncFnOnce(&Inner) -> mongodb::error::Result<T>,
+    ) -> mongodb::error::Result<T> {
         match &self.inner {
             Some(i) => self.rt.block_on(f(i)),
             None => Err(mongodb::error::Error::custom("the store is closed")),
@@ -320,6 +323,9 @@ struct Known {
 struct TagDoc {
     index: HashMap<String, usize>,
 }
+
+/// A tag document's key: the ticket id and the tag key.
+type TagKey = (i64, String);
 
 #[derive(Debug, Default)]
 struct Cache {
@@ -431,9 +437,21 @@ impl Inner {
             idx("last_seen", doc! {"last_seen_us": 1, "_id": 1}, false),
             idx("count", doc! {"count": 1, "_id": 1}, false),
             idx("first_seen", doc! {"first_seen_us": 1, "_id": 1}, false),
-            idx("status_last_seen", doc! {"status": 1, "last_seen_us": 1, "_id": 1}, false),
-            idx("status_count", doc! {"status": 1, "count": 1, "_id": 1}, false),
-            idx("status_first_seen", doc! {"status": 1, "first_seen_us": 1, "_id": 1}, false),
+            idx(
+                "status_last_seen",
+                doc! {"status": 1, "last_seen_us": 1, "_id": 1},
+                false,
+            ),
+            idx(
+                "status_count",
+                doc! {"status": 1, "count": 1, "_id": 1},
+                false,
+            ),
+            idx(
+                "status_first_seen",
+                doc! {"status": 1, "first_seen_us": 1, "_id": 1},
+                false,
+            ),
         ];
         self.tickets
             .create_indexes(tickets)
@@ -454,7 +472,10 @@ impl Inner {
         // The schema record and the id counters, created once (several processes may race
         // to: the losers' duplicate key errors are fine).
         for (id, init) in [
-            ("schema", doc! {"version": SCHEMA_VERSION, "created_at": DateTime::now()}),
+            (
+                "schema",
+                doc! {"version": SCHEMA_VERSION, "created_at": DateTime::now()},
+            ),
             ("ticket_id", doc! {"seq": 0_i64}),
             ("occurrence_id", doc! {"seq": 0_i64}),
         ] {
@@ -500,9 +521,9 @@ impl Inner {
             .find_one_and_update(doc! {"_id": name}, doc! {"$inc": {"seq": n as i64}})
             .return_document(ReturnDocument::After)
             .await?;
-        d.as_ref()
-            .and_then(|d| i64_of(d, "seq"))
-            .ok_or_else(|| mongodb::error::Error::custom(Busy(format!("counter {name} is missing"))))
+        d.as_ref().and_then(|d| i64_of(d, "seq")).ok_or_else(|| {
+            mongodb::error::Error::custom(Busy(format!("counter {name} is missing")))
+        })
     }
 
     /// Sends `ops` as `update` commands of at most [`OPS_PER_COMMAND`]; returns, per op, its
@@ -591,16 +612,20 @@ impl Inner {
         let missing = plan.ids.iter().filter(|i| i.is_none()).count();
         if missing > 0 {
             let last = self.allocate("ticket_id", missing).await?;
-            let mut next = last - missing as i64 + 1;
-            for id in plan.ids.iter_mut().filter(|i| i.is_none()) {
+            let first = last - missing as i64 + 1;
+            let free = plan.ids.iter_mut().filter(|i| i.is_none());
+            for (id, next) in free.zip(first..) {
                 *id = Some(next);
-                next += 1;
             }
         }
         Ok(())
     }
 
-    async fn write_tickets(&mut self, batch: &Batch, plan: &mut Plan) -> mongodb::error::Result<()> {
+    async fn write_tickets(
+        &mut self,
+        batch: &Batch,
+        plan: &mut Plan,
+    ) -> mongodb::error::Result<()> {
         let token = plan.token;
         let mut ops = Vec::with_capacity(batch.groups.len());
         let mut owner = Vec::with_capacity(batch.groups.len());
@@ -760,7 +785,11 @@ impl Inner {
         )))
     }
 
-    async fn write_samples(&mut self, batch: &Batch, plan: &mut Plan) -> mongodb::error::Result<()> {
+    async fn write_samples(
+        &mut self,
+        batch: &Batch,
+        plan: &mut Plan,
+    ) -> mongodb::error::Result<()> {
         let keep = batch.samples_per_ticket;
         // Ids for every sample of a group that has none yet (allocated once per batch).
         let need: usize = batch
@@ -842,7 +871,13 @@ impl Inner {
             let g = &batch.groups[i];
             if j + keep >= g.samples.len() {
                 let id = plan.ids[i].unwrap_or_default();
-                docs.push(sample_doc(plan.sample_ids[i][j], id, false, plan.token, &g.samples[j]));
+                docs.push(sample_doc(
+                    plan.sample_ids[i][j],
+                    id,
+                    false,
+                    plan.token,
+                    &g.samples[j],
+                ));
                 touched.insert(id);
             }
         }
@@ -891,9 +926,11 @@ impl Inner {
             .await?;
         while cursor.advance().await? {
             let d: Document = cursor.deserialize_current()?;
-            if let (Some(id), Some(t), Some(time)) =
-                (i64_of(&d, "_id"), i64_of(&d, "ticket"), i64_of(&d, "time_us"))
-            {
+            if let (Some(id), Some(t), Some(time)) = (
+                i64_of(&d, "_id"),
+                i64_of(&d, "ticket"),
+                i64_of(&d, "time_us"),
+            ) {
                 by_ticket.entry(t).or_default().push((time, id));
             }
         }
@@ -917,7 +954,7 @@ impl Inner {
         let token = plan.token;
         let max = batch.max_tag_values;
         // Per (ticket, key), the batch's values in order.
-        let mut work: Vec<((i64, String), Vec<(String, u64)>)> = Vec::new();
+        let mut work: Vec<(TagKey, Vec<(String, u64)>)> = Vec::new();
         let mut at: HashMap<(i64, String), usize> = HashMap::new();
         for (i, g) in batch.groups.iter().enumerate() {
             let id = plan.ids[i].unwrap_or_default();
@@ -1153,10 +1190,7 @@ fn tag_op(
     if !inc.is_empty() {
         u.insert("$inc", inc);
     }
-    (
-        doc! {"q": q, "u": u, "upsert": known.is_none()},
-        after,
-    )
+    (doc! {"q": q, "u": u, "upsert": known.is_none()}, after)
 }
 
 fn tag_doc(d: &Document) -> TagDoc {
@@ -1230,7 +1264,9 @@ fn occurrence_of(d: &Document) -> Occurrence {
     s.service = opt_str(d, "service");
     s.release = opt_str(d, "release");
     s.host = str_of(d, "host");
-    s.pid = i64_of(d, "pid").and_then(|p| u32::try_from(p).ok()).unwrap_or(0);
+    s.pid = i64_of(d, "pid")
+        .and_then(|p| u32::try_from(p).ok())
+        .unwrap_or(0);
     s.thread = str_of(d, "thread");
     Occurrence::new(
         i64_of(d, "_id").unwrap_or(0),
@@ -1417,7 +1453,12 @@ impl MongoDb {
     }
 
     /// `set`/`unset` on ticket `id`, bumping its status revision. `false` when there is none.
-    fn change(&mut self, id: TicketId, set: Document, unset: Document) -> Result<bool, UpdateError> {
+    fn change(
+        &mut self,
+        id: TicketId,
+        set: Document,
+        unset: Document,
+    ) -> Result<bool, UpdateError> {
         let mut u = doc! {"$set": set, "$inc": {"rev": 1_i64}};
         if !unset.is_empty() {
             u.insert("$unset", unset);
@@ -1443,7 +1484,9 @@ impl Store for MongoDb {
         };
         let result = match &mut self.inner {
             Some(i) => self.rt.block_on(i.write(batch, &mut plan)),
-            None => Err(mongodb::error::Error::custom(Invalid("the store is closed".into()))),
+            None => Err(mongodb::error::Error::custom(Invalid(
+                "the store is closed".into(),
+            ))),
         };
         result.map_err(|e| {
             self.retry = Some((batch.clone(), plan));
@@ -1655,7 +1698,10 @@ impl Store for MongoDb {
 fn json_to_bson(s: &str) -> Bson {
     use serde::de::DeserializeSeed;
     let mut de = serde_json::Deserializer::from_str(s);
-    match BsonSeed.deserialize(&mut de).and_then(|b| de.end().map(|()| b)) {
+    match BsonSeed
+        .deserialize(&mut de)
+        .and_then(|b| de.end().map(|()| b))
+    {
         Ok(b) => b,
         Err(_) => Bson::String(s.to_owned()),
     }
@@ -1796,7 +1842,10 @@ mod tests {
             let got: serde_json::Value = serde_json::from_str(&back).unwrap_or_default();
             assert_eq!(got, want, "{s} -> {back}");
         }
-        assert_eq!(bson_to_json(&json_to_bson(r#"{"z":1,"a":2}"#)), r#"{"z":1,"a":2}"#);
+        assert_eq!(
+            bson_to_json(&json_to_bson(r#"{"z":1,"a":2}"#)),
+            r#"{"z":1,"a":2}"#
+        );
         assert_eq!(bson_to_json(&json_to_bson("not json")), "not json");
         // Beyond i64: a double, as in JavaScript.
         assert_eq!(
@@ -1816,7 +1865,11 @@ mod tests {
 
     #[test]
     fn bad_connection_strings_fail_at_open() {
-        for uri in ["postgres://x", "mongodb://", "mongodb://h/?serverSelectionTimeoutMS=x"] {
+        for uri in [
+            "postgres://x",
+            "mongodb://",
+            "mongodb://h/?serverSelectionTimeoutMS=x",
+        ] {
             let err = MongoDb::open(uri).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{uri}: {err}");
         }
@@ -1848,6 +1901,9 @@ mod tests {
             [Outcome::Upserted, Outcome::Done, Outcome::Conflict]
         );
         let short = doc! {"n": 1, "ok": 1.0};
-        assert_eq!(outcomes(&short, 2).unwrap(), [Outcome::Conflict, Outcome::Conflict]);
+        assert_eq!(
+            outcomes(&short, 2).unwrap(),
+            [Outcome::Conflict, Outcome::Conflict]
+        );
     }
 }

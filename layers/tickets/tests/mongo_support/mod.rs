@@ -28,7 +28,11 @@ pub(crate) fn unique_db(name: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos();
-    let name: String = name.chars().filter(char::is_ascii_alphanumeric).take(24).collect();
+    let name: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(24)
+        .collect();
     format!(
         "tw_{name}_{}_{}_{nanos}",
         std::process::id(),
@@ -92,7 +96,13 @@ impl OwnServer {
         });
         let log = std::fs::File::create(self.storage.with_extension("log")).unwrap();
         let child = Command::new(&program)
-            .args(["--host", "127.0.0.1", "--port", &self.port.to_string(), "--storage-path"])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--storage-path",
+            ])
             .arg(&self.storage)
             .arg("--standalone")
             .stdin(Stdio::null())
