@@ -197,7 +197,23 @@ fn hash(key: &str) -> u64 {
 /// Appends one label to a label-set key: unambiguous whatever the value holds.
 pub(crate) fn push_key(key: &mut String, name: &str, value: &str) {
     key.push_str(name);
-    let _ = write!(key, "={}:", value.len());
+    key.push('=');
+    // The length in decimal, without `fmt`: this runs per span for value-dependent labels.
+    let mut digits = [0u8; 20];
+    let mut n = value.len();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        key.push(char::from(*d));
+    }
+    key.push(':');
     key.push_str(value);
 }
 
@@ -272,6 +288,9 @@ mod tests {
         push_key(&mut b, "x", "1");
         push_key(&mut b, "y", "2");
         assert_ne!(a, b);
+        let mut c = String::new();
+        push_key(&mut c, "n", &"x".repeat(1234));
+        assert!(c.starts_with("n=1234:x"));
     }
 
     #[test]

@@ -38,7 +38,10 @@ const OUTCOMES: [&str; 2] = ["succeeded", "failed"];
 pub struct MetricsLayer {
     inner: Arc<Inner>,
     callsites: Callsites,
+    /// Captures spans whose allow-listed fields become labels.
     capture: Capture,
+    /// Captures spans that need only the control fields (`task.name`, `outcome`).
+    control: Capture,
     clock: Clock,
     /// Allow-listed span fields and their label names.
     allowed: Vec<(String, String)>,
@@ -46,7 +49,8 @@ pub struct MetricsLayer {
     target_labels: bool,
     window: Window,
     slow: Option<SlowSpans>,
-    /// Whether this layer ever captured a span (then it applies `record`, enter and exit).
+    /// Whether this layer owns the capture of some span (then it applies `record`, enter and
+    /// exit; otherwise the owning layer does, and forwarding would only cost lookups).
     captures: AtomicBool,
     dispatch: OnceLock<WeakDispatch>,
 }
@@ -131,6 +135,7 @@ impl Default for MetricsLayer {
             }),
             callsites: Callsites::default(),
             capture: Capture::default(),
+            control: Capture::default().with_fields(false),
             clock,
             allowed: Vec::new(),
             busy: false,
@@ -288,14 +293,16 @@ impl MetricsLayer {
     /// Redacts with `redactor` the span fields this layer is first to capture.
     #[must_use]
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
-        self.capture = self.capture.with_redactor(redactor);
+        self.capture = self.capture.with_redactor(redactor.clone());
+        self.control = self.control.with_redactor(redactor);
         self
     }
 
     /// Uses `capture` to capture spans (layers made from clones of one capture redact alike).
     #[must_use]
     pub fn with_capture(mut self, capture: Capture) -> Self {
-        self.capture = capture;
+        self.control = capture.clone().with_fields(false);
+        self.capture = capture.with_fields(true);
         self
     }
 
@@ -533,9 +540,17 @@ where
         let Some(ci) = self.callsites.index(attrs.metadata(), &self.allowed) else {
             return;
         };
-        if self.callsites.get(ci).is_some_and(Callsite::needs_fields) {
-            self.captures.store(true, Ordering::Relaxed);
-            self.capture.on_new_span(attrs, id, &ctx);
+        if let Some(cs) = self.callsites.get(ci) {
+            let owns = if cs.needs_fields() {
+                self.capture.on_new_span(attrs, id, &ctx)
+            } else if cs.needs_capture() {
+                self.control.on_new_span(attrs, id, &ctx)
+            } else {
+                false
+            };
+            if owns && !self.captures.load(Ordering::Relaxed) {
+                self.captures.store(true, Ordering::Relaxed);
+            }
         }
         let Some(span) = ctx.span(id) else { return };
         let timing = Timing {
@@ -557,12 +572,14 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if self.captures.load(Ordering::Relaxed) {
             self.capture.on_record(id, values, &ctx);
+            self.control.on_record(id, values, &ctx);
         }
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         if self.captures.load(Ordering::Relaxed) {
             self.capture.on_enter(id, &ctx);
+            self.control.on_enter(id, &ctx);
         }
         if !self.busy {
             return;
@@ -580,6 +597,7 @@ where
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         if self.captures.load(Ordering::Relaxed) {
             self.capture.on_exit(id, &ctx);
+            self.control.on_exit(id, &ctx);
         }
         if !self.busy {
             return;
