@@ -38,7 +38,7 @@
 //!   number of values read (`n`), so the cap holds with any number of writers.
 
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
@@ -53,6 +53,10 @@ use super::{
     QueryError, Sample, Sort, Status, Store, TablePrefix, TagCount, Ticket, TicketId, Timestamp,
     UpdateError, WriteError, OTHER_TAG_VALUE,
 };
+
+/// The driver, for benchmarks that compare this store with raw bulk writes.
+#[doc(hidden)]
+pub use ::mongodb as driver;
 
 /// The database used when the connection string names none.
 pub const DEFAULT_DATABASE: &str = "taskwire";
@@ -837,12 +841,13 @@ impl Inner {
                 what.push((i, j, first));
             }
         }
-        let mut touched: HashSet<i64> = HashSet::new();
+        // Per ticket, the ordinary samples inserted now (not by an earlier attempt).
+        let mut touched: HashMap<i64, i64> = HashMap::new();
         let mut taken = Vec::new();
         for (dup, (i, j, first)) in self.insert(docs).await?.into_iter().zip(&what) {
             let id = plan.ids[*i].unwrap_or_default();
             if !*first {
-                touched.insert(id);
+                *touched.entry(id).or_default() += i64::from(!dup);
                 continue;
             }
             if !dup {
@@ -867,6 +872,7 @@ impl Inner {
         }
         // Samples that lost the race to be first are ordinary ones, if among the newest N.
         let mut docs = Vec::new();
+        let mut owners = Vec::new();
         for (i, j) in taken {
             let g = &batch.groups[i];
             if j + keep >= g.samples.len() {
@@ -878,13 +884,55 @@ impl Inner {
                     plan.token,
                     &g.samples[j],
                 ));
-                touched.insert(id);
+                owners.push(id);
             }
         }
-        self.insert(docs).await?;
-        if !touched.is_empty() {
-            self.prune(touched, keep).await?;
+        for (dup, id) in self.insert(docs).await?.into_iter().zip(owners) {
+            *touched.entry(id).or_default() += i64::from(!dup);
         }
+        if !touched.is_empty() {
+            self.count_and_prune(touched, keep).await?;
+        }
+        Ok(())
+    }
+
+    /// Adds the inserted samples to the tickets' `samples` counters, and prunes the tickets
+    /// whose counter exceeds `keep`. The counter only decides when to look: it grows before
+    /// the samples could be seen by another writer's check and shrinks by what was deleted, so
+    /// it never hides an excess (after a failed attempt it may overstate, costing a look).
+    async fn count_and_prune(
+        &self,
+        touched: HashMap<i64, i64>,
+        keep: usize,
+    ) -> mongodb::error::Result<()> {
+        let incs = touched
+            .iter()
+            .filter(|(_, k)| **k > 0)
+            .map(|(id, k)| (doc! {"q": {"_id": id}, "u": {"$inc": {"samples": k}}}, 64))
+            .collect();
+        self.bulk_update(&self.names.tickets, incs).await?;
+        let ids: Vec<Bson> = touched.keys().map(|i| Bson::Int64(*i)).collect();
+        let mut over = Vec::new();
+        let mut cursor = self
+            .tickets
+            .find(doc! {"_id": {"$in": ids}, "samples": {"$gt": keep as i64}})
+            .projection(doc! {"_id": 1})
+            .await?;
+        while cursor.advance().await? {
+            if let Some(id) = i64_of(&cursor.deserialize_current()?, "_id") {
+                over.push(id);
+            }
+        }
+        if over.is_empty() {
+            return Ok(());
+        }
+        let deleted = self.prune(over, keep).await?;
+        let decs = deleted
+            .into_iter()
+            .filter(|(_, d)| *d > 0)
+            .map(|(id, d)| (doc! {"q": {"_id": id}, "u": {"$inc": {"samples": -d}}}, 64))
+            .collect();
+        self.bulk_update(&self.names.tickets, decs).await?;
         Ok(())
     }
 
@@ -915,13 +963,18 @@ impl Inner {
         }
     }
 
-    /// Deletes the oldest samples beyond `keep` (never the first) of `tickets`.
-    async fn prune(&self, tickets: HashSet<i64>, keep: usize) -> mongodb::error::Result<()> {
-        let ids: Vec<i64> = tickets.into_iter().collect();
+    /// Deletes the oldest samples beyond `keep` (never the first) of `tickets`; returns how
+    /// many each lost.
+    async fn prune(
+        &self,
+        tickets: Vec<i64>,
+        keep: usize,
+    ) -> mongodb::error::Result<Vec<(i64, i64)>> {
         let mut by_ticket: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        let ids: Vec<Bson> = tickets.iter().map(|i| Bson::Int64(*i)).collect();
         let mut cursor = self
             .occurrences
-            .find(doc! {"ticket": {"$in": ids.iter().map(|i| Bson::Int64(*i)).collect::<Vec<_>>()}, "first": false})
+            .find(doc! {"ticket": {"$in": ids}, "first": false})
             .projection(doc! {"_id": 1, "ticket": 1, "time_us": 1})
             .await?;
         while cursor.advance().await? {
@@ -934,20 +987,31 @@ impl Inner {
                 by_ticket.entry(t).or_default().push((time, id));
             }
         }
-        let mut excess = Vec::new();
-        for (_, mut v) in by_ticket {
-            if v.len() > keep {
+        // One delete per ticket, all at once: each says how many it removed (another writer
+        // may have removed some of the same samples first).
+        let deletes = by_ticket
+            .into_iter()
+            .filter(|(_, v)| v.len() > keep)
+            .map(|(t, mut v)| {
                 v.sort_unstable();
                 let n = v.len() - keep;
-                excess.extend(v.into_iter().take(n).map(|(_, id)| id));
-            }
-        }
-        for chunk in excess.chunks(OPS_PER_COMMAND) {
-            self.occurrences
-                .delete_many(doc! {"_id": {"$in": chunk.iter().map(|i| Bson::Int64(*i)).collect::<Vec<_>>()}})
-                .await?;
-        }
-        Ok(())
+                let excess: Vec<Bson> = v
+                    .into_iter()
+                    .take(n)
+                    .map(|(_, id)| Bson::Int64(id))
+                    .collect();
+                async move {
+                    let r = self
+                        .occurrences
+                        .delete_many(doc! {"ticket": t, "_id": {"$in": excess}})
+                        .await?;
+                    Ok::<_, mongodb::error::Error>((t, r.deleted_count as i64))
+                }
+            });
+        futures_util::future::join_all(deletes)
+            .await
+            .into_iter()
+            .collect()
     }
 
     async fn write_tags(&mut self, batch: &Batch, plan: &Plan) -> mongodb::error::Result<()> {

@@ -1,0 +1,420 @@
+//! Tickets on MongoDB: what the layer absorbs and what it stores, beside the SQLite store and
+//! beside the raw driver doing the same bulk writes in a loop (the limit).
+//!
+//! `cargo bench -p taskwire-tickets --features mongodb --bench tickets_mongodb [-- --json]`
+//!
+//! The server: `TASKWIRE_BENCH_MONGODB_URI` (or `TASKWIRE_TEST_MONGODB_URI`) when set; otherwise
+//! the bench starts SecantusDB itself (standalone, temporary storage) from
+//! `TASKWIRE_TEST_SECANTUSD` or the venv scripts/test installs
+//! (`~/.cache/taskwire/tools/secantusdb-0.7.0b3`).
+//!
+//! 1. absorb: 4 threads × 1,000,000 events from 10 call sites into MongoDB, then `flush()`;
+//!    the same into a SQLite file. Events per second seen by the callers; counts must be exact.
+//! 2. stored samples: one producer for 3 s, every event sampled and kept
+//!    (`with_samples_per_ticket(huge)`, queue 32,768), then `flush()`: samples committed per
+//!    second of wall time.
+//! 3. raw driver: for 3 s, the bulk writes a batch of (2) needs at its measured average size,
+//!    with nothing else: one `update` command of 10 ticket upserts (`$inc`, `$min`, `$max`,
+//!    `$setOnInsert`), `insert_many` of the sample documents (same shape), one `update` of the
+//!    tag counts. Samples per second: the limit (2) is compared with.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use taskwire_tickets::store::mongodb::driver;
+use taskwire_tickets::store::{ListQuery, Store};
+use taskwire_tickets::{MongoDb, Sqlite};
+use tracing_subscriber::prelude::*;
+
+use driver::bson::{doc, Bson, DateTime, Document};
+
+const SITES: usize = 10;
+
+fn s0(i: usize) {
+    tracing::error!(i, "site 0 failed for item {}", i);
+}
+fn s1(i: usize) {
+    tracing::error!(i, "site 1 failed for item {}", i);
+}
+fn s2(i: usize) {
+    tracing::error!(i, "site 2 failed for item {}", i);
+}
+fn s3(i: usize) {
+    tracing::error!(i, "site 3 failed for item {}", i);
+}
+fn s4(i: usize) {
+    tracing::error!(i, "site 4 failed for item {}", i);
+}
+fn s5(i: usize) {
+    tracing::error!(i, "site 5 failed for item {}", i);
+}
+fn s6(i: usize) {
+    tracing::error!(i, "site 6 failed for item {}", i);
+}
+fn s7(i: usize) {
+    tracing::error!(i, "site 7 failed for item {}", i);
+}
+fn s8(i: usize) {
+    tracing::error!(i, "site 8 failed for item {}", i);
+}
+fn s9(i: usize) {
+    tracing::error!(i, "site 9 failed for item {}", i);
+}
+
+static SITE_FNS: [fn(usize); SITES] = [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9];
+
+/// The server under test, and the one the bench started (stopped on drop).
+struct Server {
+    base: String,
+    child: Option<Child>,
+    dir: Option<PathBuf>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+        if let Some(d) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+fn server() -> Server {
+    for var in ["TASKWIRE_BENCH_MONGODB_URI", "TASKWIRE_TEST_MONGODB_URI"] {
+        if let Ok(base) = std::env::var(var) {
+            return Server {
+                base,
+                child: None,
+                dir: None,
+            };
+        }
+    }
+    let program = std::env::var("TASKWIRE_TEST_SECANTUSD").unwrap_or_else(|_| {
+        let tools = std::env::var("TASKWIRE_TOOLS").unwrap_or_else(|_| {
+            format!(
+                "{}/.cache/taskwire/tools",
+                std::env::var("HOME").unwrap_or_default()
+            )
+        });
+        format!("{tools}/secantusdb-0.7.0b3/bin/secantusd-py")
+    });
+    assert!(
+        std::path::Path::new(&program).exists(),
+        "no MongoDB server: set TASKWIRE_BENCH_MONGODB_URI, or run scripts/test once (it \
+         installs SecantusDB into ~/.cache/taskwire/tools)"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("taskwire-bench-mongo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let child = Command::new(&program)
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--storage-path",
+        ])
+        .arg(dir.join("data"))
+        .arg("--standalone")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = Server {
+        base: format!("mongodb://127.0.0.1:{port}"),
+        child: Some(child),
+        dir: Some(dir),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut probe = MongoDb::builder(format!("{}/tw_probe", s.base))
+            .with_server_selection_timeout(Duration::from_millis(500))
+            .open()
+            .unwrap();
+        if probe.ensure_schema().is_ok() {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "{program} did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn uri(base: &str, name: &str) -> String {
+    format!(
+        "{}/tw_bench_{name}_{}",
+        base.trim_end_matches('/'),
+        std::process::id()
+    )
+}
+
+struct Absorb {
+    events: u64,
+    secs: f64,
+    flush_ms: f64,
+    exact: bool,
+}
+
+fn absorb(
+    store: Box<dyn Store>,
+    check: &dyn Fn() -> u64,
+    threads: usize,
+    per_thread: usize,
+) -> Absorb {
+    let layer = taskwire_tickets::layer_boxed(store);
+    let guard = layer.guard();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let d = dispatch.clone();
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                tracing::dispatcher::with_default(&d, || {
+                    b.wait();
+                    for i in 0..per_thread {
+                        SITE_FNS[(i + t) % SITES](i);
+                    }
+                })
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let f = Instant::now();
+    guard.flush().unwrap();
+    let flush_ms = f.elapsed().as_secs_f64() * 1e3;
+    drop(guard);
+    let events = (threads * per_thread) as u64;
+    Absorb {
+        events,
+        secs,
+        flush_ms,
+        exact: check() == events,
+    }
+}
+
+struct Stored {
+    samples: u64,
+    secs: f64,
+    commits: u64,
+    dropped: u64,
+}
+
+fn stored_samples(store: Box<dyn Store>, run_for: Duration) -> Stored {
+    let layer = taskwire_tickets::layer_boxed(store)
+        .with_samples_per_ticket(100_000_000)
+        .with_queue_capacity(32_768);
+    let guard = layer.guard();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let start = Instant::now();
+    tracing::dispatcher::with_default(&dispatch, || {
+        let mut i = 0;
+        while start.elapsed() < run_for {
+            for _ in 0..100 {
+                SITE_FNS[i % SITES](i);
+                i += 1;
+            }
+        }
+    });
+    guard.flush().unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    let stats = guard.stats();
+    let out = Stored {
+        samples: stats.samples_stored(),
+        secs,
+        commits: stats.commits(),
+        dropped: stats.samples_dropped(),
+    };
+    drop(guard);
+    out
+}
+
+/// A sample document like the store's.
+fn sample_doc(id: i64, ticket: i64, i: i64) -> Document {
+    let us = 1_700_000_000_000_000 + i;
+    doc! {
+        "_id": id, "ticket": ticket, "first": false, "time_us": us,
+        "time": DateTime::from_millis(us / 1000),
+        "message": format!("site {} failed for item {i}", ticket % 10),
+        "fields": {"i": i},
+        "spans": [], "host": "bench-host", "pid": 4242_i64, "thread": "main", "errors": [],
+        "level": "ERROR",
+    }
+}
+
+struct Raw {
+    samples: u64,
+    secs: f64,
+    batches: u64,
+}
+
+fn raw_driver(base: &str, batch: usize, run_for: Duration) -> Raw {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = driver::Client::with_uri_str(uri(base, "raw")).await.unwrap();
+        let db = client.database(&format!("tw_bench_raw_{}", std::process::id()));
+        let occ = db.collection::<Document>("raw_occurrences");
+        let start = Instant::now();
+        let (mut samples, mut batches, mut next_id) = (0_u64, 0_u64, 1_i64);
+        while start.elapsed() < run_for {
+            let per = (batch / SITES).max(1);
+            let now = 1_700_000_000_000_000 + next_id;
+            let tickets: Vec<Bson> = (0..SITES as i64)
+                .map(|t| {
+                    Bson::Document(doc! {
+                        "q": {"_id": t, "fingerprint": format!("f{t}")},
+                        "u": {
+                            "$inc": {"count": per as i64},
+                            "$min": {"first_seen_us": now},
+                            "$max": {"last_seen_us": now},
+                            "$setOnInsert": {"level": "ERROR", "target": "bench", "title": "t", "status": "open"},
+                        },
+                        "upsert": true,
+                    })
+                })
+                .collect();
+            db.run_command(doc! {"update": "raw_tickets", "updates": tickets, "ordered": false})
+                .await
+                .unwrap();
+            let docs: Vec<Document> = (0..SITES as i64)
+                .flat_map(|t| (0..per as i64).map(move |k| (t, k)))
+                .map(|(t, _)| {
+                    next_id += 1;
+                    sample_doc(next_id, t, next_id)
+                })
+                .collect();
+            let n = docs.len() as u64;
+            occ.insert_many(docs).ordered(false).await.unwrap();
+            let tags: Vec<Bson> = (0..SITES as i64)
+                .map(|t| {
+                    Bson::Document(doc! {
+                        "q": {"ticket": t, "key": "level"},
+                        "u": {"$inc": {"n": per as i64}},
+                        "upsert": true,
+                    })
+                })
+                .collect();
+            db.run_command(doc! {"update": "raw_tags", "updates": tags, "ordered": false})
+                .await
+                .unwrap();
+            samples += n;
+            batches += 1;
+        }
+        Raw {
+            samples,
+            secs: start.elapsed().as_secs_f64(),
+            batches,
+        }
+    })
+}
+
+fn main() {
+    let json = std::env::args().any(|a| a == "--json");
+    let srv = server();
+    let base = srv.base.clone();
+    let count_of = |s: &dyn Store| -> u64 {
+        s.list(&ListQuery::default().with_limit(1000))
+            .unwrap()
+            .iter()
+            .map(|t| t.count)
+            .sum()
+    };
+
+    let m_uri = uri(&base, "absorb");
+    let mongo_absorb = {
+        let u = m_uri.clone();
+        absorb(
+            Box::new(MongoDb::open(&m_uri).unwrap()),
+            &move || count_of(&MongoDb::open(&u).unwrap()),
+            4,
+            1_000_000,
+        )
+    };
+    let dir = std::env::temp_dir().join(format!("taskwire-bench-sqlite-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tickets.db");
+    let sqlite_absorb = {
+        let p = path.clone();
+        absorb(
+            Box::new(Sqlite::open(&path).unwrap()),
+            &move || count_of(&Sqlite::open(&p).unwrap()),
+            4,
+            1_000_000,
+        )
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let stored = stored_samples(
+        Box::new(MongoDb::open(uri(&base, "samples")).unwrap()),
+        Duration::from_secs(3),
+    );
+    let avg_batch = (stored.samples / stored.commits.max(1)).max(SITES as u64) as usize;
+    let raw = raw_driver(&base, avg_batch, Duration::from_secs(3));
+
+    let rate = |n: u64, s: f64| n as f64 / s;
+    let ma = rate(mongo_absorb.events, mongo_absorb.secs);
+    let sa = rate(sqlite_absorb.events, sqlite_absorb.secs);
+    let ss = rate(stored.samples, stored.secs);
+    let rs = rate(raw.samples, raw.secs);
+    if json {
+        println!(
+            "{{\"mongo_absorb_per_s\":{ma:.0},\"mongo_absorb_exact\":{},\"mongo_flush_ms\":{:.1},\
+             \"sqlite_absorb_per_s\":{sa:.0},\"sqlite_absorb_exact\":{},\
+             \"mongo_samples_per_s\":{ss:.0},\"mongo_samples\":{},\"mongo_commits\":{},\
+             \"mongo_samples_dropped\":{},\"avg_batch\":{avg_batch},\
+             \"raw_samples_per_s\":{rs:.0},\"raw_batches\":{},\"ratio\":{:.3}}}",
+            mongo_absorb.exact,
+            mongo_absorb.flush_ms,
+            sqlite_absorb.exact,
+            stored.samples,
+            stored.commits,
+            stored.dropped,
+            raw.batches,
+            ss / rs
+        );
+    } else {
+        println!("server: {base}");
+        println!(
+            "absorb, MongoDB: {:>12.0} events/s (4 threads, {} events, flush {:.1} ms, exact: {})",
+            ma, mongo_absorb.events, mongo_absorb.flush_ms, mongo_absorb.exact
+        );
+        println!(
+            "absorb, SQLite:  {:>12.0} events/s (same workload, exact: {}); MongoDB/SQLite = {:.2}",
+            sa,
+            sqlite_absorb.exact,
+            ma / sa
+        );
+        println!(
+            "stored samples, MongoDB store: {:>8.0}/s ({} in {:.2} s, {} commits, avg batch {}, {} dropped under overload)",
+            ss, stored.samples, stored.secs, stored.commits, avg_batch, stored.dropped
+        );
+        println!(
+            "stored samples, raw driver:    {:>8.0}/s ({} batches of {} with the same bulk writes)",
+            rs, raw.batches, avg_batch
+        );
+        println!("store / raw driver: {:.2} (target >= 0.80)", ss / rs);
+    }
+    drop(srv);
+}
