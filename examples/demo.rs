@@ -6,7 +6,8 @@
 //! `target/demo/logs.jsonl`; every span is a task, and the demo ends by printing the task tree
 //! of each order rebuilt from that file (what `taskwire tree target/demo/logs.jsonl` shows).
 //! Warnings and errors are grouped into tickets in `target/demo/tickets.db`, listed at the end
-//! (what `taskwire tickets list --db target/demo/tickets.db` shows).
+//! (what `taskwire tickets list --db target/demo/tickets.db` shows), and the demo ends with a
+//! table of its metrics: per task, count, p50, p99, max, rate and errors.
 //!
 //! ```text
 //! cargo run --example demo
@@ -115,11 +116,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = std::fs::remove_file(f);
     }
 
+    let metrics = taskwire::metrics::layer();
+    let metrics_handle = metrics.handle();
     let guard = taskwire::builder()
         .service("shop")
         .release(env!("CARGO_PKG_VERSION"))
         .tasks(taskwire::tasks::layer())
         .tickets(taskwire::tickets::Sqlite::open(&tickets_db)?)
+        .metrics(metrics)
         .json(std::io::stdout)
         .json_file(&log_file)
         .install()?;
@@ -158,5 +162,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tickets_db.display()
     );
     taskwire_cli::tickets::print_tickets(&tickets_db, &mut std::io::stdout())?;
+    println!("\nMetrics (in-app snapshot):\n");
+    println!(
+        "{}",
+        taskwire::metrics::render_table(&metrics_handle.snapshot())
+    );
     Ok(())
 }

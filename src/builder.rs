@@ -46,6 +46,8 @@ pub struct Builder {
     tasks: Option<TasksLayer>,
     #[cfg(feature = "tickets")]
     tickets: Vec<taskwire_tickets::TicketsLayer>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<taskwire_metrics::MetricsLayer>,
     log_bridge: bool,
 }
 
@@ -66,6 +68,8 @@ impl Default for Builder {
             tasks: None,
             #[cfg(feature = "tickets")]
             tickets: Vec::new(),
+            #[cfg(feature = "metrics")]
+            metrics: None,
             log_bridge: true,
         }
     }
@@ -200,6 +204,27 @@ impl Builder {
         self
     }
 
+    /// Records span timings and event counts with `layer` (see [`taskwire_metrics`]): through
+    /// the `metrics` facade to whatever recorder the application installed, and in-app for
+    /// [`taskwire_metrics::MetricsHandle::snapshot`]. Take the handle before passing the layer.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), taskwire::InstallError> {
+    /// let metrics = taskwire::metrics::layer();
+    /// let handle = metrics.handle();
+    /// let (dispatch, _guard) = taskwire::builder().metrics(metrics).build()?;
+    /// tracing::dispatcher::with_default(&dispatch, || {
+    ///     let _s = tracing::info_span!("checkout").entered();
+    /// });
+    /// assert_eq!(handle.snapshot().tasks[0].count, 1);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, layer: taskwire_metrics::MetricsLayer) -> Self {
+        self.metrics = Some(layer);
+        self
+    }
+
     /// Builds the subscriber without installing it, for `tracing::dispatcher::with_default`
     /// in tests. The `log` bridge is only set up by [`Builder::install`].
     pub fn build(self) -> Result<(Dispatch, Guard), InstallError> {
@@ -255,6 +280,10 @@ impl Builder {
         // First in the stack: the tasks layer owns the span capture.
         if let Some(tasks) = self.tasks {
             layers.push(Box::new(tasks.with_capture(capture.clone())));
+        }
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = self.metrics {
+            layers.push(Box::new(metrics.with_capture(capture.clone())));
         }
         #[cfg(feature = "tickets")]
         for mut tickets in self.tickets {

@@ -31,10 +31,12 @@
 //! | `taskwire-json` | [`json`] | structured JSON lines with the context of every enclosing span |
 //! | `taskwire-tasks` | [`tasks`] | spans as hierarchical tasks: outcomes, `task.end` records, export/import across processes |
 //! | `taskwire-tickets` | `tickets` | error events grouped into tickets (counts, status, regressions, samples) in SQLite |
+//! | `taskwire-metrics` | `metrics` | span timings and event counts through the `metrics` facade, plus an in-app snapshot |
 //!
 //! | feature | enables |
 //! |---|---|
 //! | `tickets` (default) | `taskwire::tickets` and `builder().tickets(..)`: tickets in SQLite |
+//! | `metrics` (default) | `taskwire::metrics` and `builder().metrics(..)`: span timings, event counts, snapshot |
 //! | `tokio` | `tasks::spawn` / `tasks::spawn_blocking`, carrying the current task into tokio tasks |
 //! | `tower` | `taskwire::tower`: tower middleware (axum, hyper, tonic) for request tasks and propagation |
 //! | `axum` | `tower` plus axum route templates (`MatchedPath`) as task names |
@@ -52,6 +54,8 @@ pub use builder::{builder, Builder, Guard, InstallError};
 pub use taskwire_actix as actix;
 pub use taskwire_core as core;
 pub use taskwire_json as json;
+#[cfg(feature = "metrics")]
+pub use taskwire_metrics as metrics;
 #[cfg(feature = "otel")]
 pub use taskwire_otel as otel;
 #[cfg(feature = "reqwest")]
