@@ -1,7 +1,9 @@
 //! Tasks benchmarks: the cost of a span lifecycle (2 nested spans of 3 fields: create, enter,
 //! exit, close) with taskwire-tasks, beside the bare Registry, the floor (a trivial layer that
 //! only stores a u64 id in extensions) and tracing-opentelemetry with an SDK provider and a
-//! no-op exporter; plus reading the current task id and the traceparent codec.
+//! no-op exporter; with export on: taskwire-tasks + taskwire-otel through its queue and export
+//! thread into the same no-op exporter (and both into OTLP/HTTP against a local sink that
+//! answers 200); plus reading the current task id and the traceparent codec.
 //!
 //! ```text
 //! cargo bench --bench tasks
@@ -89,7 +91,111 @@ fn bench_lifecycle(c: &mut Criterion) {
         tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
         let _ = provider.shutdown();
     });
+    // Export on. The layer (and its export thread) is built once per row, outside the
+    // measured closure, and its counts are printed after the row.
+    let (otel, guard) = taskwire_otel::layer()
+        .with_span_exporter(NoopExporter)
+        .build()
+        .expect("taskwire-otel starts");
+    let d = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(taskwire_tasks::layer())
+            .with(otel),
+    );
+    g.bench_function("taskwire_tasks_otel_export", |b| {
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    drop(d);
+    report("taskwire_tasks_otel_export", guard.shutdown());
+
+    // The same two, exporting OTLP/HTTP protobuf for real (opentelemetry-otlp, blocking
+    // reqwest client) to a local endpoint that reads each request and answers 200.
+    let sink = otlp_sink();
+    let (otel, guard) = taskwire_otel::layer()
+        .with_endpoint(&sink)
+        .build()
+        .expect("taskwire-otel starts");
+    let d = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(taskwire_tasks::layer())
+            .with(otel),
+    );
+    g.bench_function("taskwire_tasks_otel_otlp", |b| {
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    drop(d);
+    report("taskwire_tasks_otel_otlp", guard.shutdown());
+
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_endpoint(format!("{sink}/v1/traces"))
+        .build()
+        .expect("OTLP exporter");
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .build();
+    let d = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
+    );
+    g.bench_function("tracing_opentelemetry_otlp", |b| {
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    drop(d);
+    let _ = provider.shutdown();
     g.finish();
+}
+
+/// Prints what the export thread did during a benchmark: spans dropped because it fell
+/// behind cost the caller less than exported ones, so the count matters for the reading.
+fn report(name: &str, stats: taskwire_otel::ExportStats) {
+    eprintln!("{name}: {stats}");
+}
+
+/// A local OTLP/HTTP endpoint that reads each request whole and answers 200 with an empty
+/// body: the exporters do all their work (encoding, HTTP), nothing is stored.
+fn otlp_sink() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn);
+                loop {
+                    let mut len = 0_usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        let l = line.trim_end();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = l.split_once(':') {
+                            if k.eq_ignore_ascii_case("content-length") {
+                                len = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                    }
+                    let mut body = vec![0_u8; len];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                    if reader.get_mut().write_all(answer).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
 }
 
 fn bench_current(c: &mut Criterion) {

@@ -120,15 +120,17 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if !self.events && !self.logs {
+        let meta = event.metadata();
+        let is_task_record = meta.target() == TASKS_TARGET;
+        // Without logs, only events that become span events matter (not the tasks layer's
+        // own records, one per task: checked before any lookup).
+        if !self.logs && (!self.events || is_task_record) {
             return;
         }
         if taskwire_core::suppress::is_suppressed() || on_exporter_thread() {
             return;
         }
-        let meta = event.metadata();
         let span = ctx.event_span(event);
-        let is_task_record = meta.target() == TASKS_TARGET;
         let mut fields = Fields::default();
         let mut visited = false;
         let visit = |fields: &mut Fields| {

@@ -1,0 +1,116 @@
+//! Runs N span lifecycles (2 nested spans of 3 fields, as in `benches/tasks.rs`) under one
+//! subscriber stack, for counting instructions with callgrind, which is repeatable on a
+//! shared machine where wall-clock benchmarks are not:
+//!
+//! ```text
+//! cargo build --release -p taskwire-otel --example lifecycle_instructions
+//! valgrind --tool=callgrind --separate-threads=yes \
+//!     target/release/examples/lifecycle_instructions tasks_otel 20000
+//! ```
+//!
+//! Stacks: `floor` (a layer storing a u64 id), `tasks`, `tasks_otel` (tasks + taskwire-otel
+//! into a no-op exporter through its queue and export thread), `tracing_otel`
+//! (tracing-opentelemetry, SDK batch processor, the same no-op exporter). Subtract a run of N
+//! from a run of 2N to remove the setup; the caller's cost is the main thread's count, the
+//! export thread's is separate.
+
+use std::hint::black_box;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use tracing::Subscriber;
+use tracing_core::span::{Attributes, Id};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+struct IdLayer;
+struct SpanIdExt(#[allow(dead_code)] u64);
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for IdLayer {
+    fn on_new_span(&self, _attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(SpanIdExt(id.into_u64()));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct NoopExporter;
+
+impl SpanExporter for NoopExporter {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        black_box(batch);
+        async { Ok(()) }
+    }
+}
+
+fn lifecycle() {
+    let outer = tracing::info_span!(
+        "outer",
+        user_id = 42_u64,
+        route = "/checkout",
+        retry = false
+    );
+    let _o = outer.enter();
+    let inner = tracing::info_span!("inner", items = 3_i64, amount = 19.99_f64, currency = "EUR");
+    let _i = inner.enter();
+    black_box(&inner);
+}
+
+fn run(d: tracing::Dispatch, n: usize) {
+    tracing::dispatcher::with_default(&d, || {
+        for _ in 0..n {
+            lifecycle();
+        }
+    });
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let stack = args.next().unwrap_or_else(|| "tasks_otel".into());
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    match stack.as_str() {
+        "floor" => run(
+            tracing::Dispatch::new(tracing_subscriber::registry().with(IdLayer)),
+            n,
+        ),
+        "tasks" => run(
+            tracing::Dispatch::new(tracing_subscriber::registry().with(taskwire_tasks::layer())),
+            n,
+        ),
+        "tasks_otel" => {
+            let (otel, guard) = taskwire_otel::layer()
+                .with_span_exporter(NoopExporter)
+                .with_queue_capacity(1 << 20)
+                .build()
+                .expect("starts");
+            run(
+                tracing::Dispatch::new(
+                    tracing_subscriber::registry()
+                        .with(taskwire_tasks::layer())
+                        .with(otel),
+                ),
+                n,
+            );
+            eprintln!("{}", guard.shutdown());
+        }
+        "tracing_otel" => {
+            let provider = SdkTracerProvider::builder()
+                .with_batch_exporter(NoopExporter)
+                .build();
+            let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+            run(
+                tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
+                n,
+            );
+            let _ = provider.shutdown();
+        }
+        other => eprintln!("unknown stack {other}: floor, tasks, tasks_otel, tracing_otel"),
+    }
+}
