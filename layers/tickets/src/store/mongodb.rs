@@ -635,14 +635,22 @@ impl Inner {
         let mut owner = Vec::with_capacity(batch.groups.len());
         let mut titles = Vec::new();
         let mut slow = Vec::new();
+        let keep = batch.samples_per_ticket;
         for (i, g) in batch.groups.iter().enumerate() {
             let id = plan.ids[i].unwrap_or_default();
             let known = self.cache.tickets.get(&g.fingerprint).copied();
+            if plan.first[i].is_none() && known.is_some_and(|k| k.has_first && k.id == id) {
+                plan.first[i] = Some(false);
+            }
             if known.is_some_and(|k| !k.open && k.id == id) {
                 slow.push(i);
                 continue;
             }
-            ops.push((fast_ticket_op(g, id, token), 512 + g.fingerprint.len() * 2));
+            let more = normals(g, plan.first[i], keep);
+            ops.push((
+                fast_ticket_op(g, id, token, more),
+                512 + g.fingerprint.len() * 2,
+            ));
             owner.push(i);
             if let Some(t) = &g.title {
                 if !known.is_some_and(|k| k.titled) {
@@ -686,7 +694,8 @@ impl Inner {
             }
         }
         for i in slow {
-            self.slow_ticket(&batch.groups[i], i, plan).await?;
+            let more = normals(&batch.groups[i], plan.first[i], keep);
+            self.slow_ticket(&batch.groups[i], i, plan, more).await?;
         }
         Ok(())
     }
@@ -698,6 +707,7 @@ impl Inner {
         g: &GroupUpdate,
         i: usize,
         plan: &mut Plan,
+        samples: i64,
     ) -> mongodb::error::Result<()> {
         let token = plan.token;
         for _ in 0..CAS_ATTEMPTS {
@@ -708,7 +718,7 @@ impl Inner {
             else {
                 // Deleted meanwhile: create it again.
                 let id = plan.ids[i].unwrap_or_default();
-                let op = fast_ticket_op(g, id, token);
+                let op = fast_ticket_op(g, id, token, samples);
                 let q = op.get_document("q").cloned().unwrap_or_default();
                 let u = op.get_document("u").cloned().unwrap_or_default();
                 match self.tickets.update_one(q, u).upsert(true).await {
@@ -757,7 +767,7 @@ impl Inner {
                 }
             }
             let mut u = doc! {
-                "$inc": {"count": to_i64(g.count), "rev": 1_i64},
+                "$inc": {"count": to_i64(g.count), "rev": 1_i64, "samples": samples},
                 "$min": {"first_seen_us": g.first_seen.as_micros(), "first_seen": date(g.first_seen)},
                 "$max": {"last_seen_us": g.last_seen.as_micros(), "last_seen": date(g.last_seen)},
                 "$push": {"ops": {"$each": [token], "$slice": -TOKENS_KEPT}},
@@ -821,15 +831,6 @@ impl Inner {
                 continue;
             }
             let id = plan.ids[i].unwrap_or_default();
-            if plan.first[i].is_none()
-                && self
-                    .cache
-                    .tickets
-                    .get(&g.fingerprint)
-                    .is_some_and(|k| k.has_first && k.id == id)
-            {
-                plan.first[i] = Some(false);
-            }
             let n = g.samples.len();
             for (j, s) in g.samples.iter().enumerate() {
                 let first = j == 0 && plan.first[i] != Some(false);
@@ -841,13 +842,14 @@ impl Inner {
                 what.push((i, j, first));
             }
         }
-        // Per ticket, the ordinary samples inserted now (not by an earlier attempt).
+        // Per ticket with new ordinary samples, those its ticket update did not count yet (a
+        // sample that lost the race to be the first).
         let mut touched: HashMap<i64, i64> = HashMap::new();
         let mut taken = Vec::new();
         for (dup, (i, j, first)) in self.insert(docs).await?.into_iter().zip(&what) {
             let id = plan.ids[*i].unwrap_or_default();
             if !*first {
-                *touched.entry(id).or_default() += i64::from(!dup);
+                touched.entry(id).or_default();
                 continue;
             }
             if !dup {
@@ -896,10 +898,11 @@ impl Inner {
         Ok(())
     }
 
-    /// Adds the inserted samples to the tickets' `samples` counters, and prunes the tickets
-    /// whose counter exceeds `keep`. The counter only decides when to look: it grows before
-    /// the samples could be seen by another writer's check and shrinks by what was deleted, so
-    /// it never hides an excess (after a failed attempt it may overstate, costing a look).
+    /// Adds the samples the ticket updates did not count to the tickets' `samples` counters,
+    /// and prunes the tickets whose counter exceeds `keep`. The counter only decides when to
+    /// look: it grows (with the ticket's update) before the samples are inserted and shrinks by
+    /// what was deleted, so it never hides an excess (after a failed attempt it may overstate,
+    /// costing a look).
     async fn count_and_prune(
         &self,
         touched: HashMap<i64, i64>,
@@ -1153,7 +1156,17 @@ fn outcomes(reply: &Document, n: usize) -> mongodb::error::Result<Vec<Outcome>> 
 }
 
 /// The upsert of an open (or new) ticket; see the module docs.
-fn fast_ticket_op(g: &GroupUpdate, id: i64, token: i64) -> Document {
+/// How many of `g`'s samples are stored as ordinary ones (not the first): the newest `keep`,
+/// less the earliest when it is tried as the ticket's first.
+fn normals(g: &GroupUpdate, first: Option<bool>, keep: usize) -> i64 {
+    let n = g.samples.len();
+    let skip_first = usize::from(n > 0 && first != Some(false));
+    let newest = n.min(keep);
+    // The earliest is among the newest `keep` only when all of them are.
+    (newest - usize::from(skip_first == 1 && keep >= n)) as i64
+}
+
+fn fast_ticket_op(g: &GroupUpdate, id: i64, token: i64, samples: i64) -> Document {
     let s = &g.seed;
     let mut insert = doc! {
         "level": s.level.as_str(),
@@ -1176,7 +1189,7 @@ fn fast_ticket_op(g: &GroupUpdate, id: i64, token: i64) -> Document {
     doc! {
         "q": {"_id": id, "fingerprint": &g.fingerprint, "status": "open", "ops": {"$ne": token}},
         "u": {
-            "$inc": {"count": to_i64(g.count)},
+            "$inc": {"count": to_i64(g.count), "samples": samples},
             "$min": {"first_seen_us": g.first_seen.as_micros(), "first_seen": date(g.first_seen)},
             "$max": {"last_seen_us": g.last_seen.as_micros(), "last_seen": date(g.last_seen)},
             "$push": {"ops": {"$each": [token], "$slice": -TOKENS_KEPT}},
