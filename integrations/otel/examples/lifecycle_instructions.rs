@@ -9,7 +9,9 @@
 //! ```
 //!
 //! Stacks: `floor` (a layer storing a u64 id), `tasks`, `tasks_otel` (tasks + taskwire-otel
-//! into a no-op exporter through its queue and export thread), `tracing_otel`
+//! into a no-op exporter through its queue and export thread), `tasks_quiet_otel` (the same
+//! without `task.end` records), `tasks_json` and `tasks_json_otel` (with the JSON layer into a
+//! sink, which captures the fields the export then reuses), `tracing_otel`
 //! (tracing-opentelemetry, SDK batch processor, the same no-op exporter). Subtract a run of N
 //! from a run of 2N to remove the setup; the caller's cost is the main thread's count, the
 //! export thread's is separate.
@@ -100,6 +102,46 @@ fn main() {
             );
             eprintln!("{}", guard.shutdown());
         }
+        "tasks_quiet_otel" => {
+            // Export without task.end records: a service that exports its tasks as spans
+            // rather than logging them.
+            let (otel, guard) = taskwire_otel::layer()
+                .with_span_exporter(NoopExporter)
+                .with_queue_capacity(1 << 20)
+                .build()
+                .expect("starts");
+            let tasks = taskwire_tasks::layer().with_records(taskwire_tasks::TaskRecords::Off);
+            run(
+                tracing::Dispatch::new(tracing_subscriber::registry().with(tasks).with(otel)),
+                n,
+            );
+            eprintln!("{}", guard.shutdown());
+        }
+        "tasks_json" => run(
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(taskwire_tasks::layer())
+                    .with(taskwire_json::layer().with_writer(std::io::sink)),
+            ),
+            n,
+        ),
+        "tasks_json_otel" => {
+            let (otel, guard) = taskwire_otel::layer()
+                .with_span_exporter(NoopExporter)
+                .with_queue_capacity(1 << 20)
+                .build()
+                .expect("starts");
+            run(
+                tracing::Dispatch::new(
+                    tracing_subscriber::registry()
+                        .with(taskwire_tasks::layer())
+                        .with(taskwire_json::layer().with_writer(std::io::sink))
+                        .with(otel),
+                ),
+                n,
+            );
+            eprintln!("{}", guard.shutdown());
+        }
         "tracing_otel" => {
             let provider = SdkTracerProvider::builder()
                 .with_batch_exporter(NoopExporter)
@@ -111,6 +153,9 @@ fn main() {
             );
             let _ = provider.shutdown();
         }
-        other => eprintln!("unknown stack {other}: floor, tasks, tasks_otel, tracing_otel"),
+        other => eprintln!(
+            "unknown stack {other}: floor, tasks, tasks_otel, tasks_quiet_otel, tasks_json, \
+             tasks_json_otel, tracing_otel"
+        ),
     }
 }

@@ -13,7 +13,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use taskwire_core::FieldValue;
 use tracing_core::Level;
 
-use crate::record::{truncate, FinishedSpan, LogItem, SpanEvent};
+use crate::record::{truncate, Arena, FinishedSpan, LogItem, SpanEvent, Val};
 
 /// Maps `Instant`s to wall-clock time, from one pair of clock reads made when a batch is
 /// converted (so a long-running process does not drift from a start-time anchor).
@@ -55,6 +55,7 @@ const CONTROL: [&str; 5] = [
 
 pub(crate) fn span(
     s: FinishedSpan,
+    arena: &Arena,
     clock: Clock,
     scope: &InstrumentationScope,
     max_value_len: usize,
@@ -75,11 +76,15 @@ pub(crate) fn span(
         .parent_span_id
         .map_or(SpanId::INVALID, |p| SpanId::from_bytes(p.to_bytes()));
 
+    let fields = arena.fields(s.fields);
     let field_str = |name: &str| {
-        s.fields
+        fields
             .iter()
             .find(|(k, _)| *k == name)
-            .and_then(|(_, v)| v.as_str())
+            .and_then(|(_, v)| match v {
+                Val::Str(start, len) => Some(arena.str(*start, *len)),
+                _ => None,
+            })
     };
     let span_kind = match field_str("otel.kind")
         .map(str::to_ascii_lowercase)
@@ -108,10 +113,10 @@ pub(crate) fn span(
         Status::Unset
     };
 
-    let mut attributes = Vec::with_capacity(s.fields.len() + 4);
-    for (k, v) in &s.fields {
+    let mut attributes = Vec::with_capacity(fields.len() + 4);
+    for (k, v) in fields {
         if !CONTROL.contains(k) {
-            attributes.push(KeyValue::new(*k, value(v)));
+            attributes.push(KeyValue::new(*k, val(v, arena)));
         }
     }
     attributes.push(KeyValue::new(
@@ -131,11 +136,14 @@ pub(crate) fn span(
     }
 
     let mut events = SpanEvents::default();
-    events.events = s.events.into_iter().map(|e| event(e, clock)).collect();
-    events.dropped_count = s.dropped_events;
-    let name: Cow<'static, str> = match s.name {
-        crate::record::Name::Static(n) => Cow::Borrowed(n),
-        crate::record::Name::Owned(n) => Cow::Owned(n.into_string()),
+    if let Some(list) = s.events {
+        let (list, dropped) = *list;
+        events.events = list.into_iter().map(|e| event(e, clock)).collect();
+        events.dropped_count = dropped;
+    }
+    let name: Cow<'static, str> = match field_str("task.name").or_else(|| field_str("otel.name")) {
+        Some(n) => Cow::Owned(n.to_owned()),
+        None => Cow::Borrowed(s.metadata.name()),
     };
     SpanData {
         span_context,
@@ -268,6 +276,18 @@ pub(crate) fn value(v: &FieldValue) -> Value {
             }
         }
         other => Value::from(other.to_string()),
+    }
+}
+
+/// An arena value as an attribute value.
+fn val(v: &Val, arena: &Arena) -> Value {
+    match v {
+        Val::I64(i) => Value::I64(*i),
+        Val::F64(f) => Value::F64(*f),
+        Val::Bool(b) => Value::Bool(*b),
+        Val::Str(start, len) => Value::from(arena.str(*start, *len).to_owned()),
+        Val::Redacted => Value::from(taskwire_core::redact::REDACTED),
+        Val::Error(e) => value(&FieldValue::Error(e.clone())),
     }
 }
 

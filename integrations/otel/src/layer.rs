@@ -14,7 +14,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::record::{
-    bounded, truncate, FieldVisitor, Fields, FinishedSpan, Limits, LogItem, Name, SpanEvent,
+    bounded, truncate, FieldVisitor, Fields, FinishedSpan, Limits, LogItem, SpanEvent,
 };
 use crate::worker::{ExportStats, Shared};
 
@@ -228,51 +228,49 @@ where
             }
         };
         let max = self.limits.max_value_len;
-        let name = match ["task.name", "otel.name"]
-            .iter()
-            .find_map(|k| d.fields.get(k).and_then(|v| v.as_str()))
-        {
-            Some(n) if n.len() > max => Name::Owned(truncate(n, max).into_boxed_str()),
-            Some(n) => Name::Owned(n.into()),
-            None => Name::Static(span.name()),
+        let failed = d.failed();
+        let failure = d.failure.as_deref().map(|f| {
+            if f.len() > max {
+                truncate(f, max).into_boxed_str()
+            } else {
+                f.into()
+            }
+        });
+        let (trace_id, span_id, parent_span_id, remote_parent) =
+            (d.trace_id, d.span_id, d.parent_span_id, d.remote_parent);
+        let (errors, failed_children, tracestate) =
+            (d.errors, d.failed_children, d.tracestate.clone());
+        let Some(mut q) = self.shared.reserve_span() else {
+            return;
         };
-        let n = d.fields.len().min(self.limits.max_attributes);
-        let mut fields = Vec::with_capacity(n);
-        for (k, v) in d.fields.iter().take(n) {
-            fields.push((k, bounded(v, max)));
-        }
-        let mut finished = FinishedSpan {
-            trace_id: d.trace_id,
-            span_id: d.span_id,
-            parent_span_id: d.parent_span_id,
-            remote_parent: d.remote_parent,
-            tracestate: d.tracestate.clone(),
-            metadata: span.metadata(),
-            name,
-            start,
-            end,
-            busy,
-            failed: d.failed(),
-            failure: d.failure.as_deref().map(|f| {
-                if f.len() > max {
-                    truncate(f, max).into_boxed_str()
-                } else {
-                    f.into()
-                }
-            }),
-            errors: d.errors,
-            failed_children: d.failed_children,
-            dropped_fields: u32::try_from(d.fields.len() - n).unwrap_or(u32::MAX),
-            fields,
-            events: Vec::new(),
-            dropped_events: 0,
-        };
-        if let Some(list) = ext.remove::<SpanEvents>() {
-            finished.events = list.events;
-            finished.dropped_events = list.dropped;
-        }
-        drop(ext);
-        self.shared.push_span(finished);
+        // The fields go straight into the queue's arena: no allocation per span.
+        let (fields, dropped_fields) =
+            q.arena
+                .push_fields(d.fields.iter(), d.fields.len(), &self.limits);
+        let events = ext
+            .remove::<SpanEvents>()
+            .map(|list| Box::new((list.events, list.dropped)));
+        self.shared.commit_span(
+            q,
+            FinishedSpan {
+                trace_id,
+                span_id,
+                parent_span_id,
+                remote_parent,
+                failed,
+                errors,
+                failed_children,
+                dropped_fields,
+                fields,
+                tracestate,
+                metadata: span.metadata(),
+                start,
+                end,
+                busy,
+                failure,
+                events,
+            },
+        );
     }
 }
 

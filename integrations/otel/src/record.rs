@@ -35,34 +35,139 @@ impl Default for Limits {
     }
 }
 
-/// A span's name: static (the call site's) or recorded at run time (`task.name`).
-#[derive(Debug)]
-pub(crate) enum Name {
-    Static(&'static str),
-    Owned(Box<str>),
-}
-
-/// A finished task, as queued for export.
+/// A finished task, as queued for export. Its fields lie in the queue's shared field list
+/// and their strings in its shared byte buffer (see [`Arena`]): queuing a task allocates
+/// nothing.
 #[derive(Debug)]
 pub(crate) struct FinishedSpan {
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: SpanId,
     pub(crate) parent_span_id: Option<SpanId>,
     pub(crate) remote_parent: bool,
+    pub(crate) failed: bool,
+    pub(crate) errors: u32,
+    pub(crate) failed_children: u32,
+    pub(crate) dropped_fields: u32,
+    /// The span's fields: `fields.start..fields.start + fields.len` in the arena's list.
+    pub(crate) fields: (u32, u32),
     pub(crate) tracestate: Option<std::sync::Arc<str>>,
     pub(crate) metadata: &'static Metadata<'static>,
-    pub(crate) name: Name,
     pub(crate) start: Instant,
     pub(crate) end: Instant,
     pub(crate) busy: Duration,
-    pub(crate) failed: bool,
     pub(crate) failure: Option<Box<str>>,
-    pub(crate) errors: u32,
-    pub(crate) failed_children: u32,
-    pub(crate) fields: Vec<(&'static str, FieldValue)>,
-    pub(crate) dropped_fields: u32,
-    pub(crate) events: Vec<SpanEvent>,
-    pub(crate) dropped_events: u32,
+    pub(crate) events: Option<Box<(Vec<SpanEvent>, u32)>>,
+}
+
+/// A field value in the arena: strings (and integers beyond `i64`, as decimal strings) are
+/// ranges of the arena's bytes.
+#[derive(Debug)]
+pub(crate) enum Val {
+    I64(i64),
+    F64(f64),
+    Bool(bool),
+    Str(u32, u32),
+    Redacted,
+    Error(Box<ErrorValue>),
+}
+
+/// The fields and strings of the queued spans, in two growing buffers that the export thread
+/// swaps out whole and hands back empty (with their capacity).
+#[derive(Debug, Default)]
+pub(crate) struct Arena {
+    pub(crate) fields: Vec<(&'static str, Val)>,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Arena {
+    fn push_str(&mut self, s: &str, max: usize) -> Val {
+        let start = self.bytes.len();
+        if s.len() > max {
+            self.bytes.extend_from_slice(truncate(s, max).as_bytes());
+        } else {
+            self.bytes.extend_from_slice(s.as_bytes());
+        }
+        let len = self.bytes.len() - start;
+        Val::Str(
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(len).unwrap_or(0),
+        )
+    }
+
+    fn push_display(&mut self, v: impl fmt::Display) -> Val {
+        let start = self.bytes.len();
+        let _ = std::io::Write::write_fmt(&mut self.bytes, format_args!("{v}"));
+        let len = self.bytes.len() - start;
+        Val::Str(
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(len).unwrap_or(0),
+        )
+    }
+
+    /// Appends a span's fields (at most `max_fields`, strings cut to `max_len`); returns
+    /// their range and how many were left out.
+    pub(crate) fn push_fields<'a>(
+        &mut self,
+        fields: impl Iterator<Item = (&'static str, &'a FieldValue)>,
+        total: usize,
+        limits: &Limits,
+    ) -> ((u32, u32), u32) {
+        let start = self.fields.len();
+        for (k, v) in fields.take(limits.max_attributes) {
+            let val = match v {
+                FieldValue::I64(i) => Val::I64(*i),
+                FieldValue::U64(u) => match i64::try_from(*u) {
+                    Ok(i) => Val::I64(i),
+                    Err(_) => self.push_display(u),
+                },
+                FieldValue::I128(i) => match i64::try_from(*i) {
+                    Ok(i) => Val::I64(i),
+                    Err(_) => self.push_display(i),
+                },
+                FieldValue::U128(u) => match i64::try_from(*u) {
+                    Ok(i) => Val::I64(i),
+                    Err(_) => self.push_display(u),
+                },
+                FieldValue::F64(f) => Val::F64(*f),
+                FieldValue::Bool(b) => Val::Bool(*b),
+                FieldValue::Str(s) => self.push_str(s, limits.max_value_len),
+                FieldValue::Redacted => Val::Redacted,
+                FieldValue::Error(_) => match bounded(v, limits.max_value_len) {
+                    FieldValue::Error(e) => Val::Error(e),
+                    _ => Val::Redacted,
+                },
+                // A kind of value added to taskwire-core later: its display form.
+                other => self.push_display(other),
+            };
+            self.fields.push((k, val));
+        }
+        let n = self.fields.len() - start;
+        (
+            (
+                u32::try_from(start).unwrap_or(u32::MAX),
+                u32::try_from(n).unwrap_or(0),
+            ),
+            u32::try_from(total.saturating_sub(n)).unwrap_or(u32::MAX),
+        )
+    }
+
+    pub(crate) fn str(&self, start: u32, len: u32) -> &str {
+        let (start, len) = (start as usize, len as usize);
+        self.bytes
+            .get(start..start + len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn fields(&self, (start, len): (u32, u32)) -> &[(&'static str, Val)] {
+        let (start, len) = (start as usize, len as usize);
+        self.fields.get(start..start + len).unwrap_or_default()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.fields.clear();
+        self.bytes.clear();
+    }
 }
 
 /// An event that occurred inside a span.

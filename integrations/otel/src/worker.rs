@@ -16,7 +16,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use crate::convert::{self, Clock};
-use crate::record::{FinishedSpan, LogItem};
+use crate::record::{Arena, FinishedSpan, LogItem};
 
 /// An exporter of spans, object-safe (the SDK's trait returns `impl Future`).
 pub(crate) trait SpanSink: Send {
@@ -87,9 +87,15 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
 }
 
+/// The most bytes of field strings the queue holds (beyond that, spans are dropped as when
+/// it is full), so that hostile values cannot grow it without bound.
+const MAX_QUEUED_BYTES: usize = 32 << 20;
+
 #[derive(Default)]
-struct Queue {
+pub(crate) struct Queue {
     spans: Vec<FinishedSpan>,
+    /// The queued spans' fields and strings.
+    pub(crate) arena: Arena,
     logs: Vec<LogItem>,
     /// Flushes asked for and done, as generations.
     flush_requested: u64,
@@ -191,17 +197,28 @@ impl Shared {
         }
     }
 
-    /// Queues a finished span; never blocks on the export. A full queue drops it (counted).
+    /// Locks the queue for one more span, or counts a drop and returns `None` when it is
+    /// full; never waits on the export. The caller appends the span's fields to the arena
+    /// and hands the guard to [`Shared::commit_span`].
     #[inline]
-    pub(crate) fn push_span(&self, span: FinishedSpan) {
-        let mut q = lock(&self.queue);
-        if q.spans.len() >= self.span_capacity || q.stopped {
+    pub(crate) fn reserve_span(&self) -> Option<MutexGuard<'_, Queue>> {
+        let q = lock(&self.queue);
+        if q.spans.len() >= self.span_capacity
+            || q.arena.bytes.len() >= MAX_QUEUED_BYTES
+            || q.stopped
+        {
             drop(q);
             self.counters
                 .spans_dropped_queue_full
                 .fetch_add(1, Ordering::Relaxed);
-            return;
+            return None;
         }
+        Some(q)
+    }
+
+    /// Queues the span whose fields were just appended under `q`.
+    #[inline]
+    pub(crate) fn commit_span(&self, mut q: MutexGuard<'_, Queue>, span: FinishedSpan) {
         q.spans.push(span);
         let full_batch = q.spans.len() == self.batch_size;
         drop(q);
@@ -357,6 +374,7 @@ struct Worker<'a> {
 impl Worker<'_> {
     fn run(&mut self) {
         let mut spans = Vec::with_capacity(self.batch_size);
+        let mut arena = Arena::default();
         let mut logs = Vec::new();
         let mut deadline = Instant::now() + self.interval;
         loop {
@@ -384,11 +402,13 @@ impl Worker<'_> {
                 // Swap in the emptied buffers, which keep their capacity, so producers do not
                 // grow a fresh vector after each batch.
                 std::mem::swap(&mut q.spans, &mut spans);
+                std::mem::swap(&mut q.arena, &mut arena);
                 std::mem::swap(&mut q.logs, &mut logs);
                 (q.flush_requested, q.shutdown)
             };
             deadline = Instant::now() + self.interval;
-            self.export_spans(&mut spans);
+            self.export_spans(&mut spans, &arena);
+            arena.clear();
             self.export_logs(&mut logs);
             self.report_queue_full();
             {
@@ -400,12 +420,16 @@ impl Worker<'_> {
             self.shared.flushed.notify_all();
             if shutdown {
                 // Whatever arrived during the last export goes too.
-                let (mut rest_spans, mut rest_logs) = {
+                let (mut rest_spans, rest_arena, mut rest_logs) = {
                     let mut q = lock(&self.shared.queue);
                     q.stopped = true;
-                    (std::mem::take(&mut q.spans), std::mem::take(&mut q.logs))
+                    (
+                        std::mem::take(&mut q.spans),
+                        std::mem::take(&mut q.arena),
+                        std::mem::take(&mut q.logs),
+                    )
                 };
-                self.export_spans(&mut rest_spans);
+                self.export_spans(&mut rest_spans, &rest_arena);
                 self.export_logs(&mut rest_logs);
                 let timeout = Duration::from_secs(5);
                 let _ = self.spans.shutdown(timeout);
@@ -417,13 +441,13 @@ impl Worker<'_> {
         }
     }
 
-    fn export_spans(&mut self, spans: &mut Vec<FinishedSpan>) {
+    fn export_spans(&mut self, spans: &mut Vec<FinishedSpan>, arena: &Arena) {
         while !spans.is_empty() {
             let clock = Clock::now();
             let n = spans.len().min(self.batch_size);
             let batch: Vec<SpanData> = spans
                 .drain(..n)
-                .map(|s| convert::span(s, clock, &self.scope, self.max_value_len))
+                .map(|s| convert::span(s, arena, clock, &self.scope, self.max_value_len))
                 .collect();
             let result = self.spans.export(batch);
             let c = &self.shared.counters;
