@@ -20,6 +20,10 @@
 //!    command of 10 ticket upserts (`$inc`, `$min`, `$max`, `$setOnInsert`), `insert_many` of
 //!    the sample documents (same shape), one `update` of the tag counts; as many batches of the
 //!    same size. Samples per second: the limit (2) is compared with.
+//! 4. three instances: three layers, each with its own store (client, runtime, writer thread),
+//!    as three processes would have, write 27,307 sampled events each into one database at
+//!    once: samples stored per second in all, and the counts must be exact with one ticket per
+//!    call site.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -246,6 +250,45 @@ fn stored_samples(store: Box<dyn Store>, events: usize) -> Stored {
     out
 }
 
+struct Instances {
+    samples: u64,
+    secs: f64,
+    exact: bool,
+}
+
+fn three_instances(uri: &str, per: usize) -> Instances {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..3)
+        .map(|t| {
+            let uri = uri.to_owned();
+            std::thread::spawn(move || {
+                let layer = taskwire_tickets::layer(MongoDb::open(&uri).unwrap())
+                    .with_samples_per_ticket(100_000_000)
+                    .with_queue_capacity(per + 1024);
+                let guard = layer.guard();
+                let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+                tracing::dispatcher::with_default(&dispatch, || {
+                    for i in 0..per {
+                        SITE_FNS[(i + t) % SITES](i);
+                    }
+                });
+                guard.flush().unwrap();
+                guard.stats().samples_stored()
+            })
+        })
+        .collect();
+    let samples = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let secs = start.elapsed().as_secs_f64();
+    let store = MongoDb::open(uri).unwrap();
+    let tickets = store.list(&ListQuery::default().with_limit(100)).unwrap();
+    let total: u64 = tickets.iter().map(|t| t.count).sum();
+    Instances {
+        samples,
+        secs,
+        exact: tickets.len() == SITES && total == 3 * per as u64,
+    }
+}
+
 /// A sample document like the store's.
 fn sample_doc(id: i64, ticket: i64, i: i64) -> Document {
     let us = 1_700_000_000_000_000 + i;
@@ -401,19 +444,22 @@ fn main() {
     );
     let avg_batch = (stored.samples / stored.commits.max(1)).max(SITES as u64) as usize;
     let raw = raw_driver(&base, avg_batch, stored.commits.max(1));
+    let three = three_instances(&uri(&base, "three"), 27_307);
 
     let rate = |n: u64, s: f64| n as f64 / s;
     let ma = rate(mongo_absorb.events, mongo_absorb.secs);
     let sa = rate(sqlite_absorb.events, sqlite_absorb.secs);
     let ss = rate(stored.samples, stored.secs);
     let rs = rate(raw.samples, raw.secs);
+    let ts = rate(three.samples, three.secs);
     if json {
         println!(
             "{{\"mongo_absorb_per_s\":{ma:.0},\"mongo_absorb_exact\":{},\"mongo_flush_ms\":{:.1},\
              \"sqlite_absorb_per_s\":{sa:.0},\"sqlite_absorb_exact\":{},\
              \"mongo_samples_per_s\":{ss:.0},\"mongo_samples\":{},\"mongo_commits\":{},\
              \"mongo_samples_dropped\":{},\"avg_batch\":{avg_batch},\
-             \"raw_samples_per_s\":{rs:.0},\"raw_batches\":{},\"ratio\":{:.3}}}",
+             \"raw_samples_per_s\":{rs:.0},\"raw_batches\":{},\"ratio\":{:.3},\
+             \"three_samples_per_s\":{ts:.0},\"three_exact\":{}}}",
             mongo_absorb.exact,
             mongo_absorb.flush_ms,
             sqlite_absorb.exact,
@@ -421,7 +467,8 @@ fn main() {
             stored.commits,
             stored.dropped,
             raw.batches,
-            ss / rs
+            ss / rs,
+            three.exact
         );
     } else {
         println!("server: {base}");
@@ -444,6 +491,10 @@ fn main() {
             rs, raw.batches, avg_batch
         );
         println!("store / raw driver: {:.2} (target >= 0.80)", ss / rs);
+        println!(
+            "three instances into one database: {:>8.0} samples/s in all ({} in {:.2} s, exact counts: {})",
+            ts, three.samples, three.secs, three.exact
+        );
     }
     drop(srv);
 }

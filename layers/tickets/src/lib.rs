@@ -53,7 +53,7 @@
 //! | feature | default | enables |
 //! |---|---|---|
 //! | `sqlite` | yes | [`Sqlite`]: the store in a SQLite file, through rusqlite with SQLite compiled in |
-//! | `mongodb` | no | (later) a MongoDB store behind the same [`Store`] trait |
+//! | `mongodb` | no | `MongoDb`: the store in a MongoDB deployment (official driver, its own single-threaded runtime; heavy, so not a default). See `docs/tickets.md`, section MongoDB |
 //!
 //! # Composing
 //!

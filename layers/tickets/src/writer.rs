@@ -11,6 +11,11 @@
 //!   fails too the counts stay in memory and are retried with backoff;
 //! - any other failure is reported once on stderr and retried with backoff.
 //!
+//! A batch that failed is kept as it was and retried first, unchanged; what arrives meanwhile
+//! goes into the next batch. A store without transactions (MongoDB) may have applied part of a
+//! batch whose outcome it never heard; it recognises the identical batch and completes it
+//! exactly once instead of counting twice.
+//!
 //! The thread marks itself suppressed, so the store's own events (a driver's logs) never loop
 //! back into tickets.
 
