@@ -11,11 +11,15 @@
 //!
 //! Recorders that keep raw samples (metrics-exporter-prometheus) are drained between batches of
 //! 10 000 spans, outside the timed section, as a scraper or the exporter's upkeep would.
+//!
+//! On a shared machine, `TASKWIRE_PAIRED=1 cargo bench --bench metrics` instead runs the main
+//! variants round-robin in short chunks (so all see the same load) and prints per-variant medians
+//! and the median of per-round ratios.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use metrics_util::layers::Layer as _;
 use tracing::Subscriber;
@@ -273,6 +277,27 @@ fn bench_lifecycle(c: &mut Criterion) {
             d,
         );
     }
+    // In a full stack the span capture is shared: what labels from fields add to taskwire-tasks.
+    g.bench_function("taskwire_tasks_alone", |b| {
+        let d =
+            tracing::Dispatch::new(tracing_subscriber::registry().with(taskwire_tasks::layer()));
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    {
+        let (recorder, handle) = prometheus();
+        let d = tracing::Dispatch::new(
+            tracing_subscriber::registry()
+                .with(taskwire_tasks::layer())
+                .with(taskwire_metrics::layer().with_label_fields(["route"])),
+        );
+        with_recorder(
+            &mut g,
+            "taskwire_tasks_and_metrics_route_label",
+            &recorder,
+            &|| handle.run_upkeep(),
+            d,
+        );
+    }
     g.finish();
 }
 
@@ -395,4 +420,175 @@ fn bench_snapshot(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_lifecycle, bench_primitives, bench_snapshot);
-criterion_main!(benches);
+
+/// One variant of the paired run: its subscriber and recorder.
+struct Variant {
+    name: &'static str,
+    dispatch: tracing::Dispatch,
+    recorder: Option<(PrometheusRecorder, PrometheusHandle)>,
+}
+
+fn variant(
+    name: &'static str,
+    recorder: bool,
+    make: impl FnOnce(Option<&PrometheusRecorder>) -> tracing::Dispatch,
+) -> Variant {
+    let recorder = recorder.then(prometheus);
+    let dispatch = make(recorder.as_ref().map(|(r, _)| r));
+    Variant {
+        name,
+        dispatch,
+        recorder,
+    }
+}
+
+fn chunk(v: &Variant, n: u32) -> f64 {
+    let run = || {
+        tracing::dispatcher::with_default(&v.dispatch, || {
+            let t = Instant::now();
+            for _ in 0..n {
+                lifecycle();
+            }
+            t.elapsed().as_nanos() as f64 / f64::from(n)
+        })
+    };
+    let ns = match &v.recorder {
+        Some((r, _)) => metrics::with_local_recorder(r, run),
+        None => run(),
+    };
+    if let Some((_, h)) = &v.recorder {
+        h.run_upkeep();
+    }
+    ns
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn paired() {
+    let variants = vec![
+        variant("empty_layer", false, |_| {
+            tracing::Dispatch::new(tracing_subscriber::registry().with(Empty))
+        }),
+        variant("peer_histogram_macro", true, |_| {
+            tracing::Dispatch::new(tracing_subscriber::registry().with(Peer))
+        }),
+        variant("floor_cached_handle", true, |r| {
+            let h = metrics::with_local_recorder(r.expect("recorder"), || {
+                metrics::histogram!("span.duration")
+            });
+            tracing::Dispatch::new(tracing_subscriber::registry().with(Floor(h)))
+        }),
+        variant("taskwire_metrics", true, |_| {
+            tracing::Dispatch::new(tracing_subscriber::registry().with(taskwire_metrics::layer()))
+        }),
+        variant("peer_busy_histogram_macro", true, |_| {
+            tracing::Dispatch::new(tracing_subscriber::registry().with(PeerBusy))
+        }),
+        variant("taskwire_metrics_busy", true, |_| {
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(taskwire_metrics::layer().with_busy_time(true)),
+            )
+        }),
+    ];
+    // Warm up: register handles, fill caches.
+    for v in &variants {
+        chunk(v, 50_000);
+    }
+    let rounds = 150;
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for (i, v) in variants.iter().enumerate() {
+            times[i].push(chunk(v, 10_000));
+        }
+    }
+    let ratio = |a: usize, b: usize, base: Option<usize>| {
+        let mut r: Vec<f64> = (0..rounds)
+            .map(|k| {
+                let o = base.map_or(0.0, |e| times[e][k]);
+                (times[a][k] - o) / (times[b][k] - o)
+            })
+            .collect();
+        median(&mut r)
+    };
+    for (i, v) in variants.iter().enumerate() {
+        let mut t = times[i].clone();
+        let min = t.iter().copied().fold(f64::INFINITY, f64::min);
+        println!(
+            "{:28} median {:7.1} ns  min {:7.1} ns",
+            v.name,
+            median(&mut t),
+            min
+        );
+    }
+    println!("per-round ratios (median of {rounds}); added = minus the empty layer:");
+    for (a, b) in [(3, 1), (2, 1), (5, 4)] {
+        println!(
+            "  {} / {}: total {:.2}x, added {:.2}x",
+            variants[a].name,
+            variants[b].name,
+            ratio(a, b, None),
+            ratio(a, b, Some(0))
+        );
+    }
+}
+
+/// The recording against its primitives, round-robin: ns per sample.
+fn paired_recording() {
+    let (recorder, prom) = prometheus();
+    let rec = metrics::with_local_recorder(
+        &recorder,
+        taskwire_metrics::bench_support::SpanRecording::default,
+    );
+    let in_app = taskwire_metrics::bench_support::SpanRecording::default();
+    let handle = metrics::with_local_recorder(&recorder, || metrics::histogram!("x_seconds"));
+    let mut hdr =
+        hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("bounds");
+    let n = 10_000_u32;
+    let time = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        t.elapsed().as_nanos() as f64 / f64::from(n)
+    };
+    let names = [
+        "clock_pair_and_hdrhistogram_record",
+        "taskwire_recording",
+        "taskwire_recording_in_app_only",
+        "prometheus_handle_record",
+    ];
+    let rounds = 200;
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for _ in 0..rounds {
+        times[0].push(time(&mut || {
+            let start = Instant::now();
+            let d = start.elapsed();
+            let _ = hdr.record(black_box(d.as_nanos() as u64));
+        }));
+        times[1].push(time(&mut || rec.finish(black_box(rec.start()))));
+        times[2].push(time(&mut || in_app.finish(black_box(in_app.start()))));
+        times[3].push(time(&mut || handle.record(black_box(0.001))));
+        prom.run_upkeep();
+    }
+    for (i, name) in names.iter().enumerate() {
+        let mut t = times[i].clone();
+        println!("{name:36} median {:6.1} ns", median(&mut t));
+    }
+    for i in [1, 2] {
+        let mut r: Vec<f64> = (0..rounds).map(|k| times[i][k] / times[0][k]).collect();
+        println!("  {} / {}: {:.2}x", names[i], names[0], median(&mut r));
+    }
+}
+
+fn main() {
+    if std::env::var_os("TASKWIRE_PAIRED").is_some() {
+        paired();
+        paired_recording();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
