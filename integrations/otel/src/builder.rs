@@ -44,6 +44,8 @@ pub struct OtelBuilder {
     shutdown_timeout: Duration,
     span_exporter: Option<SinkFactory<dyn SpanSink>>,
     log_exporter: Option<SinkFactory<dyn LogSink>>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<(taskwire_metrics::MetricsHandle, Option<Duration>)>,
 }
 
 impl fmt::Debug for OtelBuilder {
@@ -82,6 +84,8 @@ impl Default for OtelBuilder {
             shutdown_timeout: Duration::from_secs(5),
             span_exporter: None,
             log_exporter: None,
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 }
@@ -228,6 +232,21 @@ impl OtelBuilder {
         self
     }
 
+    /// Also exports taskwire-metrics' aggregates (read through `handle`) as OTLP metrics,
+    /// every `interval` (default: `OTEL_METRIC_EXPORT_INTERVAL` or 60 s), to
+    /// `{endpoint}/v1/metrics`. Counters become monotonic sums; span durations become
+    /// `_count` and `_sum` sums and `_window` quantile gauges (see `docs/opentelemetry.md`).
+    #[cfg(feature = "metrics")]
+    #[must_use]
+    pub fn with_metrics(
+        mut self,
+        handle: taskwire_metrics::MetricsHandle,
+        interval: Option<Duration>,
+    ) -> Self {
+        self.metrics = Some((handle, interval));
+        self
+    }
+
     /// The resource every span and record carries: service, version, host, process, SDK, and
     /// what `OTEL_RESOURCE_ATTRIBUTES` adds.
     fn resource(&self) -> Resource {
@@ -281,6 +300,9 @@ impl OtelBuilder {
         let resource = self.resource();
         let traces_endpoint = self.endpoint_for("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/v1/traces");
         let logs_endpoint = self.endpoint_for("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "/v1/logs");
+        #[cfg(feature = "metrics")]
+        let metrics_endpoint =
+            self.endpoint_for("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "/v1/metrics");
         let explicit = self.endpoint.is_some();
         let timeout = self.timeout;
         let spans = self.span_exporter.unwrap_or_else(|| {
@@ -318,6 +340,17 @@ impl OtelBuilder {
             (false, None) => None,
         };
         let logs_on = logs.is_some();
+        #[cfg(feature = "metrics")]
+        let meter_provider = match self.metrics {
+            Some((handle, interval)) => Some(crate::metrics::start(
+                handle,
+                explicit.then_some(metrics_endpoint),
+                interval,
+                timeout,
+                resource.clone(),
+            )?),
+            None => None,
+        };
         let shared = Arc::new(Shared::new(
             self.queue_capacity,
             self.queue_capacity,
@@ -350,6 +383,8 @@ impl OtelBuilder {
             shared,
             done: Some(done),
             shutdown_timeout: self.shutdown_timeout,
+            #[cfg(feature = "metrics")]
+            meter_provider,
         };
         Ok((layer, guard))
     }

@@ -38,6 +38,10 @@
 //! collector that is down or slow never blocks or crashes the application: what cannot be
 //! queued or exported is dropped, counted ([`OtelGuard::stats`]) and reported on stderr.
 //!
+//! | feature | enables |
+//! |---|---|
+//! | `metrics` | `OtelBuilder::with_metrics`: taskwire-metrics' aggregates as OTLP metrics |
+//!
 //! What maps to what, and how this fits beside an existing `tracing-opentelemetry` setup, is
 //! explained in `docs/opentelemetry.md`.
 #![forbid(unsafe_code)]
@@ -45,6 +49,8 @@
 mod builder;
 mod convert;
 mod layer;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod record;
 mod worker;
 

@@ -558,6 +558,8 @@ pub struct OtelGuard {
     pub(crate) shared: Arc<Shared>,
     pub(crate) done: Option<mpsc::Receiver<()>>,
     pub(crate) shutdown_timeout: Duration,
+    #[cfg(feature = "metrics")]
+    pub(crate) meter_provider: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
 }
 
 impl fmt::Debug for OtelGuard {
@@ -572,6 +574,12 @@ impl OtelGuard {
     /// Exports everything queued so far, waiting at most `timeout`. Returns whether it was
     /// done in time (a failed export still counts as done: see [`OtelGuard::stats`]).
     pub fn flush(&self, timeout: Duration) -> bool {
+        #[cfg(feature = "metrics")]
+        if let Some(p) = &self.meter_provider {
+            if let Err(e) = p.force_flush() {
+                eprintln!("taskwire-otel: exporting metrics failed: {e}");
+            }
+        }
         self.shared.flush(timeout)
     }
 
@@ -588,6 +596,11 @@ impl OtelGuard {
     }
 
     fn stop(&mut self) {
+        #[cfg(feature = "metrics")]
+        if let Some(p) = self.meter_provider.take() {
+            // Exports once more, then stops the reader's thread.
+            let _ = p.shutdown_with_timeout(self.shutdown_timeout);
+        }
         let Some(done) = self.done.take() else { return };
         self.shared.request_shutdown();
         if done.recv_timeout(self.shutdown_timeout).is_err() {
