@@ -213,8 +213,8 @@ impl OtelBuilder {
     }
 
     /// Exports spans with `exporter` instead of OTLP over HTTP: any OpenTelemetry SDK span
-    /// exporter (stdout, in-memory for tests, gRPC from `opentelemetry-otlp` with its own
-    /// runtime). It runs on the export thread.
+    /// exporter that needs no async runtime (stdout, in-memory for tests, your own). It runs
+    /// on the export thread, which polls its futures to completion.
     #[must_use]
     pub fn with_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.span_exporter = Some(Box::new(
