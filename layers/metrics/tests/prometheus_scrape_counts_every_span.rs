@@ -2,6 +2,7 @@
 //! histograms come out as Prometheus histograms with buckets, and their counts equal the spans
 //! sent, from several threads. The in-app Prometheus rendering, served beside it, agrees.
 //! (Own test binary: it installs the global recorder.)
+#![cfg(feature = "prometheus")]
 
 mod support;
 
