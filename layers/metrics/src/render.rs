@@ -178,7 +178,7 @@ impl Snapshot {
                 &mut out,
                 family,
                 "gauge",
-                "Per second: since the series began (window=\"mean\") and moving averages.",
+                "Per second: since the layer was built (window=\"mean\") and moving averages.",
             );
             for (_, labels, r) in rates.iter().filter(|(f, _, _)| f == family) {
                 for (w, v) in [("mean", r.mean), ("1m", r.m1), ("5m", r.m5), ("15m", r.m15)] {

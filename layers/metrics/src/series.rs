@@ -63,7 +63,6 @@ pub(crate) struct Meter {
     count: AtomicU64,
     /// The tick the series is set up for; a caller in a later tick runs the upkeep first.
     tick: AtomicU64,
-    created: u64,
     state: Mutex<MeterState>,
 }
 
@@ -73,7 +72,6 @@ impl Meter {
         Meter {
             count: AtomicU64::new(0),
             tick: AtomicU64::new(tick),
-            created: now,
             state: Mutex::new(MeterState {
                 last_tick: tick,
                 count_at_last_tick: 0,
@@ -140,7 +138,8 @@ impl Meter {
             .unwrap_or_else(|e| e.into_inner())
             .rates
             .get();
-        let secs = now.saturating_sub(self.created) as f64 / 1e9;
+        // Since the layer was built (the clock's origin), as for a meter registered at start.
+        let secs = now as f64 / 1e9;
         let mean = if secs > 0.0 {
             self.count() as f64 / secs
         } else {
@@ -460,5 +459,8 @@ mod tests {
         let (mean, m1, _, _) = m.rates(65 * S);
         assert!((m1 - 0.220_727_66).abs() < 1e-8);
         assert!((mean - 3.0 / 65.0).abs() < 1e-12);
+        let late = Meter::new(60 * S);
+        late.mark(6, 61 * S);
+        assert!((late.rates(120 * S).0 - 6.0 / 120.0).abs() < 1e-12);
     }
 }

@@ -117,12 +117,12 @@ pub struct CounterStats {
     pub rates: Rates,
 }
 
-/// Rates per second: since the series began (`mean`), and exponentially weighted over 1, 5
+/// Rates per second: since the layer was built (`mean`), and exponentially weighted over 1, 5
 /// and 15 minutes, ticked every 5 seconds (0 until the first tick).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Rates {
-    /// Count divided by the series' age.
+    /// Count divided by the layer's age.
     pub mean: f64,
     /// 1-minute moving average.
     pub m1: f64,
