@@ -60,24 +60,29 @@ fn key(metric: &'static str, labels: &Labels) -> Key {
 
 /// Registers a histogram handle (seconds) with the current recorder.
 pub(crate) fn histogram(metric: &'static str, labels: &Labels) -> metrics::Histogram {
-    metrics::with_recorder(|r| {
-        r.describe_histogram(
-            KeyName::from_const_str(metric),
-            Some(Unit::Seconds),
-            SharedString::const_str(help(metric)),
-        );
-        r.register_histogram(&key(metric, labels), &METADATA)
+    // Whatever the recorder logs while registering is not counted back into taskwire.
+    taskwire_core::suppress::suppressed(|| {
+        metrics::with_recorder(|r| {
+            r.describe_histogram(
+                KeyName::from_const_str(metric),
+                Some(Unit::Seconds),
+                SharedString::const_str(help(metric)),
+            );
+            r.register_histogram(&key(metric, labels), &METADATA)
+        })
     })
 }
 
 /// Registers a counter handle with the current recorder.
 pub(crate) fn counter(metric: &'static str, labels: &Labels) -> metrics::Counter {
-    metrics::with_recorder(|r| {
-        r.describe_counter(
-            KeyName::from_const_str(metric),
-            Some(Unit::Count),
-            SharedString::const_str(help(metric)),
-        );
-        r.register_counter(&key(metric, labels), &METADATA)
+    taskwire_core::suppress::suppressed(|| {
+        metrics::with_recorder(|r| {
+            r.describe_counter(
+                KeyName::from_const_str(metric),
+                Some(Unit::Count),
+                SharedString::const_str(help(metric)),
+            );
+            r.register_counter(&key(metric, labels), &METADATA)
+        })
     })
 }

@@ -99,13 +99,15 @@ impl<T> Family<T> {
                 return self.refuse_and_overflow(key, now, make);
             }
         }
+        // Made outside the lock: registering with the recorder may take a while (or log).
+        let labels = labels();
+        let value = make(&labels);
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = map.get(key) {
+            // Another thread made it first; the recorder hands out the same handles again.
             return e.clone();
         }
         if map.len() < self.cap.load(Ordering::Relaxed) {
-            let labels = labels();
-            let value = make(&labels);
             let e = Arc::new(Entry {
                 labels,
                 overflow: false,
