@@ -234,6 +234,7 @@ impl MongoDbBuilder {
             names,
             schema_ready: false,
             cache: Cache::default(),
+            fail_after: None,
         };
         Ok(MongoDb {
             inner: Some(inner),
@@ -257,6 +258,15 @@ impl MongoDb {
             prefix: super::DEFAULT_PREFIX.to_owned(),
             server_selection_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(2),
+        }
+    }
+
+    /// Test hook, not part of the API: the next write fails after its tickets (1), samples (2)
+    /// or tags (3) were written, as a lost connection may leave a batch.
+    #[doc(hidden)]
+    pub fn inject_failure_after(&mut self, stage: u8) {
+        if let Some(i) = self.inner.as_mut() {
+            i.fail_after = Some(stage);
         }
     }
 
@@ -402,6 +412,7 @@ struct Inner {
     target: String,
     schema_ready: bool,
     cache: Cache,
+    fail_after: Option<u8>,
 }
 
 type SchemaError = (ErrorKind, String, Option<mongodb::error::Error>);
@@ -573,8 +584,22 @@ impl Inner {
         })?;
         self.ticket_ids(batch, plan).await?;
         self.write_tickets(batch, plan).await?;
+        self.injected(1)?;
         self.write_samples(batch, plan).await?;
-        self.write_tags(batch, plan).await
+        self.injected(2)?;
+        self.write_tags(batch, plan).await?;
+        self.injected(3)
+    }
+
+    /// The failure a test asked for with [`MongoDb::inject_failure_after`].
+    fn injected(&mut self, stage: u8) -> mongodb::error::Result<()> {
+        if self.fail_after == Some(stage) {
+            self.fail_after = None;
+            return Err(mongodb::error::Error::custom(Invalid(format!(
+                "failure injected after stage {stage}"
+            ))));
+        }
+        Ok(())
     }
 
     /// Ids of the batch's tickets: known, looked up, or allocated.
