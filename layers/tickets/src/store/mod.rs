@@ -569,8 +569,8 @@ impl OccurrenceQuery {
 
 /// Where tickets are kept: Logbook's backend base class, for this crate's layer and CLI.
 ///
-/// Implementations: [`sqlite::Sqlite`] (feature `sqlite`, default); a MongoDB store comes with
-/// the `mongodb` feature. A new backend should pass [`crate::conformance::run_all`].
+/// Implementations: [`sqlite::Sqlite`] (feature `sqlite`, default) and `mongodb::MongoDb`
+/// (feature `mongodb`). A new backend should pass [`crate::conformance::run_all`].
 ///
 /// ```
 /// # #[cfg(feature = "sqlite")] {
@@ -588,6 +588,10 @@ impl OccurrenceQuery {
 /// ```
 pub trait Store: Send {
     /// Applies one batch in one transaction: all of it or nothing.
+    ///
+    /// A store without multi-document transactions (MongoDB) may have applied part of a batch
+    /// when it reports an error; writing the identical batch again then completes it exactly
+    /// once. The layer's writer always retries a failed batch unchanged.
     fn write(&mut self, batch: &Batch) -> Result<(), WriteError>;
 
     /// Tickets matching `query`, in its order.
