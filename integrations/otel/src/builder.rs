@@ -124,6 +124,20 @@ impl OtelBuilder {
         self
     }
 
+    /// Sets the service name and version only where this builder has none yet: for a wrapper
+    /// (taskwire's umbrella builder) that knows the service but lets the caller's own
+    /// [`with_service_name`](Self::with_service_name) win.
+    #[must_use]
+    pub fn with_service_defaults(mut self, name: Option<&str>, version: Option<&str>) -> Self {
+        if self.service_name.is_none() {
+            self.service_name = name.map(str::to_owned);
+        }
+        if self.service_version.is_none() {
+            self.service_version = version.map(str::to_owned);
+        }
+        self
+    }
+
     /// Adds a resource attribute (`deployment.environment.name`, `service.namespace`, …).
     /// `OTEL_RESOURCE_ATTRIBUTES` adds more; on a clash, this one wins.
     #[must_use]

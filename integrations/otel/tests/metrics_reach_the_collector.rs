@@ -69,7 +69,13 @@ fn span_counts_sums_quantiles_and_counters_arrive_as_metric_points() {
     let sum = got
         .points
         .iter()
-        .find(|p| p.metric == "taskwire_span_duration_seconds_sum" && ours(p))
+        .find(|p| {
+            p.metric == "taskwire_span_duration_seconds_sum"
+                && ours(p)
+                && p.attributes
+                    .iter()
+                    .any(|(k, v)| k == "outcome" && v == "Str(succeeded)")
+        })
         .expect("sum point");
     let seconds: f64 = sum.value.parse().expect("a number");
     assert!(seconds >= 0.010, "5 × 2 ms at least: {sum:#?}");
