@@ -151,3 +151,40 @@ fn unsampled_tasks_are_not_exported_and_server_kind_is_inferred() {
     assert_eq!(spans[0].status, Status::Ok);
     assert_eq!(spans[1].span_kind, SpanKind::Producer);
 }
+
+#[test]
+fn works_alone_boxed_or_optional_and_behind_a_per_layer_filter() {
+    use tracing_subscriber::{filter, Layer, Registry};
+
+    // Alone (it captures the spans itself), boxed, as an `Option`, filtered.
+    let exporter = InMemorySpanExporter::default();
+    let (otel, guard) = taskwire_otel::layer()
+        .with_span_exporter(exporter.clone())
+        .build()
+        .expect("starts");
+    let boxed: Box<dyn Layer<Registry> + Send + Sync> =
+        Box::new(otel.with_filter(filter::filter_fn(|m| m.target() != "noise")));
+    let subscriber = tracing_subscriber::registry().with(Some(boxed));
+    let (outer_id, inner_id) = tracing::subscriber::with_default(subscriber, || {
+        let _o = tracing::info_span!("outer").entered();
+        let outer = taskwire_tasks::current().expect("captured by the otel layer alone");
+        let _n = tracing::info_span!(target: "noise", "hidden").entered();
+        let _i = tracing::info_span!("inner").entered();
+        let inner = taskwire_tasks::current().expect("task");
+        (outer, inner)
+    });
+    assert!(guard.flush(Duration::from_secs(10)));
+    let spans = exporter.get_finished_spans().expect("spans");
+    let names: Vec<_> = spans.iter().map(|s| s.name.as_ref()).collect();
+    assert_eq!(names, ["inner", "outer"]);
+    assert_eq!(
+        spans[0].parent_span_id.to_string(),
+        outer_id.span_id().to_string(),
+        "the filtered-out span is skipped in the tree"
+    );
+    assert_eq!(
+        spans[0].span_context.span_id().to_string(),
+        inner_id.span_id().to_string()
+    );
+    assert!(spans[1].end_time >= spans[1].start_time);
+}
