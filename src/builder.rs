@@ -48,6 +48,8 @@ pub struct Builder {
     tickets: Vec<taskwire_tickets::TicketsLayer>,
     #[cfg(feature = "metrics")]
     metrics: Option<taskwire_metrics::MetricsLayer>,
+    #[cfg(feature = "otel")]
+    otel: Option<taskwire_otel::OtelBuilder>,
     log_bridge: bool,
 }
 
@@ -70,6 +72,8 @@ impl Default for Builder {
             tickets: Vec::new(),
             #[cfg(feature = "metrics")]
             metrics: None,
+            #[cfg(feature = "otel")]
+            otel: None,
             log_bridge: true,
         }
     }
@@ -225,6 +229,25 @@ impl Builder {
         self
     }
 
+    /// Exports finished tasks over OTLP with `otel` (see [`taskwire_otel`]): the builder's
+    /// service and release fill in what `otel` does not set, and its redaction applies. The
+    /// [`Guard`] flushes and stops the export on drop.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), taskwire::InstallError> {
+    /// let _guard = taskwire::builder()
+    ///     .service("checkout")
+    ///     .tasks(taskwire::tasks::layer())
+    ///     .otel(taskwire::otel::layer()) // OTEL_EXPORTER_OTLP_ENDPOINT, or http://localhost:4318
+    ///     .install()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "otel")]
+    pub fn otel(mut self, otel: taskwire_otel::OtelBuilder) -> Self {
+        self.otel = Some(otel);
+        self
+    }
+
     /// Builds the subscriber without installing it, for `tracing::dispatcher::with_default`
     /// in tests. The `log` bridge is only set up by [`Builder::install`].
     pub fn build(self) -> Result<(Dispatch, Guard), InstallError> {
@@ -280,6 +303,16 @@ impl Builder {
         // First in the stack: the tasks layer owns the span capture.
         if let Some(tasks) = self.tasks {
             layers.push(Box::new(tasks.with_capture(capture.clone())));
+        }
+        #[cfg(feature = "otel")]
+        if let Some(otel) = self.otel {
+            let (layer, otel_guard) = otel
+                .with_service_defaults(self.service.as_deref(), self.release.as_deref())
+                .with_redactor(self.redactor.clone())
+                .build()
+                .map_err(|e| InstallError::new(ErrorKind::Otel, Some(Box::new(e))))?;
+            guard.otel.push(otel_guard);
+            layers.push(Box::new(layer));
         }
         #[cfg(feature = "metrics")]
         if let Some(metrics) = self.metrics {
@@ -371,6 +404,8 @@ pub struct Guard {
     write_errors: Vec<WriteErrors>,
     #[cfg(feature = "tickets")]
     tickets: Vec<taskwire_tickets::TicketsGuard>,
+    #[cfg(feature = "otel")]
+    otel: Vec<taskwire_otel::OtelGuard>,
 }
 
 impl fmt::Debug for Guard {
@@ -389,6 +424,15 @@ impl Guard {
         self.tickets.iter().try_for_each(|t| t.flush())
     }
 
+    /// The OTLP export's counts so far (spans exported, dropped, failed), one per export.
+    #[cfg(feature = "otel")]
+    pub fn otel_stats(&self) -> Vec<taskwire_otel::ExportStats> {
+        self.otel
+            .iter()
+            .map(taskwire_otel::OtelGuard::stats)
+            .collect()
+    }
+
     /// Records that could not be written so far, over every JSON output.
     pub fn write_errors(&self) -> u64 {
         self.write_errors.iter().map(WriteErrors::count).sum()
@@ -401,6 +445,8 @@ impl Drop for Guard {
         // each guard flushes its queue and joins its thread.
         #[cfg(feature = "tickets")]
         self.tickets.clear();
+        #[cfg(feature = "otel")]
+        self.otel.clear();
         self.workers.clear();
         let failed = self.write_errors();
         if failed > 0 {
@@ -421,6 +467,8 @@ pub struct InstallError {
 
 #[derive(Debug)]
 enum ErrorKind {
+    #[cfg(feature = "otel")]
+    Otel,
     Filter,
     Output(PathBuf),
     LogBridge,
@@ -436,6 +484,8 @@ impl InstallError {
 impl fmt::Display for InstallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
+            #[cfg(feature = "otel")]
+            ErrorKind::Otel => f.write_str("invalid OpenTelemetry export settings"),
             ErrorKind::Filter => {
                 f.write_str("invalid filter directives (RUST_LOG or default_filter)")
             }
