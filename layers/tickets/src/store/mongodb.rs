@@ -270,6 +270,11 @@ impl MongoDb {
         }
     }
 
+    /// The connection string (password hidden) and database, for messages.
+    fn target(&self) -> &str {
+        self.inner.as_ref().map_or("", |i| i.target.as_str())
+    }
+
     /// The database's name.
     pub fn database(&self) -> &str {
         self.inner.as_ref().map_or("", |i| i.db.name())
@@ -1515,16 +1520,16 @@ fn kind_of(e: &mongodb::error::Error) -> ErrorKind {
     }
 }
 
-fn write_err(e: mongodb::error::Error) -> WriteError {
-    WriteError::new(kind_of(&e), message_of(&e)).with_source(e)
+fn write_err(e: mongodb::error::Error, target: &str) -> WriteError {
+    WriteError::new(kind_of(&e), format!("{target}: {}", message_of(&e))).with_source(e)
 }
 
-fn query_err(e: mongodb::error::Error) -> QueryError {
-    QueryError::new(kind_of(&e), message_of(&e)).with_source(e)
+fn query_err(e: mongodb::error::Error, target: &str) -> QueryError {
+    QueryError::new(kind_of(&e), format!("{target}: {}", message_of(&e))).with_source(e)
 }
 
-fn update_err(e: mongodb::error::Error) -> UpdateError {
-    UpdateError::new(kind_of(&e), message_of(&e)).with_source(e)
+fn update_err(e: mongodb::error::Error, target: &str) -> UpdateError {
+    UpdateError::new(kind_of(&e), format!("{target}: {}", message_of(&e))).with_source(e)
 }
 
 fn message_of(e: &mongodb::error::Error) -> String {
@@ -1538,7 +1543,21 @@ fn message_of(e: &mongodb::error::Error) -> String {
                 e.to_string()
             }
         }
-        _ => e.to_string(),
+        mongodb::error::ErrorKind::ServerSelection { .. } => {
+            "no MongoDB server available (server selection timed out)".into()
+        }
+        mongodb::error::ErrorKind::Io(_)
+        | mongodb::error::ErrorKind::ConnectionPoolCleared { .. } => {
+            "the connection to MongoDB failed".into()
+        }
+        mongodb::error::ErrorKind::Authentication { .. } => "MongoDB authentication failed".into(),
+        mongodb::error::ErrorKind::Command(c) => {
+            format!(
+                "MongoDB refused a command: {} (code {})",
+                c.code_name, c.code
+            )
+        }
+        _ => "a MongoDB operation failed".into(),
     }
 }
 
@@ -1567,7 +1586,7 @@ impl MongoDb {
         }
         let r = self
             .run(async |i| i.tickets.update_one(doc! {"_id": id.0}, u).await)
-            .map_err(update_err)?;
+            .map_err(|e| update_err(e, self.target()))?;
         if let Some(i) = self.inner.as_mut() {
             i.cache.tickets.clear();
         }
@@ -1596,7 +1615,7 @@ impl Store for MongoDb {
                 // What is cached may be what failed (a deleted ticket, a stale tag index).
                 i.cache = Cache::default();
             }
-            write_err(e)
+            write_err(e, self.target())
         })
     }
 
@@ -1622,25 +1641,25 @@ impl Store for MongoDb {
             }
             Ok(out)
         })
-        .map_err(query_err)
+        .map_err(|e| query_err(e, self.target()))
     }
 
     fn count(&self, query: &ListQuery) -> Result<u64, QueryError> {
         let filter = MongoDb::filter(query);
         self.run(async |i| i.tickets.count_documents(filter).await)
-            .map_err(query_err)
+            .map_err(|e| query_err(e, self.target()))
     }
 
     fn get(&self, id: TicketId) -> Result<Option<Ticket>, QueryError> {
         self.run(async |i| i.tickets.find_one(doc! {"_id": id.0}).await)
             .map(|d| d.as_ref().map(ticket_of))
-            .map_err(query_err)
+            .map_err(|e| query_err(e, self.target()))
     }
 
     fn find(&self, fingerprint: &str) -> Result<Option<Ticket>, QueryError> {
         self.run(async |i| i.tickets.find_one(doc! {"fingerprint": fingerprint}).await)
             .map(|d| d.as_ref().map(ticket_of))
-            .map_err(query_err)
+            .map_err(|e| query_err(e, self.target()))
     }
 
     fn occurrences(
@@ -1663,7 +1682,7 @@ impl Store for MongoDb {
             }
             Ok(out)
         })
-        .map_err(query_err)
+        .map_err(|e| query_err(e, self.target()))
     }
 
     fn tags(&self, id: TicketId) -> Result<Vec<TagCount>, QueryError> {
@@ -1694,7 +1713,7 @@ impl Store for MongoDb {
                 }
                 Ok(out)
             })
-            .map_err(query_err)?;
+            .map_err(|e| query_err(e, self.target()))?;
         out.sort_by(|a, b| {
             a.key
                 .cmp(&b.key)
@@ -1757,7 +1776,7 @@ impl Store for MongoDb {
                         }
                         Err(busy("the ticket's count kept changing"))
                     })
-                    .map_err(update_err)?;
+                    .map_err(|e| update_err(e, self.target()))?;
                 if let Some(i) = self.inner.as_mut() {
                     i.cache.tickets.clear();
                 }
@@ -1784,7 +1803,7 @@ impl Store for MongoDb {
                 i.tags.delete_many(doc! {"ticket": id.0}).await?;
                 Ok(r.deleted_count)
             })
-            .map_err(update_err)?;
+            .map_err(|e| update_err(e, self.target()))?;
         if let Some(i) = self.inner.as_mut() {
             i.cache.tickets.clear();
             i.cache.tags.retain(|(t, _), _| *t != id.0);
