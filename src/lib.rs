@@ -36,6 +36,7 @@
 //! | feature | enables |
 //! |---|---|
 //! | `tickets` (default) | `taskwire::tickets` and `builder().tickets(..)`: tickets in SQLite |
+//! | `mongodb` | `taskwire::tickets::MongoDb`: the same tickets on a shared MongoDB deployment |
 //! | `metrics` (default) | `taskwire::metrics` and `builder().metrics(..)`: span timings, event counts, snapshot |
 //! | `tokio` | `tasks::spawn` / `tasks::spawn_blocking`, carrying the current task into tokio tasks |
 //! | `tower` | `taskwire::tower`: tower middleware (axum, hyper, tonic) for request tasks and propagation |
