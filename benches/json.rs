@@ -1,6 +1,7 @@
 //! Time per event of taskwire-json against the other JSON subscribers for `tracing`, the bare
 //! registry (the floor) and `serde_json` writing an equivalent pre-built record (the limit),
-//! plus taskwire-json's throughput with one thread and with two threads sharing one sink.
+//! plus taskwire-json's throughput with one thread and with two threads sharing one sink (and
+//! the limit's on one and two threads, as the control for what the machine's cores allow).
 //!
 //! Run with `cargo bench --bench json`. Every subscriber writes to a no-op writer that still
 //! receives each line (`black_box`), so the numbers are the layer's, not stdout's. Set
@@ -315,43 +316,60 @@ fn per_event(c: &mut Criterion) {
     g.finish();
 }
 
-/// `iters` events in total, split over `threads` threads that share `dispatch` (and its sink);
-/// the time is from the moment all threads are ready until the last one is done.
-fn run_threads(dispatch: &Dispatch, threads: u64, iters: u64) -> Duration {
+/// Runs `work(n, start)` on `threads` threads, `n` being each thread's share of `iters`; each
+/// thread prepares, waits on `start`, then does its `n` iterations. The time is from the moment
+/// all threads are ready until the last one is done.
+fn run_threads(threads: u64, iters: u64, work: &(impl Fn(u64, &Barrier) + Sync)) -> Duration {
     let start = Barrier::new(threads as usize + 1);
     std::thread::scope(|s| {
         for t in 0..threads {
             let n = iters / threads + u64::from(t < iters % threads);
-            let (dispatch, start) = (dispatch.clone(), &start);
-            s.spawn(move || {
-                tracing::dispatcher::with_default(&dispatch, || {
-                    in_spans(|| {
-                        // Warm the thread's buffers before the clock starts.
-                        event();
-                        start.wait();
-                        for _ in 0..n {
-                            event();
-                        }
-                    });
-                });
-            });
+            let start = &start;
+            s.spawn(move || work(n, start));
         }
         start.wait();
-        let t0 = Instant::now();
+        Instant::now()
         // The scope joins every thread before it returns.
-        t0
     })
     .elapsed()
 }
 
+/// taskwire-json's throughput with one thread and with two threads writing to one shared sink,
+/// and, as the control that shows what this machine's cores give to work that shares nothing,
+/// the serde_json limit on one and two threads (each with its own record and buffers).
 fn threads(c: &mut Criterion) {
     let sink = SharedSink::default();
     let dispatch = Dispatch::new(taskwire(sink.clone()));
+    let taskwire_work = |n: u64, start: &Barrier| {
+        tracing::dispatcher::with_default(&dispatch, || {
+            in_spans(|| {
+                // Warm the thread's buffers before the clock starts.
+                event();
+                start.wait();
+                for _ in 0..n {
+                    event();
+                }
+            });
+        });
+    };
+    let limit_work = |n: u64, start: &Barrier| {
+        let mut limit = Limit::new();
+        limit.write(&mut Noop);
+        start.wait();
+        for _ in 0..n {
+            limit.write(&mut Noop);
+        }
+    };
     let mut g = c.benchmark_group("json_threads");
     g.throughput(Throughput::Elements(1));
     for n in [1_u64, 2] {
         g.bench_function(format!("taskwire_json_{n}_thread"), |b| {
-            b.iter_custom(|iters| run_threads(&dispatch, n, iters));
+            b.iter_custom(|iters| run_threads(n, iters, &taskwire_work));
+        });
+    }
+    for n in [1_u64, 2] {
+        g.bench_function(format!("serde_json_limit_{n}_thread"), |b| {
+            b.iter_custom(|iters| run_threads(n, iters, &limit_work));
         });
     }
     g.finish();
@@ -360,10 +378,12 @@ fn threads(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
+    // Short enough that the whole run fits a quiet moment on a shared machine; at well under a
+    // microsecond per event each of the 100 samples still averages thousands of events.
     config = Criterion::default()
         .sample_size(100)
-        .warm_up_time(Duration::from_secs(3))
-        .measurement_time(Duration::from_secs(10));
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(5));
     targets = per_event, threads
 }
 criterion_main!(benches);

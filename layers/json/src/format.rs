@@ -11,8 +11,8 @@ use std::time::SystemTime;
 use taskwire_core::{json, process, time, Redactor, SpanData};
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Event, Level, Metadata, Subscriber};
-use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::LookupSpan;
+
+use tracing_subscriber::registry::{LookupSpan, Scope};
 
 use crate::keys::{name_signature, signature, Key, KeyNames, COLLISION_PREFIX};
 
@@ -476,7 +476,7 @@ pub(crate) fn render_event<S>(
     event: &Event<'_>,
     meta: &Metadata<'_>,
     is_log: bool,
-    ctx: &Context<'_, S>,
+    scope: Option<Scope<'_, S>>,
     s: &mut Scratch,
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -540,7 +540,7 @@ pub(crate) fn render_event<S>(
 
     // Spans: flattened (innermost wins, never over an event field) or as a list.
     let mut ids = None;
-    if let Some(scope) = ctx.event_scope(event) {
+    if let Some(scope) = scope {
         if fmt.span_list {
             // `seen` keeps the event's keys; each span object dedups its own keys after them.
             let base = seen.len();

@@ -12,6 +12,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::entered::Entered;
 use crate::format::{render_event, with_scratch, Format};
 use crate::keys::Key;
 
@@ -24,6 +25,7 @@ pub struct JsonLayer<W = fn() -> io::Stdout> {
     format: Format,
     errors: WriteErrors,
     unsampled_level: Level,
+    entered: Entered,
 }
 
 impl Default for JsonLayer {
@@ -34,6 +36,7 @@ impl Default for JsonLayer {
             format: Format::default(),
             errors: WriteErrors::default(),
             unsampled_level: Level::WARN,
+            entered: Entered::default(),
         }
     }
 }
@@ -67,6 +70,7 @@ impl<W> JsonLayer<W> {
             format: self.format,
             errors: self.errors,
             unsampled_level: self.unsampled_level,
+            entered: self.entered,
         }
     }
 
@@ -199,10 +203,12 @@ where
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        self.entered.enter(id);
         self.capture.on_enter(id, &ctx);
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        self.entered.exit(id);
         self.capture.on_exit(id, &ctx);
     }
 
@@ -222,6 +228,15 @@ where
         let normalized = event.normalized_metadata();
         let is_log = normalized.is_some();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
+        // The event's span: for a contextual event, the innermost span this layer saw entered on
+        // this thread (see `entered`), else what the registry says.
+        let scope = event
+            .is_contextual()
+            .then(|| self.entered.current())
+            .flatten()
+            .and_then(|id| ctx.span(&id))
+            .map(|span| span.scope())
+            .or_else(|| ctx.event_scope(event));
         with_scratch(|s| {
             render_event(
                 &self.format,
@@ -229,7 +244,7 @@ where
                 event,
                 meta,
                 is_log,
-                &ctx,
+                scope,
                 s,
             );
             let mut w = self.make_writer.make_writer_for(meta);

@@ -53,6 +53,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod entered;
 mod format;
 mod keys;
 mod layer;
