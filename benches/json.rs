@@ -7,6 +7,11 @@
 //! receives each line (`black_box`), so the numbers are the layer's, not stdout's. Set
 //! `TASKWIRE_BENCH_SHOW=1` to print one line of each subscriber's output first.
 //!
+//! On a shared machine, `TASKWIRE_PAIRED=1 cargo bench --bench json` instead measures the thread
+//! scaling paired: each round runs taskwire-json and the limit on one thread and then on two, in
+//! chunks short enough that all four see the same load, and prints the median of the per-round
+//! ratios (two threads' throughput ÷ one thread's).
+//!
 //! The workload: one `info!` with a message and five fields (an `i64`, an `f64`, a `bool`, a
 //! 20-character `&str` and a `Display` value via `%`) inside two nested, entered spans of three
 //! fields each, on one thread.
@@ -19,7 +24,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::measurement::WallTime;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkGroup, Criterion, Throughput};
 use serde::Serialize;
 use tracing::{info, info_span, Dispatch, Subscriber};
 use tracing_bunyan_formatter::{BunyanFormattingLayer, JsonStorageLayer};
@@ -378,6 +383,94 @@ fn threads(c: &mut Criterion) {
     black_box(sink.0.load(Ordering::Relaxed));
 }
 
+/// The thread scaling, paired (`TASKWIRE_PAIRED=1`): per round, one chunk of each workload on
+/// one thread and on two (each thread doing the whole chunk, so two threads do twice the work),
+/// then the per-round ratio `2 × t(1 thread) ÷ t(2 threads)`; prints the median and quartiles of
+/// the ratios over all rounds.
+fn paired_threads() {
+    let sink = SharedSink::default();
+    let dispatch = Dispatch::new(taskwire(sink.clone()));
+    let taskwire_work = |n: u64, start: &Barrier| {
+        tracing::dispatcher::with_default(&dispatch, || {
+            in_spans(|| {
+                event();
+                start.wait();
+                for _ in 0..n {
+                    event();
+                }
+            });
+        });
+    };
+    let limit_work = |n: u64, start: &Barrier| {
+        let mut limit = Limit::new();
+        limit.write(&mut Noop);
+        start.wait();
+        for _ in 0..n {
+            limit.write(&mut Noop);
+        }
+    };
+    let chunk: u64 = std::env::var("TASKWIRE_PAIRED_CHUNK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let rounds: usize = std::env::var("TASKWIRE_PAIRED_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    // Warm up both workloads on both thread counts.
+    for _ in 0..5 {
+        run_threads(1, chunk, &taskwire_work);
+        run_threads(2, 2 * chunk, &taskwire_work);
+        run_threads(1, chunk, &limit_work);
+        run_threads(2, 2 * chunk, &limit_work);
+    }
+    let mut t = [(); 4].map(|()| Vec::with_capacity(rounds));
+    for _ in 0..rounds {
+        t[0].push(run_threads(1, chunk, &taskwire_work).as_secs_f64());
+        t[1].push(run_threads(2, 2 * chunk, &taskwire_work).as_secs_f64());
+        t[2].push(run_threads(1, chunk, &limit_work).as_secs_f64());
+        t[3].push(run_threads(2, 2 * chunk, &limit_work).as_secs_f64());
+    }
+    black_box(sink.0.load(Ordering::Relaxed));
+    let per_event = |v: &[f64], events: u64| {
+        let mut v: Vec<f64> = v.iter().map(|s| s * 1e9 / events as f64).collect();
+        quartiles(&mut v)[1]
+    };
+    println!("paired thread scaling: {rounds} rounds, {chunk} events per thread per chunk");
+    for (name, one, two) in [
+        ("taskwire_json (shared sink)", 0, 1),
+        ("serde_json limit", 2, 3),
+    ] {
+        let mut ratios: Vec<f64> = t[one]
+            .iter()
+            .zip(&t[two])
+            .map(|(a, b)| 2.0 * a / b)
+            .collect();
+        let q = quartiles(&mut ratios);
+        let met = ratios.iter().filter(|r| **r >= 1.7).count();
+        println!(
+            "  {name:28} 1 thread {:6.1} ns/event, 2 threads {:6.1} ns/event (wall), \
+             2 threads / 1 thread: median {:.2}x (quartiles {:.2}x-{:.2}x), >= 1.7x in {met} of {rounds} rounds",
+            per_event(&t[one], chunk),
+            per_event(&t[two], 2 * chunk),
+            q[1],
+            q[0],
+            q[2],
+        );
+    }
+}
+
+/// The first quartile, the median and the third quartile of `v`.
+fn quartiles(v: &mut [f64]) -> [f64; 3] {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        v.get(((v.len() - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    [at(0.25), at(0.5), at(0.75)]
+}
+
 criterion_group! {
     name = benches;
     // Short enough that the whole run fits a quiet moment on a shared machine; at about a
@@ -388,4 +481,12 @@ criterion_group! {
         .measurement_time(Duration::from_secs(3));
     targets = per_event, threads
 }
-criterion_main!(benches);
+
+fn main() {
+    if std::env::var_os("TASKWIRE_PAIRED").is_some() {
+        paired_threads();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
