@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::clock;
+
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::Subscriber;
@@ -313,7 +315,7 @@ impl Capture {
         }
         if let Some(t) = &mut d.timed {
             if t.depth == 0 {
-                t.entered_at = Some(Instant::now());
+                t.entered_at = clock::now();
             }
             t.depth += 1;
         }
@@ -349,10 +351,9 @@ impl Capture {
             }
             if let Some(t) = &mut d.timed {
                 t.depth = t.depth.saturating_sub(1);
-                if t.depth == 0 {
-                    if let Some(at) = t.entered_at.take() {
-                        t.busy += at.elapsed();
-                    }
+                if t.depth == 0 && t.entered_at != NOT_ENTERED {
+                    t.busy += clock::now().saturating_sub(t.entered_at);
+                    t.entered_at = NOT_ENTERED;
                 }
             }
         }
@@ -427,21 +428,26 @@ pub struct SpanData {
     fields_captured: bool,
 }
 
-/// Wall and busy time of a span, kept by the layer that owns its capture.
+/// Wall and busy time of a span, kept by the layer that owns its capture, in [`clock`]
+/// nanoseconds.
 #[derive(Debug, Clone, Copy)]
 struct SpanTimes {
-    created: Instant,
-    busy: Duration,
-    entered_at: Option<Instant>,
+    created: u64,
+    busy: u64,
+    /// When the span was last entered from depth 0 ([`NOT_ENTERED`]: it is not entered).
+    entered_at: u64,
     depth: u32,
 }
+
+/// [`SpanTimes::entered_at`] of a span that is not entered.
+const NOT_ENTERED: u64 = u64::MAX;
 
 impl SpanTimes {
     fn start() -> Self {
         SpanTimes {
-            created: Instant::now(),
-            busy: Duration::ZERO,
-            entered_at: None,
+            created: clock::now(),
+            busy: 0,
+            entered_at: NOT_ENTERED,
             depth: 0,
         }
     }
@@ -460,8 +466,16 @@ impl SpanData {
     /// timing of this span ([`Capture::with_timing`]).
     pub fn elapsed(&self) -> Option<(Duration, Duration)> {
         self.timed.map(|t| {
-            let busy = t.busy + t.entered_at.map(|at| at.elapsed()).unwrap_or_default();
-            (t.created.elapsed(), busy)
+            let now = clock::now();
+            let running = if t.entered_at == NOT_ENTERED {
+                0
+            } else {
+                now.saturating_sub(t.entered_at)
+            };
+            (
+                Duration::from_nanos(now.saturating_sub(t.created)),
+                Duration::from_nanos(t.busy + running),
+            )
         })
     }
 
@@ -475,7 +489,7 @@ impl SpanData {
 
     /// When the span was created, when it is timed.
     pub fn created(&self) -> Option<Instant> {
-        self.timed.map(|t| t.created)
+        self.timed.map(|t| clock::to_instant(t.created))
     }
 
     /// This span's context as a `traceparent`.

@@ -12,6 +12,7 @@ use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::records;
 use crate::sampler::Sampler;
 
 /// The target of the records the tasks layer emits (`task.start`, `task.end`).
@@ -53,9 +54,6 @@ pub struct TasksLayer {
     /// The subscriber this layer belongs to: task records go to it even when the last handle
     /// of a span is dropped on a thread whose default subscriber is another one.
     dispatch: OnceLock<WeakDispatch>,
-    /// The address of that subscriber's registry: when it is already the thread's default,
-    /// records are emitted without switching defaults.
-    registry: OnceLock<usize>,
 }
 
 impl Default for TasksLayer {
@@ -68,7 +66,6 @@ impl Default for TasksLayer {
             records: TaskRecords::All,
             task_start: false,
             dispatch: OnceLock::new(),
-            registry: OnceLock::new(),
         }
     }
 }
@@ -123,25 +120,18 @@ impl TasksLayer {
         self
     }
 
-    /// Runs `emit` with this layer's own subscriber as the default, so its records reach it.
-    /// (`Option<L>` and `Vec<L>` do not forward `on_register_dispatch`; the current default is
-    /// used then, which is the right one whenever the subscriber is the global default.)
-    fn emit(&self, emit: impl FnOnce()) {
-        let Some(mine) = self.registry.get() else {
-            return emit();
-        };
-        let is_default = tracing::dispatcher::get_default(|d| {
-            d.downcast_ref::<tracing_subscriber::Registry>()
-                .map(|r| std::ptr::from_ref(r) as usize)
-                == Some(*mine)
-        });
-        if is_default {
-            return emit();
-        }
-        match self.dispatch.get().and_then(WeakDispatch::upgrade) {
-            Some(d) => tracing::dispatcher::with_default(&d, emit),
-            None => emit(),
-        }
+    /// Emits one record of `callsite` to this layer's own subscriber, so it reaches it even when
+    /// the thread's default subscriber is another one. (`Option<L>` and `Vec<L>` do not forward
+    /// `on_register_dispatch`; the thread's default is used then, which is the right one
+    /// whenever the subscriber is the global default.)
+    fn emit(
+        &self,
+        callsite: &'static records::RecordCallsite,
+        parent: &Id,
+        values: &[Option<&dyn tracing::Value>],
+    ) {
+        let mine = self.dispatch.get().and_then(WeakDispatch::upgrade);
+        records::emit(callsite, mine.as_ref(), parent, values);
     }
 
     fn wants_record(&self, data: &SpanData, failed: bool) -> bool {
@@ -161,9 +151,6 @@ where
 {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
         let _ = self.dispatch.set(subscriber.downgrade());
-        if let Some(r) = subscriber.downcast_ref::<tracing_subscriber::Registry>() {
-            let _ = self.registry.set(std::ptr::from_ref(r) as usize);
-        }
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -218,16 +205,17 @@ where
                 _ => return,
             }
         };
-        self.emit(|| {
-            tracing::event!(
-                target: TARGET,
-                parent: id.clone(),
-                Level::INFO,
-                task.name = name.as_deref().unwrap_or(span.name()),
-                task.target = span.metadata().target(),
-                "task.start"
-            );
-        });
+        let task_name = name.as_deref().unwrap_or(span.name());
+        let target = span.metadata().target();
+        self.emit(
+            &records::START,
+            id,
+            &[
+                Some(&format_args!("task.start")),
+                Some(&task_name),
+                Some(&target),
+            ],
+        );
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
@@ -288,23 +276,28 @@ where
         }
         let (wall, busy) = times;
         let outcome = if failed { "failed" } else { "succeeded" };
-        self.emit(|| {
-            tracing::event!(
-                target: TARGET,
-                parent: id,
-                Level::INFO,
-                task.name = name.as_deref().unwrap_or(span.name()),
-                task.target = span.metadata().target(),
-                task.outcome = outcome,
-                task.duration_us = u64::try_from(wall.as_micros()).unwrap_or(u64::MAX),
-                task.busy_us = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX),
-                task.errors = errors,
-                task.failed_children = failed_children,
-                task.remote_parent = remote,
-                task.failure = failure.as_deref(),
-                "task.end"
-            );
-        });
+        let task_name = name.as_deref().unwrap_or(span.name());
+        let target = span.metadata().target();
+        let duration_us = u64::try_from(wall.as_micros()).unwrap_or(u64::MAX);
+        let busy_us = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
+        let failure = failure.as_deref();
+        // In the order of `records::END_FIELDS`.
+        self.emit(
+            &records::END,
+            &id,
+            &[
+                Some(&format_args!("task.end")),
+                Some(&task_name),
+                Some(&target),
+                Some(&outcome),
+                Some(&duration_us),
+                Some(&busy_us),
+                Some(&errors),
+                Some(&failed_children),
+                Some(&remote),
+                failure.as_ref().map(|f| f as &dyn tracing::Value),
+            ],
+        );
     }
 }
 

@@ -39,6 +39,7 @@
 
 mod context;
 mod layer;
+mod records;
 mod sampler;
 mod spawn;
 

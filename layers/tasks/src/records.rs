@@ -1,0 +1,129 @@
+//! The `task.start` and `task.end` records: events with static call sites, dispatched straight
+//! to the tasks layer's own subscriber (no lookup of the thread's default subscriber, no second
+//! dispatch through `tracing`'s macros).
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Once;
+
+use tracing_core::callsite::{Callsite, Identifier};
+use tracing_core::field::{FieldSet, Value};
+use tracing_core::metadata::{Kind, LevelFilter};
+use tracing_core::span::Id;
+use tracing_core::subscriber::Interest;
+use tracing_core::{Dispatch, Event, Level, Metadata};
+
+use crate::layer::TARGET;
+
+/// A record's call site: its metadata and the interest subscribers registered for it.
+pub(crate) struct RecordCallsite {
+    meta: &'static Metadata<'static>,
+    interest: AtomicU8,
+    registration: Once,
+}
+
+const UNKNOWN: u8 = 0;
+const NEVER: u8 = 1;
+const SOMETIMES: u8 = 2;
+const ALWAYS: u8 = 3;
+
+impl Callsite for RecordCallsite {
+    fn set_interest(&self, interest: Interest) {
+        let v = if interest.is_never() {
+            NEVER
+        } else if interest.is_always() {
+            ALWAYS
+        } else {
+            SOMETIMES
+        };
+        self.interest.store(v, Ordering::Relaxed);
+    }
+
+    fn metadata(&self) -> &Metadata<'_> {
+        self.meta
+    }
+}
+
+/// The fields of a `task.end` record, in the order [`emit`] takes their values.
+pub(crate) const END_FIELDS: [&str; 10] = [
+    "message",
+    "task.name",
+    "task.target",
+    "task.outcome",
+    "task.duration_us",
+    "task.busy_us",
+    "task.errors",
+    "task.failed_children",
+    "task.remote_parent",
+    "task.failure",
+];
+
+/// The fields of a `task.start` record.
+pub(crate) const START_FIELDS: [&str; 3] = ["message", "task.name", "task.target"];
+
+pub(crate) static END: RecordCallsite = RecordCallsite {
+    meta: &END_META,
+    interest: AtomicU8::new(UNKNOWN),
+    registration: Once::new(),
+};
+
+static END_META: Metadata<'static> = Metadata::new(
+    "task.end",
+    TARGET,
+    Level::INFO,
+    Some(file!()),
+    Some(line!()),
+    Some(module_path!()),
+    FieldSet::new(&END_FIELDS, Identifier(&END)),
+    Kind::EVENT,
+);
+
+pub(crate) static START: RecordCallsite = RecordCallsite {
+    meta: &START_META,
+    interest: AtomicU8::new(UNKNOWN),
+    registration: Once::new(),
+};
+
+static START_META: Metadata<'static> = Metadata::new(
+    "task.start",
+    TARGET,
+    Level::INFO,
+    Some(file!()),
+    Some(line!()),
+    Some(module_path!()),
+    FieldSet::new(&START_FIELDS, Identifier(&START)),
+    Kind::EVENT,
+);
+
+/// Emits one record of `callsite` as a child of the span `parent`, with `values` in the order
+/// of the call site's fields, to `dispatch` (or the thread's default subscriber when `None`).
+/// Honours the interest subscribers registered for the call site and their `enabled`, as
+/// `tracing`'s macros do.
+pub(crate) fn emit(
+    callsite: &'static RecordCallsite,
+    dispatch: Option<&Dispatch>,
+    parent: &Id,
+    values: &[Option<&dyn Value>],
+) {
+    callsite
+        .registration
+        .call_once(|| tracing_core::callsite::register(callsite));
+    let interest = callsite.interest.load(Ordering::Relaxed);
+    if interest == NEVER || *callsite.meta.level() > LevelFilter::current() {
+        return;
+    }
+    let meta = callsite.meta;
+    let fields = meta.fields();
+    let send = |d: &Dispatch| {
+        if interest == ALWAYS || d.enabled(meta) {
+            d.event(&Event::new_child_of(
+                parent.clone(),
+                meta,
+                &fields.value_set_all(values),
+            ));
+        }
+    };
+    match dispatch {
+        Some(d) => send(d),
+        None => tracing_core::dispatcher::get_default(send),
+    }
+}
