@@ -1,6 +1,7 @@
 //! Tasks benchmarks: the cost of a span lifecycle (2 nested spans of 3 fields: create, enter,
 //! exit, close) with taskwire-tasks, beside the bare Registry, the floor (a trivial layer that
-//! only stores a u64 id in extensions) and tracing-opentelemetry with an SDK provider and a
+//! only stores a u64 id in extensions), the least a hand-written task layer can do
+//! (`benches/support/floors.rs`, sampled and unsampled) and tracing-opentelemetry with an SDK provider and a
 //! no-op exporter; with export on: taskwire-tasks + taskwire-otel through its queue and export
 //! thread into the same no-op exporter (and both into OTLP/HTTP against a local sink that
 //! answers 200); plus reading the current task id and the traceparent codec.
@@ -16,25 +17,11 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use taskwire_core::propagation::TraceParent;
-use tracing::Subscriber;
-use tracing_core::span::{Attributes, Id};
-use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
-use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::Layer;
 
-/// The floor: a layer that does the least any id-assigning layer must do.
-struct IdLayer;
-
-struct SpanIdExt(#[allow(dead_code)] u64);
-
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for IdLayer {
-    fn on_new_span(&self, _attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(SpanIdExt(id.into_u64()));
-        }
-    }
-}
+#[path = "support/floors.rs"]
+mod floors;
+use floors::{IdLayer, MinimalTasks};
 
 #[derive(Debug)]
 struct NoopExporter;
@@ -70,6 +57,16 @@ fn bench_lifecycle(c: &mut Criterion) {
     });
     g.bench_function("floor_id_layer", |b| {
         let d = tracing::Dispatch::new(tracing_subscriber::registry().with(IdLayer));
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    g.bench_function("minimal_task_layer", |b| {
+        let layer = MinimalTasks { sampled: true };
+        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    g.bench_function("minimal_task_layer_unsampled", |b| {
+        let layer = MinimalTasks { sampled: false };
+        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
     });
     g.bench_function("taskwire_tasks", |b| {

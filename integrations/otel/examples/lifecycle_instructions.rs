@@ -8,7 +8,9 @@
 //!     target/release/examples/lifecycle_instructions tasks_otel 20000
 //! ```
 //!
-//! Stacks: `floor` (a layer storing a u64 id), `tasks`, `tasks_otel` (tasks + taskwire-otel
+//! Stacks: `registry` (bare), `floor` (a layer storing a u64 id), `minimal` and
+//! `minimal_unsampled` (the least a hand-written task layer can do, `benches/support/floors.rs`), `tasks`, `unsampled` (tasks
+//! with a sampling ratio of 0), `tasks_otel` (tasks + taskwire-otel
 //! into a no-op exporter through its queue and export thread), `tasks_quiet_otel` (the same
 //! without `task.end` records), `tasks_json` and `tasks_json_otel` (with the JSON layer into a
 //! sink, which captures the fields the export then reuses), `tracing_otel`
@@ -21,23 +23,11 @@ use std::hint::black_box;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-use tracing::Subscriber;
-use tracing_core::span::{Attributes, Id};
-use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
-use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::Layer;
 
-struct IdLayer;
-struct SpanIdExt(#[allow(dead_code)] u64);
-
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for IdLayer {
-    fn on_new_span(&self, _attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(SpanIdExt(id.into_u64()));
-        }
-    }
-}
+#[path = "../../../benches/support/floors.rs"]
+mod floors;
+use floors::{IdLayer, MinimalTasks};
 
 #[derive(Debug)]
 struct NoopExporter;
@@ -80,6 +70,27 @@ fn main() {
     match stack.as_str() {
         "floor" => run(
             tracing::Dispatch::new(tracing_subscriber::registry().with(IdLayer)),
+            n,
+        ),
+        "minimal" => run(
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(MinimalTasks { sampled: true }),
+            ),
+            n,
+        ),
+        "minimal_unsampled" => run(
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(MinimalTasks { sampled: false }),
+            ),
+            n,
+        ),
+        "registry" => run(tracing::Dispatch::new(tracing_subscriber::registry()), n),
+        "unsampled" => run(
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(
+                    taskwire_tasks::layer().with_sampler(taskwire_tasks::Sampler::ratio(0.0)),
+                ),
+            ),
             n,
         ),
         "tasks" => run(
@@ -154,7 +165,7 @@ fn main() {
             let _ = provider.shutdown();
         }
         other => eprintln!(
-            "unknown stack {other}: floor, tasks, tasks_otel, tasks_quiet_otel, tasks_json, \
+            "unknown stack {other}: registry, floor, minimal, minimal_unsampled, unsampled, tasks, tasks_otel, tasks_quiet_otel, tasks_json, \
              tasks_json_otel, tracing_otel"
         ),
     }

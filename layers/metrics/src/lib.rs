@@ -90,8 +90,7 @@
 //! | `prometheus` | no | [`prometheus::configure`]: taskwire's histograms as Prometheus histograms with buckets on a `metrics_exporter_prometheus::PrometheusBuilder` (none of the exporter's HTTP or push features) |
 //!
 //! Metric names, labels and the choices behind them are in `docs/metrics.md`.
-// One `unsafe` block: the `rdtsc` read in `clock.rs` (measured hot path; see its SAFETY note).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod callsites;
 mod clock;

@@ -89,6 +89,7 @@ pub fn current() -> Option<TaskContext> {
 /// ```
 /// assert!(taskwire_tasks::current_ids().is_none());
 /// ```
+#[inline]
 pub fn current_ids() -> Option<(TraceId, SpanId)> {
     capture::current().map(|p| (p.trace_id, p.span_id))
 }
