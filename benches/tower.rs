@@ -6,6 +6,11 @@
 //! ```text
 //! cargo bench --bench tower --features tower
 //! ```
+//!
+//! On a shared machine, `TASKWIRE_PAIRED=1 cargo bench --bench tower --features tower` instead
+//! runs the three services round-robin in chunks of 2,000 requests (so all see the same load),
+//! 300 rounds, and prints each one's median time per request and the median of the per-round
+//! ratios of the added costs.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,7 +19,7 @@ use std::io;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use http::{Request, Response};
 use http_body::Body;
 use tower::{service_fn, Layer, Service, ServiceExt};
@@ -111,5 +116,84 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// The added costs measured paired (`TASKWIRE_PAIRED=1`): per round, one chunk of requests
+/// through each service; the ratio of taskwire's added cost to `TraceLayer`'s inside each round;
+/// the median and quartiles of those ratios.
+fn paired() {
+    let dispatch = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(taskwire_tasks::layer())
+            .with(taskwire_json::layer().with_writer(Noop)),
+    );
+    tracing::dispatcher::with_default(&dispatch, || {
+        let mut bare = handler();
+        let mut taskwire = taskwire_tower::layer().layer(handler());
+        let mut trace = tower_http::trace::TraceLayer::new_for_http().layer(handler());
+        let chunk = 2_000_u32;
+        let rounds = 300;
+        let time = |f: &mut dyn FnMut()| {
+            let t = std::time::Instant::now();
+            for _ in 0..chunk {
+                f();
+            }
+            t.elapsed().as_nanos() as f64 / f64::from(chunk)
+        };
+        for _ in 0..5 {
+            time(&mut || one(&mut bare));
+            time(&mut || one(&mut taskwire));
+            time(&mut || one(&mut trace));
+        }
+        let mut t: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..rounds {
+            t[0].push(time(&mut || one(&mut bare)));
+            t[1].push(time(&mut || one(&mut taskwire)));
+            t[2].push(time(&mut || one(&mut trace)));
+        }
+        let mut ratios: Vec<f64> = (0..rounds)
+            .map(|k| (t[1][k] - t[0][k]) / (t[2][k] - t[0][k]))
+            .collect();
+        let q = quartiles(&mut ratios);
+        let at_most_one = ratios.iter().filter(|r| **r <= 1.0).count();
+        println!("paired: {rounds} rounds of {chunk} requests per service");
+        for (name, v) in [
+            "bare_service",
+            "taskwire_task_layer",
+            "tower_http_trace_layer",
+        ]
+        .iter()
+        .zip(&t)
+        {
+            let mut v = v.clone();
+            println!(
+                "  {name:24} median {:8.1} ns per request",
+                quartiles(&mut v)[1]
+            );
+        }
+        println!(
+            "  taskwire added / TraceLayer added: median {:.2}x (quartiles {:.2}x-{:.2}x), <= 1 in {at_most_one} of {rounds} rounds",
+            q[1], q[0], q[2]
+        );
+    });
+}
+
+/// The first quartile, the median and the third quartile of `v`.
+fn quartiles(v: &mut [f64]) -> [f64; 3] {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        v.get(((v.len() - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    [at(0.25), at(0.5), at(0.75)]
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::var_os("TASKWIRE_PAIRED").is_some() {
+        paired();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
