@@ -323,6 +323,8 @@ impl Capture {
             id: id.into_u64(),
             parent: d.traceparent(),
             tracestate: d.tracestate.clone(),
+            owner: self.owner,
+            timed: d.timed.is_some(),
         };
         drop(ext);
         let _ = CURRENT.try_with(|c| {
@@ -340,6 +342,25 @@ impl Capture {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
+        let raw = id.into_u64();
+        // Usually the span is the top of this thread's stack, which says who owns it and whether
+        // it is timed: then an untimed span (or another layer's) needs no registry lookup.
+        let top = CURRENT
+            .try_with(|c| {
+                c.try_borrow()
+                    .ok()
+                    .and_then(|c| c.last().map(|e| (e.id == raw, e.owner, e.timed)))
+            })
+            .ok()
+            .flatten();
+        match top {
+            Some((true, owner, _)) if owner != self.owner => return,
+            Some((true, _, false)) => {
+                pop_current(raw);
+                return;
+            }
+            _ => {}
+        }
         let Some(span) = ctx.span(id) else { return };
         {
             let mut ext = span.extensions_mut();
@@ -357,20 +378,7 @@ impl Capture {
                 }
             }
         }
-        let raw = id.into_u64();
-        let _ = CURRENT.try_with(|c| {
-            if let Ok(mut c) = c.try_borrow_mut() {
-                // Usually the top; futures may exit out of order.
-                if c.last().is_some_and(|e| e.id == raw) {
-                    c.pop();
-                } else if let Some(pos) = c.iter().rposition(|e| e.id == raw) {
-                    c.remove(pos);
-                }
-                let top = c.last().map(|e| (e.parent, e.id));
-                let _ = TOP.try_with(|t| t.set(top.map(|t| t.0)));
-                let _ = TOP_ID.try_with(|t| t.set(top.map_or(0, |t| t.1)));
-            }
-        });
+        pop_current(raw);
     }
 
     /// Applies a `Span::record` call, if this handle owns the span's capture.
@@ -459,7 +467,8 @@ impl SpanData {
     pub fn failed(&self) -> bool {
         self.errors > 0
             || self.failure.is_some()
-            || self.fields.get("outcome").and_then(FieldValue::as_str) == Some("failed")
+            || (!self.fields.is_empty()
+                && self.fields.get("outcome").and_then(FieldValue::as_str) == Some("failed"))
     }
 
     /// Wall time since creation and busy (entered) time so far, when some layer asked for
@@ -516,11 +525,32 @@ pub fn any_unsampled() -> bool {
     UNSAMPLED.load(Ordering::Relaxed)
 }
 
+/// Removes the span `raw` from this thread's stack of entered spans (usually the top; futures
+/// may exit out of order) and updates the copies of the top.
+fn pop_current(raw: u64) {
+    let _ = CURRENT.try_with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            if c.last().is_some_and(|e| e.id == raw) {
+                c.pop();
+            } else if let Some(pos) = c.iter().rposition(|e| e.id == raw) {
+                c.remove(pos);
+            }
+            let top = c.last().map(|e| (e.parent, e.id));
+            let _ = TOP.try_with(|t| t.set(top.map(|t| t.0)));
+            let _ = TOP_ID.try_with(|t| t.set(top.map_or(0, |t| t.1)));
+        }
+    });
+}
+
 /// One entry of the thread's stack of entered spans.
 struct Current {
     id: u64,
     parent: TraceParent,
     tracestate: Option<Arc<str>>,
+    /// The capture handle that owns the span (the only one that pushes and pops it).
+    owner: u64,
+    /// Whether the span's busy time runs (its exit must then update the span's data).
+    timed: bool,
 }
 
 thread_local! {
