@@ -9,10 +9,14 @@
 //! ```text
 //! cargo bench --bench tasks
 //! ```
+//!
+//! On a shared machine, `TASKWIRE_PAIRED=1 cargo bench --bench tasks` instead runs the main
+//! lifecycle stacks round-robin in chunks of 5,000 lifecycles, 200 rounds, and prints the
+//! medians of the per-round ratios to the floor and to tracing-opentelemetry.
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
@@ -222,5 +226,135 @@ fn bench_codec(c: &mut Criterion) {
     g.finish();
 }
 
+/// The lifecycle ratios measured paired (`TASKWIRE_PAIRED=1`): every stack runs round-robin in
+/// chunks of lifecycles, so all see the same load; prints each stack's median time and the
+/// medians (with quartiles) of the per-round ratios to the floor and to tracing-opentelemetry.
+fn paired() {
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(NoopExporter)
+        .build();
+    let (otel, guard) = taskwire_otel::layer()
+        .with_span_exporter(NoopExporter)
+        .build()
+        .expect("taskwire-otel starts");
+    let stacks: Vec<(&str, tracing::Dispatch)> = vec![
+        (
+            "floor_id_layer",
+            tracing::Dispatch::new(tracing_subscriber::registry().with(IdLayer)),
+        ),
+        (
+            "minimal_task_layer",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(MinimalTasks { sampled: true }),
+            ),
+        ),
+        (
+            "minimal_task_layer_unsampled",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(MinimalTasks { sampled: false }),
+            ),
+        ),
+        (
+            "taskwire_tasks",
+            tracing::Dispatch::new(tracing_subscriber::registry().with(taskwire_tasks::layer())),
+        ),
+        (
+            "taskwire_tasks_unsampled",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(
+                    taskwire_tasks::layer().with_sampler(taskwire_tasks::Sampler::ratio(0.0)),
+                ),
+            ),
+        ),
+        (
+            "taskwire_tasks_otel_export",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(taskwire_tasks::layer())
+                    .with(otel),
+            ),
+        ),
+        (
+            "tracing_opentelemetry",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
+            ),
+        ),
+    ];
+    let chunk = 5_000_u32;
+    let rounds = 200;
+    let time = |d: &tracing::Dispatch| {
+        tracing::dispatcher::with_default(d, || {
+            let t = std::time::Instant::now();
+            for _ in 0..chunk {
+                lifecycle();
+            }
+            t.elapsed().as_nanos() as f64 / f64::from(chunk)
+        })
+    };
+    for _ in 0..5 {
+        for (_, d) in &stacks {
+            time(d);
+        }
+    }
+    let mut t: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); stacks.len()];
+    for _ in 0..rounds {
+        for (i, (_, d)) in stacks.iter().enumerate() {
+            t[i].push(time(d));
+        }
+    }
+    drop(stacks);
+    report("taskwire_tasks_otel_export", guard.shutdown());
+    let _ = provider.shutdown();
+    let names = [
+        "floor_id_layer",
+        "minimal_task_layer",
+        "minimal_task_layer_unsampled",
+        "taskwire_tasks",
+        "taskwire_tasks_unsampled",
+        "taskwire_tasks_otel_export",
+        "tracing_opentelemetry",
+    ];
+    let otel = names.len() - 1;
+    println!("paired: {rounds} rounds of {chunk} lifecycles per stack");
+    for (i, name) in names.iter().enumerate() {
+        let mut own = t[i].clone();
+        let mut to_floor: Vec<f64> = (0..rounds).map(|k| t[i][k] / t[0][k]).collect();
+        let mut otel_over: Vec<f64> = (0..rounds).map(|k| t[otel][k] / t[i][k]).collect();
+        let f = quartiles(&mut to_floor);
+        let o = quartiles(&mut otel_over);
+        println!(
+            "  {name:30} median {:7.1} ns  x floor {:.2} ({:.2}-{:.2})  tracing-opentelemetry / this {:.2} ({:.2}-{:.2})",
+            quartiles(&mut own)[1],
+            f[1],
+            f[0],
+            f[2],
+            o[1],
+            o[0],
+            o[2]
+        );
+    }
+}
+
+/// The first quartile, the median and the third quartile of `v`.
+fn quartiles(v: &mut [f64]) -> [f64; 3] {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        v.get(((v.len() - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    [at(0.25), at(0.5), at(0.75)]
+}
+
 criterion_group!(benches, bench_lifecycle, bench_current, bench_codec);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::var_os("TASKWIRE_PAIRED").is_some() {
+        paired();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
