@@ -23,6 +23,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+#[path = "support/paired.rs"]
+mod paired;
+use paired::quartiles;
+
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, BenchmarkGroup, Criterion, Throughput};
 use serde::Serialize;
@@ -341,32 +345,38 @@ fn run_threads(threads: u64, iters: u64, work: &(impl Fn(u64, &Barrier) + Sync))
     .elapsed()
 }
 
+/// One thread's share of taskwire-json's throughput work: `n` events in the workload's spans,
+/// after `start`.
+fn taskwire_work(dispatch: &Dispatch, n: u64, start: &Barrier) {
+    tracing::dispatcher::with_default(dispatch, || {
+        in_spans(|| {
+            // Warm the thread's buffers before the clock starts.
+            event();
+            start.wait();
+            for _ in 0..n {
+                event();
+            }
+        });
+    });
+}
+
+/// One thread's share of the limit's throughput work (its own record and buffers).
+fn limit_work(n: u64, start: &Barrier) {
+    let mut limit = Limit::new();
+    limit.write(&mut Noop);
+    start.wait();
+    for _ in 0..n {
+        limit.write(&mut Noop);
+    }
+}
+
 /// taskwire-json's throughput with one thread and with two threads writing to one shared sink,
 /// and, as the control that shows what this machine's cores give to work that shares nothing,
 /// the serde_json limit on one and two threads (each with its own record and buffers).
 fn threads(c: &mut Criterion) {
     let sink = SharedSink::default();
     let dispatch = Dispatch::new(taskwire(sink.clone()));
-    let taskwire_work = |n: u64, start: &Barrier| {
-        tracing::dispatcher::with_default(&dispatch, || {
-            in_spans(|| {
-                // Warm the thread's buffers before the clock starts.
-                event();
-                start.wait();
-                for _ in 0..n {
-                    event();
-                }
-            });
-        });
-    };
-    let limit_work = |n: u64, start: &Barrier| {
-        let mut limit = Limit::new();
-        limit.write(&mut Noop);
-        start.wait();
-        for _ in 0..n {
-            limit.write(&mut Noop);
-        }
-    };
+    let taskwire_work = |n: u64, start: &Barrier| taskwire_work(&dispatch, n, start);
     let mut g = c.benchmark_group("json_threads");
     g.throughput(Throughput::Elements(1));
     for n in [1_u64, 2] {
@@ -390,25 +400,7 @@ fn threads(c: &mut Criterion) {
 fn paired_threads() {
     let sink = SharedSink::default();
     let dispatch = Dispatch::new(taskwire(sink.clone()));
-    let taskwire_work = |n: u64, start: &Barrier| {
-        tracing::dispatcher::with_default(&dispatch, || {
-            in_spans(|| {
-                event();
-                start.wait();
-                for _ in 0..n {
-                    event();
-                }
-            });
-        });
-    };
-    let limit_work = |n: u64, start: &Barrier| {
-        let mut limit = Limit::new();
-        limit.write(&mut Noop);
-        start.wait();
-        for _ in 0..n {
-            limit.write(&mut Noop);
-        }
-    };
+    let taskwire_work = |n: u64, start: &Barrier| taskwire_work(&dispatch, n, start);
     let chunk: u64 = std::env::var("TASKWIRE_PAIRED_CHUNK")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -460,17 +452,6 @@ fn paired_threads() {
     }
 }
 
-/// The first quartile, the median and the third quartile of `v`.
-fn quartiles(v: &mut [f64]) -> [f64; 3] {
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        v.get(((v.len() - 1) as f64 * q).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
-    [at(0.25), at(0.5), at(0.75)]
-}
-
 criterion_group! {
     name = benches;
     // Short enough that the whole run fits a quiet moment on a shared machine; at about a
@@ -483,10 +464,5 @@ criterion_group! {
 }
 
 fn main() {
-    if std::env::var_os("TASKWIRE_PAIRED").is_some() {
-        paired_threads();
-        return;
-    }
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+    paired::main(paired_threads, benches);
 }

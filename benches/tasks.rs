@@ -25,7 +25,10 @@ use tracing_subscriber::prelude::*;
 
 #[path = "support/floors.rs"]
 mod floors;
+#[path = "support/paired.rs"]
+mod paired;
 use floors::{IdLayer, MinimalTasks};
+use paired::quartiles;
 
 #[derive(Debug)]
 struct NoopExporter;
@@ -337,24 +340,8 @@ fn paired() {
     }
 }
 
-/// The first quartile, the median and the third quartile of `v`.
-fn quartiles(v: &mut [f64]) -> [f64; 3] {
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        v.get(((v.len() - 1) as f64 * q).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
-    [at(0.25), at(0.5), at(0.75)]
-}
-
 criterion_group!(benches, bench_lifecycle, bench_current, bench_codec);
 
 fn main() {
-    if std::env::var_os("TASKWIRE_PAIRED").is_some() {
-        paired();
-        return;
-    }
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+    paired::main(paired, benches);
 }

@@ -19,6 +19,10 @@ use std::io;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+#[path = "support/paired.rs"]
+mod paired;
+use paired::quartiles;
+
 use criterion::{criterion_group, Criterion};
 use http::{Request, Response};
 use http_body::Body;
@@ -176,24 +180,8 @@ fn paired() {
     });
 }
 
-/// The first quartile, the median and the third quartile of `v`.
-fn quartiles(v: &mut [f64]) -> [f64; 3] {
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        v.get(((v.len() - 1) as f64 * q).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
-    [at(0.25), at(0.5), at(0.75)]
-}
-
 criterion_group!(benches, bench);
 
 fn main() {
-    if std::env::var_os("TASKWIRE_PAIRED").is_some() {
-        paired();
-        return;
-    }
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+    paired::main(paired, benches);
 }
