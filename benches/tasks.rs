@@ -18,8 +18,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, Criterion};
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use taskwire_core::propagation::TraceParent;
 use tracing_subscriber::prelude::*;
 
@@ -27,34 +26,8 @@ use tracing_subscriber::prelude::*;
 mod floors;
 #[path = "support/paired.rs"]
 mod paired;
-use floors::{IdLayer, MinimalTasks};
+use floors::{lifecycle, IdLayer, MinimalTasks, NoopExporter};
 use paired::quartiles;
-
-#[derive(Debug)]
-struct NoopExporter;
-
-impl SpanExporter for NoopExporter {
-    fn export(
-        &self,
-        batch: Vec<SpanData>,
-    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        black_box(batch);
-        async { Ok(()) }
-    }
-}
-
-fn lifecycle() {
-    let outer = tracing::info_span!(
-        "outer",
-        user_id = 42_u64,
-        route = "/checkout",
-        retry = false
-    );
-    let _o = outer.enter();
-    let inner = tracing::info_span!("inner", items = 3_i64, amount = 19.99_f64, currency = "EUR");
-    let _i = inner.enter();
-    black_box(&inner);
-}
 
 fn bench_lifecycle(c: &mut Criterion) {
     let mut g = c.benchmark_group("span_lifecycle_2_deep_3_fields");

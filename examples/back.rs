@@ -29,6 +29,9 @@ use std::time::Duration;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing::{error, info, instrument};
 
+#[path = "support/shutdown.rs"]
+mod shutdown;
+
 const USAGE: &str = "usage: back [--port PORT] [--log PATH] [--stop-on-eof]";
 
 struct Args {
@@ -108,41 +111,7 @@ async fn charge(order: web::Path<u64>) -> HttpResponse {
 
 /// Resolves on Ctrl-C, `SIGTERM`, or (when `stop_on_eof`) the end of standard input.
 async fn shutdown_signal(stop_on_eof: bool) {
-    let eof = async move {
-        if stop_on_eof {
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            std::thread::spawn(move || {
-                // Read and discard until EOF (or a read error), then signal.
-                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
-                let _ = tx.send(());
-            });
-            let _ = rx.await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    let ctrl_c = async {
-        if actix_web::rt::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        use actix_web::rt::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    let reason = tokio::select! {
-        () = eof => "standard input closed",
-        () = ctrl_c => "Ctrl-C",
-        () = term => "SIGTERM",
-    };
+    let reason = shutdown::shutdown_signal(stop_on_eof).await;
     info!(reason, "shutting down");
 }
 

@@ -36,6 +36,9 @@ use axum::Router;
 use reqwest_middleware::ClientWithMiddleware;
 use tracing::{error, info, instrument};
 
+#[path = "support/shutdown.rs"]
+mod shutdown;
+
 const USAGE: &str = "usage: front [--port PORT] [--back URL] [--log PATH] [--stop-on-eof]";
 
 struct Args {
@@ -124,41 +127,7 @@ async fn checkout(State(shop): State<Shop>, Path(order): Path<u64>) -> (StatusCo
 
 /// Resolves on Ctrl-C, `SIGTERM`, or (when `stop_on_eof`) the end of standard input.
 async fn shutdown_signal(stop_on_eof: bool) {
-    let eof = async move {
-        if stop_on_eof {
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            std::thread::spawn(move || {
-                // Read and discard until EOF (or a read error), then signal.
-                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
-                let _ = tx.send(());
-            });
-            let _ = rx.await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    let reason = tokio::select! {
-        () = eof => "standard input closed",
-        () = ctrl_c => "Ctrl-C",
-        () = term => "SIGTERM",
-    };
+    let reason = shutdown::shutdown_signal(stop_on_eof).await;
     info!(reason, "shutting down");
 }
 

@@ -352,6 +352,9 @@ fn two_processes_share_one_task_tree() {
         "Build it with `cargo build -p taskwire --all-features --examples`",
     );
     let taskwire = binary("taskwire", "Build it with `cargo build -p taskwire-cli`");
+    for exe in [&front_exe, &back_exe] {
+        assert_fresh(exe, "examples/support/shutdown.rs");
+    }
     assert_fresh(&front_exe, "examples/front.rs");
     assert_fresh(&back_exe, "examples/back.rs");
 

@@ -1,6 +1,9 @@
-//! The floors the tasks benchmarks compare against, shared by `benches/tasks.rs` and the
-//! instruction-counting example of taskwire-otel (`examples/lifecycle_instructions.rs`).
+//! The workload of the tasks benchmarks and the floors they compare against, shared by
+//! `benches/tasks.rs` and the instruction-counting example of taskwire-otel
+//! (`examples/lifecycle_instructions.rs`).
 //!
+//! - [`lifecycle`]: two nested spans of three fields, created, entered, exited and closed.
+//! - [`NoopExporter`]: an OpenTelemetry span exporter that takes each batch and drops it.
 //! - [`IdLayer`]: the floor, a layer that only stores a u64 id in each span's
 //!   extensions.
 //! - [`MinimalTasks`]: the least a hand-written layer can do and still give spans what a task
@@ -10,6 +13,10 @@
 //!   no sampler, no per-layer filter support, no other taskwire layer to share with).
 
 use std::cell::RefCell;
+use std::hint::black_box;
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use taskwire_core::{clock, SpanId, TraceId};
 use tracing::Subscriber;
@@ -17,6 +24,34 @@ use tracing_core::span::{Attributes, Id};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
+
+/// An exporter that takes each batch and drops it.
+#[derive(Debug)]
+pub(crate) struct NoopExporter;
+
+impl SpanExporter for NoopExporter {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        black_box(batch);
+        async { Ok(()) }
+    }
+}
+
+/// One span lifecycle of the workload: two nested spans of three fields each.
+pub(crate) fn lifecycle() {
+    let outer = tracing::info_span!(
+        "outer",
+        user_id = 42_u64,
+        route = "/checkout",
+        retry = false
+    );
+    let _o = outer.enter();
+    let inner = tracing::info_span!("inner", items = 3_i64, amount = 19.99_f64, currency = "EUR");
+    let _i = inner.enter();
+    black_box(&inner);
+}
 
 /// The floor: a layer that does the least any id-assigning layer must do.
 pub(crate) struct IdLayer;

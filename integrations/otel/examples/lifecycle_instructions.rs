@@ -18,42 +18,14 @@
 //! from a run of 2N to remove the setup; the caller's cost is the main thread's count, the
 //! export thread's is separate.
 
-use std::hint::black_box;
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::prelude::*;
 
 #[path = "../../../benches/support/floors.rs"]
 mod floors;
-use floors::{IdLayer, MinimalTasks};
-
-#[derive(Debug)]
-struct NoopExporter;
-
-impl SpanExporter for NoopExporter {
-    fn export(
-        &self,
-        batch: Vec<SpanData>,
-    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        black_box(batch);
-        async { Ok(()) }
-    }
-}
-
-fn lifecycle() {
-    let outer = tracing::info_span!(
-        "outer",
-        user_id = 42_u64,
-        route = "/checkout",
-        retry = false
-    );
-    let _o = outer.enter();
-    let inner = tracing::info_span!("inner", items = 3_i64, amount = 19.99_f64, currency = "EUR");
-    let _i = inner.enter();
-    black_box(&inner);
-}
+use floors::{lifecycle, IdLayer, MinimalTasks, NoopExporter};
 
 fn run(d: tracing::Dispatch, n: usize) {
     tracing::dispatcher::with_default(&d, || {
