@@ -8,6 +8,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tracing::Span;
 
+use super::grpc;
+
 pin_project! {
     /// The response body of [`TaskService`](super::TaskService): the inner body, polled inside
     /// the request task, which ends when the body ends (its last frame was polled), fails, or
@@ -15,11 +17,13 @@ pin_project! {
     /// [`Body::is_end_stream`]). A `task.end` record's duration therefore covers sending the
     /// body: streaming responses are timed in full.
     ///
-    /// A body error fails the task with an ERROR event.
+    /// A body error fails the task with an ERROR event. For a gRPC call whose status was
+    /// not in the response headers, the `grpc-status` of the trailers decides the outcome.
     pub struct TaskBody<B> {
         #[pin]
         kind: Kind<B>,
         span: Option<Span>,
+        grpc_pending: bool,
     }
 }
 
@@ -33,10 +37,11 @@ pin_project! {
 }
 
 impl<B> TaskBody<B> {
-    pub(crate) fn new(body: B, span: Span) -> Self {
+    pub(crate) fn new(body: B, span: Span, grpc_pending: bool) -> Self {
         TaskBody {
             kind: Kind::Inner { body },
             span: Some(span),
+            grpc_pending,
         }
     }
 
@@ -45,6 +50,7 @@ impl<B> TaskBody<B> {
         TaskBody {
             kind: Kind::Inner { body },
             span: None,
+            grpc_pending: false,
         }
     }
 
@@ -52,6 +58,7 @@ impl<B> TaskBody<B> {
         TaskBody {
             kind: Kind::Empty,
             span: Some(span),
+            grpc_pending: false,
         }
     }
 }
@@ -93,7 +100,18 @@ where
             None => body.poll_frame(cx),
         };
         match &polled {
-            Poll::Ready(None) => drop(this.span.take()),
+            Poll::Ready(Some(Ok(frame))) if *this.grpc_pending => {
+                if let (Some(trailers), Some(span)) = (frame.trailers_ref(), this.span.as_ref()) {
+                    *this.grpc_pending = !grpc::record_from(span, trailers);
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(span) = this.span.take() {
+                    if *this.grpc_pending {
+                        grpc::record_missing(&span);
+                    }
+                }
+            }
             Poll::Ready(Some(Err(error))) => {
                 if let Some(span) = this.span.take() {
                     span.record("error.type", "body");

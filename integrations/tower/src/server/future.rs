@@ -15,7 +15,7 @@ use taskwire_core::capture;
 use taskwire_core::propagation::TraceParent;
 use tracing::Span;
 
-use super::{TaskBody, TRACERESPONSE, X_REQUEST_ID};
+use super::{grpc, TaskBody, TRACERESPONSE, X_REQUEST_ID};
 
 pin_project! {
     /// The response future of [`TaskService`](super::TaskService).
@@ -130,6 +130,8 @@ pub(crate) struct Task {
     pub(crate) request_id: Option<HeaderValue>,
     pub(crate) traceresponse: bool,
     pub(crate) request_id_header: bool,
+    /// Whether the request is a gRPC call (its outcome is its `grpc-status`).
+    pub(crate) grpc: bool,
 }
 
 impl Task {
@@ -141,10 +143,13 @@ impl Task {
             .record("http.response.status_code", status.as_u16());
         if status.is_server_error() {
             self.span.record("error.type", status.as_str());
-            mark_failed(&self.span, status);
+            mark_failed(&self.span, || format!("HTTP {status}"));
         }
+        // A gRPC call's status is in the headers of a trailers-only response, else it will be
+        // in the trailers at the end of the body.
+        let grpc_pending = self.grpc && !grpc::record_from(&self.span, res.headers());
         self.set_headers(&mut res);
-        res.map(|body| TaskBody::new(body, self.span))
+        res.map(|body| TaskBody::new(body, self.span, grpc_pending))
     }
 
     /// The inner service failed: no response will be sent. An ERROR event inside the task
@@ -157,21 +162,39 @@ impl Task {
 
     /// The handler panicked: an ERROR event with the panic message fails the task, and the
     /// client gets an empty `500`.
+    /// A gRPC call gets what gRPC servers answer for an internal error instead: `200` with
+    /// `grpc-status: 13` (`INTERNAL`) and no body (a trailers-only response).
     fn panicked<B>(self, payload: &(dyn Any + Send)) -> Response<TaskBody<B>> {
         let message = payload
             .downcast_ref::<&str>()
             .copied()
             .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
             .unwrap_or("panic payload is not a string");
-        let status = StatusCode::INTERNAL_SERVER_ERROR;
+        let status = if self.grpc {
+            StatusCode::OK
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
         self.span
             .record("http.response.status_code", status.as_u16());
         self.span.record("error.type", "panic");
         tracing::error!(parent: &self.span, "request handler panicked: {message}");
         let mut res = Response::new(());
         *res.status_mut() = status;
-        res.headers_mut()
-            .insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        let headers = res.headers_mut();
+        headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        if self.grpc {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/grpc"),
+            );
+            headers.insert(grpc::GRPC_STATUS, HeaderValue::from_static("13"));
+            headers.insert(
+                "grpc-message",
+                HeaderValue::from_static("request%20handler%20panicked"),
+            );
+            self.span.record("rpc.grpc.status_code", 13_u16);
+        }
         self.set_headers(&mut res);
         res.map(|()| TaskBody::empty(self.span))
     }
@@ -197,13 +220,14 @@ impl Task {
     }
 }
 
-/// Marks the task failed because of a 5xx status, without an ERROR event: the response is the
-/// handler's answer, not a new error, and whatever caused it was the handler's to log.
-fn mark_failed(span: &Span, status: StatusCode) {
+/// Marks the task failed with `reason` (a 5xx status, a gRPC error status), without an ERROR
+/// event: the response is the handler's answer, not a new error, and whatever caused it was
+/// the handler's to log.
+pub(crate) fn mark_failed(span: &Span, reason: impl FnOnce() -> String) {
     span.with_subscriber(|(id, dispatch)| {
         capture::with_span_data(dispatch, id, |d| {
             if d.failure.is_none() {
-                d.failure = Some(format!("HTTP {status}").into_boxed_str());
+                d.failure = Some(reason().into_boxed_str());
             }
         })
     });

@@ -18,10 +18,27 @@
 //! | `http.request_id` | the request id (incoming `x-request-id`, or the task's span id) |
 //! | `client.address`, `client.port` | opt-in, see [`ClientAddress`] |
 //! | `http.response.status_code` | recorded when the response head is ready |
-//! | `error.type` | on failure: the status code (`"500"`), `"panic"`, or the service's error type |
+//! | `error.type` | on failure: the status code (`"500"`), the gRPC code's name (`"INTERNAL"`), `"panic"`, or the service's error type |
+//!
+//! A gRPC call (content type `application/grpc…`) follows the OpenTelemetry RPC conventions
+//! instead for its name and outcome:
+//!
+//! | field | value |
+//! |---|---|
+//! | `task.name` | `"{service}/{method}"` from the path, e.g. `shop.Orders/Place` |
+//! | `rpc.system`, `rpc.service`, `rpc.method` | `grpc`, `shop.Orders`, `Place` |
+//! | `rpc.grpc.status_code` | the response's `grpc-status` (headers of a trailers-only response, else trailers) |
+//!
+//! The task fails on the codes that mean the server failed (`UNKNOWN`, `DEADLINE_EXCEEDED`,
+//! `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE`, `DATA_LOSS`), with the code's name and the
+//! decoded `grpc-message` as its failure; the other codes are the caller's and do not fail it.
+//! A malformed `grpc-status` counts as `UNKNOWN`, as does a body that ends without one. A
+//! panicking gRPC handler answers `200` with `grpc-status: 13` (a trailers-only response), as
+//! gRPC clients expect, instead of an HTTP `500`.
 
 mod body;
 mod future;
+mod grpc;
 mod layer;
 mod service;
 

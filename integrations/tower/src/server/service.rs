@@ -17,7 +17,9 @@ use tower_service::Service;
 use tracing::field::Empty;
 
 use super::future::Task;
-use super::{valid_request_id, ClientAddress, Config, ResponseFuture, TaskBody, X_REQUEST_ID};
+use super::{
+    grpc, valid_request_id, ClientAddress, Config, ResponseFuture, TaskBody, X_REQUEST_ID,
+};
 use crate::HeaderExtractor;
 
 /// The service made by [`TaskLayer`](super::TaskLayer): one task per request (unless its path is
@@ -91,6 +93,7 @@ where
 fn open_task(config: &Config, parts: &mut Parts) -> Task {
     let remote = propagation::extract(&HeaderExtractor(&parts.headers));
     let incoming_id = single_valid_request_id(parts);
+    let grpc = grpc::is_grpc(&parts.headers);
     let span = {
         let parts: &Parts = parts;
         let template = route_template(config, parts);
@@ -104,9 +107,15 @@ fn open_task(config: &Config, parts: &mut Parts) -> Task {
             route: template.as_deref().unwrap_or(parts.uri.path()),
         };
         let client = client_address(config.client_address, parts);
+        let rpc = grpc
+            .then(|| grpc::service_and_method(parts.uri.path()))
+            .flatten();
+        let rpc_name = rpc.map(|(service, method)| RpcName { service, method });
         tracing::info_span!(
             "http.server.request",
-            task.name = %name,
+            task.name = %rpc_name
+                .as_ref()
+                .map_or(&name as &dyn fmt::Display, |n| n as &dyn fmt::Display),
             http.request.method = method,
             http.request.method_original = original,
             http.route = template.as_deref(),
@@ -117,6 +126,10 @@ fn open_task(config: &Config, parts: &mut Parts) -> Task {
             client.port = client.and_then(|(_, port)| port),
             http.response.status_code = Empty,
             error.type = Empty,
+            rpc.system = grpc.then_some("grpc"),
+            rpc.service = rpc.map(|r| r.0),
+            rpc.method = rpc.map(|r| r.1),
+            rpc.grpc.status_code = Empty,
         )
     };
     let ids = span
@@ -146,6 +159,7 @@ fn open_task(config: &Config, parts: &mut Parts) -> Task {
         request_id,
         traceresponse: config.traceresponse,
         request_id_header: config.request_id_header,
+        grpc,
     }
 }
 
@@ -160,6 +174,20 @@ impl fmt::Display for TaskName<'_> {
         f.write_str(self.method)?;
         f.write_str(" ")?;
         f.write_str(self.route)
+    }
+}
+
+/// `"{service}/{method}"`, a gRPC call's name (OpenTelemetry's RPC span name).
+struct RpcName<'a> {
+    service: &'a str,
+    method: &'a str,
+}
+
+impl fmt::Display for RpcName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.service)?;
+        f.write_str("/")?;
+        f.write_str(self.method)
     }
 }
 
