@@ -138,6 +138,60 @@ async fn a_failing_body_fails_the_task_when_it_fails() {
     assert_eq!(str_of(&end, "error.type"), "body");
 }
 
+/// One data frame, then a panic.
+struct PanickingBody(u8);
+
+impl Body for PanickingBody {
+    type Data = Bytes;
+    type Error = String;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, String>>> {
+        self.0 += 1;
+        match self.0 {
+            1 => Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"half"))))),
+            _ => panic!("encoder bug at row {}", 7),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_body_fails_the_task_and_keeps_unwinding() {
+    let (buf, _guard) = capture();
+    let svc = taskwire_tower::layer().layer(service_fn(|_req: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(PanickingBody(0)))
+    }));
+    let res = svc
+        .oneshot(Request::get("/report").body(String::new()).unwrap())
+        .await
+        .unwrap();
+    let mut body = res.into_body();
+    let waker = std::task::Waker::noop();
+    let mut cx = Context::from_waker(waker);
+    let first = Pin::new(&mut body).poll_frame(&mut cx);
+    assert!(matches!(first, Poll::Ready(Some(Ok(_)))));
+    // The server sees the panic as before (hyper drops the connection); the task records it.
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = Pin::new(&mut body).poll_frame(&mut cx);
+    }));
+    let payload = unwound.expect_err("the panic continues past the middleware");
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+    assert_eq!(message, Some("encoder bug at row 7"));
+    drop(body);
+    let end = buf.task_end("GET /report").await;
+    assert_eq!(str_of(&end, "task.outcome"), "failed");
+    assert_eq!(
+        str_of(&end, "task.failure"),
+        "response body panicked: encoder bug at row 7"
+    );
+    assert_eq!(str_of(&end, "error.type"), "panic");
+}
+
 #[tokio::test]
 async fn without_a_subscriber_nothing_breaks() {
     // No taskwire layer: no ids, so no traceresponse; a request id is still generated.

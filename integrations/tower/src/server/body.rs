@@ -1,6 +1,7 @@
 //! [`TaskBody`]: a response body that keeps the request task open until it ends.
 
 use std::fmt;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -8,6 +9,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tracing::Span;
 
+use super::future::panic_message;
 use super::grpc;
 
 pin_project! {
@@ -17,7 +19,9 @@ pin_project! {
     /// [`Body::is_end_stream`]). A `task.end` record's duration therefore covers sending the
     /// body: streaming responses are timed in full.
     ///
-    /// A body error fails the task with an ERROR event. For a gRPC call whose status was
+    /// A body error fails the task with an ERROR event, and so does a panic while the body is
+    /// polled, which then continues to unwind into the server (the response is already on its
+    /// way: there is nothing else to answer). For a gRPC call whose status was
     /// not in the response headers, the `grpc-status` of the trailers decides the outcome.
     pub struct TaskBody<B> {
         #[pin]
@@ -94,8 +98,20 @@ where
         };
         let polled = match this.span.as_ref() {
             Some(span) => {
-                let _entered = span.enter();
-                body.poll_frame(cx)
+                let polled = {
+                    let _entered = span.enter();
+                    catch_unwind(AssertUnwindSafe(|| body.poll_frame(cx)))
+                };
+                match polled {
+                    Ok(polled) => polled,
+                    Err(payload) => {
+                        span.record("error.type", "panic");
+                        let message = panic_message(&*payload);
+                        tracing::error!(parent: span, "response body panicked: {message}");
+                        drop(this.span.take());
+                        resume_unwind(payload)
+                    }
+                }
             }
             None => body.poll_frame(cx),
         };

@@ -165,11 +165,7 @@ impl Task {
     /// A gRPC call gets what gRPC servers answer for an internal error instead: `200` with
     /// `grpc-status: 13` (`INTERNAL`) and no body (a trailers-only response).
     fn panicked<B>(self, payload: &(dyn Any + Send)) -> Response<TaskBody<B>> {
-        let message = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("panic payload is not a string");
+        let message = panic_message(payload);
         let status = if self.grpc {
             StatusCode::OK
         } else {
@@ -218,6 +214,15 @@ impl Task {
             }
         }
     }
+}
+
+/// The message of a panic, when its payload is a string (as `panic!` makes it).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("panic payload is not a string")
 }
 
 /// Marks the task failed with `reason` (a 5xx status, a gRPC error status), without an ERROR
