@@ -18,7 +18,6 @@
 //! from a run of 2N to remove the setup; the caller's cost is the main thread's count, the
 //! export thread's is separate.
 
-
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::prelude::*;
