@@ -379,3 +379,70 @@ fn control_fields_work_with_the_tasks_layer_alone() {
         assert!(parent.task_context().is_some());
     });
 }
+
+/// Task records are events like any other: a filter that turns their target off drops them
+/// (the tasks still get ids and outcomes), another subscriber in the same process without that
+/// filter still gets its own, and every layer of the stack sees them.
+#[test]
+fn records_obey_filters_and_reach_every_layer() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+
+    // Filtered: no task records, events still written inside their tasks.
+    let cap = support::Capture::default();
+    let off = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_target(taskwire_tasks::TARGET, LevelFilter::OFF);
+    let subscriber = tracing_subscriber::registry()
+        .with(off)
+        .with(taskwire_tasks::layer())
+        .with(taskwire_json::layer().with_writer(cap.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        let _t = tracing::info_span!("quiet").entered();
+        tracing::info!("inside");
+    });
+    assert!(cap.task_ends().is_empty(), "{:?}", cap.task_ends());
+    let lines = cap.lines();
+    let inside = lines
+        .iter()
+        .find(|l| l["msg"] == "inside")
+        .expect("the event is written");
+    assert!(
+        inside["trace_id"].is_string(),
+        "tasks still get ids: {inside}"
+    );
+
+    // Unfiltered, in the same process: records flow, and a plain layer sees them too.
+    struct CountTaskEnds(Arc<AtomicUsize>);
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountTaskEnds {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if event.metadata().target() == taskwire_tasks::TARGET {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    let seen = Arc::new(AtomicUsize::new(0));
+    let cap = run(taskwire_tasks::layer(), || {
+        let counted = tracing_subscriber::registry()
+            .with(taskwire_tasks::layer())
+            .with(CountTaskEnds(seen.clone()));
+        tracing::subscriber::with_default(counted, || {
+            let _t = tracing::info_span!("counted").entered();
+        });
+        let _t = tracing::info_span!("loud").entered();
+    });
+    assert_eq!(
+        seen.load(Ordering::Relaxed),
+        1,
+        "one task.end, seen by the plain layer"
+    );
+    assert_eq!(
+        by_name(&cap.task_ends(), "loud")["task.outcome"],
+        "succeeded"
+    );
+}
