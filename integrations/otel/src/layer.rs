@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use taskwire_core::capture::Timing;
+use taskwire_core::value::Typed;
 use taskwire_core::{Capture, SpanData};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Subscriber};
@@ -134,11 +135,11 @@ where
         let mut fields = Fields::default();
         let mut visited = false;
         let visit = |fields: &mut Fields| {
-            event.record(&mut FieldVisitor {
+            event.record(&mut Typed(FieldVisitor {
                 fields,
                 redactor: self.capture.redactor(),
                 limits: &self.limits,
-            });
+            }));
         };
         if self.logs {
             visit(&mut fields);

@@ -2,12 +2,12 @@
 //! copied out of the span with bounded sizes. No OpenTelemetry type appears here; the export
 //! thread converts them (`convert.rs`), so the application's threads never build OTLP data.
 
-use std::error::Error;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use taskwire_core::value::FieldSink;
 use taskwire_core::{ErrorValue, FieldValue, Redactor, SpanId, TraceId};
-use tracing_core::field::{Field, Visit};
+use tracing_core::field::Field;
 use tracing_core::Metadata;
 
 /// Size limits applied before anything is queued, so a hostile value (a megabyte string, a
@@ -234,7 +234,7 @@ pub(crate) struct FieldVisitor<'a> {
     pub(crate) limits: &'a Limits,
 }
 
-impl FieldVisitor<'_> {
+impl FieldSink for FieldVisitor<'_> {
     fn put(&mut self, field: &Field, value: FieldValue) {
         let name = field.name();
         if name == "message" {
@@ -271,42 +271,22 @@ impl FieldVisitor<'_> {
         };
         self.put(field, FieldValue::Str(v.into_boxed_str()));
     }
-}
 
-impl Visit for FieldVisitor<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, FieldValue::F64(value));
+    fn put_string(&mut self, field: &Field, value: String) {
+        let v = if value.len() > self.limits.max_value_len {
+            truncate(&value, self.limits.max_value_len)
+        } else {
+            value
+        };
+        self.put(field, FieldValue::Str(v.into_boxed_str()));
     }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, FieldValue::I64(value));
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, FieldValue::U64(value));
-    }
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.put(field, FieldValue::I128(value));
-    }
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.put(field, FieldValue::U128(value));
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, FieldValue::Bool(value));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.put_str(field, value);
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        let e = ErrorValue::from_error(value);
-        self.put(
-            field,
-            bounded(&FieldValue::Error(Box::new(e)), self.limits.max_value_len),
+
+    fn put_error(&mut self, field: &Field, value: ErrorValue) {
+        let bounded = bounded(
+            &FieldValue::Error(Box::new(value)),
+            self.limits.max_value_len,
         );
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        // Not `format!`, which panics on a failing `Debug` impl; what was written is kept.
-        let mut s = String::new();
-        let _ = fmt::Write::write_fmt(&mut s, format_args!("{value:?}"));
-        self.put_str(field, &s);
+        self.put(field, bounded);
     }
 }
 

@@ -13,7 +13,6 @@
 //! recorded, never when an event is written.
 
 use std::cell::{Cell, RefCell};
-use std::error::Error;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -21,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock;
 
-use tracing_core::field::{Field, Visit};
+use tracing_core::field::Field;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::Subscriber;
 use tracing_subscriber::layer::Context;
@@ -30,7 +29,7 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::ids::{SpanId, TraceId};
 use crate::propagation::{Extracted, TraceParent};
 use crate::redact::Redactor;
-use crate::value::{ErrorValue, FieldValue};
+use crate::value::{FieldSink, FieldValue, Typed};
 
 /// Per-layer handle on the shared capture.
 ///
@@ -262,12 +261,12 @@ impl Capture {
         let mut fields =
             SpanFields::with_capacity(if self.fields { attrs.fields().len() } else { 0 });
         if self.fields || has_control_fields(attrs.metadata()) {
-            attrs.record(&mut FieldCollector {
+            attrs.record(&mut Typed(FieldCollector {
                 fields: &mut fields,
                 redactor: &self.redactor,
                 replace: false,
                 only_control: !self.fields,
-            });
+            }));
         }
         ext.insert(SpanData {
             trace_id,
@@ -290,12 +289,12 @@ impl Capture {
 
     fn collect(&self, attrs: &Attributes<'_>, d: &mut SpanData) {
         d.fields = SpanFields::with_capacity(attrs.fields().len());
-        attrs.record(&mut FieldCollector {
+        attrs.record(&mut Typed(FieldCollector {
             fields: &mut d.fields,
             redactor: &self.redactor,
             replace: false,
             only_control: false,
-        });
+        }));
         d.fields_captured = true;
     }
 
@@ -395,12 +394,12 @@ impl Capture {
             return;
         }
         let only_control = !data.fields_captured;
-        values.record(&mut FieldCollector {
+        values.record(&mut Typed(FieldCollector {
             fields: &mut data.fields,
             redactor: &self.redactor,
             replace: true,
             only_control,
-        });
+        }));
         data.fields.render();
     }
 }
@@ -768,7 +767,7 @@ fn has_control_fields(meta: &'static tracing_core::Metadata<'static>) -> bool {
         .unwrap_or_else(|_| compute())
 }
 
-impl FieldCollector<'_> {
+impl FieldSink for FieldCollector<'_> {
     fn put(&mut self, field: &Field, value: FieldValue) {
         let name = field.name();
         if self.only_control && !CONTROL_FIELDS.contains(&name) {
@@ -780,42 +779,5 @@ impl FieldCollector<'_> {
             value
         };
         self.fields.set(name, value, self.replace);
-    }
-}
-
-impl Visit for FieldCollector<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, FieldValue::F64(value));
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, FieldValue::I64(value));
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, FieldValue::U64(value));
-    }
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.put(field, FieldValue::I128(value));
-    }
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.put(field, FieldValue::U128(value));
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, FieldValue::Bool(value));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, FieldValue::Str(value.into()));
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        self.put(
-            field,
-            FieldValue::Error(Box::new(ErrorValue::from_error(value))),
-        );
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        // Not `format!`: it panics when a `Debug` impl returns an error. What was written
-        // before the error is kept.
-        let mut s = String::new();
-        let _ = fmt::Write::write_fmt(&mut s, format_args!("{value:?}"));
-        self.put(field, FieldValue::Str(s.into_boxed_str()));
     }
 }

@@ -1,7 +1,10 @@
 //! Typed field values as taskwire keeps them: what a span recorded, in a form every layer can
 //! read (the JSON layer renders it, tickets store it, metrics turn it into labels).
 
+use std::error::Error;
 use std::fmt;
+
+use tracing_core::field::{Field, Visit};
 
 /// One field value, captured with its type so it renders with its JSON type.
 ///
@@ -140,5 +143,105 @@ impl From<&str> for FieldValue {
 impl From<String> for FieldValue {
     fn from(v: String) -> Self {
         FieldValue::Str(v.into_boxed_str())
+    }
+}
+
+/// Receives the fields of a span or an event as typed [`FieldValue`]s. Wrap it in [`Typed`] to
+/// get the `tracing` [`Visit`] that converts each value once, the same way for every layer.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use taskwire_core::value::{FieldSink, Typed};
+/// use taskwire_core::FieldValue;
+/// use tracing_core::field::Field;
+/// use tracing_subscriber::{layer::Context, prelude::*, Layer};
+///
+/// /// The typed fields of one event.
+/// struct Fields(Vec<(&'static str, FieldValue)>);
+///
+/// impl FieldSink for Fields {
+///     fn put(&mut self, field: &Field, value: FieldValue) {
+///         self.0.push((field.name(), value));
+///     }
+/// }
+///
+/// struct Collect(Arc<Mutex<Vec<(&'static str, FieldValue)>>>);
+///
+/// impl<S: tracing::Subscriber> Layer<S> for Collect {
+///     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+///         let mut typed = Typed(Fields(Vec::new()));
+///         event.record(&mut typed);
+///         self.0.lock().unwrap().extend(typed.0 .0);
+///     }
+/// }
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let subscriber = tracing_subscriber::registry().with(Collect(seen.clone()));
+/// tracing::subscriber::with_default(subscriber, || {
+///     tracing::info!(n = 3_i64, ok = true, who = ?"me");
+/// });
+/// let seen = seen.lock().unwrap();
+/// assert!(seen.contains(&("n", FieldValue::I64(3))));
+/// assert!(seen.contains(&("ok", FieldValue::Bool(true))));
+/// assert!(seen.contains(&("who", FieldValue::Str("\"me\"".into()))));
+/// ```
+pub trait FieldSink {
+    /// One field and its value.
+    fn put(&mut self, field: &Field, value: FieldValue);
+
+    /// A string field; the default copies it into a [`FieldValue::Str`]. Override to bound it.
+    fn put_str(&mut self, field: &Field, value: &str) {
+        self.put(field, FieldValue::Str(value.into()));
+    }
+
+    /// A string made for the field (the rendering of a `Debug` value); the default keeps it
+    /// without copying. Override to bound it.
+    fn put_string(&mut self, field: &Field, value: String) {
+        self.put(field, FieldValue::Str(value.into_boxed_str()));
+    }
+
+    /// An error field, with its `source()` chain. Override to bound it.
+    fn put_error(&mut self, field: &Field, value: ErrorValue) {
+        self.put(field, FieldValue::Error(Box::new(value)));
+    }
+}
+
+/// The `tracing` [`Visit`] of a [`FieldSink`]: integers, floats and booleans keep their types,
+/// strings are strings, errors keep their chain, and `Debug` values are rendered to strings
+/// without panicking when their `Debug` impl fails (what was written before the failure is
+/// kept).
+#[derive(Debug, Default)]
+pub struct Typed<S>(pub S);
+
+impl<S: FieldSink> Visit for Typed<S> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.put(field, FieldValue::F64(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.put(field, FieldValue::I64(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.put(field, FieldValue::U64(value));
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.0.put(field, FieldValue::I128(value));
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.0.put(field, FieldValue::U128(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.put(field, FieldValue::Bool(value));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.put_str(field, value);
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
+        self.0.put_error(field, ErrorValue::from_error(value));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // Not `format!`: it panics when a `Debug` impl returns an error.
+        let mut s = String::new();
+        let _ = fmt::Write::write_fmt(&mut s, format_args!("{value:?}"));
+        self.0.put_string(field, s);
     }
 }
