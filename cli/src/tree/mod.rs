@@ -1,8 +1,8 @@
 //! `taskwire tree`: rebuilds task trees from the JSON logs of several processes.
 //!
-//! [`read`] turns lines into task records and error events (skipping and counting malformed
-//! lines), [`build`] joins them into one forest of traces whatever file each record came from,
-//! and [`render`] prints it. The usage and the output are documented in `docs/cli.md`.
+//! `read` turns lines into task records and error events (skipping and counting malformed
+//! lines), `build` joins them into one forest of traces whatever file each record came from,
+//! and `render` prints it. The usage and the output are documented in `docs/cli.md`.
 
 mod build;
 mod read;
