@@ -94,10 +94,20 @@ async fn a_panic_in_call_answers_500() {
     assert_eq!(u64_of(&end, "http.response.status_code"), 500);
 }
 
-/// One data frame, then an error.
-struct FailingBody(u8);
+/// A body that sends one data frame, then does what `then` does on the second poll (fail, or
+/// panic).
+struct HalfBody {
+    polls: u8,
+    then: fn() -> Result<Frame<Bytes>, String>,
+}
 
-impl Body for FailingBody {
+impl HalfBody {
+    fn new(then: fn() -> Result<Frame<Bytes>, String>) -> Self {
+        HalfBody { polls: 0, then }
+    }
+}
+
+impl Body for HalfBody {
     type Data = Bytes;
     type Error = String;
 
@@ -105,10 +115,10 @@ impl Body for FailingBody {
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, String>>> {
-        self.0 += 1;
-        Poll::Ready(Some(match self.0 {
+        self.polls += 1;
+        Poll::Ready(Some(match self.polls {
             1 => Ok(Frame::data(Bytes::from_static(b"half"))),
-            _ => Err("disk gone".to_owned()),
+            _ => (self.then)(),
         }))
     }
 }
@@ -117,7 +127,7 @@ impl Body for FailingBody {
 async fn a_failing_body_fails_the_task_when_it_fails() {
     let (buf, _guard) = capture();
     let svc = taskwire_tower::layer().layer(service_fn(|_req: Request<String>| async {
-        Ok::<_, Infallible>(Response::new(FailingBody(0)))
+        Ok::<_, Infallible>(Response::new(HalfBody::new(|| Err("disk gone".to_owned()))))
     }));
     let res = svc
         .oneshot(Request::get("/export").body(String::new()).unwrap())
@@ -138,30 +148,13 @@ async fn a_failing_body_fails_the_task_when_it_fails() {
     assert_eq!(str_of(&end, "error.type"), "body");
 }
 
-/// One data frame, then a panic.
-struct PanickingBody(u8);
-
-impl Body for PanickingBody {
-    type Data = Bytes;
-    type Error = String;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, String>>> {
-        self.0 += 1;
-        match self.0 {
-            1 => Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"half"))))),
-            _ => panic!("encoder bug at row {}", 7),
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_panicking_body_fails_the_task_and_keeps_unwinding() {
     let (buf, _guard) = capture();
     let svc = taskwire_tower::layer().layer(service_fn(|_req: Request<String>| async {
-        Ok::<_, Infallible>(Response::new(PanickingBody(0)))
+        Ok::<_, Infallible>(Response::new(HalfBody::new(|| {
+            panic!("encoder bug at row {}", 7)
+        })))
     }));
     let res = svc
         .oneshot(Request::get("/report").body(String::new()).unwrap())
