@@ -62,41 +62,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-const SITES: usize = 10;
-
-// Ten call sites, one per line, like the Logbook benchmark.
-fn s0(i: usize) {
-    tracing::error!(i, "site 0 failed for item {}", i);
-}
-fn s1(i: usize) {
-    tracing::error!(i, "site 1 failed for item {}", i);
-}
-fn s2(i: usize) {
-    tracing::error!(i, "site 2 failed for item {}", i);
-}
-fn s3(i: usize) {
-    tracing::error!(i, "site 3 failed for item {}", i);
-}
-fn s4(i: usize) {
-    tracing::error!(i, "site 4 failed for item {}", i);
-}
-fn s5(i: usize) {
-    tracing::error!(i, "site 5 failed for item {}", i);
-}
-fn s6(i: usize) {
-    tracing::error!(i, "site 6 failed for item {}", i);
-}
-fn s7(i: usize) {
-    tracing::error!(i, "site 7 failed for item {}", i);
-}
-fn s8(i: usize) {
-    tracing::error!(i, "site 8 failed for item {}", i);
-}
-fn s9(i: usize) {
-    tracing::error!(i, "site 9 failed for item {}", i);
-}
-
-static SITE_FNS: [fn(usize); SITES] = [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9];
+#[path = "support/sites.rs"]
+mod sites;
+use sites::{SITES, SITE_FNS};
 
 fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("taskwire-bench-{name}-{}", std::process::id()));
