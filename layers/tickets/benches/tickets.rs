@@ -20,7 +20,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use taskwire_tickets::store::{ListQuery, Store};
@@ -92,27 +92,7 @@ fn absorb(threads: usize, per_thread: usize) -> Absorb {
     let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap());
     let guard = layer.guard();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-    let barrier = Arc::new(Barrier::new(threads + 1));
-    let handles: Vec<_> = (0..threads)
-        .map(|t| {
-            let d = dispatch.clone();
-            let b = barrier.clone();
-            std::thread::spawn(move || {
-                tracing::dispatcher::with_default(&d, || {
-                    b.wait();
-                    for i in 0..per_thread {
-                        SITE_FNS[(i + t) % SITES](i);
-                    }
-                })
-            })
-        })
-        .collect();
-    barrier.wait();
-    let start = Instant::now();
-    for h in handles {
-        h.join().unwrap();
-    }
-    let secs = start.elapsed().as_secs_f64();
+    let secs = sites::run_threads(&dispatch, threads, per_thread);
     let f = Instant::now();
     guard.flush().unwrap();
     let flush_ms = f.elapsed().as_secs_f64() * 1e3;
