@@ -19,6 +19,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+#[path = "support/paired.rs"]
+mod paired;
+use paired::quartiles;
+
 use criterion::{criterion_group, Criterion};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use metrics_util::layers::Layer as _;
@@ -463,8 +467,7 @@ fn chunk(v: &Variant, n: u32) -> f64 {
 }
 
 fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    quartiles(v)[1]
 }
 
 fn paired() {
@@ -584,11 +587,11 @@ fn paired_recording() {
 }
 
 fn main() {
-    if std::env::var_os("TASKWIRE_PAIRED").is_some() {
-        paired();
-        paired_recording();
-        return;
-    }
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+    paired::main(
+        || {
+            paired();
+            paired_recording();
+        },
+        benches,
+    );
 }
