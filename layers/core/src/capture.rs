@@ -169,55 +169,37 @@ impl Capture {
         let Some(span) = ctx.span(id) else {
             return false;
         };
-        // The nearest parent this layer's filter lets it see, and the real one as the
-        // registry knows it (explicit, or the current span), whatever filters hide.
+        // One lock for the whole decision. Only this span's lock is held while its ancestors'
+        // extensions are read below; a span that is being created has no descendants, so no
+        // other thread can wait on it while holding an ancestor.
+        let mut ext = span.extensions_mut();
         let visible_parent = span.parent();
-        let sees_parent = if attrs.is_root() {
-            true
-        } else if let Some(real) = attrs.parent() {
-            visible_parent.as_ref().is_some_and(|v| v.id() == *real)
-        } else {
-            // The contextual parent is the registry's current span. When the visible parent is
-            // the span taskwire last made current on this thread, it is that span: the check
-            // needs no registry lookup.
-            let top = TOP_ID.try_with(Cell::get).unwrap_or(0);
-            match &visible_parent {
-                Some(v) if top != 0 && v.id().into_u64() == top => true,
-                // No span taskwire made current here and none visible: a root, or a child
-                // of spans no taskwire layer captured, whose lineage nobody can know.
-                None if top == 0 => true,
-                _ => match ctx.current_span().id() {
-                    None => true,
-                    Some(real) => visible_parent.as_ref().is_some_and(|v| v.id() == *real),
-                },
-            }
-        };
-        let existing = span
-            .extensions()
-            .get::<SpanData>()
-            .map(|d| (d.partial_view, d.timed.is_some(), d.fields_captured));
-        match existing {
-            Some((partial, timed, captured)) if !partial || !sees_parent => {
-                let want_timing = !timed && self.timing == Timing::Always;
-                let want_fields = !captured && self.fields;
-                if want_timing || want_fields {
-                    // Captured by a layer that needed less than this one does.
-                    if let Some(d) = span.extensions_mut().get_mut::<SpanData>() {
-                        if want_timing {
-                            d.timed = Some(SpanTimes::start());
-                        }
-                        if want_fields {
-                            self.collect(attrs, d);
-                        }
-                    }
-                }
+        let existing = ext.get_mut::<SpanData>();
+        if let Some(d) = existing {
+            // Captured by a layer that saw the span's whole lineage (the usual case for every
+            // taskwire layer after the first), or this layer cannot see more of it than that
+            // one did: add what this layer needs that the first did not.
+            if !d.partial_view || !self.sees_parent(attrs, visible_parent.as_ref(), ctx) {
+                self.top_up(attrs, d);
+                remember_fresh(id, d);
                 return false;
             }
-            _ => {}
         }
-        // Nearest captured ancestor: its trace id is ours, its span id our parent.
+        let sees_parent = self.sees_parent(attrs, visible_parent.as_ref(), ctx);
+        // Nearest captured ancestor: its trace id is ours, its span id our parent. When the
+        // parent is the span taskwire made current on this thread, the thread's copy of its
+        // context answers without reading its extensions.
         let mut lineage = None;
+        let top = TOP_ID.try_with(Cell::get).unwrap_or(0);
         let mut cur = visible_parent;
+        if let Some(p) = &cur {
+            if top != 0 && p.id().into_u64() == top {
+                if let Some((tp, state)) = top_context() {
+                    lineage = Some((tp.trace_id, tp.span_id, tp.sampled, state));
+                    cur = None;
+                }
+            }
+        }
         while let Some(p) = cur {
             if let Some(d) = p.extensions().get::<SpanData>() {
                 lineage = Some((d.trace_id, d.span_id, d.sampled, d.tracestate.clone()));
@@ -241,8 +223,7 @@ impl Capture {
             Timing::Sampled if sampled => Some(SpanTimes::start()),
             _ => None,
         };
-        let mut ext = span.extensions_mut();
-        if let Some(d) = ext.get_mut::<SpanData>() {
+        let d = if let Some(d) = ext.get_mut::<SpanData>() {
             // A partial view captured first: keep its fields, redo the lineage.
             d.trace_id = trace_id;
             d.parent_span_id = parent_span_id;
@@ -256,35 +237,85 @@ impl Capture {
             if !d.fields_captured && self.fields {
                 self.collect(attrs, d);
             }
+            &*d
+        } else {
+            let mut fields =
+                SpanFields::with_capacity(if self.fields { attrs.fields().len() } else { 0 });
+            if self.fields || has_control_fields(attrs.metadata()) {
+                attrs.record(&mut Typed(FieldCollector {
+                    fields: &mut fields,
+                    redactor: &self.redactor,
+                    replace: false,
+                    only_control: !self.fields,
+                }));
+            }
+            ext.insert(SpanData {
+                trace_id,
+                span_id: SpanId::random(),
+                parent_span_id,
+                sampled,
+                remote_parent: false,
+                tracestate,
+                errors: 0,
+                failed_children: 0,
+                failure: None,
+                fields,
+                owner: self.owner,
+                partial_view: !sees_parent,
+                timed,
+                fields_captured: self.fields,
+            });
+            match ext.get_mut::<SpanData>() {
+                Some(d) => &*d,
+                None => return true,
+            }
+        };
+        remember_fresh(id, d);
+        true
+    }
+
+    /// Whether this layer sees the span's real parent (its filter may hide it): the explicit
+    /// parent, or for a contextual span the registry's current span.
+    fn sees_parent<S>(
+        &self,
+        attrs: &Attributes<'_>,
+        visible_parent: Option<&tracing_subscriber::registry::SpanRef<'_, S>>,
+        ctx: &Context<'_, S>,
+    ) -> bool
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if attrs.is_root() {
             return true;
         }
-        let mut fields =
-            SpanFields::with_capacity(if self.fields { attrs.fields().len() } else { 0 });
-        if self.fields || has_control_fields(attrs.metadata()) {
-            attrs.record(&mut Typed(FieldCollector {
-                fields: &mut fields,
-                redactor: &self.redactor,
-                replace: false,
-                only_control: !self.fields,
-            }));
+        if let Some(real) = attrs.parent() {
+            return visible_parent.is_some_and(|v| v.id() == *real);
         }
-        ext.insert(SpanData {
-            trace_id,
-            span_id: SpanId::random(),
-            parent_span_id,
-            sampled,
-            remote_parent: false,
-            tracestate,
-            errors: 0,
-            failed_children: 0,
-            failure: None,
-            fields,
-            owner: self.owner,
-            partial_view: !sees_parent,
-            timed,
-            fields_captured: self.fields,
-        });
-        true
+        // The contextual parent is the registry's current span. When the visible parent is
+        // the span taskwire last made current on this thread, it is that span: the check
+        // needs no registry lookup.
+        let top = TOP_ID.try_with(Cell::get).unwrap_or(0);
+        match visible_parent {
+            Some(v) if top != 0 && v.id().into_u64() == top => true,
+            // No span taskwire made current here and none visible: a root, or a child
+            // of spans no taskwire layer captured, whose lineage nobody can know.
+            None if top == 0 => true,
+            _ => match ctx.current_span().id() {
+                None => true,
+                Some(real) => visible_parent.is_some_and(|v| v.id() == *real),
+            },
+        }
+    }
+
+    /// Adds to a span another layer captured what this handle needs and that one did not ask
+    /// for: timing of every span, the fields.
+    fn top_up(&self, attrs: &Attributes<'_>, d: &mut SpanData) {
+        if d.timed.is_none() && self.timing == Timing::Always {
+            d.timed = Some(SpanTimes::start());
+        }
+        if !d.fields_captured && self.fields {
+            self.collect(attrs, d);
+        }
     }
 
     fn collect(&self, attrs: &Attributes<'_>, d: &mut SpanData) {
@@ -304,80 +335,69 @@ impl Capture {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let Some(span) = ctx.span(id) else { return };
-        let mut ext = span.extensions_mut();
-        let Some(d) = ext.get_mut::<SpanData>() else {
-            return;
-        };
-        if d.owner != self.owner {
-            return;
-        }
-        if let Some(t) = &mut d.timed {
-            if t.depth == 0 {
-                t.entered_at = clock::now();
+        let raw = id.into_u64();
+        // A span entered right after it was created on this thread (the usual `#[instrument]`
+        // and `info_span!(..).entered()` shape) needs no registry lookup: its capture left
+        // what entering needs in the thread's fresh-span slot.
+        let fresh = FRESH.try_with(Cell::get).ok().filter(|f| f.id == raw);
+        let (parent, tracestate, timed) = match fresh {
+            Some(f) if f.owner != self.owner => return,
+            Some(f) => {
+                let _ = FRESH.try_with(|c| c.set(Fresh::NONE));
+                (f.parent, None, f.timed)
             }
-            t.depth += 1;
-        }
-        let entry = Current {
-            id: id.into_u64(),
-            parent: d.traceparent(),
-            tracestate: d.tracestate.clone(),
-            owner: self.owner,
-            timed: d.timed.is_some(),
+            None => {
+                let Some(span) = ctx.span(id) else { return };
+                let ext = span.extensions();
+                let Some(d) = ext.get::<SpanData>() else {
+                    return;
+                };
+                if d.owner != self.owner {
+                    return;
+                }
+                (d.traceparent(), d.tracestate.clone(), d.timed.is_some())
+            }
         };
-        drop(ext);
         let _ = CURRENT.try_with(|c| {
             if let Ok(mut c) = c.try_borrow_mut() {
-                let (top, top_id) = (entry.parent, entry.id);
-                c.push(entry);
-                let _ = TOP.try_with(|t| t.set(Some(top)));
-                let _ = TOP_ID.try_with(|t| t.set(top_id));
+                // Busy time runs from the outermost enter on this thread to its exit.
+                let entered_at = if timed && !c.iter().any(|e| e.id == raw) {
+                    clock::now()
+                } else {
+                    NOT_ENTERED
+                };
+                c.push(Current {
+                    id: raw,
+                    parent,
+                    tracestate,
+                    owner: self.owner,
+                    timed,
+                    entered_at,
+                });
+                let _ = TOP.try_with(|t| t.set(Some(parent)));
+                let _ = TOP_ID.try_with(|t| t.set(raw));
             }
         });
     }
 
-    /// Undoes [`Capture::on_enter`], if this handle owns the span.
+    /// Undoes [`Capture::on_enter`], if this handle owns the span, and adds the time it was
+    /// entered to its busy time.
     pub fn on_exit<S>(&self, id: &Id, ctx: &Context<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let raw = id.into_u64();
-        // Usually the span is the top of this thread's stack, which says who owns it and whether
-        // it is timed: then an untimed span (or another layer's) needs no registry lookup.
-        let top = CURRENT
-            .try_with(|c| {
-                c.try_borrow()
-                    .ok()
-                    .and_then(|c| c.last().map(|e| (e.id == raw, e.owner, e.timed)))
-            })
-            .ok()
-            .flatten();
-        match top {
-            Some((true, owner, _)) if owner != self.owner => return,
-            Some((true, _, false)) => {
-                pop_current(raw);
-                return;
-            }
-            _ => {}
+        let Some(entry) = pop_current(id.into_u64(), self.owner) else {
+            return;
+        };
+        if !entry.timed || entry.entered_at == NOT_ENTERED {
+            return;
         }
+        let now = clock::now();
         let Some(span) = ctx.span(id) else { return };
-        {
-            let mut ext = span.extensions_mut();
-            let Some(d) = ext.get_mut::<SpanData>() else {
-                return;
-            };
-            if d.owner != self.owner {
-                return;
-            }
-            if let Some(t) = &mut d.timed {
-                t.depth = t.depth.saturating_sub(1);
-                if t.depth == 0 && t.entered_at != NOT_ENTERED {
-                    t.busy += clock::now().saturating_sub(t.entered_at);
-                    t.entered_at = NOT_ENTERED;
-                }
-            }
+        let mut ext = span.extensions_mut();
+        if let Some(t) = ext.get_mut::<SpanData>().and_then(|d| d.timed.as_mut()) {
+            t.busy += now.saturating_sub(entry.entered_at);
         }
-        pop_current(raw);
     }
 
     /// Applies a `Span::record` call, if this handle owns the span's capture.
@@ -440,13 +460,13 @@ pub struct SpanData {
 #[derive(Debug, Clone, Copy)]
 struct SpanTimes {
     created: u64,
+    /// The entered time of the intervals that ended so far; an interval is added when the
+    /// span is exited.
     busy: u64,
-    /// When the span was last entered from depth 0 ([`NOT_ENTERED`]: it is not entered).
-    entered_at: u64,
-    depth: u32,
 }
 
-/// [`SpanTimes::entered_at`] of a span that is not entered.
+/// [`Current::entered_at`] of an entry whose interval is counted by an outer entry of the
+/// same span (or that is untimed).
 const NOT_ENTERED: u64 = u64::MAX;
 
 impl SpanTimes {
@@ -454,8 +474,6 @@ impl SpanTimes {
         SpanTimes {
             created: clock::now(),
             busy: 0,
-            entered_at: NOT_ENTERED,
-            depth: 0,
         }
     }
 }
@@ -471,18 +489,15 @@ impl SpanData {
     }
 
     /// Wall time since creation and busy (entered) time so far, when some layer asked for
-    /// timing of this span ([`Capture::with_timing`]).
+    /// timing of this span ([`Capture::with_timing`]). Busy time counts the intervals that
+    /// ended (the span was exited); intervals on several threads at once add up, as CPU time
+    /// does.
     pub fn elapsed(&self) -> Option<(Duration, Duration)> {
         self.timed.map(|t| {
             let now = clock::now();
-            let running = if t.entered_at == NOT_ENTERED {
-                0
-            } else {
-                now.saturating_sub(t.entered_at)
-            };
             (
                 Duration::from_nanos(now.saturating_sub(t.created)),
-                Duration::from_nanos(t.busy + running),
+                Duration::from_nanos(t.busy),
             )
         })
     }
@@ -524,19 +539,88 @@ pub fn any_unsampled() -> bool {
     UNSAMPLED.load(Ordering::Relaxed)
 }
 
-/// Removes the span `raw` from this thread's stack of entered spans (usually the top; futures
-/// may exit out of order) and updates the copies of the top.
-fn pop_current(raw: u64) {
-    let _ = CURRENT.try_with(|c| {
-        if let Ok(mut c) = c.try_borrow_mut() {
-            if c.last().is_some_and(|e| e.id == raw) {
-                c.pop();
-            } else if let Some(pos) = c.iter().rposition(|e| e.id == raw) {
-                c.remove(pos);
-            }
+/// Removes the entry of span `raw` pushed by capture handle `owner` from this thread's stack
+/// of entered spans (usually the top; futures may exit out of order), updates the copies of
+/// the top, and returns the entry.
+fn pop_current(raw: u64, owner: u64) -> Option<Current> {
+    CURRENT
+        .try_with(|c| {
+            let mut c = c.try_borrow_mut().ok()?;
+            let entry = if c.last().is_some_and(|e| e.id == raw && e.owner == owner) {
+                c.pop()?
+            } else {
+                let pos = c.iter().rposition(|e| e.id == raw && e.owner == owner)?;
+                c.remove(pos)
+            };
             let top = c.last().map(|e| (e.parent, e.id));
             let _ = TOP.try_with(|t| t.set(top.map(|t| t.0)));
             let _ = TOP_ID.try_with(|t| t.set(top.map_or(0, |t| t.1)));
+            Some(entry)
+        })
+        .ok()
+        .flatten()
+}
+
+/// The context and `tracestate` of the top of this thread's stack of entered spans.
+fn top_context() -> Option<(TraceParent, Option<Arc<str>>)> {
+    CURRENT
+        .try_with(|c| {
+            c.try_borrow()
+                .ok()
+                .and_then(|c| c.last().map(|e| (e.parent, e.tracestate.clone())))
+        })
+        .ok()
+        .flatten()
+}
+
+/// What entering a span needs, left by its capture for the span created last on this thread.
+#[derive(Clone, Copy)]
+struct Fresh {
+    /// The registry id (0: none).
+    id: u64,
+    parent: TraceParent,
+    owner: u64,
+    timed: bool,
+}
+
+impl Fresh {
+    const NONE: Fresh = Fresh {
+        id: 0,
+        parent: TraceParent {
+            trace_id: TraceId::INVALID,
+            span_id: SpanId::INVALID,
+            sampled: false,
+        },
+        owner: 0,
+        timed: false,
+    };
+}
+
+/// Fills the thread's fresh-span slot from a span's data just captured. A span that carries a
+/// `tracestate` is left to the lookup (the slot holds only what copies freely).
+fn remember_fresh(id: &Id, d: &SpanData) {
+    let fresh = if d.tracestate.is_none() {
+        Fresh {
+            id: id.into_u64(),
+            parent: d.traceparent(),
+            owner: d.owner,
+            timed: d.timed.is_some(),
+        }
+    } else {
+        Fresh::NONE
+    };
+    let _ = FRESH.try_with(|c| c.set(fresh));
+}
+
+/// Tells the capture that the [`SpanData`] of span `id` changed (its lineage, sampling or
+/// timing) after the span was created, through a way other than [`with_span_data`], so that
+/// entering it reads the change. Layers that edit a captured span's data in their own
+/// `on_new_span` call this.
+pub fn changed(id: &Id) {
+    let raw = id.into_u64();
+    let _ = FRESH.try_with(|c| {
+        if c.get().id == raw {
+            c.set(Fresh::NONE);
         }
     });
 }
@@ -550,6 +634,9 @@ struct Current {
     owner: u64,
     /// Whether the span's busy time runs (its exit must then update the span's data).
     timed: bool,
+    /// When this entry's busy interval started, in [`clock`] nanoseconds ([`NOT_ENTERED`]:
+    /// an outer entry of the same span counts it, or the span is untimed).
+    entered_at: u64,
 }
 
 thread_local! {
@@ -558,6 +645,8 @@ thread_local! {
     static TOP: Cell<Option<TraceParent>> = const { Cell::new(None) };
     /// The registry id of the top of `CURRENT` (0: none).
     static TOP_ID: Cell<u64> = const { Cell::new(0) };
+    /// The span created last on this thread, until it is entered.
+    static FRESH: Cell<Fresh> = const { Cell::new(Fresh::NONE) };
 }
 
 /// The context of the span entered last on this thread: a thread-local read, no span handle,
@@ -593,6 +682,7 @@ pub fn with_span_data<R>(
 ) -> Option<R> {
     let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
     let data = registry.span(id)?;
+    changed(id);
     let mut ext = data.extensions_mut();
     ext.get_mut::<SpanData>().map(f)
 }
@@ -650,7 +740,11 @@ struct Rendered {
 impl SpanFields {
     fn with_capacity(n: usize) -> Self {
         SpanFields {
-            entries: Vec::with_capacity(n),
+            entries: if n == 0 {
+                Vec::new()
+            } else {
+                Vec::with_capacity(n)
+            },
             rendered: OnceLock::new(),
         }
     }
@@ -738,10 +832,15 @@ struct FieldCollector<'a> {
 /// reads span fields.
 pub const CONTROL_FIELDS: [&str; 3] = ["task.name", "otel.name", "outcome"];
 
-/// Whether a span call site declares any of [`CONTROL_FIELDS`], remembered per call site.
+/// Whether a span call site declares any of [`CONTROL_FIELDS`], remembered per thread in a
+/// small direct-mapped cache keyed by the call site's metadata address (a collision only
+/// recomputes).
 fn has_control_fields(meta: &'static tracing_core::Metadata<'static>) -> bool {
+    const SLOTS: usize = 64;
     thread_local! {
-        static KNOWN: RefCell<Vec<(usize, bool)>> = const { RefCell::new(Vec::new()) };
+        /// (metadata address, answer); address 0: empty.
+        static KNOWN: [Cell<(usize, bool)>; SLOTS] =
+            const { [const { Cell::new((0, false)) }; SLOTS] };
     }
     let key = std::ptr::from_ref(meta) as usize;
     let compute = || {
@@ -751,15 +850,14 @@ fn has_control_fields(meta: &'static tracing_core::Metadata<'static>) -> bool {
     };
     KNOWN
         .try_with(|known| {
-            let Ok(mut known) = known.try_borrow_mut() else {
+            let Some(cell) = known.get((key ^ (key >> 9)) / 8 % SLOTS) else {
                 return compute();
             };
-            // Sorted by call site, searched by bisection: a program has few span call sites.
-            match known.binary_search_by_key(&key, |e| e.0) {
-                Ok(i) => known[i].1,
-                Err(i) => {
+            match cell.get() {
+                (k, v) if k == key => v,
+                _ => {
                     let v = compute();
-                    known.insert(i, (key, v));
+                    cell.set((key, v));
                     v
                 }
             }

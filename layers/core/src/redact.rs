@@ -17,9 +17,7 @@
 //! assert!(r.is_sensitive("customer.ssn"));
 //! ```
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -113,21 +111,33 @@ impl Redactor {
     }
 
     /// [`Redactor::is_sensitive`] for a field name of a `tracing` call site, whose answer is
-    /// remembered per thread: a call site's names are `'static`, so the cache is bounded by
-    /// the program's call sites.
+    /// remembered per thread in a small direct-mapped cache keyed by the name's address (a
+    /// call site's names are `'static`): a hit costs a few instructions, a collision only
+    /// recomputes.
     #[inline]
     pub fn is_sensitive_field(&self, name: &'static str) -> bool {
         if self.inner.names.is_empty() {
             return false;
         }
-        let key = (self.inner.id, name.as_ptr() as usize, name.len());
+        let (id, ptr, len) = (self.inner.id, name.as_ptr() as usize, name.len());
+        let slot = (ptr ^ (ptr >> 7) ^ len) % DECISION_SLOTS;
         DECISIONS
             .try_with(|cache| {
-                if let Ok(mut cache) = cache.try_borrow_mut() {
-                    *cache.entry(key).or_insert_with(|| self.is_sensitive(name))
-                } else {
-                    self.is_sensitive(name)
+                let Some(cell) = cache.get(slot) else {
+                    return self.is_sensitive(name);
+                };
+                let d = cell.get();
+                if d.id == id && d.ptr == ptr && d.len == len {
+                    return d.sensitive;
                 }
+                let sensitive = self.is_sensitive(name);
+                cell.set(Decision {
+                    id,
+                    ptr,
+                    len,
+                    sensitive,
+                });
+                sensitive
             })
             .unwrap_or_else(|_| self.is_sensitive(name))
     }
@@ -171,31 +181,30 @@ impl Redactor {
     }
 }
 
-/// A multiply-rotate hasher for the small integer keys of the decision cache.
-#[derive(Default)]
-struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
+/// One remembered decision of [`Redactor::is_sensitive_field`]: redactor id (0: empty slot),
+/// and the name's address and length.
+#[derive(Clone, Copy)]
+struct Decision {
+    id: u64,
+    ptr: usize,
+    len: usize,
+    sensitive: bool,
 }
 
-type DecisionCache = HashMap<(u64, usize, usize), bool, BuildHasherDefault<FastHasher>>;
+impl Decision {
+    const EMPTY: Decision = Decision {
+        id: 0,
+        ptr: 0,
+        len: 0,
+        sensitive: false,
+    };
+}
+
+const DECISION_SLOTS: usize = 128;
 
 thread_local! {
-    static DECISIONS: RefCell<DecisionCache> = RefCell::new(HashMap::default());
+    static DECISIONS: [Cell<Decision>; DECISION_SLOTS] =
+        const { [const { Cell::new(Decision::EMPTY) }; DECISION_SLOTS] };
 }
 
 /// Whether `name` occurs in `key` starting and ending at word breaks (`_`).

@@ -172,6 +172,7 @@ where
             if d.sampled {
                 d.ensure_timed();
             }
+            taskwire_core::capture::changed(id);
         }
     }
 

@@ -131,6 +131,37 @@ fn durations_cover_the_task_and_busy_excludes_idle_time() {
 }
 
 #[test]
+fn re_entering_a_span_counts_its_busy_time_once() {
+    let cap = run(taskwire_tasks::layer(), || {
+        let span = tracing::info_span!("reentered");
+        {
+            let _outer = span.enter();
+            {
+                // Entered again inside itself: the interval is the outer one's.
+                let _inner = span.enter();
+                let t = std::time::Instant::now();
+                while t.elapsed() < std::time::Duration::from_millis(3) {}
+            }
+            let t = std::time::Instant::now();
+            while t.elapsed() < std::time::Duration::from_millis(1) {}
+        }
+        // Idle, not entered.
+        let t = std::time::Instant::now();
+        while t.elapsed() < std::time::Duration::from_millis(4) {}
+        drop(span);
+    });
+    let e = &cap.task_ends()[0];
+    let wall = e["task.duration_us"].as_u64().unwrap();
+    let busy = e["task.busy_us"].as_u64().unwrap();
+    assert!(busy >= 4_000, "busy {busy}");
+    // Counted twice, the inner 3 ms would eat into the 4 idle ones.
+    assert!(
+        wall >= busy + 4_000,
+        "the idle 4 ms is not busy: busy {busy} wall {wall}"
+    );
+}
+
+#[test]
 fn record_settings_choose_which_tasks_write() {
     let work = || {
         let _r = tracing::info_span!("root").entered();
