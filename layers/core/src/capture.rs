@@ -470,6 +470,7 @@ struct SpanTimes {
 const NOT_ENTERED: u64 = u64::MAX;
 
 impl SpanTimes {
+    #[inline]
     fn start() -> Self {
         SpanTimes {
             created: clock::now(),
@@ -484,8 +485,20 @@ impl SpanData {
     pub fn failed(&self) -> bool {
         self.errors > 0
             || self.failure.is_some()
-            || (!self.fields.is_empty()
+            || (self.fields.control & CONTROL_OUTCOME != 0
                 && self.fields.get("outcome").and_then(FieldValue::as_str) == Some("failed"))
+    }
+
+    /// The task's display name when the code gave it one: its `task.name` field, else its
+    /// `otel.name` field (span names are static; a request task is named after its route at
+    /// run time).
+    pub fn task_name(&self) -> Option<&str> {
+        if self.fields.control & CONTROL_NAMES == 0 {
+            return None;
+        }
+        ["task.name", "otel.name"]
+            .iter()
+            .find_map(|k| self.fields.get(k).and_then(FieldValue::as_str))
     }
 
     /// Wall time since creation and busy (entered) time so far, when some layer asked for
@@ -542,6 +555,7 @@ pub fn any_unsampled() -> bool {
 /// Removes the entry of span `raw` pushed by capture handle `owner` from this thread's stack
 /// of entered spans (usually the top; futures may exit out of order), updates the copies of
 /// the top, and returns the entry.
+#[inline]
 fn pop_current(raw: u64, owner: u64) -> Option<Current> {
     CURRENT
         .try_with(|c| {
@@ -562,6 +576,7 @@ fn pop_current(raw: u64, owner: u64) -> Option<Current> {
 }
 
 /// The context and `tracestate` of the top of this thread's stack of entered spans.
+#[inline]
 fn top_context() -> Option<(TraceParent, Option<Arc<str>>)> {
     CURRENT
         .try_with(|c| {
@@ -598,6 +613,7 @@ impl Fresh {
 
 /// Fills the thread's fresh-span slot from a span's data just captured. A span that carries a
 /// `tracestate` is left to the lookup (the slot holds only what copies freely).
+#[inline]
 fn remember_fresh(id: &Id, d: &SpanData) {
     let fresh = if d.tracestate.is_none() {
         Fresh {
@@ -722,6 +738,10 @@ pub fn set_remote_parent(
 pub struct SpanFields {
     entries: Vec<Entry>,
     rendered: OnceLock<Rendered>,
+    /// Which of [`CONTROL_FIELDS`] are recorded (bit `i`: `CONTROL_FIELDS[i]`), so the
+    /// questions every close asks (the task's name, a recorded outcome) skip the search when
+    /// the answer is no.
+    control: u8,
 }
 
 #[derive(Debug)]
@@ -738,6 +758,7 @@ struct Rendered {
 }
 
 impl SpanFields {
+    #[inline]
     fn with_capacity(n: usize) -> Self {
         SpanFields {
             entries: if n == 0 {
@@ -746,6 +767,7 @@ impl SpanFields {
                 Vec::with_capacity(n)
             },
             rendered: OnceLock::new(),
+            control: 0,
         }
     }
 
@@ -803,6 +825,9 @@ impl SpanFields {
     /// `Span::record`), kept otherwise (a name repeated at creation: the first wins, as for
     /// events). Call [`Self::render`] afterwards.
     fn set(&mut self, name: &'static str, value: FieldValue, replace: bool) {
+        if let Some(i) = CONTROL_FIELDS.iter().position(|c| *c == name) {
+            self.control |= 1 << i;
+        }
         match self.entries.iter_mut().find(|e| e.name == name) {
             Some(e) => {
                 if replace {
@@ -832,9 +857,15 @@ struct FieldCollector<'a> {
 /// reads span fields.
 pub const CONTROL_FIELDS: [&str; 3] = ["task.name", "otel.name", "outcome"];
 
+/// [`SpanFields::control`] bits of `task.name` and `otel.name`.
+const CONTROL_NAMES: u8 = 0b011;
+/// [`SpanFields::control`] bit of `outcome`.
+const CONTROL_OUTCOME: u8 = 0b100;
+
 /// Whether a span call site declares any of [`CONTROL_FIELDS`], remembered per thread in a
 /// small direct-mapped cache keyed by the call site's metadata address (a collision only
 /// recomputes).
+#[inline]
 fn has_control_fields(meta: &'static tracing_core::Metadata<'static>) -> bool {
     const SLOTS: usize = 64;
     thread_local! {

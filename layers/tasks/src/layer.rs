@@ -308,13 +308,7 @@ struct StartWritten;
 /// A task's display name: its `task.name` (or `otel.name`) field when it has one, since span
 /// names are static and a request task is named after its route at run time.
 fn task_name(d: &SpanData) -> Option<Box<str>> {
-    if d.fields.is_empty() {
-        return None;
-    }
-    ["task.name", "otel.name"]
-        .iter()
-        .find_map(|k| d.fields.get(k).and_then(|v| v.as_str()))
-        .map(Box::from)
+    d.task_name().map(Box::from)
 }
 
 /// Picks the message out of an ERROR event, as the task's failure reason.
