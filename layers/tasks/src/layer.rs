@@ -53,7 +53,7 @@ pub struct TasksLayer {
     task_start: bool,
     /// The subscriber this layer belongs to: task records go to it even when the last handle
     /// of a span is dropped on a thread whose default subscriber is another one.
-    dispatch: OnceLock<WeakDispatch>,
+    dispatch: OnceLock<Own>,
 }
 
 impl Default for TasksLayer {
@@ -130,8 +130,34 @@ impl TasksLayer {
         parent: &Id,
         values: &[Option<&dyn tracing::Value>],
     ) {
-        let mine = self.dispatch.get().and_then(WeakDispatch::upgrade);
-        records::emit(callsite, mine.as_ref(), parent, values);
+        // Registered (and checked against the interest) outside `get_default`: registering
+        // inside it would ask a nested `get_default`, which answers with no subscriber.
+        let Some(interest) = records::interest(callsite) else {
+            return;
+        };
+        let Some(own) = self.dispatch.get() else {
+            tracing_core::dispatcher::get_default(|d| {
+                records::send(callsite, interest, d, parent, values);
+            });
+            return;
+        };
+        // Usually the thread's default subscriber is this layer's own: then the record goes
+        // to it as `tracing::event!` would, without touching the weak handle's count.
+        if own.registry != 0 {
+            let sent = tracing_core::dispatcher::get_default(|d| {
+                let mine = registry_address(d) == own.registry;
+                if mine {
+                    records::send(callsite, interest, d, parent, values);
+                }
+                mine
+            });
+            if sent {
+                return;
+            }
+        }
+        if let Some(mine) = own.weak.upgrade() {
+            records::send(callsite, interest, &mine, parent, values);
+        }
     }
 
     fn wants_record(&self, data: &SpanData, failed: bool) -> bool {
@@ -150,7 +176,10 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
-        let _ = self.dispatch.set(subscriber.downgrade());
+        let _ = self.dispatch.set(Own {
+            weak: subscriber.downgrade(),
+            registry: registry_address(subscriber),
+        });
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -300,6 +329,21 @@ where
             ],
         );
     }
+}
+
+/// The subscriber a [`TasksLayer`] belongs to.
+#[derive(Debug)]
+struct Own {
+    weak: WeakDispatch,
+    /// The address of its `Registry`, which identifies it without upgrading `weak` (0: not
+    /// built on a `Registry`).
+    registry: usize,
+}
+
+/// The address of the `Registry` a subscriber is built on (0: none).
+fn registry_address(d: &Dispatch) -> usize {
+    d.downcast_ref::<tracing_subscriber::Registry>()
+        .map_or(0, |r| std::ptr::from_ref(r) as usize)
 }
 
 /// Marks a task whose `task.start` record was written.

@@ -94,36 +94,36 @@ static START_META: Metadata<'static> = Metadata::new(
     Kind::EVENT,
 );
 
-/// Emits one record of `callsite` as a child of the span `parent`, with `values` in the order
-/// of the call site's fields, to `dispatch` (or the thread's default subscriber when `None`).
-/// Honours the interest subscribers registered for the call site and their `enabled`, as
-/// `tracing`'s macros do.
-pub(crate) fn emit(
-    callsite: &'static RecordCallsite,
-    dispatch: Option<&Dispatch>,
-    parent: &Id,
-    values: &[Option<&dyn Value>],
-) {
+/// Registers `callsite` on first use and returns its interest, or `None` when no subscriber
+/// wants it (interest never, or above the maximum level). Call it outside `get_default`:
+/// registration asks the default subscriber, and a nested `get_default` answers with none.
+pub(crate) fn interest(callsite: &'static RecordCallsite) -> Option<u8> {
     callsite
         .registration
         .call_once(|| tracing_core::callsite::register(callsite));
     let interest = callsite.interest.load(Ordering::Relaxed);
     if interest == NEVER || *callsite.meta.level() > LevelFilter::current() {
-        return;
+        return None;
     }
+    Some(interest)
+}
+
+/// Sends one record of `callsite` to `dispatch` as a child of the span `parent`, with `values`
+/// in the order of the call site's fields, if `dispatch` enables it (as `tracing`'s macros do);
+/// `interest` comes from [`interest`].
+pub(crate) fn send(
+    callsite: &'static RecordCallsite,
+    interest: u8,
+    dispatch: &Dispatch,
+    parent: &Id,
+    values: &[Option<&dyn Value>],
+) {
     let meta = callsite.meta;
-    let fields = meta.fields();
-    let send = |d: &Dispatch| {
-        if interest == ALWAYS || d.enabled(meta) {
-            d.event(&Event::new_child_of(
-                parent.clone(),
-                meta,
-                &fields.value_set_all(values),
-            ));
-        }
-    };
-    match dispatch {
-        Some(d) => send(d),
-        None => tracing_core::dispatcher::get_default(send),
+    if interest == ALWAYS || dispatch.enabled(meta) {
+        dispatch.event(&Event::new_child_of(
+            parent.clone(),
+            meta,
+            &meta.fields().value_set_all(values),
+        ));
     }
 }
