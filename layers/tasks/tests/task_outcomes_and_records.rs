@@ -370,6 +370,32 @@ fn two_taskwire_layers_push_the_current_task_once() {
     });
 }
 
+#[test]
+fn a_tasks_layer_behind_another_capturing_layer_still_samples_and_times() {
+    // The JSON layer is innermost, so it captures each span first; the tasks layer then applies
+    // its sampler and timing to the captured span, and entering must see both.
+    let unsampled = tracing_subscriber::registry()
+        .with(taskwire_json::layer().with_writer(std::io::sink))
+        .with(taskwire_tasks::layer().with_sampler(Sampler::ratio(0.0)));
+    tracing::subscriber::with_default(unsampled, || {
+        let _root = tracing::info_span!("root").entered();
+        assert!(!taskwire_tasks::current().unwrap().sampled());
+    });
+
+    let cap = support::Capture::default();
+    let timed = tracing_subscriber::registry()
+        .with(taskwire_json::layer().with_writer(cap.clone()))
+        .with(taskwire_tasks::layer());
+    tracing::subscriber::with_default(timed, || {
+        let _root = tracing::info_span!("root").entered();
+        let t = std::time::Instant::now();
+        while t.elapsed() < std::time::Duration::from_millis(2) {}
+    });
+    let ends = cap.task_ends();
+    let busy = by_name(&ends, "root")["task.busy_us"].as_u64().unwrap();
+    assert!(busy >= 2_000, "busy {busy}");
+}
+
 struct Faulty;
 impl std::fmt::Debug for Faulty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
