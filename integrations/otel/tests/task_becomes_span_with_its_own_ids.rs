@@ -188,3 +188,30 @@ fn works_alone_boxed_or_optional_and_behind_a_per_layer_filter() {
     );
     assert!(spans[1].end_time >= spans[1].start_time);
 }
+
+#[test]
+fn spans_captured_first_by_another_layer_still_get_their_duration() {
+    // The JSON layer is innermost and captures each span first, without timing; the export
+    // layer needs the times of sampled spans and adds them.
+    let exporter = InMemorySpanExporter::default();
+    let (otel, guard) = taskwire_otel::layer()
+        .with_span_exporter(exporter.clone())
+        .build()
+        .expect("starts");
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_json::layer().with_writer(std::io::sink))
+        .with(otel);
+    tracing::subscriber::with_default(subscriber, || {
+        let _s = tracing::info_span!("timed").entered();
+        let t = std::time::Instant::now();
+        while t.elapsed() < Duration::from_millis(3) {}
+    });
+    assert!(guard.flush(Duration::from_secs(10)));
+    let spans = exporter.get_finished_spans().expect("spans");
+    let s = spans.iter().find(|s| s.name == "timed").expect("span");
+    let took = s
+        .end_time
+        .duration_since(s.start_time)
+        .expect("ends after it starts");
+    assert!(took >= Duration::from_millis(3), "{took:?}");
+}

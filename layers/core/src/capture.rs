@@ -308,9 +308,14 @@ impl Capture {
     }
 
     /// Adds to a span another layer captured what this handle needs and that one did not ask
-    /// for: timing of every span, the fields.
+    /// for: timing (of every span, or of sampled ones), the fields.
     fn top_up(&self, attrs: &Attributes<'_>, d: &mut SpanData) {
-        if d.timed.is_none() && self.timing == Timing::Always {
+        let want_timing = match self.timing {
+            Timing::Always => true,
+            Timing::Sampled => d.sampled,
+            Timing::Off => false,
+        };
+        if d.timed.is_none() && want_timing {
             d.timed = Some(SpanTimes::start());
         }
         if !d.fields_captured && self.fields {
