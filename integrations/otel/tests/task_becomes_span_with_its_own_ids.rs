@@ -16,13 +16,23 @@ fn attr<'a>(s: &'a SpanData, key: &str) -> Option<&'a Value> {
         .map(|kv| &kv.value)
 }
 
-#[test]
-fn task_tree_keeps_taskwire_ids_status_fields_and_events() {
+/// An export layer whose spans go to an in-memory exporter.
+fn to_memory() -> (
+    InMemorySpanExporter,
+    taskwire_otel::OtelLayer,
+    taskwire_otel::OtelGuard,
+) {
     let exporter = InMemorySpanExporter::default();
     let (otel, guard) = taskwire_otel::layer()
         .with_span_exporter(exporter.clone())
         .build()
         .expect("starts");
+    (exporter, otel, guard)
+}
+
+#[test]
+fn task_tree_keeps_taskwire_ids_status_fields_and_events() {
+    let (exporter, otel, guard) = to_memory();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer())
         .with(otel);
@@ -115,11 +125,7 @@ fn task_tree_keeps_taskwire_ids_status_fields_and_events() {
 
 #[test]
 fn unsampled_tasks_are_not_exported_and_server_kind_is_inferred() {
-    let exporter = InMemorySpanExporter::default();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_span_exporter(exporter.clone())
-        .build()
-        .expect("starts");
+    let (exporter, otel, guard) = to_memory();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer())
         .with(otel);
@@ -157,11 +163,7 @@ fn works_alone_boxed_or_optional_and_behind_a_per_layer_filter() {
     use tracing_subscriber::{filter, Layer, Registry};
 
     // Alone (it captures the spans itself), boxed, as an `Option`, filtered.
-    let exporter = InMemorySpanExporter::default();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_span_exporter(exporter.clone())
-        .build()
-        .expect("starts");
+    let (exporter, otel, guard) = to_memory();
     let boxed: Box<dyn Layer<Registry> + Send + Sync> =
         Box::new(otel.with_filter(filter::filter_fn(|m| m.target() != "noise")));
     let subscriber = tracing_subscriber::registry().with(Some(boxed));
@@ -193,11 +195,7 @@ fn works_alone_boxed_or_optional_and_behind_a_per_layer_filter() {
 fn spans_captured_first_by_another_layer_still_get_their_duration() {
     // The JSON layer is innermost and captures each span first, without timing; the export
     // layer needs the times of sampled spans and adds them.
-    let exporter = InMemorySpanExporter::default();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_span_exporter(exporter.clone())
-        .build()
-        .expect("starts");
+    let (exporter, otel, guard) = to_memory();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_json::layer().with_writer(std::io::sink))
         .with(otel);

@@ -17,6 +17,19 @@ fn run(layer: taskwire_tasks::TasksLayer, f: impl FnOnce()) -> support::Capture 
     cap
 }
 
+/// Keeps the thread busy for `ms` milliseconds.
+fn spin(ms: u64) {
+    let t = std::time::Instant::now();
+    while t.elapsed() < std::time::Duration::from_millis(ms) {}
+}
+
+/// The wall and busy microseconds of the first `task.end` record.
+fn wall_and_busy(cap: &support::Capture) -> (u64, u64) {
+    let e = &cap.task_ends()[0];
+    let us = |k: &str| e[k].as_u64().unwrap();
+    (us("task.duration_us"), us("task.busy_us"))
+}
+
 fn by_name<'a>(ends: &'a [Value], name: &str) -> &'a Value {
     ends.iter()
         .find(|e| e["task.name"] == name)
@@ -114,17 +127,13 @@ fn durations_cover_the_task_and_busy_excludes_idle_time() {
         let span = tracing::info_span!("timed");
         {
             let _e = span.enter();
-            let t = std::time::Instant::now();
-            while t.elapsed() < std::time::Duration::from_millis(2) {}
+            spin(2);
         }
         // Idle, not entered.
-        let t = std::time::Instant::now();
-        while t.elapsed() < std::time::Duration::from_millis(5) {}
+        spin(5);
         drop(span);
     });
-    let e = &cap.task_ends()[0];
-    let wall = e["task.duration_us"].as_u64().unwrap();
-    let busy = e["task.busy_us"].as_u64().unwrap();
+    let (wall, busy) = wall_and_busy(&cap);
     assert!(busy >= 2_000, "busy {busy}");
     assert!(wall >= 7_000, "wall {wall}");
     assert!(busy < wall, "busy {busy} wall {wall}");
@@ -139,20 +148,15 @@ fn re_entering_a_span_counts_its_busy_time_once() {
             {
                 // Entered again inside itself: the interval is the outer one's.
                 let _inner = span.enter();
-                let t = std::time::Instant::now();
-                while t.elapsed() < std::time::Duration::from_millis(3) {}
+                spin(3);
             }
-            let t = std::time::Instant::now();
-            while t.elapsed() < std::time::Duration::from_millis(1) {}
+            spin(1);
         }
         // Idle, not entered.
-        let t = std::time::Instant::now();
-        while t.elapsed() < std::time::Duration::from_millis(4) {}
+        spin(4);
         drop(span);
     });
-    let e = &cap.task_ends()[0];
-    let wall = e["task.duration_us"].as_u64().unwrap();
-    let busy = e["task.busy_us"].as_u64().unwrap();
+    let (wall, busy) = wall_and_busy(&cap);
     assert!(busy >= 4_000, "busy {busy}");
     // Counted twice, the inner 3 ms would eat into the 4 idle ones.
     assert!(
@@ -388,8 +392,7 @@ fn a_tasks_layer_behind_another_capturing_layer_still_samples_and_times() {
         .with(taskwire_tasks::layer());
     tracing::subscriber::with_default(timed, || {
         let _root = tracing::info_span!("root").entered();
-        let t = std::time::Instant::now();
-        while t.elapsed() < std::time::Duration::from_millis(2) {}
+        spin(2);
     });
     let ends = cap.task_ends();
     let busy = by_name(&ends, "root")["task.busy_us"].as_u64().unwrap();
