@@ -26,7 +26,7 @@ fn spin(ms: u64) {
 /// The wall and busy microseconds of the first `task.end` record.
 fn wall_and_busy(cap: &support::Capture) -> (u64, u64) {
     let e = &cap.task_ends()[0];
-    let us = |k: &str| e[k].as_u64().unwrap();
+    let us = |k: &str| e[k].as_u64().expect("a duration in microseconds");
     (us("task.duration_us"), us("task.busy_us"))
 }
 
