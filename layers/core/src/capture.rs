@@ -637,6 +637,12 @@ fn remember_fresh(id: &Id, d: &SpanData) {
 /// timing) after the span was created, through a way other than [`with_span_data`], so that
 /// entering it reads the change. Layers that edit a captured span's data in their own
 /// `on_new_span` call this.
+///
+/// ```
+/// use tracing_core::span::Id;
+/// // After editing the `SpanData` of span `id` through its registry extensions:
+/// taskwire_core::capture::changed(&Id::from_u64(1));
+/// ```
 pub fn changed(id: &Id) {
     let raw = id.into_u64();
     let _ = FRESH.try_with(|c| {
