@@ -344,7 +344,10 @@ impl Capture {
         // A span entered right after it was created on this thread (the usual `#[instrument]`
         // and `info_span!(..).entered()` shape) needs no registry lookup: its capture left
         // what entering needs in the thread's fresh-span slot.
-        let fresh = FRESH.try_with(Cell::get).ok().filter(|f| f.id == raw);
+        let fresh = FRESH
+            .try_with(Cell::get)
+            .ok()
+            .filter(|f| f.id == raw && f.edits == LINEAGE_EDITS.load(Ordering::Relaxed));
         let (parent, tracestate, timed) = match fresh {
             Some(f) if f.owner != self.owner => return,
             Some(f) => {
@@ -601,6 +604,8 @@ struct Fresh {
     parent: TraceParent,
     owner: u64,
     timed: bool,
+    /// [`LINEAGE_EDITS`] when the slot was filled.
+    edits: u64,
 }
 
 impl Fresh {
@@ -613,8 +618,14 @@ impl Fresh {
         },
         owner: 0,
         timed: false,
+        edits: 0,
     };
 }
+
+/// How many times any thread re-parented a span after its creation ([`set_remote_parent`]).
+/// A fresh-span slot filled before the latest such edit is not trusted: the edit may have been
+/// made on another thread, to a span this thread created and has not entered yet.
+static LINEAGE_EDITS: AtomicU64 = AtomicU64::new(0);
 
 /// Fills the thread's fresh-span slot from a span's data just captured. A span that carries a
 /// `tracestate` is left to the lookup (the slot holds only what copies freely).
@@ -626,6 +637,7 @@ fn remember_fresh(id: &Id, d: &SpanData) {
             parent: d.traceparent(),
             owner: d.owner,
             timed: d.timed.is_some(),
+            edits: LINEAGE_EDITS.load(Ordering::Relaxed),
         }
     } else {
         Fresh::NONE
@@ -635,8 +647,9 @@ fn remember_fresh(id: &Id, d: &SpanData) {
 
 /// Tells the capture that the [`SpanData`] of span `id` changed (its lineage, sampling or
 /// timing) after the span was created, through a way other than [`with_span_data`], so that
-/// entering it reads the change. Layers that edit a captured span's data in their own
-/// `on_new_span` call this.
+/// entering it on this thread reads the change. Layers that edit a captured span's data in
+/// their own `on_new_span` call this. (To re-parent a span, use [`set_remote_parent`], which
+/// also covers a span created on another thread.)
 ///
 /// ```
 /// use tracing_core::span::Id;
@@ -726,6 +739,9 @@ pub fn set_remote_parent(
     let Some(parent) = remote.parent else {
         return false;
     };
+    // Whichever thread created the span sees this before it next enters a fresh span (handing
+    // the span over to it orders the two).
+    LINEAGE_EDITS.fetch_add(1, Ordering::Relaxed);
     with_span_data(dispatch, id, |d| {
         d.trace_id = parent.trace_id;
         d.parent_span_id = Some(parent.span_id);

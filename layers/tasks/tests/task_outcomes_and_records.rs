@@ -399,6 +399,30 @@ fn a_tasks_layer_behind_another_capturing_layer_still_samples_and_times() {
     assert!(busy >= 2_000, "busy {busy}");
 }
 
+#[test]
+fn a_span_imported_on_another_thread_before_its_first_enter_continues_the_remote_trace() {
+    let subscriber = tracing_subscriber::registry().with(taskwire_tasks::layer());
+    let dispatch = tracing::Dispatch::new(subscriber);
+    tracing::dispatcher::with_default(&dispatch, || {
+        // Created here, re-parented on another thread, entered back here.
+        let span = tracing::info_span!("handle");
+        let span = std::thread::spawn(move || {
+            taskwire_tasks::import(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                span,
+            )
+        })
+        .join()
+        .unwrap();
+        let _e = span.enter();
+        let ctx = taskwire_tasks::current().unwrap();
+        assert_eq!(
+            ctx.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+    });
+}
+
 struct Faulty;
 impl std::fmt::Debug for Faulty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
