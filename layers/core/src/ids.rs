@@ -75,26 +75,13 @@ impl TraceId {
 
     /// The id as 32 lowercase hex characters, without allocating.
     pub fn to_hex(self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for (i, b) in self.to_bytes().iter().enumerate() {
-            out[2 * i] = HEX[usize::from(b >> 4)];
-            out[2 * i + 1] = HEX[usize::from(b & 0xf)];
-        }
-        out
+        hex_of(self.to_bytes())
     }
 
     /// Parses exactly 32 lowercase hex characters. Uppercase, other lengths and the all-zero id
     /// are refused, as W3C Trace Context requires.
     pub fn from_hex(s: &str) -> Option<Self> {
-        let b = s.as_bytes();
-        if b.len() != 32 {
-            return None;
-        }
-        let mut v: u128 = 0;
-        for &c in b {
-            v = (v << 4) | u128::from(hex_val(c)?);
-        }
-        (v != 0).then_some(TraceId(v))
+        parse_hex(s, 32).filter(|v| *v != 0).map(TraceId)
     }
 }
 
@@ -139,26 +126,36 @@ impl SpanId {
 
     /// The id as 16 lowercase hex characters, without allocating.
     pub fn to_hex(self) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        for (i, b) in self.to_bytes().iter().enumerate() {
-            out[2 * i] = HEX[usize::from(b >> 4)];
-            out[2 * i + 1] = HEX[usize::from(b & 0xf)];
-        }
-        out
+        hex_of(self.to_bytes())
     }
 
     /// Parses exactly 16 lowercase hex characters; refuses the all-zero id.
     pub fn from_hex(s: &str) -> Option<Self> {
-        let b = s.as_bytes();
-        if b.len() != 16 {
-            return None;
-        }
-        let mut v: u64 = 0;
-        for &c in b {
-            v = (v << 4) | u64::from(hex_val(c)?);
-        }
-        (v != 0).then_some(SpanId(v))
+        parse_hex(s, 16)
+            .and_then(|v| u64::try_from(v).ok())
+            .filter(|v| *v != 0)
+            .map(SpanId)
     }
+}
+
+/// `bytes` as lowercase hex (`M` is `2 * N`).
+fn hex_of<const N: usize, const M: usize>(bytes: [u8; N]) -> [u8; M] {
+    let mut out = [0u8; M];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0xf)];
+    }
+    out
+}
+
+/// The value of exactly `len` (at most 32) lowercase hex digits.
+fn parse_hex(s: &str, len: usize) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != len {
+        return None;
+    }
+    b.iter()
+        .try_fold(0u128, |v, &c| Some((v << 4) | u128::from(hex_val(c)?)))
 }
 
 /// The value of one lowercase hex digit; uppercase is refused (W3C Trace Context).
