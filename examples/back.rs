@@ -23,50 +23,15 @@
 
 use std::error::Error;
 use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing::{error, info, instrument};
 
-#[path = "support/shutdown.rs"]
-mod shutdown;
+#[path = "support/service.rs"]
+mod service;
 
 const USAGE: &str = "usage: back [--port PORT] [--log PATH] [--stop-on-eof]";
-
-struct Args {
-    port: u16,
-    log: PathBuf,
-    stop_on_eof: bool,
-}
-
-fn args() -> Result<Args, String> {
-    let mut port = std::env::var("PORT").unwrap_or_else(|_| "8081".to_owned());
-    let mut log = std::env::var_os("LOG_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/two-services/back.log")
-        });
-    let mut stop_on_eof = false;
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--port" => port = it.next().ok_or("--port needs a value")?,
-            "--log" => log = it.next().ok_or("--log needs a value")?.into(),
-            "--stop-on-eof" => stop_on_eof = true,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unexpected argument `{other}`")),
-        }
-    }
-    let port = port
-        .parse()
-        .map_err(|_| format!("`{port}` is not a port number"))?;
-    Ok(Args {
-        port,
-        log,
-        stop_on_eof,
-    })
-}
 
 /// The simulated fault.
 #[derive(Debug)]
@@ -109,32 +74,11 @@ async fn charge(order: web::Path<u64>) -> HttpResponse {
     }
 }
 
-/// Resolves on Ctrl-C, `SIGTERM`, or (when `stop_on_eof`) the end of standard input.
-async fn shutdown_signal(stop_on_eof: bool) {
-    let reason = shutdown::shutdown_signal(stop_on_eof).await;
-    info!(reason, "shutting down");
-}
-
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let args = match args() {
-        Ok(args) => args,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("back: {msg}");
-            }
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
-    };
-
+    let args = service::args("back", USAGE, "8081", None);
     // Keep the guard until the server has stopped: dropping it flushes the log file.
-    let _guard = taskwire::builder()
-        .service("back")
-        .tasks(taskwire::tasks::layer())
-        .json(std::io::stdout)
-        .json_file(&args.log)
-        .install()?;
+    let _guard = service::install("back", &args.log)?;
 
     let server = HttpServer::new(|| {
         App::new()
@@ -144,7 +88,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     .workers(2)
     // In-flight requests get this long to finish once a shutdown has begun.
     .shutdown_timeout(5)
-    .shutdown_signal(shutdown_signal(args.stop_on_eof))
+    .shutdown_signal(service::shutdown_signal(args.stop_on_eof))
     .bind(("127.0.0.1", args.port))?;
     let addr = *server.addrs().first().ok_or("bound to no address")?;
 

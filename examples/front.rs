@@ -26,7 +26,6 @@
 //! `docs/propagation.md` ("Two services, one tree") runs both services.
 
 use std::error::Error;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -36,48 +35,10 @@ use axum::Router;
 use reqwest_middleware::ClientWithMiddleware;
 use tracing::{error, info, instrument};
 
-#[path = "support/shutdown.rs"]
-mod shutdown;
+#[path = "support/service.rs"]
+mod service;
 
 const USAGE: &str = "usage: front [--port PORT] [--back URL] [--log PATH] [--stop-on-eof]";
-
-struct Args {
-    port: u16,
-    back: String,
-    log: PathBuf,
-    stop_on_eof: bool,
-}
-
-fn args() -> Result<Args, String> {
-    let mut port = std::env::var("PORT").unwrap_or_else(|_| "8080".to_owned());
-    let mut back = std::env::var("BACK_URL").unwrap_or_else(|_| "http://127.0.0.1:8081".to_owned());
-    let mut log = std::env::var_os("LOG_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/two-services/front.log")
-        });
-    let mut stop_on_eof = false;
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--port" => port = it.next().ok_or("--port needs a value")?,
-            "--back" => back = it.next().ok_or("--back needs a value")?,
-            "--log" => log = it.next().ok_or("--log needs a value")?.into(),
-            "--stop-on-eof" => stop_on_eof = true,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unexpected argument `{other}`")),
-        }
-    }
-    let port = port
-        .parse()
-        .map_err(|_| format!("`{port}` is not a port number"))?;
-    Ok(Args {
-        port,
-        back: back.trim_end_matches('/').to_owned(),
-        log,
-        stop_on_eof,
-    })
-}
 
 #[derive(Clone)]
 struct Shop {
@@ -125,32 +86,11 @@ async fn checkout(State(shop): State<Shop>, Path(order): Path<u64>) -> (StatusCo
     }
 }
 
-/// Resolves on Ctrl-C, `SIGTERM`, or (when `stop_on_eof`) the end of standard input.
-async fn shutdown_signal(stop_on_eof: bool) {
-    let reason = shutdown::shutdown_signal(stop_on_eof).await;
-    info!(reason, "shutting down");
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let args = match args() {
-        Ok(args) => args,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("front: {msg}");
-            }
-            eprintln!("{USAGE}");
-            std::process::exit(2);
-        }
-    };
-
+    let args = service::args("front", USAGE, "8080", Some("http://127.0.0.1:8081"));
     // Keep the guard until the server has stopped: dropping it flushes the log file.
-    let _guard = taskwire::builder()
-        .service("front")
-        .tasks(taskwire::tasks::layer())
-        .json(std::io::stdout)
-        .json_file(&args.log)
-        .install()?;
+    let _guard = service::install("front", &args.log)?;
 
     let client = reqwest_middleware::ClientBuilder::new(
         reqwest::Client::builder()
@@ -161,7 +101,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     .build();
     let shop = Shop {
         client,
-        back: args.back,
+        back: args.back.unwrap_or_default(),
     };
     let app = Router::new()
         .route("/checkout/{order}", get(checkout))
@@ -175,7 +115,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("listening on {addr}");
     info!(%addr, log = %args.log.display(), "front listening");
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal(args.stop_on_eof))
+        .with_graceful_shutdown(service::shutdown_signal(args.stop_on_eof))
         .await?;
     info!("front stopped");
     Ok(())
