@@ -204,16 +204,7 @@ impl Sqlite {
             .map_err(|e| SchemaError(e, "cannot start the schema transaction".into()))?;
         tx.execute_batch(&ddl)
             .map_err(|e| SchemaError(e, "cannot create the tables".into()))?;
-        let version: Option<String> = tx
-            .query_row(
-                &format!(
-                    "SELECT value FROM \"{}meta\" WHERE key = 'schema_version'",
-                    self.sql.prefix
-                ),
-                [],
-                |r| r.get(0),
-            )
-            .optional()
+        let version = schema_version(&tx, &self.sql.prefix)
             .map_err(|e| SchemaError(e, "cannot read the schema version".into()))?;
         let meta = format!(
             "INSERT INTO \"{}meta\" (key, value) VALUES (?1, ?2) \
@@ -250,17 +241,7 @@ impl Sqlite {
     }
 
     fn check_version(&self, where_: &str) -> Result<(), OpenError> {
-        let v: Option<String> = self
-            .conn
-            .query_row(
-                &format!(
-                    "SELECT value FROM \"{}meta\" WHERE key = 'schema_version'",
-                    self.sql.prefix
-                ),
-                [],
-                |r| r.get(0),
-            )
-            .optional()
+        let v = schema_version(&self.conn, &self.sql.prefix)
             .map_err(|e| OpenError::new(kind_of(&e), where_.to_owned()).with_source(e))?;
         match v.as_deref().map(str::parse::<u32>) {
             Some(Ok(v)) if v <= SCHEMA_VERSION => Ok(()),
@@ -840,4 +821,14 @@ impl Sql {
             delete_ticket: format!("DELETE FROM {t} WHERE id = ?1"),
         }
     }
+}
+
+/// The schema version recorded in the `meta` table of the tables named with `prefix`.
+fn schema_version(conn: &Connection, prefix: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        &format!("SELECT value FROM \"{prefix}meta\" WHERE key = 'schema_version'"),
+        [],
+        |r| r.get(0),
+    )
+    .optional()
 }
