@@ -17,6 +17,7 @@ use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::future::{CatchUnwind, FutureExt};
 use pin_project_lite::pin_project;
 use taskwire_core::capture;
+use taskwire_core::http::SkipPaths;
 use taskwire_core::ids::SpanId;
 use taskwire_core::propagation::extract;
 use tracing::field::Empty;
@@ -75,7 +76,7 @@ struct Config {
     request_id_header: bool,
     request_id_name: HeaderName,
     client_address: ClientAddress,
-    skip_paths: Box<[Box<str>]>,
+    skip_paths: SkipPaths,
 }
 
 impl Default for Config {
@@ -85,7 +86,7 @@ impl Default for Config {
             request_id_header: true,
             request_id_name: HeaderName::from_static(X_REQUEST_ID),
             client_address: ClientAddress::Off,
-            skip_paths: Box::default(),
+            skip_paths: SkipPaths::default(),
         }
     }
 }
@@ -161,10 +162,7 @@ impl RequestTasks {
         I: IntoIterator<Item = P>,
         P: Into<String>,
     {
-        let config = self.config_mut();
-        let mut all: Vec<Box<str>> = std::mem::take(&mut config.skip_paths).into_vec();
-        all.extend(paths.into_iter().map(|p| p.into().into_boxed_str()));
-        config.skip_paths = all.into_boxed_slice();
+        self.config_mut().skip_paths.add(paths);
         self
     }
 }
@@ -225,7 +223,7 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
-        if self.config.skip_paths.iter().any(|p| **p == *req.path()) {
+        if self.config.skip_paths.contains(req.path()) {
             return ResponseFuture::new(&self.service, req, None);
         }
         let task = open_task(&self.config, &mut req);

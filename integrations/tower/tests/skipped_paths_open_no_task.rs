@@ -8,7 +8,13 @@ use support::{str_of, TRACEPARENT};
 
 #[tokio::test]
 async fn health_checks_open_no_task() {
-    let h = Harness::start(taskwire_tower::layer().with_skip_paths(["/health"])).await;
+    // Each call adds to the list: `/health` stays skipped.
+    let h = Harness::start(
+        taskwire_tower::layer()
+            .with_skip_paths(["/health"])
+            .with_skip_paths(["/ready"]),
+    )
+    .await;
     let (res, body) = h
         .get("/health", &[("traceparent", TRACEPARENT.as_bytes())])
         .await;

@@ -40,3 +40,35 @@ pub fn known_method(method: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// Request paths a server middleware passes through untouched (exact matches of the request
+/// path, like `/health`): no task, no headers.
+///
+/// ```
+/// use taskwire_core::http::SkipPaths;
+/// let mut skip = SkipPaths::default();
+/// skip.add(["/health"]);
+/// skip.add(["/metrics"]);
+/// assert!(skip.contains("/health") && skip.contains("/metrics"));
+/// assert!(!skip.contains("/health/deep"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SkipPaths(Box<[Box<str>]>);
+
+impl SkipPaths {
+    /// Adds `paths` to the ones given before.
+    pub fn add<I, P>(&mut self, paths: I)
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        let mut all = std::mem::take(&mut self.0).into_vec();
+        all.extend(paths.into_iter().map(|p| p.into().into_boxed_str()));
+        self.0 = all.into_boxed_slice();
+    }
+
+    /// Whether requests for `path` pass through untouched.
+    pub fn contains(&self, path: &str) -> bool {
+        self.0.iter().any(|p| **p == *path)
+    }
+}

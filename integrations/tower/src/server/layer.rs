@@ -78,17 +78,14 @@ impl TaskLayer {
     }
 
     /// Paths (exact matches of the request path, like `/health`) for which no task is opened:
-    /// such requests pass through untouched. Replaces the earlier list.
+    /// such requests pass through untouched. Adds to the paths given before.
     #[must_use]
     pub fn with_skip_paths<I, P>(mut self, paths: I) -> Self
     where
         I: IntoIterator<Item = P>,
         P: Into<String>,
     {
-        self.config().skip_paths = paths
-            .into_iter()
-            .map(|p| p.into().into_boxed_str())
-            .collect();
+        self.config().skip_paths.add(paths);
         self
     }
 

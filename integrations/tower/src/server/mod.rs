@@ -47,6 +47,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::request::Parts;
+use taskwire_core::http::SkipPaths;
 
 pub use body::TaskBody;
 pub use future::ResponseFuture;
@@ -86,7 +87,7 @@ pub(crate) struct Config {
     pub(crate) route: Option<RouteFn>,
     pub(crate) traceresponse: bool,
     pub(crate) request_id_header: bool,
-    pub(crate) skip_paths: Box<[Box<str>]>,
+    pub(crate) skip_paths: SkipPaths,
     pub(crate) client_address: ClientAddress,
 }
 
@@ -96,7 +97,7 @@ impl Default for Config {
             route: None,
             traceresponse: true,
             request_id_header: true,
-            skip_paths: Box::default(),
+            skip_paths: SkipPaths::default(),
             client_address: ClientAddress::Off,
         }
     }

@@ -70,7 +70,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let path = req.uri().path();
-        if self.config.skip_paths.iter().any(|p| **p == *path) {
+        if self.config.skip_paths.contains(path) {
             return ResponseFuture::untracked(self.inner.call(req));
         }
         let (mut parts, body) = req.into_parts();
