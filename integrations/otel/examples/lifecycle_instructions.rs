@@ -34,6 +34,15 @@ fn run(d: tracing::Dispatch, n: usize) {
     });
 }
 
+/// The export layer into the no-op exporter, with a queue large enough that nothing is dropped.
+fn noop_export() -> (taskwire_otel::OtelLayer, taskwire_otel::OtelGuard) {
+    taskwire_otel::layer()
+        .with_span_exporter(NoopExporter)
+        .with_queue_capacity(1 << 20)
+        .build()
+        .expect("starts")
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let stack = args.next().unwrap_or_else(|| "tasks_otel".into());
@@ -69,11 +78,7 @@ fn main() {
             n,
         ),
         "tasks_otel" => {
-            let (otel, guard) = taskwire_otel::layer()
-                .with_span_exporter(NoopExporter)
-                .with_queue_capacity(1 << 20)
-                .build()
-                .expect("starts");
+            let (otel, guard) = noop_export();
             run(
                 tracing::Dispatch::new(
                     tracing_subscriber::registry()
@@ -87,11 +92,7 @@ fn main() {
         "tasks_quiet_otel" => {
             // Export without task.end records: a service that exports its tasks as spans
             // rather than logging them.
-            let (otel, guard) = taskwire_otel::layer()
-                .with_span_exporter(NoopExporter)
-                .with_queue_capacity(1 << 20)
-                .build()
-                .expect("starts");
+            let (otel, guard) = noop_export();
             let tasks = taskwire_tasks::layer().with_records(taskwire_tasks::TaskRecords::Off);
             run(
                 tracing::Dispatch::new(tracing_subscriber::registry().with(tasks).with(otel)),
@@ -108,11 +109,7 @@ fn main() {
             n,
         ),
         "tasks_json_otel" => {
-            let (otel, guard) = taskwire_otel::layer()
-                .with_span_exporter(NoopExporter)
-                .with_queue_capacity(1 << 20)
-                .build()
-                .expect("starts");
+            let (otel, guard) = noop_export();
             run(
                 tracing::Dispatch::new(
                     tracing_subscriber::registry()
