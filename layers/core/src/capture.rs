@@ -173,19 +173,28 @@ impl Capture {
         // extensions are read below; a span that is being created has no descendants, so no
         // other thread can wait on it while holding an ancestor.
         let mut ext = span.extensions_mut();
-        let visible_parent = span.parent();
-        let existing = ext.get_mut::<SpanData>();
-        if let Some(d) = existing {
-            // Captured by a layer that saw the span's whole lineage (the usual case for every
-            // taskwire layer after the first), or this layer cannot see more of it than that
-            // one did: add what this layer needs that the first did not.
-            if !d.partial_view || !self.sees_parent(attrs, visible_parent.as_ref(), ctx) {
+        if let Some(d) = ext.get_mut::<SpanData>() {
+            // Captured by a layer that saw the span's whole lineage: the usual case for every
+            // taskwire layer after the first, which only adds what it needs that the first did
+            // not, without looking at the parent.
+            if !d.partial_view {
                 self.top_up(attrs, d);
                 remember_fresh(id, d);
                 return false;
             }
         }
+        // The nearest parent this layer's filter lets it see.
+        let visible_parent = span.parent();
         let sees_parent = self.sees_parent(attrs, visible_parent.as_ref(), ctx);
+        if let Some(d) = ext.get_mut::<SpanData>() {
+            if !sees_parent {
+                // A partial view, and this layer cannot see more of the lineage than the one
+                // that captured it.
+                self.top_up(attrs, d);
+                remember_fresh(id, d);
+                return false;
+            }
+        }
         // Nearest captured ancestor: its trace id is ours, its span id our parent. When the
         // parent is the span taskwire made current on this thread, the thread's copy of its
         // context answers without reading its extensions.
