@@ -59,9 +59,13 @@ struct Inner {
 }
 
 impl Default for Redactor {
-    /// Redacts [`DEFAULT_KEYS`].
+    /// Redacts [`DEFAULT_KEYS`]. Every default redactor is a handle on one shared list, so
+    /// the layers that use it share their cached decisions too.
     fn default() -> Self {
-        Redactor::with_keys(DEFAULT_KEYS.iter().copied())
+        static DEFAULT: std::sync::OnceLock<Redactor> = std::sync::OnceLock::new();
+        DEFAULT
+            .get_or_init(|| Redactor::with_keys(DEFAULT_KEYS.iter().copied()))
+            .clone()
     }
 }
 
@@ -111,27 +115,39 @@ impl Redactor {
     }
 
     /// [`Redactor::is_sensitive`] for a field name of a `tracing` call site, whose answer is
-    /// remembered per thread in a small direct-mapped cache keyed by the name's address (a
-    /// call site's names are `'static`): a hit costs a few instructions, a collision only
-    /// recomputes.
+    /// remembered per thread in a small two-way set-associative cache keyed by the redactor
+    /// and the name's address (a call site's names are `'static`): a hit costs a few
+    /// instructions, an eviction only recomputes.
     #[inline]
     pub fn is_sensitive_field(&self, name: &'static str) -> bool {
         if self.inner.names.is_empty() {
             return false;
         }
         let (id, ptr, len) = (self.inner.id, name.as_ptr() as usize, name.len());
-        let slot = (ptr ^ (ptr >> 7) ^ len) % DECISION_SLOTS;
+        // Several redactors (one per layer or middleware) may ask about the same names: the
+        // set depends on the redactor too.
+        let key = (ptr as u64) ^ ((len as u64) << 48) ^ id.wrapping_mul(GOLDEN);
+        let set = (key.wrapping_mul(GOLDEN) >> (u64::BITS - DECISION_SETS.ilog2())) as usize;
         DECISIONS
             .try_with(|cache| {
-                let Some(cell) = cache.get(slot) else {
+                let Some([first, second]) = cache.get(set) else {
                     return self.is_sensitive(name);
                 };
-                let d = cell.get();
-                if d.id == id && d.ptr == ptr && d.len == len {
+                let hit = |d: Decision| d.id == id && d.ptr == ptr && d.len == len;
+                let d = first.get();
+                if hit(d) {
                     return d.sensitive;
                 }
+                let older = second.get();
+                if hit(older) {
+                    // Most recent first.
+                    first.set(older);
+                    second.set(d);
+                    return older.sensitive;
+                }
                 let sensitive = self.is_sensitive(name);
-                cell.set(Decision {
+                second.set(d);
+                first.set(Decision {
                     id,
                     ptr,
                     len,
@@ -200,11 +216,15 @@ impl Decision {
     };
 }
 
-const DECISION_SLOTS: usize = 128;
+/// Sets of two entries; a power of two.
+const DECISION_SETS: usize = 128;
+
+/// 2⁶⁴ / φ, the multiplier of Fibonacci hashing.
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
 thread_local! {
-    static DECISIONS: [Cell<Decision>; DECISION_SLOTS] =
-        const { [const { Cell::new(Decision::EMPTY) }; DECISION_SLOTS] };
+    static DECISIONS: [[Cell<Decision>; 2]; DECISION_SETS] =
+        const { [const { [const { Cell::new(Decision::EMPTY) }; 2] }; DECISION_SETS] };
 }
 
 /// Whether `name` occurs in `key` starting and ending at word breaks (`_`).
