@@ -11,6 +11,13 @@
 //! runs the three services round-robin in chunks of 2,000 requests (so all see the same load),
 //! 300 rounds, and prints each one's median time per request and the median of the per-round
 //! ratios of the added costs.
+//!
+//! For counting instructions, `TASKWIRE_INSTR=bare|taskwire|trace:N` runs N requests through
+//! one service and exits (run it under callgrind for N and 2N and subtract):
+//!
+//! ```text
+//! TASKWIRE_INSTR=taskwire:20000 valgrind --tool=callgrind target/release/deps/tower-… --bench
+//! ```
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -180,8 +187,35 @@ fn paired() {
     });
 }
 
+/// `TASKWIRE_INSTR=service:N`: N requests through one service, nothing else.
+fn instructions(spec: &str) {
+    let (service, n) = spec.split_once(':').unwrap_or((spec, "10000"));
+    let n: u32 = n.parse().unwrap_or(10_000);
+    let dispatch = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(taskwire_tasks::layer())
+            .with(taskwire_json::layer().with_writer(Noop)),
+    );
+    tracing::dispatcher::with_default(&dispatch, || {
+        let mut bare = handler();
+        let mut taskwire = taskwire_tower::layer().layer(handler());
+        let mut trace = tower_http::trace::TraceLayer::new_for_http().layer(handler());
+        for _ in 0..n {
+            match service {
+                "taskwire" => one(&mut taskwire),
+                "trace" => one(&mut trace),
+                _ => one(&mut bare),
+            }
+        }
+    });
+}
+
 criterion_group!(benches, bench);
 
 fn main() {
+    if let Ok(spec) = std::env::var("TASKWIRE_INSTR") {
+        instructions(&spec);
+        return;
+    }
     paired::main(paired, benches);
 }

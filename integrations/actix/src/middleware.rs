@@ -20,6 +20,7 @@ use taskwire_core::capture;
 use taskwire_core::http::SkipPaths;
 use taskwire_core::ids::SpanId;
 use taskwire_core::propagation::extract;
+use taskwire_core::SpanData;
 use tracing::field::Empty;
 use tracing::instrument::{Instrument, Instrumented};
 use tracing::Span;
@@ -268,7 +269,7 @@ fn open_task(config: &Config, req: &mut ServiceRequest) -> Task {
     let ids = span
         .with_subscriber(|(id, dispatch)| {
             capture::set_remote_parent(dispatch, id, &remote);
-            capture::with_span_data(dispatch, id, |d| d.traceparent())
+            capture::read_span_data(dispatch, id, SpanData::traceparent)
         })
         .flatten();
 

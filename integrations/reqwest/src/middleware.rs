@@ -150,7 +150,7 @@ impl Middleware for ClientTasks {
 fn inject(span: &Span, headers: &mut HeaderMap) {
     let context = span
         .with_subscriber(|(id, dispatch)| {
-            capture::with_span_data(dispatch, id, |d| (d.traceparent(), d.tracestate.clone()))
+            capture::read_span_data(dispatch, id, |d| (d.traceparent(), d.tracestate.clone()))
         })
         .flatten()
         .or_else(|| capture::current().map(|tp| (tp, capture::current_tracestate())));

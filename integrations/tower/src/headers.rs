@@ -35,9 +35,18 @@ const UNREADABLE: &str = "\u{FFFD}";
 #[derive(Clone, Copy, Debug)]
 pub struct HeaderExtractor<'a>(pub &'a HeaderMap);
 
+/// The propagation header names, made at compile time: looking them up needs no parsing.
+const TRACEPARENT_NAME: HeaderName = HeaderName::from_static(TRACEPARENT);
+const TRACESTATE_NAME: HeaderName = HeaderName::from_static(TRACESTATE);
+
 impl Extractor for HeaderExtractor<'_> {
     fn for_each(&self, key: &str, f: &mut dyn FnMut(&str)) {
-        for value in self.0.get_all(key) {
+        let values = match key {
+            TRACEPARENT => self.0.get_all(TRACEPARENT_NAME),
+            TRACESTATE => self.0.get_all(TRACESTATE_NAME),
+            _ => self.0.get_all(key),
+        };
+        for value in values {
             f(value.to_str().unwrap_or(UNREADABLE));
         }
     }

@@ -256,6 +256,7 @@ impl Capture {
                     redactor: &self.redactor,
                     replace: false,
                     only_control: !self.fields,
+                    kept: Vec::new(),
                 }));
             }
             ext.insert(SpanData {
@@ -333,12 +334,18 @@ impl Capture {
     }
 
     fn collect(&self, attrs: &Attributes<'_>, d: &mut SpanData) {
-        d.fields = SpanFields::with_capacity(attrs.fields().len());
+        // The control fields a capture without fields kept are moved over, not rendered again.
+        let kept = std::mem::replace(
+            &mut d.fields,
+            SpanFields::with_capacity(attrs.fields().len()),
+        )
+        .entries;
         attrs.record(&mut Typed(FieldCollector {
             fields: &mut d.fields,
             redactor: &self.redactor,
             replace: false,
             only_control: false,
+            kept,
         }));
         d.fields_captured = true;
     }
@@ -436,6 +443,7 @@ impl Capture {
             redactor: &self.redactor,
             replace: true,
             only_control,
+            kept: Vec::new(),
         }));
         data.fields.render();
     }
@@ -721,9 +729,25 @@ pub fn current_tracestate() -> Option<Arc<str>> {
         .flatten()
 }
 
+/// Reads the [`SpanData`] of `span` with `f`, when the subscriber is built on
+/// tracing-subscriber's `Registry` and a taskwire layer captured the span. Returns `None`
+/// otherwise (no taskwire layer, a disabled span, another registry). Unlike
+/// [`with_span_data`], it takes the span's lock for reading only.
+pub fn read_span_data<R>(
+    dispatch: &tracing_core::dispatcher::Dispatch,
+    id: &Id,
+    f: impl FnOnce(&SpanData) -> R,
+) -> Option<R> {
+    let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+    let data = registry.span(id)?;
+    let ext = data.extensions();
+    ext.get::<SpanData>().map(f)
+}
+
 /// Runs `f` on the [`SpanData`] of `span`, when the current subscriber is built on
 /// tracing-subscriber's `Registry` and a taskwire layer captured the span. Returns `None`
-/// otherwise (no taskwire layer, a disabled span, another registry).
+/// otherwise (no taskwire layer, a disabled span, another registry). To only read it, use
+/// [`read_span_data`].
 pub fn with_span_data<R>(
     dispatch: &tracing_core::dispatcher::Dispatch,
     id: &Id,
@@ -751,6 +775,10 @@ pub fn set_remote_parent(
     // Whichever thread created the span sees this before it next enters a fresh span (handing
     // the span over to it orders the two).
     LINEAGE_EDITS.fetch_add(1, Ordering::Relaxed);
+    // Imported right after its creation on this thread (the usual request span): the span
+    // stays fresh, with its new lineage.
+    let raw = id.into_u64();
+    let fresh_here = FRESH.try_with(|c| c.get().id == raw).unwrap_or(false);
     with_span_data(dispatch, id, |d| {
         d.trace_id = parent.trace_id;
         d.parent_span_id = Some(parent.span_id);
@@ -763,6 +791,9 @@ pub fn set_remote_parent(
         if parent.sampled && d.timed.is_none() {
             // Unsampled at creation, so untimed; the imported trace is sampled.
             d.timed = Some(SpanTimes::start());
+        }
+        if fresh_here {
+            remember_fresh(id, d);
         }
     })
     .is_some()
@@ -887,6 +918,8 @@ struct FieldCollector<'a> {
     replace: bool,
     /// Keep only the fields taskwire itself acts on ([`CONTROL_FIELDS`]).
     only_control: bool,
+    /// Values captured earlier for some of these fields, taken instead of rendering again.
+    kept: Vec<Entry>,
 }
 
 /// Fields that steer taskwire (a task's name, a recorded outcome), kept even when no layer
@@ -933,6 +966,25 @@ fn has_control_fields(meta: &'static tracing_core::Metadata<'static>) -> bool {
 }
 
 impl FieldSink for FieldCollector<'_> {
+    fn wants(&mut self, field: &Field) -> bool {
+        let name = field.name();
+        if self.only_control && !CONTROL_FIELDS.contains(&name) {
+            return false;
+        }
+        if let Some(i) = self.kept.iter().position(|e| e.name == name) {
+            let e = self.kept.swap_remove(i);
+            // Kept under another layer's redactor: this one may be stricter.
+            let value = if self.redactor.is_sensitive_field(name) {
+                FieldValue::Redacted
+            } else {
+                e.value
+            };
+            self.fields.set(e.name, value, self.replace);
+            return false;
+        }
+        true
+    }
+
     fn put(&mut self, field: &Field, value: FieldValue) {
         let name = field.name();
         if self.only_control && !CONTROL_FIELDS.contains(&name) {

@@ -186,6 +186,13 @@ impl From<String> for FieldValue {
 /// assert!(seen.contains(&("who", FieldValue::Str("\"me\"".into()))));
 /// ```
 pub trait FieldSink {
+    /// Whether the sink takes `field` at all; asked before the value is converted, so a sink
+    /// that skips a field spares its rendering. The default takes every field.
+    fn wants(&mut self, field: &Field) -> bool {
+        let _ = field;
+        true
+    }
+
     /// One field and its value.
     fn put(&mut self, field: &Field, value: FieldValue);
 
@@ -215,30 +222,49 @@ pub struct Typed<S>(pub S);
 
 impl<S: FieldSink> Visit for Typed<S> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.put(field, FieldValue::F64(value));
+        if self.0.wants(field) {
+            self.0.put(field, FieldValue::F64(value));
+        }
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.put(field, FieldValue::I64(value));
+        if self.0.wants(field) {
+            self.0.put(field, FieldValue::I64(value));
+        }
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.put(field, FieldValue::U64(value));
+        if self.0.wants(field) {
+            self.0.put(field, FieldValue::U64(value));
+        }
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.0.put(field, FieldValue::I128(value));
+        if self.0.wants(field) {
+            self.0.put(field, FieldValue::I128(value));
+        }
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.0.put(field, FieldValue::U128(value));
+        if self.0.wants(field) {
+            self.0.put(field, FieldValue::U128(value));
+        }
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.put(field, FieldValue::Bool(value));
+        if self.0.wants(field) {
+            self.0.put(field, FieldValue::Bool(value));
+        }
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.put_str(field, value);
+        if self.0.wants(field) {
+            self.0.put_str(field, value);
+        }
     }
     fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        self.0.put_error(field, ErrorValue::from_error(value));
+        if self.0.wants(field) {
+            self.0.put_error(field, ErrorValue::from_error(value));
+        }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if !self.0.wants(field) {
+            return;
+        }
         // Not `format!`: it panics when a `Debug` impl returns an error.
         let mut s = String::new();
         let _ = fmt::Write::write_fmt(&mut s, format_args!("{value:?}"));

@@ -166,7 +166,7 @@ impl SpanExt for Span {
 
     fn task_context(&self) -> Option<TaskContext> {
         self.with_subscriber(|(id, dispatch)| {
-            capture::with_span_data(dispatch, id, |d| TaskContext {
+            capture::read_span_data(dispatch, id, |d| TaskContext {
                 parent: d.traceparent(),
                 tracestate: d.tracestate.clone(),
             })

@@ -8,14 +8,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderValue;
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 use taskwire_core::capture;
 use taskwire_core::propagation::TraceParent;
 use tracing::Span;
 
-use super::{grpc, TaskBody, TRACERESPONSE, X_REQUEST_ID};
+use super::{grpc, TaskBody, TRACERESPONSE_NAME, X_REQUEST_ID_NAME};
 
 pin_project! {
     /// The response future of [`TaskService`](super::TaskService).
@@ -200,16 +200,14 @@ impl Task {
         if self.traceresponse {
             if let Some(ids) = self.ids {
                 if let Ok(value) = HeaderValue::from_bytes(&ids.to_bytes()) {
-                    headers
-                        .entry(HeaderName::from_static(TRACERESPONSE))
-                        .or_insert(value);
+                    headers.entry(TRACERESPONSE_NAME).or_insert(value);
                 }
             }
         }
         if self.request_id_header {
             if let Some(id) = &self.request_id {
                 headers
-                    .entry(HeaderName::from_static(X_REQUEST_ID))
+                    .entry(X_REQUEST_ID_NAME)
                     .or_insert_with(|| id.clone());
             }
         }

@@ -120,6 +120,12 @@ pub const X_REQUEST_ID: &str = "x-request-id";
 /// The `traceresponse` header name (W3C Trace Context Level 2).
 pub const TRACERESPONSE: &str = "traceresponse";
 
+/// [`X_REQUEST_ID`] as a header name, made at compile time.
+pub(crate) const X_REQUEST_ID_NAME: http::HeaderName = http::HeaderName::from_static(X_REQUEST_ID);
+/// [`TRACERESPONSE`] as a header name, made at compile time.
+pub(crate) const TRACERESPONSE_NAME: http::HeaderName =
+    http::HeaderName::from_static(TRACERESPONSE);
+
 pub(crate) use taskwire_core::http::valid_request_id;
 
 #[cfg(test)]

@@ -7,18 +7,18 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderValue;
 use http::request::Parts;
 use http::{Method, Request, Response, Version};
 use taskwire_core::capture;
 use taskwire_core::propagation;
-use taskwire_core::SpanId;
+use taskwire_core::{SpanData, SpanId};
 use tower_service::Service;
 use tracing::field::Empty;
 
 use super::future::Task;
 use super::{
-    grpc, valid_request_id, ClientAddress, Config, ResponseFuture, TaskBody, X_REQUEST_ID,
+    grpc, valid_request_id, ClientAddress, Config, ResponseFuture, TaskBody, X_REQUEST_ID_NAME,
 };
 use crate::HeaderExtractor;
 
@@ -135,7 +135,7 @@ fn open_task(config: &Config, parts: &mut Parts) -> Task {
     let ids = span
         .with_subscriber(|(id, dispatch)| {
             capture::set_remote_parent(dispatch, id, &remote);
-            capture::with_span_data(dispatch, id, |d| d.traceparent())
+            capture::read_span_data(dispatch, id, SpanData::traceparent)
         })
         .flatten();
     let request_id = match incoming_id {
@@ -146,9 +146,7 @@ fn open_task(config: &Config, parts: &mut Parts) -> Task {
             let value = HeaderValue::from_bytes(&hex).ok();
             if let Some(value) = &value {
                 span.record("http.request_id", value.to_str().unwrap_or_default());
-                parts
-                    .headers
-                    .insert(HeaderName::from_static(X_REQUEST_ID), value.clone());
+                parts.headers.insert(X_REQUEST_ID_NAME, value.clone());
             }
             value
         }
@@ -194,7 +192,7 @@ impl fmt::Display for RpcName<'_> {
 /// The request's `x-request-id` when it has exactly one and it is valid (see
 /// [`valid_request_id`]).
 fn single_valid_request_id(parts: &Parts) -> Option<HeaderValue> {
-    let mut values = parts.headers.get_all(X_REQUEST_ID).iter();
+    let mut values = parts.headers.get_all(X_REQUEST_ID_NAME).iter();
     match (values.next(), values.next()) {
         (Some(v), None) if valid_request_id(v.as_bytes()) => Some(v.clone()),
         _ => None,
@@ -267,6 +265,7 @@ fn forwarded_for(parts: &Parts) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::X_REQUEST_ID;
 
     fn parts(f: impl FnOnce(http::request::Builder) -> http::request::Builder) -> Parts {
         f(Request::builder()).body(()).unwrap().into_parts().0
