@@ -966,7 +966,11 @@ fn has_control_fields(meta: &'static tracing_core::Metadata<'static>) -> bool {
 }
 
 impl FieldSink for FieldCollector<'_> {
+    #[inline]
     fn wants(&mut self, field: &Field) -> bool {
+        if !self.only_control && self.kept.is_empty() {
+            return true;
+        }
         let name = field.name();
         if self.only_control && !CONTROL_FIELDS.contains(&name) {
             return false;
