@@ -423,6 +423,35 @@ fn a_span_imported_on_another_thread_before_its_first_enter_continues_the_remote
     });
 }
 
+#[test]
+fn control_fields_captured_first_are_reused_in_order_and_redacted_by_the_stricter_layer() {
+    // The tasks layer (innermost) keeps only the control fields; the JSON layer then captures
+    // every field, reusing `task.name` rather than rendering it again, in declaration order,
+    // and its stricter redactor still applies to the reused value.
+    let cap = support::Capture::default();
+    let strict = taskwire_core::Redactor::default().with_key("task.name");
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_tasks::layer())
+        .with(
+            taskwire_json::layer()
+                .with_redactor(strict)
+                .with_writer(cap.clone()),
+        );
+    tracing::subscriber::with_default(subscriber, || {
+        let _s = tracing::info_span!("op", a = 1_u64, task.name = "secret name", b = "x").entered();
+        tracing::info!("inside");
+    });
+    let raw = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+    let line = raw
+        .lines()
+        .find(|l| l.contains("\"inside\""))
+        .expect("the event");
+    let at = |k: &str| line.find(k).unwrap_or_else(|| panic!("{k} in {line}"));
+    assert!(at("\"a\":1") < at("\"task.name\":") && at("\"task.name\":") < at("\"b\":\"x\""));
+    assert!(line.contains("\"task.name\":\"[redacted]\""), "{line}");
+    assert!(!line.contains("secret name"), "{line}");
+}
+
 struct Faulty;
 impl std::fmt::Debug for Faulty {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
