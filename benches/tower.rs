@@ -131,15 +131,7 @@ fn bench(c: &mut Criterion) {
 /// through each service; the ratio of taskwire's added cost to `TraceLayer`'s inside each round;
 /// the median and quartiles of those ratios.
 fn paired() {
-    let dispatch = tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(taskwire_tasks::layer())
-            .with(taskwire_json::layer().with_writer(Noop)),
-    );
-    tracing::dispatcher::with_default(&dispatch, || {
-        let mut bare = handler();
-        let mut taskwire = taskwire_tower::layer().layer(handler());
-        let mut trace = tower_http::trace::TraceLayer::new_for_http().layer(handler());
+    with_services(|bare, taskwire, trace| {
         let chunk = 2_000_u32;
         let rounds = 300;
         let time = |f: &mut dyn FnMut()| {
@@ -150,15 +142,15 @@ fn paired() {
             t.elapsed().as_nanos() as f64 / f64::from(chunk)
         };
         for _ in 0..5 {
-            time(&mut || one(&mut bare));
-            time(&mut || one(&mut taskwire));
-            time(&mut || one(&mut trace));
+            time(bare);
+            time(taskwire);
+            time(trace);
         }
         let mut t: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
         for _ in 0..rounds {
-            t[0].push(time(&mut || one(&mut bare)));
-            t[1].push(time(&mut || one(&mut taskwire)));
-            t[2].push(time(&mut || one(&mut trace)));
+            t[0].push(time(bare));
+            t[1].push(time(taskwire));
+            t[2].push(time(trace));
         }
         let mut ratios: Vec<f64> = (0..rounds)
             .map(|k| (t[1][k] - t[0][k]) / (t[2][k] - t[0][k]))
@@ -191,6 +183,20 @@ fn paired() {
 fn instructions(spec: &str) {
     let (service, n) = spec.split_once(':').unwrap_or((spec, "10000"));
     let n: u32 = n.parse().unwrap_or(10_000);
+    with_services(|bare, taskwire, trace| {
+        for _ in 0..n {
+            match service {
+                "taskwire" => taskwire(),
+                "trace" => trace(),
+                _ => bare(),
+            }
+        }
+    });
+}
+
+/// Runs `f` under the benchmark's subscriber with one request through each service: the bare
+/// service, taskwire's `TaskLayer`, tower-http's `TraceLayer`.
+fn with_services(f: impl FnOnce(&mut dyn FnMut(), &mut dyn FnMut(), &mut dyn FnMut())) {
     let dispatch = tracing::Dispatch::new(
         tracing_subscriber::registry()
             .with(taskwire_tasks::layer())
@@ -200,13 +206,11 @@ fn instructions(spec: &str) {
         let mut bare = handler();
         let mut taskwire = taskwire_tower::layer().layer(handler());
         let mut trace = tower_http::trace::TraceLayer::new_for_http().layer(handler());
-        for _ in 0..n {
-            match service {
-                "taskwire" => one(&mut taskwire),
-                "trace" => one(&mut trace),
-                _ => one(&mut bare),
-            }
-        }
+        f(
+            &mut || one(&mut bare),
+            &mut || one(&mut taskwire),
+            &mut || one(&mut trace),
+        );
     });
 }
 

@@ -360,27 +360,23 @@ impl Capture {
         // A span entered right after it was created on this thread (the usual `#[instrument]`
         // and `info_span!(..).entered()` shape) needs no registry lookup: its capture left
         // what entering needs in the thread's fresh-span slot.
-        let fresh = FRESH
-            .try_with(Cell::get)
-            .ok()
-            .filter(|f| f.id == raw && f.edits == LINEAGE_EDITS.load(Ordering::Relaxed));
-        let (parent, tracestate, timed) = match fresh {
-            Some(f) if f.owner != self.owner => return,
-            Some(f) => {
-                let _ = FRESH.try_with(|c| c.set(Fresh::NONE));
-                (f.parent, None, f.timed)
+        let fresh = FRESH_ID.try_with(|c| c.get() == raw).unwrap_or(false);
+        let entry = if fresh {
+            let f = FRESH.try_with(Cell::get).unwrap_or(Fresh::NONE);
+            if f.owner != self.owner {
+                return;
             }
-            None => {
-                let Some(span) = ctx.span(id) else { return };
-                let ext = span.extensions();
-                let Some(d) = ext.get::<SpanData>() else {
-                    return;
-                };
-                if d.owner != self.owner {
-                    return;
-                }
-                (d.traceparent(), d.tracestate.clone(), d.timed.is_some())
+            if f.edits == LINEAGE_EDITS.load(Ordering::Relaxed) {
+                let _ = FRESH_ID.try_with(|c| c.set(0));
+                Some((f.parent, None, f.timed))
+            } else {
+                self.entry_from_data(id, ctx)
             }
+        } else {
+            self.entry_from_data(id, ctx)
+        };
+        let Some((parent, tracestate, timed)) = entry else {
+            return;
         };
         let _ = CURRENT.try_with(|c| {
             if let Ok(mut c) = c.try_borrow_mut() {
@@ -402,6 +398,22 @@ impl Capture {
                 let _ = TOP_ID.try_with(|t| t.set(raw));
             }
         });
+    }
+
+    /// What entering span `id` needs, read from its data, if this handle owns it.
+    #[inline(never)]
+    fn entry_from_data<S>(
+        &self,
+        id: &Id,
+        ctx: &Context<'_, S>,
+    ) -> Option<(TraceParent, Option<Arc<str>>, bool)>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let span = ctx.span(id)?;
+        let ext = span.extensions();
+        let d = ext.get::<SpanData>()?;
+        (d.owner == self.owner).then(|| (d.traceparent(), d.tracestate.clone(), d.timed.is_some()))
     }
 
     /// Undoes [`Capture::on_enter`], if this handle owns the span, and adds the time it was
@@ -616,8 +628,6 @@ fn top_context() -> Option<(TraceParent, Option<Arc<str>>)> {
 /// What entering a span needs, left by its capture for the span created last on this thread.
 #[derive(Clone, Copy)]
 struct Fresh {
-    /// The registry id (0: none).
-    id: u64,
     parent: TraceParent,
     owner: u64,
     timed: bool,
@@ -627,7 +637,6 @@ struct Fresh {
 
 impl Fresh {
     const NONE: Fresh = Fresh {
-        id: 0,
         parent: TraceParent {
             trace_id: TraceId::INVALID,
             span_id: SpanId::INVALID,
@@ -648,18 +657,18 @@ static LINEAGE_EDITS: AtomicU64 = AtomicU64::new(0);
 /// `tracestate` is left to the lookup (the slot holds only what copies freely).
 #[inline]
 fn remember_fresh(id: &Id, d: &SpanData) {
-    let fresh = if d.tracestate.is_none() {
-        Fresh {
-            id: id.into_u64(),
-            parent: d.traceparent(),
-            owner: d.owner,
-            timed: d.timed.is_some(),
-            edits: LINEAGE_EDITS.load(Ordering::Relaxed),
-        }
-    } else {
-        Fresh::NONE
+    if d.tracestate.is_some() {
+        let _ = FRESH_ID.try_with(|c| c.set(0));
+        return;
+    }
+    let fresh = Fresh {
+        parent: d.traceparent(),
+        owner: d.owner,
+        timed: d.timed.is_some(),
+        edits: LINEAGE_EDITS.load(Ordering::Relaxed),
     };
     let _ = FRESH.try_with(|c| c.set(fresh));
+    let _ = FRESH_ID.try_with(|c| c.set(id.into_u64()));
 }
 
 /// Tells the capture that the [`SpanData`] of span `id` changed (its lineage, sampling or
@@ -675,9 +684,9 @@ fn remember_fresh(id: &Id, d: &SpanData) {
 /// ```
 pub fn changed(id: &Id) {
     let raw = id.into_u64();
-    let _ = FRESH.try_with(|c| {
-        if c.get().id == raw {
-            c.set(Fresh::NONE);
+    let _ = FRESH_ID.try_with(|c| {
+        if c.get() == raw {
+            c.set(0);
         }
     });
 }
@@ -704,6 +713,8 @@ thread_local! {
     static TOP_ID: Cell<u64> = const { Cell::new(0) };
     /// The span created last on this thread, until it is entered.
     static FRESH: Cell<Fresh> = const { Cell::new(Fresh::NONE) };
+    /// The registry id of the span `FRESH` describes (0: none).
+    static FRESH_ID: Cell<u64> = const { Cell::new(0) };
 }
 
 /// The context of the span entered last on this thread: a thread-local read, no span handle,
@@ -778,7 +789,7 @@ pub fn set_remote_parent(
     // Imported right after its creation on this thread (the usual request span): the span
     // stays fresh, with its new lineage.
     let raw = id.into_u64();
-    let fresh_here = FRESH.try_with(|c| c.get().id == raw).unwrap_or(false);
+    let fresh_here = FRESH_ID.try_with(|c| c.get() == raw).unwrap_or(false);
     with_span_data(dispatch, id, |d| {
         d.trace_id = parent.trace_id;
         d.parent_span_id = Some(parent.span_id);
