@@ -175,11 +175,9 @@ impl Capture {
         let mut ext = span.extensions_mut();
         if let Some(d) = ext.get_mut::<SpanData>() {
             // Captured by a layer that saw the span's whole lineage: the usual case for every
-            // taskwire layer after the first, which only adds what it needs that the first did
-            // not, without looking at the parent.
+            // taskwire layer after the first, which needs no look at the parent.
             if !d.partial_view {
-                self.top_up(attrs, d);
-                remember_fresh(id, d);
+                self.top_up(id, attrs, d);
                 return false;
             }
         }
@@ -190,8 +188,7 @@ impl Capture {
             if !sees_parent {
                 // A partial view, and this layer cannot see more of the lineage than the one
                 // that captured it.
-                self.top_up(attrs, d);
-                remember_fresh(id, d);
+                self.top_up(id, attrs, d);
                 return false;
             }
         }
@@ -317,9 +314,10 @@ impl Capture {
         }
     }
 
-    /// Adds to a span another layer captured what this handle needs and that one did not ask
-    /// for: timing (of every span, or of sampled ones), the fields.
-    fn top_up(&self, attrs: &Attributes<'_>, d: &mut SpanData) {
+    /// Adds to span `id`, which another layer captured, what this handle needs and that one
+    /// did not ask for: timing (of every span, or of sampled ones), the fields; and leaves the
+    /// result in the thread's fresh-span slot.
+    fn top_up(&self, id: &Id, attrs: &Attributes<'_>, d: &mut SpanData) {
         let want_timing = match self.timing {
             Timing::Always => true,
             Timing::Sampled => d.sampled,
@@ -331,6 +329,7 @@ impl Capture {
         if !d.fields_captured && self.fields {
             self.collect(attrs, d);
         }
+        remember_fresh(id, d);
     }
 
     fn collect(&self, attrs: &Attributes<'_>, d: &mut SpanData) {
