@@ -37,12 +37,17 @@
 //! |---|---|
 //! | `tickets` (default) | `taskwire::tickets` and `builder().tickets(..)`: tickets in SQLite |
 //! | `mongodb` | `taskwire::tickets::MongoDb`: the same tickets on a shared MongoDB deployment |
-//! | `metrics` (default) | `taskwire::metrics` and `builder().metrics(..)`: span timings, event counts, snapshot |
+//! | `metrics` (default) | `taskwire::metrics` and `builder().metrics(..)`: span timings, event counts, snapshot; with `axum`, `tower::metrics::handler`; with `actix`, `actix::metrics::route`; with `otel`, `otel::OtelBuilder::with_metrics` |
 //! | `tokio` | `tasks::spawn` / `tasks::spawn_blocking`, carrying the current task into tokio tasks |
 //! | `tower` | `taskwire::tower`: tower middleware (axum, hyper, tonic) for request tasks and propagation |
 //! | `axum` | `tower` plus axum route templates (`MatchedPath`) as task names |
 //! | `actix` | `taskwire::actix`: actix-web middleware for request tasks |
 //! | `reqwest` | `taskwire::reqwest`: reqwest-middleware for client tasks and propagation |
+//! | `otel` | `taskwire::otel`: tasks (and, with `metrics`, the metrics snapshot) exported over OTLP |
+//!
+//! Every combination of features builds, and each integration's metrics part follows the
+//! `metrics` feature: `features = ["axum", "metrics"]` is all an axum service needs for a
+//! `/metrics` route.
 //!
 //! The guides live in the repository's `docs/` folder: `record-schema.md` (every key of a
 //! JSON record) and `architecture.md` (how the layers share one capture).
