@@ -72,7 +72,45 @@ pub use taskwire_tickets as tickets;
 #[cfg(feature = "tower")]
 pub use taskwire_tower as tower;
 
-/// The README's snippets, compiled and run as doctests.
+/// The snippets of README.md and docs/*.md, compiled (and, unless marked `no_run`, run) as
+/// doctests, each file with the features its snippets need: `cargo test --all-features` (what
+/// `scripts/test` runs) tests them all. `tests/docs_snippets_are_tagged_and_compiled.rs` checks
+/// that every file is listed here and every code block is tagged.
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
+mod docs {
+    #[cfg(all(feature = "tickets", feature = "metrics"))]
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+
+    #[doc = include_str!("../docs/architecture.md")]
+    struct Architecture;
+
+    #[doc = include_str!("../docs/benchmarks.md")]
+    struct Benchmarks;
+
+    #[doc = include_str!("../docs/cli.md")]
+    struct Cli;
+
+    #[cfg(all(feature = "metrics", feature = "axum", feature = "actix"))]
+    #[doc = include_str!("../docs/metrics.md")]
+    struct Metrics;
+
+    #[cfg(feature = "otel")]
+    #[doc = include_str!("../docs/opentelemetry.md")]
+    struct OpenTelemetry;
+
+    #[cfg(all(feature = "axum", feature = "actix", feature = "reqwest"))]
+    #[doc = include_str!("../docs/propagation.md")]
+    struct Propagation;
+
+    #[doc = include_str!("../docs/record-schema.md")]
+    struct RecordSchema;
+
+    #[cfg(all(feature = "mongodb", feature = "otel", feature = "metrics"))]
+    #[doc = include_str!("../docs/scaling.md")]
+    struct Scaling;
+
+    #[cfg(all(feature = "tickets", feature = "mongodb"))]
+    #[doc = include_str!("../docs/tickets.md")]
+    struct Tickets;
+}
