@@ -6,7 +6,7 @@
 //! snapshot of 100 histograms with all percentiles.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/root/.cache/taskwire/bench-target cargo bench --bench metrics
+//! cargo bench --bench metrics
 //! ```
 //!
 //! Recorders that keep raw samples (metrics-exporter-prometheus) are drained between batches of

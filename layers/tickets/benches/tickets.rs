@@ -2,7 +2,7 @@
 //! its heap under overload, on Logbook's ticketing workload (ERROR records from 10 call sites).
 //!
 //! `cargo bench -p taskwire-tickets --bench tickets [-- --json]`; `scripts/bench-tickets` runs
-//! it beside `shared/peers/logbook_ticketing_bench.py` and prints one table.
+//! it beside `benches/peers/logbook_ticketing_bench.py` and prints one table.
 //!
 //! 1. absorb: 4 threads × 1,000,000 events into a file database (default settings), then
 //!    `flush()`; the stored counts must be exact.
