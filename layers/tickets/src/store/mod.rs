@@ -30,6 +30,9 @@ pub mod mongodb;
 pub mod sqlite;
 
 mod error;
+// The status rules the built-in stores share. A build with neither (for a store of one's own,
+// which implements the rules itself and checks them with `conformance`) has no use for it.
+#[cfg(any(feature = "sqlite", feature = "mongodb", test))]
 pub(crate) mod transition;
 
 use std::fmt;
