@@ -157,3 +157,27 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
+
+/// The flags of the service's `traceresponse` and of its callbacks' `traceparent` are the
+/// caller's (random flag included), and a trace the service starts is random and sampled.
+pub fn traceresponse_flags_follow_the_trace(h: &Harness) {
+    const T: &str = "12345678901234567890123456789012";
+    for flags in ["00", "01", "02", "03"] {
+        let tp = format!("00-{T}-1234567890123456-{flags}");
+        let ex = h.exchange(&[("traceparent".to_owned(), tp)], 1);
+        let tr = header(&ex.response, "traceresponse").expect("a traceresponse");
+        assert!(tr.starts_with(&format!("00-{T}-")), "{tr}");
+        assert!(
+            tr.ends_with(&format!("-{flags}")),
+            "traceresponse {tr} for flags {flags}"
+        );
+        let out = super::w3c_harness::traceparent(&ex.callbacks[0]).expect("a valid traceparent");
+        assert_eq!(format!("{:02x}", out.trace_flags), flags);
+    }
+    let ex = h.exchange(&[], 1);
+    let tr = header(&ex.response, "traceresponse").expect("a traceresponse");
+    assert!(tr.ends_with("-03"), "a trace the service starts: {tr}");
+    let out = super::w3c_harness::traceparent(&ex.callbacks[0]).expect("a valid traceparent");
+    assert_eq!(out.trace_flags, 0x03);
+    assert!(tr.contains(&out.trace_id));
+}
