@@ -104,10 +104,11 @@ async fn assert_new_root(server: &TestServer, id: &str, traceparents: &[&str]) {
     assert_ne!(task["trace_id"], TRACE);
     assert_eq!(task["task.outcome"], "succeeded");
     assert_eq!(task["http.response.status_code"], 200);
+    // A new root: sampled, and its trace id is random (W3C Level 2 flag 0x02).
     assert_eq!(
         tr,
         format!(
-            "00-{}-{}-01",
+            "00-{}-{}-03",
             task["trace_id"].as_str().expect("trace id"),
             task["span_id"].as_str().expect("span id")
         )

@@ -53,6 +53,20 @@ const CONTROL: [&str; 5] = [
     "otel.status_message",
 ];
 
+/// A task's `tracestate` for OpenTelemetry. taskwire accepts W3C Level 2 keys (`foo@`,
+/// `a@b@c`, long names before the `@`) that OpenTelemetry's own check refuses; those members
+/// are left out rather than losing the whole `tracestate`.
+fn trace_state(ts: &str) -> TraceState {
+    if let Ok(state) = ts.parse::<TraceState>() {
+        return state;
+    }
+    let members = ts
+        .split(',')
+        .filter_map(|m| m.split_once('='))
+        .filter(|(k, v)| TraceState::from_key_value([(*k, *v)]).is_ok());
+    TraceState::from_key_value(members).unwrap_or_default()
+}
+
 pub(crate) fn span(
     s: FinishedSpan,
     arena: &Arena,
@@ -60,15 +74,11 @@ pub(crate) fn span(
     scope: &InstrumentationScope,
     max_value_len: usize,
 ) -> SpanData {
-    let trace_state = s
-        .tracestate
-        .as_deref()
-        .and_then(|ts| ts.parse::<TraceState>().ok())
-        .unwrap_or_default();
+    let trace_state = s.tracestate.as_deref().map(trace_state).unwrap_or_default();
     let span_context = SpanContext::new(
         TraceId::from_bytes(s.trace_id.to_bytes()),
         SpanId::from_bytes(s.span_id.to_bytes()),
-        TraceFlags::SAMPLED,
+        TraceFlags::new(s.flags),
         false,
         trace_state,
     );
@@ -204,15 +214,11 @@ pub(crate) fn log(item: LogItem, clock: Clock, logger: &SdkLogger) -> SdkLogReco
     if let Some(m) = item.fields.message {
         r.set_body(AnyValue::String(StringValue::from(m.into_string())));
     }
-    if let Some((trace_id, span_id, sampled)) = item.ids {
+    if let Some((trace_id, span_id, flags)) = item.ids {
         r.set_trace_context(
             TraceId::from_bytes(trace_id.to_bytes()),
             SpanId::from_bytes(span_id.to_bytes()),
-            Some(if sampled {
-                TraceFlags::SAMPLED
-            } else {
-                TraceFlags::default()
-            }),
+            Some(TraceFlags::new(flags)),
         );
     }
     let own = item.fields.values;

@@ -153,7 +153,7 @@ where
                         continue;
                     };
                     if ids.is_none() {
-                        ids = Some((d.trace_id, d.span_id, d.sampled));
+                        ids = Some((d.trace_id, d.span_id, d.flags()));
                     }
                     for (k, v) in d.fields.iter() {
                         if span_fields.len() >= self.limits.max_attributes {
@@ -237,8 +237,13 @@ where
                 f.into()
             }
         });
-        let (trace_id, span_id, parent_span_id, remote_parent) =
-            (d.trace_id, d.span_id, d.parent_span_id, d.remote_parent);
+        let (trace_id, span_id, parent_span_id, remote_parent, flags) = (
+            d.trace_id,
+            d.span_id,
+            d.parent_span_id,
+            d.remote_parent,
+            d.flags(),
+        );
         let (errors, failed_children, tracestate) =
             (d.errors, d.failed_children, d.tracestate.clone());
         let Some(mut q) = self.shared.reserve_span() else {
@@ -258,6 +263,7 @@ where
                 span_id,
                 parent_span_id,
                 remote_parent,
+                flags,
                 failed,
                 errors,
                 failed_children,

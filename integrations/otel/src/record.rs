@@ -44,6 +44,8 @@ pub(crate) struct FinishedSpan {
     pub(crate) span_id: SpanId,
     pub(crate) parent_span_id: Option<SpanId>,
     pub(crate) remote_parent: bool,
+    /// The W3C trace flags (sampled, random-trace-id), exported as the span's trace flags.
+    pub(crate) flags: u8,
     pub(crate) failed: bool,
     pub(crate) errors: u32,
     pub(crate) failed_children: u32,
@@ -183,7 +185,8 @@ pub(crate) struct SpanEvent {
 pub(crate) struct LogItem {
     pub(crate) metadata: &'static Metadata<'static>,
     pub(crate) at: Instant,
-    pub(crate) ids: Option<(TraceId, SpanId, bool)>,
+    /// Trace id, span id and W3C trace flags.
+    pub(crate) ids: Option<(TraceId, SpanId, u8)>,
     pub(crate) fields: Fields,
     /// Fields of the enclosing tasks, innermost first, after the event's own.
     pub(crate) span_fields: Vec<(&'static str, FieldValue)>,

@@ -27,7 +27,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::ids::{SpanId, TraceId};
-use crate::propagation::{Extracted, TraceParent};
+use crate::propagation::{Extracted, TraceParent, FLAG_RANDOM, FLAG_SAMPLED};
 use crate::redact::Redactor;
 use crate::value::{FieldSink, FieldValue, Typed};
 
@@ -201,27 +201,34 @@ impl Capture {
         if let Some(p) = &cur {
             if top != 0 && p.id().into_u64() == top {
                 if let Some((tp, state)) = top_context() {
-                    lineage = Some((tp.trace_id, tp.span_id, tp.sampled, state));
+                    lineage = Some((tp.trace_id, tp.span_id, tp.flags(), state));
                     cur = None;
                 }
             }
         }
         while let Some(p) = cur {
             if let Some(d) = p.extensions().get::<SpanData>() {
-                lineage = Some((d.trace_id, d.span_id, d.sampled, d.tracestate.clone()));
+                lineage = Some((d.trace_id, d.span_id, d.flags(), d.tracestate.clone()));
                 break;
             }
             cur = p.parent();
         }
-        let (trace_id, parent_span_id, sampled, tracestate) = match lineage {
-            Some((t, s, sampled, ts)) => (t, Some(s), sampled, ts),
+        let (trace_id, parent_span_id, sampled, random, tracestate) = match lineage {
+            Some((t, s, flags, ts)) => (
+                t,
+                Some(s),
+                flags & FLAG_SAMPLED != 0,
+                flags & FLAG_RANDOM != 0,
+                ts,
+            ),
             None => {
+                // Every bit of a generated trace id is random: W3C Level 2's random flag holds.
                 let t = TraceId::random();
                 let sampled = self.root_sampler.as_ref().is_none_or(|f| f(t));
                 if !sampled {
                     note_unsampled();
                 }
-                (t, None, sampled, None)
+                (t, None, sampled, true, None)
             }
         };
         let timed = match self.timing {
@@ -234,6 +241,7 @@ impl Capture {
             d.trace_id = trace_id;
             d.parent_span_id = parent_span_id;
             d.sampled = sampled;
+            d.random = random;
             d.tracestate = tracestate;
             d.partial_view = false;
             d.owner = self.owner;
@@ -261,6 +269,7 @@ impl Capture {
                 span_id: SpanId::random(),
                 parent_span_id,
                 sampled,
+                random,
                 remote_parent: false,
                 tracestate,
                 errors: 0,
@@ -471,6 +480,10 @@ pub struct SpanData {
     pub parent_span_id: Option<SpanId>,
     /// The W3C sampled flag.
     pub sampled: bool,
+    /// The W3C Level 2 random-trace-id flag: set for trace ids taskwire generated (all random),
+    /// and as it arrived for a trace imported from another process. It belongs to the trace id:
+    /// whatever changes `sampled` leaves it alone.
+    pub random: bool,
     /// Whether the parent is a task of another process (imported from a `traceparent`).
     pub remote_parent: bool,
     /// The W3C `tracestate` carried along the trace, if any.
@@ -570,7 +583,13 @@ impl SpanData {
             trace_id: self.trace_id,
             span_id: self.span_id,
             sampled: self.sampled,
+            random: self.random,
         }
+    }
+
+    /// This span's W3C trace-flags byte (sampled and random bits).
+    pub fn flags(&self) -> u8 {
+        self.traceparent().flags()
     }
 }
 
@@ -640,6 +659,7 @@ impl Fresh {
             trace_id: TraceId::INVALID,
             span_id: SpanId::INVALID,
             sampled: false,
+            random: false,
         },
         owner: 0,
         timed: false,
@@ -772,7 +792,7 @@ pub fn with_span_data<R>(
 
 /// Re-parents a span that was just created (before it is entered or has children) under the
 /// remote task described by `remote`: the span joins the remote trace, its parent is the
-/// remote span, and it takes the remote sampled flag and `tracestate`. Returns whether the
+/// remote span, and it takes the remote sampled and random flags and `tracestate`. Returns whether the
 /// span was re-parented. An `Extracted` without a parent leaves the span a new root.
 pub fn set_remote_parent(
     dispatch: &tracing_core::dispatcher::Dispatch,
@@ -793,6 +813,7 @@ pub fn set_remote_parent(
         d.trace_id = parent.trace_id;
         d.parent_span_id = Some(parent.span_id);
         d.sampled = parent.sampled;
+        d.random = parent.random;
         if !parent.sampled {
             note_unsampled();
         }

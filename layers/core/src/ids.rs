@@ -64,6 +64,10 @@ impl TraceId {
     }
 
     /// A new random, valid trace id.
+    ///
+    /// All 128 bits come from the generator, so the id meets W3C Trace Context Level 2's
+    /// random-trace-id rule (at least the right-most 7 bytes uniformly random): traces
+    /// taskwire starts carry the random flag (`-02`/`-03` in `traceparent`).
     pub fn random() -> Self {
         loop {
             let v = (u128::from(next_u64()) << 64) | u128::from(next_u64());

@@ -1,4 +1,4 @@
-//! W3C Trace Context (Level 1) on the wire: the `traceparent` and `tracestate` codec, and the
+//! W3C Trace Context (Level 2) on the wire: the `traceparent` and `tracestate` codec, and the
 //! carrier traits that move them through any transport.
 //!
 //! Free of HTTP types: HTTP integrations, message queues and anything else only move `(&str,
@@ -6,16 +6,17 @@
 //!
 //! Parsing is strict, as the spec and its official test suite require: lowercase hex only, exact
 //! lengths, all-zero ids and version `ff` refused, future versions parsed by the rules for them,
-//! duplicate `traceparent` headers refused, optional surrounding whitespace tolerated, unknown
-//! flag bits dropped. A header that fails is counted ([`stats`]) and the receiver starts a new
-//! root; nothing here panics or allocates for a valid `traceparent`.
+//! duplicate `traceparent` headers refused, optional surrounding whitespace tolerated. Of the
+//! trace flags, the two Level 2 defines are kept (`sampled`, `0x01`, and `random-trace-id`,
+//! `0x02`) and the reserved bits are dropped. A header that fails is counted ([`stats`]) and
+//! the receiver starts a new root; nothing here panics or allocates for a valid `traceparent`.
 //!
 //! ```
 //! use taskwire_core::propagation::TraceParent;
 //!
-//! let tp = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
-//! assert!(tp.sampled);
-//! assert_eq!(tp.to_string(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+//! let tp = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03").unwrap();
+//! assert!(tp.sampled && tp.random);
+//! assert_eq!(tp.to_string(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03");
 //! assert!(TraceParent::parse("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01").is_none());
 //! ```
 
@@ -35,17 +36,26 @@ const MAX_TRACEPARENT: usize = 512;
 /// Longest combined `tracestate` looked at (32 members of at most 256 + 256 + separators).
 const MAX_TRACESTATE: usize = 32 * 520;
 
-/// A parsed `traceparent`: the remote task's trace id, its span id (our parent) and whether it
-/// was sampled.
+/// A parsed `traceparent`: the remote task's trace id, its span id (our parent) and its two
+/// trace flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TraceParent {
     /// The trace the remote task belongs to.
     pub trace_id: TraceId,
     /// The remote task's span id: the parent of the task that imports it.
     pub span_id: SpanId,
-    /// The sampled flag (bit 0 of trace-flags); other flag bits are not kept.
+    /// The sampled flag (bit 0 of trace-flags, [`FLAG_SAMPLED`]).
     pub sampled: bool,
+    /// The random-trace-id flag (bit 1 of trace-flags, [`FLAG_RANDOM`], W3C Trace Context
+    /// Level 2): at least the right-most 7 bytes of the trace id are random. It belongs to the
+    /// trace id, so every `traceparent` sent with the same trace id carries it unchanged.
+    pub random: bool,
 }
+
+/// The `sampled` bit of trace-flags.
+pub const FLAG_SAMPLED: u8 = 0x01;
+/// The `random-trace-id` bit of trace-flags (W3C Trace Context Level 2).
+pub const FLAG_RANDOM: u8 = 0x02;
 
 impl TraceParent {
     /// Parses one `traceparent` value. Leading and trailing spaces and tabs are ignored.
@@ -58,6 +68,17 @@ impl TraceParent {
         r
     }
 
+    /// The trace-flags byte: [`FLAG_SAMPLED`] and [`FLAG_RANDOM`] as set; reserved bits zero.
+    ///
+    /// ```
+    /// use taskwire_core::propagation::TraceParent;
+    /// let tp = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff").unwrap();
+    /// assert_eq!(tp.flags(), 0x03);
+    /// ```
+    pub const fn flags(&self) -> u8 {
+        (if self.sampled { FLAG_SAMPLED } else { 0 }) | (if self.random { FLAG_RANDOM } else { 0 })
+    }
+
     /// The version-00 rendering: 55 ASCII bytes, without allocating.
     pub fn to_bytes(&self) -> [u8; 55] {
         let mut out = [b'-'; 55];
@@ -66,7 +87,8 @@ impl TraceParent {
         out[3..35].copy_from_slice(&self.trace_id.to_hex());
         out[36..52].copy_from_slice(&self.span_id.to_hex());
         out[53] = b'0';
-        out[54] = if self.sampled { b'1' } else { b'0' };
+        // Flags are at most 0x03: one hex digit.
+        out[54] = b'0' + self.flags();
         out
     }
 
@@ -125,26 +147,35 @@ fn parse_traceparent(value: &str) -> Option<TraceParent> {
     Some(TraceParent {
         trace_id: TraceId::from_u128(trace),
         span_id: SpanId::from_u64(span),
-        sampled: flags & 1 == 1,
+        sampled: flags & FLAG_SAMPLED != 0,
+        random: flags & FLAG_RANDOM != 0,
     })
 }
 
-/// A validated `tracestate`: at most 32 `key=value` members, keys unique, in order.
+/// A validated `tracestate`: at most 32 `key=value` members, each key once, in order.
+///
+/// Keys follow W3C Trace Context Level 2: a lowercase letter or digit, then up to 255 of
+/// `a`-`z`, `0`-`9`, `_`, `-`, `*`, `/` and `@`. A key that arrives twice is kept once, with
+/// its first (left-most) value, as the spec allows.
 ///
 /// ```
 /// use taskwire_core::propagation::TraceState;
 /// let ts = TraceState::parse_headers(["rojo=00f067aa0ba902b7", " congo=t61rcWkgMzE "]).unwrap();
 /// assert_eq!(ts.as_str(), "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
-/// assert!(TraceState::parse_headers(["a=1,a=2"]).is_none()); // duplicate key
+/// let ts = TraceState::parse_headers(["a=1,b@=2", "a=3"]).unwrap();
+/// assert_eq!(ts.as_str(), "a=1,b@=2"); // the later duplicate of `a` is discarded
+/// assert!(TraceState::parse_headers(["@a=1,b=2"]).is_none()); // invalid key: all dropped
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TraceState(String);
 
 impl TraceState {
     /// Combines the values of every `tracestate` header (in order) and validates them. `None`
-    /// when the result is invalid (bad key or value, duplicate keys, more than 32 members):
-    /// the whole `tracestate` is then dropped, as the spec's test suite expects, and counted.
-    /// Empty members are skipped; an empty result is `Some` of an empty state.
+    /// when the result is invalid (a bad key or value, more than 32 members): the whole
+    /// `tracestate` is then dropped, as the spec's test suite expects, and counted. A key that
+    /// repeats keeps its first value; the later members with that key are discarded (counted
+    /// in [`PropagationStats::duplicate_tracestate_keys`]). Empty members are skipped; an empty
+    /// result is `Some` of an empty state.
     pub fn parse_headers<'a, I>(values: I) -> Option<TraceState>
     where
         I: IntoIterator<Item = &'a str>,
@@ -182,6 +213,7 @@ where
 {
     let mut out = String::new();
     let mut members = 0usize;
+    let mut duplicates = 0u64;
     let mut total = 0usize;
     for header in values {
         total += header.len();
@@ -197,6 +229,7 @@ where
             if !valid_key(key) || !valid_value(value) {
                 return None;
             }
+            // The limit is on the list as received, duplicates included.
             members += 1;
             if members > 32 {
                 return None;
@@ -205,7 +238,8 @@ where
                 .split(',')
                 .any(|existing| existing.split_once('=').map(|(k, _)| k) == Some(key))
             {
-                return None;
+                duplicates += 1;
+                continue;
             }
             if !out.is_empty() {
                 out.push(',');
@@ -215,33 +249,31 @@ where
             out.push_str(value);
         }
     }
+    if duplicates > 0 {
+        STATS
+            .duplicate_tracestate_keys
+            .fetch_add(duplicates, Ordering::Relaxed);
+    }
     Some(TraceState(out))
 }
 
-fn key_char(c: u8) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'*' | b'/')
-}
-
+/// W3C Trace Context Level 2: `key = (lcalpha / DIGIT) 0*255(keychar)`, `keychar = lcalpha /
+/// DIGIT / "_" / "-" / "*" / "/" / "@"`. (Level 1's `tenant@system` split is gone: `@` is a
+/// key character like the others, except first.)
 fn valid_key(key: &str) -> bool {
     let k = key.as_bytes();
-    match key.split_once('@') {
-        None => {
-            !k.is_empty()
-                && k.len() <= 256
-                && k[0].is_ascii_lowercase()
-                && k[1..].iter().all(|&c| key_char(c))
+    let key_char = |c: &u8| {
+        c.is_ascii_lowercase()
+            || c.is_ascii_digit()
+            || matches!(c, b'_' | b'-' | b'*' | b'/' | b'@')
+    };
+    match k.split_first() {
+        Some((first, rest)) => {
+            k.len() <= 256
+                && (first.is_ascii_lowercase() || first.is_ascii_digit())
+                && rest.iter().all(key_char)
         }
-        Some((tenant, system)) => {
-            let (t, s) = (tenant.as_bytes(), system.as_bytes());
-            !t.is_empty()
-                && t.len() <= 241
-                && (t[0].is_ascii_lowercase() || t[0].is_ascii_digit())
-                && t[1..].iter().all(|&c| key_char(c))
-                && !s.is_empty()
-                && s.len() <= 14
-                && s[0].is_ascii_lowercase()
-                && s[1..].iter().all(|&c| key_char(c))
-        }
+        None => false,
     }
 }
 
@@ -362,16 +394,21 @@ pub struct PropagationStats {
     pub malformed_traceparent: u64,
     /// `tracestate` values dropped as invalid.
     pub malformed_tracestate: u64,
+    /// `tracestate` members discarded because their key came earlier in the same list (the
+    /// rest of that `tracestate` is kept).
+    pub duplicate_tracestate_keys: u64,
 }
 
 struct Stats {
     malformed_traceparent: AtomicU64,
     malformed_tracestate: AtomicU64,
+    duplicate_tracestate_keys: AtomicU64,
 }
 
 static STATS: Stats = Stats {
     malformed_traceparent: AtomicU64::new(0),
     malformed_tracestate: AtomicU64::new(0),
+    duplicate_tracestate_keys: AtomicU64::new(0),
 };
 
 /// The process-wide counts of refused headers.
@@ -379,6 +416,7 @@ pub fn stats() -> PropagationStats {
     PropagationStats {
         malformed_traceparent: STATS.malformed_traceparent.load(Ordering::Relaxed),
         malformed_tracestate: STATS.malformed_tracestate.load(Ordering::Relaxed),
+        duplicate_tracestate_keys: STATS.duplicate_tracestate_keys.load(Ordering::Relaxed),
     }
 }
 
@@ -445,19 +483,54 @@ mod tests {
         for bad in [
             "Foo=1",
             "foo=",
-            "foo=a,foo=b",
-            "1foo=x",
+            "@foo=x",
+            "_foo=x",
+            "foo.bar=x",
             "foo=b\tr",
             "foo=a=b",
             "foo",
+            "=1",
             "t@SYS=1",
         ] {
             assert!(TraceState::parse_headers([bad]).is_none(), "{bad:?}");
         }
+        for good in ["1foo=x", "foo@=x", "foo@@bar=x", "a@b@c=x", "0=x", "9@=x"] {
+            let ts = TraceState::parse_headers([good]).unwrap();
+            assert_eq!(ts.as_str(), good);
+        }
+        assert!(TraceState::parse_headers([format!("{}=1", "k".repeat(256)).as_str()]).is_some());
+        assert!(TraceState::parse_headers([format!("{}=1", "k".repeat(257)).as_str()]).is_none());
         let m32: Vec<String> = (0..32).map(|i| format!("k{i}=v")).collect();
         assert!(TraceState::parse_headers([m32.join(",").as_str()]).is_some());
         let m33: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
         assert!(TraceState::parse_headers([m33.join(",").as_str()]).is_none());
+    }
+
+    #[test]
+    fn duplicate_tracestate_keys_keep_the_first_member() {
+        let before = stats().duplicate_tracestate_keys;
+        let ts = TraceState::parse_headers(["foo=1,bar=2,foo=3", "bar=4,baz=5"]).unwrap();
+        assert_eq!(ts.as_str(), "foo=1,bar=2,baz=5");
+        assert!(stats().duplicate_tracestate_keys >= before + 2);
+        let ts = TraceState::parse_headers(["foo=1,foo=1"]).unwrap();
+        assert_eq!(ts.as_str(), "foo=1");
+    }
+
+    #[test]
+    fn random_flag_round_trips_and_reserved_bits_drop() {
+        for (flags, sampled, random, out) in [
+            ("00", false, false, "00"),
+            ("01", true, false, "01"),
+            ("02", false, true, "02"),
+            ("03", true, true, "03"),
+            ("04", false, false, "00"),
+            ("fe", false, true, "02"),
+            ("ff", true, true, "03"),
+        ] {
+            let tp = TraceParent::parse(&format!("{}{flags}", &VALID[..53])).unwrap();
+            assert_eq!((tp.sampled, tp.random), (sampled, random), "{flags}");
+            assert_eq!(tp.to_string(), format!("{}{out}", &VALID[..53]));
+        }
     }
 
     #[test]

@@ -8,8 +8,8 @@ use taskwire_core::propagation::{self, Extracted, Extractor, Injector, TracePare
 use taskwire_core::{SpanId, TraceId};
 use tracing::Span;
 
-/// A task's identity as it crosses a process boundary: trace id, span id, sampled flag, and
-/// the trace's `tracestate`.
+/// A task's identity as it crosses a process boundary: trace id, span id, the sampled and
+/// random-trace-id flags, and the trace's `tracestate`.
 ///
 /// ```
 /// use tracing_subscriber::prelude::*;
@@ -18,8 +18,11 @@ use tracing::Span;
 /// tracing::subscriber::with_default(subscriber, || {
 ///     let _task = tracing::info_span!("checkout").entered();
 ///     let ctx = taskwire_tasks::current().expect("inside a task");
-///     let header = ctx.traceparent(); // "00-<trace id>-<span id>-01"
+///     let header = ctx.traceparent(); // "00-<trace id>-<span id>-03"
 ///     assert_eq!(header.len(), 55);
+///     // A trace taskwire started: sampled, and its trace id is random.
+///     assert!(ctx.sampled() && ctx.random());
+///     assert!(header.ends_with("-03"));
 /// });
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +45,12 @@ impl TaskContext {
     /// Whether the trace is sampled.
     pub fn sampled(&self) -> bool {
         self.parent.sampled
+    }
+
+    /// Whether the trace id carries W3C Trace Context Level 2's random-trace-id flag: set for
+    /// traces taskwire started, and as received for a trace imported from another process.
+    pub fn random(&self) -> bool {
+        self.parent.random
     }
 
     /// The `traceparent` header value that continues this task elsewhere.

@@ -99,3 +99,39 @@ fn unsampled_flag_round_trips_through_opentelemetry() {
         "0af7651916cd43dd8448eb211c80319c"
     );
 }
+
+/// OpenTelemetry's propagator implements Level 1: what it makes of taskwire's Level 2 headers
+/// is what docs/propagation.md tells a Level 1 peer to expect.
+#[test]
+fn a_level_1_peer_reads_the_random_flag_as_a_sampled_trace_and_drops_it() {
+    let subscriber = tracing_subscriber::registry().with(taskwire_tasks::layer());
+    let (carrier, trace) = tracing::subscriber::with_default(subscriber, || {
+        let _task = tracing::info_span!("checkout").entered();
+        let ctx = taskwire_tasks::current().expect("inside a task");
+        let mut carrier: HashMap<String, String> = HashMap::new();
+        ctx.inject(&mut carrier);
+        (carrier, ctx.trace_id().to_string())
+    });
+    assert!(carrier["traceparent"].ends_with("-03"), "{carrier:?}");
+    let cx = TraceContextPropagator::new().extract(&carrier);
+    let remote = cx.span().span_context().clone();
+    assert!(remote.is_valid() && remote.is_sampled());
+    assert_eq!(remote.trace_id().to_string(), trace);
+    // Sent onward by the Level 1 peer: sampled, the random flag gone.
+    let mut onward: HashMap<String, String> = HashMap::new();
+    TraceContextPropagator::new().inject_context(&cx, &mut onward);
+    assert!(onward["traceparent"].ends_with("-01"), "{onward:?}");
+
+    // A Level 2 key makes this Level 1 parser drop the whole tracestate; the trace continues.
+    let carrier: HashMap<String, String> = [
+        (
+            "traceparent".to_owned(),
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03".to_owned(),
+        ),
+        ("tracestate".to_owned(), "foo@@bar=1,rojo=2".to_owned()),
+    ]
+    .into();
+    let cx = TraceContextPropagator::new().extract(&carrier);
+    assert!(cx.span().span_context().is_valid());
+    assert_eq!(cx.span().span_context().trace_state().header(), "");
+}

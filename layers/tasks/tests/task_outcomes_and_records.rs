@@ -236,7 +236,8 @@ fn unsampled_roots_emit_no_task_records_and_the_flag_propagates() {
             let _r = tracing::info_span!("root").entered();
             let ctx = taskwire_tasks::current().unwrap();
             assert!(!ctx.sampled());
-            assert!(ctx.traceparent().ends_with("-00"));
+            // Unsampled, and the trace id taskwire drew is random.
+            assert!(ctx.traceparent().ends_with("-02"));
             let _c = tracing::info_span!("child").entered();
             assert!(!taskwire_tasks::current().unwrap().sampled());
         },

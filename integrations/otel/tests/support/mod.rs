@@ -198,6 +198,8 @@ pub struct Log {
     pub body: String,
     pub trace_id: String,
     pub span_id: String,
+    /// The record's trace flags, as printed (`3`: sampled and random trace id).
+    pub flags: String,
     pub attributes: Vec<(String, String)>,
     pub resource: Vec<(String, String)>,
 }
@@ -418,6 +420,8 @@ impl Received {
                             l.trace_id = v.to_owned();
                         } else if let Some(v) = field(line, "Span ID") {
                             l.span_id = v.to_owned();
+                        } else if let Some(v) = field(line, "Flags") {
+                            l.flags = v.to_owned();
                         }
                     }
                 }
