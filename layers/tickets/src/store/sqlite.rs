@@ -329,13 +329,14 @@ impl Sqlite {
                     }
                 }
                 // Prune the oldest beyond N (never the first): only the excess rows are read.
-                let mut samples = stored + added;
-                let excess = samples - to_i64(keep as u64);
+                // Saturating: `samples` comes from the file, which may hold anything.
+                let mut samples = stored.saturating_add(added);
+                let excess = samples.saturating_sub(to_i64(keep as u64));
                 if excess > 0 {
                     let deleted = tx
                         .prepare_cached(&sql.prune)?
                         .execute(params![id, excess])?;
-                    samples -= deleted as i64;
+                    samples = samples.saturating_sub(to_i64(deleted as u64));
                 }
                 tx.prepare_cached(&sql.set_samples)?
                     .execute(params![id, first_id, samples])?;
