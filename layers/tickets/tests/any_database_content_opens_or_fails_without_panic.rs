@@ -267,7 +267,8 @@ fn junk() -> impl Strategy<Value = Junk> {
 fn apply(path: &Path, junk: &[Junk]) {
     let c = rusqlite::Connection::open(path).unwrap();
     // Let rows in whatever the status CHECK says (NOT NULL still keeps some out).
-    c.execute_batch("PRAGMA ignore_check_constraints = ON").unwrap();
+    c.execute_batch("PRAGMA ignore_check_constraints = ON")
+        .unwrap();
     for j in junk {
         match j {
             Junk::Meta(rows) => {
