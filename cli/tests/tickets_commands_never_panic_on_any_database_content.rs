@@ -123,6 +123,26 @@ enum Junk {
     Foreign(&'static str),
 }
 
+/// A `schema_version`: half the time the real one (so the junk in the tables is read), else
+/// mostly the values people and programs write by mistake.
+fn version() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => Just(Value::Text("1".to_owned())),
+        3 => prop_oneof![
+            Just("1"),
+            Just("0"),
+            Just("2"),
+            Just("99"),
+            Just("-1"),
+            Just(""),
+            Just("abc"),
+            Just("01"),
+        ]
+        .prop_map(|s| Value::Text(s.to_owned())),
+        1 => any_value(),
+    ]
+}
+
 fn table() -> impl Strategy<Value = &'static str> {
     prop_oneof![
         Just("taskwire_tickets"),
@@ -196,12 +216,16 @@ fn apply(path: &Path, junk: &[Junk]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn every_command_exits_0_or_1_on_any_content(junk in proptest::collection::vec(junk(), 1..6)) {
+    fn every_command_exits_0_or_1_on_any_content(
+        version in version(),
+        junk in proptest::collection::vec(junk(), 0..6),
+    ) {
         let dir = TempDir::new();
         let db = database(&dir);
+        apply(&db, &[Junk::Meta("schema_version".into(), version)]);
         apply(&db, &junk);
         for args in COMMANDS {
             let o = Command::new(env!("CARGO_BIN_EXE_taskwire"))

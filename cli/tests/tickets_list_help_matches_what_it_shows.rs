@@ -46,6 +46,7 @@ fn statuses(db: &str, args: &[&str]) -> Vec<String> {
 fn the_default_list_is_what_the_help_describes() {
     let dir =
         TempDir(std::env::temp_dir().join(format!("taskwire-cli-help-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
     let path = dir.0.join("tickets.db");
     let mut store = Sqlite::open(&path).unwrap();
     let t = Timestamp::now();
