@@ -88,7 +88,8 @@ fn attempt(
     if access == Access::ReadOnly {
         return match found {
             // A WAL database whose `-shm` file cannot be created (a read-only folder): read it
-            // as immutable, which needs no shared memory.
+            // as immutable, which needs no shared memory. Without a `-shm` file no connection
+            // has the database open in WAL mode, so nothing changes under the reader.
             Err(SchemaError::Sqlite(e, _))
                 if b.path.is_some() && kind_of(&e) == ErrorKind::Unavailable =>
             {
