@@ -200,3 +200,27 @@ fn eight_processes_starting_together_on_a_fresh_file_all_succeed() {
         assert_eq!(meta[1].1, "1");
     }
 }
+
+#[test]
+fn any_timeout_is_accepted_even_beyond_what_sqlite_takes() {
+    let dir = TempDir::new("long-timeouts");
+    for t in [
+        Duration::ZERO,
+        Duration::from_secs(30 * 86_400),
+        Duration::MAX,
+    ] {
+        let store = Sqlite::builder(dir.db())
+            .with_busy_timeout(t)
+            .with_open_timeout(t)
+            .open()
+            .unwrap();
+        assert_eq!(store.count(&ListQuery::default()).unwrap(), 0);
+        drop(store);
+        let store = Sqlite::builder(dir.db())
+            .with_busy_timeout(t)
+            .with_open_timeout(t)
+            .open_read_only()
+            .unwrap();
+        assert_eq!(store.count(&ListQuery::default()).unwrap(), 0);
+    }
+}

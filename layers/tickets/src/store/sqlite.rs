@@ -70,7 +70,8 @@ impl SqliteBuilder {
     }
 
     /// How long one statement waits for another connection's lock before reporting
-    /// [`ErrorKind::Busy`]. Default 1 s (the writer then retries with backoff).
+    /// [`ErrorKind::Busy`]. Default 1 s (the writer then retries with backoff). SQLite waits
+    /// at most `i32::MAX` milliseconds (about 24 days); longer is taken as that.
     pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self

@@ -46,13 +46,13 @@ pub(super) fn open(b: SqliteBuilder, access: Access) -> Result<Sqlite, OpenError
             }
         }
     }
-    let deadline = Instant::now() + b.open_timeout;
+    // `None`: a timeout too long to be a point in time, so no deadline.
+    let deadline = Instant::now().checked_add(b.open_timeout);
     let mut backoff = Duration::from_millis(10);
     loop {
         match attempt(&b, access, prefix.as_str(), &where_, deadline) {
             Err(e) if e.kind() == ErrorKind::Busy => {
-                let now = Instant::now();
-                if now + backoff >= deadline {
+                if left(deadline) <= backoff {
                     return Err(OpenError::new(
                         ErrorKind::Busy,
                         format!(
@@ -76,12 +76,11 @@ fn attempt(
     access: Access,
     prefix: &str,
     where_: &str,
-    deadline: Instant,
+    deadline: Option<Instant>,
 ) -> Result<Sqlite, OpenError> {
     let fail = |e: rusqlite::Error, what: &str| failure(e, what, where_, access);
     let conn = connect(b, access, false).map_err(|e| fail(e, "cannot open the file"))?;
-    conn.busy_timeout(deadline.saturating_duration_since(Instant::now()))
-        .map_err(|e| fail(e, "cannot set the busy timeout"))?;
+    busy_timeout(&conn, left(deadline)).map_err(|e| fail(e, "cannot set the busy timeout"))?;
     conn.set_prepared_statement_cache_capacity(64);
     // Read what is there first, without a write lock and before changing anything.
     let found = schema::inspect(&conn, prefix);
@@ -159,8 +158,7 @@ fn attempt(
         schema::ensure(&mut conn, prefix, access == Access::Create)
             .map_err(|e| schema_failure(e, prefix, where_, access, &conn))?;
     }
-    conn.busy_timeout(b.busy_timeout)
-        .map_err(|e| fail(e, "cannot set the busy timeout"))?;
+    busy_timeout(&conn, b.busy_timeout).map_err(|e| fail(e, "cannot set the busy timeout"))?;
     Ok(Sqlite {
         conn,
         sql: Sql::new(prefix),
@@ -218,13 +216,25 @@ fn read_only(
             return Err(version_failure(version, prefix, where_));
         }
     }
-    conn.busy_timeout(b.busy_timeout)
+    busy_timeout(&conn, b.busy_timeout)
         .map_err(|e| failure(e, "cannot set the busy timeout", where_, Access::ReadOnly))?;
     Ok(Sqlite {
         conn,
         sql: Sql::new(prefix),
         path: b.path.clone(),
     })
+}
+
+/// What is left until `deadline` (all the time there is without one).
+fn left(deadline: Option<Instant>) -> Duration {
+    deadline.map_or(Duration::MAX, |d| {
+        d.saturating_duration_since(Instant::now())
+    })
+}
+
+/// Sets SQLite's busy timeout, capped at the longest it takes (`i32::MAX` ms, about 24 days).
+fn busy_timeout(conn: &Connection, timeout: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(timeout.min(Duration::from_millis(i32::MAX.unsigned_abs().into())))
 }
 
 /// Opens the connection; `immutable` reads the file without locks or shared memory.
