@@ -27,7 +27,7 @@ use taskwire_tickets::Sqlite;
 #[derive(Args, Debug)]
 #[command(after_help = "\
 Examples:
-  taskwire tickets --db tickets.db list                 open and muted tickets, newest first
+  taskwire tickets --db tickets.db list                 open tickets (not muted or resolved), newest first
   taskwire tickets list --status all --sort count       every ticket, most frequent first
   taskwire tickets list --since 24h --json              seen in the last day, as JSON
   taskwire tickets show 3                               ticket, tags, newest samples
@@ -37,8 +37,10 @@ Examples:
 
 The database comes from --db or TASKWIRE_DB: a SQLite file, or a mongodb:// or mongodb+srv:// \
 connection string whose path names the database (when this taskwire was built with the \
-`mongodb` feature). Exit status: 0 on success, 1 when the database \
-cannot be read or the ticket does not exist, 2 on a usage error.")]
+`mongodb` feature). list and show open a SQLite file read-only and change nothing; resolve, \
+mute, reopen and delete refuse a file that is not a taskwire tickets database. Exit status: 0 \
+on success, 1 when the database cannot be read or the ticket does not exist, 2 on a usage \
+error.")]
 pub struct TicketsArgs {
     /// The database the tickets layer writes: a SQLite file, or a MongoDB connection string
     /// (`mongodb://host:27017/dbname`).
@@ -125,7 +127,8 @@ enum SortBy {
 
 #[derive(Args, Debug)]
 struct ListArgs {
-    /// Which tickets.
+    /// Which tickets: by default the open ones (regressed included); muted and resolved
+    /// tickets are hidden until asked for.
     #[arg(long, value_enum, default_value_t = StatusFilter::Open)]
     status: StatusFilter,
     /// Only tickets seen since: a duration ago (24h, 7d) or a date (2026-11-21, 2026-11-21T18:00:00Z, UTC).
@@ -157,7 +160,17 @@ struct ShowArgs {
 /// Why a command failed, with the exit code.
 struct Failure(String);
 
-fn open(db: Option<&Path>, prefix: &str) -> Result<Box<dyn Store>, Failure> {
+/// What a command does to the database: read it, or change tickets in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// `list`, `show`: a read-only open that creates, migrates and changes nothing.
+    Read,
+    /// `resolve`, `mute`, `reopen`, `delete`: a writable open of an existing taskwire
+    /// database, which refuses any other file rather than adding tables to it.
+    Triage,
+}
+
+fn open(db: Option<&Path>, prefix: &str, access: Access) -> Result<Box<dyn Store>, Failure> {
     let Some(path) = db else {
         return Err(Failure(
             "no database: pass --db PATH or set TASKWIRE_DB".into(),
@@ -175,12 +188,15 @@ fn open(db: Option<&Path>, prefix: &str) -> Result<Box<dyn Store>, Failure> {
             path.display()
         )));
     }
-    Sqlite::builder(path)
+    let builder = Sqlite::builder(path)
         .with_prefix(prefix)
-        .with_busy_timeout(Duration::from_secs(5))
-        .open()
-        .map(|s| Box::new(s) as Box<dyn Store>)
-        .map_err(|e| Failure(chain(&e)))
+        .with_busy_timeout(Duration::from_secs(5));
+    match access {
+        Access::Read => builder.open_read_only(),
+        Access::Triage => builder.open_existing(),
+    }
+    .map(|s| Box::new(s) as Box<dyn Store>)
+    .map_err(|e| Failure(chain(&e)))
 }
 
 #[cfg(feature = "mongodb")]
@@ -228,8 +244,12 @@ fn chain(e: &dyn std::error::Error) -> String {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn print_tickets(db: &Path, out: &mut dyn Write) -> io::Result<u64> {
-    let store = open(Some(db), taskwire_tickets::store::DEFAULT_PREFIX)
-        .map_err(|Failure(m)| io::Error::other(m))?;
+    let store = open(
+        Some(db),
+        taskwire_tickets::store::DEFAULT_PREFIX,
+        Access::Read,
+    )
+    .map_err(|Failure(m)| io::Error::other(m))?;
     let q = ListQuery::default().with_limit(100);
     let tickets = store.list(&q).map_err(|e| io::Error::other(chain(&e)))?;
     let total = store.count(&q).map_err(|e| io::Error::other(chain(&e)))?;
@@ -266,7 +286,11 @@ fn print_json(out: &mut dyn Write, v: &serde_json::Value) -> Result<(), Failure>
 }
 
 fn execute(args: &TicketsArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let mut store = open(args.db.as_deref(), &args.prefix)?;
+    let access = match args.command {
+        TicketsCommand::List(_) | TicketsCommand::Show(_) => Access::Read,
+        _ => Access::Triage,
+    };
+    let mut store = open(args.db.as_deref(), &args.prefix, access)?;
     let now = Timestamp::now();
     match &args.command {
         TicketsCommand::List(l) => {

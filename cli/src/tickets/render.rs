@@ -179,7 +179,10 @@ pub(crate) fn show(
             let key = &tags[i].key;
             let group: Vec<&TagCount> = tags[i..].iter().take_while(|t| &t.key == key).collect();
             i += group.len();
-            let sum: u64 = group.iter().map(|t| t.count).sum::<u64>().max(1);
+            let sum = group
+                .iter()
+                .fold(0u128, |s, t| s + u128::from(t.count))
+                .max(1);
             let values: Vec<String> = group
                 .iter()
                 .take(5)
@@ -187,7 +190,7 @@ pub(crate) fn show(
                     format!(
                         "{} {}% ({})",
                         cut(&t.value, 40),
-                        t.count * 100 / sum,
+                        u128::from(t.count) * 100 / sum,
                         thousands(t.count)
                     )
                 })

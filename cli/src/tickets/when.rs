@@ -118,7 +118,8 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// `just now`, `42 s ago`, `3 min ago`, `5 h ago`, `2 days ago`, or `in …` for future times.
 pub(crate) fn relative(micros: i64, now: i64) -> String {
-    let diff = now - micros;
+    // i128: any two stored times, however far apart, have a difference.
+    let diff = i128::from(now) - i128::from(micros);
     let (d, future) = if diff >= 0 {
         (diff, false)
     } else {
@@ -190,6 +191,8 @@ mod tests {
         assert_eq!(relative(now - 42_000_000, now), "42 s ago");
         assert_eq!(relative(now - 3_600_000_000 * 5, now), "5 h ago");
         assert_eq!(relative(now - 86_400_000_000, now), "1 day ago");
+        assert_eq!(relative(i64::MIN, i64::MAX), "213503982 days ago");
+        assert_eq!(relative(i64::MAX, i64::MIN), "in 213503982 days");
         assert_eq!(relative(now + 600_000_000, now), "in 10 min");
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(12), "12");

@@ -11,15 +11,17 @@ use taskwire_tickets::store::ErrorKind;
 use taskwire_tickets::Sqlite;
 
 #[test]
-fn a_missing_folder_is_unavailable() {
-    let err = Sqlite::open("/nonexistent-taskwire-dir/sub/tickets.db").unwrap_err();
+fn a_folder_that_cannot_be_created_is_unavailable() {
+    let dir = TempDir::new("file-as-folder");
+    // A file where a folder of the path should be: no folder can be made there.
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"x").unwrap();
+    let path = blocker.join("sub").join("tickets.db");
+    let err = Sqlite::open(&path).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     let text = err.to_string();
-    assert!(
-        text.contains("/nonexistent-taskwire-dir/sub/tickets.db"),
-        "{text}"
-    );
-    assert!(text.contains("folder"), "{text}");
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains("cannot create the folder"), "{text}");
     assert!(err.source().is_some());
 }
 

@@ -12,12 +12,16 @@ pub enum ErrorKind {
     Busy,
     /// The disk or the configured size limit is full (counts stay in memory; retried).
     Full,
-    /// The file is not a database, or is damaged.
+    /// The file is not a database, or is damaged (also: ticket tables whose `schema_version`
+    /// no taskwire writes, such as `0`, `abc` or none at all).
     Corrupt,
     /// The database cannot be opened or written (path, permissions, read-only).
     Unavailable,
     /// A setting is invalid (a table prefix, a newer schema version).
     InvalidConfig,
+    /// The database has no taskwire tables with the configured prefix, and the open was one
+    /// that creates nothing (a read-only open, or an open of an existing database for triage).
+    NotTaskwire,
     /// Anything else.
     Other,
 }
@@ -81,12 +85,13 @@ macro_rules! store_error {
 
 store_error!(
     /// Opening a store failed: an unwritable path, a corrupt file, an invalid prefix, a schema
-    /// newer than this version knows.
+    /// newer than this version knows, a database that is not a taskwire one.
     ///
     /// ```
     /// # #[cfg(feature = "sqlite")] {
     /// use taskwire_tickets::{store::ErrorKind, Sqlite};
-    /// let err = Sqlite::open("/nonexistent-dir/tickets.db").unwrap_err();
+    /// // `/dev/null` is a file, so no folder can be created under it.
+    /// let err = Sqlite::open("/dev/null/tickets.db").unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::Unavailable);
     /// assert!(std::error::Error::source(&err).is_some());
     /// # }

@@ -2,31 +2,35 @@
 //!
 //! The tables live next to any others in the file, named with a validated prefix (default
 //! `taskwire_`): `{prefix}tickets`, `{prefix}occurrences`, `{prefix}tags` and `{prefix}meta`.
-//! They are created when missing; `{prefix}meta` records the schema version and the migrations
-//! applied. The schema, its indexes and the queries that use them are in `docs/tickets.md`.
+//! [`SqliteBuilder::open`] creates them when missing; `{prefix}meta` records the schema version
+//! and the migrations applied. [`SqliteBuilder::open_existing`] and
+//! [`SqliteBuilder::open_read_only`] (for tools that read or triage) create nothing. The schema,
+//! its indexes and the queries that use them are in `docs/tickets.md`; opening is in
+//! [`open`](self::open), the schema in [`schema`](self::schema).
 //!
 //! The file is opened in WAL mode with a busy timeout, so several processes can share it: each
 //! batch is one `BEGIN IMMEDIATE` transaction, and a busy database is reported as
 //! [`ErrorKind::Busy`] for the writer to retry with backoff. Commits are durable
 //! (`synchronous = FULL`) unless [`SqliteBuilder::with_durable_commits`] turns that down.
 
+mod open;
+mod schema;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use super::transition::State;
 use super::{
     Batch, ErrorKind, Level, ListQuery, Mute, Occurrence, OccurrenceQuery, OpenError, QueryError,
-    Sample, Sort, Status, Store, TablePrefix, TagCount, Ticket, TicketId, Timestamp, UpdateError,
-    WriteError, OTHER_TAG_VALUE,
+    Sample, Sort, Status, Store, TagCount, Ticket, TicketId, Timestamp, UpdateError, WriteError,
+    OTHER_TAG_VALUE,
 };
 
-/// The schema version this code writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub use schema::SCHEMA_VERSION;
 
-/// Migrations from version `i + 1` to `i + 2`, in order (none yet).
-const MIGRATIONS: &[&str] = &[];
+use open::Access;
 
 /// A ticket store in a SQLite database file.
 ///
@@ -52,6 +56,7 @@ pub struct SqliteBuilder {
     path: Option<PathBuf>,
     prefix: String,
     busy_timeout: Duration,
+    open_timeout: Duration,
     durable: bool,
     max_size: Option<u64>,
 }
@@ -65,9 +70,19 @@ impl SqliteBuilder {
     }
 
     /// How long one statement waits for another connection's lock before reporting
-    /// [`ErrorKind::Busy`]. Default 1 s (the writer then retries with backoff).
+    /// [`ErrorKind::Busy`]. Default 1 s (the writer then retries with backoff). SQLite waits
+    /// at most `i32::MAX` milliseconds (about 24 days); longer is taken as that.
     pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// How long opening waits, in all, for other connections' locks before failing with
+    /// [`ErrorKind::Busy`]. Default 5 s, the time the writer retries a busy batch. Opening a
+    /// database whose schema is current takes no write lock, so it waits only for a process
+    /// that holds the whole file (a journal mode change, a rollback-mode writer).
+    pub fn with_open_timeout(mut self, timeout: Duration) -> Self {
+        self.open_timeout = timeout;
         self
     }
 
@@ -85,90 +100,86 @@ impl SqliteBuilder {
         self
     }
 
-    /// Opens the database, creating the file and the tables when missing.
+    /// Opens the database for writing, creating what is missing: the parent folders, the file,
+    /// and the tables (next to any others the file holds). An older schema is migrated.
     ///
-    /// Fails with a clear [`OpenError`] when the path cannot be opened for writing
-    /// ([`ErrorKind::Unavailable`]), the file is not a database or is damaged
-    /// ([`ErrorKind::Corrupt`]), the prefix is invalid or the schema is newer than this code
-    /// ([`ErrorKind::InvalidConfig`]).
+    /// Every path taskwire opens to write gets its missing folders created (as
+    /// `taskwire::builder().json_file(..)` does); a read-only open creates nothing.
+    ///
+    /// Fails with a clear [`OpenError`] when the folder cannot be created or the file cannot
+    /// be opened for writing ([`ErrorKind::Unavailable`]), the file is not a database or is
+    /// damaged, including a `schema_version` no taskwire writes ([`ErrorKind::Corrupt`]), the
+    /// prefix is invalid or the schema is newer than this code ([`ErrorKind::InvalidConfig`]),
+    /// or another connection holds a lock past the open timeout ([`ErrorKind::Busy`]).
+    ///
+    /// ```
+    /// use taskwire_tickets::Sqlite;
+    /// # let dir = std::env::temp_dir().join(format!("tw-doc-open-{}", std::process::id()));
+    /// let store = Sqlite::builder(dir.join("data").join("tickets.db")).open()?;
+    /// assert!(dir.join("data").is_dir());
+    /// # drop(store);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(self) -> Result<Sqlite, OpenError> {
-        let prefix = TablePrefix::new(&self.prefix)?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let where_ = self
-            .path
-            .as_ref()
-            .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
-        let fail = |e: rusqlite::Error, what: &str| {
-            let kind = kind_of(&e);
-            let hint = match kind {
-                ErrorKind::Corrupt => " (the file is not a SQLite database, or it is damaged)",
-                ErrorKind::Unavailable => " (check that the folder exists and is writable)",
-                ErrorKind::Busy => " (another process holds a lock on it)",
-                _ => "",
-            };
-            OpenError::new(kind, format!("{where_}: {what}{hint}")).with_source(e)
-        };
-        let conn = match &self.path {
-            Some(p) => Connection::open_with_flags(p, flags),
-            None => Connection::open_in_memory_with_flags(flags),
-        }
-        .map_err(|e| fail(e, "cannot open the file"))?;
-        conn.busy_timeout(self.busy_timeout)
-            .map_err(|e| fail(e, "cannot set the busy timeout"))?;
-        conn.set_prepared_statement_cache_capacity(64);
-        if self.path.is_some() {
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-                .map_err(|e| fail(e, "cannot switch to WAL mode"))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(OpenError::new(
-                    ErrorKind::Unavailable,
-                    format!("{where_}: the database stays in `{mode}` journal mode, not WAL"),
-                ));
-            }
-        }
-        let sync = if self.durable { "FULL" } else { "NORMAL" };
-        conn.execute_batch(&format!("PRAGMA synchronous = {sync}"))
-            .map_err(|e| fail(e, "cannot set synchronous"))?;
-        if let Some(bytes) = self.max_size {
-            let page: i64 = conn
-                .query_row("PRAGMA page_size", [], |r| r.get(0))
-                .map_err(|e| fail(e, "cannot read the page size"))?;
-            let pages = (bytes / page.max(512).unsigned_abs()).max(1);
-            let _: i64 = conn
-                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
-                    r.get(0)
-                })
-                .map_err(|e| fail(e, "cannot set the size limit"))?;
-        }
-        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
-            return Err(OpenError::new(
-                ErrorKind::Unavailable,
-                format!("{where_}: the database is read-only"),
-            ));
-        }
-        let sql = Sql::new(prefix.as_str());
-        let mut store = Sqlite {
-            conn,
-            sql,
-            path: self.path.clone(),
-        };
-        store
-            .create_schema()
-            .map_err(|e| fail(e.0, &e.1))
-            .and_then(|()| store.check_version(&where_))?;
-        Ok(store)
+        open::open(self, Access::Create)
+    }
+
+    /// Opens an existing taskwire tickets database for writing (to resolve, mute, reopen or
+    /// delete tickets), creating nothing: a missing file fails with
+    /// [`ErrorKind::Unavailable`], a file without the `{prefix}meta` table with
+    /// [`ErrorKind::NotTaskwire`], before anything in it is changed. An older schema is
+    /// migrated.
+    ///
+    /// ```
+    /// use taskwire_tickets::{store::ErrorKind, Sqlite};
+    /// # let dir = std::env::temp_dir().join(format!("tw-doc-existing-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("app.db");
+    /// rusqlite::Connection::open(&path)?.execute_batch("CREATE TABLE users (id INTEGER)")?;
+    /// let err = Sqlite::builder(&path).open_existing().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::NotTaskwire);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_existing(self) -> Result<Sqlite, OpenError> {
+        open::open(self, Access::Existing)
+    }
+
+    /// Opens an existing taskwire tickets database read-only, for queries: nothing is created,
+    /// migrated or changed (not even the journal mode), and a read-only file or folder is
+    /// fine. A file without the `{prefix}meta` table fails with [`ErrorKind::NotTaskwire`]
+    /// ("not a taskwire tickets database"); an older schema with [`ErrorKind::InvalidConfig`]
+    /// (open it for writing once to migrate). Writes and status changes through the store
+    /// fail with [`ErrorKind::Unavailable`].
+    ///
+    /// ```
+    /// use taskwire_tickets::{store::ListQuery, Sqlite, Store};
+    /// # let dir = std::env::temp_dir().join(format!("tw-doc-ro-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let path = dir.join("tickets.db");
+    /// # drop(Sqlite::open(&path)?);
+    /// let store = Sqlite::builder(&path).open_read_only()?;
+    /// assert_eq!(store.count(&ListQuery::default())?, 0);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_read_only(self) -> Result<Sqlite, OpenError> {
+        open::open(self, Access::ReadOnly)
     }
 }
 
-struct SchemaError(rusqlite::Error, String);
-
 impl Sqlite {
-    /// Opens (or creates) the database at `path` with the default settings.
+    /// Opens (or creates, with its folder) the database at `path` with the default settings:
+    /// [`SqliteBuilder::open`].
     pub fn open(path: impl AsRef<Path>) -> Result<Sqlite, OpenError> {
         Sqlite::builder(path).open()
+    }
+
+    /// Opens the taskwire tickets database at `path` read-only, with the default prefix:
+    /// [`SqliteBuilder::open_read_only`].
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Sqlite, OpenError> {
+        Sqlite::builder(path).open_read_only()
     }
 
     /// A private in-memory database (for tests and examples).
@@ -186,6 +197,7 @@ impl Sqlite {
             path: Some(path.as_ref().to_owned()),
             prefix: super::DEFAULT_PREFIX.to_owned(),
             busy_timeout: Duration::from_secs(1),
+            open_timeout: Duration::from_secs(5),
             durable: true,
             max_size: None,
         }
@@ -194,65 +206,6 @@ impl Sqlite {
     /// The file, or `None` for an in-memory database.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
-    }
-
-    fn create_schema(&mut self) -> Result<(), SchemaError> {
-        let ddl = self.sql.ddl.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| SchemaError(e, "cannot start the schema transaction".into()))?;
-        tx.execute_batch(&ddl)
-            .map_err(|e| SchemaError(e, "cannot create the tables".into()))?;
-        let version = schema_version(&tx, &self.sql.prefix)
-            .map_err(|e| SchemaError(e, "cannot read the schema version".into()))?;
-        let meta = format!(
-            "INSERT INTO \"{}meta\" (key, value) VALUES (?1, ?2) \
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            self.sql.prefix
-        );
-        match version.and_then(|v| v.parse::<u32>().ok()) {
-            None => {
-                tx.execute(&meta, params!["schema_version", SCHEMA_VERSION.to_string()])
-                    .and_then(|_| {
-                        tx.execute(&meta, params!["created_at", Timestamp::now().to_string()])
-                    })
-                    .map_err(|e| SchemaError(e, "cannot record the schema version".into()))?;
-            }
-            Some(v) if v < SCHEMA_VERSION => {
-                for (i, m) in MIGRATIONS.iter().enumerate().skip((v - 1) as usize) {
-                    let to = i as u32 + 2;
-                    tx.execute_batch(&m.replace("{p}", &self.sql.prefix))
-                        .and_then(|()| {
-                            tx.execute(
-                                &meta,
-                                params![format!("migration_{to}"), Timestamp::now().to_string()],
-                            )
-                        })
-                        .map_err(|e| SchemaError(e, format!("migration to version {to} failed")))?;
-                }
-                tx.execute(&meta, params!["schema_version", SCHEMA_VERSION.to_string()])
-                    .map_err(|e| SchemaError(e, "cannot record the schema version".into()))?;
-            }
-            Some(_) => {}
-        }
-        tx.commit()
-            .map_err(|e| SchemaError(e, "cannot commit the schema".into()))
-    }
-
-    fn check_version(&self, where_: &str) -> Result<(), OpenError> {
-        let v = schema_version(&self.conn, &self.sql.prefix)
-            .map_err(|e| OpenError::new(kind_of(&e), where_.to_owned()).with_source(e))?;
-        match v.as_deref().map(str::parse::<u32>) {
-            Some(Ok(v)) if v <= SCHEMA_VERSION => Ok(()),
-            other => Err(OpenError::new(
-                ErrorKind::InvalidConfig,
-                format!(
-                    "{where_}: ticket schema version {other:?} is not one this version of \
-                     taskwire knows (it knows up to {SCHEMA_VERSION})"
-                ),
-            )),
-        }
     }
 
     fn write_tx(&mut self, batch: &Batch) -> rusqlite::Result<()> {
@@ -377,13 +330,14 @@ impl Sqlite {
                     }
                 }
                 // Prune the oldest beyond N (never the first): only the excess rows are read.
-                let mut samples = stored + added;
-                let excess = samples - to_i64(keep as u64);
+                // Saturating: `samples` comes from the file, which may hold anything.
+                let mut samples = stored.saturating_add(added);
+                let excess = samples.saturating_sub(to_i64(keep as u64));
                 if excess > 0 {
                     let deleted = tx
                         .prepare_cached(&sql.prune)?
                         .execute(params![id, excess])?;
-                    samples -= deleted as i64;
+                    samples = samples.saturating_sub(to_i64(deleted as u64));
                 }
                 tx.prepare_cached(&sql.set_samples)?
                     .execute(params![id, first_id, samples])?;
@@ -656,7 +610,6 @@ impl Store for Sqlite {
 #[derive(Debug)]
 struct Sql {
     prefix: String,
-    ddl: String,
     select_state: String,
     insert_ticket: String,
     update_ticket: String,
@@ -679,68 +632,6 @@ struct Sql {
     delete_ticket: String,
 }
 
-/// The schema (version 1). `{p}` is the prefix. Times are microseconds since the Unix epoch.
-const DDL: &str = r#"
-CREATE TABLE IF NOT EXISTS "{p}meta" (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS "{p}tickets" (
-    id                  INTEGER PRIMARY KEY,
-    fingerprint         TEXT NOT NULL UNIQUE,
-    level               TEXT NOT NULL,
-    service             TEXT,
-    target              TEXT NOT NULL,
-    module              TEXT,
-    file                TEXT,
-    line                INTEGER,
-    title               TEXT NOT NULL,
-    first_seen          INTEGER NOT NULL,
-    last_seen           INTEGER NOT NULL,
-    count               INTEGER NOT NULL,
-    status              TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved', 'muted')),
-    resolved_at         INTEGER,
-    resolved_in_release TEXT,
-    regressed_at        INTEGER,
-    mute_until          INTEGER,
-    mute_until_count    INTEGER,
-    first_sample        INTEGER,
-    samples             INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS "{p}tickets_last_seen" ON "{p}tickets" (last_seen);
-CREATE INDEX IF NOT EXISTS "{p}tickets_count" ON "{p}tickets" (count);
-CREATE INDEX IF NOT EXISTS "{p}tickets_first_seen" ON "{p}tickets" (first_seen);
-CREATE INDEX IF NOT EXISTS "{p}tickets_status_last_seen" ON "{p}tickets" (status, last_seen);
-CREATE INDEX IF NOT EXISTS "{p}tickets_status_count" ON "{p}tickets" (status, count);
-CREATE INDEX IF NOT EXISTS "{p}tickets_status_first_seen" ON "{p}tickets" (status, first_seen);
-CREATE TABLE IF NOT EXISTS "{p}occurrences" (
-    id        INTEGER PRIMARY KEY,
-    ticket_id INTEGER NOT NULL,
-    time      INTEGER NOT NULL,
-    is_first  INTEGER NOT NULL DEFAULT 0,
-    level     TEXT,
-    message   TEXT NOT NULL,
-    fields    TEXT NOT NULL,
-    spans     TEXT NOT NULL,
-    trace_id  TEXT,
-    span_id   TEXT,
-    service   TEXT,
-    host      TEXT NOT NULL,
-    pid       INTEGER NOT NULL,
-    thread    TEXT NOT NULL,
-    release   TEXT,
-    errors    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS "{p}occurrences_ticket_time" ON "{p}occurrences" (ticket_id, time);
-CREATE TABLE IF NOT EXISTS "{p}tags" (
-    ticket_id INTEGER NOT NULL,
-    key       TEXT NOT NULL,
-    value     TEXT NOT NULL,
-    count     INTEGER NOT NULL,
-    PRIMARY KEY (ticket_id, key, value)
-) WITHOUT ROWID;
-"#;
-
 impl Sql {
     fn new(p: &str) -> Sql {
         let t = format!("\"{p}tickets\"");
@@ -748,7 +639,6 @@ impl Sql {
         let g = format!("\"{p}tags\"");
         Sql {
             prefix: p.to_owned(),
-            ddl: DDL.replace("{p}", p),
             select_state: format!(
                 "SELECT id, status, count, resolved_at, resolved_in_release, regressed_at, \
                  mute_until, mute_until_count, first_sample IS NOT NULL, samples \
@@ -821,14 +711,4 @@ impl Sql {
             delete_ticket: format!("DELETE FROM {t} WHERE id = ?1"),
         }
     }
-}
-
-/// The schema version recorded in the `meta` table of the tables named with `prefix`.
-fn schema_version(conn: &Connection, prefix: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
-        &format!("SELECT value FROM \"{prefix}meta\" WHERE key = 'schema_version'"),
-        [],
-        |r| r.get(0),
-    )
-    .optional()
 }
