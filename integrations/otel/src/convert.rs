@@ -138,7 +138,7 @@ pub(crate) fn span(
     let mut events = SpanEvents::default();
     if let Some(list) = s.events {
         let (list, dropped) = *list;
-        events.events = list.into_iter().map(|e| event(e, clock)).collect();
+        events.events = list.into_iter().map(event).collect();
         events.dropped_count = dropped;
     }
     let name: Cow<'static, str> = match field_str("task.name").or_else(|| field_str("otel.name")) {
@@ -177,7 +177,7 @@ fn infer_kind(name: &str, remote_parent: bool) -> SpanKind {
     }
 }
 
-fn event(e: SpanEvent, clock: Clock) -> Event {
+fn event(e: SpanEvent) -> Event {
     let name: Cow<'static, str> = match e.fields.message {
         Some(m) => Cow::Owned(m.into_string()),
         None => Cow::Borrowed(e.metadata.name()),
@@ -188,13 +188,13 @@ fn event(e: SpanEvent, clock: Clock) -> Event {
     for (k, v) in &e.fields.values {
         attributes.push(KeyValue::new(*k, value(v)));
     }
-    Event::new(name, clock.to_system(e.at), attributes, e.fields.dropped)
+    Event::new(name, e.at, attributes, e.fields.dropped)
 }
 
 /// A log record for the logs signal.
-pub(crate) fn log(item: LogItem, clock: Clock, logger: &SdkLogger) -> SdkLogRecord {
+pub(crate) fn log(item: LogItem, logger: &SdkLogger) -> SdkLogRecord {
     let mut r = logger.create_log_record();
-    let at = clock.to_system(item.at);
+    let at = item.at;
     r.set_timestamp(at);
     r.set_observed_timestamp(at);
     let level = *item.metadata.level();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use taskwire_core::capture::Timing;
+use taskwire_core::event_time::EventClock;
 use taskwire_core::value::Typed;
 use taskwire_core::{Capture, SpanData};
 use tracing_core::span::{Attributes, Id, Record};
@@ -43,6 +44,8 @@ pub struct OtelLayer {
     /// Whether this layer ever captured a span itself (no other taskwire layer did it first):
     /// only then does it need to follow enters, exits and records.
     owns_any: AtomicBool,
+    /// The event's time, shared with the other taskwire layers (one event, one time).
+    clock: EventClock,
 }
 
 impl fmt::Debug for OtelLayer {
@@ -71,6 +74,7 @@ impl OtelLayer {
             events,
             logs,
             owns_any: AtomicBool::new(false),
+            clock: EventClock::default(),
         }
     }
 
@@ -120,6 +124,13 @@ where
         }
     }
 
+    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        if self.logs || self.events {
+            self.clock.mark(event);
+        }
+        true
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
         let is_task_record = meta.target() == TASKS_TARGET;
@@ -131,6 +142,7 @@ where
         if taskwire_core::suppress::is_suppressed() || on_exporter_thread() {
             return;
         }
+        let at = self.clock.time(event);
         let span = ctx.event_span(event);
         let mut fields = Fields::default();
         let mut visited = false;
@@ -167,7 +179,7 @@ where
             }
             let item = LogItem {
                 metadata: meta,
-                at: Instant::now(),
+                at,
                 ids,
                 fields: if self.events && !is_task_record {
                     // The span event gets the fields; the log record a copy.
@@ -196,7 +208,7 @@ where
         }
         let e = SpanEvent {
             metadata: meta,
-            at: Instant::now(),
+            at,
             fields,
         };
         match ext.get_mut::<SpanEvents>() {

@@ -3,7 +3,7 @@
 //! thread converts them (`convert.rs`), so the application's threads never build OTLP data.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use taskwire_core::value::FieldSink;
 use taskwire_core::{ErrorValue, FieldValue, Redactor, SpanId, TraceId};
@@ -174,7 +174,8 @@ impl Arena {
 #[derive(Debug)]
 pub(crate) struct SpanEvent {
     pub(crate) metadata: &'static Metadata<'static>,
-    pub(crate) at: Instant,
+    /// The event's time, the same in every taskwire output.
+    pub(crate) at: SystemTime,
     pub(crate) fields: Fields,
 }
 
@@ -182,7 +183,8 @@ pub(crate) struct SpanEvent {
 #[derive(Debug)]
 pub(crate) struct LogItem {
     pub(crate) metadata: &'static Metadata<'static>,
-    pub(crate) at: Instant,
+    /// The event's time, the same in every taskwire output.
+    pub(crate) at: SystemTime,
     pub(crate) ids: Option<(TraceId, SpanId, bool)>,
     pub(crate) fields: Fields,
     /// Fields of the enclosing tasks, innermost first, after the event's own.

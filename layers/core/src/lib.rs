@@ -4,6 +4,8 @@
 //! - [`ids`]: W3C Trace Context ids ([`TraceId`], [`SpanId`]).
 //! - [`clock`]: the monotonic clock span timing reads (the time-stamp counter where the kernel
 //!   trusts it).
+//! - [`event_time`]: one wall-clock time per event, shared by every layer that writes it
+//!   ([`EventClock`](event_time::EventClock)).
 //! - [`capture`]: span fields captured once and shared by every taskwire layer in the stack
 //!   ([`Capture`], [`SpanData`]).
 //! - [`propagation`]: the W3C `traceparent`/`tracestate` codec and carrier traits.
@@ -47,6 +49,7 @@
 
 pub mod capture;
 pub mod clock;
+pub mod event_time;
 pub mod http;
 pub mod ids;
 pub mod json;

@@ -469,9 +469,10 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     }
 }
 
-/// Renders `event` as one line (with its newline) into `s.line`.
+/// Renders `event`, which happened `at`, as one line (with its newline) into `s.line`.
 pub(crate) fn render_event<S>(
     fmt: &Format,
+    at: SystemTime,
     redactor: &Redactor,
     event: &Event<'_>,
     meta: &Metadata<'_>,
@@ -502,7 +503,7 @@ pub(crate) fn render_event<S>(
     let fixed = plan.filter(|_| !is_log);
     line.extend_from_slice(&fmt.open);
     if fmt.timestamp {
-        time::write_rfc3339(line, SystemTime::now());
+        time::write_rfc3339(line, at);
     }
     match fixed {
         Some(p) => line.extend_from_slice(&p.head),

@@ -4,6 +4,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use taskwire_core::event_time::EventClock;
 use taskwire_core::{capture, Capture, FieldValue, Redactor, SpanData};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
@@ -26,6 +27,7 @@ pub struct JsonLayer<W = fn() -> io::Stdout> {
     errors: WriteErrors,
     unsampled_level: Level,
     entered: Entered,
+    clock: EventClock,
 }
 
 impl Default for JsonLayer {
@@ -37,6 +39,7 @@ impl Default for JsonLayer {
             errors: WriteErrors::default(),
             unsampled_level: Level::WARN,
             entered: Entered::default(),
+            clock: EventClock::default(),
         }
     }
 }
@@ -71,6 +74,7 @@ impl<W> JsonLayer<W> {
             errors: self.errors,
             unsampled_level: self.unsampled_level,
             entered: self.entered,
+            clock: self.clock,
         }
     }
 
@@ -212,6 +216,11 @@ where
         self.capture.on_exit(id, &ctx);
     }
 
+    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        self.clock.mark(event);
+        true
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         // Unsampled traces keep only their important events. The flag keeps the common case
         // (everything sampled) free of the lookup.
@@ -237,9 +246,11 @@ where
             .and_then(|id| ctx.span(&id))
             .map(|span| span.scope())
             .or_else(|| ctx.event_scope(event));
+        let at = self.clock.time(event);
         with_scratch(|s| {
             render_event(
                 &self.format,
+                at,
                 self.capture.redactor(),
                 event,
                 meta,
