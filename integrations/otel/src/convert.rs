@@ -224,10 +224,10 @@ pub(crate) fn log(item: LogItem, logger: &SdkLogger) -> SdkLogRecord {
             r.add_attribute(*k, any_value(v));
         }
     }
-    if let Some(file) = item.metadata.file() {
+    if let Some(file) = item.site.file() {
         r.add_attribute("code.file.path", file);
     }
-    if let Some(line) = item.metadata.line() {
+    if let Some(line) = item.site.line() {
         r.add_attribute("code.line.number", i64::from(line));
     }
     r

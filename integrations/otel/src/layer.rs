@@ -20,10 +20,6 @@ use crate::record::{
 };
 use crate::worker::{ExportStats, Shared};
 
-/// The target of the records taskwire-tasks emits; they describe the span itself, so they
-/// are not repeated as span events.
-const TASKS_TARGET: &str = "taskwire::tasks";
-
 /// Exports taskwire's tasks as OpenTelemetry spans. Built with
 /// [`layer()`](crate::layer)`.build()`, which also returns the [`OtelGuard`](crate::OtelGuard)
 /// that flushes the export.
@@ -133,7 +129,8 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        let is_task_record = meta.target() == TASKS_TARGET;
+        // Task records describe the span itself: never repeated as span events.
+        let is_task_record = taskwire_core::task_record::is_record(meta);
         // Without logs, only events that become span events matter (not the tasks layer's
         // own records, one per task: checked before any lookup).
         if !self.logs && (!self.events || is_task_record) {
@@ -158,7 +155,11 @@ where
             visited = true;
             let mut ids = None;
             let mut span_fields = Vec::new();
+            let mut site = meta;
             if let Some(span) = &span {
+                if is_task_record {
+                    site = span.metadata();
+                }
                 for s in span.scope() {
                     let ext = s.extensions();
                     let Some(d) = ext.get::<SpanData>() else {
@@ -180,6 +181,7 @@ where
             let item = LogItem {
                 metadata: meta,
                 at,
+                site,
                 ids,
                 fields: if self.events && !is_task_record {
                     // The span event gets the fields; the log record a copy.

@@ -185,6 +185,8 @@ pub(crate) struct LogItem {
     pub(crate) metadata: &'static Metadata<'static>,
     /// The event's time, the same in every taskwire output.
     pub(crate) at: SystemTime,
+    /// Where it happened: the event's call site, or for a task record its task's.
+    pub(crate) site: &'static Metadata<'static>,
     pub(crate) ids: Option<(TraceId, SpanId, bool)>,
     pub(crate) fields: Fields,
     /// Fields of the enclosing tasks, innermost first, after the event's own.

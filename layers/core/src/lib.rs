@@ -10,6 +10,7 @@
 //!   ([`Capture`], [`SpanData`]).
 //! - [`propagation`]: the W3C `traceparent`/`tracestate` codec and carrier traits.
 //! - [`redact`]: redaction of sensitive keys before anything is written ([`Redactor`]).
+//! - [`task_record`]: the target, names and reserved keys of the tasks layer's records.
 //! - [`suppress`]: background I/O threads whose own events taskwire ignores.
 //! - [`value`]: typed field values ([`FieldValue`]).
 //! - [`json`], [`time`], [`process`]: allocation-free rendering of JSON values, RFC 3339
@@ -57,6 +58,7 @@ pub mod process;
 pub mod propagation;
 pub mod redact;
 pub mod suppress;
+pub mod task_record;
 pub mod time;
 pub mod value;
 
