@@ -7,10 +7,10 @@ use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::{
     Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
-use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry::{InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
-use taskwire_core::FieldValue;
+use taskwire_core::{task_record, FieldValue};
 use tracing_core::Level;
 
 use crate::record::{truncate, Arena, FinishedSpan, LogItem, SpanEvent, Val};
@@ -116,7 +116,7 @@ pub(crate) fn span(
     let mut attributes = Vec::with_capacity(fields.len() + 4);
     for (k, v) in fields {
         if !CONTROL.contains(k) {
-            attributes.push(KeyValue::new(*k, val(v, arena)));
+            attributes.push(KeyValue::new(user_key(k), val(v, arena)));
         }
     }
     attributes.push(KeyValue::new(
@@ -186,7 +186,7 @@ fn event(e: SpanEvent) -> Event {
     attributes.push(KeyValue::new("level", e.metadata.level().as_str()));
     attributes.push(KeyValue::new("target", e.metadata.target()));
     for (k, v) in &e.fields.values {
-        attributes.push(KeyValue::new(*k, value(v)));
+        attributes.push(KeyValue::new(user_key(k), value(v)));
     }
     Event::new(name, e.at, attributes, e.fields.dropped)
 }
@@ -215,13 +215,20 @@ pub(crate) fn log(item: LogItem, logger: &SdkLogger) -> SdkLogRecord {
             }),
         );
     }
+    // A task record's own fields are the task keys; everyone else's take the prefix.
+    let task_record = task_record::is_record(item.metadata);
     let own = item.fields.values;
     for (k, v) in &own {
-        r.add_attribute(*k, any_value(v));
+        if task_record {
+            r.add_attribute(*k, any_value(v));
+        } else {
+            r.add_attribute(user_key(k), any_value(v));
+        }
     }
     for (k, v) in &item.span_fields {
-        if !own.iter().any(|(o, _)| o == k) {
-            r.add_attribute(*k, any_value(v));
+        let shadowed = own.iter().any(|(o, _)| o == k);
+        if !shadowed || (task_record && task_record::is_reserved_key(k)) {
+            r.add_attribute(user_key(k), any_value(v));
         }
     }
     if let Some(file) = item.site.file() {
@@ -231,6 +238,17 @@ pub(crate) fn log(item: LogItem, logger: &SdkLogger) -> SdkLogRecord {
         r.add_attribute("code.line.number", i64::from(line));
     }
     r
+}
+
+/// The attribute key of a user field: as in taskwire's JSON records, a field named like one of
+/// the task keys (`task.outcome`, …) is written as `fields.<name>`, so it never passes for the
+/// task's own attribute.
+fn user_key(k: &'static str) -> Key {
+    if task_record::is_reserved_key(k) {
+        Key::from(format!("fields.{k}"))
+    } else {
+        Key::from_static_str(k)
+    }
 }
 
 fn severity(level: Level) -> Severity {
