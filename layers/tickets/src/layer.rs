@@ -22,6 +22,7 @@ use crate::fingerprint::{
     KeyHasher, FINGERPRINT_FIELD, MODE_EXPLICIT, MODE_LINE, MODE_OVERFLOW, MODE_SPAN,
 };
 use crate::groups::{level_index, with_site, Group, Site};
+use crate::repeats;
 use crate::sample::{self, Lookup, SampleContext, DEFAULT_MAX_FIELD_LEN};
 use crate::store::{Store, TicketSeed, Timestamp};
 use crate::writer::{Shared, Stats, TicketsGuard, WriterConfig};
@@ -465,6 +466,9 @@ where
         let meta = event.metadata();
         // `Level` orders verbosity: ERROR is the smallest.
         if *meta.level() > self.min_level || meta.target().starts_with(TASKS_TARGET) {
+            return;
+        }
+        if repeats::is_repeat(self.id, event, &ctx) {
             return;
         }
         let now = Timestamp::from(self.clock.time(event)).as_micros();

@@ -65,6 +65,7 @@ pub mod conformance;
 mod fingerprint;
 mod groups;
 pub mod layer;
+mod repeats;
 mod sample;
 pub mod store;
 mod tags;
