@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::io::{self, Write};
+use std::io;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use support::{str_of, Buf, TempDir};

@@ -475,19 +475,32 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     }
 }
 
-/// Renders `event`, which happened `at`, as one line (with its newline) into `s.line`.
+/// The event to render and what is known about it.
+pub(crate) struct Occurrence<'a, 'b> {
+    pub(crate) event: &'a Event<'b>,
+    /// Its metadata (for a bridged `log` record, the record's own).
+    pub(crate) meta: &'a Metadata<'a>,
+    pub(crate) is_log: bool,
+    /// Its time, the same for every taskwire layer.
+    pub(crate) at: SystemTime,
+}
+
+/// Renders an event as one line (with its newline) into `s.line`.
 pub(crate) fn render_event<S>(
     fmt: &Format,
-    at: SystemTime,
     redactor: &Redactor,
-    event: &Event<'_>,
-    meta: &Metadata<'_>,
-    is_log: bool,
+    occurrence: &Occurrence<'_, '_>,
     scope: Option<Scope<'_, S>>,
     s: &mut Scratch,
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    let Occurrence {
+        event,
+        meta,
+        is_log,
+        at,
+    } = *occurrence;
     let Scratch {
         line,
         fields,

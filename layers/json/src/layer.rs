@@ -14,7 +14,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::entered::Entered;
-use crate::format::{render_event, with_scratch, Format};
+use crate::format::{render_event, with_scratch, Format, Occurrence};
 use crate::keys::Key;
 
 /// Writes one JSON object per line per event. See the [crate docs](crate) for the record.
@@ -246,18 +246,14 @@ where
             .and_then(|id| ctx.span(&id))
             .map(|span| span.scope())
             .or_else(|| ctx.event_scope(event));
-        let at = self.clock.time(event);
+        let occurrence = Occurrence {
+            event,
+            meta,
+            is_log,
+            at: self.clock.time(event),
+        };
         with_scratch(|s| {
-            render_event(
-                &self.format,
-                at,
-                self.capture.redactor(),
-                event,
-                meta,
-                is_log,
-                scope,
-                s,
-            );
+            render_event(&self.format, self.capture.redactor(), &occurrence, scope, s);
             let mut w = self.make_writer.make_writer_for(meta);
             if let Err(e) = w.write_all(&s.line) {
                 self.errors.record(&e);
