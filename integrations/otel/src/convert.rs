@@ -7,10 +7,10 @@ use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::{
     Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
-use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry::{InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
-use taskwire_core::FieldValue;
+use taskwire_core::{task_record, FieldValue};
 use tracing_core::Level;
 
 use crate::record::{truncate, Arena, FinishedSpan, LogItem, SpanEvent, Val};
@@ -126,7 +126,7 @@ pub(crate) fn span(
     let mut attributes = Vec::with_capacity(fields.len() + 4);
     for (k, v) in fields {
         if !CONTROL.contains(k) {
-            attributes.push(KeyValue::new(*k, val(v, arena)));
+            attributes.push(KeyValue::new(user_key(k), val(v, arena)));
         }
     }
     attributes.push(KeyValue::new(
@@ -148,7 +148,7 @@ pub(crate) fn span(
     let mut events = SpanEvents::default();
     if let Some(list) = s.events {
         let (list, dropped) = *list;
-        events.events = list.into_iter().map(|e| event(e, clock)).collect();
+        events.events = list.into_iter().map(event).collect();
         events.dropped_count = dropped;
     }
     let name: Cow<'static, str> = match field_str("task.name").or_else(|| field_str("otel.name")) {
@@ -187,7 +187,7 @@ fn infer_kind(name: &str, remote_parent: bool) -> SpanKind {
     }
 }
 
-fn event(e: SpanEvent, clock: Clock) -> Event {
+fn event(e: SpanEvent) -> Event {
     let name: Cow<'static, str> = match e.fields.message {
         Some(m) => Cow::Owned(m.into_string()),
         None => Cow::Borrowed(e.metadata.name()),
@@ -196,15 +196,15 @@ fn event(e: SpanEvent, clock: Clock) -> Event {
     attributes.push(KeyValue::new("level", e.metadata.level().as_str()));
     attributes.push(KeyValue::new("target", e.metadata.target()));
     for (k, v) in &e.fields.values {
-        attributes.push(KeyValue::new(*k, value(v)));
+        attributes.push(KeyValue::new(user_key(k), value(v)));
     }
-    Event::new(name, clock.to_system(e.at), attributes, e.fields.dropped)
+    Event::new(name, e.at, attributes, e.fields.dropped)
 }
 
 /// A log record for the logs signal.
-pub(crate) fn log(item: LogItem, clock: Clock, logger: &SdkLogger) -> SdkLogRecord {
+pub(crate) fn log(item: LogItem, logger: &SdkLogger) -> SdkLogRecord {
     let mut r = logger.create_log_record();
-    let at = clock.to_system(item.at);
+    let at = item.at;
     r.set_timestamp(at);
     r.set_observed_timestamp(at);
     let level = *item.metadata.level();
@@ -221,22 +221,40 @@ pub(crate) fn log(item: LogItem, clock: Clock, logger: &SdkLogger) -> SdkLogReco
             Some(TraceFlags::new(flags)),
         );
     }
+    // A task record's own fields are the task keys; everyone else's take the prefix.
+    let task_record = task_record::is_record(item.metadata);
     let own = item.fields.values;
     for (k, v) in &own {
-        r.add_attribute(*k, any_value(v));
-    }
-    for (k, v) in &item.span_fields {
-        if !own.iter().any(|(o, _)| o == k) {
+        if task_record {
             r.add_attribute(*k, any_value(v));
+        } else {
+            r.add_attribute(user_key(k), any_value(v));
         }
     }
-    if let Some(file) = item.metadata.file() {
+    for (k, v) in &item.span_fields {
+        let shadowed = own.iter().any(|(o, _)| o == k);
+        if !shadowed || (task_record && task_record::is_reserved_key(k)) {
+            r.add_attribute(user_key(k), any_value(v));
+        }
+    }
+    if let Some(file) = item.site.file() {
         r.add_attribute("code.file.path", file);
     }
-    if let Some(line) = item.metadata.line() {
+    if let Some(line) = item.site.line() {
         r.add_attribute("code.line.number", i64::from(line));
     }
     r
+}
+
+/// The attribute key of a user field: as in taskwire's JSON records, a field named like one of
+/// the task keys (`task.outcome`, …) is written as `fields.<name>`, so it never passes for the
+/// task's own attribute.
+fn user_key(k: &'static str) -> Key {
+    if task_record::is_reserved_key(k) {
+        Key::from(format!("fields.{k}"))
+    } else {
+        Key::from_static_str(k)
+    }
 }
 
 fn severity(level: Level) -> Severity {

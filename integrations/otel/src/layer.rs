@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use taskwire_core::capture::Timing;
+use taskwire_core::event_time::EventClock;
 use taskwire_core::value::Typed;
 use taskwire_core::{Capture, SpanData};
 use tracing_core::span::{Attributes, Id, Record};
@@ -18,10 +19,6 @@ use crate::record::{
     bounded, truncate, FieldVisitor, Fields, FinishedSpan, Limits, LogItem, SpanEvent,
 };
 use crate::worker::{ExportStats, Shared};
-
-/// The target of the records taskwire-tasks emits; they describe the span itself, so they
-/// are not repeated as span events.
-const TASKS_TARGET: &str = "taskwire::tasks";
 
 /// Exports taskwire's tasks as OpenTelemetry spans. Built with
 /// [`layer()`](crate::layer)`.build()`, which also returns the [`OtelGuard`](crate::OtelGuard)
@@ -43,6 +40,8 @@ pub struct OtelLayer {
     /// Whether this layer ever captured a span itself (no other taskwire layer did it first):
     /// only then does it need to follow enters, exits and records.
     owns_any: AtomicBool,
+    /// The event's time, shared with the other taskwire layers (one event, one time).
+    clock: EventClock,
 }
 
 impl fmt::Debug for OtelLayer {
@@ -71,6 +70,7 @@ impl OtelLayer {
             events,
             logs,
             owns_any: AtomicBool::new(false),
+            clock: EventClock::default(),
         }
     }
 
@@ -120,9 +120,17 @@ where
         }
     }
 
+    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        if self.logs || self.events {
+            self.clock.mark(event);
+        }
+        true
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        let is_task_record = meta.target() == TASKS_TARGET;
+        // Task records describe the span itself: never repeated as span events.
+        let is_task_record = taskwire_core::task_record::is_record(meta);
         // Without logs, only events that become span events matter (not the tasks layer's
         // own records, one per task: checked before any lookup).
         if !self.logs && (!self.events || is_task_record) {
@@ -131,6 +139,7 @@ where
         if taskwire_core::suppress::is_suppressed() || on_exporter_thread() {
             return;
         }
+        let at = self.clock.time(event);
         let span = ctx.event_span(event);
         let mut fields = Fields::default();
         let mut visited = false;
@@ -146,7 +155,11 @@ where
             visited = true;
             let mut ids = None;
             let mut span_fields = Vec::new();
+            let mut site = meta;
             if let Some(span) = &span {
+                if is_task_record {
+                    site = span.metadata();
+                }
                 for s in span.scope() {
                     let ext = s.extensions();
                     let Some(d) = ext.get::<SpanData>() else {
@@ -167,7 +180,8 @@ where
             }
             let item = LogItem {
                 metadata: meta,
-                at: Instant::now(),
+                at,
+                site,
                 ids,
                 fields: if self.events && !is_task_record {
                     // The span event gets the fields; the log record a copy.
@@ -196,7 +210,7 @@ where
         }
         let e = SpanEvent {
             metadata: meta,
-            at: Instant::now(),
+            at,
             fields,
         };
         match ext.get_mut::<SpanEvents>() {

@@ -3,7 +3,7 @@
 //! thread converts them (`convert.rs`), so the application's threads never build OTLP data.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use taskwire_core::value::FieldSink;
 use taskwire_core::{ErrorValue, FieldValue, Redactor, SpanId, TraceId};
@@ -176,7 +176,8 @@ impl Arena {
 #[derive(Debug)]
 pub(crate) struct SpanEvent {
     pub(crate) metadata: &'static Metadata<'static>,
-    pub(crate) at: Instant,
+    /// The event's time, the same in every taskwire output.
+    pub(crate) at: SystemTime,
     pub(crate) fields: Fields,
 }
 
@@ -184,7 +185,10 @@ pub(crate) struct SpanEvent {
 #[derive(Debug)]
 pub(crate) struct LogItem {
     pub(crate) metadata: &'static Metadata<'static>,
-    pub(crate) at: Instant,
+    /// The event's time, the same in every taskwire output.
+    pub(crate) at: SystemTime,
+    /// Where it happened: the event's call site, or for a task record its task's.
+    pub(crate) site: &'static Metadata<'static>,
     /// Trace id, span id and W3C trace flags.
     pub(crate) ids: Option<(TraceId, SpanId, u8)>,
     pub(crate) fields: Fields,

@@ -471,11 +471,10 @@ impl Worker<'_> {
             return;
         };
         while !logs.is_empty() {
-            let clock = Clock::now();
             let n = logs.len().min(self.batch_size);
             let records: Vec<_> = logs
                 .drain(..n)
-                .map(|l| convert::log(l, clock, &self.logger))
+                .map(|l| convert::log(l, &self.logger))
                 .collect();
             let refs: Vec<_> = records.iter().map(|r| (r, &self.scope)).collect();
             let result = sink.export(LogBatch::new(&refs));

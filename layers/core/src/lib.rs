@@ -4,10 +4,13 @@
 //! - [`ids`]: W3C Trace Context ids ([`TraceId`], [`SpanId`]).
 //! - [`clock`]: the monotonic clock span timing reads (the time-stamp counter where the kernel
 //!   trusts it).
+//! - [`event_time`]: one wall-clock time per event, shared by every layer that writes it
+//!   ([`EventClock`](event_time::EventClock)).
 //! - [`capture`]: span fields captured once and shared by every taskwire layer in the stack
 //!   ([`Capture`], [`SpanData`]).
 //! - [`propagation`]: the W3C `traceparent`/`tracestate` codec and carrier traits.
 //! - [`redact`]: redaction of sensitive keys before anything is written ([`Redactor`]).
+//! - [`task_record`]: the target, names and reserved keys of the tasks layer's records.
 //! - [`suppress`]: background I/O threads whose own events taskwire ignores.
 //! - [`value`]: typed field values ([`FieldValue`]).
 //! - [`json`], [`time`], [`process`]: allocation-free rendering of JSON values, RFC 3339
@@ -47,6 +50,7 @@
 
 pub mod capture;
 pub mod clock;
+pub mod event_time;
 pub mod http;
 pub mod ids;
 pub mod json;
@@ -54,6 +58,7 @@ pub mod process;
 pub mod propagation;
 pub mod redact;
 pub mod suppress;
+pub mod task_record;
 pub mod time;
 pub mod value;
 

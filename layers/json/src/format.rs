@@ -8,7 +8,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use taskwire_core::{json, process, time, Redactor, SpanData};
+use taskwire_core::{json, process, task_record, time, Redactor, SpanData};
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Event, Level, Metadata, Subscriber};
 
@@ -214,6 +214,9 @@ struct Plan {
     fields: Box<[FieldPlan]>,
     /// Whether the callsite has a field named `message`.
     has_message: bool,
+    /// Whether the callsite is a task record's: its own fields keep the reserved task keys,
+    /// and its location is the task span's.
+    task_record: bool,
     /// What follows the timestamp up to `msg` (`",` closing it, `"level":…,"target":…,`), and
     /// everything from `file` up to the static fields (`"file":…,"line":…,"module":…,`,
     /// `"thread":…,`, pid, host, service, release), joined once: they are fixed for a callsite
@@ -251,13 +254,15 @@ impl Plan {
         thread: &[u8],
     ) -> Plan {
         let fieldset = meta.fields();
+        let task_record = task_record::is_record(meta);
         let mut keys = Vec::new();
         let mut fields: Vec<FieldPlan> = Vec::with_capacity(fieldset.len());
         for field in fieldset.iter() {
             let name = field.name();
+            let own_task_key = task_record && task_record::is_reserved_key(name);
             let out = OutKey {
                 name,
-                prefixed: fmt.keys.collides(name, fmt.span_list),
+                prefixed: !own_task_key && fmt.keys.collides(name, fmt.span_list),
             };
             let key_start = u32::try_from(keys.len()).unwrap_or(u32::MAX);
             write_key(&mut keys, out);
@@ -287,6 +292,7 @@ impl Plan {
         Plan {
             keys: keys.into_boxed_slice(),
             has_message: fields.iter().any(|f| f.is_message),
+            task_record,
             fields: fields.into_boxed_slice(),
             head: head.into_boxed_slice(),
             tail: tail.into_boxed_slice(),
@@ -469,18 +475,32 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     }
 }
 
-/// Renders `event` as one line (with its newline) into `s.line`.
+/// The event to render and what is known about it.
+pub(crate) struct Occurrence<'a, 'b> {
+    pub(crate) event: &'a Event<'b>,
+    /// Its metadata (for a bridged `log` record, the record's own).
+    pub(crate) meta: &'a Metadata<'a>,
+    pub(crate) is_log: bool,
+    /// Its time, the same for every taskwire layer.
+    pub(crate) at: SystemTime,
+}
+
+/// Renders an event as one line (with its newline) into `s.line`.
 pub(crate) fn render_event<S>(
     fmt: &Format,
     redactor: &Redactor,
-    event: &Event<'_>,
-    meta: &Metadata<'_>,
-    is_log: bool,
+    occurrence: &Occurrence<'_, '_>,
     scope: Option<Scope<'_, S>>,
     s: &mut Scratch,
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    let Occurrence {
+        event,
+        meta,
+        is_log,
+        at,
+    } = *occurrence;
     let Scratch {
         line,
         fields,
@@ -502,7 +522,7 @@ pub(crate) fn render_event<S>(
     let fixed = plan.filter(|_| !is_log);
     line.extend_from_slice(&fmt.open);
     if fmt.timestamp {
-        time::write_rfc3339(line, SystemTime::now());
+        time::write_rfc3339(line, at);
     }
     match fixed {
         Some(p) => line.extend_from_slice(&p.head),
@@ -540,12 +560,15 @@ pub(crate) fn render_event<S>(
 
     // Spans: flattened (innermost wins, never over an event field) or as a list.
     let mut ids = None;
+    // The innermost span's call site: a task record's location.
+    let mut site: Option<&'static Metadata<'static>> = None;
     if let Some(scope) = scope {
         if fmt.span_list {
             // `seen` keeps the event's keys; each span object dedups its own keys after them.
             let base = seen.len();
             let mut wrote_any = false;
             for span in scope.from_root() {
+                site = Some(span.metadata());
                 let ext = span.extensions();
                 let data = ext.get::<SpanData>();
                 if !wrote_any {
@@ -594,6 +617,9 @@ pub(crate) fn render_event<S>(
             }
         } else {
             for span in scope {
+                if site.is_none() {
+                    site = Some(span.metadata());
+                }
                 let ext = span.extensions();
                 let Some(d) = ext.get::<SpanData>() else {
                     continue;
@@ -647,9 +673,15 @@ pub(crate) fn render_event<S>(
             write_hex::<8, 18>(line, &p.to_bytes());
         }
     }
-    match fixed {
-        Some(p) => line.extend_from_slice(&p.tail),
-        None => write_tail(line, fmt, meta, thread),
+    // A task record is located at its task's call site, not at the tasks layer's.
+    let task_site = site.filter(|_| match plan {
+        Some(p) => p.task_record,
+        None => !is_log && task_record::is_record(meta),
+    });
+    match (task_site, fixed) {
+        (Some(task), _) => write_tail(line, fmt, task, thread),
+        (None, Some(p)) => line.extend_from_slice(&p.tail),
+        (None, None) => write_tail(line, fmt, meta, thread),
     }
     for (name, entry) in &fmt.statics_rendered {
         if !seen.iter().any(|s| s.matches_str(name)) {

@@ -1,7 +1,7 @@
 //! The built-in keys of a JSON record, their names, and the rule for user fields that collide
 //! with them.
 
-use taskwire_core::json;
+use taskwire_core::{json, task_record};
 
 /// A user field whose key equals a built-in key in use is written under this prefix:
 /// a field `level` becomes `fields.level`.
@@ -163,8 +163,13 @@ impl KeyNames {
     }
 
     fn refresh(&mut self) {
-        self.sig_flat = 0;
-        self.sig_nested = 0;
+        // The keys of task records are reserved in every record (they are not renamed or
+        // omitted with the built-in keys: they belong to the tasks layer's records).
+        let reserved = task_record::RESERVED_KEYS
+            .iter()
+            .fold(0, |sig, k| sig | name_signature(k));
+        self.sig_flat = reserved;
+        self.sig_nested = reserved;
         for (i, n) in self.names.iter().enumerate() {
             let mut r = Vec::new();
             if let Some(n) = n {
@@ -187,7 +192,8 @@ impl KeyNames {
         (!r.is_empty()).then_some(&**r)
     }
 
-    /// Whether a user field named `name` collides with a built-in key in use.
+    /// Whether a user field named `name` collides with a built-in key in use, or with a key
+    /// reserved for task records (`task.outcome`, …).
     #[inline]
     pub(crate) fn collides(&self, name: &str, spans_nested: bool) -> bool {
         let sigs = if spans_nested {
@@ -198,9 +204,10 @@ impl KeyNames {
         if sigs & name_signature(name) == 0 {
             return false;
         }
-        self.names.iter().enumerate().any(|(i, n)| {
-            // `spans` is a key only in span-list mode.
-            (spans_nested || i != Key::Spans.index()) && n.as_deref() == Some(name)
-        })
+        task_record::is_reserved_key(name)
+            || self.names.iter().enumerate().any(|(i, n)| {
+                // `spans` is a key only in span-list mode.
+                (spans_nested || i != Key::Spans.index()) && n.as_deref() == Some(name)
+            })
     }
 }

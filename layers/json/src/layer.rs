@@ -4,6 +4,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use taskwire_core::event_time::EventClock;
 use taskwire_core::{capture, Capture, FieldValue, Redactor, SpanData};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
@@ -13,7 +14,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::entered::Entered;
-use crate::format::{render_event, with_scratch, Format};
+use crate::format::{render_event, with_scratch, Format, Occurrence};
 use crate::keys::Key;
 
 /// Writes one JSON object per line per event. See the [crate docs](crate) for the record.
@@ -26,6 +27,7 @@ pub struct JsonLayer<W = fn() -> io::Stdout> {
     errors: WriteErrors,
     unsampled_level: Level,
     entered: Entered,
+    clock: EventClock,
 }
 
 impl Default for JsonLayer {
@@ -37,6 +39,7 @@ impl Default for JsonLayer {
             errors: WriteErrors::default(),
             unsampled_level: Level::WARN,
             entered: Entered::default(),
+            clock: EventClock::default(),
         }
     }
 }
@@ -71,6 +74,7 @@ impl<W> JsonLayer<W> {
             errors: self.errors,
             unsampled_level: self.unsampled_level,
             entered: self.entered,
+            clock: self.clock,
         }
     }
 
@@ -212,6 +216,11 @@ where
         self.capture.on_exit(id, &ctx);
     }
 
+    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        self.clock.mark(event);
+        true
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         // Unsampled traces keep only their important events. The flag keeps the common case
         // (everything sampled) free of the lookup.
@@ -237,16 +246,14 @@ where
             .and_then(|id| ctx.span(&id))
             .map(|span| span.scope())
             .or_else(|| ctx.event_scope(event));
+        let occurrence = Occurrence {
+            event,
+            meta,
+            is_log,
+            at: self.clock.time(event),
+        };
         with_scratch(|s| {
-            render_event(
-                &self.format,
-                self.capture.redactor(),
-                event,
-                meta,
-                is_log,
-                scope,
-                s,
-            );
+            render_event(&self.format, self.capture.redactor(), &occurrence, scope, s);
             let mut w = self.make_writer.make_writer_for(meta);
             if let Err(e) = w.write_all(&s.line) {
                 self.errors.record(&e);

@@ -16,7 +16,7 @@ use crate::records;
 use crate::sampler::Sampler;
 
 /// The target of the records the tasks layer emits (`task.start`, `task.end`).
-pub const TARGET: &str = "taskwire::tasks";
+pub const TARGET: &str = taskwire_core::task_record::TARGET;
 
 /// Which tasks emit records.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,6 +1,11 @@
 //! The `task.start` and `task.end` records: events with static call sites, dispatched straight
 //! to the tasks layer's own subscriber (no lookup of the thread's default subscriber, no second
 //! dispatch through `tracing`'s macros).
+//!
+//! The call sites have no file, line or module of their own: a record describes its task, and
+//! the layers that write a location (JSON, OTLP logs) take the task span's call site instead
+//! (see `taskwire_core::task_record`). A subscriber that does not know task records writes no
+//! location for them rather than this file's.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Once;
@@ -11,6 +16,8 @@ use tracing_core::metadata::{Kind, LevelFilter};
 use tracing_core::span::Id;
 use tracing_core::subscriber::Interest;
 use tracing_core::{Dispatch, Event, Level, Metadata};
+
+use taskwire_core::task_record;
 
 use crate::layer::TARGET;
 
@@ -44,21 +51,22 @@ impl Callsite for RecordCallsite {
 }
 
 /// The fields of a `task.end` record, in the order [`emit`] takes their values.
+/// After `message` and `task.name`, the keys reserved for task records.
 pub(crate) const END_FIELDS: [&str; 10] = [
     "message",
     "task.name",
-    "task.target",
-    "task.outcome",
-    "task.duration_us",
-    "task.busy_us",
-    "task.errors",
-    "task.failed_children",
-    "task.remote_parent",
-    "task.failure",
+    task_record::RESERVED_KEYS[0],
+    task_record::RESERVED_KEYS[1],
+    task_record::RESERVED_KEYS[2],
+    task_record::RESERVED_KEYS[3],
+    task_record::RESERVED_KEYS[4],
+    task_record::RESERVED_KEYS[5],
+    task_record::RESERVED_KEYS[6],
+    task_record::RESERVED_KEYS[7],
 ];
 
 /// The fields of a `task.start` record.
-pub(crate) const START_FIELDS: [&str; 3] = ["message", "task.name", "task.target"];
+pub(crate) const START_FIELDS: [&str; 3] = ["message", "task.name", task_record::RESERVED_KEYS[0]];
 
 pub(crate) static END: RecordCallsite = RecordCallsite {
     meta: &END_META,
@@ -67,12 +75,12 @@ pub(crate) static END: RecordCallsite = RecordCallsite {
 };
 
 static END_META: Metadata<'static> = Metadata::new(
-    "task.end",
+    task_record::END,
     TARGET,
     Level::INFO,
-    Some(file!()),
-    Some(line!()),
-    Some(module_path!()),
+    None,
+    None,
+    None,
     FieldSet::new(&END_FIELDS, Identifier(&END)),
     Kind::EVENT,
 );
@@ -84,12 +92,12 @@ pub(crate) static START: RecordCallsite = RecordCallsite {
 };
 
 static START_META: Metadata<'static> = Metadata::new(
-    "task.start",
+    task_record::START,
     TARGET,
     Level::INFO,
-    Some(file!()),
-    Some(line!()),
-    Some(module_path!()),
+    None,
+    None,
+    None,
     FieldSet::new(&START_FIELDS, Identifier(&START)),
     Kind::EVENT,
 );

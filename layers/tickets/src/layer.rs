@@ -10,6 +10,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use taskwire_core::event_time::EventClock;
 use taskwire_core::{suppress, Capture, Redactor};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Metadata, Subscriber};
@@ -21,6 +22,7 @@ use crate::fingerprint::{
     KeyHasher, FINGERPRINT_FIELD, MODE_EXPLICIT, MODE_LINE, MODE_OVERFLOW, MODE_SPAN,
 };
 use crate::groups::{level_index, with_site, Group, Site};
+use crate::repeats;
 use crate::sample::{self, Lookup, SampleContext, DEFAULT_MAX_FIELD_LEN};
 use crate::store::{Store, TicketSeed, Timestamp};
 use crate::writer::{Shared, Stats, TicketsGuard, WriterConfig};
@@ -45,6 +47,8 @@ pub struct TicketsLayer {
     budget: u32,
     shared: Arc<Shared>,
     overflow: OnceLock<Arc<Group>>,
+    /// The event's time, shared with the other taskwire layers (one event, one time).
+    clock: EventClock,
 }
 
 impl std::fmt::Debug for TicketsLayer {
@@ -93,6 +97,7 @@ impl TicketsLayer {
             budget: budget(crate::DEFAULT_SAMPLES_PER_TICKET),
             shared: Arc::new(Shared::new(store, cfg, crate::DEFAULT_MAX_GROUPS)),
             overflow: OnceLock::new(),
+            clock: EventClock::default(),
         }
     }
 
@@ -447,6 +452,13 @@ where
         self.capture.on_exit(id, &ctx);
     }
 
+    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        if *event.metadata().level() <= self.min_level {
+            self.clock.mark(event);
+        }
+        true
+    }
+
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if suppress::is_suppressed() {
             return;
@@ -456,7 +468,10 @@ where
         if *meta.level() > self.min_level || meta.target().starts_with(TASKS_TARGET) {
             return;
         }
-        let now = Timestamp::now().as_micros();
+        if repeats::is_repeat(self.id, event, &ctx) {
+            return;
+        }
+        let now = Timestamp::from(self.clock.time(event)).as_micros();
         with_site(
             self.id,
             meta.callsite(),

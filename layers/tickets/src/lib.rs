@@ -34,7 +34,9 @@
 //! the service, target, file, line and level, never the message (see [`Grouping`] for grouping
 //! by span name, by fields such as `http.route`, and the `fingerprint` field). The first
 //! message, with numbers, ids, addresses and times replaced by placeholders, is the ticket's
-//! title ([`title`]). Records of the tasks layer (target `taskwire::tasks`) are skipped.
+//! title ([`title`]). Records of the tasks layer (target `taskwire::tasks`) are skipped. An
+//! error reported again by an enclosing span (nested `#[instrument(err)]` functions returning
+//! one error) is the same occurrence: only the innermost report is counted.
 //!
 //! On the caller's thread an event only bumps an atomic counter of its group, and builds a
 //! sample while the group may still send one in the current period; a writer thread commits
@@ -65,6 +67,7 @@ pub mod conformance;
 mod fingerprint;
 mod groups;
 pub mod layer;
+mod repeats;
 mod sample;
 pub mod store;
 mod tags;

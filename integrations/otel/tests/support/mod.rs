@@ -188,12 +188,16 @@ impl Span {
 #[derive(Debug, Default, Clone)]
 pub struct Event {
     pub name: String,
+    /// Nanoseconds since the epoch, as printed.
+    pub timestamp: String,
     pub attributes: Vec<(String, String)>,
 }
 
 /// One log record as the collector printed it.
 #[derive(Debug, Default, Clone)]
 pub struct Log {
+    /// Nanoseconds since the epoch, as printed.
+    pub timestamp: String,
     pub severity_text: String,
     pub body: String,
     pub trace_id: String,
@@ -390,7 +394,8 @@ impl Received {
                         if let Some(e) = r.spans.last_mut().and_then(|s| s.events.last_mut()) {
                             match k.as_str() {
                                 "Name" => e.name = v,
-                                "Timestamp" | "DroppedAttributesCount" => {}
+                                "Timestamp" => e.timestamp = v,
+                                "DroppedAttributesCount" => {}
                                 _ => e.attributes.push((k, v)),
                             }
                         }
@@ -414,6 +419,8 @@ impl Received {
                     if let Some(l) = r.logs.last_mut() {
                         if let Some(v) = field(line, "SeverityText") {
                             l.severity_text = v.to_owned();
+                        } else if let Some(v) = field(line, "Timestamp") {
+                            l.timestamp = v.to_owned();
                         } else if let Some(v) = field(line, "Body") {
                             l.body = v.to_owned();
                         } else if let Some(v) = field(line, "Trace ID") {

@@ -1,0 +1,121 @@
+//! End to end against a real OpenTelemetry collector (started by `scripts/test`): an event
+//! written by the JSON layer and exported as an OTLP log record and span event carries one
+//! time: the OTLP timestamp (nanoseconds) rendered to microseconds is the JSON record's `ts`,
+//! even when writing the JSON line takes a while.
+
+mod support;
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::prelude::*;
+
+/// Collects JSON lines; each write takes at least 50 µs (spinning on the clock), so a layer
+/// reading the clock after the JSON layer would read a later time.
+#[derive(Clone, Default)]
+struct SlowLines(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for SlowLines {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let start = SystemTime::now();
+        while SystemTime::now().duration_since(start).unwrap_or_default()
+            < Duration::from_micros(50)
+        {
+            std::hint::spin_loop();
+        }
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for SlowLines {
+    type Writer = SlowLines;
+
+    fn make_writer(&'a self) -> SlowLines {
+        self.clone()
+    }
+}
+
+/// The `ts` of the JSON line whose `msg` is `msg`.
+fn json_ts(lines: &SlowLines, msg: &str) -> String {
+    let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("UTF-8");
+    let record: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+        .find(|r| r["msg"] == msg)
+        .unwrap_or_else(|| panic!("no {msg:?} in {text}"));
+    record["ts"].as_str().expect("ts").to_owned()
+}
+
+/// An OTLP timestamp (nanoseconds since the epoch, as printed) rendered as taskwire's `ts`.
+fn as_ts(nanos: &str) -> String {
+    let nanos: u64 = nanos.parse().expect("nanoseconds");
+    let mut out = Vec::new();
+    taskwire_core::time::write_rfc3339(&mut out, UNIX_EPOCH + Duration::from_nanos(nanos));
+    String::from_utf8(out).expect("UTF-8")
+}
+
+#[test]
+fn json_ts_and_otlp_log_and_span_event_times_agree() {
+    let (url, log) = support::collector();
+    let (otel, guard) = taskwire_otel::layer()
+        .with_endpoint(&url)
+        .with_service_name("otel-test-one-time")
+        .with_logs(true)
+        .with_span_events(true)
+        .build()
+        .expect("starts");
+    let lines = SlowLines::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_tasks::layer())
+        .with(taskwire_json::layer().with_writer(lines.clone()))
+        .with(otel);
+    let ctx = tracing::subscriber::with_default(subscriber, || {
+        let _t = tracing::info_span!("job").entered();
+        tracing::info!("first");
+        tracing::info!("second");
+        taskwire_tasks::current().expect("task")
+    });
+    assert!(guard.flush(Duration::from_secs(15)));
+    let _ = guard.shutdown();
+
+    let trace = ctx.trace_id().to_string();
+    let span_id = ctx.span_id().to_string();
+    let got = support::wait_for(&log, Duration::from_secs(10), |r| {
+        r.logs_of(&trace).len() >= 3 && r.span(&span_id).is_some()
+    });
+    let logs = got.logs_of(&trace);
+    let span = got.span(&span_id).expect("span");
+    for msg in ["first", "second"] {
+        let json = json_ts(&lines, msg);
+        let body = format!("Str({msg})");
+        let record = logs
+            .iter()
+            .find(|l| l.body == body)
+            .unwrap_or_else(|| panic!("no {msg} log record in {logs:#?}"));
+        assert_eq!(
+            as_ts(&record.timestamp),
+            json,
+            "log record of {msg}: {record:#?}"
+        );
+        let event = span
+            .events
+            .iter()
+            .find(|e| e.name == msg)
+            .unwrap_or_else(|| panic!("no {msg} span event in {span:#?}"));
+        assert_eq!(
+            as_ts(&event.timestamp),
+            json,
+            "span event {msg}: {event:#?}"
+        );
+    }
+}
