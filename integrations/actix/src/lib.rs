@@ -50,7 +50,7 @@
 //! | `http.request.method` | `GET`, `POST`, …; `_OTHER` for a non-standard method (named `HTTP {route}`) |
 //! | `http.request.method_original` | the method as sent, only when it is `_OTHER` |
 //! | `http.route` | the route template (`req.match_pattern()`), when one matched |
-//! | `url.path` | the request path (no query: it may carry secrets) |
+//! | `url.path` | the request path, the only place the raw path appears (redact the key `url.path` to hide it) |
 //! | `network.protocol.version` | `1.1`, `2`, … |
 //! | `http.request_id` | the request id: the request's valid `x-request-id`, or the task's span id |
 //! | `client.address`, `client.port` | opt-in, see [`ClientAddress`] |

@@ -17,7 +17,7 @@ use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::future::{CatchUnwind, FutureExt};
 use pin_project_lite::pin_project;
 use taskwire_core::capture;
-use taskwire_core::http::SkipPaths;
+use taskwire_core::http::{ServerTaskName, SkipPaths};
 use taskwire_core::ids::SpanId;
 use taskwire_core::propagation::extract;
 use taskwire_core::SpanData;
@@ -242,11 +242,8 @@ fn open_task(config: &Config, req: &mut ServiceRequest) -> Task {
             None => ("_OTHER", Some(req.method().as_str())),
         };
         let route = req.match_pattern();
-        let name = TaskName {
-            // OpenTelemetry names a span with an unknown method `HTTP {route}`.
-            method: if original.is_some() { "HTTP" } else { method },
-            route: route.as_deref(),
-        };
+        // The method alone when no route matched: a path is not a name (it is `url.path`).
+        let name = ServerTaskName::new(req.method().as_str(), route.as_deref());
         let client = client_address(config.client_address, req);
         tracing::info_span!(
             "http.server.request",
@@ -298,24 +295,6 @@ fn open_task(config: &Config, req: &mut ServiceRequest) -> Task {
         request_id: config
             .request_id_header
             .then(|| (config.request_id_name.clone(), request_id)),
-    }
-}
-
-/// `"{method} {route}"`, or just the method when no route matched, formatted only when the
-/// span is recorded.
-struct TaskName<'a> {
-    method: &'a str,
-    route: Option<&'a str>,
-}
-
-impl fmt::Display for TaskName<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.method)?;
-        if let Some(route) = self.route {
-            f.write_str(" ")?;
-            f.write_str(route)?;
-        }
-        Ok(())
     }
 }
 

@@ -72,3 +72,77 @@ impl SkipPaths {
         self.0.iter().any(|p| **p == *path)
     }
 }
+
+/// The name of a server request task, one rule for every taskwire server middleware:
+/// `"{method} {route}"` when the request matched a route template, and the method alone when
+/// it matched none (OpenTelemetry's HTTP span name). The method is one of the nine of
+/// [`known_method`], or `HTTP` for any other, so requests that match no route make at most ten
+/// names however many paths a scanner tries: names stay fit for metrics labels and grouping.
+/// The raw path is never part of the name; middlewares record it as the field `url.path`,
+/// which a `Redactor` key can hide like any other field.
+///
+/// Formatted only when displayed: building one allocates nothing.
+///
+/// ```
+/// use taskwire_core::http::ServerTaskName;
+/// assert_eq!(ServerTaskName::new("GET", Some("/users/{id}")).to_string(), "GET /users/{id}");
+/// assert_eq!(ServerTaskName::new("GET", None).to_string(), "GET");
+/// assert_eq!(ServerTaskName::new("BREW", Some("/pot")).to_string(), "HTTP /pot");
+/// assert_eq!(ServerTaskName::new("BREW", None).to_string(), "HTTP");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerTaskName<'a> {
+    method: &'static str,
+    route: Option<&'a str>,
+}
+
+impl<'a> ServerTaskName<'a> {
+    /// The name of a request with this method (as sent) and route template (`None` when no
+    /// route matched).
+    pub fn new(method: &str, route: Option<&'a str>) -> Self {
+        ServerTaskName {
+            // OpenTelemetry names a span with a method it does not know `HTTP`.
+            method: known_method(method).unwrap_or("HTTP"),
+            route,
+        }
+    }
+
+    /// The route template, when one matched.
+    pub fn route(&self) -> Option<&'a str> {
+        self.route
+    }
+}
+
+impl std::fmt::Display for ServerTaskName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.method)?;
+        if let Some(route) = self.route {
+            f.write_str(" ")?;
+            f.write_str(route)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the method and path a client sends, a request without a route is named
+        /// by one of ten names.
+        #[test]
+        fn unmatched_requests_have_at_most_ten_names(method in "[A-Z]{0,10}|\\PC{0,10}") {
+            let name = ServerTaskName::new(&method, None).to_string();
+            let known = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "HTTP"];
+            prop_assert!(known.contains(&name.as_str()), "{name}");
+        }
+
+        #[test]
+        fn matched_requests_are_named_after_their_template(route in "/\\PC{0,20}") {
+            let name = ServerTaskName::new("POST", Some(&route)).to_string();
+            prop_assert_eq!(name, format!("POST {route}"));
+        }
+    }
+}

@@ -38,8 +38,8 @@ impl TaskLayer {
 
     /// Names routes with `route`, which sees the request head and returns the route template
     /// (low cardinality: `/users/{id}`, not `/users/42`), or `None` to fall back to axum's
-    /// `MatchedPath` (feature `axum`) and then to the path. Useful for hyper and tonic, which
-    /// have no `MatchedPath`.
+    /// `MatchedPath` (feature `axum`); a request with no route is named after its method alone
+    /// (`GET`). Useful for hyper and tonic, which have no `MatchedPath`.
     ///
     /// ```
     /// use std::borrow::Cow;

@@ -9,11 +9,11 @@
 //! | field | value |
 //! |---|---|
 //! | span name | `http.server.request` |
-//! | `task.name` | `"{method} {route}"`, e.g. `GET /users/{id}` |
+//! | `task.name` | `"{method} {route}"`, e.g. `GET /users/{id}`; the method alone (`GET`) when no route matched, so scanners cannot mint task names ([`ServerTaskName`](taskwire_core::http::ServerTaskName), shared with taskwire-actix) |
 //! | `http.request.method` | `GET`, `POST`, …; `_OTHER` for a non-standard method |
 //! | `http.request.method_original` | the method as sent, only when it is `_OTHER` |
 //! | `http.route` | the route template, only when known (route function, axum `MatchedPath`) |
-//! | `url.path` | the request path (no query: it may carry secrets) |
+//! | `url.path` | the request path, the only place the raw path appears (redact the key `url.path` to hide it) |
 //! | `network.protocol.version` | `1.1`, `2`, … |
 //! | `http.request_id` | the request id (incoming `x-request-id`, or the task's span id) |
 //! | `client.address`, `client.port` | opt-in, see [`ClientAddress`] |
@@ -78,7 +78,8 @@ pub enum ClientAddress {
 }
 
 /// A function naming a request's route from its head: `Some("/users/{id}")`, or `None` to fall
-/// back to axum's `MatchedPath` (feature `axum`) and then to the path.
+/// back to axum's `MatchedPath` (feature `axum`), and then to no route (the task is named after
+/// the method alone).
 pub(crate) type RouteFn = Arc<dyn for<'a> Fn(&'a Parts) -> Option<Cow<'a, str>> + Send + Sync>;
 
 /// The options of a [`TaskLayer`], shared by its services.

@@ -11,6 +11,7 @@ use http::header::HeaderValue;
 use http::request::Parts;
 use http::{Method, Request, Response, Version};
 use taskwire_core::capture;
+use taskwire_core::http::ServerTaskName;
 use taskwire_core::propagation;
 use taskwire_core::{SpanData, SpanId};
 use tower_service::Service;
@@ -101,11 +102,8 @@ fn open_task(config: &Config, parts: &mut Parts) -> Task {
             Some(m) => (m, None),
             None => ("_OTHER", Some(parts.method.as_str())),
         };
-        let name = TaskName {
-            // OpenTelemetry names a span with an unknown method `HTTP {route}`.
-            method: if original.is_some() { "HTTP" } else { method },
-            route: template.as_deref().unwrap_or(parts.uri.path()),
-        };
+        // The method alone when no route matched: a path is not a name (it is `url.path`).
+        let name = ServerTaskName::new(parts.method.as_str(), template.as_deref());
         let client = client_address(config.client_address, parts);
         let rpc = grpc
             .then(|| grpc::service_and_method(parts.uri.path()))
@@ -158,20 +156,6 @@ fn open_task(config: &Config, parts: &mut Parts) -> Task {
         traceresponse: config.traceresponse,
         request_id_header: config.request_id_header,
         grpc,
-    }
-}
-
-/// `"{method} {route}"`, formatted only when the span is recorded.
-struct TaskName<'a> {
-    method: &'a str,
-    route: &'a str,
-}
-
-impl fmt::Display for TaskName<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.method)?;
-        f.write_str(" ")?;
-        f.write_str(self.route)
     }
 }
 
