@@ -17,6 +17,7 @@ use opentelemetry_sdk::Resource;
 
 use crate::convert::{self, Clock};
 use crate::record::{Arena, FinishedSpan, LogItem};
+use crate::transport::LastFailure;
 
 /// An exporter of spans, object-safe (the SDK's trait returns `impl Future`).
 pub(crate) trait SpanSink: Send {
@@ -72,6 +73,10 @@ pub(crate) struct WorkerConfig {
     pub(crate) max_value_len: usize,
     pub(crate) traces_endpoint: String,
     pub(crate) logs_endpoint: String,
+    /// Why the last request of the span and log exporters failed, when taskwire's transport
+    /// sends them.
+    pub(crate) span_failures: LastFailure,
+    pub(crate) log_failures: LastFailure,
 }
 
 /// State shared by the layer (producer) and the export thread (consumer).
@@ -374,6 +379,19 @@ impl Shared {
     }
 }
 
+/// An export error, said precisely: the transport's reason (timeout, refused, other) when it
+/// knows one, else the exporter's own message (an HTTP status, a refused payload, …).
+struct Reason<'a, E>(&'a E, Option<crate::transport::Failure>);
+
+impl<E: fmt::Display> fmt::Display for Reason<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.1 {
+            Some(why) => write!(f, "{why}"),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
 /// Which queue a count is about.
 #[derive(Clone, Copy, Debug)]
 enum Signal {
@@ -421,6 +439,8 @@ pub(crate) fn start(
                 max_value_len: config.max_value_len,
                 traces_endpoint: config.traces_endpoint,
                 logs_endpoint: config.logs_endpoint,
+                span_failures: config.span_failures,
+                log_failures: config.log_failures,
                 failing: false,
                 dropped_at_failure: 0,
                 reported_full: false,
@@ -455,6 +475,8 @@ struct Worker<'a> {
     max_value_len: usize,
     traces_endpoint: String,
     logs_endpoint: String,
+    span_failures: LastFailure,
+    log_failures: LastFailure,
     /// The last export failed; the next success is reported.
     failing: bool,
     /// Items lost when the current failure started.
@@ -535,6 +557,7 @@ impl Worker<'_> {
                 .drain(..n)
                 .map(|s| convert::span(s, arena, clock, &self.scope, self.max_value_len))
                 .collect();
+            self.span_failures.take();
             let result = self.spans.export(batch);
             if !self.shared.settle(Signal::Spans, n, result.is_ok()) {
                 // Abandoned at shutdown: the rest was counted as lost.
@@ -545,7 +568,8 @@ impl Worker<'_> {
                 Ok(()) => self.succeeded(),
                 Err(e) => {
                     let endpoint = self.traces_endpoint.clone();
-                    self.failed("spans", n, &endpoint, &e);
+                    let why = self.span_failures.take();
+                    self.failed("spans", n, &endpoint, &Reason(&e, why));
                 }
             }
         }
@@ -565,6 +589,7 @@ impl Worker<'_> {
                 .map(|l| convert::log(l, clock, &self.logger))
                 .collect();
             let refs: Vec<_> = records.iter().map(|r| (r, &self.scope)).collect();
+            self.log_failures.take();
             let result = sink.export(LogBatch::new(&refs));
             if !self.shared.settle(Signal::Logs, n, result.is_ok()) {
                 // Abandoned at shutdown: the rest was counted as lost.
@@ -575,7 +600,8 @@ impl Worker<'_> {
                 Ok(()) => self.succeeded(),
                 Err(e) => {
                     let endpoint = self.logs_endpoint.clone();
-                    self.failed("log records", n, &endpoint, &e);
+                    let why = self.log_failures.take();
+                    self.failed("log records", n, &endpoint, &Reason(&e, why));
                 }
             }
         }
