@@ -3,6 +3,8 @@
 //! its own metrics series under the default cap of 500 label sets. Over real HTTP on 127.0.0.1.
 #![cfg(all(feature = "axum", feature = "metrics"))]
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -107,4 +109,39 @@ async fn a_thousand_unknown_paths_leave_the_real_route_its_own_series() {
     );
     let counted: u64 = snapshot.tasks.iter().map(|t| t.count).sum();
     assert_eq!(counted, 1001, "every request is counted, none in overflow");
+}
+
+/// The raw path is only `url.path`, which a redactor key hides in every record.
+#[tokio::test]
+async fn the_raw_path_is_only_a_field_a_redactor_can_hide() {
+    use support::Buf;
+    use taskwire_core::Redactor;
+    let redactor = Redactor::default().with_key("url.path");
+    let buf = Buf::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_tasks::layer().with_redactor(redactor.clone()))
+        .with(
+            taskwire_json::layer()
+                .with_redactor(redactor)
+                .with_writer(buf.clone()),
+        );
+    let _default = tracing::subscriber::set_default(subscriber);
+    let svc = tower::Layer::layer(
+        &taskwire_tower::layer(),
+        tower::service_fn(|_req: Request<String>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+        }),
+    );
+    tower::ServiceExt::oneshot(
+        svc,
+        Request::get("/reset/4f7c2e-secret-token")
+            .body(String::new())
+            .expect("request"),
+    )
+    .await
+    .expect("response");
+    let end = buf.task_end("GET").await;
+    assert_eq!(end["url.path"], "[redacted]");
+    let all = serde_json::to_string(&buf.records()).expect("json");
+    assert!(!all.contains("secret-token"), "{all}");
 }
