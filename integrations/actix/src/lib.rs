@@ -50,7 +50,11 @@
 //! | `http.request.method` | `GET`, `POST`, …; `_OTHER` for a non-standard method (named `HTTP {route}`) |
 //! | `http.request.method_original` | the method as sent, only when it is `_OTHER` |
 //! | `http.route` | the route template (`req.match_pattern()`), when one matched |
-//! | `url.path` | the request path (no query: it may carry secrets) |
+//! | `url.scheme` | `https` when the server listens with TLS, else `http` (forwarded headers are not read: any client can send them) |
+//! | `url.path` | the request path, the only place the raw path appears (redact the key `url.path` to hide it) |
+//! | `url.query` | the query string, when there is one, with the values of sensitive parameters (per [`RequestTasks::with_redactor`], and pre-signed URL signatures) replaced by `REDACTED` |
+//! | `server.address`, `server.port` | the host and port the request was sent to (URI authority, else `Host`; the port written, else the scheme's default); `X-Forwarded-Host` is not read |
+//! | `user_agent.original` | the `User-Agent` header, when it is text |
 //! | `network.protocol.version` | `1.1`, `2`, … |
 //! | `http.request_id` | the request id: the request's valid `x-request-id`, or the task's span id |
 //! | `client.address`, `client.port` | opt-in, see [`ClientAddress`] |

@@ -17,9 +17,10 @@ use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::future::{CatchUnwind, FutureExt};
 use pin_project_lite::pin_project;
 use taskwire_core::capture;
-use taskwire_core::http::SkipPaths;
+use taskwire_core::http::{host_and_port, redact_query, ServerTaskName, SkipPaths};
 use taskwire_core::ids::SpanId;
 use taskwire_core::propagation::extract;
+use taskwire_core::Redactor;
 use taskwire_core::SpanData;
 use tracing::field::Empty;
 use tracing::instrument::{Instrument, Instrumented};
@@ -78,6 +79,7 @@ struct Config {
     request_id_name: HeaderName,
     client_address: ClientAddress,
     skip_paths: SkipPaths,
+    redactor: Redactor,
 }
 
 impl Default for Config {
@@ -88,6 +90,7 @@ impl Default for Config {
             request_id_name: HeaderName::from_static(X_REQUEST_ID),
             client_address: ClientAddress::Off,
             skip_paths: SkipPaths::default(),
+            redactor: Redactor::default(),
         }
     }
 }
@@ -166,6 +169,22 @@ impl RequestTasks {
         self.config_mut().skip_paths.add(paths);
         self
     }
+
+    /// Which query parameters have their value replaced with `REDACTED` in `url.query`.
+    /// Default: taskwire's default redactor (token, api_key, password, secret, auth, session,
+    /// …), the rule of every other taskwire output; the signature keys of pre-signed URLs
+    /// (`Signature`, `sig`, `X-Goog-Signature`, `AWSAccessKeyId`) are always redacted.
+    ///
+    /// ```
+    /// use taskwire_core::Redactor;
+    /// let middleware = taskwire_actix::middleware().with_redactor(Redactor::default().with_key("ssn"));
+    /// # let _ = middleware;
+    /// ```
+    #[must_use]
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.config_mut().redactor = redactor;
+        self
+    }
 }
 
 impl<S, B> Transform<S, ServiceRequest> for RequestTasks
@@ -242,19 +261,36 @@ fn open_task(config: &Config, req: &mut ServiceRequest) -> Task {
             None => ("_OTHER", Some(req.method().as_str())),
         };
         let route = req.match_pattern();
-        let name = TaskName {
-            // OpenTelemetry names a span with an unknown method `HTTP {route}`.
-            method: if original.is_some() { "HTTP" } else { method },
-            route: route.as_deref(),
-        };
+        // The method alone when no route matched: a path is not a name (it is `url.path`).
+        let name = ServerTaskName::new(req.method().as_str(), route.as_deref());
         let client = client_address(config.client_address, req);
+        // The connection's own TLS, not a header any client could send.
+        let scheme = if req.app_config().secure() {
+            "https"
+        } else {
+            "http"
+        };
+        let server = req
+            .uri()
+            .authority()
+            .map(actix_web::http::uri::Authority::as_str)
+            .or_else(|| header_str(req, actix_web::http::header::HOST))
+            .and_then(|a| host_and_port(a, scheme));
+        let query = Some(req.query_string())
+            .filter(|q| !q.is_empty())
+            .map(|q| redact_query(q, &config.redactor));
         tracing::info_span!(
             "http.server.request",
             task.name = %name,
             http.request.method = method,
             http.request.method_original = original,
             http.route = route.as_deref(),
+            url.scheme = scheme,
             url.path = req.path(),
+            url.query = query.as_deref(),
+            server.address = server.map(|(host, _)| host),
+            server.port = server.map(|(_, port)| port),
+            user_agent.original = header_str(req, actix_web::http::header::USER_AGENT),
             network.protocol.version = protocol_version(req.version()),
             http.request_id = incoming_id.as_ref().and_then(|v| v.to_str().ok()),
             client.address = client.map(|(ip, _)| display(ip)),
@@ -301,22 +337,9 @@ fn open_task(config: &Config, req: &mut ServiceRequest) -> Task {
     }
 }
 
-/// `"{method} {route}"`, or just the method when no route matched, formatted only when the
-/// span is recorded.
-struct TaskName<'a> {
-    method: &'a str,
-    route: Option<&'a str>,
-}
-
-impl fmt::Display for TaskName<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.method)?;
-        if let Some(route) = self.route {
-            f.write_str(" ")?;
-            f.write_str(route)?;
-        }
-        Ok(())
-    }
+/// The value of the request's header `name`, when it has one and it is text.
+fn header_str(req: &ServiceRequest, name: HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The request id when the request has exactly one and it is valid.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::{InstrumentationScope, KeyValue};
-use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::logs::LogExporter;
 use opentelemetry_sdk::trace::SpanExporter;
 use opentelemetry_sdk::Resource;
@@ -14,6 +14,7 @@ use taskwire_core::{Capture, Redactor};
 
 use crate::layer::OtelLayer;
 use crate::record::Limits;
+use crate::transport::{LastFailure, Transport};
 use crate::worker::{self, LogSink, OtelGuard, Shared, SinkFactory, SpanSink, WorkerConfig};
 
 /// Configures the export. Made by [`layer()`](crate::layer); [`OtelBuilder::build`] starts the
@@ -319,11 +320,19 @@ impl OtelBuilder {
             self.endpoint_for("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "/v1/metrics");
         let explicit = self.endpoint.is_some();
         let timeout = self.timeout;
+        let span_failures = LastFailure::default();
+        let log_failures = LastFailure::default();
+        let span_transport = span_failures.clone();
         let spans = self.span_exporter.unwrap_or_else(|| {
             let url = traces_endpoint.clone();
             Box::new(move || {
+                let transport = Transport::new(
+                    export_timeout(timeout, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"),
+                    span_transport,
+                )?;
                 let mut b = opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
+                    .with_http_client(transport)
                     .with_protocol(Protocol::HttpBinary);
                 if explicit {
                     b = b.with_endpoint(url);
@@ -338,9 +347,15 @@ impl OtelBuilder {
             (_, Some(f)) => Some(f),
             (true, None) => {
                 let url = logs_endpoint.clone();
+                let log_transport = log_failures.clone();
                 Some(Box::new(move || {
+                    let transport = Transport::new(
+                        export_timeout(timeout, "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT"),
+                        log_transport,
+                    )?;
                     let mut b = opentelemetry_otlp::LogExporter::builder()
                         .with_http()
+                        .with_http_client(transport)
                         .with_protocol(Protocol::HttpBinary);
                     if explicit {
                         b = b.with_endpoint(url);
@@ -384,6 +399,8 @@ impl OtelBuilder {
                 max_value_len: self.limits.max_value_len,
                 traces_endpoint,
                 logs_endpoint,
+                span_failures,
+                log_failures,
             },
         )?;
         let layer = OtelLayer::new(
@@ -402,6 +419,21 @@ impl OtelBuilder {
         };
         Ok((layer, guard))
     }
+}
+
+/// How long one export request may take: `with_timeout`, else the signal's variable, else
+/// `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds), else 10 s (the rule of opentelemetry-otlp, whose
+/// client taskwire's transport replaces).
+fn export_timeout(explicit: Option<Duration>, signal_var: &str) -> Duration {
+    let from_env = |name: &str| {
+        env_nonempty(name)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_millis)
+    };
+    explicit
+        .or_else(|| from_env(signal_var))
+        .or_else(|| from_env("OTEL_EXPORTER_OTLP_TIMEOUT"))
+        .unwrap_or(Duration::from_secs(10))
 }
 
 fn join(base: &str, path: &str) -> String {

@@ -114,8 +114,19 @@ pub(crate) fn span(
             .as_deref()
             .or_else(|| field_str("otel.status_message"))
             .unwrap_or("task failed");
+        let status_code = fields
+            .iter()
+            .find(|(k, _)| *k == "http.response.status_code")
+            .and_then(|(_, v)| match v {
+                Val::I64(code) => Some(*code),
+                _ => None,
+            });
         Status::Error {
-            description: Cow::Owned(truncate(description, max_value_len)),
+            description: if implied_by_status(description, status_code) {
+                Cow::Borrowed("")
+            } else {
+                Cow::Owned(truncate(description, max_value_len))
+            },
         }
     } else if explicit_status.as_deref() == Some("ok") {
         Status::Ok
@@ -170,6 +181,20 @@ pub(crate) fn span(
         status,
         instrumentation_scope: scope.clone(),
     }
+}
+
+/// Whether a failure reason says only what the span's `http.response.status_code` says
+/// (`HTTP 404 Not Found`, the reason taskwire's HTTP middleware give a failing status):
+/// OpenTelemetry's HTTP conventions leave the status description out then.
+fn implied_by_status(reason: &str, status_code: Option<i64>) -> bool {
+    let Some(code) = status_code else {
+        return false;
+    };
+    reason
+        .strip_prefix("HTTP ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|digits| digits.parse::<i64>().ok())
+        == Some(code)
 }
 
 /// The kind of a span that does not say (`otel.kind`): taskwire's HTTP middleware names its
@@ -338,6 +363,26 @@ mod tests {
         assert_eq!(value(&FieldValue::U64(7)), Value::I64(7));
         assert_eq!(value(&FieldValue::I128(-3)), Value::I64(-3));
         assert_eq!(value(&FieldValue::Redacted), Value::from("[redacted]"));
+    }
+
+    #[test]
+    fn a_reason_is_implied_only_by_its_own_status_code() {
+        assert!(implied_by_status("HTTP 404 Not Found", Some(404)));
+        assert!(implied_by_status("HTTP 599", Some(599)));
+        assert!(!implied_by_status("HTTP 404 Not Found", Some(500)));
+        assert!(!implied_by_status("HTTP 404 Not Found", None));
+        assert!(!implied_by_status("database is down", Some(503)));
+        assert!(!implied_by_status("HTTP 5000", Some(500)));
+        assert!(!implied_by_status("HTTP ", Some(0)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_reason_is_judged_without_panicking(reason in "\\PC{0,40}", code in proptest::option::of(0_i64..1000)) {
+            let implied = implied_by_status(&reason, code);
+            let prefix = format!("HTTP {}", code.unwrap_or(-1));
+            proptest::prop_assert!(!implied || reason.starts_with(&prefix), "{reason:?} {code:?}");
+        }
     }
 
     #[test]

@@ -52,6 +52,7 @@ mod layer;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod record;
+mod transport;
 mod worker;
 
 pub use builder::{InitError, OtelBuilder};

@@ -17,6 +17,7 @@ use opentelemetry_sdk::Resource;
 
 use crate::convert::{self, Clock};
 use crate::record::{Arena, FinishedSpan, LogItem};
+use crate::transport::LastFailure;
 
 /// An exporter of spans, object-safe (the SDK's trait returns `impl Future`).
 pub(crate) trait SpanSink: Send {
@@ -72,6 +73,10 @@ pub(crate) struct WorkerConfig {
     pub(crate) max_value_len: usize,
     pub(crate) traces_endpoint: String,
     pub(crate) logs_endpoint: String,
+    /// Why the last request of the span and log exporters failed, when taskwire's transport
+    /// sends them.
+    pub(crate) span_failures: LastFailure,
+    pub(crate) log_failures: LastFailure,
 }
 
 /// State shared by the layer (producer) and the export thread (consumer).
@@ -103,6 +108,13 @@ pub(crate) struct Queue {
     shutdown: bool,
     /// The export thread has exited.
     stopped: bool,
+    /// Spans and log records the export thread took from the queue and has not yet counted
+    /// as exported or failed.
+    held_spans: u64,
+    held_logs: u64,
+    /// The guard gave up waiting for the export thread and counted everything still queued or
+    /// held as lost; the thread counts nothing more.
+    abandoned: bool,
 }
 
 /// Counters, shared.
@@ -111,16 +123,20 @@ pub(crate) struct Counters {
     spans_exported: AtomicU64,
     spans_dropped_queue_full: AtomicU64,
     spans_failed: AtomicU64,
+    spans_lost_at_shutdown: AtomicU64,
     logs_exported: AtomicU64,
     logs_dropped_queue_full: AtomicU64,
     logs_failed: AtomicU64,
+    logs_lost_at_shutdown: AtomicU64,
     export_errors: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
 /// What the exporter did so far: spans and log records exported, dropped because the queue
-/// was full (the export thread fell behind, or the collector is slow), and dropped because
-/// their export failed (the collector was down or refused them).
+/// was full (the export thread fell behind, or the collector is slow), dropped because their
+/// export failed (the collector was down or refused them), and lost at shutdown (still queued,
+/// or in an export that had not finished, when the shutdown timeout ran out). Every span the
+/// layer took is in exactly one of these counts once the guard has stopped.
 ///
 /// ```
 /// let stats = taskwire_otel::ExportStats::default();
@@ -135,12 +151,16 @@ pub struct ExportStats {
     pub spans_dropped_queue_full: u64,
     /// Spans dropped because their export failed.
     pub spans_failed: u64,
+    /// Spans still queued or being exported when the shutdown timeout ran out.
+    pub spans_lost_at_shutdown: u64,
     /// Log records the collector accepted.
     pub logs_exported: u64,
     /// Log records dropped because the queue was full.
     pub logs_dropped_queue_full: u64,
     /// Log records dropped because their export failed.
     pub logs_failed: u64,
+    /// Log records still queued or being exported when the shutdown timeout ran out.
+    pub logs_lost_at_shutdown: u64,
     /// Failed export calls.
     pub export_errors: u64,
     /// The last export error, if any.
@@ -150,12 +170,12 @@ pub struct ExportStats {
 impl ExportStats {
     /// Spans lost, whatever the reason.
     pub fn spans_dropped(&self) -> u64 {
-        self.spans_dropped_queue_full + self.spans_failed
+        self.spans_dropped_queue_full + self.spans_failed + self.spans_lost_at_shutdown
     }
 
     /// Log records lost, whatever the reason.
     pub fn logs_dropped(&self) -> u64 {
-        self.logs_dropped_queue_full + self.logs_failed
+        self.logs_dropped_queue_full + self.logs_failed + self.logs_lost_at_shutdown
     }
 }
 
@@ -163,15 +183,17 @@ impl fmt::Display for ExportStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "spans: {} exported, {} dropped (queue full {}, export failed {}); log records: {} exported, {} dropped (queue full {}, export failed {}); {} failed exports",
+            "spans: {} exported, {} dropped (queue full {}, export failed {}, lost at shutdown {}); log records: {} exported, {} dropped (queue full {}, export failed {}, lost at shutdown {}); {} failed exports",
             self.spans_exported,
             self.spans_dropped(),
             self.spans_dropped_queue_full,
             self.spans_failed,
+            self.spans_lost_at_shutdown,
             self.logs_exported,
             self.logs_dropped(),
             self.logs_dropped_queue_full,
             self.logs_failed,
+            self.logs_lost_at_shutdown,
             self.export_errors
         )
     }
@@ -251,9 +273,11 @@ impl Shared {
             spans_exported: c.spans_exported.load(Ordering::Relaxed),
             spans_dropped_queue_full: c.spans_dropped_queue_full.load(Ordering::Relaxed),
             spans_failed: c.spans_failed.load(Ordering::Relaxed),
+            spans_lost_at_shutdown: c.spans_lost_at_shutdown.load(Ordering::Relaxed),
             logs_exported: c.logs_exported.load(Ordering::Relaxed),
             logs_dropped_queue_full: c.logs_dropped_queue_full.load(Ordering::Relaxed),
             logs_failed: c.logs_failed.load(Ordering::Relaxed),
+            logs_lost_at_shutdown: c.logs_lost_at_shutdown.load(Ordering::Relaxed),
             export_errors: c.export_errors.load(Ordering::Relaxed),
             last_error: lock(&c.last_error).clone(),
         }
@@ -288,6 +312,91 @@ impl Shared {
         lock(&self.queue).shutdown = true;
         self.wake.notify_one();
     }
+
+    /// Gives up on the export thread (it did not stop in time): new spans are refused, and
+    /// every span and log record still queued or held by the thread is counted as lost, once.
+    /// Returns how many spans and log records that was.
+    fn abandon(&self) -> (u64, u64) {
+        let mut q = lock(&self.queue);
+        if q.abandoned {
+            return (0, 0);
+        }
+        q.abandoned = true;
+        q.stopped = true;
+        let spans = q.spans.len() as u64 + q.held_spans;
+        let logs = q.logs.len() as u64 + q.held_logs;
+        q.spans.clear();
+        q.arena.clear();
+        q.logs.clear();
+        q.held_spans = 0;
+        q.held_logs = 0;
+        let c = &self.counters;
+        c.spans_lost_at_shutdown.fetch_add(spans, Ordering::Relaxed);
+        c.logs_lost_at_shutdown.fetch_add(logs, Ordering::Relaxed);
+        drop(q);
+        self.flushed.notify_all();
+        (spans, logs)
+    }
+
+    /// Takes the queued spans, their arena and the log records into the export thread's
+    /// buffers (swapping in the emptied ones, which keep their capacity), and counts them as
+    /// held until [`Shared::settle`] says what became of them.
+    fn take_into(
+        q: &mut Queue,
+        spans: &mut Vec<FinishedSpan>,
+        arena: &mut Arena,
+        logs: &mut Vec<LogItem>,
+    ) {
+        std::mem::swap(&mut q.spans, spans);
+        std::mem::swap(&mut q.arena, arena);
+        std::mem::swap(&mut q.logs, logs);
+        q.held_spans += spans.len() as u64;
+        q.held_logs += logs.len() as u64;
+    }
+
+    /// Counts `n` held items as exported (`ok`) or failed. Returns `false`, counting nothing,
+    /// once the guard has abandoned the thread (it counted them as lost already).
+    fn settle(&self, signal: Signal, n: usize, ok: bool) -> bool {
+        let mut q = lock(&self.queue);
+        if q.abandoned {
+            return false;
+        }
+        let n = n as u64;
+        let c = &self.counters;
+        let counter = match (signal, ok) {
+            (Signal::Spans, true) => &c.spans_exported,
+            (Signal::Spans, false) => &c.spans_failed,
+            (Signal::Logs, true) => &c.logs_exported,
+            (Signal::Logs, false) => &c.logs_failed,
+        };
+        match signal {
+            Signal::Spans => q.held_spans = q.held_spans.saturating_sub(n),
+            Signal::Logs => q.held_logs = q.held_logs.saturating_sub(n),
+        }
+        counter.fetch_add(n, Ordering::Relaxed);
+        drop(q);
+        true
+    }
+}
+
+/// An export error, said precisely: the transport's reason (timeout, refused, other) when it
+/// knows one, else the exporter's own message (an HTTP status, a refused payload, …).
+struct Reason<'a, E>(&'a E, Option<crate::transport::Failure>);
+
+impl<E: fmt::Display> fmt::Display for Reason<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.1 {
+            Some(why) => write!(f, "{why}"),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+/// Which queue a count is about.
+#[derive(Clone, Copy, Debug)]
+enum Signal {
+    Spans,
+    Logs,
 }
 
 /// Starts the export thread; returns once its exporters are built (or failed to build).
@@ -330,6 +439,8 @@ pub(crate) fn start(
                 max_value_len: config.max_value_len,
                 traces_endpoint: config.traces_endpoint,
                 logs_endpoint: config.logs_endpoint,
+                span_failures: config.span_failures,
+                log_failures: config.log_failures,
                 failing: false,
                 dropped_at_failure: 0,
                 reported_full: false,
@@ -364,6 +475,8 @@ struct Worker<'a> {
     max_value_len: usize,
     traces_endpoint: String,
     logs_endpoint: String,
+    span_failures: LastFailure,
+    log_failures: LastFailure,
     /// The last export failed; the next success is reported.
     failing: bool,
     /// Items lost when the current failure started.
@@ -401,9 +514,7 @@ impl Worker<'_> {
                 }
                 // Swap in the emptied buffers, which keep their capacity, so producers do not
                 // grow a fresh vector after each batch.
-                std::mem::swap(&mut q.spans, &mut spans);
-                std::mem::swap(&mut q.arena, &mut arena);
-                std::mem::swap(&mut q.logs, &mut logs);
+                Shared::take_into(&mut q, &mut spans, &mut arena, &mut logs);
                 (q.flush_requested, q.shutdown)
             };
             deadline = Instant::now() + self.interval;
@@ -420,15 +531,12 @@ impl Worker<'_> {
             self.shared.flushed.notify_all();
             if shutdown {
                 // Whatever arrived during the last export goes too.
-                let (mut rest_spans, rest_arena, mut rest_logs) = {
+                let (mut rest_spans, mut rest_arena, mut rest_logs) = Default::default();
+                {
                     let mut q = lock(&self.shared.queue);
                     q.stopped = true;
-                    (
-                        std::mem::take(&mut q.spans),
-                        std::mem::take(&mut q.arena),
-                        std::mem::take(&mut q.logs),
-                    )
-                };
+                    Shared::take_into(&mut q, &mut rest_spans, &mut rest_arena, &mut rest_logs);
+                }
                 self.export_spans(&mut rest_spans, &rest_arena);
                 self.export_logs(&mut rest_logs);
                 let timeout = Duration::from_secs(5);
@@ -449,17 +557,19 @@ impl Worker<'_> {
                 .drain(..n)
                 .map(|s| convert::span(s, arena, clock, &self.scope, self.max_value_len))
                 .collect();
+            self.span_failures.take();
             let result = self.spans.export(batch);
-            let c = &self.shared.counters;
+            if !self.shared.settle(Signal::Spans, n, result.is_ok()) {
+                // Abandoned at shutdown: the rest was counted as lost.
+                spans.clear();
+                return;
+            }
             match result {
-                Ok(()) => {
-                    c.spans_exported.fetch_add(n as u64, Ordering::Relaxed);
-                    self.succeeded();
-                }
+                Ok(()) => self.succeeded(),
                 Err(e) => {
-                    c.spans_failed.fetch_add(n as u64, Ordering::Relaxed);
                     let endpoint = self.traces_endpoint.clone();
-                    self.failed("spans", n, &endpoint, &e);
+                    let why = self.span_failures.take();
+                    self.failed("spans", n, &endpoint, &Reason(&e, why));
                 }
             }
         }
@@ -467,6 +577,7 @@ impl Worker<'_> {
 
     fn export_logs(&mut self, logs: &mut Vec<LogItem>) {
         let Some(mut sink) = self.logs.take() else {
+            // Without a logs exporter the layer queues no log records.
             logs.clear();
             return;
         };
@@ -477,17 +588,19 @@ impl Worker<'_> {
                 .map(|l| convert::log(l, &self.logger))
                 .collect();
             let refs: Vec<_> = records.iter().map(|r| (r, &self.scope)).collect();
+            self.log_failures.take();
             let result = sink.export(LogBatch::new(&refs));
-            let c = &self.shared.counters;
+            if !self.shared.settle(Signal::Logs, n, result.is_ok()) {
+                // Abandoned at shutdown: the rest was counted as lost.
+                logs.clear();
+                break;
+            }
             match result {
-                Ok(()) => {
-                    c.logs_exported.fetch_add(n as u64, Ordering::Relaxed);
-                    self.succeeded();
-                }
+                Ok(()) => self.succeeded(),
                 Err(e) => {
-                    c.logs_failed.fetch_add(n as u64, Ordering::Relaxed);
                     let endpoint = self.logs_endpoint.clone();
-                    self.failed("log records", n, &endpoint, &e);
+                    let why = self.log_failures.take();
+                    self.failed("log records", n, &endpoint, &Reason(&e, why));
                 }
             }
         }
@@ -603,8 +716,9 @@ impl OtelGuard {
         let Some(done) = self.done.take() else { return };
         self.shared.request_shutdown();
         if done.recv_timeout(self.shutdown_timeout).is_err() {
+            let (spans, logs) = self.shared.abandon();
             eprintln!(
-                "taskwire-otel: the export did not finish within {:?}; what was still queued is lost",
+                "taskwire-otel: the export did not finish within {:?}; {spans} spans and {logs} log records still queued or being exported are lost",
                 self.shutdown_timeout
             );
         }

@@ -42,8 +42,10 @@
 //! | `http.client.latency_us` | microseconds until the response headers arrived |
 //! | `error.type` | on failure: the status code (`"503"`) or the transport error's kind (`connect`, `timeout`, …) |
 //!
-//! A 5xx response or a transport error fails the task; the reason (`HTTP 503 Service
-//! Unavailable`, `connect error: …`) is in its `task.end` record. The response or error is
+//! A 4xx or 5xx response (OpenTelemetry's rule for client spans: the call did not get what it
+//! asked for) or a transport error fails the task; the reason (`HTTP 404 Not Found`,
+//! `connect error: …`) is in its `task.end` record. A failed client task does not fail the
+//! task that made the call. The response or error is
 //! returned to the caller unchanged. A request with the [`NoTrace`] extension is sent as is:
 //! no task, no headers.
 //!

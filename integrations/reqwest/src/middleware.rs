@@ -44,9 +44,10 @@ pub struct NoTrace;
 /// query values replaced by `REDACTED`); sends the client task's own `traceparent` (and the
 /// trace's `tracestate`), so the server's task is a child of the client task; then records
 /// `http.response.status_code` and `http.client.latency_us` (time until the response headers
-/// arrived). A 5xx response or a transport error (connection refused, timeout, …) fails the
-/// task, with the reason in its `task.end` record and the kind in `error.type`; the caller
-/// still gets the response or the error unchanged. The task ends when the response headers
+/// arrived). A 4xx or 5xx response (OpenTelemetry's rule for client spans) or a transport
+/// error (connection refused, timeout, …) fails the task, with the reason in its `task.end`
+/// record and the status code or the error's kind in `error.type`; the caller still gets the
+/// response or the error unchanged. The task ends when the response headers
 /// arrive: reading the body is not part of it.
 ///
 /// Without a taskwire layer the request is still sent, with the current task's context when
@@ -129,7 +130,9 @@ impl Middleware for ClientTasks {
             Ok(res) => {
                 let status = res.status();
                 span.record("http.response.status_code", status.as_u16());
-                if status.is_server_error() {
+                // OpenTelemetry's client rule: a 4xx is an error too (the call did not get
+                // what it asked for), unlike on the server, where it is the caller's mistake.
+                if status.is_client_error() || status.is_server_error() {
                     span.record("error.type", status.as_str());
                     fail(&span, format_args!("HTTP {status}"));
                 }

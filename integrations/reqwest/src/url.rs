@@ -1,19 +1,13 @@
 //! `url.full` without secrets.
 
 use reqwest::Url;
+use taskwire_core::http::redact_query;
 use taskwire_core::Redactor;
-
-/// What a secret in `url.full` is replaced with (OpenTelemetry's placeholder; it needs no
-/// escaping in a URL).
-pub(crate) const REDACTED: &str = "REDACTED";
-
-/// Query keys that carry signatures in pre-signed URLs (S3, GCS, Azure), redacted whatever the
-/// redactor says; OpenTelemetry's HTTP conventions list the same.
-const SIGNATURE_KEYS: &[&str] = &["AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"];
 
 /// The URL as recorded in `url.full`: no user name or password, no fragment, and the value of
 /// every query parameter whose key is sensitive (per `redactor`, or a signature key) replaced
-/// with `REDACTED`. Keys and other values stay as sent.
+/// with `REDACTED` ([`redact_query`], the rule of every taskwire HTTP integration). Keys and
+/// other values stay as sent.
 pub(crate) fn sanitized(url: &Url, redactor: &Redactor) -> String {
     let mut out = String::with_capacity(url.as_str().len());
     out.push_str(url.scheme());
@@ -29,58 +23,9 @@ pub(crate) fn sanitized(url: &Url, redactor: &Redactor) -> String {
     out.push_str(url.path());
     if let Some(query) = url.query() {
         out.push('?');
-        for (i, pair) in query.split('&').enumerate() {
-            if i > 0 {
-                out.push('&');
-            }
-            match pair.split_once('=') {
-                Some((key, _)) if sensitive(key, redactor) => {
-                    out.push_str(key);
-                    out.push('=');
-                    out.push_str(REDACTED);
-                }
-                _ => out.push_str(pair),
-            }
-        }
+        out.push_str(&redact_query(query, redactor));
     }
     out
-}
-
-fn sensitive(raw_key: &str, redactor: &Redactor) -> bool {
-    // Keys are compared decoded, so `api%5Fkey` is caught like `api_key`.
-    let decoded;
-    let key = if raw_key.contains(['%', '+']) {
-        decoded = url_decode(raw_key);
-        decoded.as_str()
-    } else {
-        raw_key
-    };
-    SIGNATURE_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) || redactor.is_sensitive(key)
-}
-
-fn url_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 #[cfg(test)]

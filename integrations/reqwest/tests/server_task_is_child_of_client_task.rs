@@ -139,6 +139,33 @@ async fn server_error_fails_the_client_task() {
     assert_eq!(caller["task.failed_children"], 1);
 }
 
+/// OpenTelemetry's client rule: a 4xx is an error of the client span (it stays a success on
+/// the server side), with the status code as `error.type`.
+#[tokio::test]
+async fn a_4xx_response_fails_the_client_task() {
+    let captured = Captured::default();
+    let _default = tracing::dispatcher::set_default(&captured.dispatch());
+    let addr = start_server().await;
+
+    let res = client()
+        .get(format!("http://{addr}/missing"))
+        .send()
+        .instrument(tracing::info_span!("caller"))
+        .await
+        .expect("a 404 is a response");
+    assert_eq!(res.status(), 404);
+    let client_task = captured.task("GET");
+    assert_eq!(client_task["http.response.status_code"], 404);
+    assert_eq!(client_task["task.outcome"], "failed");
+    assert_eq!(client_task["error.type"], "404");
+    assert_eq!(client_task["task.failure"], "HTTP 404 Not Found");
+    let caller = captured.task("caller");
+    assert_eq!(
+        caller["task.outcome"], "succeeded",
+        "a failed child does not fail its parent"
+    );
+}
+
 #[tokio::test]
 async fn connection_refused_fails_the_client_task_without_panicking() {
     let captured = Captured::default();

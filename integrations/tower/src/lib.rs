@@ -65,8 +65,11 @@
 //! The route in `task.name` and `http.route` is, in order: the function given to
 //! [`TaskLayer::with_route`]; axum's `MatchedPath` (feature `axum`; add the layer with
 //! `Router::layer` so that the route is matched before the middleware runs — `Router::route_layer`
-//! works too, and leaves unmatched requests without a task); else the request path, which names
-//! the task but is not recorded as `http.route` (a path is not a template).
+//! works too, and leaves unmatched requests without a task). A request that matched no route
+//! (a 404 from the router, a scanner's path) is named after its method alone (`GET`; `HTTP`
+//! for a non-standard method), the same rule as taskwire-actix: a path is not a name, and ten
+//! names at most cannot crowd real routes out of metrics. The path itself is only in
+//! `url.path`.
 //!
 //! # Client: [`PropagateLayer`]
 //!

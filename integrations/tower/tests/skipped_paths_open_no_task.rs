@@ -34,5 +34,6 @@ async fn health_checks_open_no_task() {
     // Only exact paths are skipped.
     let (res, _) = h.get("/health/", &[]).await;
     assert_eq!(res.status(), 404);
-    h.buf.task_end("GET /health/").await;
+    let end = h.buf.task_end("GET").await;
+    assert_eq!(str_of(&end, "url.path"), "/health/");
 }

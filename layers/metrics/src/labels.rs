@@ -1,9 +1,17 @@
 //! Label sets and the cardinality cap: a [`Family`] maps label sets to series, up to a hard
 //! limit; past it every new label set shares one overflow series (`overflow="true"`) and is
 //! counted in `taskwire_metrics_dropped_label_sets_total`.
+//!
+//! The cap must not let the values of one label starve the others: a span name with a
+//! high-cardinality field label (a user id, a raw path someone made a label) could otherwise
+//! take every slot, and a route first seen afterwards would only ever be `(overflow)`. So the
+//! first label set of each value of the leading label of the span family (a span series'
+//! `name`) is admitted past the cap, from a reserve as large as the cap: a new task name gets its own series while new
+//! values of the other labels of a name already present go to overflow. At most twice the cap
+//! is ever held.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -36,11 +44,48 @@ pub(crate) struct Entry<T> {
 pub(crate) struct Family<T> {
     pub(crate) metric: &'static str,
     cap: AtomicUsize,
-    map: RwLock<HashMap<Box<str>, Arc<Entry<T>>>>,
+    /// Whether a new leading value is admitted past the cap, from the reserve.
+    reserve: bool,
+    map: RwLock<Members<T>>,
     overflow: OnceLock<Arc<Entry<T>>>,
     /// Hashes of label sets refused lately (direct-mapped; 0 = empty).
     refused: Box<[AtomicU64]>,
     dropped: OnceLock<Arc<Entry<Counted>>>,
+}
+
+/// The label sets of a family, and the values of their leading label.
+struct Members<T> {
+    by_key: HashMap<Box<str>, Arc<Entry<T>>>,
+    /// The leading label's values that have a series.
+    leading: HashSet<Box<str>>,
+}
+
+impl<T> Members<T> {
+    /// Whether a new label set whose key is `key` gets its own series: under the cap, or
+    /// (with `reserve`) the first of its leading value within the reserve.
+    fn admits(&self, key: &str, cap: usize, reserve: bool) -> bool {
+        let n = self.by_key.len();
+        n < cap
+            || (reserve && n < cap.saturating_mul(2) && !self.leading.contains(leading_value(key)))
+    }
+
+    fn insert(&mut self, key: &str, e: Arc<Entry<T>>) {
+        let leading = leading_value(key);
+        if !self.leading.contains(leading) {
+            self.leading.insert(leading.into());
+        }
+        self.by_key.insert(key.into(), e);
+    }
+}
+
+/// The value of the first label of a key made by [`push_key`] (`name=3:abc…` → `abc`); the
+/// whole key when it is not one.
+fn leading_value(key: &str) -> &str {
+    let parsed = key.split_once('=').and_then(|(_, rest)| {
+        let (len, rest) = rest.split_once(':')?;
+        rest.get(..len.parse::<usize>().ok()?)
+    });
+    parsed.unwrap_or(key)
 }
 
 /// A counter: a facade handle and the in-app meter.
@@ -65,11 +110,26 @@ impl Counted {
 }
 
 impl<T> Family<T> {
+    /// A family whose cap is `cap`, without reserve.
     pub(crate) fn new(metric: &'static str, cap: usize) -> Self {
+        Family::make(metric, cap, false)
+    }
+
+    /// A family whose leading label is a name: the first label set of each name is admitted
+    /// past the cap, up to twice the cap in all.
+    pub(crate) fn with_name_reserve(metric: &'static str, cap: usize) -> Self {
+        Family::make(metric, cap, true)
+    }
+
+    fn make(metric: &'static str, cap: usize, reserve: bool) -> Self {
         Family {
             metric,
             cap: AtomicUsize::new(cap),
-            map: RwLock::new(HashMap::new()),
+            reserve,
+            map: RwLock::new(Members {
+                by_key: HashMap::new(),
+                leading: HashSet::new(),
+            }),
             overflow: OnceLock::new(),
             refused: (0..REFUSED_SLOTS).map(|_| AtomicU64::new(0)).collect(),
             dropped: OnceLock::new(),
@@ -81,7 +141,8 @@ impl<T> Family<T> {
     }
 
     /// The series for the label set whose key is `key`, created with `labels()` and `make` if
-    /// new and under the cap; the overflow series otherwise.
+    /// new and admitted (under the cap, or the first of its leading label's value within the
+    /// reserve); the overflow series otherwise.
     pub(crate) fn get_or_create(
         &self,
         key: &str,
@@ -91,10 +152,10 @@ impl<T> Family<T> {
     ) -> Arc<Entry<T>> {
         {
             let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(e) = map.get(key) {
+            if let Some(e) = map.by_key.get(key) {
                 return e.clone();
             }
-            if map.len() >= self.cap.load(Ordering::Relaxed) {
+            if !map.admits(key, self.cap.load(Ordering::Relaxed), self.reserve) {
                 drop(map);
                 return self.refuse_and_overflow(key, now, make);
             }
@@ -103,17 +164,17 @@ impl<T> Family<T> {
         let labels = labels();
         let value = make(&labels);
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(e) = map.get(key) {
+        if let Some(e) = map.by_key.get(key) {
             // Another thread made it first; the recorder hands out the same handles again.
             return e.clone();
         }
-        if map.len() < self.cap.load(Ordering::Relaxed) {
+        if map.admits(key, self.cap.load(Ordering::Relaxed), self.reserve) {
             let e = Arc::new(Entry {
                 labels,
                 overflow: false,
                 value,
             });
-            map.insert(key.into(), e.clone());
+            map.insert(key, e.clone());
             return e;
         }
         drop(map);
@@ -168,7 +229,11 @@ impl<T> Family<T> {
 
     /// The number of label sets (without the overflow series).
     pub(crate) fn len(&self) -> usize {
-        self.map.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_key
+            .len()
     }
 
     /// Every series, the overflow one last.
@@ -177,6 +242,7 @@ impl<T> Family<T> {
             .map
             .read()
             .unwrap_or_else(|e| e.into_inner())
+            .by_key
             .values()
             .cloned()
             .collect();
@@ -280,6 +346,46 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f.dropped().map(|d| d.value.meter.count()), Some(2));
         assert_eq!(f.entries().len(), 3);
+    }
+
+    fn key(name: &str, user: &str) -> String {
+        let mut k = String::new();
+        push_key(&mut k, "name", name);
+        push_key(&mut k, "user", user);
+        k
+    }
+
+    #[test]
+    fn a_new_leading_value_is_admitted_past_the_cap_from_the_reserve() {
+        let f: Family<u32> = Family::with_name_reserve("m", 3);
+        for user in 0..10 {
+            let k = key("login", &user.to_string());
+            f.get_or_create(&k, 0, || labels("x"), |_| 0);
+        }
+        assert_eq!(f.len(), 3, "one name's users fill the cap, no more");
+        let route = f.get_or_create(&key("GET /a=1:b", "1"), 0, || labels("r"), |_| 1);
+        assert!(
+            !route.overflow,
+            "a name first seen past the cap has its own series"
+        );
+        let again = f.get_or_create(&key("GET /a=1:b", "2"), 0, || labels("r"), |_| 1);
+        assert!(again.overflow, "its further label sets are capped");
+        for n in 0..10 {
+            f.get_or_create(&key(&format!("n{n}"), ""), 0, || labels("n"), |_| 2);
+        }
+        assert_eq!(f.len(), 6, "the reserve is as large as the cap");
+        let plain: Family<u32> = Family::new("m", 1);
+        plain.get_or_create(&key("a", ""), 0, || labels("a"), |_| 0);
+        let b = plain.get_or_create(&key("b", ""), 0, || labels("b"), |_| 0);
+        assert!(b.overflow, "no reserve unless asked for");
+    }
+
+    #[test]
+    fn leading_values_are_read_from_keys() {
+        assert_eq!(leading_value(&key("GET /a=1:b", "x")), "GET /a=1:b");
+        assert_eq!(leading_value(&key("", "x")), "");
+        assert_eq!(leading_value("junk"), "junk");
+        assert_eq!(leading_value("n=9:ab"), "n=9:ab");
     }
 
     #[test]

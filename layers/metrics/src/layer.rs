@@ -123,7 +123,7 @@ impl Default for MetricsLayer {
         let cap = labels::DEFAULT_MAX_LABEL_SETS;
         MetricsLayer {
             inner: Arc::new(Inner {
-                spans: Family::new(names::SPAN_DURATION, cap),
+                spans: Family::with_name_reserve(names::SPAN_DURATION, cap),
                 events: Family::new(names::EVENTS, cap),
                 errors: Family::new(names::ERRORS, cap),
                 levels: std::array::from_fn(|_| OnceLock::new()),
@@ -222,6 +222,11 @@ impl MetricsLayer {
     /// At most `n` label sets per metric (default 500). Past it, samples of new label sets
     /// go to one series labelled `overflow="true"`, and each refused label set is counted in
     /// `taskwire_metrics_dropped_label_sets_total{metric=…}`.
+    ///
+    /// One label's values cannot starve the task names: past the cap, the first label set of a
+    /// task name that has no series yet still gets its own, from a reserve of another `n`
+    /// (so a span timing family holds at most `2n` label sets). Further label sets of a name
+    /// already present go to overflow.
     #[must_use]
     pub fn with_max_label_sets(self, n: usize) -> Self {
         self.inner.spans.set_cap(n);

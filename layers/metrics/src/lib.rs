@@ -42,7 +42,8 @@
 //!   Which labels a call site has is resolved once per call site.
 //! - Each label set gets its handles from the recorder once; later samples go straight to them.
 //! - A hard cap (default 500 label sets per metric) sends further label sets to an
-//!   `overflow="true"` series and counts them.
+//!   `overflow="true"` series and counts them; a task name first seen past the cap still gets
+//!   its own span series, from a reserve as large as the cap.
 //! - Events of taskwire's background threads (`taskwire_core::suppress`) and taskwire-tasks'
 //!   own `task.start`/`task.end` records are not counted.
 //!

@@ -105,3 +105,37 @@ fn event_targets_are_capped_too() {
         .unwrap();
     assert_eq!(overflow.count, 2);
 }
+
+/// One name's high-cardinality label fills the cap; a task name first seen afterwards still
+/// gets its own series (from the reserve), while further label sets of a present name go to
+/// overflow.
+#[test]
+fn a_task_name_first_seen_past_the_cap_gets_its_own_series() {
+    let layer = taskwire_metrics::layer()
+        .with_label_fields(["user"])
+        .with_max_label_sets(3);
+    let metrics = layer.handle();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        for user in 0..10 {
+            let _s = tracing::info_span!("login", user).entered();
+        }
+        let _s = tracing::info_span!("checkout", user = 1).entered();
+        drop(_s);
+        let _s = tracing::info_span!("checkout", user = 2).entered();
+    });
+    let s = metrics.snapshot();
+    let checkout: Vec<_> = s
+        .timers
+        .iter()
+        .filter(|t| t.labels.get("name") == Some("checkout"))
+        .collect();
+    assert_eq!(checkout.len(), 1, "{:#?}", s.timers);
+    assert_eq!(checkout[0].labels.get("user"), Some("1"));
+    let overflow = s
+        .timers
+        .iter()
+        .find(|t| t.labels.get("overflow") == Some("true"))
+        .expect("overflow series");
+    assert_eq!(overflow.count, 7 + 1, "7 logins and the second checkout");
+    assert_eq!(metrics.span_label_sets(), 4);
+}

@@ -126,6 +126,16 @@ impl TestServer {
     pub(crate) fn start(middleware: taskwire_actix::RequestTasks) -> TestServer {
         let captured = Captured::default();
         let dispatch = captured.dispatch();
+        TestServer::start_with(middleware, dispatch, captured)
+    }
+
+    /// [`TestServer::start`] with a subscriber of the test's own (`captured` is what it
+    /// writes to, if anything).
+    pub(crate) fn start_with(
+        middleware: taskwire_actix::RequestTasks,
+        dispatch: Dispatch,
+        captured: Captured,
+    ) -> TestServer {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {

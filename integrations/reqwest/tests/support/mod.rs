@@ -132,7 +132,11 @@ async fn handle(req: Request<Incoming>) -> Result<Response<String>, Infallible> 
         }
     };
     let seen = format!("{}|{}", header("traceparent"), header("tracestate"));
-    let status = if path == "/fail" { 503 } else { 200 };
+    let status = match path.as_str() {
+        "/fail" => 503,
+        "/missing" => 404,
+        _ => 200,
+    };
     Ok(Response::builder()
         .status(status)
         .body(seen)

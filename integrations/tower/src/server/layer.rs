@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::request::Parts;
+use taskwire_core::Redactor;
 use tower_layer::Layer;
 
 use super::{ClientAddress, Config, TaskService};
@@ -38,8 +39,8 @@ impl TaskLayer {
 
     /// Names routes with `route`, which sees the request head and returns the route template
     /// (low cardinality: `/users/{id}`, not `/users/42`), or `None` to fall back to axum's
-    /// `MatchedPath` (feature `axum`) and then to the path. Useful for hyper and tonic, which
-    /// have no `MatchedPath`.
+    /// `MatchedPath` (feature `axum`); a request with no route is named after its method alone
+    /// (`GET`). Useful for hyper and tonic, which have no `MatchedPath`.
     ///
     /// ```
     /// use std::borrow::Cow;
@@ -93,6 +94,22 @@ impl TaskLayer {
     #[must_use]
     pub fn with_client_address(mut self, source: ClientAddress) -> Self {
         self.config().client_address = source;
+        self
+    }
+
+    /// Which query parameters have their value replaced with `REDACTED` in `url.query`.
+    /// Default: taskwire's default redactor (token, api_key, password, secret, auth, session,
+    /// …), the rule of every other taskwire output; the signature keys of pre-signed URLs
+    /// (`Signature`, `sig`, `X-Goog-Signature`, `AWSAccessKeyId`) are always redacted.
+    ///
+    /// ```
+    /// use taskwire_core::Redactor;
+    /// let layer = taskwire_tower::layer().with_redactor(Redactor::default().with_key("ssn"));
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.config().redactor = redactor;
         self
     }
 }

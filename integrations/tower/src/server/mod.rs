@@ -9,11 +9,15 @@
 //! | field | value |
 //! |---|---|
 //! | span name | `http.server.request` |
-//! | `task.name` | `"{method} {route}"`, e.g. `GET /users/{id}` |
+//! | `task.name` | `"{method} {route}"`, e.g. `GET /users/{id}`; the method alone (`GET`) when no route matched, so scanners cannot mint task names ([`ServerTaskName`](taskwire_core::http::ServerTaskName), shared with taskwire-actix) |
 //! | `http.request.method` | `GET`, `POST`, …; `_OTHER` for a non-standard method |
 //! | `http.request.method_original` | the method as sent, only when it is `_OTHER` |
 //! | `http.route` | the route template, only when known (route function, axum `MatchedPath`) |
-//! | `url.path` | the request path (no query: it may carry secrets) |
+//! | `url.scheme` | `http` or `https`: the request URI's scheme (HTTP/2 and absolute-form requests carry it), else `http` |
+//! | `url.path` | the request path, the only place the raw path appears (redact the key `url.path` to hide it) |
+//! | `url.query` | the query string, when there is one, with the values of sensitive parameters (per [`TaskLayer::with_redactor`], and pre-signed URL signatures) replaced by `REDACTED` |
+//! | `server.address`, `server.port` | the host and port the request was sent to (URI authority, else `Host`; the port written, else the scheme's default); `X-Forwarded-Host` is not read, any client can send it |
+//! | `user_agent.original` | the `User-Agent` header, when it is text |
 //! | `network.protocol.version` | `1.1`, `2`, … |
 //! | `http.request_id` | the request id (incoming `x-request-id`, or the task's span id) |
 //! | `client.address`, `client.port` | opt-in, see [`ClientAddress`] |
@@ -48,6 +52,7 @@ use std::sync::Arc;
 
 use http::request::Parts;
 use taskwire_core::http::SkipPaths;
+use taskwire_core::Redactor;
 
 pub use body::TaskBody;
 pub use future::ResponseFuture;
@@ -78,7 +83,8 @@ pub enum ClientAddress {
 }
 
 /// A function naming a request's route from its head: `Some("/users/{id}")`, or `None` to fall
-/// back to axum's `MatchedPath` (feature `axum`) and then to the path.
+/// back to axum's `MatchedPath` (feature `axum`), and then to no route (the task is named after
+/// the method alone).
 pub(crate) type RouteFn = Arc<dyn for<'a> Fn(&'a Parts) -> Option<Cow<'a, str>> + Send + Sync>;
 
 /// The options of a [`TaskLayer`], shared by its services.
@@ -89,6 +95,7 @@ pub(crate) struct Config {
     pub(crate) request_id_header: bool,
     pub(crate) skip_paths: SkipPaths,
     pub(crate) client_address: ClientAddress,
+    pub(crate) redactor: Redactor,
 }
 
 impl Default for Config {
@@ -99,6 +106,7 @@ impl Default for Config {
             request_id_header: true,
             skip_paths: SkipPaths::default(),
             client_address: ClientAddress::Off,
+            redactor: Redactor::default(),
         }
     }
 }
@@ -111,6 +119,7 @@ impl fmt::Debug for Config {
             .field("request_id_header", &self.request_id_header)
             .field("skip_paths", &self.skip_paths)
             .field("client_address", &self.client_address)
+            .field("redactor", &self.redactor)
             .finish()
     }
 }

@@ -11,6 +11,7 @@ use http::header::HeaderValue;
 use http::request::Parts;
 use http::{Method, Request, Response, Version};
 use taskwire_core::capture;
+use taskwire_core::http::{host_and_port, redact_query, ServerTaskName};
 use taskwire_core::propagation;
 use taskwire_core::{SpanData, SpanId};
 use tower_service::Service;
@@ -101,12 +102,17 @@ fn open_task(config: &Config, parts: &mut Parts) -> Task {
             Some(m) => (m, None),
             None => ("_OTHER", Some(parts.method.as_str())),
         };
-        let name = TaskName {
-            // OpenTelemetry names a span with an unknown method `HTTP {route}`.
-            method: if original.is_some() { "HTTP" } else { method },
-            route: template.as_deref().unwrap_or(parts.uri.path()),
-        };
+        // The method alone when no route matched: a path is not a name (it is `url.path`).
+        let name = ServerTaskName::new(parts.method.as_str(), template.as_deref());
         let client = client_address(config.client_address, parts);
+        let scheme = parts.uri.scheme_str().unwrap_or("http");
+        let server = parts
+            .uri
+            .authority()
+            .map(http::uri::Authority::as_str)
+            .or_else(|| header_str(parts, http::header::HOST))
+            .and_then(|a| host_and_port(a, scheme));
+        let query = parts.uri.query().map(|q| redact_query(q, &config.redactor));
         let rpc = grpc
             .then(|| grpc::service_and_method(parts.uri.path()))
             .flatten();
@@ -119,7 +125,12 @@ fn open_task(config: &Config, parts: &mut Parts) -> Task {
             http.request.method = method,
             http.request.method_original = original,
             http.route = template.as_deref(),
+            url.scheme = scheme,
             url.path = parts.uri.path(),
+            url.query = query.as_deref(),
+            server.address = server.map(|(host, _)| host),
+            server.port = server.map(|(_, port)| port),
+            user_agent.original = header_str(parts, http::header::USER_AGENT),
             network.protocol.version = protocol_version(parts.version),
             http.request_id = incoming_id.as_ref().and_then(|v| v.to_str().ok()),
             client.address = client.map(|(ip, _)| display(ip)),
@@ -161,20 +172,6 @@ fn open_task(config: &Config, parts: &mut Parts) -> Task {
     }
 }
 
-/// `"{method} {route}"`, formatted only when the span is recorded.
-struct TaskName<'a> {
-    method: &'a str,
-    route: &'a str,
-}
-
-impl fmt::Display for TaskName<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.method)?;
-        f.write_str(" ")?;
-        f.write_str(self.route)
-    }
-}
-
 /// `"{service}/{method}"`, a gRPC call's name (OpenTelemetry's RPC span name).
 struct RpcName<'a> {
     service: &'a str,
@@ -197,6 +194,11 @@ fn single_valid_request_id(parts: &Parts) -> Option<HeaderValue> {
         (Some(v), None) if valid_request_id(v.as_bytes()) => Some(v.clone()),
         _ => None,
     }
+}
+
+/// The value of the request's header `name`, when it has one and it is text.
+fn header_str(parts: &Parts, name: http::HeaderName) -> Option<&str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The route template: the user's function, then axum's `MatchedPath`.
