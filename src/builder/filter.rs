@@ -89,7 +89,12 @@ fn checked(directives: &str, origin: FilterOrigin) -> Result<String, InstallErro
     {
         let target_end = d.find(['[', '=']).unwrap_or(d.len());
         let target = &d[..target_end];
-        let reason = if !target.chars().all(is_target_char) {
+        let reason = if origin == FilterOrigin::SpanFilter
+            && target_end < d.len()
+            && d[target_end..].starts_with('[')
+        {
+            Some("span_filter takes `target=level` directives and levels, without span selectors")
+        } else if !target.chars().all(is_target_char) {
             Some(
                 "a directive is `target=level`, `target[span{field=value}]=level` or a level, \
                  separated by commas; a target is made of letters, digits, `_`, `-`, `.` and `::`",
