@@ -2,6 +2,8 @@
 //! layer has none of its own: a layer built `.with_service("x")` stores `x` whatever
 //! `builder().service("y")` says, and one without a service gets `y`.
 
+#![cfg(feature = "tickets")]
+
 mod support;
 
 use taskwire::core::Redactor;

@@ -3,6 +3,8 @@
 //! flushes them. Each case runs in its own child process (a global subscriber per process),
 //! which logs and returns; the parent then reads the file and the tickets database.
 
+#![cfg(feature = "tickets")]
+
 mod support;
 
 use std::path::Path;

@@ -3,6 +3,8 @@
 //! `InstallError` naming the path; a store opened by hand converts its `OpenError` into an
 //! `InstallError` with `?`.
 
+#![cfg(feature = "tickets")]
+
 mod support;
 
 use std::error::Error;
