@@ -1,7 +1,8 @@
 //! Under `RUST_LOG=warn` only warnings and errors are written, but the spans around them are
 //! still tracked (the builder's span filter, default `info`): every ERROR line carries the
 //! trace id and the fields of its enclosing spans, the failed task's `task.end` is written,
-//! and `taskwire tree` shows the failed request from the log file alone.
+//! `taskwire tree` shows the failed request from the log file alone, and the ticket's sample
+//! keeps the chain of spans.
 //!
 //! `RUST_LOG` is process-wide, so this file holds one test, which sets it.
 
@@ -16,13 +17,14 @@ fn errors_under_rust_log_warn_carry_ids_span_fields_and_their_task() {
     let dir = support::TempDir::new();
     let path = dir.path().join("app.jsonl");
     let buf = Buf::default();
-    let (dispatch, guard) = taskwire::builder()
+    let builder = taskwire::builder()
         .service("shop")
         .tasks(taskwire::tasks::layer())
         .json(buf.clone())
-        .json_file(&path)
-        .build()
-        .expect("build");
+        .json_file(&path);
+    #[cfg(feature = "tickets")]
+    let builder = builder.tickets_db(dir.path().join("tickets.db"));
+    let (dispatch, guard) = builder.build().expect("build");
     tracing::dispatcher::with_default(&dispatch, || {
         let request = tracing::info_span!("handle_order", order_id = 6, route = "/orders");
         let _r = request.enter();
