@@ -1,5 +1,13 @@
-//! [`builder()`]: one call that composes the Registry, an env filter, the `log` bridge and the
+//! [`builder()`]: one call that composes the Registry, the filter, the `log` bridge and the
 //! chosen layers, and returns a [`Guard`].
+//!
+//! | module | holds |
+//! |---|---|
+//! | `filter` | `RUST_LOG` for events, the span filter for spans: the outermost layer |
+//! | `sinks` | one JSON rendering written to every output |
+//! | `file` | the background writer of `json_file(path)` |
+//! | `guard` | [`Guard`] and the background work it flushes (and, after `build()`, stops) |
+//! | `error` | [`InstallError`] |
 
 mod error;
 mod file;
