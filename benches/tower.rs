@@ -12,6 +12,13 @@
 //! 300 rounds, and prints each one's median time per request and the median of the per-round
 //! ratios of the added costs.
 //!
+//! `TASKWIRE_PAIRED=warn` measures what the builder's span filter costs under `RUST_LOG=warn`:
+//! the same `TaskLayer` request through two `taskwire::builder()` stacks (tasks + JSON into a
+//! no-op writer, filter `warn`), one with `span_filter("off")` (INFO spans follow the filter
+//! and are disabled) and one with the default `span_filter("info")` (INFO spans tracked, their
+//! `task.end` written), round-robin in chunks, and prints the medians and the median per-round
+//! difference.
+//!
 //! For counting instructions, `TASKWIRE_INSTR=bare|taskwire|trace:N` runs N requests through
 //! one service and exits (run it under callgrind for N and 2N and subtract):
 //!
@@ -179,6 +186,63 @@ fn paired() {
     });
 }
 
+/// `TASKWIRE_PAIRED=warn`: the cost per request of tracking INFO spans under a `warn` filter.
+fn paired_warn() {
+    std::env::remove_var("RUST_LOG");
+    let stack = |spans: &str| {
+        taskwire::builder()
+            .default_filter("warn")
+            .span_filter(spans)
+            .tasks(taskwire_tasks::layer())
+            .json(Noop)
+            .build()
+            .map_err(|e| format!("{e:?}"))
+    };
+    let ((quiet, _q), (kept, _k)) = match (stack("off"), stack("info")) {
+        (Ok(q), Ok(k)) => (q, k),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("cannot build the benchmark's stacks: {e}");
+            return;
+        }
+    };
+    let mut svc = taskwire_tower::layer().layer(handler());
+    let chunk = 2_000_u32;
+    let rounds = 300;
+    let mut time = |d: &tracing::Dispatch| {
+        tracing::dispatcher::with_default(d, || {
+            let t = std::time::Instant::now();
+            for _ in 0..chunk {
+                one(&mut svc);
+            }
+            t.elapsed().as_nanos() as f64 / f64::from(chunk)
+        })
+    };
+    for _ in 0..5 {
+        time(&quiet);
+        time(&kept);
+    }
+    let (mut q, mut k) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        q.push(time(&quiet));
+        k.push(time(&kept));
+    }
+    let mut added: Vec<f64> = k.iter().zip(&q).map(|(k, q)| k - q).collect();
+    let added = quartiles(&mut added);
+    println!("paired (filter warn): {rounds} rounds of {chunk} requests per stack");
+    println!(
+        "  span_filter(\"off\")  median {:8.1} ns per request",
+        quartiles(&mut q)[1]
+    );
+    println!(
+        "  span_filter(\"info\") median {:8.1} ns per request",
+        quartiles(&mut k)[1]
+    );
+    println!(
+        "  added by tracking INFO spans: median {:.1} ns per request (quartiles {:.1}-{:.1})",
+        added[1], added[0], added[2]
+    );
+}
+
 /// `TASKWIRE_INSTR=service:N`: N requests through one service, nothing else.
 fn instructions(spec: &str) {
     let (service, n) = spec.split_once(':').unwrap_or((spec, "10000"));
@@ -219,6 +283,10 @@ criterion_group!(benches, bench);
 fn main() {
     if let Ok(spec) = std::env::var("TASKWIRE_INSTR") {
         instructions(&spec);
+        return;
+    }
+    if std::env::var("TASKWIRE_PAIRED").as_deref() == Ok("warn") {
+        paired_warn();
         return;
     }
     paired::main(paired, benches);

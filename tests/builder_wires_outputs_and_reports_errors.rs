@@ -205,3 +205,21 @@ fn failing_writes_are_counted_by_the_guard_not_panicked_on() {
     });
     assert_eq!(guard.write_errors(), 3);
 }
+
+#[test]
+fn guard_flush_writes_the_file_and_the_output_keeps_working() {
+    let dir = support::TempDir::new();
+    let path = dir.path().join("flushed.jsonl");
+    let (dispatch, guard) = taskwire::builder().json_file(&path).build().expect("build");
+    let count = || {
+        let out = std::fs::read_to_string(&path).expect("the file exists");
+        support::split_lines(&out).len()
+    };
+    tracing::dispatcher::with_default(&dispatch, || tracing::info!("first"));
+    guard.flush();
+    assert_eq!(count(), 1, "flush() waits until the line is in the file");
+    tracing::dispatcher::with_default(&dispatch, || tracing::info!("second"));
+    guard.flush();
+    assert_eq!(count(), 2, "the output keeps working after a flush");
+    drop(guard);
+}

@@ -44,6 +44,9 @@ pub struct TicketsLayer {
     tag_fields: Vec<Arc<str>>,
     max_tag_values: usize,
     sample_cx: SampleContext,
+    /// Whether [`TicketsLayer::with_redactor`] was called: then a shared capture
+    /// ([`TicketsLayer::with_capture`]) does not replace the redactor of the samples.
+    own_redactor: bool,
     budget: u32,
     shared: Arc<Shared>,
     overflow: OnceLock<Arc<Group>>,
@@ -89,6 +92,7 @@ impl TicketsLayer {
                 release: None,
             },
             capture,
+            own_redactor: false,
             min_level: Level::WARN,
             grouping: Grouping::default(),
             group_names: vec![Arc::from(FINGERPRINT_FIELD)],
@@ -185,19 +189,42 @@ impl TicketsLayer {
     }
 
     /// Redacts with `redactor` (event fields, and the spans this layer is first to capture).
+    /// A capture shared later ([`TicketsLayer::with_capture`]) keeps this redactor for the
+    /// event fields of samples.
     #[must_use]
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
         self.capture = self.capture.with_redactor(redactor.clone());
         self.sample_cx.redactor = redactor;
+        self.own_redactor = true;
         self
     }
 
-    /// Uses `capture` (and its redactor) to capture spans, like the other taskwire layers.
+    /// Uses `capture` (and its redactor, unless [`TicketsLayer::with_redactor`] set one) to
+    /// capture spans, like the other taskwire layers.
     #[must_use]
     pub fn with_capture(mut self, capture: Capture) -> Self {
-        self.sample_cx.redactor = capture.redactor().clone();
+        if !self.own_redactor {
+            self.sample_cx.redactor = capture.redactor().clone();
+        }
         self.capture = capture;
         self
+    }
+
+    /// The service set with [`TicketsLayer::with_service`], if any.
+    ///
+    /// ```
+    /// # let store = taskwire_tickets::Sqlite::open_in_memory()?;
+    /// let layer = taskwire_tickets::layer(store).with_service("billing");
+    /// assert_eq!(layer.service(), Some("billing"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn service(&self) -> Option<&str> {
+        self.sample_cx.service.as_deref()
+    }
+
+    /// The release set with [`TicketsLayer::with_release`], if any.
+    pub fn release(&self) -> Option<&str> {
+        self.sample_cx.release.as_deref()
     }
 
     /// Cuts stored string values (and the message) longer than `bytes`, marking the cut.

@@ -1,21 +1,37 @@
-//! [`builder()`]: one call that composes the Registry, an env filter, the `log` bridge and the
+//! [`builder()`]: one call that composes the Registry, the filter, the `log` bridge and the
 //! chosen layers, and returns a [`Guard`].
+//!
+//! | module | holds |
+//! |---|---|
+//! | `filter` | `RUST_LOG` for events, the span filter for spans: the outermost layer |
+//! | `sinks` | one JSON rendering written to every output |
+//! | `file` | the background writer of `json_file(path)` |
+//! | `guard` | [`Guard`] and the background work it flushes (and, after `build()`, stops) |
+//! | `error` | [`InstallError`] |
+
+mod error;
+mod file;
+mod filter;
+mod guard;
+mod sinks;
 
 use std::fmt;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use taskwire_core::{Capture, Redactor};
-use taskwire_json::{JsonLayer, WriteErrors};
 use taskwire_tasks::TasksLayer;
 use tracing::level_filters::LevelFilter;
 use tracing::Dispatch;
-use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
-use tracing_subscriber::filter::Directive;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Identity, Layer, SubscriberExt};
-use tracing_subscriber::{EnvFilter, Registry};
+use tracing_subscriber::Registry;
+
+pub use error::InstallError;
+use error::{ErrorKind, FilterOrigin};
+use filter::{FilterSettings, StackFilter};
+use guard::Background;
+pub use guard::Guard;
+use sinks::{Fanout, Sink, Tap};
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
 
@@ -40,12 +56,13 @@ pub struct Builder {
     service: Option<String>,
     release: Option<String>,
     default_filter: String,
+    span_filter: String,
     redactor: Redactor,
     span_list: bool,
     json: Vec<JsonSink>,
     tasks: Option<TasksLayer>,
     #[cfg(feature = "tickets")]
-    tickets: Vec<taskwire_tickets::TicketsLayer>,
+    tickets: Vec<TicketsSink>,
     #[cfg(feature = "metrics")]
     metrics: Option<taskwire_metrics::MetricsLayer>,
     #[cfg(feature = "otel")]
@@ -54,8 +71,14 @@ pub struct Builder {
 }
 
 enum JsonSink {
-    Writer(Box<dyn FnOnce(JsonLayer) -> BoxedLayer + Send>),
+    Writer(Box<dyn Sink>),
     File(PathBuf),
+}
+
+#[cfg(feature = "tickets")]
+enum TicketsSink {
+    Layer(taskwire_tickets::TicketsLayer),
+    Db(PathBuf),
 }
 
 impl Default for Builder {
@@ -64,6 +87,7 @@ impl Default for Builder {
             service: None,
             release: None,
             default_filter: "info".to_owned(),
+            span_filter: filter::DEFAULT_SPAN_FILTER.to_owned(),
             redactor: Redactor::default(),
             span_list: false,
             json: Vec::new(),
@@ -85,6 +109,7 @@ impl fmt::Debug for Builder {
             .field("service", &self.service)
             .field("release", &self.release)
             .field("default_filter", &self.default_filter)
+            .field("span_filter", &self.span_filter)
             .field("json_sinks", &self.json.len())
             .field("tasks", &self.tasks)
             .field("log_bridge", &self.log_bridge)
@@ -106,8 +131,36 @@ impl Builder {
     }
 
     /// Filter directives in `RUST_LOG` syntax used when `RUST_LOG` is not set. Default `info`.
+    ///
+    /// The filter (`RUST_LOG`, else these directives) decides which *events* are written;
+    /// which spans are tracked is [`Builder::span_filter`]'s decision as well. Directives are
+    /// separated by commas (whitespace around them is ignored); one that is not a directive
+    /// (`debug;warn`, `my_app=loud`) fails `install()`/`build()` with an [`InstallError`] that
+    /// names it and says whether it came from `RUST_LOG` or from here.
     pub fn default_filter(mut self, directives: impl Into<String>) -> Self {
         self.default_filter = directives.into();
+        self
+    }
+
+    /// Spans (tasks) that are tracked whatever `RUST_LOG` says, as `target=level` directives
+    /// separated by commas. Default `info`: INFO, WARN and ERROR spans.
+    ///
+    /// So under `RUST_LOG=warn` (which writes only warnings and errors) an error still carries
+    /// the ids and fields of the request it happened in, its task is marked failed, and its
+    /// `task.end` record is written. A span is tracked when this filter or `RUST_LOG` enables
+    /// it. `span_filter("off")` lets `RUST_LOG` alone decide, as `tracing_subscriber`'s
+    /// `EnvFilter` does.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), taskwire::InstallError> {
+    /// let (dispatch, _guard) = taskwire::builder()
+    ///     .span_filter("info,noisy_dependency=off")
+    ///     .json(std::io::stdout)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn span_filter(mut self, directives: impl Into<String>) -> Self {
+        self.span_filter = directives.into();
         self
     }
 
@@ -129,7 +182,7 @@ impl Builder {
     }
 
     /// Writes span fields as a `spans` list instead of flattening them (see
-    /// [`JsonLayer::with_span_list`]).
+    /// [`taskwire_json::JsonLayer::with_span_list`]).
     pub fn span_list(mut self, enabled: bool) -> Self {
         self.span_list = enabled;
         self
@@ -142,21 +195,22 @@ impl Builder {
     }
 
     /// Adds a JSON output to `make_writer` (stdout, stderr, a tracing-appender writer, …).
-    /// Call it more than once for several outputs.
+    /// Call it more than once for several outputs: each event is rendered once, and every
+    /// output gets the same line (one `ts`). Each output's `make_writer_for` sees the event's
+    /// metadata, so `std::io::stderr.with_max_level(Level::WARN)` works as with
+    /// `tracing_subscriber::fmt`.
     pub fn json<W>(mut self, make_writer: W) -> Self
     where
         W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
-        self.json
-            .push(JsonSink::Writer(Box::new(move |layer: JsonLayer| {
-                Box::new(layer.with_writer(make_writer)) as BoxedLayer
-            })));
+        self.json.push(JsonSink::Writer(Box::new(make_writer)));
         self
     }
 
-    /// Adds a JSON output appended to the file at `path` (its folder is created if missing)
+    /// Adds a JSON output appended to the file at `path` (missing folders are created)
     /// through a background writer thread, so the caller never waits on the disk. The
-    /// [`Guard`] flushes it on drop. An unwritable path fails at `install()`/`build()`.
+    /// [`Guard`] flushes it on drop. An unwritable path fails at `install()`/`build()` with
+    /// an [`InstallError`] naming it.
     pub fn json_file(mut self, path: impl AsRef<Path>) -> Self {
         self.json.push(JsonSink::File(path.as_ref().to_owned()));
         self
@@ -180,13 +234,14 @@ impl Builder {
     }
 
     /// Groups error events (WARN and above) into tickets kept in `store`, such as
-    /// `taskwire::tickets::Sqlite::open("tickets.db")?`. The service and release set here
-    /// go into every ticket; the [`Guard`] flushes the store's writer on drop. For other
-    /// settings (threshold, grouping, samples), pass a configured layer to
-    /// [`Builder::tickets_layer`].
+    /// `taskwire::tickets::Sqlite::open("tickets.db")?` (an `OpenError` converts into
+    /// [`InstallError`]). The service and release set here go into every ticket; the
+    /// [`Guard`] flushes the store's writer on drop. For other settings (threshold,
+    /// grouping, samples), pass a configured layer to [`Builder::tickets_layer`]; for a
+    /// SQLite file, [`Builder::tickets_db`] is shorter.
     ///
     /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # fn main() -> Result<(), taskwire::InstallError> {
     /// let (dispatch, guard) = taskwire::builder()
     ///     .service("checkout")
     ///     .tickets(taskwire::tickets::Sqlite::open_in_memory()?)
@@ -201,10 +256,33 @@ impl Builder {
     }
 
     /// Adds a configured tickets layer (see [`taskwire_tickets::TicketsLayer`]). The builder
-    /// sets its service, release and redaction unless it has its own.
+    /// sets its service, release and redaction only where it has none of its own: a layer
+    /// built `.with_service("billing")` keeps `billing` whatever [`Builder::service`] says.
     #[cfg(feature = "tickets")]
     pub fn tickets_layer(mut self, layer: taskwire_tickets::TicketsLayer) -> Self {
-        self.tickets.push(layer);
+        self.tickets.push(TicketsSink::Layer(layer));
+        self
+    }
+
+    /// Groups error events into tickets kept in the SQLite database at `path`, as
+    /// [`Builder::json_file`] takes a log path: the database is opened (created, with its
+    /// missing folders) by `install()`/`build()`, and one that cannot be opened fails them
+    /// with an [`InstallError`] naming the path.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), taskwire::InstallError> {
+    /// # let dir = std::env::temp_dir().join(format!("taskwire-doc-{}", std::process::id()));
+    /// let (dispatch, guard) = taskwire::builder()
+    ///     .service("checkout")
+    ///     .tickets_db(dir.join("state").join("tickets.db"))
+    ///     .build()?;
+    /// # drop(guard);
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tickets")]
+    pub fn tickets_db(mut self, path: impl AsRef<Path>) -> Self {
+        self.tickets.push(TicketsSink::Db(path.as_ref().to_owned()));
         self
     }
 
@@ -249,56 +327,51 @@ impl Builder {
     }
 
     /// Builds the subscriber without installing it, for `tracing::dispatcher::with_default`
-    /// in tests. The `log` bridge is only set up by [`Builder::install`].
+    /// in tests. The `log` bridge is only set up by [`Builder::install`]. Dropping the
+    /// [`Guard`] flushes and stops the background writers.
     pub fn build(self) -> Result<(Dispatch, Guard), InstallError> {
-        let (dispatch, guard, _) = self.compose()?;
-        Ok((dispatch, guard))
+        let rust_log = read_rust_log()?;
+        let (dispatch, background, _) = self.compose(rust_log.as_deref())?;
+        Ok((dispatch, Guard::owning(background)))
     }
 
-    /// Builds the subscriber and installs it as the global default, with the `log` bridge.
-    /// Keep the returned [`Guard`] alive for the life of the program: dropping it flushes
-    /// background writers.
+    /// Builds the subscriber and installs it as the global default, then the `log` bridge.
+    /// The outputs then live until the process exits; dropping the returned [`Guard`]
+    /// flushes them (keep it in `main`, `let _guard = …`, so that the end of `main` flushes).
+    ///
+    /// Fails when a global subscriber is already installed (an earlier `install()`, or
+    /// `tracing_subscriber::fmt().init()`), and when another `log` logger is (the subscriber
+    /// is installed then; `.log_bridge(false)` keeps the other logger).
     pub fn install(self) -> Result<Guard, InstallError> {
         let log_bridge = self.log_bridge;
-        let (dispatch, guard, max_level) = self.compose()?;
+        let rust_log = read_rust_log()?;
+        let (dispatch, background, max_level) = self.compose(rust_log.as_deref())?;
+        tracing::dispatcher::set_global_default(dispatch)
+            .map_err(|e| InstallError::new(ErrorKind::AlreadyInstalled, Some(Box::new(e))))?;
+        let guard = Guard::owning(background).install();
         if log_bridge {
             tracing_log::LogTracer::builder()
                 .with_max_level(level_to_log(max_level))
                 .init()
                 .map_err(|e| InstallError::new(ErrorKind::LogBridge, Some(Box::new(e))))?;
         }
-        tracing::dispatcher::set_global_default(dispatch)
-            .map_err(|e| InstallError::new(ErrorKind::AlreadyInstalled, Some(Box::new(e))))?;
         Ok(guard)
     }
 
-    fn compose(self) -> Result<(Dispatch, Guard, Option<LevelFilter>), InstallError> {
-        let filter = EnvFilter::builder()
-            .parse(&self.default_filter)
-            .map_err(|e| InstallError::new(ErrorKind::Filter, Some(Box::new(e))))?;
-        let filter = match std::env::var(EnvFilter::DEFAULT_ENV) {
-            Ok(v) if !v.trim().is_empty() => EnvFilter::builder()
-                .parse(&v)
-                .map_err(|e| InstallError::new(ErrorKind::Filter, Some(Box::new(e))))?,
-            _ => filter,
-        };
-        let filter = match &self.tasks {
-            Some(_)
-                if !self.default_filter.contains(taskwire_tasks::TARGET)
-                    && !std::env::var(EnvFilter::DEFAULT_ENV)
-                        .is_ok_and(|v| v.contains(taskwire_tasks::TARGET)) =>
-            {
-                let d: Directive = format!("{}=info", taskwire_tasks::TARGET)
-                    .parse()
-                    .map_err(|e| InstallError::new(ErrorKind::Filter, Some(Box::new(e))))?;
-                filter.add_directive(d)
-            }
-            _ => filter,
-        };
-        let max_level = filter.max_level_hint();
+    fn compose(
+        self,
+        rust_log: Option<&str>,
+    ) -> Result<(Dispatch, Background, Option<LevelFilter>), InstallError> {
+        let filter = StackFilter::new(&FilterSettings {
+            rust_log,
+            default_filter: &self.default_filter,
+            span_filter: &self.span_filter,
+            tasks: self.tasks.is_some(),
+        })?;
+        let max_level = filter.event_max_level();
 
         let capture = Capture::new(self.redactor.clone());
-        let mut guard = Guard::default();
+        let mut background = Background::default();
         let mut layers: Vec<BoxedLayer> = Vec::new();
         // First in the stack: the tasks layer owns the span capture.
         if let Some(tasks) = self.tasks {
@@ -311,7 +384,11 @@ impl Builder {
                 .with_redactor(self.redactor.clone())
                 .build()
                 .map_err(|e| InstallError::new(ErrorKind::Otel, Some(Box::new(e))))?;
-            guard.otel.push(otel_guard);
+            background
+                .otel
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(otel_guard);
             layers.push(Box::new(layer));
         }
         #[cfg(feature = "metrics")]
@@ -319,36 +396,47 @@ impl Builder {
             layers.push(Box::new(metrics.with_capture(capture.clone())));
         }
         #[cfg(feature = "tickets")]
-        for mut tickets in self.tickets {
+        for sink in self.tickets {
+            let mut tickets = match sink {
+                TicketsSink::Layer(layer) => layer,
+                TicketsSink::Db(path) => taskwire_tickets::layer(open_tickets_db(&path)?),
+            };
+            // The layer's own settings win; the builder fills in what it lacks.
             tickets = tickets.with_capture(capture.clone());
-            if let Some(s) = &self.service {
+            if let (None, Some(s)) = (tickets.service(), &self.service) {
                 tickets = tickets.with_service(s.clone());
             }
-            if let Some(r) = &self.release {
+            if let (None, Some(r)) = (tickets.release(), &self.release) {
                 tickets = tickets.with_release(r.clone());
             }
-            guard.tickets.push(tickets.guard());
+            background.tickets.push(tickets.guard());
             layers.push(Box::new(tickets));
         }
-        for sink in self.json {
-            let mut base = taskwire_json::layer()
+        if !self.json.is_empty() {
+            let mut json = taskwire_json::layer()
                 .with_capture(capture.clone())
                 .with_span_list(self.span_list);
             if let Some(s) = &self.service {
-                base = base.with_service(s.clone());
+                json = json.with_service(s.clone());
             }
             if let Some(r) = &self.release {
-                base = base.with_release(r.clone());
+                json = json.with_release(r.clone());
             }
-            guard.write_errors.push(base.write_errors());
-            match sink {
-                JsonSink::Writer(make) => layers.push(make(base)),
-                JsonSink::File(path) => {
-                    let (writer, worker) = open_file(&path)?;
-                    guard.workers.push(worker);
-                    layers.push(Box::new(base.with_writer(writer)));
+            background.write_errors.push(json.write_errors());
+            let mut sinks: Vec<Box<dyn Sink>> = Vec::with_capacity(self.json.len());
+            for sink in self.json {
+                match sink {
+                    JsonSink::Writer(w) => sinks.push(w),
+                    JsonSink::File(path) => {
+                        let (writer, worker) = file::open(&path)?;
+                        background.files.push(worker);
+                        sinks.push(Box::new(writer));
+                    }
                 }
             }
+            let fanout = Fanout::new(json.with_writer(Tap), sinks);
+            background.sink_errors.push(fanout.errors());
+            layers.push(Box::new(fanout));
         }
         // Chained rather than a `Vec<L>`: `Vec` does not forward `on_register_dispatch`, which
         // the tasks layer uses to send its records to its own subscriber.
@@ -358,27 +446,37 @@ impl Builder {
                 Box::new(acc.and_then(l))
             });
         let subscriber = tracing_subscriber::registry().with(layers).with(filter);
-        Ok((Dispatch::new(subscriber), guard, max_level))
+        Ok((Dispatch::new(subscriber), background, max_level))
     }
 }
 
-fn open_file(path: &Path) -> Result<(NonBlocking, WorkerGuard), InstallError> {
-    let err = |e: std::io::Error| {
-        InstallError::new(ErrorKind::Output(path.to_owned()), Some(Box::new(e)))
+/// `RUST_LOG`, read once per `install()`/`build()`: `None` when unset or blank.
+fn read_rust_log() -> Result<Option<String>, InstallError> {
+    match std::env::var("RUST_LOG") {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => Err(InstallError::new(
+            ErrorKind::Filter {
+                directive: v.to_string_lossy().into_owned(),
+                origin: FilterOrigin::RustLog,
+                reason: Some("not valid UTF-8"),
+            },
+            None,
+        )),
+    }
+}
+
+/// Opens the SQLite tickets database at `path`, creating its missing folders.
+#[cfg(feature = "tickets")]
+fn open_tickets_db(path: &Path) -> Result<taskwire_tickets::Sqlite, InstallError> {
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| {
+        InstallError::new(ErrorKind::TicketsDb(path.to_owned()), Some(e))
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(err)?;
+        std::fs::create_dir_all(dir).map_err(|e| err(Box::new(e)))?;
     }
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(err)?;
-    // Lossless: under a burst the caller waits for the writer rather than losing lines.
-    Ok(NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("taskwire-json-file")
-        .finish(file))
+    taskwire_tickets::Sqlite::open(path).map_err(|e| err(Box::new(e)))
 }
 
 fn level_to_log(l: Option<LevelFilter>) -> log::LevelFilter {
@@ -389,119 +487,5 @@ fn level_to_log(l: Option<LevelFilter>) -> log::LevelFilter {
         Some(LevelFilter::INFO) => log::LevelFilter::Info,
         Some(LevelFilter::DEBUG) => log::LevelFilter::Debug,
         _ => log::LevelFilter::Trace,
-    }
-}
-
-/// Keeps taskwire's background work alive; dropping it flushes every background writer and
-/// reports on stderr how many records could not be written.
-///
-/// Bind it to a named variable in `main` (`let _guard = …`): `let _ = …` drops it at once,
-/// and records still queued when the program ends are lost.
-#[must_use = "dropping the guard flushes and stops taskwire's background writers"]
-#[derive(Default)]
-pub struct Guard {
-    workers: Vec<WorkerGuard>,
-    write_errors: Vec<WriteErrors>,
-    #[cfg(feature = "tickets")]
-    tickets: Vec<taskwire_tickets::TicketsGuard>,
-    #[cfg(feature = "otel")]
-    otel: Vec<taskwire_otel::OtelGuard>,
-}
-
-impl fmt::Debug for Guard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Guard")
-            .field("background_writers", &self.workers.len())
-            .field("write_errors", &self.write_errors())
-            .finish()
-    }
-}
-
-impl Guard {
-    /// Waits until every ticket recorded so far is committed to its store.
-    #[cfg(feature = "tickets")]
-    pub fn flush_tickets(&self) -> Result<(), taskwire_tickets::FlushError> {
-        self.tickets.iter().try_for_each(|t| t.flush())
-    }
-
-    /// The OTLP export's counts so far (spans exported, dropped, failed), one per export.
-    #[cfg(feature = "otel")]
-    pub fn otel_stats(&self) -> Vec<taskwire_otel::ExportStats> {
-        self.otel
-            .iter()
-            .map(taskwire_otel::OtelGuard::stats)
-            .collect()
-    }
-
-    /// Records that could not be written so far, over every JSON output.
-    pub fn write_errors(&self) -> u64 {
-        self.write_errors.iter().map(WriteErrors::count).sum()
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        // Ticket stores first (their writers may still log), then the file writers: dropping
-        // each guard flushes its queue and joins its thread.
-        #[cfg(feature = "tickets")]
-        self.tickets.clear();
-        #[cfg(feature = "otel")]
-        self.otel.clear();
-        self.workers.clear();
-        let failed = self.write_errors();
-        if failed > 0 {
-            let _ = writeln!(
-                std::io::stderr(),
-                "taskwire: {failed} record(s) could not be written"
-            );
-        }
-    }
-}
-
-/// Why [`Builder::install`] or [`Builder::build`] failed.
-#[derive(Debug)]
-pub struct InstallError {
-    kind: ErrorKind,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
-}
-
-#[derive(Debug)]
-enum ErrorKind {
-    #[cfg(feature = "otel")]
-    Otel,
-    Filter,
-    Output(PathBuf),
-    LogBridge,
-    AlreadyInstalled,
-}
-
-impl InstallError {
-    fn new(kind: ErrorKind, source: Option<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        InstallError { kind, source }
-    }
-}
-
-impl fmt::Display for InstallError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            #[cfg(feature = "otel")]
-            ErrorKind::Otel => f.write_str("invalid OpenTelemetry export settings"),
-            ErrorKind::Filter => {
-                f.write_str("invalid filter directives (RUST_LOG or default_filter)")
-            }
-            ErrorKind::Output(p) => write!(f, "cannot open log output {}", p.display()),
-            ErrorKind::LogBridge => f.write_str("a `log` logger is already installed"),
-            ErrorKind::AlreadyInstalled => {
-                f.write_str("a global tracing subscriber is already installed")
-            }
-        }
-    }
-}
-
-impl std::error::Error for InstallError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }

@@ -1,0 +1,212 @@
+//! The builder's filter: `RUST_LOG` (or `default_filter`) decides which *events* are written,
+//! while spans the span filter keeps (default: INFO and above) are tracked whatever it says,
+//! so a quieter `RUST_LOG` never takes the task ids, span fields and task tree away from the
+//! errors that are still written.
+//!
+//! [`StackFilter`] is the outermost layer of the builder's subscriber, a global filter like
+//! tracing-subscriber's `EnvFilter` (which it wraps and forwards span notifications to, so
+//! `RUST_LOG` directives on span names and fields work as usual). A span callsite the span
+//! filter keeps gets `Interest::always`, so its spans cost no filter check when created.
+
+use tracing::level_filters::LevelFilter;
+use tracing::subscriber::Interest;
+use tracing::{Metadata, Subscriber};
+use tracing_subscriber::filter::{Directive, Targets};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::EnvFilter;
+
+use super::error::{ErrorKind, FilterOrigin, InstallError};
+
+/// The default span filter: spans at INFO and above are tracked whatever `RUST_LOG` says.
+pub(super) const DEFAULT_SPAN_FILTER: &str = "info";
+
+/// Events by `RUST_LOG`/`default_filter`; spans by that or by the span filter.
+pub(super) struct StackFilter {
+    events: EnvFilter,
+    spans: Targets,
+}
+
+/// What the builder's filter settings become.
+pub(super) struct FilterSettings<'a> {
+    /// `RUST_LOG`, read once by the builder (`None` when unset or blank).
+    pub(super) rust_log: Option<&'a str>,
+    pub(super) default_filter: &'a str,
+    pub(super) span_filter: &'a str,
+    /// Whether a tasks layer is installed, so its records' target must be enabled.
+    pub(super) tasks: bool,
+}
+
+impl StackFilter {
+    pub(super) fn new(s: &FilterSettings<'_>) -> Result<StackFilter, InstallError> {
+        // `default_filter` must be valid even when `RUST_LOG` overrides it, so a typo in code
+        // does not wait for the day `RUST_LOG` is unset.
+        let default = checked(s.default_filter, FilterOrigin::DefaultFilter)?;
+        let (directives, origin, text) = match s.rust_log {
+            Some(v) => (checked(v, FilterOrigin::RustLog)?, FilterOrigin::RustLog, v),
+            None => (default, FilterOrigin::DefaultFilter, s.default_filter),
+        };
+        let mut events = EnvFilter::builder()
+            .parse(&directives)
+            .map_err(|e| whole_error(text, origin, e))?;
+        if s.tasks && !directives.contains(taskwire_tasks::TARGET) {
+            let d: Directive = format!("{}=info", taskwire_tasks::TARGET)
+                .parse()
+                .map_err(|e| whole_error(text, origin, e))?;
+            events = events.add_directive(d);
+        }
+        let span_directives = checked(s.span_filter, FilterOrigin::SpanFilter)?;
+        let spans = if span_directives.is_empty() {
+            Targets::new()
+        } else {
+            span_directives
+                .parse::<Targets>()
+                .map_err(|e| whole_error(s.span_filter, FilterOrigin::SpanFilter, e))?
+        };
+        Ok(StackFilter { events, spans })
+    }
+
+    /// The most verbose level any event can pass: the `log` bridge's maximum.
+    pub(super) fn event_max_level(&self) -> Option<LevelFilter> {
+        self.events.max_level_hint()
+    }
+
+    fn keeps_span(&self, meta: &Metadata<'_>) -> bool {
+        meta.is_span() && self.spans.would_enable(meta.target(), meta.level())
+    }
+}
+
+/// `directives` with each comma-separated directive trimmed, or an error naming the first one
+/// that is not a directive. `tracing_subscriber` takes any word as a target name, so
+/// `RUST_LOG='debug;warn'` would silently enable an impossible target `debug;warn`; a target is
+/// made of letters, digits, `_`, `-`, `.` and `::` here.
+fn checked(directives: &str, origin: FilterOrigin) -> Result<String, InstallError> {
+    let mut out = String::with_capacity(directives.len());
+    for d in directives
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        let target_end = d.find(['[', '=']).unwrap_or(d.len());
+        let target = &d[..target_end];
+        let reason = if origin == FilterOrigin::SpanFilter
+            && target_end < d.len()
+            && d[target_end..].starts_with('[')
+        {
+            Some("span_filter takes `target=level` directives and levels, without span selectors")
+        } else if !target.chars().all(is_target_char) {
+            Some(
+                "a directive is `target=level`, `target[span{field=value}]=level` or a level, \
+                 separated by commas; a target is made of letters, digits, `_`, `-`, `.` and `::`",
+            )
+        } else if d.ends_with('=') {
+            Some("the level is missing after `=`")
+        } else {
+            None
+        };
+        if reason.is_some() {
+            return Err(InstallError::new(
+                ErrorKind::Filter {
+                    directive: d.to_owned(),
+                    origin,
+                    reason,
+                },
+                None,
+            ));
+        }
+        if let Err(e) = d.parse::<Directive>() {
+            return Err(InstallError::new(
+                ErrorKind::Filter {
+                    directive: d.to_owned(),
+                    origin,
+                    reason: None,
+                },
+                Some(Box::new(e)),
+            ));
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(d);
+    }
+    Ok(out)
+}
+
+fn is_target_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')
+}
+
+fn whole_error(
+    directives: &str,
+    origin: FilterOrigin,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> InstallError {
+    InstallError::new(
+        ErrorKind::Filter {
+            directive: directives.to_owned(),
+            origin,
+            reason: None,
+        },
+        Some(Box::new(e)),
+    )
+}
+
+impl<S> Layer<S> for StackFilter
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        // Always asked first: `EnvFilter` remembers span callsites its span directives match.
+        let events = <EnvFilter as Layer<S>>::register_callsite(&self.events, meta);
+        if self.keeps_span(meta) {
+            Interest::always()
+        } else {
+            events
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        let spans = self
+            .spans
+            .iter()
+            .map(|(_, level)| level)
+            .chain(self.spans.default_level())
+            .max()
+            .unwrap_or(LevelFilter::OFF);
+        self.events.max_level_hint().map(|e| e.max(spans))
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        self.keeps_span(meta) || self.events.enabled(meta, ctx)
+    }
+
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        self.events.on_new_span(attrs, id, ctx);
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
+        self.events.on_record(id, values, ctx);
+    }
+
+    fn on_enter(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        self.events.on_enter(id, ctx);
+    }
+
+    fn on_exit(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        self.events.on_exit(id, ctx);
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
+        self.events.on_close(id, ctx);
+    }
+}

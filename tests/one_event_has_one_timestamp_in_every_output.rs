@@ -1,0 +1,102 @@
+//! One event, one timestamp: the builder renders each event once, and every JSON output
+//! (writers and files) gets the same line, so `ts` agrees across outputs. Each output still
+//! chooses its writer from the event's metadata (`with_max_level`).
+
+mod support;
+
+use support::Buf;
+use tracing::Level;
+use tracing_subscriber::fmt::writer::MakeWriterExt;
+
+#[test]
+fn every_output_gets_the_same_line_for_one_event() {
+    const EVENTS: usize = 2_000;
+    let dir = support::TempDir::new();
+    let path = dir.path().join("same.jsonl");
+    let (a, b) = (Buf::default(), Buf::default());
+    let (dispatch, guard) = taskwire::builder()
+        .default_filter("trace")
+        .json(a.clone())
+        .json(b.clone())
+        .json_file(&path)
+        .build()
+        .expect("build");
+    tracing::dispatcher::with_default(&dispatch, || {
+        let _s = tracing::info_span!("job", id = 1).entered();
+        for i in 0..EVENTS {
+            tracing::info!(i, "tick");
+        }
+    });
+    drop(guard);
+    let (la, lb) = (a.lines(), b.lines());
+    let lf = support::split_lines(&std::fs::read_to_string(&path).expect("the file"));
+    assert_eq!(la.len(), EVENTS);
+    for (i, ((x, y), z)) in la.iter().zip(&lb).zip(&lf).enumerate() {
+        let (rx, ry, rz) = (
+            support::parse_line(x),
+            support::parse_line(y),
+            support::parse_line(z),
+        );
+        assert_eq!(rx["i"], i);
+        assert_eq!(rx["ts"], ry["ts"], "event {i}");
+        assert_eq!(rx["ts"], rz["ts"], "event {i}");
+        assert_eq!(x, y, "event {i}: the outputs differ");
+        assert_eq!(x, z, "event {i}: the file differs");
+    }
+    assert_eq!(lb.len(), EVENTS);
+    assert_eq!(lf.len(), EVENTS);
+}
+
+#[test]
+fn each_output_chooses_its_writer_from_the_event_metadata() {
+    let (all, warnings) = (Buf::default(), Buf::default());
+    let (dispatch, _guard) = taskwire::builder()
+        .json(all.clone())
+        .json(warnings.clone().with_max_level(Level::WARN))
+        .build()
+        .expect("build");
+    tracing::dispatcher::with_default(&dispatch, || {
+        tracing::info!("info");
+        tracing::warn!("warn");
+        tracing::error!("error");
+    });
+    let msgs = |b: &Buf| -> Vec<String> {
+        b.records()
+            .iter()
+            .map(|r| support::str_of(r, "msg").to_owned())
+            .collect()
+    };
+    assert_eq!(msgs(&all), ["info", "warn", "error"]);
+    assert_eq!(msgs(&warnings), ["warn", "error"]);
+    assert_eq!(all.lines()[2], warnings.lines()[1]);
+}
+
+/// A writer that always fails.
+#[derive(Clone, Copy)]
+struct Broken;
+
+impl std::io::Write for Broken {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::other("disk on fire"))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_output_does_not_starve_the_others() {
+    let ok = Buf::default();
+    let (dispatch, guard) = taskwire::builder()
+        .json(|| Broken)
+        .json(ok.clone())
+        .build()
+        .expect("build");
+    tracing::dispatcher::with_default(&dispatch, || {
+        for _ in 0..3 {
+            tracing::error!("kept by one output");
+        }
+    });
+    assert_eq!(ok.records().len(), 3);
+    assert_eq!(guard.write_errors(), 3);
+}
