@@ -62,6 +62,14 @@ EOF
 
 stop_mongodb() {
   local pid="${MONGODB_PID:-}"
+  if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+    # It went away during the run: say so, with the end of its log, since the run's folder
+    # (and the log in it) is removed next.
+    echo "taskwire: SecantusDB (pid $pid) exited during the run; the end of its log:" >&2
+    tail -n 40 "$MONGODB_LOG" >&2 || true
+    wait "$pid" 2>/dev/null || true
+    return 0
+  fi
   if [ -n "$pid" ]; then
     kill "$pid" 2>/dev/null || true
     local i
