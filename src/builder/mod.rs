@@ -77,7 +77,7 @@ enum JsonSink {
 
 #[cfg(feature = "tickets")]
 enum TicketsSink {
-    Layer(taskwire_tickets::TicketsLayer),
+    Layer(Box<taskwire_tickets::TicketsLayer>),
     Db(PathBuf),
 }
 
@@ -260,7 +260,7 @@ impl Builder {
     /// built `.with_service("billing")` keeps `billing` whatever [`Builder::service`] says.
     #[cfg(feature = "tickets")]
     pub fn tickets_layer(mut self, layer: taskwire_tickets::TicketsLayer) -> Self {
-        self.tickets.push(TicketsSink::Layer(layer));
+        self.tickets.push(TicketsSink::Layer(Box::new(layer)));
         self
     }
 
@@ -398,7 +398,7 @@ impl Builder {
         #[cfg(feature = "tickets")]
         for sink in self.tickets {
             let mut tickets = match sink {
-                TicketsSink::Layer(layer) => layer,
+                TicketsSink::Layer(layer) => *layer,
                 TicketsSink::Db(path) => taskwire_tickets::layer(open_tickets_db(&path)?),
             };
             // The layer's own settings win; the builder fills in what it lacks.
