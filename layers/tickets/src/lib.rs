@@ -66,6 +66,7 @@ mod fingerprint;
 mod groups;
 pub mod layer;
 mod sample;
+mod spool;
 pub mod store;
 mod tags;
 pub mod title;
