@@ -725,18 +725,33 @@ impl Writer {
         let deadline = since + self.cfg.shutdown_timeout;
         self.deadline = Some(deadline);
         let mut backoff = Duration::from_millis(10);
-        loop {
-            let e = match self.commit() {
+        let cause = loop {
+            // No attempt starts after the deadline (a write in progress when the shutdown was
+            // asked for may have used the time up), so the exit takes at most one attempt longer.
+            if Instant::now() >= deadline {
+                if !self.has_pending() {
+                    return Ok(());
+                }
+                break WriteError::new(
+                    ErrorKind::Other,
+                    "the shutdown timeout passed before the store took the final flush",
+                );
+            }
+            match self.commit() {
                 Ok(()) => return Ok(()),
-                Err(e) => e,
-            };
-            let now = Instant::now();
-            if now + backoff >= deadline {
-                return self.spool_rest(e);
+                Err(e) if Instant::now() + backoff >= deadline => break e,
+                Err(_) => {}
             }
             std::thread::sleep(backoff);
             backoff = (backoff * 2).min(Duration::from_millis(500));
-        }
+        };
+        self.spool_rest(cause)
+    }
+
+    /// Whether anything waits to be written (a failed batch, counts, samples).
+    fn has_pending(&mut self) -> bool {
+        self.collect();
+        self.in_flight.is_some() || !self.pending.is_empty()
     }
 
     /// Writes the failed batch and everything counted since to a spool file. Without a spool
