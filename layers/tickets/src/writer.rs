@@ -768,6 +768,9 @@ impl Writer {
             self.pending.clear();
             self.pending_samples = 0;
         }
+        if entries.is_empty() {
+            return Ok(());
+        }
         let events = spool::events(&entries);
         let written = match &self.spool {
             None => Err(std::io::Error::other("this store keeps no spool")),
