@@ -617,7 +617,7 @@ pub trait Store: Send {
     /// Applies `batch` unless a batch with `key` was applied before, and records `key` with it
     /// in one step, so writing the same `(key, batch)` any number of times, from any number
     /// of processes, even after a crash in the middle, counts it once. `Ok(true)` when this
-    /// call applied it, `Ok(false)` when it had been applied already.
+    /// call applied or completed it, `Ok(false)` when it was recorded as applied already.
     ///
     /// The spool's replay uses it. The default refuses ([`ErrorKind::InvalidConfig`]); a store
     /// that returns a [`Store::spool_path`] implements it.

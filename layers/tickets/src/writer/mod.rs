@@ -257,7 +257,8 @@ impl Stats {
     pub fn events(&self) -> u64 {
         self.inner.events.load(Ordering::Relaxed)
     }
-    /// Occurrences committed to the store (the rest are still in memory).
+    /// Occurrences committed to the store (the rest are still in memory, or were spooled at
+    /// shutdown: [`Stats::events_spooled`]).
     pub fn events_stored(&self) -> u64 {
         self.inner.events_stored.load(Ordering::Relaxed)
     }
@@ -352,8 +353,10 @@ impl std::error::Error for FlushError {
 ///
 /// Keep it alive as long as the layer is in use (`let _guard = …`, not `let _ = …`): dropping
 /// it commits every count and queued sample, then stops the writer, so a program that exits
-/// right after loses nothing. Events that arrive after it is dropped are counted in memory
-/// only.
+/// right after loses nothing. When the store refuses that final flush for longer than the
+/// shutdown timeout ([`TicketsLayer::with_shutdown_timeout`](crate::TicketsLayer::with_shutdown_timeout),
+/// 5 s by default), what is left is spooled to a local file that the next writer on the same
+/// store replays. Events that arrive after it is dropped are counted in memory only.
 #[must_use = "dropping the guard flushes and stops the ticket writer; keep it alive"]
 #[derive(Debug)]
 pub struct TicketsGuard {
