@@ -126,6 +126,32 @@ pub(crate) fn list(stem: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(found.into_iter().map(|(_, p)| p).collect())
 }
 
+/// Removes `….tmp` files of `stem` last modified at least `age` ago: spool files whose
+/// writing was cut short (the process killed meanwhile); a complete one would have been renamed.
+pub(crate) fn remove_stale(stem: &Path, age: std::time::Duration) {
+    let Some((dir, prefix)) = split(stem) else {
+        return;
+    };
+    let prefix = prefix.to_string_lossy().into_owned();
+    let Ok(rd) = fs::read_dir(&dir) else { return };
+    let now = std::time::SystemTime::now();
+    for entry in rd.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let stale = name
+            .strip_prefix(prefix.as_str())
+            .and_then(|id| id.strip_suffix(".tmp"))
+            .is_some_and(|id| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).is_ok_and(|d| d >= age));
+        if stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Why a spool file could not be read.
 #[derive(Debug)]
 pub(crate) enum ReadError {
@@ -219,6 +245,22 @@ mod tests {
         remove(&a).unwrap();
         remove(&a).unwrap();
         assert_eq!(list(&stem).unwrap(), vec![b]);
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn only_old_temporary_files_are_removed_as_stale() {
+        let d = dir("stale");
+        fs::create_dir_all(&d).unwrap();
+        let stem = d.join("tickets.db-taskwire_spool");
+        let tmp = d.join("tickets.db-taskwire_spool-0123456789abcdef.tmp");
+        fs::write(&tmp, b"cut short").unwrap();
+        let kept = write(&stem, &[(1, batch(3))]).unwrap();
+        remove_stale(&stem, std::time::Duration::from_secs(3600));
+        assert!(tmp.exists(), "a recent one may still be being written");
+        remove_stale(&stem, std::time::Duration::ZERO);
+        assert!(!tmp.exists());
+        assert!(kept.exists(), "complete files are never removed as stale");
         let _ = fs::remove_dir_all(&d);
     }
 

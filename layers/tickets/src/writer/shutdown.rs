@@ -104,6 +104,8 @@ impl Writer {
         let Some(stem) = self.spool.clone() else {
             return;
         };
+        // A spool file still `.tmp` after an hour was cut short by a crash while being written.
+        spool::remove_stale(&stem, Duration::from_secs(3600));
         let files = match spool::list(&stem) {
             Ok(f) => f,
             Err(e) => {
