@@ -52,6 +52,7 @@ pub fn run_all(make: Factory<'_>) {
     mute_for_n_more_occurrences(make);
     mute_forever_and_reopen(make);
     delete_removes_samples_and_tags(make);
+    write_once_applies_each_key_once(make);
 }
 
 fn t(us: i64) -> Timestamp {
@@ -453,6 +454,36 @@ pub fn delete_removes_samples_and_tags(make: Factory<'_>) {
     assert_eq!(s.count(&ListQuery::default()).ok(), Some(1));
     write(&mut *s, vec![update("a", 1, 5, 5)]);
     assert_eq!(s.find("a").ok().flatten().map(|x| x.count), Some(1));
+}
+
+/// [`Store::write_once`] applies a `(key, batch)` once however often it is written, and
+/// other keys as usual. Skipped for a store without a spool that refuses `write_once` (the
+/// trait's default).
+pub fn write_once_applies_each_key_once(make: Factory<'_>) {
+    let mut s = make();
+    let mut batch = Batch::new(vec![update("once", 3, 0, 1)]);
+    batch.groups[0].tags = vec![TagCount {
+        key: "level".into(),
+        value: "ERROR".into(),
+        count: 3,
+    }];
+    match s.write_once(&batch, 7) {
+        Err(e)
+            if s.spool_path().is_none() && e.kind() == crate::store::ErrorKind::InvalidConfig =>
+        {
+            return
+        }
+        first => assert!(first.expect("write_once"), "a new key is applied"),
+    }
+    assert!(
+        !s.write_once(&batch, 7).expect("write_once again"),
+        "a known key is skipped"
+    );
+    assert!(s.write_once(&batch, 8).expect("write_once, other key"));
+    let ticket = s.find("once").expect("find").expect("the ticket");
+    assert_eq!(ticket.count, 6, "two keys, each counted once");
+    let tags = s.tags(ticket.id).expect("tags");
+    assert_eq!(tags.iter().map(|t| t.count).sum::<u64>(), 6);
 }
 
 /// Several writers (one handle and thread each, like processes) write overlapping batches at

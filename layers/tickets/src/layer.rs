@@ -76,6 +76,7 @@ impl TicketsLayer {
             samples_per_ticket: crate::DEFAULT_SAMPLES_PER_TICKET,
             max_tag_values: crate::DEFAULT_MAX_TAG_VALUES,
             busy_retry_for: Duration::from_secs(5),
+            shutdown_timeout: crate::writer::DEFAULT_SHUTDOWN_TIMEOUT,
             max_batch_samples: 4096,
             evict_after_periods: 50,
             service: None,
@@ -278,6 +279,25 @@ impl TicketsLayer {
         self
     }
 
+    /// How long the final flush (when the guard is dropped) keeps retrying a store that refuses
+    /// writes (a lock held by another connection, a MongoDB server that is down) before it
+    /// writes what is left to the store's spool, which the next writer on that store replays.
+    /// Default 5 s, so a process stopped by a container runtime (SIGKILL after 10 s) still
+    /// exits on its own; the exit may take one store attempt longer (SQLite's busy timeout,
+    /// MongoDB's server selection timeout). See `docs/tickets.md`, "Shutdown".
+    ///
+    /// ```
+    /// # let store = taskwire_tickets::Sqlite::open_in_memory()?;
+    /// let layer = taskwire_tickets::layer(store)
+    ///     .with_shutdown_timeout(std::time::Duration::from_secs(20)); // systemd: 90 s to stop
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_shutdown_timeout(self, timeout: Duration) -> Self {
+        self.shared.configure(|c| c.shutdown_timeout = timeout);
+        self
+    }
+
     /// How many fingerprints may be counted in memory at once. Default 10 000; beyond it, new
     /// fingerprints are counted in one overflow ticket so counts stay exact and memory bounded.
     #[must_use]
@@ -463,6 +483,12 @@ impl<S> Layer<S> for TicketsLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn on_layer(&mut self, _subscriber: &mut S) {
+        // The configuration is final once the layer is in a subscriber: start the writer now,
+        // so the store's spool is replayed at startup, not at the first error.
+        let _ = self.shared.sender();
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         self.capture.on_new_span(attrs, id, &ctx);
     }

@@ -44,6 +44,12 @@
 //! ticket) and tags in batched transactions at least every 100 ms. See [`layer`](mod@layer)
 //! for the hot path and `docs/tickets.md` for the schema, the status rules and the choices.
 //!
+//! Dropping the [`TicketsGuard`] flushes. When the store refuses that final flush for longer
+//! than the shutdown timeout ([`TicketsLayer::with_shutdown_timeout`], 5 s by default: a
+//! locked SQLite file, a MongoDB server that is down), what is left is written to a local spool
+//! file, which the next writer on the same store, in any process, replays exactly once when it
+//! starts (`docs/tickets.md`, "Shutdown").
+//!
 //! | status | becomes | when |
 //! |---|---|---|
 //! | open | resolved, muted | `taskwire tickets resolve/mute`, [`Store::resolve`], [`Store::mute`] |
@@ -69,6 +75,7 @@ mod groups;
 pub mod layer;
 mod repeats;
 mod sample;
+mod spool;
 pub mod store;
 mod tags;
 pub mod title;

@@ -597,6 +597,54 @@ pub trait Store: Send {
     /// once. The layer's writer always retries a failed batch unchanged.
     fn write(&mut self, batch: &Batch) -> Result<(), WriteError>;
 
+    /// Where the layer's writer spools what a final flush could not write: the path every
+    /// spool file of this store starts with (each file adds `-` and 16 hex digits). The next
+    /// writer on this store, in any process, replays them with [`Store::write_once`].
+    ///
+    /// `None` (the default) means no spool: counts a final flush cannot write are lost, and
+    /// the writer says so on stderr. [`sqlite::Sqlite`] spools beside its file; `MongoDb`
+    /// in a folder of its own (see `docs/tickets.md`).
+    fn spool_path(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
+    /// The key `batch` was last attempted with, when a failed [`Store::write`] may have applied
+    /// part of it (a store without transactions): spooled with that key, its replay completes
+    /// it instead of applying the written part again. `None` (the default) for stores whose
+    /// failed writes apply nothing.
+    fn pending_key(&self, batch: &Batch) -> Option<u64> {
+        let _ = batch;
+        None
+    }
+
+    /// Applies `batch` unless a batch with `key` was applied before, and records `key` with it
+    /// in one step, so writing the same `(key, batch)` any number of times, from any number
+    /// of processes, even after a crash in the middle, counts it once. `Ok(true)` when this
+    /// call applied or completed it, `Ok(false)` when it was recorded as applied already.
+    ///
+    /// The spool's replay uses it. The default refuses ([`ErrorKind::InvalidConfig`]); a store
+    /// that returns a [`Store::spool_path`] implements it.
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")] {
+    /// use taskwire_tickets::store::{Batch, GroupUpdate, Level, Store, TicketSeed, Timestamp};
+    /// let mut store = taskwire_tickets::Sqlite::open_in_memory()?;
+    /// let t = Timestamp::now();
+    /// let batch = Batch::new(vec![GroupUpdate::new("f00d", TicketSeed::new(Level::ERROR, "app"), 3, t, t)]);
+    /// assert!(store.write_once(&batch, 42)?);
+    /// assert!(!store.write_once(&batch, 42)?);
+    /// assert_eq!(store.find("f00d")?.map(|t| t.count), Some(3));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn write_once(&mut self, batch: &Batch, key: u64) -> Result<bool, WriteError> {
+        let _ = (batch, key);
+        Err(WriteError::new(
+            ErrorKind::InvalidConfig,
+            "this store cannot apply a batch exactly once (it keeps no spool)",
+        ))
+    }
+
     /// Tickets matching `query`, in its order.
     fn list(&self, query: &ListQuery) -> Result<Vec<Ticket>, QueryError>;
 
@@ -642,6 +690,15 @@ pub trait Store: Send {
 impl<T: Store + ?Sized> Store for Box<T> {
     fn write(&mut self, batch: &Batch) -> Result<(), WriteError> {
         (**self).write(batch)
+    }
+    fn spool_path(&self) -> Option<std::path::PathBuf> {
+        (**self).spool_path()
+    }
+    fn pending_key(&self, batch: &Batch) -> Option<u64> {
+        (**self).pending_key(batch)
+    }
+    fn write_once(&mut self, batch: &Batch, key: u64) -> Result<bool, WriteError> {
+        (**self).write_once(batch, key)
     }
     fn list(&self, query: &ListQuery) -> Result<Vec<Ticket>, QueryError> {
         (**self).list(query)

@@ -36,11 +36,20 @@
 //!   insert it); others get ids from a counter; after inserting, the oldest beyond N are deleted.
 //! - **tags**: the values of one key live in one document; adding a value is conditional on the
 //!   number of values read (`n`), so the cap holds with any number of writers.
+//!
+//! # Spool
+//!
+//! What a final flush cannot write before the process exits is spooled to local files (see
+//! [`MongoDbBuilder::with_spool_dir`]) and replayed by the next writer on the same deployment,
+//! database and prefix. A replayed batch uses its spool key as its token, so a replay cut short
+//! is completed by the next one, and a batch that was half applied when the process gave up is
+//! completed rather than repeated; a `spool:…` record in `{prefix}meta` marks a batch done.
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use mongodb::bson::{doc, Bson, DateTime, Document};
@@ -96,6 +105,8 @@ pub struct MongoDb {
     /// A batch that failed and the token and ids it was given, reused when the same batch is
     /// written again.
     retry: Option<(Batch, Plan)>,
+    /// See [`Store::spool_path`].
+    spool: Option<PathBuf>,
 }
 
 impl fmt::Debug for MongoDb {
@@ -126,9 +137,29 @@ pub struct MongoDbBuilder {
     prefix: String,
     server_selection_timeout: Duration,
     connect_timeout: Duration,
+    spool_dir: Option<PathBuf>,
 }
 
 impl MongoDbBuilder {
+    /// Keeps the spool (what a final flush could not write before the process exited, see
+    /// `docs/tickets.md`, "Shutdown") in `dir`, created when first needed. Every process
+    /// writing to the same deployment, database and prefix should use the same folder, on a
+    /// disk that outlives the process (a container's volume), so the next one replays it.
+    ///
+    /// Default: `$XDG_STATE_HOME/taskwire/spool`, else `$HOME/.local/state/taskwire/spool`,
+    /// else `taskwire-spool` in the system's temporary folder.
+    ///
+    /// ```no_run
+    /// let store = taskwire_tickets::MongoDb::builder("mongodb://db1/errors")
+    ///     .with_spool_dir("/var/lib/checkout/taskwire-spool")
+    ///     .open()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spool_dir = Some(dir.into());
+        self
+    }
+
     /// Names the collections `{prefix}tickets` and so on. Default `taskwire_`. Only ASCII
     /// letters, digits and `_`, at most 32 characters; anything else fails
     /// [`MongoDbBuilder::open`].
@@ -213,6 +244,17 @@ impl MongoDbBuilder {
         {
             return Err(invalid(format!("invalid database name {database:?}"), None));
         }
+        let spool = {
+            let mut hosts: Vec<String> = options.hosts.iter().map(ToString::to_string).collect();
+            hosts.sort();
+            let id =
+                fnv1a(format!("{}/{database}/{}", hosts.join(","), prefix.as_str()).as_bytes());
+            let dir = self.spool_dir.clone().unwrap_or_else(default_spool_dir);
+            dir.join(format!(
+                "mongodb-{id:016x}-{database}-{}spool",
+                prefix.as_str()
+            ))
+        };
         let client = {
             let _enter = rt.enter();
             Client::with_options(options)
@@ -240,6 +282,7 @@ impl MongoDbBuilder {
             inner: Some(inner),
             rt,
             retry: None,
+            spool: Some(spool),
         })
     }
 }
@@ -258,6 +301,7 @@ impl MongoDb {
             prefix: super::DEFAULT_PREFIX.to_owned(),
             server_selection_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(2),
+            spool_dir: None,
         }
     }
 
@@ -391,6 +435,34 @@ impl Plan {
         }
     }
 }
+
+/// See [`MongoDbBuilder::with_spool_dir`].
+fn default_spool_dir() -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("XDG_STATE_HOME")
+        .or_else(|| env("HOME").map(|h| h.join(".local").join("state")))
+        .map_or_else(
+            || std::env::temp_dir().join("taskwire-spool"),
+            |d| d.join("taskwire").join("spool"),
+        )
+}
+
+/// A stable 64-bit hash (FNV-1a), for spool names that are the same in every process.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// How long the key of a replayed spool batch is remembered in `meta`.
+const SPOOL_MARK_DAYS: i64 = 30;
 
 fn random_token() -> i64 {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -1594,14 +1666,18 @@ impl MongoDb {
     }
 }
 
-impl Store for MongoDb {
-    fn write(&mut self, batch: &Batch) -> Result<(), WriteError> {
-        if batch.groups.is_empty() {
-            return Ok(());
-        }
+impl MongoDb {
+    /// Writes `batch` with `plan` (reused from a failed attempt of the same batch and token).
+    fn write_planned(&mut self, batch: &Batch, token: Option<i64>) -> Result<(), WriteError> {
         let mut plan = match self.retry.take() {
-            Some((b, p)) if b == *batch => p,
-            _ => Plan::new(batch),
+            Some((b, p)) if b == *batch && token.is_none_or(|t| t == p.token) => p,
+            _ => {
+                let mut p = Plan::new(batch);
+                if let Some(t) = token {
+                    p.token = t;
+                }
+                p
+            }
         };
         let result = match &mut self.inner {
             Some(i) => self.rt.block_on(i.write(batch, &mut plan)),
@@ -1617,6 +1693,69 @@ impl Store for MongoDb {
             }
             write_err(e, self.target())
         })
+    }
+}
+
+impl Store for MongoDb {
+    fn write(&mut self, batch: &Batch) -> Result<(), WriteError> {
+        if batch.groups.is_empty() {
+            return Ok(());
+        }
+        self.write_planned(batch, None)
+    }
+
+    /// `{dir}/mongodb-{hash of hosts, database, prefix}-{database}-{prefix}spool`, in the
+    /// folder of [`MongoDbBuilder::with_spool_dir`].
+    fn spool_path(&self) -> Option<PathBuf> {
+        self.spool.clone()
+    }
+
+    fn pending_key(&self, batch: &Batch) -> Option<u64> {
+        match &self.retry {
+            Some((b, p)) if b == batch => Some(p.token as u64),
+            _ => None,
+        }
+    }
+
+    /// The batch is written with `key` as its token, so a repeat skips every document it
+    /// already reached; then `{_id: "spool:{key}"}` is recorded in `meta`. `Ok(false)` when
+    /// that record exists.
+    fn write_once(&mut self, batch: &Batch, key: u64) -> Result<bool, WriteError> {
+        let mark = format!("spool:{key:016x}");
+        let target = self.target().to_owned();
+        let seen = self
+            .run(async |i| i.meta.find_one(doc! {"_id": &mark}).await)
+            .map_err(|e| write_err(e, &target))?;
+        if seen.is_some() {
+            return Ok(false);
+        }
+        if !batch.groups.is_empty() {
+            self.write_planned(batch, Some(key as i64))?;
+        }
+        let now = Timestamp::now();
+        let cutoff = now
+            .as_micros()
+            .saturating_sub(SPOOL_MARK_DAYS * 86_400 * 1_000_000);
+        self.run(async |i| {
+            let marked = i
+                .meta
+                .update_one(
+                    doc! {"_id": &mark},
+                    doc! {"$setOnInsert": {"at_us": now.as_micros(), "at": date(now)}},
+                )
+                .upsert(true)
+                .await;
+            match marked {
+                // Another writer replaying the same file marked it a moment before.
+                Err(e) if !is_duplicate(&e) => return Err(e),
+                _ => {}
+            }
+            i.meta
+                .delete_many(doc! {"_id": {"$regex": "^spool:"}, "at_us": {"$lt": cutoff}})
+                .await
+        })
+        .map_err(|e| write_err(e, &target))?;
+        Ok(true)
     }
 
     fn list(&self, query: &ListQuery) -> Result<Vec<Ticket>, QueryError> {

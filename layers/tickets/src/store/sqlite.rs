@@ -208,11 +208,19 @@ impl Sqlite {
         self.path.as_deref()
     }
 
-    fn write_tx(&mut self, batch: &Batch) -> rusqlite::Result<()> {
+    /// One batch in one transaction. With `once`, the batch is applied only when its key is
+    /// not recorded in `meta` yet, and the key is recorded in the same transaction (the spool's
+    /// exactly-once replay); `false` when it was recorded already.
+    fn write_tx(&mut self, batch: &Batch, once: Option<u64>) -> rusqlite::Result<bool> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let sql = &self.sql;
+        if let Some(key) = once {
+            if !spool_mark(&tx, &sql.prefix, key)? {
+                return Ok(false);
+            }
+        }
         for g in &batch.groups {
             let existing = tx
                 .prepare_cached(&sql.select_state)?
@@ -343,8 +351,35 @@ impl Sqlite {
                     .execute(params![id, first_id, samples])?;
             }
         }
-        tx.commit()
+        tx.commit()?;
+        Ok(true)
     }
+}
+
+/// How long the key of a replayed spool batch is remembered in `meta` (far longer than a
+/// spool file can outlive its replay: it is deleted right after).
+const SPOOL_MARK_DAYS: i64 = 30;
+
+/// Records spool batch `key` as applied in `meta` (key `spool:{16 hex}`, value the time in
+/// microseconds), inside `tx`; `false` when it was recorded already. Marks older than
+/// [`SPOOL_MARK_DAYS`] are dropped on the way.
+fn spool_mark(tx: &rusqlite::Transaction<'_>, prefix: &str, key: u64) -> rusqlite::Result<bool> {
+    let now = Timestamp::now().as_micros();
+    let cutoff = now.saturating_sub(SPOOL_MARK_DAYS * 86_400 * 1_000_000);
+    tx.prepare_cached(&format!(
+        "DELETE FROM \"{prefix}meta\" WHERE key LIKE 'spool:%' AND CAST(value AS INTEGER) < ?1"
+    ))?
+    .execute([cutoff])?;
+    let added = tx
+        .prepare_cached(&format!(
+            "INSERT INTO \"{prefix}meta\" (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING"
+        ))?
+        .execute(params![format!("spool:{key:016x}"), now.to_string()])?;
+    Ok(added == 1)
+}
+
+fn write_error(e: rusqlite::Error) -> WriteError {
+    WriteError::new(kind_of(&e), e.to_string()).with_source(e)
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -467,10 +502,19 @@ impl Store for Sqlite {
         if batch.groups.is_empty() {
             return Ok(());
         }
-        self.write_tx(batch).map_err(|e| {
-            let kind = kind_of(&e);
-            WriteError::new(kind, e.to_string()).with_source(e)
-        })
+        self.write_tx(batch, None).map(drop).map_err(write_error)
+    }
+
+    /// `{file}-{prefix}spool`, beside the database file (none in memory).
+    fn spool_path(&self) -> Option<PathBuf> {
+        let path = self.path.as_ref()?;
+        let mut name = path.file_name()?.to_owned();
+        name.push(format!("-{}spool", self.sql.prefix));
+        Some(path.with_file_name(name))
+    }
+
+    fn write_once(&mut self, batch: &Batch, key: u64) -> Result<bool, WriteError> {
+        self.write_tx(batch, Some(key)).map_err(write_error)
     }
 
     fn list(&self, query: &ListQuery) -> Result<Vec<Ticket>, QueryError> {

@@ -16,6 +16,13 @@
 //! batch whose outcome it never heard; it recognises the identical batch and completes it
 //! exactly once instead of counting twice.
 //!
+//! At shutdown (the guard dropped, or the layer dropped without one) the final flush retries
+//! any failure with backoff until the shutdown timeout (5 s by default) has passed since the
+//! shutdown began; what the store still refuses then is written to a spool file
+//! ([`crate::spool`]) instead of being lost. When the writer starts, before its first batch, it
+//! replays the store's spool files exactly once ([`Store::write_once`]); a replay that fails is
+//! tried again after each later commit.
+//!
 //! The thread marks itself suppressed, so the store's own events (a driver's logs) never loop
 //! back into tickets.
 
@@ -29,14 +36,22 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 
+mod shutdown;
+
 use crate::groups::{Group, Registry, LEVELS};
 use crate::store::{Batch, ErrorKind, GroupUpdate, Sample, Store, TagCount, Timestamp, WriteError};
+
+/// How long the final flush keeps retrying by default: within the 10 s that `docker stop` (and
+/// many container runtimes) wait before SIGKILL, with room for the application's own shutdown
+/// and for one last store attempt that started just before the deadline.
+pub(crate) const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A message to the writer.
 pub(crate) enum Msg {
     Sample(Arc<Group>, Box<Sample>),
     Flush(Sender<Result<(), FlushError>>),
-    Shutdown(Sender<Result<(), FlushError>>),
+    /// Flush, then stop; the final flush spools what is left at the instant given.
+    Shutdown(Sender<Result<(), FlushError>>, Instant),
 }
 
 /// The writer's settings, fixed when it starts.
@@ -47,6 +62,8 @@ pub(crate) struct WriterConfig {
     pub(crate) samples_per_ticket: usize,
     pub(crate) max_tag_values: usize,
     pub(crate) busy_retry_for: Duration,
+    /// How long the final flush retries before spooling what is left.
+    pub(crate) shutdown_timeout: Duration,
     pub(crate) max_batch_samples: usize,
     pub(crate) evict_after_periods: u32,
     /// Per-layer constant tags.
@@ -63,6 +80,9 @@ pub(crate) struct Shared {
     sender: OnceLock<Option<Sender<Msg>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     stopped: AtomicBool,
+    /// Set when a shutdown is requested, so a write retrying a busy store gives way to the
+    /// final flush (whose deadline is already running).
+    stopping: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Shared {
@@ -83,6 +103,7 @@ impl Shared {
             sender: OnceLock::new(),
             thread: Mutex::new(None),
             stopped: AtomicBool::new(false),
+            stopping: Arc::default(),
         }
     }
 
@@ -111,6 +132,10 @@ impl Shared {
                     reported: Vec::new(),
                     failures: 0,
                     in_flight: None,
+                    deadline: None,
+                    stopping: self.stopping.clone(),
+                    spool: None,
+                    replay_pending: false,
                 };
                 let spawned = std::thread::Builder::new()
                     .name("taskwire-tickets".into())
@@ -172,7 +197,8 @@ impl Shared {
         let tx = self.sender().ok_or_else(FlushError::stopped)?;
         let (rtx, rrx) = bounded(1);
         let msg = if shutdown {
-            Msg::Shutdown(rtx)
+            self.stopping.store(true, Ordering::Relaxed);
+            Msg::Shutdown(rtx, Instant::now())
         } else {
             Msg::Flush(rtx)
         };
@@ -209,6 +235,8 @@ pub(crate) struct StatsInner {
     write_failures: AtomicU64,
     busy_retries: AtomicU64,
     disk_full: AtomicU64,
+    events_spooled: AtomicU64,
+    events_replayed: AtomicU64,
 }
 
 /// A handle on the layer's counters (cheap to clone).
@@ -229,7 +257,8 @@ impl Stats {
     pub fn events(&self) -> u64 {
         self.inner.events.load(Ordering::Relaxed)
     }
-    /// Occurrences committed to the store (the rest are still in memory).
+    /// Occurrences committed to the store (the rest are still in memory, or were spooled at
+    /// shutdown: [`Stats::events_spooled`]).
     pub fn events_stored(&self) -> u64 {
         self.inner.events_stored.load(Ordering::Relaxed)
     }
@@ -261,6 +290,16 @@ impl Stats {
     /// Writes that failed because the disk (or the size limit) was full.
     pub fn disk_full(&self) -> u64 {
         self.inner.disk_full.load(Ordering::Relaxed)
+    }
+    /// Occurrences the final flush could not write before its deadline and wrote to a spool
+    /// file instead (replayed by the next writer on the same store).
+    pub fn events_spooled(&self) -> u64 {
+        self.inner.events_spooled.load(Ordering::Relaxed)
+    }
+    /// Occurrences this writer replayed from spool files (left by earlier processes) into the
+    /// store.
+    pub fn events_replayed(&self) -> u64 {
+        self.inner.events_replayed.load(Ordering::Relaxed)
     }
 }
 
@@ -314,8 +353,10 @@ impl std::error::Error for FlushError {
 ///
 /// Keep it alive as long as the layer is in use (`let _guard = …`, not `let _ = …`): dropping
 /// it commits every count and queued sample, then stops the writer, so a program that exits
-/// right after loses nothing. Events that arrive after it is dropped are counted in memory
-/// only.
+/// right after loses nothing. When the store refuses that final flush for longer than the
+/// shutdown timeout ([`TicketsLayer::with_shutdown_timeout`](crate::TicketsLayer::with_shutdown_timeout),
+/// 5 s by default), what is left is spooled to a local file that the next writer on the same
+/// store replays. Events that arrive after it is dropped are counted in memory only.
 #[must_use = "dropping the guard flushes and stops the ticket writer; keep it alive"]
 #[derive(Debug)]
 pub struct TicketsGuard {
@@ -389,11 +430,21 @@ struct Writer {
     failures: u32,
     /// A batch the store rejected, retried as it was before anything newer.
     in_flight: Option<Batch>,
+    /// During the final flush: when to stop retrying.
+    deadline: Option<Instant>,
+    /// A shutdown was requested (see [`Shared`]).
+    stopping: Arc<AtomicBool>,
+    /// The store's spool (see [`Store::spool_path`]).
+    spool: Option<std::path::PathBuf>,
+    /// Spool files are left that a replay could not write yet.
+    replay_pending: bool,
 }
 
 impl Writer {
     fn run(mut self, rx: Receiver<Msg>) {
         taskwire_core::suppress::suppress_current_thread();
+        self.spool = self.store.spool_path();
+        self.replay();
         let mut next = Instant::now() + self.cfg.period;
         let mut periods: u32 = 0;
         loop {
@@ -408,13 +459,16 @@ impl Writer {
                     self.drain(&rx);
                     let _ = reply.send(self.commit().map_err(FlushError::write));
                 }
-                Ok(Msg::Shutdown(reply)) => {
+                Ok(Msg::Shutdown(reply, since)) => {
                     self.drain(&rx);
-                    let _ = reply.send(self.commit().map_err(FlushError::write));
+                    let _ = reply.send(self.final_flush(since));
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     let ok = self.commit().is_ok();
+                    if ok && self.replay_pending {
+                        self.replay();
+                    }
                     periods = periods.wrapping_add(1);
                     if periods.is_multiple_of(16) {
                         self.groups.evict_idle(self.cfg.evict_after_periods);
@@ -432,7 +486,7 @@ impl Writer {
                     next = Instant::now() + wait;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    let _ = self.commit();
+                    let _ = self.final_flush(Instant::now());
                     return;
                 }
             }
@@ -444,7 +498,7 @@ impl Writer {
         while let Ok(msg) = rx.try_recv() {
             match msg {
                 Msg::Sample(g, s) => self.add_sample(g, *s),
-                Msg::Flush(reply) | Msg::Shutdown(reply) => {
+                Msg::Flush(reply) | Msg::Shutdown(reply, _) => {
                     // A concurrent flush: it is served by the commit that follows.
                     let _ = reply.send(Ok(()));
                 }
@@ -647,12 +701,18 @@ impl Writer {
 
     fn write_retrying(&mut self, batch: &Batch) -> Result<(), WriteError> {
         let start = Instant::now();
+        let until = self.deadline;
         let mut backoff = Duration::from_millis(10);
         loop {
             match self.store.write(batch) {
                 Err(e)
                     if e.kind() == ErrorKind::Busy
-                        && start.elapsed() + backoff < self.cfg.busy_retry_for =>
+                        && start.elapsed() + backoff < self.cfg.busy_retry_for
+                        && match until {
+                            Some(u) => Instant::now() + backoff < u,
+                            // A shutdown waits: its final flush retries within its deadline.
+                            None => !self.stopping.load(Ordering::Relaxed),
+                        } =>
                 {
                     self.stats.busy_retries.fetch_add(1, Ordering::Relaxed);
                     std::thread::sleep(backoff);
