@@ -87,38 +87,11 @@ fn let_guard_flushes_everything_when_dropped() {
     check("child_let_guard");
 }
 
-/// `target/<profile>/examples/install_then_exit`, built by `cargo test` (or
-/// `cargo build --examples`); a panic that says how to build it when it is missing or older
-/// than its source.
-fn example_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test runs from target/<profile>/deps");
-    let bin = profile
-        .join("examples")
-        .join(format!("install_then_exit{}", std::env::consts::EXE_SUFFIX));
-    let how = "Build it with `cargo build -p taskwire --examples`, or run `./scripts/test`";
-    let built = std::fs::metadata(&bin)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|e| panic!("{} is missing ({e}). {how}.", bin.display()));
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/install_then_exit.rs");
-    if let Ok(edited) = std::fs::metadata(&source).and_then(|m| m.modified()) {
-        assert!(
-            built >= edited,
-            "{} is older than its source. {how}.",
-            bin.display()
-        );
-    }
-    bin
-}
-
 fn check_program(mode: &str) {
     const PROGRAM_LINES: usize = 20_000;
     let dir = support::TempDir::new();
     let file = dir.path().join("program.jsonl");
-    let out = std::process::Command::new(example_binary())
+    let out = std::process::Command::new(support::example_binary("install_then_exit"))
         .arg(&file)
         .arg(mode)
         .arg(PROGRAM_LINES.to_string())

@@ -5,8 +5,11 @@
 //! global subscriber lives until the process exits, so its outputs do too. Dropping the guard
 //! flushes them (and reports failed writes) but does not stop them, which makes
 //! `let _ = taskwire::builder()….install()?;` harmless: output keeps flowing. The thread that
-//! installed also flushes once more as it exits (for `main`, when the process exits normally,
-//! where the platform runs thread-local destructors then, as Linux with glibc does).
+//! installed also flushes once more as it exits. When that thread is the main thread, its exit
+//! is the process's (`main` returned, on a platform that runs the main thread's thread-local
+//! destructors at exit, as Linux with glibc does): the outputs are then shut down as a dropped
+//! `build()` guard shuts them down, with the tickets writer's final flush (retried until its
+//! shutdown timeout, then spooled) and the OTLP export's stop (spans still queued are counted).
 //!
 //! After [`build`](super::Builder::build) the guard owns the background work: dropping it
 //! flushes and stops it, so tests do not leak threads.
@@ -14,7 +17,7 @@
 use std::fmt;
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
-#[cfg(feature = "otel")]
+#[cfg(any(feature = "otel", feature = "tickets"))]
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -34,11 +37,19 @@ thread_local! {
     static FLUSH_AT_EXIT: std::cell::OnceCell<FlushAtExit> = const { std::cell::OnceCell::new() };
 }
 
-struct FlushAtExit(Arc<Background>);
+struct FlushAtExit {
+    background: Arc<Background>,
+    /// The installing thread is the main thread: its exit is the process's.
+    main: bool,
+}
 
 impl Drop for FlushAtExit {
     fn drop(&mut self) {
-        self.0.flush();
+        if self.main {
+            self.background.shutdown();
+        } else {
+            self.background.flush();
+        }
     }
 }
 
@@ -48,8 +59,9 @@ pub(super) struct Background {
     pub(super) files: Vec<FileWorker>,
     pub(super) write_errors: Vec<WriteErrors>,
     pub(super) sink_errors: Vec<Arc<SinkErrors>>,
+    /// In a mutex so that the process's exit can take them out and shut them down.
     #[cfg(feature = "tickets")]
-    pub(super) tickets: Vec<taskwire_tickets::TicketsGuard>,
+    pub(super) tickets: Mutex<Vec<taskwire_tickets::TicketsGuard>>,
     /// In a mutex because an `OtelGuard` is not `Sync`.
     #[cfg(feature = "otel")]
     pub(super) otel: Mutex<Vec<taskwire_otel::OtelGuard>>,
@@ -59,7 +71,12 @@ impl Background {
     /// Waits until what was recorded so far is written (files, tickets, OTLP export).
     fn flush(&self) {
         #[cfg(feature = "tickets")]
-        for t in &self.tickets {
+        for t in self
+            .tickets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             if let Err(e) = t.flush() {
                 let _ = writeln!(std::io::stderr(), "taskwire: {e}");
             }
@@ -98,20 +115,29 @@ impl Background {
     }
 }
 
-impl Drop for Background {
-    fn drop(&mut self) {
-        // Ticket stores first (their writers may still log), then the file writers: each is
-        // flushed, then its thread stopped.
+impl Background {
+    /// Stops the background work: ticket stores first (their writers may still log; each
+    /// guard's drop is the writer's final flush, retried until its shutdown timeout and then
+    /// spooled), then the OTLP export (its stop counts what it could not send), then the file
+    /// writers (each flushed, then its thread stopped). Events after this are not written.
+    fn shutdown(&self) {
         #[cfg(feature = "tickets")]
-        self.tickets.clear();
+        drop(std::mem::take(
+            &mut *self.tickets.lock().unwrap_or_else(PoisonError::into_inner),
+        ));
         #[cfg(feature = "otel")]
-        self.otel
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        drop(std::mem::take(
+            &mut *self.otel.lock().unwrap_or_else(PoisonError::into_inner),
+        ));
         for f in &self.files {
             f.stop(FLUSH_TIMEOUT);
         }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.shutdown();
     }
 }
 
@@ -151,7 +177,9 @@ impl Guard {
         self.installed = true;
         let background = Arc::clone(&self.background);
         let _ = INSTALLED.set(Arc::clone(&background));
-        let _ = FLUSH_AT_EXIT.try_with(|f| f.set(FlushAtExit(background)));
+        // Rust names the main thread `main`; a thread spawned without a name has none.
+        let main = std::thread::current().name() == Some("main");
+        let _ = FLUSH_AT_EXIT.try_with(|f| f.set(FlushAtExit { background, main }));
         self
     }
 
@@ -164,7 +192,12 @@ impl Guard {
     /// Waits until every ticket recorded so far is committed to its store.
     #[cfg(feature = "tickets")]
     pub fn flush_tickets(&self) -> Result<(), taskwire_tickets::FlushError> {
-        self.background.tickets.iter().try_for_each(|t| t.flush())
+        self.background
+            .tickets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .try_for_each(|t| t.flush())
     }
 
     /// The OTLP export's counts so far (spans exported, dropped, failed), one per export.

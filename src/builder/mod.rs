@@ -409,7 +409,11 @@ impl Builder {
             if let (None, Some(r)) = (tickets.release(), &self.release) {
                 tickets = tickets.with_release(r.clone());
             }
-            background.tickets.push(tickets.guard());
+            background
+                .tickets
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(tickets.guard());
             layers.push(Box::new(tickets));
         }
         if !self.json.is_empty() {

@@ -312,3 +312,30 @@ pub fn run_child(name: &str, env: &[(&str, &str)]) -> std::process::Output {
     );
     out
 }
+
+/// `target/<profile>/examples/<name>`, built by `cargo test` (or
+/// `cargo build --examples`); a panic that says how to build it when it is missing or older
+/// than its source.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from target/<profile>/deps");
+    let bin = profile
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let how = "Build it with `cargo build -p taskwire --examples`, or run `./scripts/test`";
+    let built = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("{} is missing ({e}). {how}.", bin.display()));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{name}.rs"));
+    if let Ok(edited) = std::fs::metadata(&source).and_then(|m| m.modified()) {
+        assert!(
+            built >= edited,
+            "{} is older than its source. {how}.",
+            bin.display()
+        );
+    }
+    bin
+}
