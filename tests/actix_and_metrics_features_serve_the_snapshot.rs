@@ -6,19 +6,12 @@
 //! (this file is its own test binary).
 #![cfg(all(feature = "actix", feature = "metrics"))]
 
-use std::time::{Duration, Instant};
+#[path = "support/metrics_snapshot.rs"]
+mod metrics_snapshot;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
+use metrics_snapshot::count;
 use tracing_subscriber::prelude::*;
-
-/// The value of the route's Prometheus count line, if there is one.
-fn count(text: &str, route: &str) -> Option<u64> {
-    let prefix = format!(r#"taskwire_span_duration_seconds_count{{name="{route}""#);
-    text.lines()
-        .find(|l| l.starts_with(&prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-}
 
 #[actix_web::test]
 async fn metrics_route_is_reachable_through_the_umbrella() {
@@ -53,36 +46,8 @@ async fn metrics_route_is_reachable_through_the_umbrella() {
     actix_web::rt::spawn(server);
 
     let client = reqwest::Client::new();
-    for i in 0..3 {
-        let res = client
-            .get(format!("http://{addr}/users/{i}"))
-            .send()
-            .await
-            .expect("GET /users/{id}");
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.text().await.expect("body"), "user");
-    }
-    // A request's task ends when its response body has been sent, which may be after the client
-    // has read it: wait for the third, with a deadline.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let text = loop {
-        let text = client
-            .get(format!("http://{addr}/metrics"))
-            .send()
-            .await
-            .expect("GET /metrics")
-            .text()
-            .await
-            .expect("metrics body");
-        if count(&text, "GET /users/{id}") == Some(3) {
-            break text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no count of 3 for `GET /users/{{id}}` within 10 s in:\n{text}"
-        );
-        actix_web::rt::task::yield_now().await;
-    };
+    metrics_snapshot::get_users(&client, addr, 3).await;
+    let text = metrics_snapshot::wait_for_count(&client, addr, 3).await;
     assert_eq!(
         count(&text, "GET /metrics"),
         None,

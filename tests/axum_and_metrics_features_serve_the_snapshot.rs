@@ -3,42 +3,12 @@
 //! over real HTTP on 127.0.0.1: the umbrella forwards `metrics` to taskwire-tower.
 #![cfg(all(feature = "axum", feature = "metrics"))]
 
-use std::time::{Duration, Instant};
+#[path = "support/metrics_snapshot.rs"]
+mod metrics_snapshot;
 
 use axum::routing::get;
 use axum::Router;
 use tracing_subscriber::prelude::*;
-
-/// The Prometheus count line of the route's task, once it reaches `want` (the task of a request
-/// ends when its response body has been sent, which may be after the client has read it).
-async fn wait_for_count(client: &reqwest::Client, url: &str, want: u64) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = client
-            .get(url)
-            .send()
-            .await
-            .expect("GET /metrics")
-            .text()
-            .await
-            .expect("metrics body");
-        let count = text
-            .lines()
-            .find(|l| {
-                l.starts_with(r#"taskwire_span_duration_seconds_count{name="GET /users/{id}""#)
-            })
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|n| n.parse::<u64>().ok());
-        if count == Some(want) {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no count of {want} for `GET /users/{{id}}` within 10 s in:\n{text}"
-        );
-        tokio::task::yield_now().await;
-    }
-}
 
 #[tokio::test]
 async fn metrics_handler_is_reachable_through_the_umbrella() {
@@ -61,16 +31,8 @@ async fn metrics_handler_is_reachable_through_the_umbrella() {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let client = reqwest::Client::new();
-    for i in 0..3 {
-        let res = client
-            .get(format!("http://{addr}/users/{i}"))
-            .send()
-            .await
-            .expect("GET /users/{id}");
-        assert_eq!(res.status(), 200);
-        assert_eq!(res.text().await.expect("body"), "user");
-    }
-    let text = wait_for_count(&client, &format!("http://{addr}/metrics"), 3).await;
+    metrics_snapshot::get_users(&client, addr, 3).await;
+    let text = metrics_snapshot::wait_for_count(&client, addr, 3).await;
     assert!(
         text.contains("# TYPE taskwire_span_duration_seconds summary"),
         "{text}"

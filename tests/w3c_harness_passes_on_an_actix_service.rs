@@ -9,13 +9,13 @@
 
 #[path = "support/w3c_harness.rs"]
 mod w3c_harness;
+#[macro_use]
 #[path = "support/w3c_services.rs"]
 mod w3c_services;
 
 use std::sync::OnceLock;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use tracing_subscriber::prelude::*;
 use w3c_services::Harness;
 
 async fn test_endpoint(
@@ -33,10 +33,7 @@ async fn test_endpoint(
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        tracing::subscriber::set_global_default(
-            tracing_subscriber::registry().with(taskwire::tasks::layer()),
-        )
-        .expect("the only global subscriber of this test binary");
+        w3c_services::install_global_tasks_subscriber();
         let (tx, rx) = std::sync::mpsc::channel();
         // The server runs as long as the test binary.
         std::thread::spawn(move || {
@@ -61,17 +58,4 @@ fn harness() -> &'static Harness {
     })
 }
 
-#[test]
-fn passes_all_41_cases_at_strict_level_2_spec_level_2() {
-    w3c_harness::assert_passes_all(harness(), 2, 2, 41);
-}
-
-#[test]
-fn passes_all_35_cases_at_strict_level_1_spec_level_2() {
-    w3c_harness::assert_passes_all(harness(), 1, 2, 35);
-}
-
-#[test]
-fn traceresponse_carries_the_random_flag() {
-    w3c_services::traceresponse_flags_follow_the_trace(harness());
-}
+w3c_service_tests!(harness);

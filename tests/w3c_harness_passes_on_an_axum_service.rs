@@ -9,6 +9,7 @@
 
 #[path = "support/w3c_harness.rs"]
 mod w3c_harness;
+#[macro_use]
 #[path = "support/w3c_services.rs"]
 mod w3c_services;
 
@@ -18,17 +19,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use tracing_subscriber::prelude::*;
 use w3c_services::Harness;
 
 /// The axum service under test, on a runtime of its own, and the harness pointed at it.
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        tracing::subscriber::set_global_default(
-            tracing_subscriber::registry().with(taskwire::tasks::layer()),
-        )
-        .expect("the only global subscriber of this test binary");
+        w3c_services::install_global_tasks_subscriber();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -61,17 +58,4 @@ fn harness() -> &'static Harness {
     })
 }
 
-#[test]
-fn passes_all_41_cases_at_strict_level_2_spec_level_2() {
-    w3c_harness::assert_passes_all(harness(), 2, 2, 41);
-}
-
-#[test]
-fn passes_all_35_cases_at_strict_level_1_spec_level_2() {
-    w3c_harness::assert_passes_all(harness(), 1, 2, 35);
-}
-
-#[test]
-fn traceresponse_carries_the_random_flag() {
-    w3c_services::traceresponse_flags_follow_the_trace(harness());
-}
+w3c_service_tests!(harness);

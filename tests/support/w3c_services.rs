@@ -127,6 +127,37 @@ impl super::w3c_harness::Service for Harness {
     }
 }
 
+/// Makes a registry with taskwire's tasks layer the process's global subscriber: the services
+/// under test run on threads of their own. Once per test binary.
+pub fn install_global_tasks_subscriber() {
+    use tracing_subscriber::prelude::*;
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(taskwire::tasks::layer()),
+    )
+    .expect("the only global subscriber of this test binary");
+}
+
+/// The tests every service file runs against `$harness()`, its `&'static Harness`: all the
+/// harness's cases at both strictness levels, and the flags of the `traceresponse`.
+macro_rules! w3c_service_tests {
+    ($harness:ident) => {
+        #[test]
+        fn passes_all_41_cases_at_strict_level_2_spec_level_2() {
+            $crate::w3c_harness::assert_passes_all($harness(), 2, 2, 41);
+        }
+
+        #[test]
+        fn passes_all_35_cases_at_strict_level_1_spec_level_2() {
+            $crate::w3c_harness::assert_passes_all($harness(), 1, 2, 35);
+        }
+
+        #[test]
+        fn traceresponse_carries_the_random_flag() {
+            $crate::w3c_services::traceresponse_flags_follow_the_trace($harness());
+        }
+    };
+}
+
 /// The taskwire client every service calls back through.
 pub fn traced_client() -> reqwest_middleware::ClientWithMiddleware {
     reqwest_middleware::ClientBuilder::new(

@@ -4,30 +4,11 @@
 #![cfg(feature = "metrics")]
 
 mod support;
+#[path = "../../../tests/support/unmatched_requests.rs"]
+mod unmatched_requests;
 
-use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
-
-use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::TestRunner;
 use support::{client, Captured, TestServer};
 use tracing_subscriber::prelude::*;
-
-/// Methods a scanner uses; `BREW` is not a standard one and is named `HTTP`.
-const METHODS: [&str; 5] = ["GET", "POST", "HEAD", "DELETE", "BREW"];
-const ROUTE: &str = "GET /users/{id}";
-
-/// 1,000 distinct paths under `/scan`, with percent-encoded quotes, newlines and the like.
-fn scanner_paths() -> Vec<String> {
-    let strategy = "(/([a-zA-Z0-9._~-]|%[0-9A-F]{2}){1,12}){1,4}";
-    let mut runner = TestRunner::deterministic();
-    let mut paths = BTreeSet::new();
-    while paths.len() < 1000 {
-        let tail = strategy.new_tree(&mut runner).expect("strategy").current();
-        paths.insert(format!("/scan{tail}"));
-    }
-    paths.into_iter().collect()
-}
 
 #[tokio::test]
 async fn a_thousand_unknown_paths_leave_the_real_route_its_own_series() {
@@ -42,58 +23,16 @@ async fn a_thousand_unknown_paths_leave_the_real_route_its_own_series() {
         TestServer::start_with(taskwire_actix::middleware(), dispatch, Captured::default());
     let client = client();
 
-    let paths = scanner_paths();
-    for (i, path) in paths.iter().enumerate() {
-        let method =
-            reqwest::Method::from_bytes(METHODS[i % METHODS.len()].as_bytes()).expect("method");
-        let res = client
-            .request(method, server.url(path))
-            .send()
-            .await
-            .expect("response");
-        assert_eq!(res.status(), 404, "{path}");
-        res.bytes().await.expect("body");
-    }
-    let res = client
-        .get(server.url("/users/7"))
-        .send()
-        .await
-        .expect("response");
-    assert_eq!(res.status(), 200);
-    res.bytes().await.expect("body");
-
-    // Each task ends when its response body has been sent: wait until all are counted.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let snapshot = loop {
-        let s = metrics.snapshot();
-        let counted: u64 = s.tasks.iter().map(|t| t.count).sum();
-        if counted == 1001 || Instant::now() > deadline {
-            break s;
+    unmatched_requests::scan_then_route(|method, path| {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let sent = client.request(method, server.url(path)).send();
+        async move {
+            let res = sent.await.expect("response");
+            let status = res.status().as_u16();
+            res.bytes().await.expect("body");
+            status
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    let route = snapshot
-        .timers
-        .iter()
-        .find(|t| t.labels.get("name") == Some(ROUTE))
-        .unwrap_or_else(|| panic!("no series of its own for {ROUTE}: {:#?}", snapshot.tasks));
-    assert_eq!(route.count, 1);
-    assert_eq!(route.labels.get("http_route"), Some("/users/{id}"));
-    let unmatched: BTreeSet<&str> = snapshot
-        .tasks
-        .iter()
-        .map(|t| t.name.as_str())
-        .filter(|n| *n != ROUTE)
-        .collect();
-    assert!(
-        unmatched.len() <= METHODS.len(),
-        "{} names for unmatched requests: {unmatched:?}",
-        unmatched.len()
-    );
-    assert_eq!(
-        unmatched,
-        BTreeSet::from(["DELETE", "GET", "HEAD", "HTTP", "POST"])
-    );
-    let counted: u64 = snapshot.tasks.iter().map(|t| t.count).sum();
-    assert_eq!(counted, 1001, "every request is counted, none in overflow");
+    })
+    .await;
+    unmatched_requests::assert_route_keeps_its_series(&metrics).await;
 }

@@ -7,21 +7,13 @@ mod support;
 
 use std::time::Duration;
 
-use tracing_subscriber::prelude::*;
-
 #[test]
 fn collector_receives_the_task_tree_with_taskwire_ids() {
-    let (url, log) = support::collector();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_endpoint(&url)
-        .with_service_name("otel-test-tree")
-        .with_service_version("1.2.3")
-        .with_resource_attribute("deployment.environment.name", "test")
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (otel, log) = support::to_collector("otel-test-tree");
+    let (subscriber, guard) = support::under_tasks(
+        otel.with_service_version("1.2.3")
+            .with_resource_attribute("deployment.environment.name", "test"),
+    );
     let (root, child) = tracing::subscriber::with_default(subscriber, || {
         let root = tracing::info_span!(
             "checkout",
@@ -40,8 +32,7 @@ fn collector_receives_the_task_tree_with_taskwire_ids() {
         };
         (root_ctx, child_ctx)
     });
-    assert!(guard.flush(Duration::from_secs(15)), "flush timed out");
-    let stats = guard.shutdown();
+    let stats = support::flush_and_shut_down(guard);
     assert_eq!(stats.spans_exported, 2, "{stats}");
 
     let trace = root.trace_id().to_string();
@@ -102,34 +93,21 @@ fn collector_receives_the_task_tree_with_taskwire_ids() {
 
 #[test]
 fn collector_receives_records_as_logs_with_task_ids() {
-    let (url, log) = support::collector();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_endpoint(&url)
-        .with_service_name("otel-test-logs")
-        .with_logs(true)
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (otel, log) = support::to_collector("otel-test-logs");
+    let (subscriber, guard) = support::under_tasks(otel.with_logs(true));
     let ctx = tracing::subscriber::with_default(subscriber, || {
         let _t = tracing::info_span!("import", batch = 3_i64, password = "x").entered();
         tracing::error!(rows = 12_u64, token = "abc", "import failed");
         taskwire_tasks::current().expect("task")
     });
-    assert!(guard.flush(Duration::from_secs(15)));
-    let stats = guard.shutdown();
+    let stats = support::flush_and_shut_down(guard);
     assert!(stats.logs_exported >= 2, "{stats}");
 
     let trace = ctx.trace_id().to_string();
     let got = support::wait_for(&log, Duration::from_secs(10), |r| {
         r.logs_of(&trace).len() >= 2
     });
-    let logs = got.logs_of(&trace);
-    let failed = logs
-        .iter()
-        .find(|l| l.body == "Str(import failed)")
-        .unwrap_or_else(|| panic!("no 'import failed' record in {logs:#?}"));
+    let failed = got.log_of(&trace, "Str(import failed)");
     assert_eq!(failed.span_id, ctx.span_id().to_string());
     assert_eq!(failed.severity_text, "ERROR");
     assert_eq!(failed.attr("rows"), Some("Int(12)"));
@@ -138,10 +116,7 @@ fn collector_receives_records_as_logs_with_task_ids() {
     assert_eq!(failed.attr("batch"), Some("Int(3)"));
     assert_eq!(failed.attr("password"), Some("Str([redacted])"));
     // The tasks layer's task.end record is a log record too, with the task's outcome.
-    let end = logs
-        .iter()
-        .find(|l| l.body == "Str(task.end)")
-        .unwrap_or_else(|| panic!("no task.end record in {logs:#?}"));
+    let end = got.log_of(&trace, "Str(task.end)");
     assert_eq!(end.attr("task.outcome"), Some("Str(failed)"));
     assert_eq!(
         failed

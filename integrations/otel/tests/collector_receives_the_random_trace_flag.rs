@@ -6,20 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use tracing_subscriber::prelude::*;
-
 #[test]
 fn log_records_carry_the_random_trace_flag() {
-    let (url, log) = support::collector();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_endpoint(&url)
-        .with_service_name("otel-test-flags")
-        .with_logs(true)
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (otel, log) = support::to_collector("otel-test-flags");
+    let (subscriber, guard) = support::under_tasks(otel.with_logs(true));
     let (started, imported) = tracing::subscriber::with_default(subscriber, || {
         let started = {
             let _root = tracing::info_span!("started_here").entered();
@@ -37,8 +27,7 @@ fn log_records_carry_the_random_trace_flag() {
         };
         (started, imported)
     });
-    assert!(guard.flush(Duration::from_secs(15)), "flush timed out");
-    drop(guard);
+    let _ = support::flush_and_shut_down(guard);
 
     let (started, imported) = (
         started.trace_id().to_string(),
@@ -47,14 +36,7 @@ fn log_records_carry_the_random_trace_flag() {
     let got = support::wait_for(&log, Duration::from_secs(10), |r| {
         !r.logs_of(&started).is_empty() && !r.logs_of(&imported).is_empty()
     });
-    let flags = |trace: &str, body: &str| -> String {
-        got.logs_of(trace)
-            .iter()
-            .find(|l| l.body.contains(body))
-            .unwrap_or_else(|| panic!("a log record {body:?} in {:#?}", got.logs_of(trace)))
-            .flags
-            .clone()
-    };
+    let flags = |trace: &str, body: &str| got.log_containing(trace, body).flags.as_str();
     assert_eq!(flags(&started, "flags of a started trace"), "3");
     assert_eq!(flags(&imported, "flags of an imported trace"), "1");
 }

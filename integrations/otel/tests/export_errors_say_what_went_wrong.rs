@@ -2,24 +2,21 @@
 //! something else went wrong (here, a collector that hangs up without answering). Each
 //! "collector" is a real socket on 127.0.0.1.
 
+mod support;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use tracing_subscriber::prelude::*;
-
 /// Exports one span to `url` with a `timeout`, and returns the recorded export error.
 fn last_error(url: String, timeout: Duration) -> String {
-    let (otel, guard) = taskwire_otel::layer()
-        .with_endpoint(url)
-        .with_export_interval(Duration::from_millis(20))
-        .with_timeout(timeout)
-        .with_shutdown_timeout(Duration::from_secs(1))
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (subscriber, guard) = support::under_tasks(
+        taskwire_otel::layer()
+            .with_endpoint(url)
+            .with_export_interval(Duration::from_millis(20))
+            .with_timeout(timeout)
+            .with_shutdown_timeout(Duration::from_secs(1)),
+    );
     tracing::subscriber::with_default(subscriber, || {
         drop(tracing::info_span!("lost").entered());
     });
@@ -43,10 +40,7 @@ fn collector(serve: fn(std::net::TcpStream)) -> String {
 
 #[test]
 fn a_refused_connection_says_refused() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    let port = support::free_port();
     let e = last_error(format!("http://127.0.0.1:{port}"), Duration::from_secs(2));
     assert!(e.contains("connection refused"), "{e}");
     assert!(!e.contains("timed out"), "{e}");

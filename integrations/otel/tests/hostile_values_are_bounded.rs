@@ -8,25 +8,16 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use taskwire_otel::Limits;
-use tracing_subscriber::prelude::*;
 
 const BINARY: &str = "\u{0}\u{1}\u{2}\u{7f}\u{1b}[31m\u{fffd}\u{feff}\u{202e}ok";
 
 #[test]
 fn huge_and_binary_values_reach_the_collector_bounded() {
-    let (url, log) = support::collector();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_endpoint(url)
-        .with_service_name("otel-hostile")
-        .with_limits(Limits {
-            max_value_len: 1000,
-            ..Limits::default()
-        })
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (otel, log) = support::to_collector("otel-hostile");
+    let (subscriber, guard) = support::under_tasks(otel.with_limits(Limits {
+        max_value_len: 1000,
+        ..Limits::default()
+    }));
     let huge = "é".repeat(1 << 20);
     let ctx = tracing::subscriber::with_default(subscriber, || {
         let _t = tracing::info_span!(
@@ -40,8 +31,7 @@ fn huge_and_binary_values_reach_the_collector_bounded() {
         tracing::error!(payload = huge.as_str(), "{}", huge);
         taskwire_tasks::current().expect("task")
     });
-    assert!(guard.flush(Duration::from_secs(15)));
-    let stats = guard.shutdown();
+    let stats = support::flush_and_shut_down(guard);
     assert_eq!(stats.spans_exported, 1, "{stats}");
 
     let id = ctx.span_id().to_string();
@@ -62,18 +52,15 @@ fn huge_and_binary_values_reach_the_collector_bounded() {
 #[test]
 fn too_many_fields_and_events_are_dropped_and_counted() {
     let exporter = InMemorySpanExporter::default();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_span_exporter(exporter.clone())
-        .with_limits(Limits {
-            max_attributes: 3,
-            max_events: 10,
-            ..Limits::default()
-        })
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (subscriber, guard) = support::under_tasks(
+        taskwire_otel::layer()
+            .with_span_exporter(exporter.clone())
+            .with_limits(Limits {
+                max_attributes: 3,
+                max_events: 10,
+                ..Limits::default()
+            }),
+    );
     tracing::subscriber::with_default(subscriber, || {
         let _t = tracing::info_span!("wide", a = 1, b = 2, c = 3, d = 4, e = 5).entered();
         for i in 0..1000 {

@@ -3,13 +3,14 @@
 //! conventions forbid repeating it), and `error.type` carries the code; a reason that says
 //! more than the code is kept. Checked on the SDK data handed to an exporter.
 
+mod support;
+
 use std::time::Duration;
 
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use tracing::field::Empty;
-use tracing_subscriber::prelude::*;
 
 fn attr<'a>(s: &'a SpanData, key: &str) -> Option<&'a Value> {
     s.attributes
@@ -44,13 +45,8 @@ fn http_span(name: &'static str, code: u16, reason: &'static str) {
 #[test]
 fn a_failing_status_code_is_an_error_without_a_repeated_description() {
     let exporter = InMemorySpanExporter::default();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_span_exporter(exporter.clone())
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (subscriber, guard) =
+        support::under_tasks(taskwire_otel::layer().with_span_exporter(exporter.clone()));
     tracing::subscriber::with_default(subscriber, || {
         http_span("http.client.request", 404, "HTTP 404 Not Found");
         http_span("http.server.request", 500, "HTTP 500 Internal Server Error");

@@ -66,10 +66,8 @@ fn as_ts(nanos: &str) -> String {
 
 #[test]
 fn json_ts_and_otlp_log_and_span_event_times_agree() {
-    let (url, log) = support::collector();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_endpoint(&url)
-        .with_service_name("otel-test-one-time")
+    let (otel, log) = support::to_collector("otel-test-one-time");
+    let (otel, guard) = otel
         .with_logs(true)
         .with_span_events(true)
         .build()
@@ -85,23 +83,17 @@ fn json_ts_and_otlp_log_and_span_event_times_agree() {
         tracing::info!("second");
         taskwire_tasks::current().expect("task")
     });
-    assert!(guard.flush(Duration::from_secs(15)));
-    let _ = guard.shutdown();
+    let _ = support::flush_and_shut_down(guard);
 
     let trace = ctx.trace_id().to_string();
     let span_id = ctx.span_id().to_string();
     let got = support::wait_for(&log, Duration::from_secs(10), |r| {
         r.logs_of(&trace).len() >= 3 && r.span(&span_id).is_some()
     });
-    let logs = got.logs_of(&trace);
     let span = got.span(&span_id).expect("span");
     for msg in ["first", "second"] {
         let json = json_ts(&lines, msg);
-        let body = format!("Str({msg})");
-        let record = logs
-            .iter()
-            .find(|l| l.body == body)
-            .unwrap_or_else(|| panic!("no {msg} log record in {logs:#?}"));
+        let record = got.log_of(&trace, &format!("Str({msg})"));
         assert_eq!(
             as_ts(&record.timestamp),
             json,

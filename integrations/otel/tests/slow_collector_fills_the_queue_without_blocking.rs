@@ -3,11 +3,11 @@
 //! the application wait or grow without bound. Dropping the guard gives up after its shutdown
 //! timeout. Needs no collector: the "collector" is a socket that reads and never replies.
 
+mod support;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
-
-use tracing_subscriber::prelude::*;
 
 #[test]
 fn a_collector_that_never_answers_costs_the_application_nothing() {
@@ -23,18 +23,15 @@ fn a_collector_that_never_answers_costs_the_application_nothing() {
         }
     });
 
-    let (otel, guard) = taskwire_otel::layer()
-        .with_endpoint(url)
-        .with_queue_capacity(100)
-        .with_batch_size(20)
-        .with_export_interval(Duration::from_millis(10))
-        .with_timeout(Duration::from_millis(500))
-        .with_shutdown_timeout(Duration::from_secs(1))
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (subscriber, guard) = support::under_tasks(
+        taskwire_otel::layer()
+            .with_endpoint(url)
+            .with_queue_capacity(100)
+            .with_batch_size(20)
+            .with_export_interval(Duration::from_millis(10))
+            .with_timeout(Duration::from_millis(500))
+            .with_shutdown_timeout(Duration::from_secs(1)),
+    );
     let n = 20_000_u64;
     let mut slowest = Duration::ZERO;
     let started = Instant::now();

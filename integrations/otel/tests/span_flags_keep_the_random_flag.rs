@@ -4,26 +4,24 @@
 //! one imported with or without it. A `tracestate` with W3C Level 2 keys that OpenTelemetry's
 //! own check refuses keeps its other members.
 
+mod support;
+
 use std::time::Duration;
 
 use opentelemetry::logs::AnyValue;
 use opentelemetry::trace::TraceFlags;
 use opentelemetry_sdk::logs::InMemoryLogExporter;
 use opentelemetry_sdk::trace::InMemorySpanExporter;
-use tracing_subscriber::prelude::*;
 
 #[test]
 fn span_and_log_flags_carry_the_random_bit() {
     let spans = InMemorySpanExporter::default();
     let logs = InMemoryLogExporter::default();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_span_exporter(spans.clone())
-        .with_log_exporter(logs.clone())
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (subscriber, guard) = support::under_tasks(
+        taskwire_otel::layer()
+            .with_span_exporter(spans.clone())
+            .with_log_exporter(logs.clone()),
+    );
     tracing::subscriber::with_default(subscriber, || {
         {
             let _root = tracing::info_span!("started_here").entered();
@@ -67,13 +65,8 @@ fn span_and_log_flags_carry_the_random_bit() {
 #[test]
 fn level_2_tracestate_keys_do_not_cost_the_other_members() {
     let spans = InMemorySpanExporter::default();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_span_exporter(spans.clone())
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (subscriber, guard) =
+        support::under_tasks(taskwire_otel::layer().with_span_exporter(spans.clone()));
     tracing::subscriber::with_default(subscriber, || {
         let carrier = [
             (

@@ -6,8 +6,6 @@ mod support;
 
 use std::time::Duration;
 
-use tracing_subscriber::prelude::*;
-
 #[tracing::instrument]
 fn settle(invoice: u64) -> (taskwire_tasks::TaskContext, u32) {
     let line = tracing::Span::current()
@@ -19,30 +17,17 @@ fn settle(invoice: u64) -> (taskwire_tasks::TaskContext, u32) {
 
 #[test]
 fn task_end_log_is_located_at_the_instrumented_function() {
-    let (url, log) = support::collector();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_endpoint(&url)
-        .with_service_name("otel-test-site")
-        .with_logs(true)
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (otel, log) = support::to_collector("otel-test-site");
+    let (subscriber, guard) = support::under_tasks(otel.with_logs(true));
     let (ctx, line) = tracing::subscriber::with_default(subscriber, || settle(42));
-    assert!(guard.flush(Duration::from_secs(15)));
-    let stats = guard.shutdown();
+    let stats = support::flush_and_shut_down(guard);
     assert!(stats.logs_exported >= 1, "{stats}");
 
     let trace = ctx.trace_id().to_string();
     let got = support::wait_for(&log, Duration::from_secs(10), |r| {
         !r.logs_of(&trace).is_empty()
     });
-    let logs = got.logs_of(&trace);
-    let end = logs
-        .iter()
-        .find(|l| l.body == "Str(task.end)")
-        .unwrap_or_else(|| panic!("no task.end record in {logs:#?}"));
+    let end = got.log_of(&trace, "Str(task.end)");
     assert_eq!(
         end.attr("code.file.path"),
         Some(format!("Str({})", file!()).as_str()),

@@ -7,28 +7,17 @@ mod support;
 
 use std::time::Duration;
 
-use tracing_subscriber::prelude::*;
-
 #[test]
 fn task_named_span_fields_are_prefixed_on_spans_and_logs() {
-    let (url, log) = support::collector();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_endpoint(&url)
-        .with_service_name("otel-test-task-keys")
-        .with_logs(true)
-        .build()
-        .expect("starts");
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(otel);
+    let (otel, log) = support::to_collector("otel-test-task-keys");
+    let (subscriber, guard) = support::under_tasks(otel.with_logs(true));
     let ctx = tracing::subscriber::with_default(subscriber, || {
         let _t = tracing::info_span!("job", task.outcome = "user-outcome", task.errors = 9_i64)
             .entered();
         tracing::info!("working");
         taskwire_tasks::current().expect("task")
     });
-    assert!(guard.flush(Duration::from_secs(15)));
-    let _ = guard.shutdown();
+    let _ = support::flush_and_shut_down(guard);
 
     let trace = ctx.trace_id().to_string();
     let span_id = ctx.span_id().to_string();
@@ -54,20 +43,13 @@ fn task_named_span_fields_are_prefixed_on_spans_and_logs() {
         .count();
     assert_eq!(n, 1, "{span:#?}");
 
-    let logs = got.logs_of(&trace);
-    let working = logs
-        .iter()
-        .find(|l| l.body == "Str(working)")
-        .unwrap_or_else(|| panic!("no 'working' record in {logs:#?}"));
+    let working = got.log_of(&trace, "Str(working)");
     assert_eq!(
         working.attr("fields.task.outcome"),
         Some("Str(user-outcome)")
     );
     assert_eq!(working.attr("task.outcome"), None, "{working:#?}");
-    let end = logs
-        .iter()
-        .find(|l| l.body == "Str(task.end)")
-        .unwrap_or_else(|| panic!("no task.end record in {logs:#?}"));
+    let end = got.log_of(&trace, "Str(task.end)");
     assert_eq!(end.attr("task.outcome"), Some("Str(succeeded)"), "{end:#?}");
     assert_eq!(
         end.attr("fields.task.outcome"),

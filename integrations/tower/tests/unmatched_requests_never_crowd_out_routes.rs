@@ -4,9 +4,8 @@
 #![cfg(all(feature = "axum", feature = "metrics"))]
 
 mod support;
-
-use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+#[path = "../../../tests/support/unmatched_requests.rs"]
+mod unmatched_requests;
 
 use axum::body::Body;
 use axum::routing::get;
@@ -14,25 +13,7 @@ use axum::Router;
 use http::{Method, Request};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use proptest::strategy::{Strategy, ValueTree};
-use proptest::test_runner::TestRunner;
 use tracing_subscriber::prelude::*;
-
-/// Methods a scanner uses; `BREW` is not a standard one and is named `HTTP`.
-const METHODS: [&str; 5] = ["GET", "POST", "HEAD", "DELETE", "BREW"];
-const ROUTE: &str = "GET /users/{id}";
-
-/// 1,000 distinct paths under `/scan`, with percent-encoded quotes, newlines and the like.
-fn scanner_paths() -> Vec<String> {
-    let strategy = "(/([a-zA-Z0-9._~-]|%[0-9A-F]{2}){1,12}){1,4}";
-    let mut runner = TestRunner::deterministic();
-    let mut paths = BTreeSet::new();
-    while paths.len() < 1000 {
-        let tail = strategy.new_tree(&mut runner).expect("strategy").current();
-        paths.insert(format!("/scan{tail}"));
-    }
-    paths.into_iter().collect()
-}
 
 #[tokio::test]
 async fn a_thousand_unknown_paths_leave_the_real_route_its_own_series() {
@@ -67,48 +48,12 @@ async fn a_thousand_unknown_paths_leave_the_real_route_its_own_series() {
             status
         }
     };
-
-    let paths = scanner_paths();
-    for (i, path) in paths.iter().enumerate() {
-        let status = send(METHODS[i % METHODS.len()], path).await;
-        assert_eq!(status, 404, "{path}");
-    }
-    assert_eq!(send("GET", "/users/7").await, 200);
-
-    // Each task ends when its response body has been sent: wait until all are counted.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let snapshot = loop {
-        let s = metrics.snapshot();
-        let counted: u64 = s.tasks.iter().map(|t| t.count).sum();
-        if counted == 1001 || Instant::now() > deadline {
-            break s;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    let route = snapshot
-        .timers
-        .iter()
-        .find(|t| t.labels.get("name") == Some(ROUTE))
-        .unwrap_or_else(|| panic!("no series of its own for {ROUTE}: {:#?}", snapshot.tasks));
-    assert_eq!(route.count, 1);
-    assert_eq!(route.labels.get("http_route"), Some("/users/{id}"));
-    let unmatched: BTreeSet<&str> = snapshot
-        .tasks
-        .iter()
-        .map(|t| t.name.as_str())
-        .filter(|n| *n != ROUTE)
-        .collect();
-    assert!(
-        unmatched.len() <= METHODS.len(),
-        "{} names for unmatched requests: {unmatched:?}",
-        unmatched.len()
-    );
-    assert_eq!(
-        unmatched,
-        BTreeSet::from(["DELETE", "GET", "HEAD", "HTTP", "POST"])
-    );
-    let counted: u64 = snapshot.tasks.iter().map(|t| t.count).sum();
-    assert_eq!(counted, 1001, "every request is counted, none in overflow");
+    unmatched_requests::scan_then_route(|method, path| {
+        let status = send(method, path);
+        async move { status.await.as_u16() }
+    })
+    .await;
+    unmatched_requests::assert_route_keeps_its_series(&metrics).await;
 }
 
 /// The raw path is only `url.path`, which a redactor key hides in every record.

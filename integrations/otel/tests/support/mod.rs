@@ -21,6 +21,38 @@ pub fn collector() -> (String, PathBuf) {
     }
 }
 
+/// A builder exporting to the collector started by `scripts/test` under the service name
+/// `service`, and that collector's log file.
+pub fn to_collector(service: &str) -> (taskwire_otel::OtelBuilder, PathBuf) {
+    let (url, log) = collector();
+    let otel = taskwire_otel::layer()
+        .with_endpoint(url)
+        .with_service_name(service);
+    (otel, log)
+}
+
+/// Builds `otel` and puts its layer over the tasks layer: the subscriber a test runs under,
+/// and the layer's guard.
+pub fn under_tasks(
+    otel: taskwire_otel::OtelBuilder,
+) -> (
+    impl tracing::Subscriber + Send + Sync + 'static,
+    taskwire_otel::OtelGuard,
+) {
+    use tracing_subscriber::prelude::*;
+    let (otel, guard) = otel.build().expect("starts");
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_tasks::layer())
+        .with(otel);
+    (subscriber, guard)
+}
+
+/// Flushes `guard` (failing the test if that takes over 15 s) and shuts it down: its stats.
+pub fn flush_and_shut_down(guard: taskwire_otel::OtelGuard) -> taskwire_otel::ExportStats {
+    assert!(guard.flush(Duration::from_secs(15)), "flush timed out");
+    guard.shutdown()
+}
+
 /// The rotel-agent binary, for tests that start, kill and restart their own collector.
 pub fn rotel_agent() -> PathBuf {
     match std::env::var("TASKWIRE_TEST_ROTEL_AGENT") {
@@ -473,6 +505,26 @@ impl Received {
             .iter()
             .filter(|l| l.trace_id == trace_id)
             .collect()
+    }
+
+    /// The log record of trace `trace_id` whose body is `body` (as printed, `Str(…)`); fails
+    /// the test, listing the trace's records, when there is none.
+    pub fn log_of(&self, trace_id: &str, body: &str) -> &Log {
+        self.find_log(trace_id, |b| b == body)
+            .unwrap_or_else(|| panic!("no {body} record in {:#?}", self.logs_of(trace_id)))
+    }
+
+    /// The log record of trace `trace_id` whose body contains `text`; fails the test, listing
+    /// the trace's records, when there is none.
+    pub fn log_containing(&self, trace_id: &str, text: &str) -> &Log {
+        self.find_log(trace_id, |b| b.contains(text))
+            .unwrap_or_else(|| panic!("a log record {text:?} in {:#?}", self.logs_of(trace_id)))
+    }
+
+    fn find_log(&self, trace_id: &str, body: impl Fn(&str) -> bool) -> Option<&Log> {
+        self.logs
+            .iter()
+            .find(|l| l.trace_id == trace_id && body(&l.body))
     }
 }
 
