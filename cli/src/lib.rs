@@ -3,5 +3,6 @@
 //! (`docs/cli.md`); [`tree::print_trees`] and [`tickets::print_tickets`] let a program print its
 //! own task trees and tickets.
 
+mod text;
 pub mod tickets;
 pub mod tree;

@@ -243,3 +243,31 @@ fn print_tickets_prints_the_table_for_programs() {
     assert!(text.contains("payment for order <num> declined"), "{text}");
     assert!(text.contains("stock low for <ip>"), "{text}");
 }
+
+/// Stored text comes from log events, so it may hold terminal escape sequences: `list` and
+/// `show` print them escaped, never raw.
+#[test]
+fn control_characters_in_stored_text_are_escaped() {
+    let dir = std::env::temp_dir().join(format!("taskwire-cli-control-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = Db(dir.join("tickets.db"));
+    let hostile = "\u{1b}]0;owned\u{7}\u{1b}[2J\rcleared";
+    let layer = taskwire_tickets::layer(taskwire_tickets::Sqlite::open(&db.0).unwrap())
+        .with_service(hostile)
+        .with_release(hostile);
+    let guard = layer.guard();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        let _s = tracing::info_span!("request", route = hostile).entered();
+        tracing::error!(user = hostile, "login failed {hostile}");
+    });
+    drop(guard);
+    for args in [&["list"][..], &["show", "1"][..]] {
+        let out = ok(&taskwire(Some(&db.0), args));
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?} printed a control character: {out:?}"
+        );
+        assert!(out.contains("\\u{1b}"), "{args:?} shows the escape: {out}");
+    }
+}

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use taskwire_tickets::store::{Mute, Occurrence, Status, TagCount, Ticket};
 
 use super::when::{relative, thousands};
+use crate::text::{clean, Clean};
 
 /// The status as shown: `regressed` for an open ticket that came back after a resolution.
 fn status_text(t: &Ticket) -> &'static str {
@@ -62,7 +63,7 @@ pub(crate) fn list(
                 relative(t.last_seen.as_micros(), now),
                 relative(t.first_seen.as_micros(), now),
                 t.level.as_str().to_owned(),
-                cut(title(t), 80),
+                cut(&clean(title(t)), 80),
             ]
         })
         .collect();
@@ -133,7 +134,7 @@ pub(crate) fn show(
     let when = |ts: taskwire_tickets::store::Timestamp| {
         format!("{} ({})", relative(ts.as_micros(), now), ts)
     };
-    writeln!(out, "Ticket {}: {}", t.id, title(t))?;
+    writeln!(out, "Ticket {}: {}", t.id, Clean(title(t)))?;
     let mut status = t.status.as_str().to_owned();
     if let Some(r) = t.regressed_at {
         if t.status == Status::Open {
@@ -146,14 +147,14 @@ pub(crate) fn show(
     writeln!(out, "  status       {status}")?;
     writeln!(out, "  level        {}", t.level)?;
     if let Some(s) = &t.service {
-        writeln!(out, "  service      {s}")?;
+        writeln!(out, "  service      {}", Clean(s))?;
     }
     let site = match (&t.file, t.line) {
-        (Some(f), Some(l)) => format!(" ({f}:{l})"),
-        (Some(f), None) => format!(" ({f})"),
+        (Some(f), Some(l)) => format!(" ({}:{l})", Clean(f)),
+        (Some(f), None) => format!(" ({})", Clean(f)),
         _ => String::new(),
     };
-    writeln!(out, "  where        {}{site}", t.target)?;
+    writeln!(out, "  where        {}{site}", Clean(&t.target))?;
     writeln!(out, "  count        {}", thousands(t.count))?;
     writeln!(out, "  first seen   {}", when(t.first_seen))?;
     writeln!(out, "  last seen    {}", when(t.last_seen))?;
@@ -161,17 +162,17 @@ pub(crate) fn show(
         let rel = t
             .resolved_in_release
             .as_deref()
-            .map(|r| format!(" in release {r}"))
+            .map(|r| format!(" in release {}", Clean(r)))
             .unwrap_or_default();
         writeln!(out, "  resolved     {}{rel}", when(r))?;
     }
-    writeln!(out, "  fingerprint  {}", t.fingerprint)?;
+    writeln!(out, "  fingerprint  {}", Clean(&t.fingerprint))?;
 
     if !tags.is_empty() {
         writeln!(out, "\nTags")?;
         let key_width = tags
             .iter()
-            .map(|t| t.key.chars().count())
+            .map(|t| clean(&t.key).chars().count())
             .max()
             .unwrap_or(0);
         let mut i = 0;
@@ -189,7 +190,7 @@ pub(crate) fn show(
                 .map(|t| {
                     format!(
                         "{} {}% ({})",
-                        cut(&t.value, 40),
+                        cut(&clean(&t.value), 40),
                         u128::from(t.count) * 100 / sum,
                         thousands(t.count)
                     )
@@ -200,6 +201,7 @@ pub(crate) fn show(
             } else {
                 String::new()
             };
+            let key = clean(key);
             writeln!(out, "  {key:<key_width$}  {}{more}", values.join(", "))?;
         }
     }
@@ -223,15 +225,15 @@ pub(crate) fn show(
             if o.first { " (first)" } else { "" },
             s.time
         )?;
-        writeln!(out, "    message  {}", s.message)?;
+        writeln!(out, "    message  {}", Clean(&s.message))?;
         if s.fields != "{}" {
-            writeln!(out, "    fields   {}", s.fields)?;
+            writeln!(out, "    fields   {}", Clean(&s.fields))?;
         }
         if let Some(spans) = spans_text(&s.spans) {
-            writeln!(out, "    spans    {spans}")?;
+            writeln!(out, "    spans    {}", Clean(&spans))?;
         }
         if let Some(errors) = errors_text(&s.errors) {
-            writeln!(out, "    error    {errors}")?;
+            writeln!(out, "    error    {}", Clean(&errors))?;
         }
         let mut origin = format!("host {} pid {} thread {}", s.host, s.pid, s.thread);
         if let Some(svc) = &s.service {
@@ -240,14 +242,19 @@ pub(crate) fn show(
         if let Some(r) = &s.release {
             origin.push_str(&format!(" release {r}"));
         }
-        writeln!(out, "    origin   {origin}")?;
+        writeln!(out, "    origin   {}", Clean(&origin))?;
         if let Some(trace) = &s.trace_id {
             writeln!(
                 out,
-                "    task     trace {trace} span {}",
-                s.span_id.as_deref().unwrap_or("-")
+                "    task     trace {} span {}",
+                Clean(trace),
+                Clean(s.span_id.as_deref().unwrap_or("-"))
             )?;
-            writeln!(out, "    request  taskwire tree --trace {trace} LOGS...")?;
+            writeln!(
+                out,
+                "    request  taskwire tree --trace {} LOGS...",
+                Clean(trace)
+            )?;
         }
     }
     Ok(())
