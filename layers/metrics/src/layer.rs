@@ -29,7 +29,7 @@ pub const TARGET: &str = "taskwire::metrics";
 
 /// The target of taskwire-tasks' `task.start`/`task.end` records, which are not counted as
 /// events: the span histograms already count the tasks they describe.
-const TASKS_TARGET: &str = "taskwire::tasks";
+const TASKS_TARGET: &str = taskwire_core::task_record::TARGET;
 
 const OUTCOMES: [&str; 2] = ["succeeded", "failed"];
 

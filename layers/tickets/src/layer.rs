@@ -30,7 +30,7 @@ use crate::Grouping;
 
 /// The target of the tasks layer's own records (`task.start`, `task.end`), which never make
 /// tickets.
-pub const TASKS_TARGET: &str = "taskwire::tasks";
+pub const TASKS_TARGET: &str = taskwire_core::task_record::TARGET;
 
 /// Groups events at or above a level into tickets in a [`Store`]. Built with
 /// [`layer()`](crate::layer()); see the [crate docs](crate).
