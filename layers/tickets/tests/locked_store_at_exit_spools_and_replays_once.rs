@@ -4,13 +4,15 @@
 //! even when that replay is cut short by `kill -9` or a spool file is replayed twice.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
+#[path = "support/child.rs"]
+mod child;
 mod support;
 
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use child::{child, expect, wait_exit};
 use support::{tickets, TempDir};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
@@ -75,51 +77,7 @@ fn child_replays() {
     println!("done {}", guard.stats().events_replayed());
 }
 
-fn child(test: &str, envs: &[(&str, String)]) -> (Child, BufReader<ChildStdout>) {
-    let mut c = Command::new(std::env::current_exe().unwrap());
-    c.args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    let mut child = c.spawn().unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    (child, out)
-}
-
-/// The next line starting with `prefix`, without it (fails when the child ends first).
-fn expect(out: &mut BufReader<ChildStdout>, prefix: &str) -> String {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the child ended before printing {prefix:?}"
-        );
-        // The test harness may have printed `test NAME ... ` before it on the same line.
-        if let Some(i) = line.find(prefix) {
-            return line[i + prefix.len()..].trim().to_owned();
-        }
-    }
-}
-
 /// Waits for `child` to exit, at most `limit`; returns how long it took.
-fn wait_exit(child: &mut Child, limit: Duration) -> Duration {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "the child failed: {status}");
-            return start.elapsed();
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("the child did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 fn spool_files(db: &Path) -> Vec<PathBuf> {
     let dir = db.parent().unwrap();
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -6,13 +6,15 @@
 //! scripts/services/mongodb.sh) so it can stop and restart it.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
+#[path = "support/child.rs"]
+mod child;
 mod mongo_support;
 
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use child::{child, expect, wait_exit};
 use mongo_support::{free_port, unique_db, OwnServer};
 use taskwire_tickets::store::{ListQuery, Store};
 use taskwire_tickets::MongoDb;
@@ -75,50 +77,6 @@ fn child_replays() {
     let _subscriber = tracing_subscriber::registry().with(layer);
     guard.flush().unwrap();
     println!("done {}", guard.stats().events_replayed());
-}
-
-fn child(test: &str, envs: &[(&str, String)]) -> (Child, BufReader<ChildStdout>) {
-    let mut c = Command::new(std::env::current_exe().unwrap());
-    c.args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    for (k, v) in envs {
-        c.env(k, v);
-    }
-    let mut child = c.spawn().unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    (child, out)
-}
-
-/// The text after the next occurrence of `prefix` (fails when the child ends first).
-fn expect(out: &mut BufReader<ChildStdout>, prefix: &str) -> String {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the child ended before printing {prefix:?}"
-        );
-        // The test harness may have printed `test NAME ... ` before it on the same line.
-        if let Some(i) = line.find(prefix) {
-            return line[i + prefix.len()..].trim().to_owned();
-        }
-    }
-}
-
-fn wait_exit(child: &mut Child, limit: Duration) {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "the child failed: {status}");
-            return;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("the child did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// A fresh folder (for the server's data and the spool), removed on drop.

@@ -45,10 +45,8 @@
 //! is completed by the next one, and a batch that was half applied when the process gave up is
 //! completed rather than repeated; a `spool:…` record in `{prefix}meta` marks a batch done.
 
-use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -465,17 +463,8 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 const SPOOL_MARK_DAYS: i64 = 30;
 
 fn random_token() -> i64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let mut h = RandomState::new().build_hasher();
-    h.write_u64(N.fetch_add(1, Ordering::Relaxed));
-    h.write_u32(std::process::id());
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish() as i64
+    // The same bits as a key, read as signed (BSON has no unsigned 64-bit integer).
+    crate::spool::random_key() as i64
 }
 
 struct Inner {
