@@ -1,16 +1,15 @@
 //! Rendering one event as one JSON line, into a reused per-thread buffer.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::error::Error;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use taskwire_core::{json, process, task_record, time, Redactor, SpanData};
+use taskwire_core::cache::{SiteCache, SiteKey};
+use taskwire_core::schema::{self, level_index, task_record, LEVELS};
+use taskwire_core::{ids, json, process, time, Redactor, SpanData};
 use tracing_core::field::{Field, Visit};
-use tracing_core::{Event, Level, Metadata, Subscriber};
+use tracing_core::{Event, Metadata, Subscriber};
 
 use tracing_subscriber::registry::{LookupSpan, Scope};
 
@@ -64,39 +63,20 @@ impl Default for Format {
     }
 }
 
-const LEVELS: [(Level, &str); 5] = [
-    (Level::TRACE, "TRACE"),
-    (Level::DEBUG, "DEBUG"),
-    (Level::INFO, "INFO"),
-    (Level::WARN, "WARN"),
-    (Level::ERROR, "ERROR"),
-];
-
-fn level_index(l: &Level) -> usize {
-    match *l {
-        Level::TRACE => 0,
-        Level::DEBUG => 1,
-        Level::INFO => 2,
-        Level::WARN => 3,
-        _ => 4,
-    }
-}
-
 impl Format {
     /// Gives the configuration a new id, so that plans cached for the old one are not used.
     pub(crate) fn touch(&mut self) {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        self.id = NEXT.fetch_add(1, Ordering::Relaxed);
+        self.id = ids::next_id().get();
     }
 
     /// Re-renders the fixed parts after a setting changed.
     pub(crate) fn prepare(&mut self) {
         self.touch();
-        for (i, (_, name)) in LEVELS.iter().enumerate() {
+        for (i, level) in LEVELS.iter().enumerate() {
             let mut v = Vec::new();
             if let Some(k) = self.keys.get(Key::Level) {
                 v.extend_from_slice(k);
-                json::write_str(&mut v, name);
+                json::write_str(&mut v, level.as_str());
                 v.push(b',');
             }
             self.level_entries[i] = v;
@@ -275,7 +255,7 @@ impl Plan {
                 dups: 0,
                 sensitive: redactor.is_sensitive(name),
                 log_meta: name.starts_with("log."),
-                is_message: name == "message",
+                is_message: name == schema::MESSAGE,
             });
         }
         for i in 0..fields.len() {
@@ -300,33 +280,8 @@ impl Plan {
     }
 }
 
-/// FxHash: the plan cache is keyed by two integers, so a one-multiply hash is plenty.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    #[inline]
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    #[inline]
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Plans by (layer configuration id, address of the callsite's static metadata).
-type Plans<P = Plan> = HashMap<(u64, usize), P, BuildHasherDefault<FxHasher>>;
+/// Plans by (layer configuration id, callsite), per thread.
+type Plans<P = Plan> = SiteCache<SiteKey, P>;
 
 /// The keys of a span callsite's fields as written in flattened mode (`"name":` or
 /// `"fields.name":`), decided once per span callsite and layer configuration.
@@ -391,13 +346,9 @@ fn span_plan_for<'p>(
     fmt: &Format,
     meta: &'static Metadata<'static>,
 ) -> &'p SpanPlan {
-    let key = (fmt.id, std::ptr::from_ref(meta) as usize);
-    if plans.len() >= PLAN_MAX_ENTRIES && !plans.contains_key(&key) {
-        plans.clear();
-    }
-    plans
-        .entry(key)
-        .or_insert_with(|| SpanPlan::new(&fmt.keys, meta))
+    plans.get_or_insert_with(SiteKey::new(fmt.id, meta), || {
+        SpanPlan::new(&fmt.keys, meta)
+    })
 }
 
 /// The plan for events of `meta` under `fmt`, built on first use.
@@ -412,19 +363,12 @@ fn plan_for<'p>(
     if meta.fields().len() > PLAN_MAX_FIELDS {
         return None;
     }
-    let key = (fmt.id, std::ptr::from_ref(meta) as usize);
-    if plans.len() >= PLAN_MAX_ENTRIES && !plans.contains_key(&key) {
-        plans.clear();
-    }
-    Some(
-        plans
-            .entry(key)
-            .or_insert_with(|| Plan::new(fmt, redactor, meta, thread)),
-    )
+    Some(plans.get_or_insert_with(SiteKey::new(fmt.id, meta), || {
+        Plan::new(fmt, redactor, meta, thread)
+    }))
 }
 
 /// Per-thread buffers, reused so that a record in steady state allocates nothing.
-#[derive(Default)]
 pub(crate) struct Scratch {
     pub(crate) line: Vec<u8>,
     fields: Vec<u8>,
@@ -433,6 +377,19 @@ pub(crate) struct Scratch {
     thread: Vec<u8>,
     plans: Plans,
     span_plans: Plans<SpanPlan>,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            line: Vec::new(),
+            fields: Vec::new(),
+            seen: Vec::new(),
+            thread: Vec::new(),
+            plans: SiteCache::new(PLAN_MAX_ENTRIES),
+            span_plans: SiteCache::new(PLAN_MAX_ENTRIES),
+        }
+    }
 }
 
 /// Buffers that grew past this after a huge record are given back.
@@ -865,7 +822,7 @@ impl EventVisitor<'_> {
     fn is_message(&self, field: &Field) -> bool {
         match self.plan.and_then(|p| p.fields.get(field.index())) {
             Some(p) => p.is_message,
-            None => field.name() == "message",
+            None => field.name() == schema::MESSAGE,
         }
     }
 

@@ -11,7 +11,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use taskwire_core::event_time::EventClock;
-use taskwire_core::{suppress, Capture, Redactor};
+use taskwire_core::schema::level_index;
+use taskwire_core::{ids, suppress, Capture, Redactor};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_log::NormalizeEvent;
@@ -21,7 +22,7 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::fingerprint::{
     KeyHasher, FINGERPRINT_FIELD, MODE_EXPLICIT, MODE_LINE, MODE_OVERFLOW, MODE_SPAN,
 };
-use crate::groups::{level_index, with_site, Group, Site};
+use crate::groups::{with_site, Group, Site};
 use crate::repeats;
 use crate::sample::{self, Lookup, SampleContext, DEFAULT_MAX_FIELD_LEN};
 use crate::store::{Store, TicketSeed, Timestamp};
@@ -68,8 +69,6 @@ impl std::fmt::Debug for TicketsLayer {
 
 impl TicketsLayer {
     pub(crate) fn new(store: Box<dyn Store>) -> TicketsLayer {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(1);
         let cfg = WriterConfig {
             period: Duration::from_millis(100),
             queue_capacity: 1024,
@@ -85,7 +84,7 @@ impl TicketsLayer {
         };
         let capture = Capture::default();
         TicketsLayer {
-            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            id: ids::next_id().get(),
             sample_cx: SampleContext {
                 redactor: capture.redactor().clone(),
                 max_field_len: DEFAULT_MAX_FIELD_LEN,
@@ -527,7 +526,7 @@ where
         let now = Timestamp::from(self.clock.time(event)).as_micros();
         with_site(
             self.id,
-            meta.callsite(),
+            meta,
             || self.site(meta, now),
             |site| match site {
                 Site::Static(g) => {

@@ -38,8 +38,9 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendErro
 
 mod shutdown;
 
-use crate::groups::{Group, Registry, LEVELS};
+use crate::groups::{Group, Registry};
 use crate::store::{Batch, ErrorKind, GroupUpdate, Sample, Store, TagCount, Timestamp, WriteError};
+use taskwire_core::schema::LEVELS;
 
 /// How long the final flush keeps retrying by default: within the 10 s that `docker stop` (and
 /// many container runtimes) wait before SIGKILL, with room for the application's own shutdown
