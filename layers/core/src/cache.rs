@@ -209,6 +209,10 @@ where
     let done = cache
         .try_with(|c| {
             let mut c = c.try_borrow_mut().ok()?;
+            // A hit: one probe, nothing moved.
+            if let Some(v) = c.map.get(&key) {
+                return Some(f.take()?(v));
+            }
             let (make, f) = (make.take()?, f.take()?);
             Some(f(c.get_or_insert_with(key, make)))
         })
@@ -217,7 +221,7 @@ where
     match (done, make, f) {
         (Some(r), _, _) => r,
         (None, Some(make), Some(f)) => f(&make()),
-        // `make` and `f` are taken together, right before they run to completion.
+        // `f` is taken only right before it runs to completion.
         (None, _, _) => unreachable!("cache closures ran without a result"),
     }
 }
