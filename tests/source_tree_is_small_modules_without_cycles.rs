@@ -47,8 +47,6 @@ const LONG_FILES_ALLOWED: &[&str] = &[
     // The event renderer with its per-call-site plans; to be split into the configuration's
     // fixed parts, the plans and the field visitor.
     "layers/json/src/format.rs",
-    // Layer, data-model hub and bench API at once (issue 13, metrics).
-    "layers/metrics/src/layer.rs",
     // Builder, token protocol, reply parsing, document mapping and a serde visitor in one file
     // (issue 13, tickets store).
     "layers/tickets/src/store/mongodb.rs",
@@ -71,10 +69,6 @@ const CYCLES_ALLOWED: &[(&str, &[&str])] = &[
     // The layer writes records that `records` builds from the layer's span state (issue 13,
     // tasks: `layer` <-> `records`).
     ("layers/tasks", &["layer", "records"]),
-    // The metrics layer is also its data-model hub (issue 13, metrics: `layer` <-> `callsites`,
-    // `layer` <-> `snapshot`, `labels` <-> `export`).
-    ("layers/metrics", &["callsites", "layer", "snapshot"]),
-    ("layers/metrics", &["export", "labels"]),
     // The response body ends the task the middleware started (issue 13, actix:
     // `middleware` <-> `body`).
     ("integrations/actix", &["body", "middleware"]),
