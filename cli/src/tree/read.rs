@@ -475,6 +475,44 @@ mod tests {
         assert_eq!(t.start_us(), t.end_us - 1500);
     }
 
+    /// serde's renames are string literals: this line is written with the schema's names, so
+    /// a key renamed in `taskwire_core::schema` without the reader fails here.
+    #[test]
+    fn reads_the_keys_the_schema_names() {
+        use serde_json::{Map, Value};
+        use taskwire_core::schema::{header, task_record::keys, TASK_NAME};
+        let mut m = Map::new();
+        let mut put = |k: &str, v: Value| m.insert(k.to_owned(), v);
+        put(header::TIMESTAMP, "2026-11-21T19:01:01.943172Z".into());
+        put(header::LEVEL, "INFO".into());
+        put(header::TARGET, TASKS_TARGET.into());
+        put(header::MESSAGE, task_record::END.into());
+        put(TASK_NAME, "GET /x".into());
+        put(keys::TARGET, "shop".into());
+        put(keys::OUTCOME, "failed".into());
+        put(keys::DURATION_US, 1500.into());
+        put(keys::BUSY_US, 900.into());
+        put(keys::ERRORS, 1.into());
+        put(keys::FAILED_CHILDREN, 2.into());
+        put(keys::REMOTE_PARENT, true.into());
+        put(keys::FAILURE, "boom".into());
+        put(header::TRACE_ID, "4bf92f3577b34da6a3ce929d0e0e4736".into());
+        put(header::SPAN_ID, "00f067aa0ba902b7".into());
+        put(header::PARENT_SPAN_ID, "1111111111111111".into());
+        put(header::SERVICE, "front".into());
+        let (c, bad) = read(&Value::Object(m).to_string());
+        assert_eq!(bad, 0);
+        let t = &c.tasks[0];
+        assert_eq!(c.str(t.name), "GET /x");
+        assert_eq!(t.failure.map(|s| c.str(s)), Some("boom"));
+        assert_eq!(t.service.map(|s| c.str(s)), Some("front"));
+        assert!(t.failed && t.remote_parent);
+        assert_eq!((t.duration_us, t.busy_us, t.errors), (1500, 900, 1));
+        assert_eq!(t.parent, Some(0x1111111111111111));
+        assert_eq!(t.target.map(|s| c.str(s)), Some("shop"));
+        assert_eq!(t.failed_children, 2);
+    }
+
     #[test]
     fn error_messages_come_from_msg_or_the_error_field() {
         let text = concat!(
