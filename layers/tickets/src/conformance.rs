@@ -456,7 +456,7 @@ pub fn delete_removes_samples_and_tags(make: Factory<'_>) {
     assert_eq!(s.find("a").ok().flatten().map(|x| x.count), Some(1));
 }
 
-/// [`Store::write_once`] applies a `(key, batch)` once however often it is written, and
+/// [`TicketWriter::write_once`] applies a `(key, batch)` once however often it is written, and
 /// other keys as usual. Skipped for a store without a spool that refuses `write_once` (the
 /// trait's default).
 pub fn write_once_applies_each_key_once(make: Factory<'_>) {

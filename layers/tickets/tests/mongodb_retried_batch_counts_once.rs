@@ -6,7 +6,8 @@
 mod mongo_support;
 
 use taskwire_tickets::store::{
-    Batch, GroupUpdate, Level, OccurrenceQuery, Sample, Store, TagCount, TicketSeed, Timestamp,
+    Batch, GroupUpdate, Level, OccurrenceQuery, Sample, TagCount, TicketReader, TicketSeed,
+    TicketWriter, Timestamp,
 };
 use taskwire_tickets::MongoDb;
 

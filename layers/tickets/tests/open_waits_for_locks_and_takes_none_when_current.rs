@@ -15,7 +15,7 @@ use support::TempDir;
 use taskwire_tickets::store::{
     Batch, ErrorKind, GroupUpdate, Level, ListQuery, TicketSeed, Timestamp,
 };
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader, TicketWriter};
 
 const CHILD_ENV: &str = "TASKWIRE_TICKETS_OPEN_TOGETHER_DB";
 const PROCESSES: usize = 8;

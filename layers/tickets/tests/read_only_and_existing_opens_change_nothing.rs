@@ -10,7 +10,7 @@ use std::path::Path;
 
 use support::TempDir;
 use taskwire_tickets::store::{Batch, ErrorKind, GroupUpdate, Level, Mute, TicketSeed, Timestamp};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader, TicketTriage, TicketWriter};
 
 fn state(path: &Path) -> (Vec<u8>, String, usize) {
     let bytes = std::fs::read(path).unwrap();

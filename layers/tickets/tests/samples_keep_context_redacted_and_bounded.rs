@@ -38,12 +38,12 @@ impl std::error::Error for Inner {}
 #[test]
 fn a_sample_has_the_whole_context() {
     let dir = TempDir::new("sample");
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
         .with_service("checkout")
         .with_release("1.2.3")
         .with_tag_field("http.route")
-        .with_max_field_len(64);
-    let guard = layer.guard();
+        .with_max_field_len(64)
+        .build();
     let mut ids = None;
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         let _req =
@@ -117,8 +117,9 @@ fn a_sample_has_the_whole_context() {
 #[test]
 fn first_and_newest_samples_are_kept_and_counts_stay_exact() {
     let dir = TempDir::new("retention");
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap()).with_samples_per_ticket(3);
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
+        .with_samples_per_ticket(3)
+        .build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     for round in 0..4 {
         tracing::dispatcher::with_default(&dispatch, || {
@@ -145,10 +146,10 @@ fn first_and_newest_samples_are_kept_and_counts_stay_exact() {
 #[test]
 fn tag_values_beyond_the_cap_count_as_other() {
     let dir = TempDir::new("tag-cap");
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
         .with_tag_field("customer")
-        .with_max_tag_values(2);
-    let guard = layer.guard();
+        .with_max_tag_values(2)
+        .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for c in ["a", "b", "a", "c", "d", "a"] {
             tracing::error!(customer = c, "failed");

@@ -6,7 +6,7 @@ mod support;
 
 use support::TempDir;
 use taskwire_tickets::store::{Batch, GroupUpdate, Level, TicketSeed, Timestamp};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader, TicketWriter};
 
 #[test]
 fn tables_are_added_next_to_existing_ones() {

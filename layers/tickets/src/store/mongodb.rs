@@ -56,9 +56,10 @@ use mongodb::{Client, Collection, Database, IndexModel};
 
 use super::transition::State;
 use super::{
-    Batch, ErrorKind, GroupUpdate, Level, ListQuery, Mute, Occurrence, OccurrenceQuery, OpenError,
-    QueryError, Sample, Sort, Status, Store, TablePrefix, TagCount, Ticket, TicketId, Timestamp,
-    UpdateError, WriteError, OTHER_TAG_VALUE,
+    Batch, ErrorKind, GroupUpdate, Level, ListQuery, Mute, Occurrence, OccurrenceOrder,
+    OccurrenceQuery, OpenError, QueryError, Sample, Sort, Status, TablePrefix, TagCount, Ticket,
+    TicketId, TicketReader, TicketTriage, TicketWriter, Timestamp, UpdateError, WriteError,
+    OTHER_TAG_VALUE,
 };
 
 /// The driver, for benchmarks that compare this store with raw bulk writes.
@@ -103,7 +104,7 @@ pub struct MongoDb {
     /// A batch that failed and the token and ids it was given, reused when the same batch is
     /// written again.
     retry: Option<(Batch, Plan)>,
-    /// See [`Store::spool_path`].
+    /// See [`TicketWriter::spool_path`].
     spool: Option<PathBuf>,
 }
 
@@ -1685,7 +1686,7 @@ impl MongoDb {
     }
 }
 
-impl Store for MongoDb {
+impl TicketWriter for MongoDb {
     fn write(&mut self, batch: &Batch) -> Result<(), WriteError> {
         if batch.groups.is_empty() {
             return Ok(());
@@ -1746,7 +1747,9 @@ impl Store for MongoDb {
         .map_err(|e| write_err(e, &target))?;
         Ok(true)
     }
+}
 
+impl TicketReader for MongoDb {
     fn list(&self, query: &ListQuery) -> Result<Vec<Ticket>, QueryError> {
         let sort = match query.sort {
             Sort::LastSeen => doc! {"last_seen_us": -1, "_id": -1},
@@ -1795,7 +1798,11 @@ impl Store for MongoDb {
         id: TicketId,
         query: &OccurrenceQuery,
     ) -> Result<Vec<Occurrence>, QueryError> {
-        let dir = if query.newest_first { -1 } else { 1 };
+        let dir = if query.order == OccurrenceOrder::NewestFirst {
+            -1
+        } else {
+            1
+        };
         self.run(async |i| {
             let mut cursor = i
                 .occurrences
@@ -1850,7 +1857,9 @@ impl Store for MongoDb {
         });
         Ok(out)
     }
+}
 
+impl TicketTriage for MongoDb {
     fn resolve(
         &mut self,
         id: TicketId,

@@ -23,9 +23,9 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBeha
 
 use super::transition::State;
 use super::{
-    Batch, ErrorKind, Level, ListQuery, Mute, Occurrence, OccurrenceQuery, OpenError, QueryError,
-    Sample, Sort, Status, Store, TagCount, Ticket, TicketId, Timestamp, UpdateError, WriteError,
-    OTHER_TAG_VALUE,
+    Batch, ErrorKind, Level, ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery,
+    OpenError, QueryError, Sample, Sort, Status, TagCount, Ticket, TicketId, TicketReader,
+    TicketTriage, TicketWriter, Timestamp, UpdateError, WriteError, OTHER_TAG_VALUE,
 };
 
 pub use schema::SCHEMA_VERSION;
@@ -497,7 +497,7 @@ impl Sqlite {
     }
 }
 
-impl Store for Sqlite {
+impl TicketWriter for Sqlite {
     fn write(&mut self, batch: &Batch) -> Result<(), WriteError> {
         if batch.groups.is_empty() {
             return Ok(());
@@ -516,7 +516,9 @@ impl Store for Sqlite {
     fn write_once(&mut self, batch: &Batch, key: u64) -> Result<bool, WriteError> {
         self.write_tx(batch, Some(key)).map_err(write_error)
     }
+}
 
+impl TicketReader for Sqlite {
     fn list(&self, query: &ListQuery) -> Result<Vec<Ticket>, QueryError> {
         let (w, mut args) = Sqlite::where_clause(query);
         let order = match query.sort {
@@ -568,7 +570,7 @@ impl Store for Sqlite {
         id: TicketId,
         query: &OccurrenceQuery,
     ) -> Result<Vec<Occurrence>, QueryError> {
-        let sql = if query.newest_first {
+        let sql = if query.order == OccurrenceOrder::NewestFirst {
             &self.sql.occurrences_newest
         } else {
             &self.sql.occurrences_oldest
@@ -599,7 +601,9 @@ impl Store for Sqlite {
             .map_err(query_err)?;
         rows.collect::<Result<_, _>>().map_err(query_err)
     }
+}
 
+impl TicketTriage for Sqlite {
     fn resolve(
         &mut self,
         id: TicketId,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use taskwire_tickets::store::{ListQuery, Occurrence, OccurrenceQuery, Sort, TagCount, Ticket};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader};
 
 /// A fresh folder under the system's temporary folder, removed on drop.
 pub(crate) struct TempDir(PathBuf);
