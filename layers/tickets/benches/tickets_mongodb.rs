@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use taskwire_tickets::store::mongodb::driver;
+use ::mongodb as driver;
 use taskwire_tickets::store::{ListQuery, Store, TicketReader};
 use taskwire_tickets::{MongoDb, Sqlite};
 use tracing_subscriber::prelude::*;
