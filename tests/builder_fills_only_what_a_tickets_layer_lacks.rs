@@ -37,7 +37,7 @@ fn one_ticket(
         .occurrences(ticket.id, &OccurrenceQuery::newest())
         .expect("samples");
     let sample = &samples.first().expect("one sample").sample;
-    (ticket, sample.fields.clone(), sample.release.clone())
+    (ticket, sample.fields.to_string(), sample.release.clone())
 }
 
 #[test]

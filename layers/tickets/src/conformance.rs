@@ -27,8 +27,8 @@
 //! ```
 
 use crate::store::{
-    Batch, GroupUpdate, Level, ListQuery, Mute, OccurrenceQuery, Sample, Sort, Status, Store,
-    TagCount, TicketId, TicketSeed, Timestamp, OTHER_TAG_VALUE,
+    Batch, GroupUpdate, JsonText, Level, ListQuery, Mute, OccurrenceQuery, Sample, Sort, Status,
+    Store, TagCount, TicketId, TicketSeed, Timestamp, OTHER_TAG_VALUE,
 };
 
 /// Makes a fresh, empty store.
@@ -74,7 +74,7 @@ fn sample(at: i64, message: &str) -> Sample {
     let mut s = Sample::new(t(at));
     s.level = Some(Level::ERROR);
     s.message = message.to_owned();
-    s.fields = format!("{{\"n\":{at}}}");
+    s.fields = JsonText::rendered(format!("{{\"n\":{at}}}"));
     s.trace_id = Some("4bf92f3577b34da6a3ce929d0e0e4736".into());
     s.span_id = Some("00f067aa0ba902b7".into());
     s.host = "host-1".into();

@@ -69,8 +69,9 @@ fn child_replays() {
     let Ok(path) = std::env::var(REPLAY_DB) else {
         return;
     };
-    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap()).build();
+    let store = Sqlite::open(&path).unwrap();
     println!("start");
+    let (layer, guard) = taskwire_tickets::layer(store).build();
     let _subscriber = tracing_subscriber::registry().with(layer);
     guard.flush().unwrap();
     println!("done {}", guard.stats().events_replayed());

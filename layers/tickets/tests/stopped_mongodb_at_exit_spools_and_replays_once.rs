@@ -71,9 +71,9 @@ fn child_replays() {
     let Ok(uri) = std::env::var(REPLAY_URI) else {
         return;
     };
+    println!("start");
     let (layer, guard) =
         taskwire_tickets::layer(store(&uri, &std::env::var(CHILD_SPOOL).unwrap())).build();
-    println!("start");
     let _subscriber = tracing_subscriber::registry().with(layer);
     guard.flush().unwrap();
     println!("done {}", guard.stats().events_replayed());

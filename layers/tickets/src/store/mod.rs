@@ -40,6 +40,7 @@ mod error;
 pub(crate) mod transition;
 
 mod batch;
+mod json_text;
 mod occurrence;
 mod prefix;
 mod query;
@@ -49,6 +50,7 @@ mod timestamp;
 
 pub use batch::{Batch, GroupUpdate, TagCount, TicketSeed};
 pub use error::{ErrorKind, OpenError, QueryError, UpdateError, WriteError};
+pub use json_text::{InvalidJson, JsonText};
 pub use occurrence::{Occurrence, Sample};
 pub use prefix::{TablePrefix, DEFAULT_PREFIX};
 pub use query::{ListQuery, OccurrenceOrder, OccurrenceQuery, Sort};

@@ -1,10 +1,10 @@
 //! A [`Sample`]: the data of one stored event, and the [`Occurrence`] that places it.
 
-use super::{Level, TicketId, Timestamp};
+use super::{JsonText, Level, TicketId, Timestamp};
 
 /// One stored occurrence: the full data of one event.
 ///
-/// The JSON columns hold valid JSON: `fields` an object of the event's fields, `spans` an
+/// The JSON fields hold valid JSON ([`JsonText`]): `fields` an object of the event's fields, `spans` an
 /// array of `{"name": …, "fields": {…}}` from the outermost enclosing span to the innermost,
 /// `errors` an array of `{"field": …, "message": …, "source": […]}` for every error value among
 /// the event's fields.
@@ -18,9 +18,9 @@ pub struct Sample {
     /// The event's message (the `message` field), truncated like any field.
     pub message: String,
     /// The event's other fields as a JSON object (redacted, truncated).
-    pub fields: String,
+    pub fields: JsonText,
     /// The enclosing spans as a JSON array, outermost first.
-    pub spans: String,
+    pub spans: JsonText,
     /// The W3C trace id (32 hex digits) of the enclosing task.
     pub trace_id: Option<String>,
     /// The W3C span id (16 hex digits) of the enclosing task.
@@ -36,17 +36,17 @@ pub struct Sample {
     /// The release, if configured.
     pub release: Option<String>,
     /// The error values among the fields, with their source chains, as a JSON array.
-    pub errors: String,
+    pub errors: JsonText,
 }
 
 impl Sample {
-    /// An empty sample at `time` (JSON columns `{}`, `[]`, `[]`).
+    /// An empty sample at `time` (JSON fields `{}`, `[]`, `[]`).
     pub fn new(time: Timestamp) -> Sample {
         Sample {
             time,
-            fields: "{}".to_owned(),
-            spans: "[]".to_owned(),
-            errors: "[]".to_owned(),
+            fields: JsonText::empty_object(),
+            spans: JsonText::empty_array(),
+            errors: JsonText::empty_array(),
             ..Sample::default()
         }
     }

@@ -153,7 +153,7 @@ impl SqliteBuilder {
     /// fail with [`ErrorKind::Unavailable`].
     ///
     /// ```
-    /// use taskwire_tickets::{store::ListQuery, Sqlite, Store};
+    /// use taskwire_tickets::{store::ListQuery, Sqlite, TicketReader};
     /// # let dir = std::env::temp_dir().join(format!("tw-doc-ro-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir)?;
     /// # let path = dir.join("tickets.db");

@@ -4,7 +4,8 @@ use mongodb::bson::{doc, Bson, DateTime, Document};
 
 use crate::store::transition::State;
 use crate::store::{
-    GroupUpdate, Level, Occurrence, Sample, Status, Ticket, TicketId, Timestamp, OTHER_TAG_VALUE,
+    GroupUpdate, JsonText, Level, Occurrence, Sample, Status, Ticket, TicketId, Timestamp,
+    OTHER_TAG_VALUE,
 };
 
 use super::bson_json::{bson_to_json, json_to_bson};
@@ -151,12 +152,12 @@ pub(super) fn sample_doc(id: i64, ticket: i64, first: bool, token: i64, s: &Samp
         "time_us": s.time.as_micros(),
         "time": date(s.time),
         "message": &s.message,
-        "fields": json_to_bson(&s.fields),
-        "spans": json_to_bson(&s.spans),
+        "fields": json_to_bson(s.fields.as_str()),
+        "spans": json_to_bson(s.spans.as_str()),
         "host": &s.host,
         "pid": i64::from(s.pid),
         "thread": &s.thread,
-        "errors": json_to_bson(&s.errors),
+        "errors": json_to_bson(s.errors.as_str()),
     };
     if first {
         d.insert("op", token);
@@ -179,9 +180,13 @@ pub(super) fn occurrence_of(d: &Document) -> Occurrence {
     let mut s = Sample::new(Timestamp::from_micros(i64_of(d, "time_us").unwrap_or(0)));
     s.level = d.get_str("level").ok().and_then(|l| l.parse().ok());
     s.message = str_of(d, "message");
-    s.fields = d.get("fields").map_or_else(|| "{}".into(), bson_to_json);
-    s.spans = d.get("spans").map_or_else(|| "[]".into(), bson_to_json);
-    s.errors = d.get("errors").map_or_else(|| "[]".into(), bson_to_json);
+    let json = |key: &str, missing: fn() -> JsonText| {
+        d.get(key)
+            .map_or_else(missing, |b| JsonText::from_stored(bson_to_json(b)))
+    };
+    s.fields = json("fields", JsonText::empty_object);
+    s.spans = json("spans", JsonText::empty_array);
+    s.errors = json("errors", JsonText::empty_array);
     s.trace_id = opt_str(d, "trace_id");
     s.span_id = opt_str(d, "span_id");
     s.service = opt_str(d, "service");

@@ -1,7 +1,7 @@
 //! Tickets and occurrences read from rows.
 
 use crate::store::transition::State;
-use crate::store::{Level, Occurrence, Sample, Status, Ticket, TicketId, Timestamp};
+use crate::store::{JsonText, Level, Occurrence, Sample, Status, Ticket, TicketId, Timestamp};
 
 pub(super) const TICKET_COLUMNS: &str =
     "id, fingerprint, level, service, target, module, file, line, title, \
@@ -43,8 +43,8 @@ pub(super) fn occurrence_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Occ
         .get::<_, Option<String>>(4)?
         .and_then(|l| l.parse::<Level>().ok());
     s.message = r.get(5)?;
-    s.fields = r.get(6)?;
-    s.spans = r.get(7)?;
+    s.fields = JsonText::from_stored(r.get(6)?);
+    s.spans = JsonText::from_stored(r.get(7)?);
     s.trace_id = r.get(8)?;
     s.span_id = r.get(9)?;
     s.service = r.get(10)?;
@@ -52,7 +52,7 @@ pub(super) fn occurrence_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Occ
     s.pid = r.get(12)?;
     s.thread = r.get(13)?;
     s.release = r.get(14)?;
-    s.errors = r.get(15)?;
+    s.errors = JsonText::from_stored(r.get(15)?);
     Ok(Occurrence::new(
         r.get(0)?,
         TicketId(r.get(1)?),

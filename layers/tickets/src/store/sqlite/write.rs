@@ -114,8 +114,8 @@ impl Sqlite {
                         first,
                         s.level.as_ref().map(Level::as_str),
                         s.message,
-                        s.fields,
-                        s.spans,
+                        s.fields.as_str(),
+                        s.spans.as_str(),
                         s.trace_id,
                         s.span_id,
                         s.service,
@@ -123,7 +123,7 @@ impl Sqlite {
                         s.pid,
                         s.thread,
                         s.release,
-                        s.errors,
+                        s.errors.as_str(),
                     ])?;
                     if first {
                         first_id = Some(tx.last_insert_rowid());
