@@ -104,7 +104,7 @@ impl TicketsBuilder {
             .chain(self.grouping.fields.iter().cloned())
             .collect();
         let layer = TicketsLayer {
-            id: next_layer_id(),
+            id: taskwire_core::ids::next_id().get(),
             capture: self.capture,
             min_level: self.min_level,
             grouping: self.grouping,
@@ -268,11 +268,4 @@ impl TicketsBuilder {
         self.max_groups = n;
         self
     }
-}
-
-/// A number per layer, distinct in the process (the per-thread caches are keyed by it).
-fn next_layer_id() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
