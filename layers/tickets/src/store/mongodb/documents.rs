@@ -241,12 +241,7 @@ pub(super) fn ticket_of(d: &Document) -> Ticket {
     t.title = str_of(d, "title");
     t.first_seen = Timestamp::from_micros(i64_of(d, "first_seen_us").unwrap_or(0));
     t.last_seen = Timestamp::from_micros(i64_of(d, "last_seen_us").unwrap_or(0));
-    t.mute = state.mute();
-    t.count = state.count;
-    t.status = state.status;
-    t.resolved_at = state.resolved_at;
-    t.resolved_in_release = state.resolved_in_release;
-    t.regressed_at = state.regressed_at;
+    state.fill(&mut t);
     t
 }
 

@@ -24,12 +24,7 @@ pub(super) fn ticket_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket>
     t.title = r.get(8)?;
     t.first_seen = Timestamp::from_micros(r.get(9)?);
     t.last_seen = Timestamp::from_micros(r.get(10)?);
-    t.mute = state.mute();
-    t.count = state.count;
-    t.status = state.status;
-    t.resolved_at = state.resolved_at;
-    t.resolved_in_release = state.resolved_in_release;
-    t.regressed_at = state.regressed_at;
+    state.fill(&mut t);
     Ok(t)
 }
 
