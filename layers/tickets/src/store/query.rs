@@ -2,6 +2,30 @@
 
 use super::{Status, Timestamp};
 
+/// The page setters of a query with `limit` and `offset` fields.
+macro_rules! paged {
+    ($query:ident) => {
+        impl $query {
+            /// At most `limit` results.
+            #[must_use]
+            pub fn with_limit(mut self, limit: u32) -> Self {
+                self.limit = limit;
+                self
+            }
+
+            /// Skipping the first `offset` results.
+            #[must_use]
+            pub fn with_offset(mut self, offset: u64) -> Self {
+                self.offset = offset;
+                self
+            }
+        }
+    };
+}
+
+paged!(ListQuery);
+paged!(OccurrenceQuery);
+
 /// The order of [`TicketReader::list`](super::TicketReader::list).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -70,20 +94,6 @@ impl ListQuery {
         self.sort = sort;
         self
     }
-
-    /// At most `limit` tickets.
-    #[must_use]
-    pub fn with_limit(mut self, limit: u32) -> Self {
-        self.limit = limit;
-        self
-    }
-
-    /// Skipping the first `offset`.
-    #[must_use]
-    pub fn with_offset(mut self, offset: u64) -> Self {
-        self.offset = offset;
-        self
-    }
 }
 
 /// The order of [`TicketReader::occurrences`](super::TicketReader::occurrences), by time.
@@ -140,20 +150,6 @@ impl OccurrenceQuery {
     #[must_use]
     pub fn with_order(mut self, order: OccurrenceOrder) -> Self {
         self.order = order;
-        self
-    }
-
-    /// At most `limit`.
-    #[must_use]
-    pub fn with_limit(mut self, limit: u32) -> Self {
-        self.limit = limit;
-        self
-    }
-
-    /// Skipping the first `offset`.
-    #[must_use]
-    pub fn with_offset(mut self, offset: u64) -> Self {
-        self.offset = offset;
         self
     }
 }
