@@ -58,12 +58,7 @@ impl Registry {
             if let Some(t) = target {
                 push_key(key, "target", t);
             }
-            self.events.get_or_create(
-                key,
-                now,
-                || parse_key(key),
-                |l| Counted::new(names::EVENTS, l, now),
-            )
+            counter(&self.events, key, now)
         })
     }
 
@@ -71,14 +66,19 @@ impl Registry {
     pub(crate) fn errors_entry(&self, target: &str, now: u64) -> Arc<Entry<Counted>> {
         with_key(|key| {
             push_key(key, "target", target);
-            self.errors.get_or_create(
-                key,
-                now,
-                || parse_key(key),
-                |l| Counted::new(names::ERRORS, l, now),
-            )
+            counter(&self.errors, key, now)
         })
     }
+}
+
+/// The counter of `family` for the label set whose key is `key`, made on first sight.
+fn counter(family: &Family<Counted>, key: &str, now: u64) -> Arc<Entry<Counted>> {
+    family.get_or_create(
+        key,
+        now,
+        || parse_key(key),
+        |l| Counted::new(family.metric, l, now),
+    )
 }
 
 fn level_str(level: Level) -> &'static str {
