@@ -18,7 +18,8 @@ pub(crate) struct Registry {
     pub(crate) spans: Family<SpanSeries>,
     pub(crate) events: Family<Counted>,
     pub(crate) errors: Family<Counted>,
-    /// The events counter of each level, by [`level_index`], when not labelled by target.
+    /// The events counter of each level, by [`level_index`](taskwire_core::schema::level_index),
+    /// when not labelled by target.
     pub(crate) levels: [OnceLock<Arc<Entry<Counted>>>; 5],
     pub(crate) settings: RwLock<Settings>,
 }
@@ -88,16 +89,5 @@ fn level_str(level: Level) -> &'static str {
         Level::INFO => "info",
         Level::DEBUG => "debug",
         _ => "trace",
-    }
-}
-
-/// `level`'s slot in [`Registry::levels`].
-pub(crate) fn level_index(level: Level) -> usize {
-    match level {
-        Level::ERROR => 0,
-        Level::WARN => 1,
-        Level::INFO => 2,
-        Level::DEBUG => 3,
-        _ => 4,
     }
 }
