@@ -44,15 +44,6 @@ const LONG_FILES_ALLOWED: &[&str] = &[
     // Span capture: handle policy, data model, entered stack and rendering in one file; to
     // become the span lifecycle folder (issue 13, span model).
     "layers/core/src/capture.rs",
-    // Builder, token protocol, reply parsing, document mapping and a serde visitor in one file
-    // (issue 13, tickets store).
-    "layers/tickets/src/store/mongodb.rs",
-    // The 11-method `Store` trait and its types, to be split by role (issue 13, tickets store).
-    "layers/tickets/src/store/mod.rs",
-    // The SQLite store: schema, writes, queries and triage (issue 13, tickets store).
-    "layers/tickets/src/store/sqlite.rs",
-    // The writer thread: batching, spooling and shutdown (issue 13, tickets writer).
-    "layers/tickets/src/writer/mod.rs",
     // The OTLP export worker (issue 13, one guard idiom).
     "integrations/otel/src/worker.rs",
     // The W3C trace-context test harness (issue 13, test-support crate).
