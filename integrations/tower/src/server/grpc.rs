@@ -12,7 +12,7 @@
 use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use tracing::Span;
 
-use super::future::mark_failed;
+use super::fail::mark_failed;
 
 /// The header (or trailer) carrying the status code.
 pub(crate) const GRPC_STATUS: &str = "grpc-status";
@@ -105,21 +105,17 @@ pub(crate) fn record(span: &Span, code: u16, message: Option<&HeaderValue>) {
     }
     let name = code_name(code);
     span.record("error.type", name);
-    mark_failed(span, || {
-        match message.map(|m| decode_message(m.as_bytes())) {
-            Some(m) if !m.is_empty() => format!("gRPC {name}: {m}"),
-            _ => format!("gRPC {name}"),
-        }
-    });
+    match message.map(|m| decode_message(m.as_bytes())) {
+        Some(m) if !m.is_empty() => mark_failed(span, format_args!("gRPC {name}: {m}")),
+        _ => mark_failed(span, format_args!("gRPC {name}")),
+    }
 }
 
 /// Records that the response ended without a status.
 pub(crate) fn record_missing(span: &Span) {
     span.record("rpc.grpc.status_code", UNKNOWN);
     span.record("error.type", code_name(UNKNOWN));
-    mark_failed(span, || {
-        "gRPC UNKNOWN: the response ended without grpc-status".to_owned()
-    });
+    mark_failed(span, "gRPC UNKNOWN: the response ended without grpc-status");
 }
 
 /// Percent-decodes a `grpc-message` (invalid escapes are kept as they are, invalid UTF-8 is
