@@ -105,18 +105,24 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod config;
+mod fail;
+mod future;
 mod headers;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod middleware;
 mod request_id;
+mod service;
+mod task;
 
 pub use body::TaskBody;
+pub use future::ResponseFuture;
 pub use headers::HeaderExtractor;
-pub use middleware::{
-    ClientAddress, RequestTasks, RequestTasksService, ResponseFuture, TRACERESPONSE, X_REQUEST_ID,
-};
+pub use middleware::RequestTasks;
 pub use request_id::RequestId;
+pub use service::RequestTasksService;
+pub use taskwire_core::http::{ClientAddress, TRACERESPONSE, X_REQUEST_ID};
 
 /// The request-task middleware with the defaults: `traceresponse` and `x-request-id` on,
 /// client address off, no skipped paths. Configure it with the `with_*` setters of
