@@ -66,26 +66,22 @@ impl RequestTasks {
         self
     }
 
-    /// Whether responses carry `traceresponse` (`00-{trace_id}-{span_id}-{flags}`, the
-    /// request task's own ids, so a caller can find the server's task), unless the handler
-    /// set one. Default: on.
+    /// Whether responses carry a `traceresponse` header naming the request task, unless the
+    /// handler set one. Default: on. See [`ServerConfig::with_traceresponse`].
     #[must_use]
     pub fn with_traceresponse(self, enabled: bool) -> Self {
         self.server(|s| s.with_traceresponse(enabled))
     }
 
-    /// Whether responses carry the request id, unless the handler set one. Default: on.
-    ///
-    /// The request id itself is always chosen: the request's own `x-request-id` when it has
-    /// exactly one of 1 to 128 visible ASCII characters, else the task's span id in hex
-    /// (written into the request's headers, so handlers see it too). It is recorded as
-    /// `http.request_id` and put in the request extensions ([`RequestId`](crate::RequestId)).
+    /// Whether responses carry the request id, unless the handler set one. Default: on. See
+    /// [`ServerConfig::with_request_id_header`].
     #[must_use]
     pub fn with_request_id_header(self, enabled: bool) -> Self {
         self.server(|s| s.with_request_id_header(enabled))
     }
 
-    /// The header request ids are read from and written to. Default: `x-request-id`.
+    /// The header request ids are read from and written to. Default: `x-request-id`. See
+    /// [`ServerConfig::with_request_id_header_name`].
     #[must_use]
     pub fn with_request_id_header_name(mut self, name: HeaderName) -> Self {
         self.config_mut().request_id_name = name.clone();
@@ -93,14 +89,14 @@ impl RequestTasks {
     }
 
     /// Where `client.address` (and `client.port`) come from, if anywhere. Default:
-    /// [`ClientAddress::Off`].
+    /// [`ClientAddress::Off`]. See [`ServerConfig::with_client_address`].
     #[must_use]
     pub fn with_client_address(self, source: ClientAddress) -> Self {
         self.server(|s| s.with_client_address(source))
     }
 
-    /// Passes requests for exactly these paths (`["/health"]`) through untouched: no task, no
-    /// headers (panics are still caught). Adds to the paths given before.
+    /// Paths (exact matches, like `/health`) passed through untouched: no task, no headers.
+    /// Adds to the paths given before. See [`ServerConfig::with_skip_paths`].
     #[must_use]
     pub fn with_skip_paths<I, P>(self, paths: I) -> Self
     where
@@ -111,9 +107,7 @@ impl RequestTasks {
     }
 
     /// Which query parameters have their value replaced with `REDACTED` in `url.query`.
-    /// Default: taskwire's default redactor (token, api_key, password, secret, auth, session,
-    /// …), the rule of every other taskwire output; the signature keys of pre-signed URLs
-    /// (`Signature`, `sig`, `X-Goog-Signature`, `AWSAccessKeyId`) are always redacted.
+    /// Default: taskwire's default redactor. See [`ServerConfig::with_redactor`].
     ///
     /// ```
     /// use taskwire_core::Redactor;

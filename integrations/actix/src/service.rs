@@ -8,13 +8,11 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{AsHeaderName, HeaderValue};
 use actix_web::http::Version;
 use actix_web::{Error, HttpMessage};
-use taskwire_core::capture;
 use taskwire_core::http::{
-    host_and_port, incoming_request_id, minted_request_id, protocol_version, redact_query,
-    request_method, ServerTaskName, X_FORWARDED_FOR,
+    continue_trace, host_and_port, incoming_request_id, minted_request_id, protocol_version,
+    redact_query, request_method, ServerTaskName, X_FORWARDED_FOR,
 };
 use taskwire_core::propagation::extract;
-use taskwire_core::SpanData;
 use tracing::field::Empty;
 
 use crate::body::TaskBody;
@@ -118,10 +116,7 @@ fn open_task(config: &Config, req: &mut ServiceRequest) -> Task {
 
     let remote = extract(&HeaderExtractor::new(req.headers()));
     let ids = span
-        .with_subscriber(|(id, dispatch)| {
-            capture::set_remote_parent(dispatch, id, &remote);
-            capture::read_span_data(dispatch, id, SpanData::traceparent)
-        })
+        .with_subscriber(|(id, dispatch)| continue_trace(dispatch, id, &remote))
         .flatten();
 
     let request_id = match incoming_id {

@@ -73,23 +73,22 @@ impl TaskLayer {
         self
     }
 
-    /// Whether responses carry a `traceresponse` header (W3C Trace Context Level 2:
-    /// `00-{trace id}-{span id of the request task}-{flags}`), unless the handler set one.
-    /// Default: on.
+    /// Whether responses carry a `traceresponse` header naming the request task, unless the
+    /// handler set one. Default: on. See [`ServerConfig::with_traceresponse`].
     #[must_use]
     pub fn with_traceresponse(self, enabled: bool) -> Self {
         self.server(|s| s.with_traceresponse(enabled))
     }
 
-    /// Whether responses carry the request id, unless the handler set one. Default: on.
-    /// Either way the id is recorded in the task (`http.request_id`), and a request without a
-    /// valid one is given one before the handler sees it.
+    /// Whether responses carry the request id, unless the handler set one. Default: on. See
+    /// [`ServerConfig::with_request_id_header`].
     #[must_use]
     pub fn with_request_id_header(self, enabled: bool) -> Self {
         self.server(|s| s.with_request_id_header(enabled))
     }
 
-    /// The header request ids are read from and written to. Default: `x-request-id`.
+    /// The header request ids are read from and written to. Default: `x-request-id`. See
+    /// [`ServerConfig::with_request_id_header_name`].
     ///
     /// ```
     /// use http::HeaderName;
@@ -103,8 +102,8 @@ impl TaskLayer {
         self.server(|s| s.with_request_id_header_name(name.as_str().to_owned()))
     }
 
-    /// Paths (exact matches of the request path, like `/health`) for which no task is opened:
-    /// such requests pass through untouched. Adds to the paths given before.
+    /// Paths (exact matches, like `/health`) passed through untouched: no task, no headers.
+    /// Adds to the paths given before. See [`ServerConfig::with_skip_paths`].
     #[must_use]
     pub fn with_skip_paths<I, P>(self, paths: I) -> Self
     where
@@ -115,16 +114,14 @@ impl TaskLayer {
     }
 
     /// Where `client.address` (and `client.port`) come from, if anywhere. Default:
-    /// [`ClientAddress::Off`].
+    /// [`ClientAddress::Off`]. See [`ServerConfig::with_client_address`].
     #[must_use]
     pub fn with_client_address(self, source: ClientAddress) -> Self {
         self.server(|s| s.with_client_address(source))
     }
 
     /// Which query parameters have their value replaced with `REDACTED` in `url.query`.
-    /// Default: taskwire's default redactor (token, api_key, password, secret, auth, session,
-    /// …), the rule of every other taskwire output; the signature keys of pre-signed URLs
-    /// (`Signature`, `sig`, `X-Goog-Signature`, `AWSAccessKeyId`) are always redacted.
+    /// Default: taskwire's default redactor. See [`ServerConfig::with_redactor`].
     ///
     /// ```
     /// use taskwire_core::Redactor;

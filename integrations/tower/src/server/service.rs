@@ -10,13 +10,11 @@ use std::task::{Context, Poll};
 use http::header::HeaderValue;
 use http::request::Parts;
 use http::{Request, Response, Version};
-use taskwire_core::capture;
 use taskwire_core::http::{
-    host_and_port, incoming_request_id, minted_request_id, protocol_version, redact_query,
-    request_method, ServerTaskName, X_FORWARDED_FOR,
+    continue_trace, host_and_port, incoming_request_id, minted_request_id, protocol_version,
+    redact_query, request_method, ServerTaskName, X_FORWARDED_FOR,
 };
 use taskwire_core::propagation;
-use taskwire_core::SpanData;
 use tower_service::Service;
 use tracing::field::Empty;
 
@@ -148,10 +146,7 @@ fn open_task(config: &Arc<Config>, parts: &mut Parts) -> Task {
         )
     };
     let ids = span
-        .with_subscriber(|(id, dispatch)| {
-            capture::set_remote_parent(dispatch, id, &remote);
-            capture::read_span_data(dispatch, id, SpanData::traceparent)
-        })
+        .with_subscriber(|(id, dispatch)| continue_trace(dispatch, id, &remote))
         .flatten();
     let request_id = match incoming_id {
         Some(id) => Some(id),

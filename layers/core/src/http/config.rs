@@ -77,8 +77,9 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
-    /// Whether responses carry a `traceresponse` header, unless the handler set one.
-    /// Default: on.
+    /// Whether responses carry a `traceresponse` header (W3C Trace Context Level 2:
+    /// `00-{trace id}-{span id of the request task}-{flags}`, so a caller can find the
+    /// server's task), unless the handler set one. Default: on.
     #[must_use]
     pub fn with_traceresponse(mut self, enabled: bool) -> Self {
         self.traceresponse = enabled;
@@ -86,6 +87,11 @@ impl ServerConfig {
     }
 
     /// Whether responses carry the request id, unless the handler set one. Default: on.
+    ///
+    /// The request id itself is always chosen: the request's own id when it has exactly one
+    /// of 1 to 128 visible ASCII characters, else the task's span id in hex, written into the
+    /// request's headers so the handler sees it too. Either way it is recorded as
+    /// `http.request_id`.
     #[must_use]
     pub fn with_request_id_header(mut self, enabled: bool) -> Self {
         self.request_id_header = enabled;
@@ -100,14 +106,17 @@ impl ServerConfig {
         self
     }
 
-    /// Where `client.address` comes from, if anywhere. Default: [`ClientAddress::Off`].
+    /// Where `client.address` (and `client.port`) come from, if anywhere. Default:
+    /// [`ClientAddress::Off`]: an address is personal data in many jurisdictions.
     #[must_use]
     pub fn with_client_address(mut self, source: ClientAddress) -> Self {
         self.client_address = source;
         self
     }
 
-    /// Paths passed through untouched; adds to the paths given before. Default: none.
+    /// Paths (exact matches of the request path, like `/health`) for which no task is opened:
+    /// such requests pass through untouched, without response headers. Adds to the paths
+    /// given before. Default: none.
     #[must_use]
     pub fn with_skip_paths<I, P>(mut self, paths: I) -> Self
     where
@@ -118,8 +127,10 @@ impl ServerConfig {
         self
     }
 
-    /// Which query parameters have their value replaced in `url.query`. Default: taskwire's
-    /// default [`Redactor`].
+    /// Which query parameters have their value replaced with `REDACTED` in `url.query`.
+    /// Default: taskwire's default [`Redactor`] (token, api_key, password, secret, auth,
+    /// session, …), the rule of every other taskwire output; the signature keys of pre-signed
+    /// URLs ([`SIGNATURE_KEYS`](super::SIGNATURE_KEYS)) are always redacted.
     #[must_use]
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
         self.redactor = redactor;

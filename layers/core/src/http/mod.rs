@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | task name | `"{method} {route}"`, the method alone without a route; `http.request.method` | [`ServerTaskName`], [`request_method`], [`protocol_version`] |
 //! | outcome | 5xx fails the task, 4xx does not, a panic fails it and answers 500 | [`classify_response`], [`panic_message`] |
+//! | trace | the task continues the caller's `traceparent` | [`continue_trace`] |
 //! | request id | keep one valid incoming id, else mint one from the task's span id | [`incoming_request_id`], [`minted_request_id`] |
 //! | client address | opt-in: peer, or a trusted proxy's `X-Forwarded-For` | [`ClientAddress`], [`forwarded_for`] |
 //! | URL | sensitive query values redacted; host and port the request was sent to | [`redact_query`], [`host_and_port`] |
@@ -48,6 +49,7 @@ mod client;
 mod config;
 mod headers;
 mod naming;
+mod remote;
 mod request_id;
 mod url;
 
@@ -58,5 +60,6 @@ pub use client::{forwarded_for, ClientAddress};
 pub use config::{ServerConfig, SkipPaths};
 pub use headers::{TRACERESPONSE, X_FORWARDED_FOR, X_REQUEST_ID};
 pub use naming::{known_method, protocol_version, request_method, ServerTaskName};
+pub use remote::continue_trace;
 pub use request_id::{incoming_request_id, minted_request_id, valid_request_id, MAX_REQUEST_ID};
 pub use url::{host_and_port, redact_query, REDACTED_QUERY_VALUE, SIGNATURE_KEYS};
