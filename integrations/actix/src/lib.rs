@@ -83,6 +83,14 @@
 //! and `x-request-id` are added unless the handler set them; each can be turned off
 //! ([`RequestTasks::with_traceresponse`], [`RequestTasks::with_request_id_header`]).
 //!
+//! ## Options
+//!
+//! [`RequestTasks`]'s setters (`with_traceresponse`, `with_request_id_header`,
+//! `with_request_id_header_name`, `with_client_address`, `with_skip_paths`, `with_redactor`)
+//! are those of taskwire-tower, with the same defaults: the policy behind them (task names,
+//! outcomes, request ids, client address) lives once in taskwire-core, whose
+//! [options table](taskwire_core::http#options) documents them.
+//!
 //! ## Bad input
 //!
 //! Nothing a client sends panics the middleware: a malformed or duplicated `traceparent` starts

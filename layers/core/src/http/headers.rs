@@ -3,7 +3,7 @@
 //! `HeaderName::from_static` takes them.
 
 /// The default request id header, read from requests and written to responses; see
-/// [`request_id`](super::request_id).
+/// [the request id rules](super#the-request-id).
 pub const X_REQUEST_ID: &str = "x-request-id";
 
 /// The response header naming the request task (W3C Trace Context Level 2):

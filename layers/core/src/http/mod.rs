@@ -41,7 +41,7 @@
 //!
 //! # Outcome
 //!
-//! See [`classify`](self::classify) for the table of which responses fail a request task, and
+//! See [`classify`] for the table of which responses fail a request task, and
 //! with what reason.
 
 pub mod classify;
