@@ -10,6 +10,7 @@
 //! | task name | `"{method} {route}"`, the method alone without a route; `http.request.method` | [`ServerTaskName`], [`request_method`], [`protocol_version`] |
 //! | outcome | 5xx fails the task, 4xx does not, a panic fails it and answers 500 | [`classify_response`], [`panic_message`] |
 //! | trace | the task continues the caller's `traceparent` | [`continue_trace`] |
+//! | gRPC outcome | the `grpc-status` decides: server-side codes fail the task | [`grpc`] |
 //! | request id | keep one valid incoming id, else mint one from the task's span id | [`incoming_request_id`], [`minted_request_id`] |
 //! | client address | opt-in: peer, or a trusted proxy's `X-Forwarded-For` | [`ClientAddress`], [`forwarded_for`] |
 //! | URL | sensitive query values redacted; host and port the request was sent to | [`redact_query`], [`host_and_port`] |
@@ -47,6 +48,7 @@
 pub mod classify;
 mod client;
 mod config;
+pub mod grpc;
 mod headers;
 mod naming;
 mod remote;
