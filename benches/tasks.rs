@@ -260,26 +260,9 @@ fn paired() {
     ];
     let chunk = 5_000_u32;
     let rounds = 200;
-    let time = |d: &tracing::Dispatch| {
-        tracing::dispatcher::with_default(d, || {
-            let t = std::time::Instant::now();
-            for _ in 0..chunk {
-                lifecycle();
-            }
-            t.elapsed().as_nanos() as f64 / f64::from(chunk)
-        })
-    };
-    for _ in 0..5 {
-        for (_, d) in &stacks {
-            time(d);
-        }
-    }
-    let mut t: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); stacks.len()];
-    for _ in 0..rounds {
-        for (i, (_, d)) in stacks.iter().enumerate() {
-            t[i].push(time(d));
-        }
-    }
+    let dispatchers: Vec<&tracing::Dispatch> = stacks.iter().map(|(_, d)| d).collect();
+    let t = paired::rounds(&dispatchers, chunk, rounds, &mut lifecycle, &mut || {});
+    drop(dispatchers);
     drop(stacks);
     report("taskwire_tasks_otel_export", guard.shutdown());
     let _ = provider.shutdown();
@@ -296,10 +279,8 @@ fn paired() {
     println!("paired: {rounds} rounds of {chunk} lifecycles per stack");
     for (i, name) in names.iter().enumerate() {
         let mut own = t[i].clone();
-        let mut to_floor: Vec<f64> = (0..rounds).map(|k| t[i][k] / t[0][k]).collect();
-        let mut otel_over: Vec<f64> = (0..rounds).map(|k| t[otel][k] / t[i][k]).collect();
-        let f = quartiles(&mut to_floor);
-        let o = quartiles(&mut otel_over);
+        let f = paired::ratio(&t[i], &t[0]);
+        let o = paired::ratio(&t[otel], &t[i]);
         println!(
             "  {name:30} median {:7.1} ns  x floor {:.2} ({:.2}-{:.2})  tracing-opentelemetry / this {:.2} ({:.2}-{:.2})",
             quartiles(&mut own)[1],

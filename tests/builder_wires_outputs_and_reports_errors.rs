@@ -71,6 +71,34 @@ fn the_default_filter_applies() {
     assert_eq!(msgs, [json!("kept"), json!("kept trace")]);
 }
 
+/// A directive that selects a span (`[name]`) enables events inside that span only, as with
+/// `EnvFilter`: the filter follows entered spans when a directive needs it.
+#[test]
+fn a_span_directive_enables_events_inside_that_span_only() {
+    if rust_log_is_set() {
+        eprintln!("RUST_LOG is set and overrides default_filter; skipping");
+        return;
+    }
+    let buf = Buf::default();
+    let (dispatch, _guard) = taskwire::builder()
+        .json(buf.clone())
+        .default_filter("warn,[checkout]=debug")
+        .build()
+        .expect("build");
+    tracing::dispatcher::with_default(&dispatch, || {
+        tracing::debug!("outside");
+        {
+            let _s = tracing::info_span!("checkout").entered();
+            tracing::debug!("inside");
+        }
+        let _other = tracing::info_span!("browse").entered();
+        tracing::debug!("in another span");
+        tracing::warn!("kept");
+    });
+    let msgs: Vec<_> = buf.records().iter().map(|r| r["msg"].clone()).collect();
+    assert_eq!(msgs, [json!("inside"), json!("kept")]);
+}
+
 #[test]
 fn several_json_outputs_each_get_every_record() {
     let (a, b) = (Buf::default(), Buf::default());

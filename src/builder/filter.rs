@@ -4,9 +4,13 @@
 //! errors that are still written.
 //!
 //! [`StackFilter`] is the outermost layer of the builder's subscriber, a global filter like
-//! tracing-subscriber's `EnvFilter` (which it wraps and forwards span notifications to, so
-//! `RUST_LOG` directives on span names and fields work as usual). A span callsite the span
-//! filter keeps gets `Interest::always`, so its spans cost no filter check when created.
+//! tracing-subscriber's `EnvFilter`, which it wraps. Every decision is taken once per callsite,
+//! in `register_callsite`: a callsite the filters enable gets `Interest::always`, one they
+//! disable `Interest::never`, so neither its spans nor its events cost a filter check. Only
+//! directives that select spans or field values (`[..]`, "dynamic" in `EnvFilter`'s terms) need
+//! to follow which spans are entered: with such a directive the filter forwards span
+//! notifications to `EnvFilter` (so they work as usual, at the price of `EnvFilter`'s locks on
+//! every span callback); without one it ignores them, and costs nothing per span.
 
 use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
@@ -25,6 +29,9 @@ pub(super) const DEFAULT_SPAN_FILTER: &str = "info";
 pub(super) struct StackFilter {
     events: EnvFilter,
     spans: Targets,
+    /// Whether an event directive selects spans or field values (`[..]`): then `events` must
+    /// see span notifications.
+    dynamic: bool,
 }
 
 /// What the builder's filter settings become.
@@ -63,7 +70,11 @@ impl StackFilter {
                 .parse::<Targets>()
                 .map_err(|e| whole_error(s.span_filter, FilterOrigin::SpanFilter, e))?
         };
-        Ok(StackFilter { events, spans })
+        Ok(StackFilter {
+            events,
+            spans,
+            dynamic: directives.contains('['),
+        })
     }
 
     /// The most verbose level any event can pass: the `log` bridge's maximum.
@@ -186,7 +197,9 @@ where
         id: &tracing::span::Id,
         ctx: Context<'_, S>,
     ) {
-        self.events.on_new_span(attrs, id, ctx);
+        if self.dynamic {
+            self.events.on_new_span(attrs, id, ctx);
+        }
     }
 
     fn on_record(
@@ -195,18 +208,26 @@ where
         values: &tracing::span::Record<'_>,
         ctx: Context<'_, S>,
     ) {
-        self.events.on_record(id, values, ctx);
+        if self.dynamic {
+            self.events.on_record(id, values, ctx);
+        }
     }
 
     fn on_enter(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
-        self.events.on_enter(id, ctx);
+        if self.dynamic {
+            self.events.on_enter(id, ctx);
+        }
     }
 
     fn on_exit(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
-        self.events.on_exit(id, ctx);
+        if self.dynamic {
+            self.events.on_exit(id, ctx);
+        }
     }
 
     fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
-        self.events.on_close(id, ctx);
+        if self.dynamic {
+            self.events.on_close(id, ctx);
+        }
     }
 }
