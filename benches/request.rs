@@ -555,6 +555,43 @@ fn bench_request(c: &mut Criterion) {
 
 criterion_group!(benches, bench_request);
 
+/// `TASKWIRE_INSTR=registry|b|c|taskwire|builder|floor|floor_roots`: 1,000 requests of warm-up,
+/// then 10,000 under that stack in [`measured`], for counting instructions:
+/// `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured*' BENCH_BINARY`.
+fn instructions(which: &str) {
+    const KEYS: [&str; 7] = [
+        "registry",
+        "b",
+        "c",
+        "taskwire",
+        "builder",
+        "floor",
+        "floor_roots",
+    ];
+    let Some(i) = KEYS.iter().position(|k| *k == which) else {
+        eprintln!("TASKWIRE_INSTR is one of {KEYS:?}");
+        return;
+    };
+    let mut f = Fixture::new();
+    let stacks = stacks(&mut f);
+    let d = &stacks[i].1;
+    let mut next = 1;
+    tracing::dispatcher::with_default(d, || run(&mut next, 1_000));
+    f.prometheus.run_upkeep();
+    measured(d, &mut next);
+    println!("{}: 10,000 requests measured", stacks[i].0);
+}
+
+/// The section `TASKWIRE_INSTR` counts.
+#[inline(never)]
+fn measured(d: &Dispatch, next: &mut u64) {
+    tracing::dispatcher::with_default(d, || run(next, 10_000));
+}
+
 fn main() {
+    if let Ok(which) = std::env::var("TASKWIRE_INSTR") {
+        instructions(&which);
+        return;
+    }
     paired::main(paired, benches);
 }

@@ -11,8 +11,9 @@
 //! ```
 //!
 //! On a shared machine, `TASKWIRE_PAIRED=1 cargo bench --bench tasks` instead runs the main
-//! lifecycle stacks round-robin in chunks of 5,000 lifecycles, 200 rounds, and prints the
-//! medians of the per-round ratios to the floor and to tracing-opentelemetry.
+//! lifecycle stacks round-robin in chunks of 1,000 lifecycles, 1,000 rounds, and prints the
+//! medians of the per-round ratios to the id floor, to tracing-opentelemetry, and
+//! taskwire-tasks ÷ the task floor (the minimal task layer).
 
 use std::hint::black_box;
 
@@ -258,8 +259,8 @@ fn paired() {
             ),
         ),
     ];
-    let chunk = 5_000_u32;
-    let rounds = 200;
+    let chunk = 1_000_u32;
+    let rounds = 1_000;
     let dispatchers: Vec<&tracing::Dispatch> = stacks.iter().map(|(_, d)| d).collect();
     let t = paired::rounds(&dispatchers, chunk, rounds, &mut lifecycle, &mut || {});
     drop(dispatchers);
@@ -291,6 +292,18 @@ fn paired() {
             o[0],
             o[2]
         );
+    }
+    // The task target: taskwire-tasks ÷ the task floor (the minimal task layer).
+    for (name, num, den) in [
+        ("taskwire_tasks / minimal_task_layer", 3, 1),
+        (
+            "taskwire_tasks_unsampled / minimal_task_layer_unsampled",
+            4,
+            2,
+        ),
+    ] {
+        let [q1, m, q3] = paired::ratio(&t[num], &t[den]);
+        println!("  {name:56} {m:.3} ({q1:.3}-{q3:.3})");
     }
 }
 
