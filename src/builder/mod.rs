@@ -27,7 +27,7 @@ use tracing::Dispatch;
 use tracing_subscriber::fmt::MakeWriter;
 #[cfg(not(all(feature = "otel", feature = "metrics", feature = "tickets")))]
 use tracing_subscriber::layer::Identity;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 
 pub use error::InstallError;
 use error::{ErrorKind, FilterOrigin};
@@ -456,13 +456,17 @@ impl Builder {
             background.sink_errors.push(fanout.errors());
             Slot(Some(fanout))
         };
-        let subscriber = tracing_subscriber::registry()
-            .with(tasks)
-            .with(otel)
-            .with(metrics)
-            .with(tickets)
-            .with(json)
-            .with(filter);
+        // Composed as layers first (`and_then`), then put on the Registry once: each level of
+        // a subscriber stack asks the Registry to start closing a span, a level of layers
+        // does not. Callbacks reach the layers in this order; the filter, last, is asked first
+        // whether a callsite is enabled.
+        let layers = tasks
+            .and_then(otel)
+            .and_then(metrics)
+            .and_then(tickets)
+            .and_then(json)
+            .and_then(filter);
+        let subscriber = tracing_subscriber::registry().with(layers);
         Ok((Dispatch::new(subscriber), background, max_level))
     }
 }

@@ -42,7 +42,10 @@ where
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        self.0.max_level_hint()
+        // An empty slot has no opinion. (`Option::None` answers `OFF` and relies on
+        // tracing-subscriber recognising it through `downcast_raw`, which a `Slot` does not
+        // forward: `OFF` here would turn the whole stack off.)
+        self.0.as_ref().and_then(Layer::<S>::max_level_hint)
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -117,6 +120,8 @@ mod tests {
         assert_eq!(c.events.load(Ordering::Relaxed), 1);
     }
 
+    /// An empty slot must not lower the stack's maximum level (`LevelFilter::current()`),
+    /// which would disable every callsite of the process.
     #[test]
     fn an_empty_slot_leaves_the_other_layers_enabled() {
         let c = Counter::default();
