@@ -161,7 +161,7 @@ fn request(n: u64) {
             card = "visa",
             "payment authorised"
         );
-        if n % 10 == 0 {
+        if n.is_multiple_of(10) {
             let e = PaymentDeclined { code: 51 };
             error!(
                 error = &e as &(dyn Error + 'static),
