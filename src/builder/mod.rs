@@ -34,7 +34,7 @@ use error::{ErrorKind, FilterOrigin};
 use filter::{FilterSettings, StackFilter};
 use guard::Background;
 pub use guard::Guard;
-use sinks::{Fanout, Sink, Tap};
+use sinks::{Fanout, Sink};
 use slot::Slot;
 
 /// Starts a [`Builder`].
@@ -452,7 +452,7 @@ impl Builder {
                     }
                 }
             }
-            let fanout = Fanout::new(json.with_writer(Tap), sinks);
+            let fanout = Fanout::new(json, sinks);
             background.sink_errors.push(fanout.errors());
             Slot(Some(fanout))
         };
