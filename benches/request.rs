@@ -338,10 +338,11 @@ impl Fixture {
 
     fn taskwire(&mut self, out: Out) -> Dispatch {
         let db = self.dir.join("hand.db");
-        let tickets =
+        let (tickets, guard) =
             taskwire_tickets::layer(taskwire_tickets::Sqlite::open(&db).expect("tickets db"))
-                .with_service("bench");
-        self.tickets.push(tickets.guard());
+                .with_service("bench")
+                .build();
+        self.tickets.push(guard);
         Dispatch::new(
             tracing_subscriber::registry()
                 .with(taskwire_tasks::layer())
