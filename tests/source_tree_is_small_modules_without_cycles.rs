@@ -57,12 +57,6 @@ const CYCLES_ALLOWED: &[(&str, &[&str])] = &[
     // The layer writes records that `records` builds from the layer's span state (issue 13,
     // tasks: `layer` <-> `records`).
     ("layers/tasks", &["layer", "records"]),
-    // The response body ends the task the middleware started (issue 13, actix:
-    // `middleware` <-> `body`).
-    ("integrations/actix", &["body", "middleware"]),
-    // The tower server's response future marks the task failed for gRPC statuses and the
-    // gRPC classifier calls the future's `mark_failed` (issue 13, HTTP server policy).
-    ("integrations/tower", &["future", "grpc"]),
     // The spool encodes the store's `Batch`, and the MongoDB store takes its batch token from
     // the spool's `random_key` (issue 13, tickets store and writer).
     ("layers/tickets", &["spool", "store"]),
