@@ -57,9 +57,6 @@ const CYCLES_ALLOWED: &[(&str, &[&str])] = &[
     // The layer writes records that `records` builds from the layer's span state (issue 13,
     // tasks: `layer` <-> `records`).
     ("layers/tasks", &["layer", "records"]),
-    // The spool encodes the store's `Batch`, and the MongoDB store takes its batch token from
-    // the spool's `random_key` (issue 13, tickets store and writer).
-    ("layers/tickets", &["spool", "store"]),
 ];
 
 #[test]

@@ -75,6 +75,7 @@ pub mod conformance;
 mod fingerprint;
 mod groups;
 pub mod layer;
+mod random_key;
 mod repeats;
 mod sample;
 mod spool;

@@ -24,31 +24,16 @@ mod codec;
 
 use std::ffi::OsString;
 use std::fs;
-use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::store::Batch;
 
+use crate::random_key::random_key;
 pub(crate) use codec::{decode, encode, DecodeError};
 
 /// One spooled batch and the key that makes its replay exactly once.
 pub(crate) type Entry = (u64, Batch);
-
-/// A fresh random 64-bit key (for a spool file's name, or a batch's idempotence key).
-pub(crate) fn random_key() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(N.fetch_add(1, Ordering::Relaxed));
-    h.write_u32(std::process::id());
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
-}
 
 /// The folder of `stem` and the file-name prefix every spool file of it starts with.
 fn split(stem: &Path) -> Option<(PathBuf, OsString)> {

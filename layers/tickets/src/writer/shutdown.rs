@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::{FlushError, Writer};
+use crate::random_key::random_key;
 use crate::spool;
 use crate::store::{ErrorKind, WriteError};
 
@@ -51,12 +52,12 @@ impl Writer {
     fn spool_rest(&mut self, cause: WriteError) -> Result<(), FlushError> {
         let mut entries = Vec::with_capacity(2);
         if let Some(b) = self.in_flight.take() {
-            let key = self.store.pending_key(&b).unwrap_or_else(spool::random_key);
+            let key = self.store.pending_key(&b).unwrap_or_else(random_key);
             entries.push((key, b));
         }
         self.collect();
         if !self.pending.is_empty() {
-            entries.push((spool::random_key(), self.batch(true)));
+            entries.push((random_key(), self.batch(true)));
             self.pending.clear();
             self.pending_samples = 0;
         }

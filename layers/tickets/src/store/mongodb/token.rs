@@ -42,7 +42,7 @@ pub(super) const SPOOL_MARK_DAYS: i64 = 30;
 
 pub(super) fn random_token() -> i64 {
     // The same bits as a key, read as signed (BSON has no unsigned 64-bit integer).
-    crate::spool::random_key() as i64
+    crate::random_key::random_key() as i64
 }
 
 impl MongoDb {
