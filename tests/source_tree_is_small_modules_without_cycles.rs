@@ -44,8 +44,6 @@ const LONG_FILES_ALLOWED: &[&str] = &[
     // Span capture: handle policy, data model, entered stack and rendering in one file; to
     // become the span lifecycle folder (issue 13, span model).
     "layers/core/src/capture.rs",
-    // The OTLP export worker (issue 13, one guard idiom).
-    "integrations/otel/src/worker.rs",
     // The W3C trace-context test harness (issue 13, test-support crate).
     "tests/support/w3c_harness.rs",
     // Property tests of every field type's JSON (issue 13, test kit).
