@@ -89,16 +89,17 @@ impl Capture {
     pub fn json_lines(&self) -> Vec<Value> {
         self.lines()
             .iter()
-            .map(|l| {
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}"))
-            })
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
             .collect()
     }
 
     /// Every line parsed and checked by [`json_line::parse_line`]: a JSON object with no raw
     /// line break and no repeated key.
     pub fn records(&self) -> Vec<Record> {
-        self.lines().iter().map(|l| json_line::parse_line(l)).collect()
+        self.lines()
+            .iter()
+            .map(|l| json_line::parse_line(l))
+            .collect()
     }
 
     /// Every line deserialized into `T` (a struct naming the fields a test reads).
@@ -107,7 +108,10 @@ impl Capture {
             .iter()
             .map(|l| {
                 serde_json::from_str(l).unwrap_or_else(|e| {
-                    panic!("line does not parse as {} ({e}): {l:?}", std::any::type_name::<T>())
+                    panic!(
+                        "line does not parse as {} ({e}): {l:?}",
+                        std::any::type_name::<T>()
+                    )
                 })
             })
             .collect()

@@ -2,14 +2,13 @@
 //! recorded `outcome = "failed"`; a failed child never fails its parent but is counted; which
 //! tasks emit records; sampling.
 
-mod support;
-
 use serde_json::Value;
 use taskwire_tasks::{Sampler, TaskRecords};
+use taskwire_test_support::Capture;
 use tracing_subscriber::prelude::*;
 
-fn run(layer: taskwire_tasks::TasksLayer, f: impl FnOnce()) -> support::Capture {
-    let cap = support::Capture::default();
+fn run(layer: taskwire_tasks::TasksLayer, f: impl FnOnce()) -> Capture {
+    let cap = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(layer)
         .with(taskwire_json::layer().with_writer(cap.clone()));
@@ -24,7 +23,7 @@ fn spin(ms: u64) {
 }
 
 /// The wall and busy microseconds of the first `task.end` record.
-fn wall_and_busy(cap: &support::Capture) -> (u64, u64) {
+fn wall_and_busy(cap: &Capture) -> (u64, u64) {
     let e = &cap.task_ends()[0];
     let us = |k: &str| e[k].as_u64().expect("a duration in microseconds");
     (us("task.duration_us"), us("task.busy_us"))
@@ -175,7 +174,7 @@ fn record_settings_choose_which_tasks_write() {
         let _bad = tracing::info_span!("bad").entered();
         tracing::error!("boom");
     };
-    let names = |cap: support::Capture| -> Vec<String> {
+    let names = |cap: Capture| -> Vec<String> {
         cap.task_ends()
             .iter()
             .map(|e| e["task.name"].as_str().unwrap().to_owned())
@@ -212,7 +211,7 @@ fn task_start_records_are_optional_and_precede_the_end() {
         let _r = tracing::info_span!("root").entered();
     });
     let msgs: Vec<String> = cap
-        .lines()
+        .json_lines()
         .iter()
         .map(|l| l["msg"].as_str().unwrap().to_owned())
         .collect();
@@ -306,7 +305,7 @@ fn current_outside_tasks_and_without_a_layer_is_none() {
 
 #[test]
 fn unsampled_traces_keep_only_warnings_and_errors_in_the_json_log() {
-    let cap = support::Capture::default();
+    let cap = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer().with_sampler(Sampler::ratio(0.0)))
         .with(taskwire_json::layer().with_writer(cap.clone()));
@@ -327,13 +326,13 @@ fn unsampled_traces_keep_only_warnings_and_errors_in_the_json_log() {
         tracing::info!("kept info");
     });
     let msgs: Vec<String> = cap
-        .lines()
+        .json_lines()
         .iter()
         .filter(|l| l["msg"] != "task.end")
         .map(|l| l["msg"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(msgs, ["kept warning", "kept error", "kept info"]);
-    let warning = &cap.lines()[0];
+    let warning = &cap.json_lines()[0];
     assert_eq!(warning["trace_id"].as_str().unwrap().len(), 32);
 }
 
@@ -387,7 +386,7 @@ fn a_tasks_layer_behind_another_capturing_layer_still_samples_and_times() {
         assert!(!taskwire_tasks::current().unwrap().sampled());
     });
 
-    let cap = support::Capture::default();
+    let cap = Capture::default();
     let timed = tracing_subscriber::registry()
         .with(taskwire_json::layer().with_writer(cap.clone()))
         .with(taskwire_tasks::layer());
@@ -429,7 +428,7 @@ fn control_fields_captured_first_are_reused_in_order_and_redacted_by_the_stricte
     // The tasks layer (innermost) keeps only the control fields; the JSON layer then captures
     // every field, reusing `task.name` rather than rendering it again, in declaration order,
     // and its stricter redactor still applies to the reused value.
-    let cap = support::Capture::default();
+    let cap = Capture::default();
     let strict = taskwire_core::Redactor::default().with_key("task.name");
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer())
@@ -442,7 +441,7 @@ fn control_fields_captured_first_are_reused_in_order_and_redacted_by_the_stricte
         let _s = tracing::info_span!("op", a = 1_u64, task.name = "secret name", b = "x").entered();
         tracing::info!("inside");
     });
-    let raw = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+    let raw = cap.text();
     let line = raw
         .lines()
         .find(|l| l.contains("\"inside\""))
@@ -504,7 +503,7 @@ fn records_obey_filters_and_reach_every_layer() {
     use tracing_subscriber::filter::{LevelFilter, Targets};
 
     // Filtered: no task records, events still written inside their tasks.
-    let cap = support::Capture::default();
+    let cap = Capture::default();
     let off = Targets::new()
         .with_default(LevelFilter::TRACE)
         .with_target(taskwire_tasks::TARGET, LevelFilter::OFF);
@@ -517,7 +516,7 @@ fn records_obey_filters_and_reach_every_layer() {
         tracing::info!("inside");
     });
     assert!(cap.task_ends().is_empty(), "{:?}", cap.task_ends());
-    let lines = cap.lines();
+    let lines = cap.json_lines();
     let inside = lines
         .iter()
         .find(|l| l["msg"] == "inside")
