@@ -117,11 +117,11 @@ impl Capture {
             .collect()
     }
 
-    /// The [`json_line::is_task_end`] records written so far, as JSON values.
-    pub fn task_ends(&self) -> Vec<Value> {
-        self.json_lines()
+    /// The [`json_line::is_task_end`] records written so far (checked as [`Capture::records`]).
+    pub fn task_ends(&self) -> Vec<Record> {
+        self.records()
             .into_iter()
-            .filter(|v| v.as_object().is_some_and(json_line::is_task_end))
+            .filter(json_line::is_task_end)
             .collect()
     }
 

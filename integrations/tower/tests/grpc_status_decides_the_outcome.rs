@@ -22,7 +22,9 @@ use http_body::{Body as _, Frame};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use support::{str_of, u64_of, Buf};
+use support::WaitForTask;
+use taskwire_test_support::Capture;
+use taskwire_test_support::json_line::{str_of, u64_of};
 
 /// A response body of fixed frames: data, then (maybe) trailers.
 struct Frames(VecDeque<Frame<Bytes>>);
@@ -100,13 +102,13 @@ fn app() -> Router {
 
 struct Harness {
     addr: SocketAddr,
-    buf: Buf,
+    buf: Capture,
     _default: tracing::dispatcher::DefaultGuard,
 }
 
 impl Harness {
     async fn start() -> Harness {
-        let buf = Buf::default();
+        let buf = Capture::default();
         let default = tracing::subscriber::set_default(support::subscriber(&buf));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -22,7 +22,8 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::mpsc;
 use tracing::dispatcher::DefaultGuard;
 
-use super::{subscriber, Buf};
+use super::subscriber;
+use taskwire_test_support::Capture;
 
 /// The HTTP client used by the tests.
 pub type HttpClient = Client<HttpConnector, Body>;
@@ -30,7 +31,7 @@ pub type HttpClient = Client<HttpConnector, Body>;
 /// A running server, the buffer its records go to, and a client.
 pub struct Harness {
     pub addr: SocketAddr,
-    pub buf: Buf,
+    pub buf: Capture,
     pub client: HttpClient,
     /// Feeds the body of `/stream`, one chunk per message; dropping it ends the body.
     pub stream_tx: Option<mpsc::UnboundedSender<Bytes>>,
@@ -118,7 +119,7 @@ impl Harness {
     /// Installs the subscriber as this thread's default, serves [`app`] wrapped in `layer`
     /// (with `Router::layer`, so that `MatchedPath` is known) on 127.0.0.1:0.
     pub async fn start(layer: taskwire_tower::TaskLayer) -> Harness {
-        let buf = Buf::default();
+        let buf = Capture::default();
         let default = tracing::subscriber::set_default(subscriber(&buf));
         let (stream_tx, stream_rx) = mpsc::unbounded_channel();
         let app = app(stream_rx).layer(layer);
