@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{client, TestServer};
+use support::{client, Captured, TestServer};
 
 #[tokio::test]
 async fn server_error_status_fails_the_task() {

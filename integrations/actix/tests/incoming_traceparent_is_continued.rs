@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{client, TestServer};
+use support::{client, Captured, TestServer};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";

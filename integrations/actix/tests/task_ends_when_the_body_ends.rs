@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{client, TestServer};
+use support::{client, Captured, TestServer};
 
 #[tokio::test]
 async fn task_ends_after_the_last_chunk() {
@@ -19,7 +19,7 @@ async fn task_ends_after_the_last_chunk() {
     let task = server.captured.request_task("stream-1");
     assert_eq!(task["task.name"], "GET /stream");
     assert_eq!(task["task.outcome"], "succeeded");
-    let records = server.captured.records();
+    let records = server.captured.json_lines();
     let end = records
         .iter()
         .position(|r| r["msg"] == "task.end" && r["http.request_id"] == "stream-1")
@@ -62,8 +62,8 @@ async fn skipped_paths_have_no_task_and_no_headers() {
     let event = server
         .captured
         .wait_for("health checked", |r| r["msg"] == "health checked");
-    assert!(event.get("trace_id").is_none(), "{event}");
-    assert!(event.get("span_id").is_none(), "{event}");
+    assert!(event.get("trace_id").is_none(), "{event:?}");
+    assert!(event.get("span_id").is_none(), "{event:?}");
 
     // A skipped request never opens a task, so none can show up later either.
     let res = client

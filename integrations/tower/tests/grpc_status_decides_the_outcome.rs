@@ -23,8 +23,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use support::WaitForTask;
-use taskwire_test_support::Capture;
 use taskwire_test_support::json_line::{str_of, u64_of};
+use taskwire_test_support::Capture;
 
 /// A response body of fixed frames: data, then (maybe) trailers.
 struct Frames(VecDeque<Frame<Bytes>>);
