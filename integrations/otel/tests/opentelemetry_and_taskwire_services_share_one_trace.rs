@@ -145,7 +145,7 @@ fn chain(url: &str, services: [(Spawn, &'static str); 3]) -> ([String; 3], Strin
     h2.join().expect("second service");
     h3.join().expect("third service");
 
-    let (_, log) = support::collector();
+    let (_, log) = taskwire_test_support::services::otel_collector();
     let got = support::wait_for(&log, Duration::from_secs(15), |r| {
         r.span(&first_id)
             .is_some_and(|s| r.trace(&s.trace_id).len() >= 3)
@@ -183,7 +183,7 @@ fn chain(url: &str, services: [(Spawn, &'static str); 3]) -> ([String; 3], Strin
 
 #[test]
 fn opentelemetry_calls_taskwire_calls_opentelemetry_one_trace() {
-    let (url, _) = support::collector();
+    let (url, _) = taskwire_test_support::services::otel_collector();
     let ([_, tw, _], _) = chain(
         &url,
         [
@@ -192,7 +192,7 @@ fn opentelemetry_calls_taskwire_calls_opentelemetry_one_trace() {
             (otel_service, "interop-otel-back"),
         ],
     );
-    let (_, log) = support::collector();
+    let (_, log) = taskwire_test_support::services::otel_collector();
     let got = support::Received::read(&log);
     let tw = got.span(&tw).expect("taskwire span");
     assert_eq!(tw.name, "tw.handle");
@@ -204,7 +204,7 @@ fn opentelemetry_calls_taskwire_calls_opentelemetry_one_trace() {
 
 #[test]
 fn taskwire_calls_opentelemetry_calls_taskwire_one_trace() {
-    let (url, _) = support::collector();
+    let (url, _) = taskwire_test_support::services::otel_collector();
     let ([first, otel, _], _) = chain(
         &url,
         [
@@ -213,7 +213,7 @@ fn taskwire_calls_opentelemetry_calls_taskwire_one_trace() {
             (taskwire_service, "interop-taskwire-back"),
         ],
     );
-    let (_, log) = support::collector();
+    let (_, log) = taskwire_test_support::services::otel_collector();
     let got = support::Received::read(&log);
     assert_eq!(got.span(&first).expect("first").name, "tw.handle");
     assert_eq!(got.span(&otel).expect("middle").name, "otel.handle");
