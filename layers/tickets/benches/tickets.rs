@@ -13,7 +13,7 @@
 //! 4. heap under sustained overload: 4 threads for 3 s with every event sampled and the default
 //!    queue (1024), measured by a counting global allocator: peak bytes allocated above the
 //!    baseline taken before the layer was built.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 // A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
 #![allow(unsafe_code)]
 
@@ -69,13 +69,15 @@ use sites::{SITES, SITE_FNS};
 fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("taskwire-bench-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("the folder can be created");
     dir.join("tickets.db")
 }
 
 fn stored_total(path: &PathBuf) -> (u64, usize) {
-    let store = Sqlite::open(path).unwrap();
-    let t = store.list(&ListQuery::default().with_limit(1000)).unwrap();
+    let store = Sqlite::open(path).expect("the store opens");
+    let t = store
+        .list(&ListQuery::default().with_limit(1000))
+        .expect("the store answers");
     (t.iter().map(|t| t.count).sum(), t.len())
 }
 
@@ -89,17 +91,17 @@ struct Absorb {
 
 fn absorb(threads: usize, per_thread: usize) -> Absorb {
     let path = temp_db("absorb");
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap());
+    let layer = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"));
     let guard = layer.guard();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let secs = sites::run_threads(&dispatch, threads, per_thread);
     let f = Instant::now();
-    guard.flush().unwrap();
+    guard.flush().expect("the writer flushes");
     let flush_ms = f.elapsed().as_secs_f64() * 1e3;
     let events = (threads * per_thread) as u64;
     let (total, tickets) = stored_total(&path);
     drop(guard);
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
     Absorb {
         events,
         secs,
@@ -120,7 +122,7 @@ struct Latency {
 
 fn latency(n: usize) -> Latency {
     let path = temp_db("latency");
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap());
+    let layer = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"));
     let guard = layer.guard();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let mut lat = Vec::with_capacity(n);
@@ -138,9 +140,9 @@ fn latency(n: usize) -> Latency {
             timer.push(b.elapsed().as_nanos() as f64);
         }
     });
-    guard.flush().unwrap();
+    guard.flush().expect("the writer flushes");
     drop(guard);
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
     lat.sort_by(f64::total_cmp);
     timer.sort_by(f64::total_cmp);
     let pct =
@@ -165,7 +167,7 @@ struct Stored {
 
 fn stored_samples(run_for: Duration) -> Stored {
     let path = temp_db("samples");
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
+    let layer = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"))
         .with_samples_per_ticket(100_000_000)
         .with_queue_capacity(32_768);
     let guard = layer.guard();
@@ -180,7 +182,7 @@ fn stored_samples(run_for: Duration) -> Stored {
             }
         }
     });
-    guard.flush().unwrap();
+    guard.flush().expect("the writer flushes");
     let secs = start.elapsed().as_secs_f64();
     let stats = guard.stats();
     let db_mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64
@@ -195,7 +197,7 @@ fn stored_samples(run_for: Duration) -> Stored {
         db_mb: db_mb / 1e6,
     };
     drop(guard);
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
     out
 }
 
@@ -210,8 +212,8 @@ fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
     let path = temp_db("heap");
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
-    let layer =
-        taskwire_tickets::layer(Sqlite::open(&path).unwrap()).with_samples_per_ticket(100_000_000);
+    let layer = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"))
+        .with_samples_per_ticket(100_000_000);
     let guard = layer.guard();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let stop = Arc::new(AtomicBool::new(false));
@@ -238,9 +240,9 @@ fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
     std::thread::sleep(run_for);
     stop.store(true, Ordering::Relaxed);
     for h in handles {
-        h.join().unwrap();
+        h.join().expect("the thread finished without panicking");
     }
-    guard.flush().unwrap();
+    guard.flush().expect("the writer flushes");
     let peak = PEAK.load(Ordering::Relaxed) - base;
     let stats = guard.stats();
     let events = emitted.load(Ordering::Relaxed) as u64;
@@ -253,7 +255,7 @@ fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
     };
     drop(guard);
     drop(dispatch);
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
     out
 }
 
