@@ -14,53 +14,19 @@
 //!    queue (1024), measured by a counting global allocator: peak bytes allocated above the
 //!    baseline taken before the layer was built.
 #![allow(missing_docs)]
-// A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
-#![allow(unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use taskwire_test_support::{alloc, CountingAllocator};
 use taskwire_tickets::store::{ListQuery, Store};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call forwards to the system allocator with the same arguments; the counters
-// are plain atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now =
-                LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            let delta = new_size as isize - layout.size() as isize;
-            let now = LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: CountingAllocator = CountingAllocator;
 
 #[path = "support/sites.rs"]
 mod sites;
@@ -210,8 +176,7 @@ struct Heap {
 
 fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
     let path = temp_db("heap");
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    let base = alloc::reset_peak();
     let layer = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"))
         .with_samples_per_ticket(100_000_000);
     let guard = layer.guard();
@@ -243,7 +208,7 @@ fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
         h.join().expect("the thread finished without panicking");
     }
     guard.flush().expect("the writer flushes");
-    let peak = PEAK.load(Ordering::Relaxed) - base;
+    let peak = alloc::peak_bytes() - base;
     let stats = guard.stats();
     let events = emitted.load(Ordering::Relaxed) as u64;
     let (total, _) = stored_total(&path);

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use support::{TempDir, TicketsDb};
+use support::{one_error_group, TempDir, TicketsDb};
 use taskwire_tickets::store::{
     Batch, ErrorKind, GroupUpdate, Level, ListQuery, TicketSeed, Timestamp,
 };
@@ -89,14 +89,8 @@ fn open_waits_for_a_lock_longer_than_the_statement_busy_timeout() {
     let mut store = Sqlite::open(&path).unwrap();
     let t = Timestamp::now();
     store
-        .write(&Batch::new(vec![GroupUpdate::new(
-            "f",
-            TicketSeed::new(Level::ERROR, "app"),
-            1,
-            t,
-            t,
-        )]))
-        .unwrap();
+        .write(&one_error_group("f", 1, t))
+        .expect("the write succeeds");
     releaser.join().unwrap();
     holder.join().unwrap();
     let app: i64 = rusqlite::Connection::open(&path)

@@ -7,7 +7,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{TempDir, TicketsDb};
+use support::{one_error_group, TempDir, TicketsDb};
 use taskwire_tickets::store::{Batch, ErrorKind, GroupUpdate, Level, Mute, TicketSeed, Timestamp};
 use taskwire_tickets::{Sqlite, Store};
 
@@ -61,14 +61,8 @@ fn a_read_only_store_reads_and_refuses_every_change() {
     let mut store = Sqlite::open(dir.db()).unwrap();
     let t = Timestamp::now();
     store
-        .write(&Batch::new(vec![GroupUpdate::new(
-            "f",
-            TicketSeed::new(Level::ERROR, "app"),
-            2,
-            t,
-            t,
-        )]))
-        .unwrap();
+        .write(&one_error_group("f", 2, t))
+        .expect("the write succeeds");
     drop(store);
     let before = state(&dir.db());
     let mut store = Sqlite::open_read_only(dir.db()).unwrap();

@@ -3,8 +3,8 @@
 
 mod support;
 
-use support::{TempDir, TicketsDb};
-use taskwire_tickets::store::{Batch, GroupUpdate, Level, TicketSeed, Timestamp};
+use support::{one_error_group, TempDir, TicketsDb};
+use taskwire_tickets::store::Timestamp;
 use taskwire_tickets::{Sqlite, Store};
 
 #[test]
@@ -22,14 +22,8 @@ fn tables_are_added_next_to_existing_ones() {
     let mut store = Sqlite::open(dir.db()).unwrap();
     let t = Timestamp::now();
     store
-        .write(&Batch::new(vec![GroupUpdate::new(
-            "f",
-            TicketSeed::new(Level::ERROR, "app"),
-            2,
-            t,
-            t,
-        )]))
-        .unwrap();
+        .write(&one_error_group("f", 2, t))
+        .expect("the write succeeds");
     drop(store);
     let store = Sqlite::open(dir.db()).unwrap();
     assert_eq!(store.find("f").unwrap().unwrap().count, 2);

@@ -3,7 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use taskwire_tickets::store::{ListQuery, Occurrence, OccurrenceQuery, Sort, TagCount, Ticket};
+use taskwire_tickets::store::{
+    Batch, GroupUpdate, Level, ListQuery, Occurrence, OccurrenceQuery, Sort, TagCount, Ticket,
+    TicketSeed, Timestamp,
+};
 use taskwire_tickets::{Sqlite, Store};
 
 pub(crate) use taskwire_test_support::TempDir;
@@ -18,6 +21,17 @@ impl TicketsDb for TempDir {
     fn db(&self) -> PathBuf {
         self.join("tickets.db")
     }
+}
+
+/// A batch of one ERROR group `fingerprint` (service `app`), seen `count` times at `t`.
+pub(crate) fn one_error_group(fingerprint: &str, count: u64, t: Timestamp) -> Batch {
+    Batch::new(vec![GroupUpdate::new(
+        fingerprint,
+        TicketSeed::new(Level::ERROR, "app"),
+        count,
+        t,
+        t,
+    )])
 }
 
 /// Every ticket of the database, highest count first.
