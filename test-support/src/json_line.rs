@@ -171,6 +171,14 @@ pub fn is_hex_id(s: &str, len: usize) -> bool {
         && s.bytes().any(|b| b != b'0')
 }
 
+/// The first record whose `msg` is `msg`, or a panic listing the records.
+pub fn by_msg<'r>(records: &'r [Record], msg: &str) -> &'r Record {
+    records
+        .iter()
+        .find(|r| r.get("msg").and_then(Value::as_str) == Some(msg))
+        .unwrap_or_else(|| panic!("no record {msg:?} in {records:?}"))
+}
+
 /// The string under `key`, or a panic naming the record.
 pub fn str_of<'r>(r: &'r Record, key: &str) -> &'r str {
     match r.get(key) {
@@ -185,6 +193,46 @@ pub fn u64_of(r: &Record, key: &str) -> u64 {
         Some(v) => v,
         None => panic!("{key:?} is not an unsigned integer in {r:?}"),
     }
+}
+
+/// Microseconds since the epoch of a `ts` as taskwire writes it, `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`
+/// (RFC 3339, UTC, microseconds); panics on any other shape. Computed here independently of the
+/// writer, as the tests' oracle.
+pub fn ts_micros(ts: &str) -> i64 {
+    let b = ts.as_bytes();
+    assert_eq!(b.len(), 27, "{ts}");
+    for (i, c) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (26, b'Z'),
+    ] {
+        assert_eq!(b[i], c, "{ts}");
+    }
+    let n = |r: std::ops::Range<usize>| -> i64 {
+        ts[r].parse().unwrap_or_else(|_| panic!("digits in {ts}"))
+    };
+    let (y, mo, d) = (n(0..4), n(5..7), n(8..10));
+    let (h, mi, s, us) = (n(11..13), n(14..16), n(17..19), n(20..26));
+    assert!(
+        (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && s < 60,
+        "{ts}"
+    );
+    ((days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + us
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -216,6 +264,16 @@ mod tests {
                 ("m".to_owned(), "[1, 2]".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn ts_micros_reads_dates_across_leap_years_and_eras() {
+        assert_eq!(ts_micros("1970-01-01T00:00:00.000000Z"), 0);
+        assert_eq!(
+            ts_micros("2024-02-29T23:59:59.999999Z"),
+            1_709_251_199_999_999
+        );
+        assert_eq!(ts_micros("1969-12-31T23:59:59.000001Z"), -999_999);
     }
 
     #[test]

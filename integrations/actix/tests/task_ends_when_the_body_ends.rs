@@ -7,12 +7,7 @@ use support::{client, Captured, TestServer};
 #[tokio::test]
 async fn task_ends_after_the_last_chunk() {
     let server = TestServer::start(taskwire_actix::middleware());
-    let res = client()
-        .get(server.url("/stream"))
-        .header("x-request-id", "stream-1")
-        .send()
-        .await
-        .expect("request");
+    let res = server.get_with_request_id("/stream", "stream-1").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.expect("body"), "chunk 1;chunk 2;chunk 3;");
 

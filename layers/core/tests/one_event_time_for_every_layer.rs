@@ -103,7 +103,10 @@ fn layer(unmarked: bool, nest_on: Option<&'static str>) -> (Stamps, Seen) {
 }
 
 fn by_msg(seen: &Seen) -> Vec<(String, SystemTime)> {
-    let mut v = seen.lock().unwrap().clone();
+    let mut v = seen
+        .lock()
+        .expect("no test panicked holding the lock")
+        .clone();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }

@@ -63,15 +63,7 @@ fn histogram_counts_equal_spans_sent() {
     };
     let duration = family("taskwire_span_duration_seconds");
     assert_eq!(duration.kind, "histogram");
-    let counts: BTreeMap<(String, String, String), f64> = duration
-        .samples
-        .iter()
-        .filter(|s| s.name.ends_with("_count"))
-        .map(|s| {
-            let l = |k| s.label(k).unwrap_or("").to_owned();
-            ((l("name"), l("outcome"), l("shard")), s.value)
-        })
-        .collect();
+    let counts = counts_by_name_outcome_shard(duration);
     let per_shard = (THREADS / 2 * PER_THREAD) as f64;
     let want: BTreeMap<(String, String, String), f64> = [
         (
@@ -124,15 +116,7 @@ fn histogram_counts_equal_spans_sent() {
         .find(|f| f.name == "taskwire_span_duration_seconds")
         .unwrap();
     assert_eq!(summary.kind, "summary");
-    let inapp_counts: BTreeMap<(String, String, String), f64> = summary
-        .samples
-        .iter()
-        .filter(|s| s.name.ends_with("_count"))
-        .map(|s| {
-            let l = |k| s.label(k).unwrap_or("").to_owned();
-            ((l("name"), l("outcome"), l("shard")), s.value)
-        })
-        .collect();
+    let inapp_counts = counts_by_name_outcome_shard(summary);
     assert_eq!(inapp_counts, want);
     let quantiles: Vec<&str> = summary
         .samples
@@ -149,4 +133,19 @@ fn histogram_counts_equal_spans_sent() {
         .find(|f| f.name == "taskwire_span_duration_rate")
         .unwrap();
     assert_eq!(rates.kind, "gauge");
+}
+
+/// The `_count` samples of `family`, by their `name`, `outcome` and `shard` labels.
+fn counts_by_name_outcome_shard(
+    family: &support::Family,
+) -> BTreeMap<(String, String, String), f64> {
+    family
+        .samples
+        .iter()
+        .filter(|s| s.name.ends_with("_count"))
+        .map(|s| {
+            let l = |k| s.label(k).unwrap_or("").to_owned();
+            ((l("name"), l("outcome"), l("shard")), s.value)
+        })
+        .collect()
 }

@@ -24,9 +24,14 @@ fn spin(ms: u64) {
 
 /// The wall and busy microseconds of the first `task.end` record.
 fn wall_and_busy(cap: &Capture) -> (u64, u64) {
-    let e = &cap.task_ends()[0];
+    let e = &task_ends(cap)[0];
     let us = |k: &str| e[k].as_u64().expect("a duration in microseconds");
     (us("task.duration_us"), us("task.busy_us"))
+}
+
+/// The `task.end` records `cap` holds, as JSON values (a missing key reads as `null`).
+fn task_ends(cap: &Capture) -> Vec<Value> {
+    cap.task_ends().into_iter().map(Value::Object).collect()
 }
 
 fn by_name<'a>(ends: &'a [Value], name: &str) -> &'a Value {
@@ -48,7 +53,7 @@ fn error_event_fails_the_innermost_task_only_and_the_parent_counts_it() {
             tracing::warn!("only a warning");
         }
     });
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     assert_eq!(ends.len(), 3);
     let child = by_name(&ends, "child");
     assert_eq!(child["task.outcome"], "failed");
@@ -89,7 +94,7 @@ fn instrument_err_marks_the_task_failed() {
         let _ = charge(5);
         let _ = charge(500);
     });
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     let outcomes: Vec<&str> = ends
         .iter()
         .map(|e| e["task.outcome"].as_str().unwrap())
@@ -112,7 +117,7 @@ fn fail_and_recorded_outcome_mark_failure() {
         }
         taskwire_tasks::fail("outside any task: ignored");
     });
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     let marked = by_name(&ends, "marked");
     assert_eq!(marked["task.outcome"], "failed");
     assert_eq!(marked["task.failure"], "quota exceeded");
@@ -175,7 +180,7 @@ fn record_settings_choose_which_tasks_write() {
         tracing::error!("boom");
     };
     let names = |cap: Capture| -> Vec<String> {
-        cap.task_ends()
+        task_ends(&cap)
             .iter()
             .map(|e| e["task.name"].as_str().unwrap().to_owned())
             .collect()
@@ -224,7 +229,7 @@ fn a_task_name_field_names_the_task() {
         let _r =
             tracing::info_span!("http.server.request", task.name = "GET /users/{id}").entered();
     });
-    assert_eq!(cap.task_ends()[0]["task.name"], "GET /users/{id}");
+    assert_eq!(task_ends(&cap)[0]["task.name"], "GET /users/{id}");
 }
 
 #[test]
@@ -241,7 +246,7 @@ fn unsampled_roots_emit_no_task_records_and_the_flag_propagates() {
             assert!(!taskwire_tasks::current().unwrap().sampled());
         },
     );
-    assert!(cap.task_ends().is_empty());
+    assert!(task_ends(&cap).is_empty());
 }
 
 #[test]
@@ -257,7 +262,7 @@ fn an_imported_sampled_flag_beats_the_local_ratio() {
             assert!(taskwire_tasks::current().unwrap().sampled());
         },
     );
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     assert_eq!(ends.len(), 1);
     assert_eq!(ends[0]["trace_id"], "0af7651916cd43dd8448eb211c80319c");
     assert_eq!(ends[0]["parent_span_id"], "b7ad6b7169203331");
@@ -284,7 +289,7 @@ fn malformed_and_hostile_headers_start_new_roots_and_are_counted() {
     });
     let after = taskwire_core::propagation::stats().malformed_traceparent;
     assert!(after - before >= inputs.len() as u64);
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     assert_eq!(ends.len(), inputs.len());
     for e in &ends {
         assert!(e.get("parent_span_id").is_none(), "{e}");
@@ -394,7 +399,7 @@ fn a_tasks_layer_behind_another_capturing_layer_still_samples_and_times() {
         let _root = tracing::info_span!("root").entered();
         spin(2);
     });
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     let busy = by_name(&ends, "root")["task.busy_us"].as_u64().unwrap();
     assert!(busy >= 2_000, "busy {busy}");
 }
@@ -466,7 +471,7 @@ fn a_failing_debug_message_still_fails_the_task_without_panicking() {
         let _t = tracing::info_span!("t").entered();
         tracing::error!(error = ?Faulty);
     });
-    let e = &cap.task_ends()[0];
+    let e = &task_ends(&cap)[0];
     assert_eq!(e["task.outcome"], "failed");
     assert_eq!(e["task.failure"], "partial");
 }
@@ -515,7 +520,7 @@ fn records_obey_filters_and_reach_every_layer() {
         let _t = tracing::info_span!("quiet").entered();
         tracing::info!("inside");
     });
-    assert!(cap.task_ends().is_empty(), "{:?}", cap.task_ends());
+    assert!(task_ends(&cap).is_empty(), "{:?}", task_ends(&cap));
     let lines = cap.json_lines();
     let inside = lines
         .iter()
@@ -555,7 +560,7 @@ fn records_obey_filters_and_reach_every_layer() {
         "one task.end, seen by the plain layer"
     );
     assert_eq!(
-        by_name(&cap.task_ends(), "loud")["task.outcome"],
+        by_name(&task_ends(&cap), "loud")["task.outcome"],
         "succeeded"
     );
 }

@@ -104,6 +104,16 @@ impl TestServer {
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
+
+    /// `GET path` with the request id `id`, answered (whatever the status).
+    pub(crate) async fn get_with_request_id(&self, path: &str, id: &str) -> reqwest::Response {
+        client()
+            .get(self.url(path))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .expect("request")
+    }
 }
 
 impl Drop for TestServer {
