@@ -45,25 +45,6 @@ static NAMES: [&str; N] = [
     "line",
 ];
 
-/// Built-in keys in use with the default settings (flat mode: `spans` is not one).
-const BUILT_INS: [&str; 15] = [
-    "ts",
-    "level",
-    "target",
-    "msg",
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "file",
-    "line",
-    "module",
-    "thread",
-    "pid",
-    "host",
-    "service",
-    "release",
-];
-
 /// A hand-made callsite, so that one event can carry any subset of `NAMES` with values of any
 /// type chosen at run time (the macros fix both at compile time).
 struct Cs(&'static Metadata<'static>);
@@ -164,7 +145,7 @@ fn same(parsed: &Json, raw: &str, v: &V) -> bool {
 }
 
 fn out_key(name: &str) -> String {
-    if BUILT_INS.contains(&name) {
+    if support::is_built_in(name) {
         format!("fields.{name}")
     } else {
         name.to_owned()

@@ -30,22 +30,14 @@ fn emit_full_record(buf: &Capture, span_list: bool) -> String {
 /// The documented key order of the record [`emit_full_record`] writes: the built-in head, the
 /// event's fields, then the span fields (`spans` in span-list mode), then the built-in tail.
 fn documented_order(span_fields: &[&'static str]) -> Vec<&'static str> {
-    let head = ["ts", "level", "target", "msg", "e1", "e2"];
-    let tail = [
-        "trace_id",
-        "span_id",
-        "parent_span_id",
-        "file",
-        "line",
-        "module",
-        "thread",
-        "pid",
-        "host",
-        "service",
-        "release",
-        "region",
-    ];
-    [&head[..], span_fields, &tail[..]].concat()
+    [
+        &support::KEYS_BEFORE_FIELDS[..],
+        &["e1", "e2"],
+        span_fields,
+        &support::KEYS_AFTER_FIELDS,
+        &["region"],
+    ]
+    .concat()
 }
 
 #[test]

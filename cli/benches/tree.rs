@@ -50,6 +50,13 @@ struct Log {
 }
 
 impl Log {
+    /// Appends what is buffered to `file` and empties the buffer.
+    fn drain_into(&mut self, file: &mut impl std::io::Write) {
+        file.write_all(self.buf.as_bytes())
+            .unwrap_or_else(|e| panic!("{}.log: {e}", self.service));
+        self.buf.clear();
+    }
+
     fn tail(&mut self, trace: u128, span: u64, parent: Option<u64>) {
         let b = &mut self.buf;
         write!(b, r#","trace_id":"{trace:032x}","span_id":"{span:016x}""#).expect(WRITE);
@@ -276,22 +283,12 @@ fn generate(dir: &Path) -> (PathBuf, PathBuf) {
         front.task(t, 40_000, "GET /checkout", trace, root, None, false, false);
         if front.buf.len() > 1 << 20 {
             written += front.buf.len() + back.buf.len();
-            front_file
-                .write_all(front.buf.as_bytes())
-                .expect("front.log is written");
-            back_file
-                .write_all(back.buf.as_bytes())
-                .expect("back.log is written");
-            front.buf.clear();
-            back.buf.clear();
+            front.drain_into(&mut front_file);
+            back.drain_into(&mut back_file);
         }
     }
-    front_file
-        .write_all(front.buf.as_bytes())
-        .expect("front.log is written");
-    back_file
-        .write_all(back.buf.as_bytes())
-        .expect("back.log is written");
+    front.drain_into(&mut front_file);
+    back.drain_into(&mut back_file);
     front_file.flush().expect("front.log is written");
     back_file.flush().expect("back.log is written");
     (front_path, back_path)

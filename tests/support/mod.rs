@@ -11,6 +11,30 @@ use taskwire_test_support::{Capture, Record};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{Layer, Registry};
 
+/// The built-in keys written before the user's fields, in order.
+pub const KEYS_BEFORE_FIELDS: [&str; 4] = ["ts", "level", "target", "msg"];
+
+/// The built-in keys written after the user's fields, in order (`service` and `release` when
+/// set, static fields after them).
+pub const KEYS_AFTER_FIELDS: [&str; 11] = [
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "file",
+    "line",
+    "module",
+    "thread",
+    "pid",
+    "host",
+    "service",
+    "release",
+];
+
+/// Whether `key` is one of the built-in keys (with the default settings, flat mode).
+pub fn is_built_in(key: &str) -> bool {
+    KEYS_BEFORE_FIELDS.contains(&key) || KEYS_AFTER_FIELDS.contains(&key)
+}
+
 /// A JSON layer writing into `buf`.
 pub fn json(buf: &Capture) -> taskwire::json::JsonLayer<Capture> {
     taskwire::json::layer().with_writer(buf.clone())
