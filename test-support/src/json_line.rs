@@ -221,18 +221,24 @@ pub fn ts_micros(ts: &str) -> i64 {
         (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && s < 60,
         "{ts}"
     );
-    ((days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + us
+    ((days_since_epoch(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + us
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Days since 1970-01-01 of a proleptic Gregorian date, counted year by year and month by
+/// month: slow, and plainly right, which is what an oracle needs.
+fn days_since_epoch(y: i64, m: i64, d: i64) -> i64 {
+    let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let year_days = |y: i64| if leap(y) { 366 } else { 365 };
+    let mut days: i64 = if y >= 1970 {
+        (1970..y).map(year_days).sum()
+    } else {
+        -(y..1970).map(year_days).sum::<i64>()
+    };
+    const MONTH_DAYS: [i64; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    for month in 1..m {
+        days += MONTH_DAYS[(month - 1) as usize] + i64::from(month == 2 && leap(y));
+    }
+    days + d - 1
 }
 
 #[cfg(test)]
@@ -274,6 +280,14 @@ mod tests {
             1_709_251_199_999_999
         );
         assert_eq!(ts_micros("1969-12-31T23:59:59.000001Z"), -999_999);
+        assert_eq!(
+            ts_micros("2000-03-01T00:00:00.000000Z"),
+            951_868_800_000_000
+        );
+        assert_eq!(
+            ts_micros("1900-03-01T00:00:00.000000Z"),
+            -2_203_891_200_000_000
+        );
     }
 
     #[test]
