@@ -7,7 +7,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{one_error_group, TempDir, TicketsDb};
+use support::{store_one_error_group, TempDir, TicketsDb};
 use taskwire_tickets::store::{Batch, ErrorKind, GroupUpdate, Level, Mute, TicketSeed, Timestamp};
 use taskwire_tickets::{Sqlite, Store};
 
@@ -58,12 +58,8 @@ fn another_applications_file_is_refused_and_left_as_it_was() {
 #[test]
 fn a_read_only_store_reads_and_refuses_every_change() {
     let dir = TempDir::new("read-only-store");
-    let mut store = Sqlite::open(dir.db()).unwrap();
+    store_one_error_group(&dir.db(), "f", 2);
     let t = Timestamp::now();
-    store
-        .write(&one_error_group("f", 2, t))
-        .expect("the write succeeds");
-    drop(store);
     let before = state(&dir.db());
     let mut store = Sqlite::open_read_only(dir.db()).unwrap();
     let ticket = store.find("f").unwrap().unwrap();

@@ -3,8 +3,7 @@
 
 mod support;
 
-use support::{one_error_group, TempDir, TicketsDb};
-use taskwire_tickets::store::Timestamp;
+use support::{store_one_error_group, TempDir, TicketsDb};
 use taskwire_tickets::{Sqlite, Store};
 
 #[test]
@@ -19,12 +18,7 @@ fn tables_are_added_next_to_existing_ones() {
     )
     .unwrap();
 
-    let mut store = Sqlite::open(dir.db()).unwrap();
-    let t = Timestamp::now();
-    store
-        .write(&one_error_group("f", 2, t))
-        .expect("the write succeeds");
-    drop(store);
+    store_one_error_group(&dir.db(), "f", 2);
     let store = Sqlite::open(dir.db()).unwrap();
     assert_eq!(store.find("f").unwrap().unwrap().count, 2);
 

@@ -34,6 +34,15 @@ pub(crate) fn one_error_group(fingerprint: &str, count: u64, t: Timestamp) -> Ba
     )])
 }
 
+/// Writes [`one_error_group`] `fingerprint`, seen `count` times now, into the SQLite store at
+/// `path`, and closes it.
+pub(crate) fn store_one_error_group(path: &Path, fingerprint: &str, count: u64) {
+    Sqlite::open(path)
+        .expect("the store opens")
+        .write(&one_error_group(fingerprint, count, Timestamp::now()))
+        .expect("the write succeeds");
+}
+
 /// Every ticket of the database, highest count first.
 pub(crate) fn tickets(path: &Path) -> Vec<Ticket> {
     Sqlite::open(path)
