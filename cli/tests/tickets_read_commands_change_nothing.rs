@@ -22,7 +22,7 @@ fn fingerprint(path: &Path) -> (Vec<u8>, String, Vec<String>) {
         .expect("the database opens");
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .expect("the store answers");
+        .expect("the SQL runs");
     drop(c);
     let mut files: Vec<String> =
         std::fs::read_dir(path.parent().expect("a file path has a parent folder"))

@@ -23,9 +23,9 @@ fn meta(path: &Path) -> Vec<(Value, Value)> {
         .prepare("SELECT key, value FROM taskwire_meta ORDER BY key")
         .expect("the SQL runs");
     s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("the store answers")
+        .expect("the SQL runs")
         .collect::<Result<_, _>>()
-        .expect("the store answers")
+        .expect("every row reads")
 }
 
 /// A fresh taskwire database with one ticket, its schema version then set to `version`

@@ -17,7 +17,7 @@ fn state(path: &Path) -> (Vec<u8>, String, usize) {
         .expect("the database opens");
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .expect("the store answers");
+        .expect("the SQL runs");
     let files = std::fs::read_dir(path.parent().expect("a file path has a parent folder"))
         .expect("the file can be read")
         .count();
