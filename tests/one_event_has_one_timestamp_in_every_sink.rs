@@ -2,13 +2,12 @@
 //! ticket's sample records that same instant, even when writing to the first output takes a
 //! while, and for every event of a loop (whose events all sit at one stack address).
 
-use taskwire_test_support::json_line::{str_of, ts_micros};
-use taskwire_test_support::{Capture, Slow, TempDir};
-
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use taskwire::tickets::store::{ListQuery, OccurrenceQuery, Store};
+use taskwire::tickets::store::{ListQuery, OccurrenceQuery, TicketReader};
 use taskwire::tickets::Sqlite;
+use taskwire_test_support::json_line::{str_of, ts_micros};
+use taskwire_test_support::{Capture, Slow, TempDir};
 use tracing_subscriber::layer::SubscriberExt;
 
 #[test]
@@ -31,8 +30,9 @@ fn json_outputs_and_ticket_samples_share_each_events_time() {
     let slow_out = Capture::default();
     let slow = Slow::new(slow_out.clone(), Duration::from_micros(20));
     let fast = Capture::default();
-    let tickets = taskwire::tickets::layer(Sqlite::open(&db).unwrap()).with_samples_per_ticket(50);
-    let guard = tickets.guard();
+    let (tickets, guard) = taskwire::tickets::layer(Sqlite::open(&db).unwrap())
+        .with_samples_per_ticket(50)
+        .build();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire::json::layer().with_writer(slow.clone()))
         .with(tickets)

@@ -16,7 +16,7 @@ use taskwire_test_support::TempDir;
 use std::path::Path;
 
 use taskwire::tickets::store::ListQuery;
-use taskwire::tickets::Store;
+use taskwire::tickets::TicketReader;
 
 const LINES: usize = 500;
 

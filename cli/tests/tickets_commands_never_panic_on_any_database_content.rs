@@ -10,7 +10,7 @@ use rusqlite::types::Value;
 use taskwire_test_support::hostile::sqlite::{any_value, meta_key, meta_value, table};
 use taskwire_test_support::TempDir;
 use taskwire_tickets::store::{Batch, GroupUpdate, Level, Sample, TagCount, TicketSeed, Timestamp};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketWriter};
 
 const COMMANDS: &[&[&str]] = &[
     &["list"],

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use taskwire_test_support::TempDir;
 use taskwire_tickets::store::{Batch, GroupUpdate, Level, Mute, TicketSeed, Timestamp};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader, TicketTriage, TicketWriter};
 
 fn taskwire(args: &[&str]) -> Output {
     let o = Command::new(env!("CARGO_BIN_EXE_taskwire"))

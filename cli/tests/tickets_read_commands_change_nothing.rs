@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 use support::tickets;
 use taskwire_test_support::TempDir;
 use taskwire_tickets::store::{Batch, GroupUpdate, Level, TicketSeed, Timestamp};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketWriter};
 
 /// The file's bytes, its journal mode, and every file in its folder: what must not change.
 fn fingerprint(path: &Path) -> (Vec<u8>, String, Vec<String>) {

@@ -15,6 +15,21 @@ use tracing_subscriber::prelude::*;
 const THREADS: u64 = 4;
 const PER_THREAD: u64 = 2_500;
 
+/// The `_count` samples of a histogram or summary family, by name, outcome and shard label.
+fn counts_by_name_outcome_shard(family: &support::Family) -> Counts {
+    family
+        .samples
+        .iter()
+        .filter(|s| s.name.ends_with("_count"))
+        .map(|s| {
+            let l = |k| s.label(k).unwrap_or("").to_owned();
+            ((l("name"), l("outcome"), l("shard")), s.value)
+        })
+        .collect()
+}
+
+type Counts = BTreeMap<(String, String, String), f64>;
+
 #[test]
 fn histogram_counts_equal_spans_sent() {
     let recorder = taskwire_metrics::prometheus::configure(PrometheusBuilder::new())
@@ -65,7 +80,7 @@ fn histogram_counts_equal_spans_sent() {
     assert_eq!(duration.kind, "histogram");
     let counts = counts_by_name_outcome_shard(duration);
     let per_shard = (THREADS / 2 * PER_THREAD) as f64;
-    let want: BTreeMap<(String, String, String), f64> = [
+    let want: Counts = [
         (
             ("db".into(), "failed".into(), "".into()),
             (THREADS * PER_THREAD / 10) as f64,
@@ -133,19 +148,4 @@ fn histogram_counts_equal_spans_sent() {
         .find(|f| f.name == "taskwire_span_duration_rate")
         .unwrap();
     assert_eq!(rates.kind, "gauge");
-}
-
-/// The `_count` samples of `family`, by their `name`, `outcome` and `shard` labels.
-fn counts_by_name_outcome_shard(
-    family: &support::Family,
-) -> BTreeMap<(String, String, String), f64> {
-    family
-        .samples
-        .iter()
-        .filter(|s| s.name.ends_with("_count"))
-        .map(|s| {
-            let l = |k| s.label(k).unwrap_or("").to_owned();
-            ((l("name"), l("outcome"), l("shard")), s.value)
-        })
-        .collect()
 }

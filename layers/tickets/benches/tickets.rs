@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use taskwire_test_support::{alloc, CountingAllocator};
-use taskwire_tickets::store::{ListQuery, Store};
+use taskwire_tickets::store::{ListQuery, TicketReader};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 
@@ -57,8 +57,8 @@ struct Absorb {
 
 fn absorb(threads: usize, per_thread: usize) -> Absorb {
     let path = temp_db("absorb");
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"));
-    let guard = layer.guard();
+    let (layer, guard) =
+        taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens")).build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let secs = sites::run_threads(&dispatch, threads, per_thread);
     let f = Instant::now();
@@ -88,8 +88,8 @@ struct Latency {
 
 fn latency(n: usize) -> Latency {
     let path = temp_db("latency");
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"));
-    let guard = layer.guard();
+    let (layer, guard) =
+        taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens")).build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let mut lat = Vec::with_capacity(n);
     let mut timer = Vec::with_capacity(n);
@@ -133,10 +133,10 @@ struct Stored {
 
 fn stored_samples(run_for: Duration) -> Stored {
     let path = temp_db("samples");
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"))
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"))
         .with_samples_per_ticket(100_000_000)
-        .with_queue_capacity(32_768);
-    let guard = layer.guard();
+        .with_queue_capacity(32_768)
+        .build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let start = Instant::now();
     tracing::dispatcher::with_default(&dispatch, || {
@@ -177,9 +177,9 @@ struct Heap {
 fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
     let path = temp_db("heap");
     let base = alloc::reset_peak();
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"))
-        .with_samples_per_ticket(100_000_000);
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"))
+        .with_samples_per_ticket(100_000_000)
+        .build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let stop = Arc::new(AtomicBool::new(false));
     let emitted = Arc::new(AtomicUsize::new(0));

@@ -10,11 +10,11 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use support::{one_error_group, TempDir, TicketsDb};
+use support::{TempDir, TicketsDb};
 use taskwire_tickets::store::{
     Batch, ErrorKind, GroupUpdate, Level, ListQuery, TicketSeed, Timestamp,
 };
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader, TicketWriter};
 
 const CHILD_ENV: &str = "TASKWIRE_TICKETS_OPEN_TOGETHER_DB";
 const PROCESSES: usize = 8;
@@ -87,10 +87,7 @@ fn open_waits_for_a_lock_longer_than_the_statement_busy_timeout() {
         release.send(()).unwrap();
     });
     let mut store = Sqlite::open(&path).unwrap();
-    let t = Timestamp::now();
-    store
-        .write(&one_error_group("f", 1, t))
-        .expect("the write succeeds");
+    support::write_count(&mut store, "f", 1);
     releaser.join().unwrap();
     holder.join().unwrap();
     let app: i64 = rusqlite::Connection::open(&path)

@@ -7,9 +7,9 @@ mod support;
 
 use std::path::Path;
 
-use support::{store_one_error_group, TempDir, TicketsDb};
+use support::{TempDir, TicketsDb};
 use taskwire_tickets::store::{Batch, ErrorKind, GroupUpdate, Level, Mute, TicketSeed, Timestamp};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader, TicketTriage, TicketWriter};
 
 fn state(path: &Path) -> (Vec<u8>, String, usize) {
     let bytes = std::fs::read(path).expect("the file can be read");
@@ -17,7 +17,7 @@ fn state(path: &Path) -> (Vec<u8>, String, usize) {
         .expect("the database opens");
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .expect("the SQL runs");
+        .expect("the store answers");
     let files = std::fs::read_dir(path.parent().expect("a file path has a parent folder"))
         .expect("the file can be read")
         .count();
@@ -58,7 +58,9 @@ fn another_applications_file_is_refused_and_left_as_it_was() {
 #[test]
 fn a_read_only_store_reads_and_refuses_every_change() {
     let dir = TempDir::new("read-only-store");
-    store_one_error_group(&dir.db(), "f", 2);
+    let mut store = Sqlite::open(dir.db()).unwrap();
+    support::write_count(&mut store, "f", 2);
+    drop(store);
     let t = Timestamp::now();
     let before = state(&dir.db());
     let mut store = Sqlite::open_read_only(dir.db()).unwrap();

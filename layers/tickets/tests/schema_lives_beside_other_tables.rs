@@ -3,8 +3,8 @@
 
 mod support;
 
-use support::{store_one_error_group, TempDir, TicketsDb};
-use taskwire_tickets::{Sqlite, Store};
+use support::{TempDir, TicketsDb};
+use taskwire_tickets::{Sqlite, TicketReader};
 
 #[test]
 fn tables_are_added_next_to_existing_ones() {
@@ -18,7 +18,9 @@ fn tables_are_added_next_to_existing_ones() {
     )
     .unwrap();
 
-    store_one_error_group(&dir.db(), "f", 2);
+    let mut store = Sqlite::open(dir.db()).unwrap();
+    support::write_count(&mut store, "f", 2);
+    drop(store);
     let store = Sqlite::open(dir.db()).unwrap();
     assert_eq!(store.find("f").unwrap().unwrap().count, 2);
 

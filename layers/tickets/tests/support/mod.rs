@@ -7,7 +7,7 @@ use taskwire_tickets::store::{
     Batch, GroupUpdate, Level, ListQuery, Occurrence, OccurrenceQuery, Sort, TagCount, Ticket,
     TicketSeed, Timestamp,
 };
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader, TicketWriter};
 
 pub(crate) use taskwire_test_support::TempDir;
 
@@ -21,26 +21,6 @@ impl TicketsDb for TempDir {
     fn db(&self) -> PathBuf {
         self.join("tickets.db")
     }
-}
-
-/// A batch of one ERROR group `fingerprint` (service `app`), seen `count` times at `t`.
-pub(crate) fn one_error_group(fingerprint: &str, count: u64, t: Timestamp) -> Batch {
-    Batch::new(vec![GroupUpdate::new(
-        fingerprint,
-        TicketSeed::new(Level::ERROR, "app"),
-        count,
-        t,
-        t,
-    )])
-}
-
-/// Writes [`one_error_group`] `fingerprint`, seen `count` times now, into the SQLite store at
-/// `path`, and closes it.
-pub(crate) fn store_one_error_group(path: &Path, fingerprint: &str, count: u64) {
-    Sqlite::open(path)
-        .expect("the store opens")
-        .write(&one_error_group(fingerprint, count, Timestamp::now()))
-        .expect("the write succeeds");
 }
 
 /// Every ticket of the database, highest count first.
@@ -67,4 +47,13 @@ pub(crate) fn tags(path: &Path, t: &Ticket) -> Vec<TagCount> {
         .expect("the store opens")
         .tags(t.id)
         .expect("the store opens")
+}
+
+/// Writes `count` occurrences of fingerprint `fp` (an ERROR of target `app`, now) to `store`.
+pub(crate) fn write_count(store: &mut impl TicketWriter, fp: &str, count: u64) {
+    let t = Timestamp::now();
+    let seed = TicketSeed::new(Level::ERROR, "app");
+    store
+        .write(&Batch::new(vec![GroupUpdate::new(fp, seed, count, t, t)]))
+        .expect("the write succeeds");
 }
