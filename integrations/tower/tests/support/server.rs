@@ -73,7 +73,12 @@ async fn panics() -> &'static str {
 /// `name: value` lines for the headers a propagation test looks at.
 async fn echo_headers(headers: HeaderMap) -> String {
     let mut out = String::new();
-    for name in ["traceparent", "tracestate", "x-request-id"] {
+    for name in [
+        "traceparent",
+        "tracestate",
+        "x-request-id",
+        "x-correlation-id",
+    ] {
         for v in headers.get_all(name) {
             out.push_str(name);
             out.push_str(": ");

@@ -1,0 +1,18 @@
+//! [`mark_failed`]: the one place this crate marks a request task failed.
+
+use std::fmt;
+
+use taskwire_core::capture;
+use tracing::Span;
+
+/// Marks the task of `span` failed with `reason` (the first reason wins), without an ERROR
+/// event. Without a taskwire layer, or for a disabled span, it does nothing.
+pub(crate) fn mark_failed(span: &Span, reason: impl fmt::Display) {
+    span.with_subscriber(|(id, dispatch)| {
+        capture::with_span_data(dispatch, id, |d| {
+            if d.failure.is_none() {
+                d.failure = Some(reason.to_string().into_boxed_str());
+            }
+        })
+    });
+}
