@@ -46,10 +46,6 @@ const LONG_FILES_ALLOWED: &[&str] = &[
     "layers/core/src/capture.rs",
     // The OTLP export worker (issue 13, one guard idiom).
     "integrations/otel/src/worker.rs",
-    // The W3C trace-context test harness (issue 13, test-support crate).
-    "tests/support/w3c_harness.rs",
-    // Property tests of every field type's JSON (issue 13, test kit).
-    "tests/json_lines_parse_for_any_field_value.rs",
 ];
 
 /// Cycles today: the package folder and the sibling modules of the cycle (sorted).
