@@ -44,10 +44,6 @@ const LONG_FILES_ALLOWED: &[&str] = &[
     // Span capture: handle policy, data model, entered stack and rendering in one file; to
     // become the span lifecycle folder (issue 13, span model).
     "layers/core/src/capture.rs",
-    // The W3C trace-context test harness (issue 13, test-support crate).
-    "tests/support/w3c_harness.rs",
-    // Property tests of every field type's JSON (issue 13, test kit).
-    "tests/json_lines_parse_for_any_field_value.rs",
 ];
 
 /// Cycles today: the package folder and the sibling modules of the cycle (sorted).
