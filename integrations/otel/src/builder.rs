@@ -330,16 +330,8 @@ impl OtelBuilder {
                     export_timeout(timeout, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"),
                     span_transport,
                 )?;
-                let mut b = opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_http_client(transport)
-                    .with_protocol(Protocol::HttpBinary);
-                if explicit {
-                    b = b.with_endpoint(url);
-                }
-                if let Some(t) = timeout {
-                    b = b.with_timeout(t);
-                }
+                let b = opentelemetry_otlp::SpanExporter::builder().with_http();
+                let b = otlp_http(b, transport, explicit.then_some(url), timeout);
                 Ok(Box::new(b.build()?) as Box<dyn SpanSink>)
             })
         });
@@ -353,16 +345,8 @@ impl OtelBuilder {
                         export_timeout(timeout, "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT"),
                         log_transport,
                     )?;
-                    let mut b = opentelemetry_otlp::LogExporter::builder()
-                        .with_http()
-                        .with_http_client(transport)
-                        .with_protocol(Protocol::HttpBinary);
-                    if explicit {
-                        b = b.with_endpoint(url);
-                    }
-                    if let Some(t) = timeout {
-                        b = b.with_timeout(t);
-                    }
+                    let b = opentelemetry_otlp::LogExporter::builder().with_http();
+                    let b = otlp_http(b, transport, explicit.then_some(url), timeout);
                     Ok(Box::new(b.build()?) as Box<dyn LogSink>)
                 }) as SinkFactory<dyn LogSink>)
             }
@@ -424,6 +408,26 @@ impl OtelBuilder {
 /// How long one export request may take: `with_timeout`, else the signal's variable, else
 /// `OTEL_EXPORTER_OTLP_TIMEOUT` (milliseconds), else 10 s (the rule of opentelemetry-otlp, whose
 /// client taskwire's transport replaces).
+/// Sets up an OTLP/HTTP exporter builder (spans or logs) the same way: taskwire's transport,
+/// binary protobuf, the endpoint when one was given explicitly, and the timeout if set.
+fn otlp_http<B: WithExportConfig + WithHttpConfig>(
+    b: B,
+    transport: Transport,
+    endpoint: Option<String>,
+    timeout: Option<Duration>,
+) -> B {
+    let mut b = b
+        .with_http_client(transport)
+        .with_protocol(Protocol::HttpBinary);
+    if let Some(url) = endpoint {
+        b = b.with_endpoint(url);
+    }
+    if let Some(t) = timeout {
+        b = b.with_timeout(t);
+    }
+    b
+}
+
 fn export_timeout(explicit: Option<Duration>, signal_var: &str) -> Duration {
     let from_env = |name: &str| {
         env_nonempty(name)
