@@ -18,7 +18,7 @@ mod sinks;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use taskwire_core::{Capture, Redactor};
+use taskwire_core::{CaptureLayer, Redactor};
 use taskwire_tasks::TasksLayer;
 use tracing::level_filters::LevelFilter;
 use tracing::Dispatch;
@@ -33,7 +33,9 @@ use guard::Background;
 pub use guard::Guard;
 use sinks::{Fanout, Sink, Tap};
 
-type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
+/// The subscriber the builder's layers are added to: the registry with the span capture.
+type Base = tracing_subscriber::layer::Layered<CaptureLayer, Registry>;
+type BoxedLayer = Box<dyn Layer<Base> + Send + Sync + 'static>;
 
 /// Starts a [`Builder`].
 ///
@@ -370,12 +372,13 @@ impl Builder {
         })?;
         let max_level = filter.event_max_level();
 
-        let capture = Capture::new(self.redactor.clone());
+        // First in the stack, below every other layer: the one span capture, which the
+        // layers read (each tells it what it needs when it is added).
+        let capture = CaptureLayer::default().with_redactor(self.redactor.clone());
         let mut background = Background::default();
         let mut layers: Vec<BoxedLayer> = Vec::new();
-        // First in the stack: the tasks layer owns the span capture.
         if let Some(tasks) = self.tasks {
-            layers.push(Box::new(tasks.with_capture(capture.clone())));
+            layers.push(Box::new(tasks));
         }
         #[cfg(feature = "otel")]
         if let Some(otel) = self.otel {
@@ -393,7 +396,7 @@ impl Builder {
         }
         #[cfg(feature = "metrics")]
         if let Some(metrics) = self.metrics {
-            layers.push(Box::new(metrics.with_capture(capture.clone())));
+            layers.push(Box::new(metrics));
         }
         #[cfg(feature = "tickets")]
         for sink in self.tickets {
@@ -402,7 +405,9 @@ impl Builder {
                 TicketsSink::Db(path) => taskwire_tickets::layer(open_tickets_db(&path)?),
             };
             // The layer's own settings win; the builder fills in what it lacks.
-            tickets = tickets.with_capture(capture.clone());
+            if tickets.redactor().is_none() {
+                tickets = tickets.with_redactor(self.redactor.clone());
+            }
             if let (None, Some(s)) = (tickets.service(), &self.service) {
                 tickets = tickets.with_service(s.clone());
             }
@@ -418,7 +423,7 @@ impl Builder {
         }
         if !self.json.is_empty() {
             let mut json = taskwire_json::layer()
-                .with_capture(capture.clone())
+                .with_redactor(self.redactor.clone())
                 .with_span_list(self.span_list);
             if let Some(s) = &self.service {
                 json = json.with_service(s.clone());
@@ -449,7 +454,12 @@ impl Builder {
             .fold(Box::new(Identity::new()) as BoxedLayer, |acc, l| {
                 Box::new(acc.and_then(l))
             });
-        let subscriber = tracing_subscriber::registry().with(layers).with(filter);
+        // The capture is added on its own, so that the layers of the chain find it when they
+        // are added (`and_then` does not show a chain's layers to each other).
+        let subscriber = tracing_subscriber::registry()
+            .with(capture)
+            .with(layers)
+            .with(filter);
         Ok((Dispatch::new(subscriber), background, max_level))
     }
 }

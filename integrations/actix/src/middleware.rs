@@ -16,7 +16,7 @@ use actix_web::http::{StatusCode, Version};
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::future::{CatchUnwind, FutureExt};
 use pin_project_lite::pin_project;
-use taskwire_core::capture;
+use taskwire_core::span;
 use taskwire_core::http::{host_and_port, redact_query, ServerTaskName, SkipPaths};
 use taskwire_core::ids::SpanId;
 use taskwire_core::propagation::extract;
@@ -304,8 +304,8 @@ fn open_task(config: &Config, req: &mut ServiceRequest) -> Task {
     let remote = extract(&HeaderExtractor::new(req.headers()));
     let ids = span
         .with_subscriber(|(id, dispatch)| {
-            capture::set_remote_parent(dispatch, id, &remote);
-            capture::read_span_data(dispatch, id, SpanData::traceparent)
+            span::set_remote_parent(dispatch, id, &remote);
+            span::read_span_data(dispatch, id, SpanData::traceparent)
         })
         .flatten();
 
@@ -562,11 +562,7 @@ impl ResponseError for HandlerPanicked {
 /// layer, or for a disabled span, it does nothing.
 pub(crate) fn fail(span: &Span, reason: impl fmt::Display) {
     span.with_subscriber(|(id, dispatch)| {
-        capture::with_span_data(dispatch, id, |d| {
-            if d.failure.is_none() {
-                d.failure = Some(reason.to_string().into_boxed_str());
-            }
-        })
+        span::with_span_data(dispatch, id, |d| d.fail(reason))
     });
 }
 

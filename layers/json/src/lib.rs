@@ -53,7 +53,6 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod entered;
 mod format;
 mod keys;
 mod layer;

@@ -11,7 +11,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use taskwire_core::event_time::EventClock;
-use taskwire_core::{suppress, Capture, Redactor};
+use taskwire_core::span::{CapturingLayer, LayerCapture, Needs};
+use taskwire_core::{suppress, Redactor};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_log::NormalizeEvent;
@@ -36,7 +37,7 @@ pub const TASKS_TARGET: &str = taskwire_core::task_record::TARGET;
 /// [`layer()`](crate::layer()); see the [crate docs](crate).
 pub struct TicketsLayer {
     id: u64,
-    capture: Capture,
+    capture: LayerCapture,
     min_level: Level,
     grouping: Grouping,
     /// `fingerprint`, then the grouping fields.
@@ -44,8 +45,7 @@ pub struct TicketsLayer {
     tag_fields: Vec<Arc<str>>,
     max_tag_values: usize,
     sample_cx: SampleContext,
-    /// Whether [`TicketsLayer::with_redactor`] was called: then a shared capture
-    /// ([`TicketsLayer::with_capture`]) does not replace the redactor of the samples.
+    /// Whether [`TicketsLayer::with_redactor`] was called.
     own_redactor: bool,
     budget: u32,
     shared: Arc<Shared>,
@@ -83,7 +83,7 @@ impl TicketsLayer {
             release: None,
             host: taskwire_core::process::hostname().to_owned(),
         };
-        let capture = Capture::default();
+        let capture = LayerCapture::new(Needs::default().with_fields(true));
         TicketsLayer {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             sample_cx: SampleContext {
@@ -189,9 +189,8 @@ impl TicketsLayer {
         self
     }
 
-    /// Redacts with `redactor` (event fields, and the spans this layer is first to capture).
-    /// A capture shared later ([`TicketsLayer::with_capture`]) keeps this redactor for the
-    /// event fields of samples.
+    /// Redacts with `redactor` event fields, and span fields when this layer captures them
+    /// itself (no capture layer below it; see [`taskwire_core::span`]).
     #[must_use]
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
         self.capture = self.capture.with_redactor(redactor.clone());
@@ -200,15 +199,9 @@ impl TicketsLayer {
         self
     }
 
-    /// Uses `capture` (and its redactor, unless [`TicketsLayer::with_redactor`] set one) to
-    /// capture spans, like the other taskwire layers.
-    #[must_use]
-    pub fn with_capture(mut self, capture: Capture) -> Self {
-        if !self.own_redactor {
-            self.sample_cx.redactor = capture.redactor().clone();
-        }
-        self.capture = capture;
-        self
+    /// The redactor set with [`TicketsLayer::with_redactor`], if any.
+    pub fn redactor(&self) -> Option<&Redactor> {
+        self.own_redactor.then_some(&self.sample_cx.redactor)
     }
 
     /// The service set with [`TicketsLayer::with_service`], if any.
@@ -474,6 +467,12 @@ struct Seen<'a, 'b> {
     now: i64,
 }
 
+impl CapturingLayer for TicketsLayer {
+    fn layer_capture(&self) -> &LayerCapture {
+        &self.capture
+    }
+}
+
 /// Samples a group may send per writer period: the kept ones plus the first.
 fn budget(samples_per_ticket: usize) -> u32 {
     u32::try_from(samples_per_ticket.saturating_add(1)).unwrap_or(u32::MAX)
@@ -483,7 +482,8 @@ impl<S> Layer<S> for TicketsLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_layer(&mut self, _subscriber: &mut S) {
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.capture.attach::<Self, S>(subscriber);
         // The configuration is final once the layer is in a subscriber: start the writer now,
         // so the store's spool is replayed at startup, not at the first error.
         let _ = self.shared.sender();

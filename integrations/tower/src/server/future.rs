@@ -11,7 +11,7 @@ use std::task::{ready, Context, Poll};
 use http::header::HeaderValue;
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
-use taskwire_core::capture;
+use taskwire_core::span;
 use taskwire_core::propagation::TraceParent;
 use tracing::Span;
 
@@ -228,10 +228,6 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
 /// the handler's to log.
 pub(crate) fn mark_failed(span: &Span, reason: impl FnOnce() -> String) {
     span.with_subscriber(|(id, dispatch)| {
-        capture::with_span_data(dispatch, id, |d| {
-            if d.failure.is_none() {
-                d.failure = Some(reason().into_boxed_str());
-            }
-        })
+        span::with_span_data(dispatch, id, |d| d.fail(reason()))
     });
 }

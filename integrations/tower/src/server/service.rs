@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use http::header::HeaderValue;
 use http::request::Parts;
 use http::{Method, Request, Response, Version};
-use taskwire_core::capture;
+use taskwire_core::span;
 use taskwire_core::http::{host_and_port, redact_query, ServerTaskName};
 use taskwire_core::propagation;
 use taskwire_core::{SpanData, SpanId};
@@ -145,8 +145,8 @@ fn open_task(config: &Config, parts: &mut Parts) -> Task {
     };
     let ids = span
         .with_subscriber(|(id, dispatch)| {
-            capture::set_remote_parent(dispatch, id, &remote);
-            capture::read_span_data(dispatch, id, SpanData::traceparent)
+            span::set_remote_parent(dispatch, id, &remote);
+            span::read_span_data(dispatch, id, SpanData::traceparent)
         })
         .flatten();
     let request_id = match incoming_id {
