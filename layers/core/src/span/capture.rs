@@ -98,11 +98,12 @@ pub struct CaptureLayer {
 }
 
 impl CaptureLayer {
-    /// Redacts span fields with `redactor` (default: [`Redactor::default`]).
+    /// Redacts span fields with `redactor` (default: [`Redactor::default`]), joined with the
+    /// redactors the layers above were given: a key any of them calls sensitive is redacted.
     #[must_use]
     pub fn with_redactor(self, redactor: Redactor) -> Self {
         let capture = Capture {
-            redactor,
+            redactor: RwLock::new(redactor),
             ..Capture::default()
         };
         capture.require(&self.capture.needs());
@@ -120,8 +121,8 @@ impl CaptureLayer {
     }
 
     /// The redactor span fields are redacted with.
-    pub fn redactor(&self) -> &Redactor {
-        &self.capture.redactor
+    pub fn redactor(&self) -> Redactor {
+        self.capture.redactor().clone()
     }
 }
 
@@ -129,7 +130,8 @@ impl CaptureLayer {
 /// and the layers that read it, which tell it what they need.
 struct Capture {
     id: u64,
-    redactor: Redactor,
+    /// Written only while the stack is built (readers widen it), read for each span.
+    redactor: RwLock<Redactor>,
     fields: AtomicBool,
     timing: AtomicU8,
     root_sampler: OnceLock<RootSampler>,
@@ -138,7 +140,7 @@ struct Capture {
 impl fmt::Debug for Capture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Capture")
-            .field("redactor", &self.redactor)
+            .field("redactor", &*self.redactor())
             .field("fields", &self.fields.load(Ordering::Relaxed))
             .field("timing", &self.timing())
             .field("root_sampler", &self.root_sampler.get().is_some())
@@ -151,7 +153,7 @@ impl Default for Capture {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Capture {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
-            redactor: Redactor::default(),
+            redactor: RwLock::new(Redactor::default()),
             fields: AtomicBool::new(false),
             timing: AtomicU8::new(Timing::Off as u8),
             root_sampler: OnceLock::new(),
@@ -170,6 +172,21 @@ enum NewSpan {
 }
 
 impl Capture {
+    fn redactor(&self) -> std::sync::RwLockReadGuard<'_, Redactor> {
+        self.redactor
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Also redacts what `redactor` calls sensitive.
+    fn widen_redactor(&self, redactor: &Redactor) {
+        let mut mine = self
+            .redactor
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *mine = mine.union(redactor);
+    }
+
     /// What this capture records so far.
     fn needs(&self) -> Needs {
         Needs {
@@ -271,7 +288,7 @@ impl Capture {
         if all || has_control_fields(attrs.metadata()) {
             attrs.record(&mut Typed(FieldCollector {
                 fields: &mut fields,
-                redactor: &self.redactor,
+                redactor: &self.redactor(),
                 replace: false,
                 only_control: !all,
             }));
@@ -292,7 +309,7 @@ impl Capture {
         let only_control = !d.has_all_fields();
         values.record(&mut Typed(FieldCollector {
             fields: d.fields_mut(),
-            redactor: &self.redactor,
+            redactor: &self.redactor(),
             replace: true,
             only_control,
         }));
@@ -461,8 +478,10 @@ fn register<L: CapturingLayer>() {
 /// span callbacks, which do nothing unless the layer captures.
 pub struct LayerCapture {
     needs: Needs,
-    /// The layer's redactor: its own capture's (the capture below has its own).
+    /// The layer's redactor: its own capture's, and added to the capture below it.
     redactor: Redactor,
+    /// Whether the redactor was given ([`LayerCapture::with_redactor`]) rather than the default.
+    own_redactor: bool,
     capture: Arc<Capture>,
     /// Whether `capture` is this layer's own (no capture below it).
     captures: bool,
@@ -489,22 +508,25 @@ impl LayerCapture {
         LayerCapture {
             needs,
             redactor: Redactor::default(),
+            own_redactor: false,
             capture: Arc::new(capture),
             captures: true,
             stopped: AtomicBool::new(false),
         }
     }
 
-    /// Redacts with `redactor` the spans this layer captures itself.
+    /// Redacts with `redactor` the spans this layer captures itself; a capture below it also
+    /// redacts what `redactor` calls sensitive.
     #[must_use]
     pub fn with_redactor(self, redactor: Redactor) -> Self {
         let capture = Capture {
-            redactor: redactor.clone(),
+            redactor: RwLock::new(redactor.clone()),
             ..Capture::default()
         };
         capture.require(&self.needs);
         LayerCapture {
             redactor,
+            own_redactor: true,
             capture: Arc::new(capture),
             ..self
         }
@@ -513,7 +535,12 @@ impl LayerCapture {
     /// The same capture with what `needs` asks for instead.
     #[must_use]
     pub fn with_needs(self, needs: Needs) -> Self {
-        LayerCapture::new(needs).with_redactor(self.redactor)
+        let fresh = LayerCapture::new(needs);
+        if self.own_redactor {
+            fresh.with_redactor(self.redactor)
+        } else {
+            fresh
+        }
     }
 
     /// The layer's redactor (given with [`Self::with_redactor`]), for its event fields and
@@ -528,6 +555,9 @@ impl LayerCapture {
     pub fn attach<L: CapturingLayer, S: Subscriber>(&mut self, subscriber: &S) {
         if let Some(below) = find_capture(subscriber) {
             below.require(&self.needs);
+            if self.own_redactor {
+                below.widen_redactor(&self.redactor);
+            }
             self.capture = below;
             self.captures = false;
         }
