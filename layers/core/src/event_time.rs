@@ -21,10 +21,11 @@
 //! instead of once per layer.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::SystemTime;
 
 use tracing_core::Event;
+
+use crate::ids::Sequence;
 
 /// The clock of one layer: call [`mark`](Self::mark) from `Layer::event_enabled` and
 /// [`time`](Self::time) from `Layer::on_event`, and every taskwire layer of the stack gets the
@@ -70,9 +71,10 @@ pub struct EventClock {
 
 impl Default for EventClock {
     fn default() -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
+        // A sequence of its own: bits are dealt out in turn, so 64 clocks get 64 bits.
+        static CLOCKS: Sequence = Sequence::new();
         EventClock {
-            bit: 1 << (NEXT.fetch_add(1, Ordering::Relaxed) % 64),
+            bit: 1 << ((CLOCKS.next().get() - 1) % 64),
         }
     }
 }

@@ -4,11 +4,17 @@
 //! Ids are generated from a per-thread random generator seeded from the operating system's
 //! hash seed, the thread and the clock, so generating one never takes a lock or allocates.
 //! An all-zero id is invalid in W3C Trace Context and is never generated.
+//!
+//! Besides those, [`next_id`] hands out process-unique ids for taskwire's own bookkeeping (a
+//! layer's or a configuration's identity in per-thread caches), and [`Sequence`] counts for
+//! whoever needs a dense sequence of their own.
 
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
+use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -190,6 +196,47 @@ macro_rules! hex_fmt {
 hex_fmt!(TraceId);
 hex_fmt!(SpanId);
 
+/// A counter that hands out 1, 2, 3, … to whoever asks, on any thread.
+///
+/// [`next_id`] is the process-wide one; a `static Sequence` of its own suits a user that
+/// wants its values dense (one bit per value, one stripe per thread).
+///
+/// ```
+/// use taskwire_core::ids::Sequence;
+/// static SEQ: Sequence = Sequence::new();
+/// assert_eq!(SEQ.next().get(), 1);
+/// assert_eq!(SEQ.next().get(), 2);
+/// ```
+#[derive(Debug, Default)]
+pub struct Sequence(AtomicU64);
+
+impl Sequence {
+    /// A sequence whose first value is 1.
+    pub const fn new() -> Self {
+        Sequence(AtomicU64::new(1))
+    }
+
+    /// The next value (never 0; a sequence does not wrap in a process's lifetime).
+    #[inline]
+    pub fn next(&self) -> NonZeroU64 {
+        let v = self.0.fetch_add(1, Ordering::Relaxed);
+        NonZeroU64::new(v).unwrap_or(NonZeroU64::MAX)
+    }
+}
+
+/// A process-unique id, never 0: the identity of a layer or of one of its configurations,
+/// as the `owner` of a [`SiteKey`](crate::cache::SiteKey).
+///
+/// ```
+/// let (a, b) = (taskwire_core::ids::next_id(), taskwire_core::ids::next_id());
+/// assert_ne!(a, b);
+/// ```
+#[inline]
+pub fn next_id() -> NonZeroU64 {
+    static IDS: Sequence = Sequence::new();
+    IDS.next()
+}
+
 thread_local! {
     static RNG: Cell<u64> = Cell::new(seed());
 }
@@ -245,6 +292,16 @@ mod tests {
             assert!(seen.insert(id));
             assert!(TraceId::random().is_valid());
         }
+    }
+
+    #[test]
+    fn next_id_is_unique_across_threads() {
+        let ids: Vec<u64> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..1000).map(|_| next_id().get()).collect::<Vec<_>>()))
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        let unique: std::collections::HashSet<u64> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), ids.len());
     }
 
     #[test]

@@ -10,11 +10,15 @@
 //!   and read by every taskwire layer.
 //! - [`propagation`]: the W3C `traceparent`/`tracestate` codec and carrier traits.
 //! - [`redact`]: redaction of sensitive keys before anything is written ([`Redactor`]).
-//! - [`task_record`]: the target, names and reserved keys of the tasks layer's records.
+//! - [`schema`]: the record schema (targets, keys, levels), with [`task_record`], the target,
+//!   names and reserved keys of the tasks layer's records.
+//! - [`cache`]: the per-thread cache of per-call-site answers ([`SiteCache`](cache::SiteCache))
+//!   and the hasher every taskwire map uses.
 //! - [`suppress`]: background I/O threads whose own events taskwire ignores.
 //! - [`value`]: typed field values ([`FieldValue`]).
 //! - [`json`], [`time`], [`process`]: allocation-free rendering of JSON values, RFC 3339
-//!   timestamps, and the process facts each record carries.
+//!   timestamps (and their parsing and calendar arithmetic), and the process facts each
+//!   record carries.
 //!
 //! Applications rarely use this crate directly: the `taskwire` crate wires the layers. Layer
 //! authors read a span's [`SpanData`] from its extensions; see [`span`] for the model and an
@@ -23,6 +27,7 @@
 // hot path) and `downcast_raw` in `span/capture.rs` (how a layer finds the capture below it).
 #![deny(unsafe_code)]
 
+pub mod cache;
 pub mod clock;
 pub mod event_time;
 pub mod http;
@@ -31,13 +36,14 @@ pub mod json;
 pub mod process;
 pub mod propagation;
 pub mod redact;
+pub mod schema;
 pub mod span;
 pub mod suppress;
-pub mod task_record;
 pub mod time;
 pub mod value;
 
 pub use span::{capture, CaptureLayer, SpanData, SpanFields};
 pub use ids::{SpanId, TraceId};
 pub use redact::Redactor;
+pub use schema::task_record;
 pub use value::{ErrorValue, FieldValue};

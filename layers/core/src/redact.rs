@@ -17,9 +17,11 @@
 //! assert!(r.is_sensitive("customer.ssn"));
 //! ```
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::RefCell;
 use std::sync::Arc;
+
+use crate::cache::{self, SiteCache};
+use crate::ids;
 
 /// What a redacted value is replaced with.
 pub const REDACTED: &str = "[redacted]";
@@ -86,10 +88,9 @@ impl Redactor {
                 names.push(norm.into_boxed_slice());
             }
         }
-        static NEXT: AtomicU64 = AtomicU64::new(1);
         Redactor {
             inner: Arc::new(Inner {
-                id: NEXT.fetch_add(1, Ordering::Relaxed),
+                id: ids::next_id().get(),
                 names,
                 first,
             }),
@@ -127,47 +128,17 @@ impl Redactor {
     }
 
     /// [`Redactor::is_sensitive`] for a field name of a `tracing` call site, whose answer is
-    /// remembered per thread in a small two-way set-associative cache keyed by the redactor
-    /// and the name's address (a call site's names are `'static`): a hit costs a few
-    /// instructions, an eviction only recomputes.
+    /// remembered per thread in a [`SiteCache`] keyed by the redactor and the name's address
+    /// and length (a call site's names are `'static`): a hit neither locks nor allocates.
     #[inline]
     pub fn is_sensitive_field(&self, name: &'static str) -> bool {
         if self.inner.names.is_empty() {
             return false;
         }
-        let (id, ptr, len) = (self.inner.id, name.as_ptr() as usize, name.len());
         // Several redactors (one per layer or middleware) may ask about the same names: the
-        // set depends on the redactor too.
-        let key = (ptr as u64) ^ ((len as u64) << 48) ^ id.wrapping_mul(GOLDEN);
-        let set = (key.wrapping_mul(GOLDEN) >> (u64::BITS - DECISION_SETS.ilog2())) as usize;
-        DECISIONS
-            .try_with(|cache| {
-                let Some([first, second]) = cache.get(set) else {
-                    return self.is_sensitive(name);
-                };
-                let hit = |d: Decision| d.id == id && d.ptr == ptr && d.len == len;
-                let d = first.get();
-                if hit(d) {
-                    return d.sensitive;
-                }
-                let older = second.get();
-                if hit(older) {
-                    // Most recent first.
-                    first.set(older);
-                    second.set(d);
-                    return older.sensitive;
-                }
-                let sensitive = self.is_sensitive(name);
-                second.set(d);
-                first.set(Decision {
-                    id,
-                    ptr,
-                    len,
-                    sensitive,
-                });
-                sensitive
-            })
-            .unwrap_or_else(|_| self.is_sensitive(name))
+        // key holds the redactor too.
+        let key = (self.inner.id, name.as_ptr() as usize, name.len());
+        cache::with_entry(&DECISIONS, key, || self.is_sensitive(name), |d| *d)
     }
 
     /// Whether values under `key` must be redacted.
@@ -209,34 +180,11 @@ impl Redactor {
     }
 }
 
-/// One remembered decision of [`Redactor::is_sensitive_field`]: redactor id (0: empty slot),
-/// and the name's address and length.
-#[derive(Clone, Copy)]
-struct Decision {
-    id: u64,
-    ptr: usize,
-    len: usize,
-    sensitive: bool,
-}
-
-impl Decision {
-    const EMPTY: Decision = Decision {
-        id: 0,
-        ptr: 0,
-        len: 0,
-        sensitive: false,
-    };
-}
-
-/// Sets of two entries; a power of two.
-const DECISION_SETS: usize = 128;
-
-/// 2⁶⁴ / φ, the multiplier of Fibonacci hashing.
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+/// Decisions remembered per thread: (redactor id, name address, name length) → sensitive.
+type Decisions = SiteCache<(u64, usize, usize), bool>;
 
 thread_local! {
-    static DECISIONS: [[Cell<Decision>; 2]; DECISION_SETS] =
-        const { [const { [const { Cell::new(Decision::EMPTY) }; 2] }; DECISION_SETS] };
+    static DECISIONS: RefCell<Decisions> = const { RefCell::new(SiteCache::new(4096)) };
 }
 
 /// Whether `name` occurs in `key` starting and ending at word breaks (`_`).

@@ -99,11 +99,6 @@ impl FieldValue {
             _ => None,
         }
     }
-
-    /// Renders the value as JSON into `out` (see [`crate::json::write_value`]).
-    pub fn write_json(&self, out: &mut Vec<u8>) {
-        crate::json::write_value(out, self);
-    }
 }
 
 impl fmt::Display for FieldValue {

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing_core::Metadata;
 
-use crate::labels::{Counted, Entry};
-use crate::layer::SpanSeries;
+use crate::family::Entry;
+use crate::series::{Counted, SpanSeries};
 
 /// The fields whose value names a task instead of the static span name (as in taskwire-tasks).
 pub(crate) const NAME_FIELDS: [&str; 2] = ["task.name", "otel.name"];

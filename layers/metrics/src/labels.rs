@@ -1,265 +1,54 @@
-//! Label sets and the cardinality cap: a [`Family`] maps label sets to series, up to a hard
-//! limit; past it every new label set shares one overflow series (`overflow="true"`) and is
-//! counted in `taskwire_metrics_dropped_label_sets_total`.
-//!
-//! The cap must not let the values of one label starve the others: a span name with a
-//! high-cardinality field label (a user id, a raw path someone made a label) could otherwise
-//! take every slot, and a route first seen afterwards would only ever be `(overflow)`. So the
-//! first label set of each value of the leading label of the span family (a span series'
-//! `name`) is admitted past the cap, from a reserve as large as the cap: a new task name gets its own series while new
-//! values of the other labels of a name already present go to overflow. At most twice the cap
-//! is ever held.
+//! Label sets as data: a series' [`Labels`], the key that identifies a label set (built per
+//! span into a reused per-thread buffer, parsed back into labels once per new label set), and
+//! label names and values as Prometheus takes them.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
 
 use taskwire_core::FieldValue;
-
-use crate::export::{self, names};
-use crate::series::Meter;
 
 /// Label values longer than this many bytes are cut (at a character boundary).
 pub const MAX_LABEL_VALUE_LEN: usize = 128;
 
-/// The default cap on label sets per metric.
-pub const DEFAULT_MAX_LABEL_SETS: usize = 500;
-
-/// How many refused label sets are remembered, so that each is counted once.
-const REFUSED_SLOTS: usize = 4096;
-
 /// A series' labels, in order: names and values.
 pub(crate) type Labels = Vec<(Cow<'static, str>, Box<str>)>;
 
-/// A family member: its labels and its series.
-pub(crate) struct Entry<T> {
-    pub(crate) labels: Labels,
-    pub(crate) overflow: bool,
-    pub(crate) value: T,
+thread_local! {
+    /// This thread's label-set key buffer.
+    pub(crate) static KEY: RefCell<String> = const { RefCell::new(String::new()) };
+    /// This thread's label-value buffer.
+    pub(crate) static VALUE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// The series of one metric, by label set, with the cap.
-pub(crate) struct Family<T> {
-    pub(crate) metric: &'static str,
-    cap: AtomicUsize,
-    /// Whether a new leading value is admitted past the cap, from the reserve.
-    reserve: bool,
-    map: RwLock<Members<T>>,
-    overflow: OnceLock<Arc<Entry<T>>>,
-    /// Hashes of label sets refused lately (direct-mapped; 0 = empty).
-    refused: Box<[AtomicU64]>,
-    dropped: OnceLock<Arc<Entry<Counted>>>,
+/// Takes this thread's buffer out of `cell`, cleared (a fresh one when it is already out).
+pub(crate) fn take_buffer(cell: &'static std::thread::LocalKey<RefCell<String>>) -> String {
+    let mut b = cell
+        .try_with(|k| k.try_borrow_mut().ok().map(|mut k| std::mem::take(&mut *k)))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    b.clear();
+    b
 }
 
-/// The label sets of a family, and the values of their leading label.
-struct Members<T> {
-    by_key: HashMap<Box<str>, Arc<Entry<T>>>,
-    /// The leading label's values that have a series.
-    leading: HashSet<Box<str>>,
-}
-
-impl<T> Members<T> {
-    /// Whether a new label set whose key is `key` gets its own series: under the cap, or
-    /// (with `reserve`) the first of its leading value within the reserve.
-    fn admits(&self, key: &str, cap: usize, reserve: bool) -> bool {
-        let n = self.by_key.len();
-        n < cap
-            || (reserve && n < cap.saturating_mul(2) && !self.leading.contains(leading_value(key)))
-    }
-
-    fn insert(&mut self, key: &str, e: Arc<Entry<T>>) {
-        let leading = leading_value(key);
-        if !self.leading.contains(leading) {
-            self.leading.insert(leading.into());
+/// Gives a buffer back for reuse.
+pub(crate) fn put_buffer(cell: &'static std::thread::LocalKey<RefCell<String>>, b: String) {
+    let _ = cell.try_with(|k| {
+        if let Ok(mut k) = k.try_borrow_mut() {
+            if k.capacity() < b.capacity() {
+                *k = b;
+            }
         }
-        self.by_key.insert(key.into(), e);
-    }
-}
-
-/// The value of the first label of a key made by [`push_key`] (`name=3:abc…` → `abc`); the
-/// whole key when it is not one.
-fn leading_value(key: &str) -> &str {
-    let parsed = key.split_once('=').and_then(|(_, rest)| {
-        let (len, rest) = rest.split_once(':')?;
-        rest.get(..len.parse::<usize>().ok()?)
     });
-    parsed.unwrap_or(key)
 }
 
-/// A counter: a facade handle and the in-app meter.
-pub(crate) struct Counted {
-    pub(crate) handle: metrics::Counter,
-    pub(crate) meter: Meter,
-}
-
-impl Counted {
-    pub(crate) fn new(metric: &'static str, labels: &Labels, now: u64) -> Self {
-        Counted {
-            handle: export::counter(metric, labels),
-            meter: Meter::new(now),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn add(&self, n: u64, now: u64) {
-        self.handle.increment(n);
-        self.meter.mark(n, now);
-    }
-}
-
-impl<T> Family<T> {
-    /// A family whose cap is `cap`, without reserve.
-    pub(crate) fn new(metric: &'static str, cap: usize) -> Self {
-        Family::make(metric, cap, false)
-    }
-
-    /// A family whose leading label is a name: the first label set of each name is admitted
-    /// past the cap, up to twice the cap in all.
-    pub(crate) fn with_name_reserve(metric: &'static str, cap: usize) -> Self {
-        Family::make(metric, cap, true)
-    }
-
-    fn make(metric: &'static str, cap: usize, reserve: bool) -> Self {
-        Family {
-            metric,
-            cap: AtomicUsize::new(cap),
-            reserve,
-            map: RwLock::new(Members {
-                by_key: HashMap::new(),
-                leading: HashSet::new(),
-            }),
-            overflow: OnceLock::new(),
-            refused: (0..REFUSED_SLOTS).map(|_| AtomicU64::new(0)).collect(),
-            dropped: OnceLock::new(),
-        }
-    }
-
-    pub(crate) fn set_cap(&self, cap: usize) {
-        self.cap.store(cap, Ordering::Relaxed);
-    }
-
-    /// The series for the label set whose key is `key`, created with `labels()` and `make` if
-    /// new and admitted (under the cap, or the first of its leading label's value within the
-    /// reserve); the overflow series otherwise.
-    pub(crate) fn get_or_create(
-        &self,
-        key: &str,
-        now: u64,
-        labels: impl FnOnce() -> Labels,
-        make: impl Fn(&Labels) -> T,
-    ) -> Arc<Entry<T>> {
-        {
-            let map = self.map.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(e) = map.by_key.get(key) {
-                return e.clone();
-            }
-            if !map.admits(key, self.cap.load(Ordering::Relaxed), self.reserve) {
-                drop(map);
-                return self.refuse_and_overflow(key, now, make);
-            }
-        }
-        // Made outside the lock: registering with the recorder may take a while (or log).
-        let labels = labels();
-        let value = make(&labels);
-        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(e) = map.by_key.get(key) {
-            // Another thread made it first; the recorder hands out the same handles again.
-            return e.clone();
-        }
-        if map.admits(key, self.cap.load(Ordering::Relaxed), self.reserve) {
-            let e = Arc::new(Entry {
-                labels,
-                overflow: false,
-                value,
-            });
-            map.insert(key, e.clone());
-            return e;
-        }
-        drop(map);
-        self.refuse_and_overflow(key, now, make)
-    }
-
-    fn refuse_and_overflow(
-        &self,
-        key: &str,
-        now: u64,
-        make: impl Fn(&Labels) -> T,
-    ) -> Arc<Entry<T>> {
-        self.refuse(key, now);
-        if let Some(e) = self.overflow() {
-            return e;
-        }
-        self.overflow
-            .get_or_init(|| {
-                let labels: Labels = vec![(Cow::Borrowed("overflow"), "true".into())];
-                let value = make(&labels);
-                Arc::new(Entry {
-                    labels,
-                    overflow: true,
-                    value,
-                })
-            })
-            .clone()
-    }
-
-    fn overflow(&self) -> Option<Arc<Entry<T>>> {
-        self.overflow.get().cloned()
-    }
-
-    /// Counts a refused label set, once while it is remembered.
-    fn refuse(&self, key: &str, now: u64) {
-        let h = hash(key) | 1;
-        let slot = &self.refused[(h as usize) % REFUSED_SLOTS];
-        if slot.swap(h, Ordering::Relaxed) == h {
-            return;
-        }
-        let dropped = self.dropped.get_or_init(|| {
-            let labels: Labels = vec![(Cow::Borrowed("metric"), self.metric.into())];
-            let value = Counted::new(names::DROPPED_LABEL_SETS, &labels, now);
-            Arc::new(Entry {
-                labels,
-                overflow: false,
-                value,
-            })
-        });
-        dropped.value.add(1, now);
-    }
-
-    /// The number of label sets (without the overflow series).
-    pub(crate) fn len(&self) -> usize {
-        self.map
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_key
-            .len()
-    }
-
-    /// Every series, the overflow one last.
-    pub(crate) fn entries(&self) -> Vec<Arc<Entry<T>>> {
-        let mut v: Vec<_> = self
-            .map
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_key
-            .values()
-            .cloned()
-            .collect();
-        v.sort_by(|a, b| a.labels.cmp(&b.labels));
-        v.extend(self.overflow());
-        v
-    }
-
-    /// The counter of refused label sets, if any was refused.
-    pub(crate) fn dropped(&self) -> Option<&Arc<Entry<Counted>>> {
-        self.dropped.get()
-    }
-}
-
-fn hash(key: &str) -> u64 {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(key)
+/// Runs `f` with this thread's cleared label-key buffer.
+pub(crate) fn with_key<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    let mut key = take_buffer(&KEY);
+    let out = f(&mut key);
+    put_buffer(&KEY, key);
+    out
 }
 
 /// Appends one label to a label-set key: unambiguous whatever the value holds.
@@ -283,6 +72,42 @@ pub(crate) fn push_key(key: &mut String, name: &str, value: &str) {
     }
     key.push(':');
     key.push_str(value);
+}
+
+/// The labels of a key made by [`push_key`].
+pub(crate) fn parse_key(mut key: &str) -> Labels {
+    let mut out = Labels::new();
+    while let Some(eq) = key.find('=') {
+        let name = &key[..eq];
+        let rest = &key[eq + 1..];
+        let Some(colon) = rest.find(':') else { break };
+        let Ok(len) = rest[..colon].parse::<usize>() else {
+            break;
+        };
+        let Some(value) = rest.get(colon + 1..colon + 1 + len) else {
+            break;
+        };
+        let name = match name {
+            "name" => Cow::Borrowed("name"),
+            "target" => Cow::Borrowed("target"),
+            "outcome" => Cow::Borrowed("outcome"),
+            "level" => Cow::Borrowed("level"),
+            other => Cow::Owned(other.to_owned()),
+        };
+        out.push((name, value.into()));
+        key = &rest[colon + 1 + len..];
+    }
+    out
+}
+
+/// The value of the first label of a key made by [`push_key`] (`name=3:abc…` → `abc`); the
+/// whole key when it is not one.
+pub(crate) fn leading_value(key: &str) -> &str {
+    let parsed = key.split_once('=').and_then(|(_, rest)| {
+        let (len, rest) = rest.split_once(':')?;
+        rest.get(..len.parse::<usize>().ok()?)
+    });
+    parsed.unwrap_or(key)
 }
 
 /// Appends `value` as label text to `out`, cut to [`MAX_LABEL_VALUE_LEN`] bytes.
@@ -324,31 +149,11 @@ pub(crate) fn label_name(field: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn labels(v: &str) -> Labels {
-        vec![(Cow::Borrowed("k"), v.into())]
-    }
-
-    #[test]
-    fn cap_routes_to_overflow_and_counts_each_refused_set_once() {
-        let f: Family<u32> = Family::new("m", 2);
-        let a = f.get_or_create("a", 0, || labels("a"), |_| 1);
-        let a2 = f.get_or_create("a", 0, || labels("a"), |_| 1);
-        assert!(Arc::ptr_eq(&a, &a2));
-        f.get_or_create("b", 0, || labels("b"), |_| 2);
-        let c = f.get_or_create("c", 0, || labels("c"), |_| 3);
-        assert!(c.overflow);
-        assert_eq!(&*c.labels[0].1, "true");
-        f.get_or_create("c", 0, || labels("c"), |_| 3);
-        f.get_or_create("d", 0, || labels("d"), |_| 3);
-        assert_eq!(f.len(), 2);
-        assert_eq!(f.dropped().map(|d| d.value.meter.count()), Some(2));
-        assert_eq!(f.entries().len(), 3);
-    }
-
-    fn key(name: &str, user: &str) -> String {
+    /// The key of a `name` and a `user` label.
+    pub(crate) fn key(name: &str, user: &str) -> String {
         let mut k = String::new();
         push_key(&mut k, "name", name);
         push_key(&mut k, "user", user);
@@ -356,28 +161,16 @@ mod tests {
     }
 
     #[test]
-    fn a_new_leading_value_is_admitted_past_the_cap_from_the_reserve() {
-        let f: Family<u32> = Family::with_name_reserve("m", 3);
-        for user in 0..10 {
-            let k = key("login", &user.to_string());
-            f.get_or_create(&k, 0, || labels("x"), |_| 0);
-        }
-        assert_eq!(f.len(), 3, "one name's users fill the cap, no more");
-        let route = f.get_or_create(&key("GET /a=1:b", "1"), 0, || labels("r"), |_| 1);
-        assert!(
-            !route.overflow,
-            "a name first seen past the cap has its own series"
-        );
-        let again = f.get_or_create(&key("GET /a=1:b", "2"), 0, || labels("r"), |_| 1);
-        assert!(again.overflow, "its further label sets are capped");
-        for n in 0..10 {
-            f.get_or_create(&key(&format!("n{n}"), ""), 0, || labels("n"), |_| 2);
-        }
-        assert_eq!(f.len(), 6, "the reserve is as large as the cap");
-        let plain: Family<u32> = Family::new("m", 1);
-        plain.get_or_create(&key("a", ""), 0, || labels("a"), |_| 0);
-        let b = plain.get_or_create(&key("b", ""), 0, || labels("b"), |_| 0);
-        assert!(b.overflow, "no reserve unless asked for");
+    fn keys_parse_back_into_labels() {
+        let mut key = String::new();
+        push_key(&mut key, "name", "GET /a=b:c");
+        push_key(&mut key, "http_route", "");
+        push_key(&mut key, "tier", "gold");
+        let l = parse_key(&key);
+        assert_eq!(l.len(), 3);
+        assert_eq!(&*l[0].1, "GET /a=b:c");
+        assert_eq!(&*l[1].1, "");
+        assert_eq!(l[2].0, "tier");
     }
 
     #[test]

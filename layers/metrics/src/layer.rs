@@ -1,13 +1,11 @@
 //! [`MetricsLayer`]: span timings and event counts, to the `metrics` facade and to the in-app
 //! aggregates read through a [`MetricsHandle`].
 
-use std::borrow::Cow;
-use std::cell::RefCell;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use taskwire_core::span::{CapturingLayer, LayerCapture, Needs};
-use taskwire_core::{Redactor, SpanData, SpanId, TraceId};
+use taskwire_core::{Redactor, SpanData};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
@@ -18,11 +16,15 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::callsites::{Callsite, Callsites};
 use crate::clock::{Clock, ManualClock};
 use crate::ewma::TICK_NANOS;
-use crate::export::{self, names};
-use crate::glob::Globs;
-use crate::labels::{self, push_key, push_value, Counted, Entry, Family, Labels};
-use crate::series::{Timer, Window};
+use crate::family::{self, Entry};
+use crate::labels::{
+    self, parse_key, push_key, push_value, put_buffer, take_buffer, with_key, Labels, KEY, VALUE,
+};
+use crate::registry::{level_index, Registry, Settings};
+use crate::series::{SpanSeries, Window};
+use crate::slow::SlowSpans;
 use crate::snapshot::MetricsHandle;
+use crate::span::{Sample, Timing};
 
 /// The target of the slow-span warnings this layer emits.
 pub const TARGET: &str = "taskwire::metrics";
@@ -36,7 +38,7 @@ const OUTCOMES: [&str; 2] = ["succeeded", "failed"];
 /// Records span timings and event counts. Built with [`layer()`](crate::layer); read in-app
 /// through [`MetricsLayer::handle`]. See the [crate docs](crate) for what it records.
 pub struct MetricsLayer {
-    inner: Arc<Inner>,
+    registry: Arc<Registry>,
     callsites: Callsites,
     /// The span capture: every field when some become labels, else the control fields
     /// (`task.name`, `outcome`).
@@ -51,84 +53,16 @@ pub struct MetricsLayer {
     dispatch: OnceLock<WeakDispatch>,
 }
 
-/// What the layer and its handles share: the series.
-pub(crate) struct Inner {
-    pub(crate) spans: Family<SpanSeries>,
-    pub(crate) events: Family<Counted>,
-    pub(crate) errors: Family<Counted>,
-    levels: [OnceLock<Arc<Entry<Counted>>>; 5],
-    pub(crate) shared: RwLock<Shared>,
-}
-
-/// Settings the handles read.
-pub(crate) struct Shared {
-    pub(crate) clock: Clock,
-    pub(crate) window: Window,
-    pub(crate) globs: Globs,
-}
-
-/// Slow-span warnings (Python scales' `warn99`): a WARN event when a span takes longer than the
-/// current p99 of its series. Off unless given to [`MetricsLayer::with_slow_spans`].
-///
-/// ```
-/// use std::time::Duration;
-/// use taskwire_metrics::SlowSpans;
-///
-/// let layer = taskwire_metrics::layer().with_slow_spans(
-///     SlowSpans::p99()
-///         .with_min_samples(50)
-///         .with_interval(Duration::from_secs(10)),
-/// );
-/// # drop(layer);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SlowSpans {
-    min_samples: u64,
-    interval_ticks: u64,
-}
-
-impl SlowSpans {
-    /// Warn above the p99 of the series' window, once the window holds 100 samples, at most
-    /// once a minute per series.
-    pub fn p99() -> Self {
-        SlowSpans {
-            min_samples: 100,
-            interval_ticks: 12,
-        }
-    }
-
-    /// Warn only once the window holds at least `n` samples (its p99 means little before).
-    #[must_use]
-    pub fn with_min_samples(mut self, n: u64) -> Self {
-        self.min_samples = n;
-        self
-    }
-
-    /// At most one warning per series per `interval` (rounded up to 5-second ticks).
-    #[must_use]
-    pub fn with_interval(mut self, interval: Duration) -> Self {
-        self.interval_ticks = interval.as_nanos().div_ceil(u128::from(TICK_NANOS)).max(1) as u64;
-        self
-    }
-}
-
 impl Default for MetricsLayer {
     fn default() -> Self {
         let window = Window::new(Duration::from_secs(60), Duration::from_secs(10));
         let clock = Clock::default();
-        let cap = labels::DEFAULT_MAX_LABEL_SETS;
         MetricsLayer {
-            inner: Arc::new(Inner {
-                spans: Family::with_name_reserve(names::SPAN_DURATION, cap),
-                events: Family::new(names::EVENTS, cap),
-                errors: Family::new(names::ERRORS, cap),
-                levels: std::array::from_fn(|_| OnceLock::new()),
-                shared: RwLock::new(Shared {
-                    clock: clock.clone(),
-                    window,
-                    globs: Globs::default(),
-                }),
-            }),
+            registry: Arc::new(Registry::new(
+                clock.clone(),
+                window,
+                family::DEFAULT_MAX_LABEL_SETS,
+            )),
             callsites: Callsites::default(),
             capture: LayerCapture::new(Needs::default()),
             clock,
@@ -164,7 +98,7 @@ impl MetricsLayer {
     /// assert!(handle.snapshot().timers.is_empty());
     /// ```
     pub fn handle(&self) -> MetricsHandle {
-        MetricsHandle::new(self.inner.clone())
+        MetricsHandle::new(self.registry.clone())
     }
 
     /// Adds these span fields, when a span declares them, as labels of its series. A label is
@@ -225,9 +159,9 @@ impl MetricsLayer {
     /// already present go to overflow.
     #[must_use]
     pub fn with_max_label_sets(self, n: usize) -> Self {
-        self.inner.spans.set_cap(n);
-        self.inner.events.set_cap(n);
-        self.inner.errors.set_cap(n);
+        self.registry.spans.set_cap(n);
+        self.registry.events.set_cap(n);
+        self.registry.errors.set_cap(n);
         self
     }
 
@@ -238,7 +172,7 @@ impl MetricsLayer {
     pub fn with_window(mut self, window: Duration) -> Self {
         let slot = (window / 6).max(Duration::from_nanos(TICK_NANOS));
         self.window = Window::new(window, slot);
-        self.shared_mut().window = self.window;
+        self.settings_mut().window = self.window;
         self
     }
 
@@ -267,7 +201,7 @@ impl MetricsLayer {
         I: IntoIterator<Item = K>,
         K: AsRef<str>,
     {
-        self.shared_mut().globs.allow(globs);
+        self.settings_mut().globs.allow(globs);
         self
     }
 
@@ -279,7 +213,7 @@ impl MetricsLayer {
         I: IntoIterator<Item = K>,
         K: AsRef<str>,
     {
-        self.shared_mut().globs.forbid(globs);
+        self.settings_mut().globs.forbid(globs);
         self
     }
 
@@ -287,7 +221,7 @@ impl MetricsLayer {
     #[must_use]
     pub fn with_clock(mut self, clock: ManualClock) -> Self {
         self.clock = Clock::Manual(clock);
-        self.shared_mut().clock = self.clock.clone();
+        self.settings_mut().clock = self.clock.clone();
         self
     }
 
@@ -299,8 +233,11 @@ impl MetricsLayer {
         self
     }
 
-    fn shared_mut(&self) -> std::sync::RwLockWriteGuard<'_, Shared> {
-        self.inner.shared.write().unwrap_or_else(|e| e.into_inner())
+    fn settings_mut(&self) -> std::sync::RwLockWriteGuard<'_, Settings> {
+        self.registry
+            .settings
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Runs `emit` with this layer's subscriber as the default, so its events reach it.
@@ -311,19 +248,24 @@ impl MetricsLayer {
         }
     }
 
+    /// The clock's time now.
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// The span series of the label set whose key is `key`, made on first sight.
+    pub(crate) fn span_entry(&self, key: &str, now: u64) -> Arc<Entry<SpanSeries>> {
+        self.registry.spans.get_or_create(
+            key,
+            now,
+            || parse_key(key),
+            |l| self.new_span_series(l, now),
+        )
+    }
+
     fn new_span_series(&self, labels: &Labels, now: u64) -> SpanSeries {
-        let track = self.slow.is_some();
-        SpanSeries {
-            wall: Timer::new(now, self.window, track),
-            wall_handle: export::histogram(names::SPAN_DURATION, labels),
-            busy: self.busy.then(|| {
-                (
-                    Timer::new(now, self.window, false),
-                    export::histogram(names::SPAN_BUSY, labels),
-                )
-            }),
-            failures: OnceLock::new(),
-        }
+        SpanSeries::new(labels, now, self.window, self.busy, self.slow.is_some())
     }
 
     /// The series of a call site whose labels do not depend on values.
@@ -333,41 +275,8 @@ impl MetricsLayer {
                 push_key(key, "name", cs.name);
                 push_key(key, "target", cs.target);
                 push_key(key, "outcome", OUTCOMES[usize::from(failed)]);
-                self.inner.spans.get_or_create(
-                    key,
-                    now,
-                    || parse_key(key),
-                    |l| self.new_span_series(l, now),
-                )
+                self.span_entry(key, now)
             })
-        })
-    }
-
-    /// A counter of the events family for `level` (and `target`).
-    fn events_entry(&self, level: Level, target: Option<&str>, now: u64) -> Arc<Entry<Counted>> {
-        with_key(|key| {
-            push_key(key, "level", level_str(level));
-            if let Some(t) = target {
-                push_key(key, "target", t);
-            }
-            self.inner.events.get_or_create(
-                key,
-                now,
-                || parse_key(key),
-                |l| Counted::new(names::EVENTS, l, now),
-            )
-        })
-    }
-
-    fn errors_entry(&self, target: &str, now: u64) -> Arc<Entry<Counted>> {
-        with_key(|key| {
-            push_key(key, "target", target);
-            self.inner.errors.get_or_create(
-                key,
-                now,
-                || parse_key(key),
-                |l| Counted::new(names::ERRORS, l, now),
-            )
         })
     }
 
@@ -389,142 +298,10 @@ impl MetricsLayer {
     }
 }
 
-/// The series behind one span label set.
-pub(crate) struct SpanSeries {
-    pub(crate) wall: Timer,
-    wall_handle: metrics::Histogram,
-    pub(crate) busy: Option<(Timer, metrics::Histogram)>,
-    /// Failures of this label set: counted in-app and through the facade, without `outcome`.
-    pub(crate) failures: OnceLock<Counted>,
-}
-
-impl SpanSeries {
-    #[inline]
-    fn record(&self, labels: &Labels, sample: &Sample, now: u64) {
-        self.wall.record(sample.wall, now, sample.ids);
-        self.wall_handle.record(sample.wall as f64 / 1e9);
-        if let Some((t, h)) = &self.busy {
-            t.record(sample.busy, now, sample.ids);
-            h.record(sample.busy as f64 / 1e9);
-        }
-        if sample.failed {
-            self.failures
-                .get_or_init(|| {
-                    let labels: Labels = labels
-                        .iter()
-                        .filter(|(k, _)| k != "outcome")
-                        .cloned()
-                        .collect();
-                    Counted::new(names::TASK_FAILURES, &labels, now)
-                })
-                .add(1, now);
-        }
-    }
-}
-
 impl CapturingLayer for MetricsLayer {
     fn layer_capture(&self) -> &LayerCapture {
         &self.capture
     }
-}
-
-/// One closed span's measurements.
-struct Sample {
-    wall: u64,
-    busy: u64,
-    failed: bool,
-    ids: Option<(TraceId, SpanId)>,
-}
-
-/// Per-span timing, in the span's extensions.
-struct Timing {
-    layer: usize,
-    callsite: u32,
-    start: u64,
-    busy: u64,
-    entered_at: u64,
-    depth: u32,
-}
-
-fn level_str(level: Level) -> &'static str {
-    match level {
-        Level::ERROR => "error",
-        Level::WARN => "warn",
-        Level::INFO => "info",
-        Level::DEBUG => "debug",
-        _ => "trace",
-    }
-}
-
-fn level_index(level: Level) -> usize {
-    match level {
-        Level::ERROR => 0,
-        Level::WARN => 1,
-        Level::INFO => 2,
-        Level::DEBUG => 3,
-        _ => 4,
-    }
-}
-
-thread_local! {
-    static KEY: RefCell<String> = const { RefCell::new(String::new()) };
-    static VALUE: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-/// Takes this thread's buffer out of `cell`, cleared (a fresh one when it is already out).
-fn take_buffer(cell: &'static std::thread::LocalKey<RefCell<String>>) -> String {
-    let mut b = cell
-        .try_with(|k| k.try_borrow_mut().ok().map(|mut k| std::mem::take(&mut *k)))
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    b.clear();
-    b
-}
-
-/// Gives a buffer back for reuse.
-fn put_buffer(cell: &'static std::thread::LocalKey<RefCell<String>>, b: String) {
-    let _ = cell.try_with(|k| {
-        if let Ok(mut k) = k.try_borrow_mut() {
-            if k.capacity() < b.capacity() {
-                *k = b;
-            }
-        }
-    });
-}
-
-/// Runs `f` with this thread's cleared label-key buffer.
-fn with_key<R>(f: impl FnOnce(&mut String) -> R) -> R {
-    let mut key = take_buffer(&KEY);
-    let out = f(&mut key);
-    put_buffer(&KEY, key);
-    out
-}
-
-/// The labels of a key made by [`push_key`].
-fn parse_key(mut key: &str) -> Labels {
-    let mut out = Labels::new();
-    while let Some(eq) = key.find('=') {
-        let name = &key[..eq];
-        let rest = &key[eq + 1..];
-        let Some(colon) = rest.find(':') else { break };
-        let Ok(len) = rest[..colon].parse::<usize>() else {
-            break;
-        };
-        let Some(value) = rest.get(colon + 1..colon + 1 + len) else {
-            break;
-        };
-        let name = match name {
-            "name" => Cow::Borrowed("name"),
-            "target" => Cow::Borrowed("target"),
-            "outcome" => Cow::Borrowed("outcome"),
-            "level" => Cow::Borrowed("level"),
-            other => Cow::Owned(other.to_owned()),
-        };
-        out.push((name, value.into()));
-        key = &rest[colon + 1 + len..];
-    }
-    out
 }
 
 impl<S> Layer<S> for MetricsLayer
@@ -609,9 +386,15 @@ where
         if let Some(log) = &normalized {
             // A `log` record: its own target, not the bridge's.
             let target = self.target_labels.then(|| log.target());
-            self.events_entry(level, target, now).value.add(1, now);
+            self.registry
+                .events_entry(level, target, now)
+                .value
+                .add(1, now);
             if level == Level::ERROR {
-                self.errors_entry(log.target(), now).value.add(1, now);
+                self.registry
+                    .errors_entry(log.target(), now)
+                    .value
+                    .add(1, now);
             }
             return;
         }
@@ -625,21 +408,21 @@ where
             };
             let events = if self.target_labels {
                 cs.events
-                    .get_or_init(|| self.events_entry(level, Some(cs.target), now))
+                    .get_or_init(|| self.registry.events_entry(level, Some(cs.target), now))
             } else {
-                self.inner.levels[level_index(level)]
-                    .get_or_init(|| self.events_entry(level, None, now))
+                self.registry.levels[level_index(level)]
+                    .get_or_init(|| self.registry.events_entry(level, None, now))
             };
             events.value.add(1, now);
             if level == Level::ERROR {
                 cs.errors
-                    .get_or_init(|| self.errors_entry(cs.target, now))
+                    .get_or_init(|| self.registry.errors_entry(cs.target, now))
                     .value
                     .add(1, now);
             }
         } else {
-            self.inner.levels[level_index(level)]
-                .get_or_init(|| self.events_entry(level, None, now))
+            self.registry.levels[level_index(level)]
+                .get_or_init(|| self.registry.events_entry(level, None, now))
                 .value
                 .add(1, now);
         }
@@ -694,12 +477,7 @@ where
             put_buffer(&VALUE, value);
             // Nothing below runs under the span's extensions lock.
             drop(ext);
-            let entry = self.inner.spans.get_or_create(
-                &key,
-                now,
-                || parse_key(&key),
-                |l| self.new_span_series(l, now),
-            );
+            let entry = self.span_entry(&key, now);
             put_buffer(&KEY, key);
             entry.value.record(&entry.labels, &sample, now);
             self.slow_p99(&entry, &sample, now)
@@ -720,61 +498,7 @@ where
 impl MetricsLayer {
     #[inline]
     fn slow_p99(&self, entry: &Entry<SpanSeries>, sample: &Sample, now: u64) -> Option<u64> {
-        let slow = self.slow?;
-        if entry.overflow {
-            return None;
-        }
-        entry
-            .value
-            .wall
-            .slow(sample.wall, now, slow.min_samples, slow.interval_ticks)
-    }
-}
-
-/// The per-span recording of the layer in isolation (no registry, no lookups), for the
-/// benchmark that compares it with its primitives.
-#[doc(hidden)]
-pub struct SpanRecording {
-    layer: MetricsLayer,
-    entry: Arc<Entry<SpanSeries>>,
-}
-
-impl Default for SpanRecording {
-    fn default() -> Self {
-        let layer = MetricsLayer::default();
-        let now = layer.clock.now();
-        let entry = with_key(|key| {
-            push_key(key, "name", "bench");
-            layer.inner.spans.get_or_create(
-                key,
-                now,
-                || parse_key(key),
-                |l| layer.new_span_series(l, now),
-            )
-        });
-        SpanRecording { layer, entry }
-    }
-}
-
-impl SpanRecording {
-    /// What `on_new_span` does for timing: read the clock.
-    #[inline]
-    pub fn start(&self) -> u64 {
-        self.layer.clock.now()
-    }
-
-    /// What `on_close` does once it has the span's series: read the clock, record in-app and
-    /// through the facade handle.
-    #[inline]
-    pub fn finish(&self, start: u64) {
-        let now = self.layer.clock.now();
-        let sample = Sample {
-            wall: now.saturating_sub(start),
-            busy: 0,
-            failed: false,
-            ids: None,
-        };
-        self.entry.value.record(&self.entry.labels, &sample, now);
+        self.slow?.p99_exceeded(entry, sample.wall, now)
     }
 }
 
@@ -793,18 +517,5 @@ mod tests {
         });
         assert_eq!(ha.snapshot().tasks[0].count, 1);
         assert!(hb.snapshot().tasks.is_empty());
-    }
-
-    #[test]
-    fn keys_parse_back_into_labels() {
-        let mut key = String::new();
-        push_key(&mut key, "name", "GET /a=b:c");
-        push_key(&mut key, "http_route", "");
-        push_key(&mut key, "tier", "gold");
-        let l = parse_key(&key);
-        assert_eq!(l.len(), 3);
-        assert_eq!(&*l[0].1, "GET /a=b:c");
-        assert_eq!(&*l[1].1, "");
-        assert_eq!(l[2].0, "tier");
     }
 }

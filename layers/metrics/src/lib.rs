@@ -93,35 +93,38 @@
 //! Metric names, labels and the choices behind them are in `docs/metrics.md`.
 #![forbid(unsafe_code)]
 
+/// Hooks for taskwire's own benchmarks; not part of the API.
+#[doc(hidden)]
+pub mod bench_support;
 mod callsites;
 mod clock;
 mod ewma;
 mod export;
+mod family;
 mod glob;
 pub mod histogram;
 mod labels;
 mod layer;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
+mod registry;
 mod render;
 mod series;
+mod slow;
 mod snapshot;
+mod span;
 
 pub use clock::ManualClock;
 pub use export::names;
-pub use labels::{DEFAULT_MAX_LABEL_SETS, MAX_LABEL_VALUE_LEN};
-pub use layer::{MetricsLayer, SlowSpans, TARGET};
+pub use family::DEFAULT_MAX_LABEL_SETS;
+pub use labels::MAX_LABEL_VALUE_LEN;
+pub use layer::{MetricsLayer, TARGET};
 pub use render::{render_table, Format, Table};
+pub use slow::SlowSpans;
 pub use snapshot::{
     CounterStats, Distribution, Exemplar, LabelSet, MetricsHandle, Rates, Snapshot, TaskStats,
     TimerStats,
 };
-
-/// Hooks for taskwire's own benchmarks; not part of the API.
-#[doc(hidden)]
-pub mod bench_support {
-    pub use crate::layer::SpanRecording;
-}
 
 /// A metrics layer with the defaults: wall time only, no label fields, events by level,
 /// 500 label sets per metric, a 60-second window, no slow-span warnings. Take its

@@ -1,5 +1,6 @@
-//! The in-app aggregates behind one label set: a [`Meter`] (count and moving rates) and a
-//! [`Timer`] (a meter plus a sliding window of histograms).
+//! What one label set records into: the in-app aggregates, a [`Meter`] (count and moving
+//! rates) and a [`Timer`] (a meter plus a sliding window of histograms), and with them the
+//! facade handles: a [`Counted`] counter and a [`SpanSeries`] of span timings.
 //!
 //! Recording is lock-free: an atomic add into the current window slot's histogram, the lifetime
 //! count and sum, and (rarely) a new window minimum or maximum. Every 5 seconds (one rate
@@ -8,12 +9,15 @@
 //! slot. Memory is fixed once the slots have seen their octaves.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use taskwire_core::{SpanId, TraceId};
 
 use crate::ewma::{Rates, TICK_NANOS};
+use crate::export::{self, names};
 use crate::histogram::{HistogramSnapshot, SlottedHistogram};
+use crate::labels::Labels;
+use crate::span::Sample;
 
 /// The sliding window of a [`Timer`]: `slots` slots of `slot_ticks` rate ticks each; readers see
 /// the current slot and the `slots - 1` before it.
@@ -367,6 +371,82 @@ impl Timer {
     /// Heap bytes held by the histograms.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.hist.heap_bytes() + self.slots.len() * std::mem::size_of::<Slot>()
+    }
+}
+
+/// A counter: a facade handle and the in-app meter.
+pub(crate) struct Counted {
+    pub(crate) handle: metrics::Counter,
+    pub(crate) meter: Meter,
+}
+
+impl Counted {
+    pub(crate) fn new(metric: &'static str, labels: &Labels, now: u64) -> Self {
+        Counted {
+            handle: export::counter(metric, labels),
+            meter: Meter::new(now),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn add(&self, n: u64, now: u64) {
+        self.handle.increment(n);
+        self.meter.mark(n, now);
+    }
+}
+
+/// The series behind one span label set.
+pub(crate) struct SpanSeries {
+    pub(crate) wall: Timer,
+    wall_handle: metrics::Histogram,
+    pub(crate) busy: Option<(Timer, metrics::Histogram)>,
+    /// Failures of this label set: counted in-app and through the facade, without `outcome`.
+    pub(crate) failures: OnceLock<Counted>,
+}
+
+impl SpanSeries {
+    /// The series of `labels`: wall time (tracking its p99 for slow-span warnings when
+    /// `track_p99`), busy time when `busy`.
+    pub(crate) fn new(
+        labels: &Labels,
+        now: u64,
+        window: Window,
+        busy: bool,
+        track_p99: bool,
+    ) -> Self {
+        SpanSeries {
+            wall: Timer::new(now, window, track_p99),
+            wall_handle: export::histogram(names::SPAN_DURATION, labels),
+            busy: busy.then(|| {
+                (
+                    Timer::new(now, window, false),
+                    export::histogram(names::SPAN_BUSY, labels),
+                )
+            }),
+            failures: OnceLock::new(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn record(&self, labels: &Labels, sample: &Sample, now: u64) {
+        self.wall.record(sample.wall, now, sample.ids);
+        self.wall_handle.record(sample.wall as f64 / 1e9);
+        if let Some((t, h)) = &self.busy {
+            t.record(sample.busy, now, sample.ids);
+            h.record(sample.busy as f64 / 1e9);
+        }
+        if sample.failed {
+            self.failures
+                .get_or_init(|| {
+                    let labels: Labels = labels
+                        .iter()
+                        .filter(|(k, _)| k != "outcome")
+                        .cloned()
+                        .collect();
+                    Counted::new(names::TASK_FAILURES, &labels, now)
+                })
+                .add(1, now);
+        }
     }
 }
 

@@ -12,10 +12,11 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::export::names;
+use crate::family::Entry;
 use crate::histogram::HistogramSnapshot;
-use crate::labels::{Counted, Entry, Labels};
-use crate::layer::Inner;
-use crate::series::{with_scratch, Timer};
+use crate::labels::Labels;
+use crate::registry::Registry;
+use crate::series::{with_scratch, Counted, Timer};
 
 /// Reads the in-app aggregates of a [`MetricsLayer`](crate::MetricsLayer). Cheap to clone;
 /// usable from any thread, also after the layer is gone.
@@ -36,13 +37,13 @@ use crate::series::{with_scratch, Timer};
 /// ```
 #[derive(Clone)]
 pub struct MetricsHandle {
-    inner: Arc<Inner>,
+    registry: Arc<Registry>,
 }
 
 impl std::fmt::Debug for MetricsHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MetricsHandle")
-            .field("span_label_sets", &self.inner.spans.len())
+            .field("span_label_sets", &self.registry.spans.len())
             .finish_non_exhaustive()
     }
 }
@@ -337,15 +338,19 @@ impl TaskAcc {
 }
 
 impl MetricsHandle {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
-        MetricsHandle { inner }
+    pub(crate) fn new(registry: Arc<Registry>) -> Self {
+        MetricsHandle { registry }
     }
 
     /// Reads every series. Takes the series' upkeep (rate ticks, window slots) up to now, so
     /// it is right however long nobody read; costs a few microseconds per series.
     pub fn snapshot(&self) -> Snapshot {
         let (clock, window, globs) = {
-            let s = self.inner.shared.read().unwrap_or_else(|e| e.into_inner());
+            let s = self
+                .registry
+                .settings
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
             (s.clock.clone(), s.window, s.globs.clone())
         };
         let now = clock.now();
@@ -365,7 +370,7 @@ impl MetricsHandle {
         };
 
         let mut task: Option<TaskAcc> = None;
-        for e in self.inner.spans.entries() {
+        for e in self.registry.spans.entries() {
             let labels = LabelSet::from_labels(&e.labels);
             let failures_labels = LabelSet(
                 labels
@@ -418,7 +423,7 @@ impl MetricsHandle {
         }
         out.tasks.extend(task.take().map(TaskAcc::finish));
 
-        for family in [&self.inner.events, &self.inner.errors] {
+        for family in [&self.registry.events, &self.registry.errors] {
             for e in family.entries() {
                 let labels = LabelSet::from_labels(&e.labels);
                 if admits(family.metric, &labels) {
@@ -428,9 +433,9 @@ impl MetricsHandle {
             }
         }
         let dropped = [
-            self.inner.spans.dropped(),
-            self.inner.events.dropped(),
-            self.inner.errors.dropped(),
+            self.registry.spans.dropped(),
+            self.registry.events.dropped(),
+            self.registry.errors.dropped(),
         ];
         for d in dropped.into_iter().flatten() {
             let labels = LabelSet::from_labels(&d.labels);
@@ -449,13 +454,13 @@ impl MetricsHandle {
     /// The number of span label sets (series of `taskwire_span_duration_seconds`, without the
     /// overflow series): bounded by the cap.
     pub fn span_label_sets(&self) -> usize {
-        self.inner.spans.len()
+        self.registry.spans.len()
     }
 
     /// Heap bytes held by the span histograms' window slots (an upper bound on their growth:
     /// a slot allocates 512 bytes per octave of nanoseconds it has seen, at most 41).
     pub fn histogram_bytes(&self) -> usize {
-        self.inner
+        self.registry
             .spans
             .entries()
             .iter()

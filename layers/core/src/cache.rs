@@ -1,0 +1,265 @@
+//! What a layer decides once per call site, remembered per thread: one cache type and one
+//! hasher for every taskwire layer.
+//!
+//! A layer that turns a call site's static metadata into something it reuses (the JSON layer's
+//! key plan, the tickets layer's fingerprint group, a redaction decision per field name) keeps
+//! the answer in a [`SiteCache`] inside a `thread_local!`, keyed by a [`SiteKey`]: the layer's
+//! own id (from [`ids::next_id`](crate::ids::next_id), renewed when its configuration changes)
+//! and the address of the call site's `&'static Metadata`. Per thread means no lock and no
+//! atomic on a hit; a hit is one hash of two integers and one probe, and never allocates.
+//!
+//! The size is bounded: when a thread's cache holds `max` entries and a new key arrives, the
+//! cache is emptied and refilled on demand. Call sites are static, so reaching the bound takes
+//! thousands of them, or layers built and dropped at run time (each with a new id).
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use taskwire_core::cache::{self, SiteCache, SiteKey};
+//!
+//! thread_local! {
+//!     static FIELD_COUNTS: RefCell<SiteCache<SiteKey, usize>> =
+//!         const { RefCell::new(SiteCache::new(1024)) };
+//! }
+//!
+//! fn field_count(layer: u64, meta: &'static tracing_core::Metadata<'static>) -> usize {
+//!     cache::with_entry(&FIELD_COUNTS, SiteKey::new(layer, meta), || meta.fields().len(), |n| *n)
+//! }
+//! # struct Cs;
+//! # impl tracing_core::Callsite for Cs {
+//! #     fn set_interest(&self, _: tracing_core::Interest) {}
+//! #     fn metadata(&self) -> &tracing_core::Metadata<'_> { &META }
+//! # }
+//! # static CS: Cs = Cs;
+//! # static META: tracing_core::Metadata<'static> = tracing_core::metadata! {
+//! #     name: "e", target: "t", level: tracing_core::Level::INFO, fields: &["a", "b"],
+//! #     callsite: &CS, kind: tracing_core::metadata::Kind::EVENT,
+//! # };
+//! assert_eq!(field_count(1, &META), 2);
+//! assert_eq!(field_count(1, &META), 2); // from the cache
+//! ```
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::thread::LocalKey;
+
+use tracing_core::Metadata;
+
+/// FxHash: one rotate, xor and multiply per word. For keys that are ids, addresses or hashes
+/// already (not for keys an attacker chooses: it has no seed).
+///
+/// ```
+/// use std::hash::{BuildHasher, Hash, Hasher};
+/// use taskwire_core::cache::FastBuild;
+/// let a = FastBuild::default().hash_one((1_u64, 0x1000_usize));
+/// let b = FastBuild::default().hash_one((1_u64, 0x1008_usize));
+/// assert_ne!(a, b);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FastHasher(u64);
+
+/// The multiplier of FxHash (rustc's hasher).
+const SEED: u64 = 0x517c_c1b7_2722_0a95;
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            self.write_u64(u64::from(b));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.write_u64(u64::from(v));
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(SEED);
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The `BuildHasher` of [`FastHasher`].
+pub type FastBuild = BuildHasherDefault<FastHasher>;
+
+/// A `HashMap` hashed with [`FastHasher`].
+pub type FastMap<K, V> = HashMap<K, V, FastBuild>;
+
+/// A call site as one layer sees it: the layer's id and the address of the call site's
+/// static metadata (one per call site, like `tracing_core::callsite::Identifier`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SiteKey {
+    owner: u64,
+    site: usize,
+}
+
+impl SiteKey {
+    /// The key of `meta`'s call site for the layer (or configuration) `owner`.
+    #[inline]
+    pub fn new(owner: u64, meta: &'static Metadata<'static>) -> SiteKey {
+        SiteKey {
+            owner,
+            site: std::ptr::from_ref(meta) as usize,
+        }
+    }
+}
+
+/// A bounded map of per-call-site answers, meant to live in a `thread_local!` (see the
+/// [module docs](self)). A hit never allocates; a miss inserts, after emptying the map when it
+/// holds `max` entries.
+#[derive(Debug)]
+pub struct SiteCache<K, V> {
+    map: FastMap<K, V>,
+    max: usize,
+}
+
+impl<K, V> SiteCache<K, V> {
+    /// An empty cache that holds at most `max` entries (at least one). Allocates nothing
+    /// until the first insert, so it can initialise a `const` thread-local.
+    pub const fn new(max: usize) -> Self {
+        SiteCache {
+            map: HashMap::with_hasher(BuildHasherDefault::new()),
+            max: if max == 0 { 1 } else { max },
+        }
+    }
+
+    /// How many entries it holds.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Forgets every entry (keeps the memory).
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
+}
+
+impl<K: Eq + Hash, V> SiteCache<K, V> {
+    /// The entry of `key`, made by `make` on a miss.
+    #[inline]
+    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &V {
+        if self.map.len() >= self.max && !self.map.contains_key(&key) {
+            self.map.clear();
+        }
+        self.map.entry(key).or_insert_with(make)
+    }
+
+    /// The entry of `key`, if cached.
+    #[inline]
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key)
+    }
+}
+
+/// Runs `f` on the entry of `key` in this thread's `cache`, made by `make` on a miss.
+///
+/// When the thread's cache cannot be used (`f` or `make` raised an event that came back here,
+/// or the thread-local is gone because a destructor is running) the value is made afresh for
+/// this one call: the answer is the same, only slower.
+#[inline]
+pub fn with_entry<K, V, R>(
+    cache: &'static LocalKey<RefCell<SiteCache<K, V>>>,
+    key: K,
+    make: impl FnOnce() -> V,
+    f: impl FnOnce(&V) -> R,
+) -> R
+where
+    K: Eq + Hash,
+{
+    let mut make = Some(make);
+    let mut f = Some(f);
+    let done = cache
+        .try_with(|c| {
+            let mut c = c.try_borrow_mut().ok()?;
+            let (make, f) = (make.take()?, f.take()?);
+            Some(f(c.get_or_insert_with(key, make)))
+        })
+        .ok()
+        .flatten();
+    match (done, make, f) {
+        (Some(r), _, _) => r,
+        (None, Some(make), Some(f)) => f(&make()),
+        // `make` and `f` are taken together, right before they run to completion.
+        (None, _, _) => unreachable!("cache closures ran without a result"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        static SMALL: RefCell<SiteCache<u64, String>> = const { RefCell::new(SiteCache::new(2)) };
+        static MADE: Cell<u32> = const { Cell::new(0) };
+    }
+
+    fn lookup(k: u64) -> String {
+        with_entry(
+            &SMALL,
+            k,
+            || {
+                MADE.with(|m| m.set(m.get() + 1));
+                format!("v{k}")
+            },
+            String::clone,
+        )
+    }
+
+    #[test]
+    fn a_hit_does_not_make_again() {
+        MADE.with(|m| m.set(0));
+        assert_eq!(lookup(1), "v1");
+        assert_eq!(lookup(1), "v1");
+        assert_eq!(MADE.with(Cell::get), 1);
+    }
+
+    #[test]
+    fn the_bound_empties_the_cache_and_the_answers_stay_right() {
+        MADE.with(|m| m.set(0));
+        SMALL.with(|c| c.borrow_mut().clear());
+        for k in [1, 2, 3, 1, 2, 3] {
+            assert_eq!(lookup(k), format!("v{k}"));
+        }
+        assert!(SMALL.with(|c| c.borrow().len()) <= 2);
+        // 3 evicts {1, 2}; 1 evicts {3}... every key is made again after an emptying.
+        assert!(MADE.with(Cell::get) > 3);
+    }
+
+    #[test]
+    fn a_reentrant_lookup_is_answered_without_the_cache() {
+        let outer = with_entry(&SMALL, 7, || lookup(8), |v| format!("{v}+"));
+        assert_eq!(outer, "v8+");
+    }
+
+    #[test]
+    fn fast_hasher_spreads_neighbouring_addresses() {
+        use std::hash::BuildHasher;
+        let hashes: std::collections::HashSet<u64> = (0..1000usize)
+            .map(|i| FastBuild::default().hash_one((1_u64, 0x5000 + i * 8)))
+            .collect();
+        assert_eq!(hashes.len(), 1000);
+    }
+}
