@@ -3,7 +3,7 @@
 
 use std::any::TypeId;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use tracing_core::span::{Attributes, Id, Record};
@@ -150,9 +150,8 @@ impl fmt::Debug for Capture {
 
 impl Default for Capture {
     fn default() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
         Capture {
-            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            id: crate::ids::next_id().get(),
             redactor: RwLock::new(Redactor::default()),
             fields: AtomicBool::new(false),
             timing: AtomicU8::new(Timing::Off as u8),

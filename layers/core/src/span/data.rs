@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::clock;
 use crate::ids::{SpanId, TraceId};
 use crate::propagation::TraceParent;
+use crate::schema;
 use crate::value::FieldValue;
 
 use super::fields::SpanFields;
@@ -234,7 +235,7 @@ impl SpanData {
         self.errors > 0
             || self.failure.is_some()
             || (self.fields.has_outcome()
-                && self.fields.get("outcome").and_then(FieldValue::as_str) == Some("failed"))
+                && self.fields.get(schema::OUTCOME).and_then(FieldValue::as_str) == Some("failed"))
     }
 
     /// Marks the task failed with `reason`. The first reason wins: later ones are ignored
@@ -271,7 +272,7 @@ impl SpanData {
         if !self.fields.has_name() {
             return None;
         }
-        ["task.name", "otel.name"]
+        schema::NAME_KEYS
             .iter()
             .find_map(|k| self.fields.get(k).and_then(FieldValue::as_str))
     }

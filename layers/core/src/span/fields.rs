@@ -1,17 +1,19 @@
 //! [`SpanFields`]: a span's fields, typed, and rendered as JSON once per change.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use tracing_core::field::Field;
 use tracing_core::Metadata;
 
+use crate::cache::{self, SiteCache, SiteKey};
 use crate::redact::Redactor;
+use crate::schema;
 use crate::value::{FieldSink, FieldValue};
 
 /// Fields that steer taskwire (a task's name, a recorded outcome), captured even when no layer
 /// in the stack reads span fields.
-pub const CONTROL_FIELDS: [&str; 3] = ["task.name", "otel.name", "outcome"];
+pub const CONTROL_FIELDS: [&str; 3] = [schema::TASK_NAME, schema::OTEL_NAME, schema::OUTCOME];
 
 /// [`SpanFields::control`] bits of `task.name` and `otel.name`.
 const CONTROL_NAMES: u8 = 0b011;
@@ -169,36 +171,21 @@ impl FieldSink for FieldCollector<'_> {
     }
 }
 
-/// Whether a span call site declares any of [`CONTROL_FIELDS`], remembered per thread in a
-/// small direct-mapped cache keyed by the call site's metadata address (a collision only
-/// recomputes).
+/// Whether a span call site declares any of [`CONTROL_FIELDS`], remembered per thread.
 #[inline]
 pub(crate) fn has_control_fields(meta: &'static Metadata<'static>) -> bool {
-    const SLOTS: usize = 64;
     thread_local! {
-        /// (metadata address, answer); address 0: empty.
-        static KNOWN: [Cell<(usize, bool)>; SLOTS] =
-            const { [const { Cell::new((0, false)) }; SLOTS] };
+        static KNOWN: RefCell<SiteCache<SiteKey, bool>> = const { RefCell::new(SiteCache::new(1024)) };
     }
-    let key = std::ptr::from_ref(meta) as usize;
-    let compute = || {
-        meta.fields()
-            .iter()
-            .any(|f| CONTROL_FIELDS.contains(&f.name()))
-    };
-    KNOWN
-        .try_with(|known| {
-            let Some(cell) = known.get((key ^ (key >> 9)) / 8 % SLOTS) else {
-                return compute();
-            };
-            match cell.get() {
-                (k, v) if k == key => v,
-                _ => {
-                    let v = compute();
-                    cell.set((key, v));
-                    v
-                }
-            }
-        })
-        .unwrap_or_else(|_| compute())
+    // The answer depends on the call site only: one owner for every capture.
+    cache::with_entry(
+        &KNOWN,
+        SiteKey::new(0, meta),
+        || {
+            meta.fields()
+                .iter()
+                .any(|f| CONTROL_FIELDS.contains(&f.name()))
+        },
+        |known| *known,
+    )
 }
