@@ -28,6 +28,8 @@ pub(crate) struct Callsite {
     pub(crate) fields: Box<[(Cow<'static, str>, &'static str)]>,
     /// A name field the call site declares, if any.
     pub(crate) name_field: Option<&'static str>,
+    /// Whether the call site declares `outcome`.
+    pub(crate) outcome_field: bool,
     /// The span series by outcome (succeeded, failed) when labels do not depend on values.
     pub(crate) fixed: [OnceLock<Arc<Entry<SpanSeries>>>; 2],
     /// The events counter of this call site's level and target.
@@ -52,6 +54,7 @@ impl Callsite {
             target: meta.target(),
             fields: fields.into_boxed_slice(),
             name_field: NAME_FIELDS.iter().find_map(|n| declared(n)),
+            outcome_field: declared(taskwire_core::schema::OUTCOME).is_some(),
             fixed: [OnceLock::new(), OnceLock::new()],
             events: OnceLock::new(),
             errors: OnceLock::new(),
@@ -61,6 +64,12 @@ impl Callsite {
     /// Whether the series depends on field values (labels, task name).
     pub(crate) fn dynamic(&self) -> bool {
         !self.fields.is_empty() || self.name_field.is_some()
+    }
+
+    /// Whether the layer needs the span data of this call site's spans (field values, a
+    /// recorded outcome) when it is the only taskwire layer.
+    pub(crate) fn needs_capture(&self) -> bool {
+        self.dynamic() || self.outcome_field
     }
 }
 

@@ -317,10 +317,14 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        self.capture.on_new_span(attrs, id, &ctx);
         let Some(ci) = self.callsites.index(attrs.metadata(), &self.allowed) else {
+            self.capture.on_new_span(attrs, id, &ctx);
             return;
         };
+        // Alone in the stack, the layer captures only the spans whose series depend on their
+        // fields or outcome; the others need only its own timing.
+        let needed = self.callsites.get(ci).is_none_or(Callsite::needs_capture);
+        self.capture.on_new_span_if(needed, attrs, id, &ctx);
         let Some(span) = ctx.span(id) else { return };
         let timing = Timing {
             layer: self.callsites.uid(),

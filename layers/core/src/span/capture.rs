@@ -135,6 +135,8 @@ struct Capture {
     fields: AtomicBool,
     timing: AtomicU8,
     root_sampler: OnceLock<RootSampler>,
+    /// Whether layers above read this capture (then it captures every span).
+    has_readers: AtomicBool,
 }
 
 impl fmt::Debug for Capture {
@@ -156,6 +158,7 @@ impl Default for Capture {
             fields: AtomicBool::new(false),
             timing: AtomicU8::new(Timing::Off as u8),
             root_sampler: OnceLock::new(),
+            has_readers: AtomicBool::new(false),
         }
     }
 }
@@ -487,6 +490,9 @@ pub struct LayerCapture {
     /// The own capture met a span that another capture had captured (layers composed in a
     /// `Vec` or with `and_then` do not see each other when they are added): it stops for good.
     stopped: AtomicBool,
+    /// Whether the own capture captured any span yet: until then records, enters and exits
+    /// need no look at the span (see [`LayerCapture::on_new_span_if`]).
+    captured_any: AtomicBool,
 }
 
 impl fmt::Debug for LayerCapture {
@@ -511,6 +517,7 @@ impl LayerCapture {
             capture: Arc::new(capture),
             captures: true,
             stopped: AtomicBool::new(false),
+            captured_any: AtomicBool::new(false),
         }
     }
 
@@ -554,6 +561,7 @@ impl LayerCapture {
     pub fn attach<L: CapturingLayer, S: Subscriber>(&mut self, subscriber: &S) {
         if let Some(below) = find_capture(subscriber) {
             below.require(&self.needs);
+            below.has_readers.store(true, Ordering::Relaxed);
             if self.own_redactor {
                 below.widen_redactor(&self.redactor);
             }
@@ -579,11 +587,45 @@ impl LayerCapture {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        if let Some(own) = self.active() {
-            if own.new_span(attrs, id, ctx) == NewSpan::AlreadyCaptured {
-                self.stopped.store(true, Ordering::Relaxed);
-            }
+        self.on_new_span_if(true, attrs, id, ctx);
+    }
+
+    /// Like [`Self::on_new_span`], for a layer that needs the data of only some spans
+    /// (`needed`: this one's): while no other layer reads its capture, it captures only
+    /// those, and until it captured one it skips records, enters and exits without a look at
+    /// the span.
+    #[inline]
+    pub fn on_new_span_if<S>(
+        &self,
+        needed: bool,
+        attrs: &Attributes<'_>,
+        id: &Id,
+        ctx: &Context<'_, S>,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Some(own) = self.active() else { return };
+        if !needed && !own.has_readers.load(Ordering::Relaxed) {
+            return;
         }
+        match own.new_span(attrs, id, ctx) {
+            NewSpan::Captured => {
+                if !self.captured_any.load(Ordering::Relaxed) {
+                    self.captured_any.store(true, Ordering::Relaxed);
+                }
+            }
+            NewSpan::AlreadyCaptured => self.stopped.store(true, Ordering::Relaxed),
+            NewSpan::Unknown => {}
+        }
+    }
+
+    /// The own capture, when it captured some span and has not stopped.
+    #[inline]
+    fn following(&self) -> Option<&Capture> {
+        self.captured_any
+            .load(Ordering::Relaxed)
+            .then(|| self.active())
+            .flatten()
     }
 
     /// Applies a `Span::record` call, when this layer captures.
@@ -592,7 +634,7 @@ impl LayerCapture {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        if let Some(own) = self.active() {
+        if let Some(own) = self.following() {
             own.record(id, values, ctx);
         }
     }
@@ -603,7 +645,7 @@ impl LayerCapture {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        if let Some(own) = self.active() {
+        if let Some(own) = self.following() {
             own.enter(id, ctx);
         }
     }
@@ -614,7 +656,7 @@ impl LayerCapture {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        if let Some(own) = self.active() {
+        if let Some(own) = self.following() {
             own.exit(id, ctx);
         }
     }
