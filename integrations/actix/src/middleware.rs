@@ -16,10 +16,10 @@ use actix_web::http::{StatusCode, Version};
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::future::{CatchUnwind, FutureExt};
 use pin_project_lite::pin_project;
-use taskwire_core::span;
 use taskwire_core::http::{host_and_port, redact_query, ServerTaskName, SkipPaths};
 use taskwire_core::ids::SpanId;
 use taskwire_core::propagation::extract;
+use taskwire_core::span;
 use taskwire_core::Redactor;
 use taskwire_core::SpanData;
 use tracing::field::Empty;
@@ -561,9 +561,7 @@ impl ResponseError for HandlerPanicked {
 /// Marks the task of `span` failed with `reason` (the first reason wins). Without a taskwire
 /// layer, or for a disabled span, it does nothing.
 pub(crate) fn fail(span: &Span, reason: impl fmt::Display) {
-    span.with_subscriber(|(id, dispatch)| {
-        span::with_span_data(dispatch, id, |d| d.fail(reason))
-    });
+    span.with_subscriber(|(id, dispatch)| span::with_span_data(dispatch, id, |d| d.fail(reason)));
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> &str {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use taskwire_core::event_time::EventClock;
-use taskwire_core::value::Typed;
 use taskwire_core::span::{CapturingLayer, LayerCapture, Needs, Timing};
+use taskwire_core::value::Typed;
 use taskwire_core::{Redactor, SpanData};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Subscriber};

@@ -8,8 +8,8 @@ use http::Extensions;
 use reqwest::header::HeaderMap;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Error, Middleware, Next, Result};
-use taskwire_core::span;
 use taskwire_core::propagation::{Injector, TRACEPARENT, TRACESTATE};
+use taskwire_core::span;
 use taskwire_core::Redactor;
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
@@ -172,9 +172,7 @@ fn inject(span: &Span, headers: &mut HeaderMap) {
 /// Marks the task of `span` failed with `reason` (the first reason wins). Without a taskwire
 /// layer, or for a disabled span, it does nothing.
 fn fail(span: &Span, reason: impl fmt::Display) {
-    span.with_subscriber(|(id, dispatch)| {
-        span::with_span_data(dispatch, id, |d| d.fail(reason))
-    });
+    span.with_subscriber(|(id, dispatch)| span::with_span_data(dispatch, id, |d| d.fail(reason)));
 }
 
 /// A short, low-cardinality kind for `error.type`.

@@ -4,8 +4,8 @@
 use std::task::{Context, Poll};
 
 use http::Request;
-use taskwire_core::span;
 use taskwire_core::propagation::{Injector, TRACEPARENT, TRACESTATE};
+use taskwire_core::span;
 use tower_layer::Layer;
 use tower_service::Service;
 

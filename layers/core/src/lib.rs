@@ -42,8 +42,8 @@ pub mod suppress;
 pub mod time;
 pub mod value;
 
-pub use span::{capture, CaptureLayer, SpanData, SpanFields};
 pub use ids::{SpanId, TraceId};
 pub use redact::Redactor;
 pub use schema::task_record;
+pub use span::{capture, CaptureLayer, SpanData, SpanFields};
 pub use value::{ErrorValue, FieldValue};

@@ -119,7 +119,11 @@ impl Redactor {
     #[must_use]
     pub fn union(&self, other: &Redactor) -> Redactor {
         if Arc::ptr_eq(&self.inner, &other.inner)
-            || other.inner.names.iter().all(|n| self.inner.names.contains(n))
+            || other
+                .inner
+                .names
+                .iter()
+                .all(|n| self.inner.names.contains(n))
         {
             return self.clone();
         }

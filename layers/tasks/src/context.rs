@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use taskwire_core::span;
 use taskwire_core::propagation::{self, Extracted, Extractor, Injector, TraceParent, TraceState};
+use taskwire_core::span;
 use taskwire_core::{SpanId, TraceId};
 use tracing::Span;
 

@@ -11,8 +11,8 @@ use std::task::{ready, Context, Poll};
 use http::header::HeaderValue;
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
-use taskwire_core::span;
 use taskwire_core::propagation::TraceParent;
+use taskwire_core::span;
 use tracing::Span;
 
 use super::{grpc, TaskBody, TRACERESPONSE_NAME, X_REQUEST_ID_NAME};
@@ -227,7 +227,5 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
 /// event: the response is the handler's answer, not a new error, and whatever caused it was
 /// the handler's to log.
 pub(crate) fn mark_failed(span: &Span, reason: impl FnOnce() -> String) {
-    span.with_subscriber(|(id, dispatch)| {
-        span::with_span_data(dispatch, id, |d| d.fail(reason()))
-    });
+    span.with_subscriber(|(id, dispatch)| span::with_span_data(dispatch, id, |d| d.fail(reason())));
 }

@@ -18,7 +18,11 @@ use super::stack;
 /// Reads the [`SpanData`] of span `id` with `f`. Returns `None` without a taskwire layer, for a
 /// disabled span, or on a subscriber not built on `Registry`. Takes the span's lock for
 /// reading only.
-pub fn read_span_data<R>(dispatch: &Dispatch, id: &Id, f: impl FnOnce(&SpanData) -> R) -> Option<R> {
+pub fn read_span_data<R>(
+    dispatch: &Dispatch,
+    id: &Id,
+    f: impl FnOnce(&SpanData) -> R,
+) -> Option<R> {
     let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
     let span = registry.span(id)?;
     let ext = span.extensions();
@@ -43,7 +47,11 @@ pub fn read_span_data<R>(dispatch: &Dispatch, id: &Id, f: impl FnOnce(&SpanData)
 ///     assert_eq!(failure.flatten().flatten().as_deref(), Some("card declined"));
 /// });
 /// ```
-pub fn with_span_data<R>(dispatch: &Dispatch, id: &Id, f: impl FnOnce(&mut SpanData) -> R) -> Option<R> {
+pub fn with_span_data<R>(
+    dispatch: &Dispatch,
+    id: &Id,
+    f: impl FnOnce(&mut SpanData) -> R,
+) -> Option<R> {
     let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
     let span = registry.span(id)?;
     let mut ext = span.extensions_mut();

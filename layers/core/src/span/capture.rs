@@ -251,8 +251,7 @@ impl Capture {
         if let Some(p) = &parent {
             // The parent is the span entered last on this thread (the usual case): the
             // thread's copy of its context answers without reading its extensions.
-            if let Some((context, tracestate)) = stack::top_context_if(p.id().into_u64(), self.id)
-            {
+            if let Some((context, tracestate)) = stack::top_context_if(p.id().into_u64(), self.id) {
                 return Lineage::child_of(context, tracestate);
             }
         }
@@ -342,8 +341,7 @@ impl Capture {
         let Some(d) = ext.get::<SpanData>() else {
             return;
         };
-        let (context, tracestate, timed) =
-            (d.traceparent(), d.tracestate().cloned(), d.is_timed());
+        let (context, tracestate, timed) = (d.traceparent(), d.tracestate().cloned(), d.is_timed());
         drop(ext);
         stack::push(raw, self.id, context, tracestate, timed);
     }
@@ -463,7 +461,11 @@ fn find_capture<S: Subscriber>(subscriber: &S) -> Option<Arc<Capture>> {
 fn register<L: CapturingLayer>() {
     let id = TypeId::of::<L>();
     let known = |types: &Vec<(TypeId, Reach)>| types.iter().any(|(t, _)| *t == id);
-    if known(&CAPTURING_TYPES.read().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+    if known(
+        &CAPTURING_TYPES
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    ) {
         return;
     }
     let mut types = CAPTURING_TYPES

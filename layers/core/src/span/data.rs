@@ -102,12 +102,7 @@ struct SpanTimes {
 }
 
 impl SpanData {
-    pub(crate) fn new(
-        lineage: Lineage,
-        fields: SpanFields,
-        all_fields: bool,
-        timed: bool,
-    ) -> Self {
+    pub(crate) fn new(lineage: Lineage, fields: SpanFields, all_fields: bool, timed: bool) -> Self {
         SpanData {
             span_id: SpanId::random(),
             lineage,
@@ -235,7 +230,11 @@ impl SpanData {
         self.errors > 0
             || self.failure.is_some()
             || (self.fields.has_outcome()
-                && self.fields.get(schema::OUTCOME).and_then(FieldValue::as_str) == Some("failed"))
+                && self
+                    .fields
+                    .get(schema::OUTCOME)
+                    .and_then(FieldValue::as_str)
+                    == Some("failed"))
     }
 
     /// Marks the task failed with `reason`. The first reason wins: later ones are ignored

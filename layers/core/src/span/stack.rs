@@ -184,10 +184,15 @@ pub(crate) fn pop(raw: u64, capture: u64) -> Option<u64> {
     STACK
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
-            let entry = if s.last().is_some_and(|e| e.id == raw && e.capture == capture) {
+            let entry = if s
+                .last()
+                .is_some_and(|e| e.id == raw && e.capture == capture)
+            {
                 s.pop()?
             } else {
-                let pos = s.iter().rposition(|e| e.id == raw && e.capture == capture)?;
+                let pos = s
+                    .iter()
+                    .rposition(|e| e.id == raw && e.capture == capture)?;
                 s.remove(pos)
             };
             let top = s.last().map(|e| (e.context, e.id));
