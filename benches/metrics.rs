@@ -26,11 +26,11 @@ use paired::quartiles;
 use criterion::{criterion_group, Criterion};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use metrics_util::layers::Layer as _;
-use tracing::Subscriber;
+use tracing::{Dispatch, Subscriber};
 use tracing_core::span::{Attributes, Id};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, Registry};
 use tracing_subscriber::Layer;
 
 /// A layer that does nothing.
@@ -38,12 +38,20 @@ struct Empty;
 
 impl<S: Subscriber> Layer<S> for Empty {}
 
-/// The usual hand-written metrics layer.
-struct Peer;
-
+/// A span's creation time, in its extensions.
 struct Start(Instant);
 
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Peer {
+/// A layer that puts an `Instant` in the extensions and hands the span's name and wall time in
+/// seconds to `record` on close: with `histogram!("span.duration", "name" => name)`, the usual
+/// hand-written metrics layer; with one handle registered up front, the floor of any layer
+/// that times spans into the facade (no labels, no lookup, no in-app aggregation).
+struct Elapsed<F>(F);
+
+impl<S, F> Layer<S> for Elapsed<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    F: Fn(&'static str, f64) + 'static,
+{
     fn on_new_span(&self, _attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(Start(Instant::now()));
@@ -53,31 +61,24 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Peer {
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(&id) {
             if let Some(start) = span.extensions().get::<Start>() {
-                metrics::histogram!("span.duration", "name" => span.name())
-                    .record(start.0.elapsed().as_secs_f64());
+                (self.0)(span.name(), start.0.elapsed().as_secs_f64());
             }
         }
     }
 }
 
-/// The floor of any layer that times spans into the facade: an `Instant` in the extensions and
-/// one handle registered up front (no labels, no lookup, no in-app aggregation).
-struct Floor(metrics::Histogram);
+/// The usual hand-written metrics layer.
+fn peer() -> Elapsed<impl Fn(&'static str, f64) + Send + Sync> {
+    Elapsed(|name: &'static str, secs| {
+        metrics::histogram!("span.duration", "name" => name).record(secs);
+    })
+}
 
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Floor {
-    fn on_new_span(&self, _attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(Start(Instant::now()));
-        }
-    }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(&id) {
-            if let Some(start) = span.extensions().get::<Start>() {
-                self.0.record(start.0.elapsed().as_secs_f64());
-            }
-        }
-    }
+/// The floor of any layer that times spans into the facade, its handle registered with
+/// `recorder`.
+fn floor(recorder: &PrometheusRecorder) -> Elapsed<impl Fn(&'static str, f64) + Send + Sync> {
+    let h = metrics::with_local_recorder(recorder, || metrics::histogram!("span.duration"));
+    Elapsed(move |_: &'static str, secs| h.record(secs))
 }
 
 /// The hand-written layer with busy time, as tracing-subscriber's `Timings` keep it.
@@ -144,15 +145,32 @@ fn prometheus() -> (PrometheusRecorder, PrometheusHandle) {
     (recorder, handle)
 }
 
-/// Times `iters` lifecycles in batches, draining the recorder between batches (untimed).
-fn batched(iters: u64, drain: &dyn Fn()) -> Duration {
+/// A Registry with `layer`, as a dispatcher.
+fn dispatch(layer: impl Layer<Registry> + Send + Sync + 'static) -> Dispatch {
+    Dispatch::new(tracing_subscriber::registry().with(layer))
+}
+
+/// An hdrhistogram from a nanosecond to an hour, 3 significant digits.
+fn hdr() -> hdrhistogram::Histogram<u64> {
+    hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("bounds")
+}
+
+/// The next of a spread of values over several octaves.
+fn next_value(v: &mut u64) -> u64 {
+    *v = v.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1) >> 40 | 1;
+    *v
+}
+
+/// Times `iters` runs of `step` in batches of 10 000, calling `drain` between batches
+/// (untimed), as a scraper or the exporter's upkeep would.
+fn batched(iters: u64, mut step: impl FnMut(), drain: impl Fn()) -> Duration {
     let mut total = Duration::ZERO;
     let mut left = iters;
     while left > 0 {
         let n = left.min(10_000);
         let start = Instant::now();
         for _ in 0..n {
-            lifecycle();
+            step();
         }
         total += start.elapsed();
         drain();
@@ -161,146 +179,117 @@ fn batched(iters: u64, drain: &dyn Fn()) -> Duration {
     total
 }
 
-fn with_recorder<R: metrics::Recorder>(
-    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    name: &str,
-    recorder: &R,
-    drain: &dyn Fn(),
-    dispatch: tracing::Dispatch,
-) {
-    metrics::with_local_recorder(recorder, || {
-        tracing::dispatcher::with_default(&dispatch, || {
-            c.bench_function(name, |b| b.iter_custom(|iters| batched(iters, drain)));
-        });
-    });
+/// Nanoseconds per run of `step`, over `n` runs.
+fn per_run(n: u32, mut step: impl FnMut()) -> f64 {
+    let t = Instant::now();
+    for _ in 0..n {
+        step();
+    }
+    t.elapsed().as_nanos() as f64 / f64::from(n)
+}
+
+/// One span lifecycle variant: its subscriber and, when it exports, its recorder with the
+/// Prometheus handle that drains it.
+struct Variant {
+    name: &'static str,
+    dispatch: Dispatch,
+    recorder: Option<(Box<dyn metrics::Recorder>, PrometheusHandle)>,
+}
+
+impl Variant {
+    /// A variant that exports nothing.
+    fn plain(name: &'static str, dispatch: Dispatch) -> Self {
+        Variant {
+            name,
+            dispatch,
+            recorder: None,
+        }
+    }
+
+    /// A variant exporting into a Prometheus recorder of its own, with a subscriber `make`
+    /// builds for that recorder.
+    fn recorded(name: &'static str, make: impl FnOnce(&PrometheusRecorder) -> Dispatch) -> Self {
+        let (recorder, handle) = prometheus();
+        let dispatch = make(&recorder);
+        Variant {
+            name,
+            dispatch,
+            recorder: Some((Box::new(recorder), handle)),
+        }
+    }
+
+    /// Runs `f` with this variant's subscriber and recorder installed.
+    fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        let run = || tracing::dispatcher::with_default(&self.dispatch, f);
+        match &self.recorder {
+            Some((r, _)) => metrics::with_local_recorder(&**r, run),
+            None => run(),
+        }
+    }
+
+    /// Drains the recorder's raw samples, if any.
+    fn drain(&self) {
+        if let Some((_, h)) = &self.recorder {
+            h.run_upkeep();
+        }
+    }
+}
+
+/// The span lifecycle variants, in the order of the criterion group.
+fn variants() -> Vec<Variant> {
+    let with_context = {
+        let (recorder, handle) = prometheus();
+        let recorder = metrics_tracing_context::TracingContextLayer::all().layer(recorder);
+        Variant {
+            name: "peer_with_metrics_tracing_context",
+            dispatch: Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(metrics_tracing_context::MetricsLayer::new())
+                    .with(peer()),
+            ),
+            recorder: Some((Box::new(recorder), handle)),
+        }
+    };
+    let tracing_timing = tracing_timing::Builder::default()
+        .span_close_events()
+        .layer(|| tracing_timing::Histogram::new_with_max(60_000_000_000, 2).expect("bounds"));
+    vec![
+        Variant::plain("registry", Dispatch::new(tracing_subscriber::registry())),
+        Variant::plain("empty_layer", dispatch(Empty)),
+        Variant::recorded("peer_histogram_macro", |_| dispatch(peer())),
+        Variant::recorded("floor_cached_handle", |r| dispatch(floor(r))),
+        Variant::recorded("peer_busy_histogram_macro", |_| dispatch(PeerBusy)),
+        with_context,
+        Variant::plain("tracing_timing", dispatch(tracing_timing)),
+        Variant::recorded("taskwire_metrics", |_| dispatch(taskwire_metrics::layer())),
+        Variant::recorded("taskwire_metrics_busy", |_| {
+            dispatch(taskwire_metrics::layer().with_busy_time(true))
+        }),
+        Variant::recorded("taskwire_metrics_route_label", |_| {
+            dispatch(taskwire_metrics::layer().with_label_fields(["route"]))
+        }),
+        // In a full stack the span capture is shared: what labels from fields add to
+        // taskwire-tasks.
+        Variant::plain("taskwire_tasks_alone", dispatch(taskwire_tasks::layer())),
+        Variant::recorded("taskwire_tasks_and_metrics_route_label", |_| {
+            Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(taskwire_tasks::layer())
+                    .with(taskwire_metrics::layer().with_label_fields(["route"])),
+            )
+        }),
+    ]
 }
 
 fn bench_lifecycle(c: &mut Criterion) {
     let mut g = c.benchmark_group("metrics_span_lifecycle_2_fields");
-    g.bench_function("registry", |b| {
-        let d = tracing::Dispatch::new(tracing_subscriber::registry());
-        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
-    });
-    g.bench_function("empty_layer", |b| {
-        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(Empty));
-        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
-    });
-    {
-        let (recorder, handle) = prometheus();
-        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(Peer));
-        with_recorder(
-            &mut g,
-            "peer_histogram_macro",
-            &recorder,
-            &|| handle.run_upkeep(),
-            d,
-        );
-    }
-    {
-        let (recorder, handle) = prometheus();
-        let h = metrics::with_local_recorder(&recorder, || metrics::histogram!("span.duration"));
-        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(Floor(h)));
-        with_recorder(
-            &mut g,
-            "floor_cached_handle",
-            &recorder,
-            &|| handle.run_upkeep(),
-            d,
-        );
-    }
-    {
-        let (recorder, handle) = prometheus();
-        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(PeerBusy));
-        with_recorder(
-            &mut g,
-            "peer_busy_histogram_macro",
-            &recorder,
-            &|| handle.run_upkeep(),
-            d,
-        );
-    }
-    {
-        let (recorder, handle) = prometheus();
-        let recorder = metrics_tracing_context::TracingContextLayer::all().layer(recorder);
-        let d = tracing::Dispatch::new(
-            tracing_subscriber::registry()
-                .with(metrics_tracing_context::MetricsLayer::new())
-                .with(Peer),
-        );
-        with_recorder(
-            &mut g,
-            "peer_with_metrics_tracing_context",
-            &recorder,
-            &|| handle.run_upkeep(),
-            d,
-        );
-    }
-    g.bench_function("tracing_timing", |b| {
-        let layer = tracing_timing::Builder::default()
-            .span_close_events()
-            .layer(|| tracing_timing::Histogram::new_with_max(60_000_000_000, 2).expect("bounds"));
-        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
-    });
-    {
-        let (recorder, handle) = prometheus();
-        let d =
-            tracing::Dispatch::new(tracing_subscriber::registry().with(taskwire_metrics::layer()));
-        with_recorder(
-            &mut g,
-            "taskwire_metrics",
-            &recorder,
-            &|| handle.run_upkeep(),
-            d,
-        );
-    }
-    {
-        let (recorder, handle) = prometheus();
-        let d = tracing::Dispatch::new(
-            tracing_subscriber::registry().with(taskwire_metrics::layer().with_busy_time(true)),
-        );
-        with_recorder(
-            &mut g,
-            "taskwire_metrics_busy",
-            &recorder,
-            &|| handle.run_upkeep(),
-            d,
-        );
-    }
-    {
-        let (recorder, handle) = prometheus();
-        let d = tracing::Dispatch::new(
-            tracing_subscriber::registry()
-                .with(taskwire_metrics::layer().with_label_fields(["route"])),
-        );
-        with_recorder(
-            &mut g,
-            "taskwire_metrics_route_label",
-            &recorder,
-            &|| handle.run_upkeep(),
-            d,
-        );
-    }
-    // In a full stack the span capture is shared: what labels from fields add to taskwire-tasks.
-    g.bench_function("taskwire_tasks_alone", |b| {
-        let d =
-            tracing::Dispatch::new(tracing_subscriber::registry().with(taskwire_tasks::layer()));
-        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
-    });
-    {
-        let (recorder, handle) = prometheus();
-        let d = tracing::Dispatch::new(
-            tracing_subscriber::registry()
-                .with(taskwire_tasks::layer())
-                .with(taskwire_metrics::layer().with_label_fields(["route"])),
-        );
-        with_recorder(
-            &mut g,
-            "taskwire_tasks_and_metrics_route_label",
-            &recorder,
-            &|| handle.run_upkeep(),
-            d,
-        );
+    for v in variants() {
+        v.run(|| match v.recorder {
+            None => g.bench_function(v.name, |b| b.iter(lifecycle)),
+            Some(_) => g.bench_function(v.name, |b| {
+                b.iter_custom(|iters| batched(iters, lifecycle, || v.drain()))
+            }),
+        });
     }
     g.finish();
 }
@@ -314,17 +303,12 @@ fn bench_primitives(c: &mut Criterion) {
         })
     });
     g.bench_function("hdrhistogram_record", |b| {
-        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3)
-            .expect("bounds");
+        let mut h = hdr();
         let mut v = 1_000_u64;
-        b.iter(|| {
-            v = v.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1) >> 40 | 1;
-            h.record(black_box(v)).expect("in range");
-        })
+        b.iter(|| h.record(black_box(next_value(&mut v))).expect("in range"))
     });
     g.bench_function("clock_pair_and_hdrhistogram_record", |b| {
-        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3)
-            .expect("bounds");
+        let mut h = hdr();
         b.iter(|| {
             let start = Instant::now();
             let d = start.elapsed();
@@ -334,10 +318,7 @@ fn bench_primitives(c: &mut Criterion) {
     g.bench_function("taskwire_histogram_record", |b| {
         let h = taskwire_metrics::histogram::Histogram::new();
         let mut v = 1_000_u64;
-        b.iter(|| {
-            v = v.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1) >> 40 | 1;
-            h.record(black_box(v));
-        })
+        b.iter(|| h.record(black_box(next_value(&mut v))))
     });
     {
         // One sample into a cached Prometheus histogram handle.
@@ -345,19 +326,7 @@ fn bench_primitives(c: &mut Criterion) {
         let h = metrics::with_local_recorder(&recorder, || metrics::histogram!("x_seconds"));
         g.bench_function("prometheus_handle_record", |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(10_000);
-                    let t = Instant::now();
-                    for _ in 0..n {
-                        h.record(black_box(0.001));
-                    }
-                    total += t.elapsed();
-                    handle.run_upkeep();
-                    left -= n;
-                }
-                total
+                batched(iters, || h.record(black_box(0.001)), || handle.run_upkeep())
             })
         });
     }
@@ -378,20 +347,11 @@ fn bench_primitives(c: &mut Criterion) {
             let rec = taskwire_metrics::bench_support::SpanRecording::default();
             g.bench_function("taskwire_recording", |b| {
                 b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    let mut left = iters;
-                    while left > 0 {
-                        let n = left.min(10_000);
-                        let t = Instant::now();
-                        for _ in 0..n {
-                            let start = rec.start();
-                            rec.finish(black_box(start));
-                        }
-                        total += t.elapsed();
-                        handle.run_upkeep();
-                        left -= n;
-                    }
-                    total
+                    batched(
+                        iters,
+                        || rec.finish(black_box(rec.start())),
+                        || handle.run_upkeep(),
+                    )
                 })
             });
         });
@@ -403,8 +363,7 @@ fn bench_snapshot(c: &mut Criterion) {
     let mut g = c.benchmark_group("metrics_snapshot");
     let layer = taskwire_metrics::layer();
     let handle = layer.handle();
-    let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-    tracing::dispatcher::with_default(&d, || {
+    tracing::dispatcher::with_default(&dispatch(layer), || {
         for i in 0..100_000_u32 {
             let name = format!("task_{}", i % 100);
             let _s = tracing::info_span!("task", task.name = name.as_str()).entered();
@@ -425,44 +384,10 @@ fn bench_snapshot(c: &mut Criterion) {
 
 criterion_group!(benches, bench_lifecycle, bench_primitives, bench_snapshot);
 
-/// One variant of the paired run: its subscriber and recorder.
-struct Variant {
-    name: &'static str,
-    dispatch: tracing::Dispatch,
-    recorder: Option<(PrometheusRecorder, PrometheusHandle)>,
-}
-
-fn variant(
-    name: &'static str,
-    recorder: bool,
-    make: impl FnOnce(Option<&PrometheusRecorder>) -> tracing::Dispatch,
-) -> Variant {
-    let recorder = recorder.then(prometheus);
-    let dispatch = make(recorder.as_ref().map(|(r, _)| r));
-    Variant {
-        name,
-        dispatch,
-        recorder,
-    }
-}
-
+/// One paired chunk of `n` lifecycles of `v`: nanoseconds per lifecycle.
 fn chunk(v: &Variant, n: u32) -> f64 {
-    let run = || {
-        tracing::dispatcher::with_default(&v.dispatch, || {
-            let t = Instant::now();
-            for _ in 0..n {
-                lifecycle();
-            }
-            t.elapsed().as_nanos() as f64 / f64::from(n)
-        })
-    };
-    let ns = match &v.recorder {
-        Some((r, _)) => metrics::with_local_recorder(r, run),
-        None => run(),
-    };
-    if let Some((_, h)) = &v.recorder {
-        h.run_upkeep();
-    }
+    let ns = v.run(|| per_run(n, lifecycle));
+    v.drain();
     ns
 }
 
@@ -470,32 +395,26 @@ fn median(v: &mut [f64]) -> f64 {
     quartiles(v)[1]
 }
 
+/// The paired variants, and the ratios printed: (variant, against).
+const PAIRED: [&str; 6] = [
+    "empty_layer",
+    "peer_histogram_macro",
+    "floor_cached_handle",
+    "taskwire_metrics",
+    "peer_busy_histogram_macro",
+    "taskwire_metrics_busy",
+];
+const PAIRED_RATIOS: [(usize, usize); 3] = [(3, 1), (2, 1), (5, 4)];
+
 fn paired() {
-    let variants = vec![
-        variant("empty_layer", false, |_| {
-            tracing::Dispatch::new(tracing_subscriber::registry().with(Empty))
-        }),
-        variant("peer_histogram_macro", true, |_| {
-            tracing::Dispatch::new(tracing_subscriber::registry().with(Peer))
-        }),
-        variant("floor_cached_handle", true, |r| {
-            let h = metrics::with_local_recorder(r.expect("recorder"), || {
-                metrics::histogram!("span.duration")
-            });
-            tracing::Dispatch::new(tracing_subscriber::registry().with(Floor(h)))
-        }),
-        variant("taskwire_metrics", true, |_| {
-            tracing::Dispatch::new(tracing_subscriber::registry().with(taskwire_metrics::layer()))
-        }),
-        variant("peer_busy_histogram_macro", true, |_| {
-            tracing::Dispatch::new(tracing_subscriber::registry().with(PeerBusy))
-        }),
-        variant("taskwire_metrics_busy", true, |_| {
-            tracing::Dispatch::new(
-                tracing_subscriber::registry().with(taskwire_metrics::layer().with_busy_time(true)),
-            )
-        }),
-    ];
+    let mut all = variants();
+    let variants: Vec<Variant> = PAIRED
+        .iter()
+        .map(|name| {
+            let i = all.iter().position(|v| v.name == *name).expect("a variant");
+            all.swap_remove(i)
+        })
+        .collect();
     // Warm up: register handles, fill caches.
     for v in &variants {
         chunk(v, 50_000);
@@ -527,7 +446,7 @@ fn paired() {
         );
     }
     println!("per-round ratios (median of {rounds}); added = minus the empty layer:");
-    for (a, b) in [(3, 1), (2, 1), (5, 4)] {
+    for (a, b) in PAIRED_RATIOS {
         println!(
             "  {} / {}: total {:.2}x, added {:.2}x",
             variants[a].name,
@@ -547,16 +466,8 @@ fn paired_recording() {
     );
     let in_app = taskwire_metrics::bench_support::SpanRecording::default();
     let handle = metrics::with_local_recorder(&recorder, || metrics::histogram!("x_seconds"));
-    let mut hdr =
-        hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3).expect("bounds");
+    let mut hdr = hdr();
     let n = 10_000_u32;
-    let time = |f: &mut dyn FnMut()| {
-        let t = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        t.elapsed().as_nanos() as f64 / f64::from(n)
-    };
     let names = [
         "clock_pair_and_hdrhistogram_record",
         "taskwire_recording",
@@ -566,14 +477,14 @@ fn paired_recording() {
     let rounds = 200;
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     for _ in 0..rounds {
-        times[0].push(time(&mut || {
+        times[0].push(per_run(n, || {
             let start = Instant::now();
             let d = start.elapsed();
             let _ = hdr.record(black_box(d.as_nanos() as u64));
         }));
-        times[1].push(time(&mut || rec.finish(black_box(rec.start()))));
-        times[2].push(time(&mut || in_app.finish(black_box(in_app.start()))));
-        times[3].push(time(&mut || handle.record(black_box(0.001))));
+        times[1].push(per_run(n, || rec.finish(black_box(rec.start()))));
+        times[2].push(per_run(n, || in_app.finish(black_box(in_app.start()))));
+        times[3].push(per_run(n, || handle.record(black_box(0.001))));
         prom.run_upkeep();
     }
     for (i, name) in names.iter().enumerate() {

@@ -8,13 +8,13 @@ mod support;
 
 use taskwire::core::Redactor;
 use taskwire::tickets::store::{ListQuery, OccurrenceQuery, Ticket};
-use taskwire::tickets::{Sqlite, Store};
+use taskwire::tickets::{Sqlite, TicketReader};
 
 /// Builds with `layer` behind a builder that sets service `y`, release `2` and the default
 /// redaction, raises one error with a `card` and a `password` field, and returns the stored
 /// ticket with its sample's fields.
 fn one_ticket(
-    layer: impl FnOnce(Sqlite) -> taskwire::tickets::TicketsLayer,
+    layer: impl FnOnce(Sqlite) -> taskwire::tickets::TicketsBuilder,
 ) -> (Ticket, String, Option<String>) {
     let dir = support::TempDir::new();
     let db = dir.path().join("tickets.db");
@@ -37,7 +37,7 @@ fn one_ticket(
         .occurrences(ticket.id, &OccurrenceQuery::newest())
         .expect("samples");
     let sample = &samples.first().expect("one sample").sample;
-    (ticket, sample.fields.clone(), sample.release.clone())
+    (ticket, sample.fields.to_string(), sample.release.clone())
 }
 
 #[test]

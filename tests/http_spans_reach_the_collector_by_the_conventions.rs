@@ -72,7 +72,10 @@ async fn server_and_client_spans_follow_the_http_conventions() {
     }
     .instrument(tracing::info_span!("caller"))
     .await;
-    assert!(guard.flush(Duration::from_secs(15)), "flush timed out");
+    assert!(
+        guard.flush_within(Duration::from_secs(15)),
+        "flush timed out"
+    );
 
     // caller, two client spans, two server spans.
     let got = otel_support::wait_for(&log, Duration::from_secs(10), |r| {

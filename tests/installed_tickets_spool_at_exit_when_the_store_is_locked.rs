@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use taskwire::tickets::store::ListQuery;
-use taskwire::tickets::Store;
+use taskwire::tickets::TicketReader;
 
 /// The tickets layer's default shutdown timeout.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);

@@ -8,7 +8,7 @@ use std::io;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use support::{str_of, Buf, TempDir};
-use taskwire::tickets::store::{ListQuery, OccurrenceQuery, Store};
+use taskwire::tickets::store::{ListQuery, OccurrenceQuery, TicketReader};
 use taskwire::tickets::Sqlite;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -77,8 +77,9 @@ fn json_outputs_and_ticket_samples_share_each_events_time() {
     let db = dir.path().join("tickets.db");
     let slow = Slow::default();
     let fast = Buf::default();
-    let tickets = taskwire::tickets::layer(Sqlite::open(&db).unwrap()).with_samples_per_ticket(50);
-    let guard = tickets.guard();
+    let (tickets, guard) = taskwire::tickets::layer(Sqlite::open(&db).unwrap())
+        .with_samples_per_ticket(50)
+        .build();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire::json::layer().with_writer(slow.clone()))
         .with(tickets)

@@ -80,7 +80,10 @@ fn metrics_export_is_reachable_through_the_umbrella() {
             let _task = tracing::info_span!("umbrella-metrics-task").entered();
         }
     });
-    assert!(guard.flush(Duration::from_secs(15)), "flushed in time");
+    assert!(
+        guard.flush_within(Duration::from_secs(15)),
+        "flushed in time"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut requests = received.requests.lock().expect("not poisoned");

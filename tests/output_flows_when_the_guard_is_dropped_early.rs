@@ -12,7 +12,7 @@ mod support;
 use std::path::Path;
 
 use taskwire::tickets::store::ListQuery;
-use taskwire::tickets::Store;
+use taskwire::tickets::TicketReader;
 
 const LINES: usize = 500;
 

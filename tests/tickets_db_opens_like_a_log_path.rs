@@ -10,7 +10,7 @@ mod support;
 use std::error::Error;
 
 use taskwire::tickets::store::ListQuery;
-use taskwire::tickets::{Sqlite, Store};
+use taskwire::tickets::{Sqlite, TicketReader};
 
 #[test]
 fn tickets_db_creates_missing_folders_and_stores_tickets() {

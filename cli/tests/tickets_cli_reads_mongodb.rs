@@ -46,10 +46,10 @@ fn json(o: &Output) -> Value {
 #[test]
 fn list_show_and_resolve_tickets_in_mongodb() {
     let db = uri("triage");
-    let layer = taskwire_tickets::layer(taskwire_tickets::MongoDb::open(&db).unwrap())
+    let (layer, guard) = taskwire_tickets::layer(taskwire_tickets::MongoDb::open(&db).unwrap())
         .with_service("shop")
-        .with_release("1.0");
-    let guard = layer.guard();
+        .with_release("1.0")
+        .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for order in [7, 8, 9] {
             let _s = tracing::info_span!("request", http.route = "/pay").entered();

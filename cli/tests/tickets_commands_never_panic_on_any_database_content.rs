@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use proptest::prelude::*;
 use rusqlite::types::Value;
 use taskwire_tickets::store::{Batch, GroupUpdate, Level, Sample, TagCount, TicketSeed, Timestamp};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketWriter};
 
 struct TempDir(PathBuf);
 

@@ -32,10 +32,10 @@ fn database(name: &str) -> Db {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("tickets.db");
-    let layer = taskwire_tickets::layer(taskwire_tickets::Sqlite::open(&path).unwrap())
+    let (layer, guard) = taskwire_tickets::layer(taskwire_tickets::Sqlite::open(&path).unwrap())
         .with_service("shop")
-        .with_release("1.0");
-    let guard = layer.guard();
+        .with_release("1.0")
+        .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for order in [7, 8, 9] {
             let _s = tracing::info_span!("request", http.route = "/pay").entered();
@@ -253,10 +253,10 @@ fn control_characters_in_stored_text_are_escaped() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = Db(dir.join("tickets.db"));
     let hostile = "\u{1b}]0;owned\u{7}\u{1b}[2J\rcleared";
-    let layer = taskwire_tickets::layer(taskwire_tickets::Sqlite::open(&db.0).unwrap())
+    let (layer, guard) = taskwire_tickets::layer(taskwire_tickets::Sqlite::open(&db.0).unwrap())
         .with_service(hostile)
-        .with_release(hostile);
-    let guard = layer.guard();
+        .with_release(hostile)
+        .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         let _s = tracing::info_span!("request", route = hostile).entered();
         tracing::error!(user = hostile, "login failed {hostile}");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use taskwire_tickets::store::{Batch, GroupUpdate, Level, TicketSeed, Timestamp};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketWriter};
 
 struct TempDir(PathBuf);
 

@@ -88,7 +88,7 @@ impl Background {
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
         {
-            o.flush(FLUSH_TIMEOUT);
+            o.flush_within(FLUSH_TIMEOUT);
         }
         for f in &self.files {
             f.flush(FLUSH_TIMEOUT);

@@ -79,7 +79,7 @@ enum JsonSink {
 
 #[cfg(feature = "tickets")]
 enum TicketsSink {
-    Layer(Box<taskwire_tickets::TicketsLayer>),
+    Layer(Box<taskwire_tickets::TicketsBuilder>),
     Db(PathBuf),
 }
 
@@ -239,7 +239,7 @@ impl Builder {
     /// `taskwire::tickets::Sqlite::open("tickets.db")?` (an `OpenError` converts into
     /// [`InstallError`]). The service and release set here go into every ticket; the
     /// [`Guard`] flushes the store's writer on drop. For other settings (threshold,
-    /// grouping, samples), pass a configured layer to [`Builder::tickets_layer`]; for a
+    /// grouping, samples), pass a configured tickets builder to [`Builder::tickets_layer`]; for a
     /// SQLite file, [`Builder::tickets_db`] is shorter.
     ///
     /// ```
@@ -253,15 +253,17 @@ impl Builder {
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "tickets")]
-    pub fn tickets(self, store: impl taskwire_tickets::Store + 'static) -> Self {
+    pub fn tickets(self, store: impl taskwire_tickets::TicketWriter + 'static) -> Self {
         self.tickets_layer(taskwire_tickets::layer(store))
     }
 
-    /// Adds a configured tickets layer (see [`taskwire_tickets::TicketsLayer`]). The builder
-    /// sets its service, release and redaction only where it has none of its own: a layer
-    /// built `.with_service("billing")` keeps `billing` whatever [`Builder::service`] says.
+    /// Adds a tickets layer configured with `layer`'s settings (see
+    /// [`taskwire_tickets::TicketsBuilder`]); `install()`/`build()` builds it and keeps its guard
+    /// in the [`Guard`]. The builder sets its service, release and redaction only where it has
+    /// none of its own: a layer configured `.with_service("billing")` keeps `billing` whatever
+    /// [`Builder::service`] says.
     #[cfg(feature = "tickets")]
-    pub fn tickets_layer(mut self, layer: taskwire_tickets::TicketsLayer) -> Self {
+    pub fn tickets_layer(mut self, layer: taskwire_tickets::TicketsBuilder) -> Self {
         self.tickets.push(TicketsSink::Layer(Box::new(layer)));
         self
     }
@@ -414,11 +416,12 @@ impl Builder {
             if let (None, Some(r)) = (tickets.release(), &self.release) {
                 tickets = tickets.with_release(r.clone());
             }
+            let (tickets, tickets_guard) = tickets.build();
             background
                 .tickets
                 .get_mut()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(tickets.guard());
+                .push(tickets_guard);
             layers.push(Box::new(tickets));
         }
         if !self.json.is_empty() {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use taskwire_tickets::store::{
-    ListQuery, Mute, OccurrenceQuery, Sort, Status, Store, TicketId, Timestamp,
+    ListQuery, Mute, OccurrenceQuery, Sort, Status, TicketId, TicketReader, TicketTriage, Timestamp,
 };
 #[cfg(feature = "mongodb")]
 use taskwire_tickets::MongoDb;
@@ -170,7 +170,13 @@ enum Access {
     Triage,
 }
 
-fn open(db: Option<&Path>, prefix: &str, access: Access) -> Result<Box<dyn Store>, Failure> {
+/// What the commands use of a store: its query and triage sides (never the layer's write
+/// side).
+trait Tickets: TicketReader + TicketTriage {}
+
+impl<T: TicketReader + TicketTriage + ?Sized> Tickets for T {}
+
+fn open(db: Option<&Path>, prefix: &str, access: Access) -> Result<Box<dyn Tickets>, Failure> {
     let Some(path) = db else {
         return Err(Failure(
             "no database: pass --db PATH or set TASKWIRE_DB".into(),
@@ -195,24 +201,24 @@ fn open(db: Option<&Path>, prefix: &str, access: Access) -> Result<Box<dyn Store
         Access::Read => builder.open_read_only(),
         Access::Triage => builder.open_existing(),
     }
-    .map(|s| Box::new(s) as Box<dyn Store>)
+    .map(|s| Box::new(s) as Box<dyn Tickets>)
     .map_err(|e| Failure(chain(&e)))
 }
 
 #[cfg(feature = "mongodb")]
-fn open_mongodb(uri: &str, prefix: &str) -> Result<Box<dyn Store>, Failure> {
+fn open_mongodb(uri: &str, prefix: &str) -> Result<Box<dyn Tickets>, Failure> {
     // An interactive command: give up on an unreachable server sooner than the layer does.
     MongoDb::builder(uri)
         .with_prefix(prefix)
         .with_server_selection_timeout(Duration::from_secs(5))
         .with_connect_timeout(Duration::from_secs(5))
         .open()
-        .map(|s| Box::new(s) as Box<dyn Store>)
+        .map(|s| Box::new(s) as Box<dyn Tickets>)
         .map_err(|e| Failure(chain(&e)))
 }
 
 #[cfg(not(feature = "mongodb"))]
-fn open_mongodb(_uri: &str, _prefix: &str) -> Result<Box<dyn Store>, Failure> {
+fn open_mongodb(_uri: &str, _prefix: &str) -> Result<Box<dyn Tickets>, Failure> {
     Err(Failure(
         "this taskwire was built without MongoDB support; install it with \
          `cargo install taskwire-cli --features mongodb`"
@@ -408,7 +414,7 @@ fn execute(args: &TicketsArgs, out: &mut dyn Write) -> Result<(), Failure> {
 fn done(
     out: &mut dyn Write,
     json: bool,
-    store: &mut dyn Store,
+    store: &mut dyn Tickets,
     id: i64,
     ok: bool,
     what: &str,

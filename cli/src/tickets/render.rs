@@ -227,12 +227,12 @@ pub(crate) fn show(
         )?;
         writeln!(out, "    message  {}", Clean(&s.message))?;
         if s.fields != "{}" {
-            writeln!(out, "    fields   {}", Clean(&s.fields))?;
+            writeln!(out, "    fields   {}", Clean(s.fields.as_str()))?;
         }
-        if let Some(spans) = spans_text(&s.spans) {
+        if let Some(spans) = spans_text(s.spans.as_str()) {
             writeln!(out, "    spans    {}", Clean(&spans))?;
         }
-        if let Some(errors) = errors_text(&s.errors) {
+        if let Some(errors) = errors_text(s.errors.as_str()) {
             writeln!(out, "    error    {}", Clean(&errors))?;
         }
         let mut origin = format!("host {} pid {} thread {}", s.host, s.pid, s.thread);
@@ -356,9 +356,9 @@ pub(crate) fn occurrence_json(o: &Occurrence) -> Value {
         "time": s.time.to_string(),
         "level": s.level.map(|l| l.as_str()),
         "message": s.message,
-        "fields": nested(&s.fields),
-        "spans": nested(&s.spans),
-        "errors": nested(&s.errors),
+        "fields": nested(s.fields.as_str()),
+        "spans": nested(s.spans.as_str()),
+        "errors": nested(s.errors.as_str()),
         "trace_id": s.trace_id,
         "span_id": s.span_id,
         "service": s.service,

@@ -58,7 +58,7 @@ mod worker;
 pub use builder::{InitError, OtelBuilder};
 pub use layer::OtelLayer;
 pub use record::Limits;
-pub use worker::{ExportStats, OtelGuard};
+pub use worker::{ExportStats, FlushError, OtelGuard};
 
 /// A builder for the OTLP export; [`OtelBuilder::build`] returns the layer and the guard that
 /// flushes it.

@@ -683,9 +683,22 @@ impl fmt::Debug for OtelGuard {
 }
 
 impl OtelGuard {
-    /// Exports everything queued so far, waiting at most `timeout`. Returns whether it was
-    /// done in time (a failed export still counts as done: see [`OtelGuard::stats`]).
-    pub fn flush(&self, timeout: Duration) -> bool {
+    /// Exports everything queued so far, waiting at most the shutdown timeout
+    /// ([`OtelBuilder::with_shutdown_timeout`](crate::OtelBuilder::with_shutdown_timeout), 5 s
+    /// by default). A failed export still counts as done (see [`OtelGuard::stats`]).
+    pub fn flush(&self) -> Result<(), FlushError> {
+        if self.flush_within(self.shutdown_timeout) {
+            Ok(())
+        } else {
+            Err(FlushError {
+                waited: self.shutdown_timeout,
+            })
+        }
+    }
+
+    /// Like [`OtelGuard::flush`], waiting at most `timeout`. Returns whether it was done in
+    /// time.
+    pub fn flush_within(&self, timeout: Duration) -> bool {
         #[cfg(feature = "metrics")]
         if let Some(p) = &self.meter_provider {
             if let Err(e) = p.force_flush() {
@@ -728,6 +741,32 @@ impl OtelGuard {
         }
     }
 }
+
+/// Why [`OtelGuard::flush`] did not finish: the export took longer than the shutdown timeout
+/// (a slow or unreachable collector). What is queued stays queued.
+#[derive(Debug)]
+pub struct FlushError {
+    waited: Duration,
+}
+
+impl FlushError {
+    /// How long the flush waited.
+    pub fn waited(&self) -> Duration {
+        self.waited
+    }
+}
+
+impl fmt::Display for FlushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot flush the OTLP export: not done within {:?}",
+            self.waited
+        )
+    }
+}
+
+impl std::error::Error for FlushError {}
 
 impl Drop for OtelGuard {
     fn drop(&mut self) {

@@ -45,7 +45,12 @@ fn collector_absent_killed_and_restarted_the_application_never_waits() {
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer())
         .with(otel);
-    let flush = || assert!(guard.flush(Duration::from_secs(20)), "flush timed out");
+    let flush = || {
+        assert!(
+            guard.flush_within(Duration::from_secs(20)),
+            "flush timed out"
+        )
+    };
     let mut all = 0_u64;
     let mut received_ids: HashSet<String> = HashSet::new();
     let mut check_received = |ids: &[String], collector: &support::OwnCollector, want: bool| {

@@ -20,7 +20,10 @@ fn last_error(url: String, timeout: Duration) -> String {
     tracing::subscriber::with_default(subscriber, || {
         drop(tracing::info_span!("lost").entered());
     });
-    assert!(guard.flush(Duration::from_secs(30)), "flush timed out");
+    assert!(
+        guard.flush_within(Duration::from_secs(30)),
+        "flush timed out"
+    );
     let s = guard.stats();
     assert_eq!(s.spans_failed, 1, "{s}");
     s.last_error.expect("an export error")

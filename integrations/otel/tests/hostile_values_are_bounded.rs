@@ -67,7 +67,7 @@ fn too_many_fields_and_events_are_dropped_and_counted() {
             tracing::info!(i, x = 1, y = 2, z = 3, "tick");
         }
     });
-    assert!(guard.flush(Duration::from_secs(10)));
+    assert!(guard.flush_within(Duration::from_secs(10)));
     let spans = exporter.get_finished_spans().expect("spans");
     let s = &spans[0];
     assert_eq!(s.dropped_attributes_count, 2);

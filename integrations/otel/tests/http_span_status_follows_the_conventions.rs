@@ -52,7 +52,7 @@ fn a_failing_status_code_is_an_error_without_a_repeated_description() {
         http_span("http.server.request", 500, "HTTP 500 Internal Server Error");
         http_span("http.server.request", 503, "database is down");
     });
-    assert!(guard.flush(Duration::from_secs(10)));
+    assert!(guard.flush_within(Duration::from_secs(10)));
     let spans = exporter.get_finished_spans().expect("spans");
     assert_eq!(spans.len(), 3, "{spans:#?}");
 

@@ -32,7 +32,7 @@ fn span_counts_sums_quantiles_and_counters_arrive_as_metric_points() {
         let _t = tracing::info_span!("otel-metrics-task").entered();
         tracing::error!("broke");
     });
-    assert!(guard.flush(Duration::from_secs(15)));
+    assert!(guard.flush_within(Duration::from_secs(15)));
     drop(guard);
 
     let ours = |p: &support::Point| {

@@ -109,7 +109,7 @@ fn taskwire_service(
                 let _ = call.reply.send(own);
             }
         });
-        assert!(guard.flush(Duration::from_secs(15)));
+        assert!(guard.flush_within(Duration::from_secs(15)));
         let stats = guard.shutdown();
         assert_eq!(stats.spans_dropped(), 0, "{stats}");
     })

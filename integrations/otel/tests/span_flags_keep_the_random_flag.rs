@@ -35,7 +35,7 @@ fn span_and_log_flags_carry_the_random_bit() {
             tracing::info!(task = name, "in imported");
         }
     });
-    assert!(guard.flush(Duration::from_secs(10)));
+    assert!(guard.flush_within(Duration::from_secs(10)));
     let spans = spans.get_finished_spans().expect("spans");
     let flags_of = |name: &str| {
         spans
@@ -78,7 +78,7 @@ fn level_2_tracestate_keys_do_not_cost_the_other_members() {
         let span = taskwire_tasks::import_from(&carrier[..], tracing::info_span!("request"));
         let _e = span.enter();
     });
-    assert!(guard.flush(Duration::from_secs(10)));
+    assert!(guard.flush_within(Duration::from_secs(10)));
     let spans = spans.get_finished_spans().expect("spans");
     let state = spans[0].span_context.trace_state();
     assert_eq!(state.get("rojo"), Some("1"));

@@ -54,7 +54,7 @@ fn task_tree_keeps_taskwire_ids_status_fields_and_events() {
         };
         (root_ctx, child_ctx)
     });
-    assert!(guard.flush(Duration::from_secs(10)));
+    assert!(guard.flush_within(Duration::from_secs(10)));
     let spans = exporter.get_finished_spans().expect("spans");
     assert_eq!(spans.len(), 2, "{spans:#?}");
     let c = spans
@@ -147,7 +147,7 @@ fn unsampled_tasks_are_not_exported_and_server_kind_is_inferred() {
         let s = tracing::info_span!("publish", otel.kind = "producer");
         drop(s.enter());
     });
-    assert!(guard.flush(Duration::from_secs(10)));
+    assert!(guard.flush_within(Duration::from_secs(10)));
     let spans = exporter.get_finished_spans().expect("spans");
     let names: Vec<_> = spans.iter().map(|s| s.name.as_ref()).collect();
     assert_eq!(names, ["handle", "publish"]);
@@ -175,7 +175,7 @@ fn works_alone_boxed_or_optional_and_behind_a_per_layer_filter() {
         let inner = taskwire_tasks::current().expect("task");
         (outer, inner)
     });
-    assert!(guard.flush(Duration::from_secs(10)));
+    assert!(guard.flush_within(Duration::from_secs(10)));
     let spans = exporter.get_finished_spans().expect("spans");
     let names: Vec<_> = spans.iter().map(|s| s.name.as_ref()).collect();
     assert_eq!(names, ["inner", "outer"]);
@@ -204,7 +204,7 @@ fn spans_captured_first_by_another_layer_still_get_their_duration() {
         let t = std::time::Instant::now();
         while t.elapsed() < Duration::from_millis(3) {}
     });
-    assert!(guard.flush(Duration::from_secs(10)));
+    assert!(guard.flush_within(Duration::from_secs(10)));
     let spans = exporter.get_finished_spans().expect("spans");
     let s = spans.iter().find(|s| s.name == "timed").expect("span");
     let took = s

@@ -3,22 +3,22 @@
 //! at all, and the series it records into when its labels are fixed.
 //!
 //! Call sites live in an append-only table indexed by a `u32` that each span keeps in its
-//! extensions; a span finds its call site's index through a small per-thread cache keyed by
-//! its `Metadata` address, and falls back to a locked map on a miss.
+//! extensions; a span finds its call site's index through taskwire-core's per-thread
+//! [`SiteCache`], keyed by the table's id and its `Metadata` address, and falls back to a
+//! locked map on a miss.
 
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use taskwire_core::cache::{self, SiteCache, SiteKey};
+use taskwire_core::{ids, schema};
 use tracing_core::Metadata;
 
 use crate::family::Entry;
 use crate::series::{Counted, SpanSeries};
-
-/// The fields whose value names a task instead of the static span name (as in taskwire-tasks).
-pub(crate) const NAME_FIELDS: [&str; 2] = ["task.name", "otel.name"];
 
 /// One call site, resolved.
 pub(crate) struct Callsite {
@@ -53,8 +53,8 @@ impl Callsite {
             name: meta.name(),
             target: meta.target(),
             fields: fields.into_boxed_slice(),
-            name_field: NAME_FIELDS.iter().find_map(|n| declared(n)),
-            outcome_field: declared(taskwire_core::schema::OUTCOME).is_some(),
+            name_field: schema::NAME_KEYS.iter().find_map(|n| declared(n)),
+            outcome_field: declared(schema::OUTCOME).is_some(),
             fixed: [OnceLock::new(), OnceLock::new()],
             events: OnceLock::new(),
             errors: OnceLock::new(),
@@ -82,7 +82,7 @@ pub(crate) struct Callsites {
     by_meta: Mutex<HashMap<usize, u32>>,
     len: AtomicU32,
     /// This table's id in the per-thread cache.
-    uid: usize,
+    uid: u64,
 }
 
 /// Segment `k` holds indices `FIRST * (2^k - 1) .. FIRST * (2^(k+1) - 1)`.
@@ -94,22 +94,19 @@ fn locate(i: u32) -> (usize, usize) {
 
 impl Default for Callsites {
     fn default() -> Self {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
         Callsites {
             segments: std::array::from_fn(|_| OnceLock::new()),
             by_meta: Mutex::new(HashMap::new()),
             len: AtomicU32::new(0),
-            uid: NEXT.fetch_add(1, Ordering::Relaxed),
+            uid: ids::next_id().get(),
         }
     }
 }
 
-const CACHE: usize = 256;
-
 thread_local! {
-    /// (table uid, metadata address, index + 1) by hash of the address.
-    static RECENT: [Cell<(usize, usize, u32)>; CACHE] =
-        const { [const { Cell::new((0, 0, 0)) }; CACHE] };
+    /// Call-site indices by table and metadata address (`None`: the table is full).
+    static RECENT: RefCell<SiteCache<SiteKey, Option<u32>>> =
+        const { RefCell::new(SiteCache::new(1024)) };
 }
 
 impl Callsites {
@@ -120,30 +117,21 @@ impl Callsites {
         meta: &'static Metadata<'static>,
         allowed: &[(String, String)],
     ) -> Option<u32> {
-        let addr = meta as *const Metadata<'static> as usize;
-        let slot = ((addr >> 4) ^ (addr >> 12) ^ self.uid.wrapping_mul(0x9e37)) % CACHE;
-        let hit = RECENT
-            .try_with(|r| {
-                let (uid, a, i) = r[slot].get();
-                (uid == self.uid && a == addr && i != 0).then(|| i - 1)
-            })
-            .ok()
-            .flatten();
-        if hit.is_some() {
-            return hit;
-        }
-        let i = self.resolve(meta, addr, allowed)?;
-        let _ = RECENT.try_with(|r| r[slot].set((self.uid, addr, i + 1)));
-        Some(i)
+        cache::with_entry(
+            &RECENT,
+            SiteKey::new(self.uid, meta),
+            || self.resolve(meta, allowed),
+            |i| *i,
+        )
     }
 
     #[cold]
     fn resolve(
         &self,
         meta: &'static Metadata<'static>,
-        addr: usize,
         allowed: &[(String, String)],
     ) -> Option<u32> {
+        let addr = std::ptr::from_ref(meta) as usize;
         let mut by_meta = self.by_meta.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = by_meta.get(&addr) {
             return Some(*i);
@@ -163,7 +151,7 @@ impl Callsites {
     }
 
     /// This table's id, unique in the process.
-    pub(crate) fn uid(&self) -> usize {
+    pub(crate) fn uid(&self) -> u64 {
         self.uid
     }
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use taskwire_core::span::{CapturingLayer, LayerCapture, Needs};
-use taskwire_core::{Redactor, SpanData};
+use taskwire_core::{schema, Redactor, SpanData};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
@@ -20,7 +20,7 @@ use crate::family::{self, Entry};
 use crate::labels::{
     self, parse_key, push_key, push_value, put_buffer, take_buffer, with_key, Labels, KEY, VALUE,
 };
-use crate::registry::{level_index, Registry, Settings};
+use crate::registry::{Registry, Settings};
 use crate::series::{SpanSeries, Window};
 use crate::slow::SlowSpans;
 use crate::snapshot::MetricsHandle;
@@ -31,7 +31,7 @@ pub const TARGET: &str = "taskwire::metrics";
 
 /// The target of taskwire-tasks' `task.start`/`task.end` records, which are not counted as
 /// events: the span histograms already count the tasks they describe.
-const TASKS_TARGET: &str = taskwire_core::task_record::TARGET;
+const TASKS_TARGET: &str = schema::task_record::TARGET;
 
 const OUTCOMES: [&str; 2] = ["succeeded", "failed"];
 
@@ -414,7 +414,7 @@ where
                 cs.events
                     .get_or_init(|| self.registry.events_entry(level, Some(cs.target), now))
             } else {
-                self.registry.levels[level_index(level)]
+                self.registry.levels[schema::level_index(&level)]
                     .get_or_init(|| self.registry.events_entry(level, None, now))
             };
             events.value.add(1, now);
@@ -425,7 +425,7 @@ where
                     .add(1, now);
             }
         } else {
-            self.registry.levels[level_index(level)]
+            self.registry.levels[schema::level_index(&level)]
                 .get_or_init(|| self.registry.events_entry(level, None, now))
                 .value
                 .add(1, now);

@@ -18,7 +18,8 @@ pub(crate) struct Registry {
     pub(crate) spans: Family<SpanSeries>,
     pub(crate) events: Family<Counted>,
     pub(crate) errors: Family<Counted>,
-    /// The events counter of each level, by [`level_index`], when not labelled by target.
+    /// The events counter of each level, by [`level_index`](taskwire_core::schema::level_index),
+    /// when not labelled by target.
     pub(crate) levels: [OnceLock<Arc<Entry<Counted>>>; 5],
     pub(crate) settings: RwLock<Settings>,
 }
@@ -58,12 +59,7 @@ impl Registry {
             if let Some(t) = target {
                 push_key(key, "target", t);
             }
-            self.events.get_or_create(
-                key,
-                now,
-                || parse_key(key),
-                |l| Counted::new(names::EVENTS, l, now),
-            )
+            counter(&self.events, key, now)
         })
     }
 
@@ -71,14 +67,19 @@ impl Registry {
     pub(crate) fn errors_entry(&self, target: &str, now: u64) -> Arc<Entry<Counted>> {
         with_key(|key| {
             push_key(key, "target", target);
-            self.errors.get_or_create(
-                key,
-                now,
-                || parse_key(key),
-                |l| Counted::new(names::ERRORS, l, now),
-            )
+            counter(&self.errors, key, now)
         })
     }
+}
+
+/// The counter of `family` for the label set whose key is `key`, made on first sight.
+fn counter(family: &Family<Counted>, key: &str, now: u64) -> Arc<Entry<Counted>> {
+    family.get_or_create(
+        key,
+        now,
+        || parse_key(key),
+        |l| Counted::new(family.metric, l, now),
+    )
 }
 
 fn level_str(level: Level) -> &'static str {
@@ -88,16 +89,5 @@ fn level_str(level: Level) -> &'static str {
         Level::INFO => "info",
         Level::DEBUG => "debug",
         _ => "trace",
-    }
-}
-
-/// `level`'s slot in [`Registry::levels`].
-pub(crate) fn level_index(level: Level) -> usize {
-    match level {
-        Level::ERROR => 0,
-        Level::WARN => 1,
-        Level::INFO => 2,
-        Level::DEBUG => 3,
-        _ => 4,
     }
 }

@@ -6,7 +6,7 @@ use taskwire_core::{SpanId, TraceId};
 /// Per-span timing, in the span's extensions.
 pub(crate) struct Timing {
     /// The id of the call-site table of the layer that owns this timing.
-    pub(crate) layer: usize,
+    pub(crate) layer: u64,
     /// The span's call site in that table.
     pub(crate) callsite: u32,
     pub(crate) start: u64,

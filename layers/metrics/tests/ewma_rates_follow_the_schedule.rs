@@ -18,6 +18,7 @@ fn events_rates(metrics: &MetricsHandle, level: &str) -> (u64, Rates) {
 }
 
 /// The reference: the textbook recurrence, tick by tick.
+#[derive(Default)]
 struct Reference {
     rates: [f64; 3],
     init: bool,
@@ -71,10 +72,7 @@ fn varying_schedule_read_once() {
     let clock = ManualClock::new();
     let layer = taskwire_metrics::layer().with_clock(clock.clone());
     let metrics = layer.handle();
-    let mut reference = Reference {
-        rates: [0.0; 3],
-        init: false,
-    };
+    let mut reference = Reference::default();
     // Events per 5-second tick.
     let schedule: Vec<u64> = (1..=24)
         .map(|i| i * 10)
@@ -109,10 +107,7 @@ fn span_rates() {
     let clock = ManualClock::new();
     let layer = taskwire_metrics::layer().with_clock(clock.clone());
     let metrics = layer.handle();
-    let mut reference = Reference {
-        rates: [0.0; 3],
-        init: false,
-    };
+    let mut reference = Reference::default();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for n in [50_u64, 50, 100, 0, 0, 25] {
             for _ in 0..n {

@@ -15,6 +15,21 @@ use tracing_subscriber::prelude::*;
 const THREADS: u64 = 4;
 const PER_THREAD: u64 = 2_500;
 
+/// The `_count` samples of a histogram or summary family, by name, outcome and shard label.
+fn counts_by_name_outcome_shard(family: &support::Family) -> Counts {
+    family
+        .samples
+        .iter()
+        .filter(|s| s.name.ends_with("_count"))
+        .map(|s| {
+            let l = |k| s.label(k).unwrap_or("").to_owned();
+            ((l("name"), l("outcome"), l("shard")), s.value)
+        })
+        .collect()
+}
+
+type Counts = BTreeMap<(String, String, String), f64>;
+
 #[test]
 fn histogram_counts_equal_spans_sent() {
     let recorder = taskwire_metrics::prometheus::configure(PrometheusBuilder::new())
@@ -63,17 +78,9 @@ fn histogram_counts_equal_spans_sent() {
     };
     let duration = family("taskwire_span_duration_seconds");
     assert_eq!(duration.kind, "histogram");
-    let counts: BTreeMap<(String, String, String), f64> = duration
-        .samples
-        .iter()
-        .filter(|s| s.name.ends_with("_count"))
-        .map(|s| {
-            let l = |k| s.label(k).unwrap_or("").to_owned();
-            ((l("name"), l("outcome"), l("shard")), s.value)
-        })
-        .collect();
+    let counts = counts_by_name_outcome_shard(duration);
     let per_shard = (THREADS / 2 * PER_THREAD) as f64;
-    let want: BTreeMap<(String, String, String), f64> = [
+    let want: Counts = [
         (
             ("db".into(), "failed".into(), "".into()),
             (THREADS * PER_THREAD / 10) as f64,
@@ -124,15 +131,7 @@ fn histogram_counts_equal_spans_sent() {
         .find(|f| f.name == "taskwire_span_duration_seconds")
         .unwrap();
     assert_eq!(summary.kind, "summary");
-    let inapp_counts: BTreeMap<(String, String, String), f64> = summary
-        .samples
-        .iter()
-        .filter(|s| s.name.ends_with("_count"))
-        .map(|s| {
-            let l = |k| s.label(k).unwrap_or("").to_owned();
-            ((l("name"), l("outcome"), l("shard")), s.value)
-        })
-        .collect();
+    let inapp_counts = counts_by_name_outcome_shard(summary);
     assert_eq!(inapp_counts, want);
     let quantiles: Vec<&str> = summary
         .samples

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use taskwire_tickets::store::{ListQuery, Store};
+use taskwire_tickets::store::{ListQuery, TicketReader};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 
@@ -89,8 +89,7 @@ struct Absorb {
 
 fn absorb(threads: usize, per_thread: usize) -> Absorb {
     let path = temp_db("absorb");
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap());
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap()).build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let secs = sites::run_threads(&dispatch, threads, per_thread);
     let f = Instant::now();
@@ -120,8 +119,7 @@ struct Latency {
 
 fn latency(n: usize) -> Latency {
     let path = temp_db("latency");
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap());
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap()).build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let mut lat = Vec::with_capacity(n);
     let mut timer = Vec::with_capacity(n);
@@ -165,10 +163,10 @@ struct Stored {
 
 fn stored_samples(run_for: Duration) -> Stored {
     let path = temp_db("samples");
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
         .with_samples_per_ticket(100_000_000)
-        .with_queue_capacity(32_768);
-    let guard = layer.guard();
+        .with_queue_capacity(32_768)
+        .build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let start = Instant::now();
     tracing::dispatcher::with_default(&dispatch, || {
@@ -210,9 +208,9 @@ fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
     let path = temp_db("heap");
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
-    let layer =
-        taskwire_tickets::layer(Sqlite::open(&path).unwrap()).with_samples_per_ticket(100_000_000);
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
+        .with_samples_per_ticket(100_000_000)
+        .build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let stop = Arc::new(AtomicBool::new(false));
     let emitted = Arc::new(AtomicUsize::new(0));

@@ -31,8 +31,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use taskwire_tickets::store::mongodb::driver;
-use taskwire_tickets::store::{ListQuery, Store};
+use ::mongodb as driver;
+use taskwire_tickets::store::{ListQuery, Store, TicketReader};
 use taskwire_tickets::{MongoDb, Sqlite};
 use tracing_subscriber::prelude::*;
 
@@ -150,8 +150,7 @@ fn absorb(
     threads: usize,
     per_thread: usize,
 ) -> Absorb {
-    let layer = taskwire_tickets::layer_boxed(store);
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer_boxed(store).build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let secs = sites::run_threads(&dispatch, threads, per_thread);
     let f = Instant::now();
@@ -175,10 +174,10 @@ struct Stored {
 }
 
 fn stored_samples(store: Box<dyn Store>, events: usize) -> Stored {
-    let layer = taskwire_tickets::layer_boxed(store)
+    let (layer, guard) = taskwire_tickets::layer_boxed(store)
         .with_samples_per_ticket(100_000_000)
-        .with_queue_capacity(events + 1024);
-    let guard = layer.guard();
+        .with_queue_capacity(events + 1024)
+        .build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let start = Instant::now();
     tracing::dispatcher::with_default(&dispatch, || {
@@ -211,10 +210,10 @@ fn three_instances(uri: &str, per: usize) -> Instances {
         .map(|t| {
             let uri = uri.to_owned();
             std::thread::spawn(move || {
-                let layer = taskwire_tickets::layer(MongoDb::open(&uri).unwrap())
+                let (layer, guard) = taskwire_tickets::layer(MongoDb::open(&uri).unwrap())
                     .with_samples_per_ticket(100_000_000)
-                    .with_queue_capacity(per + 1024);
-                let guard = layer.guard();
+                    .with_queue_capacity(per + 1024)
+                    .build();
                 let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
                 tracing::dispatcher::with_default(&dispatch, || {
                     for i in 0..per {

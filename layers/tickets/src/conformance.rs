@@ -27,8 +27,8 @@
 //! ```
 
 use crate::store::{
-    Batch, GroupUpdate, Level, ListQuery, Mute, OccurrenceQuery, Sample, Sort, Status, Store,
-    TagCount, TicketId, TicketSeed, Timestamp, OTHER_TAG_VALUE,
+    Batch, GroupUpdate, JsonText, Level, ListQuery, Mute, OccurrenceQuery, Sample, Sort, Status,
+    Store, TagCount, TicketId, TicketSeed, Timestamp, OTHER_TAG_VALUE,
 };
 
 /// Makes a fresh, empty store.
@@ -74,7 +74,7 @@ fn sample(at: i64, message: &str) -> Sample {
     let mut s = Sample::new(t(at));
     s.level = Some(Level::ERROR);
     s.message = message.to_owned();
-    s.fields = format!("{{\"n\":{at}}}");
+    s.fields = JsonText::rendered(format!("{{\"n\":{at}}}"));
     s.trace_id = Some("4bf92f3577b34da6a3ce929d0e0e4736".into());
     s.span_id = Some("00f067aa0ba902b7".into());
     s.host = "host-1".into();
@@ -456,7 +456,7 @@ pub fn delete_removes_samples_and_tags(make: Factory<'_>) {
     assert_eq!(s.find("a").ok().flatten().map(|x| x.count), Some(1));
 }
 
-/// [`Store::write_once`] applies a `(key, batch)` once however often it is written, and
+/// [`TicketWriter::write_once`] applies a `(key, batch)` once however often it is written, and
 /// other keys as usual. Skipped for a store without a spool that refuses `write_once` (the
 /// trait's default).
 pub fn write_once_applies_each_key_once(make: Factory<'_>) {

@@ -221,11 +221,6 @@ impl Registry {
         self.len.load(Ordering::Relaxed) >= self.max.load(Ordering::Relaxed)
     }
 
-    /// Sets how many groups may live in memory at once.
-    pub(crate) fn set_max(&self, max: usize) {
-        self.max.store(max.max(1), Ordering::Relaxed);
-    }
-
     /// Runs `f` on the group of `hash`, creating it with `make` when missing. A bump inside
     /// `f` happens under the shard's read lock, which is what makes eviction safe. `None`
     /// (and `f` not run) when the group is missing and the registry is full.

@@ -4,14 +4,15 @@
 //!
 //! ```
 //! use tracing_subscriber::prelude::*;
-//! use taskwire_tickets::store::{ListQuery, Store};
+//! use taskwire_tickets::store::{ListQuery, TicketReader};
 //! use taskwire_tickets::Sqlite;
 //!
 //! # let dir = std::env::temp_dir().join(format!("tw-tickets-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir)?;
 //! # let path = dir.join("tickets.db");
-//! let layer = taskwire_tickets::layer(Sqlite::open(&path)?).with_service("checkout");
-//! let guard = layer.guard(); // flushes on drop: keep it alive
+//! let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path)?)
+//!     .with_service("checkout")
+//!     .build(); // the guard flushes on drop: keep it alive
 //! let subscriber = tracing_subscriber::registry().with(layer);
 //! tracing::subscriber::with_default(subscriber, || {
 //!     for order in 0..3 {
@@ -45,14 +46,14 @@
 //! for the hot path and `docs/tickets.md` for the schema, the status rules and the choices.
 //!
 //! Dropping the [`TicketsGuard`] flushes. When the store refuses that final flush for longer
-//! than the shutdown timeout ([`TicketsLayer::with_shutdown_timeout`], 5 s by default: a
+//! than the shutdown timeout ([`TicketsBuilder::with_shutdown_timeout`], 5 s by default: a
 //! locked SQLite file, a MongoDB server that is down), what is left is written to a local spool
 //! file, which the next writer on the same store, in any process, replays exactly once when it
 //! starts (`docs/tickets.md`, "Shutdown").
 //!
 //! | status | becomes | when |
 //! |---|---|---|
-//! | open | resolved, muted | `taskwire tickets resolve/mute`, [`Store::resolve`], [`Store::mute`] |
+//! | open | resolved, muted | `taskwire tickets resolve/mute`, [`TicketTriage::resolve`](store::TicketTriage::resolve), [`TicketTriage::mute`](store::TicketTriage::mute) |
 //! | resolved | open, marked regressed | an occurrence newer than the resolution (from another release, when resolved in one) |
 //! | muted | open | an occurrence after the mute's time, or beyond its count |
 //!
@@ -69,6 +70,7 @@
 //! layers), inside `Option<L>`, boxed, and behind per-layer filters.
 #![forbid(unsafe_code)]
 
+mod builder;
 pub mod conformance;
 mod fingerprint;
 mod groups;
@@ -81,6 +83,7 @@ mod tags;
 pub mod title;
 mod writer;
 
+pub use builder::TicketsBuilder;
 pub use fingerprint::{Grouping, FINGERPRINT_FIELD};
 pub use layer::{TicketsLayer, TASKS_TARGET};
 pub use sample::DEFAULT_MAX_FIELD_LEN;
@@ -88,7 +91,7 @@ pub use sample::DEFAULT_MAX_FIELD_LEN;
 pub use store::mongodb::{MongoDb, MongoDbBuilder};
 #[cfg(feature = "sqlite")]
 pub use store::sqlite::{Sqlite, SqliteBuilder};
-pub use store::Store;
+pub use store::{Store, TicketReader, TicketTriage, TicketWriter};
 pub use tags::MAX_TAG_VALUE_LEN;
 pub use writer::{FlushError, Stats, TicketsGuard};
 
@@ -101,25 +104,26 @@ pub const DEFAULT_MAX_TAG_VALUES: usize = 100;
 /// Fingerprints counted in memory at once, by default.
 pub const DEFAULT_MAX_GROUPS: usize = 10_000;
 
-/// A tickets layer writing to `store`. Take its [`TicketsLayer::guard`] before adding it to a
-/// subscriber, and configure it with the `with_*` setters.
+/// A tickets layer writing to `store` (any [`TicketWriter`]: the layer needs only the write
+/// side): configure it with the builder's `with_*` setters, then
+/// [`build`](TicketsBuilder::build) it into the layer and the guard that flushes it.
 ///
 /// ```
 /// use tracing_subscriber::prelude::*;
-/// let layer = taskwire_tickets::layer(taskwire_tickets::Sqlite::open_in_memory()?)
+/// let (layer, _guard) = taskwire_tickets::layer(taskwire_tickets::Sqlite::open_in_memory()?)
 ///     .with_service("checkout")
 ///     .with_release("1.4.2")
-///     .with_min_level(tracing::Level::ERROR);
-/// let _guard = layer.guard();
+///     .with_min_level(tracing::Level::ERROR)
+///     .build();
 /// let subscriber = tracing_subscriber::registry().with(layer);
 /// # let _ = subscriber;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn layer(store: impl Store + 'static) -> TicketsLayer {
-    TicketsLayer::new(Box::new(store))
+pub fn layer(store: impl TicketWriter + 'static) -> TicketsBuilder {
+    TicketsBuilder::new(Box::new(store))
 }
 
 /// Like [`layer()`], for a store already boxed (chosen at run time).
-pub fn layer_boxed(store: Box<dyn Store>) -> TicketsLayer {
-    TicketsLayer::new(store)
+pub fn layer_boxed(store: Box<dyn TicketWriter>) -> TicketsBuilder {
+    TicketsBuilder::new(store)
 }

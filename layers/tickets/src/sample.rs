@@ -18,7 +18,7 @@ use tracing_core::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::store::{Sample, Timestamp};
+use crate::store::{JsonText, Sample, Timestamp};
 
 /// The default size limit of one field value (and of the message), in bytes.
 pub const DEFAULT_MAX_FIELD_LEN: usize = 4096;
@@ -279,9 +279,9 @@ where
     let mut s = Sample::new(Timestamp::from_micros(now));
     s.level = Some(*meta.level());
     s.message = r.message.or(r.error_text).unwrap_or_default();
-    s.fields = into_string(r.fields);
-    s.spans = into_string(spans);
-    s.errors = into_string(r.errors);
+    s.fields = JsonText::rendered(into_string(r.fields));
+    s.spans = JsonText::rendered(into_string(spans));
+    s.errors = JsonText::rendered(into_string(r.errors));
     if let Some((t, sp)) = ids {
         s.trace_id = Some(String::from_utf8_lossy(&t.to_hex()).into_owned());
         s.span_id = Some(String::from_utf8_lossy(&sp.to_hex()).into_owned());

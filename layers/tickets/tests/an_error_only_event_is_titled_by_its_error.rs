@@ -1,7 +1,7 @@
 //! An event without a message, like the one `#[instrument(err)]` emits (`error = %e` alone),
 //! is titled by its error, as Sentry titles an exception by its value.
 
-use taskwire_tickets::store::{ListQuery, Store};
+use taskwire_tickets::store::{ListQuery, TicketReader};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 
@@ -25,8 +25,7 @@ fn instrument_err_events_are_titled_by_the_error() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("tickets.db");
     let _ = std::fs::remove_file(&path);
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap());
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap()).build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for order in [7, 8, 9] {
             let _ = charge(order);

@@ -55,8 +55,7 @@ fn decline_directly(order: u32) -> Result<(), Declined> {
 /// Runs `f` under a tickets layer on a fresh database and returns (title, count) per ticket.
 fn run(f: impl FnOnce()) -> Vec<(String, u64)> {
     let dir = TempDir::new("repeats");
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).expect("opens"));
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).expect("opens")).build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
     drop(guard);
     let mut t: Vec<_> = tickets(&dir.db())
@@ -121,9 +120,8 @@ fn sibling_and_unrelated_reports_of_the_same_text_all_count() {
 #[test]
 fn two_tickets_layers_each_count_the_failure_once() {
     let (a, b) = (TempDir::new("repeats-a"), TempDir::new("repeats-b"));
-    let la = taskwire_tickets::layer(Sqlite::open(a.db()).expect("opens"));
-    let lb = taskwire_tickets::layer(Sqlite::open(b.db()).expect("opens"));
-    let (ga, gb) = (la.guard(), lb.guard());
+    let (la, ga) = taskwire_tickets::layer(Sqlite::open(a.db()).expect("opens")).build();
+    let (lb, gb) = taskwire_tickets::layer(Sqlite::open(b.db()).expect("opens")).build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(la).with(lb), || {
         let _ = checkout(7);
     });

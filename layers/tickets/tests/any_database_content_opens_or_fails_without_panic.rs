@@ -14,7 +14,7 @@ use taskwire_tickets::store::{
     Batch, ErrorKind, GroupUpdate, ListQuery, Mute, OccurrenceQuery, OpenError, Sample, Sort,
     Status, TicketId, TicketSeed, Timestamp,
 };
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader, TicketTriage, TicketWriter};
 
 /// The rows of `taskwire_meta`, sorted.
 fn meta(path: &Path) -> Vec<(Value, Value)> {

@@ -37,8 +37,7 @@ fn counts_survive_a_full_disk() {
         .with_max_size(limit)
         .open()
         .unwrap();
-    let layer = taskwire_tickets::layer(store);
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(store).build();
     let stats = guard.stats();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let emit = || {

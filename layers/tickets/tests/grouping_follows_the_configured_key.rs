@@ -5,12 +5,12 @@
 mod support;
 
 use support::{tickets, TempDir};
-use taskwire_tickets::{Grouping, Sqlite, TicketsLayer};
+use taskwire_tickets::{Grouping, Sqlite, TicketsBuilder};
 use tracing_subscriber::prelude::*;
 
-fn run(dir: &TempDir, configure: impl FnOnce(TicketsLayer) -> TicketsLayer, f: impl FnOnce()) {
-    let layer = configure(taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap()));
-    let guard = layer.guard();
+fn run(dir: &TempDir, configure: impl FnOnce(TicketsBuilder) -> TicketsBuilder, f: impl FnOnce()) {
+    let (layer, guard) =
+        configure(taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())).build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
     guard.flush().unwrap();
 }
@@ -198,8 +198,7 @@ fn the_layer_works_boxed_optional_and_filtered() {
     use tracing_subscriber::filter::LevelFilter;
     use tracing_subscriber::Layer;
     let dir = TempDir::new("compose");
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap());
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap()).build();
     let boxed: Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync> =
         Box::new(Some(layer.with_filter(LevelFilter::ERROR)));
     tracing::subscriber::with_default(tracing_subscriber::registry().with(boxed), || {

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use support::TempDir;
-use taskwire_tickets::store::{ListQuery, Store};
+use taskwire_tickets::store::{ListQuery, TicketReader};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 
@@ -20,9 +20,9 @@ fn child_bursts_until_killed() {
     let Ok(path) = std::env::var(CHILD_ENV) else {
         return;
     };
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
-        .with_flush_interval(std::time::Duration::from_millis(2));
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
+        .with_flush_interval(std::time::Duration::from_millis(2))
+        .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         let mut total: u64 = 0;
         loop {

@@ -13,14 +13,14 @@ use tracing_subscriber::prelude::*;
 #[test]
 fn writes_wait_for_a_lock_and_lose_nothing() {
     let dir = TempDir::new("locked");
-    let layer = taskwire_tickets::layer(
+    let (layer, guard) = taskwire_tickets::layer(
         Sqlite::builder(dir.db())
             .with_busy_timeout(Duration::from_millis(50))
             .open()
             .unwrap(),
     )
-    .with_busy_retry(Duration::from_secs(30));
-    let guard = layer.guard();
+    .with_busy_retry(Duration::from_secs(30))
+    .build();
     let stats = guard.stats();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
 

@@ -36,10 +36,10 @@ fn child_counts_then_exits() {
     let (events, sites, timeout) = (var(CHILD_EVENTS), var(CHILD_SITES), var(CHILD_TIMEOUT_MS));
     let mut writers = Vec::new();
     for _ in 0..var(CHILD_LAYERS) {
-        let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
+        let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
             .with_max_groups(100_000)
-            .with_shutdown_timeout(Duration::from_millis(timeout));
-        let guard = layer.guard();
+            .with_shutdown_timeout(Duration::from_millis(timeout))
+            .build();
         let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         writers.push((guard, dispatch));
     }
@@ -69,9 +69,9 @@ fn child_replays() {
     let Ok(path) = std::env::var(REPLAY_DB) else {
         return;
     };
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap());
-    let guard = layer.guard();
+    let store = Sqlite::open(&path).unwrap();
     println!("start");
+    let (layer, guard) = taskwire_tickets::layer(store).build();
     let _subscriber = tracing_subscriber::registry().with(layer);
     guard.flush().unwrap();
     println!("done {}", guard.stats().events_replayed());
@@ -175,8 +175,7 @@ fn a_lock_held_past_the_timeout_spools_and_the_next_writer_replays_exactly() {
     drop(lock);
 
     // The next writer on the database replays the spool as it starts.
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap());
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap()).build();
     let _subscriber = tracing_subscriber::registry().with(layer);
     guard.flush().unwrap();
     assert_eq!(guard.stats().events_replayed(), 150_000);
@@ -189,8 +188,7 @@ fn a_lock_held_past_the_timeout_spools_and_the_next_writer_replays_exactly() {
     );
 
     // Another writer finds nothing left to replay.
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap());
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap()).build();
     let _subscriber = tracing_subscriber::registry().with(layer);
     guard.flush().unwrap();
     assert_eq!(guard.stats().events_replayed(), 0);
@@ -208,8 +206,7 @@ fn a_spool_file_replayed_twice_counts_once() {
     let copy = std::fs::read(&files[0]).unwrap();
 
     let replay = || {
-        let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap());
-        let guard = layer.guard();
+        let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap()).build();
         let _subscriber = tracing_subscriber::registry().with(layer);
         guard.flush().unwrap();
         guard.stats().events_replayed()

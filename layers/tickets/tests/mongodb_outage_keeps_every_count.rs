@@ -9,7 +9,7 @@ mod mongo_support;
 use std::time::{Duration, Instant};
 
 use mongo_support::{free_port, unique_db, OwnServer};
-use taskwire_tickets::store::{ErrorKind, ListQuery, OccurrenceQuery, Store};
+use taskwire_tickets::store::{ErrorKind, ListQuery, OccurrenceQuery, TicketReader};
 use taskwire_tickets::{MongoDb, TicketsGuard};
 use tracing_subscriber::prelude::*;
 
@@ -63,9 +63,9 @@ fn a_server_stopped_mid_burst_and_restarted_gets_every_count() {
     let mut server = OwnServer::new(free_port(), &data);
     server.start();
     let uri = server.uri(&unique_db("outage"));
-    let layer = taskwire_tickets::layer(MongoDb::open(&uri).unwrap())
-        .with_flush_interval(Duration::from_millis(20));
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(MongoDb::open(&uri).unwrap())
+        .with_flush_interval(Duration::from_millis(20))
+        .build();
     let stats = guard.stats();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let mut slowest = Duration::ZERO;
@@ -100,12 +100,11 @@ fn the_application_starts_while_mongodb_is_down() {
     let mut server = OwnServer::new(free_port(), &data);
     let uri = server.uri(&unique_db("down"));
     let start = Instant::now();
-    let layer = taskwire_tickets::layer(MongoDb::open(&uri).unwrap());
+    let (layer, guard) = taskwire_tickets::layer(MongoDb::open(&uri).unwrap()).build();
     assert!(
         start.elapsed() < Duration::from_secs(1),
         "open waited for the server"
     );
-    let guard = layer.guard();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let emit = |from: usize| {
         tracing::dispatcher::with_default(&dispatch, || {

@@ -5,8 +5,10 @@
 
 mod mongo_support;
 
+use taskwire_tickets::store::mongodb::FailAfter;
 use taskwire_tickets::store::{
-    Batch, GroupUpdate, Level, OccurrenceQuery, Sample, Store, TagCount, TicketSeed, Timestamp,
+    Batch, GroupUpdate, Level, OccurrenceQuery, Sample, TagCount, TicketReader, TicketSeed,
+    TicketWriter, Timestamp,
 };
 use taskwire_tickets::MongoDb;
 
@@ -66,23 +68,23 @@ fn sqlite_reference() -> (Vec<String>, Vec<TagCount>) {
 #[test]
 fn a_batch_failed_at_any_stage_and_retried_counts_once() {
     let (want_msgs, want_tags) = sqlite_reference();
-    for stage in 1..=3 {
-        let uri = mongo_support::fresh_uri(&format!("retry{stage}"));
+    for stage in [FailAfter::Tickets, FailAfter::Samples, FailAfter::Tags] {
+        let uri = mongo_support::fresh_uri(&format!("retry{stage:?}"));
         let mut store = MongoDb::open(&uri).unwrap();
         // An earlier batch, so the retried one updates existing documents too.
         store.write(&batch(&["a", "b"], 0)).unwrap();
         let b = batch(&["a", "b", "c"], 10);
         store.inject_failure_after(stage);
-        assert!(store.write(&b).is_err(), "stage {stage}");
+        assert!(store.write(&b).is_err(), "stage {stage:?}");
         store.write(&b).unwrap();
         // And once more after that, as usual.
         store.write(&batch(&["a"], 20)).unwrap();
 
         let fresh = MongoDb::open(&uri).unwrap();
         let count = |fp: &str| fresh.find(fp).unwrap().map(|t| t.count);
-        assert_eq!(count("a"), Some(21), "stage {stage}");
-        assert_eq!(count("b"), Some(14), "stage {stage}");
-        assert_eq!(count("c"), Some(7), "stage {stage}");
+        assert_eq!(count("a"), Some(21), "stage {stage:?}");
+        assert_eq!(count("b"), Some(14), "stage {stage:?}");
+        assert_eq!(count("c"), Some(7), "stage {stage:?}");
         let a = fresh.find("a").unwrap().unwrap();
         let occ = fresh
             .occurrences(a.id, &OccurrenceQuery::oldest().with_limit(100))
@@ -92,17 +94,17 @@ fn a_batch_failed_at_any_stage_and_retried_counts_once() {
         assert_eq!(
             msgs,
             ["a 0 0", "a 10 2", "a 20 0", "a 20 1", "a 20 2"],
-            "stage {stage}"
+            "stage {stage:?}"
         );
-        assert_eq!(msgs, want_msgs, "stage {stage}: as on SQLite");
+        assert_eq!(msgs, want_msgs, "stage {stage:?}: as on SQLite");
         let tags = fresh.tags(a.id).unwrap();
-        assert_eq!(tags, want_tags, "stage {stage}: as on SQLite");
+        assert_eq!(tags, want_tags, "stage {stage:?}: as on SQLite");
         let host: u64 = tags
             .iter()
             .filter(|t| t.key == "host")
             .map(|t| t.count)
             .sum();
-        assert_eq!(host, 21, "stage {stage}: {tags:?}");
+        assert_eq!(host, 21, "stage {stage:?}: {tags:?}");
         let routes: Vec<(String, u64)> = tags
             .iter()
             .filter(|t| t.key == "route")
@@ -111,7 +113,7 @@ fn a_batch_failed_at_any_stage_and_retried_counts_once() {
         assert_eq!(
             routes,
             [("/r0".into(), 7), ("/r10".into(), 7), ("/r20".into(), 7)],
-            "stage {stage}"
+            "stage {stage:?}"
         );
     }
 }

@@ -6,7 +6,7 @@ mod support;
 
 use support::TempDir;
 use taskwire_tickets::store::{ErrorKind, ListQuery};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader};
 
 #[test]
 fn a_writable_open_creates_the_missing_folders() {

@@ -15,7 +15,7 @@ use support::TempDir;
 use taskwire_tickets::store::{
     Batch, ErrorKind, GroupUpdate, Level, ListQuery, TicketSeed, Timestamp,
 };
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader, TicketWriter};
 
 const CHILD_ENV: &str = "TASKWIRE_TICKETS_OPEN_TOGETHER_DB";
 const PROCESSES: usize = 8;
@@ -88,16 +88,7 @@ fn open_waits_for_a_lock_longer_than_the_statement_busy_timeout() {
         release.send(()).unwrap();
     });
     let mut store = Sqlite::open(&path).unwrap();
-    let t = Timestamp::now();
-    store
-        .write(&Batch::new(vec![GroupUpdate::new(
-            "f",
-            TicketSeed::new(Level::ERROR, "app"),
-            1,
-            t,
-            t,
-        )]))
-        .unwrap();
+    support::write_count(&mut store, "f", 1);
     releaser.join().unwrap();
     holder.join().unwrap();
     let app: i64 = rusqlite::Connection::open(&path)

@@ -19,8 +19,7 @@ fn eight_threads_one_ticket_exact_count() {
     const THREADS: usize = 8;
     const EACH: usize = 20_000;
     let dir = TempDir::new("race");
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap());
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap()).build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let barrier = Arc::new(Barrier::new(THREADS));
     let handles: Vec<_> = (0..THREADS)

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use support::TempDir;
 use taskwire_tickets::store::{Batch, ErrorKind, GroupUpdate, Level, Mute, TicketSeed, Timestamp};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader, TicketTriage, TicketWriter};
 
 fn state(path: &Path) -> (Vec<u8>, String, usize) {
     let bytes = std::fs::read(path).unwrap();
@@ -58,17 +58,9 @@ fn another_applications_file_is_refused_and_left_as_it_was() {
 fn a_read_only_store_reads_and_refuses_every_change() {
     let dir = TempDir::new("read-only-store");
     let mut store = Sqlite::open(dir.db()).unwrap();
-    let t = Timestamp::now();
-    store
-        .write(&Batch::new(vec![GroupUpdate::new(
-            "f",
-            TicketSeed::new(Level::ERROR, "app"),
-            2,
-            t,
-            t,
-        )]))
-        .unwrap();
+    support::write_count(&mut store, "f", 2);
     drop(store);
+    let t = Timestamp::now();
     let before = state(&dir.db());
     let mut store = Sqlite::open_read_only(dir.db()).unwrap();
     let ticket = store.find("f").unwrap().unwrap();

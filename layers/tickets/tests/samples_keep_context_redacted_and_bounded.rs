@@ -38,12 +38,12 @@ impl std::error::Error for Inner {}
 #[test]
 fn a_sample_has_the_whole_context() {
     let dir = TempDir::new("sample");
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
         .with_service("checkout")
         .with_release("1.2.3")
         .with_tag_field("http.route")
-        .with_max_field_len(64);
-    let guard = layer.guard();
+        .with_max_field_len(64)
+        .build();
     let mut ids = None;
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         let _req =
@@ -68,20 +68,20 @@ fn a_sample_has_the_whole_context() {
     assert!(s.first);
     let s = &s.sample;
     assert_eq!(s.message, "payment 42 failed");
-    let fields: Value = serde_json::from_str(&s.fields).unwrap();
+    let fields: Value = serde_json::from_str(s.fields.as_str()).unwrap();
     assert_eq!(fields["user_id"], 7);
     assert_eq!(fields["api_token"], "[redacted]");
     let big = fields["big"].as_str().unwrap();
     assert!(big.starts_with(&"x".repeat(64)), "{big}");
     assert!(big.ends_with("…[truncated 36 bytes]"), "{big}");
     assert_eq!(fields["error"]["message"], "charge failed");
-    let spans: Value = serde_json::from_str(&s.spans).unwrap();
+    let spans: Value = serde_json::from_str(s.spans.as_str()).unwrap();
     assert_eq!(spans[0]["name"], "request");
     assert_eq!(spans[0]["fields"]["http.route"], "/pay");
     assert_eq!(spans[0]["fields"]["password"], "[redacted]");
     assert_eq!(spans[1]["name"], "charge");
     assert_eq!(spans[1]["fields"]["attempt"], 2);
-    let errors: Value = serde_json::from_str(&s.errors).unwrap();
+    let errors: Value = serde_json::from_str(s.errors.as_str()).unwrap();
     assert_eq!(errors[0]["field"], "error");
     assert_eq!(errors[0]["source"][0], "connection reset");
     let ids = ids.expect("inside a task");
@@ -117,8 +117,9 @@ fn a_sample_has_the_whole_context() {
 #[test]
 fn first_and_newest_samples_are_kept_and_counts_stay_exact() {
     let dir = TempDir::new("retention");
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap()).with_samples_per_ticket(3);
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
+        .with_samples_per_ticket(3)
+        .build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     for round in 0..4 {
         tracing::dispatcher::with_default(&dispatch, || {
@@ -145,10 +146,10 @@ fn first_and_newest_samples_are_kept_and_counts_stay_exact() {
 #[test]
 fn tag_values_beyond_the_cap_count_as_other() {
     let dir = TempDir::new("tag-cap");
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
         .with_tag_field("customer")
-        .with_max_tag_values(2);
-    let guard = layer.guard();
+        .with_max_tag_values(2)
+        .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for c in ["a", "b", "a", "c", "d", "a"] {
             tracing::error!(customer = c, "failed");

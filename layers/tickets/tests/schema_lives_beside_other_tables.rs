@@ -5,8 +5,7 @@
 mod support;
 
 use support::TempDir;
-use taskwire_tickets::store::{Batch, GroupUpdate, Level, TicketSeed, Timestamp};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader};
 
 #[test]
 fn tables_are_added_next_to_existing_ones() {
@@ -21,16 +20,7 @@ fn tables_are_added_next_to_existing_ones() {
     .unwrap();
 
     let mut store = Sqlite::open(dir.db()).unwrap();
-    let t = Timestamp::now();
-    store
-        .write(&Batch::new(vec![GroupUpdate::new(
-            "f",
-            TicketSeed::new(Level::ERROR, "app"),
-            2,
-            t,
-            t,
-        )]))
-        .unwrap();
+    support::write_count(&mut store, "f", 2);
     drop(store);
     let store = Sqlite::open(dir.db()).unwrap();
     assert_eq!(store.find("f").unwrap().unwrap().count, 2);

@@ -7,12 +7,13 @@ mod support;
 
 use support::{tickets, TempDir};
 use taskwire_tickets::store::{Mute, Status, Timestamp};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketReader, TicketTriage};
 use tracing_subscriber::prelude::*;
 
 fn emit(dir: &TempDir, release: &str, n: usize) {
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap()).with_release(release);
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
+        .with_release(release)
+        .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for _ in 0..n {
             failing_call();

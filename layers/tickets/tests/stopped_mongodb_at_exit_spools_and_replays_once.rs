@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use child::{child, expect, wait_exit};
 use mongo_support::{free_port, unique_db, OwnServer};
-use taskwire_tickets::store::{ListQuery, Store};
+use taskwire_tickets::store::{ListQuery, TicketReader};
 use taskwire_tickets::MongoDb;
 use tracing_subscriber::prelude::*;
 
@@ -47,10 +47,10 @@ fn child_counts_then_exits() {
     };
     let var = |k: &str| -> u64 { std::env::var(k).unwrap().parse().unwrap() };
     let (events, sites) = (var(CHILD_EVENTS), var(CHILD_SITES));
-    let layer = taskwire_tickets::layer(store(&uri, &std::env::var(CHILD_SPOOL).unwrap()))
+    let (layer, guard) = taskwire_tickets::layer(store(&uri, &std::env::var(CHILD_SPOOL).unwrap()))
         .with_max_groups(100_000)
-        .with_shutdown_timeout(Duration::from_millis(var(CHILD_TIMEOUT_MS)));
-    let guard = layer.guard();
+        .with_shutdown_timeout(Duration::from_millis(var(CHILD_TIMEOUT_MS)))
+        .build();
     let stats = guard.stats();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     tracing::dispatcher::with_default(&dispatch, || emit(events, sites));
@@ -71,9 +71,9 @@ fn child_replays() {
     let Ok(uri) = std::env::var(REPLAY_URI) else {
         return;
     };
-    let layer = taskwire_tickets::layer(store(&uri, &std::env::var(CHILD_SPOOL).unwrap()));
-    let guard = layer.guard();
     println!("start");
+    let (layer, guard) =
+        taskwire_tickets::layer(store(&uri, &std::env::var(CHILD_SPOOL).unwrap())).build();
     let _subscriber = tracing_subscriber::registry().with(layer);
     guard.flush().unwrap();
     println!("done {}", guard.stats().events_replayed());
@@ -164,8 +164,7 @@ fn a_server_down_at_exit_spools_and_the_next_writer_replays_exactly() {
 
     server.start();
     assert_eq!(counts(&uri, &spool), vec![1_000; 10], "the first half only");
-    let layer = taskwire_tickets::layer(store(&uri, &spool));
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(store(&uri, &spool)).build();
     let _subscriber = tracing_subscriber::registry().with(layer);
     guard.flush().unwrap();
     assert_eq!(guard.stats().events_replayed(), 10_000);

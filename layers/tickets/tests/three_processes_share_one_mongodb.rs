@@ -8,7 +8,7 @@ mod mongo_support;
 use std::process::Command;
 use std::time::Duration;
 
-use taskwire_tickets::store::{ListQuery, OccurrenceQuery, Store};
+use taskwire_tickets::store::{ListQuery, OccurrenceQuery, TicketReader};
 use taskwire_tickets::MongoDb;
 use tracing_subscriber::prelude::*;
 
@@ -26,9 +26,9 @@ fn child_writer() {
     let Ok(uri) = std::env::var(CHILD_ENV) else {
         return;
     };
-    let layer = taskwire_tickets::layer(MongoDb::open(&uri).unwrap())
-        .with_flush_interval(Duration::from_millis(10));
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(MongoDb::open(&uri).unwrap())
+        .with_flush_interval(Duration::from_millis(10))
+        .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for i in 0..EACH {
             shared_call_site(i);

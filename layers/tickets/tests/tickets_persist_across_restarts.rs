@@ -6,12 +6,11 @@ mod support;
 
 use support::{samples, tickets, TempDir};
 use taskwire_tickets::store::{Mute, Status};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::{Sqlite, TicketTriage};
 use tracing_subscriber::prelude::*;
 
 fn run(dir: &TempDir, n: usize) {
-    let layer = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap());
-    let _guard = layer.guard();
+    let (layer, _guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap()).build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for i in 0..n {
             tracing::error!(i, "job {i} crashed");

@@ -23,9 +23,9 @@ fn child_writer() {
     let Ok(path) = std::env::var(CHILD_ENV) else {
         return;
     };
-    let layer = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
-        .with_flush_interval(std::time::Duration::from_millis(5));
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
+        .with_flush_interval(std::time::Duration::from_millis(5))
+        .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for i in 0..EACH {
             shared_call_site(i);

@@ -3,59 +3,18 @@
 //! (the writer thread has no scoped one), so it has its own test binary.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
-use taskwire_tickets::store::{
-    Batch, ListQuery, Mute, Occurrence, OccurrenceQuery, QueryError, TagCount, Ticket, TicketId,
-    Timestamp, UpdateError, WriteError,
-};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::store::{Batch, ListQuery, WriteError};
+use taskwire_tickets::{Sqlite, TicketReader, TicketWriter};
 use tracing_subscriber::prelude::*;
 
-/// A store that logs an error on every write, like a chatty driver.
+/// A store that logs an error on every write, like a chatty driver. The layer needs only the
+/// write side.
 struct Chatty(Sqlite);
 
-impl Store for Chatty {
+impl TicketWriter for Chatty {
     fn write(&mut self, batch: &Batch) -> Result<(), WriteError> {
         tracing::error!(groups = batch.groups.len(), "driver: slow write");
         self.0.write(batch)
-    }
-    fn list(&self, q: &ListQuery) -> Result<Vec<Ticket>, QueryError> {
-        self.0.list(q)
-    }
-    fn count(&self, q: &ListQuery) -> Result<u64, QueryError> {
-        self.0.count(q)
-    }
-    fn get(&self, id: TicketId) -> Result<Option<Ticket>, QueryError> {
-        self.0.get(id)
-    }
-    fn find(&self, fp: &str) -> Result<Option<Ticket>, QueryError> {
-        self.0.find(fp)
-    }
-    fn occurrences(
-        &self,
-        id: TicketId,
-        q: &OccurrenceQuery,
-    ) -> Result<Vec<Occurrence>, QueryError> {
-        self.0.occurrences(id, q)
-    }
-    fn tags(&self, id: TicketId) -> Result<Vec<TagCount>, QueryError> {
-        self.0.tags(id)
-    }
-    fn resolve(
-        &mut self,
-        id: TicketId,
-        r: Option<&str>,
-        at: Timestamp,
-    ) -> Result<bool, UpdateError> {
-        self.0.resolve(id, r, at)
-    }
-    fn mute(&mut self, id: TicketId, m: Mute) -> Result<bool, UpdateError> {
-        self.0.mute(id, m)
-    }
-    fn reopen(&mut self, id: TicketId) -> Result<bool, UpdateError> {
-        self.0.reopen(id)
-    }
-    fn delete(&mut self, id: TicketId) -> Result<bool, UpdateError> {
-        self.0.delete(id)
     }
 }
 
@@ -65,8 +24,7 @@ fn driver_events_on_the_writer_thread_are_ignored() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("tickets.db");
     let _ = std::fs::remove_file(&path);
-    let layer = taskwire_tickets::layer(Chatty(Sqlite::open(&path).unwrap()));
-    let guard = layer.guard();
+    let (layer, guard) = taskwire_tickets::layer(Chatty(Sqlite::open(&path).unwrap())).build();
     tracing_subscriber::registry().with(layer).init();
     for _ in 0..3 {
         tracing::error!("application failure");

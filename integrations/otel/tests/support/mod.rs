@@ -49,7 +49,10 @@ pub fn under_tasks(
 
 /// Flushes `guard` (failing the test if that takes over 15 s) and shuts it down: its stats.
 pub fn flush_and_shut_down(guard: taskwire_otel::OtelGuard) -> taskwire_otel::ExportStats {
-    assert!(guard.flush(Duration::from_secs(15)), "flush timed out");
+    assert!(
+        guard.flush_within(Duration::from_secs(15)),
+        "flush timed out"
+    );
     guard.shutdown()
 }
 

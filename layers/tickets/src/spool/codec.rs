@@ -19,7 +19,7 @@
 
 use std::fmt;
 
-use crate::store::{Batch, GroupUpdate, Level, Sample, TagCount, TicketSeed, Timestamp};
+use crate::store::{Batch, GroupUpdate, JsonText, Level, Sample, TagCount, TicketSeed, Timestamp};
 
 use super::Entry;
 
@@ -105,8 +105,8 @@ pub(crate) fn encode(entries: &[Entry]) -> Vec<u8> {
                     None => w.0.push(0),
                 }
                 w.str(&s.message);
-                w.str(&s.fields);
-                w.str(&s.spans);
+                w.str(s.fields.as_str());
+                w.str(s.spans.as_str());
                 w.opt_str(s.trace_id.as_deref());
                 w.opt_str(s.span_id.as_deref());
                 w.opt_str(s.service.as_deref());
@@ -114,7 +114,7 @@ pub(crate) fn encode(entries: &[Entry]) -> Vec<u8> {
                 w.u32(s.pid);
                 w.str(&s.thread);
                 w.opt_str(s.release.as_deref());
-                w.str(&s.errors);
+                w.str(s.errors.as_str());
             }
         }
     }
@@ -175,8 +175,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<Entry>, DecodeError> {
                 let mut s = Sample::new(Timestamp::from_micros(r.i64()?));
                 s.level = if r.flag()? { Some(r.level()?) } else { None };
                 s.message = r.string()?;
-                s.fields = r.string()?;
-                s.spans = r.string()?;
+                s.fields = JsonText::from_stored(r.string()?);
+                s.spans = JsonText::from_stored(r.string()?);
                 s.trace_id = r.opt_string()?;
                 s.span_id = r.opt_string()?;
                 s.service = r.opt_string()?;
@@ -184,7 +184,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<Entry>, DecodeError> {
                 s.pid = r.u32()?;
                 s.thread = r.string()?;
                 s.release = r.opt_string()?;
-                s.errors = r.string()?;
+                s.errors = JsonText::from_stored(r.string()?);
                 g.samples.push(s);
             }
             groups.push(g);
@@ -330,7 +330,7 @@ mod tests {
                 let mut s = Sample::new(Timestamp::from_micros(t));
                 s.level = l;
                 s.message = m;
-                s.fields = f;
+                s.fields = JsonText::from_stored(f);
                 s.trace_id = tr.clone();
                 s.span_id = tr.map(|t| t.chars().take(16).collect());
                 s.service = rel.clone();

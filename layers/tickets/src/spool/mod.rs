@@ -6,19 +6,19 @@
 //! the writer writes what is left (the failed batch and everything counted since) to one spool
 //! file, and the next writer that starts on that store (in any process) replays it.
 //!
-//! - **Where**: every file of a store starts with the store's [`Store::spool_path`]
+//! - **Where**: every file of a store starts with the store's [`TicketWriter::spool_path`]
 //!   (`tickets.db-taskwire_spool-…` beside a SQLite file; a folder of the `MongoDb` store's
 //!   choosing), followed by `-` and 16 hex digits.
 //! - **Atomic**: a file is written as `….tmp`, synced, renamed to its final name, and the folder
 //!   is synced; a reader only ever sees complete files. Each file ends with a checksum, so a
 //!   damaged file is set aside (renamed `….bad`), never half replayed.
 //! - **Exactly once**: every batch in a file carries a 64-bit key; the store applies a batch and
-//!   records its key in one step ([`Store::write_once`]), so a replay cut short (a crash, a
+//!   records its key in one step ([`TicketWriter::write_once`]), so a replay cut short (a crash, a
 //!   `kill -9`, another process replaying the same file at the same time) is completed, never
 //!   counted twice. The file is deleted once every batch in it is applied.
 //!
-//! [`Store::spool_path`]: crate::store::Store::spool_path
-//! [`Store::write_once`]: crate::store::Store::write_once
+//! [`TicketWriter::spool_path`]: crate::store::TicketWriter::spool_path
+//! [`TicketWriter::write_once`]: crate::store::TicketWriter::write_once
 
 mod codec;
 

@@ -1,6 +1,6 @@
 //! The status rules every store applies when occurrences arrive (shared, so backends agree).
 
-use super::{GroupUpdate, Mute, Status, Timestamp};
+use super::{GroupUpdate, Mute, Status, Ticket, Timestamp};
 
 /// The status part of a stored ticket.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +16,16 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Sets `ticket`'s count, status, resolution, regression and mute to this state's.
+    pub(crate) fn fill(self, ticket: &mut Ticket) {
+        ticket.mute = self.mute();
+        ticket.count = self.count;
+        ticket.status = self.status;
+        ticket.resolved_at = self.resolved_at;
+        ticket.resolved_in_release = self.resolved_in_release;
+        ticket.regressed_at = self.regressed_at;
+    }
+
     /// Adds `update`'s occurrences: counts, and the regression and mute rules of
     /// [`crate::store`].
     pub(crate) fn apply(&mut self, update: &GroupUpdate) {

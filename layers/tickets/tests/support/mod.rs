@@ -5,8 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use taskwire_tickets::store::{ListQuery, Occurrence, OccurrenceQuery, Sort, TagCount, Ticket};
-use taskwire_tickets::{Sqlite, Store};
+use taskwire_tickets::store::{
+    Batch, GroupUpdate, Level, ListQuery, Occurrence, OccurrenceQuery, Sort, TagCount, Ticket,
+    TicketSeed, Timestamp,
+};
+use taskwire_tickets::{Sqlite, TicketReader, TicketWriter};
 
 /// A fresh folder under the system's temporary folder, removed on drop.
 pub(crate) struct TempDir(PathBuf);
@@ -60,4 +63,13 @@ pub(crate) fn samples(path: &Path, t: &Ticket) -> Vec<Occurrence> {
 
 pub(crate) fn tags(path: &Path, t: &Ticket) -> Vec<TagCount> {
     Sqlite::open(path).unwrap().tags(t.id).unwrap()
+}
+
+/// Writes `count` occurrences of fingerprint `fp` (an ERROR of target `app`, now) to `store`.
+pub(crate) fn write_count(store: &mut impl TicketWriter, fp: &str, count: u64) {
+    let t = Timestamp::now();
+    let seed = TicketSeed::new(Level::ERROR, "app");
+    store
+        .write(&Batch::new(vec![GroupUpdate::new(fp, seed, count, t, t)]))
+        .unwrap();
 }

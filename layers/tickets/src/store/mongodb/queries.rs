@@ -1,0 +1,245 @@
+//! The query and triage sides of [`MongoDb`].
+
+use mongodb::bson::{doc, Document};
+
+use crate::store::{
+    ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery, QueryError, Sort, TagCount,
+    Ticket, TicketId, TicketReader, TicketTriage, Timestamp, UpdateError, OTHER_TAG_VALUE,
+};
+
+use super::documents::{i64_of, occurrence_of, put_time, str_of, ticket_of, to_i64};
+use super::errors::{busy, query_err, update_err};
+use super::{MongoDb, CAS_ATTEMPTS};
+
+impl MongoDb {
+    pub(super) fn filter(query: &ListQuery) -> Document {
+        let mut f = Document::new();
+        if let Some(s) = query.status {
+            f.insert("status", s.as_str());
+        }
+        if let Some(t) = query.since {
+            f.insert("last_seen_us", doc! {"$gte": t.as_micros()});
+        }
+        f
+    }
+
+    /// `set`/`unset` on ticket `id`, bumping its status revision. `false` when there is none.
+    pub(super) fn change(
+        &mut self,
+        id: TicketId,
+        set: Document,
+        unset: Document,
+    ) -> Result<bool, UpdateError> {
+        let mut u = doc! {"$set": set, "$inc": {"rev": 1_i64}};
+        if !unset.is_empty() {
+            u.insert("$unset", unset);
+        }
+        let r = self
+            .run(async |i| i.tickets.update_one(doc! {"_id": id.0}, u).await)
+            .map_err(|e| update_err(e, self.target()))?;
+        if let Some(i) = self.inner.as_mut() {
+            i.cache.tickets.clear();
+        }
+        Ok(r.matched_count > 0)
+    }
+}
+
+impl TicketReader for MongoDb {
+    fn list(&self, query: &ListQuery) -> Result<Vec<Ticket>, QueryError> {
+        let sort = match query.sort {
+            Sort::LastSeen => doc! {"last_seen_us": -1, "_id": -1},
+            Sort::Count => doc! {"count": -1, "_id": -1},
+            Sort::FirstSeen => doc! {"first_seen_us": -1, "_id": -1},
+        };
+        let filter = MongoDb::filter(query);
+        self.run(async |i| {
+            let mut cursor = i
+                .tickets
+                .find(filter)
+                .sort(sort)
+                .skip(query.offset)
+                .limit(i64::from(query.limit))
+                .projection(doc! {"ops": 0})
+                .await?;
+            let mut out = Vec::new();
+            while cursor.advance().await? {
+                out.push(ticket_of(&cursor.deserialize_current()?));
+            }
+            Ok(out)
+        })
+        .map_err(|e| query_err(e, self.target()))
+    }
+
+    fn count(&self, query: &ListQuery) -> Result<u64, QueryError> {
+        let filter = MongoDb::filter(query);
+        self.run(async |i| i.tickets.count_documents(filter).await)
+            .map_err(|e| query_err(e, self.target()))
+    }
+
+    fn get(&self, id: TicketId) -> Result<Option<Ticket>, QueryError> {
+        self.run(async |i| i.tickets.find_one(doc! {"_id": id.0}).await)
+            .map(|d| d.as_ref().map(ticket_of))
+            .map_err(|e| query_err(e, self.target()))
+    }
+
+    fn find(&self, fingerprint: &str) -> Result<Option<Ticket>, QueryError> {
+        self.run(async |i| i.tickets.find_one(doc! {"fingerprint": fingerprint}).await)
+            .map(|d| d.as_ref().map(ticket_of))
+            .map_err(|e| query_err(e, self.target()))
+    }
+
+    fn occurrences(
+        &self,
+        id: TicketId,
+        query: &OccurrenceQuery,
+    ) -> Result<Vec<Occurrence>, QueryError> {
+        let dir = if query.order == OccurrenceOrder::NewestFirst {
+            -1
+        } else {
+            1
+        };
+        self.run(async |i| {
+            let mut cursor = i
+                .occurrences
+                .find(doc! {"ticket": id.0})
+                .sort(doc! {"time_us": dir, "_id": dir})
+                .skip(query.offset)
+                .limit(i64::from(query.limit))
+                .await?;
+            let mut out = Vec::new();
+            while cursor.advance().await? {
+                out.push(occurrence_of(&cursor.deserialize_current()?));
+            }
+            Ok(out)
+        })
+        .map_err(|e| query_err(e, self.target()))
+    }
+
+    fn tags(&self, id: TicketId) -> Result<Vec<TagCount>, QueryError> {
+        let mut out = self
+            .run(async |i| {
+                let mut cursor = i.tags.find(doc! {"ticket": id.0}).await?;
+                let mut out = Vec::new();
+                while cursor.advance().await? {
+                    let d: Document = cursor.deserialize_current()?;
+                    let key = str_of(&d, "key");
+                    for v in d.get_array("vals").into_iter().flatten() {
+                        if let Some(v) = v.as_document() {
+                            out.push(TagCount {
+                                key: key.clone(),
+                                value: str_of(v, "v"),
+                                count: i64_of(v, "c").unwrap_or(0).max(0) as u64,
+                            });
+                        }
+                    }
+                    let other = i64_of(&d, "other").unwrap_or(0);
+                    if other > 0 {
+                        out.push(TagCount {
+                            key,
+                            value: OTHER_TAG_VALUE.to_owned(),
+                            count: other as u64,
+                        });
+                    }
+                }
+                Ok(out)
+            })
+            .map_err(|e| query_err(e, self.target()))?;
+        out.sort_by(|a, b| {
+            a.key
+                .cmp(&b.key)
+                .then(b.count.cmp(&a.count))
+                .then(a.value.cmp(&b.value))
+        });
+        Ok(out)
+    }
+}
+
+impl TicketTriage for MongoDb {
+    fn resolve(
+        &mut self,
+        id: TicketId,
+        release: Option<&str>,
+        at: Timestamp,
+    ) -> Result<bool, UpdateError> {
+        let mut set = doc! {"status": "resolved"};
+        let mut unset = doc! {"mute_until_count": ""};
+        put_time(&mut set, &mut unset, "resolved_at", Some(at));
+        put_time(&mut set, &mut unset, "mute_until", None);
+        match release {
+            Some(r) => set.insert("resolved_in_release", r),
+            None => unset.insert("resolved_in_release", ""),
+        };
+        self.change(id, set, unset)
+    }
+
+    fn mute(&mut self, id: TicketId, mute: Mute) -> Result<bool, UpdateError> {
+        let mut set = doc! {"status": "muted"};
+        let mut unset = Document::new();
+        match mute {
+            Mute::Forever => {
+                put_time(&mut set, &mut unset, "mute_until", None);
+                unset.insert("mute_until_count", "");
+            }
+            Mute::Until(t) => {
+                put_time(&mut set, &mut unset, "mute_until", Some(t));
+                unset.insert("mute_until_count", "");
+            }
+            Mute::Count(n) => {
+                // Until `count + n`: conditional on the count read, retried while writers add.
+                put_time(&mut set, &mut unset, "mute_until", None);
+                let matched = self
+                    .run(async |i| {
+                        for _ in 0..CAS_ATTEMPTS * 4 {
+                            let Some(d) = i.tickets.find_one(doc! {"_id": id.0}).await? else {
+                                return Ok(false);
+                            };
+                            let count = i64_of(&d, "count").unwrap_or(0);
+                            let mut set = set.clone();
+                            set.insert("mute_until_count", count.saturating_add(to_i64(n)));
+                            let mut u = doc! {"$set": set, "$inc": {"rev": 1_i64}};
+                            u.insert("$unset", unset.clone());
+                            let r = i
+                                .tickets
+                                .update_one(doc! {"_id": id.0, "count": count}, u)
+                                .await?;
+                            if r.matched_count > 0 {
+                                return Ok(true);
+                            }
+                        }
+                        Err(busy("the ticket's count kept changing"))
+                    })
+                    .map_err(|e| update_err(e, self.target()))?;
+                if let Some(i) = self.inner.as_mut() {
+                    i.cache.tickets.clear();
+                }
+                return Ok(matched);
+            }
+        }
+        self.change(id, set, unset)
+    }
+
+    fn reopen(&mut self, id: TicketId) -> Result<bool, UpdateError> {
+        let set = doc! {"status": "open"};
+        let mut unset = doc! {"resolved_in_release": "", "mute_until_count": ""};
+        let mut ignore = Document::new();
+        put_time(&mut ignore, &mut unset, "resolved_at", None);
+        put_time(&mut ignore, &mut unset, "mute_until", None);
+        self.change(id, set, unset)
+    }
+
+    fn delete(&mut self, id: TicketId) -> Result<bool, UpdateError> {
+        let n = self
+            .run(async |i| {
+                let r = i.tickets.delete_one(doc! {"_id": id.0}).await?;
+                i.occurrences.delete_many(doc! {"ticket": id.0}).await?;
+                i.tags.delete_many(doc! {"ticket": id.0}).await?;
+                Ok(r.deleted_count)
+            })
+            .map_err(|e| update_err(e, self.target()))?;
+        if let Some(i) = self.inner.as_mut() {
+            i.cache.tickets.clear();
+            i.cache.tags.retain(|(t, _), _| *t != id.0);
+        }
+        Ok(n > 0)
+    }
+}
