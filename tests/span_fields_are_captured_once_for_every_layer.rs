@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde_json::json;
-use support::Buf;
+use taskwire_test_support::json_line::{self, str_of};
+use taskwire_test_support::Capture;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Counts how often it is formatted.
@@ -45,7 +46,7 @@ fn run(subscriber: impl tracing::Subscriber + Send + Sync + 'static) -> (usize, 
     )
 }
 
-fn check_both_wrote_the_same(a: &Buf, b: &Buf) {
+fn check_both_wrote_the_same(a: &Capture, b: &Capture) {
     let (ra, rb) = (a.records(), b.records());
     let (ea, eb) = (
         ra.iter().find(|r| r["msg"] == json!("inside")).expect("a"),
@@ -59,7 +60,7 @@ fn check_both_wrote_the_same(a: &Buf, b: &Buf) {
 
 #[test]
 fn with_the_capture_layer_each_field_is_formatted_once() {
-    let (a, b) = (Buf::default(), Buf::default());
+    let (a, b) = (Capture::default(), Capture::default());
     let subscriber = tracing_subscriber::registry()
         .with(taskwire::capture())
         .with(taskwire::tasks::layer())
@@ -72,7 +73,7 @@ fn with_the_capture_layer_each_field_is_formatted_once() {
 
 #[test]
 fn without_the_capture_layer_each_field_is_formatted_once() {
-    let (a, b) = (Buf::default(), Buf::default());
+    let (a, b) = (Capture::default(), Capture::default());
     let subscriber = tracing_subscriber::registry()
         .with(taskwire::tasks::layer())
         .with(support::json(&a))
@@ -83,7 +84,7 @@ fn without_the_capture_layer_each_field_is_formatted_once() {
 
 #[test]
 fn a_hand_built_stack_without_the_capture_layer_gets_ids_and_fields() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire::tasks::layer())
         .with(support::json(&buf));
@@ -101,8 +102,8 @@ fn a_hand_built_stack_without_the_capture_layer_gets_ids_and_fields() {
         .expect("the event");
     assert_eq!(event["order"], json!(7));
     assert_eq!(event["step"], json!("pay"));
-    assert!(support::is_hex_id(support::str_of(event, "trace_id"), 32));
-    assert!(support::is_hex_id(support::str_of(event, "span_id"), 16));
+    assert!(json_line::is_hex_id(str_of(event, "trace_id"), 32));
+    assert!(json_line::is_hex_id(str_of(event, "span_id"), 16));
     // The tasks layer (the innermost, so the capturer) times the spans for its records.
     let ends: Vec<_> = records
         .iter()

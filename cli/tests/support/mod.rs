@@ -1,4 +1,4 @@
-#![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
+#![allow(dead_code, unreachable_pub)]
 //! Runs the real `taskwire` binary.
 
 use std::io::Write;
@@ -23,24 +23,38 @@ pub fn taskwire(args: &[&str], stdin: &[u8]) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
+        .expect("the child process starts");
+    let mut input = child.stdin.take().expect("it was set up");
     let stdin = stdin.to_vec();
     let writer = std::thread::spawn(move || {
         // the binary may stop reading early (a usage error): ignore a broken pipe
         let _ = input.write_all(&stdin);
     });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let out = child
+        .wait_with_output()
+        .expect("the child process can be waited for");
+    writer
+        .join()
+        .expect("the thread finished without panicking");
     out
 }
 
+/// `taskwire tickets <args>` with `TASKWIRE_DB` unset, run to its end.
+pub fn tickets(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taskwire"))
+        .arg("tickets")
+        .args(args)
+        .env_remove("TASKWIRE_DB")
+        .output()
+        .expect("the taskwire binary runs")
+}
+
 pub fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
+    String::from_utf8(o.stdout.clone()).expect("the output is UTF-8")
 }
 
 pub fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
+    String::from_utf8(o.stderr.clone()).expect("the output is UTF-8")
 }
 
 /// The tree of the checkout trace in `front.log` + `back.log`, without colors.

@@ -8,6 +8,8 @@ use actix_web::web::Bytes;
 use pin_project_lite::pin_project;
 use tracing::Span;
 
+use crate::fail::mark_failed;
+
 pin_project! {
     /// A response body that holds the request task open until the body is fully sent (or
     /// dropped, when the client goes away or the body is empty). A body that fails while being
@@ -46,7 +48,7 @@ impl<B: MessageBody> MessageBody for TaskBody<B> {
             Poll::Ready(None) => drop(this.span.take()),
             Poll::Ready(Some(Err(_))) => {
                 if let Some(span) = this.span.take() {
-                    crate::middleware::fail(&span, "response body failed");
+                    mark_failed(&span, "response body failed");
                 }
             }
             _ => {}

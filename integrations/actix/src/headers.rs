@@ -48,19 +48,9 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-/// An incoming request id is reused when [`taskwire_core::http::valid_request_id`] accepts it.
-pub(crate) fn valid_request_id(value: &HeaderValue) -> bool {
-    taskwire_core::http::valid_request_id(value.as_bytes())
-}
-
 /// The W3C Level 2 `traceresponse` value for a task: `00-{trace_id}-{span_id}-{flags}`.
 pub(crate) fn traceresponse(tp: &taskwire_core::propagation::TraceParent) -> Option<HeaderValue> {
     HeaderValue::from_bytes(&tp.to_bytes()).ok()
-}
-
-/// The method's name when it is one of the nine standard ones ([`taskwire_core::http::known_method`]).
-pub(crate) fn known_method(method: &actix_web::http::Method) -> Option<&'static str> {
-    taskwire_core::http::known_method(method.as_str())
 }
 
 #[cfg(test)]
@@ -115,17 +105,5 @@ mod tests {
         let e = extract(&HeaderExtractor::new(&h));
         assert!(e.parent.is_some());
         assert!(e.state.is_empty());
-    }
-
-    #[test]
-    fn request_id_rules() {
-        let ok = |b: &[u8]| valid_request_id(&HeaderValue::from_bytes(b).unwrap());
-        assert!(ok(b"abc-123"));
-        assert!(ok(&[b'a'; 128]));
-        assert!(!ok(&[b'a'; 129]));
-        assert!(!ok(b""));
-        assert!(!ok(b"a b"));
-        assert!(!ok(b"a\tb"));
-        assert!(!ok(b"caf\xc3\xa9"));
     }
 }

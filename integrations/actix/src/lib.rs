@@ -83,6 +83,14 @@
 //! and `x-request-id` are added unless the handler set them; each can be turned off
 //! ([`RequestTasks::with_traceresponse`], [`RequestTasks::with_request_id_header`]).
 //!
+//! ## Options
+//!
+//! [`RequestTasks`]'s setters (`with_traceresponse`, `with_request_id_header`,
+//! `with_request_id_header_name`, `with_client_address`, `with_skip_paths`, `with_redactor`)
+//! are those of taskwire-tower, with the same defaults: the policy behind them (task names,
+//! outcomes, request ids, client address) lives once in taskwire-core, whose
+//! [options table](taskwire_core::http#options) documents them.
+//!
 //! ## Bad input
 //!
 //! Nothing a client sends panics the middleware: a malformed or duplicated `traceparent` starts
@@ -105,18 +113,24 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod config;
+mod fail;
+mod future;
 mod headers;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod middleware;
 mod request_id;
+mod service;
+mod task;
 
 pub use body::TaskBody;
+pub use future::ResponseFuture;
 pub use headers::HeaderExtractor;
-pub use middleware::{
-    ClientAddress, RequestTasks, RequestTasksService, ResponseFuture, TRACERESPONSE, X_REQUEST_ID,
-};
+pub use middleware::RequestTasks;
 pub use request_id::RequestId;
+pub use service::RequestTasksService;
+pub use taskwire_core::http::{ClientAddress, TRACERESPONSE, X_REQUEST_ID};
 
 /// The request-task middleware with the defaults: `traceresponse` and `x-request-id` on,
 /// client address off, no skipped paths. Configure it with the `with_*` setters of

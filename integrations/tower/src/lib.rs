@@ -71,6 +71,14 @@
 //! names at most cannot crowd real routes out of metrics. The path itself is only in
 //! `url.path`.
 //!
+//! ## Options
+//!
+//! [`TaskLayer`]'s setters (`with_traceresponse`, `with_request_id_header`,
+//! `with_request_id_header_name`, `with_client_address`, `with_skip_paths`, `with_redactor`)
+//! are those of taskwire-actix, with the same defaults: the policy behind them (task names,
+//! outcomes, request ids, client address) lives once in taskwire-core, whose
+//! [options table](taskwire_core::http#options) documents them. `with_route` is tower's own.
+//!
 //! # Client: [`PropagateLayer`]
 //!
 //! Wrap a tower HTTP client (hyper-util's `Client`, tonic's `Channel`) and call it inside a

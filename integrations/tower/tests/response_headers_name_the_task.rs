@@ -1,12 +1,15 @@
 //! `traceresponse` names the server task; `x-request-id` is reused when valid, and otherwise
-//! the task's span id; both can be turned off, and never override the handler's.
+//! the task's span id; both can be turned off, never override the handler's, and the request
+//! id can live in another header.
 #![cfg(feature = "axum")]
 
 mod support;
 
+use http::HeaderName;
 use support::server::Harness;
-use support::{is_hex_id, str_of, TRACEPARENT, TRACE_ID};
+use support::{WaitForTask, TRACEPARENT, TRACE_ID};
 use taskwire_core::propagation::TraceParent;
+use taskwire_test_support::json_line::{is_hex_id, str_of};
 
 #[tokio::test]
 async fn traceresponse_is_the_server_tasks_traceparent() {
@@ -91,4 +94,40 @@ async fn response_headers_can_be_turned_off() {
     assert!(!res.headers().contains_key("x-request-id"));
     let end = h.buf.task_end("GET /users/{id}").await;
     assert_eq!(str_of(&end, "http.request_id"), "abc", "still recorded");
+}
+
+#[tokio::test]
+async fn the_request_id_header_name_is_an_option() {
+    let h = Harness::start(
+        taskwire_tower::layer()
+            .with_request_id_header_name(HeaderName::from_static("x-correlation-id")),
+    )
+    .await;
+
+    // The configured header is read; `x-request-id` is not.
+    let (res, body) = h
+        .get(
+            "/headers",
+            &[("x-correlation-id", b"corr-7"), ("x-request-id", b"other")],
+        )
+        .await;
+    assert_eq!(res.headers()["x-correlation-id"], "corr-7");
+    assert!(!res.headers().contains_key("x-request-id"));
+    assert!(body.contains("x-correlation-id: corr-7\n"), "{body}");
+    let end = h.buf.task_end("GET /headers").await;
+    assert_eq!(str_of(&end, "http.request_id"), "corr-7");
+
+    // Without one, the minted id goes into the configured header, for the handler and the
+    // client alike.
+    h.buf.clear();
+    let (res, body) = h.get("/headers", &[("x-request-id", b"ignored")]).await;
+    let end = h.buf.task_end("GET /headers").await;
+    let span_id = str_of(&end, "span_id");
+    assert_eq!(res.headers()["x-correlation-id"], span_id);
+    assert_eq!(str_of(&end, "http.request_id"), span_id);
+    assert!(
+        body.contains(&format!("x-correlation-id: {span_id}\n")),
+        "{body}"
+    );
+    assert!(body.contains("x-request-id: ignored\n"), "{body}");
 }

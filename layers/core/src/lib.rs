@@ -1,6 +1,7 @@
 //! taskwire's shared core: what every taskwire layer builds on.
 //!
-//! - [`http`]: HTTP conventions (request ids, method names) shared by the integrations.
+//! - [`http`]: the HTTP server policy of the tower and actix middlewares (task names, outcome,
+//!   request ids, client address, options) and the URL conventions of every HTTP integration.
 //! - [`ids`]: W3C Trace Context ids ([`TraceId`], [`SpanId`]).
 //! - [`clock`]: the monotonic clock span timing reads (the time-stamp counter where the kernel
 //!   trusts it).

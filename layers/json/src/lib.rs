@@ -56,6 +56,8 @@
 mod format;
 mod keys;
 mod layer;
+mod plan;
+mod render;
 
 pub use keys::{Key, COLLISION_PREFIX};
 pub use layer::{JsonLayer, WriteErrors};

@@ -9,8 +9,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tracing::Span;
 
-use super::future::panic_message;
 use super::grpc;
+use taskwire_core::http::panic_message;
 
 pin_project! {
     /// The response body of [`TaskService`](super::TaskService): the inner body, polled inside

@@ -4,6 +4,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::request::Parts;
+use http::HeaderName;
+use taskwire_core::http::ServerConfig;
 use taskwire_core::Redactor;
 use tower_layer::Layer;
 
@@ -11,6 +13,10 @@ use super::{ClientAddress, Config, TaskService};
 
 /// Opens a task for each request a service handles; see the [crate docs](crate) for what it
 /// records and how it ends. Cheap to clone: the options are shared.
+///
+/// The options, their defaults and their names are those of every taskwire server middleware
+/// (taskwire-actix's `RequestTasks` has the same setters): see the
+/// [table in taskwire-core](taskwire_core::http#options).
 ///
 /// ```
 /// use taskwire_tower::TaskLayer;
@@ -26,7 +32,7 @@ pub struct TaskLayer {
 }
 
 impl TaskLayer {
-    /// A layer with the defaults: route from axum's `MatchedPath` (feature `axum`) or the path,
+    /// A layer with the defaults: route from axum's `MatchedPath` (feature `axum`), else none;
     /// `traceresponse` and `x-request-id` response headers on, no skipped paths, no
     /// `client.address`.
     pub fn new() -> Self {
@@ -35,6 +41,13 @@ impl TaskLayer {
 
     fn config(&mut self) -> &mut Config {
         Arc::make_mut(&mut self.config)
+    }
+
+    /// Applies `set` to the shared server options.
+    fn server(mut self, set: impl FnOnce(ServerConfig) -> ServerConfig) -> Self {
+        let config = self.config();
+        config.server = set(std::mem::take(&mut config.server));
+        self
     }
 
     /// Names routes with `route`, which sees the request head and returns the route template
@@ -60,47 +73,55 @@ impl TaskLayer {
         self
     }
 
-    /// Whether responses carry a `traceresponse` header (W3C Trace Context Level 2:
-    /// `00-{trace id}-{span id of the request task}-{flags}`), unless the handler set one.
-    /// Default: on.
+    /// Whether responses carry a `traceresponse` header naming the request task, unless the
+    /// handler set one. Default: on. See [`ServerConfig::with_traceresponse`].
     #[must_use]
-    pub fn with_traceresponse(mut self, enabled: bool) -> Self {
-        self.config().traceresponse = enabled;
-        self
+    pub fn with_traceresponse(self, enabled: bool) -> Self {
+        self.server(|s| s.with_traceresponse(enabled))
     }
 
-    /// Whether responses carry the request's `x-request-id`, unless the handler set one.
-    /// Default: on. Either way the id is recorded in the task (`http.request_id`), and a
-    /// request without a valid one is given one before the handler sees it.
+    /// Whether responses carry the request id, unless the handler set one. Default: on. See
+    /// [`ServerConfig::with_request_id_header`].
     #[must_use]
-    pub fn with_request_id_header(mut self, enabled: bool) -> Self {
-        self.config().request_id_header = enabled;
-        self
+    pub fn with_request_id_header(self, enabled: bool) -> Self {
+        self.server(|s| s.with_request_id_header(enabled))
     }
 
-    /// Paths (exact matches of the request path, like `/health`) for which no task is opened:
-    /// such requests pass through untouched. Adds to the paths given before.
+    /// The header request ids are read from and written to. Default: `x-request-id`. See
+    /// [`ServerConfig::with_request_id_header_name`].
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// let layer = taskwire_tower::layer()
+    ///     .with_request_id_header_name(HeaderName::from_static("x-correlation-id"));
+    /// # let _ = layer;
+    /// ```
     #[must_use]
-    pub fn with_skip_paths<I, P>(mut self, paths: I) -> Self
+    pub fn with_request_id_header_name(mut self, name: HeaderName) -> Self {
+        self.config().request_id_name = name.clone();
+        self.server(|s| s.with_request_id_header_name(name.as_str().to_owned()))
+    }
+
+    /// Paths (exact matches, like `/health`) passed through untouched: no task, no headers.
+    /// Adds to the paths given before. See [`ServerConfig::with_skip_paths`].
+    #[must_use]
+    pub fn with_skip_paths<I, P>(self, paths: I) -> Self
     where
         I: IntoIterator<Item = P>,
         P: Into<String>,
     {
-        self.config().skip_paths.add(paths);
-        self
+        self.server(|s| s.with_skip_paths(paths))
     }
 
-    /// Where `client.address` comes from, if anywhere. Default: [`ClientAddress::Off`].
+    /// Where `client.address` (and `client.port`) come from, if anywhere. Default:
+    /// [`ClientAddress::Off`]. See [`ServerConfig::with_client_address`].
     #[must_use]
-    pub fn with_client_address(mut self, source: ClientAddress) -> Self {
-        self.config().client_address = source;
-        self
+    pub fn with_client_address(self, source: ClientAddress) -> Self {
+        self.server(|s| s.with_client_address(source))
     }
 
     /// Which query parameters have their value replaced with `REDACTED` in `url.query`.
-    /// Default: taskwire's default redactor (token, api_key, password, secret, auth, session,
-    /// …), the rule of every other taskwire output; the signature keys of pre-signed URLs
-    /// (`Signature`, `sig`, `X-Goog-Signature`, `AWSAccessKeyId`) are always redacted.
+    /// Default: taskwire's default redactor. See [`ServerConfig::with_redactor`].
     ///
     /// ```
     /// use taskwire_core::Redactor;
@@ -108,9 +129,8 @@ impl TaskLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
-        self.config().redactor = redactor;
-        self
+    pub fn with_redactor(self, redactor: Redactor) -> Self {
+        self.server(|s| s.with_redactor(redactor))
     }
 }
 

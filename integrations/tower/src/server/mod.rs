@@ -41,72 +41,48 @@
 //! gRPC clients expect, instead of an HTTP `500`.
 
 mod body;
+mod fail;
 mod future;
 mod grpc;
 mod layer;
 mod service;
+mod task;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use http::request::Parts;
-use taskwire_core::http::SkipPaths;
-use taskwire_core::Redactor;
+use http::HeaderName;
+use taskwire_core::http::ServerConfig;
 
 pub use body::TaskBody;
 pub use future::ResponseFuture;
 pub use layer::TaskLayer;
 pub use service::TaskService;
-
-/// Where the opt-in `client.address` (and `client.port`) of a request task come from.
-///
-/// ```
-/// use taskwire_tower::{ClientAddress, TaskLayer};
-///
-/// // Behind a proxy you trust to set X-Forwarded-For:
-/// let layer = TaskLayer::new().with_client_address(ClientAddress::ForwardedFor);
-/// # let _ = layer;
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClientAddress {
-    /// Not recorded (the default: an address is personal data in many jurisdictions).
-    #[default]
-    Off,
-    /// The peer of the connection: axum's `ConnectInfo<SocketAddr>` (feature `axum`, with
-    /// `into_make_service_with_connect_info`) or a [`std::net::SocketAddr`] request extension.
-    Peer,
-    /// The first `X-Forwarded-For` entry that is an IP address, else the peer. Any client can
-    /// send this header: choose it only behind a proxy that overwrites it.
-    ForwardedFor,
-}
+pub use taskwire_core::http::{ClientAddress, TRACERESPONSE, X_REQUEST_ID};
 
 /// A function naming a request's route from its head: `Some("/users/{id}")`, or `None` to fall
 /// back to axum's `MatchedPath` (feature `axum`), and then to no route (the task is named after
 /// the method alone).
 pub(crate) type RouteFn = Arc<dyn for<'a> Fn(&'a Parts) -> Option<Cow<'a, str>> + Send + Sync>;
 
-/// The options of a [`TaskLayer`], shared by its services.
+/// The options of a [`TaskLayer`], shared by its services: taskwire-core's [`ServerConfig`],
+/// and what only tower has.
 #[derive(Clone)]
 pub(crate) struct Config {
+    pub(crate) server: ServerConfig,
     pub(crate) route: Option<RouteFn>,
-    pub(crate) traceresponse: bool,
-    pub(crate) request_id_header: bool,
-    pub(crate) skip_paths: SkipPaths,
-    pub(crate) client_address: ClientAddress,
-    pub(crate) redactor: Redactor,
+    /// `server.request_id_header_name()`, parsed once.
+    pub(crate) request_id_name: HeaderName,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
+            server: ServerConfig::default(),
             route: None,
-            traceresponse: true,
-            request_id_header: true,
-            skip_paths: SkipPaths::default(),
-            client_address: ClientAddress::Off,
-            redactor: Redactor::default(),
+            request_id_name: HeaderName::from_static(X_REQUEST_ID),
         }
     }
 }
@@ -114,42 +90,11 @@ impl Default for Config {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
+            .field("server", &self.server)
             .field("route", &self.route.as_ref().map(|_| "fn"))
-            .field("traceresponse", &self.traceresponse)
-            .field("request_id_header", &self.request_id_header)
-            .field("skip_paths", &self.skip_paths)
-            .field("client_address", &self.client_address)
-            .field("redactor", &self.redactor)
             .finish()
     }
 }
 
-/// The `x-request-id` header name.
-pub const X_REQUEST_ID: &str = "x-request-id";
-/// The `traceresponse` header name (W3C Trace Context Level 2).
-pub const TRACERESPONSE: &str = "traceresponse";
-
-/// [`X_REQUEST_ID`] as a header name, made at compile time.
-pub(crate) const X_REQUEST_ID_NAME: http::HeaderName = http::HeaderName::from_static(X_REQUEST_ID);
 /// [`TRACERESPONSE`] as a header name, made at compile time.
-pub(crate) const TRACERESPONSE_NAME: http::HeaderName =
-    http::HeaderName::from_static(TRACERESPONSE);
-
-pub(crate) use taskwire_core::http::valid_request_id;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_id_validation() {
-        assert!(valid_request_id(b"abc-123_XYZ.~"));
-        assert!(valid_request_id(&[b'a'; 128]));
-        assert!(!valid_request_id(&[b'a'; 129]));
-        assert!(!valid_request_id(b""));
-        assert!(!valid_request_id(b"has space"));
-        assert!(!valid_request_id(b"tab\there"));
-        assert!(!valid_request_id(b"caf\xc3\xa9"));
-        assert!(!valid_request_id(b"nul\x00"));
-    }
-}
+pub(crate) const TRACERESPONSE_NAME: HeaderName = HeaderName::from_static(TRACERESPONSE);
