@@ -17,11 +17,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! or by hand, layer by layer:
+//! or by hand, layer by layer, the span capture first (see [`capture()`]):
 //!
 //! ```
 //! use tracing_subscriber::prelude::*;
-//! let subscriber = tracing_subscriber::registry().with(taskwire::json::layer());
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(taskwire::capture())
+//!     .with(taskwire::tasks::layer())
+//!     .with(taskwire::json::layer());
 //! tracing::subscriber::with_default(subscriber, || tracing::info!("hello"));
 //! ```
 //!
@@ -56,6 +59,15 @@
 mod builder;
 
 pub use builder::{builder, Builder, Guard, InstallError};
+
+/// The span capture, installed first in a hand-built stack
+/// (`registry().with(taskwire::capture()).with(taskwire::json::layer())`): it captures every
+/// span once (ids, lineage, fields, timing) and every taskwire layer above it reads that.
+/// A stack without it still works (its innermost taskwire layer captures), but then a
+/// per-layer filter on that layer hides spans from every layer. See `docs/architecture.md`.
+pub fn capture() -> taskwire_core::CaptureLayer {
+    taskwire_core::span::capture()
+}
 #[cfg(feature = "actix")]
 pub use taskwire_actix as actix;
 pub use taskwire_core as core;

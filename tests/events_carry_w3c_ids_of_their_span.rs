@@ -155,12 +155,15 @@ fn spans_on_other_threads_get_their_own_trace_unless_parented() {
 
 #[test]
 fn a_child_shares_its_parents_trace_when_another_layers_filter_hides_the_parent() {
-    // The first layer's filter hides the DEBUG parent, so it cannot see the parent when it
-    // captures the WARN child; the ids it gives the child must still be the parent's trace.
+    // The first JSON layer's filter hides the DEBUG parent from it; the capture below sees
+    // every span, so the child's ids are still in the parent's trace, for both layers.
     let (filtered, full) = (Capture::default(), Capture::default());
     let subscriber = tracing_subscriber::layer::SubscriberExt::with(
         tracing_subscriber::layer::SubscriberExt::with(
-            tracing_subscriber::registry(),
+            tracing_subscriber::layer::SubscriberExt::with(
+                tracing_subscriber::registry(),
+                taskwire::capture(),
+            ),
             tracing_subscriber::Layer::with_filter(
                 support::json(&filtered),
                 tracing_subscriber::filter::LevelFilter::WARN,
@@ -179,4 +182,9 @@ fn a_child_shares_its_parents_trace_when_another_layers_filter_hides_the_parent(
     let child = by_msg(&records, "in child");
     assert_eq!(child["trace_id"], parent["trace_id"], "{records:?}");
     assert_eq!(child["parent_span_id"], parent["span_id"], "{records:?}");
+    // The filtered layer writes the child with the same ids (its parent is the hidden span).
+    let seen = filtered.records();
+    let child_seen = by_msg(&seen, "in child");
+    assert_eq!(child_seen["span_id"], child["span_id"], "{seen:?}");
+    assert_eq!(child_seen["parent_span_id"], parent["span_id"], "{seen:?}");
 }

@@ -1,7 +1,8 @@
 //! The JSON layer can be chosen at run time: it works inside `Option<L>` (`Some` writes, `None`
 //! writes nothing), boxed as `Box<dyn Layer<S> + Send + Sync>`, and under per-layer filters
 //! (events below the filter are not written); two JSON layers in one stack share one span
-//! capture and both write the same span fields and ids.
+//! capture and both write the same span fields and ids; with the capture layer installed, a
+//! layer's filter hides spans from that layer only.
 
 mod support;
 
@@ -142,9 +143,10 @@ fn two_layers_share_the_span_capture_and_write_the_same_fields() {
 }
 
 #[test]
-fn a_second_layer_captures_spans_the_first_layers_filter_rejects() {
+fn spans_the_first_layers_filter_rejects_are_captured_for_the_second() {
     let (a, b) = (Capture::default(), Capture::default());
     let subscriber = tracing_subscriber::registry()
+        .with(taskwire::capture())
         .with(support::json(&a).with_filter(LevelFilter::WARN))
         .with(support::json(&b));
     tracing::subscriber::with_default(subscriber, || {

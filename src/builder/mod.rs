@@ -20,7 +20,7 @@ mod slot;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use taskwire_core::{Capture, Redactor};
+use taskwire_core::{CaptureLayer, Redactor};
 use taskwire_tasks::TasksLayer;
 use tracing::level_filters::LevelFilter;
 use tracing::Dispatch;
@@ -374,11 +374,12 @@ impl Builder {
         })?;
         let max_level = filter.event_max_level();
 
-        let capture = Capture::new(self.redactor.clone());
+        // Below every other layer: the one span capture, which the layers read (each tells it
+        // what it needs when it is added).
+        let capture = CaptureLayer::default().with_redactor(self.redactor.clone());
         let mut background = Background::default();
-        // One static type, as a stack composed by hand (see `slot`). First in the stack: the
-        // tasks layer owns the span capture.
-        let tasks = Slot(self.tasks.map(|t| t.with_capture(capture.clone())));
+        // One static type, as a stack composed by hand (see `slot`).
+        let tasks = Slot(self.tasks);
         #[cfg(feature = "otel")]
         let otel = match self.otel {
             Some(otel) => {
@@ -399,7 +400,7 @@ impl Builder {
         #[cfg(not(feature = "otel"))]
         let otel = Identity::new();
         #[cfg(feature = "metrics")]
-        let metrics = Slot(self.metrics.map(|m| m.with_capture(capture.clone())));
+        let metrics = Slot(self.metrics);
         #[cfg(not(feature = "metrics"))]
         let metrics = Identity::new();
         #[cfg(feature = "tickets")]
@@ -411,7 +412,9 @@ impl Builder {
                     TicketsSink::Db(path) => taskwire_tickets::layer(open_tickets_db(&path)?),
                 };
                 // The layer's own settings win; the builder fills in what it lacks.
-                tickets = tickets.with_capture(capture.clone());
+                if tickets.redactor().is_none() {
+                    tickets = tickets.with_redactor(self.redactor.clone());
+                }
                 if let (None, Some(s)) = (tickets.service(), &self.service) {
                     tickets = tickets.with_service(s.clone());
                 }
@@ -435,7 +438,7 @@ impl Builder {
             Slot(None)
         } else {
             let mut json = taskwire_json::layer()
-                .with_capture(capture.clone())
+                .with_redactor(self.redactor.clone())
                 .with_span_list(self.span_list);
             if let Some(s) = &self.service {
                 json = json.with_service(s.clone());
@@ -469,7 +472,9 @@ impl Builder {
             .and_then(tickets)
             .and_then(json)
             .and_then(filter);
-        let subscriber = tracing_subscriber::registry().with(layers);
+        // The capture is added on its own, so that the layers find it when they are added
+        // (`and_then` shows the layers of a chain the same subscriber, not each other).
+        let subscriber = tracing_subscriber::registry().with(capture).with(layers);
         Ok((Dispatch::new(subscriber), background, max_level))
     }
 }

@@ -173,6 +173,10 @@ where
         Layer::<S>::on_register_dispatch(&self.json, subscriber);
     }
 
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.json.on_layer(subscriber);
+    }
+
     fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
         Layer::<S>::register_callsite(&self.json, meta)
     }

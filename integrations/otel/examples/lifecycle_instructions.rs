@@ -11,7 +11,8 @@
 //! Stacks: `registry` (bare), `floor` (a layer storing a u64 id), `minimal` and
 //! `minimal_unsampled` (the least a hand-written task layer can do, `benches/support/floors.rs`), `tasks`, `unsampled` (tasks
 //! with a sampling ratio of 0), `tasks_otel` (tasks + taskwire-otel
-//! into a no-op exporter through its queue and export thread), `tasks_quiet_otel` (the same
+//! into a no-op exporter through its queue and export thread), `capture_tasks` and
+//! `capture_tasks_json` (the same layers above `taskwire_core::span::capture()`), `tasks_quiet_otel` (the same
 //! without `task.end` records), `tasks_json` and `tasks_json_otel` (with the JSON layer into a
 //! sink, which captures the fields the export then reuses), `tracing_otel`
 //! (tracing-opentelemetry, SDK batch processor, the same no-op exporter). Subtract a run of N
@@ -100,6 +101,23 @@ fn main() {
             );
             eprintln!("{}", guard.shutdown());
         }
+        "capture_tasks" => run(
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(taskwire_core::span::capture())
+                    .with(taskwire_tasks::layer()),
+            ),
+            n,
+        ),
+        "capture_tasks_json" => run(
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(taskwire_core::span::capture())
+                    .with(taskwire_tasks::layer())
+                    .with(taskwire_json::layer().with_writer(std::io::sink)),
+            ),
+            n,
+        ),
         "tasks_json" => run(
             tracing::Dispatch::new(
                 tracing_subscriber::registry()
@@ -133,7 +151,7 @@ fn main() {
             let _ = provider.shutdown();
         }
         other => eprintln!(
-            "unknown stack {other}: registry, floor, minimal, minimal_unsampled, unsampled, tasks, tasks_otel, tasks_quiet_otel, tasks_json, \
+            "unknown stack {other}: registry, floor, minimal, minimal_unsampled, unsampled, tasks, capture_tasks, capture_tasks_json, tasks_otel, tasks_quiet_otel, tasks_json, \
              tasks_json_otel, tracing_otel"
         ),
     }

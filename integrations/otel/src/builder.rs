@@ -10,7 +10,7 @@ use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::logs::LogExporter;
 use opentelemetry_sdk::trace::SpanExporter;
 use opentelemetry_sdk::Resource;
-use taskwire_core::{Capture, Redactor};
+use taskwire_core::Redactor;
 
 use crate::layer::OtelLayer;
 use crate::record::Limits;
@@ -34,7 +34,7 @@ pub struct OtelBuilder {
     service_name: Option<String>,
     service_version: Option<String>,
     attributes: Vec<KeyValue>,
-    capture: Capture,
+    redactor: Redactor,
     limits: Limits,
     events: bool,
     logs: bool,
@@ -72,7 +72,7 @@ impl Default for OtelBuilder {
             service_name: None,
             service_version: None,
             attributes: Vec::new(),
-            capture: Capture::default(),
+            redactor: Redactor::default(),
             limits: Limits::default(),
             events: true,
             logs: false,
@@ -168,18 +168,11 @@ impl OtelBuilder {
         self
     }
 
-    /// Redacts with `redactor` (spans this layer is first to capture, and event fields).
+    /// Redacts with `redactor` event fields, and span fields when the layer captures them
+    /// itself (no capture layer below it; see [`taskwire_core::span`]).
     #[must_use]
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
-        self.capture = self.capture.with_redactor(redactor);
-        self
-    }
-
-    /// Uses `capture` (and its redactor): layers built from clones of one capture redact
-    /// alike.
-    #[must_use]
-    pub fn with_capture(mut self, capture: Capture) -> Self {
-        self.capture = capture;
+        self.redactor = redactor;
         self
     }
 
@@ -388,7 +381,7 @@ impl OtelBuilder {
             },
         )?;
         let layer = OtelLayer::new(
-            self.capture,
+            self.redactor,
             shared.clone(),
             self.limits,
             self.events,

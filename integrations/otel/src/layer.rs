@@ -2,14 +2,13 @@
 //! and queues it for the export thread.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use taskwire_core::capture::Timing;
 use taskwire_core::event_time::EventClock;
+use taskwire_core::span::{CapturingLayer, LayerCapture, Needs, Timing};
 use taskwire_core::value::Typed;
-use taskwire_core::{Capture, SpanData};
+use taskwire_core::{Redactor, SpanData};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
@@ -32,14 +31,11 @@ use crate::worker::{ExportStats, Shared};
 /// Install it beside [`taskwire_tasks::layer()`](https://docs.rs/taskwire-tasks), which keeps
 /// the outcomes (error counts, failure reasons) the spans' statuses come from.
 pub struct OtelLayer {
-    capture: Capture,
+    capture: LayerCapture,
     shared: Arc<Shared>,
     limits: Limits,
     events: bool,
     logs: bool,
-    /// Whether this layer ever captured a span itself (no other taskwire layer did it first):
-    /// only then does it need to follow enters, exits and records.
-    owns_any: AtomicBool,
     /// The event's time, shared with the other taskwire layers (one event, one time).
     clock: EventClock,
 }
@@ -57,19 +53,23 @@ impl fmt::Debug for OtelLayer {
 
 impl OtelLayer {
     pub(crate) fn new(
-        capture: Capture,
+        redactor: Redactor,
         shared: Arc<Shared>,
         limits: Limits,
         events: bool,
         logs: bool,
     ) -> Self {
         OtelLayer {
-            capture: capture.with_timing(Timing::Sampled).with_fields(true),
+            capture: LayerCapture::new(
+                Needs::default()
+                    .with_timing(Timing::Sampled)
+                    .with_fields(true),
+            )
+            .with_redactor(redactor),
             shared,
             limits,
             events,
             logs,
-            owns_any: AtomicBool::new(false),
             clock: EventClock::default(),
         }
     }
@@ -78,10 +78,11 @@ impl OtelLayer {
     pub fn stats(&self) -> ExportStats {
         self.shared.stats()
     }
+}
 
-    #[inline]
-    fn owns_any(&self) -> bool {
-        self.owns_any.load(Ordering::Relaxed)
+impl CapturingLayer for OtelLayer {
+    fn layer_capture(&self) -> &LayerCapture {
+        &self.capture
     }
 }
 
@@ -96,28 +97,24 @@ impl<S> Layer<S> for OtelLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.capture.attach::<Self, S>(subscriber);
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if self.capture.on_new_span(attrs, id, &ctx) && !self.owns_any() {
-            self.owns_any.store(true, Ordering::Relaxed);
-        }
+        self.capture.on_new_span(attrs, id, &ctx);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if self.owns_any() {
-            self.capture.on_record(id, values, &ctx);
-        }
+        self.capture.on_record(id, values, &ctx);
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if self.owns_any() {
-            self.capture.on_enter(id, &ctx);
-        }
+        self.capture.on_enter(id, &ctx);
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if self.owns_any() {
-            self.capture.on_exit(id, &ctx);
-        }
+        self.capture.on_exit(id, &ctx);
     }
 
     fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
@@ -166,9 +163,9 @@ where
                         continue;
                     };
                     if ids.is_none() {
-                        ids = Some((d.trace_id, d.span_id, d.flags()));
+                        ids = Some((d.trace_id(), d.span_id(), d.flags()));
                     }
-                    for (k, v) in d.fields.iter() {
+                    for (k, v) in d.fields().iter() {
                         if span_fields.len() >= self.limits.max_attributes {
                             break;
                         }
@@ -202,7 +199,7 @@ where
         }
         let Some(span) = span else { return };
         let mut ext = span.extensions_mut();
-        if !ext.get_mut::<SpanData>().is_some_and(|d| d.sampled) {
+        if !ext.get_mut::<SpanData>().is_some_and(|d| d.sampled()) {
             return;
         }
         if !visited {
@@ -232,7 +229,7 @@ where
             return;
         };
         let d = &*d;
-        if !d.sampled {
+        if !d.sampled() {
             return;
         }
         let (end, start, busy) = match (d.created(), d.elapsed()) {
@@ -244,7 +241,7 @@ where
         };
         let max = self.limits.max_value_len;
         let failed = d.failed();
-        let failure = d.failure.as_deref().map(|f| {
+        let failure = d.failure().map(|f| {
             if f.len() > max {
                 truncate(f, max).into_boxed_str()
             } else {
@@ -252,21 +249,21 @@ where
             }
         });
         let (trace_id, span_id, parent_span_id, remote_parent, flags) = (
-            d.trace_id,
-            d.span_id,
-            d.parent_span_id,
-            d.remote_parent,
+            d.trace_id(),
+            d.span_id(),
+            d.parent_span_id(),
+            d.remote_parent(),
             d.flags(),
         );
         let (errors, failed_children, tracestate) =
-            (d.errors, d.failed_children, d.tracestate.clone());
+            (d.errors(), d.failed_children(), d.tracestate().cloned());
         let Some(mut q) = self.shared.reserve_span() else {
             return;
         };
         // The fields go straight into the queue's arena: no allocation per span.
         let (fields, dropped_fields) =
             q.arena
-                .push_fields(d.fields.iter(), d.fields.len(), &self.limits);
+                .push_fields(d.fields().iter(), d.fields().len(), &self.limits);
         let events = ext
             .remove::<SpanEvents>()
             .map(|list| Box::new((list.events, list.dropped)));

@@ -8,8 +8,8 @@ use http::Extensions;
 use reqwest::header::HeaderMap;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Error, Middleware, Next, Result};
-use taskwire_core::capture;
 use taskwire_core::propagation::{Injector, TRACEPARENT, TRACESTATE};
+use taskwire_core::span;
 use taskwire_core::Redactor;
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
@@ -153,10 +153,10 @@ impl Middleware for ClientTasks {
 fn inject(span: &Span, headers: &mut HeaderMap) {
     let context = span
         .with_subscriber(|(id, dispatch)| {
-            capture::read_span_data(dispatch, id, |d| (d.traceparent(), d.tracestate.clone()))
+            span::read_span_data(dispatch, id, |d| (d.traceparent(), d.tracestate().cloned()))
         })
         .flatten()
-        .or_else(|| capture::current().map(|tp| (tp, capture::current_tracestate())));
+        .or_else(|| span::current().map(|tp| (tp, span::current_tracestate())));
     let Some((parent, tracestate)) = context else {
         return;
     };
@@ -172,13 +172,7 @@ fn inject(span: &Span, headers: &mut HeaderMap) {
 /// Marks the task of `span` failed with `reason` (the first reason wins). Without a taskwire
 /// layer, or for a disabled span, it does nothing.
 fn fail(span: &Span, reason: impl fmt::Display) {
-    span.with_subscriber(|(id, dispatch)| {
-        capture::with_span_data(dispatch, id, |d| {
-            if d.failure.is_none() {
-                d.failure = Some(reason.to_string().into_boxed_str());
-            }
-        })
-    });
+    span.with_subscriber(|(id, dispatch)| span::with_span_data(dispatch, id, |d| d.fail(reason)));
 }
 
 /// A short, low-cardinality kind for `error.type`.

@@ -4,8 +4,8 @@
 use std::task::{Context, Poll};
 
 use http::Request;
-use taskwire_core::capture;
 use taskwire_core::propagation::{Injector, TRACEPARENT, TRACESTATE};
+use taskwire_core::span;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -47,7 +47,7 @@ impl<S> Layer<S> for PropagateLayer {
 /// current when [`Service::call`] runs, replacing any value already there. Outside a task, or
 /// without a taskwire layer, the request is left as it is.
 ///
-/// The context is read from a thread-local (`taskwire_core::capture::current`): call the
+/// The context is read from a thread-local (`taskwire_core::span::current`): call the
 /// service inside the task, e.g. from a future `.instrument(span)`-ed with it, as tracing's
 /// spans require anyway.
 #[derive(Clone, Debug)]
@@ -85,10 +85,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        if let Some(parent) = capture::current() {
+        if let Some(parent) = span::current() {
             let mut headers = HeaderInjector(req.headers_mut());
             parent.with_str(|tp| headers.set(TRACEPARENT, tp));
-            if let Some(state) = capture::current_tracestate() {
+            if let Some(state) = span::current_tracestate() {
                 headers.set(TRACESTATE, &state);
             } else {
                 headers.0.remove(TRACESTATE);

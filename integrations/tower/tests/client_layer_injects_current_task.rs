@@ -18,7 +18,7 @@ async fn the_servers_task_is_a_child_of_the_callers_task() {
 
     let span = tracing::info_span!("checkout");
     let (caller, res) = async {
-        let caller = taskwire_core::capture::current().expect("inside checkout");
+        let caller = taskwire_core::span::current().expect("inside checkout");
         let req = h.request("/users/9", &[("traceparent", b"00-stale")]);
         (caller, client.clone().oneshot(req).await.unwrap())
     }
@@ -47,7 +47,7 @@ async fn the_callers_tracestate_travels_along() {
     let carrier = [("traceparent", TRACEPARENT), ("tracestate", "vendor=v1")];
     let span = taskwire_tasks::import_from(&carrier[..], tracing::info_span!("caller"));
     let (caller, body) = async {
-        let caller = taskwire_core::capture::current().unwrap();
+        let caller = taskwire_core::span::current().unwrap();
         let res = client
             .clone()
             .oneshot(h.request("/headers", &[]))

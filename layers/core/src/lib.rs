@@ -7,8 +7,8 @@
 //!   trusts it).
 //! - [`event_time`]: one wall-clock time per event, shared by every layer that writes it
 //!   ([`EventClock`](event_time::EventClock)).
-//! - [`capture`]: span fields captured once and shared by every taskwire layer in the stack
-//!   ([`Capture`], [`SpanData`]).
+//! - [`span`]: the span model: one [`SpanData`] per span, written by the [`CaptureLayer`]
+//!   and read by every taskwire layer.
 //! - [`propagation`]: the W3C `traceparent`/`tracestate` codec and carrier traits.
 //! - [`redact`]: redaction of sensitive keys before anything is written ([`Redactor`]).
 //! - [`schema`]: the record schema (targets, keys, levels), with [`task_record`], the target,
@@ -22,39 +22,13 @@
 //!   record carries.
 //!
 //! Applications rarely use this crate directly: the `taskwire` crate wires the layers. Layer
-//! authors embed a [`Capture`] in their layer so that the spans they see are captured once:
-//!
-//! ```
-//! use tracing_subscriber::prelude::*;
-//! use tracing_subscriber::{layer::Context, registry::LookupSpan, Layer};
-//! use tracing_core::{span, Subscriber};
-//! use taskwire_core::{Capture, SpanData};
-//!
-//! struct Ids { capture: Capture }
-//!
-//! impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Ids {
-//!     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
-//!         self.capture.on_new_span(attrs, id, &ctx);
-//!         let span = ctx.span(id).expect("span is open");
-//!         let ext = span.extensions();
-//!         let data = ext.get::<SpanData>().expect("captured");
-//!         assert!(data.trace_id.is_valid());
-//!     }
-//!     fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
-//!         self.capture.on_record(id, values, &ctx);
-//!     }
-//! }
-//!
-//! let subscriber = tracing_subscriber::registry().with(Ids { capture: Capture::default() });
-//! tracing::subscriber::with_default(subscriber, || {
-//!     let _span = tracing::info_span!("checkout", order = 7).entered();
-//! });
-//! ```
-// One `unsafe` block: the `rdtsc` read in `clock.rs` (a measured hot path; see its SAFETY note).
+//! authors read a span's [`SpanData`] from its extensions; see [`span`] for the model and an
+//! example.
+// `unsafe` in two places, each with a SAFETY note: the `rdtsc` read in `clock.rs` (a measured
+// hot path) and `downcast_raw` in `span/capture.rs` (how a layer finds the capture below it).
 #![deny(unsafe_code)]
 
 pub mod cache;
-pub mod capture;
 pub mod clock;
 pub mod event_time;
 pub mod http;
@@ -64,12 +38,13 @@ pub mod process;
 pub mod propagation;
 pub mod redact;
 pub mod schema;
+pub mod span;
 pub mod suppress;
 pub mod time;
 pub mod value;
 
-pub use capture::{Capture, SpanData, SpanFields};
 pub use ids::{SpanId, TraceId};
 pub use redact::Redactor;
 pub use schema::task_record;
+pub use span::{capture, CaptureLayer, SpanData, SpanFields};
 pub use value::{ErrorValue, FieldValue};

@@ -115,6 +115,22 @@ impl Redactor {
         Redactor::with_keys(keys)
     }
 
+    /// A redactor for the names of both: a key either calls sensitive is redacted.
+    #[must_use]
+    pub fn union(&self, other: &Redactor) -> Redactor {
+        if Arc::ptr_eq(&self.inner, &other.inner)
+            || other
+                .inner
+                .names
+                .iter()
+                .all(|n| self.inner.names.contains(n))
+        {
+            return self.clone();
+        }
+        let names = self.inner.names.iter().chain(&other.inner.names);
+        Redactor::with_keys(names.map(|n| String::from_utf8_lossy(n).into_owned()))
+    }
+
     /// [`Redactor::is_sensitive`] for a field name of a `tracing` call site, whose answer is
     /// remembered per thread in a [`SiteCache`] keyed by the redactor and the name's address
     /// and length (a call site's names are `'static`): a hit neither locks nor allocates.

@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use taskwire_core::event_time::EventClock;
-use taskwire_core::{capture, Capture, FieldValue, Redactor, SpanData};
+use taskwire_core::span::{self, CapturingLayer, LayerCapture, Needs};
+use taskwire_core::{FieldValue, Redactor, SpanData};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent;
@@ -13,7 +14,6 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::entered::Entered;
 use crate::format::Format;
 use crate::keys::Key;
 use crate::render::{render_event, with_scratch, Occurrence};
@@ -23,11 +23,10 @@ use crate::render::{render_event, with_scratch, Occurrence};
 /// Built with [`layer()`](crate::layer) and configured with consuming `with_*` setters.
 pub struct JsonLayer<W = fn() -> io::Stdout> {
     make_writer: W,
-    capture: Capture,
+    capture: LayerCapture,
     format: Format,
     errors: WriteErrors,
     unsampled_level: Level,
-    entered: Entered,
     clock: EventClock,
 }
 
@@ -35,11 +34,10 @@ impl Default for JsonLayer {
     fn default() -> Self {
         JsonLayer {
             make_writer: io::stdout,
-            capture: Capture::default(),
+            capture: LayerCapture::new(Needs::default().with_fields(true)),
             format: Format::default(),
             errors: WriteErrors::default(),
             unsampled_level: Level::WARN,
-            entered: Entered::default(),
             clock: EventClock::default(),
         }
     }
@@ -74,7 +72,6 @@ impl<W> JsonLayer<W> {
             format: self.format,
             errors: self.errors,
             unsampled_level: self.unsampled_level,
-            entered: self.entered,
             clock: self.clock,
         }
     }
@@ -150,7 +147,9 @@ impl<W> JsonLayer<W> {
         self
     }
 
-    /// Redacts with `redactor` instead of the default key list.
+    /// Redacts event fields with `redactor` instead of the default key list, and span fields
+    /// when this layer captures them itself (no capture layer below it; see
+    /// [`taskwire_core::span`]).
     ///
     /// ```
     /// use taskwire_core::Redactor;
@@ -161,17 +160,6 @@ impl<W> JsonLayer<W> {
         self.format.redactor = redactor.clone();
         self.format.prepare();
         self.capture = self.capture.with_redactor(redactor);
-        self.format.touch();
-        self
-    }
-
-    /// Uses `capture` (and its redactor) to capture spans. Layers built from clones of one
-    /// [`Capture`] redact alike.
-    #[must_use]
-    pub fn with_capture(mut self, capture: Capture) -> Self {
-        self.format.redactor = capture.redactor().clone();
-        self.format.prepare();
-        self.capture = capture;
         self.format.touch();
         self
     }
@@ -199,6 +187,10 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + 'static,
 {
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.capture.attach::<Self, S>(subscriber);
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         self.capture.on_new_span(attrs, id, &ctx);
     }
@@ -208,12 +200,10 @@ where
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        self.entered.enter(id);
         self.capture.on_enter(id, &ctx);
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        self.entered.exit(id);
         self.capture.on_exit(id, &ctx);
     }
 
@@ -225,10 +215,10 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         // Unsampled traces keep only their important events. The flag keeps the common case
         // (everything sampled) free of the lookup.
-        if *event.metadata().level() > self.unsampled_level && capture::any_unsampled() {
+        if *event.metadata().level() > self.unsampled_level && span::any_unsampled() {
             let unsampled = ctx.event_scope(event).is_some_and(|mut scope| {
                 scope
-                    .find_map(|span| span.extensions().get::<SpanData>().map(|d| !d.sampled))
+                    .find_map(|span| span.extensions().get::<SpanData>().map(|d| !d.sampled()))
                     .unwrap_or(false)
             });
             if unsampled {
@@ -238,11 +228,14 @@ where
         let normalized = event.normalized_metadata();
         let is_log = normalized.is_some();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        // The event's span: for a contextual event, the innermost span this layer saw entered on
-        // this thread (see `entered`), else what the registry says.
+        // The event's span: for a contextual event, the innermost span the capture saw entered
+        // on this thread, when this layer's filter lets it see that span; else what the
+        // registry says. (`Context::event_scope` asks the registry's per-thread stack, which
+        // sits in a shared `ThreadLocal` whose borrow flags two logging threads write: the
+        // capture's stack is a plain thread-local.)
         let scope = event
             .is_contextual()
-            .then(|| self.entered.current())
+            .then(|| self.capture.current_span())
             .flatten()
             .and_then(|id| ctx.span(&id))
             .map(|span| span.scope())
@@ -260,6 +253,12 @@ where
                 self.errors.record(&e);
             }
         });
+    }
+}
+
+impl<W: 'static> CapturingLayer for JsonLayer<W> {
+    fn layer_capture(&self) -> &LayerCapture {
+        &self.capture
     }
 }
 

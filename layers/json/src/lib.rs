@@ -2,8 +2,8 @@
 //!
 //! One JSON object per line per event, written with a single `write_all` so concurrent
 //! threads never interleave lines, and rendered into a reused buffer so a record allocates
-//! nothing in steady state. Span fields are captured and rendered once, when recorded (shared
-//! with every other taskwire layer through [`taskwire_core::capture`]), never per event.
+//! nothing in steady state. Span fields are captured once, when recorded, and rendered once per
+//! change (one capture for every taskwire layer: [`taskwire_core::span`]), never per event.
 //!
 //! ```
 //! use tracing_subscriber::prelude::*;
@@ -53,7 +53,6 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod entered;
 mod format;
 mod keys;
 mod layer;

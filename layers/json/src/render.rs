@@ -187,7 +187,7 @@ pub(crate) fn render_event<S>(
                         None => {
                             // Spans omitted: only the ids of the innermost one matter.
                             if let Some(d) = data {
-                                ids = Some((d.trace_id, d.span_id, d.parent_span_id));
+                                ids = Some((d.trace_id(), d.span_id(), d.parent_span_id()));
                             }
                             continue;
                         }
@@ -199,7 +199,7 @@ pub(crate) fn render_event<S>(
                 line.push(b',');
                 if let Some(d) = data {
                     seen.truncate(base);
-                    for (name, value) in d.fields.rendered() {
+                    for (name, value) in d.fields().rendered() {
                         let out = OutKey {
                             name,
                             prefixed: name == "name",
@@ -212,7 +212,7 @@ pub(crate) fn render_event<S>(
                         line.extend_from_slice(value);
                         line.push(b',');
                     }
-                    ids = Some((d.trace_id, d.span_id, d.parent_span_id));
+                    ids = Some((d.trace_id(), d.span_id(), d.parent_span_id()));
                 }
                 close_object(line);
                 line.push(b',');
@@ -232,10 +232,10 @@ pub(crate) fn render_event<S>(
                     continue;
                 };
                 if ids.is_none() {
-                    ids = Some((d.trace_id, d.span_id, d.parent_span_id));
+                    ids = Some((d.trace_id(), d.span_id(), d.parent_span_id()));
                 }
                 let plan = span_plan_for(span_plans, fmt, span.metadata());
-                for (name, value) in d.fields.rendered() {
+                for (name, value) in d.fields().rendered() {
                     // The signature clears most keys without comparing strings.
                     if let Some(p) = plan.find(name) {
                         if seen_sig & p.sig != 0 && seen.iter().any(|s| s.same_as(p.out)) {

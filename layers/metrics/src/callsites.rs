@@ -66,13 +66,8 @@ impl Callsite {
         !self.fields.is_empty() || self.name_field.is_some()
     }
 
-    /// Whether the layer needs this call site's allow-listed field values (any taskwire
-    /// capture keeps the control fields `task.name`, `otel.name` and `outcome`).
-    pub(crate) fn needs_fields(&self) -> bool {
-        !self.fields.is_empty()
-    }
-
-    /// Whether the layer needs a capture of this call site's spans at all.
+    /// Whether the layer needs the span data of this call site's spans (field values, a
+    /// recorded outcome) when it is the only taskwire layer.
     pub(crate) fn needs_capture(&self) -> bool {
         self.dynamic() || self.outcome_field
     }

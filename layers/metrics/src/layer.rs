@@ -1,11 +1,11 @@
 //! [`MetricsLayer`]: span timings and event counts, to the `metrics` facade and to the in-app
 //! aggregates read through a [`MetricsHandle`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use taskwire_core::{schema, Capture, Redactor, SpanData};
+use taskwire_core::span::{CapturingLayer, LayerCapture, Needs};
+use taskwire_core::{schema, Redactor, SpanData};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
@@ -40,10 +40,9 @@ const OUTCOMES: [&str; 2] = ["succeeded", "failed"];
 pub struct MetricsLayer {
     registry: Arc<Registry>,
     callsites: Callsites,
-    /// Captures spans whose allow-listed fields become labels.
-    capture: Capture,
-    /// Captures spans that need only the control fields (`task.name`, `outcome`).
-    control: Capture,
+    /// The span capture: every field when some become labels, else the control fields
+    /// (`task.name`, `outcome`).
+    capture: LayerCapture,
     clock: Clock,
     /// Allow-listed span fields and their label names.
     allowed: Vec<(String, String)>,
@@ -51,9 +50,6 @@ pub struct MetricsLayer {
     target_labels: bool,
     window: Window,
     slow: Option<SlowSpans>,
-    /// Whether this layer owns the capture of some span (then it applies `record`, enter and
-    /// exit; otherwise the owning layer does, and forwarding would only cost lookups).
-    captures: AtomicBool,
     dispatch: OnceLock<WeakDispatch>,
 }
 
@@ -68,15 +64,13 @@ impl Default for MetricsLayer {
                 family::DEFAULT_MAX_LABEL_SETS,
             )),
             callsites: Callsites::default(),
-            capture: Capture::default(),
-            control: Capture::default().with_fields(false),
+            capture: LayerCapture::new(Needs::default()),
             clock,
             allowed: Vec::new(),
             busy: false,
             target_labels: false,
             window,
             slow: None,
-            captures: AtomicBool::new(false),
             dispatch: OnceLock::new(),
         }
     }
@@ -134,6 +128,8 @@ impl MetricsLayer {
                 self.allowed.push((f.to_owned(), label));
             }
         }
+        let needs = Needs::default().with_fields(!self.allowed.is_empty());
+        self.capture = self.capture.with_needs(needs);
         self
     }
 
@@ -229,19 +225,11 @@ impl MetricsLayer {
         self
     }
 
-    /// Redacts with `redactor` the span fields this layer is first to capture.
+    /// Redacts with `redactor` the span fields this layer captures itself (no capture layer
+    /// below it; see [`taskwire_core::span`]).
     #[must_use]
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
-        self.capture = self.capture.with_redactor(redactor.clone());
-        self.control = self.control.with_redactor(redactor);
-        self
-    }
-
-    /// Uses `capture` to capture spans (layers made from clones of one capture redact alike).
-    #[must_use]
-    pub fn with_capture(mut self, capture: Capture) -> Self {
-        self.control = capture.clone().with_fields(false);
-        self.capture = capture.with_fields(true);
+        self.capture = self.capture.with_redactor(redactor);
         self
     }
 
@@ -310,6 +298,12 @@ impl MetricsLayer {
     }
 }
 
+impl CapturingLayer for MetricsLayer {
+    fn layer_capture(&self) -> &LayerCapture {
+        &self.capture
+    }
+}
+
 impl<S> Layer<S> for MetricsLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -318,22 +312,19 @@ where
         let _ = self.dispatch.set(subscriber.downgrade());
     }
 
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.capture.attach::<Self, S>(subscriber);
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(ci) = self.callsites.index(attrs.metadata(), &self.allowed) else {
+            self.capture.on_new_span(attrs, id, &ctx);
             return;
         };
-        if let Some(cs) = self.callsites.get(ci) {
-            let owns = if cs.needs_fields() {
-                self.capture.on_new_span(attrs, id, &ctx)
-            } else if cs.needs_capture() {
-                self.control.on_new_span(attrs, id, &ctx)
-            } else {
-                false
-            };
-            if owns && !self.captures.load(Ordering::Relaxed) {
-                self.captures.store(true, Ordering::Relaxed);
-            }
-        }
+        // Alone in the stack, the layer captures only the spans whose series depend on their
+        // fields or outcome; the others need only its own timing.
+        let needed = self.callsites.get(ci).is_none_or(Callsite::needs_capture);
+        self.capture.on_new_span_if(needed, attrs, id, &ctx);
         let Some(span) = ctx.span(id) else { return };
         let timing = Timing {
             layer: self.callsites.uid(),
@@ -352,17 +343,11 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if self.captures.load(Ordering::Relaxed) {
-            self.capture.on_record(id, values, &ctx);
-            self.control.on_record(id, values, &ctx);
-        }
+        self.capture.on_record(id, values, &ctx);
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if self.captures.load(Ordering::Relaxed) {
-            self.capture.on_enter(id, &ctx);
-            self.control.on_enter(id, &ctx);
-        }
+        self.capture.on_enter(id, &ctx);
         if !self.busy {
             return;
         }
@@ -377,10 +362,7 @@ where
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if self.captures.load(Ordering::Relaxed) {
-            self.capture.on_exit(id, &ctx);
-            self.control.on_exit(id, &ctx);
-        }
+        self.capture.on_exit(id, &ctx);
         if !self.busy {
             return;
         }
@@ -472,7 +454,7 @@ where
             wall: now.saturating_sub(t.start),
             busy,
             failed,
-            ids: data.map(|d| (d.trace_id, d.span_id)),
+            ids: data.map(|d| (d.trace_id(), d.span_id())),
         };
         let slow_name = |e: &Entry<SpanSeries>| {
             e.labels
@@ -485,7 +467,7 @@ where
             let mut key = take_buffer(&KEY);
             let name = cs
                 .name_field
-                .and_then(|f| data?.fields.get(f)?.as_str())
+                .and_then(|f| data?.fields().get(f)?.as_str())
                 .unwrap_or(cs.name);
             push_key(&mut key, "name", name);
             push_key(&mut key, "target", cs.target);
@@ -493,7 +475,7 @@ where
             let mut value = take_buffer(&VALUE);
             for (label, field) in cs.fields.iter() {
                 value.clear();
-                push_value(&mut value, data.and_then(|d| d.fields.get(field)));
+                push_value(&mut value, data.and_then(|d| d.fields().get(field)));
                 push_key(&mut key, label, &value);
             }
             put_buffer(&VALUE, value);

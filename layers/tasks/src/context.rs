@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use taskwire_core::capture;
 use taskwire_core::propagation::{self, Extracted, Extractor, Injector, TraceParent, TraceState};
+use taskwire_core::span;
 use taskwire_core::{SpanId, TraceId};
 use tracing::Span;
 
@@ -87,9 +87,9 @@ impl fmt::Display for TaskContext {
 /// The task entered last on this thread, or `None` outside tasks. A thread-local read: no span
 /// handle is cloned and no lock is taken.
 pub fn current() -> Option<TaskContext> {
-    capture::current().map(|parent| TaskContext {
+    span::current().map(|parent| TaskContext {
         parent,
-        tracestate: capture::current_tracestate(),
+        tracestate: span::current_tracestate(),
     })
 }
 
@@ -100,7 +100,7 @@ pub fn current() -> Option<TaskContext> {
 /// ```
 #[inline]
 pub fn current_ids() -> Option<(TraceId, SpanId)> {
-    capture::current().map(|p| (p.trace_id, p.span_id))
+    span::current().map(|p| (p.trace_id, p.span_id))
 }
 
 /// Makes `span` (just created, not yet entered) a child of the remote task `traceparent`.
@@ -169,28 +169,23 @@ pub trait SpanExt {
 
 impl SpanExt for Span {
     fn set_remote_parent(&self, remote: &Extracted) -> bool {
-        self.with_subscriber(|(id, dispatch)| capture::set_remote_parent(dispatch, id, remote))
+        self.with_subscriber(|(id, dispatch)| span::set_remote_parent(dispatch, id, remote))
             .unwrap_or(false)
     }
 
     fn task_context(&self) -> Option<TaskContext> {
         self.with_subscriber(|(id, dispatch)| {
-            capture::read_span_data(dispatch, id, |d| TaskContext {
+            span::read_span_data(dispatch, id, |d| TaskContext {
                 parent: d.traceparent(),
-                tracestate: d.tracestate.clone(),
+                tracestate: d.tracestate().cloned(),
             })
         })
         .flatten()
     }
 
     fn fail(&self, reason: impl fmt::Display) {
-        let reason = reason.to_string();
         self.with_subscriber(|(id, dispatch)| {
-            capture::with_span_data(dispatch, id, |d| {
-                if d.failure.is_none() {
-                    d.failure = Some(reason.into_boxed_str());
-                }
-            })
+            span::with_span_data(dispatch, id, |d| d.fail(reason))
         });
     }
 }

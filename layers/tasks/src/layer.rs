@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use taskwire_core::capture::Timing;
-use taskwire_core::{Capture, Redactor, SpanData};
+use taskwire_core::span::{CapturingLayer, LayerCapture, Needs, Timing};
+use taskwire_core::{Redactor, SpanData};
 use tracing::field::{Field, Visit};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
 use tracing_core::span::{Attributes, Id, Record};
@@ -47,7 +47,7 @@ pub enum TaskRecords {
 /// recorded under that name instead (`info_span!("request", task.name = %format!("GET {route}"))`).
 #[derive(Debug)]
 pub struct TasksLayer {
-    capture: Capture,
+    capture: LayerCapture,
     sampler: Sampler,
     records: TaskRecords,
     task_start: bool,
@@ -59,9 +59,7 @@ pub struct TasksLayer {
 impl Default for TasksLayer {
     fn default() -> Self {
         TasksLayer {
-            capture: Capture::default()
-                .with_timing(Timing::Sampled)
-                .with_fields(false),
+            capture: LayerCapture::new(needs(Sampler::default())),
             sampler: Sampler::default(),
             records: TaskRecords::All,
             task_start: false,
@@ -76,7 +74,7 @@ impl TasksLayer {
     #[must_use]
     pub fn with_sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = sampler;
-        self.capture = self.configure(self.capture.clone());
+        self.capture = self.capture.with_needs(needs(sampler));
         self
     }
 
@@ -94,29 +92,11 @@ impl TasksLayer {
         self
     }
 
-    /// Redacts with `redactor` (the spans this layer is first to capture).
+    /// Redacts with `redactor` the span fields this layer captures when no capture layer is
+    /// installed below it (see [`taskwire_core::span`]).
     #[must_use]
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
         self.capture = self.capture.with_redactor(redactor);
-        self
-    }
-
-    /// The capture settings this layer needs: timing of sampled tasks, and its sampler
-    /// deciding roots as they are captured.
-    fn configure(&self, capture: Capture) -> Capture {
-        let sampler = self.sampler;
-        let capture = capture.with_timing(Timing::Sampled).with_fields(false);
-        if sampler.get_ratio() >= 1.0 {
-            capture
-        } else {
-            capture.with_root_sampler(move |t| sampler.sample(t))
-        }
-    }
-
-    /// Uses `capture` to capture spans (layers made from clones of one capture redact alike).
-    #[must_use]
-    pub fn with_capture(mut self, capture: Capture) -> Self {
-        self.capture = self.configure(capture);
         self
     }
 
@@ -161,10 +141,10 @@ impl TasksLayer {
     }
 
     fn wants_record(&self, data: &SpanData, failed: bool) -> bool {
-        data.sampled
+        data.sampled()
             && match self.records {
                 TaskRecords::All => true,
-                TaskRecords::Roots => data.parent_span_id.is_none() || data.remote_parent,
+                TaskRecords::Roots => data.is_local_root(),
                 TaskRecords::Failed => failed,
                 TaskRecords::Off => false,
             }
@@ -182,27 +162,12 @@ where
         });
     }
 
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.capture.attach::<Self, S>(subscriber);
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if self.capture.on_new_span(attrs, id, &ctx) {
-            // Captured here: lineage, sampling and timing are decided.
-            return;
-        }
-        // Another taskwire layer captured the span first (a hand-built stack with the tasks
-        // layer further out): apply this layer's sampling and timing to its roots.
-        let Some(span) = ctx.span(id) else { return };
-        let mut ext = span.extensions_mut();
-        if let Some(d) = ext.get_mut::<SpanData>() {
-            if d.parent_span_id.is_none() && !d.remote_parent {
-                d.sampled = self.sampler.sample(d.trace_id);
-                if !d.sampled {
-                    taskwire_core::capture::note_unsampled();
-                }
-            }
-            if d.sampled {
-                d.ensure_timed();
-            }
-            taskwire_core::capture::changed(id);
-        }
+        self.capture.on_new_span(attrs, id, &ctx);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -261,12 +226,11 @@ where
         };
         let mut ext = span.extensions_mut();
         if let Some(d) = ext.get_mut::<SpanData>() {
-            d.errors = d.errors.saturating_add(1);
-            if d.failure.is_none() {
+            d.record_error(|| {
                 let mut m = Message(None);
                 event.record(&mut m);
-                d.failure = m.0.map(String::into_boxed_str);
-            }
+                m.0
+            });
         }
     }
 
@@ -283,10 +247,10 @@ where
                 (
                     failed,
                     true,
-                    d.errors,
-                    d.failed_children,
-                    d.remote_parent,
-                    d.failure.clone(),
+                    d.errors(),
+                    d.failed_children(),
+                    d.remote_parent(),
+                    d.failure().map(Box::<str>::from),
                     task_name(d),
                     d.elapsed().unwrap_or_default(),
                 )
@@ -297,7 +261,7 @@ where
         if failed {
             if let Some(parent) = span.parent() {
                 if let Some(pd) = parent.extensions_mut().get_mut::<SpanData>() {
-                    pd.failed_children = pd.failed_children.saturating_add(1);
+                    pd.note_failed_child();
                 }
             }
         }
@@ -328,6 +292,23 @@ where
                 failure.as_ref().map(|f| f as &dyn tracing::Value),
             ],
         );
+    }
+}
+
+/// What the tasks layer needs from the capture: timing of sampled tasks, and `sampler`
+/// deciding roots as they are captured.
+fn needs(sampler: Sampler) -> Needs {
+    let needs = Needs::default().with_timing(Timing::Sampled);
+    if sampler.get_ratio() >= 1.0 {
+        needs
+    } else {
+        needs.with_root_sampler(move |t| sampler.sample(t))
+    }
+}
+
+impl CapturingLayer for TasksLayer {
+    fn layer_capture(&self) -> &LayerCapture {
+        &self.capture
     }
 }
 

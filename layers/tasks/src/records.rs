@@ -19,7 +19,7 @@ use tracing_core::{Dispatch, Event, Level, Metadata};
 
 use taskwire_core::task_record;
 
-use crate::layer::TARGET;
+use taskwire_core::task_record::TARGET;
 
 /// A record's call site: its metadata and the interest subscribers registered for it.
 pub(crate) struct RecordCallsite {

@@ -39,7 +39,7 @@ fn taskwire_continues_what_opentelemetry_emits() {
         // The task's parent is OpenTelemetry's span.
         let subscriber_parent = span
             .with_subscriber(|(id, d)| {
-                taskwire_core::capture::with_span_data(d, id, |data| data.parent_span_id)
+                taskwire_core::span::with_span_data(d, id, |data| data.parent_span_id())
             })
             .flatten()
             .flatten();

@@ -490,7 +490,7 @@ fn control_fields_work_with_the_tasks_layer_alone() {
         // The recorded outcome failed the child: the parent counted it.
         let counted = parent
             .with_subscriber(|(id, d)| {
-                taskwire_core::capture::with_span_data(d, id, |data| data.failed_children)
+                taskwire_core::span::with_span_data(d, id, |data| data.failed_children())
             })
             .flatten();
         assert_eq!(counted, Some(1));

@@ -6,7 +6,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use taskwire_core::event_time::EventClock;
-use taskwire_core::{Capture, Redactor};
+use taskwire_core::span::{LayerCapture, Needs};
+use taskwire_core::Redactor;
 use tracing_core::Level;
 
 use crate::fingerprint::FINGERPRINT_FIELD;
@@ -35,13 +36,12 @@ pub struct TicketsBuilder {
     store: Box<dyn TicketWriter>,
     writer: WriterConfig,
     max_groups: usize,
-    capture: Capture,
+    capture: LayerCapture,
     min_level: Level,
     grouping: Grouping,
     tag_fields: Vec<Arc<str>>,
     sample_cx: SampleContext,
-    /// Whether [`TicketsBuilder::with_redactor`] was called: then a shared capture
-    /// ([`TicketsBuilder::with_capture`]) does not replace the redactor of the samples.
+    /// Whether [`TicketsBuilder::with_redactor`] was called.
     own_redactor: bool,
 }
 
@@ -59,7 +59,7 @@ impl std::fmt::Debug for TicketsBuilder {
 
 impl TicketsBuilder {
     pub(crate) fn new(store: Box<dyn TicketWriter>) -> TicketsBuilder {
-        let capture = Capture::default();
+        let capture = LayerCapture::new(Needs::default().with_fields(true));
         TicketsBuilder {
             store,
             writer: WriterConfig {
@@ -182,9 +182,8 @@ impl TicketsBuilder {
         self.writer.release.as_deref()
     }
 
-    /// Redacts with `redactor` (event fields, and the spans this layer is first to capture).
-    /// A capture shared later ([`TicketsBuilder::with_capture`]) keeps this redactor for the
-    /// event fields of samples.
+    /// Redacts with `redactor` event fields, and span fields when the layer captures them
+    /// itself (no capture layer below it; see [`taskwire_core::span`]).
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
         self.capture = self.capture.with_redactor(redactor.clone());
         self.sample_cx.redactor = redactor;
@@ -192,14 +191,9 @@ impl TicketsBuilder {
         self
     }
 
-    /// Uses `capture` (and its redactor, unless [`TicketsBuilder::with_redactor`] set one) to
-    /// capture spans, like the other taskwire layers.
-    pub fn with_capture(mut self, capture: Capture) -> Self {
-        if !self.own_redactor {
-            self.sample_cx.redactor = capture.redactor().clone();
-        }
-        self.capture = capture;
-        self
+    /// The redactor set with [`TicketsBuilder::with_redactor`], if any.
+    pub fn redactor(&self) -> Option<&Redactor> {
+        self.own_redactor.then_some(&self.sample_cx.redactor)
     }
 
     /// Cuts stored string values (and the message) longer than `bytes`, marking the cut.

@@ -11,7 +11,8 @@ use std::sync::{Arc, OnceLock};
 
 use taskwire_core::event_time::EventClock;
 use taskwire_core::schema::level_index;
-use taskwire_core::{suppress, Capture};
+use taskwire_core::span::{CapturingLayer, LayerCapture};
+use taskwire_core::suppress;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_log::NormalizeEvent;
@@ -37,7 +38,7 @@ pub const TASKS_TARGET: &str = taskwire_core::task_record::TARGET;
 /// [crate docs](crate).
 pub struct TicketsLayer {
     pub(crate) id: u64,
-    pub(crate) capture: Capture,
+    pub(crate) capture: LayerCapture,
     pub(crate) min_level: Level,
     pub(crate) grouping: Grouping,
     /// `fingerprint`, then the grouping fields.
@@ -245,10 +246,20 @@ pub(crate) fn budget(samples_per_ticket: usize) -> u32 {
     u32::try_from(samples_per_ticket.saturating_add(1)).unwrap_or(u32::MAX)
 }
 
+impl CapturingLayer for TicketsLayer {
+    fn layer_capture(&self) -> &LayerCapture {
+        &self.capture
+    }
+}
+
 impl<S> Layer<S> for TicketsLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.capture.attach::<Self, S>(subscriber);
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         self.capture.on_new_span(attrs, id, &ctx);
     }

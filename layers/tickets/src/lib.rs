@@ -66,8 +66,9 @@
 //!
 //! # Composing
 //!
-//! The layer works alone (it captures spans itself, sharing the capture with other taskwire
-//! layers), inside `Option<L>`, boxed, and behind per-layer filters.
+//! The layer works alone (it captures spans itself), above the span capture of a stack
+//! (`registry().with(taskwire_core::span::capture())`, which it then reads), inside
+//! `Option<L>`, boxed, and behind per-layer filters.
 #![forbid(unsafe_code)]
 
 mod builder;

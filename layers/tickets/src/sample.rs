@@ -261,7 +261,7 @@ where
             spans.extend_from_slice(b",\"fields\":{");
             let ext = span.extensions();
             if let Some(data) = ext.get::<SpanData>() {
-                for (i, (name, value)) in data.fields.iter().enumerate() {
+                for (i, (name, value)) in data.fields().iter().enumerate() {
                     if i > 0 {
                         spans.push(b',');
                     }
@@ -269,7 +269,7 @@ where
                     spans.push(b':');
                     write_value(&mut spans, value, cx.max_field_len);
                 }
-                ids = Some((data.trace_id, data.span_id));
+                ids = Some((data.trace_id(), data.span_id()));
             }
             spans.extend_from_slice(b"}}");
         }
@@ -345,7 +345,7 @@ impl<'a> Lookup<'a> {
             };
             for (i, name) in self.names.iter().enumerate() {
                 if self.values[i].is_none() {
-                    if let Some(v) = data.fields.get(name) {
+                    if let Some(v) = data.fields().get(name) {
                         self.values[i] = Some(v.to_string());
                     }
                 }

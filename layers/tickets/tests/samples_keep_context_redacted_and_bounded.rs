@@ -25,7 +25,7 @@ fn a_sample_has_the_whole_context() {
         let _req =
             tracing::info_span!("request", http.route = "/pay", password = "hunter2").entered();
         let _inner = tracing::info_span!("charge", attempt = 2).entered();
-        ids = taskwire_core::capture::current();
+        ids = taskwire_core::span::current();
         let err = ChainedError::new("charge failed", "connection reset");
         tracing::error!(
             user_id = 7,

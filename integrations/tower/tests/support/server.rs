@@ -86,13 +86,13 @@ async fn echo_headers(headers: HeaderMap) -> String {
             out.push('\n');
         }
     }
-    match taskwire_core::capture::current() {
+    match taskwire_core::span::current() {
         Some(task) => {
             out.push_str("current: ");
             out.push_str(&task.to_string());
             out.push(' ');
             out.push_str(
-                taskwire_core::capture::current_tracestate()
+                taskwire_core::span::current_tracestate()
                     .as_deref()
                     .unwrap_or("-"),
             );

@@ -1,0 +1,409 @@
+//! [`SpanData`]: what taskwire keeps about one span, and the rules that keep it consistent.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::clock;
+use crate::ids::{SpanId, TraceId};
+use crate::propagation::TraceParent;
+use crate::schema;
+use crate::value::FieldValue;
+
+use super::fields::SpanFields;
+
+/// Which spans get wall and busy time measured (two clock reads per enter/exit pair, one at
+/// creation and one at close). Spans nobody times cost no clock read at all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Timing {
+    /// No timing.
+    #[default]
+    Off,
+    /// Spans of sampled traces (what task records and exported spans need).
+    Sampled,
+    /// Every span.
+    Always,
+}
+
+impl Timing {
+    /// Whether a span of a trace whose sampled flag is `sampled` is timed.
+    #[inline]
+    pub(crate) fn times(self, sampled: bool) -> bool {
+        match self {
+            Timing::Off => false,
+            Timing::Sampled => sampled,
+            Timing::Always => true,
+        }
+    }
+}
+
+/// Where a span sits in its trace: decided when the span is captured, changed only by
+/// [`set_remote_parent`](super::set_remote_parent).
+#[derive(Clone, Debug)]
+pub(crate) struct Lineage {
+    pub(crate) trace_id: TraceId,
+    pub(crate) parent_span_id: Option<SpanId>,
+    pub(crate) sampled: bool,
+    pub(crate) random: bool,
+    pub(crate) remote_parent: bool,
+    pub(crate) tracestate: Option<Arc<str>>,
+}
+
+/// What taskwire keeps about a span, in its registry extensions: written by the capture (ids,
+/// lineage, fields, timing) and by the tasks layer through the methods below (errors, failure,
+/// failed children); read by every taskwire layer.
+///
+/// ```
+/// use taskwire_core::SpanData;
+///
+/// let mut data = SpanData::detached();
+/// assert!(!data.failed());
+/// data.fail("card declined");
+/// data.fail("timeout"); // the first reason wins
+/// assert_eq!(data.failure(), Some("card declined"));
+/// assert!(data.failed());
+/// ```
+pub struct SpanData {
+    span_id: SpanId,
+    lineage: Lineage,
+    fields: SpanFields,
+    /// Whether `fields` holds every field of the span, not only the [control
+    /// fields](super::CONTROL_FIELDS) (some layer in the stack reads them).
+    all_fields: bool,
+    timed: Option<SpanTimes>,
+    errors: u32,
+    failed_children: u32,
+    failure: Option<Box<str>>,
+}
+
+impl fmt::Debug for SpanData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpanData")
+            .field("traceparent", &self.traceparent().to_string())
+            .field("parent_span_id", &self.lineage.parent_span_id)
+            .field("remote_parent", &self.lineage.remote_parent)
+            .field("fields", &self.fields)
+            .field("errors", &self.errors)
+            .field("failed_children", &self.failed_children)
+            .field("failure", &self.failure)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Wall and busy time of a span, in [`clock`] nanoseconds.
+#[derive(Debug, Clone, Copy)]
+struct SpanTimes {
+    created: u64,
+    /// The entered time of the intervals that ended so far; an interval is added when the
+    /// span is exited.
+    busy: u64,
+}
+
+impl SpanData {
+    pub(crate) fn new(lineage: Lineage, fields: SpanFields, all_fields: bool, timed: bool) -> Self {
+        SpanData {
+            span_id: SpanId::random(),
+            lineage,
+            fields,
+            all_fields,
+            timed: timed.then(|| SpanTimes {
+                created: clock::now(),
+                busy: 0,
+            }),
+            errors: 0,
+            failed_children: 0,
+            failure: None,
+        }
+    }
+
+    /// The data of a sampled root span that belongs to no subscriber: for tests and examples
+    /// of the methods below.
+    pub fn detached() -> Self {
+        let lineage = Lineage {
+            trace_id: TraceId::random(),
+            parent_span_id: None,
+            sampled: true,
+            random: true,
+            remote_parent: false,
+            tracestate: None,
+        };
+        SpanData::new(lineage, SpanFields::default(), true, false)
+    }
+
+    /// The trace this span belongs to.
+    #[inline]
+    pub fn trace_id(&self) -> TraceId {
+        self.lineage.trace_id
+    }
+
+    /// This span's own id.
+    #[inline]
+    pub fn span_id(&self) -> SpanId {
+        self.span_id
+    }
+
+    /// The parent span's id, if any (local or remote).
+    #[inline]
+    pub fn parent_span_id(&self) -> Option<SpanId> {
+        self.lineage.parent_span_id
+    }
+
+    /// Whether the trace is sampled (the W3C sampled flag).
+    #[inline]
+    pub fn sampled(&self) -> bool {
+        self.lineage.sampled
+    }
+
+    /// The W3C Level 2 random-trace-id flag: set for trace ids taskwire generated (all random),
+    /// and as it arrived for a trace imported from another process.
+    #[inline]
+    pub fn random(&self) -> bool {
+        self.lineage.random
+    }
+
+    /// Whether the parent is a task of another process (imported from a `traceparent`).
+    #[inline]
+    pub fn remote_parent(&self) -> bool {
+        self.lineage.remote_parent
+    }
+
+    /// Whether the span has no local parent: a root, or a task imported from another process.
+    #[inline]
+    pub fn is_local_root(&self) -> bool {
+        self.lineage.parent_span_id.is_none() || self.lineage.remote_parent
+    }
+
+    /// The W3C `tracestate` carried along the trace, if any.
+    #[inline]
+    pub fn tracestate(&self) -> Option<&Arc<str>> {
+        self.lineage.tracestate.as_ref()
+    }
+
+    /// This span's own context as a `traceparent`.
+    #[inline]
+    pub fn traceparent(&self) -> TraceParent {
+        TraceParent {
+            trace_id: self.lineage.trace_id,
+            span_id: self.span_id,
+            sampled: self.lineage.sampled,
+            random: self.lineage.random,
+        }
+    }
+
+    /// This span's W3C trace-flags byte (sampled and random bits).
+    #[inline]
+    pub fn flags(&self) -> u8 {
+        self.traceparent().flags()
+    }
+
+    /// The span's fields. Without a layer that reads span fields in the stack, only the
+    /// [control fields](super::CONTROL_FIELDS).
+    #[inline]
+    pub fn fields(&self) -> &SpanFields {
+        &self.fields
+    }
+
+    /// ERROR events that occurred directly inside this span.
+    #[inline]
+    pub fn errors(&self) -> u32 {
+        self.errors
+    }
+
+    /// Children whose outcome was failed.
+    #[inline]
+    pub fn failed_children(&self) -> u32 {
+        self.failed_children
+    }
+
+    /// Why the task failed, if a reason was given: the first one ([`SpanData::fail`], or the
+    /// message of the first ERROR event).
+    #[inline]
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
+    /// Whether the task failed: an ERROR event inside it, a failure reason, or a recorded
+    /// field `outcome = "failed"`. A failed child does not fail its parent.
+    pub fn failed(&self) -> bool {
+        self.errors > 0
+            || self.failure.is_some()
+            || (self.fields.has_outcome()
+                && self
+                    .fields
+                    .get(schema::OUTCOME)
+                    .and_then(FieldValue::as_str)
+                    == Some("failed"))
+    }
+
+    /// Marks the task failed with `reason`. The first reason wins: later ones are ignored
+    /// (and not even formatted). Returns whether this reason was kept.
+    pub fn fail(&mut self, reason: impl fmt::Display) -> bool {
+        if self.failure.is_some() {
+            return false;
+        }
+        let mut s = String::new();
+        // Not `to_string`, which panics on a failing `Display` impl.
+        let _ = fmt::Write::write_fmt(&mut s, format_args!("{reason}"));
+        self.failure = Some(s.into_boxed_str());
+        true
+    }
+
+    /// Counts an ERROR event directly inside this span. `reason` (the event's message) is
+    /// asked for only when the task has no failure reason yet, and becomes it.
+    pub fn record_error(&mut self, reason: impl FnOnce() -> Option<String>) {
+        self.errors = self.errors.saturating_add(1);
+        if self.failure.is_none() {
+            self.failure = reason().map(String::into_boxed_str);
+        }
+    }
+
+    /// Counts a child span whose outcome was failed.
+    pub fn note_failed_child(&mut self) {
+        self.failed_children = self.failed_children.saturating_add(1);
+    }
+
+    /// The task's display name when the code gave it one: its `task.name` field, else its
+    /// `otel.name` field (span names are static; a request task is named after its route at
+    /// run time).
+    pub fn task_name(&self) -> Option<&str> {
+        if !self.fields.has_name() {
+            return None;
+        }
+        schema::NAME_KEYS
+            .iter()
+            .find_map(|k| self.fields.get(k).and_then(FieldValue::as_str))
+    }
+
+    /// Wall time since creation and busy (entered) time so far, when the span is timed (see
+    /// [`Timing`]). Busy time counts the intervals that ended (the span was exited);
+    /// intervals on several threads at once add up, as CPU time does.
+    pub fn elapsed(&self) -> Option<(Duration, Duration)> {
+        self.timed.map(|t| {
+            let now = clock::now();
+            (
+                Duration::from_nanos(now.saturating_sub(t.created)),
+                Duration::from_nanos(t.busy),
+            )
+        })
+    }
+
+    /// When the span was created, when it is timed.
+    pub fn created(&self) -> Option<Instant> {
+        self.timed.map(|t| clock::to_instant(t.created))
+    }
+
+    /// Whether the span is timed.
+    #[inline]
+    pub(crate) fn is_timed(&self) -> bool {
+        self.timed.is_some()
+    }
+
+    /// Adds an entered interval that ended (an exit) to the busy time.
+    #[inline]
+    pub(crate) fn add_busy(&mut self, nanos: u64) {
+        if let Some(t) = self.timed.as_mut() {
+            t.busy += nanos;
+        }
+    }
+
+    /// Whether every field is captured (not only the control fields).
+    #[inline]
+    pub(crate) fn has_all_fields(&self) -> bool {
+        self.all_fields
+    }
+
+    /// The fields, for the capture to record into.
+    #[inline]
+    pub(crate) fn fields_mut(&mut self) -> &mut SpanFields {
+        &mut self.fields
+    }
+
+    /// Re-parents the span under a remote task: its trace, sampling and `tracestate`. A
+    /// span that becomes sampled starts being timed now when `timing` asks for it.
+    pub(crate) fn set_remote_parent(&mut self, parent: TraceParent, state: Option<Arc<str>>) {
+        self.lineage = Lineage {
+            trace_id: parent.trace_id,
+            parent_span_id: Some(parent.span_id),
+            sampled: parent.sampled,
+            random: parent.random,
+            remote_parent: true,
+            tracestate: state,
+        };
+        if parent.sampled && self.timed.is_none() {
+            // Unsampled at creation, so untimed; the imported trace is sampled.
+            self.timed = Some(SpanTimes {
+                created: clock::now(),
+                busy: 0,
+            });
+        }
+    }
+}
+
+static UNSAMPLED: AtomicBool = AtomicBool::new(false);
+
+/// Records that some span in this process is unsampled, so layers start checking the
+/// sampled flag (until then they skip the lookup).
+pub fn note_unsampled() {
+    UNSAMPLED.store(true, Ordering::Relaxed);
+}
+
+/// Whether any span of this process has been unsampled so far.
+#[inline]
+pub fn any_unsampled() -> bool {
+    UNSAMPLED.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_failure_reason_wins() {
+        let mut d = SpanData::detached();
+        assert!(d.fail("first"));
+        assert!(!d.fail("second"));
+        d.record_error(|| Some("an error".into()));
+        assert_eq!(d.failure(), Some("first"));
+        assert_eq!(d.errors(), 1);
+    }
+
+    #[test]
+    fn an_error_gives_the_reason_when_none_was_given() {
+        let mut d = SpanData::detached();
+        d.record_error(|| Some("disk full".into()));
+        let mut asked = false;
+        d.record_error(|| {
+            asked = true;
+            Some("later".into())
+        });
+        assert!(!asked, "a second reason is not even computed");
+        assert!(!d.fail("too late"));
+        assert_eq!(d.failure(), Some("disk full"));
+        assert_eq!(d.errors(), 2);
+        assert!(d.failed());
+    }
+
+    #[test]
+    fn a_later_reason_is_not_formatted() {
+        struct Panics;
+        impl fmt::Display for Panics {
+            fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                panic!("formatted a reason that loses anyway")
+            }
+        }
+        let mut d = SpanData::detached();
+        d.fail("first");
+        d.fail(Panics);
+        assert_eq!(d.failure(), Some("first"));
+    }
+
+    #[test]
+    fn failed_children_do_not_fail_the_parent() {
+        let mut d = SpanData::detached();
+        d.note_failed_child();
+        assert_eq!(d.failed_children(), 1);
+        assert!(!d.failed());
+    }
+}
