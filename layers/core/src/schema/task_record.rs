@@ -25,6 +25,12 @@ pub const END: &str = "task.end";
 /// The name (and message) of the record written when a task is first entered.
 pub const START: &str = "task.start";
 
+/// The key of a task record's outcome (`succeeded`, `failed`, …).
+pub const OUTCOME_KEY: &str = "task.outcome";
+
+/// The key of a task record's duration, in µs.
+pub const DURATION_US_KEY: &str = "task.duration_us";
+
 /// The keys the tasks layer writes on a task record, besides `task.name` (which a span sets
 /// itself to name its task). A user field with one of these names is written under the
 /// collision prefix (`fields.task.outcome`), on task records and on every other record.
