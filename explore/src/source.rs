@@ -59,7 +59,9 @@ impl Source {
 }
 
 /// `input` itself, or its decompression when it starts with the gzip magic.
-pub fn maybe_gzip<R: BufRead + Send + 'static>(mut input: R) -> io::Result<Box<dyn BufRead + Send>> {
+pub fn maybe_gzip<'a, R: BufRead + Send + 'a>(
+    mut input: R,
+) -> io::Result<Box<dyn BufRead + Send + 'a>> {
     let head = loop {
         match input.fill_buf() {
             Ok(b) => break b,
@@ -210,9 +212,7 @@ fn files_of_dir(dir: &Path) -> io::Result<Vec<PathBuf>> {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         let (base, _) = rotation(name);
-        let is_log = name.ends_with(".gz")
-            || base.ends_with(".jsonl")
-            || base.ends_with(".log");
+        let is_log = name.ends_with(".gz") || base.ends_with(".jsonl") || base.ends_with(".log");
         if is_log && entry.path().is_file() {
             files.push(entry.path());
         }
@@ -224,8 +224,7 @@ fn files_of_dir(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// `file` and its rotated siblings (`file.N`, `file.N.gz`), oldest first.
 fn with_rotations(file: &Path) -> io::Result<Vec<PathBuf>> {
     let mut set = vec![file.to_path_buf()];
-    let (Some(name), Some(dir)) = (file.file_name().and_then(|n| n.to_str()), file.parent())
-    else {
+    let (Some(name), Some(dir)) = (file.file_name().and_then(|n| n.to_str()), file.parent()) else {
         return Ok(set);
     };
     if rotation(name).1.is_some() {
@@ -282,7 +281,10 @@ pub fn rotation(name: &str) -> (&str, Option<u32>) {
 
 /// The files matching a pattern whose wildcards are in the last component, sorted by set.
 fn glob(pattern: &Path) -> Result<Vec<PathBuf>, SourceErrorKind> {
-    let (dir, last) = match (pattern.parent(), pattern.file_name().and_then(|n| n.to_str())) {
+    let (dir, last) = match (
+        pattern.parent(),
+        pattern.file_name().and_then(|n| n.to_str()),
+    ) {
         (Some(d), Some(l)) => (d, l),
         _ => return Err(SourceErrorKind::NoMatch),
     };
@@ -300,11 +302,13 @@ fn glob(pattern: &Path) -> Result<Vec<PathBuf>, SourceErrorKind> {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         if wildcard_match(last.as_bytes(), name.as_bytes()) && entry.path().is_file() {
-            files.push(if pattern.parent().is_some_and(|d| d.as_os_str().is_empty()) {
-                PathBuf::from(name)
-            } else {
-                dir.join(name)
-            });
+            files.push(
+                if pattern.parent().is_some_and(|d| d.as_os_str().is_empty()) {
+                    PathBuf::from(name)
+                } else {
+                    dir.join(name)
+                },
+            );
         }
     }
     sort_sets(&mut files);

@@ -16,11 +16,7 @@ fn cmp() -> impl Strategy<Value = Cmp> {
 
 /// Any text, quotes, backslashes and spaces included.
 fn value() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[a-zA-Z0-9/{}._:-]{1,12}",
-        ".{0,12}",
-        r#"[ "\\a=~<>]{0,8}"#,
-    ]
+    prop_oneof!["[a-zA-Z0-9/{}._:-]{1,12}", ".{0,12}", r#"[ "\\a=~<>]{0,8}"#,]
 }
 
 /// Field names that are not the keys with terms of their own.

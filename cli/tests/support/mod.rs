@@ -66,3 +66,35 @@ pub const REFUND_TREE: &str = "\
 trace 5d693dad140be44054ba2a4482cfd822  2026-11-21T10:00:02.000000Z  1 task  services: back
 └─ back  POST /refund  1.23ms ✓  [orphan: remote parent ffff000000000001 not in these logs]
 ";
+
+/// A fresh, empty folder for one test's files, under the system's temporary folder.
+pub fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("taskwire-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `bytes`, gzip-compressed.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// The lines of a fixture, each with its newline.
+pub fn fixture_lines(name: &str) -> Vec<String> {
+    std::fs::read_to_string(fixture(name))
+        .unwrap()
+        .lines()
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// `taskwire tree FILES…` on the two fixtures, as the reference output.
+pub fn plain_tree() -> String {
+    stdout(&taskwire(
+        &["tree", &fixture("front.log"), &fixture("back.log")],
+        b"",
+    ))
+}

@@ -38,8 +38,12 @@ impl Matcher {
         let mut needles = Vec::new();
         for t in &query.terms {
             match t {
-                Term::Since(t) => since_us = Some(since_us.map_or(resolve(t), |s| s.max(resolve(t)))),
-                Term::Until(t) => until_us = Some(until_us.map_or(resolve(t), |u| u.min(resolve(t)))),
+                Term::Since(t) => {
+                    since_us = Some(since_us.map_or(resolve(t), |s| s.max(resolve(t))))
+                }
+                Term::Until(t) => {
+                    until_us = Some(until_us.map_or(resolve(t), |u| u.min(resolve(t))))
+                }
                 _ => {}
             }
             if let Some(n) = needle(t) {
@@ -63,8 +67,8 @@ impl Matcher {
     /// Whether the record (one JSON object) matches every term.
     pub fn matches(&self, record: &Map<String, Value>) -> bool {
         if self.since_us.is_some() || self.until_us.is_some() {
-            let Some(ts) = str_of(record, header::TIMESTAMP)
-                .and_then(taskwire_core::time::parse_rfc3339_us)
+            let Some(ts) =
+                str_of(record, header::TIMESTAMP).and_then(taskwire_core::time::parse_rfc3339_us)
             else {
                 return false;
             };
@@ -156,19 +160,23 @@ fn term_matches(t: &Term, r: &Map<String, Value>) -> bool {
             let id = u128::from(*id);
             hex_is(str_of(r, header::SPAN_ID), id, 16)
                 || hex_is(str_of(r, header::PARENT_SPAN_ID), id, 16)
-                || REQUEST_ID_KEYS
-                    .iter()
-                    .any(|k| hex_is(str_of(r, k), id, 16))
+                || REQUEST_ID_KEYS.iter().any(|k| hex_is(str_of(r, k), id, 16))
         }
-        Term::RequestId(v) => REQUEST_ID_KEYS
-            .iter()
-            .any(|k| field(r, k).and_then(text_of).is_some_and(|s| s == v.as_str())),
-        Term::Field { key, op, value } => field(r, key).and_then(text_of).is_some_and(|s| match op {
-            FieldOp::Eq => s == value.as_str(),
-            FieldOp::Contains => s.contains(value.as_str()),
+        Term::RequestId(v) => REQUEST_ID_KEYS.iter().any(|k| {
+            field(r, k)
+                .and_then(text_of)
+                .is_some_and(|s| s == v.as_str())
         }),
+        Term::Field { key, op, value } => {
+            field(r, key).and_then(text_of).is_some_and(|s| match op {
+                FieldOp::Eq => s == value.as_str(),
+                FieldOp::Contains => s.contains(value.as_str()),
+            })
+        }
         Term::Service(v) => str_of(r, header::SERVICE) == Some(v.as_str()),
-        Term::Task(v) => is_task_end(r) && str_of(r, taskwire_core::schema::TASK_NAME) == Some(v.as_str()),
+        Term::Task(v) => {
+            is_task_end(r) && str_of(r, taskwire_core::schema::TASK_NAME) == Some(v.as_str())
+        }
         Term::Failed => is_task_end(r) && str_of(r, task_record::OUTCOME_KEY) == Some("failed"),
         Term::Duration(c, us) => {
             is_task_end(r)
@@ -201,13 +209,18 @@ mod tests {
 
     fn hits(q: &str, line: &str) -> bool {
         let q: Query = q.parse().unwrap_or_else(|e| panic!("{q}: {e}"));
-        Matcher::new(&q, NOW + 3_600_000_000).match_line(line.as_bytes()).is_some()
+        Matcher::new(&q, NOW + 3_600_000_000)
+            .match_line(line.as_bytes())
+            .is_some()
     }
 
     #[test]
     fn ids_match_their_records() {
         assert!(hits("4bf92f3577b34da6a3ce929d0e0e4736", TASK));
-        assert!(hits("00-4bf92f3577b34da6a3ce929d0e0e4736-1000000000000003-01", TASK));
+        assert!(hits(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-1000000000000003-01",
+            TASK
+        ));
         assert!(hits("00f067aa0ba902b7", TASK)); // its own span
         assert!(hits("1000000000000003", TASK)); // its parent's
         assert!(!hits("0af7651916cd43dd8448eb211c80319c", TASK));
@@ -231,7 +244,10 @@ mod tests {
 
     #[test]
     fn service_task_failed_and_duration_match_task_records() {
-        assert!(hits("service=back task=\"POST /charge\" failed duration>20ms", TASK));
+        assert!(hits(
+            "service=back task=\"POST /charge\" failed duration>20ms",
+            TASK
+        ));
         assert!(!hits("duration>25ms", TASK));
         assert!(hits("duration>=25ms", TASK));
         assert!(!hits("failed", WARN)); // an event is not a failed task

@@ -43,7 +43,12 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at column {}: expected {}", self.position + 1, self.expected)?;
+        write!(
+            f,
+            "at column {}: expected {}",
+            self.position + 1,
+            self.expected
+        )?;
         if self.found.is_empty() {
             f.write_str(", found the end of the query")
         } else {
@@ -138,7 +143,10 @@ impl<'a> Parser<'a> {
         if key.is_empty() {
             return match op {
                 Op::Cmp(c) if c != Cmp::Eq => Ok(Term::Duration(c, self.duration()?)),
-                _ => Err(self.error(start, "a field name or a duration comparison such as >250ms")),
+                _ => Err(self.error(
+                    start,
+                    "a field name or a duration comparison such as >250ms",
+                )),
             };
         }
         match (key, op) {
@@ -243,7 +251,8 @@ impl<'a> Parser<'a> {
     fn duration(&mut self) -> Result<u64, ParseError> {
         let at = self.at;
         let w = self.word(false);
-        parse_duration(w).ok_or_else(|| self.error(at, "a duration such as 250ms (us, ms, s, m, h)"))
+        parse_duration(w)
+            .ok_or_else(|| self.error(at, "a duration such as 250ms (us, ms, s, m, h)"))
     }
 
     fn level(&mut self) -> Result<Level, ParseError> {
@@ -449,7 +458,10 @@ mod tests {
     #[test]
     fn service_task_and_failed_have_their_own_terms() {
         assert_eq!(one("service=back"), Term::Service("back".into()));
-        assert_eq!(one("task=\"POST /charge\""), Term::Task("POST /charge".into()));
+        assert_eq!(
+            one("task=\"POST /charge\""),
+            Term::Task("POST /charge".into())
+        );
         assert_eq!(one("failed"), Term::Failed);
     }
 
@@ -460,7 +472,10 @@ mod tests {
         assert_eq!(one("duration<=1.5m"), Term::Duration(Cmp::Le, 90_000_000));
         assert_eq!(one(">=10µs"), Term::Duration(Cmp::Ge, 10));
         assert_eq!(err("duration>fast").position(), 9);
-        assert_eq!(err("duration>250").expected(), "a duration such as 250ms (us, ms, s, m, h)");
+        assert_eq!(
+            err("duration>250").expected(),
+            "a duration such as 250ms (us, ms, s, m, h)"
+        );
     }
 
     #[test]
@@ -497,9 +512,16 @@ mod tests {
     fn errors_say_where_and_what() {
         let e = err("service=back order_id>3");
         assert_eq!((e.position(), e.found()), (21, ">3"));
-        assert!(e.to_string().starts_with("at column 22: expected `=` or `~`"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("at column 22: expected `=` or `~`"),
+            "{e}"
+        );
         assert_eq!(err("a=\"open").expected(), "a closing quote");
-        assert_eq!(err("a=").expected(), "a value (write `\"\"` for an empty one)");
+        assert_eq!(
+            err("a=").expected(),
+            "a value (write `\"\"` for an empty one)"
+        );
         assert_eq!(err("=x").position(), 0);
         assert_eq!(err("a=\"x\"y").position(), 5);
     }
