@@ -32,7 +32,11 @@ fn rotated_set(test: &str) -> PathBuf {
     let mut two_members = gzip(numbered(0..5).as_bytes());
     two_members.extend(gzip(numbered(5..10).as_bytes()));
     fs::write(dir.join("app.jsonl.3.gz"), two_members).unwrap();
-    fs::write(dir.join("app.jsonl.2.gz"), gzip(numbered(10..20).as_bytes())).unwrap();
+    fs::write(
+        dir.join("app.jsonl.2.gz"),
+        gzip(numbered(10..20).as_bytes()),
+    )
+    .unwrap();
     fs::write(dir.join("app.jsonl.1"), numbered(20..30)).unwrap();
     fs::write(dir.join("app.jsonl"), numbered(30..40)).unwrap();
     fs::write(dir.join("other.log"), numbered(100..101)).unwrap();
@@ -70,7 +74,12 @@ fn the_live_file_brings_its_rotations_oldest_first_gzip_by_content() {
     assert!(errors.is_empty());
     assert_eq!(
         names(&sources),
-        ["app.jsonl.3.gz", "app.jsonl.2.gz", "app.jsonl.1", "app.jsonl"]
+        [
+            "app.jsonl.3.gz",
+            "app.jsonl.2.gz",
+            "app.jsonl.1",
+            "app.jsonl"
+        ]
     );
     assert_eq!(read_all(&sources), numbered(0..40));
 }
@@ -82,7 +91,13 @@ fn a_folder_gives_its_logs_by_set() {
     assert!(errors.is_empty());
     assert_eq!(
         names(&sources),
-        ["app.jsonl.3.gz", "app.jsonl.2.gz", "app.jsonl.1", "app.jsonl", "other.log"]
+        [
+            "app.jsonl.3.gz",
+            "app.jsonl.2.gz",
+            "app.jsonl.1",
+            "app.jsonl",
+            "other.log"
+        ]
     );
     assert_eq!(read_all(&sources), numbered(0..40) + &numbered(100..101));
 }
@@ -103,19 +118,33 @@ fn a_file_reached_twice_is_read_once() {
     assert!(errors.is_empty());
     assert_eq!(
         names(&sources),
-        ["app.jsonl.3.gz", "app.jsonl.2.gz", "app.jsonl.1", "app.jsonl", "other.log", "-"]
+        [
+            "app.jsonl.3.gz",
+            "app.jsonl.2.gz",
+            "app.jsonl.1",
+            "app.jsonl",
+            "other.log",
+            "-"
+        ]
     );
 }
 
 #[test]
 fn names_that_find_nothing_are_errors_that_say_so() {
     let dir = rotated_set("missing");
-    let (sources, errors) = expand(&[dir.join("nope.log"), dir.join("*.nothing"), dir.join("other.log")]);
+    let (sources, errors) = expand(&[
+        dir.join("nope.log"),
+        dir.join("*.nothing"),
+        dir.join("other.log"),
+    ]);
     assert_eq!(names(&sources), ["other.log"]);
     let msgs: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(msgs.len(), 2, "{msgs:?}");
     assert!(msgs[0].contains("nope.log"), "{msgs:?}");
-    assert!(msgs[1].ends_with("no file matches this pattern"), "{msgs:?}");
+    assert!(
+        msgs[1].ends_with("no file matches this pattern"),
+        "{msgs:?}"
+    );
 }
 
 #[test]
