@@ -256,7 +256,7 @@ impl fmt::Display for DurationText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let us = self.0;
         for (unit, size) in parse::UNITS.iter().rev() {
-            if us != 0 && us % size == 0 {
+            if us != 0 && us.is_multiple_of(*size) {
                 return write!(f, "{}{unit}", us / size);
             }
         }
