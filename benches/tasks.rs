@@ -11,8 +11,9 @@
 //! ```
 //!
 //! On a shared machine, `TASKWIRE_PAIRED=1 cargo bench --bench tasks` instead runs the main
-//! lifecycle stacks round-robin in chunks of 5,000 lifecycles, 200 rounds, and prints the
-//! medians of the per-round ratios to the floor and to tracing-opentelemetry.
+//! lifecycle stacks round-robin in chunks of 1,000 lifecycles, 1,000 rounds, and prints the
+//! medians of the per-round ratios to the id floor, to tracing-opentelemetry, and
+//! taskwire-tasks ÷ the task floor (the minimal task layer).
 
 use std::hint::black_box;
 
@@ -258,28 +259,11 @@ fn paired() {
             ),
         ),
     ];
-    let chunk = 5_000_u32;
-    let rounds = 200;
-    let time = |d: &tracing::Dispatch| {
-        tracing::dispatcher::with_default(d, || {
-            let t = std::time::Instant::now();
-            for _ in 0..chunk {
-                lifecycle();
-            }
-            t.elapsed().as_nanos() as f64 / f64::from(chunk)
-        })
-    };
-    for _ in 0..5 {
-        for (_, d) in &stacks {
-            time(d);
-        }
-    }
-    let mut t: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); stacks.len()];
-    for _ in 0..rounds {
-        for (i, (_, d)) in stacks.iter().enumerate() {
-            t[i].push(time(d));
-        }
-    }
+    let chunk = 1_000_u32;
+    let rounds = 1_000;
+    let dispatchers: Vec<&tracing::Dispatch> = stacks.iter().map(|(_, d)| d).collect();
+    let t = paired::rounds(&dispatchers, chunk, rounds, &mut lifecycle, &mut || {});
+    drop(dispatchers);
     drop(stacks);
     report("taskwire_tasks_otel_export", guard.shutdown());
     let _ = provider.shutdown();
@@ -296,10 +280,8 @@ fn paired() {
     println!("paired: {rounds} rounds of {chunk} lifecycles per stack");
     for (i, name) in names.iter().enumerate() {
         let mut own = t[i].clone();
-        let mut to_floor: Vec<f64> = (0..rounds).map(|k| t[i][k] / t[0][k]).collect();
-        let mut otel_over: Vec<f64> = (0..rounds).map(|k| t[otel][k] / t[i][k]).collect();
-        let f = quartiles(&mut to_floor);
-        let o = quartiles(&mut otel_over);
+        let f = paired::ratio(&t[i], &t[0]);
+        let o = paired::ratio(&t[otel], &t[i]);
         println!(
             "  {name:30} median {:7.1} ns  x floor {:.2} ({:.2}-{:.2})  tracing-opentelemetry / this {:.2} ({:.2}-{:.2})",
             quartiles(&mut own)[1],
@@ -310,6 +292,18 @@ fn paired() {
             o[0],
             o[2]
         );
+    }
+    // The task target: taskwire-tasks ÷ the task floor (the minimal task layer).
+    for (name, num, den) in [
+        ("taskwire_tasks / minimal_task_layer", 3, 1),
+        (
+            "taskwire_tasks_unsampled / minimal_task_layer_unsampled",
+            4,
+            2,
+        ),
+    ] {
+        let [q1, m, q3] = paired::ratio(&t[num], &t[den]);
+        println!("  {name:56} {m:.3} ({q1:.3}-{q3:.3})");
     }
 }
 

@@ -50,25 +50,52 @@ fn build_does_not_install_a_global_default() {
     assert!(buf.contents().is_empty());
 }
 
-#[test]
-fn the_default_filter_applies() {
+/// The messages written by a builder stack with `default_filter(directives)` while `body`
+/// runs, or `None` when `RUST_LOG` is set (it overrides `default_filter`).
+fn messages_under(directives: &str, body: impl FnOnce()) -> Option<Vec<serde_json::Value>> {
     if rust_log_is_set() {
         eprintln!("RUST_LOG is set and overrides default_filter; skipping");
-        return;
+        return None;
     }
     let buf = Buf::default();
     let (dispatch, _guard) = taskwire::builder()
         .json(buf.clone())
-        .default_filter("warn,chatty=trace")
+        .default_filter(directives)
         .build()
         .expect("build");
-    tracing::dispatcher::with_default(&dispatch, || {
+    tracing::dispatcher::with_default(&dispatch, body);
+    Some(buf.records().iter().map(|r| r["msg"].clone()).collect())
+}
+
+#[test]
+fn the_default_filter_applies() {
+    let Some(msgs) = messages_under("warn,chatty=trace", || {
         tracing::info!("dropped");
         tracing::warn!("kept");
         tracing::trace!(target: "chatty", "kept trace");
-    });
-    let msgs: Vec<_> = buf.records().iter().map(|r| r["msg"].clone()).collect();
+    }) else {
+        return;
+    };
     assert_eq!(msgs, [json!("kept"), json!("kept trace")]);
+}
+
+/// A directive that selects a span (`[name]`) enables events inside that span only, as with
+/// `EnvFilter`: the filter follows entered spans when a directive needs it.
+#[test]
+fn a_span_directive_enables_events_inside_that_span_only() {
+    let Some(msgs) = messages_under("warn,[checkout]=debug", || {
+        tracing::debug!("outside");
+        {
+            let _s = tracing::info_span!("checkout").entered();
+            tracing::debug!("inside");
+        }
+        let _other = tracing::info_span!("browse").entered();
+        tracing::debug!("in another span");
+        tracing::warn!("kept");
+    }) else {
+        return;
+    };
+    assert_eq!(msgs, [json!("inside"), json!("kept")]);
 }
 
 #[test]

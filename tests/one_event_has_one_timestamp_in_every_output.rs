@@ -1,6 +1,6 @@
 //! One event, one timestamp: the builder renders each event once, and every JSON output
 //! (writers and files) gets the same line, so `ts` agrees across outputs. Each output still
-//! chooses its writer from the event's metadata (`with_max_level`).
+//! chooses its writer from the event's metadata (`with_max_level`), a single output too.
 
 mod support;
 
@@ -69,6 +69,33 @@ fn each_output_chooses_its_writer_from_the_event_metadata() {
     assert_eq!(msgs(&all), ["info", "warn", "error"]);
     assert_eq!(msgs(&warnings), ["warn", "error"]);
     assert_eq!(all.lines()[2], warnings.lines()[1]);
+}
+
+/// A single output gets each line straight from the JSON layer, not through the shared tap,
+/// and still chooses its writer from the event's metadata.
+#[test]
+fn a_single_output_chooses_its_writer_from_the_event_metadata() {
+    let warnings = Buf::default();
+    let (dispatch, _guard) = taskwire::builder()
+        .json(warnings.clone().with_max_level(Level::WARN))
+        .build()
+        .expect("build");
+    tracing::dispatcher::with_default(&dispatch, || {
+        let _task = tracing::info_span!("task", n = 1).entered();
+        tracing::info!("info");
+        tracing::warn!("warn");
+        tracing::error!("error");
+    });
+    let msgs: Vec<String> = warnings
+        .records()
+        .iter()
+        .map(|r| support::str_of(r, "msg").to_owned())
+        .collect();
+    assert_eq!(msgs, ["warn", "error"]);
+    assert!(warnings
+        .records()
+        .iter()
+        .all(|r| r["n"] == serde_json::json!(1)));
 }
 
 /// A writer that always fails.

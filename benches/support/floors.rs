@@ -6,13 +6,16 @@
 //! - [`NoopExporter`]: an OpenTelemetry span exporter that takes each batch and drops it.
 //! - [`IdLayer`]: the issue's floor, a layer that only stores a u64 id in each span's
 //!   extensions.
-//! - [`MinimalTasks`]: the least a hand-written layer can do and still give spans what a task
-//!   needs (W3C ids with the trace id inherited from the parent, the task's context made current
-//!   on enter for propagation; when sampled, wall and busy time and one `task.end` event at
-//!   close, visible to other layers), with none of taskwire's features (no outcome, no fields,
-//!   no sampler, no per-layer filter support, no other taskwire layer to share with).
+//! - [`MinimalTasks`], the task floor: the least a hand-written layer can do and still give
+//!   spans what a task needs: W3C ids, the trace id inherited from the parent, read from the
+//!   layer's own thread stack when the parent is the task entered last on this thread; a "just
+//!   created" slot, so entering a span right after creating it needs no registry lookup; the
+//!   task's context made current on enter (the top of that stack) for propagation; when
+//!   sampled, wall and busy time and one `task.end` event at close, visible to other layers.
+//!   None of taskwire's features (no outcome, no fields, no sampler, no per-layer filter
+//!   support, no other taskwire layer to share with).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::hint::black_box;
 
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -74,12 +77,24 @@ struct MinData {
     sampled: bool,
     created: u64,
     busy: u64,
-    entered: u64,
+}
+
+/// What entering a task needs: its registry id, trace id, span id and sampled flag.
+#[derive(Clone, Copy)]
+struct Entry {
+    raw: u64,
+    trace: TraceId,
+    span: SpanId,
+    sampled: bool,
 }
 
 thread_local! {
-    /// The entered tasks of this thread: (registry id, trace id, span id, sampled).
-    static STACK: RefCell<Vec<(u64, TraceId, SpanId, bool)>> = const { RefCell::new(Vec::new()) };
+    /// The entered tasks of this thread, each with the clock when it was entered: the current
+    /// context is the top.
+    static STACK: RefCell<Vec<(Entry, u64)>> = const { RefCell::new(Vec::new()) };
+    /// The task created last on this thread, until it is entered: entering it right after its
+    /// creation (`info_span!(..).entered()`, `#[instrument]`) needs no registry lookup.
+    static JUST_CREATED: Cell<Option<Entry>> = const { Cell::new(None) };
 }
 
 /// The minimal task layer; `sampled` decides every root.
@@ -87,54 +102,87 @@ pub(crate) struct MinimalTasks {
     pub(crate) sampled: bool,
 }
 
+impl MinimalTasks {
+    /// The parent task's (trace id, span id, sampled): from this thread's stack when the parent
+    /// is the task entered last here (the usual case), else from the parent's extensions.
+    fn lineage<S>(attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Option<(TraceId, SpanId, bool)>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let parent = if attrs.is_contextual() {
+            ctx.current_span().id()?.clone()
+        } else {
+            attrs.parent()?.clone()
+        };
+        let raw = parent.into_u64();
+        let top = STACK.with_borrow(|s| s.last().map(|e| e.0).filter(|e| e.raw == raw));
+        if let Some(e) = top {
+            return Some((e.trace, e.span, e.sampled));
+        }
+        let span = ctx.span(&parent)?;
+        let ext = span.extensions();
+        let d = ext.get::<MinData>()?;
+        Some((d.trace, d.span, d.sampled))
+    }
+}
+
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for MinimalTasks {
-    fn on_new_span(&self, _attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let (trace, parent, sampled) = match Self::lineage(attrs, &ctx) {
+            Some((trace, span, sampled)) => (trace, Some(span), sampled),
+            None => (TraceId::random(), None, self.sampled),
+        };
         let Some(span) = ctx.span(id) else { return };
-        let lineage = span.parent().and_then(|p| {
-            p.extensions()
-                .get::<MinData>()
-                .map(|d| (d.trace, Some(d.span), d.sampled))
-        });
-        let (trace, parent, sampled) =
-            lineage.unwrap_or_else(|| (TraceId::random(), None, self.sampled));
+        let own = SpanId::random();
         span.extensions_mut().insert(MinData {
             trace,
-            span: SpanId::random(),
+            span: own,
             parent,
             sampled,
             created: if sampled { clock::now() } else { 0 },
             busy: 0,
-            entered: 0,
         });
+        JUST_CREATED.set(Some(Entry {
+            raw: id.into_u64(),
+            trace,
+            span: own,
+            sampled,
+        }));
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut ext = span.extensions_mut();
-        let Some(d) = ext.get_mut::<MinData>() else {
-            return;
+        let raw = id.into_u64();
+        let entry = match JUST_CREATED.take() {
+            Some(e) if e.raw == raw => e,
+            _ => {
+                let Some(span) = ctx.span(id) else { return };
+                let ext = span.extensions();
+                let Some(d) = ext.get::<MinData>() else {
+                    return;
+                };
+                Entry {
+                    raw,
+                    trace: d.trace,
+                    span: d.span,
+                    sampled: d.sampled,
+                }
+            }
         };
-        if d.sampled {
-            d.entered = clock::now();
-        }
-        let entry = (id.into_u64(), d.trace, d.span, d.sampled);
-        drop(ext);
-        STACK.with_borrow_mut(|s| s.push(entry));
+        let at = if entry.sampled { clock::now() } else { 0 };
+        STACK.with_borrow_mut(|s| s.push((entry, at)));
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         let raw = id.into_u64();
-        let sampled = STACK.with_borrow_mut(|s| match s.last() {
-            Some(e) if e.0 == raw => s.pop().is_some_and(|e| e.3),
-            _ => false,
+        let entered = STACK.with_borrow_mut(|s| match s.last() {
+            Some(e) if e.0.raw == raw => s.pop().filter(|e| e.0.sampled).map(|e| e.1),
+            _ => None,
         });
-        if !sampled {
-            return;
-        }
+        let Some(entered) = entered else { return };
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(d) = ext.get_mut::<MinData>() {
-            d.busy += clock::now().saturating_sub(d.entered);
+            d.busy += clock::now().saturating_sub(entered);
         }
     }
 

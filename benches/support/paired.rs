@@ -24,3 +24,47 @@ pub(crate) fn main(paired: fn(), benches: fn()) {
         .configure_from_args()
         .final_summary();
 }
+
+/// Times `work` under each dispatcher round-robin: five untimed warm-up rounds, then `rounds`
+/// rounds of one chunk of `chunk` calls per dispatcher. Returns, per dispatcher, the
+/// nanoseconds per call of each round. `after_chunk` runs after every chunk, outside the timed
+/// section (upkeep such as draining a metrics recorder).
+#[allow(dead_code)] // not every benchmark times whole dispatchers
+pub(crate) fn rounds(
+    stacks: &[&tracing::Dispatch],
+    chunk: u32,
+    rounds: usize,
+    work: &mut dyn FnMut(),
+    after_chunk: &mut dyn FnMut(),
+) -> Vec<Vec<f64>> {
+    let mut time = |d: &tracing::Dispatch| {
+        let ns = tracing::dispatcher::with_default(d, || {
+            let t = std::time::Instant::now();
+            for _ in 0..chunk {
+                work();
+            }
+            t.elapsed().as_nanos() as f64 / f64::from(chunk)
+        });
+        after_chunk();
+        ns
+    };
+    for _ in 0..5 {
+        for d in stacks {
+            time(d);
+        }
+    }
+    let mut t: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); stacks.len()];
+    for _ in 0..rounds {
+        for (i, d) in stacks.iter().enumerate() {
+            t[i].push(time(d));
+        }
+    }
+    t
+}
+
+/// Quartiles of the per-round ratios `num[k] / den[k]`.
+#[allow(dead_code)] // not every benchmark times whole dispatchers
+pub(crate) fn ratio(num: &[f64], den: &[f64]) -> [f64; 3] {
+    let mut r: Vec<f64> = num.iter().zip(den).map(|(n, d)| n / d).collect();
+    quartiles(&mut r)
+}

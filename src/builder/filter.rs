@@ -4,9 +4,13 @@
 //! errors that are still written.
 //!
 //! [`StackFilter`] is the outermost layer of the builder's subscriber, a global filter like
-//! tracing-subscriber's `EnvFilter` (which it wraps and forwards span notifications to, so
-//! `RUST_LOG` directives on span names and fields work as usual). A span callsite the span
-//! filter keeps gets `Interest::always`, so its spans cost no filter check when created.
+//! tracing-subscriber's `EnvFilter`, which it wraps. Every decision is taken once per callsite,
+//! in `register_callsite`: a callsite the filters enable gets `Interest::always`, one they
+//! disable `Interest::never`, so neither its spans nor its events cost a filter check. Only
+//! directives that select spans or field values (`[..]`, "dynamic" in `EnvFilter`'s terms) need
+//! to follow which spans are entered: with such a directive the filter forwards span
+//! notifications to `EnvFilter` (so they work as usual, at the price of `EnvFilter`'s locks on
+//! every span callback); without one it ignores them, and costs nothing per span.
 
 use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
@@ -25,6 +29,70 @@ pub(super) const DEFAULT_SPAN_FILTER: &str = "info";
 pub(super) struct StackFilter {
     events: EnvFilter,
     spans: Targets,
+    /// Whether an event directive selects spans or field values (`[..]`): then `events` must
+    /// see span notifications, and decisions depend on the entered spans.
+    dynamic: bool,
+    /// This filter's key in the per-thread decision cache.
+    id: u64,
+}
+
+/// The name of the metadata `tracing-log` builds for each `log` record.
+const LOG_RECORD: &str = "log record";
+
+/// A per-thread cache of a static filter's decisions, by (filter, callsite): direct-mapped,
+/// so a lookup is a hash of the callsite's address, one slot read and two comparisons. A
+/// filter never changes once built, so its decisions never go stale; each filter has an id of
+/// its own for the life of the process, so one built later never reads another's answers.
+mod decisions {
+    use std::cell::RefCell;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use tracing::callsite::Identifier;
+
+    const SLOTS: usize = 64;
+
+    /// (filter id, callsite address, enabled); filter id 0 marks an empty slot.
+    type Slot = (u64, usize, bool);
+
+    thread_local! {
+        static CACHE: RefCell<[Slot; SLOTS]> = const { RefCell::new([(0, 0, false); SLOTS]) };
+    }
+
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+    /// A filter id not used before in this process.
+    pub(super) fn new_id() -> u64 {
+        NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The callsite's address: `Identifier`'s own `Hash` and `Eq` use it too.
+    fn address(callsite: &Identifier) -> usize {
+        callsite.0 as *const _ as *const () as usize
+    }
+
+    fn index(id: u64, addr: usize) -> usize {
+        ((addr >> 4) ^ (id as usize).wrapping_mul(0x9E37_79B9)) % SLOTS
+    }
+
+    pub(super) fn get(id: u64, callsite: &Identifier) -> Option<bool> {
+        let addr = address(callsite);
+        CACHE
+            .try_with(|c| {
+                let (f, a, enabled) = c.try_borrow().ok()?[index(id, addr)];
+                (f == id && a == addr).then_some(enabled)
+            })
+            .ok()
+            .flatten()
+    }
+
+    pub(super) fn put(id: u64, callsite: &Identifier, enabled: bool) {
+        let addr = address(callsite);
+        let _ = CACHE.try_with(|c| {
+            if let Ok(mut all) = c.try_borrow_mut() {
+                all[index(id, addr)] = (id, addr, enabled);
+            }
+        });
+    }
 }
 
 /// What the builder's filter settings become.
@@ -63,7 +131,12 @@ impl StackFilter {
                 .parse::<Targets>()
                 .map_err(|e| whole_error(s.span_filter, FilterOrigin::SpanFilter, e))?
         };
-        Ok(StackFilter { events, spans })
+        Ok(StackFilter {
+            events,
+            spans,
+            dynamic: directives.contains('['),
+            id: decisions::new_id(),
+        })
     }
 
     /// The most verbose level any event can pass: the `log` bridge's maximum.
@@ -177,7 +250,20 @@ where
     }
 
     fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        self.keeps_span(meta) || self.events.enabled(meta, ctx)
+        // Asked when some subscriber of the process (another dispatcher, a per-layer filter,
+        // a layer that sends its own records) made a callsite's interest "sometimes". Without
+        // dynamic directives the answer depends on the callsite alone: remembered per thread.
+        // A `log` record's metadata shares one callsite per level whatever its target: never
+        // remembered.
+        if self.dynamic || meta.name() == LOG_RECORD {
+            return self.keeps_span(meta) || self.events.enabled(meta, ctx);
+        }
+        let key = meta.callsite();
+        decisions::get(self.id, &key).unwrap_or_else(|| {
+            let enabled = self.keeps_span(meta) || self.events.enabled(meta, ctx);
+            decisions::put(self.id, &key, enabled);
+            enabled
+        })
     }
 
     fn on_new_span(
@@ -186,7 +272,9 @@ where
         id: &tracing::span::Id,
         ctx: Context<'_, S>,
     ) {
-        self.events.on_new_span(attrs, id, ctx);
+        if self.dynamic {
+            self.events.on_new_span(attrs, id, ctx);
+        }
     }
 
     fn on_record(
@@ -195,18 +283,26 @@ where
         values: &tracing::span::Record<'_>,
         ctx: Context<'_, S>,
     ) {
-        self.events.on_record(id, values, ctx);
+        if self.dynamic {
+            self.events.on_record(id, values, ctx);
+        }
     }
 
     fn on_enter(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
-        self.events.on_enter(id, ctx);
+        if self.dynamic {
+            self.events.on_enter(id, ctx);
+        }
     }
 
     fn on_exit(&self, id: &tracing::span::Id, ctx: Context<'_, S>) {
-        self.events.on_exit(id, ctx);
+        if self.dynamic {
+            self.events.on_exit(id, ctx);
+        }
     }
 
     fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
-        self.events.on_close(id, ctx);
+        if self.dynamic {
+            self.events.on_close(id, ctx);
+        }
     }
 }

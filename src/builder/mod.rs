@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `filter` | `RUST_LOG` for events, the span filter for spans: the outermost layer |
 //! | `sinks` | one JSON rendering written to every output |
+//! | `slot` | an optional layer of the stack, composed statically as by hand |
 //! | `file` | the background writer of `json_file(path)` |
 //! | `guard` | [`Guard`] and the background work it flushes (and, after `build()`, stops) |
 //! | `error` | [`InstallError`] |
@@ -14,6 +15,7 @@ mod file;
 mod filter;
 mod guard;
 mod sinks;
+mod slot;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -23,17 +25,17 @@ use taskwire_tasks::TasksLayer;
 use tracing::level_filters::LevelFilter;
 use tracing::Dispatch;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::{Identity, Layer, SubscriberExt};
-use tracing_subscriber::Registry;
+#[cfg(not(all(feature = "otel", feature = "metrics", feature = "tickets")))]
+use tracing_subscriber::layer::Identity;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 
 pub use error::InstallError;
 use error::{ErrorKind, FilterOrigin};
 use filter::{FilterSettings, StackFilter};
 use guard::Background;
 pub use guard::Guard;
-use sinks::{Fanout, Sink, Tap};
-
-type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
+use sinks::{Fanout, Sink};
+use slot::Slot;
 
 /// Starts a [`Builder`].
 ///
@@ -374,52 +376,64 @@ impl Builder {
 
         let capture = Capture::new(self.redactor.clone());
         let mut background = Background::default();
-        let mut layers: Vec<BoxedLayer> = Vec::new();
-        // First in the stack: the tasks layer owns the span capture.
-        if let Some(tasks) = self.tasks {
-            layers.push(Box::new(tasks.with_capture(capture.clone())));
-        }
+        // One static type, as a stack composed by hand (see `slot`). First in the stack: the
+        // tasks layer owns the span capture.
+        let tasks = Slot(self.tasks.map(|t| t.with_capture(capture.clone())));
         #[cfg(feature = "otel")]
-        if let Some(otel) = self.otel {
-            let (layer, otel_guard) = otel
-                .with_service_defaults(self.service.as_deref(), self.release.as_deref())
-                .with_redactor(self.redactor.clone())
-                .build()
-                .map_err(|e| InstallError::new(ErrorKind::Otel, Some(Box::new(e))))?;
-            background
-                .otel
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(otel_guard);
-            layers.push(Box::new(layer));
-        }
+        let otel = match self.otel {
+            Some(otel) => {
+                let (layer, otel_guard) = otel
+                    .with_service_defaults(self.service.as_deref(), self.release.as_deref())
+                    .with_redactor(self.redactor.clone())
+                    .build()
+                    .map_err(|e| InstallError::new(ErrorKind::Otel, Some(Box::new(e))))?;
+                background
+                    .otel
+                    .get_mut()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(otel_guard);
+                Slot(Some(layer))
+            }
+            None => Slot(None),
+        };
+        #[cfg(not(feature = "otel"))]
+        let otel = Identity::new();
         #[cfg(feature = "metrics")]
-        if let Some(metrics) = self.metrics {
-            layers.push(Box::new(metrics.with_capture(capture.clone())));
-        }
+        let metrics = Slot(self.metrics.map(|m| m.with_capture(capture.clone())));
+        #[cfg(not(feature = "metrics"))]
+        let metrics = Identity::new();
         #[cfg(feature = "tickets")]
-        for sink in self.tickets {
-            let mut tickets = match sink {
-                TicketsSink::Layer(layer) => *layer,
-                TicketsSink::Db(path) => taskwire_tickets::layer(open_tickets_db(&path)?),
-            };
-            // The layer's own settings win; the builder fills in what it lacks.
-            tickets = tickets.with_capture(capture.clone());
-            if let (None, Some(s)) = (tickets.service(), &self.service) {
-                tickets = tickets.with_service(s.clone());
+        let tickets = {
+            let mut layers = Vec::with_capacity(self.tickets.len());
+            for sink in self.tickets {
+                let mut tickets = match sink {
+                    TicketsSink::Layer(layer) => *layer,
+                    TicketsSink::Db(path) => taskwire_tickets::layer(open_tickets_db(&path)?),
+                };
+                // The layer's own settings win; the builder fills in what it lacks.
+                tickets = tickets.with_capture(capture.clone());
+                if let (None, Some(s)) = (tickets.service(), &self.service) {
+                    tickets = tickets.with_service(s.clone());
+                }
+                if let (None, Some(r)) = (tickets.release(), &self.release) {
+                    tickets = tickets.with_release(r.clone());
+                }
+                let (tickets, tickets_guard) = tickets.build();
+                background
+                    .tickets
+                    .get_mut()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(tickets_guard);
+                layers.push(tickets);
             }
-            if let (None, Some(r)) = (tickets.release(), &self.release) {
-                tickets = tickets.with_release(r.clone());
-            }
-            let (tickets, tickets_guard) = tickets.build();
-            background
-                .tickets
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(tickets_guard);
-            layers.push(Box::new(tickets));
-        }
-        if !self.json.is_empty() {
+            // An empty `Vec` layer would disable every callsite: no tickets is an empty slot.
+            Slot((!layers.is_empty()).then_some(layers))
+        };
+        #[cfg(not(feature = "tickets"))]
+        let tickets = Identity::new();
+        let json = if self.json.is_empty() {
+            Slot(None)
+        } else {
             let mut json = taskwire_json::layer()
                 .with_capture(capture.clone())
                 .with_span_list(self.span_list);
@@ -441,18 +455,21 @@ impl Builder {
                     }
                 }
             }
-            let fanout = Fanout::new(json.with_writer(Tap), sinks);
+            let fanout = Fanout::new(json, sinks);
             background.sink_errors.push(fanout.errors());
-            layers.push(Box::new(fanout));
-        }
-        // Chained rather than a `Vec<L>`: `Vec` does not forward `on_register_dispatch`, which
-        // the tasks layer uses to send its records to its own subscriber.
-        let layers = layers
-            .into_iter()
-            .fold(Box::new(Identity::new()) as BoxedLayer, |acc, l| {
-                Box::new(acc.and_then(l))
-            });
-        let subscriber = tracing_subscriber::registry().with(layers).with(filter);
+            Slot(Some(fanout))
+        };
+        // Composed as layers first (`and_then`), then put on the Registry once: each level of
+        // a subscriber stack asks the Registry to start closing a span, a level of layers
+        // does not. Callbacks reach the layers in this order; the filter, last, is asked first
+        // whether a callsite is enabled.
+        let layers = tasks
+            .and_then(otel)
+            .and_then(metrics)
+            .and_then(tickets)
+            .and_then(json)
+            .and_then(filter);
+        let subscriber = tracing_subscriber::registry().with(layers);
         Ok((Dispatch::new(subscriber), background, max_level))
     }
 }

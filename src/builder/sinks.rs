@@ -3,13 +3,18 @@
 //!
 //! The JSON layer hands its line to a `MakeWriter`; outputs such as
 //! `std::io::stderr.with_max_level(Level::WARN)` choose their writer from the event's metadata,
-//! which a `MakeWriter` wrapping them could not keep until the line arrives. So the layer writes
-//! into a per-thread tap, and [`Fanout`], which wraps the layer and sees the event, passes the
-//! tapped line to each output's `make_writer_for(metadata)`. The tap's buffer is reused (one
-//! `memcpy` per event, no allocation in steady state); an event raised while the line is being
-//! written (an output that logs) gets a fresh buffer.
+//! which a `MakeWriter` wrapping them is not given when the line arrives. So [`Fanout`], which
+//! wraps the layer and sees the event, leaves the event's metadata in a per-thread slot while the
+//! layer renders, and the layer's writer ([`Tap`]) passes the line to each output's
+//! `make_writer_for(metadata)`. With one output and an event whose metadata is its callsite's
+//! (every event but a bridged `log` record), the line goes straight to that output, as it would
+//! from a JSON layer built on it by hand. Otherwise the line is kept in a per-thread tap and
+//! [`Fanout`] writes it to every output: one rendering, one `ts`, the same bytes for all. The
+//! tap's buffer is reused (one `memcpy` per event, no allocation in steady state); an event
+//! raised while the line is being written (an output that logs) gets a fresh buffer. The JSON
+//! layer writes each line with one `write_all`, so an output gets whole lines.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -28,6 +33,9 @@ const KEEP_CAPACITY: usize = 64 * 1024;
 
 thread_local! {
     static TAP: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The metadata of the event being rendered, while its line may go straight to the only
+    /// output.
+    static DIRECT: Cell<Option<&'static Metadata<'static>>> = const { Cell::new(None) };
 }
 
 /// One JSON output of a [`Fanout`].
@@ -44,16 +52,36 @@ where
     }
 }
 
-/// The `MakeWriter` of the wrapped JSON layer: appends the line to this thread's tap.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Tap;
+/// The outputs, shared by [`Fanout`] and its JSON layer's writer.
+struct Outputs {
+    sinks: Vec<Box<dyn Sink>>,
+    errors: Arc<SinkErrors>,
+}
+
+impl Outputs {
+    fn write(&self, meta: &Metadata<'_>, line: &[u8]) {
+        for (i, sink) in self.sinks.iter().enumerate() {
+            if let Err(e) = sink.write_line(meta, line) {
+                self.errors.record(i, &e);
+            }
+        }
+    }
+}
+
+/// The `MakeWriter` of the wrapped JSON layer: writes the line to the only output when
+/// [`DIRECT`] holds the event's metadata, else appends it to this thread's tap.
+#[derive(Clone)]
+pub(super) struct Tap(Arc<Outputs>);
 
 /// The writer handed out by [`Tap`].
-#[derive(Debug)]
-pub(super) struct TapWriter;
+pub(super) struct TapWriter<'a>(&'a Outputs);
 
-impl Write for TapWriter {
+impl Write for TapWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(meta) = DIRECT.try_with(Cell::get).ok().flatten() {
+            self.0.write(meta, buf);
+            return Ok(buf.len());
+        }
         TAP.try_with(|t| match t.try_borrow_mut() {
             Ok(mut v) => {
                 v.extend_from_slice(buf);
@@ -70,10 +98,10 @@ impl Write for TapWriter {
 }
 
 impl<'a> MakeWriter<'a> for Tap {
-    type Writer = TapWriter;
+    type Writer = TapWriter<'a>;
 
-    fn make_writer(&'a self) -> TapWriter {
-        TapWriter
+    fn make_writer(&'a self) -> TapWriter<'a> {
+        TapWriter(&self.0)
     }
 }
 
@@ -119,22 +147,21 @@ impl SinkErrors {
 /// The JSON layer rendering once for several outputs.
 pub(super) struct Fanout {
     json: JsonLayer<Tap>,
-    sinks: Vec<Box<dyn Sink>>,
-    errors: Arc<SinkErrors>,
+    outputs: Arc<Outputs>,
 }
 
 impl Fanout {
-    pub(super) fn new(json: JsonLayer<Tap>, sinks: Vec<Box<dyn Sink>>) -> Fanout {
+    pub(super) fn new(json: JsonLayer, sinks: Vec<Box<dyn Sink>>) -> Fanout {
         let errors = Arc::new(SinkErrors::new(sinks.len()));
+        let outputs = Arc::new(Outputs { sinks, errors });
         Fanout {
-            json,
-            sinks,
-            errors,
+            json: json.with_writer(Tap(Arc::clone(&outputs))),
+            outputs,
         }
     }
 
     pub(super) fn errors(&self) -> Arc<SinkErrors> {
-        Arc::clone(&self.errors)
+        Arc::clone(&self.outputs.errors)
     }
 }
 
@@ -179,7 +206,21 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        // One output and the callsite's own metadata: the line goes straight to the output.
+        // (A bridged `log` record's metadata is built per record, so it takes the tap.)
+        let direct = self.outputs.sinks.len() == 1 && !event.is_log();
+        if direct {
+            let previous = DIRECT
+                .try_with(|d| d.replace(Some(event.metadata())))
+                .ok()
+                .flatten();
+            self.json.on_event(event, ctx);
+            let _ = DIRECT.try_with(|d| d.set(previous));
+            return;
+        }
+        let previous = DIRECT.try_with(|d| d.take()).ok().flatten();
         self.json.on_event(event, ctx);
+        let _ = DIRECT.try_with(|d| d.set(previous));
         // Taken out of the tap while the outputs write, so an output that logs cannot find the
         // tap borrowed; put back afterwards to keep its capacity.
         let mut line = TAP
@@ -192,11 +233,7 @@ where
         if !line.is_empty() {
             let normalized = event.normalized_metadata();
             let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-            for (i, sink) in self.sinks.iter().enumerate() {
-                if let Err(e) = sink.write_line(meta, &line) {
-                    self.errors.record(i, &e);
-                }
-            }
+            self.outputs.write(meta, &line);
         }
         line.clear();
         if line.capacity() <= KEEP_CAPACITY {

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use taskwire_core::time::{days_from_civil, days_in_month};
+
 /// Parses `30s`, `10m`, `2h`, `7d`, `1w` and sums like `1h30m`.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -65,7 +67,7 @@ pub(crate) fn parse_date(s: &str) -> Option<i64> {
     if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !(1..=12).contains(&m) {
         return None;
     }
-    if !(1..=31).contains(&d) {
+    if !(1..=days_in_month(y, m)).contains(&d) {
         return None;
     }
     let mut secs = days_from_civil(y, m, d) * 86_400;
@@ -103,17 +105,6 @@ pub(crate) fn parse_date(s: &str) -> Option<i64> {
         }
     }
     Some(secs * 1_000_000 + micros)
-}
-
-/// Howard Hinnant's days-from-civil.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// `just now`, `42 s ago`, `3 min ago`, `5 h ago`, `2 days ago`, or `in …` for future times.
@@ -181,6 +172,8 @@ mod tests {
         );
         assert_eq!(parse_date("2023-11-14T22:13"), Some(1_699_999_980_000_000));
         assert_eq!(parse_date("2023-13-01"), None);
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2024-02-29"), Some(1_709_164_800_000_000));
         assert_eq!(parse_date("yesterday"), None);
     }
 

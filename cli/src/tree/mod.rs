@@ -9,7 +9,6 @@
 mod build;
 mod read;
 mod render;
-mod time;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -359,7 +358,7 @@ mod tests {
             let mut text = String::new();
             for (i, (trace, span, parent, remote, failed, name, service, dur, end, failure)) in tasks.iter().enumerate() {
                 let mut rec = serde_json::json!({
-                    "ts": super::time::Rfc3339(*end).to_string(),
+                    "ts": taskwire_core::time::Rfc3339(*end).to_string(),
                     "level": "INFO",
                     "target": "taskwire::tasks",
                     "msg": "task.end",

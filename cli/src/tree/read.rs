@@ -19,10 +19,8 @@ use taskwire_explore::dedup::Seen;
 use taskwire_explore::query::{Matcher, Query};
 use taskwire_explore::source::Lines;
 
-use super::time::parse_rfc3339_us;
-
-/// The target of task records (`taskwire_tasks::TARGET`).
-pub(crate) const TASKS_TARGET: &str = "taskwire::tasks";
+use taskwire_core::schema::task_record::{self, TARGET as TASKS_TARGET};
+use taskwire_core::time::parse_rfc3339_us;
 
 /// The smallest line limit tests may set.
 #[cfg(test)]
@@ -225,8 +223,8 @@ impl Reader {
     }
 
     fn record(&mut self, raw: Raw<'_>) -> Line {
-        let is_task =
-            raw.msg.as_deref() == Some("task.end") && raw.target.as_deref() == Some(TASKS_TARGET);
+        let is_task = raw.msg.as_deref() == Some(task_record::END)
+            && raw.target.as_deref() == Some(TASKS_TARGET);
         let is_error = !is_task && raw.level.as_deref() == Some("ERROR");
         if !is_task && !is_error {
             return Line::Other;
@@ -486,63 +484,9 @@ impl Interner {
     }
 }
 
-/// The Fx hash (rustc's): a multiply and a rotate per word. Our keys are short strings and
-/// random ids from local files, so hash-flooding resistance buys nothing here.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FxHasher(u64);
-
-/// A `BuildHasher` for [`FxHasher`].
-pub(crate) type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    #[inline]
-    fn write_u128(&mut self, i: u128) {
-        self.add(i as u64);
-        self.add((i >> 64) as u64);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// The hasher of the reader's maps: keys are short strings and random ids from local files,
+/// so hash-flooding resistance buys nothing here.
+pub(crate) type FxBuild = taskwire_core::cache::FastBuild;
 
 #[cfg(test)]
 mod tests {
@@ -572,6 +516,44 @@ mod tests {
         assert_eq!(t.failure.map(|s| c.str(s)), Some("boom"));
         assert_eq!((t.duration_us, t.busy_us, t.errors), (1500, 900, 1));
         assert_eq!(t.start_us(), t.end_us - 1500);
+    }
+
+    /// serde's renames are string literals: this line is written with the schema's names, so
+    /// a key renamed in `taskwire_core::schema` without the reader fails here.
+    #[test]
+    fn reads_the_keys_the_schema_names() {
+        use serde_json::{Map, Value};
+        use taskwire_core::schema::{header, task_record::keys, TASK_NAME};
+        let mut m = Map::new();
+        let mut put = |k: &str, v: Value| m.insert(k.to_owned(), v);
+        put(header::TIMESTAMP, "2026-11-21T19:01:01.943172Z".into());
+        put(header::LEVEL, "INFO".into());
+        put(header::TARGET, TASKS_TARGET.into());
+        put(header::MESSAGE, task_record::END.into());
+        put(TASK_NAME, "GET /x".into());
+        put(keys::TARGET, "shop".into());
+        put(keys::OUTCOME, "failed".into());
+        put(keys::DURATION_US, 1500.into());
+        put(keys::BUSY_US, 900.into());
+        put(keys::ERRORS, 1.into());
+        put(keys::FAILED_CHILDREN, 2.into());
+        put(keys::REMOTE_PARENT, true.into());
+        put(keys::FAILURE, "boom".into());
+        put(header::TRACE_ID, "4bf92f3577b34da6a3ce929d0e0e4736".into());
+        put(header::SPAN_ID, "00f067aa0ba902b7".into());
+        put(header::PARENT_SPAN_ID, "1111111111111111".into());
+        put(header::SERVICE, "front".into());
+        let (c, bad) = read(&Value::Object(m).to_string());
+        assert_eq!(bad, 0);
+        let t = &c.tasks[0];
+        assert_eq!(c.str(t.name), "GET /x");
+        assert_eq!(t.failure.map(|s| c.str(s)), Some("boom"));
+        assert_eq!(t.service.map(|s| c.str(s)), Some("front"));
+        assert!(t.failed && t.remote_parent);
+        assert_eq!((t.duration_us, t.busy_us, t.errors), (1500, 900, 1));
+        assert_eq!(t.parent, Some(0x1111111111111111));
+        assert_eq!(t.target.map(|s| c.str(s)), Some("shop"));
+        assert_eq!(t.failed_children, 2);
     }
 
     #[test]

@@ -4,8 +4,8 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use super::build::{Forest, Node, Orphan, Trace};
-use super::time::Rfc3339;
 use crate::text::{width, Clean};
+use taskwire_core::time::Rfc3339;
 
 /// Error messages shown under one task in the text output; the rest are counted.
 const MAX_ERRORS_SHOWN: usize = 5;

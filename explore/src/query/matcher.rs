@@ -177,10 +177,10 @@ fn term_matches(t: &Term, r: &Map<String, Value>) -> bool {
         Term::Task(v) => {
             is_task_end(r) && str_of(r, taskwire_core::schema::TASK_NAME) == Some(v.as_str())
         }
-        Term::Failed => is_task_end(r) && str_of(r, task_record::OUTCOME_KEY) == Some("failed"),
+        Term::Failed => is_task_end(r) && str_of(r, task_record::keys::OUTCOME) == Some("failed"),
         Term::Duration(c, us) => {
             is_task_end(r)
-                && r.get(task_record::DURATION_US_KEY)
+                && r.get(task_record::keys::DURATION_US)
                     .and_then(Value::as_u64)
                     .is_some_and(|d| c.holds(d, *us))
         }

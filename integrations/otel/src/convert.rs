@@ -10,7 +10,8 @@ use opentelemetry::trace::{
 use opentelemetry::{InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
-use taskwire_core::{task_record, FieldValue};
+use taskwire_core::schema::{self, task_record};
+use taskwire_core::FieldValue;
 use tracing_core::Level;
 
 use crate::record::{truncate, Arena, FinishedSpan, LogItem, SpanEvent, Val};
@@ -46,11 +47,11 @@ impl Clock {
 
 /// Fields that steer the span itself rather than become attributes.
 const CONTROL: [&str; 5] = [
-    "task.name",
-    "otel.name",
-    "otel.kind",
-    "otel.status_code",
-    "otel.status_message",
+    schema::TASK_NAME,
+    schema::OTEL_NAME,
+    schema::OTEL_KIND,
+    schema::OTEL_STATUS_CODE,
+    schema::OTEL_STATUS_MESSAGE,
 ];
 
 /// A task's `tracestate` for OpenTelemetry. taskwire accepts W3C Level 2 keys (`foo@`,
@@ -96,7 +97,7 @@ pub(crate) fn span(
                 _ => None,
             })
     };
-    let span_kind = match field_str("otel.kind")
+    let span_kind = match field_str(schema::OTEL_KIND)
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
@@ -107,12 +108,12 @@ pub(crate) fn span(
         Some("internal") => SpanKind::Internal,
         _ => infer_kind(s.metadata.name(), s.remote_parent),
     };
-    let explicit_status = field_str("otel.status_code").map(str::to_ascii_lowercase);
+    let explicit_status = field_str(schema::OTEL_STATUS_CODE).map(str::to_ascii_lowercase);
     let status = if s.failed || explicit_status.as_deref() == Some("error") {
         let description = s
             .failure
             .as_deref()
-            .or_else(|| field_str("otel.status_message"))
+            .or_else(|| field_str(schema::OTEL_STATUS_MESSAGE))
             .unwrap_or("task failed");
         let status_code = fields
             .iter()
@@ -141,17 +142,23 @@ pub(crate) fn span(
         }
     }
     attributes.push(KeyValue::new(
-        "task.outcome",
+        task_record::keys::OUTCOME,
         if s.failed { "failed" } else { "succeeded" },
     ));
-    attributes.push(KeyValue::new("task.target", s.metadata.target()));
-    attributes.push(KeyValue::new("task.busy_us", micros(s.busy)));
+    attributes.push(KeyValue::new(
+        task_record::keys::TARGET,
+        s.metadata.target(),
+    ));
+    attributes.push(KeyValue::new(task_record::keys::BUSY_US, micros(s.busy)));
     if s.errors > 0 {
-        attributes.push(KeyValue::new("task.errors", i64::from(s.errors)));
+        attributes.push(KeyValue::new(
+            task_record::keys::ERRORS,
+            i64::from(s.errors),
+        ));
     }
     if s.failed_children > 0 {
         attributes.push(KeyValue::new(
-            "task.failed_children",
+            task_record::keys::FAILED_CHILDREN,
             i64::from(s.failed_children),
         ));
     }
@@ -162,7 +169,7 @@ pub(crate) fn span(
         events.events = list.into_iter().map(event).collect();
         events.dropped_count = dropped;
     }
-    let name: Cow<'static, str> = match field_str("task.name").or_else(|| field_str("otel.name")) {
+    let name: Cow<'static, str> = match schema::NAME_KEYS.into_iter().find_map(field_str) {
         Some(n) => Cow::Owned(n.to_owned()),
         None => Cow::Borrowed(s.metadata.name()),
     };

@@ -61,34 +61,50 @@ pub struct FastHasher(u64);
 /// The multiplier of FxHash (rustc's hasher).
 const SEED: u64 = 0x517c_c1b7_2722_0a95;
 
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(SEED);
+    }
+}
+
 impl Hasher for FastHasher {
+    /// Eight bytes at a time, the tail packed into one last word.
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
             let mut w = [0u8; 8];
             w.copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(w));
+            self.add(u64::from_le_bytes(w));
         }
-        for &b in chunks.remainder() {
-            self.write_u64(u64::from(b));
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
         }
     }
     #[inline]
     fn write_u8(&mut self, v: u8) {
-        self.write_u64(u64::from(v));
+        self.add(u64::from(v));
     }
     #[inline]
     fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
+        self.add(u64::from(v));
     }
     #[inline]
     fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(SEED);
+        self.add(v);
+    }
+    #[inline]
+    fn write_u128(&mut self, v: u128) {
+        self.add(v as u64);
+        self.add((v >> 64) as u64);
     }
     #[inline]
     fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
+        self.add(v as u64);
     }
     #[inline]
     fn finish(&self) -> u64 {
@@ -193,6 +209,10 @@ where
     let done = cache
         .try_with(|c| {
             let mut c = c.try_borrow_mut().ok()?;
+            // A hit: one probe, nothing moved.
+            if let Some(v) = c.map.get(&key) {
+                return Some(f.take()?(v));
+            }
             let (make, f) = (make.take()?, f.take()?);
             Some(f(c.get_or_insert_with(key, make)))
         })
@@ -201,7 +221,7 @@ where
     match (done, make, f) {
         (Some(r), _, _) => r,
         (None, Some(make), Some(f)) => f(&make()),
-        // `make` and `f` are taken together, right before they run to completion.
+        // `f` is taken only right before it runs to completion.
         (None, _, _) => unreachable!("cache closures ran without a result"),
     }
 }

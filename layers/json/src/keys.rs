@@ -1,7 +1,8 @@
 //! The built-in keys of a JSON record, their names, and the rule for user fields that collide
 //! with them.
 
-use taskwire_core::{json, task_record};
+use taskwire_core::json;
+use taskwire_core::schema::{header, task_record};
 
 /// A user field whose key equals a built-in key in use is written under this prefix:
 /// a field `level` becomes `fields.level`.
@@ -74,22 +75,22 @@ impl Key {
     /// The key's name unless renamed.
     pub const fn default_name(self) -> &'static str {
         match self {
-            Key::Timestamp => "ts",
-            Key::Level => "level",
-            Key::Target => "target",
-            Key::Message => "msg",
-            Key::TraceId => "trace_id",
-            Key::SpanId => "span_id",
-            Key::ParentSpanId => "parent_span_id",
-            Key::Spans => "spans",
-            Key::File => "file",
-            Key::Line => "line",
-            Key::Module => "module",
-            Key::Thread => "thread",
-            Key::Pid => "pid",
-            Key::Host => "host",
-            Key::Service => "service",
-            Key::Release => "release",
+            Key::Timestamp => header::TIMESTAMP,
+            Key::Level => header::LEVEL,
+            Key::Target => header::TARGET,
+            Key::Message => header::MESSAGE,
+            Key::TraceId => header::TRACE_ID,
+            Key::SpanId => header::SPAN_ID,
+            Key::ParentSpanId => header::PARENT_SPAN_ID,
+            Key::Spans => header::SPANS,
+            Key::File => header::FILE,
+            Key::Line => header::LINE,
+            Key::Module => header::MODULE,
+            Key::Thread => header::THREAD,
+            Key::Pid => header::PID,
+            Key::Host => header::HOST,
+            Key::Service => header::SERVICE,
+            Key::Release => header::RELEASE,
         }
     }
 

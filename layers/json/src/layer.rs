@@ -14,8 +14,9 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::entered::Entered;
-use crate::format::{render_event, with_scratch, Format, Occurrence};
+use crate::format::Format;
 use crate::keys::Key;
+use crate::render::{render_event, with_scratch, Occurrence};
 
 /// Writes one JSON object per line per event. See the [crate docs](crate) for the record.
 ///

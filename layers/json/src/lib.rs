@@ -57,6 +57,8 @@ mod entered;
 mod format;
 mod keys;
 mod layer;
+mod plan;
+mod render;
 
 pub use keys::{Key, COLLISION_PREFIX};
 pub use layer::{JsonLayer, WriteErrors};

@@ -12,13 +12,12 @@
 //! while are evicted by the writer (under the shard's write lock, so no bump can race it).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use tracing_core::callsite::Identifier;
-use tracing_core::Level;
+use taskwire_core::cache::{self, FastMap, SiteCache, SiteKey};
+use taskwire_core::ids::Sequence;
+use tracing_core::Metadata;
 
 use crate::store::TicketSeed;
 use crate::tags::TagCounts;
@@ -26,26 +25,7 @@ use crate::tags::TagCounts;
 /// Stripes per group: enough for the cores of a typical service box.
 const STRIPES: usize = 8;
 
-/// Index of a level in the per-level counters.
-pub(crate) fn level_index(l: &Level) -> usize {
-    match *l {
-        Level::ERROR => 0,
-        Level::WARN => 1,
-        Level::INFO => 2,
-        Level::DEBUG => 3,
-        _ => 4,
-    }
-}
-
-/// The levels by index.
-pub(crate) const LEVELS: [Level; 5] = [
-    Level::ERROR,
-    Level::WARN,
-    Level::INFO,
-    Level::DEBUG,
-    Level::TRACE,
-];
-
+/// Per-level counters are indexed by `taskwire_core::schema::level_index`.
 #[derive(Default)]
 #[repr(align(64))]
 struct Stripe {
@@ -97,8 +77,9 @@ impl std::fmt::Debug for Group {
 
 thread_local! {
     static STRIPE: usize = {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES
+        // Threads take the stripes in turn.
+        static THREADS: Sequence = Sequence::new();
+        ((THREADS.next().get() - 1) % STRIPES as u64) as usize
     };
 }
 
@@ -163,34 +144,11 @@ impl Group {
     }
 }
 
-/// A fast hasher for keys that are already hashes or pointers.
-#[derive(Default)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
-
 const SHARDS: usize = 16;
 
 /// Every live group of one layer, by fingerprint hash.
 pub(crate) struct Registry {
-    shards: [RwLock<IdMap<u64, Arc<Group>>>; SHARDS],
+    shards: [RwLock<FastMap<u64, Arc<Group>>>; SHARDS],
     len: AtomicUsize,
     max: AtomicUsize,
 }
@@ -212,7 +170,7 @@ impl Registry {
         }
     }
 
-    fn shard(&self, hash: u64) -> &RwLock<IdMap<u64, Arc<Group>>> {
+    fn shard(&self, hash: u64) -> &RwLock<FastMap<u64, Arc<Group>>> {
         &self.shards[(hash >> 59) as usize % SHARDS]
     }
 
@@ -296,42 +254,22 @@ pub(crate) enum Site {
     Dynamic,
 }
 
+/// Call sites remembered per thread; beyond this many the thread's cache starts over (the
+/// groups of static call sites stay in the [`Registry`], so nothing is lost).
+const MAX_SITES: usize = 4096;
+
 thread_local! {
-    static SITES: RefCell<IdMap<(u64, Identifier), Site>> = RefCell::new(IdMap::default());
+    static SITES: RefCell<SiteCache<SiteKey, Site>> = const { RefCell::new(SiteCache::new(MAX_SITES)) };
 }
 
-/// Runs `f` with the thread's cached knowledge of `callsite` for layer `layer`, computed by
-/// `make` the first time.
+/// Runs `f` with the thread's cached knowledge of `meta`'s call site for layer `layer`,
+/// computed by `make` the first time.
 #[inline]
-pub(crate) fn with_site(
+pub(crate) fn with_site<R>(
     layer: u64,
-    callsite: Identifier,
+    meta: &'static Metadata<'static>,
     make: impl FnOnce() -> Site,
-    f: impl FnOnce(&Site),
-) {
-    let mut make = Some(make);
-    let mut f = Some(f);
-    let _ = SITES.try_with(|sites| {
-        let Ok(mut sites) = sites.try_borrow_mut() else {
-            return;
-        };
-        let key = (layer, callsite.clone());
-        if let Some(site) = sites.get(&key) {
-            if let Some(f) = f.take() {
-                f(site);
-            }
-            return;
-        }
-        if let Some(m) = make.take() {
-            let site = sites.entry(key).or_insert(m());
-            if let Some(f) = f.take() {
-                f(site);
-            }
-        }
-    });
-    // Thread-local storage is gone (an event from a destructor) or busy (re-entered).
-    if let Some(f) = f.take() {
-        let site = make.take().map_or(Site::Dynamic, |m| m());
-        f(&site);
-    }
+    f: impl FnOnce(&Site) -> R,
+) -> R {
+    cache::with_entry(&SITES, SiteKey::new(layer, meta), make, f)
 }

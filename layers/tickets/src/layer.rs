@@ -10,6 +10,7 @@
 use std::sync::{Arc, OnceLock};
 
 use taskwire_core::event_time::EventClock;
+use taskwire_core::schema::level_index;
 use taskwire_core::{suppress, Capture};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Metadata, Subscriber};
@@ -20,7 +21,7 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::fingerprint::{
     KeyHasher, FINGERPRINT_FIELD, MODE_EXPLICIT, MODE_LINE, MODE_OVERFLOW, MODE_SPAN,
 };
-use crate::groups::{level_index, with_site, Group, Site};
+use crate::groups::{with_site, Group, Site};
 use crate::repeats;
 use crate::sample::{self, Lookup, SampleContext};
 use crate::store::{TicketSeed, Timestamp};
@@ -286,7 +287,7 @@ where
         let now = Timestamp::from(self.clock.time(event)).as_micros();
         with_site(
             self.id,
-            meta.callsite(),
+            meta,
             || self.site(meta, now),
             |site| match site {
                 Site::Static(g) => {

@@ -25,24 +25,38 @@ pub const END: &str = "task.end";
 /// The name (and message) of the record written when a task is first entered.
 pub const START: &str = "task.start";
 
-/// The key of a task record's outcome (`succeeded`, `failed`, …).
-pub const OUTCOME_KEY: &str = "task.outcome";
-
-/// The key of a task record's duration, in µs.
-pub const DURATION_US_KEY: &str = "task.duration_us";
+/// The keys the tasks layer writes on a task record, one constant each.
+pub mod keys {
+    /// The task span's target.
+    pub const TARGET: &str = "task.target";
+    /// `succeeded` or `failed`.
+    pub const OUTCOME: &str = "task.outcome";
+    /// Wall time from creation to close, µs.
+    pub const DURATION_US: &str = "task.duration_us";
+    /// Time spent entered, µs.
+    pub const BUSY_US: &str = "task.busy_us";
+    /// Error events raised inside the task.
+    pub const ERRORS: &str = "task.errors";
+    /// Child tasks that failed.
+    pub const FAILED_CHILDREN: &str = "task.failed_children";
+    /// Whether the parent came from another process (`traceparent`).
+    pub const REMOTE_PARENT: &str = "task.remote_parent";
+    /// The first failure reason.
+    pub const FAILURE: &str = "task.failure";
+}
 
 /// The keys the tasks layer writes on a task record, besides `task.name` (which a span sets
 /// itself to name its task). A user field with one of these names is written under the
 /// collision prefix (`fields.task.outcome`), on task records and on every other record.
 pub const RESERVED_KEYS: [&str; 8] = [
-    "task.target",
-    "task.outcome",
-    "task.duration_us",
-    "task.busy_us",
-    "task.errors",
-    "task.failed_children",
-    "task.remote_parent",
-    "task.failure",
+    keys::TARGET,
+    keys::OUTCOME,
+    keys::DURATION_US,
+    keys::BUSY_US,
+    keys::ERRORS,
+    keys::FAILED_CHILDREN,
+    keys::REMOTE_PARENT,
+    keys::FAILURE,
 ];
 
 /// Whether `meta` is the call site of a task record (`task.start` or `task.end`): an event of

@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::Writer;
-use crate::groups::LEVELS;
 use crate::store::{Batch, ErrorKind, GroupUpdate, TagCount, Timestamp, WriteError};
+use taskwire_core::schema::LEVELS;
 
 impl Writer {
     pub(super) fn batch(&self, with_samples: bool) -> Batch {
