@@ -7,6 +7,7 @@
 //! and `render` prints it. The usage and the output are documented in `docs/cli.md`.
 
 mod build;
+mod raw;
 mod read;
 mod render;
 

@@ -2,18 +2,15 @@
 //!
 //! The hot path, per line: find the newline (`memchr`), check that the line looks like a JSON
 //! object (`{` … `}`), and look for `"task.end"` or `"ERROR"` with SIMD substring search. Only
-//! lines that contain one of them are parsed, into [`Raw`], a struct of borrowed strings that
+//! lines that contain one of them are parsed, into `raw::Raw`, a struct of borrowed strings that
 //! names the dozen keys we need and skips the rest without building values. Strings are interned,
 //! so a line allocates nothing unless it brings a string never seen before (or one with escapes).
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::io::{self, BufRead};
 
 use memchr::memmem::Finder;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::de::IgnoredAny;
 use taskwire_core::schema::header;
 use taskwire_explore::dedup::Seen;
 use taskwire_explore::query::{Matcher, Query};
@@ -21,6 +18,8 @@ use taskwire_explore::source::Lines;
 
 use taskwire_core::schema::task_record::{self, TARGET as TASKS_TARGET};
 use taskwire_core::time::parse_rfc3339_us;
+
+use super::raw::{ErrorField, Raw};
 
 /// The smallest line limit tests may set.
 #[cfg(test)]
@@ -302,136 +301,6 @@ impl Reader {
             strings: self.interner.into_strings(),
             repeats: self.repeats,
         }
-    }
-}
-
-/// The keys of a record that `taskwire tree` reads; every other key is skipped unparsed.
-#[derive(Deserialize)]
-struct Raw<'a> {
-    #[serde(borrow)]
-    ts: Option<Str<'a>>,
-    #[serde(borrow)]
-    level: Option<Str<'a>>,
-    #[serde(borrow)]
-    target: Option<Str<'a>>,
-    #[serde(borrow)]
-    msg: Option<Str<'a>>,
-    #[serde(borrow)]
-    trace_id: Option<Str<'a>>,
-    #[serde(borrow)]
-    span_id: Option<Str<'a>>,
-    #[serde(borrow)]
-    parent_span_id: Option<Str<'a>>,
-    #[serde(borrow)]
-    service: Option<Str<'a>>,
-    #[serde(borrow, rename = "task.name")]
-    name: Option<Str<'a>>,
-    #[serde(borrow, rename = "task.target")]
-    task_target: Option<Str<'a>>,
-    #[serde(borrow, rename = "task.outcome")]
-    outcome: Option<Str<'a>>,
-    #[serde(rename = "task.duration_us")]
-    duration_us: Option<u64>,
-    #[serde(rename = "task.busy_us")]
-    busy_us: Option<u64>,
-    #[serde(rename = "task.errors")]
-    errors: Option<u64>,
-    #[serde(rename = "task.failed_children")]
-    failed_children: Option<u64>,
-    #[serde(rename = "task.remote_parent")]
-    remote_parent: Option<bool>,
-    #[serde(borrow, rename = "task.failure")]
-    failure: Option<Str<'a>>,
-    #[serde(borrow)]
-    error: Option<ErrorField<'a>>,
-}
-
-/// A JSON string, borrowed from the line unless it had escapes. (`Option<Cow<str>>` with
-/// `#[serde(borrow)]` would always copy.)
-struct Str<'a>(Cow<'a, str>);
-
-impl std::ops::Deref for Str<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Str<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// An `error` field, as the JSON layer writes an `&dyn Error` (`{"message": …, "source": […]}`)
-/// or as a plain string; anything else is accepted and ignored (it is a user field).
-struct ErrorField<'a>(Option<Str<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for ErrorField<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ErrorField<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(ErrorField(Some(Str(Cow::Borrowed(v)))))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(ErrorField(Some(Str(Cow::Owned(v.to_owned())))))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(ErrorField(Some(Str(Cow::Owned(v)))))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut message = None;
-                while let Some(key) = map.next_key::<Str<'de>>()? {
-                    if &*key == "message" && message.is_none() {
-                        message = map.next_value::<ErrorField<'de>>()?.0;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(ErrorField(message))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(ErrorField(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(ErrorField(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(ErrorField(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(ErrorField(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(ErrorField(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(ErrorField(None))
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 
