@@ -18,51 +18,28 @@
 
 use std::hint::black_box;
 use std::io::{self, Write};
-use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
 
+#[path = "support/json_workload.rs"]
+mod json_workload;
 #[path = "support/paired.rs"]
 mod paired;
+use json_workload::{event, in_spans, ADDR};
 use paired::quartiles;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, BenchmarkGroup, Criterion, Throughput};
 use serde::Serialize;
-use tracing::{info, info_span, Dispatch, Subscriber};
+use taskwire_test_support::{Capture, Discard};
+use tracing::{Dispatch, Subscriber};
 use tracing_bunyan_formatter::{BunyanFormattingLayer, JsonStorageLayer};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::Registry;
 
 /// A writer that takes every byte and throws it away.
-#[derive(Clone, Copy, Debug, Default)]
-struct Noop;
-
-impl Write for Noop {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        Ok(black_box(black_box(buf).len()))
-    }
-    #[inline]
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        black_box(buf);
-        Ok(())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Noop {
-    type Writer = Noop;
-    #[inline]
-    fn make_writer(&'a self) -> Noop {
-        Noop
-    }
-}
-
 /// One sink shared by every thread: it counts the bytes it is given with an atomic add.
 #[derive(Clone, Debug, Default)]
 struct SharedSink(Arc<AtomicU64>);
@@ -90,60 +67,6 @@ impl<'a> MakeWriter<'a> for SharedSink {
     fn make_writer(&'a self) -> Self::Writer {
         SharedSinkWriter(&self.0)
     }
-}
-
-/// A writer that keeps what it is given, to show one line per subscriber.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| io::Error::other("poisoned"))?
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Capture {
-        self.clone()
-    }
-}
-
-/// The `%` field: a `Display` value rendered per event.
-const ADDR: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 254);
-
-/// Runs `f` inside the two entered spans of the workload.
-#[inline(never)]
-fn in_spans<R>(f: impl FnOnce() -> R) -> R {
-    let _outer = info_span!(
-        "request",
-        method = "POST",
-        route = "/api/v1/orders",
-        attempt = 1_u64
-    )
-    .entered();
-    let _inner = info_span!("db", table = "orders", rows = 42_i64, cached = false).entered();
-    f()
-}
-
-/// The event of the workload.
-#[inline(never)]
-fn event() {
-    info!(
-        user_id = 1_234_567_i64,
-        ratio = 0.75_f64,
-        ok = true,
-        customer = "abcdefghijklmnopqrst",
-        addr = %ADDR,
-        "order placed"
-    );
 }
 
 fn taskwire<W: for<'w> MakeWriter<'w> + Send + Sync + 'static>(w: W) -> impl Subscriber {
@@ -273,8 +196,7 @@ fn show() {
     fn line_of<S: Subscriber + Send + Sync + 'static>(make: impl FnOnce(Capture) -> S) -> String {
         let cap = Capture::default();
         tracing::subscriber::with_default(make(cap.clone()), || in_spans(event));
-        let bytes = cap.0.lock().map(|v| v.clone()).unwrap_or_default();
-        String::from_utf8_lossy(&bytes).into_owned()
+        String::from_utf8_lossy(&cap.bytes()).into_owned()
     }
     let mut limit = Limit::new();
     let mut out = Vec::new();
@@ -311,18 +233,18 @@ fn per_event(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     // The targets are ratios of (a) to (f) and to (b): they are measured one after the other,
     // so that a slowdown of a shared machine during the run touches them alike.
-    bench_subscriber(&mut g, "a_taskwire_json", taskwire(Noop));
+    bench_subscriber(&mut g, "a_taskwire_json", taskwire(Discard));
     let mut limit = Limit::new();
     g.bench_function("f_serde_json_limit", |b| {
-        b.iter(|| limit.write(&mut Noop));
+        b.iter(|| limit.write(&mut Discard));
     });
     bench_subscriber(
         &mut g,
         "b_tracing_subscriber_json",
-        tracing_subscriber_json(Noop),
+        tracing_subscriber_json(Discard),
     );
-    bench_subscriber(&mut g, "c_json_subscriber", json_subscriber(Noop));
-    bench_subscriber(&mut g, "d_bunyan", bunyan(Noop));
+    bench_subscriber(&mut g, "c_json_subscriber", json_subscriber(Discard));
+    bench_subscriber(&mut g, "d_bunyan", bunyan(Discard));
     bench_subscriber(&mut g, "e_registry_floor", Registry::default());
     g.finish();
 }
@@ -363,10 +285,10 @@ fn taskwire_work(dispatch: &Dispatch, n: u64, start: &Barrier) {
 /// One thread's share of the limit's throughput work (its own record and buffers).
 fn limit_work(n: u64, start: &Barrier) {
     let mut limit = Limit::new();
-    limit.write(&mut Noop);
+    limit.write(&mut Discard);
     start.wait();
     for _ in 0..n {
-        limit.write(&mut Noop);
+        limit.write(&mut Discard);
     }
 }
 

@@ -29,7 +29,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
-use std::io;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -40,29 +39,9 @@ use paired::quartiles;
 use criterion::{criterion_group, Criterion};
 use http::{Request, Response};
 use http_body::Body;
+use taskwire_test_support::Discard;
 use tower::{service_fn, Layer, Service, ServiceExt};
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
-
-#[derive(Clone, Copy)]
-struct Noop;
-
-impl io::Write for Noop {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        black_box(buf.len());
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Noop {
-    type Writer = Noop;
-    fn make_writer(&'a self) -> Noop {
-        Noop
-    }
-}
 
 /// Polls a future that is ready at once (all of these are: no I/O).
 fn ready<F: Future>(f: F) -> F::Output {
@@ -114,7 +93,7 @@ fn bench(c: &mut Criterion) {
     let dispatch = tracing::Dispatch::new(
         tracing_subscriber::registry()
             .with(taskwire_tasks::layer())
-            .with(taskwire_json::layer().with_writer(Noop)),
+            .with(taskwire_json::layer().with_writer(Discard)),
     );
     let mut g = c.benchmark_group("tower_request");
     tracing::dispatcher::with_default(&dispatch, || {
@@ -194,7 +173,7 @@ fn paired_warn() {
             .default_filter("warn")
             .span_filter(spans)
             .tasks(taskwire_tasks::layer())
-            .json(Noop)
+            .json(Discard)
             .build()
             .map_err(|e| format!("{e:?}"))
     };
@@ -264,7 +243,7 @@ fn with_services(f: impl FnOnce(&mut dyn FnMut(), &mut dyn FnMut(), &mut dyn FnM
     let dispatch = tracing::Dispatch::new(
         tracing_subscriber::registry()
             .with(taskwire_tasks::layer())
-            .with(taskwire_json::layer().with_writer(Noop)),
+            .with(taskwire_json::layer().with_writer(Discard)),
     );
     tracing::dispatcher::with_default(&dispatch, || {
         let mut bare = handler();

@@ -4,7 +4,7 @@
 
 #![cfg(feature = "tickets")]
 
-mod support;
+use taskwire_test_support::TempDir;
 
 use taskwire::core::Redactor;
 use taskwire::tickets::store::{ListQuery, OccurrenceQuery, Ticket};
@@ -16,7 +16,7 @@ use taskwire::tickets::{Sqlite, TicketReader};
 fn one_ticket(
     layer: impl FnOnce(Sqlite) -> taskwire::tickets::TicketsBuilder,
 ) -> (Ticket, String, Option<String>) {
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("builder-fills-tickets");
     let db = dir.path().join("tickets.db");
     let (dispatch, guard) = taskwire::builder()
         .service("y")

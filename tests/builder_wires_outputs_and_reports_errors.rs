@@ -3,13 +3,13 @@
 //! settings (an unwritable path, invalid filter directives) are errors from `build()`, not
 //! panics.
 
-mod support;
+use taskwire_test_support::json_line;
+use taskwire_test_support::{Capture, TempDir};
 
 use std::error::Error;
 use std::io;
 
 use serde_json::json;
-use support::Buf;
 
 fn rust_log_is_set() -> bool {
     std::env::var("RUST_LOG").is_ok_and(|v| !v.trim().is_empty())
@@ -17,7 +17,7 @@ fn rust_log_is_set() -> bool {
 
 #[test]
 fn records_carry_service_and_release() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let (dispatch, guard) = taskwire::builder()
         .json(buf.clone())
         .service("s")
@@ -41,13 +41,13 @@ fn records_carry_service_and_release() {
 
 #[test]
 fn build_does_not_install_a_global_default() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let (_dispatch, _guard) = taskwire::builder()
         .json(buf.clone())
         .build()
         .expect("build");
     tracing::error!("nobody listens");
-    assert!(buf.contents().is_empty());
+    assert!(buf.text().is_empty());
 }
 
 /// The messages written by a builder stack with `default_filter(directives)` while `body`
@@ -57,7 +57,7 @@ fn messages_under(directives: &str, body: impl FnOnce()) -> Option<Vec<serde_jso
         eprintln!("RUST_LOG is set and overrides default_filter; skipping");
         return None;
     }
-    let buf = Buf::default();
+    let buf = Capture::default();
     let (dispatch, _guard) = taskwire::builder()
         .json(buf.clone())
         .default_filter(directives)
@@ -100,7 +100,7 @@ fn a_span_directive_enables_events_inside_that_span_only() {
 
 #[test]
 fn several_json_outputs_each_get_every_record() {
-    let (a, b) = (Buf::default(), Buf::default());
+    let (a, b) = (Capture::default(), Capture::default());
     let (dispatch, _guard) = taskwire::builder()
         .json(a.clone())
         .json(b.clone())
@@ -123,7 +123,7 @@ fn several_json_outputs_each_get_every_record() {
 
 #[test]
 fn span_list_setting_reaches_the_json_layer() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let (dispatch, _guard) = taskwire::builder()
         .json(buf.clone())
         .span_list(true)
@@ -139,7 +139,7 @@ fn span_list_setting_reaches_the_json_layer() {
 #[test]
 fn json_file_is_written_into_a_new_folder_and_flushed_when_the_guard_drops() {
     const EVENTS: usize = 5_000;
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("builder-outputs");
     let path = dir.path().join("logs").join("nested").join("app.jsonl");
     let (dispatch, guard) = taskwire::builder()
         .json_file(&path)
@@ -155,10 +155,10 @@ fn json_file_is_written_into_a_new_folder_and_flushed_when_the_guard_drops() {
     assert_eq!(guard.write_errors(), 0);
     drop(guard);
     let out = std::fs::read_to_string(&path).expect("the file exists");
-    let lines = support::split_lines(&out);
+    let lines = json_line::split_lines(&out);
     assert_eq!(lines.len(), EVENTS, "every record reached the file");
     for (i, line) in lines.iter().enumerate() {
-        let r = support::parse_line(line);
+        let r = json_line::parse_line(line);
         assert_eq!(r["i"], json!(i));
         assert_eq!(r["service"], json!("file-svc"));
         assert_eq!(r["job"], json!("j"));
@@ -167,16 +167,16 @@ fn json_file_is_written_into_a_new_folder_and_flushed_when_the_guard_drops() {
 
 #[test]
 fn json_file_appends_to_an_existing_file() {
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("builder-outputs");
     let path = dir.path().join("app.jsonl");
     std::fs::write(&path, "{\"earlier\":true}\n").expect("seed");
     let (dispatch, guard) = taskwire::builder().json_file(&path).build().expect("build");
     tracing::dispatcher::with_default(&dispatch, || tracing::info!("appended"));
     drop(guard);
     let out = std::fs::read_to_string(&path).expect("read");
-    let records: Vec<_> = support::split_lines(&out)
+    let records: Vec<_> = json_line::split_lines(&out)
         .iter()
-        .map(|l| support::parse_line(l))
+        .map(|l| json_line::parse_line(l))
         .collect();
     assert_eq!(records.len(), 2);
     assert_eq!(records[0]["earlier"], json!(true));
@@ -185,7 +185,7 @@ fn json_file_appends_to_an_existing_file() {
 
 #[test]
 fn json_file_under_a_regular_file_is_an_error_from_build() {
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("builder-outputs");
     let blocker = dir.path().join("not-a-dir");
     std::fs::write(&blocker, "").expect("seed");
     let path = blocker.join("app.jsonl");
@@ -201,7 +201,7 @@ fn json_file_under_a_regular_file_is_an_error_from_build() {
 #[test]
 fn invalid_default_filter_is_an_error_from_build() {
     let err = taskwire::builder()
-        .json(Buf::default())
+        .json(Capture::default())
         .default_filter("=[")
         .build()
         .expect_err("`=[` is not a filter");
@@ -235,12 +235,12 @@ fn failing_writes_are_counted_by_the_guard_not_panicked_on() {
 
 #[test]
 fn guard_flush_writes_the_file_and_the_output_keeps_working() {
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("builder-outputs");
     let path = dir.path().join("flushed.jsonl");
     let (dispatch, guard) = taskwire::builder().json_file(&path).build().expect("build");
     let count = || {
         let out = std::fs::read_to_string(&path).expect("the file exists");
-        support::split_lines(&out).len()
+        json_line::split_lines(&out).len()
     };
     tracing::dispatcher::with_default(&dispatch, || tracing::info!("first"));
     guard.flush();

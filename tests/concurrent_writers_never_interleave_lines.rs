@@ -1,7 +1,8 @@
 //! Each record is written with a single `write_all`, so threads sharing one file never
 //! interleave or lose lines: 4 threads × 25,000 events give exactly 100,000 parseable lines.
 
-mod support;
+use taskwire_test_support::json_line;
+use taskwire_test_support::TempDir;
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
@@ -14,7 +15,7 @@ const PER_THREAD: u64 = 25_000;
 
 #[test]
 fn four_threads_append_one_hundred_thousand_whole_lines_to_one_file() {
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("concurrent-writers");
     let path = dir.path().join("out.jsonl");
     let file = OpenOptions::new()
         .create(true)
@@ -45,11 +46,11 @@ fn four_threads_append_one_hundred_thousand_whole_lines_to_one_file() {
     assert_eq!(errors.count(), 0);
 
     let out = std::fs::read_to_string(&path).expect("read");
-    let lines = support::split_lines(&out);
+    let lines = json_line::split_lines(&out);
     assert_eq!(lines.len() as u64, THREADS * PER_THREAD);
     let mut seen: HashMap<u64, Vec<bool>> = HashMap::new();
     for line in &lines {
-        let r = support::parse_line(line);
+        let r = json_line::parse_line(line);
         let t = r["t"].as_u64().expect("t");
         let i = r["i"].as_u64().expect("i");
         assert_eq!(r["padding"].as_str(), Some(padding.as_str()));

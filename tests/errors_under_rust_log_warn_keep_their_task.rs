@@ -6,17 +6,17 @@
 //!
 //! `RUST_LOG` is process-wide, so this file holds one test, which sets it.
 
-mod support;
+use taskwire_test_support::json_line::{self, str_of};
+use taskwire_test_support::{Capture, TempDir};
 
 use serde_json::json;
-use support::{str_of, Buf};
 
 #[test]
 fn errors_under_rust_log_warn_carry_ids_span_fields_and_their_task() {
     std::env::set_var("RUST_LOG", "warn");
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("errors-under-warn");
     let path = dir.path().join("app.jsonl");
-    let buf = Buf::default();
+    let buf = Capture::default();
     let builder = taskwire::builder()
         .service("shop")
         .tasks(taskwire::tasks::layer())
@@ -47,11 +47,11 @@ fn errors_under_rust_log_warn_carry_ids_span_fields_and_their_task() {
     assert_eq!(errors.len(), 1, "{records:?}");
     let error = errors[0];
     assert!(
-        support::is_hex_id(str_of(error, "trace_id"), 32),
+        json_line::is_hex_id(str_of(error, "trace_id"), 32),
         "{error:?}"
     );
     assert!(
-        support::is_hex_id(str_of(error, "span_id"), 16),
+        json_line::is_hex_id(str_of(error, "span_id"), 16),
         "{error:?}"
     );
     assert_eq!(error["order_id"], json!(6), "{error:?}");
@@ -69,7 +69,7 @@ fn errors_under_rust_log_warn_carry_ids_span_fields_and_their_task() {
 
     // The file got the same lines, and `taskwire tree` rebuilds the failed request from it.
     let in_file = std::fs::read_to_string(&path).expect("the log file");
-    assert_eq!(support::split_lines(&in_file), buf.lines());
+    assert_eq!(json_line::split_lines(&in_file), buf.lines());
     let mut tree = Vec::new();
     let skipped = taskwire_cli::tree::print_trees(std::slice::from_ref(&path), &mut tree)
         .expect("taskwire tree reads the file");

@@ -4,19 +4,12 @@
 
 mod support;
 
+use taskwire_test_support::json_line::{self, by_msg, str_of};
+use taskwire_test_support::Capture;
+
 use std::collections::HashSet;
 
-use serde_json::json;
-use support::{str_of, Record};
-
 const ID_KEYS: [&str; 3] = ["trace_id", "span_id", "parent_span_id"];
-
-fn by_msg<'r>(records: &'r [Record], msg: &str) -> &'r Record {
-    records
-        .iter()
-        .find(|r| r["msg"] == json!(msg))
-        .unwrap_or_else(|| panic!("no record {msg:?} in {records:?}"))
-}
 
 #[test]
 fn nested_spans_share_the_trace_and_chain_their_span_ids() {
@@ -43,8 +36,8 @@ fn nested_spans_share_the_trace_and_chain_their_span_ids() {
     let child = by_msg(&records, "in child");
     let grandchild = by_msg(&records, "in grandchild");
     for r in [root, child, grandchild] {
-        assert!(support::is_hex_id(str_of(r, "trace_id"), 32), "{r:?}");
-        assert!(support::is_hex_id(str_of(r, "span_id"), 16), "{r:?}");
+        assert!(json_line::is_hex_id(str_of(r, "trace_id"), 32), "{r:?}");
+        assert!(json_line::is_hex_id(str_of(r, "span_id"), 16), "{r:?}");
         assert_eq!(
             r["trace_id"], root["trace_id"],
             "children share the root's trace id"
@@ -130,7 +123,7 @@ fn an_explicit_parent_and_a_closed_span_decide_the_ids() {
 
 #[test]
 fn spans_on_other_threads_get_their_own_trace_unless_parented() {
-    let buf = support::Buf::default();
+    let buf = Capture::default();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::layer::SubscriberExt::with(
         tracing_subscriber::registry(),
         support::json(&buf),
@@ -164,7 +157,7 @@ fn spans_on_other_threads_get_their_own_trace_unless_parented() {
 fn a_child_shares_its_parents_trace_when_another_layers_filter_hides_the_parent() {
     // The first layer's filter hides the DEBUG parent, so it cannot see the parent when it
     // captures the WARN child; the ids it gives the child must still be the parent's trace.
-    let (filtered, full) = (support::Buf::default(), support::Buf::default());
+    let (filtered, full) = (Capture::default(), Capture::default());
     let subscriber = tracing_subscriber::layer::SubscriberExt::with(
         tracing_subscriber::layer::SubscriberExt::with(
             tracing_subscriber::registry(),

@@ -20,7 +20,7 @@ use tracing_subscriber::prelude::*;
 
 #[tokio::test]
 async fn server_and_client_spans_follow_the_http_conventions() {
-    let (url, log) = otel_support::collector();
+    let (url, log) = taskwire_test_support::services::otel_collector();
     let (otel, guard) = taskwire::otel::layer()
         .with_endpoint(&url)
         .with_service_name("http-conventions")

@@ -4,7 +4,7 @@
 //! struct dump. Directives that are not directives (`debug;warn`) are rejected instead of
 //! silently enabling an impossible target.
 
-mod support;
+use taskwire_test_support::process;
 
 use proptest::prelude::*;
 
@@ -18,7 +18,7 @@ fn filter_error(default_filter: &str) -> taskwire::InstallError {
 
 #[test]
 fn a_semicolon_list_is_rejected_and_named() {
-    if support::is_child("child_rust_log_is_named") {
+    if process::is_child("child_rust_log_is_named") {
         return;
     }
     let err = filter_error("debug;warn");
@@ -75,7 +75,7 @@ fn whitespace_around_directives_is_ignored() {
 #[test]
 #[ignore = "a child process of `a_bad_rust_log_is_named_as_rust_log`"]
 fn child_rust_log_is_named() {
-    if !support::is_child("child_rust_log_is_named") {
+    if !process::is_child("child_rust_log_is_named") {
         return;
     }
     assert_eq!(std::env::var("RUST_LOG").as_deref(), Ok("debug;warn"));
@@ -89,7 +89,7 @@ fn child_rust_log_is_named() {
 
 #[test]
 fn a_bad_rust_log_is_named_as_rust_log() {
-    support::run_child("child_rust_log_is_named", &[("RUST_LOG", "debug;warn")]);
+    process::run_child("child_rust_log_is_named", &[("RUST_LOG", "debug;warn")]);
 }
 
 proptest! {

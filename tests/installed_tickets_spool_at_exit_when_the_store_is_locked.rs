@@ -8,6 +8,8 @@
 
 mod support;
 
+use taskwire_test_support::TempDir;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -47,7 +49,7 @@ fn spool_files(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn a_locked_store_at_exit_is_spooled_and_replayed_by_the_next_process() {
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("installed-tickets-spool");
     let file = dir.path().join("program.jsonl");
     let db = dir.path().join("program.jsonl.tickets.db");
     drop(taskwire::tickets::Sqlite::open(&db).expect("a fresh tickets database"));

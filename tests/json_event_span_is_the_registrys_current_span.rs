@@ -6,54 +6,17 @@
 //! The oracle is tracing-subscriber's own JSON formatter in the same subscriber, whose `span`
 //! key comes from `Context::lookup_current`. Every span has a field `which` holding its name, so
 //! the JSON record's flattened `which` (innermost span wins) names the span it was attached to.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-use std::io;
-use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
+use taskwire_test_support::Capture;
 use tracing::{info, info_span, Dispatch};
 use tracing_subscriber::filter::filter_fn;
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Buf {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Buf {
-    type Writer = Buf;
-
-    fn make_writer(&'a self) -> Buf {
-        self.clone()
-    }
-}
-
-impl Buf {
-    fn records(&self) -> Vec<Value> {
-        let bytes = self.0.lock().unwrap().clone();
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
 /// tracing-subscriber's JSON formatter, writing the current span (from `lookup_current`).
-fn oracle<S>(buf: Buf) -> impl Layer<S>
+fn oracle<S>(buf: Capture) -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -65,8 +28,8 @@ where
 }
 
 /// The JSON layer and the oracle, both behind `filter` (`None`: no per-layer filter).
-fn subscriber(filter: Option<fn(&tracing::Metadata<'_>) -> bool>) -> (Dispatch, Buf, Buf) {
-    let (ours, theirs) = (Buf::default(), Buf::default());
+fn subscriber(filter: Option<fn(&tracing::Metadata<'_>) -> bool>) -> (Dispatch, Capture, Capture) {
+    let (ours, theirs) = (Capture::default(), Capture::default());
     let json = taskwire_json::layer().with_writer(ours.clone());
     let dispatch = match filter {
         None => Dispatch::new(
@@ -84,8 +47,8 @@ fn subscriber(filter: Option<fn(&tracing::Metadata<'_>) -> bool>) -> (Dispatch, 
 }
 
 /// The span each record was attached to, by our layer and by the oracle, record by record.
-fn attached(ours: &Buf, oracle: &Buf) -> Vec<(Option<String>, Option<String>)> {
-    let (ours, oracle) = (ours.records(), oracle.records());
+fn attached(ours: &Capture, oracle: &Capture) -> Vec<(Option<String>, Option<String>)> {
+    let (ours, oracle) = (ours.json_lines(), oracle.json_lines());
     assert_eq!(ours.len(), oracle.len(), "both layers see every event");
     ours.iter()
         .zip(&oracle)
@@ -101,7 +64,7 @@ fn attached(ours: &Buf, oracle: &Buf) -> Vec<(Option<String>, Option<String>)> {
         .collect()
 }
 
-fn assert_same(ours: &Buf, oracle: &Buf, want: &[Option<&str>]) {
+fn assert_same(ours: &Capture, oracle: &Capture, want: &[Option<&str>]) {
     let got = attached(ours, oracle);
     for (i, ((o, r), w)) in got.iter().zip(want).enumerate() {
         assert_eq!(
@@ -169,7 +132,7 @@ fn explicit_parents_and_root_events_ignore_the_entered_spans() {
     // record can be checked, against the parent given.
     assert_eq!(got[1].0, None, "a root event has no span");
     assert_eq!(got[2], (Some("b".into()), Some("b".into())));
-    let ours = ours.records();
+    let ours = ours.json_lines();
     assert!(ours[1].get("trace_id").is_none(), "{:?}", ours[1]);
 }
 

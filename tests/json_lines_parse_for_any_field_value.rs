@@ -5,13 +5,16 @@
 
 mod support;
 
+use taskwire_test_support::json_line::{self, Record};
+use taskwire_test_support::Capture;
+
 use std::collections::BTreeMap;
 use std::error::Error;
-use std::fmt;
 
 use proptest::prelude::*;
 use serde_json::{json, Value as Json};
-use support::{Buf, Record};
+use taskwire_test_support::hostile::ChainedError;
+use taskwire_test_support::hostile::{any_string, repeat_to, tricky_string};
 use tracing::field::{Field, Value};
 use tracing_core::callsite::Callsite;
 use tracing_core::{metadata, Interest, Kind, Level, Metadata};
@@ -40,25 +43,6 @@ static NAMES: [&str; N] = [
     "fields.msg",
     "thread",
     "line",
-];
-
-/// Built-in keys in use with the default settings (flat mode: `spans` is not one).
-const BUILT_INS: [&str; 15] = [
-    "ts",
-    "level",
-    "target",
-    "msg",
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "file",
-    "line",
-    "module",
-    "thread",
-    "pid",
-    "host",
-    "service",
-    "release",
 ];
 
 /// A hand-made callsite, so that one event can carry any subset of `NAMES` with values of any
@@ -161,7 +145,7 @@ fn same(parsed: &Json, raw: &str, v: &V) -> bool {
 }
 
 fn out_key(name: &str) -> String {
-    if BUILT_INS.contains(&name) {
+    if support::is_built_in(name) {
         format!("fields.{name}")
     } else {
         name.to_owned()
@@ -170,7 +154,7 @@ fn out_key(name: &str) -> String {
 
 /// Emits one event with `event` fields inside one span with `span` fields; returns its line.
 fn emit(event: &[Option<V>], span: &[Option<V>]) -> String {
-    let buf = Buf::default();
+    let buf = Capture::default();
     support::with_layer(support::json(&buf), || {
         let span_boxes: Vec<_> = span.iter().map(|v| v.as_ref().map(V::boxed)).collect();
         let span_fields: Vec<Field> = SPAN_META.fields().iter().collect();
@@ -214,14 +198,14 @@ fn expectations<'v>(
 }
 
 fn check(line: &str, event: &[Option<V>], span: &[Option<V>]) -> Result<(), TestCaseError> {
-    let r: Record = support::parse_line(line);
-    let raw: BTreeMap<String, String> = support::raw_values(line).into_iter().collect();
+    let r: Record = json_line::parse_line(line);
+    let raw: BTreeMap<String, String> = json_line::raw_values(line).into_iter().collect();
     let (msg, user) = expectations(event, span);
     prop_assert_eq!(&r["msg"], &msg);
     prop_assert_eq!(&r["level"], &json!("INFO"));
     prop_assert_eq!(&r["target"], &json!("any_value"));
-    prop_assert!(support::is_hex_id(support::str_of(&r, "trace_id"), 32));
-    prop_assert!(support::is_hex_id(support::str_of(&r, "span_id"), 16));
+    prop_assert!(json_line::is_hex_id(json_line::str_of(&r, "trace_id"), 32));
+    prop_assert!(json_line::is_hex_id(json_line::str_of(&r, "span_id"), 16));
     prop_assert!(r["line"].is_u64());
     for (key, want) in &user {
         let got = r.get(key).zip(raw.get(key));
@@ -245,42 +229,6 @@ fn check(line: &str, event: &[Option<V>], span: &[Option<V>]) -> Result<(), Test
         );
     }
     Ok(())
-}
-
-const TRICKY_CHARS: &[char] = &[
-    '"', '\\', '/', '\n', '\r', '\t', '\u{0}', '\u{1}', '\u{8}', '\u{c}', '\u{1f}', '\u{7f}',
-    '\u{80}', '\u{2028}', '\u{2029}', '\u{2027}', '\u{202a}', 'â', 'é', '€', '😀', '\u{fffd}',
-    '\u{feff}',
-];
-
-fn tricky_string() -> impl Strategy<Value = String> {
-    let c = prop_oneof![
-        3 => (0x20u8..0x7f).prop_map(char::from),
-        2 => prop::sample::select(TRICKY_CHARS),
-        1 => any::<char>(),
-    ];
-    prop::collection::vec(c, 0..40).prop_map(|v| v.into_iter().collect())
-}
-
-/// A string of at least `len` bytes made by repeating `seed`.
-fn repeat_to(seed: &str, len: usize) -> String {
-    let seed = if seed.is_empty() {
-        "\"\u{2028}\n"
-    } else {
-        seed
-    };
-    let mut s = String::with_capacity(len + seed.len());
-    while s.len() < len {
-        s.push_str(seed);
-    }
-    s
-}
-
-fn any_string() -> impl Strategy<Value = String> {
-    prop_oneof![
-        12 => tricky_string(),
-        1 => (tricky_string(), 100_000usize..=102_400).prop_map(|(s, len)| repeat_to(&s, len)),
-    ]
 }
 
 fn any_value() -> impl Strategy<Value = V> {
@@ -346,34 +294,13 @@ proptest! {
     }
 }
 
-#[derive(Debug)]
-struct Outer(Inner);
-#[derive(Debug)]
-struct Inner;
-impl fmt::Display for Outer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("outer \"failed\"\n")
-    }
-}
-impl fmt::Display for Inner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("inner\u{2028}")
-    }
-}
-impl Error for Outer {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        Some(&self.0)
-    }
-}
-impl Error for Inner {}
-
 /// The documented rules on their edge values, through the ordinary macros, as event fields and
 /// as span fields (which are captured and rendered by another path).
 #[test]
 fn edge_values_follow_the_documented_rules() {
     let big = repeat_to("a\"\\\u{1}\u{2028}é😀", 100 * 1024);
-    let err = Outer(Inner);
-    let buf = Buf::default();
+    let err = ChainedError::new("outer \"failed\"\n", "inner\u{2028}");
+    let buf = Capture::default();
     support::with_layer(support::json(&buf), || {
         tracing::info!(
             nan = f64::NAN,
@@ -416,14 +343,14 @@ fn edge_values_follow_the_documented_rules() {
         "{}",
         &lines[0][..200.min(lines[0].len())]
     );
-    let r = support::parse_line(&lines[0]);
+    let r = json_line::parse_line(&lines[0]);
     assert_eq!(r["nan"], Json::Null);
     assert_eq!(r["inf"], Json::Null);
     assert_eq!(r["ninf"], Json::Null);
     assert_eq!(r["half"], json!(0.5));
     // Floats are written in a form that parses back to the same bits (serde_json's default
     // parser is off by two units in the last place on `hard`, so read the text).
-    let raw: BTreeMap<String, String> = support::raw_values(&lines[0]).into_iter().collect();
+    let raw: BTreeMap<String, String> = json_line::raw_values(&lines[0]).into_iter().collect();
     for (k, v) in [
         ("hard", -1.098_314_662_720_401_1e-13_f64),
         ("tiny", 5e-324),
@@ -449,7 +376,7 @@ fn edge_values_follow_the_documented_rules() {
     );
     assert_eq!(r["msg"], json!("msg with \"quotes\"\n"));
 
-    let r = support::parse_line(&lines[1]);
+    let r = json_line::parse_line(&lines[1]);
     assert_eq!(r["s_nan"], Json::Null);
     assert_eq!(r["s_i128_big"], json!(i128::MAX.to_string()));
     assert_eq!(
@@ -462,117 +389,6 @@ fn edge_values_follow_the_documented_rules() {
         r["s_err"],
         json!({"message": "outer \"failed\"\n", "source": ["inner\u{2028}"]})
     );
-}
-
-/// The duplicate-key check of the helpers really catches repeated keys, which
-/// `serde_json::Value` would silently merge.
-#[test]
-#[should_panic(expected = "duplicate key")]
-fn the_duplicate_key_check_catches_repeats() {
-    support::parse_line(r#"{"a":1,"b":{"c":1,"c":2}}"#);
-}
-
-/// A value whose `Debug` and `Display` write something and then fail, as a buggy
-/// implementation may.
-struct Faulty;
-
-impl fmt::Debug for Faulty {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("partial \"")?;
-        Err(fmt::Error)
-    }
-}
-
-impl fmt::Display for Faulty {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
-
-#[test]
-fn a_failing_debug_impl_in_an_event_still_gives_a_valid_line() {
-    let buf = Buf::default();
-    support::with_layer(support::json(&buf), || {
-        tracing::info!(dbg = ?Faulty, disp = %Faulty, after = 1, "message {:?}", Faulty);
-    });
-    let r = &buf.records()[0];
-    assert!(r["dbg"].is_string(), "{r:?}");
-    assert!(r["disp"].is_string(), "{r:?}");
-    assert_eq!(r["after"], json!(1));
-}
-
-#[test]
-fn a_failing_debug_impl_in_a_span_still_gives_a_valid_line() {
-    let buf = Buf::default();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        support::with_layer(support::json(&buf), || {
-            let s = tracing::info_span!("s", dbg = ?Faulty, late = tracing::field::Empty);
-            let _s = s.enter();
-            s.record("late", tracing::field::display(Faulty));
-            tracing::info!(after = 1, "in span");
-        });
-    }));
-    assert!(
-        outcome.is_ok(),
-        "the layer panicked on a failing Debug impl"
-    );
-    let r = &buf.records()[0];
-    assert!(r["dbg"].is_string(), "{r:?}");
-    assert!(r["late"].is_string(), "{r:?}");
-    assert_eq!(r["after"], json!(1));
-}
-
-#[test]
-fn a_field_repeated_in_one_event_or_span_is_written_once() {
-    let buf = Buf::default();
-    support::with_layer(support::json(&buf), || {
-        let _s = tracing::info_span!("s", b = 1, b = 2, level = 1, level = 2).entered();
-        tracing::info!(a = 1, a = "two", msg = 1, msg = 2, "repeated");
-    });
-    let lines = buf.lines();
-    // parse_line fails on any repeated key.
-    let r = support::parse_line(&lines[0]);
-    for k in ["a", "b", "fields.msg", "fields.level"] {
-        assert!(r.contains_key(k), "{k} in {r:?}");
-    }
-}
-
-/// An error whose `source()` chain is `depth` links long.
-#[derive(Debug)]
-struct Chain(usize);
-
-impl fmt::Display for Chain {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "link {}", self.0)
-    }
-}
-
-impl Error for Chain {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        // Leaked once per link; a test process can afford 100 small boxes.
-        (self.0 > 0).then(|| &*Box::leak(Box::new(Chain(self.0 - 1))) as &(dyn Error + 'static))
-    }
-}
-
-#[test]
-fn an_event_error_chain_longer_than_64_links_is_cut() {
-    let err = Chain(100);
-    let records = support::capture(|| tracing::error!(err = &err as &dyn Error, "deep"));
-    let sources = records[0]["err"]["source"].as_array().expect("source list");
-    assert_eq!(sources.len(), 64);
-    assert_eq!(sources[0], json!("link 99"));
-    assert_eq!(records[0]["err"]["message"], json!("link 100"));
-}
-
-#[test]
-fn a_span_error_chain_longer_than_64_links_is_cut() {
-    let err = Chain(100);
-    let records = support::capture(|| {
-        let _s = tracing::error_span!("s", err = &err as &dyn Error).entered();
-        tracing::error!("in span");
-    });
-    let sources = records[0]["err"]["source"].as_array().expect("source list");
-    assert_eq!(sources.len(), 64);
 }
 
 /// Callsites up to 64 fields are rendered with a per-callsite plan and larger ones without:
@@ -738,7 +554,7 @@ static WIDE_70_META: Metadata<'static> = metadata! {
 /// Emits `meta` (twice, so a cached plan is used too) with field `i` set to `i`, and checks
 /// the record against the rules.
 fn check_wide<const W: usize>(meta: &'static Metadata<'static>) {
-    let buf = Buf::default();
+    let buf = Capture::default();
     support::with_layer(support::json(&buf), || {
         let fields: Vec<Field> = meta.fields().iter().collect();
         let values: Vec<i64> = (0..).take(W).collect();

@@ -5,8 +5,10 @@
 
 mod support;
 
+use taskwire_test_support::json_line;
+use taskwire_test_support::Capture;
+
 use serde_json::json;
-use support::Buf;
 use tracing::Level;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
@@ -20,7 +22,7 @@ fn emit_sample() {
 
 #[test]
 fn some_layer_writes() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     support::with_layer(Some(support::json(&buf)), emit_sample);
     let records = buf.records();
     assert_eq!(records.len(), 2);
@@ -29,14 +31,14 @@ fn some_layer_writes() {
 
 #[test]
 fn none_layer_writes_nothing_and_does_not_break_the_stack() {
-    let buf = Buf::default();
-    let other = Buf::default();
-    let none: Option<taskwire::json::JsonLayer<Buf>> = None;
+    let buf = Capture::default();
+    let other = Capture::default();
+    let none: Option<taskwire::json::JsonLayer<Capture>> = None;
     let subscriber = tracing_subscriber::registry()
         .with(none)
         .with(support::json(&other));
     tracing::subscriber::with_default(subscriber, emit_sample);
-    assert!(buf.contents().is_empty());
+    assert!(buf.text().is_empty());
     let records = other.records();
     assert_eq!(records.len(), 2);
     assert_eq!(records[0]["job"], json!(7));
@@ -44,7 +46,7 @@ fn none_layer_writes_nothing_and_does_not_break_the_stack() {
 
 #[test]
 fn boxed_layer_writes() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let boxed: Box<dyn Layer<Registry> + Send + Sync> = Box::new(support::json(&buf));
     support::with_layer(boxed, emit_sample);
     let records = buf.records();
@@ -55,7 +57,7 @@ fn boxed_layer_writes() {
 
 #[test]
 fn a_vec_of_boxed_layers_writes_to_each() {
-    let (a, b) = (Buf::default(), Buf::default());
+    let (a, b) = (Capture::default(), Capture::default());
     let layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> =
         vec![Box::new(support::json(&a)), Box::new(support::json(&b))];
     support::with_layer(layers, emit_sample);
@@ -65,7 +67,7 @@ fn a_vec_of_boxed_layers_writes_to_each() {
 
 #[test]
 fn a_level_filter_drops_events_below_it() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     support::with_layer(support::json(&buf).with_filter(LevelFilter::WARN), || {
         emit_sample();
         tracing::error!("error");
@@ -78,7 +80,7 @@ fn a_level_filter_drops_events_below_it() {
 
 #[test]
 fn a_targets_filter_drops_other_targets() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let filter = Targets::new()
         .with_target("keep", Level::TRACE)
         .with_target("quiet", Level::ERROR);
@@ -94,7 +96,7 @@ fn a_targets_filter_drops_other_targets() {
 
 #[test]
 fn a_filtered_boxed_optional_layer_still_writes_span_fields() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer: Option<Box<dyn Layer<Registry> + Send + Sync>> =
         Some(Box::new(support::json(&buf).with_filter(LevelFilter::INFO)));
     support::with_layer(layer, || {
@@ -109,7 +111,7 @@ fn a_filtered_boxed_optional_layer_still_writes_span_fields() {
 
 #[test]
 fn two_layers_share_the_span_capture_and_write_the_same_fields() {
-    let (a, b) = (Buf::default(), Buf::default());
+    let (a, b) = (Capture::default(), Capture::default());
     let subscriber = tracing_subscriber::registry()
         .with(support::json(&a))
         .with(support::json(&b).with_service("second"));
@@ -141,7 +143,7 @@ fn two_layers_share_the_span_capture_and_write_the_same_fields() {
 
 #[test]
 fn a_second_layer_captures_spans_the_first_layers_filter_rejects() {
-    let (a, b) = (Buf::default(), Buf::default());
+    let (a, b) = (Capture::default(), Capture::default());
     let subscriber = tracing_subscriber::registry()
         .with(support::json(&a).with_filter(LevelFilter::WARN))
         .with(support::json(&b));
@@ -154,7 +156,10 @@ fn a_second_layer_captures_spans_the_first_layers_filter_rejects() {
     let rb = b.records();
     assert_eq!(rb[0]["d"], json!(1));
     assert_eq!(rb[0]["late"], json!("recorded"));
-    assert!(support::is_hex_id(support::str_of(&rb[0], "span_id"), 16));
+    assert!(json_line::is_hex_id(
+        json_line::str_of(&rb[0], "span_id"),
+        16
+    ));
     // The first layer's filter hides the span from it, so its record has no span context.
     let ra = a.records();
     assert_eq!(ra.len(), 1);

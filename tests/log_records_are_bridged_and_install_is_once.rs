@@ -5,18 +5,18 @@
 //! This needs the global `log` logger and the global default subscriber, so it is the only
 //! test in this file (and this binary).
 
-mod support;
+use taskwire_test_support::json_line::{self, str_of};
+use taskwire_test_support::Capture;
 
 use std::error::Error;
 
 use serde_json::json;
-use support::{str_of, Buf};
 
 #[test]
 fn log_records_carry_their_own_metadata_and_a_second_install_fails() {
     // The filter must come from the builder, not from the environment of whoever runs this.
     std::env::remove_var("RUST_LOG");
-    let buf = Buf::default();
+    let buf = Capture::default();
     let guard = taskwire::builder()
         .json(buf.clone())
         .service("bridge")
@@ -50,7 +50,7 @@ fn log_records_carry_their_own_metadata_and_a_second_install_fails() {
         json!(9),
         "the current span applies to log records"
     );
-    assert!(support::is_hex_id(str_of(r, "trace_id"), 32));
+    assert!(json_line::is_hex_id(str_of(r, "trace_id"), 32));
     assert_eq!(r["service"], json!("bridge"));
     for r in &records {
         let bridge_keys: Vec<&String> = r
@@ -71,12 +71,12 @@ fn log_records_carry_their_own_metadata_and_a_second_install_fails() {
     assert_eq!(r["native"], json!(true));
 
     // Installing again fails cleanly, with and without the `log` bridge.
-    let again = taskwire::builder().json(Buf::default()).install();
+    let again = taskwire::builder().json(Capture::default()).install();
     let err = again.expect_err("a second install must fail");
     assert!(!err.to_string().is_empty());
     assert!(err.source().is_some(), "{err:?}");
     let again = taskwire::builder()
-        .json(Buf::default())
+        .json(Capture::default())
         .log_bridge(false)
         .install();
     let err = again.expect_err("a second install without the log bridge must fail too");

@@ -2,18 +2,18 @@
 //! (writers and files) gets the same line, so `ts` agrees across outputs. Each output still
 //! chooses its writer from the event's metadata (`with_max_level`), a single output too.
 
-mod support;
+use taskwire_test_support::json_line;
+use taskwire_test_support::{Capture, TempDir};
 
-use support::Buf;
 use tracing::Level;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 
 #[test]
 fn every_output_gets_the_same_line_for_one_event() {
     const EVENTS: usize = 2_000;
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("one-time-every-output");
     let path = dir.path().join("same.jsonl");
-    let (a, b) = (Buf::default(), Buf::default());
+    let (a, b) = (Capture::default(), Capture::default());
     let (dispatch, guard) = taskwire::builder()
         .default_filter("trace")
         .json(a.clone())
@@ -29,13 +29,13 @@ fn every_output_gets_the_same_line_for_one_event() {
     });
     drop(guard);
     let (la, lb) = (a.lines(), b.lines());
-    let lf = support::split_lines(&std::fs::read_to_string(&path).expect("the file"));
+    let lf = json_line::split_lines(&std::fs::read_to_string(&path).expect("the file"));
     assert_eq!(la.len(), EVENTS);
     for (i, ((x, y), z)) in la.iter().zip(&lb).zip(&lf).enumerate() {
         let (rx, ry, rz) = (
-            support::parse_line(x),
-            support::parse_line(y),
-            support::parse_line(z),
+            json_line::parse_line(x),
+            json_line::parse_line(y),
+            json_line::parse_line(z),
         );
         assert_eq!(rx["i"], i);
         assert_eq!(rx["ts"], ry["ts"], "event {i}");
@@ -49,7 +49,7 @@ fn every_output_gets_the_same_line_for_one_event() {
 
 #[test]
 fn each_output_chooses_its_writer_from_the_event_metadata() {
-    let (all, warnings) = (Buf::default(), Buf::default());
+    let (all, warnings) = (Capture::default(), Capture::default());
     let (dispatch, _guard) = taskwire::builder()
         .json(all.clone())
         .json(warnings.clone().with_max_level(Level::WARN))
@@ -60,10 +60,10 @@ fn each_output_chooses_its_writer_from_the_event_metadata() {
         tracing::warn!("warn");
         tracing::error!("error");
     });
-    let msgs = |b: &Buf| -> Vec<String> {
+    let msgs = |b: &Capture| -> Vec<String> {
         b.records()
             .iter()
-            .map(|r| support::str_of(r, "msg").to_owned())
+            .map(|r| json_line::str_of(r, "msg").to_owned())
             .collect()
     };
     assert_eq!(msgs(&all), ["info", "warn", "error"]);
@@ -75,7 +75,7 @@ fn each_output_chooses_its_writer_from_the_event_metadata() {
 /// and still chooses its writer from the event's metadata.
 #[test]
 fn a_single_output_chooses_its_writer_from_the_event_metadata() {
-    let warnings = Buf::default();
+    let warnings = Capture::default();
     let (dispatch, _guard) = taskwire::builder()
         .json(warnings.clone().with_max_level(Level::WARN))
         .build()
@@ -89,7 +89,7 @@ fn a_single_output_chooses_its_writer_from_the_event_metadata() {
     let msgs: Vec<String> = warnings
         .records()
         .iter()
-        .map(|r| support::str_of(r, "msg").to_owned())
+        .map(|r| json_line::str_of(r, "msg").to_owned())
         .collect();
     assert_eq!(msgs, ["warn", "error"]);
     assert!(warnings
@@ -113,7 +113,7 @@ impl std::io::Write for Broken {
 
 #[test]
 fn a_failing_output_does_not_starve_the_others() {
-    let ok = Buf::default();
+    let ok = Capture::default();
     let (dispatch, guard) = taskwire::builder()
         .json(|| Broken)
         .json(ok.clone())

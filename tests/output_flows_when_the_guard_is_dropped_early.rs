@@ -9,6 +9,10 @@
 
 mod support;
 
+use taskwire_test_support::json_line;
+use taskwire_test_support::process;
+use taskwire_test_support::TempDir;
+
 use std::path::Path;
 
 use taskwire::tickets::store::ListQuery;
@@ -41,7 +45,7 @@ fn log_after_install(guard_dropped_at_once: bool) {
 #[test]
 #[ignore = "a child process of `let_underscore_keeps_output_flowing`"]
 fn child_let_underscore() {
-    if support::is_child("child_let_underscore") {
+    if process::is_child("child_let_underscore") {
         log_after_install(true);
     }
 }
@@ -49,20 +53,20 @@ fn child_let_underscore() {
 #[test]
 #[ignore = "a child process of `let_guard_flushes_everything_when_dropped`"]
 fn child_let_guard() {
-    if support::is_child("child_let_guard") {
+    if process::is_child("child_let_guard") {
         log_after_install(false);
     }
 }
 
 fn check(child: &str) {
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("guard-dropped-early");
     let shown = dir.path().display().to_string();
-    let out = support::run_child(child, &[("TASKWIRE_TEST_DIR", &shown)]);
+    let out = process::run_child(child, &[("TASKWIRE_TEST_DIR", &shown)]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let log = std::fs::read_to_string(dir.path().join("app.jsonl")).expect("the log file");
-    let records: Vec<_> = support::split_lines(&log)
+    let records: Vec<_> = json_line::split_lines(&log)
         .iter()
-        .map(|l| support::parse_line(l))
+        .map(|l| json_line::parse_line(l))
         .collect();
     let infos = records
         .iter()
@@ -89,7 +93,7 @@ fn let_guard_flushes_everything_when_dropped() {
 
 fn check_program(mode: &str) {
     const PROGRAM_LINES: usize = 20_000;
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("guard-dropped-early");
     let file = dir.path().join("program.jsonl");
     let out = std::process::Command::new(support::example_binary("install_then_exit"))
         .arg(&file)
@@ -105,14 +109,14 @@ fn check_program(mode: &str) {
         out.status
     );
     let log = std::fs::read_to_string(&file).expect("the log file");
-    let lines = support::split_lines(&log);
+    let lines = json_line::split_lines(&log);
     assert_eq!(
         lines.len(),
         PROGRAM_LINES + 1,
         "{mode}: lines lost (stderr: {stderr})"
     );
     assert_eq!(
-        support::parse_line(&lines[PROGRAM_LINES])["msg"],
+        json_line::parse_line(&lines[PROGRAM_LINES])["msg"],
         "last line"
     );
 }

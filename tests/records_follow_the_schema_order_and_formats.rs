@@ -4,12 +4,14 @@
 
 mod support;
 
+use taskwire_test_support::json_line::{self, str_of};
+use taskwire_test_support::Capture;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use support::{str_of, Buf};
 
-fn emit_full_record(buf: &Buf, span_list: bool) -> String {
+fn emit_full_record(buf: &Capture, span_list: bool) -> String {
     let layer = support::json(buf)
         .with_service("svc")
         .with_release("1.2.3")
@@ -25,100 +27,37 @@ fn emit_full_record(buf: &Buf, span_list: bool) -> String {
     lines.remove(0)
 }
 
+/// The documented key order of the record [`emit_full_record`] writes: the built-in head, the
+/// event's fields, then the span fields (`spans` in span-list mode), then the built-in tail.
+fn documented_order(span_fields: &[&'static str]) -> Vec<&'static str> {
+    [
+        &support::KEYS_BEFORE_FIELDS[..],
+        &["e1", "e2"],
+        span_fields,
+        &support::KEYS_AFTER_FIELDS,
+        &["region"],
+    ]
+    .concat()
+}
+
 #[test]
 fn keys_are_written_in_the_documented_order() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let line = emit_full_record(&buf, false);
     assert_eq!(
-        support::keys_in_order(&line),
-        [
-            "ts",
-            "level",
-            "target",
-            "msg",
-            "e1",
-            "e2",
-            "i1",
-            "i2",
-            "o1",
-            "o2",
-            "trace_id",
-            "span_id",
-            "parent_span_id",
-            "file",
-            "line",
-            "module",
-            "thread",
-            "pid",
-            "host",
-            "service",
-            "release",
-            "region",
-        ]
+        json_line::keys_in_order(&line),
+        documented_order(&["i1", "i2", "o1", "o2"])
     );
 }
 
 #[test]
 fn span_list_keys_are_written_in_the_documented_order() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let line = emit_full_record(&buf, true);
     assert_eq!(
-        support::keys_in_order(&line),
-        [
-            "ts",
-            "level",
-            "target",
-            "msg",
-            "e1",
-            "e2",
-            "spans",
-            "trace_id",
-            "span_id",
-            "parent_span_id",
-            "file",
-            "line",
-            "module",
-            "thread",
-            "pid",
-            "host",
-            "service",
-            "release",
-            "region",
-        ]
+        json_line::keys_in_order(&line),
+        documented_order(&["spans"])
     );
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Parses `YYYY-MM-DDTHH:MM:SS.uuuuuuZ` into microseconds since the epoch.
-fn parse_ts(ts: &str) -> i64 {
-    let b = ts.as_bytes();
-    assert_eq!(b.len(), 27, "{ts}");
-    for (i, c) in [
-        (4, b'-'),
-        (7, b'-'),
-        (10, b'T'),
-        (13, b':'),
-        (16, b':'),
-        (19, b'.'),
-        (26, b'Z'),
-    ] {
-        assert_eq!(b[i], c, "{ts}");
-    }
-    let n = |r: std::ops::Range<usize>| -> i64 { ts[r].parse().expect("digits") };
-    let (y, mo, d) = (n(0..4), n(5..7), n(8..10));
-    let (h, mi, s, us) = (n(11..13), n(14..16), n(17..19), n(20..26));
-    assert!((1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && s < 60);
-    ((days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + us
 }
 
 fn now_micros() -> i64 {
@@ -128,7 +67,7 @@ fn now_micros() -> i64 {
 
 #[test]
 fn built_in_values_have_their_documented_formats() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let before = now_micros();
     support::with_layer(support::json(&buf), || {
         tracing::trace!("t");
@@ -152,7 +91,7 @@ fn built_in_values_have_their_documented_formats() {
     );
     let mut last = 0;
     for r in &records {
-        let ts = parse_ts(str_of(r, "ts"));
+        let ts = json_line::ts_micros(str_of(r, "ts"));
         // The clock is read once per record, between `before` and `after` (whole microseconds).
         assert!(
             ts >= before - 1 && ts <= after + 1,
@@ -176,7 +115,7 @@ fn built_in_values_have_their_documented_formats() {
 
 #[test]
 fn an_unnamed_thread_is_written_as_its_thread_id() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::layer::SubscriberExt::with(
         tracing_subscriber::registry(),
         support::json(&buf),

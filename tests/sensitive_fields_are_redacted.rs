@@ -4,8 +4,10 @@
 
 mod support;
 
+use taskwire_test_support::json_line::Record;
+use taskwire_test_support::Capture;
+
 use serde_json::json;
-use support::{Buf, Record};
 use taskwire::core::Redactor;
 use tracing::field::Empty;
 
@@ -17,14 +19,14 @@ fn assert_redacted(r: &Record, keys: &[&str]) {
     }
 }
 
-fn assert_no_secret(buf: &Buf) {
-    let out = buf.contents();
+fn assert_no_secret(buf: &Capture) {
+    let out = buf.text();
     assert!(!out.contains(SECRET), "a secret leaked: {out}");
 }
 
 #[test]
 fn default_keys_are_redacted_in_event_fields() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     support::with_layer(support::json(&buf), || {
         tracing::info!(
             password = SECRET,
@@ -63,7 +65,7 @@ fn default_keys_are_redacted_in_event_fields() {
 
 #[test]
 fn default_keys_are_redacted_in_span_fields_also_when_recorded_later() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     support::with_layer(support::json(&buf), || {
         let outer = tracing::info_span!("outer", Authorization = SECRET, user = "ann");
         let _o = outer.enter();
@@ -97,7 +99,7 @@ fn default_keys_are_redacted_in_span_fields_also_when_recorded_later() {
 
 #[test]
 fn a_custom_redactor_applies_to_events_and_spans() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer = support::json(&buf).with_redactor(Redactor::with_keys(["ssn", "card-number"]));
     support::with_layer(layer, || {
         let _s = tracing::info_span!("s", customer_ssn = SECRET, password = "not-listed").entered();
@@ -118,7 +120,7 @@ fn a_custom_redactor_applies_to_events_and_spans() {
 
 #[test]
 fn a_redactor_extending_the_defaults_keeps_them() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer = support::json(&buf).with_redactor(Redactor::default().with_key("ssn"));
     support::with_layer(layer, || {
         let _s = tracing::info_span!("s", ssn = SECRET).entered();
@@ -130,7 +132,7 @@ fn a_redactor_extending_the_defaults_keeps_them() {
 
 #[test]
 fn builder_redact_key_adds_to_the_defaults() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let (dispatch, _guard) = taskwire::builder()
         .json(buf.clone())
         .redact_key("iban")
@@ -147,7 +149,7 @@ fn builder_redact_key_adds_to_the_defaults() {
 
 #[test]
 fn builder_redact_keys_replaces_the_defaults() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let (dispatch, _guard) = taskwire::builder()
         .json(buf.clone())
         .redact_keys(["iban"])
@@ -166,7 +168,7 @@ fn builder_redact_keys_replaces_the_defaults() {
 fn the_capturing_layers_redactor_wins_for_every_layer_in_the_stack() {
     // The first layer captures the span (and owns `Span::record`); a second layer that redacts
     // nothing must not write the span's secrets in clear, nor undo a later redaction.
-    let (a, b) = (Buf::default(), Buf::default());
+    let (a, b) = (Capture::default(), Capture::default());
     let subscriber = tracing_subscriber::layer::SubscriberExt::with(
         tracing_subscriber::layer::SubscriberExt::with(
             tracing_subscriber::registry(),
@@ -188,7 +190,7 @@ fn the_capturing_layers_redactor_wins_for_every_layer_in_the_stack() {
 
 #[test]
 fn static_fields_under_sensitive_keys_are_redacted() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer = support::json(&buf)
         .with_static_field("db_password", SECRET)
         .with_static_field("region", "eu");

@@ -4,6 +4,9 @@
 
 mod support;
 
+use taskwire_test_support::json_line;
+use taskwire_test_support::Capture;
+
 use serde_json::json;
 use tracing::field::Empty;
 
@@ -125,7 +128,7 @@ fn recording_into_a_parent_is_seen_by_events_of_its_children() {
 
 #[test]
 fn each_record_keeps_one_copy_of_each_key_however_often_it_is_recorded() {
-    let buf = support::Buf::default();
+    let buf = Capture::default();
     support::with_layer(support::json(&buf), || {
         let a = tracing::info_span!("a", k = 1, only_a = Empty);
         let _a = a.enter();
@@ -144,7 +147,7 @@ fn each_record_keeps_one_copy_of_each_key_however_often_it_is_recorded() {
     let lines = buf.lines();
     assert_eq!(lines.len(), 1);
     // parse_line fails on any repeated key.
-    let r = support::parse_line(&lines[0]);
+    let r = json_line::parse_line(&lines[0]);
     assert_eq!(r["k"], json!("event"));
     assert_eq!(r["only_a"], json!(4));
     assert_eq!(lines[0].matches("\"k\":").count(), 1);

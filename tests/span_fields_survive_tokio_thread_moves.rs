@@ -3,11 +3,13 @@
 
 mod support;
 
+use taskwire_test_support::json_line;
+use taskwire_test_support::Capture;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::json;
-use support::Buf;
 use tracing::instrument::WithSubscriber;
 use tracing::Instrument;
 use tracing_subscriber::layer::SubscriberExt;
@@ -17,7 +19,7 @@ const MAX_ROUNDS: usize = 100_000;
 
 #[test]
 fn instrumented_future_keeps_span_fields_across_worker_threads() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(support::json(&buf)));
 
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -57,7 +59,7 @@ fn instrumented_future_keeps_span_fields_across_worker_threads() {
     assert!(records.len() >= 3, "{records:?}");
     let threads: HashSet<&str> = records
         .iter()
-        .map(|r| support::str_of(r, "thread"))
+        .map(|r| json_line::str_of(r, "thread"))
         .collect();
     assert!(
         threads.len() >= 2,
@@ -67,13 +69,13 @@ fn instrumented_future_keeps_span_fields_across_worker_threads() {
         threads.iter().all(|t| t.starts_with("tw-worker-")),
         "{threads:?}"
     );
-    let trace_id = support::str_of(&records[0], "trace_id");
-    let span_id = support::str_of(&records[0], "span_id");
+    let trace_id = json_line::str_of(&records[0], "trace_id");
+    let span_id = json_line::str_of(&records[0], "span_id");
     for r in &records {
         assert_eq!(r["job_id"], json!(42), "{r:?}");
         assert_eq!(r["kind"], json!("batch"), "{r:?}");
-        assert_eq!(support::str_of(r, "trace_id"), trace_id);
-        assert_eq!(support::str_of(r, "span_id"), span_id);
+        assert_eq!(json_line::str_of(r, "trace_id"), trace_id);
+        assert_eq!(json_line::str_of(r, "span_id"), span_id);
     }
     assert_eq!(records.last().map(|r| &r["msg"]), Some(&json!("done")));
 }

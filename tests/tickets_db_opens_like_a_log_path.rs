@@ -5,7 +5,7 @@
 
 #![cfg(feature = "tickets")]
 
-mod support;
+use taskwire_test_support::TempDir;
 
 use std::error::Error;
 
@@ -14,7 +14,7 @@ use taskwire::tickets::{Sqlite, TicketReader};
 
 #[test]
 fn tickets_db_creates_missing_folders_and_stores_tickets() {
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("tickets-db-path");
     let db = dir.path().join("state").join("nested").join("tickets.db");
     let (dispatch, guard) = taskwire::builder()
         .service("svc")
@@ -33,7 +33,7 @@ fn tickets_db_creates_missing_folders_and_stores_tickets() {
 
 #[test]
 fn tickets_db_under_a_regular_file_is_an_error_naming_the_path() {
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("tickets-db-path");
     let blocker = dir.path().join("not-a-dir");
     std::fs::write(&blocker, "").expect("seed");
     let db = blocker.join("tickets.db");
@@ -48,7 +48,7 @@ fn tickets_db_under_a_regular_file_is_an_error_naming_the_path() {
 
 #[test]
 fn a_foreign_file_is_an_error_naming_the_path() {
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("tickets-db-path");
     let db = dir.path().join("notes.txt");
     std::fs::write(
         &db,
@@ -72,7 +72,7 @@ fn open_with_question_mark(
 
 #[test]
 fn an_open_error_converts_into_an_install_error() {
-    let dir = support::TempDir::new();
+    let dir = TempDir::new("tickets-db-path");
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, "").expect("seed");
     let err = open_with_question_mark(&blocker.join("tickets.db")).expect_err("cannot open");

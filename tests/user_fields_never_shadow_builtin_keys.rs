@@ -5,13 +5,15 @@
 
 mod support;
 
+use taskwire_test_support::json_line;
+use taskwire_test_support::Capture;
+
 use serde_json::json;
-use support::Buf;
 use taskwire::json::Key;
 
 #[test]
 fn event_fields_named_like_built_ins_take_the_prefix() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer = support::json(&buf).with_service("svc").with_release("1.0");
     support::with_layer(layer, || {
         let _s = tracing::info_span!("s").entered();
@@ -63,13 +65,13 @@ fn event_fields_named_like_built_ins_take_the_prefix() {
     assert_eq!(r["service"], json!("svc"));
     assert_eq!(r["release"], json!("1.0"));
     assert_eq!(r["pid"], json!(std::process::id()));
-    assert!(support::is_hex_id(support::str_of(r, "trace_id"), 32));
-    assert!(support::is_hex_id(support::str_of(r, "span_id"), 16));
-    assert!(support::str_of(r, "file").ends_with(".rs"));
+    assert!(json_line::is_hex_id(json_line::str_of(r, "trace_id"), 32));
+    assert!(json_line::is_hex_id(json_line::str_of(r, "span_id"), 16));
+    assert!(json_line::str_of(r, "file").ends_with(".rs"));
     assert!(r["line"].as_u64().is_some_and(|l| l < 10_000));
     assert_ne!(r["thread"], json!("user-thread"));
     assert_ne!(r["host"], json!("user-host"));
-    assert!(support::str_of(r, "ts").ends_with('Z'));
+    assert!(json_line::str_of(r, "ts").ends_with('Z'));
 }
 
 #[test]
@@ -92,7 +94,7 @@ fn span_fields_named_like_built_ins_take_the_prefix_and_lose_to_the_event() {
 
 #[test]
 fn renamed_built_ins_move_the_collision_rule_with_them() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer = support::json(&buf)
         .with_key_name(Key::Level, "severity")
         .with_key_name(Key::Message, "message_text");
@@ -118,7 +120,7 @@ fn renamed_built_ins_move_the_collision_rule_with_them() {
 
 #[test]
 fn renaming_onto_another_built_in_name_never_repeats_the_key() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer = support::json(&buf).with_key_name(Key::Message, "level");
     support::with_layer(layer, || tracing::info!(level = "user", "the message"));
     let r = &buf.records()[0];
@@ -128,7 +130,7 @@ fn renaming_onto_another_built_in_name_never_repeats_the_key() {
 
 #[test]
 fn omitted_keys_free_their_names() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer = support::json(&buf)
         .without_key(Key::Host)
         .without_key(Key::Pid)
@@ -148,7 +150,7 @@ fn omitted_keys_free_their_names() {
 
 #[test]
 fn static_fields_named_like_built_ins_take_the_prefix_and_lose_to_user_fields() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer = support::json(&buf)
         .with_static_field("level", "static-level")
         .with_static_field("region", "eu")
@@ -168,7 +170,7 @@ fn static_fields_named_like_built_ins_take_the_prefix_and_lose_to_user_fields() 
 
 #[test]
 fn span_list_mode_writes_spans_outermost_first() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer = support::json(&buf).with_span_list(true);
     support::with_layer(layer, || {
         let _o = tracing::info_span!("outer", a = 1, shared = "outer").entered();
@@ -191,18 +193,18 @@ fn span_list_mode_writes_spans_outermost_first() {
     assert_eq!(r["shared"], json!("event"));
     assert!(!r.contains_key("a"));
     assert_eq!(r["level"], json!("INFO"));
-    assert!(support::is_hex_id(support::str_of(r, "span_id"), 16));
+    assert!(json_line::is_hex_id(json_line::str_of(r, "span_id"), 16));
 }
 
 #[test]
 fn span_list_mode_has_no_spans_key_outside_spans_and_flat_mode_has_none() {
-    let list = Buf::default();
+    let list = Capture::default();
     support::with_layer(support::json(&list).with_span_list(true), || {
         tracing::info!("outside");
     });
     assert!(!list.records()[0].contains_key("spans"));
 
-    let flat = Buf::default();
+    let flat = Capture::default();
     support::with_layer(support::json(&flat), || {
         let _s = tracing::info_span!("s", a = 1).entered();
         tracing::info!(spans = "user", "flat");
@@ -218,7 +220,7 @@ fn span_list_mode_has_no_spans_key_outside_spans_and_flat_mode_has_none() {
 
 #[test]
 fn span_list_mode_with_spans_omitted_still_writes_the_innermost_ids() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer = support::json(&buf)
         .with_span_list(true)
         .without_key(Key::Spans);
@@ -237,7 +239,7 @@ fn span_list_mode_with_spans_omitted_still_writes_the_innermost_ids() {
 
 #[test]
 fn with_message_renamed_to_message_msg_is_an_ordinary_field() {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let layer = support::json(&buf).with_key_name(Key::Message, "message");
     support::with_layer(layer, || tracing::info!(msg = "user", "the text"));
     let r = &buf.records()[0];

@@ -6,9 +6,11 @@
 
 mod support;
 
+use taskwire_test_support::json_line::{by_msg, Record};
+use taskwire_test_support::Capture;
+
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use support::{Buf, Record};
 use tracing_subscriber::layer::SubscriberExt;
 
 const RESERVED: [&str; 8] = [
@@ -24,7 +26,7 @@ const RESERVED: [&str; 8] = [
 
 /// Runs `f` under the tasks layer and a JSON layer (flattened or span-list) into one buffer.
 fn run(span_list: bool, f: impl FnOnce()) -> Vec<Record> {
-    let buf = Buf::default();
+    let buf = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire::tasks::layer())
         .with(
@@ -34,13 +36,6 @@ fn run(span_list: bool, f: impl FnOnce()) -> Vec<Record> {
         );
     tracing::subscriber::with_default(subscriber, f);
     buf.records()
-}
-
-fn by_msg<'r>(records: &'r [Record], msg: &str) -> &'r Record {
-    records
-        .iter()
-        .find(|r| r["msg"] == json!(msg))
-        .unwrap_or_else(|| panic!("no record {msg:?} in {records:?}"))
 }
 
 #[test]

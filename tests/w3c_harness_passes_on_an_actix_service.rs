@@ -7,7 +7,7 @@
 //! test has its own file.
 #![cfg(all(feature = "actix", feature = "reqwest"))]
 
-#[path = "support/w3c_harness.rs"]
+#[path = "support/w3c_harness/mod.rs"]
 mod w3c_harness;
 #[macro_use]
 #[path = "support/w3c_services.rs"]

@@ -1,51 +1,27 @@
 //! `taskwire tickets --db mongodb://…/dbname` lists, shows and triages tickets that the layer
 //! wrote to MongoDB, on the server scripts/test starts (`TASKWIRE_TEST_MONGODB_URI`).
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 
 use serde_json::Value;
+use support::tickets;
+use taskwire_test_support::services::fresh_mongodb_uri;
 use tracing_subscriber::prelude::*;
-
-fn uri(name: &str) -> String {
-    let base = std::env::var("TASKWIRE_TEST_MONGODB_URI").unwrap_or_else(|_| {
-        panic!(
-            "TASKWIRE_TEST_MONGODB_URI is not set: run this test with scripts/test \
-             (scripts/services/mongodb.sh starts a SecantusDB server)"
-        )
-    });
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{}/tw_cli_{name}_{}_{nanos}",
-        base.trim_end_matches('/'),
-        std::process::id()
-    )
-}
 
 fn checkout(order: u32) {
     tracing::error!(order, "payment for order {order} declined");
 }
 
-fn taskwire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_taskwire"))
-        .arg("tickets")
-        .args(args)
-        .env_remove("TASKWIRE_DB")
-        .output()
-        .unwrap()
-}
-
 fn json(o: &Output) -> Value {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
+    serde_json::from_slice(&o.stdout).expect("the output is JSON")
 }
 
 #[test]
 fn list_show_and_resolve_tickets_in_mongodb() {
-    let db = uri("triage");
+    let db = fresh_mongodb_uri("triage");
     let (layer, guard) = taskwire_tickets::layer(taskwire_tickets::MongoDb::open(&db).unwrap())
         .with_service("shop")
         .with_release("1.0")
@@ -59,7 +35,7 @@ fn list_show_and_resolve_tickets_in_mongodb() {
     });
     drop(guard);
 
-    let v = json(&taskwire(&[
+    let v = json(&tickets(&[
         "--db", &db, "list", "--json", "--sort", "count",
     ]));
     assert_eq!(v["total"], 2, "{v}");
@@ -67,7 +43,7 @@ fn list_show_and_resolve_tickets_in_mongodb() {
     assert_eq!(v["tickets"][0]["count"], 3);
     let id = v["tickets"][0]["id"].as_i64().unwrap().to_string();
 
-    let v = json(&taskwire(&["--db", &db, "show", &id, "--json"]));
+    let v = json(&tickets(&["--db", &db, "show", &id, "--json"]));
     assert_eq!(v["count"], 3);
     assert_eq!(v["tags"]["service"][0]["value"], "shop");
     let samples = v["samples"].as_array().unwrap();
@@ -75,26 +51,26 @@ fn list_show_and_resolve_tickets_in_mongodb() {
     assert_eq!(samples[0]["message"], "payment for order 9 declined");
     assert_eq!(samples[0]["fields"]["order"], 9);
 
-    let out = taskwire(&["--db", &db, "resolve", &id, "--release", "1.0"]);
+    let out = tickets(&["--db", &db, "resolve", &id, "--release", "1.0"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v = json(&taskwire(&[
+    let v = json(&tickets(&[
         "--db", &db, "list", "--json", "--status", "resolved",
     ]));
     assert_eq!(v["total"], 1);
     assert_eq!(v["tickets"][0]["resolved_in_release"], "1.0");
 
-    let table = taskwire(&["--db", &db, "list", "--status", "all"]);
+    let table = tickets(&["--db", &db, "list", "--status", "all"]);
     let text = String::from_utf8(table.stdout).unwrap();
     assert!(text.contains("stock low for <ip>"), "{text}");
 }
 
 #[test]
 fn an_unreachable_server_is_a_clear_error() {
-    let out = taskwire(&["--db", "mongodb://127.0.0.1:1/none", "list"]);
+    let out = tickets(&["--db", "mongodb://127.0.0.1:1/none", "list"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("127.0.0.1:1"), "{err}");

@@ -1,38 +1,16 @@
 //! Whatever a tickets database holds (any `taskwire_meta` contents, values of any type in the
 //! tables, tables of another shape), every `taskwire tickets` command succeeds or fails with a
 //! message and exit status 1: never a panic (exit status 101).
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use proptest::prelude::*;
 use rusqlite::types::Value;
+use taskwire_test_support::hostile::sqlite::{any_value, meta_key, meta_value, table};
+use taskwire_test_support::TempDir;
 use taskwire_tickets::store::{Batch, GroupUpdate, Level, Sample, TagCount, TicketSeed, Timestamp};
 use taskwire_tickets::{Sqlite, TicketWriter};
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "taskwire-cli-junk-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 const COMMANDS: &[&[&str]] = &[
     &["list"],
@@ -59,8 +37,8 @@ const COMMANDS: &[&[&str]] = &[
 
 /// A taskwire database with two real tickets (tags, samples), then the junk written over it.
 fn database(dir: &TempDir) -> PathBuf {
-    let path = dir.0.join("tickets.db");
-    let mut store = Sqlite::open(&path).unwrap();
+    let path = dir.join("tickets.db");
+    let mut store = Sqlite::open(&path).expect("the store opens");
     let t = Timestamp::now();
     let group = |fp: &str| {
         let mut g = GroupUpdate::new(fp, TicketSeed::new(Level::ERROR, "app"), 2, t, t);
@@ -75,40 +53,9 @@ fn database(dir: &TempDir) -> PathBuf {
     };
     store
         .write(&Batch::new(vec![group("a"), group("b")]))
-        .unwrap();
+        .expect("the write succeeds");
     drop(store);
     path
-}
-
-fn any_value() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<i64>().prop_map(Value::Integer),
-        prop_oneof![
-            Just(i64::MIN),
-            Just(i64::MAX),
-            Just(-1i64),
-            Just(0i64),
-            Just(1i64),
-            Just(2i64)
-        ]
-        .prop_map(Value::Integer),
-        any::<f64>().prop_map(Value::Real),
-        ".{0,12}".prop_map(Value::Text),
-        prop_oneof![
-            Just("open"),
-            Just("muted"),
-            Just("resolved"),
-            Just("1"),
-            Just("0"),
-            Just("abc"),
-            Just(""),
-            Just("[{\"name\":{}}]"),
-            Just("[{\"message\":7,\"source\":[1]}]"),
-        ]
-        .prop_map(|s| Value::Text(s.to_owned())),
-        proptest::collection::vec(any::<u8>(), 0..8).prop_map(Value::Blob),
-    ]
 }
 
 #[derive(Debug, Clone)]
@@ -128,38 +75,13 @@ enum Junk {
 fn version() -> impl Strategy<Value = Value> {
     prop_oneof![
         4 => Just(Value::Text("1".to_owned())),
-        3 => prop_oneof![
-            Just("1"),
-            Just("0"),
-            Just("2"),
-            Just("99"),
-            Just("-1"),
-            Just(""),
-            Just("abc"),
-            Just("01"),
-        ]
-        .prop_map(|s| Value::Text(s.to_owned())),
-        1 => any_value(),
-    ]
-}
-
-fn table() -> impl Strategy<Value = &'static str> {
-    prop_oneof![
-        Just("taskwire_tickets"),
-        Just("taskwire_occurrences"),
-        Just("taskwire_tags"),
-        Just("taskwire_meta"),
+        4 => meta_value(),
     ]
 }
 
 fn junk() -> impl Strategy<Value = Junk> {
-    let key = prop_oneof![
-        Just("schema_version".to_owned()),
-        Just("created_at".to_owned()),
-        "[a-z_]{0,8}",
-    ];
     prop_oneof![
-        (key, any_value()).prop_map(|(k, v)| Junk::Meta(k, v)),
+        (meta_key(), any_value()).prop_map(|(k, v)| Junk::Meta(k, v)),
         (table(), proptest::collection::vec(any_value(), 20)).prop_map(|(t, v)| Junk::Row(t, v)),
         (table(), 0..20usize, any_value()).prop_map(|(t, c, v)| Junk::Set(t, c, v)),
         (table(), 0..20usize, any_value()).prop_map(|(t, c, v)| Junk::Set(t, c, v)),
@@ -177,9 +99,9 @@ fn columns(c: &rusqlite::Connection, table: &str) -> Vec<String> {
 }
 
 fn apply(path: &Path, junk: &[Junk]) {
-    let c = rusqlite::Connection::open(path).unwrap();
+    let c = rusqlite::Connection::open(path).expect("the database opens");
     c.execute_batch("PRAGMA ignore_check_constraints = ON")
-        .unwrap();
+        .expect("the SQL runs");
     for j in junk {
         // Each change may violate a constraint and be refused; the rest still apply.
         let _ = match j {
@@ -223,7 +145,7 @@ proptest! {
         version in version(),
         junk in proptest::collection::vec(junk(), 0..6),
     ) {
-        let dir = TempDir::new();
+        let dir = TempDir::new("cli-junk");
         let db = database(&dir);
         apply(&db, &[Junk::Meta("schema_version".into(), version)]);
         apply(&db, &junk);

@@ -1,21 +1,12 @@
 //! `taskwire tickets list` shows what its help says it shows: by default the open tickets
 //! (regressed ones included), with muted and resolved ones hidden until asked for.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use taskwire_test_support::TempDir;
 use taskwire_tickets::store::{Batch, GroupUpdate, Level, Mute, TicketSeed, Timestamp};
 use taskwire_tickets::{Sqlite, TicketReader, TicketTriage, TicketWriter};
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn taskwire(args: &[&str]) -> Output {
     let o = Command::new(env!("CARGO_BIN_EXE_taskwire"))
@@ -23,7 +14,7 @@ fn taskwire(args: &[&str]) -> Output {
         .args(args)
         .env_remove("TASKWIRE_DB")
         .output()
-        .unwrap();
+        .expect("the program runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     o
 }
@@ -31,12 +22,12 @@ fn taskwire(args: &[&str]) -> Output {
 /// The statuses `list --json` prints with `args`, sorted.
 fn statuses(db: &str, args: &[&str]) -> Vec<String> {
     let o = taskwire(&[&["--db", db, "list", "--json"], args].concat());
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).expect("the output is JSON");
     let mut s: Vec<String> = v["tickets"]
         .as_array()
-        .unwrap()
+        .expect("an array")
         .iter()
-        .map(|t| t["status"].as_str().unwrap().to_owned())
+        .map(|t| t["status"].as_str().expect("a string").to_owned())
         .collect();
     s.sort();
     s
@@ -44,10 +35,8 @@ fn statuses(db: &str, args: &[&str]) -> Vec<String> {
 
 #[test]
 fn the_default_list_is_what_the_help_describes() {
-    let dir =
-        TempDir(std::env::temp_dir().join(format!("taskwire-cli-help-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let path = dir.0.join("tickets.db");
+    let dir = TempDir::new("cli-help");
+    let path = dir.join("tickets.db");
     let mut store = Sqlite::open(&path).unwrap();
     let t = Timestamp::now();
     let seed = || TicketSeed::new(Level::ERROR, "app");

@@ -1,6 +1,5 @@
 //! `taskwire tickets`: list, show, resolve, mute, reopen and delete the tickets that the
 //! tickets layer wrote, as tables and as JSON.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -30,12 +29,13 @@ fn inventory() {
 fn database(name: &str) -> Db {
     let dir = std::env::temp_dir().join(format!("taskwire-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("the folder can be created");
     let path = dir.join("tickets.db");
-    let (layer, guard) = taskwire_tickets::layer(taskwire_tickets::Sqlite::open(&path).unwrap())
-        .with_service("shop")
-        .with_release("1.0")
-        .build();
+    let (layer, guard) =
+        taskwire_tickets::layer(taskwire_tickets::Sqlite::open(&path).expect("the store opens"))
+            .with_service("shop")
+            .with_release("1.0")
+            .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for order in [7, 8, 9] {
             let _s = tracing::info_span!("request", http.route = "/pay").entered();
@@ -53,16 +53,16 @@ fn taskwire(db: Option<&Path>, args: &[&str]) -> Output {
     if let Some(db) = db {
         c.env("TASKWIRE_DB", db);
     }
-    c.output().unwrap()
+    c.output().expect("the program runs")
 }
 
 fn ok(o: &Output) -> String {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout.clone()).unwrap()
+    String::from_utf8(o.stdout.clone()).expect("the output is UTF-8")
 }
 
 fn json(o: &Output) -> Value {
-    serde_json::from_str(&ok(o)).unwrap()
+    serde_json::from_str(&ok(o)).expect("the output is JSON")
 }
 
 #[test]

@@ -7,11 +7,12 @@ mod support;
 use std::fs;
 
 use support::*;
+use taskwire_test_support::TempDir;
 
-/// back.log whose `POST /charge` task record carries the request id `req-abc`.
-fn back_with_request_id() -> String {
-    let dir =
-        temp_dir(&format!("request-id-{:?}", std::thread::current().id()).replace(['(', ')'], ""));
+/// back.log whose `POST /charge` task record carries the request id `req-abc`, in its own
+/// folder (removed when the folder is dropped).
+fn back_with_request_id() -> (TempDir, String) {
+    let dir = TempDir::new("request-id");
     let back = fs::read_to_string(fixture("back.log")).unwrap();
     let mut out = String::new();
     for line in back.lines() {
@@ -24,7 +25,8 @@ fn back_with_request_id() -> String {
     }
     let path = dir.join("back.log");
     fs::write(&path, out).unwrap();
-    path.to_str().unwrap().to_owned()
+    let path = path.to_str().unwrap().to_owned();
+    (dir, path)
 }
 
 fn tree(query: &[&str], back: &str) -> (String, String, Option<i32>) {
@@ -50,7 +52,7 @@ fn a_pasted_traceparent_finds_its_trace() {
 
 #[test]
 fn a_request_id_finds_its_trace_bare_or_named() {
-    let back = back_with_request_id();
+    let (_dir, back) = back_with_request_id();
     assert_eq!(tree(&["request_id=req-abc"], &back), checkout());
     assert_eq!(tree(&["req-abc"], &back), checkout());
     assert_eq!(tree(&["-q", "req-abc"], &back), checkout());

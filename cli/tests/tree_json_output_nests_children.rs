@@ -1,5 +1,4 @@
 //! `--json` writes one valid JSON object per trace, with the same nesting as the tree.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
@@ -11,16 +10,16 @@ fn traces(args: &[&str]) -> Vec<Value> {
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out)
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .map(|l| serde_json::from_str(l).expect("the output is JSON"))
         .collect()
 }
 
 fn names(children: &Value) -> Vec<&str> {
     children
         .as_array()
-        .unwrap()
+        .expect("an array")
         .iter()
-        .map(|c| c["name"].as_str().unwrap())
+        .map(|c| c["name"].as_str().expect("a string"))
         .collect()
 }
 

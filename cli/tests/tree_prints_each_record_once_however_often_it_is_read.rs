@@ -7,6 +7,7 @@ mod support;
 use std::fs;
 
 use support::*;
+use taskwire_test_support::TempDir;
 
 fn error_lines(text: &str) -> usize {
     text.lines().filter(|l| l.contains("error: ")).count()
@@ -23,7 +24,7 @@ fn a_file_named_twice_is_read_once() {
 
 #[test]
 fn a_copytruncate_overlap_prints_each_error_once() {
-    let dir = temp_dir("copytruncate");
+    let dir = TempDir::new("copytruncate");
     let front = fixture_lines("front.log");
     // the rotated copy holds everything; the live file starts again with its last four lines
     fs::write(dir.join("front.log.1"), front.concat()).unwrap();
@@ -48,7 +49,7 @@ fn a_copytruncate_overlap_prints_each_error_once() {
 
 #[test]
 fn the_same_content_under_two_names_is_counted_once() {
-    let dir = temp_dir("two-names");
+    let dir = TempDir::new("two-names");
     let back = fs::read(fixture("back.log")).unwrap();
     fs::write(dir.join("back-copy.log"), &back).unwrap();
     let out = taskwire(

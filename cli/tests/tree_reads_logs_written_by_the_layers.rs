@@ -1,38 +1,14 @@
 //! Logs written by the real taskwire-tasks + taskwire-json layers, in two "processes" (two
 //! subscribers, the second importing the first one's `traceparent`), make one tree.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
 use std::io;
-use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use support::*;
-use tracing_subscriber::fmt::MakeWriter;
+use taskwire_test_support::Capture;
 use tracing_subscriber::prelude::*;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-struct Writer(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Writer {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Writer;
-    fn make_writer(&'a self) -> Writer {
-        Writer(self.0.clone())
-    }
-}
 
 /// Runs `f` as the process `service`; returns its log.
 fn process(service: &str, f: impl FnOnce()) -> Vec<u8> {
@@ -45,8 +21,7 @@ fn process(service: &str, f: impl FnOnce()) -> Vec<u8> {
                 .with_writer(log.clone()),
         );
     tracing::subscriber::with_default(subscriber, f);
-    let bytes = log.0.lock().unwrap().clone();
-    bytes
+    log.bytes()
 }
 
 #[test]

@@ -6,14 +6,16 @@
 mod support;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use taskwire_test_support::TempDir;
 
 use support::*;
 
 /// front.log split into a rotated set (oldest part gzipped) and back.log gzipped under a
 /// plain `.log` name, in a fresh folder.
-fn rotated_set(test: &str) -> PathBuf {
-    let dir = temp_dir(test);
+fn rotated_set(test: &str) -> TempDir {
+    let dir = TempDir::new(test);
     let front = fixture_lines("front.log");
     let (old, rest) = front.split_at(3);
     let (mid, live) = rest.split_at(3);
@@ -37,7 +39,7 @@ fn a_folder_of_rotated_and_gzipped_logs_gives_the_plain_trees() {
     let dir = rotated_set("rotated-folder");
     let want = plain_tree();
     assert!(want.contains("GET /checkout"), "{want}");
-    assert_eq!(tree(&[&dir]), (want, String::new(), Some(0)));
+    assert_eq!(tree(&[dir.path()]), (want, String::new(), Some(0)));
 }
 
 #[test]

@@ -1,13 +1,12 @@
 //! With no file, or `-`, the logs come from standard input.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
 use support::*;
 
 fn both_logs() -> Vec<u8> {
-    let mut input = std::fs::read(fixture("back.log")).unwrap();
-    input.extend(std::fs::read(fixture("front.log")).unwrap());
+    let mut input = std::fs::read(fixture("back.log")).expect("the file can be read");
+    input.extend(std::fs::read(fixture("front.log")).expect("the file can be read"));
     input
 }
 

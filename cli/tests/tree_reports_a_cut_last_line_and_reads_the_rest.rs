@@ -7,10 +7,11 @@ mod support;
 use std::fs;
 
 use support::*;
+use taskwire_test_support::TempDir;
 
 #[test]
 fn a_cut_last_line_is_reported_and_the_rest_read() {
-    let dir = temp_dir("cut-last-line");
+    let dir = TempDir::new("cut-last-line");
     let mut back = fs::read_to_string(fixture("back.log")).unwrap();
     let first = fixture_lines("back.log").remove(0);
     back.push_str(&first[..first.len() / 2]);

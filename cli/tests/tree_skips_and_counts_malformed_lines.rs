@@ -1,6 +1,5 @@
 //! Lines that are not JSON records are skipped, counted and reported once on stderr; the good
 //! lines around them still make the tree.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
@@ -9,7 +8,7 @@ use std::io::Write;
 use support::*;
 
 fn dirty_log() -> Vec<u8> {
-    let clean = std::fs::read(fixture("front.log")).unwrap();
+    let clean = std::fs::read(fixture("front.log")).expect("the file can be read");
     let lines: Vec<&[u8]> = clean
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
@@ -36,7 +35,7 @@ fn dirty_log() -> Vec<u8> {
             }
             4 => {
                 // a task record whose ids are not W3C ids
-                let s = String::from_utf8(line.to_vec()).unwrap();
+                let s = String::from_utf8(line.to_vec()).expect("the output is UTF-8");
                 log.extend_from_slice(
                     s.replace("\"span_id\":\"1000000000000", "\"span_id\":\"zz")
                         .as_bytes(),

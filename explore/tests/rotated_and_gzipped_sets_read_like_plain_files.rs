@@ -7,13 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use taskwire_explore::source::{expand, Lines, Source};
-
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("taskwire-explore-{test}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use taskwire_test_support::TempDir;
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -27,8 +21,8 @@ fn numbered(range: std::ops::Range<u32>) -> String {
 
 /// `app.jsonl.3.gz` (lines 0–9, as two gzip members), `app.jsonl.2.gz`, `app.jsonl.1`,
 /// `app.jsonl` (30–39), plus `other.log` and a `notes.txt` that is not a log.
-fn rotated_set(test: &str) -> PathBuf {
-    let dir = temp_dir(test);
+fn rotated_set(test: &str) -> TempDir {
+    let dir = TempDir::new(test);
     let mut two_members = gzip(numbered(0..5).as_bytes());
     two_members.extend(gzip(numbered(5..10).as_bytes()));
     fs::write(dir.join("app.jsonl.3.gz"), two_members).unwrap();
@@ -87,7 +81,7 @@ fn the_live_file_brings_its_rotations_oldest_first_gzip_by_content() {
 #[test]
 fn a_folder_gives_its_logs_by_set() {
     let dir = rotated_set("folder");
-    let (sources, errors) = expand(&[&dir]);
+    let (sources, errors) = expand(&[dir.path()]);
     assert!(errors.is_empty());
     assert_eq!(
         names(&sources),
@@ -111,7 +105,7 @@ fn a_file_reached_twice_is_read_once() {
         dir.join("app.jsonl.1"),
         dir.join("other.log"),
         dotted,
-        dir.clone(),
+        dir.path().to_path_buf(),
         PathBuf::from("-"),
         PathBuf::from("-"),
     ]);

@@ -1,6 +1,6 @@
 //! The client side of the metrics-route tests: requests to a service's `GET /users/{id}`, and
 //! its metrics route read until the route's task count arrives; over real HTTP on 127.0.0.1.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! taskwire's middleware; and the checks on the metrics snapshot that follows: unmatched
 //! requests make a handful of task names, the route keeps its own series. Shared by the server
 //! middlewares' tests (taskwire-tower, taskwire-actix), each with its own server and client.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeSet;
 use std::future::Future;

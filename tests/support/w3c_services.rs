@@ -5,7 +5,7 @@
 //! A service under test answers `POST /test`: its body lists callback URLs, one a line, and
 //! the service calls each in turn (`POST`) through taskwire's reqwest middleware, inside its
 //! request task, before it answers. So when the answer arrives, every callback was recorded.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,4 +1,4 @@
-#![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
+#![allow(dead_code, unreachable_pub)]
 //! Runs the real `taskwire` binary.
 
 use std::io::Write;
@@ -23,24 +23,38 @@ pub fn taskwire(args: &[&str], stdin: &[u8]) -> Output {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
+        .expect("the child process starts");
+    let mut input = child.stdin.take().expect("it was set up");
     let stdin = stdin.to_vec();
     let writer = std::thread::spawn(move || {
         // the binary may stop reading early (a usage error): ignore a broken pipe
         let _ = input.write_all(&stdin);
     });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let out = child
+        .wait_with_output()
+        .expect("the child process can be waited for");
+    writer
+        .join()
+        .expect("the thread finished without panicking");
     out
 }
 
+/// `taskwire tickets <args>` with `TASKWIRE_DB` unset, run to its end.
+pub fn tickets(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taskwire"))
+        .arg("tickets")
+        .args(args)
+        .env_remove("TASKWIRE_DB")
+        .output()
+        .expect("the taskwire binary runs")
+}
+
 pub fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
+    String::from_utf8(o.stdout.clone()).expect("the output is UTF-8")
 }
 
 pub fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
+    String::from_utf8(o.stderr.clone()).expect("the output is UTF-8")
 }
 
 /// The tree of the checkout trace in `front.log` + `back.log`, without colors.
@@ -66,14 +80,6 @@ pub const REFUND_TREE: &str = "\
 trace 5d693dad140be44054ba2a4482cfd822  2026-11-21T10:00:02.000000Z  1 task  services: back
 └─ back  POST /refund  1.23ms ✓  [orphan: remote parent ffff000000000001 not in these logs]
 ";
-
-/// A fresh, empty folder for one test's files, under the system's temporary folder.
-pub fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("taskwire-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// `bytes`, gzip-compressed.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {

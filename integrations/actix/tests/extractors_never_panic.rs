@@ -7,22 +7,10 @@ use actix_web::{test as actix_test, web, App};
 use proptest::prelude::*;
 use taskwire_actix::HeaderExtractor;
 use taskwire_core::propagation::{extract, TraceParent};
-
-const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-/// Header values: often near-valid traceparents, sometimes arbitrary bytes.
-fn value() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        Just(VALID.as_bytes().to_vec()),
-        "[0-9a-f-]{50,60}".prop_map(String::into_bytes),
-        "(00|ff|cc)-[0-9a-fA-F]{32}-[0-9a-fA-F]{16}-[0-9a-f]{2}".prop_map(String::into_bytes),
-        "[a-z0-9]{1,8}=[ -~]{0,20}(,[a-z]{1,5}=[!-~]{0,10}){0,4}".prop_map(String::into_bytes),
-        proptest::collection::vec(any::<u8>(), 0..300),
-    ]
-}
+use taskwire_test_support::hostile::header_value;
 
 fn headers() -> impl Strategy<Value = Vec<(usize, Vec<u8>)>> {
-    proptest::collection::vec((0..3usize, value()), 0..6)
+    proptest::collection::vec((0..3usize, header_value()), 0..6)
 }
 
 const NAMES: [&str; 3] = ["traceparent", "tracestate", "x-request-id"];
@@ -89,7 +77,7 @@ proptest! {
     #[test]
     fn middleware_never_panics(pairs in headers()) {
         let pairs = build(&pairs);
-        let captured = support::Captured::default();
+        let captured = Capture::default();
         let (status, request_id, traceresponse) = tracing::dispatcher::with_default(
             &captured.dispatch(),
             || {
@@ -153,3 +141,6 @@ proptest! {
 }
 
 mod support;
+
+use support::Captured;
+use taskwire_test_support::Capture;

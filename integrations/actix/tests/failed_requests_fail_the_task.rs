@@ -3,17 +3,12 @@
 
 mod support;
 
-use support::{client, TestServer};
+use support::{client, Captured, TestServer};
 
 #[tokio::test]
 async fn server_error_status_fails_the_task() {
     let server = TestServer::start(taskwire_actix::middleware());
-    let res = client()
-        .get(server.url("/fail"))
-        .header("x-request-id", "fail-1")
-        .send()
-        .await
-        .expect("request");
+    let res = server.get_with_request_id("/fail", "fail-1").await;
     assert_eq!(res.status(), 500);
     assert!(res.headers().get("traceresponse").is_some());
     assert_eq!(res.text().await.expect("body"), "no");
@@ -88,12 +83,7 @@ async fn panic_is_answered_with_500_fails_the_task_and_the_server_keeps_serving(
 #[tokio::test]
 async fn handler_error_fails_the_task_when_it_is_a_5xx() {
     let server = TestServer::start(taskwire_actix::middleware());
-    let res = client()
-        .get(server.url("/unavailable"))
-        .header("x-request-id", "err-503")
-        .send()
-        .await
-        .expect("request");
+    let res = server.get_with_request_id("/unavailable", "err-503").await;
     assert_eq!(res.status(), 503);
     res.text().await.expect("body");
     let task = server.captured.request_task("err-503");
@@ -103,12 +93,7 @@ async fn handler_error_fails_the_task_when_it_is_a_5xx() {
     assert_eq!(task["error.type"], "503");
     assert_eq!(task["http.response.status_code"], 503);
 
-    let res = client()
-        .get(server.url("/bad"))
-        .header("x-request-id", "err-400")
-        .send()
-        .await
-        .expect("request");
+    let res = server.get_with_request_id("/bad", "err-400").await;
     assert_eq!(res.status(), 400);
     res.text().await.expect("body");
     let task = server.captured.request_task("err-400");
@@ -123,12 +108,9 @@ async fn handler_error_fails_the_task_when_it_is_a_5xx() {
 #[tokio::test]
 async fn unmatched_route_is_named_after_the_method_only() {
     let server = TestServer::start(taskwire_actix::middleware());
-    let res = client()
-        .get(server.url("/no/such/route/4711"))
-        .header("x-request-id", "unmatched-1")
-        .send()
-        .await
-        .expect("request");
+    let res = server
+        .get_with_request_id("/no/such/route/4711", "unmatched-1")
+        .await;
     assert_eq!(res.status(), 404);
     res.text().await.expect("body");
     let task = server.captured.request_task("unmatched-1");

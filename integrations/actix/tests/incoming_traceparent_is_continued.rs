@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{client, TestServer};
+use support::{client, Captured, TestServer};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT: &str = "00f067aa0ba902b7";
@@ -213,12 +213,7 @@ async fn request_ids_are_reused_only_when_valid() {
 #[tokio::test]
 async fn headers_the_handler_set_win() {
     let server = TestServer::start(taskwire_actix::middleware());
-    let res = client()
-        .get(server.url("/own-headers"))
-        .header("x-request-id", "theirs")
-        .send()
-        .await
-        .expect("request");
+    let res = server.get_with_request_id("/own-headers", "theirs").await;
     assert_eq!(header(&res, "x-request-id").as_deref(), Some("mine"));
     assert_eq!(header(&res, "traceresponse").as_deref(), Some("00-mine"));
     assert_eq!(res.headers().get_all("x-request-id").iter().count(), 1);
@@ -288,12 +283,7 @@ async fn response_headers_can_be_turned_off_or_renamed() {
     server.captured.request_task("corr-9");
 
     let server = TestServer::start(taskwire_actix::middleware().with_request_id_header(false));
-    let res = client()
-        .get(server.url("/users/9"))
-        .header("x-request-id", "kept-inside")
-        .send()
-        .await
-        .expect("request");
+    let res = server.get_with_request_id("/users/9", "kept-inside").await;
     assert!(res.headers().get("x-request-id").is_none());
     assert!(res.headers().get("traceresponse").is_some());
     let body = res.text().await.expect("body");

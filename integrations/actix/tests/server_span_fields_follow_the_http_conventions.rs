@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{client, TestServer};
+use support::{client, Captured, TestServer};
 use taskwire_core::Redactor;
 
 #[tokio::test]
@@ -35,7 +35,7 @@ async fn scheme_query_server_and_user_agent_are_recorded() {
         task["user_agent.original"],
         "probe/1.0 (+https://example.invalid)"
     );
-    let all = serde_json::to_string(&server.captured.records()).expect("json");
+    let all = serde_json::to_string(&server.captured.json_lines()).expect("json");
     assert!(!all.contains("s3cr3t") && !all.contains("123-45"), "{all}");
 
     // Without a query the field is absent; a Host without a port gives the scheme's default.

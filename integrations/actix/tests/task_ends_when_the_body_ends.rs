@@ -2,24 +2,19 @@
 
 mod support;
 
-use support::{client, TestServer};
+use support::{client, Captured, TestServer};
 
 #[tokio::test]
 async fn task_ends_after_the_last_chunk() {
     let server = TestServer::start(taskwire_actix::middleware());
-    let res = client()
-        .get(server.url("/stream"))
-        .header("x-request-id", "stream-1")
-        .send()
-        .await
-        .expect("request");
+    let res = server.get_with_request_id("/stream", "stream-1").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.expect("body"), "chunk 1;chunk 2;chunk 3;");
 
     let task = server.captured.request_task("stream-1");
     assert_eq!(task["task.name"], "GET /stream");
     assert_eq!(task["task.outcome"], "succeeded");
-    let records = server.captured.records();
+    let records = server.captured.json_lines();
     let end = records
         .iter()
         .position(|r| r["msg"] == "task.end" && r["http.request_id"] == "stream-1")
@@ -62,8 +57,8 @@ async fn skipped_paths_have_no_task_and_no_headers() {
     let event = server
         .captured
         .wait_for("health checked", |r| r["msg"] == "health checked");
-    assert!(event.get("trace_id").is_none(), "{event}");
-    assert!(event.get("span_id").is_none(), "{event}");
+    assert!(event.get("trace_id").is_none(), "{event:?}");
+    assert!(event.get("span_id").is_none(), "{event:?}");
 
     // A skipped request never opens a task, so none can show up later either.
     let res = client

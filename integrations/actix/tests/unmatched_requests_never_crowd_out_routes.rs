@@ -7,7 +7,8 @@ mod support;
 #[path = "../../../tests/support/unmatched_requests.rs"]
 mod unmatched_requests;
 
-use support::{client, Captured, TestServer};
+use support::{client, TestServer};
+use taskwire_test_support::Capture;
 use tracing_subscriber::prelude::*;
 
 #[tokio::test]
@@ -19,8 +20,7 @@ async fn a_thousand_unknown_paths_leave_the_real_route_its_own_series() {
             .with(taskwire_tasks::layer())
             .with(metrics_layer),
     );
-    let server =
-        TestServer::start_with(taskwire_actix::middleware(), dispatch, Captured::default());
+    let server = TestServer::start_with(taskwire_actix::middleware(), dispatch, Capture::default());
     let client = client();
 
     unmatched_requests::scan_then_route(|method, path| {

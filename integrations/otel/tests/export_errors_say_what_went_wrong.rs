@@ -43,7 +43,7 @@ fn collector(serve: fn(std::net::TcpStream)) -> String {
 
 #[test]
 fn a_refused_connection_says_refused() {
-    let port = support::free_port();
+    let port = taskwire_test_support::services::free_port();
     let e = last_error(format!("http://127.0.0.1:{port}"), Duration::from_secs(2));
     assert!(e.contains("connection refused"), "{e}");
     assert!(!e.contains("timed out"), "{e}");

@@ -11,7 +11,7 @@ use tracing_subscriber::prelude::*;
 
 #[test]
 fn span_counts_sums_quantiles_and_counters_arrive_as_metric_points() {
-    let (url, log) = support::collector();
+    let (url, log) = taskwire_test_support::services::otel_collector();
     let metrics = taskwire_metrics::layer();
     let handle = metrics.handle();
     let (otel, guard) = taskwire_otel::layer()

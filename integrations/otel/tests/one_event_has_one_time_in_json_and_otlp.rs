@@ -5,54 +5,18 @@
 
 mod support;
 
-use std::io;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
-use tracing_subscriber::fmt::MakeWriter;
+use taskwire_test_support::{Capture, Slow};
 use tracing_subscriber::prelude::*;
 
-/// Collects JSON lines; each write takes at least 50 µs (spinning on the clock), so a layer
-/// reading the clock after the JSON layer would read a later time.
-#[derive(Clone, Default)]
-struct SlowLines(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for SlowLines {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let start = SystemTime::now();
-        while SystemTime::now().duration_since(start).unwrap_or_default()
-            < Duration::from_micros(50)
-        {
-            std::hint::spin_loop();
-        }
-        self.0
-            .lock()
-            .map_err(|_| io::Error::other("poisoned"))?
-            .extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for SlowLines {
-    type Writer = SlowLines;
-
-    fn make_writer(&'a self) -> SlowLines {
-        self.clone()
-    }
-}
-
 /// The `ts` of the JSON line whose `msg` is `msg`.
-fn json_ts(lines: &SlowLines, msg: &str) -> String {
-    let text = String::from_utf8(lines.0.lock().expect("lock").clone()).expect("UTF-8");
-    let record: serde_json::Value = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+fn json_ts(lines: &Capture, msg: &str) -> String {
+    let record = lines
+        .json_lines()
+        .into_iter()
         .find(|r| r["msg"] == msg)
-        .unwrap_or_else(|| panic!("no {msg:?} in {text}"));
+        .unwrap_or_else(|| panic!("no {msg:?} in {}", lines.text()));
     record["ts"].as_str().expect("ts").to_owned()
 }
 
@@ -72,10 +36,14 @@ fn json_ts_and_otlp_log_and_span_event_times_agree() {
         .with_span_events(true)
         .build()
         .expect("starts");
-    let lines = SlowLines::default();
+    // Each write takes at least 50 µs, so a layer reading the clock after the JSON layer would
+    // read a later time.
+    let lines = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer())
-        .with(taskwire_json::layer().with_writer(lines.clone()))
+        .with(
+            taskwire_json::layer().with_writer(Slow::new(lines.clone(), Duration::from_micros(50))),
+        )
         .with(otel);
     let ctx = tracing::subscriber::with_default(subscriber, || {
         let _t = tracing::info_span!("job").entered();

@@ -122,8 +122,11 @@ type Spawn = fn(
     Option<mpsc::Sender<Call>>,
 ) -> thread::JoinHandle<()>;
 
-/// Runs `first → second → third` once; returns the three span ids and the trace id.
-fn chain(url: &str, services: [(Spawn, &'static str); 3]) -> ([String; 3], String) {
+/// Runs `first → second → third` once against the collector `scripts/test` started; returns the
+/// three span ids and what the collector received.
+fn chain(services: [(Spawn, &'static str); 3]) -> ([String; 3], support::Received) {
+    let (url, log) = taskwire_test_support::services::otel_collector();
+    let url = url.as_str();
     let (tx3, rx3) = mpsc::channel();
     let (tx2, rx2) = mpsc::channel();
     let (tx1, rx1) = mpsc::channel();
@@ -145,7 +148,6 @@ fn chain(url: &str, services: [(Spawn, &'static str); 3]) -> ([String; 3], Strin
     h2.join().expect("second service");
     h3.join().expect("third service");
 
-    let (_, log) = support::collector();
     let got = support::wait_for(&log, Duration::from_secs(15), |r| {
         r.span(&first_id)
             .is_some_and(|s| r.trace(&s.trace_id).len() >= 3)
@@ -175,25 +177,17 @@ fn chain(url: &str, services: [(Spawn, &'static str); 3]) -> ([String; 3], Strin
             "{s:#?}"
         );
     }
-    (
-        [first.id.clone(), second.id.clone(), third.id.clone()],
-        trace,
-    )
+    let ids = [first.id.clone(), second.id.clone(), third.id.clone()];
+    (ids, got)
 }
 
 #[test]
 fn opentelemetry_calls_taskwire_calls_opentelemetry_one_trace() {
-    let (url, _) = support::collector();
-    let ([_, tw, _], _) = chain(
-        &url,
-        [
-            (otel_service, "interop-otel-front"),
-            (taskwire_service, "interop-taskwire-middle"),
-            (otel_service, "interop-otel-back"),
-        ],
-    );
-    let (_, log) = support::collector();
-    let got = support::Received::read(&log);
+    let ([_, tw, _], got) = chain([
+        (otel_service, "interop-otel-front"),
+        (taskwire_service, "interop-taskwire-middle"),
+        (otel_service, "interop-otel-back"),
+    ]);
     let tw = got.span(&tw).expect("taskwire span");
     assert_eq!(tw.name, "tw.handle");
     assert_eq!(
@@ -204,17 +198,11 @@ fn opentelemetry_calls_taskwire_calls_opentelemetry_one_trace() {
 
 #[test]
 fn taskwire_calls_opentelemetry_calls_taskwire_one_trace() {
-    let (url, _) = support::collector();
-    let ([first, otel, _], _) = chain(
-        &url,
-        [
-            (taskwire_service, "interop-taskwire-front"),
-            (otel_service, "interop-otel-middle"),
-            (taskwire_service, "interop-taskwire-back"),
-        ],
-    );
-    let (_, log) = support::collector();
-    let got = support::Received::read(&log);
+    let ([first, otel, _], got) = chain([
+        (taskwire_service, "interop-taskwire-front"),
+        (otel_service, "interop-otel-middle"),
+        (taskwire_service, "interop-taskwire-back"),
+    ]);
     assert_eq!(got.span(&first).expect("first").name, "tw.handle");
     assert_eq!(got.span(&otel).expect("middle").name, "otel.handle");
 }

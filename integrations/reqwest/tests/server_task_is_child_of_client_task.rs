@@ -8,12 +8,14 @@
 
 mod support;
 
-use support::{client, closed_port, start_server, Captured};
+use support::{client, start_server, Captured};
+use taskwire_test_support::services::free_port;
+use taskwire_test_support::Capture;
 use tracing::Instrument;
 
 #[tokio::test]
 async fn server_task_is_a_child_of_the_client_task() {
-    let captured = Captured::default();
+    let captured = Capture::default();
     let _default = tracing::dispatcher::set_default(&captured.dispatch());
     let addr = start_server().await;
     let client = client();
@@ -64,14 +66,14 @@ async fn server_task_is_a_child_of_the_client_task() {
     );
     assert!(client_task["http.client.latency_us"].is_u64());
     assert!(!captured
-        .records()
+        .json_lines()
         .iter()
         .any(|r| r.to_string().contains("s3cr3t")));
 }
 
 #[tokio::test]
 async fn tracestate_travels_with_the_client_task() {
-    let captured = Captured::default();
+    let captured = Capture::default();
     let _default = tracing::dispatcher::set_default(&captured.dispatch());
     let addr = start_server().await;
     let client = client();
@@ -116,7 +118,7 @@ async fn tracestate_travels_with_the_client_task() {
 
 #[tokio::test]
 async fn server_error_fails_the_client_task() {
-    let captured = Captured::default();
+    let captured = Capture::default();
     let _default = tracing::dispatcher::set_default(&captured.dispatch());
     let addr = start_server().await;
 
@@ -143,7 +145,7 @@ async fn server_error_fails_the_client_task() {
 /// the server side), with the status code as `error.type`.
 #[tokio::test]
 async fn a_4xx_response_fails_the_client_task() {
-    let captured = Captured::default();
+    let captured = Capture::default();
     let _default = tracing::dispatcher::set_default(&captured.dispatch());
     let addr = start_server().await;
 
@@ -168,9 +170,9 @@ async fn a_4xx_response_fails_the_client_task() {
 
 #[tokio::test]
 async fn connection_refused_fails_the_client_task_without_panicking() {
-    let captured = Captured::default();
+    let captured = Capture::default();
     let _default = tracing::dispatcher::set_default(&captured.dispatch());
-    let port = closed_port();
+    let port = free_port(); // free: nothing listens on it
 
     let err = client()
         .get(format!("http://127.0.0.1:{port}/users/1?token=s3cr3t"))
@@ -195,7 +197,7 @@ async fn connection_refused_fails_the_client_task_without_panicking() {
 
 #[tokio::test]
 async fn no_trace_sends_the_request_untouched() {
-    let captured = Captured::default();
+    let captured = Capture::default();
     let _default = tracing::dispatcher::set_default(&captured.dispatch());
     let addr = start_server().await;
 
@@ -218,7 +220,7 @@ async fn no_trace_sends_the_request_untouched() {
 
 #[tokio::test]
 async fn without_an_enclosing_span_the_client_task_is_a_root() {
-    let captured = Captured::default();
+    let captured = Capture::default();
     let _default = tracing::dispatcher::set_default(&captured.dispatch());
     let addr = start_server().await;
 
@@ -236,7 +238,7 @@ async fn without_an_enclosing_span_the_client_task_is_a_root() {
 
 #[tokio::test]
 async fn unknown_method_is_recorded_as_other() {
-    let captured = Captured::default();
+    let captured = Capture::default();
     let _default = tracing::dispatcher::set_default(&captured.dispatch());
     let addr = start_server().await;
 
@@ -254,7 +256,7 @@ async fn unknown_method_is_recorded_as_other() {
 
 #[tokio::test]
 async fn without_propagation_the_task_is_recorded_but_not_sent() {
-    let captured = Captured::default();
+    let captured = Capture::default();
     let _default = tracing::dispatcher::set_default(&captured.dispatch());
     let addr = start_server().await;
     let inner = reqwest::Client::builder()

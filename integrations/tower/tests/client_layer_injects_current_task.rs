@@ -5,7 +5,8 @@
 mod support;
 
 use support::server::Harness;
-use support::{str_of, PARENT_ID, TRACEPARENT, TRACE_ID};
+use support::{WaitForTask, PARENT_ID, TRACEPARENT, TRACE_ID};
+use taskwire_test_support::json_line::str_of;
 use taskwire_tower::PropagateLayer;
 use tower::{Layer, ServiceExt};
 use tracing::Instrument;

@@ -2,7 +2,6 @@
 //! headers of a trailers-only response), not from the HTTP status, which is always 200: real
 //! axum server on 127.0.0.1 speaking HTTP/2 (h2c), real hyper HTTP/2 client.
 #![cfg(feature = "axum")]
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
@@ -22,7 +21,9 @@ use http_body::{Body as _, Frame};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use support::{str_of, u64_of, Buf};
+use support::WaitForTask;
+use taskwire_test_support::json_line::{str_of, u64_of};
+use taskwire_test_support::Capture;
 
 /// A response body of fixed frames: data, then (maybe) trailers.
 struct Frames(VecDeque<Frame<Bytes>>);
@@ -42,7 +43,11 @@ impl http_body::Body for Frames {
 /// One length-prefixed gRPC message holding `payload`.
 fn message(payload: &[u8]) -> Bytes {
     let mut m = vec![0_u8];
-    m.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
+    m.extend_from_slice(
+        &u32::try_from(payload.len())
+            .expect("a message under 4 GiB")
+            .to_be_bytes(),
+    );
     m.extend_from_slice(payload);
     Bytes::from(m)
 }
@@ -61,7 +66,7 @@ fn answer(status: Option<&'static str>, msg: Option<&'static str>) -> Response<B
     Response::builder()
         .header("content-type", "application/grpc")
         .body(Body::new(Frames(frames)))
-        .unwrap()
+        .expect("a valid message")
 }
 
 /// A trailers-only gRPC response: the status in the headers, no body.
@@ -70,7 +75,7 @@ fn trailers_only(status: &'static str) -> Response<Body> {
         .header("content-type", "application/grpc")
         .header("grpc-status", status)
         .body(Body::empty())
-        .unwrap()
+        .expect("a valid message")
 }
 
 async fn panics() -> Response<Body> {
@@ -100,18 +105,20 @@ fn app() -> Router {
 
 struct Harness {
     addr: SocketAddr,
-    buf: Buf,
+    buf: Capture,
     _default: tracing::dispatcher::DefaultGuard,
 }
 
 impl Harness {
     async fn start() -> Harness {
-        let buf = Buf::default();
+        let buf = Capture::default();
         let default = tracing::subscriber::set_default(support::subscriber(&buf));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port on 127.0.0.1");
+        let addr = listener.local_addr().expect("the bound address");
         let app = app().layer(taskwire_tower::layer());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("the server runs") });
         Harness {
             addr,
             buf,
@@ -129,12 +136,12 @@ impl Harness {
             .header("content-type", "application/grpc")
             .header("te", "trailers")
             .body(Body::from(message(b"request")))
-            .unwrap();
-        let res = client.request(req).await.unwrap();
+            .expect("a valid message");
+        let res = client.request(req).await.expect("the request is answered");
         let (parts, mut body) = res.into_parts();
         let (mut data, mut trailers) = (Vec::new(), None);
         while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-            let frame = frame.unwrap();
+            let frame = frame.expect("the response body is read");
             match frame.into_data() {
                 Ok(d) => data.extend_from_slice(&d),
                 Err(frame) => trailers = frame.into_trailers().ok(),

@@ -11,20 +11,9 @@ use std::task::{Context, Poll, Waker};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use proptest::prelude::*;
 use taskwire_core::propagation::{extract, TraceParent};
+use taskwire_test_support::hostile::header_value;
 use taskwire_tower::HeaderExtractor;
 use tower::{service_fn, Layer, Service};
-
-/// Header values as a client could send them: any bytes a `HeaderValue` accepts, biased
-/// towards near-valid `traceparent`s.
-fn header_value() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        proptest::collection::vec(any::<u8>(), 0..80),
-        "[0-9a-fA-F-]{50,60}".prop_map(String::into_bytes),
-        "00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-3]".prop_map(String::into_bytes),
-        "[a-z0-9@=, \t]{0,60}".prop_map(String::into_bytes),
-        proptest::collection::vec(0x80u8..=0xff, 0..20),
-    ]
-}
 
 fn headers(entries: &[(usize, Vec<u8>)]) -> HeaderMap {
     const NAMES: [&str; 4] = ["traceparent", "tracestate", "x-request-id", "TraceParent"];
@@ -66,7 +55,7 @@ proptest! {
         entries in proptest::collection::vec((0usize..4, header_value()), 0..6),
     ) {
         let map = headers(&entries);
-        let buf = support::Buf::default();
+        let buf = taskwire_test_support::Capture::default();
         let _guard = tracing::subscriber::set_default(support::subscriber(&buf));
         let mut svc = taskwire_tower::layer().layer(service_fn(|req: Request<()>| async move {
             let ids = req.headers().get_all("x-request-id").iter().count();

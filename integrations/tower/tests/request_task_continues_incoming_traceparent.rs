@@ -5,8 +5,9 @@
 mod support;
 
 use support::server::Harness;
-use support::{is_hex_id, str_of, u64_of, PARENT_ID, TRACEPARENT, TRACE_ID};
+use support::{WaitForTask, PARENT_ID, TRACEPARENT, TRACE_ID};
 use taskwire_core::propagation;
+use taskwire_test_support::json_line::{is_hex_id, str_of, u64_of};
 
 #[tokio::test]
 async fn valid_traceparent_is_continued() {
@@ -117,8 +118,8 @@ async fn malformed_or_hostile_traceparent_starts_a_new_root() {
     assert_eq!(res.status(), 200);
     let _ = h
         .buf
-        .wait_for("task.end of /users/2", |r| {
-            support::is_task_end(r)
+        .wait_for_async("task.end of /users/2", |r| {
+            taskwire_test_support::json_line::is_task_end(r)
                 && r.get("url.path").and_then(|v| v.as_str()) == Some("/users/2")
         })
         .await;

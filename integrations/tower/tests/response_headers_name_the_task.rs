@@ -7,8 +7,9 @@ mod support;
 
 use http::HeaderName;
 use support::server::Harness;
-use support::{is_hex_id, str_of, TRACEPARENT, TRACE_ID};
+use support::{WaitForTask, TRACEPARENT, TRACE_ID};
 use taskwire_core::propagation::TraceParent;
+use taskwire_test_support::json_line::{is_hex_id, str_of};
 
 #[tokio::test]
 async fn traceresponse_is_the_server_tasks_traceparent() {

@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 
 use http::{Method, Request, Response};
 use support::local::capture;
-use support::{str_of, u64_of};
+use support::WaitForTask;
+use taskwire_test_support::json_line::{str_of, u64_of};
 use taskwire_tower::ClientAddress;
 use tower::{service_fn, Layer, ServiceExt};
 

@@ -6,9 +6,13 @@ mod support;
 
 use serde_json::Value;
 use support::server::Harness;
-use support::{str_of, u64_of};
+use support::WaitForTask;
+use taskwire_test_support::json_line::{str_of, u64_of};
 
-fn errors_of<'a>(records: &'a [support::Record], span_id: &str) -> Vec<&'a support::Record> {
+fn errors_of<'a>(
+    records: &'a [taskwire_test_support::Record],
+    span_id: &str,
+) -> Vec<&'a taskwire_test_support::Record> {
     records
         .iter()
         .filter(|r| r.get("level").and_then(Value::as_str) == Some("ERROR"))

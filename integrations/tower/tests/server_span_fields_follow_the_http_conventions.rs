@@ -7,8 +7,9 @@
 mod support;
 
 use support::server::Harness;
-use support::{str_of, u64_of};
+use support::WaitForTask;
 use taskwire_core::Redactor;
+use taskwire_test_support::json_line::{str_of, u64_of};
 
 #[tokio::test]
 async fn scheme_query_server_and_user_agent_are_recorded() {

@@ -13,7 +13,8 @@ use http::{Request, Response};
 use http_body::{Body, Frame};
 use serde_json::Value;
 use support::local::{capture, drain};
-use support::{str_of, u64_of};
+use support::WaitForTask;
+use taskwire_test_support::json_line::{str_of, u64_of};
 use tower::{service_fn, Layer, ServiceExt};
 
 #[derive(Debug)]
@@ -203,5 +204,5 @@ async fn without_a_subscriber_nothing_breaks() {
     assert_eq!(res.status(), 200);
     assert!(!res.headers().contains_key("traceresponse"));
     let id = res.headers()["x-request-id"].to_str().unwrap();
-    assert!(support::is_hex_id(id, 16), "{id}");
+    assert!(taskwire_test_support::json_line::is_hex_id(id, 16), "{id}");
 }

@@ -4,7 +4,8 @@
 mod support;
 
 use support::server::Harness;
-use support::{str_of, TRACEPARENT};
+use support::{WaitForTask, TRACEPARENT};
+use taskwire_test_support::json_line::str_of;
 
 #[tokio::test]
 async fn health_checks_open_no_task() {

@@ -12,7 +12,8 @@ use bytes::Bytes;
 use http_body::{Body as _, Frame};
 use hyper::body::Incoming;
 use support::server::Harness;
-use support::{is_task_end, u64_of};
+use support::WaitForTask;
+use taskwire_test_support::json_line::{is_task_end, u64_of};
 
 /// The next frame of a response body.
 async fn next(body: &mut Incoming) -> Option<Result<Frame<Bytes>, hyper::Error>> {

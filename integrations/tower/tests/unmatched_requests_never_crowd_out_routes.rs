@@ -4,6 +4,8 @@
 #![cfg(all(feature = "axum", feature = "metrics"))]
 
 mod support;
+
+use support::WaitForTask;
 #[path = "../../../tests/support/unmatched_requests.rs"]
 mod unmatched_requests;
 
@@ -59,10 +61,10 @@ async fn a_thousand_unknown_paths_leave_the_real_route_its_own_series() {
 /// The raw path is only `url.path`, which a redactor key hides in every record.
 #[tokio::test]
 async fn the_raw_path_is_only_a_field_a_redactor_can_hide() {
-    use support::Buf;
     use taskwire_core::Redactor;
+    use taskwire_test_support::Capture;
     let redactor = Redactor::default().with_key("url.path");
-    let buf = Buf::default();
+    let buf = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer().with_redactor(redactor.clone()))
         .with(

@@ -2,7 +2,6 @@
 //! own, also when events sit at one address (a loop), when an event is raised while another
 //! is delivered, when a layer's `event_enabled` is not forwarded, and when an inner layer
 //! rejects an event after outer layers marked it.
-#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -66,14 +65,19 @@ impl<S: Subscriber> Layer<S> for Stamps {
             if let Some(d) = self.dispatch.get().and_then(WeakDispatch::upgrade) {
                 let meta = event.metadata();
                 let fields = meta.fields();
-                let message = fields.field("message").unwrap();
+                let message = fields
+                    .field("message")
+                    .expect("every event has a message field");
                 let text = format_args!("nested");
                 let values = [(&message, Some(&text as &dyn Value))];
                 d.event(&Event::new(meta, &fields.value_set(&values)));
             }
         }
         spin();
-        self.seen.lock().unwrap().push((m.0, at));
+        self.seen
+            .lock()
+            .expect("no test panicked holding the lock")
+            .push((m.0, at));
     }
 }
 
@@ -99,7 +103,10 @@ fn layer(unmarked: bool, nest_on: Option<&'static str>) -> (Stamps, Seen) {
 }
 
 fn by_msg(seen: &Seen) -> Vec<(String, SystemTime)> {
-    let mut v = seen.lock().unwrap().clone();
+    let mut v = seen
+        .lock()
+        .expect("no test panicked holding the lock")
+        .clone();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }

@@ -4,49 +4,15 @@
 //! boxes), freed when it closes. Measured with a counting global allocator (this file is its own
 //! test binary so no other test disturbs it).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Duration;
 
 use taskwire_metrics::ManualClock;
+use taskwire_test_support::alloc::{count, live_bytes};
+use taskwire_test_support::CountingAllocator;
 use tracing_subscriber::prelude::*;
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-thread_local! {
-    /// Allocations made by this thread.
-    static ALLOCS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded to the system allocator unchanged; the counter only
-// observes sizes.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        let _ = ALLOCS.try_with(|a| a.set(a.get() + 1));
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 const SPANS: u64 = 10_000_000;
 
@@ -82,22 +48,22 @@ fn ten_million_spans_keep_memory_flat() {
                 clock.advance(Duration::from_secs(5));
             }
             if i == SPANS / 10 {
-                after_warmup = LIVE.load(Ordering::Relaxed);
+                after_warmup = live_bytes();
             }
         }
     });
-    let end = LIVE.load(Ordering::Relaxed);
+    let end = live_bytes();
 
     // Steady state, fixed labels: one allocation per span, the registry extension.
-    let allocs = || ALLOCS.with(std::cell::Cell::get);
-    let per_span = tracing::dispatcher::with_default(&dispatch, || {
-        let before = allocs();
-        for i in 0..100_000_u64 {
-            let _s = tracing::info_span!("query").entered();
-            clock.advance(Duration::from_nanos(durations[i as usize % 64]));
-        }
-        (allocs() - before) as f64 / 100_000.0
+    let ((), counted) = tracing::dispatcher::with_default(&dispatch, || {
+        count(|| {
+            for i in 0..100_000_u64 {
+                let _s = tracing::info_span!("query").entered();
+                clock.advance(Duration::from_nanos(durations[i as usize % 64]));
+            }
+        })
     });
+    let per_span = counted.allocs as f64 / 100_000.0;
     eprintln!("{per_span} allocations per span");
     assert!(per_span <= 1.001, "{per_span} allocations per span");
     let growth = end - after_warmup;

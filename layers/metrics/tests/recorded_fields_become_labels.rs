@@ -1,7 +1,6 @@
 //! Label values are the span's field values when it closes: fields given at creation, fields
 //! set later with `Span::record`, a `task.name` recorded late, an `outcome` recorded as failed;
 //! whether the metrics layer captured the span itself or another taskwire layer did.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 use taskwire_metrics::{MetricsHandle, Snapshot};
 use tracing::field::Empty;
@@ -89,13 +88,17 @@ fn check(s: &Snapshot) {
         ("target", target),
         ("outcome", "failed"),
     ]));
-    let charge = s.tasks.iter().find(|t| t.name == "charge").unwrap();
+    let charge = s
+        .tasks
+        .iter()
+        .find(|t| t.name == "charge")
+        .expect("the store answers");
     assert_eq!((charge.count, charge.errors), (2, 1));
     let failures = s
         .counters
         .iter()
         .find(|c| c.metric == "taskwire_task_failures_total")
-        .unwrap();
+        .expect("the store answers");
     assert_eq!(failures.count, 1);
     assert_eq!(failures.labels.get("name"), Some("charge"));
     assert_eq!(failures.labels.get("outcome"), None);

@@ -2,9 +2,8 @@
 //! raises one WARN event (target `taskwire::metrics`, inside the span), at most once per
 //! interval per series.
 
-mod support;
-
 use std::time::Duration;
+use taskwire_test_support::Capture;
 
 use taskwire_metrics::{ManualClock, SlowSpans};
 use tracing_subscriber::prelude::*;
@@ -15,7 +14,7 @@ fn run(slow: Option<SlowSpans>) -> Vec<serde_json::Value> {
     if let Some(s) = slow {
         layer = layer.with_slow_spans(s);
     }
-    let sink = support::Sink::default();
+    let sink = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(layer)
         .with(taskwire_json::layer().with_writer(sink.clone()));
@@ -41,7 +40,7 @@ fn run(slow: Option<SlowSpans>) -> Vec<serde_json::Value> {
         clock.advance(Duration::from_secs(10));
         span(Duration::from_millis(80)); // slow again, after the interval
     });
-    sink.lines()
+    sink.json_lines()
         .into_iter()
         .filter(|v| v["target"] == "taskwire::metrics")
         .collect()

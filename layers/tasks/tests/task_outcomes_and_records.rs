@@ -2,14 +2,13 @@
 //! recorded `outcome = "failed"`; a failed child never fails its parent but is counted; which
 //! tasks emit records; sampling.
 
-mod support;
-
 use serde_json::Value;
 use taskwire_tasks::{Sampler, TaskRecords};
+use taskwire_test_support::Capture;
 use tracing_subscriber::prelude::*;
 
-fn run(layer: taskwire_tasks::TasksLayer, f: impl FnOnce()) -> support::Capture {
-    let cap = support::Capture::default();
+fn run(layer: taskwire_tasks::TasksLayer, f: impl FnOnce()) -> Capture {
+    let cap = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(layer)
         .with(taskwire_json::layer().with_writer(cap.clone()));
@@ -24,10 +23,15 @@ fn spin(ms: u64) {
 }
 
 /// The wall and busy microseconds of the first `task.end` record.
-fn wall_and_busy(cap: &support::Capture) -> (u64, u64) {
-    let e = &cap.task_ends()[0];
+fn wall_and_busy(cap: &Capture) -> (u64, u64) {
+    let e = &task_ends(cap)[0];
     let us = |k: &str| e[k].as_u64().expect("a duration in microseconds");
     (us("task.duration_us"), us("task.busy_us"))
+}
+
+/// The `task.end` records `cap` holds, as JSON values (a missing key reads as `null`).
+fn task_ends(cap: &Capture) -> Vec<Value> {
+    cap.task_ends().into_iter().map(Value::Object).collect()
 }
 
 fn by_name<'a>(ends: &'a [Value], name: &str) -> &'a Value {
@@ -49,7 +53,7 @@ fn error_event_fails_the_innermost_task_only_and_the_parent_counts_it() {
             tracing::warn!("only a warning");
         }
     });
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     assert_eq!(ends.len(), 3);
     let child = by_name(&ends, "child");
     assert_eq!(child["task.outcome"], "failed");
@@ -90,7 +94,7 @@ fn instrument_err_marks_the_task_failed() {
         let _ = charge(5);
         let _ = charge(500);
     });
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     let outcomes: Vec<&str> = ends
         .iter()
         .map(|e| e["task.outcome"].as_str().unwrap())
@@ -113,7 +117,7 @@ fn fail_and_recorded_outcome_mark_failure() {
         }
         taskwire_tasks::fail("outside any task: ignored");
     });
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     let marked = by_name(&ends, "marked");
     assert_eq!(marked["task.outcome"], "failed");
     assert_eq!(marked["task.failure"], "quota exceeded");
@@ -175,8 +179,8 @@ fn record_settings_choose_which_tasks_write() {
         let _bad = tracing::info_span!("bad").entered();
         tracing::error!("boom");
     };
-    let names = |cap: support::Capture| -> Vec<String> {
-        cap.task_ends()
+    let names = |cap: Capture| -> Vec<String> {
+        task_ends(&cap)
             .iter()
             .map(|e| e["task.name"].as_str().unwrap().to_owned())
             .collect()
@@ -212,7 +216,7 @@ fn task_start_records_are_optional_and_precede_the_end() {
         let _r = tracing::info_span!("root").entered();
     });
     let msgs: Vec<String> = cap
-        .lines()
+        .json_lines()
         .iter()
         .map(|l| l["msg"].as_str().unwrap().to_owned())
         .collect();
@@ -225,7 +229,7 @@ fn a_task_name_field_names_the_task() {
         let _r =
             tracing::info_span!("http.server.request", task.name = "GET /users/{id}").entered();
     });
-    assert_eq!(cap.task_ends()[0]["task.name"], "GET /users/{id}");
+    assert_eq!(task_ends(&cap)[0]["task.name"], "GET /users/{id}");
 }
 
 #[test]
@@ -242,7 +246,7 @@ fn unsampled_roots_emit_no_task_records_and_the_flag_propagates() {
             assert!(!taskwire_tasks::current().unwrap().sampled());
         },
     );
-    assert!(cap.task_ends().is_empty());
+    assert!(task_ends(&cap).is_empty());
 }
 
 #[test]
@@ -258,7 +262,7 @@ fn an_imported_sampled_flag_beats_the_local_ratio() {
             assert!(taskwire_tasks::current().unwrap().sampled());
         },
     );
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     assert_eq!(ends.len(), 1);
     assert_eq!(ends[0]["trace_id"], "0af7651916cd43dd8448eb211c80319c");
     assert_eq!(ends[0]["parent_span_id"], "b7ad6b7169203331");
@@ -285,7 +289,7 @@ fn malformed_and_hostile_headers_start_new_roots_and_are_counted() {
     });
     let after = taskwire_core::propagation::stats().malformed_traceparent;
     assert!(after - before >= inputs.len() as u64);
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     assert_eq!(ends.len(), inputs.len());
     for e in &ends {
         assert!(e.get("parent_span_id").is_none(), "{e}");
@@ -306,7 +310,7 @@ fn current_outside_tasks_and_without_a_layer_is_none() {
 
 #[test]
 fn unsampled_traces_keep_only_warnings_and_errors_in_the_json_log() {
-    let cap = support::Capture::default();
+    let cap = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer().with_sampler(Sampler::ratio(0.0)))
         .with(taskwire_json::layer().with_writer(cap.clone()));
@@ -327,13 +331,13 @@ fn unsampled_traces_keep_only_warnings_and_errors_in_the_json_log() {
         tracing::info!("kept info");
     });
     let msgs: Vec<String> = cap
-        .lines()
+        .json_lines()
         .iter()
         .filter(|l| l["msg"] != "task.end")
         .map(|l| l["msg"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(msgs, ["kept warning", "kept error", "kept info"]);
-    let warning = &cap.lines()[0];
+    let warning = &cap.json_lines()[0];
     assert_eq!(warning["trace_id"].as_str().unwrap().len(), 32);
 }
 
@@ -387,7 +391,7 @@ fn a_tasks_layer_behind_another_capturing_layer_still_samples_and_times() {
         assert!(!taskwire_tasks::current().unwrap().sampled());
     });
 
-    let cap = support::Capture::default();
+    let cap = Capture::default();
     let timed = tracing_subscriber::registry()
         .with(taskwire_json::layer().with_writer(cap.clone()))
         .with(taskwire_tasks::layer());
@@ -395,7 +399,7 @@ fn a_tasks_layer_behind_another_capturing_layer_still_samples_and_times() {
         let _root = tracing::info_span!("root").entered();
         spin(2);
     });
-    let ends = cap.task_ends();
+    let ends = task_ends(&cap);
     let busy = by_name(&ends, "root")["task.busy_us"].as_u64().unwrap();
     assert!(busy >= 2_000, "busy {busy}");
 }
@@ -429,7 +433,7 @@ fn control_fields_captured_first_are_reused_in_order_and_redacted_by_the_stricte
     // The tasks layer (innermost) keeps only the control fields; the JSON layer then captures
     // every field, reusing `task.name` rather than rendering it again, in declaration order,
     // and its stricter redactor still applies to the reused value.
-    let cap = support::Capture::default();
+    let cap = Capture::default();
     let strict = taskwire_core::Redactor::default().with_key("task.name");
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer())
@@ -442,7 +446,7 @@ fn control_fields_captured_first_are_reused_in_order_and_redacted_by_the_stricte
         let _s = tracing::info_span!("op", a = 1_u64, task.name = "secret name", b = "x").entered();
         tracing::info!("inside");
     });
-    let raw = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
+    let raw = cap.text();
     let line = raw
         .lines()
         .find(|l| l.contains("\"inside\""))
@@ -467,7 +471,7 @@ fn a_failing_debug_message_still_fails_the_task_without_panicking() {
         let _t = tracing::info_span!("t").entered();
         tracing::error!(error = ?Faulty);
     });
-    let e = &cap.task_ends()[0];
+    let e = &task_ends(&cap)[0];
     assert_eq!(e["task.outcome"], "failed");
     assert_eq!(e["task.failure"], "partial");
 }
@@ -504,7 +508,7 @@ fn records_obey_filters_and_reach_every_layer() {
     use tracing_subscriber::filter::{LevelFilter, Targets};
 
     // Filtered: no task records, events still written inside their tasks.
-    let cap = support::Capture::default();
+    let cap = Capture::default();
     let off = Targets::new()
         .with_default(LevelFilter::TRACE)
         .with_target(taskwire_tasks::TARGET, LevelFilter::OFF);
@@ -516,8 +520,8 @@ fn records_obey_filters_and_reach_every_layer() {
         let _t = tracing::info_span!("quiet").entered();
         tracing::info!("inside");
     });
-    assert!(cap.task_ends().is_empty(), "{:?}", cap.task_ends());
-    let lines = cap.lines();
+    assert!(task_ends(&cap).is_empty(), "{:?}", task_ends(&cap));
+    let lines = cap.json_lines();
     let inside = lines
         .iter()
         .find(|l| l["msg"] == "inside")
@@ -556,7 +560,7 @@ fn records_obey_filters_and_reach_every_layer() {
         "one task.end, seen by the plain layer"
     );
     assert_eq!(
-        by_name(&cap.task_ends(), "loud")["task.outcome"],
+        by_name(&task_ends(&cap), "loud")["task.outcome"],
         "succeeded"
     );
 }

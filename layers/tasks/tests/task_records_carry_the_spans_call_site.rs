@@ -2,9 +2,8 @@
 //! `task.end` are the call site of the `#[instrument]`ed function or of the span macro (a
 //! path relative to the workspace, as for any event), never the tasks layer's own source file.
 
-mod support;
-
 use serde_json::Value;
+use taskwire_test_support::Capture;
 use tracing::instrument;
 use tracing_subscriber::prelude::*;
 
@@ -25,7 +24,7 @@ fn charge(order: u64) -> (String, u32, String) {
 }
 
 fn run(span_list: bool, f: impl FnOnce()) -> Vec<Value> {
-    let cap = support::Capture::default();
+    let cap = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer().with_task_start(true))
         .with(
@@ -34,7 +33,7 @@ fn run(span_list: bool, f: impl FnOnce()) -> Vec<Value> {
                 .with_writer(cap.clone()),
         );
     tracing::subscriber::with_default(subscriber, f);
-    cap.lines()
+    cap.json_lines()
 }
 
 fn records<'a>(lines: &'a [Value], name: &str) -> Vec<&'a Value> {

@@ -1,9 +1,8 @@
 //! The task tree stays right while futures move between tokio worker threads, through
 //! `taskwire_tasks::spawn`, `spawn_blocking` and `spawn_thread`.
 
-mod support;
-
 use std::collections::HashMap;
+use taskwire_test_support::Capture;
 
 use serde_json::Value;
 use tracing::Instrument;
@@ -19,7 +18,7 @@ async fn leaf(i: u32) {
 
 #[test]
 fn tree_is_right_across_worker_threads() {
-    let cap = support::Capture::default();
+    let cap = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer())
         .with(taskwire_json::layer().with_writer(cap.clone()));
@@ -59,7 +58,7 @@ fn tree_is_right_across_worker_threads() {
     });
     drop(rt);
 
-    let lines = cap.lines();
+    let lines = cap.json_lines();
     let ends: Vec<&Value> = lines.iter().filter(|l| l["msg"] == "task.end").collect();
     let by_id: HashMap<&str, &Value> = ends
         .iter()

@@ -4,7 +4,7 @@
 //! child task and injects it, as an instrumented HTTP client would. The cases themselves are
 //! shared with the HTTP services' runs (`tests/w3c_harness_*.rs` of the `taskwire` crate).
 
-#[path = "../../../tests/support/w3c_harness.rs"]
+#[path = "../../../tests/support/w3c_harness/mod.rs"]
 mod w3c_harness;
 
 use tracing_subscriber::prelude::*;

@@ -13,54 +13,20 @@
 //! 4. heap under sustained overload: 4 threads for 3 s with every event sampled and the default
 //!    queue (1024), measured by a counting global allocator: peak bytes allocated above the
 //!    baseline taken before the layer was built.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
-// A counting global allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
-#![allow(unsafe_code)]
+#![allow(missing_docs)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use taskwire_test_support::{alloc, CountingAllocator};
 use taskwire_tickets::store::{ListQuery, TicketReader};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call forwards to the system allocator with the same arguments; the counters
-// are plain atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now =
-                LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed) + layout.size() as isize;
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            let delta = new_size as isize - layout.size() as isize;
-            let now = LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: CountingAllocator = CountingAllocator;
 
 #[path = "support/sites.rs"]
 mod sites;
@@ -69,13 +35,15 @@ use sites::{SITES, SITE_FNS};
 fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("taskwire-bench-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("the folder can be created");
     dir.join("tickets.db")
 }
 
 fn stored_total(path: &PathBuf) -> (u64, usize) {
-    let store = Sqlite::open(path).unwrap();
-    let t = store.list(&ListQuery::default().with_limit(1000)).unwrap();
+    let store = Sqlite::open(path).expect("the store opens");
+    let t = store
+        .list(&ListQuery::default().with_limit(1000))
+        .expect("the store answers");
     (t.iter().map(|t| t.count).sum(), t.len())
 }
 
@@ -89,16 +57,17 @@ struct Absorb {
 
 fn absorb(threads: usize, per_thread: usize) -> Absorb {
     let path = temp_db("absorb");
-    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap()).build();
+    let (layer, guard) =
+        taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens")).build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let secs = sites::run_threads(&dispatch, threads, per_thread);
     let f = Instant::now();
-    guard.flush().unwrap();
+    guard.flush().expect("the writer flushes");
     let flush_ms = f.elapsed().as_secs_f64() * 1e3;
     let events = (threads * per_thread) as u64;
     let (total, tickets) = stored_total(&path);
     drop(guard);
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
     Absorb {
         events,
         secs,
@@ -119,7 +88,8 @@ struct Latency {
 
 fn latency(n: usize) -> Latency {
     let path = temp_db("latency");
-    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap()).build();
+    let (layer, guard) =
+        taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens")).build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let mut lat = Vec::with_capacity(n);
     let mut timer = Vec::with_capacity(n);
@@ -136,9 +106,9 @@ fn latency(n: usize) -> Latency {
             timer.push(b.elapsed().as_nanos() as f64);
         }
     });
-    guard.flush().unwrap();
+    guard.flush().expect("the writer flushes");
     drop(guard);
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
     lat.sort_by(f64::total_cmp);
     timer.sort_by(f64::total_cmp);
     let pct =
@@ -163,7 +133,7 @@ struct Stored {
 
 fn stored_samples(run_for: Duration) -> Stored {
     let path = temp_db("samples");
-    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"))
         .with_samples_per_ticket(100_000_000)
         .with_queue_capacity(32_768)
         .build();
@@ -178,7 +148,7 @@ fn stored_samples(run_for: Duration) -> Stored {
             }
         }
     });
-    guard.flush().unwrap();
+    guard.flush().expect("the writer flushes");
     let secs = start.elapsed().as_secs_f64();
     let stats = guard.stats();
     let db_mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64
@@ -193,7 +163,7 @@ fn stored_samples(run_for: Duration) -> Stored {
         db_mb: db_mb / 1e6,
     };
     drop(guard);
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
     out
 }
 
@@ -206,9 +176,8 @@ struct Heap {
 
 fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
     let path = temp_db("heap");
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).unwrap())
+    let base = alloc::reset_peak();
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"))
         .with_samples_per_ticket(100_000_000)
         .build();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
@@ -236,10 +205,10 @@ fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
     std::thread::sleep(run_for);
     stop.store(true, Ordering::Relaxed);
     for h in handles {
-        h.join().unwrap();
+        h.join().expect("the thread finished without panicking");
     }
-    guard.flush().unwrap();
-    let peak = PEAK.load(Ordering::Relaxed) - base;
+    guard.flush().expect("the writer flushes");
+    let peak = alloc::peak_bytes() - base;
     let stats = guard.stats();
     let events = emitted.load(Ordering::Relaxed) as u64;
     let (total, _) = stored_total(&path);
@@ -251,7 +220,7 @@ fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
     };
     drop(guard);
     drop(dispatch);
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
     out
 }
 

@@ -25,7 +25,7 @@
 //!    as three processes would have, write 27,307 sampled events each into one database at
 //!    once: samples stored per second in all, and the counts must be exact with one ticket per
 //!    call site.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -88,13 +88,13 @@ fn server() -> Server {
          installs SecantusDB into ~/.cache/taskwire/tools)"
     );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
+        .expect("a free port on 127.0.0.1")
         .local_addr()
-        .unwrap()
+        .expect("the bound address")
         .port();
     let dir = std::env::temp_dir().join(format!("taskwire-bench-mongo-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("the folder can be created");
     let child = Command::new(&program)
         .args([
             "--host",
@@ -109,7 +109,7 @@ fn server() -> Server {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .expect("the child process starts");
     let s = Server {
         base: format!("mongodb://127.0.0.1:{port}"),
         child: Some(child),
@@ -120,7 +120,7 @@ fn server() -> Server {
         let mut probe = MongoDb::builder(format!("{}/tw_probe", s.base))
             .with_server_selection_timeout(Duration::from_millis(500))
             .open()
-            .unwrap();
+            .expect("the store opens");
         if probe.ensure_schema().is_ok() {
             return s;
         }
@@ -154,7 +154,7 @@ fn absorb(
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let secs = sites::run_threads(&dispatch, threads, per_thread);
     let f = Instant::now();
-    guard.flush().unwrap();
+    guard.flush().expect("the writer flushes");
     let flush_ms = f.elapsed().as_secs_f64() * 1e3;
     drop(guard);
     let events = (threads * per_thread) as u64;
@@ -185,7 +185,7 @@ fn stored_samples(store: Box<dyn Store>, events: usize) -> Stored {
             SITE_FNS[i % SITES](i);
         }
     });
-    guard.flush().unwrap();
+    guard.flush().expect("the writer flushes");
     let secs = start.elapsed().as_secs_f64();
     let stats = guard.stats();
     let out = Stored {
@@ -210,25 +210,31 @@ fn three_instances(uri: &str, per: usize) -> Instances {
         .map(|t| {
             let uri = uri.to_owned();
             std::thread::spawn(move || {
-                let (layer, guard) = taskwire_tickets::layer(MongoDb::open(&uri).unwrap())
-                    .with_samples_per_ticket(100_000_000)
-                    .with_queue_capacity(per + 1024)
-                    .build();
+                let (layer, guard) =
+                    taskwire_tickets::layer(MongoDb::open(&uri).expect("the store opens"))
+                        .with_samples_per_ticket(100_000_000)
+                        .with_queue_capacity(per + 1024)
+                        .build();
                 let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
                 tracing::dispatcher::with_default(&dispatch, || {
                     for i in 0..per {
                         SITE_FNS[(i + t) % SITES](i);
                     }
                 });
-                guard.flush().unwrap();
+                guard.flush().expect("the writer flushes");
                 guard.stats().samples_stored()
             })
         })
         .collect();
-    let samples = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let samples = handles
+        .into_iter()
+        .map(|h| h.join().expect("the thread finished without panicking"))
+        .sum();
     let secs = start.elapsed().as_secs_f64();
-    let store = MongoDb::open(uri).unwrap();
-    let tickets = store.list(&ListQuery::default().with_limit(100)).unwrap();
+    let store = MongoDb::open(uri).expect("the store opens");
+    let tickets = store
+        .list(&ListQuery::default().with_limit(100))
+        .expect("the store answers");
     let total: u64 = tickets.iter().map(|t| t.count).sum();
     Instances {
         samples,
@@ -260,9 +266,9 @@ fn raw_driver(base: &str, name: &str, batch: usize, batches: u64) -> Raw {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
+        .expect("the configuration is valid");
     rt.block_on(async {
-        let client = driver::Client::with_uri_str(uri(base, name)).await.unwrap();
+        let client = driver::Client::with_uri_str(uri(base, name)).await.expect("the MongoDB command succeeds");
         let db = client.database(&format!("tw_bench_{name}_{}", std::process::id()));
         let occ = db.collection::<Document>("raw_occurrences");
         // The indexes the store keeps, so both do the same work per write.
@@ -278,11 +284,11 @@ fn raw_driver(base: &str, name: &str, batch: usize, batches: u64) -> Raw {
         };
         occ.create_index(index(doc! {"ticket": 1, "time_us": 1, "_id": 1}, false))
             .await
-            .unwrap();
+            .expect("the MongoDB command succeeds");
         db.collection::<Document>("raw_tags")
             .create_index(index(doc! {"ticket": 1, "key": 1}, true))
             .await
-            .unwrap();
+            .expect("the MongoDB command succeeds");
         db.collection::<Document>("raw_tickets")
             .create_indexes(vec![
                 index(doc! {"fingerprint": 1}, true),
@@ -294,7 +300,7 @@ fn raw_driver(base: &str, name: &str, batch: usize, batches: u64) -> Raw {
                 index(doc! {"status": 1, "first_seen_us": 1, "_id": 1}, false),
             ])
             .await
-            .unwrap();
+            .expect("the MongoDB command succeeds");
         let start = Instant::now();
         let (mut samples, mut done, mut next_id) = (0_u64, 0_u64, 1_i64);
         while done < batches {
@@ -316,7 +322,7 @@ fn raw_driver(base: &str, name: &str, batch: usize, batches: u64) -> Raw {
                 .collect();
             db.run_command(doc! {"update": "raw_tickets", "updates": tickets, "ordered": false})
                 .await
-                .unwrap();
+                .expect("the MongoDB command succeeds");
             let docs: Vec<Document> = (0..SITES as i64)
                 .flat_map(|t| (0..per as i64).map(move |k| (t, k)))
                 .map(|(t, _)| {
@@ -325,7 +331,7 @@ fn raw_driver(base: &str, name: &str, batch: usize, batches: u64) -> Raw {
                 })
                 .collect();
             let n = docs.len() as u64;
-            occ.insert_many(docs).ordered(false).await.unwrap();
+            occ.insert_many(docs).ordered(false).await.expect("the MongoDB command succeeds");
             let tags: Vec<Bson> = (0..SITES as i64)
                 .map(|t| {
                     Bson::Document(doc! {
@@ -337,7 +343,7 @@ fn raw_driver(base: &str, name: &str, batch: usize, batches: u64) -> Raw {
                 .collect();
             db.run_command(doc! {"update": "raw_tags", "updates": tags, "ordered": false})
                 .await
-                .unwrap();
+                .expect("the MongoDB command succeeds");
             samples += n;
             done += 1;
         }
@@ -355,7 +361,7 @@ fn main() {
     let base = srv.base.clone();
     let count_of = |s: &dyn Store| -> u64 {
         s.list(&ListQuery::default().with_limit(1000))
-            .unwrap()
+            .expect("the store answers")
             .iter()
             .map(|t| t.count)
             .sum()
@@ -365,21 +371,21 @@ fn main() {
     let mongo_absorb = {
         let u = m_uri.clone();
         absorb(
-            Box::new(MongoDb::open(&m_uri).unwrap()),
-            &move || count_of(&MongoDb::open(&u).unwrap()),
+            Box::new(MongoDb::open(&m_uri).expect("the store opens")),
+            &move || count_of(&MongoDb::open(&u).expect("the store opens")),
             4,
             1_000_000,
         )
     };
     let dir = std::env::temp_dir().join(format!("taskwire-bench-sqlite-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("the folder can be created");
     let path = dir.join("tickets.db");
     let sqlite_absorb = {
         let p = path.clone();
         absorb(
-            Box::new(Sqlite::open(&path).unwrap()),
-            &move || count_of(&Sqlite::open(&p).unwrap()),
+            Box::new(Sqlite::open(&path).expect("the store opens")),
+            &move || count_of(&Sqlite::open(&p).expect("the store opens")),
             4,
             1_000_000,
         )
@@ -390,7 +396,7 @@ fn main() {
     // faster of the two is the limit.
     let raw_before = raw_driver(&base, "raw_before", 4096, 20);
     let stored = stored_samples(
-        Box::new(MongoDb::open(uri(&base, "samples")).unwrap()),
+        Box::new(MongoDb::open(uri(&base, "samples")).expect("the store opens")),
         20 * 4096,
     );
     let avg_batch = (stored.samples / stored.commits.max(1)).max(SITES as u64) as usize;

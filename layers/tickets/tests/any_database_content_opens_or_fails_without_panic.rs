@@ -1,7 +1,6 @@
 //! Whatever a database holds, opening it and every store operation return a value or an
 //! error, never panic; and each `schema_version` value has one documented outcome that leaves
 //! the recorded version and `created_at` as they were.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
@@ -9,7 +8,8 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use rusqlite::types::Value;
-use support::TempDir;
+use support::{TempDir, TicketsDb};
+use taskwire_test_support::hostile::sqlite::{any_value, data_table, meta_key, meta_value, table};
 use taskwire_tickets::store::{
     Batch, ErrorKind, GroupUpdate, ListQuery, Mute, OccurrenceQuery, OpenError, Sample, Sort,
     Status, TicketId, TicketSeed, Timestamp,
@@ -18,21 +18,21 @@ use taskwire_tickets::{Sqlite, TicketReader, TicketTriage, TicketWriter};
 
 /// The rows of `taskwire_meta`, sorted.
 fn meta(path: &Path) -> Vec<(Value, Value)> {
-    let c = rusqlite::Connection::open(path).unwrap();
+    let c = rusqlite::Connection::open(path).expect("the database opens");
     let mut s = c
         .prepare("SELECT key, value FROM taskwire_meta ORDER BY key")
-        .unwrap();
+        .expect("the SQL runs");
     s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
+        .expect("the SQL runs")
         .collect::<Result<_, _>>()
-        .unwrap()
+        .expect("every row reads")
 }
 
 /// A fresh taskwire database with one ticket, its schema version then set to `version`
 /// (`None`: the row deleted).
 fn with_version(dir: &TempDir, version: Option<Value>) -> std::path::PathBuf {
     let path = dir.db();
-    let mut store = Sqlite::open(&path).unwrap();
+    let mut store = Sqlite::open(&path).expect("the store opens");
     let t = Timestamp::now();
     store
         .write(&Batch::new(vec![GroupUpdate::new(
@@ -42,9 +42,9 @@ fn with_version(dir: &TempDir, version: Option<Value>) -> std::path::PathBuf {
             t,
             t,
         )]))
-        .unwrap();
+        .expect("the write succeeds");
     drop(store);
-    let c = rusqlite::Connection::open(&path).unwrap();
+    let c = rusqlite::Connection::open(&path).expect("the database opens");
     // NOT NULL keeps a null out: a null version is a missing one.
     match version.filter(|v| *v != Value::Null) {
         Some(v) => c
@@ -52,10 +52,10 @@ fn with_version(dir: &TempDir, version: Option<Value>) -> std::path::PathBuf {
                 "UPDATE taskwire_meta SET value = ?1 WHERE key = 'schema_version'",
                 [v],
             )
-            .unwrap(),
+            .expect("the SQL runs"),
         None => c
             .execute("DELETE FROM taskwire_meta WHERE key = 'schema_version'", [])
-            .unwrap(),
+            .expect("the SQL runs"),
     };
     path
 }
@@ -178,51 +178,6 @@ fn exercise(store: &mut Sqlite) {
     }
 }
 
-/// A stored value of any type, including the ones a column does not expect.
-fn any_value() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<i64>().prop_map(Value::Integer),
-        prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(-1i64), Just(0i64)]
-            .prop_map(Value::Integer),
-        any::<f64>().prop_map(Value::Real),
-        ".{0,12}".prop_map(Value::Text),
-        prop_oneof![
-            Just("open"),
-            Just("muted"),
-            Just("resolved"),
-            Just("ERROR"),
-            Just("{}"),
-            Just("[]"),
-            Just("[{\"name\":1}]"),
-            Just("1"),
-        ]
-        .prop_map(|s| Value::Text(s.to_owned())),
-        proptest::collection::vec(any::<u8>(), 0..8).prop_map(Value::Blob),
-    ]
-}
-
-/// A `schema_version` (or other meta) value: mostly near the real ones.
-fn meta_value() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        3 => prop_oneof![
-            Just("1"),
-            Just("0"),
-            Just("2"),
-            Just("99"),
-            Just("-1"),
-            Just(""),
-            Just("abc"),
-            Just(" 1"),
-            Just("01"),
-            Just("4294967295"),
-            Just("18446744073709551616"),
-        ]
-        .prop_map(|s| Value::Text(s.to_owned())),
-        1 => any_value(),
-    ]
-}
-
 #[derive(Debug, Clone)]
 enum Junk {
     /// Rows of `taskwire_meta`.
@@ -233,43 +188,23 @@ enum Junk {
     Foreign(&'static str),
 }
 
-fn data_table() -> impl Strategy<Value = &'static str> {
-    prop_oneof![
-        Just("taskwire_tickets"),
-        Just("taskwire_occurrences"),
-        Just("taskwire_tags"),
-    ]
-}
-
 fn junk() -> impl Strategy<Value = Junk> {
-    let key = prop_oneof![
-        Just("schema_version".to_owned()),
-        Just("created_at".to_owned()),
-        "[a-z_]{0,8}",
-    ];
-    let table = prop_oneof![
-        Just("taskwire_tickets"),
-        Just("taskwire_occurrences"),
-        Just("taskwire_tags"),
-        Just("taskwire_meta"),
-    ];
     prop_oneof![
-        proptest::collection::vec((key, meta_value()), 0..4).prop_map(Junk::Meta),
-        (table.clone(), proptest::collection::vec(any_value(), 20))
-            .prop_map(|(t, v)| Junk::Row(t, v)),
+        proptest::collection::vec((meta_key(), meta_value()), 0..4).prop_map(Junk::Meta),
+        (table(), proptest::collection::vec(any_value(), 20)).prop_map(|(t, v)| Junk::Row(t, v)),
         (data_table(), proptest::collection::vec(any_value(), 20))
             .prop_map(|(t, v)| Junk::Row(t, v)),
         (data_table(), proptest::collection::vec(any_value(), 20))
             .prop_map(|(t, v)| Junk::Row(t, v)),
-        table.prop_map(Junk::Foreign),
+        table().prop_map(Junk::Foreign),
     ]
 }
 
 fn apply(path: &Path, junk: &[Junk]) {
-    let c = rusqlite::Connection::open(path).unwrap();
+    let c = rusqlite::Connection::open(path).expect("the database opens");
     // Let rows in whatever the status CHECK says (NOT NULL still keeps some out).
     c.execute_batch("PRAGMA ignore_check_constraints = ON")
-        .unwrap();
+        .expect("the SQL runs");
     for j in junk {
         match j {
             Junk::Meta(rows) => {

@@ -1,20 +1,19 @@
 //! When the disk is full (simulated with a size limit, so SQLite returns SQLITE_FULL), the
 //! failure is counted, samples give way first, counts stay in memory and are committed once
 //! there is room again.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
 use std::time::Duration;
 
-use support::{tickets, TempDir};
+use support::{tickets, TempDir, TicketsDb};
 use taskwire_tickets::store::ErrorKind;
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 
 fn page_count(c: &rusqlite::Connection) -> u64 {
     c.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0))
-        .unwrap() as u64
+        .expect("the SQL runs") as u64
 }
 
 #[test]

@@ -1,18 +1,19 @@
 //! Which events share a ticket: the call site by default (never the message), the span name
 //! when lines are left out, configured fields, and an explicit `fingerprint` field.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
-use support::{tickets, TempDir};
+use support::{tickets, TempDir, TicketsDb};
 use taskwire_tickets::{Grouping, Sqlite, TicketsBuilder};
 use tracing_subscriber::prelude::*;
 
 fn run(dir: &TempDir, configure: impl FnOnce(TicketsBuilder) -> TicketsBuilder, f: impl FnOnce()) {
-    let (layer, guard) =
-        configure(taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())).build();
+    let (layer, guard) = configure(taskwire_tickets::layer(
+        Sqlite::open(dir.db()).expect("the store opens"),
+    ))
+    .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
-    guard.flush().unwrap();
+    guard.flush().expect("the writer flushes");
 }
 
 fn site_a(i: u32) {

@@ -1,10 +1,9 @@
 //! `TicketsGuard::shutdown` is the guard's drop made explicit: the final flush commits every
 //! count, the returned stats say so, and events after it are counted in memory only.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
-use support::{tickets, TempDir};
+use support::{tickets, TempDir, TicketsDb};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 

@@ -1,13 +1,12 @@
 //! A process killed with SIGKILL in the middle of a burst of errors leaves a database that
 //! passes `PRAGMA integrity_check` and holds at least everything it had flushed.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use support::TempDir;
+use support::{TempDir, TicketsDb};
 use taskwire_tickets::store::{ListQuery, TicketReader};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;

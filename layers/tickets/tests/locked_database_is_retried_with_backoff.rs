@@ -1,12 +1,11 @@
 //! While another connection holds an exclusive lock, the writer retries with backoff; once the
 //! lock is released everything is committed, with exact counts.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{tickets, TempDir};
+use support::{tickets, TempDir, TicketsDb};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 

@@ -2,7 +2,6 @@
 //! final flush retries until the shutdown timeout, the process exits soon after, what is left
 //! is spooled beside the database, and the next writer on the database replays it exactly once,
 //! even when that replay is cut short by `kill -9` or a spool file is replayed twice.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 #[path = "support/child.rs"]
 mod child;
@@ -13,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use child::{child, expect, wait_exit};
-use support::{tickets, TempDir};
+use support::{tickets, TempDir, TicketsDb};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 
@@ -79,9 +78,9 @@ fn child_replays() {
 
 /// Waits for `child` to exit, at most `limit`; returns how long it took.
 fn spool_files(db: &Path) -> Vec<PathBuf> {
-    let dir = db.parent().unwrap();
+    let dir = db.parent().expect("a file path has a parent folder");
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
+        .expect("the file can be read")
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
@@ -97,13 +96,13 @@ fn spool_files(db: &Path) -> Vec<PathBuf> {
 
 /// Every count in the database, read without the write lock (another connection may hold it).
 fn total(db: &Path) -> u64 {
-    let conn = rusqlite::Connection::open(db).unwrap();
+    let conn = rusqlite::Connection::open(db).expect("the database opens");
     conn.query_row(
         "SELECT COALESCE(SUM(count), 0) FROM taskwire_tickets",
         [],
         |r| r.get::<_, i64>(0),
     )
-    .unwrap()
+    .expect("the SQL runs")
     .unsigned_abs()
 }
 
@@ -129,9 +128,10 @@ fn exit_under_lock(
     );
     expect(&mut out, "ready");
     let lock = Lock::take(db);
-    writeln!(c.stdin.as_mut().unwrap(), "go").unwrap();
-    let dropped: u64 = expect(&mut out, "dropped_ms").parse().unwrap();
-    let spooled: u64 = expect(&mut out, "spooled").parse().unwrap();
+    writeln!(c.stdin.as_mut().expect("the child's stdin is piped"), "go")
+        .expect("the child reads its standard input");
+    let dropped: u64 = expect(&mut out, "dropped_ms").parse().expect("a number");
+    let spooled: u64 = expect(&mut out, "spooled").parse().expect("a number");
     wait_exit(&mut c, Duration::from_secs(60));
     assert_eq!(spooled, events * layers, "every count is spooled");
     (Duration::from_millis(dropped), lock)
@@ -142,8 +142,8 @@ struct Lock(rusqlite::Connection);
 
 impl Lock {
     fn take(db: &Path) -> Lock {
-        let c = rusqlite::Connection::open(db).unwrap();
-        c.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let c = rusqlite::Connection::open(db).expect("the database opens");
+        c.execute_batch("BEGIN IMMEDIATE").expect("the SQL runs");
         Lock(c)
     }
 }

@@ -2,13 +2,13 @@
 //! and a server stopped in the middle of 10,000 errors and started again (same port, same
 //! data) ends up with every one of them, counted once. The test runs SecantusDB servers of its
 //! own (`TASKWIRE_TEST_SECANTUSD`, exported by scripts/services/mongodb.sh).
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod mongo_support;
 
 use std::time::{Duration, Instant};
 
-use mongo_support::{free_port, unique_db, OwnServer};
+use mongo_support::OwnServer;
+use taskwire_test_support::services::{free_port, unique_db};
 use taskwire_tickets::store::{ErrorKind, ListQuery, OccurrenceQuery, TicketReader};
 use taskwire_tickets::{MongoDb, TicketsGuard};
 use tracing_subscriber::prelude::*;
@@ -20,7 +20,7 @@ fn site(i: usize) {
 fn storage(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("tw-mongo-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("the folder can be created");
     dir.join("data")
 }
 
@@ -39,15 +39,17 @@ fn flush_until_stored(guard: &TicketsGuard) {
 }
 
 fn check_counts(uri: &str, total: u64) {
-    let store = MongoDb::open(uri).unwrap();
-    let tickets = store.list(&ListQuery::default().with_limit(100)).unwrap();
+    let store = MongoDb::open(uri).expect("the store opens");
+    let tickets = store
+        .list(&ListQuery::default().with_limit(100))
+        .expect("the store answers");
     assert_eq!(tickets.len(), 10, "one ticket per fingerprint");
     let counts: Vec<u64> = tickets.iter().map(|t| t.count).collect();
     assert!(counts.iter().all(|c| *c == total / 10), "{counts:?}");
     for t in &tickets {
         let samples = store
             .occurrences(t.id, &OccurrenceQuery::newest().with_limit(100))
-            .unwrap();
+            .expect("the store answers");
         assert!(
             !samples.is_empty() && samples.len() <= 21,
             "{}",

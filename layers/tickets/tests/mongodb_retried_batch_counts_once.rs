@@ -1,9 +1,6 @@
 //! A batch cut off half-way (its tickets written, or its samples, or everything but the reply)
 //! and written again counts once: the MongoDB store recognises the retried batch and reuses its
 //! token, ids and decisions. The failure is injected at each stage.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
-
-mod mongo_support;
 
 use taskwire_tickets::store::mongodb::FailAfter;
 use taskwire_tickets::store::{
@@ -47,21 +44,24 @@ fn batch(fps: &[&str], at: i64) -> Batch {
 
 /// What SQLite keeps for the same batches, without failures: the reference.
 fn sqlite_reference() -> (Vec<String>, Vec<TagCount>) {
-    let mut s = taskwire_tickets::Sqlite::open_in_memory().unwrap();
+    let mut s = taskwire_tickets::Sqlite::open_in_memory().expect("the store opens");
     for b in [
         batch(&["a", "b"], 0),
         batch(&["a", "b", "c"], 10),
         batch(&["a"], 20),
     ] {
-        s.write(&b).unwrap();
+        s.write(&b).expect("the write succeeds");
     }
-    let a = s.find("a").unwrap().unwrap();
+    let a = s
+        .find("a")
+        .expect("the store answers")
+        .expect("the store answers");
     let occ = s
         .occurrences(a.id, &OccurrenceQuery::oldest().with_limit(100))
-        .unwrap();
+        .expect("the store answers");
     (
         occ.into_iter().map(|o| o.sample.message).collect(),
-        s.tags(a.id).unwrap(),
+        s.tags(a.id).expect("the store answers"),
     )
 }
 
@@ -69,7 +69,7 @@ fn sqlite_reference() -> (Vec<String>, Vec<TagCount>) {
 fn a_batch_failed_at_any_stage_and_retried_counts_once() {
     let (want_msgs, want_tags) = sqlite_reference();
     for stage in [FailAfter::Tickets, FailAfter::Samples, FailAfter::Tags] {
-        let uri = mongo_support::fresh_uri(&format!("retry{stage:?}"));
+        let uri = taskwire_test_support::services::fresh_mongodb_uri(&format!("retry{stage:?}"));
         let mut store = MongoDb::open(&uri).unwrap();
         // An earlier batch, so the retried one updates existing documents too.
         store.write(&batch(&["a", "b"], 0)).unwrap();

@@ -1,6 +1,5 @@
 //! One rule for every path taskwire opens: a path opened to write (the tickets database, like a
 //! JSON log file) gets its missing folders created; a read-only open creates nothing.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 

@@ -1,7 +1,6 @@
 //! Opening under other connections' locks: a database whose schema is current opens while
 //! another connection writes (no write lock is taken), a lock held on the whole file is waited
 //! for up to the open timeout, and processes that start together on a fresh file all succeed.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
@@ -11,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use support::TempDir;
+use support::{TempDir, TicketsDb};
 use taskwire_tickets::store::{
     Batch, ErrorKind, GroupUpdate, Level, ListQuery, TicketSeed, Timestamp,
 };
@@ -31,16 +30,16 @@ fn hold_lock(
     let path = path.to_owned();
     let (locked_tx, locked_rx) = mpsc::channel();
     let h = std::thread::spawn(move || {
-        let c = rusqlite::Connection::open(&path).unwrap();
+        let c = rusqlite::Connection::open(&path).expect("the database opens");
         c.execute_batch(&format!(
             "BEGIN {behavior}; CREATE TABLE IF NOT EXISTS app (x); INSERT INTO app VALUES (1);"
         ))
-        .unwrap();
-        locked_tx.send(()).unwrap();
+        .expect("the SQL runs");
+        locked_tx.send(()).expect("the other side is alive");
         let _ = release.recv();
-        c.execute_batch("COMMIT").unwrap();
+        c.execute_batch("COMMIT").expect("the SQL runs");
     });
-    locked_rx.recv().unwrap();
+    locked_rx.recv().expect("the other side is alive");
     h
 }
 
@@ -48,9 +47,9 @@ fn hold_lock(
 /// exclusive lock keeps every other connection out, readers included.
 fn rollback_mode_database(dir: &TempDir) -> std::path::PathBuf {
     let path = dir.path().join("app.db");
-    let c = rusqlite::Connection::open(&path).unwrap();
+    let c = rusqlite::Connection::open(&path).expect("the database opens");
     c.execute_batch("PRAGMA journal_mode = DELETE; CREATE TABLE users (id INTEGER);")
-        .unwrap();
+        .expect("the SQL runs");
     path
 }
 

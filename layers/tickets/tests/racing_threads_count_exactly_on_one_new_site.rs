@@ -1,12 +1,11 @@
 //! Eight threads hitting one call site that has never been seen, at once: one ticket, and its
 //! count is exactly the number of events (Logbook loses some here).
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
 use std::sync::{Arc, Barrier};
 
-use support::{tickets, TempDir};
+use support::{tickets, TempDir, TicketsDb};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 

@@ -2,24 +2,25 @@
 //! mode of a file: a file that is not a tickets database is refused with
 //! `ErrorKind::NotTaskwire` and left byte for byte as it was, and a read-only store refuses
 //! every change.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
 use std::path::Path;
 
-use support::TempDir;
+use support::{TempDir, TicketsDb};
 use taskwire_tickets::store::{Batch, ErrorKind, GroupUpdate, Level, Mute, TicketSeed, Timestamp};
 use taskwire_tickets::{Sqlite, TicketReader, TicketTriage, TicketWriter};
 
 fn state(path: &Path) -> (Vec<u8>, String, usize) {
-    let bytes = std::fs::read(path).unwrap();
+    let bytes = std::fs::read(path).expect("the file can be read");
     let c = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .unwrap();
+        .expect("the database opens");
     let mode: String = c
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
-    let files = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+        .expect("the store answers");
+    let files = std::fs::read_dir(path.parent().expect("a file path has a parent folder"))
+        .expect("the file can be read")
+        .count();
     (bytes, mode, files)
 }
 

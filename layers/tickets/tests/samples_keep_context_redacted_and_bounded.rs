@@ -2,38 +2,14 @@
 //! the task's ids, process facts and error source chains; sensitive keys are redacted, long
 //! values cut with a marker; per ticket the first sample and the newest N are kept while the
 //! count stays exact; tags count level, service, host, release and configured fields.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
-use std::fmt;
-
 use serde_json::Value;
-use support::{samples, tags, tickets, TempDir};
+use support::{samples, tags, tickets, TempDir, TicketsDb};
+use taskwire_test_support::hostile::ChainedError;
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
-
-#[derive(Debug)]
-struct Outer(Inner);
-#[derive(Debug)]
-struct Inner;
-
-impl fmt::Display for Outer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("charge failed")
-    }
-}
-impl fmt::Display for Inner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("connection reset")
-    }
-}
-impl std::error::Error for Outer {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-impl std::error::Error for Inner {}
 
 #[test]
 fn a_sample_has_the_whole_context() {
@@ -50,7 +26,7 @@ fn a_sample_has_the_whole_context() {
             tracing::info_span!("request", http.route = "/pay", password = "hunter2").entered();
         let _inner = tracing::info_span!("charge", attempt = 2).entered();
         ids = taskwire_core::capture::current();
-        let err = Outer(Inner);
+        let err = ChainedError::new("charge failed", "connection reset");
         tracing::error!(
             user_id = 7,
             api_token = "abc",

@@ -1,10 +1,9 @@
 //! The ticket tables are created inside an existing database, next to its own tables, which
 //! are left untouched; opening again finds them and creates nothing twice.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
-use support::TempDir;
+use support::{TempDir, TicketsDb};
 use taskwire_tickets::{Sqlite, TicketReader};
 
 #[test]

@@ -1,5 +1,4 @@
 //! The SQLite store passes the store conformance suite, in memory and in a file.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 use taskwire_tickets::{conformance, Sqlite, Store};
 

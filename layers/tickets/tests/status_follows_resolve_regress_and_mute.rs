@@ -1,17 +1,16 @@
 //! Status transitions through the layer: a resolved ticket regresses on a new occurrence (from
 //! another release when resolved in one); a muted ticket counts without reopening until its
 //! condition ends.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
-use support::{tickets, TempDir};
+use support::{tickets, TempDir, TicketsDb};
 use taskwire_tickets::store::{Mute, Status, Timestamp};
 use taskwire_tickets::{Sqlite, TicketReader, TicketTriage};
 use tracing_subscriber::prelude::*;
 
 fn emit(dir: &TempDir, release: &str, n: usize) {
-    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())
+    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).expect("the store opens"))
         .with_release(release)
         .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
@@ -19,7 +18,7 @@ fn emit(dir: &TempDir, release: &str, n: usize) {
             failing_call();
         }
     });
-    guard.flush().unwrap();
+    guard.flush().expect("the writer flushes");
 }
 
 fn failing_call() {

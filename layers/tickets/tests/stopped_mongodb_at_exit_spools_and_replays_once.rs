@@ -4,7 +4,6 @@
 //! replays it exactly once, even when that replay is cut short by `kill -9`. The test runs a
 //! SecantusDB server of its own (`TASKWIRE_TEST_SECANTUSD`, exported by
 //! scripts/services/mongodb.sh) so it can stop and restart it.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 #[path = "support/child.rs"]
 mod child;
@@ -15,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use child::{child, expect, wait_exit};
-use mongo_support::{free_port, unique_db, OwnServer};
+use mongo_support::OwnServer;
+use taskwire_test_support::services::{free_port, unique_db};
 use taskwire_tickets::store::{ListQuery, TicketReader};
 use taskwire_tickets::MongoDb;
 use tracing_subscriber::prelude::*;
@@ -28,7 +28,10 @@ const CHILD_TIMEOUT_MS: &str = "TASKWIRE_TICKETS_MONGO_SPOOL_TIMEOUT_MS";
 const REPLAY_URI: &str = "TASKWIRE_TICKETS_MONGO_REPLAY_URI";
 
 fn store(uri: &str, spool: &str) -> MongoDb {
-    MongoDb::builder(uri).with_spool_dir(spool).open().unwrap()
+    MongoDb::builder(uri)
+        .with_spool_dir(spool)
+        .open()
+        .expect("the store opens")
 }
 
 fn emit(events: u64, sites: u64) {
@@ -86,7 +89,7 @@ impl Folder {
     fn new(name: &str) -> Folder {
         let dir = std::env::temp_dir().join(format!("tw-mongo-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).expect("the folder can be created");
         Folder(dir)
     }
 }
@@ -113,7 +116,7 @@ fn counts(uri: &str, spool: &str) -> Vec<u64> {
     let store = store(uri, spool);
     let tickets = store
         .list(&ListQuery::default().with_limit(10_000))
-        .unwrap();
+        .expect("the store answers");
     tickets.iter().map(|t| t.count).collect()
 }
 
@@ -133,9 +136,10 @@ fn exit_while_down(server: &mut OwnServer, uri: &str, spool: &str, events: u64, 
     );
     expect(&mut out, "flushed");
     server.stop();
-    writeln!(c.stdin.as_mut().unwrap(), "go").unwrap();
-    let dropped = Duration::from_millis(expect(&mut out, "dropped_ms").parse().unwrap());
-    let spooled: u64 = expect(&mut out, "spooled").parse().unwrap();
+    writeln!(c.stdin.as_mut().expect("the child's stdin is piped"), "go")
+        .expect("the child reads its standard input");
+    let dropped = Duration::from_millis(expect(&mut out, "dropped_ms").parse().expect("a number"));
+    let spooled: u64 = expect(&mut out, "spooled").parse().expect("a number");
     wait_exit(&mut c, Duration::from_secs(60));
     assert!(
         dropped < timeout + Duration::from_secs(2) + Duration::from_millis(1500),

@@ -1,11 +1,10 @@
 //! A sample's `fields`, `spans` and `errors` are JSON that parses (`JsonText`): what the layer
 //! writes is JSON, and text in the database that is not (a row edited by hand) reads back as a
 //! JSON string holding it, never as text a reader must guess about.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
-use support::{samples, tickets, TempDir};
+use support::{samples, tickets, TempDir, TicketsDb};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 

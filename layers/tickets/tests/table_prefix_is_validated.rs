@@ -1,9 +1,8 @@
 //! The table prefix reaches SQL only after validation: letters, digits and `_`, at most 32.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
-use support::TempDir;
+use support::{TempDir, TicketsDb};
 use taskwire_tickets::store::ErrorKind;
 use taskwire_tickets::Sqlite;
 

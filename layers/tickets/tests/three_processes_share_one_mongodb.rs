@@ -1,9 +1,6 @@
 //! Three processes writing the same ten call sites into one MongoDB database at once: one
 //! ticket per fingerprint, and every count is the exact sum. The test binary re-runs itself as
 //! the writers.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
-
-mod mongo_support;
 
 use std::process::Command;
 use std::time::Duration;
@@ -43,7 +40,7 @@ fn child_writer() {
 
 #[test]
 fn three_writers_one_ticket_per_fingerprint_exact_counts() {
-    let uri = mongo_support::fresh_uri("threeprocs");
+    let uri = taskwire_test_support::services::fresh_mongodb_uri("threeprocs");
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..PROCESSES)
         .map(|_| {

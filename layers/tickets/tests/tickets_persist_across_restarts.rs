@@ -1,16 +1,16 @@
 //! A second run of the program (a new layer and store on the same file) adds to the tickets of
 //! the first: same ticket, exact sum, first seen kept, status kept.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
-use support::{samples, tickets, TempDir};
+use support::{samples, tickets, TempDir, TicketsDb};
 use taskwire_tickets::store::{Mute, Status};
 use taskwire_tickets::{Sqlite, TicketTriage};
 use tracing_subscriber::prelude::*;
 
 fn run(dir: &TempDir, n: usize) {
-    let (layer, _guard) = taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap()).build();
+    let (layer, _guard) =
+        taskwire_tickets::layer(Sqlite::open(dir.db()).expect("the store opens")).build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for i in 0..n {
             tracing::error!(i, "job {i} crashed");

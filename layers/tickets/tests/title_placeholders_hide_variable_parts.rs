@@ -1,7 +1,6 @@
 //! Ticket titles: whatever numbers, hex ids, UUIDs, IPs, e-mail addresses and timestamps a
 //! message carries, its title is the same text with placeholders; and normalizing never
 //! panics on any input.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 use proptest::prelude::*;
 use taskwire_tickets::title::normalize;

@@ -1,12 +1,11 @@
 //! Two processes writing the same call site into one SQLite file at the same time: one ticket,
 //! and its count is the exact sum. The test binary re-runs itself as the two writers.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
 use std::process::Command;
 
-use support::{tickets, TempDir};
+use support::{tickets, TempDir, TicketsDb};
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
 

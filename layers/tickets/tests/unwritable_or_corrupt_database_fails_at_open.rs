@@ -1,12 +1,11 @@
 //! Bad paths and bad files fail when the store is opened, with an error that says what is
 //! wrong, never later inside the layer.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 mod support;
 
 use std::error::Error;
 
-use support::TempDir;
+use support::{TempDir, TicketsDb};
 use taskwire_tickets::store::ErrorKind;
 use taskwire_tickets::Sqlite;
 

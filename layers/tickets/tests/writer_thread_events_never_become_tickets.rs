@@ -1,7 +1,6 @@
 //! Events raised on the writer thread (a database driver logging from inside the store) are
 //! ignored, so they never loop back into tickets. This needs the global default subscriber
 //! (the writer thread has no scoped one), so it has its own test binary.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
 
 use taskwire_tickets::store::{Batch, ListQuery, WriteError};
 use taskwire_tickets::{Sqlite, TicketReader, TicketWriter};

@@ -1,59 +1,30 @@
-//! Shared by the test files: output capture, a real actix-web server on 127.0.0.1, a client.
+//! Shared by the test files: the subscriber under test and its request records, a real
+//! actix-web server on 127.0.0.1, a client.
 #![allow(dead_code)]
 
-use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::Value;
+use taskwire_test_support::json_line::is_task_end;
+use taskwire_test_support::Capture;
 use tracing::Dispatch;
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 
-/// How long a test waits for a record before it fails.
-const PATIENCE: Duration = Duration::from_secs(30);
-
-/// JSON lines written by the layers, and a condition variable signalled on every write.
-#[derive(Clone, Default)]
-pub(crate) struct Captured(Arc<(Mutex<Vec<u8>>, Condvar)>);
-
-pub(crate) struct CapturedWriter(Arc<(Mutex<Vec<u8>>, Condvar)>);
-
-impl io::Write for CapturedWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let (lock, cv) = &*self.0;
-        lock.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        cv.notify_all();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = CapturedWriter;
-    fn make_writer(&'a self) -> CapturedWriter {
-        CapturedWriter(Arc::clone(&self.0))
-    }
-}
-
-fn parse(buf: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(buf)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
-        .collect()
-}
-
-impl Captured {
+/// What these tests read from a [`Capture`] the layers write to.
+pub(crate) trait Captured {
     /// registry + taskwire_tasks::layer() + taskwire_json::layer() writing here.
-    pub(crate) fn dispatch(&self) -> Dispatch {
+    fn dispatch(&self) -> Dispatch;
+
+    /// The `task.end` record of the request task whose `http.request_id` is `id`, waiting
+    /// for it (woken by each write).
+    fn request_task(&self, id: &str) -> Value;
+}
+
+impl Captured for Capture {
+    fn dispatch(&self) -> Dispatch {
         Dispatch::new(
             tracing_subscriber::registry()
                 .with(taskwire_tasks::layer())
@@ -61,50 +32,12 @@ impl Captured {
         )
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
-        self.0 .0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn records(&self) -> Vec<Value> {
-        parse(&self.lock())
-    }
-
-    pub(crate) fn task_ends(&self) -> Vec<Value> {
-        self.records()
-            .into_iter()
-            .filter(|r| r["msg"] == "task.end")
-            .collect()
-    }
-
-    /// Blocks until a record matching `pred` has been written (woken by each write), and
-    /// returns it. Fails the test after `PATIENCE`, printing what was written.
-    pub(crate) fn wait_for(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + PATIENCE;
-        let mut buf = self.lock();
-        loop {
-            if let Some(r) = parse(&buf).into_iter().find(|r| pred(r)) {
-                return r;
-            }
-            let now = Instant::now();
-            assert!(
-                now < deadline,
-                "no record {what} after {PATIENCE:?}; got:\n{}",
-                String::from_utf8_lossy(&buf)
-            );
-            buf = self
-                .0
-                 .1
-                .wait_timeout(buf, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-    }
-
-    /// The `task.end` record of the request task whose `http.request_id` is `id`.
-    pub(crate) fn request_task(&self, id: &str) -> Value {
-        self.wait_for(&format!("task.end with http.request_id {id}"), |r| {
-            r["msg"] == "task.end" && r["http.request_id"] == id
-        })
+    fn request_task(&self, id: &str) -> Value {
+        Value::Object(
+            self.wait_for(&format!("task.end with http.request_id {id}"), |r| {
+                is_task_end(r) && r.get("http.request_id").and_then(Value::as_str) == Some(id)
+            }),
+        )
     }
 }
 
@@ -117,14 +50,14 @@ thread_local! {
 /// `actix_web::rt::System`, whose worker thread records into `captured`.
 pub(crate) struct TestServer {
     pub(crate) addr: SocketAddr,
-    pub(crate) captured: Captured,
+    pub(crate) captured: Capture,
     handle: ServerHandle,
     thread: Option<JoinHandle<()>>,
 }
 
 impl TestServer {
     pub(crate) fn start(middleware: taskwire_actix::RequestTasks) -> TestServer {
-        let captured = Captured::default();
+        let captured = Capture::default();
         let dispatch = captured.dispatch();
         TestServer::start_with(middleware, dispatch, captured)
     }
@@ -134,7 +67,7 @@ impl TestServer {
     pub(crate) fn start_with(
         middleware: taskwire_actix::RequestTasks,
         dispatch: Dispatch,
-        captured: Captured,
+        captured: Capture,
     ) -> TestServer {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -170,6 +103,16 @@ impl TestServer {
 
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// `GET path` with the request id `id`, answered (whatever the status).
+    pub(crate) async fn get_with_request_id(&self, path: &str, id: &str) -> reqwest::Response {
+        client()
+            .get(self.url(path))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .expect("request")
     }
 }
 

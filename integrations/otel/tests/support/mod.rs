@@ -6,25 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The collector started by `scripts/test`: its OTLP/HTTP base URL and its log file. Fails
-/// the test with an explanation when the variables are missing.
-pub fn collector() -> (String, PathBuf) {
-    let url = std::env::var("TASKWIRE_TEST_OTLP_HTTP");
-    let log = std::env::var("TASKWIRE_TEST_OTLP_LOG");
-    match (url, log) {
-        (Ok(url), Ok(log)) if !url.is_empty() && !log.is_empty() => (url, PathBuf::from(log)),
-        _ => panic!(
-            "this test needs a real OpenTelemetry collector: run it with `./scripts/test -p taskwire-otel` \
-             (scripts/services/otel-collector.sh installs and starts rotel and sets \
-             TASKWIRE_TEST_OTLP_HTTP and TASKWIRE_TEST_OTLP_LOG)"
-        ),
-    }
-}
+use taskwire_test_support::services;
 
 /// A builder exporting to the collector started by `scripts/test` under the service name
 /// `service`, and that collector's log file.
 pub fn to_collector(service: &str) -> (taskwire_otel::OtelBuilder, PathBuf) {
-    let (url, log) = collector();
+    let (url, log) = services::otel_collector();
     let otel = taskwire_otel::layer()
         .with_endpoint(url)
         .with_service_name(service);
@@ -56,23 +43,6 @@ pub fn flush_and_shut_down(guard: taskwire_otel::OtelGuard) -> taskwire_otel::Ex
     guard.shutdown()
 }
 
-/// The rotel-agent binary, for tests that start, kill and restart their own collector.
-pub fn rotel_agent() -> PathBuf {
-    match std::env::var("TASKWIRE_TEST_ROTEL_AGENT") {
-        Ok(p) if !p.is_empty() => PathBuf::from(p),
-        _ => panic!(
-            "this test starts its own OpenTelemetry collector: run it with `./scripts/test -p taskwire-otel` \
-             (scripts/services/otel-collector.sh sets TASKWIRE_TEST_ROTEL_AGENT)"
-        ),
-    }
-}
-
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 /// A collector this test owns, on a fixed HTTP port so it can be restarted at the same URL.
 pub struct OwnCollector {
     pub dir: PathBuf,
@@ -84,16 +54,13 @@ pub struct OwnCollector {
 
 impl OwnCollector {
     pub fn new(name: &str) -> Self {
-        let base = std::env::var("TASKWIRE_RUN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| std::env::temp_dir());
-        let dir = base.join(format!("{name}-{}", std::process::id()));
+        let dir = services::run_dir().join(format!("{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         OwnCollector {
             log: dir.join("rotel.log"),
             pid_file: dir.join("rotel.pid"),
             dir,
-            http_port: free_port(),
+            http_port: services::free_port(),
             pid: None,
         }
     }
@@ -104,9 +71,9 @@ impl OwnCollector {
 
     /// Starts it (again) and waits until it accepts an export.
     pub fn start(&mut self) {
-        let grpc = free_port();
+        let grpc = services::free_port();
         let _ = std::fs::remove_file(&self.pid_file);
-        let status = Command::new(rotel_agent())
+        let status = Command::new(services::rotel_agent())
             .args(["start", "--daemon"])
             .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc}")])
             .args([

@@ -1,10 +1,9 @@
-//! Shared by the test files: output capture and a tiny real hyper server on 127.0.0.1.
+//! Shared by the test files: the subscriber under test and its task records, and a tiny real
+//! hyper server on 127.0.0.1.
 #![allow(dead_code)]
 
 use std::convert::Infallible;
-use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -12,40 +11,25 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
+use taskwire_test_support::Capture;
 use tokio::net::TcpListener;
 use tracing::Dispatch;
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 
-/// JSON lines written by the layers.
-#[derive(Clone, Default)]
-pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
-
-pub(crate) struct CapturedWriter(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for CapturedWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = CapturedWriter;
-    fn make_writer(&'a self) -> CapturedWriter {
-        CapturedWriter(Arc::clone(&self.0))
-    }
-}
-
-impl Captured {
+/// What these tests read from a [`Capture`] the layers write to.
+pub(crate) trait Captured {
     /// registry + taskwire_tasks::layer() + taskwire_json::layer() writing here.
-    pub(crate) fn dispatch(&self) -> Dispatch {
+    fn dispatch(&self) -> Dispatch;
+
+    /// The one `task.end` record named `name`.
+    fn task(&self, name: &str) -> Value;
+
+    /// How many `task.end` records are named `name`.
+    fn tasks_named(&self, name: &str) -> usize;
+}
+
+impl Captured for Capture {
+    fn dispatch(&self) -> Dispatch {
         Dispatch::new(
             tracing_subscriber::registry()
                 .with(taskwire_tasks::layer())
@@ -53,18 +37,9 @@ impl Captured {
         )
     }
 
-    pub(crate) fn records(&self) -> Vec<Value> {
-        let buf = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        String::from_utf8_lossy(&buf)
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("every line is JSON"))
-            .collect()
-    }
-
-    /// The one `task.end` record named `name`.
-    pub(crate) fn task(&self, name: &str) -> Value {
+    fn task(&self, name: &str) -> Value {
         let mut found: Vec<Value> = self
-            .records()
+            .json_lines()
             .into_iter()
             .filter(|r| r["msg"] == "task.end" && r["task.name"] == name)
             .collect();
@@ -72,8 +47,8 @@ impl Captured {
         found.remove(0)
     }
 
-    pub(crate) fn tasks_named(&self, name: &str) -> usize {
-        self.records()
+    fn tasks_named(&self, name: &str) -> usize {
+        self.json_lines()
             .iter()
             .filter(|r| r["msg"] == "task.end" && r["task.name"] == name)
             .count()
@@ -141,12 +116,6 @@ async fn handle(req: Request<Incoming>) -> Result<Response<String>, Infallible> 
         .status(status)
         .body(seen)
         .expect("response"))
-}
-
-/// A port nothing listens on: bound, read, released.
-pub(crate) fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 /// A reqwest_middleware client with the client-task middleware (no proxy: 127.0.0.1).

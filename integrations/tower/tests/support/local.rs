@@ -7,11 +7,12 @@ use std::pin::Pin;
 use http_body::Body;
 use tracing::dispatcher::DefaultGuard;
 
-use super::{subscriber, Buf};
+use super::subscriber;
+use taskwire_test_support::Capture;
 
 /// The subscriber under test, as this thread's default while the guard lives.
-pub fn capture() -> (Buf, DefaultGuard) {
-    let buf = Buf::default();
+pub fn capture() -> (Capture, DefaultGuard) {
+    let buf = Capture::default();
     let guard = tracing::subscriber::set_default(subscriber(&buf));
     (buf, guard)
 }

@@ -22,7 +22,8 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::mpsc;
 use tracing::dispatcher::DefaultGuard;
 
-use super::{subscriber, Buf};
+use super::subscriber;
+use taskwire_test_support::Capture;
 
 /// The HTTP client used by the tests.
 pub type HttpClient = Client<HttpConnector, Body>;
@@ -30,7 +31,7 @@ pub type HttpClient = Client<HttpConnector, Body>;
 /// A running server, the buffer its records go to, and a client.
 pub struct Harness {
     pub addr: SocketAddr,
-    pub buf: Buf,
+    pub buf: Capture,
     pub client: HttpClient,
     /// Feeds the body of `/stream`, one chunk per message; dropping it ends the body.
     pub stream_tx: Option<mpsc::UnboundedSender<Bytes>>,
@@ -57,7 +58,7 @@ pub fn app(stream_rx: mpsc::UnboundedReceiver<Bytes>) -> Router {
             get(move || {
                 let rx = stream_rx
                     .lock()
-                    .unwrap()
+                    .expect("no test panicked holding the lock")
                     .take()
                     .expect("/stream is called once");
                 async move { Body::new(ChannelBody(rx)) }
@@ -123,13 +124,15 @@ impl Harness {
     /// Installs the subscriber as this thread's default, serves [`app`] wrapped in `layer`
     /// (with `Router::layer`, so that `MatchedPath` is known) on 127.0.0.1:0.
     pub async fn start(layer: taskwire_tower::TaskLayer) -> Harness {
-        let buf = Buf::default();
+        let buf = Capture::default();
         let default = tracing::subscriber::set_default(subscriber(&buf));
         let (stream_tx, stream_rx) = mpsc::unbounded_channel();
         let app = app(stream_rx).layer(layer);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port on 127.0.0.1");
+        let addr = listener.local_addr().expect("the bound address");
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("the server runs") });
         let client = Client::builder(TokioExecutor::new()).build_http();
         Harness {
             addr,
@@ -146,7 +149,7 @@ impl Harness {
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
-        req.body(Body::empty()).unwrap()
+        req.body(Body::empty()).expect("a valid request")
     }
 
     /// Sends a GET to `path` and reads the whole response.
@@ -155,14 +158,14 @@ impl Harness {
             .client
             .request(self.request(path, headers))
             .await
-            .unwrap();
+            .expect("the request is answered");
         let (parts, body) = res.into_parts();
         let bytes = axum::body::to_bytes(Body::new(body), usize::MAX)
             .await
-            .unwrap();
+            .expect("the response body is read");
         (
             Response::from_parts(parts, ()),
-            String::from_utf8(bytes.to_vec()).unwrap(),
+            String::from_utf8(bytes.to_vec()).expect("the output is UTF-8"),
         )
     }
 }

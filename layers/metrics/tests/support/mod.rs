@@ -306,38 +306,3 @@ fn parser_is_strict() {
             == "q\"\n"
     );
 }
-
-/// A `MakeWriter` that keeps everything written, for the JSON layer.
-#[derive(Clone, Default)]
-pub(crate) struct Sink(pub(crate) Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Sink {
-    /// The JSON lines written so far.
-    pub(crate) fn lines(&self) -> Vec<serde_json::Value> {
-        let buf = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        String::from_utf8_lossy(&buf)
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-}
-
-impl Write for Sink {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Sink {
-    type Writer = Sink;
-    fn make_writer(&'a self) -> Sink {
-        self.clone()
-    }
-}

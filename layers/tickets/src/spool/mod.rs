@@ -196,7 +196,6 @@ pub(crate) fn batch_events(batch: &Batch) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::store::{GroupUpdate, Level, TicketSeed, Timestamp};
 

@@ -1,68 +1,13 @@
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns
-//! Helpers of the MongoDB tests: the server scripts/test started, unique database names, and
-//! servers of a test's own (to stop and restart).
+//! Servers of a MongoDB test's own, to stop and restart (the server `scripts/test` started and
+//! database names come from `taskwire_test_support::services`).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use taskwire_test_support::services;
 use taskwire_tickets::MongoDb;
-
-/// The server scripts/test started (`TASKWIRE_TEST_MONGODB_URI`); fails the test without it.
-pub(crate) fn base_uri() -> String {
-    std::env::var("TASKWIRE_TEST_MONGODB_URI").unwrap_or_else(|_| {
-        panic!(
-            "TASKWIRE_TEST_MONGODB_URI is not set: run the MongoDB tests with scripts/test \
-             (scripts/services/mongodb.sh starts a SecantusDB server), or set it to a \
-             mongodb:// URI of a server these tests may write to"
-        )
-    })
-}
-
-/// A database name no other test (or run) uses.
-pub(crate) fn unique_db(name: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let name: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(24)
-        .collect();
-    format!(
-        "tw_{name}_{}_{}_{nanos}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// `base` (`mongodb://host:port`, maybe with `?options`) with the database `db`.
-pub(crate) fn with_db(base: &str, db: &str) -> String {
-    let (hosts, options) = match base.split_once('?') {
-        Some((h, o)) => (h, format!("?{o}")),
-        None => (base, String::new()),
-    };
-    let hosts = hosts.trim_end_matches('/');
-    format!("{hosts}/{db}{options}")
-}
-
-/// A URI for a fresh database on the shared test server.
-pub(crate) fn fresh_uri(name: &str) -> String {
-    with_db(&base_uri(), &unique_db(name))
-}
-
-/// A free port on 127.0.0.1.
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A SecantusDB server of the test's own, stopped (SIGTERM, then wait) on drop.
 pub(crate) struct OwnServer {
@@ -74,7 +19,8 @@ pub(crate) struct OwnServer {
 impl OwnServer {
     /// A server on `port` keeping its data in `storage` (not started yet).
     pub(crate) fn new(port: u16, storage: &Path) -> OwnServer {
-        std::fs::create_dir_all(storage).unwrap();
+        std::fs::create_dir_all(storage)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", storage.display()));
         OwnServer {
             port,
             storage: storage.to_owned(),
@@ -88,13 +34,9 @@ impl OwnServer {
 
     /// Starts it and waits until it answers (a write through the store's schema setup).
     pub(crate) fn start(&mut self) {
-        let program = std::env::var("TASKWIRE_TEST_SECANTUSD").unwrap_or_else(|_| {
-            panic!(
-                "TASKWIRE_TEST_SECANTUSD is not set: run this test with scripts/test \
-                 (scripts/services/mongodb.sh installs SecantusDB and exports its secantusd-py)"
-            )
-        });
-        let log = std::fs::File::create(self.storage.with_extension("log")).unwrap();
+        let program = services::secantusd();
+        let log = std::fs::File::create(self.storage.with_extension("log"))
+            .expect("the server's log file can be created");
         let child = Command::new(&program)
             .args([
                 "--host",
@@ -106,28 +48,33 @@ impl OwnServer {
             .arg(&self.storage)
             .arg("--standalone")
             .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
+            .stdout(log.try_clone().expect("the log file handle can be cloned"))
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let mut probe = MongoDb::builder(self.uri("tw_probe"))
                 .with_server_selection_timeout(Duration::from_millis(500))
                 .open()
-                .unwrap();
+                .expect("a MongoDB URI with a port is valid");
             if probe.ensure_schema().is_ok() {
                 return;
             }
             if let Some(c) = self.child.as_mut() {
                 if let Ok(Some(status)) = c.try_wait() {
-                    panic!("{program} exited ({status}); log: {}", self.log());
+                    panic!(
+                        "{} exited ({status}); log: {}",
+                        program.display(),
+                        self.log()
+                    );
                 }
             }
             assert!(
                 Instant::now() < deadline,
-                "{program} did not answer on port {} within 60 s; log: {}",
+                "{} did not answer on port {} within 60 s; log: {}",
+                program.display(),
                 self.port,
                 self.log()
             );

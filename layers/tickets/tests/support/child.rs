@@ -1,6 +1,6 @@
 //! Child processes of a test binary: the test re-runs its own binary on one `child_*` test and
 //! talks to it through its standard output.
-#![allow(clippy::unwrap_used, dead_code)]
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -8,15 +8,15 @@ use std::time::{Duration, Instant};
 
 /// Starts this test binary on the test `test` alone, with `envs` set.
 pub(crate) fn child(test: &str, envs: &[(&str, String)]) -> (Child, BufReader<ChildStdout>) {
-    let mut c = Command::new(std::env::current_exe().unwrap());
+    let mut c = Command::new(std::env::current_exe().expect("the test binary's path"));
     c.args(["--exact", test, "--nocapture", "--test-threads=1"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped());
     for (k, v) in envs {
         c.env(k, v);
     }
-    let mut child = c.spawn().unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
+    let mut child = c.spawn().expect("the child process starts");
+    let out = BufReader::new(child.stdout.take().expect("the child's stdout is piped"));
     (child, out)
 }
 
@@ -26,7 +26,9 @@ pub(crate) fn expect(out: &mut BufReader<ChildStdout>, prefix: &str) -> String {
     loop {
         line.clear();
         assert!(
-            out.read_line(&mut line).unwrap() > 0,
+            out.read_line(&mut line)
+                .expect("the child's output can be read")
+                > 0,
             "the child ended before printing {prefix:?}"
         );
         // The test harness may have printed `test NAME ... ` before it on the same line.
@@ -41,7 +43,10 @@ pub(crate) fn expect(out: &mut BufReader<ChildStdout>, prefix: &str) -> String {
 pub(crate) fn wait_exit(child: &mut Child, limit: Duration) -> Duration {
     let start = Instant::now();
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child
+            .try_wait()
+            .expect("the child process can be waited for")
+        {
             assert!(status.success(), "the child failed: {status}");
             return start.elapsed();
         }

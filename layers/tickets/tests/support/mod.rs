@@ -1,9 +1,7 @@
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use taskwire_tickets::store::{
     Batch, GroupUpdate, Level, ListQuery, Occurrence, OccurrenceQuery, Sort, TagCount, Ticket,
@@ -11,58 +9,44 @@ use taskwire_tickets::store::{
 };
 use taskwire_tickets::{Sqlite, TicketReader, TicketWriter};
 
-/// A fresh folder under the system's temporary folder, removed on drop.
-pub(crate) struct TempDir(PathBuf);
+pub(crate) use taskwire_test_support::TempDir;
 
-impl TempDir {
-    pub(crate) fn new(name: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "taskwire-tickets-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.0
-    }
-
-    pub(crate) fn db(&self) -> PathBuf {
-        self.0.join("tickets.db")
-    }
+/// Where a test keeps its tickets database.
+pub(crate) trait TicketsDb {
+    /// `tickets.db` in the folder.
+    fn db(&self) -> PathBuf;
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+impl TicketsDb for TempDir {
+    fn db(&self) -> PathBuf {
+        self.join("tickets.db")
     }
 }
 
 /// Every ticket of the database, highest count first.
 pub(crate) fn tickets(path: &Path) -> Vec<Ticket> {
     Sqlite::open(path)
-        .unwrap()
+        .expect("the store opens")
         .list(
             &ListQuery::default()
                 .with_sort(Sort::Count)
                 .with_limit(10_000),
         )
-        .unwrap()
+        .expect("the store opens")
 }
 
 pub(crate) fn samples(path: &Path, t: &Ticket) -> Vec<Occurrence> {
     Sqlite::open(path)
-        .unwrap()
+        .expect("the store opens")
         .occurrences(t.id, &OccurrenceQuery::oldest().with_limit(1000))
-        .unwrap()
+        .expect("the store opens")
 }
 
 pub(crate) fn tags(path: &Path, t: &Ticket) -> Vec<TagCount> {
-    Sqlite::open(path).unwrap().tags(t.id).unwrap()
+    Sqlite::open(path)
+        .expect("the store opens")
+        .tags(t.id)
+        .expect("the store opens")
 }
 
 /// Writes `count` occurrences of fingerprint `fp` (an ERROR of target `app`, now) to `store`.
@@ -71,5 +55,5 @@ pub(crate) fn write_count(store: &mut impl TicketWriter, fp: &str, count: u64) {
     let seed = TicketSeed::new(Level::ERROR, "app");
     store
         .write(&Batch::new(vec![GroupUpdate::new(fp, seed, count, t, t)]))
-        .unwrap();
+        .expect("the write succeeds");
 }

@@ -1,14 +1,14 @@
-//! How fast `taskwire tree` reads logs. Ignored by default; run it in release mode:
+//! How fast `taskwire tree` reads logs:
 //!
 //! ```text
-//! cargo test --release -p taskwire-cli --test tree_throughput -- --ignored --nocapture
+//! cargo bench -p taskwire-cli --bench tree
 //! ```
 //!
 //! It writes ~200 MB of realistic logs from two services (a `front` whose client tasks are the
 //! remote parents of `back`'s request tasks; ~30 % of lines are `task.end` records, 2 % of traces
 //! fail with ERROR events, the rest are INFO/DEBUG events) into the target's temporary folder,
 //! then times the binary on them (best of 3, output to /dev/null) and prints MB/s.
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns too
+#![allow(missing_docs)]
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -17,6 +17,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TARGET_BYTES: usize = 200_000_000;
+
+/// Writing into a `String` cannot fail.
+const WRITE: &str = "writing into a String";
 
 /// A deterministic xorshift generator: the same logs on every run.
 struct Rng(u64);
@@ -47,18 +50,25 @@ struct Log {
 }
 
 impl Log {
+    /// Appends what is buffered to `file` and empties the buffer.
+    fn drain_into(&mut self, file: &mut impl std::io::Write) {
+        file.write_all(self.buf.as_bytes())
+            .unwrap_or_else(|e| panic!("{}.log: {e}", self.service));
+        self.buf.clear();
+    }
+
     fn tail(&mut self, trace: u128, span: u64, parent: Option<u64>) {
         let b = &mut self.buf;
-        write!(b, r#","trace_id":"{trace:032x}","span_id":"{span:016x}""#).unwrap();
+        write!(b, r#","trace_id":"{trace:032x}","span_id":"{span:016x}""#).expect(WRITE);
         if let Some(p) = parent {
-            write!(b, r#","parent_span_id":"{p:016x}""#).unwrap();
+            write!(b, r#","parent_span_id":"{p:016x}""#).expect(WRITE);
         }
         writeln!(
             b,
             r#","file":"src/handlers/checkout.rs","line":118,"module":"{0}::handlers::checkout","thread":"tokio-rt-worker","pid":{1},"host":"ip-10-0-3-17","service":"{0}","release":"1.4.2"}}"#,
             self.service, self.pid
         )
-        .unwrap();
+        .expect(WRITE);
     }
 
     fn event(
@@ -79,7 +89,7 @@ impl Log {
             span % 977,
             span % 31
         )
-        .unwrap();
+        .expect(WRITE);
         self.tail(trace, span, parent);
     }
 
@@ -104,7 +114,7 @@ impl Log {
             dur / 3,
             u8::from(failed),
         )
-        .unwrap();
+        .expect(WRITE);
         if failed {
             self.buf.push_str(r#","task.failure":"card declined""#);
         }
@@ -114,7 +124,7 @@ impl Log {
             span % 100_000,
             span % 977
         )
-        .unwrap();
+        .expect(WRITE);
         self.tail(trace, span, parent);
     }
 }
@@ -127,8 +137,12 @@ fn generate(dir: &Path) -> (PathBuf, PathBuf) {
     {
         return (front_path, back_path);
     }
-    let mut front_file = std::io::BufWriter::new(std::fs::File::create(&front_path).unwrap());
-    let mut back_file = std::io::BufWriter::new(std::fs::File::create(&back_path).unwrap());
+    let mut front_file = std::io::BufWriter::new(
+        std::fs::File::create(&front_path).expect("front.log can be created"),
+    );
+    let mut back_file = std::io::BufWriter::new(
+        std::fs::File::create(&back_path).expect("back.log can be created"),
+    );
     let mut front = Log {
         service: "front",
         pid: 4242,
@@ -269,17 +283,21 @@ fn generate(dir: &Path) -> (PathBuf, PathBuf) {
         front.task(t, 40_000, "GET /checkout", trace, root, None, false, false);
         if front.buf.len() > 1 << 20 {
             written += front.buf.len() + back.buf.len();
-            front_file.write_all(front.buf.as_bytes()).unwrap();
-            back_file.write_all(back.buf.as_bytes()).unwrap();
-            front.buf.clear();
-            back.buf.clear();
+            front.drain_into(&mut front_file);
+            back.drain_into(&mut back_file);
         }
     }
-    front_file.write_all(front.buf.as_bytes()).unwrap();
-    back_file.write_all(back.buf.as_bytes()).unwrap();
-    front_file.flush().unwrap();
-    back_file.flush().unwrap();
+    front.drain_into(&mut front_file);
+    back.drain_into(&mut back_file);
+    front_file.flush().expect("front.log is written");
+    back_file.flush().expect("back.log is written");
     (front_path, back_path)
+}
+
+/// The number of lines of the file at `path`.
+fn count_lines(path: &Path) -> usize {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bytes.iter().filter(|&&c| c == b'\n').count()
 }
 
 fn best_of_3(args: &[&str]) -> Duration {
@@ -290,32 +308,28 @@ fn best_of_3(args: &[&str]) -> Duration {
                 .args(args)
                 .stdout(Stdio::null())
                 .status()
-                .unwrap();
+                .expect("the taskwire binary runs");
             assert!(status.success());
             start.elapsed()
         })
         .min()
-        .unwrap()
+        .expect("three runs")
 }
 
-#[test]
-#[ignore = "benchmark: writes ~200 MB; run with --release -- --ignored --nocapture"]
-fn tree_reads_at_least_100_mb_per_second() {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("taskwire-tree-throughput-v1"); // bump when the generator changes
-    std::fs::create_dir_all(&dir).unwrap();
+/// Times every `tree` mode on the generated logs; fails below 100 MB/s for the text tree in an
+/// optimised build.
+fn main() {
+    // Bump the folder name when the generator changes.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("taskwire-tree-throughput-v1");
+    std::fs::create_dir_all(&dir).expect("the input folder can be created");
     let (front, back) = generate(&dir);
-    let (f, b) = (front.to_str().unwrap(), back.to_str().unwrap());
-    let bytes = std::fs::metadata(&front).unwrap().len() + std::fs::metadata(&back).unwrap().len();
-    let lines = std::fs::read(&front)
-        .unwrap()
-        .iter()
-        .filter(|&&c| c == b'\n')
-        .count()
-        + std::fs::read(&back)
-            .unwrap()
-            .iter()
-            .filter(|&&c| c == b'\n')
-            .count();
+    let (f, b) = (
+        front.to_str().expect("a UTF-8 path"),
+        back.to_str().expect("a UTF-8 path"),
+    );
+    let bytes = std::fs::metadata(&front).expect("front.log").len()
+        + std::fs::metadata(&back).expect("back.log").len();
+    let lines = count_lines(&front) + count_lines(&back);
     println!(
         "input: {:.1} MB in {lines} lines ({} bytes/line), {}",
         bytes as f64 / 1e6,
@@ -327,8 +341,12 @@ fn tree_reads_at_least_100_mb_per_second() {
         }
     );
     // a trace in the middle of the input
-    let text = std::fs::read_to_string(&front).unwrap();
-    let at = text[text.len() / 2..].find("\"trace_id\":\"").unwrap() + text.len() / 2 + 12;
+    let text = std::fs::read_to_string(&front).expect("front.log is UTF-8");
+    let at = text[text.len() / 2..]
+        .find("\"trace_id\":\"")
+        .expect("a trace id")
+        + text.len() / 2
+        + 12;
     let trace = text[at..at + 32].to_owned();
     drop(text);
     let mut text_mbs = 0.0;
