@@ -84,14 +84,14 @@ trace 5d693dad140be44054ba2a4482cfd822  2026-11-21T10:00:02.000000Z  1 task  ser
 /// `bytes`, gzip-compressed.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(bytes).unwrap();
-    enc.finish().unwrap()
+    enc.write_all(bytes).expect("gzip into memory");
+    enc.finish().expect("gzip into memory")
 }
 
 /// The lines of a fixture, each with its newline.
 pub fn fixture_lines(name: &str) -> Vec<String> {
     std::fs::read_to_string(fixture(name))
-        .unwrap()
+        .expect("the fixture is readable")
         .lines()
         .map(|l| format!("{l}\n"))
         .collect()
