@@ -1,7 +1,7 @@
 //! The source tree stays a set of small modules that do not import each other in circles.
 //!
-//! 1. No `.rs` file under `layers/`, `integrations/`, `cli/`, `src/`, `tests/` or `benches/` is
-//!    longer than [`MAX_LINES`].
+//! 1. No `.rs` file under `layers/`, `integrations/`, `cli/`, `explore/`, `src/`, `tests/` or
+//!    `benches/` is longer than [`MAX_LINES`].
 //! 2. No two modules of one crate depend on each other, directly or through others.
 //!
 //! How the module graph is read (from the text, without compiling): every file under a
@@ -37,7 +37,15 @@ use source_tree::{cycles, packages, relative, rust_files, scan};
 const MAX_LINES: usize = 700;
 
 /// The folders whose `.rs` files are measured, relative to the workspace root.
-const MEASURED: [&str; 6] = ["layers", "integrations", "cli", "src", "tests", "benches"];
+const MEASURED: [&str; 7] = [
+    "layers",
+    "integrations",
+    "cli",
+    "explore",
+    "src",
+    "tests",
+    "benches",
+];
 
 /// Files over [`MAX_LINES`] today, relative to the workspace root.
 const LONG_FILES_ALLOWED: &[&str] = &[];

@@ -1,19 +1,24 @@
 //! `taskwire tree`: rebuilds task trees from the JSON logs of several processes.
 //!
-//! `read` turns lines into task records and error events (skipping and counting malformed
-//! lines), `build` joins them into one forest of traces whatever file each record came from,
+//! The engine (`taskwire_explore`) turns arguments into sources (rotated sets, gzip, standard
+//! input) and lines, and parses the query; `read` turns lines into task records and error
+//! events (skipping and counting malformed lines, once per record however often it is read, and
+//! noting the traces the query matches), `build` joins them into one forest of traces whatever file each record came from,
 //! and `render` prints it. The usage and the output are documented in `docs/cli.md`.
 
 mod build;
+mod raw;
 mod read;
 mod render;
 
-use std::fs::File;
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
+use taskwire_explore::query::{Query, Term};
+use taskwire_explore::source::{self, Source};
 
 use build::{build, Keep};
 use read::Reader;
@@ -24,18 +29,30 @@ use render::Style;
 #[command(after_help = "\
 Examples:
   taskwire tree front.log back.log            every trace, nested across both services
+  taskwire tree logs/                         every *.jsonl, *.log, *.gz there, rotations too
+  taskwire tree 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 logs/*.jsonl
+  taskwire tree request_id=abc logs/          the request whose x-request-id was abc
+  taskwire tree 'service=back failed' logs/   traces with a failed task in back
   taskwire tree --failed logs/*.jsonl         only traces with a failed task
-  taskwire tree --trace 4bf92f3577b34da6a3ce929d0e0e4736 *.log
   cat app.log | taskwire tree --json          one JSON object per trace
 
-Malformed lines are skipped and counted on stderr. Exit status: 0 on success, 1 when an \
-input could not be read or --trace matched nothing, 2 on a usage error.")]
+Leading arguments that are not files form the QUERY (see docs/cli.md): a trace id, a pasted \
+traceparent, a span id, a request id, field=value, field~text, service=, task=, failed, \
+duration>250ms, level>=warn, since=1h, until=TIME. A file brings its rotations (app.jsonl.1, \
+app.jsonl.2.gz); gzip is read by content. Malformed lines are skipped and counted on stderr; a \
+record read twice counts once. Exit status: 0 on success, 1 when an input could not be read or \
+a query matched nothing, 2 on a usage error.")]
 pub struct TreeArgs {
-    /// JSON lines log files, in any order; `-` (or no file at all) reads standard input.
-    #[arg(value_name = "FILE")]
-    files: Vec<PathBuf>,
+    /// A query (its terms first), then JSON lines log files, folders or patterns, in any
+    /// order; `-` (or no file at all) reads standard input.
+    #[arg(value_name = "QUERY|FILE")]
+    args: Vec<String>,
 
-    /// Show only this trace (32 hex digits).
+    /// The query, when it could be mistaken for a file name.
+    #[arg(short, long, value_name = "QUERY", value_parser = parse_query)]
+    query: Option<Query>,
+
+    /// Show only this trace (32 hex digits, or a pasted traceparent).
     #[arg(long, value_name = "TRACE_ID", value_parser = parse_trace_id)]
     trace: Option<u128>,
 
@@ -68,8 +85,46 @@ enum ColorWhen {
 }
 
 fn parse_trace_id(s: &str) -> Result<u128, String> {
-    let lower = s.trim().to_ascii_lowercase();
-    read::parse_hex_u128(&lower).ok_or_else(|| format!("`{s}` is not a trace id (32 hex digits)"))
+    match s
+        .parse::<Query>()
+        .map(|q| (q.is_trace_only(), q.trace_id()))
+    {
+        Ok((true, Some(t))) => Ok(t),
+        _ => Err(format!(
+            "`{s}` is not a trace id (32 hex digits, or a traceparent 00-<trace>-<span>-01)"
+        )),
+    }
+}
+
+fn parse_query(s: &str) -> Result<Query, String> {
+    s.parse::<Query>().map_err(|e| e.to_string())
+}
+
+/// Whether a positional argument is a query term rather than a file: it does not exist, and it
+/// has an operator or does not look like a path (no `/`, no wildcard, no log extension).
+fn is_query_term(arg: &str) -> bool {
+    if arg == "-" || Path::new(arg).exists() {
+        return false;
+    }
+    let before_slash = arg
+        .split(['/', std::path::MAIN_SEPARATOR])
+        .next()
+        .unwrap_or("");
+    if before_slash.contains(['=', '~', '<', '>']) {
+        return true;
+    }
+    let pathy = arg.contains(['/', std::path::MAIN_SEPARATOR, '*', '?', '['])
+        || [".jsonl", ".log", ".gz", ".json"]
+            .iter()
+            .any(|ext| arg.ends_with(ext));
+    !pathy
+}
+
+/// Microseconds since the epoch, now.
+fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 /// Prints the task trees found in `files` as text, the way `taskwire tree FILE...` does
@@ -83,8 +138,12 @@ fn parse_trace_id(s: &str) -> Result<u128, String> {
 pub fn print_trees(files: &[PathBuf], out: &mut dyn Write) -> io::Result<u64> {
     let mut reader = Reader::new(None);
     let mut skipped = 0;
-    for path in files {
-        skipped += File::open(path).and_then(|f| reader.read_from(f))?;
+    let (sources, errors) = source::expand(files);
+    if let Some(e) = errors.into_iter().next() {
+        return Err(io::Error::other(e));
+    }
+    for src in &sources {
+        skipped += reader.read_lines(src.open()?)?.malformed;
     }
     let forest = build(reader.finish(), Keep { failed_only: false });
     let mut out = out;
@@ -94,26 +153,50 @@ pub fn print_trees(files: &[PathBuf], out: &mut dyn Write) -> io::Result<u64> {
 
 /// Runs `taskwire tree`.
 pub fn run(args: TreeArgs) -> ExitCode {
-    let mut reader = Reader::new(args.trace);
-    let mut failed_inputs = false;
-    let mut malformed: Vec<(String, u64)> = Vec::new();
-    let inputs: Vec<PathBuf> = if args.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        args.files
+    let split = args
+        .args
+        .iter()
+        .position(|a| !is_query_term(a))
+        .unwrap_or(args.args.len());
+    let (words, files) = args.args.split_at(split);
+    let mut query = match words.join(" ").parse::<Query>() {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("taskwire: the query `{}`: {e}", words.join(" "));
+            return ExitCode::from(2);
+        }
     };
-    for path in &inputs {
-        let name = path.display().to_string();
-        let result = if name == "-" {
-            if io::stdin().is_terminal() {
-                eprintln!("taskwire: reading logs from standard input (end with Ctrl-D)");
+    let mut terms = query.terms().to_vec();
+    if let Some(q) = args.query {
+        terms.extend(q.terms().iter().cloned());
+    }
+    if let Some(t) = args.trace {
+        terms.push(Term::TraceId(t));
+    }
+    query = Query::new(terms);
+    let mut reader = Reader::with_query(&query, now_us());
+
+    let (sources, errors) = source::expand(files);
+    let mut failed_inputs = !errors.is_empty();
+    for e in &errors {
+        eprintln!("taskwire: {e}");
+    }
+    let mut malformed: Vec<(String, u64)> = Vec::new();
+    for src in &sources {
+        let name = src.to_string();
+        if *src == Source::Stdin && io::stdin().is_terminal() {
+            eprintln!("taskwire: reading logs from standard input (end with Ctrl-D)");
+        }
+        match src.open().and_then(|input| reader.read_lines(input)) {
+            Ok(counts) => {
+                malformed.push((name.clone(), counts.malformed));
+                if counts.cut_last_line {
+                    eprintln!(
+                        "taskwire: {name}: the last line ends without a newline and is not a \
+                         whole record (cut while being written?): skipped"
+                    );
+                }
             }
-            reader.read_from(io::stdin().lock())
-        } else {
-            File::open(path).and_then(|f| reader.read_from(f))
-        };
-        match result {
-            Ok(n) => malformed.push((name, n)),
             Err(e) => {
                 eprintln!("taskwire: {name}: {e}");
                 failed_inputs = true;
@@ -122,6 +205,7 @@ pub fn run(args: TreeArgs) -> ExitCode {
     }
     let collected = reader.finish();
     let no_tasks = collected.tasks.is_empty();
+    let repeats = collected.repeats;
     let forest = build(
         collected,
         Keep {
@@ -158,6 +242,12 @@ pub fn run(args: TreeArgs) -> ExitCode {
     }
 
     report_skipped(&malformed);
+    if repeats > 0 {
+        eprintln!(
+            "taskwire: read {repeats} record{} twice (the same line in two files or places), counted once",
+            plural(repeats)
+        );
+    }
     if forest.duplicates > 0 {
         eprintln!(
             "taskwire: ignored {} duplicate task record{} (same trace and span id)",
@@ -165,17 +255,17 @@ pub fn run(args: TreeArgs) -> ExitCode {
             plural(forest.duplicates)
         );
     }
+    let queried = !query.is_empty();
     if no_tasks && !failed_inputs {
-        eprintln!(
-            "taskwire: no task.end records{} (is the taskwire-tasks layer installed?)",
-            if args.trace.is_some() {
-                " for this trace"
-            } else {
-                ""
-            }
-        );
+        if query.is_trace_only() {
+            eprintln!("taskwire: no task.end records for this trace");
+        } else if queried {
+            eprintln!("taskwire: no trace matches the query `{query}`");
+        } else {
+            eprintln!("taskwire: no task.end records (is the taskwire-tasks layer installed?)");
+        }
     }
-    if failed_inputs || (args.trace.is_some() && no_tasks) {
+    if failed_inputs || (queried && no_tasks) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -2,26 +2,30 @@
 //!
 //! The hot path, per line: find the newline (`memchr`), check that the line looks like a JSON
 //! object (`{` … `}`), and look for `"task.end"` or `"ERROR"` with SIMD substring search. Only
-//! lines that contain one of them are parsed, into [`Raw`], a struct of borrowed strings that
+//! lines that contain one of them are parsed, into `raw::Raw`, a struct of borrowed strings that
 //! names the dozen keys we need and skips the rest without building values. Strings are interned,
 //! so a line allocates nothing unless it brings a string never seen before (or one with escapes).
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::fmt;
-use std::io::{self, Read};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, BufRead};
 
 use memchr::memmem::Finder;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::de::IgnoredAny;
+use taskwire_core::schema::header;
+use taskwire_explore::dedup::Seen;
+use taskwire_explore::query::{Matcher, Query};
+use taskwire_explore::source::Lines;
 
 use taskwire_core::schema::task_record::{self, TARGET as TASKS_TARGET};
 use taskwire_core::time::parse_rfc3339_us;
 
-/// Bytes read at a time.
+use super::raw::{ErrorField, Raw};
+
+/// The smallest line limit tests may set.
+#[cfg(test)]
 const CHUNK: usize = 1 << 20;
 /// A line longer than this is skipped as malformed without being held in memory.
-pub(crate) const MAX_LINE: usize = 64 << 20;
+pub(crate) const MAX_LINE: usize = taskwire_explore::source::MAX_LINE;
 
 /// An interned string: an index into [`Collected::strings`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,6 +79,17 @@ pub(crate) enum Line {
     Task,
     /// An ERROR event inside a span.
     Error,
+    /// A task record or error event already read (the same line, from another file or twice).
+    Repeat,
+}
+
+/// What reading one input met besides records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    /// Lines that are not JSON records, or records we need that did not parse.
+    pub(crate) malformed: u64,
+    /// The last line ended without a newline and is not a record: cut while being written.
+    pub(crate) cut_last_line: bool,
 }
 
 /// Everything read from all inputs.
@@ -83,6 +98,8 @@ pub(crate) struct Collected {
     pub(crate) tasks: Vec<Task>,
     pub(crate) errors: Vec<ErrorEvent>,
     pub(crate) strings: Vec<Box<str>>,
+    /// Task records and error events read more than once, ignored after the first.
+    pub(crate) repeats: u64,
 }
 
 impl Collected {
@@ -102,6 +119,11 @@ pub(crate) struct Reader {
     interner: Interner,
     tasks: Vec<Task>,
     errors: Vec<ErrorEvent>,
+    seen: Seen,
+    repeats: u64,
+    /// The query, when it asks more than a trace id; `matched` collects its traces.
+    matcher: Option<Matcher>,
+    matched: HashSet<u128, FxBuild>,
 }
 
 impl Reader {
@@ -118,7 +140,21 @@ impl Reader {
             interner: Interner::default(),
             tasks: Vec::new(),
             errors: Vec::new(),
+            seen: Seen::default(),
+            repeats: 0,
+            matcher: None,
+            matched: HashSet::default(),
         }
+    }
+
+    /// A reader that keeps the traces of which at least one record matches `query` (only its
+    /// trace's lines are looked at when the query names a trace).
+    pub(crate) fn with_query(query: &Query, now_us: i64) -> Self {
+        let mut r = Reader::new(query.trace_id());
+        if !query.is_empty() && !query.is_trace_only() {
+            r.matcher = Some(Matcher::new(query, now_us));
+        }
+        r
     }
 
     /// Skips lines longer than `max_line` bytes (default [`MAX_LINE`]; at least one chunk).
@@ -128,51 +164,32 @@ impl Reader {
         self
     }
 
-    /// Reads `input` to its end; returns the number of malformed lines.
-    pub(crate) fn read_from(&mut self, mut input: impl Read) -> io::Result<u64> {
-        let mut buf = vec![0u8; CHUNK];
-        let mut end = 0; // bytes in buf[..end]; buf[..end] never holds a newline
-        let mut discarding = false; // inside a line longer than MAX_LINE
-        let mut malformed = 0u64;
-        loop {
-            if end == buf.len() {
-                if buf.len() < self.max_line {
-                    buf.resize((buf.len() * 2).min(self.max_line), 0);
+    /// Reads `input` to its end (decompressing gzip), one line at a time.
+    #[cfg(test)]
+    pub(crate) fn read_from(&mut self, input: impl io::Read + Send) -> io::Result<Counts> {
+        self.read_lines(taskwire_explore::source::maybe_gzip(io::BufReader::new(
+            input,
+        ))?)
+    }
+
+    /// Reads the lines of `input` to its end.
+    pub(crate) fn read_lines(&mut self, input: impl BufRead) -> io::Result<Counts> {
+        let mut lines = Lines::with_max_line(input, self.max_line);
+        let mut counts = Counts::default();
+        while let Some(line) = lines.next_line()? {
+            if line.too_long {
+                counts.malformed += 1;
+            } else if self.line(line.bytes) == Line::Malformed {
+                // a last line without its newline that is not JSON at all was cut while being
+                // written; one that is JSON is a whole record, malformed like any other
+                if line.complete || serde_json::from_slice::<IgnoredAny>(line.bytes).is_ok() {
+                    counts.malformed += 1;
                 } else {
-                    discarding = true;
-                    end = 0;
+                    counts.cut_last_line = true;
                 }
             }
-            let n = match input.read(&mut buf[end..]) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            let filled = end + n;
-            let mut start = 0;
-            for nl in memchr::memchr_iter(b'\n', &buf[end..filled]) {
-                let nl = end + nl;
-                if discarding {
-                    discarding = false;
-                    malformed += 1;
-                } else if self.line(&buf[start..nl]) == Line::Malformed {
-                    malformed += 1;
-                }
-                start = nl + 1;
-            }
-            if discarding {
-                end = 0;
-            } else {
-                buf.copy_within(start..filled, 0);
-                end = filled - start;
-            }
         }
-        // the last line, when the input does not end with a newline
-        if discarding || (end > 0 && self.line(&buf[..end]) == Line::Malformed) {
-            malformed += 1;
-        }
-        Ok(malformed)
+        Ok(counts)
     }
 
     /// Takes in one line (without its `\n`).
@@ -186,8 +203,17 @@ impl Reader {
                 return Line::Other;
             }
         }
+        if let Some(m) = &self.matcher {
+            if let Some(trace) = m.match_line(line).as_ref().and_then(trace_of) {
+                self.matched.insert(trace);
+            }
+        }
         if self.task_end.find(line).is_none() && self.error.find(line).is_none() {
             return Line::Other;
+        }
+        if !self.seen.first(line) {
+            self.repeats += 1;
+            return Line::Repeat;
         }
         let Ok(raw) = serde_json::from_slice::<Raw<'_>>(line) else {
             return Line::Malformed;
@@ -263,143 +289,27 @@ impl Reader {
     }
 
     /// Everything read so far.
-    pub(crate) fn finish(self) -> Collected {
+    pub(crate) fn finish(mut self) -> Collected {
+        if self.matcher.is_some() {
+            let m = &self.matched;
+            self.tasks.retain(|t| m.contains(&t.trace));
+            self.errors.retain(|e| m.contains(&e.trace));
+        }
         Collected {
             tasks: self.tasks,
             errors: self.errors,
             strings: self.interner.into_strings(),
+            repeats: self.repeats,
         }
     }
 }
 
-/// The keys of a record that `taskwire tree` reads; every other key is skipped unparsed.
-#[derive(Deserialize)]
-struct Raw<'a> {
-    #[serde(borrow)]
-    ts: Option<Str<'a>>,
-    #[serde(borrow)]
-    level: Option<Str<'a>>,
-    #[serde(borrow)]
-    target: Option<Str<'a>>,
-    #[serde(borrow)]
-    msg: Option<Str<'a>>,
-    #[serde(borrow)]
-    trace_id: Option<Str<'a>>,
-    #[serde(borrow)]
-    span_id: Option<Str<'a>>,
-    #[serde(borrow)]
-    parent_span_id: Option<Str<'a>>,
-    #[serde(borrow)]
-    service: Option<Str<'a>>,
-    #[serde(borrow, rename = "task.name")]
-    name: Option<Str<'a>>,
-    #[serde(borrow, rename = "task.target")]
-    task_target: Option<Str<'a>>,
-    #[serde(borrow, rename = "task.outcome")]
-    outcome: Option<Str<'a>>,
-    #[serde(rename = "task.duration_us")]
-    duration_us: Option<u64>,
-    #[serde(rename = "task.busy_us")]
-    busy_us: Option<u64>,
-    #[serde(rename = "task.errors")]
-    errors: Option<u64>,
-    #[serde(rename = "task.failed_children")]
-    failed_children: Option<u64>,
-    #[serde(rename = "task.remote_parent")]
-    remote_parent: Option<bool>,
-    #[serde(borrow, rename = "task.failure")]
-    failure: Option<Str<'a>>,
-    #[serde(borrow)]
-    error: Option<ErrorField<'a>>,
-}
-
-/// A JSON string, borrowed from the line unless it had escapes. (`Option<Cow<str>>` with
-/// `#[serde(borrow)]` would always copy.)
-struct Str<'a>(Cow<'a, str>);
-
-impl std::ops::Deref for Str<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Str<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// An `error` field, as the JSON layer writes an `&dyn Error` (`{"message": …, "source": […]}`)
-/// or as a plain string; anything else is accepted and ignored (it is a user field).
-struct ErrorField<'a>(Option<Str<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for ErrorField<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ErrorField<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(ErrorField(Some(Str(Cow::Borrowed(v)))))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(ErrorField(Some(Str(Cow::Owned(v.to_owned())))))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(ErrorField(Some(Str(Cow::Owned(v)))))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut message = None;
-                while let Some(key) = map.next_key::<Str<'de>>()? {
-                    if &*key == "message" && message.is_none() {
-                        message = map.next_value::<ErrorField<'de>>()?.0;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(ErrorField(message))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(ErrorField(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(ErrorField(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(ErrorField(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(ErrorField(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(ErrorField(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(ErrorField(None))
-            }
-        }
-        d.deserialize_any(V)
-    }
+/// The trace id of a parsed record.
+fn trace_of(record: &serde_json::Map<String, serde_json::Value>) -> Option<u128> {
+    record
+        .get(header::TRACE_ID)
+        .and_then(serde_json::Value::as_str)
+        .and_then(parse_hex_u128)
 }
 
 /// 32 lowercase hex digits.
@@ -455,7 +365,9 @@ mod tests {
 
     fn read(text: &str) -> (Collected, u64) {
         let mut r = Reader::new(None);
-        let bad = r.read_from(text.as_bytes()).unwrap_or(u64::MAX);
+        let bad = r
+            .read_from(text.as_bytes())
+            .map_or(u64::MAX, |c| c.malformed);
         (r.finish(), bad)
     }
 
@@ -552,10 +464,11 @@ mod tests {
     #[test]
     fn lines_longer_than_the_limit_are_skipped_without_being_kept() {
         let huge = format!("{{\"msg\":\"{}\"}}", "x".repeat(5 * CHUNK));
+        let other = TASK.replace("00f067aa0ba902b7", "00f067aa0ba902b8");
         let mut r = Reader::new(None).with_max_line(2 * CHUNK);
         let bad = r
-            .read_from(format!("{TASK}\n{huge}\n{TASK}\n{huge}").as_bytes())
-            .unwrap_or(9);
+            .read_from(io::Cursor::new(format!("{TASK}\n{huge}\n{other}\n{huge}")))
+            .map_or(9, |c| c.malformed);
         assert_eq!((r.finish().tasks.len(), bad), (2, 2));
     }
 
@@ -578,8 +491,58 @@ mod tests {
 
     #[test]
     fn a_line_without_a_final_newline_or_with_crlf_is_read() {
-        let (c, bad) = read(&format!("{TASK}\r\n{TASK}"));
+        let other = TASK.replace("00f067aa0ba902b7", "00f067aa0ba902b8");
+        let (c, bad) = read(&format!("{TASK}\r\n{other}"));
         assert_eq!((c.tasks.len(), bad), (2, 0));
+    }
+
+    #[test]
+    fn a_repeated_record_is_read_once_and_counted() {
+        let error = r#"{"level":"ERROR","msg":"card declined","ts":"2026-01-01T00:00:00Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#;
+        let mut r = Reader::new(None);
+        for _ in 0..2 {
+            let _ = r.read_from(format!("{TASK}\n{error}\n").as_bytes());
+        }
+        let c = r.finish();
+        assert_eq!((c.tasks.len(), c.errors.len(), c.repeats), (1, 1, 2));
+    }
+
+    #[test]
+    fn a_cut_last_line_is_told_from_a_malformed_one() {
+        let mut r = Reader::new(None);
+        let cut = r.read_from(format!("{TASK}\n{}", &TASK[..40]).as_bytes());
+        assert_eq!(
+            cut.ok(),
+            Some(Counts {
+                malformed: 0,
+                cut_last_line: true
+            })
+        );
+        let whole_but_bad = TASK.replace("00f067aa0ba902b7", "zz");
+        let bad = r.read_from(whole_but_bad.as_bytes());
+        assert_eq!(
+            bad.ok(),
+            Some(Counts {
+                malformed: 1,
+                cut_last_line: false
+            })
+        );
+    }
+
+    #[test]
+    fn a_query_keeps_the_traces_it_matches() {
+        let other = TASK
+            .replace(
+                "4bf92f3577b34da6a3ce929d0e0e4736",
+                "0af7651916cd43dd8448eb211c80319c",
+            )
+            .replace("\"order_id\":7", "\"order_id\":8");
+        let q: Query = "order_id=8".parse().unwrap_or_default();
+        let mut r = Reader::with_query(&q, 0);
+        let _ = r.read_from(format!("{TASK}\n{other}\n").as_bytes());
+        let c = r.finish();
+        let traces: Vec<u128> = c.tasks.iter().map(|t| t.trace).collect();
+        assert_eq!(traces, [0x0af7651916cd43dd8448eb211c80319c]);
     }
 
     #[test]
@@ -590,8 +553,8 @@ mod tests {
         );
         let mut r = Reader::new(Some(0x0af7651916cd43dd8448eb211c80319c));
         let bad = r
-            .read_from(format!("{TASK}\n{other}\n").as_bytes())
-            .unwrap_or(9);
+            .read_from(io::Cursor::new(format!("{TASK}\n{other}\n")))
+            .map_or(9, |c| c.malformed);
         let c = r.finish();
         assert_eq!((c.tasks.len(), bad), (1, 0));
         assert_eq!(c.tasks[0].trace, 0x0af7651916cd43dd8448eb211c80319c);
@@ -599,9 +562,10 @@ mod tests {
 
     #[test]
     fn strings_are_interned_once() {
-        let (c, _) = read(&format!("{TASK}\n{TASK}\n{TASK}\n"));
-        assert_eq!(c.tasks.len(), 3);
-        assert_eq!(c.tasks[0].name, c.tasks[2].name);
+        let other = TASK.replace("00f067aa0ba902b7", "00f067aa0ba902b8");
+        let (c, _) = read(&format!("{TASK}\n{other}\n"));
+        assert_eq!(c.tasks.len(), 2);
+        assert_eq!(c.tasks[0].name, c.tasks[1].name);
         assert_eq!(c.strings.len(), 4); // name, target, service, failure
     }
 }

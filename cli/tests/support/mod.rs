@@ -80,3 +80,27 @@ pub const REFUND_TREE: &str = "\
 trace 5d693dad140be44054ba2a4482cfd822  2026-11-21T10:00:02.000000Z  1 task  services: back
 └─ back  POST /refund  1.23ms ✓  [orphan: remote parent ffff000000000001 not in these logs]
 ";
+
+/// `bytes`, gzip-compressed.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).expect("gzip into memory");
+    enc.finish().expect("gzip into memory")
+}
+
+/// The lines of a fixture, each with its newline.
+pub fn fixture_lines(name: &str) -> Vec<String> {
+    std::fs::read_to_string(fixture(name))
+        .expect("the fixture is readable")
+        .lines()
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// `taskwire tree FILES…` on the two fixtures, as the reference output.
+pub fn plain_tree() -> String {
+    stdout(&taskwire(
+        &["tree", &fixture("front.log"), &fixture("back.log")],
+        b"",
+    ))
+}
