@@ -21,7 +21,9 @@
 //! ```
 
 use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
+use std::hash::{DefaultHasher, Hasher};
+
+use taskwire_core::cache::{FastBuild, FastHasher};
 
 /// The de-duplication key of a line: a 128-bit hash of its trimmed bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -31,22 +33,20 @@ impl LineKey {
     /// The key of `line` (leading and trailing ASCII white space ignored).
     pub fn of(line: &[u8]) -> LineKey {
         let line = line.trim_ascii();
-        // two SipHash-1-3 runs with fixed keys, told apart by a first byte: deterministic
-        // across runs, so keys can be compared between processes
-        let half = |seed: u8| {
-            let mut h = DefaultHasher::new();
-            h.write_u8(seed);
-            line.hash(&mut h);
-            h.finish()
-        };
-        LineKey((u128::from(half(0)) << 64) | u128::from(half(1)))
+        // two independent 64-bit hashes of one line: SipHash-1-3 (keyed, fixed keys) and
+        // FxHash; deterministic across runs, so keys can be compared between processes
+        let mut sip = DefaultHasher::new();
+        sip.write(line);
+        let mut fx = FastHasher::default();
+        fx.write(line);
+        LineKey((u128::from(sip.finish()) << 64) | u128::from(fx.finish()))
     }
 }
 
 /// The set of lines seen so far.
 #[derive(Default, Debug)]
 pub struct Seen {
-    keys: HashSet<LineKey, BuildHasherDefault<FoldHasher>>,
+    keys: HashSet<LineKey, FastBuild>,
 }
 
 impl Seen {
@@ -63,23 +63,5 @@ impl Seen {
     /// Whether no line was offered yet.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
-    }
-}
-
-/// Keys are already uniform hashes: fold them instead of hashing again.
-#[derive(Default)]
-struct FoldHasher(u64);
-
-impl Hasher for FoldHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u128(&mut self, i: u128) {
-        self.0 ^= (i as u64) ^ ((i >> 64) as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
