@@ -9,8 +9,18 @@ use taskwire_test_support::CountingAllocator;
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
+/// Live and peak bytes are process-wide: the tests of this binary take turns so that one's
+/// frees do not show in the other's byte counts.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// What the test harness's own threads may allocate or free meanwhile (messages, names).
+const SLACK: isize = 64 << 10;
+
 #[test]
 fn a_region_counts_its_own_allocations_only() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (v, counted) = count(|| {
         let mut v: Vec<u64> = black_box(Vec::with_capacity(1));
         v.push(1);
@@ -37,11 +47,14 @@ fn a_region_counts_its_own_allocations_only() {
 
 #[test]
 fn live_and_peak_bytes_follow_the_heap() {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     reset_peak();
     let before = live_bytes();
     let big = black_box(vec![0_u8; 1 << 20]);
-    assert!(live_bytes() - before >= 1 << 20);
+    assert!(live_bytes().saturating_sub(before) >= (1 << 20) - SLACK);
     drop(big);
-    assert!(peak_bytes() - before >= 1 << 20);
+    assert!(peak_bytes().saturating_sub(before) >= (1 << 20) - SLACK);
     alloc::assert_installed();
 }
