@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
 use taskwire_core::value::FieldSink;
-use taskwire_core::{ErrorValue, FieldValue, Redactor, SpanId, TraceId};
+use taskwire_core::{ErrorValue, FieldRef, FieldValue, Redactor, SpanId, TraceId};
 use tracing_core::field::Field;
 use tracing_core::Metadata;
 
@@ -110,31 +110,31 @@ impl Arena {
     /// their range and how many were left out.
     pub(crate) fn push_fields<'a>(
         &mut self,
-        fields: impl Iterator<Item = (&'static str, &'a FieldValue)>,
+        fields: impl Iterator<Item = (&'static str, FieldRef<'a>)>,
         total: usize,
         limits: &Limits,
     ) -> ((u32, u32), u32) {
         let start = self.fields.len();
         for (k, v) in fields.take(limits.max_attributes) {
             let val = match v {
-                FieldValue::I64(i) => Val::I64(*i),
-                FieldValue::U64(u) => match i64::try_from(*u) {
+                FieldRef::I64(i) => Val::I64(i),
+                FieldRef::U64(u) => match i64::try_from(u) {
                     Ok(i) => Val::I64(i),
                     Err(_) => self.push_display(u),
                 },
-                FieldValue::I128(i) => match i64::try_from(*i) {
+                FieldRef::I128(i) => match i64::try_from(i) {
                     Ok(i) => Val::I64(i),
                     Err(_) => self.push_display(i),
                 },
-                FieldValue::U128(u) => match i64::try_from(*u) {
+                FieldRef::U128(u) => match i64::try_from(u) {
                     Ok(i) => Val::I64(i),
                     Err(_) => self.push_display(u),
                 },
-                FieldValue::F64(f) => Val::F64(*f),
-                FieldValue::Bool(b) => Val::Bool(*b),
-                FieldValue::Str(s) => self.push_str(s, limits.max_value_len),
-                FieldValue::Redacted => Val::Redacted,
-                FieldValue::Error(_) => match bounded(v, limits.max_value_len) {
+                FieldRef::F64(f) => Val::F64(f),
+                FieldRef::Bool(b) => Val::Bool(b),
+                FieldRef::Str(s) => self.push_str(s, limits.max_value_len),
+                FieldRef::Redacted => Val::Redacted,
+                FieldRef::Error(_) => match bounded(v, limits.max_value_len) {
                     FieldValue::Error(e) => Val::Error(e),
                     _ => Val::Redacted,
                 },
@@ -205,16 +205,16 @@ pub(crate) struct Fields {
 }
 
 /// Copies a value, cutting long strings to `max` bytes.
-pub(crate) fn bounded(value: &FieldValue, max: usize) -> FieldValue {
+pub(crate) fn bounded(value: FieldRef<'_>, max: usize) -> FieldValue {
     match value {
-        FieldValue::Str(s) if s.len() > max => FieldValue::Str(truncate(s, max).into()),
-        FieldValue::Error(e) if e.message.len() > max || e.sources.len() > 8 => {
+        FieldRef::Str(s) if s.len() > max => FieldValue::Str(truncate(s, max).into()),
+        FieldRef::Error(e) if e.message.len() > max || e.sources.len() > 8 => {
             FieldValue::Error(Box::new(ErrorValue {
                 message: truncate(&e.message, max),
                 sources: e.sources.iter().take(8).map(|s| truncate(s, max)).collect(),
             }))
         }
-        v => v.clone(),
+        v => v.to_value(),
     }
 }
 
@@ -289,10 +289,7 @@ impl FieldSink for FieldVisitor<'_> {
     }
 
     fn put_error(&mut self, field: &Field, value: ErrorValue) {
-        let bounded = bounded(
-            &FieldValue::Error(Box::new(value)),
-            self.limits.max_value_len,
-        );
+        let bounded = bounded(FieldRef::Error(&value), self.limits.max_value_len);
         self.put(field, bounded);
     }
 }
@@ -314,7 +311,7 @@ mod tests {
     #[test]
     fn bounded_cuts_strings_and_error_chains() {
         let big = FieldValue::Str("x".repeat(10_000).into());
-        match bounded(&big, 100) {
+        match bounded(big.view(), 100) {
             FieldValue::Str(s) => assert!(s.len() <= 100),
             v => panic!("{v:?}"),
         }
@@ -322,7 +319,7 @@ mod tests {
             message: "m".repeat(500),
             sources: vec!["s".into(); 40],
         }));
-        match bounded(&e, 50) {
+        match bounded(e.view(), 50) {
             FieldValue::Error(e) => {
                 assert!(e.message.len() <= 50);
                 assert_eq!(e.sources.len(), 8);

@@ -18,7 +18,7 @@
 use std::error::Error;
 use std::fmt::{self, Write as _};
 
-use crate::value::{ErrorValue, FieldValue};
+use crate::value::{ErrorValue, FieldRef, FieldValue};
 
 const NO: u8 = 0; // no escape
 const UU: u8 = b'u'; // \u00XX
@@ -401,16 +401,21 @@ pub fn write_error_value(out: &mut Vec<u8>, err: &ErrorValue) {
 
 /// Appends a [`FieldValue`] with its JSON type.
 pub fn write_value(out: &mut Vec<u8>, v: &FieldValue) {
+    write_field(out, v.view());
+}
+
+/// Appends a borrowed [`FieldRef`] with its JSON type.
+pub fn write_field(out: &mut Vec<u8>, v: FieldRef<'_>) {
     match v {
-        FieldValue::I64(v) => write_i64(out, *v),
-        FieldValue::U64(v) => write_u64(out, *v),
-        FieldValue::I128(v) => write_i128(out, *v),
-        FieldValue::U128(v) => write_u128(out, *v),
-        FieldValue::F64(v) => write_f64(out, *v),
-        FieldValue::Bool(v) => write_bool(out, *v),
-        FieldValue::Str(s) => write_str(out, s),
-        FieldValue::Error(e) => write_error_value(out, e),
-        FieldValue::Redacted => write_str(out, crate::redact::REDACTED),
+        FieldRef::I64(v) => write_i64(out, v),
+        FieldRef::U64(v) => write_u64(out, v),
+        FieldRef::I128(v) => write_i128(out, v),
+        FieldRef::U128(v) => write_u128(out, v),
+        FieldRef::F64(v) => write_f64(out, v),
+        FieldRef::Bool(v) => write_bool(out, v),
+        FieldRef::Str(s) => write_str(out, s),
+        FieldRef::Error(e) => write_error_value(out, e),
+        FieldRef::Redacted => write_str(out, crate::redact::REDACTED),
     }
 }
 

@@ -47,4 +47,4 @@ pub use ids::{SpanId, TraceId};
 pub use redact::Redactor;
 pub use schema::task_record;
 pub use span::{capture, CaptureLayer, SpanData, SpanFields};
-pub use value::{ErrorValue, FieldValue};
+pub use value::{ErrorValue, FieldRef, FieldValue};

@@ -101,6 +101,116 @@ impl FieldValue {
     }
 }
 
+impl FieldValue {
+    /// The value borrowed, as [`SpanFields`](crate::SpanFields) hands out its fields.
+    ///
+    /// ```
+    /// use taskwire_core::{FieldRef, FieldValue};
+    /// let v = FieldValue::from("checkout");
+    /// assert_eq!(v.view(), FieldRef::Str("checkout"));
+    /// assert_eq!(v.view().to_value(), v);
+    /// ```
+    pub fn view(&self) -> FieldRef<'_> {
+        match self {
+            FieldValue::I64(v) => FieldRef::I64(*v),
+            FieldValue::U64(v) => FieldRef::U64(*v),
+            FieldValue::I128(v) => FieldRef::I128(*v),
+            FieldValue::U128(v) => FieldRef::U128(*v),
+            FieldValue::F64(v) => FieldRef::F64(*v),
+            FieldValue::Bool(v) => FieldRef::Bool(*v),
+            FieldValue::Str(s) => FieldRef::Str(s),
+            FieldValue::Error(e) => FieldRef::Error(e),
+            FieldValue::Redacted => FieldRef::Redacted,
+        }
+    }
+}
+
+/// A field value borrowed from where it is kept: what [`SpanFields`](crate::SpanFields)
+/// returns, since a span keeps its string values in one buffer rather than one allocation
+/// each. [`FieldRef::to_value`] makes an owned [`FieldValue`].
+///
+/// ```
+/// use taskwire_core::FieldRef;
+/// assert_eq!(FieldRef::Str("x").as_str(), Some("x"));
+/// assert_eq!(FieldRef::U64(7).as_i64(), Some(7));
+/// assert_eq!(FieldRef::Bool(true).to_string(), "true");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum FieldRef<'a> {
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A 128-bit signed integer.
+    I128(i128),
+    /// A 128-bit unsigned integer.
+    U128(u128),
+    /// A float.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A string, or the `Debug`/`Display` rendering of a value.
+    Str(&'a str),
+    /// An error with its `source()` chain.
+    Error(&'a ErrorValue),
+    /// A value whose key is sensitive; rendered as `"[redacted]"`.
+    Redacted,
+}
+
+impl<'a> FieldRef<'a> {
+    /// The value as a string slice, when it is a string.
+    pub fn as_str(self) -> Option<&'a str> {
+        match self {
+            FieldRef::Str(s) => Some(s),
+            FieldRef::Redacted => Some(crate::redact::REDACTED),
+            _ => None,
+        }
+    }
+
+    /// The value as an `i64`, when it is an integer that fits.
+    pub fn as_i64(self) -> Option<i64> {
+        match self {
+            FieldRef::I64(v) => Some(v),
+            FieldRef::U64(v) => i64::try_from(v).ok(),
+            FieldRef::I128(v) => i64::try_from(v).ok(),
+            FieldRef::U128(v) => i64::try_from(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_value(self) -> FieldValue {
+        match self {
+            FieldRef::I64(v) => FieldValue::I64(v),
+            FieldRef::U64(v) => FieldValue::U64(v),
+            FieldRef::I128(v) => FieldValue::I128(v),
+            FieldRef::U128(v) => FieldValue::U128(v),
+            FieldRef::F64(v) => FieldValue::F64(v),
+            FieldRef::Bool(v) => FieldValue::Bool(v),
+            FieldRef::Str(s) => FieldValue::Str(s.into()),
+            FieldRef::Error(e) => FieldValue::Error(Box::new(e.clone())),
+            FieldRef::Redacted => FieldValue::Redacted,
+        }
+    }
+}
+
+impl fmt::Display for FieldRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldRef::I64(v) => v.fmt(f),
+            FieldRef::U64(v) => v.fmt(f),
+            FieldRef::I128(v) => v.fmt(f),
+            FieldRef::U128(v) => v.fmt(f),
+            FieldRef::F64(v) => v.fmt(f),
+            FieldRef::Bool(v) => v.fmt(f),
+            FieldRef::Str(v) => f.write_str(v),
+            FieldRef::Error(e) => f.write_str(&e.message),
+            FieldRef::Redacted => f.write_str(crate::redact::REDACTED),
+        }
+    }
+}
+
 impl fmt::Display for FieldValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -202,6 +312,16 @@ pub trait FieldSink {
         self.put(field, FieldValue::Str(value.into_boxed_str()));
     }
 
+    /// A `Debug` value (`?x`, and `%x` through its `Display`); the default renders it into a
+    /// new [`String`] for [`FieldSink::put_string`]. Override to render it into a buffer of
+    /// the sink's own. A `Debug` impl that fails keeps what it wrote.
+    fn put_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // Not `format!`: it panics when a `Debug` impl returns an error.
+        let mut s = String::new();
+        let _ = fmt::Write::write_fmt(&mut s, format_args!("{value:?}"));
+        self.put_string(field, s);
+    }
+
     /// An error field, with its `source()` chain. Override to bound it.
     fn put_error(&mut self, field: &Field, value: ErrorValue) {
         self.put(field, FieldValue::Error(Box::new(value)));
@@ -257,12 +377,8 @@ impl<S: FieldSink> Visit for Typed<S> {
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if !self.0.wants(field) {
-            return;
+        if self.0.wants(field) {
+            self.0.put_debug(field, value);
         }
-        // Not `format!`: it panics when a `Debug` impl returns an error.
-        let mut s = String::new();
-        let _ = fmt::Write::write_fmt(&mut s, format_args!("{value:?}"));
-        self.0.put_string(field, s);
     }
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 
-use taskwire_core::FieldValue;
+use taskwire_core::FieldRef;
 
 /// Label values longer than this many bytes are cut (at a character boundary).
 pub const MAX_LABEL_VALUE_LEN: usize = 128;
@@ -111,10 +111,10 @@ pub(crate) fn leading_value(key: &str) -> &str {
 }
 
 /// Appends `value` as label text to `out`, cut to [`MAX_LABEL_VALUE_LEN`] bytes.
-pub(crate) fn push_value(out: &mut String, value: Option<&FieldValue>) {
+pub(crate) fn push_value(out: &mut String, value: Option<FieldRef<'_>>) {
     let start = out.len();
     match value {
-        Some(FieldValue::Str(s)) => out.push_str(s),
+        Some(FieldRef::Str(s)) => out.push_str(s),
         Some(v) => {
             let _ = write!(out, "{v}");
         }
@@ -198,11 +198,11 @@ pub(crate) mod tests {
     fn values_are_cut_at_a_char_boundary() {
         let mut s = String::new();
         let long = "é".repeat(100);
-        push_value(&mut s, Some(&FieldValue::from(long.as_str())));
+        push_value(&mut s, Some(FieldRef::Str(long.as_str())));
         assert!(s.len() <= MAX_LABEL_VALUE_LEN);
         assert!(s.chars().all(|c| c == 'é'));
         s.clear();
-        push_value(&mut s, Some(&FieldValue::from(42_u64)));
+        push_value(&mut s, Some(FieldRef::U64(42)));
         assert_eq!(s, "42");
     }
 

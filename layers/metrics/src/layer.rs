@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use taskwire_core::span::{CapturingLayer, LayerCapture, Needs};
+use taskwire_core::span::{CapturingLayer, LayerCapture, LayerTiming, Needs};
 use taskwire_core::{schema, Redactor, SpanData};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
 use tracing_core::span::{Attributes, Id, Record};
@@ -24,7 +24,7 @@ use crate::registry::{Registry, Settings};
 use crate::series::{SpanSeries, Window};
 use crate::slow::SlowSpans;
 use crate::snapshot::MetricsHandle;
-use crate::span::{Sample, Timing};
+use crate::span::Sample;
 
 /// The target of the slow-span warnings this layer emits.
 pub const TARGET: &str = "taskwire::metrics";
@@ -326,19 +326,14 @@ where
         let needed = self.callsites.get(ci).is_none_or(Callsite::needs_capture);
         self.capture.on_new_span_if(needed, attrs, id, &ctx);
         let Some(span) = ctx.span(id) else { return };
-        let timing = Timing {
-            layer: self.callsites.uid(),
-            callsite: ci,
-            start: self.clock.now(),
-            busy: 0,
-            entered_at: 0,
-            depth: 0,
-        };
+        let timing = LayerTiming::new(self.callsites.uid(), ci, self.clock.now());
         let mut ext = span.extensions_mut();
-        // One lookup in the usual case; a second metrics layer in the stack keeps the first
-        // one's timing (and records nothing itself).
-        if let Some(first) = ext.replace(timing) {
-            ext.replace(first);
+        // In the span's data when it has some (one extension per span); a second metrics
+        // layer in the stack keeps the first one's timing (and records nothing itself).
+        if let Some(d) = ext.get_mut::<SpanData>() {
+            d.set_layer_timing(timing);
+        } else if ext.get_mut::<LayerTiming>().is_none() {
+            ext.insert(timing);
         }
     }
 
@@ -353,11 +348,8 @@ where
         }
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
-        if let Some(t) = ext.get_mut::<Timing>() {
-            if t.depth == 0 {
-                t.entered_at = self.clock.now();
-            }
-            t.depth += 1;
+        if let Some(t) = timing_mut(&mut ext) {
+            t.enter(self.clock.now());
         }
     }
 
@@ -368,11 +360,8 @@ where
         }
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
-        if let Some(t) = ext.get_mut::<Timing>() {
-            t.depth = t.depth.saturating_sub(1);
-            if t.depth == 0 {
-                t.busy += self.clock.now().saturating_sub(t.entered_at);
-            }
+        if let Some(t) = timing_mut(&mut ext) {
+            t.exit(self.clock.now());
         }
     }
 
@@ -436,23 +425,23 @@ where
         let Some(span) = ctx.span(&id) else { return };
         let now = self.clock.now();
         let ext = span.extensions();
-        let Some(t) = ext.get::<Timing>() else { return };
-        if t.layer != self.callsites.uid() {
+        let data = ext.get::<SpanData>();
+        let Some(t) = data
+            .and_then(SpanData::layer_timing)
+            .or_else(|| ext.get::<LayerTiming>())
+        else {
+            return;
+        };
+        if t.owner != self.callsites.uid() {
             return;
         }
-        let Some(cs) = self.callsites.get(t.callsite) else {
+        let Some(cs) = self.callsites.get(t.tag) else {
             return;
         };
-        let data = ext.get::<SpanData>();
         let failed = data.is_some_and(SpanData::failed);
-        let busy = if t.depth > 0 {
-            t.busy + now.saturating_sub(t.entered_at)
-        } else {
-            t.busy
-        };
         let sample = Sample {
             wall: now.saturating_sub(t.start),
-            busy,
+            busy: t.busy_at(now),
             failed,
             ids: data.map(|d| (d.trace_id(), d.span_id())),
         };
@@ -497,6 +486,22 @@ where
             self.warn_slow(&id, &name, sample.wall, p99);
         }
     }
+}
+
+/// The layer's timing of a span: in its data, or in an extension of its own.
+#[inline]
+fn timing_mut<'a>(
+    ext: &'a mut tracing_subscriber::registry::ExtensionsMut<'_>,
+) -> Option<&'a mut LayerTiming> {
+    if ext
+        .get_mut::<SpanData>()
+        .is_some_and(|d| d.layer_timing().is_some())
+    {
+        return ext
+            .get_mut::<SpanData>()
+            .and_then(SpanData::layer_timing_mut);
+    }
+    ext.get_mut::<LayerTiming>()
 }
 
 impl MetricsLayer {

@@ -12,7 +12,7 @@ use std::error::Error;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
-use taskwire_core::{json, process, ErrorValue, FieldValue, Redactor, SpanData};
+use taskwire_core::{json, process, ErrorValue, FieldRef, Redactor, SpanData};
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -78,10 +78,10 @@ fn debug_string(v: &dyn fmt::Debug, max: usize) -> String {
 }
 
 /// Writes a typed value with strings truncated.
-fn write_value(out: &mut Vec<u8>, v: &FieldValue, max: usize) {
+fn write_value(out: &mut Vec<u8>, v: FieldRef<'_>, max: usize) {
     match v {
-        FieldValue::Str(s) => json::write_str(out, &truncate(s, max)),
-        FieldValue::Error(e) => {
+        FieldRef::Str(s) => json::write_str(out, &truncate(s, max)),
+        FieldRef::Error(e) => {
             let e = ErrorValue {
                 message: truncate(&e.message, max).into_owned(),
                 sources: e
@@ -92,7 +92,7 @@ fn write_value(out: &mut Vec<u8>, v: &FieldValue, max: usize) {
             };
             json::write_error_value(out, &e);
         }
-        other => json::write_value(out, other),
+        other => json::write_field(out, other),
     }
 }
 

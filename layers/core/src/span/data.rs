@@ -9,7 +9,7 @@ use crate::clock;
 use crate::ids::{SpanId, TraceId};
 use crate::propagation::TraceParent;
 use crate::schema;
-use crate::value::FieldValue;
+use crate::value::FieldRef;
 
 use super::fields::SpanFields;
 
@@ -35,6 +35,76 @@ impl Timing {
             Timing::Off => false,
             Timing::Sampled => sampled,
             Timing::Always => true,
+        }
+    }
+}
+
+/// Per-span timing kept by a layer that reads a clock of its own (the metrics layer, whose
+/// clock a test may move by hand). It lives in the span's [`SpanData`]
+/// ([`SpanData::set_layer_timing`]) so that a span needs one extension, not one per layer.
+///
+/// ```
+/// use taskwire_core::span::LayerTiming;
+///
+/// let mut t = LayerTiming::new(1, 0, 100);
+/// t.enter(110);
+/// t.enter(115); // a re-entry: the outer interval counts
+/// t.exit(120);
+/// t.exit(130);
+/// assert_eq!(t.busy_at(200), 20);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LayerTiming {
+    /// The id of the layer that keeps it: a second such layer finds the first one's.
+    pub owner: u64,
+    /// A number the owner attaches (the metrics layer: the span's call site).
+    pub tag: u32,
+    /// When the span was created, in the owner's clock.
+    pub start: u64,
+    /// The entered time of the intervals that ended.
+    pub busy: u64,
+    /// When the current outermost enter started.
+    pub entered_at: u64,
+    /// Enters not yet exited.
+    pub depth: u32,
+}
+
+impl LayerTiming {
+    /// The timing of a span created at `start`, kept by layer `owner`.
+    pub fn new(owner: u64, tag: u32, start: u64) -> Self {
+        LayerTiming {
+            owner,
+            tag,
+            start,
+            ..LayerTiming::default()
+        }
+    }
+
+    /// The span was entered at `now`.
+    #[inline]
+    pub fn enter(&mut self, now: u64) {
+        if self.depth == 0 {
+            self.entered_at = now;
+        }
+        self.depth += 1;
+    }
+
+    /// The span was exited at `now`.
+    #[inline]
+    pub fn exit(&mut self, now: u64) {
+        self.depth = self.depth.saturating_sub(1);
+        if self.depth == 0 {
+            self.busy += now.saturating_sub(self.entered_at);
+        }
+    }
+
+    /// The busy time at `now`, the interval still running included.
+    #[inline]
+    pub fn busy_at(&self, now: u64) -> u64 {
+        if self.depth > 0 {
+            self.busy + now.saturating_sub(self.entered_at)
+        } else {
+            self.busy
         }
     }
 }
@@ -76,6 +146,8 @@ pub struct SpanData {
     errors: u32,
     failed_children: u32,
     failure: Option<Box<str>>,
+    /// The timing a reader layer keeps with its own clock.
+    layer_timing: Option<LayerTiming>,
 }
 
 impl fmt::Debug for SpanData {
@@ -115,6 +187,7 @@ impl SpanData {
             errors: 0,
             failed_children: 0,
             failure: None,
+            layer_timing: None,
         }
     }
 
@@ -230,11 +303,7 @@ impl SpanData {
         self.errors > 0
             || self.failure.is_some()
             || (self.fields.has_outcome()
-                && self
-                    .fields
-                    .get(schema::OUTCOME)
-                    .and_then(FieldValue::as_str)
-                    == Some("failed"))
+                && self.fields.get(schema::OUTCOME).and_then(FieldRef::as_str) == Some("failed"))
     }
 
     /// Marks the task failed with `reason`. The first reason wins: later ones are ignored
@@ -273,7 +342,7 @@ impl SpanData {
         }
         schema::NAME_KEYS
             .iter()
-            .find_map(|k| self.fields.get(k).and_then(FieldValue::as_str))
+            .find_map(|k| self.fields.get(k).and_then(FieldRef::as_str))
     }
 
     /// Wall time since creation and busy (entered) time so far, when the span is timed (see
@@ -292,6 +361,29 @@ impl SpanData {
     /// When the span was created, when it is timed.
     pub fn created(&self) -> Option<Instant> {
         self.timed.map(|t| clock::to_instant(t.created))
+    }
+
+    /// The timing a reader layer keeps with its own clock, if one set it.
+    #[inline]
+    pub fn layer_timing(&self) -> Option<&LayerTiming> {
+        self.layer_timing.as_ref()
+    }
+
+    /// The same, to update on enter and exit.
+    #[inline]
+    pub fn layer_timing_mut(&mut self) -> Option<&mut LayerTiming> {
+        self.layer_timing.as_mut()
+    }
+
+    /// Keeps `timing` unless a layer already set one (the first layer keeps it); returns
+    /// whether it was kept.
+    #[inline]
+    pub fn set_layer_timing(&mut self, timing: LayerTiming) -> bool {
+        if self.layer_timing.is_some() {
+            return false;
+        }
+        self.layer_timing = Some(timing);
+        true
     }
 
     /// Whether the span is timed.

@@ -1,6 +1,12 @@
 //! [`SpanFields`]: a span's fields, typed, and rendered as JSON once per change.
+//!
+//! A span keeps its string values back to back in one text buffer (no allocation per value),
+//! and when the span closes its buffers go to a small per-thread pool that the next spans
+//! created on the thread take from: in steady state, capturing and rendering a span's fields
+//! allocates nothing.
 
 use std::cell::RefCell;
+use std::fmt::{self, Write as _};
 use std::sync::OnceLock;
 
 use tracing_core::field::Field;
@@ -9,7 +15,7 @@ use tracing_core::Metadata;
 use crate::cache::{self, SiteCache, SiteKey};
 use crate::redact::Redactor;
 use crate::schema;
-use crate::value::{FieldSink, FieldValue};
+use crate::value::{ErrorValue, FieldRef, FieldSink, FieldValue};
 
 /// Fields that steer taskwire (a task's name, a recorded outcome), captured even when no layer
 /// in the stack reads span fields.
@@ -21,10 +27,15 @@ const CONTROL_NAMES: u8 = 0b011;
 const CONTROL_OUTCOME: u8 = 0b100;
 
 /// A span's fields, typed, and rendered as JSON values when first read after a change, never
-/// per event.
-#[derive(Debug, Default)]
+/// per event. Read with [`SpanFields::get`], [`SpanFields::iter`] (values borrowed as
+/// [`FieldRef`]) and [`SpanFields::rendered`].
+#[derive(Default)]
 pub struct SpanFields {
     entries: Vec<Entry>,
+    /// The string values, back to back; [`Stored::Str`] says where each one lies.
+    text: String,
+    /// Bytes of `text` no entry points to any more (values replaced by `Span::record`).
+    dead: usize,
     /// The JSON rendering of `entries`; emptied by every change.
     rendered: OnceLock<Rendered>,
     /// Which of [`CONTROL_FIELDS`] are recorded (bit `i`: `CONTROL_FIELDS[i]`), so the
@@ -33,10 +44,76 @@ pub struct SpanFields {
     control: u8,
 }
 
-#[derive(Debug)]
+impl fmt::Debug for SpanFields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
 struct Entry {
     name: &'static str,
-    value: FieldValue,
+    value: Stored,
+}
+
+/// A value as a span keeps it: strings as a range of [`SpanFields::text`].
+enum Stored {
+    I64(i64),
+    U64(u64),
+    I128(i128),
+    U128(u128),
+    F64(f64),
+    Bool(bool),
+    /// Start and length in `text`.
+    Str(u32, u32),
+    Error(Box<ErrorValue>),
+    Redacted,
+}
+
+impl Stored {
+    #[inline]
+    fn view<'a>(&'a self, text: &'a str) -> FieldRef<'a> {
+        match self {
+            Stored::I64(v) => FieldRef::I64(*v),
+            Stored::U64(v) => FieldRef::U64(*v),
+            Stored::I128(v) => FieldRef::I128(*v),
+            Stored::U128(v) => FieldRef::U128(*v),
+            Stored::F64(v) => FieldRef::F64(*v),
+            Stored::Bool(v) => FieldRef::Bool(*v),
+            Stored::Str(start, len) => {
+                let start = *start as usize;
+                FieldRef::Str(text.get(start..start + *len as usize).unwrap_or_default())
+            }
+            Stored::Error(e) => FieldRef::Error(e),
+            Stored::Redacted => FieldRef::Redacted,
+        }
+    }
+
+    /// Keeps `value`, its string (if any) appended to `text`.
+    fn keep(value: FieldValue, text: &mut String) -> Stored {
+        match value {
+            FieldValue::I64(v) => Stored::I64(v),
+            FieldValue::U64(v) => Stored::U64(v),
+            FieldValue::I128(v) => Stored::I128(v),
+            FieldValue::U128(v) => Stored::U128(v),
+            FieldValue::F64(v) => Stored::F64(v),
+            FieldValue::Bool(v) => Stored::Bool(v),
+            FieldValue::Str(s) => Stored::text(text, |t| t.push_str(&s)),
+            FieldValue::Error(e) => Stored::Error(e),
+            FieldValue::Redacted => Stored::Redacted,
+        }
+    }
+
+    /// A string value `write` appends to `text`.
+    #[inline]
+    fn text(text: &mut String, write: impl FnOnce(&mut String)) -> Stored {
+        let start = text.len();
+        write(text);
+        let len = text.len() - start;
+        Stored::Str(
+            u32::try_from(start).unwrap_or(u32::MAX),
+            u32::try_from(len).unwrap_or(0),
+        )
+    }
 }
 
 /// The JSON rendering of every value, back to back, and where each one lies.
@@ -46,15 +123,82 @@ struct Rendered {
     ranges: Vec<(u32, u32)>,
 }
 
+/// Buffers of closed spans kept per thread for the next spans, at most this many of each kind.
+const SPARE_MAX: usize = 64;
+/// Buffers larger than these are freed rather than kept.
+const SPARE_MAX_ENTRIES: usize = 64;
+const SPARE_MAX_BYTES: usize = 4096;
+
+thread_local! {
+    /// Entry and text buffers of closed spans' fields.
+    static SPARE_FIELDS: RefCell<Vec<(Vec<Entry>, String)>> = const { RefCell::new(Vec::new()) };
+    /// Rendering buffers of closed spans' fields, and of renderings dropped by a change.
+    static SPARE_RENDERINGS: RefCell<Vec<Rendered>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keeps `item` in `pool` for reuse, when there is room (and the thread is not exiting).
+fn spare<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<T>>>, item: T) {
+    let _ = pool.try_with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            if p.len() < SPARE_MAX {
+                p.push(item);
+            }
+        }
+    });
+}
+
+/// A buffer from `pool`, if it holds one.
+fn reuse<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<T>>>) -> Option<T> {
+    pool.try_with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+        .ok()
+        .flatten()
+}
+
+impl Rendered {
+    /// Back to the pool, emptied.
+    fn spare(mut self) {
+        if self.json.capacity() <= 4 * SPARE_MAX_BYTES
+            && self.ranges.capacity() <= SPARE_MAX_ENTRIES
+        {
+            self.json.clear();
+            self.ranges.clear();
+            spare(&SPARE_RENDERINGS, self);
+        }
+    }
+}
+
+impl Drop for SpanFields {
+    fn drop(&mut self) {
+        if let Some(r) = self.rendered.take() {
+            r.spare();
+        }
+        if self.entries.capacity() == 0 && self.text.capacity() == 0 {
+            return;
+        }
+        let mut entries = std::mem::take(&mut self.entries);
+        let mut text = std::mem::take(&mut self.text);
+        if entries.capacity() <= SPARE_MAX_ENTRIES && text.capacity() <= SPARE_MAX_BYTES {
+            entries.clear();
+            text.clear();
+            spare(&SPARE_FIELDS, (entries, text));
+        }
+    }
+}
+
 impl SpanFields {
+    /// Fields for a span that declares `n` of them, in buffers a closed span left when there
+    /// are some.
     #[inline]
     pub(crate) fn with_capacity(n: usize) -> Self {
+        let (entries, text) = if n == 0 {
+            (Vec::new(), String::new())
+        } else {
+            reuse(&SPARE_FIELDS).unwrap_or_else(|| (Vec::with_capacity(n), String::new()))
+        };
         SpanFields {
-            entries: if n == 0 {
-                Vec::new()
-            } else {
-                Vec::with_capacity(n)
-            },
+            entries,
+            text,
+            dead: 0,
             rendered: OnceLock::new(),
             control: 0,
         }
@@ -71,16 +215,18 @@ impl SpanFields {
     }
 
     /// The value recorded under `name`.
-    pub fn get(&self, name: &str) -> Option<&FieldValue> {
+    pub fn get(&self, name: &str) -> Option<FieldRef<'_>> {
         self.entries
             .iter()
             .find(|e| e.name == name)
-            .map(|e| &e.value)
+            .map(|e| e.value.view(&self.text))
     }
 
     /// Fields in the order they were first recorded, with typed values.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &FieldValue)> + '_ {
-        self.entries.iter().map(|e| (e.name, &e.value))
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, FieldRef<'_>)> + '_ {
+        self.entries
+            .iter()
+            .map(|e| (e.name, e.value.view(&self.text)))
     }
 
     /// Fields with their values rendered as JSON (redacted, escaped, typed). The rendering is
@@ -100,13 +246,13 @@ impl SpanFields {
 
     /// Renders every value as JSON; reads the fields, changes nothing.
     fn render(&self) -> Rendered {
-        let mut r = Rendered {
+        let mut r = reuse(&SPARE_RENDERINGS).unwrap_or_else(|| Rendered {
             json: Vec::with_capacity(self.entries.len() * 12),
             ranges: Vec::with_capacity(self.entries.len()),
-        };
+        });
         for e in &self.entries {
             let start = u32::try_from(r.json.len()).unwrap_or(u32::MAX);
-            crate::json::write_value(&mut r.json, &e.value);
+            crate::json::write_field(&mut r.json, e.value.view(&self.text));
             let end = u32::try_from(r.json.len()).unwrap_or(u32::MAX);
             r.ranges.push((start, end));
         }
@@ -125,19 +271,49 @@ impl SpanFields {
         self.control & CONTROL_OUTCOME != 0
     }
 
-    /// Sets a field. An earlier value under the same name is replaced when `replace` (a
-    /// `Span::record`), kept otherwise (a name repeated at creation: the first wins, as for
-    /// events). The rendering is dropped, so the next reader renders the new values.
-    fn set(&mut self, name: &'static str, value: FieldValue, replace: bool) {
+    /// Sets a field to the value `keep` makes (appending a string to the text buffer). An
+    /// earlier value under the same name is replaced when `replace` (a `Span::record`), kept
+    /// otherwise (a name repeated at creation: the first wins, as for events; `keep` is not
+    /// called). The rendering is dropped, so the next reader renders the new values.
+    fn set(&mut self, name: &'static str, replace: bool, keep: impl FnOnce(&mut String) -> Stored) {
         if let Some(i) = CONTROL_FIELDS.iter().position(|c| *c == name) {
             self.control |= 1 << i;
         }
-        match self.entries.iter_mut().find(|e| e.name == name) {
-            Some(e) if replace => e.value = value,
+        match self.entries.iter().position(|e| e.name == name) {
+            Some(i) if replace => {
+                let value = keep(&mut self.text);
+                if let Stored::Str(_, len) = std::mem::replace(&mut self.entries[i].value, value) {
+                    self.dead += len as usize;
+                    if self.dead > 256 && self.dead * 2 > self.text.len() {
+                        self.compact();
+                    }
+                }
+            }
             Some(_) => return,
-            None => self.entries.push(Entry { name, value }),
+            None => {
+                let value = keep(&mut self.text);
+                self.entries.push(Entry { name, value });
+            }
         }
-        self.rendered.take();
+        if let Some(r) = self.rendered.take() {
+            r.spare();
+        }
+    }
+
+    /// Copies the live strings to a new text buffer, leaving out replaced values.
+    #[cold]
+    fn compact(&mut self) {
+        let old = std::mem::take(&mut self.text);
+        self.text = String::with_capacity(old.len() - self.dead);
+        for e in &mut self.entries {
+            if let Stored::Str(start, len) = e.value {
+                let s = old
+                    .get(start as usize..start as usize + len as usize)
+                    .unwrap_or_default();
+                e.value = Stored::text(&mut self.text, |t| t.push_str(s));
+            }
+        }
+        self.dead = 0;
     }
 }
 
@@ -151,6 +327,22 @@ pub(crate) struct FieldCollector<'a> {
     pub(crate) only_control: bool,
 }
 
+impl FieldCollector<'_> {
+    /// Sets `field` to what `keep` makes, or to `[redacted]` when its name is sensitive.
+    #[inline]
+    fn set(&mut self, field: &Field, keep: impl FnOnce(&mut String) -> Stored) {
+        let name = field.name();
+        if self.only_control && !CONTROL_FIELDS.contains(&name) {
+            return;
+        }
+        if self.redactor.is_sensitive_field(name) {
+            self.fields.set(name, self.replace, |_| Stored::Redacted);
+        } else {
+            self.fields.set(name, self.replace, keep);
+        }
+    }
+}
+
 impl FieldSink for FieldCollector<'_> {
     #[inline]
     fn wants(&mut self, field: &Field) -> bool {
@@ -158,16 +350,28 @@ impl FieldSink for FieldCollector<'_> {
     }
 
     fn put(&mut self, field: &Field, value: FieldValue) {
-        let name = field.name();
-        if self.only_control && !CONTROL_FIELDS.contains(&name) {
-            return;
-        }
-        let value = if self.redactor.is_sensitive_field(name) {
-            FieldValue::Redacted
-        } else {
-            value
-        };
-        self.fields.set(name, value, self.replace);
+        self.set(field, |text| Stored::keep(value, text));
+    }
+
+    fn put_str(&mut self, field: &Field, value: &str) {
+        self.set(field, |text| Stored::text(text, |t| t.push_str(value)));
+    }
+
+    fn put_string(&mut self, field: &Field, value: String) {
+        self.put_str(field, &value);
+    }
+
+    fn put_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // A failing `Debug` impl keeps what it wrote.
+        self.set(field, |text| {
+            Stored::text(text, |t| {
+                let _ = write!(t, "{value:?}");
+            })
+        });
+    }
+
+    fn put_error(&mut self, field: &Field, value: ErrorValue) {
+        self.set(field, |_| Stored::Error(Box::new(value)));
     }
 }
 
@@ -188,4 +392,57 @@ pub(crate) fn has_control_fields(meta: &'static Metadata<'static>) -> bool {
         },
         |known| *known,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> impl FnOnce(&mut String) -> Stored + '_ {
+        move |t| Stored::text(t, |t| t.push_str(s))
+    }
+
+    #[test]
+    fn a_name_repeated_at_creation_keeps_the_first_value() {
+        let mut f = SpanFields::with_capacity(2);
+        f.set("a", false, text("first"));
+        f.set("a", false, text("second"));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f.get("a"), Some(FieldRef::Str("first")));
+    }
+
+    #[test]
+    fn recorded_values_replace_earlier_ones_and_the_text_stays_bounded() {
+        let mut f = SpanFields::with_capacity(2);
+        f.set("a", false, text("first"));
+        f.set("b", false, text("kept"));
+        for i in 0..1_000 {
+            f.set("a", true, |t| {
+                Stored::text(t, |t| {
+                    let _ = write!(t, "value number {i}");
+                })
+            });
+        }
+        assert_eq!(f.get("a"), Some(FieldRef::Str("value number 999")));
+        assert_eq!(f.get("b"), Some(FieldRef::Str("kept")));
+        assert!(f.text.len() < 1_024, "{} bytes kept", f.text.len());
+        let rendered: Vec<_> = f.rendered().collect();
+        assert_eq!(
+            rendered,
+            [
+                ("a", &br#""value number 999""#[..]),
+                ("b", &br#""kept""#[..])
+            ]
+        );
+    }
+
+    #[test]
+    fn a_change_renders_the_new_values() {
+        let mut f = SpanFields::with_capacity(1);
+        f.set("n", false, |_| Stored::I64(1));
+        assert_eq!(f.rendered().next(), Some(("n", &b"1"[..])));
+        f.set("n", true, text("two"));
+        assert_eq!(f.rendered().next(), Some(("n", &br#""two""#[..])));
+        assert_eq!(format!("{f:?}"), r#"{"n": Str("two")}"#);
+    }
 }

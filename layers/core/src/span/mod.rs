@@ -18,7 +18,7 @@
 //! capture instead. The rule is decided once, when the stack is built; no span carries an
 //! owner.
 //!
-//! - [`data`]: [`SpanData`] and its rules; [`Timing`].
+//! - [`data`]: [`SpanData`] and its rules; [`Timing`]; [`LayerTiming`].
 //! - [`fields`]: [`SpanFields`] and the [control fields](CONTROL_FIELDS).
 //! - [`stack`]: the per-thread stack of entered spans ([`current`]) and the just-created slot.
 //! - [`capture`]: [`CaptureLayer`], and [`LayerCapture`] for the other layers.
@@ -59,7 +59,7 @@ pub mod stack;
 
 pub use access::{read_span_data, set_remote_parent, with_span_data};
 pub use capture::{CaptureLayer, CapturingLayer, LayerCapture, Needs};
-pub use data::{any_unsampled, note_unsampled, SpanData, Timing};
+pub use data::{any_unsampled, note_unsampled, LayerTiming, SpanData, Timing};
 pub use fields::{SpanFields, CONTROL_FIELDS};
 pub use stack::{current, current_tracestate};
 
