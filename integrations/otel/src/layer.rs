@@ -95,7 +95,7 @@ struct SpanEvents {
 
 impl<S> Layer<S> for OtelLayer
 where
-    S: Subscriber + for<'a> LookupSpan<'a>,
+    S: Subscriber + for<'a> LookupSpan<'a> + 'static,
 {
     fn on_layer(&mut self, subscriber: &mut S) {
         self.capture.attach::<Self, S>(subscriber);

@@ -24,8 +24,8 @@
 //! Applications rarely use this crate directly: the `taskwire` crate wires the layers. Layer
 //! authors read a span's [`SpanData`] from its extensions; see [`span`] for the model and an
 //! example.
-// `unsafe` in two places, each with a SAFETY note: the `rdtsc` read in `clock.rs` (a measured
-// hot path) and `downcast_raw` in `span/capture.rs` (how a layer finds the capture below it).
+// `unsafe` in one place, with a SAFETY note: the `rdtsc` read in `clock.rs` (a measured hot
+// path).
 #![deny(unsafe_code)]
 
 pub mod cache;

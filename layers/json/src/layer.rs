@@ -184,7 +184,7 @@ impl<W> JsonLayer<W> {
 
 impl<S, W> Layer<S> for JsonLayer<W>
 where
-    S: Subscriber + for<'a> LookupSpan<'a>,
+    S: Subscriber + for<'a> LookupSpan<'a> + 'static,
     W: for<'w> MakeWriter<'w> + 'static,
 {
     fn on_layer(&mut self, subscriber: &mut S) {

@@ -306,7 +306,7 @@ impl CapturingLayer for MetricsLayer {
 
 impl<S> Layer<S> for MetricsLayer
 where
-    S: Subscriber + for<'a> LookupSpan<'a>,
+    S: Subscriber + for<'a> LookupSpan<'a> + 'static,
 {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
         let _ = self.dispatch.set(subscriber.downgrade());

@@ -153,7 +153,7 @@ impl TasksLayer {
 
 impl<S> Layer<S> for TasksLayer
 where
-    S: Subscriber + for<'a> LookupSpan<'a>,
+    S: Subscriber + for<'a> LookupSpan<'a> + 'static,
 {
     fn on_register_dispatch(&self, subscriber: &Dispatch) {
         let _ = self.dispatch.set(Own {

@@ -254,7 +254,7 @@ impl CapturingLayer for TicketsLayer {
 
 impl<S> Layer<S> for TicketsLayer
 where
-    S: Subscriber + for<'a> LookupSpan<'a>,
+    S: Subscriber + for<'a> LookupSpan<'a> + 'static,
 {
     fn on_layer(&mut self, subscriber: &mut S) {
         self.capture.attach::<Self, S>(subscriber);

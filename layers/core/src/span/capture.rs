@@ -379,7 +379,7 @@ impl Lineage {
 
 impl<S> Layer<S> for CaptureLayer
 where
-    S: Subscriber + for<'a> LookupSpan<'a>,
+    S: Subscriber + for<'a> LookupSpan<'a> + 'static,
 {
     fn on_layer(&mut self, subscriber: &mut S) {
         self.idle = find_capture(subscriber).is_some();
@@ -417,44 +417,35 @@ pub trait CapturingLayer: 'static {
     fn layer_capture(&self) -> &LayerCapture;
 }
 
-/// Finds the [`LayerCapture`] of a layer of type `L` behind a pointer `downcast_raw` returned.
-type Reach = fn(*const ()) -> *const LayerCapture;
+/// Finds the [`LayerCapture`] of a layer of type `L` in a subscriber, if it holds one.
+type Reach = for<'a> fn(&'a (dyn Subscriber + 'static)) -> Option<&'a LayerCapture>;
 
 /// The taskwire layer types added to a stack so far (with `LayerCapture::attach`), which the
 /// layers added later look for below them.
 static CAPTURING_TYPES: RwLock<Vec<(TypeId, Reach)>> = RwLock::new(Vec::new());
 
-fn reach<L: CapturingLayer>(layer: *const ()) -> *const LayerCapture {
-    #[allow(unsafe_code)]
-    // SAFETY: `layer` is what `downcast_raw(TypeId::of::<L>())` returned (see `find_capture`),
-    // which by `downcast_raw`'s contract points to a valid `L`.
-    let layer = unsafe { &*layer.cast::<L>() };
-    std::ptr::from_ref(layer.layer_capture())
+fn reach<'a, L: CapturingLayer>(
+    subscriber: &'a (dyn Subscriber + 'static),
+) -> Option<&'a LayerCapture> {
+    subscriber
+        .downcast_ref::<L>()
+        .map(CapturingLayer::layer_capture)
 }
 
 /// The capture installed in `subscriber` (below the layer asking), if any: a [`CaptureLayer`],
-/// or the capture a taskwire layer below uses.
-fn find_capture<S: Subscriber>(subscriber: &S) -> Option<Arc<Capture>> {
-    #[allow(unsafe_code)]
-    // SAFETY: `downcast_raw`'s contract is that a pointer returned for `TypeId::of::<T>()`
-    // points to a valid `T` owned by the subscriber; the references made here do not outlive
-    // the borrow of `subscriber`.
-    unsafe {
-        if let Some(p) = subscriber.downcast_raw(TypeId::of::<CaptureLayer>()) {
-            let layer = &*p.cast::<CaptureLayer>();
-            return Some(Arc::clone(&layer.capture));
-        }
-        let types = CAPTURING_TYPES
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for (type_id, reach) in types.iter() {
-            if let Some(p) = subscriber.downcast_raw(*type_id) {
-                let below = &*reach(p);
-                return Some(Arc::clone(&below.capture));
-            }
-        }
+/// or the capture a taskwire layer below uses. Asked once per layer, when the stack is built.
+fn find_capture<S: Subscriber + 'static>(subscriber: &S) -> Option<Arc<Capture>> {
+    let subscriber: &(dyn Subscriber + 'static) = subscriber;
+    if let Some(layer) = subscriber.downcast_ref::<CaptureLayer>() {
+        return Some(Arc::clone(&layer.capture));
     }
-    None
+    let types = CAPTURING_TYPES
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    types
+        .iter()
+        .find_map(|(_, reach)| reach(subscriber))
+        .map(|below| Arc::clone(&below.capture))
 }
 
 /// Adds `L` to the types [`find_capture`] looks for.
@@ -560,7 +551,7 @@ impl LayerCapture {
     /// Looks for a capture below layer `L` (call it from `Layer::on_layer`): when there is
     /// one, the layer reads it and tells it what it needs; otherwise it captures itself, and
     /// the layers added above it will find its capture.
-    pub fn attach<L: CapturingLayer, S: Subscriber>(&mut self, subscriber: &S) {
+    pub fn attach<L: CapturingLayer, S: Subscriber + 'static>(&mut self, subscriber: &S) {
         if let Some(below) = find_capture(subscriber) {
             below.require(&self.needs);
             below.has_readers.store(true, Ordering::Relaxed);
