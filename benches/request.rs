@@ -243,17 +243,7 @@ impl Fixture {
                 .with_service("bench")
                 .build();
         self.tickets.push(guard);
-        Dispatch::new(
-            tracing_subscriber::registry()
-                .with(taskwire_tasks::layer())
-                .with(taskwire_metrics::layer())
-                .with(tickets)
-                .with(
-                    taskwire_json::layer()
-                        .with_service("bench")
-                        .with_writer(out),
-                ),
-        )
+        request_workload::taskwire_by_hand(tickets, out)
     }
 
     fn builder(&mut self, out: Out) -> Dispatch {

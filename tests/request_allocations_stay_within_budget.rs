@@ -19,11 +19,10 @@ mod request_workload;
 
 use std::time::Duration;
 
-use request_workload::request;
+use request_workload::{request, taskwire_by_hand};
 use taskwire_test_support::alloc::count;
 use taskwire_test_support::{CountingAllocator, Discard, TempDir};
 use tracing::Dispatch;
-use tracing_subscriber::prelude::*;
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -62,17 +61,7 @@ fn a_request_through_the_stack_by_hand_stays_within_the_allocation_budget() {
         .with_service("bench")
         .with_flush_interval(Duration::from_secs(3600))
         .build();
-    let dispatch = Dispatch::new(
-        tracing_subscriber::registry()
-            .with(taskwire_tasks::layer())
-            .with(taskwire_metrics::layer())
-            .with(tickets)
-            .with(
-                taskwire_json::layer()
-                    .with_service("bench")
-                    .with_writer(Discard),
-            ),
-    );
+    let dispatch = taskwire_by_hand(tickets, Discard);
     let allocations = allocations_of_requests(&dispatch);
     assert!(
         allocations <= BUDGET,

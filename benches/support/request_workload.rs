@@ -7,7 +7,28 @@
 use std::error::Error;
 use std::fmt;
 
-use tracing::{error, info, info_span, warn};
+use tracing::{error, info, info_span, warn, Dispatch};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::prelude::*;
+
+/// The taskwire stack composed by hand, as a user would: tasks, metrics, `tickets`, and JSON
+/// lines into `writer`.
+pub(crate) fn taskwire_by_hand<W>(tickets: taskwire_tickets::TicketsLayer, writer: W) -> Dispatch
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    Dispatch::new(
+        tracing_subscriber::registry()
+            .with(taskwire_tasks::layer())
+            .with(taskwire_metrics::layer())
+            .with(tickets)
+            .with(
+                taskwire_json::layer()
+                    .with_service("bench")
+                    .with_writer(writer),
+            ),
+    )
+}
 
 /// The error value of the failing requests.
 #[derive(Debug)]

@@ -82,26 +82,14 @@ fn display(v: &dyn fmt::Display) -> String {
 impl FieldValue {
     /// The value as a string slice, when it is a string.
     pub fn as_str(&self) -> Option<&str> {
-        match self {
-            FieldValue::Str(s) => Some(s),
-            FieldValue::Redacted => Some(crate::redact::REDACTED),
-            _ => None,
-        }
+        self.view().as_str()
     }
 
     /// The value as an `i64`, when it is an integer that fits.
     pub fn as_i64(&self) -> Option<i64> {
-        match *self {
-            FieldValue::I64(v) => Some(v),
-            FieldValue::U64(v) => i64::try_from(v).ok(),
-            FieldValue::I128(v) => i64::try_from(v).ok(),
-            FieldValue::U128(v) => i64::try_from(v).ok(),
-            _ => None,
-        }
+        self.view().as_i64()
     }
-}
 
-impl FieldValue {
     /// The value borrowed, as [`SpanFields`](crate::SpanFields) hands out its fields.
     ///
     /// ```
@@ -213,17 +201,7 @@ impl fmt::Display for FieldRef<'_> {
 
 impl fmt::Display for FieldValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FieldValue::I64(v) => v.fmt(f),
-            FieldValue::U64(v) => v.fmt(f),
-            FieldValue::I128(v) => v.fmt(f),
-            FieldValue::U128(v) => v.fmt(f),
-            FieldValue::F64(v) => v.fmt(f),
-            FieldValue::Bool(v) => v.fmt(f),
-            FieldValue::Str(v) => f.write_str(v),
-            FieldValue::Error(e) => f.write_str(&e.message),
-            FieldValue::Redacted => f.write_str(crate::redact::REDACTED),
-        }
+        self.view().fmt(f)
     }
 }
 
