@@ -12,14 +12,14 @@ mod read;
 mod render;
 
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use taskwire_explore::query::{Query, Term};
 use taskwire_explore::source::{self, Source};
 
+use crate::args::{now_us, parse_query, parse_trace_id, plural, split_query, ColorWhen};
 use build::{build, Keep};
 use read::Reader;
 use render::Style;
@@ -73,60 +73,6 @@ pub struct TreeArgs {
     no_color: bool,
 }
 
-/// When to color the text output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ColorWhen {
-    /// When standard output is a terminal and `NO_COLOR` is not set.
-    Auto,
-    /// Always.
-    Always,
-    /// Never.
-    Never,
-}
-
-fn parse_trace_id(s: &str) -> Result<u128, String> {
-    match s
-        .parse::<Query>()
-        .map(|q| (q.is_trace_only(), q.trace_id()))
-    {
-        Ok((true, Some(t))) => Ok(t),
-        _ => Err(format!(
-            "`{s}` is not a trace id (32 hex digits, or a traceparent 00-<trace>-<span>-01)"
-        )),
-    }
-}
-
-fn parse_query(s: &str) -> Result<Query, String> {
-    s.parse::<Query>().map_err(|e| e.to_string())
-}
-
-/// Whether a positional argument is a query term rather than a file: it does not exist, and it
-/// has an operator or does not look like a path (no `/`, no wildcard, no log extension).
-fn is_query_term(arg: &str) -> bool {
-    if arg == "-" || Path::new(arg).exists() {
-        return false;
-    }
-    let before_slash = arg
-        .split(['/', std::path::MAIN_SEPARATOR])
-        .next()
-        .unwrap_or("");
-    if before_slash.contains(['=', '~', '<', '>']) {
-        return true;
-    }
-    let pathy = arg.contains(['/', std::path::MAIN_SEPARATOR, '*', '?', '['])
-        || [".jsonl", ".log", ".gz", ".json"]
-            .iter()
-            .any(|ext| arg.ends_with(ext));
-    !pathy
-}
-
-/// Microseconds since the epoch, now.
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-}
-
 /// Prints the task trees found in `files` as text, the way `taskwire tree FILE...` does
 /// (without color), and returns how many malformed lines were skipped. For programs that want
 /// to show their own task tree, like the demo.
@@ -153,16 +99,11 @@ pub fn print_trees(files: &[PathBuf], out: &mut dyn Write) -> io::Result<u64> {
 
 /// Runs `taskwire tree`.
 pub fn run(args: TreeArgs) -> ExitCode {
-    let split = args
-        .args
-        .iter()
-        .position(|a| !is_query_term(a))
-        .unwrap_or(args.args.len());
-    let (words, files) = args.args.split_at(split);
-    let mut query = match words.join(" ").parse::<Query>() {
+    let (words, files) = split_query(&args.args);
+    let mut query = match words.parse::<Query>() {
         Ok(q) => q,
         Err(e) => {
-            eprintln!("taskwire: the query `{}`: {e}", words.join(" "));
+            eprintln!("taskwire: the query `{words}`: {e}");
             return ExitCode::from(2);
         }
     };
@@ -213,16 +154,7 @@ pub fn run(args: TreeArgs) -> ExitCode {
         },
     );
 
-    let color = !args.json
-        && !args.no_color
-        && match args.color {
-            ColorWhen::Always => true,
-            ColorWhen::Never => false,
-            ColorWhen::Auto => {
-                io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
+    let color = !args.json && args.color.enabled(args.no_color);
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let written = if args.json {
@@ -287,14 +219,6 @@ fn report_skipped(malformed: &[(String, u64)]) {
         msg.push_str(&format!(" ({})", per_file.join(", ")));
     }
     eprintln!("{msg}");
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 #[cfg(test)]

@@ -90,6 +90,8 @@ pub(crate) struct Occurrence<'a, 'b> {
     pub(crate) is_log: bool,
     /// Its time, the same for every taskwire layer.
     pub(crate) at: SystemTime,
+    /// The fingerprint of the ticket a tickets layer below counted it in.
+    pub(crate) ticket: Option<u64>,
 }
 
 /// Renders an event as one line (with its newline) into `s.line`.
@@ -107,6 +109,7 @@ pub(crate) fn render_event<S>(
         meta,
         is_log,
         at,
+        ticket,
     } = *occurrence;
     let Scratch {
         line,
@@ -280,6 +283,10 @@ pub(crate) fn render_event<S>(
             write_hex::<8, 18>(line, &p.to_bytes());
         }
     }
+    if let Some(fp) = ticket {
+        line.extend_from_slice(TICKET_OPEN);
+        write_hex::<8, 18>(line, &fp.to_be_bytes());
+    }
     // A task record is located at its task's call site, not at the tasks layer's.
     let task_site = site.filter(|_| match plan {
         Some(p) => p.task_record,
@@ -314,6 +321,9 @@ static HEX_PAIRS: [[u8; 2]; 256] = {
 /// Appends `bytes` as lowercase hex (an id's wire form) followed by `",`, in one fixed-size
 /// copy; `M` is `2 * N + 2`.
 #[inline]
+/// `"ticket.fingerprint":"`.
+const TICKET_OPEN: &[u8] = b"\"ticket.fingerprint\":\"";
+
 fn write_hex<const N: usize, const M: usize>(line: &mut Vec<u8>, bytes: &[u8; N]) {
     let mut buf = [0u8; M];
     for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {

@@ -9,6 +9,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use taskwire_core::event_ticket;
 use taskwire_core::event_time::EventClock;
 use taskwire_core::schema::level_index;
 use taskwire_core::span::{CapturingLayer, LayerCapture};
@@ -146,6 +147,8 @@ impl TicketsLayer {
             now,
         } = *seen;
         g.bump(level_index(meta.level()), now);
+        // for the JSON layer's line (see `taskwire_core::event_ticket`)
+        event_ticket::set(event, Some(g.hash));
         if let Some(tags) = &g.tags {
             let mut lookup = Lookup::new(&self.tag_fields, &self.sample_cx.redactor);
             event.record(&mut lookup);
@@ -292,6 +295,8 @@ where
         if *meta.level() > self.min_level || meta.target().starts_with(TASKS_TARGET) {
             return;
         }
+        // in no ticket until counted below
+        event_ticket::set(event, None);
         if repeats::is_repeat(self.id, event, &ctx) {
             return;
         }
