@@ -80,6 +80,28 @@ pub(crate) fn split_query(args: &[String]) -> (String, &[String]) {
     (words.join(" "), files)
 }
 
+/// Whether standard input has something to read: a file, a pipe or a socket (not a terminal,
+/// nor `/dev/null` as a program started without input has). The test ripgrep uses to choose
+/// between standard input and its default.
+pub(crate) fn stdin_has_input() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::FileTypeExt;
+        let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+            return false;
+        };
+        std::fs::File::from(fd).metadata().is_ok_and(|m| {
+            let t = m.file_type();
+            t.is_file() || t.is_fifo() || t.is_socket()
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        !std::io::stdin().is_terminal()
+    }
+}
+
 /// Microseconds since the epoch, now.
 pub(crate) fn now_us() -> i64 {
     SystemTime::now()

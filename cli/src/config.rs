@@ -33,7 +33,12 @@ pub(crate) const FILE_NAME: &str = "taskwire.toml";
 pub(crate) struct ConfigArgs {
     /// The project configuration (default: the first taskwire.toml upward from the current
     /// folder).
-    #[arg(long = "config", env = "TASKWIRE_CONFIG", value_name = "FILE", global = true)]
+    #[arg(
+        long = "config",
+        env = "TASKWIRE_CONFIG",
+        value_name = "FILE",
+        global = true
+    )]
     path: Option<PathBuf>,
 }
 
@@ -176,6 +181,30 @@ impl Config {
     pub(crate) fn log_sources(&self) -> Vec<PathBuf> {
         self.services.values().flatten().cloned().collect()
     }
+}
+
+/// The logs to read when the command line names none: standard input when something is piped
+/// or redirected into it (`my-service | taskwire tail`), else the configuration's log sources,
+/// else standard input (an empty list means standard input).
+pub(crate) fn default_logs(config: Option<&Config>) -> Vec<PathBuf> {
+    if crate::args::stdin_has_input() {
+        return Vec::new();
+    }
+    config.map(Config::log_sources).unwrap_or_default()
+}
+
+/// The tickets store and table prefix: `--db` (or `TASKWIRE_DB`) and `--prefix` first, then
+/// the configuration's; the prefix defaults to the layer's.
+pub(crate) fn store(
+    db: Option<PathBuf>,
+    config: Option<&Config>,
+    prefix: Option<String>,
+) -> Option<(PathBuf, String)> {
+    let db = db.or_else(|| config.and_then(|c| c.store.clone()))?;
+    let prefix = prefix
+        .or_else(|| config.and_then(|c| c.prefix.clone()))
+        .unwrap_or_else(|| taskwire_tickets::store::DEFAULT_PREFIX.to_owned());
+    Some((db, prefix))
 }
 
 #[cfg(test)]

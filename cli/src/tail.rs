@@ -134,8 +134,7 @@ pub fn run(args: TailArgs) -> ExitCode {
     }
     let files: Vec<PathBuf> = if files.is_empty() {
         match args.config.load() {
-            Ok(Some(cfg)) => cfg.log_sources(),
-            Ok(None) => Vec::new(),
+            Ok(cfg) => crate::config::default_logs(cfg.as_ref()),
             Err(e) => {
                 eprintln!("taskwire: {e}");
                 return ExitCode::from(2);

@@ -15,7 +15,9 @@ fn value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
         tricky_string().prop_map(Value::String),
-        Just(Value::String("\u{1b}[31mred\u{1b}]0;title\u{7}\u{9b}2J".into())),
+        Just(Value::String(
+            "\u{1b}[31mred\u{1b}]0;title\u{7}\u{9b}2J".into()
+        )),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {
         prop_oneof![
@@ -30,8 +32,18 @@ fn value() -> impl Strategy<Value = Value> {
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "ts", "level", "target", "msg", "service", "trace_id", "span_id", "task.name",
-            "task.outcome", "task.duration_us", "task.failure", "pid",
+            "ts",
+            "level",
+            "target",
+            "msg",
+            "service",
+            "trace_id",
+            "span_id",
+            "task.name",
+            "task.outcome",
+            "task.duration_us",
+            "task.failure",
+            "pid",
         ])
         .prop_map(str::to_owned),
         tricky_string(),
@@ -42,8 +54,15 @@ fn key() -> impl Strategy<Value = String> {
 fn known_value() -> impl Strategy<Value = Value> {
     prop_oneof![
         prop::sample::select(vec![
-            "taskwire::tasks", "task.end", "task.start", "failed", "ERROR", "WARN",
-            "4bf92f3577b34da6a3ce929d0e0e4736", "2026-11-21T10:00:00.016000Z", "2026-11-21T1",
+            "taskwire::tasks",
+            "task.end",
+            "task.start",
+            "failed",
+            "ERROR",
+            "WARN",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "2026-11-21T10:00:00.016000Z",
+            "2026-11-21T1",
         ])
         .prop_map(|s| Value::String(s.into())),
         value(),

@@ -20,6 +20,7 @@ use taskwire_explore::query::{Query, Term};
 use taskwire_explore::source::{self, Source};
 
 use crate::args::{now_us, parse_query, parse_trace_id, plural, split_query, ColorWhen};
+use crate::config::ConfigArgs;
 use build::{build, Keep};
 use read::Reader;
 use render::Style;
@@ -71,6 +72,25 @@ pub struct TreeArgs {
     /// Same as `--color never`.
     #[arg(long)]
     no_color: bool,
+
+    /// The tickets store, to show the ticket of each error (`[ticket #3]`): a SQLite file or a
+    /// MongoDB connection string (default: taskwire.toml's).
+    #[arg(long, env = "TASKWIRE_DB", value_name = "PATH|URI")]
+    db: Option<PathBuf>,
+
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+/// What `taskwire tree` shows, however it was asked for (`tree`, `tickets show --trace`).
+pub(crate) struct Show {
+    pub(crate) query: Query,
+    pub(crate) files: Vec<PathBuf>,
+    pub(crate) failed: bool,
+    pub(crate) json: bool,
+    pub(crate) color: bool,
+    /// The tickets store and its table prefix, to look the errors' tickets up in.
+    pub(crate) store: Option<(PathBuf, String)>,
 }
 
 /// Prints the task trees found in `files` as text, the way `taskwire tree FILE...` does
@@ -115,9 +135,42 @@ pub fn run(args: TreeArgs) -> ExitCode {
         terms.push(Term::TraceId(t));
     }
     query = Query::new(terms);
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("taskwire: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let files = if files.is_empty() {
+        crate::config::default_logs(config.as_ref())
+    } else {
+        files.iter().map(PathBuf::from).collect()
+    };
+    let store = crate::config::store(args.db, config.as_ref(), None);
+    show(Show {
+        query,
+        files,
+        failed: args.failed,
+        json: args.json,
+        color: !args.json && args.color.enabled(args.no_color),
+        store,
+    })
+}
+
+/// Prints the trees `show` asks for.
+pub(crate) fn show(show: Show) -> ExitCode {
+    let Show {
+        query,
+        files,
+        failed,
+        json,
+        color,
+        store,
+    } = show;
     let mut reader = Reader::with_query(&query, now_us());
 
-    let (sources, errors) = source::expand(files);
+    let (sources, errors) = source::expand(&files);
     let mut failed_inputs = !errors.is_empty();
     for e in &errors {
         eprintln!("taskwire: {e}");
@@ -147,17 +200,19 @@ pub fn run(args: TreeArgs) -> ExitCode {
     let collected = reader.finish();
     let no_tasks = collected.tasks.is_empty();
     let repeats = collected.repeats;
-    let forest = build(
+    let mut forest = build(
         collected,
         Keep {
-            failed_only: args.failed,
+            failed_only: failed,
         },
     );
+    if let Some((db, prefix)) = &store {
+        link_tickets(&mut forest, db, prefix);
+    }
 
-    let color = !args.json && args.color.enabled(args.no_color);
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = if args.json {
+    let written = if json {
         render::json(&mut out, &forest)
     } else {
         render::text(&mut out, &forest, Style { color })
@@ -201,6 +256,25 @@ pub fn run(args: TreeArgs) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Fills in the ticket id of each error whose line carries a ticket fingerprint, from the
+/// store; a store that cannot be read is reported and the tree shown without ids.
+fn link_tickets(forest: &mut build::Forest, db: &std::path::Path, prefix: &str) {
+    let mut fingerprints: Vec<u64> = forest.errors.iter().filter_map(|e| e.fingerprint).collect();
+    if fingerprints.is_empty() {
+        return;
+    }
+    fingerprints.sort_unstable();
+    fingerprints.dedup();
+    match crate::tickets::ticket_ids(db, prefix, &fingerprints) {
+        Ok(ids) => {
+            for e in &mut forest.errors {
+                e.ticket = e.fingerprint.and_then(|fp| ids.get(&fp).copied());
+            }
+        }
+        Err(e) => eprintln!("taskwire: the tickets of the errors are not shown: {e}"),
     }
 }
 

@@ -1,8 +1,10 @@
 //! Rendering: the forest as an indented tree for people, or as one JSON object per trace.
 
+use std::fmt;
 use std::io::{self, Write};
 
 use super::build::{Forest, Node, Orphan, Trace};
+use super::read::ErrorEvent;
 use crate::text::{width, Clean, Human};
 use taskwire_core::time::Rfc3339;
 
@@ -107,10 +109,11 @@ fn trace_text(out: &mut impl Write, f: &Forest, t: &Trace, st: Style) -> io::Res
         let e = &f.errors[e];
         writeln!(
             out,
-            "{}! error in span {:016x}, which has no task record:{r} {}",
+            "{}! error in span {:016x}, which has no task record:{r} {}{}",
             st.red(),
             e.span,
-            Clean(f.str(e.msg))
+            Clean(f.str(e.msg)),
+            TicketRef(e.ticket)
         )?;
     }
     Ok(())
@@ -173,9 +176,10 @@ fn node_text(
     for e in errors.iter().take(MAX_ERRORS_SHOWN) {
         writeln!(
             out,
-            "{d}{prefix}{lead_a}{lead_b}{r}{}error:{r} {}",
+            "{d}{prefix}{lead_a}{lead_b}{r}{}error:{r} {}{}",
             st.red(),
-            Clean(f.str(e.msg))
+            Clean(f.str(e.msg)),
+            TicketRef(e.ticket)
         )?;
     }
     if errors.len() > MAX_ERRORS_SHOWN {
@@ -245,6 +249,7 @@ pub(crate) fn json(out: &mut impl Write, f: &Forest) -> io::Result<()> {
                 Rfc3339(e.ts_us)
             )?;
             string(out, f.str(e.msg))?;
+            ticket_json(out, e)?;
             out.write_all(b"}")?;
         }
         out.write_all(b"]}\n")?;
@@ -298,9 +303,33 @@ fn node_json(out: &mut impl Write, f: &Forest, node: &Node) -> io::Result<()> {
         }
         write!(out, r#"{{"ts":"{}","msg":"#, Rfc3339(e.ts_us))?;
         string(out, f.str(e.msg))?;
+        ticket_json(out, e)?;
         out.write_all(b"}")?;
     }
     out.write_all(br#"],"children":["#)
+}
+
+/// ` [ticket #3]` after an error counted in a ticket of the configured store.
+struct TicketRef(Option<i64>);
+
+impl fmt::Display for TicketRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(id) => write!(f, "  [ticket #{id}]"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `,"ticket_fingerprint":"…","ticket":3` of an error, as far as known.
+fn ticket_json(out: &mut impl Write, e: &ErrorEvent) -> io::Result<()> {
+    if let Some(fp) = e.fingerprint {
+        write!(out, r#","ticket_fingerprint":"{fp:016x}""#)?;
+    }
+    if let Some(id) = e.ticket {
+        write!(out, r#","ticket":{id}"#)?;
+    }
+    Ok(())
 }
 
 fn string(out: &mut impl Write, s: &str) -> io::Result<()> {

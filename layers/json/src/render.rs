@@ -318,12 +318,12 @@ static HEX_PAIRS: [[u8; 2]; 256] = {
     t
 };
 
+/// `"ticket.fingerprint":"` (`taskwire_core::schema::TICKET_FINGERPRINT`).
+const TICKET_OPEN: &[u8] = b"\"ticket.fingerprint\":\"";
+
 /// Appends `bytes` as lowercase hex (an id's wire form) followed by `",`, in one fixed-size
 /// copy; `M` is `2 * N + 2`.
 #[inline]
-/// `"ticket.fingerprint":"`.
-const TICKET_OPEN: &[u8] = b"\"ticket.fingerprint\":\"";
-
 fn write_hex<const N: usize, const M: usize>(line: &mut Vec<u8>, bytes: &[u8; N]) {
     let mut buf = [0u8; M];
     for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
@@ -496,5 +496,14 @@ impl Visit for EventVisitor<'_> {
         } else {
             self.value(field, |o| json::write_debug(o, value));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ticket_key_is_the_schema_s() {
+        let want = format!("\"{}\":\"", taskwire_core::schema::TICKET_FINGERPRINT);
+        assert_eq!(super::TICKET_OPEN, want.as_bytes());
     }
 }
