@@ -106,7 +106,14 @@ fn appended_rotated_and_truncated_records_are_all_shown_once() {
     let dir = TempDir::new("tail-follow");
     let log = dir.join("app.jsonl");
     fs::write(&log, record(1, "before the tail started")).expect("write");
-    let tail = Tail::start(&["-f", "-n", "1", "--color", "never", &log.display().to_string()]);
+    let tail = Tail::start(&[
+        "-f",
+        "-n",
+        "1",
+        "--color",
+        "never",
+        &log.display().to_string(),
+    ]);
     tail.said("following 1 file");
     assert_eq!(tail.next(), shown(1, "before the tail started"));
 

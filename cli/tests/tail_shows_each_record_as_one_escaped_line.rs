@@ -27,15 +27,25 @@ fn each_record_of_both_services_is_one_readable_line() {
 #[test]
 fn the_query_of_tree_filters_records() {
     let out = taskwire(
-        &["tail", "level>=warn", &fixture("back.log"), &fixture("front.log")],
+        &[
+            "tail",
+            "level>=warn",
+            &fixture("back.log"),
+            &fixture("front.log"),
+        ],
         b"",
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let lines: Vec<String> = stdout(&out).lines().map(str::to_owned).collect();
     assert_eq!(lines.len(), 4, "{lines:#?}");
-    assert!(lines.iter().all(|l| l.contains(" WARN ") || l.contains(" ERROR ")));
+    assert!(lines
+        .iter()
+        .all(|l| l.contains(" WARN ") || l.contains(" ERROR ")));
 
-    let out = taskwire(&["tail", "failed", "service=front", &fixture("front.log")], b"");
+    let out = taskwire(
+        &["tail", "failed", "service=front", &fixture("front.log")],
+        b"",
+    );
     let shown = stdout(&out);
     assert_eq!(
         shown.lines().collect::<Vec<_>>(),
@@ -60,7 +70,8 @@ fn json_passes_the_matching_lines_through_raw() {
 
 #[test]
 fn lines_that_are_not_json_pass_through_unchanged() {
-    let input = b"thread 'main' panicked at src/main.rs:3:5\n{\"msg\":\"ok\",\"level\":\"INFO\"}\n\n";
+    let input =
+        b"thread 'main' panicked at src/main.rs:3:5\n{\"msg\":\"ok\",\"level\":\"INFO\"}\n\n";
     let out = taskwire(&["tail", "-"], input);
     assert_eq!(
         stdout(&out),
@@ -78,8 +89,14 @@ fn escape_sequences_in_records_never_reach_the_terminal() {
         assert!(text.contains(r"\u{1b}]0;pwned\u{7}\u{1b}[2J"), "{text:?}");
         assert!(text.contains(r#""\u{9b}31m""#), "{text:?}");
         assert!(text.contains(r"x\ny:"), "{text:?}");
-        assert!(!text.contains('\u{7}') && !text.contains('\u{9b}'), "{text:?}");
-        assert!(!text.contains("\x1b]") && !text.contains("\x1b[2J"), "{text:?}");
+        assert!(
+            !text.contains('\u{7}') && !text.contains('\u{9b}'),
+            "{text:?}"
+        );
+        assert!(
+            !text.contains("\x1b]") && !text.contains("\x1b[2J"),
+            "{text:?}"
+        );
     }
 }
 
@@ -89,7 +106,11 @@ fn colors_follow_the_flag_and_no_color() {
     let plain = taskwire(&["tail"], line); // not a terminal
     assert!(!stdout(&plain).contains('\x1b'));
     let colored = taskwire(&["tail", "--color", "always"], line);
-    assert!(stdout(&colored).contains("\x1b[33mWARN\x1b[0m"), "{:?}", stdout(&colored));
+    assert!(
+        stdout(&colored).contains("\x1b[33mWARN\x1b[0m"),
+        "{:?}",
+        stdout(&colored)
+    );
     let off = taskwire(&["tail", "--color", "always", "--no-color"], line);
     assert!(!stdout(&off).contains('\x1b'));
 }
