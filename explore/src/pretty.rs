@@ -107,30 +107,11 @@ impl<'a> Record<'a> {
     /// The trace id, when the record has a well-formed one.
     pub fn trace_id(&self) -> Option<u128> {
         let t = self.str(header::TRACE_ID)?;
-        (t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        is_trace_id(t)
             .then(|| u128::from_str_radix(t, 16).ok())
             .flatten()
     }
 }
-
-/// The header keys a pretty line leaves out (shown elsewhere on the line, or noise when
-/// reading a live log).
-const HIDDEN: [&str; 14] = [
-    header::TIMESTAMP,
-    header::LEVEL,
-    header::TARGET,
-    header::MESSAGE,
-    header::TRACE_ID,
-    header::SPAN_ID,
-    header::PARENT_SPAN_ID,
-    header::FILE,
-    header::LINE,
-    header::MODULE,
-    header::THREAD,
-    header::PID,
-    header::HOST,
-    header::SERVICE,
-];
 
 /// Renders records as pretty lines. Cheap to build; [`Pretty::line`] allocates only for the
 /// parsed entries.
@@ -209,46 +190,50 @@ impl Pretty {
 
     fn write(&self, r: &Record<'_>, out: &mut Vec<u8>) -> std::io::Result<()> {
         let p = Paint(self.color);
-        let trace = r.trace_id();
+        let k = Known::of(r);
+        let trace = k.trace_id.filter(|t| is_trace_id(t));
         if let Some(h) = self.highlight {
-            if trace == Some(h) {
+            if trace.and_then(|t| u128::from_str_radix(t, 16).ok()) == Some(h) {
                 write!(out, "{}▶{} ", p.on(BOLD), p.reset())?;
             } else {
                 out.extend_from_slice(b"  ");
             }
         }
-        write!(out, "{}", p.on(DIM))?;
-        match r.str(header::TIMESTAMP) {
+        out.extend_from_slice(p.on(DIM).as_bytes());
+        match k.ts {
             Some(ts) => write_time(out, ts)?,
             None => out.extend_from_slice(b"--:--:--.---"),
         }
-        write!(out, "{} ", p.reset())?;
-        let task = r.is_task_record();
-        let service = r.str(header::SERVICE);
+        out.extend_from_slice(p.reset().as_bytes());
+        out.push(b' ');
+        let task = k.target == Some(task_record::TARGET)
+            && matches!(k.msg, Some(task_record::END | task_record::START));
         if task {
-            let end = r.str(header::MESSAGE) == Some(task_record::END);
-            let failed = r.str(task_record::keys::OUTCOME) == Some("failed");
-            let (mark, color) = match (end, failed) {
+            let end = k.msg == Some(task_record::END);
+            let (mark, color) = match (end, k.outcome == Some("failed")) {
                 (false, _) => ("→", CYAN),
                 (true, true) => ("✗", RED),
                 (true, false) => ("✓", GREEN),
             };
             write!(out, "{}{mark}{}     ", p.on(color), p.reset())?;
-            if let Some(s) = service {
-                write!(out, "{} ", Clean(s))?;
+            if let Some(s) = k.service {
+                put(out, s);
+                out.push(b' ');
             }
-            let name = r.str(TASK_NAME).unwrap_or("?");
-            write!(out, "{}{}{}", p.on(BOLD), Clean(name), p.reset())?;
-            if let Some(Field::Num(n)) = r.get(task_record::keys::DURATION_US) {
-                if let Some(us) = n.as_u64() {
-                    write!(out, " {}", Human(us))?;
-                }
+            out.extend_from_slice(p.on(BOLD).as_bytes());
+            put(out, k.task_name.unwrap_or("?"));
+            out.extend_from_slice(p.reset().as_bytes());
+            if let Some(us) = k.duration_us {
+                write!(out, " {}", Human(us))?;
             }
-            if let Some(f) = r.str(task_record::keys::FAILURE) {
-                write!(out, " {}{}{}", p.on(RED), Clean(f), p.reset())?;
+            if let Some(f) = k.failure {
+                out.push(b' ');
+                out.extend_from_slice(p.on(RED).as_bytes());
+                put(out, f);
+                out.extend_from_slice(p.reset().as_bytes());
             }
         } else {
-            let level = r.str(header::LEVEL).unwrap_or("");
+            let level = k.level.unwrap_or("");
             let color = match level {
                 "ERROR" => BOLD_RED,
                 "WARN" => YELLOW,
@@ -257,48 +242,140 @@ impl Pretty {
                 "TRACE" => MAGENTA,
                 _ => "",
             };
-            write!(out, "{}{}{}", p.on(color), Clean(level), p.reset())?;
+            out.extend_from_slice(p.on(color).as_bytes());
+            put(out, level);
+            out.extend_from_slice(p.reset().as_bytes());
             for _ in crate::text::width(level)..5 {
                 out.push(b' ');
             }
-            if let Some(s) = service {
-                write!(out, " {}", Clean(s))?;
+            if let Some(s) = k.service {
+                out.push(b' ');
+                put(out, s);
             }
-            if let Some(t) = r.str(header::TARGET) {
-                write!(out, " {}{}:{}", p.on(DIM), Clean(t), p.reset())?;
+            if let Some(t) = k.target {
+                out.push(b' ');
+                out.extend_from_slice(p.on(DIM).as_bytes());
+                put(out, t);
+                out.push(b':');
+                out.extend_from_slice(p.reset().as_bytes());
             }
-            if let Some(m) = r.str(header::MESSAGE) {
-                if !m.is_empty() {
-                    write!(out, " {}", Clean(m))?;
-                }
+            if let Some(m) = k.msg.filter(|m| !m.is_empty()) {
+                out.push(b' ');
+                put(out, m);
             }
         }
-        for (k, v) in r.entries() {
-            if HIDDEN.contains(&k)
-                || (task && (k == TASK_NAME || task_record::is_reserved_key(k)))
-                || (!task && k == TASK_NAME)
-            {
+        for (key, v) in r.entries() {
+            if is_hidden(key) || key == TASK_NAME || (task && task_record::is_reserved_key(key)) {
                 continue;
             }
-            write!(out, " {}{}={}", p.on(DIM), Clean(k), p.reset())?;
+            out.push(b' ');
+            out.extend_from_slice(p.on(DIM).as_bytes());
+            put(out, key);
+            out.push(b'=');
+            out.extend_from_slice(p.reset().as_bytes());
             write_value(out, v)?;
         }
-        let name = (!task).then(|| r.str(TASK_NAME)).flatten();
-        let short = r.str(header::TRACE_ID).filter(|_| trace.is_some());
-        if name.is_some() || short.is_some() {
-            write!(out, " {}[", p.on(DIM))?;
+        let name = k.task_name.filter(|_| !task);
+        if name.is_some() || trace.is_some() {
+            out.push(b' ');
+            out.extend_from_slice(p.on(DIM).as_bytes());
+            out.push(b'[');
             if let Some(n) = name {
-                write!(out, "{}", Clean(n))?;
-                if short.is_some() {
+                put(out, n);
+                if trace.is_some() {
                     out.push(b' ');
                 }
             }
-            if let Some(t) = short {
+            if let Some(t) = trace {
                 out.extend_from_slice(&t.as_bytes()[..8]);
             }
-            write!(out, "]{}", p.reset())?;
+            out.push(b']');
+            out.extend_from_slice(p.reset().as_bytes());
         }
         Ok(())
+    }
+}
+
+/// The entries a pretty line gives a place of their own, found in one pass.
+#[derive(Default)]
+struct Known<'r> {
+    ts: Option<&'r str>,
+    level: Option<&'r str>,
+    target: Option<&'r str>,
+    msg: Option<&'r str>,
+    service: Option<&'r str>,
+    trace_id: Option<&'r str>,
+    task_name: Option<&'r str>,
+    outcome: Option<&'r str>,
+    failure: Option<&'r str>,
+    duration_us: Option<u64>,
+}
+
+impl<'r> Known<'r> {
+    fn of(r: &'r Record<'_>) -> Known<'r> {
+        let mut k = Known::default();
+        for (key, v) in r.entries() {
+            if let Field::Num(n) = v {
+                if key == task_record::keys::DURATION_US && k.duration_us.is_none() {
+                    k.duration_us = n.as_u64();
+                }
+                continue;
+            }
+            let Field::Str(s) = v else { continue };
+            let slot = match key {
+                header::TIMESTAMP => &mut k.ts,
+                header::LEVEL => &mut k.level,
+                header::TARGET => &mut k.target,
+                header::MESSAGE => &mut k.msg,
+                header::SERVICE => &mut k.service,
+                header::TRACE_ID => &mut k.trace_id,
+                TASK_NAME => &mut k.task_name,
+                task_record::keys::OUTCOME => &mut k.outcome,
+                task_record::keys::FAILURE => &mut k.failure,
+                _ => continue,
+            };
+            // the first of a repeated key, as `Record::get` finds it
+            if slot.is_none() {
+                *slot = Some(s);
+            }
+        }
+        k
+    }
+}
+
+fn is_trace_id(t: &str) -> bool {
+    t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Whether a pretty line leaves `key` out (shown elsewhere on the line, or noise when reading
+/// a live log).
+fn is_hidden(key: &str) -> bool {
+    matches!(
+        key,
+        header::TIMESTAMP
+            | header::LEVEL
+            | header::TARGET
+            | header::MESSAGE
+            | header::TRACE_ID
+            | header::SPAN_ID
+            | header::PARENT_SPAN_ID
+            | header::FILE
+            | header::LINE
+            | header::MODULE
+            | header::THREAD
+            | header::PID
+            | header::HOST
+            | header::SERVICE
+    )
+}
+
+/// Writes `s` as [`Clean`] shows it, copying it whole when it has no control character.
+#[inline]
+fn put(out: &mut Vec<u8>, s: &str) {
+    if crate::text::may_have_control(s) {
+        let _ = write!(out, "{}", Clean(s));
+    } else {
+        out.extend_from_slice(s.as_bytes());
     }
 }
 
@@ -453,7 +530,7 @@ impl<'de> Deserialize<'de> for Record<'de> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record<'de>, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(32));
                 while let Some((Text(k), v)) = map.next_entry::<Text<'de>, Field<'de>>()? {
                     entries.push((k, v));
                 }
