@@ -9,7 +9,9 @@
 //! not count it, such as a repeat); a layer added after it (outer) reads it with [`get`] during
 //! the same dispatch. The slot is keyed by the event's address and call site, like
 //! [`event_time`](crate::event_time), so an event the tickets layer did not look at finds
-//! nothing.
+//! nothing. Two events of one call site in a loop share both, so the tickets layer also empties
+//! the slot from `event_enabled` (which every layer sees before any `on_event`): an event never
+//! finds the fingerprint of the one before it.
 //!
 //! Order: the tickets layer must be added before the JSON layer
 //! (`registry().with(tickets).with(json)`). `taskwire::builder()` composes them so; in the other

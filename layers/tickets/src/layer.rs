@@ -282,6 +282,10 @@ where
     fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
         if *event.metadata().level() <= self.min_level {
             self.clock.mark(event);
+            // A new event: whatever the slot held was another's (the same call site in a loop
+            // has the same address), also for a JSON layer that runs before this one's
+            // `on_event`.
+            event_ticket::set(event, None);
         }
         true
     }
