@@ -44,9 +44,10 @@ fn the_builder_writes_the_stored_tickets_fingerprint_on_each_counted_event() {
     let (dispatch, guard) = taskwire::builder()
         .service("shop")
         .json(capture.clone())
-        .tickets_layer(taskwire::tickets::layer(Sqlite::open(&db).expect("open")).with_grouping(
-            Grouping::default().with_field("route"),
-        ))
+        .tickets_layer(
+            taskwire::tickets::layer(Sqlite::open(&db).expect("open"))
+                .with_grouping(Grouping::default().with_field("route")),
+        )
         .build()
         .expect("build");
     tracing::dispatcher::with_default(&dispatch, raise_events);
@@ -76,7 +77,10 @@ fn the_builder_writes_the_stored_tickets_fingerprint_on_each_counted_event() {
             .expect("query")
             .unwrap_or_else(|| panic!("{msg}: no ticket has the line's fingerprint {fp}"));
         assert_eq!(ticket.fingerprint, fp);
-        assert!(ticket.title.contains(msg) || msg == "provider down", "{ticket:?}");
+        assert!(
+            ticket.title.contains(msg) || msg == "provider down",
+            "{ticket:?}"
+        );
     }
 }
 
@@ -101,4 +105,38 @@ fn a_hand_built_stack_links_only_with_tickets_below_json() {
             .count();
         assert_eq!(linked, if tickets_first { 4 } else { 0 }, "{tickets_first}");
     }
+}
+
+#[test]
+fn an_error_reported_again_names_the_ticket_it_was_counted_in() {
+    let dir = TempDir::new("ticket-fingerprint-repeat");
+    let db = dir.path().join("tickets.db");
+    let capture = Capture::new();
+    let (dispatch, guard) = taskwire::builder()
+        .json(capture.clone())
+        .tickets_db(&db)
+        .build()
+        .expect("build");
+    tracing::dispatcher::with_default(&dispatch, || {
+        let _outer = tracing::info_span!("charge").entered();
+        {
+            let _inner = tracing::info_span!("write_ledger").entered();
+            tracing::error!(error = "ledger timed out", "write failed");
+        }
+        // the same error, reported again by the enclosing span: one occurrence
+        tracing::error!(error = "ledger timed out", "charge failed");
+    });
+    guard.flush_tickets().expect("flush");
+    drop(guard);
+    let lines = fingerprints(&capture);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].1.is_some(), "{lines:?}");
+    assert_eq!(lines[0].1, lines[1].1, "the repeat names the first report's ticket");
+    let store = Sqlite::open(&db).expect("reopen");
+    let tickets = store
+        .list(&taskwire::tickets::store::ListQuery::default())
+        .expect("list");
+    assert_eq!(tickets.len(), 1, "{tickets:?}");
+    assert_eq!(Some(&tickets[0].fingerprint), lines[0].1.as_ref());
+    assert_eq!(tickets[0].count, 1);
 }

@@ -301,9 +301,14 @@ where
         }
         // in no ticket until counted below
         event_ticket::set(event, None);
-        if repeats::is_repeat(self.id, event, &ctx) {
-            return;
-        }
+        let error = match repeats::check(self.id, event, &ctx) {
+            repeats::Check::Repeat(fingerprint) => {
+                // the occurrence reported again: its line names the first report's ticket
+                event_ticket::set(event, Some(fingerprint));
+                return;
+            }
+            repeats::Check::New(error) => error,
+        };
         let now = Timestamp::from(self.clock.time(event)).as_micros();
         with_site(
             self.id,
@@ -322,5 +327,8 @@ where
                 Site::Dynamic => self.dynamic(event, &ctx, now),
             },
         );
+        if let (Some(hash), Some(fingerprint)) = (error, event_ticket::get(event)) {
+            repeats::note(self.id, hash, fingerprint, event, &ctx);
+        }
     }
 }
