@@ -131,7 +131,10 @@ fn an_error_reported_again_names_the_ticket_it_was_counted_in() {
     let lines = fingerprints(&capture);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[0].1.is_some(), "{lines:?}");
-    assert_eq!(lines[0].1, lines[1].1, "the repeat names the first report's ticket");
+    assert_eq!(
+        lines[0].1, lines[1].1,
+        "the repeat names the first report's ticket"
+    );
     let store = Sqlite::open(&db).expect("reopen");
     let tickets = store
         .list(&taskwire::tickets::store::ListQuery::default())

@@ -13,56 +13,15 @@
 
 mod support;
 
-use std::fs::File;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use support::{count_lines, generate};
+use support::{best_of_3, count_lines, Input};
 
 /// The least `taskwire tail` must show per second.
 const FLOOR_LINES_PER_S: f64 = 200_000.0;
 
-fn best_of_3(args: &[&str], stdin: Option<&std::path::Path>) -> Duration {
-    (0..3)
-        .map(|_| {
-            let input = match stdin {
-                Some(p) => Stdio::from(File::open(p).expect("the input opens")),
-                None => Stdio::null(),
-            };
-            let start = Instant::now();
-            let status = Command::new(env!("CARGO_BIN_EXE_taskwire"))
-                .args(args)
-                .env_remove("TASKWIRE_CONFIG")
-                .stdin(input)
-                .stdout(Stdio::null())
-                .status()
-                .expect("the taskwire binary runs");
-            assert!(status.success());
-            start.elapsed()
-        })
-        .min()
-        .expect("three runs")
-}
-
 fn main() {
-    let (front, back) = generate();
-    let (f, b) = (
-        front.to_str().expect("a UTF-8 path"),
-        back.to_str().expect("a UTF-8 path"),
-    );
-    let bytes = std::fs::metadata(&front).expect("front.log").len()
-        + std::fs::metadata(&back).expect("back.log").len();
-    let lines = count_lines(&front) + count_lines(&back);
-    println!(
-        "input: {:.1} MB in {lines} lines ({} bytes/line), {}",
-        bytes as f64 / 1e6,
-        bytes as usize / lines,
-        if cfg!(debug_assertions) {
-            "DEBUG build: numbers are meaningless"
-        } else {
-            "release build"
-        }
-    );
+    let input = Input::generate();
+    let (front, lines) = (&input.front, input.lines);
+    let (f, b) = (input.front_str(), input.back_str());
     let mut pretty = 0.0;
     for (label, args, stdin) in [
         (
@@ -88,7 +47,7 @@ fn main() {
     ] {
         let took = best_of_3(&args, stdin);
         let n = if stdin.is_some() {
-            count_lines(&front)
+            count_lines(front)
         } else {
             lines
         };

@@ -12,51 +12,16 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use support::{count_lines, generate};
-
-fn best_of_3(args: &[&str]) -> Duration {
-    (0..3)
-        .map(|_| {
-            let start = Instant::now();
-            let status = Command::new(env!("CARGO_BIN_EXE_taskwire"))
-                .args(args)
-                .stdout(Stdio::null())
-                .status()
-                .expect("the taskwire binary runs");
-            assert!(status.success());
-            start.elapsed()
-        })
-        .min()
-        .expect("three runs")
-}
+use support::{best_of_3, Input};
 
 /// Times every `tree` mode on the generated logs; fails below 100 MB/s for the text tree in an
 /// optimised build.
 fn main() {
-    // Bump the folder name when the generator changes.
-    let (front, back) = generate();
-    let (f, b) = (
-        front.to_str().expect("a UTF-8 path"),
-        back.to_str().expect("a UTF-8 path"),
-    );
-    let bytes = std::fs::metadata(&front).expect("front.log").len()
-        + std::fs::metadata(&back).expect("back.log").len();
-    let lines = count_lines(&front) + count_lines(&back);
-    println!(
-        "input: {:.1} MB in {lines} lines ({} bytes/line), {}",
-        bytes as f64 / 1e6,
-        bytes as usize / lines,
-        if cfg!(debug_assertions) {
-            "DEBUG build: numbers are meaningless"
-        } else {
-            "release build"
-        }
-    );
+    let input = Input::generate();
+    let (front, bytes) = (&input.front, input.bytes);
+    let (f, b) = (input.front_str(), input.back_str());
     // a trace in the middle of the input
-    let text = std::fs::read_to_string(&front).expect("front.log is UTF-8");
+    let text = std::fs::read_to_string(front).expect("front.log is UTF-8");
     let at = text[text.len() / 2..]
         .find("\"trace_id\":\"")
         .expect("a trace id")
@@ -71,7 +36,7 @@ fn main() {
         ("tree --failed", vec!["tree", "--failed", b, f]),
         ("tree --trace <id>", vec!["tree", "--trace", &trace, b, f]),
     ] {
-        let took = best_of_3(&args);
+        let took = best_of_3(&args, None);
         let mbs = bytes as f64 / 1e6 / took.as_secs_f64();
         println!(
             "{label:<20} {:>7.0} ms  {mbs:>6.0} MB/s",

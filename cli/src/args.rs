@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 use taskwire_explore::query::Query;
 
 /// When to color the text output.
@@ -17,6 +17,25 @@ pub(crate) enum ColorWhen {
     Always,
     /// Never.
     Never,
+}
+
+/// `--color WHEN` and `--no-color`, for the commands that color text.
+#[derive(Args, Debug, Clone, Copy)]
+pub(crate) struct ColorArgs {
+    /// When to color the output.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+
+    /// Same as `--color never`.
+    #[arg(long)]
+    no_color: bool,
+}
+
+impl ColorArgs {
+    /// Whether to color.
+    pub(crate) fn enabled(self) -> bool {
+        self.color.enabled(self.no_color)
+    }
 }
 
 impl ColorWhen {
@@ -100,6 +119,27 @@ pub(crate) fn stdin_has_input() -> bool {
     {
         !std::io::stdin().is_terminal()
     }
+}
+
+/// The query of the leading words of `args` and of `-q` (`extra`), and the files after the
+/// words; a query that does not parse is reported, and the exit status (2) returned.
+pub(crate) fn query_and_files<'a>(
+    args: &'a [String],
+    extra: Option<&Query>,
+) -> Result<(Query, &'a [String]), std::process::ExitCode> {
+    let (words, files) = split_query(args);
+    let query = match words.parse::<Query>() {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("taskwire: the query `{words}`: {e}");
+            return Err(std::process::ExitCode::from(2));
+        }
+    };
+    let mut terms = query.terms().to_vec();
+    if let Some(q) = extra {
+        terms.extend(q.terms().iter().cloned());
+    }
+    Ok((Query::new(terms), files))
 }
 
 /// Microseconds since the epoch, now.

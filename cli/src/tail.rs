@@ -18,7 +18,7 @@ use taskwire_explore::pretty::Pretty;
 use taskwire_explore::query::{Matcher, Query};
 use taskwire_explore::source::{self, Lines, Source};
 
-use crate::args::{now_us, parse_query, parse_trace_id, split_query, ColorWhen};
+use crate::args::{now_us, parse_query, parse_trace_id, query_and_files, ColorArgs};
 
 /// How long `-f` waits when nothing new came, before looking again.
 const IDLE: Duration = Duration::from_millis(100);
@@ -64,13 +64,8 @@ pub struct TailArgs {
     #[arg(long)]
     json: bool,
 
-    /// When to color the output.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
-    color: ColorWhen,
-
-    /// Same as `--color never`.
-    #[arg(long)]
-    no_color: bool,
+    #[command(flatten)]
+    color: ColorArgs,
 
     #[command(flatten)]
     config: crate::config::ConfigArgs,
@@ -119,19 +114,10 @@ fn looks_like_record(line: &[u8]) -> bool {
 
 /// Runs `taskwire tail`.
 pub fn run(args: TailArgs) -> ExitCode {
-    let (words, files) = split_query(&args.args);
-    let mut query = match words.parse::<Query>() {
+    let (query, files) = match query_and_files(&args.args, args.query.as_ref()) {
         Ok(q) => q,
-        Err(e) => {
-            eprintln!("taskwire: the query `{words}`: {e}");
-            return ExitCode::from(2);
-        }
+        Err(status) => return status,
     };
-    if let Some(q) = &args.query {
-        let mut terms = query.terms().to_vec();
-        terms.extend(q.terms().iter().cloned());
-        query = Query::new(terms);
-    }
     let files: Vec<PathBuf> = if files.is_empty() {
         match args.config.load() {
             Ok(cfg) => crate::config::default_logs(cfg.as_ref()),
@@ -145,7 +131,7 @@ pub fn run(args: TailArgs) -> ExitCode {
     };
     let mut sink = Sink {
         pretty: Pretty::new()
-            .with_color(!args.json && args.color.enabled(args.no_color))
+            .with_color(!args.json && args.color.enabled())
             .with_highlight(args.trace),
         matcher: (!query.is_empty()).then(|| Matcher::new(&query, now_us())),
         json: args.json,

@@ -2,10 +2,83 @@
 //! tasks are the remote parents of `back`'s request tasks; ~30 % of lines are `task.end`
 //! records, 2 % of traces fail with ERROR events, the rest are INFO/DEBUG events), generated
 //! deterministically into the target's temporary folder once and shared by every bench.
+// Each bench uses a part of this module.
+#![allow(dead_code)]
 
 use std::fmt::Write as _;
+use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The generated logs, described once on standard output.
+pub(crate) struct Input {
+    pub(crate) front: PathBuf,
+    pub(crate) back: PathBuf,
+    /// Both files' size.
+    pub(crate) bytes: u64,
+    /// Both files' lines.
+    pub(crate) lines: usize,
+}
+
+impl Input {
+    /// Generates the logs (once) and prints their size and the build's kind.
+    pub(crate) fn generate() -> Input {
+        let (front, back) = generate();
+        let bytes = std::fs::metadata(&front).expect("front.log").len()
+            + std::fs::metadata(&back).expect("back.log").len();
+        let lines = count_lines(&front) + count_lines(&back);
+        println!(
+            "input: {:.1} MB in {lines} lines ({} bytes/line), {}",
+            bytes as f64 / 1e6,
+            bytes as usize / lines,
+            if cfg!(debug_assertions) {
+                "DEBUG build: numbers are meaningless"
+            } else {
+                "release build"
+            }
+        );
+        Input {
+            front,
+            back,
+            bytes,
+            lines,
+        }
+    }
+
+    pub(crate) fn front_str(&self) -> &str {
+        self.front.to_str().expect("a UTF-8 path")
+    }
+
+    pub(crate) fn back_str(&self) -> &str {
+        self.back.to_str().expect("a UTF-8 path")
+    }
+}
+
+/// The best of three runs of the `taskwire` binary with `args` (standard input from `stdin`,
+/// output to /dev/null).
+pub(crate) fn best_of_3(args: &[&str], stdin: Option<&Path>) -> Duration {
+    (0..3)
+        .map(|_| {
+            let input = match stdin {
+                Some(p) => Stdio::from(File::open(p).expect("the input opens")),
+                None => Stdio::null(),
+            };
+            let start = Instant::now();
+            let status = Command::new(env!("CARGO_BIN_EXE_taskwire"))
+                .args(args)
+                .env_remove("TASKWIRE_CONFIG")
+                .stdin(input)
+                .stdout(Stdio::null())
+                .status()
+                .expect("the taskwire binary runs");
+            assert!(status.success());
+            start.elapsed()
+        })
+        .min()
+        .expect("three runs")
+}
 
 const TARGET_BYTES: usize = 200_000_000;
 
@@ -122,7 +195,7 @@ impl Log {
 
 /// Writes `front.log` and `back.log` (together about [`TARGET_BYTES`]) into the target's
 /// temporary folder, once; returns their paths.
-pub(crate) fn generate() -> (PathBuf, PathBuf) {
+fn generate() -> (PathBuf, PathBuf) {
     // Bump the folder name when the generator changes.
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("taskwire-tree-throughput-v1");
     std::fs::create_dir_all(&dir).expect("the input folder can be created");

@@ -19,7 +19,7 @@ use clap::Args;
 use taskwire_explore::query::{Query, Term};
 use taskwire_explore::source::{self, Source};
 
-use crate::args::{now_us, parse_query, parse_trace_id, plural, split_query, ColorWhen};
+use crate::args::{now_us, parse_query, parse_trace_id, plural, query_and_files, ColorArgs};
 use crate::config::ConfigArgs;
 use build::{build, Keep};
 use read::Reader;
@@ -65,13 +65,8 @@ pub struct TreeArgs {
     #[arg(long)]
     json: bool,
 
-    /// When to color the output.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
-    color: ColorWhen,
-
-    /// Same as `--color never`.
-    #[arg(long)]
-    no_color: bool,
+    #[command(flatten)]
+    color: ColorArgs,
 
     /// The tickets store, to show the ticket of each error (`[ticket #3]`): a SQLite file or a
     /// MongoDB connection string (default: taskwire.toml's).
@@ -119,18 +114,11 @@ pub fn print_trees(files: &[PathBuf], out: &mut dyn Write) -> io::Result<u64> {
 
 /// Runs `taskwire tree`.
 pub fn run(args: TreeArgs) -> ExitCode {
-    let (words, files) = split_query(&args.args);
-    let mut query = match words.parse::<Query>() {
+    let (mut query, files) = match query_and_files(&args.args, args.query.as_ref()) {
         Ok(q) => q,
-        Err(e) => {
-            eprintln!("taskwire: the query `{words}`: {e}");
-            return ExitCode::from(2);
-        }
+        Err(status) => return status,
     };
     let mut terms = query.terms().to_vec();
-    if let Some(q) = args.query {
-        terms.extend(q.terms().iter().cloned());
-    }
     if let Some(t) = args.trace {
         terms.push(Term::TraceId(t));
     }
@@ -153,7 +141,7 @@ pub fn run(args: TreeArgs) -> ExitCode {
         files,
         failed: args.failed,
         json: args.json,
-        color: !args.json && args.color.enabled(args.no_color),
+        color: !args.json && args.color.enabled(),
         store,
     })
 }
