@@ -6,6 +6,7 @@
 
 mod args;
 mod config;
+mod store;
 pub mod tail;
 mod text;
 pub mod tickets;

@@ -19,12 +19,10 @@ use serde_json::json;
 use taskwire_tickets::store::{
     ListQuery, Mute, OccurrenceQuery, Sort, Status, TicketId, TicketReader, TicketTriage, Timestamp,
 };
-#[cfg(feature = "mongodb")]
-use taskwire_tickets::MongoDb;
-use taskwire_tickets::Sqlite;
 
 use crate::args::ColorWhen;
-use crate::config::{is_mongodb_uri, Config, ConfigArgs};
+use crate::config::{Config, ConfigArgs};
+use crate::store::{chain, no_database, open, Access, Failure, Tickets};
 
 /// Arguments of `taskwire tickets`.
 #[derive(Args, Debug)]
@@ -169,93 +167,6 @@ struct ShowArgs {
     color: ColorWhen,
 }
 
-/// Why a command failed, with the exit code.
-struct Failure(String);
-
-/// What a command does to the database: read it, or change tickets in it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Access {
-    /// `list`, `show`: a read-only open that creates, migrates and changes nothing.
-    Read,
-    /// `resolve`, `mute`, `reopen`, `delete`: a writable open of an existing taskwire
-    /// database, which refuses any other file rather than adding tables to it.
-    Triage,
-}
-
-/// What the commands use of a store: its query and triage sides (never the layer's write
-/// side).
-trait Tickets: TicketReader + TicketTriage {}
-
-impl<T: TicketReader + TicketTriage + ?Sized> Tickets for T {}
-
-fn open(db: Option<&Path>, prefix: &str, access: Access) -> Result<Box<dyn Tickets>, Failure> {
-    let Some(path) = db else {
-        return Err(no_database());
-    };
-    if let Some(uri) = path.to_str().filter(|p| is_mongodb_uri(p)) {
-        return open_mongodb(uri, prefix);
-    }
-    if !path.is_file() {
-        return Err(Failure(format!(
-            "{}: no such database file",
-            path.display()
-        )));
-    }
-    let builder = Sqlite::builder(path)
-        .with_prefix(prefix)
-        .with_busy_timeout(Duration::from_secs(5));
-    match access {
-        Access::Read => builder.open_read_only(),
-        Access::Triage => builder.open_existing(),
-    }
-    .map(|s| Box::new(s) as Box<dyn Tickets>)
-    .map_err(|e| Failure(chain(&e)))
-}
-
-fn no_database() -> Failure {
-    Failure(
-        "no database: pass --db PATH, set TASKWIRE_DB, or name the store in taskwire.toml \
-         ([tickets] store = \"tickets.db\")"
-            .into(),
-    )
-}
-
-#[cfg(feature = "mongodb")]
-fn open_mongodb(uri: &str, prefix: &str) -> Result<Box<dyn Tickets>, Failure> {
-    // An interactive command: give up on an unreachable server sooner than the layer does.
-    MongoDb::builder(uri)
-        .with_prefix(prefix)
-        .with_server_selection_timeout(Duration::from_secs(5))
-        .with_connect_timeout(Duration::from_secs(5))
-        .open()
-        .map(|s| Box::new(s) as Box<dyn Tickets>)
-        .map_err(|e| Failure(chain(&e)))
-}
-
-#[cfg(not(feature = "mongodb"))]
-fn open_mongodb(_uri: &str, _prefix: &str) -> Result<Box<dyn Tickets>, Failure> {
-    Err(Failure(
-        "this taskwire was built without MongoDB support; install it with \
-         `cargo install taskwire-cli --features mongodb`"
-            .into(),
-    ))
-}
-
-/// An error and its sources, `: `-joined.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let text = c.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        cur = c.source();
-    }
-    s
-}
-
 /// Prints the tickets of the database at `db` (every status, most recently seen first) as
 /// the table `taskwire tickets list --status all` prints, and returns how many there are.
 /// For programs that show their own tickets, like the demo.
@@ -276,22 +187,6 @@ pub fn print_tickets(db: &Path, out: &mut dyn Write) -> io::Result<u64> {
     let total = store.count(&q).map_err(|e| io::Error::other(chain(&e)))?;
     render::list(out, &tickets, total, 0, Timestamp::now().as_micros())?;
     Ok(total)
-}
-
-/// The ids of the tickets with these fingerprints in the store at `db` (those it has).
-pub(crate) fn ticket_ids(
-    db: &Path,
-    prefix: &str,
-    fingerprints: &[u64],
-) -> Result<std::collections::HashMap<u64, i64>, String> {
-    let store = open(Some(db), prefix, Access::Read).map_err(|Failure(m)| m)?;
-    let mut ids = std::collections::HashMap::new();
-    for &fp in fingerprints {
-        if let Some(t) = store.find(&format!("{fp:016x}")).map_err(|e| chain(&e))? {
-            ids.insert(fp, t.id.0);
-        }
-    }
-    Ok(ids)
 }
 
 /// Runs `taskwire tickets`.

@@ -256,7 +256,7 @@ fn link_tickets(forest: &mut build::Forest, db: &std::path::Path, prefix: &str) 
     }
     fingerprints.sort_unstable();
     fingerprints.dedup();
-    match crate::tickets::ticket_ids(db, prefix, &fingerprints) {
+    match crate::store::ticket_ids(db, prefix, &fingerprints) {
         Ok(ids) => {
             for e in &mut forest.errors {
                 e.ticket = e.fingerprint.and_then(|fp| ids.get(&fp).copied());
