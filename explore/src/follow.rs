@@ -4,7 +4,7 @@
 //! lines appended since the last poll. It notices the two ways logs are rotated:
 //!
 //! - **renamed and recreated** (`app.jsonl` → `app.jsonl.1`, a new `app.jsonl`): the name now
-//!   points to another file (another device and inode). The old file is read to its end first
+//!   points to another file (another device and inode; on Unix). The old file is read to its end first
 //!   (a writer may have written its last lines after the rename), then the new file from its
 //!   start. While the name points to nothing (renamed, not yet recreated) the old file is
 //!   still read.
