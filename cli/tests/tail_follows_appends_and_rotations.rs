@@ -177,3 +177,38 @@ fn a_followed_query_shows_only_matching_records_and_marks_the_trace() {
     assert_eq!(tail.next(), "  10:00:02.000 WARN  back slow [0af76519]");
     assert_eq!(tail.next(), "▶ 10:00:03.000 ERROR back declined [4bf92f35]");
 }
+
+#[test]
+fn followed_standard_input_is_shown_as_it_comes_and_ends_with_it() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taskwire"))
+        .args(["tail", "-f", "--color", "never", "-"])
+        .env_remove("TASKWIRE_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("taskwire starts");
+    let mut input = child.stdin.take().expect("piped");
+    let (tx, rx) = mpsc::channel();
+    let out = child.stdout.take().expect("piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // one record at a time: each is shown before the next is written
+    for n in 1..=3 {
+        input
+            .write_all(record(n, "live").as_bytes())
+            .expect("write to the tail");
+        input.flush().expect("flush");
+        let line = rx.recv_timeout(PATIENCE).expect("the record is shown");
+        assert_eq!(line, shown(n, "live"));
+    }
+    drop(input);
+    let status = child.wait().expect("taskwire ends when its input does");
+    assert!(status.success(), "{status}");
+}
