@@ -1,0 +1,1 @@
+//! The taskwire web UI.
