@@ -3,6 +3,7 @@
 //! (`docs/cli.md`); [`tree::print_trees`] and [`tickets::print_tickets`] let a program print its
 //! own task trees and tickets.
 
+pub mod serve;
 mod text;
 pub mod tickets;
 pub mod tree;

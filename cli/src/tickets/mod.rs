@@ -158,11 +158,11 @@ struct ShowArgs {
 }
 
 /// Why a command failed, with the exit code.
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
 /// What a command does to the database: read it, or change tickets in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Access {
+pub(crate) enum Access {
     /// `list`, `show`: a read-only open that creates, migrates and changes nothing.
     Read,
     /// `resolve`, `mute`, `reopen`, `delete`: a writable open of an existing taskwire
@@ -172,11 +172,15 @@ enum Access {
 
 /// What the commands use of a store: its query and triage sides (never the layer's write
 /// side).
-trait Tickets: TicketReader + TicketTriage {}
+pub(crate) trait Tickets: TicketReader + TicketTriage {}
 
 impl<T: TicketReader + TicketTriage + ?Sized> Tickets for T {}
 
-fn open(db: Option<&Path>, prefix: &str, access: Access) -> Result<Box<dyn Tickets>, Failure> {
+pub(crate) fn open(
+    db: Option<&Path>,
+    prefix: &str,
+    access: Access,
+) -> Result<Box<dyn Tickets>, Failure> {
     let Some(path) = db else {
         return Err(Failure(
             "no database: pass --db PATH or set TASKWIRE_DB".into(),
@@ -227,7 +231,7 @@ fn open_mongodb(_uri: &str, _prefix: &str) -> Result<Box<dyn Tickets>, Failure> 
 }
 
 /// An error and its sources, `: `-joined.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
