@@ -83,7 +83,7 @@ async fn list_filter_open_and_resolve_a_ticket() {
     ] {
         assert!(body.contains(expected), "{expected:?} missing from the ticket page");
     }
-    support::screenshot(&c, "ticket").await;
+    support::screenshot_tall(&c, "ticket").await;
 
     // Resolve it: it leaves the open list and shows in the resolved one.
     c.find(Locator::Css("form[action$='/resolve'] button"))
@@ -92,7 +92,16 @@ async fn list_filter_open_and_resolve_a_ticket() {
         .click()
         .await
         .unwrap();
-    let status = c.find(Locator::Css("p.meta .status")).await.unwrap().text().await.unwrap();
+    // The form posts, the answer redirects back to the ticket: wait for its new status.
+    let status = c
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css("p.meta .status.resolved"))
+        .await
+        .expect("the ticket shows as resolved")
+        .text()
+        .await
+        .unwrap();
     assert_eq!(status, "resolved");
     c.goto(&format!("{base}/tickets")).await.unwrap();
     let open = titles(&c).await;
@@ -152,7 +161,7 @@ async fn hostile_titles_fields_and_values_run_no_script() {
         if text.contains("broke") {
             assert!(text.contains("javascript:window.__pwned=true"), "shown as text");
             assert!(text.contains("<img src=x onerror=window.__pwned=true>"), "field name as text");
-            support::screenshot(&c, "hostile").await;
+            support::screenshot_tall(&c, "hostile").await;
         }
     }
     c.close().await.unwrap();

@@ -133,6 +133,24 @@ pub async fn screenshot(client: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).expect("the screenshot is written");
 }
 
+/// Like [`screenshot`], with the window made as tall as the page (at most 2,400 pixels)
+/// first and set back after.
+pub async fn screenshot_tall(client: &Client, name: &str) {
+    if std::env::var("TASKWIRE_SCREENSHOTS").as_deref() != Ok("1") {
+        return;
+    }
+    let height = client
+        .execute("return document.documentElement.scrollHeight;", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(1000)
+        .clamp(1000, 2400) as u32;
+    client.set_window_size(1280, height + 120).await.expect("the window resizes");
+    screenshot(client, name).await;
+    client.set_window_size(1280, 1000).await.expect("the window resizes");
+}
+
 /// `true` when no injected script ran on the current page.
 pub async fn not_pwned(client: &Client) -> bool {
     client

@@ -108,7 +108,7 @@ fn render(d: &Detail, csrf: &str) -> Markup {
             @if let Some(s) = &t.service { " · " (s) }
             " · " (t.target)
             @if let Some(f) = &t.file { " · " (f) @if let Some(n) = t.line { ":" (n) } }
-            @if let Some(m) = &t.module { " · " (m) }
+            @if let Some(m) = t.module.as_ref().filter(|m| **m != t.target) { " · " (m) }
         }
         (actions(t, csrf))
         section.overview {
