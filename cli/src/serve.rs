@@ -36,7 +36,12 @@ pub struct ServeArgs {
     bind: SocketAddr,
 
     /// The access token every request must show (needed for a non-loopback address).
-    #[arg(long, env = "TASKWIRE_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "TASKWIRE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     token: Option<String>,
 }
 

@@ -18,7 +18,10 @@ fn a_non_loopback_address_without_a_token_is_refused_with_exit_2() {
             .expect("taskwire runs");
         assert_eq!(o.status.code(), Some(2), "{bind}");
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("without an access token") && err.contains("--token"), "{err}");
+        assert!(
+            err.contains("without an access token") && err.contains("--token"),
+            "{err}"
+        );
     }
 }
 
@@ -35,7 +38,11 @@ impl Drop for Server {
 /// The status line of a GET of `path` with `extra` header lines.
 fn get(addr: &str, path: &str, extra: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("the server accepts");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut answer = String::new();
     s.read_to_string(&mut answer).expect("an answer");
     answer
@@ -72,8 +79,16 @@ fn with_a_token_the_server_answers_only_requests_that_show_it() {
     let refused = get(&addr, "/tickets", "");
     assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
     assert!(!refused.contains(token));
-    let ok = get(&addr, "/tickets", &format!("Authorization: Bearer {token}\r\n"));
-    assert!(ok.starts_with("HTTP/1.1 200"), "{}", &ok[..ok.len().min(300)]);
+    let ok = get(
+        &addr,
+        "/tickets",
+        &format!("Authorization: Bearer {token}\r\n"),
+    );
+    assert!(
+        ok.starts_with("HTTP/1.1 200"),
+        "{}",
+        &ok[..ok.len().min(300)]
+    );
     assert!(ok.contains("<h1>Tickets</h1>"));
     let login = get(&addr, &format!("/tickets?token={token}"), "");
     assert!(login.starts_with("HTTP/1.1 303"), "{login}");

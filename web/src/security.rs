@@ -73,7 +73,9 @@ impl std::error::Error for BindError {}
 pub fn check_bind(addr: SocketAddr, has_token: bool) -> Result<(), BindError> {
     let loopback = match addr.ip() {
         IpAddr::V4(ip) => ip.is_loopback(),
-        IpAddr::V6(ip) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        IpAddr::V6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
     };
     if loopback || has_token {
         Ok(())
@@ -293,7 +295,12 @@ mod tests {
 
     #[test]
     fn loopback_binds_need_no_token_and_others_do() {
-        for a in ["127.0.0.1:1", "127.1.2.3:1", "[::1]:1", "[::ffff:127.0.0.1]:1"] {
+        for a in [
+            "127.0.0.1:1",
+            "127.1.2.3:1",
+            "[::1]:1",
+            "[::ffff:127.0.0.1]:1",
+        ] {
             assert!(check_bind(a.parse().unwrap(), false).is_ok(), "{a}");
         }
         for a in ["0.0.0.0:1", "10.0.0.1:1", "[::]:1", "192.168.1.2:1"] {

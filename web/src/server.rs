@@ -101,10 +101,7 @@ pub(crate) struct AppState {
 /// # let _: axum::Router = app;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn router(
-    store: Box<dyn TicketStore + Send>,
-    options: Options,
-) -> Result<Router, RouterError> {
+pub fn router(store: Box<dyn TicketStore + Send>, options: Options) -> Result<Router, RouterError> {
     let state = AppState {
         store: Shared(Arc::new(Mutex::new(store))),
         secrets: Arc::new(Secrets::new(options.token).map_err(RouterError)?),
@@ -113,7 +110,10 @@ pub fn router(
         .route("/", get(pages::tickets::root))
         .route("/tickets", get(pages::tickets::list::page))
         .route("/tickets/{id}", get(pages::tickets::detail::page))
-        .route("/tickets/{id}/{action}", post(pages::tickets::actions::post))
+        .route(
+            "/tickets/{id}/{action}",
+            post(pages::tickets::actions::post),
+        )
         .route("/traces", get(pages::traces::page))
         .route("/api/tickets", get(pages::tickets::api::list))
         .route("/api/tickets/{id}", get(pages::tickets::api::detail))

@@ -20,7 +20,9 @@ fn client() -> reqwest::Client {
 
 /// The CSRF token in the forms of a ticket page.
 fn csrf_of(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect("a form with the CSRF token");
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with the CSRF token");
     let rest = &page[at + 19..];
     rest[..rest.find('"').expect("the value ends")].to_owned()
 }
@@ -37,7 +39,12 @@ fn status_of(db: &std::path::Path, id: i64) -> Status {
 async fn a_post_without_the_csrf_token_or_from_another_origin_changes_nothing() {
     let dir = TempDir::new("web-csrf");
     let db = support::filled(&dir);
-    let id = Sqlite::open_read_only(&db).unwrap().list(&ListQuery::default()).unwrap()[0].id.0;
+    let id = Sqlite::open_read_only(&db)
+        .unwrap()
+        .list(&ListQuery::default())
+        .unwrap()[0]
+        .id
+        .0;
     let base = support::serve(&db, None).await;
     let http = client();
     let url = format!("{base}/tickets/{id}/resolve");
@@ -52,9 +59,19 @@ async fn a_post_without_the_csrf_token_or_from_another_origin_changes_nothing() 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "a wrong token");
-    let page = http.get(format!("{base}/tickets/{id}")).send().await.unwrap().text().await.unwrap();
+    let page = http
+        .get(format!("{base}/tickets/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = csrf_of(&page);
-    for (name, value) in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")] {
+    for (name, value) in [
+        ("origin", "http://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
         let r = http
             .post(&url)
             .header("content-type", "application/x-www-form-urlencoded")
@@ -66,11 +83,19 @@ async fn a_post_without_the_csrf_token_or_from_another_origin_changes_nothing() 
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{name}: {value}");
     }
     for action in ["mute", "reopen", "delete"] {
-        let r = http.post(format!("{base}/tickets/{id}/{action}")).send().await.unwrap();
+        let r = http
+            .post(format!("{base}/tickets/{id}/{action}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{action}");
     }
     let r = http.get(&url).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "no change by GET");
+    assert_eq!(
+        r.status(),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "no change by GET"
+    );
     assert_eq!(status_of(&db, id), Status::Open);
 
     // The page's own form, from its own origin, works.
@@ -94,14 +119,29 @@ async fn with_a_token_every_request_needs_it_and_it_is_never_echoed() {
     let base = support::serve(&db, Some(token)).await;
     let http = client();
 
-    for path in ["/", "/tickets", "/tickets/1", "/api/tickets", "/assets/style.css", "/nope"] {
+    for path in [
+        "/",
+        "/tickets",
+        "/tickets/1",
+        "/api/tickets",
+        "/assets/style.css",
+        "/nope",
+    ] {
         let r = http.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
         assert!(!r.text().await.unwrap().contains(token));
     }
-    let r = http.post(format!("{base}/tickets/1/delete")).send().await.unwrap();
+    let r = http
+        .post(format!("{base}/tickets/1/delete"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = http.get(format!("{base}/tickets?token=tok-3f9a2")).send().await.unwrap();
+    let r = http
+        .get(format!("{base}/tickets?token=tok-3f9a2"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a wrong login token");
     let r = http
         .get(format!("{base}/tickets"))
@@ -128,7 +168,10 @@ async fn with_a_token_every_request_needs_it_and_it_is_never_echoed() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/tickets?status=all");
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     assert!(!cookie.contains(token), "{cookie}");
     let session = cookie.split(';').next().unwrap().to_owned();
     let r = http
@@ -147,26 +190,64 @@ async fn every_answer_carries_the_security_headers() {
     let db = support::filled(&dir);
     let base = support::serve(&db, None).await;
     let http = client();
-    for path in ["/tickets", "/tickets/1", "/tickets/999999", "/api/tickets", "/assets/app.js", "/nope"] {
+    for path in [
+        "/tickets",
+        "/tickets/1",
+        "/tickets/999999",
+        "/api/tickets",
+        "/assets/app.js",
+        "/nope",
+    ] {
         let r = http.get(format!("{base}{path}")).send().await.unwrap();
         let h = r.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
         assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["referrer-policy"], "same-origin", "{path}");
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
     }
     // No inline script or style attribute on a page (the CSP would block them anyway).
-    let page = http.get(format!("{base}/tickets?status=all")).send().await.unwrap().text().await.unwrap();
-    assert_eq!(page.matches("<script").count(), 1, "only the embedded script's tag");
+    let page = http
+        .get(format!("{base}/tickets?status=all"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "only the embedded script's tag"
+    );
     assert!(page.contains("<script src=\"/assets/app.js\" defer></script>"));
     assert!(!page.contains(" style="));
     // The JSON API has the hostile values whole, as JSON strings.
-    let api = http.get(format!("{base}/api/tickets?status=all&limit=100")).send().await.unwrap().text().await.unwrap();
+    let api = http
+        .get(format!("{base}/api/tickets?status=all&limit=100"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let api: serde_json::Value = serde_json::from_str(&api).unwrap();
-    let titles: Vec<&str> = api["tickets"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
-    assert!(titles.iter().any(|t| t.starts_with("<script>window.__pwned=true</script>")), "{titles:?}");
+    let titles: Vec<&str> = api["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles
+            .iter()
+            .any(|t| t.starts_with("<script>window.__pwned=true</script>")),
+        "{titles:?}"
+    );
 }

@@ -22,7 +22,11 @@ fn fill(path: &std::path::Path) {
         let mut groups = Vec::with_capacity(1000);
         for i in chunk * 1000..(chunk + 1) * 1000 {
             let mut seed = TicketSeed::new(
-                if i % 5 == 0 { Level::WARN } else { Level::ERROR },
+                if i % 5 == 0 {
+                    Level::WARN
+                } else {
+                    Level::ERROR
+                },
                 format!("app::module{}", i % 40),
             );
             seed.service = Some(["checkout", "billing", "search", "auth"][i % 4].into());
@@ -30,16 +34,38 @@ fn fill(path: &std::path::Path) {
             seed.line = Some(i as u32);
             let last = now - (i as i64 % 72) * HOUR / 2 - i as i64;
             let first = last - (i as i64 % 500) * HOUR;
-            let mut g = GroupUpdate::new(format!("fp{i:05}"), seed, 1 + (i as u64 * 7919) % 5000, Timestamp::from_micros(first), Timestamp::from_micros(last));
-            g.title = Some(format!("error {} in handler {} after <num> ms", i % 97, i % 13));
-            g.tags.push(TagCount { key: "release".into(), value: format!("1.{}.0", i % 6), count: 1 });
+            let mut g = GroupUpdate::new(
+                format!("fp{i:05}"),
+                seed,
+                1 + (i as u64 * 7919) % 5000,
+                Timestamp::from_micros(first),
+                Timestamp::from_micros(last),
+            );
+            g.title = Some(format!(
+                "error {} in handler {} after <num> ms",
+                i % 97,
+                i % 13
+            ));
+            g.tags.push(TagCount {
+                key: "release".into(),
+                value: format!("1.{}.0", i % 6),
+                count: 1,
+            });
             groups.push(g);
         }
-        store.write(&Batch::new(groups)).expect("the batch is written");
+        store
+            .write(&Batch::new(groups))
+            .expect("the batch is written");
     }
     // Some resolved and muted, as in a real stream.
     for id in (1..TICKETS as i64).step_by(7) {
-        store.resolve(taskwire_tickets::store::TicketId(id), None, Timestamp::now()).unwrap();
+        store
+            .resolve(
+                taskwire_tickets::store::TicketId(id),
+                None,
+                Timestamp::now(),
+            )
+            .unwrap();
     }
 }
 

@@ -36,8 +36,14 @@ async fn list_filter_open_and_resolve_a_ticket() {
         all.iter().any(|t| t == "payment for order <num> declined"),
         "{all:?}"
     );
-    assert!(all.iter().any(|t| t == "db timeout after <num> retries"), "{all:?}");
-    assert!(c.find(Locator::Css("svg.spark rect")).await.is_ok(), "a sparkline with a bar");
+    assert!(
+        all.iter().any(|t| t == "db timeout after <num> retries"),
+        "{all:?}"
+    );
+    assert!(
+        c.find(Locator::Css("svg.spark rect")).await.is_ok(),
+        "a sparkline with a bar"
+    );
     support::screenshot(&c, "tickets").await;
 
     // Filter by title text through the form.
@@ -50,9 +56,16 @@ async fn list_filter_open_and_resolve_a_ticket() {
         .await
         .unwrap();
     assert_eq!(titles(&c).await, ["payment for order <num> declined"]);
-    assert!(c.current_url().await.unwrap().as_str().contains("q=PAYMENT"));
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .contains("q=PAYMENT"));
     // A service nobody has matches nothing.
-    c.goto(&format!("{base}/tickets?service=billing")).await.unwrap();
+    c.goto(&format!("{base}/tickets?service=billing"))
+        .await
+        .unwrap();
     assert!(titles(&c).await.is_empty());
     c.goto(&format!("{base}/tickets?service=checkout&level=warn"))
         .await
@@ -69,10 +82,25 @@ async fn list_filter_open_and_resolve_a_ticket() {
         .unwrap();
     let url = c.current_url().await.unwrap().to_string();
     assert!(url.contains("/tickets/"), "{url}");
-    let facts = c.find(Locator::Css("dl.facts")).await.unwrap().text().await.unwrap();
-    assert!(facts.contains("Events\n5") || facts.contains("Events 5"), "{facts}");
+    let facts = c
+        .find(Locator::Css("dl.facts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        facts.contains("Events\n5") || facts.contains("Events 5"),
+        "{facts}"
+    );
     assert!(facts.contains("1.4.2"), "the release: {facts}");
-    let body = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    let body = c
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for expected in [
         "Status history",
         "charge_card",
@@ -81,7 +109,10 @@ async fn list_filter_open_and_resolve_a_ticket() {
         "/orders/{id}",
         "gold",
     ] {
-        assert!(body.contains(expected), "{expected:?} missing from the ticket page");
+        assert!(
+            body.contains(expected),
+            "{expected:?} missing from the ticket page"
+        );
     }
     support::screenshot_tall(&c, "ticket").await;
 
@@ -106,12 +137,16 @@ async fn list_filter_open_and_resolve_a_ticket() {
     c.goto(&format!("{base}/tickets")).await.unwrap();
     let open = titles(&c).await;
     assert!(!open.iter().any(|t| t.starts_with("payment")), "{open:?}");
-    c.goto(&format!("{base}/tickets?status=resolved")).await.unwrap();
-    assert_eq!(titles(&c).await, ["payment for order <num> declined"]);
-
-    c.goto(&format!("{base}/traces?trace=4bf92f3577b34da6a3ce929d0e0e4736"))
+    c.goto(&format!("{base}/tickets?status=resolved"))
         .await
         .unwrap();
+    assert_eq!(titles(&c).await, ["payment for order <num> declined"]);
+
+    c.goto(&format!(
+        "{base}/traces?trace=4bf92f3577b34da6a3ce929d0e0e4736"
+    ))
+    .await
+    .unwrap();
     support::screenshot(&c, "traces").await;
     c.close().await.unwrap();
 }
@@ -123,7 +158,9 @@ async fn hostile_titles_fields_and_values_run_no_script() {
     let base = support::serve(&db, None).await;
     let c = support::browser(&dir).await;
 
-    c.goto(&format!("{base}/tickets?status=all&limit=100")).await.unwrap();
+    c.goto(&format!("{base}/tickets?status=all&limit=100"))
+        .await
+        .unwrap();
     assert!(support::not_pwned(&c).await, "a script ran on the list");
     let all = titles(&c).await;
     let hostile = all
@@ -131,7 +168,10 @@ async fn hostile_titles_fields_and_values_run_no_script() {
         .find(|t| t.starts_with("<script>"))
         .unwrap_or_else(|| panic!("the hostile title is shown as text: {all:?}"));
     assert!(hostile.contains("onerror"), "{hostile}");
-    assert!(all.iter().any(|t| t.starts_with("huge: <script>")), "{all:?}");
+    assert!(
+        all.iter().any(|t| t.starts_with("huge: <script>")),
+        "{all:?}"
+    );
     assert_eq!(
         c.find_all(Locator::Css("main img")).await.unwrap().len(),
         0,
@@ -140,27 +180,62 @@ async fn hostile_titles_fields_and_values_run_no_script() {
 
     // Every ticket page: no script ran, the page is whole (heading, samples, fields).
     let mut links = Vec::new();
-    for a in c.find_all(Locator::Css("table.tickets td.title > a")).await.unwrap() {
+    for a in c
+        .find_all(Locator::Css("table.tickets td.title > a"))
+        .await
+        .unwrap()
+    {
         links.push(a.attr("href").await.unwrap().expect("an href"));
     }
     for link in links {
         c.goto(&format!("{base}{link}")).await.unwrap();
         assert!(support::not_pwned(&c).await, "a script ran on {link}");
-        assert!(c.find(Locator::Css("h1.ticket-title")).await.is_ok(), "{link}");
-        assert!(c.find(Locator::Css("section.samples")).await.is_ok(), "{link}");
-        assert_eq!(c.find_all(Locator::Css("main img, main script")).await.unwrap().len(), 0, "{link}");
+        assert!(
+            c.find(Locator::Css("h1.ticket-title")).await.is_ok(),
+            "{link}"
+        );
+        assert!(
+            c.find(Locator::Css("section.samples")).await.is_ok(),
+            "{link}"
+        );
+        assert_eq!(
+            c.find_all(Locator::Css("main img, main script"))
+                .await
+                .unwrap()
+                .len(),
+            0,
+            "{link}"
+        );
         // Only http(s) URLs became links.
         for a in c.find_all(Locator::Css("main a")).await.unwrap() {
             let href = a.attr("href").await.unwrap().unwrap_or_default();
-            assert!(!href.to_ascii_lowercase().contains("javascript"), "{link}: {href}");
+            assert!(
+                !href.to_ascii_lowercase().contains("javascript"),
+                "{link}: {href}"
+            );
         }
-        let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+        let text = c
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         if text.contains("huge:") {
-            assert!(text.contains("more bytes"), "the 1 MB value is cut for display");
+            assert!(
+                text.contains("more bytes"),
+                "the 1 MB value is cut for display"
+            );
         }
         if text.contains("broke") {
-            assert!(text.contains("javascript:window.__pwned=true"), "shown as text");
-            assert!(text.contains("<img src=x onerror=window.__pwned=true>"), "field name as text");
+            assert!(
+                text.contains("javascript:window.__pwned=true"),
+                "shown as text"
+            );
+            assert!(
+                text.contains("<img src=x onerror=window.__pwned=true>"),
+                "field name as text"
+            );
             support::screenshot_tall(&c, "hostile").await;
         }
     }

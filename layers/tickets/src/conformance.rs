@@ -27,8 +27,8 @@
 //! ```
 
 use crate::store::{
-    hour_of, Batch, GroupUpdate, HourCount, JsonText, Level, ListQuery, Mute, OccurrenceQuery, Sample, Sort, Status,
-    Store, TagCount, TicketId, TicketSeed, Timestamp, OTHER_TAG_VALUE,
+    hour_of, Batch, GroupUpdate, HourCount, JsonText, Level, ListQuery, Mute, OccurrenceQuery,
+    Sample, Sort, Status, Store, TagCount, TicketId, TicketSeed, Timestamp, OTHER_TAG_VALUE,
 };
 
 /// Makes a fresh, empty store.
@@ -252,7 +252,11 @@ pub fn list_filters_by_level_service_release_title_and_range(make: Factory<'_>) 
     assert_eq!(fps(&q().with_service("billing")), ["c"]);
     assert_eq!(fps(&q().with_service("checkout")), ["a", "b"]);
     assert_eq!(fps(&q().with_service("none")), Vec::<String>::new());
-    assert_eq!(fps(&q().with_release("1.0")), ["a"], "a host tag is no release");
+    assert_eq!(
+        fps(&q().with_release("1.0")),
+        ["a"],
+        "a host tag is no release"
+    );
     assert_eq!(fps(&q().with_release("2.0")), ["b"]);
     assert_eq!(fps(&q().with_release("3.0")), Vec::<String>::new());
     assert_eq!(fps(&q().with_search("timeout")), ["a", "c"]);
@@ -261,7 +265,11 @@ pub fn list_filters_by_level_service_release_title_and_range(make: Factory<'_>) 
     assert_eq!(fps(&q().with_search("%")), ["b"], "no wildcard");
     assert_eq!(fps(&q().with_search("5_ i")), ["b"]);
     assert_eq!(fps(&q().with_search("_")), ["b"], "no wildcard");
-    assert_eq!(fps(&q().with_search(".*")), Vec::<String>::new(), "no pattern");
+    assert_eq!(
+        fps(&q().with_search(".*")),
+        Vec::<String>::new(),
+        "no pattern"
+    );
     assert_eq!(fps(&q().with_search("\u{e9}t\u{e9}")), ["c"]);
     assert_eq!(fps(&q().with_search("")), ["a", "b", "c"]);
     assert_eq!(fps(&q().with_until(t(50))), ["a", "b"]);
@@ -287,7 +295,10 @@ pub fn hourly_counts_add_each_write_to_its_newest_hour(make: Factory<'_>) {
     let start = h0 * H - t(0).as_micros();
     write(
         &mut *s,
-        vec![update("a", 3, start, start + 10), update("b", 1, start, start)],
+        vec![
+            update("a", 3, start, start + 10),
+            update("b", 1, start, start),
+        ],
     );
     write(&mut *s, vec![update("a", 4, start + 20, start + 30)]);
     // Spans two hours: counted in the hour of its newest occurrence.
@@ -298,14 +309,23 @@ pub fn hourly_counts_add_each_write_to_its_newest_hour(make: Factory<'_>) {
         s.hourly(ids, from, to)
             .unwrap_or_else(|e| panic!("hourly failed: {e}"))
             .into_iter()
-            .map(|HourCount { ticket, hour, count }| (ticket, hour - h0, count))
+            .map(
+                |HourCount {
+                     ticket,
+                     hour,
+                     count,
+                 }| (ticket, hour - h0, count),
+            )
             .collect::<Vec<_>>()
     };
     let mut expected = vec![(a, 0, 7), (a, 2, 5), (b, 0, 1), (b, 3, 7)];
     expected.sort_by_key(|&(id, hour, _)| (id, hour));
     assert_eq!(hourly(&*s, &[b, a], h0 - 5, h0 + 5), expected);
     assert_eq!(hourly(&*s, &[a], h0 + 1, h0 + 2), [(a, 2, 5)]);
-    assert_eq!(hourly(&*s, &[TicketId(a.0.max(b.0) + 1000)], h0 - 5, h0 + 5), []);
+    assert_eq!(
+        hourly(&*s, &[TicketId(a.0.max(b.0) + 1000)], h0 - 5, h0 + 5),
+        []
+    );
     assert_eq!(s.delete(a).ok(), Some(true));
     assert_eq!(hourly(&*s, &[a, b], h0 - 5, h0 + 5), [(b, 0, 1), (b, 3, 7)]);
     write(&mut *s, vec![update("a", 2, start + 5, start + 5)]);

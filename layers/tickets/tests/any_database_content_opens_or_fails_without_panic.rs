@@ -10,12 +10,12 @@ use proptest::prelude::*;
 use rusqlite::types::Value;
 use support::{TempDir, TicketsDb};
 use taskwire_test_support::hostile::sqlite::{any_value, data_table, meta_key, meta_value, table};
+use taskwire_tickets::store::sqlite::SCHEMA_VERSION;
 use taskwire_tickets::store::{
     Batch, ErrorKind, GroupUpdate, ListQuery, Mute, OccurrenceQuery, OpenError, Sample, Sort,
     Status, TicketId, TicketSeed, Timestamp,
 };
 use taskwire_tickets::{Sqlite, TicketReader, TicketTriage, TicketWriter};
-use taskwire_tickets::store::sqlite::SCHEMA_VERSION;
 
 /// The rows of `taskwire_meta`, sorted.
 fn meta(path: &Path) -> Vec<(Value, Value)> {

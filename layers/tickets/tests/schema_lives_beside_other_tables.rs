@@ -57,7 +57,10 @@ fn tables_are_added_next_to_existing_ones() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, taskwire_tickets::store::sqlite::SCHEMA_VERSION.to_string());
+    assert_eq!(
+        version,
+        taskwire_tickets::store::sqlite::SCHEMA_VERSION.to_string()
+    );
 }
 
 #[test]

@@ -24,7 +24,10 @@ fn version_1_database_gains_hourly_counts_on_a_writable_open() {
 
     let err = Sqlite::open_read_only(dir.db()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidConfig);
-    assert!(err.to_string().contains("open it for writing once"), "{err}");
+    assert!(
+        err.to_string().contains("open it for writing once"),
+        "{err}"
+    );
 
     let mut store = Sqlite::open(dir.db()).unwrap();
     assert_eq!(store.count(&ListQuery::default()).unwrap(), 1);

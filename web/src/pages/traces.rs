@@ -16,7 +16,9 @@ pub(crate) struct TraceQuery {
 /// Whether `id` is a W3C trace id: 32 lowercase hex digits, not all zero.
 pub(crate) fn is_trace_id(id: &str) -> bool {
     id.len() == 32
-        && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         && id.bytes().any(|b| b != b'0')
 }
 

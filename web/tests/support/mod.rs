@@ -39,10 +39,8 @@ pub fn fill(path: &Path) {
         for order in 0..5 {
             let _req = tracing::info_span!("request", http.route = "/orders/{id}", order).entered();
             let _pay = tracing::info_span!("charge_card", provider = "acme").entered();
-            let err = std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "upstream timed out after 30s",
-            );
+            let err =
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "upstream timed out after 30s");
             tracing::error!(
                 order,
                 customer.plan = "gold",
@@ -51,11 +49,22 @@ pub fn fill(path: &Path) {
             );
         }
         for n in 0..3 {
-            tracing::error!(query = "SELECT 1", elapsed_ms = 1200 + n, "db timeout after {n} retries");
+            tracing::error!(
+                query = "SELECT 1",
+                elapsed_ms = 1200 + n,
+                "db timeout after {n} retries"
+            );
         }
-        tracing::warn!(url = "https://status.example.com/incidents", "slow downstream answer");
+        tracing::warn!(
+            url = "https://status.example.com/incidents",
+            "slow downstream answer"
+        );
         // Hostile: markup and script in the message (the title), a field name, values.
-        let _s = tracing::info_span!("hostile", "<img src=x onerror=window.__pwned=true>" = "\"><script>window.__pwned=true</script>").entered();
+        let _s = tracing::info_span!(
+            "hostile",
+            "<img src=x onerror=window.__pwned=true>" = "\"><script>window.__pwned=true</script>"
+        )
+        .entered();
         tracing::error!(
             "<script>window.__pwned=true</script>" = "javascript:window.__pwned=true",
             link = "javascript:window.__pwned=true",
@@ -80,7 +89,9 @@ pub fn filled(dir: &TempDir) -> PathBuf {
 /// Serves the UI over the database at `path` on a free port of 127.0.0.1; returns its base
 /// URL (`http://127.0.0.1:PORT`).
 pub async fn serve(path: &Path, token: Option<&str>) -> String {
-    let store = Sqlite::builder(path).open_existing().expect("the database opens");
+    let store = Sqlite::builder(path)
+        .open_existing()
+        .expect("the database opens");
     let app = taskwire_web::router(
         Box::new(store),
         taskwire_web::options().with_token(token.map(str::to_owned)),
@@ -146,9 +157,15 @@ pub async fn screenshot_tall(client: &Client, name: &str) {
         .and_then(|v| v.as_u64())
         .unwrap_or(1000)
         .clamp(1000, 2400) as u32;
-    client.set_window_size(1280, height + 120).await.expect("the window resizes");
+    client
+        .set_window_size(1280, height + 120)
+        .await
+        .expect("the window resizes");
     screenshot(client, name).await;
-    client.set_window_size(1280, 1000).await.expect("the window resizes");
+    client
+        .set_window_size(1280, 1000)
+        .await
+        .expect("the window resizes");
 }
 
 /// `true` when no injected script ran on the current page.

@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use super::{
-    Batch, ErrorKind, HourCount, ListQuery, Mute, Occurrence, OccurrenceQuery, QueryError, TagCount, Ticket,
-    TicketId, Timestamp, UpdateError, WriteError,
+    Batch, ErrorKind, HourCount, ListQuery, Mute, Occurrence, OccurrenceQuery, QueryError,
+    TagCount, Ticket, TicketId, Timestamp, UpdateError, WriteError,
 };
 
 /// The write side: what the layer's writer thread does with a store.

@@ -35,20 +35,35 @@ enum Action {
 }
 
 fn action(name: &str, form: &ActionForm, now: Timestamp) -> Result<Action, PageError> {
-    let text = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let text = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
     Ok(match name {
         "resolve" => Action::Resolve(text(&form.release)),
         "reopen" => Action::Reopen,
         "delete" => Action::Delete,
         "mute" => match (text(&form.count), text(&form.for_)) {
-            (Some(n), _) => Action::Mute(Mute::Count(n.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(
-                || PageError::new(StatusCode::BAD_REQUEST, "Mute for a number of events: a whole number above 0."),
-            )?)),
+            (Some(n), _) => Action::Mute(Mute::Count(
+                n.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    PageError::new(
+                        StatusCode::BAD_REQUEST,
+                        "Mute for a number of events: a whole number above 0.",
+                    )
+                })?,
+            )),
             (None, Some(d)) => {
                 let us = parse_span(&d).ok_or_else(|| {
-                    PageError::new(StatusCode::BAD_REQUEST, "Mute for a span such as 1h, 24h or 7d.")
+                    PageError::new(
+                        StatusCode::BAD_REQUEST,
+                        "Mute for a span such as 1h, 24h or 7d.",
+                    )
                 })?;
-                Action::Mute(Mute::Until(Timestamp::from_micros(now.as_micros().saturating_add(us))))
+                Action::Mute(Mute::Until(Timestamp::from_micros(
+                    now.as_micros().saturating_add(us),
+                )))
             }
             (None, None) => Action::Mute(Mute::Forever),
         },

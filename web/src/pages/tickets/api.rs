@@ -50,7 +50,12 @@ pub(crate) async fn detail(
         .map(|t| json!({"key": t.key, "value": t.value, "count": t.count}))
         .collect();
     v["hourly"] = json!(d.hours);
-    v["samples"] = d.samples.iter().chain(d.first.iter()).map(occurrence).collect();
+    v["samples"] = d
+        .samples
+        .iter()
+        .chain(d.first.iter())
+        .map(occurrence)
+        .collect();
     Ok(Json(v))
 }
 
@@ -84,7 +89,8 @@ fn ticket(t: &Ticket) -> Value {
 
 fn occurrence(o: &Occurrence) -> Value {
     let s = &o.sample;
-    let raw = |t: &str| serde_json::from_str::<Value>(t).unwrap_or_else(|_| Value::String(t.to_owned()));
+    let raw =
+        |t: &str| serde_json::from_str::<Value>(t).unwrap_or_else(|_| Value::String(t.to_owned()));
     json!({
         "id": o.id,
         "first": o.first,

@@ -78,11 +78,7 @@ pub(crate) async fn page(
         .map_err(|_| PageError::not_found("A ticket id is a number."))?;
     let d = load(&state, id).await?;
     let (title, _) = clip(&d.ticket.title, 200);
-    Ok(layout(
-        title,
-        "tickets",
-        render(&d, state.secrets.csrf()),
-    ))
+    Ok(layout(title, "tickets", render(&d, state.secrets.csrf())))
 }
 
 /// The tags of `key`, highest count first (as the store orders them).
@@ -93,7 +89,9 @@ fn values<'a>(tags: &'a [TagCount], key: &'a str) -> impl Iterator<Item = &'a Ta
 fn render(d: &Detail, csrf: &str) -> Markup {
     let t = &d.ticket;
     let (title, cut) = clip(&t.title, VALUE_BYTES);
-    let releases: Vec<&str> = values(&d.tags, "release").map(|t| t.value.as_str()).collect();
+    let releases: Vec<&str> = values(&d.tags, "release")
+        .map(|t| t.value.as_str())
+        .collect();
     let mut keys: Vec<&str> = d.tags.iter().map(|t| t.key.as_str()).collect();
     keys.dedup();
     html! {

@@ -209,7 +209,9 @@ mod tests {
     /// The filters of a query string, as axum's `Query` would parse them.
     fn serde_urlencoded_like(q: &str) -> Filters {
         let uri: axum::http::Uri = format!("/tickets?{q}").parse().unwrap();
-        axum::extract::Query::<Filters>::try_from_uri(&uri).unwrap().0
+        axum::extract::Query::<Filters>::try_from_uri(&uri)
+            .unwrap()
+            .0
     }
 
     #[test]

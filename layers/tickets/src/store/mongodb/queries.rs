@@ -3,8 +3,9 @@
 use mongodb::bson::{doc, Bson, Document};
 
 use crate::store::{
-    HourCount, ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery, QueryError, Sort, TagCount,
-    Ticket, TicketId, TicketReader, TicketTriage, Timestamp, UpdateError, OTHER_TAG_VALUE,
+    HourCount, ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery, QueryError, Sort,
+    TagCount, Ticket, TicketId, TicketReader, TicketTriage, Timestamp, UpdateError,
+    OTHER_TAG_VALUE,
 };
 
 use super::documents::{i64_of, occurrence_of, put_time, str_of, ticket_of, to_i64};
@@ -108,7 +109,7 @@ impl TicketReader for MongoDb {
             let filter = MongoDb::filter(query, i.with_release(query).await?);
             i.tickets.count_documents(filter).await
         })
-            .map_err(|e| query_err(e, self.target()))
+        .map_err(|e| query_err(e, self.target()))
     }
 
     fn get(&self, id: TicketId) -> Result<Option<Ticket>, QueryError> {
@@ -201,8 +202,12 @@ impl TicketReader for MongoDb {
                 let mut out = Vec::new();
                 while cursor.advance().await? {
                     let d: Document = cursor.deserialize_current()?;
-                    let Some(id) = i64_of(&d, "_id") else { continue };
-                    let Ok(hours) = d.get_document("hours") else { continue };
+                    let Some(id) = i64_of(&d, "_id") else {
+                        continue;
+                    };
+                    let Ok(hours) = d.get_document("hours") else {
+                        continue;
+                    };
                     for (k, v) in hours {
                         let Ok(hour) = k.parse::<i64>() else { continue };
                         let count = match v {

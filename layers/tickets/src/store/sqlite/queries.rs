@@ -6,8 +6,8 @@ use super::rows::{occurrence_from_row, ticket_from_row, TICKET_COLUMNS};
 use super::write::to_i64;
 use super::{kind_of, Sqlite};
 use crate::store::{
-    HourCount, ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery, QueryError, Sort, TagCount,
-    Ticket, TicketId, TicketReader, TicketTriage, Timestamp, UpdateError,
+    HourCount, ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery, QueryError, Sort,
+    TagCount, Ticket, TicketId, TicketReader, TicketTriage, Timestamp, UpdateError,
 };
 
 pub(super) fn query_err(e: rusqlite::Error) -> QueryError {
