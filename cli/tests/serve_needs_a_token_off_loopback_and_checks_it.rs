@@ -42,7 +42,7 @@ fn get(addr: &str, path: &str, extra: &str) -> String {
         s,
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
     )
-    .unwrap();
+    .expect("the request is sent");
     let mut answer = String::new();
     s.read_to_string(&mut answer).expect("an answer");
     answer

@@ -65,7 +65,7 @@ fn fill(path: &std::path::Path) {
                 None,
                 Timestamp::now(),
             )
-            .unwrap();
+            .expect("the ticket is resolved");
     }
 }
 
