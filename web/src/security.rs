@@ -248,7 +248,7 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
 fn login_token(req: &Request) -> Option<String> {
     req.uri().query()?.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
-        (k == "token").then(|| crate::pages::percent_decode(v))
+        (k == "token").then(|| taskwire_core::http::percent_decode(v))
     })
 }
 

@@ -115,31 +115,6 @@ pub(crate) async fn not_found() -> PageError {
     PageError::not_found("There is no page at this address.")
 }
 
-/// `%XX` and `+` decoded (invalid escapes kept as they are; invalid UTF-8 replaced).
-pub(crate) fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// `t` as `2025-01-02 03:04:05 UTC`.
 pub(crate) fn when(t: Timestamp) -> String {
     let s = t.to_string();
@@ -178,15 +153,6 @@ pub(crate) fn parse_span(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_decoding_keeps_bad_escapes() {
-        assert_eq!(percent_decode("a%20b+c"), "a b c");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(percent_decode("%E2%80%A8"), "\u{2028}");
-        assert_eq!(percent_decode("%ff"), "\u{fffd}");
-    }
 
     #[test]
     fn spans_have_one_unit_and_are_positive() {

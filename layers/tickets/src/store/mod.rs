@@ -42,6 +42,7 @@ mod error;
 pub(crate) mod transition;
 
 mod batch;
+mod json;
 mod json_text;
 mod occurrence;
 mod prefix;
@@ -52,6 +53,7 @@ mod timestamp;
 
 pub use batch::{Batch, GroupUpdate, TagCount, TicketSeed};
 pub use error::{ErrorKind, OpenError, QueryError, UpdateError, WriteError};
+pub use json::{occurrence_to_json, ticket_to_json};
 pub use json_text::{InvalidJson, JsonText};
 pub use occurrence::{Occurrence, Sample};
 pub use prefix::{TablePrefix, DEFAULT_PREFIX};

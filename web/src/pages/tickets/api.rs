@@ -1,11 +1,12 @@
 //! The JSON beside the pages: `GET /api/tickets` (the list with the same query string as
 //! `/tickets`) and `GET /api/tickets/{id}` (a ticket with its tags, hourly counts and samples).
-//! Values are JSON strings as stored; nothing is clipped.
+//! Tickets and samples in the form `taskwire tickets --json` prints
+//! ([`ticket_to_json`](taskwire_tickets::store::ticket_to_json)); nothing is clipped.
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde_json::{json, Value};
-use taskwire_tickets::store::{Mute, Occurrence, Ticket};
+use taskwire_tickets::store::{occurrence_to_json as occurrence, ticket_to_json as ticket};
 
 use super::{detail, list, Filters};
 use crate::pages::PageError;
@@ -57,55 +58,4 @@ pub(crate) async fn detail(
         .map(occurrence)
         .collect();
     Ok(Json(v))
-}
-
-fn ticket(t: &Ticket) -> Value {
-    let mute = match t.mute {
-        None => Value::Null,
-        Some(Mute::Forever) => json!({"forever": true}),
-        Some(Mute::Until(u)) => json!({"until": u.to_string()}),
-        Some(Mute::Count(n)) => json!({"more_events": n}),
-    };
-    json!({
-        "id": t.id.0,
-        "fingerprint": t.fingerprint,
-        "level": t.level.as_str(),
-        "service": t.service,
-        "target": t.target,
-        "module": t.module,
-        "file": t.file,
-        "line": t.line,
-        "title": t.title,
-        "first_seen": t.first_seen.to_string(),
-        "last_seen": t.last_seen.to_string(),
-        "count": t.count,
-        "status": t.status.as_str(),
-        "resolved_at": t.resolved_at.map(|x| x.to_string()),
-        "resolved_in_release": t.resolved_in_release,
-        "regressed_at": t.regressed_at.map(|x| x.to_string()),
-        "mute": mute,
-    })
-}
-
-fn occurrence(o: &Occurrence) -> Value {
-    let s = &o.sample;
-    let raw =
-        |t: &str| serde_json::from_str::<Value>(t).unwrap_or_else(|_| Value::String(t.to_owned()));
-    json!({
-        "id": o.id,
-        "first": o.first,
-        "time": s.time.to_string(),
-        "level": s.level.map(|l| l.as_str()),
-        "message": s.message,
-        "fields": raw(s.fields.as_str()),
-        "spans": raw(s.spans.as_str()),
-        "errors": raw(s.errors.as_str()),
-        "trace_id": s.trace_id,
-        "span_id": s.span_id,
-        "service": s.service,
-        "host": s.host,
-        "pid": s.pid,
-        "thread": s.thread,
-        "release": s.release,
-    })
 }
