@@ -28,7 +28,12 @@ pub fn megabyte() -> String {
 /// `javascript:` URLs, U+2028 and a 1 MB value in titles, field names, field values, span
 /// fields and tags).
 pub fn fill(path: &Path) {
-    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(path).expect("the database opens"))
+    fill_store(Sqlite::open(path).expect("the database opens"));
+}
+
+/// [`fill`] into any store.
+pub fn fill_store(store: impl taskwire_tickets::TicketWriter + 'static) {
+    let (layer, guard) = taskwire_tickets::layer(store)
         .with_service("checkout")
         .with_release("1.4.2")
         .with_tag_field("http.route")
@@ -92,8 +97,16 @@ pub async fn serve(path: &Path, token: Option<&str>) -> String {
     let store = Sqlite::builder(path)
         .open_existing()
         .expect("the database opens");
+    serve_store(Box::new(store), token).await
+}
+
+/// [`serve`] over any store.
+pub async fn serve_store(
+    store: Box<dyn taskwire_web::TicketStore + Send>,
+    token: Option<&str>,
+) -> String {
     let app = taskwire_web::router(
-        Box::new(store),
+        store,
         taskwire_web::options().with_token(token.map(str::to_owned)),
     )
     .expect("the app builds");
