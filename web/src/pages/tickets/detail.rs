@@ -338,7 +338,7 @@ fn tree(v: &Value, depth: usize) -> Markup {
         Value::Object(map) => html! {
             dl.tree {
                 @for (k, v) in map {
-                    @if v.is_object() || v.is_array() {
+                    @if branch(v) {
                         dt.branch { (k) }
                         dd { details open[depth < 2] { summary { (summary(v)) } (tree(v, depth + 1)) } }
                     } @else {
@@ -351,7 +351,7 @@ fn tree(v: &Value, depth: usize) -> Markup {
             ol.tree start="0" {
                 @for v in list {
                     li {
-                        @if v.is_object() || v.is_array() {
+                        @if branch(v) {
                             details open[depth < 2] { summary { (summary(v)) } (tree(v, depth + 1)) }
                         } @else { (leaf(v)) }
                     }
@@ -359,6 +359,15 @@ fn tree(v: &Value, depth: usize) -> Markup {
             }
         },
         v => leaf(v),
+    }
+}
+
+/// A non-empty object or array: shown as a subtree (an empty one is a leaf, `{}` or `[]`).
+fn branch(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => !m.is_empty(),
+        Value::Array(l) => !l.is_empty(),
+        _ => false,
     }
 }
 
@@ -383,6 +392,47 @@ fn leaf(v: &Value) -> Markup {
             }
         }
         Value::Null => html! { span.null { "null" } },
+        Value::Object(_) => html! { span.empty { "{}" } },
+        Value::Array(_) => html! { span.empty { "[]" } },
         v => html! { span.lit { (v.to_string()) } },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_context_tree_escapes_keys_and_values_and_links_only_http() {
+        let v: Value = serde_json::from_str(
+            r#"{"<b>k</b>": "<script>x()</script>", "u": "javascript:x()", "w": "https://a.example/?q=<i>",
+                "e": [], "o": {}, "n": {"deep": [1, null, true]}}"#,
+        )
+        .unwrap();
+        let html = tree(&v, 0).into_string();
+        assert!(html.contains("&lt;b&gt;k&lt;/b&gt;"), "{html}");
+        assert!(html.contains("&lt;script&gt;x()&lt;/script&gt;"), "{html}");
+        assert!(!html.contains("<script") && !html.contains("<b>"), "{html}");
+        assert!(!html.contains("href=\"javascript"), "{html}");
+        assert!(
+            html.contains("href=\"https://a.example/?q=&lt;i&gt;\""),
+            "{html}"
+        );
+        assert_eq!(
+            html.matches("<details").count(),
+            2,
+            "n and its array: {html}"
+        );
+    }
+
+    #[test]
+    fn a_long_value_is_cut_for_display_with_the_rest_counted() {
+        let long = "é".repeat(VALUE_BYTES);
+        let html = leaf(&Value::String(long)).into_string();
+        assert!(
+            html.contains(&format!("{} more bytes", VALUE_BYTES)),
+            "{}",
+            &html[html.len() - 100..]
+        );
     }
 }
