@@ -18,15 +18,6 @@ fn client() -> reqwest::Client {
         .expect("a client")
 }
 
-/// The CSRF token in the forms of a ticket page.
-fn csrf_of(page: &str) -> String {
-    let at = page
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with the CSRF token");
-    let rest = &page[at + 19..];
-    rest[..rest.find('"').expect("the value ends")].to_owned()
-}
-
 fn status_of(db: &std::path::Path, id: i64) -> Status {
     let s = Sqlite::open_read_only(db).expect("the database opens");
     s.get(taskwire_tickets::store::TicketId(id))
@@ -67,7 +58,7 @@ async fn a_post_without_the_csrf_token_or_from_another_origin_changes_nothing() 
         .text()
         .await
         .unwrap();
-    let csrf = csrf_of(&page);
+    let csrf = support::csrf_of(&page);
     for (name, value) in [
         ("origin", "http://evil.example"),
         ("sec-fetch-site", "cross-site"),
@@ -99,16 +90,14 @@ async fn a_post_without_the_csrf_token_or_from_another_origin_changes_nothing() 
     assert_eq!(status_of(&db, id), Status::Open);
 
     // The page's own form, from its own origin, works.
-    let r = http
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("origin", &base)
-        .body(format!("csrf={csrf}&release=1.4.3"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let status = support::post_form(&http, &url, &base, format!("csrf={csrf}&release=1.4.3")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(status_of(&db, id), Status::Resolved);
+}
+
+/// The status of `req`'s answer.
+async fn status(req: reqwest::RequestBuilder) -> StatusCode {
+    req.send().await.expect("an answer").status()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,33 +120,29 @@ async fn with_a_token_every_request_needs_it_and_it_is_never_echoed() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
         assert!(!r.text().await.unwrap().contains(token));
     }
-    let r = http
-        .post(format!("{base}/tickets/1/delete"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = http
-        .get(format!("{base}/tickets?token=tok-3f9a2"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a wrong login token");
-    let r = http
-        .get(format!("{base}/tickets"))
-        .bearer_auth("tok-3f9a2cX")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a wrong bearer token");
+    assert_eq!(
+        status(http.post(format!("{base}/tickets/1/delete"))).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(http.get(format!("{base}/tickets?token=tok-3f9a2"))).await,
+        StatusCode::UNAUTHORIZED,
+        "a wrong login token"
+    );
+    assert_eq!(
+        status(
+            http.get(format!("{base}/tickets"))
+                .bearer_auth("tok-3f9a2cX")
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "a wrong bearer token"
+    );
 
-    let r = http
-        .get(format!("{base}/tickets"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        status(http.get(format!("{base}/tickets")).bearer_auth(token)).await,
+        StatusCode::OK
+    );
 
     // The login link: a session cookie (not the token) and a redirect without the token.
     let r = http

@@ -22,6 +22,20 @@ async fn titles(c: &fantoccini::Client) -> Vec<String> {
     out
 }
 
+/// The text of the first element `css` selects.
+async fn text(c: &fantoccini::Client, css: &str) -> String {
+    let e = c.find(Locator::Css(css)).await;
+    let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
+    e.text().await.expect("its text")
+}
+
+/// Clicks the first element `css` selects.
+async fn click(c: &fantoccini::Client, css: &str) {
+    let e = c.find(Locator::Css(css)).await;
+    let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
+    e.click().await.expect("the click");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_filter_open_and_resolve_a_ticket() {
     let dir = TempDir::new("web-browser");
@@ -49,12 +63,7 @@ async fn list_filter_open_and_resolve_a_ticket() {
     // Filter by title text through the form.
     let search = c.find(Locator::Css("input[name=q]")).await.unwrap();
     search.send_keys("PAYMENT").await.unwrap();
-    c.find(Locator::Css("form.filters button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form.filters button[type=submit]").await;
     assert_eq!(titles(&c).await, ["payment for order <num> declined"]);
     assert!(c
         .current_url()
@@ -74,33 +83,16 @@ async fn list_filter_open_and_resolve_a_ticket() {
 
     // Open the payment ticket.
     c.goto(&format!("{base}/tickets?q=payment")).await.unwrap();
-    c.find(Locator::Css("table.tickets td.title > a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "table.tickets td.title > a").await;
     let url = c.current_url().await.unwrap().to_string();
     assert!(url.contains("/tickets/"), "{url}");
-    let facts = c
-        .find(Locator::Css("dl.facts"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let facts = text(&c, "dl.facts").await;
     assert!(
         facts.contains("Events\n5") || facts.contains("Events 5"),
         "{facts}"
     );
     assert!(facts.contains("1.4.2"), "the release: {facts}");
-    let body = c
-        .find(Locator::Css("main"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = text(&c, "main").await;
     for expected in [
         "Status history",
         "charge_card",
@@ -117,12 +109,7 @@ async fn list_filter_open_and_resolve_a_ticket() {
     support::screenshot_tall(&c, "ticket").await;
 
     // Resolve it: it leaves the open list and shows in the resolved one.
-    c.find(Locator::Css("form[action$='/resolve'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form[action$='/resolve'] button").await;
     // The form posts, the answer redirects back to the ticket: wait for its new status.
     let status = c
         .wait()
@@ -214,26 +201,20 @@ async fn hostile_titles_fields_and_values_run_no_script() {
                 "{link}: {href}"
             );
         }
-        let text = c
-            .find(Locator::Css("main"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if text.contains("huge:") {
+        let shown = text(&c, "main").await;
+        if shown.contains("huge:") {
             assert!(
-                text.contains("more bytes"),
+                shown.contains("more bytes"),
                 "the 1 MB value is cut for display"
             );
         }
-        if text.contains("broke") {
+        if shown.contains("broke") {
             assert!(
-                text.contains("javascript:window.__pwned=true"),
+                shown.contains("javascript:window.__pwned=true"),
                 "shown as text"
             );
             assert!(
-                text.contains("<img src=x onerror=window.__pwned=true>"),
+                shown.contains("<img src=x onerror=window.__pwned=true>"),
                 "field name as text"
             );
             support::screenshot_tall(&c, "hostile").await;

@@ -63,17 +63,10 @@ fn list_filter_detail_and_resolve_work_over_mongodb() {
             Some(5)
         );
 
-        let at = page.find("name=\"csrf\" value=\"").expect("a form") + 19;
-        let csrf = &page[at..at + page[at..].find('"').unwrap()];
-        let r = http
-            .post(format!("{base}/tickets/{}/resolve", payment.id))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("origin", &base)
-            .body(format!("csrf={csrf}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+        let csrf = support::csrf_of(&page);
+        let url = format!("{base}/tickets/{}/resolve", payment.id);
+        let status = support::post_form(&http, &url, &base, format!("csrf={csrf}")).await;
+        assert_eq!(status, reqwest::StatusCode::SEE_OTHER);
     });
     let after = reader
         .get(payment.id)

@@ -120,6 +120,33 @@ pub async fn serve_store(
     format!("http://{addr}")
 }
 
+/// The CSRF token in the forms of a ticket page.
+pub fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with the CSRF token")
+        + 19;
+    let end = page[at..].find('"').expect("the value ends");
+    page[at..at + end].to_owned()
+}
+
+/// POSTs `body` as a form to `url` with `origin` as its `Origin`; the answer's status.
+pub async fn post_form(
+    http: &reqwest::Client,
+    url: &str,
+    origin: &str,
+    body: String,
+) -> reqwest::StatusCode {
+    http.post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", origin)
+        .body(body)
+        .send()
+        .await
+        .expect("an answer")
+        .status()
+}
+
 /// A headless Chromium session through chromedriver, with a fresh profile in `dir`.
 pub async fn browser(dir: &TempDir) -> Client {
     let (url, chromium) = taskwire_test_support::services::webdriver();
