@@ -81,6 +81,16 @@ async fn list_filter_open_and_resolve_a_ticket() {
         .unwrap();
     assert_eq!(titles(&c).await, ["slow downstream answer"]);
 
+    // A date range: nothing was seen before 2000, everything since.
+    c.goto(&format!("{base}/tickets?to=1999-12-31"))
+        .await
+        .unwrap();
+    assert!(titles(&c).await.is_empty());
+    c.goto(&format!("{base}/tickets?from=2000-01-01"))
+        .await
+        .unwrap();
+    assert_eq!(titles(&c).await.len(), all.len());
+
     // Open the payment ticket.
     c.goto(&format!("{base}/tickets?q=payment")).await.unwrap();
     click(&c, "table.tickets td.title > a").await;

@@ -85,6 +85,8 @@ fn render(f: &Filters, l: &Listing) -> Markup {
                     }
                 }
             }
+            label { "From " input type="date" name="from" value=[Filters::day(&f.from)]; }
+            label { "to " input type="date" name="to" value=[Filters::day(&f.to)]; }
             label { "Sort "
                 select name="sort" {
                     @for (v, text) in [("last_seen", "last seen"), ("first_seen", "first seen"), ("count", "count")] {

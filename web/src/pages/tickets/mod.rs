@@ -14,6 +14,8 @@ use taskwire_tickets::store::{
 };
 use taskwire_tickets::TicketReader;
 
+use taskwire_core::time::parse_rfc3339_us;
+
 use super::parse_span;
 
 /// `/`: the open tickets.
@@ -36,6 +38,10 @@ pub(crate) struct Filters {
     pub(crate) release: Option<String>,
     /// Seen within this span before now: `1h`, `24h`, `7d`…
     pub(crate) period: Option<String>,
+    /// Last seen on or after this day (`YYYY-MM-DD`, UTC) or time (RFC 3339).
+    pub(crate) from: Option<String>,
+    /// First seen on or before this day (`YYYY-MM-DD`, UTC, the whole day) or time (RFC 3339).
+    pub(crate) to: Option<String>,
     /// Title text.
     pub(crate) q: Option<String>,
     /// `last_seen` (default), `first_seen` or `count`.
@@ -96,6 +102,23 @@ impl Filters {
         nonempty(&self.period).filter(|p| parse_span(p).is_some())
     }
 
+    /// `from` in microseconds: the start of its day, or its time.
+    pub(crate) fn start_us(&self) -> Option<i64> {
+        nonempty(&self.from).and_then(|d| day_or_time(d).map(|(t, _)| t))
+    }
+
+    /// `to` in microseconds: the last microsecond of its day, or its time.
+    pub(crate) fn end_us(&self) -> Option<i64> {
+        nonempty(&self.to).and_then(|d| {
+            day_or_time(d).map(|(t, day)| if day { t + 86_400_000_000 - 1 } else { t })
+        })
+    }
+
+    /// `from` or `to` as a date input shows it: a valid `YYYY-MM-DD`, else nothing.
+    pub(crate) fn day(value: &Option<String>) -> Option<&str> {
+        nonempty(value).filter(|d| matches!(day_or_time(d), Some((_, true))))
+    }
+
     /// The store query of these filters at `now`.
     pub(crate) fn query(&self, now: Timestamp) -> ListQuery {
         let mut q = ListQuery::default()
@@ -117,8 +140,15 @@ impl Filters {
         if let Some(t) = nonempty(&self.q) {
             q = q.with_search(t);
         }
-        if let Some(us) = self.period().and_then(parse_span) {
-            q = q.with_since(Timestamp::from_micros(now.as_micros().saturating_sub(us)));
+        let period = self
+            .period()
+            .and_then(parse_span)
+            .map(|us| now.as_micros().saturating_sub(us));
+        if let Some(since) = period.into_iter().chain(self.start_us()).max() {
+            q = q.with_since(Timestamp::from_micros(since));
+        }
+        if let Some(until) = self.end_us() {
+            q = q.with_until(Timestamp::from_micros(until));
         }
         q
     }
@@ -135,6 +165,11 @@ impl Filters {
         add("service", nonempty(&self.service));
         add("release", nonempty(&self.release));
         add("period", self.period());
+        add(
+            "from",
+            nonempty(&self.from).filter(|_| self.start_us().is_some()),
+        );
+        add("to", nonempty(&self.to).filter(|_| self.end_us().is_some()));
         add("q", nonempty(&self.q));
         add("sort", Some(self.sort_key()));
         if page > 1 {
@@ -144,6 +179,16 @@ impl Filters {
             parts.push(format!("limit={}", self.limit()));
         }
         format!("/tickets?{}", parts.join("&"))
+    }
+}
+
+/// A day (`YYYY-MM-DD`, UTC: its start, `true`) or an RFC 3339 time (`false`), in
+/// microseconds since the Unix epoch.
+fn day_or_time(s: &str) -> Option<(i64, bool)> {
+    if s.len() == 10 {
+        parse_rfc3339_us(&format!("{s}T00:00:00Z")).map(|t| (t, true))
+    } else {
+        parse_rfc3339_us(s).map(|t| (t, false))
     }
 }
 
@@ -236,6 +281,35 @@ mod tests {
         assert_eq!(q.search.as_deref(), Some("a&b=\"c"));
         assert_eq!(q.status, None);
         assert_eq!(q.offset, 0);
+    }
+
+    #[test]
+    fn a_day_range_covers_whole_days_and_a_period_narrows_it() {
+        let x = f("from=2026-01-02&to=2026-01-03");
+        let q = x.query(Timestamp::from_micros(0));
+        let day = 86_400_000_000_i64;
+        let jan2 = taskwire_core::time::days_from_civil(2026, 1, 2) * day;
+        assert_eq!(q.since, Some(Timestamp::from_micros(jan2)));
+        assert_eq!(q.until, Some(Timestamp::from_micros(jan2 + 2 * day - 1)));
+        assert_eq!(
+            x.href(1),
+            "/tickets?status=open&from=2026-01-02&to=2026-01-03&sort=last_seen"
+        );
+        let now = Timestamp::from_micros(jan2 + 10 * day);
+        let q = f("from=2026-01-02&period=1h").query(now);
+        assert_eq!(
+            q.since,
+            Some(Timestamp::from_micros(now.as_micros() - 3_600_000_000))
+        );
+        let q = f("from=2026-13-02&to=yesterday").query(now);
+        assert_eq!((q.since, q.until), (None, None));
+        let q = f("to=2026-01-02T10:00:00Z").query(now);
+        assert_eq!(
+            q.until,
+            Some(Timestamp::from_micros(jan2 + 10 * 3_600_000_000))
+        );
+        assert_eq!(Filters::day(&Some("2026-01-02".into())), Some("2026-01-02"));
+        assert_eq!(Filters::day(&Some("2026-02-30".into())), None);
     }
 
     #[test]
