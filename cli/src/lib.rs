@@ -8,6 +8,7 @@ mod args;
 mod config;
 mod store;
 pub mod tail;
+pub mod serve;
 mod text;
 pub mod tickets;
 pub mod tree;
