@@ -6,9 +6,9 @@
 
 mod args;
 mod config;
+pub mod serve;
 mod store;
 pub mod tail;
-pub mod serve;
 mod text;
 pub mod tickets;
 pub mod tree;
