@@ -6,6 +6,8 @@
 //! - [`dedup`]: a record met twice (copytruncate overlap, a file named twice) counted once.
 //! - [`query`]: the query language (trace id, pasted `traceparent`, span id, request id,
 //!   fields, service, task, `failed`, durations, levels, time ranges) and its matcher.
+//! - [`trace`]: the trace model: task records and events read into trees across processes, one
+//!   clock per trace (clock skew adjusted), missing pieces marked, and search results.
 //!
 //! The record schema (targets, keys, levels) and time parsing come from
 //! [`taskwire_core::schema`] and [`taskwire_core::time`]. The user's guide is `docs/cli.md`.
@@ -38,3 +40,4 @@
 pub mod dedup;
 pub mod query;
 pub mod source;
+pub mod trace;

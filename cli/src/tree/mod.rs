@@ -1,14 +1,14 @@
-//! `taskwire tree`: rebuilds task trees from the JSON logs of several processes.
+//! `taskwire tree`: the story of each request, from the JSON logs of several processes.
 //!
-//! The engine (`taskwire_explore`) turns arguments into sources (rotated sets, gzip, standard
-//! input) and lines, and parses the query; `read` turns lines into task records and error
-//! events (skipping and counting malformed lines, once per record however often it is read, and
-//! noting the traces the query matches), `build` joins them into one forest of traces whatever file each record came from,
-//! and `render` prints it. The usage and the output are documented in `docs/cli.md`.
+//! A thin front end on the engine (`taskwire_explore`): it turns arguments into sources
+//! (rotated sets, gzip, standard input) and a query, reads them into the trace model
+//! (`taskwire_explore::trace`), and prints the result: `list` the results list, `render` the
+//! trees (waterfall, events) for people, `json` for programs; `follow` prints each tree as its
+//! root task ends. The usage and the output are documented in `docs/cli.md`.
 
-mod build;
-mod raw;
-mod read;
+mod follow;
+mod json;
+mod list;
 mod render;
 
 use std::io::{self, IsTerminal, Write};
@@ -19,9 +19,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Args, ValueEnum};
 use taskwire_explore::query::{Query, Term};
 use taskwire_explore::source::{self, Source};
+use taskwire_explore::trace::{build, Keep, Reader, Sort};
 
-use build::{build, Keep};
-use read::Reader;
 use render::Style;
 
 /// Arguments of `taskwire tree`.
@@ -32,13 +31,18 @@ Examples:
   taskwire tree logs/                         every *.jsonl, *.log, *.gz there, rotations too
   taskwire tree 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 logs/*.jsonl
   taskwire tree request_id=abc logs/          the request whose x-request-id was abc
-  taskwire tree 'service=back failed' logs/   traces with a failed task in back
+  taskwire tree 'service=back failed' logs/   the list of traces with a failed task in back, then each
+  taskwire tree duration>1s --list --sort duration --limit 10 logs/
+                                              the ten slowest traces over a second, listed
+  taskwire tree --waterfall --events ID logs/ one trace with start offsets, bars and every event
   taskwire tree --failed logs/*.jsonl         only traces with a failed task
+  taskwire tree -f logs/app.jsonl             each trace as its root task ends, following appends
   cat app.log | taskwire tree --json          one JSON object per trace
 
 Leading arguments that are not files form the QUERY (see docs/cli.md): a trace id, a pasted \
 traceparent, a span id, a request id, field=value, field~text, service=, task=, failed, \
-duration>250ms, level>=warn, since=1h, until=TIME. A file brings its rotations (app.jsonl.1, \
+duration>250ms, level>=warn, since=1h, until=TIME. When a query finds more than one trace, \
+the results list comes first. A file brings its rotations (app.jsonl.1, \
 app.jsonl.2.gz); gzip is read by content. Malformed lines are skipped and counted on stderr; a \
 record read twice counts once. Exit status: 0 on success, 1 when an input could not be read or \
 a query matched nothing, 2 on a usage error.")]
@@ -60,9 +64,37 @@ pub struct TreeArgs {
     #[arg(long)]
     failed: bool,
 
-    /// Machine output: one JSON object per trace and line, children nested.
+    /// Machine output: one JSON object per trace and line, children nested (with `--list`,
+    /// one summary per trace and line).
     #[arg(long)]
     json: bool,
+
+    /// Print only the results list (one line per trace found), not the trees.
+    #[arg(long, conflicts_with = "follow")]
+    list: bool,
+
+    /// Keep the first N traces (in `--sort` order).
+    #[arg(long, value_name = "N", conflicts_with = "follow")]
+    limit: Option<usize>,
+
+    /// Order of the results and trees: `start` (oldest first) or `duration` (longest first).
+    #[arg(long, value_name = "ORDER", default_value_t = Sort::Start, value_parser = parse_sort, conflicts_with = "follow")]
+    sort: Sort,
+
+    /// Each task's log events (all levels, with their fields) in time order, and its
+    /// attributes.
+    #[arg(long)]
+    events: bool,
+
+    /// Start offsets and bars on the trace's clock: the gap between a call and the task that
+    /// served it shows.
+    #[arg(long, short = 'w')]
+    waterfall: bool,
+
+    /// Follow the files: print each trace as its root task ends (stop with Ctrl-C, or at the
+    /// end of standard input).
+    #[arg(long, short = 'f')]
+    follow: bool,
 
     /// When to color the output.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
@@ -94,6 +126,10 @@ fn parse_trace_id(s: &str) -> Result<u128, String> {
             "`{s}` is not a trace id (32 hex digits, or a traceparent 00-<trace>-<span>-01)"
         )),
     }
+}
+
+fn parse_sort(s: &str) -> Result<Sort, String> {
+    s.parse()
 }
 
 fn parse_query(s: &str) -> Result<Query, String> {
@@ -136,7 +172,7 @@ fn now_us() -> i64 {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn print_trees(files: &[PathBuf], out: &mut dyn Write) -> io::Result<u64> {
-    let mut reader = Reader::new(None);
+    let mut reader = Reader::new();
     let mut skipped = 0;
     let (sources, errors) = source::expand(files);
     if let Some(e) = errors.into_iter().next() {
@@ -145,9 +181,9 @@ pub fn print_trees(files: &[PathBuf], out: &mut dyn Write) -> io::Result<u64> {
     for src in &sources {
         skipped += reader.read_lines(src.open()?)?.malformed;
     }
-    let forest = build(reader.finish(), Keep { failed_only: false });
+    let forest = build(reader.finish(), Keep::default());
     let mut out = out;
-    render::text(&mut out, &forest, Style { color: false })?;
+    render::text(&mut out, &forest, Style::default())?;
     Ok(skipped)
 }
 
@@ -167,19 +203,36 @@ pub fn run(args: TreeArgs) -> ExitCode {
         }
     };
     let mut terms = query.terms().to_vec();
-    if let Some(q) = args.query {
+    if let Some(q) = &args.query {
         terms.extend(q.terms().iter().cloned());
     }
     if let Some(t) = args.trace {
         terms.push(Term::TraceId(t));
     }
     query = Query::new(terms);
-    let mut reader = Reader::with_query(&query, now_us());
+    let mut reader = Reader::with_query(&query, now_us()).with_events(args.events);
+    let style = Style {
+        color: use_color(&args),
+        waterfall: args.waterfall,
+        events: args.events,
+    };
 
     let (sources, errors) = source::expand(files);
     let mut failed_inputs = !errors.is_empty();
     for e in &errors {
         eprintln!("taskwire: {e}");
+    }
+    if args.follow {
+        let keep = Keep::failed_only(args.failed);
+        return match follow::follow(&sources, reader, keep, style, args.json) {
+            Ok(()) if !failed_inputs => ExitCode::SUCCESS,
+            Ok(()) => ExitCode::FAILURE,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("taskwire: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let mut malformed: Vec<(String, u64)> = Vec::new();
     for src in &sources {
@@ -204,33 +257,34 @@ pub fn run(args: TreeArgs) -> ExitCode {
         }
     }
     let collected = reader.finish();
-    let no_tasks = collected.tasks.is_empty();
-    let repeats = collected.repeats;
-    let forest = build(
-        collected,
-        Keep {
-            failed_only: args.failed,
-        },
-    );
+    let no_tasks = collected.task_count() == 0;
+    let repeats = collected.repeats();
+    let mut forest = build(collected, Keep::failed_only(args.failed));
+    let found = forest.search(args.sort, args.limit);
+    // a search that found several traces lists them first
+    let searched = !query.is_empty() && !query.is_trace_only();
+    let list_first = args.list || (searched && found.total() > 1);
 
-    let color = !args.json
-        && !args.no_color
-        && match args.color {
-            ColorWhen::Always => true,
-            ColorWhen::Never => false,
-            ColorWhen::Auto => {
-                io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = if args.json {
-        render::json(&mut out, &forest)
-    } else {
-        render::text(&mut out, &forest, Style { color })
-    }
-    .and_then(|()| out.flush());
+    let written = (|| {
+        match (args.json, args.list, list_first) {
+            (true, true, _) => {
+                for s in found.traces() {
+                    json::summary_json(&mut out, s)?;
+                }
+            }
+            (true, false, _) => json::json(&mut out, &forest, args.events)?,
+            (false, true, _) => list::list(&mut out, &found, &query.to_string(), args.sort, style)?,
+            (false, false, true) => {
+                list::list(&mut out, &found, &query.to_string(), args.sort, style)?;
+                writeln!(out)?;
+                render::text(&mut out, &forest, style)?;
+            }
+            (false, false, false) => render::text(&mut out, &forest, style)?,
+        }
+        out.flush()
+    })();
     match written {
         Ok(()) => {}
         // `taskwire tree … | head`: the reader has all it wants
@@ -248,11 +302,11 @@ pub fn run(args: TreeArgs) -> ExitCode {
             plural(repeats)
         );
     }
-    if forest.duplicates > 0 {
+    if forest.duplicates() > 0 {
         eprintln!(
             "taskwire: ignored {} duplicate task record{} (same trace and span id)",
-            forest.duplicates,
-            plural(forest.duplicates)
+            forest.duplicates(),
+            plural(forest.duplicates())
         );
     }
     let queried = !query.is_empty();
@@ -270,6 +324,20 @@ pub fn run(args: TreeArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Whether to color the text output.
+fn use_color(args: &TreeArgs) -> bool {
+    !args.json
+        && !args.no_color
+        && match args.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
 }
 
 fn report_skipped(malformed: &[(String, u64)]) {
@@ -294,136 +362,5 @@ fn plural(n: u64) -> &'static str {
         ""
     } else {
         "s"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::build::{build, Keep};
-    use super::read::{Line, Reader};
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
-
-        /// Whatever bytes arrive, the reader neither panics nor invents tasks.
-        #[test]
-        fn the_line_parser_never_panics(lines in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..20)) {
-            let mut r = Reader::new(None);
-            for l in &lines {
-                let _ = r.line(l);
-            }
-            let mut joined = Vec::new();
-            for l in &lines {
-                joined.extend_from_slice(l);
-                joined.push(b'\n');
-            }
-            let _ = r.read_from(&joined[..]);
-            let _ = build(r.finish(), Keep::default());
-        }
-
-        /// JSON-looking garbage around the keys we read is handled too.
-        #[test]
-        fn json_like_lines_never_panic(s in r#"\{("(task\.end|ERROR|taskwire::tasks|msg|target|level|trace_id|span_id|ts|error|message|task\.[a-z_]+)"|[:,\[\]{}0-9a-f"\\ ]|true|null){0,40}\}"#) {
-            let mut r = Reader::new(None);
-            let _ = r.line(s.as_bytes());
-            let _ = build(r.finish(), Keep::default());
-        }
-
-        /// Every well-formed task record comes back in the tree, exactly once, wherever its
-        /// parent is (present, absent, remote) and whatever its strings hold.
-        #[test]
-        fn well_formed_task_records_come_back(
-            tasks in prop::collection::vec(
-                (
-                    0u8..3,                      // trace
-                    any::<u64>(),                // span
-                    prop::option::of(0usize..40),// parent: index of another task, or none
-                    any::<bool>(),               // remote parent
-                    any::<bool>(),               // failed
-                    ".{0,20}",                   // name
-                    prop::option::of(".{0,10}"), // service
-                    0u64..10_000_000_000,        // duration
-                    0i64..2_000_000_000_000_000, // end, µs since the epoch
-                    prop::option::of(".{0,20}"), // failure
-                ),
-                1..40,
-            ),
-            noise in prop::collection::vec(".{0,40}", 0..10),
-        ) {
-            let mut spans: Vec<u64> = tasks.iter().map(|t| t.1).collect();
-            spans.sort_unstable();
-            spans.dedup();
-            prop_assume!(spans.len() == tasks.len());
-            let mut text = String::new();
-            for (i, (trace, span, parent, remote, failed, name, service, dur, end, failure)) in tasks.iter().enumerate() {
-                let mut rec = serde_json::json!({
-                    "ts": taskwire_core::time::Rfc3339(*end).to_string(),
-                    "level": "INFO",
-                    "target": "taskwire::tasks",
-                    "msg": "task.end",
-                    "task.name": name,
-                    "task.target": "t",
-                    "task.outcome": if *failed { "failed" } else { "succeeded" },
-                    "task.duration_us": dur,
-                    "task.busy_us": dur / 2,
-                    "task.errors": 0,
-                    "task.failed_children": 0,
-                    "task.remote_parent": remote,
-                    "some_field": {"nested": [1, 2, {"msg": "task.end"}]},
-                    "trace_id": format!("{:032x}", u128::from(*trace) + 1),
-                    "span_id": format!("{span:016x}"),
-                });
-                if let Some(p) = parent {
-                    let p = tasks.get(*p).map_or(0xdead, |t| t.1);
-                    rec["parent_span_id"] = format!("{p:016x}").into();
-                }
-                if let Some(s) = service {
-                    rec["service"] = s.as_str().into();
-                }
-                if let Some(f) = failure {
-                    rec["task.failure"] = f.as_str().into();
-                }
-                text.push_str(&rec.to_string());
-                text.push('\n');
-                if let Some(n) = noise.get(i) {
-                    text.push_str(n);
-                    text.push('\n');
-                }
-            }
-            let mut r = Reader::new(None);
-            r.read_from(text.as_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let f = build(r.finish(), Keep::default());
-            let mut shown: Vec<(u128, u64, &str)> = f
-                .traces
-                .iter()
-                .flat_map(|t| t.nodes.iter().map(|n| &f.tasks[n.task]))
-                .map(|t| (t.trace, t.span, f.str(t.name)))
-                .collect();
-            shown.sort_unstable();
-            let mut want: Vec<(u128, u64, &str)> = tasks
-                .iter()
-                .map(|t| (u128::from(t.0) + 1, t.1, t.5.as_str()))
-                .collect();
-            want.sort_unstable();
-            prop_assert_eq!(shown, want);
-            // every trace's walk is a valid pre-order: depth grows by at most one
-            for t in &f.traces {
-                prop_assert_eq!(t.nodes.first().map(|n| n.depth), Some(0));
-                for w in t.nodes.windows(2) {
-                    prop_assert!(w[1].depth <= w[0].depth + 1);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn a_well_formed_line_is_recognized() {
-        let mut r = Reader::new(None);
-        let line = br#"{"ts":"2026-01-01T00:00:00Z","target":"taskwire::tasks","msg":"task.end","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#;
-        assert_eq!(r.line(line), Line::Task);
-        assert_eq!(r.line(b"{}"), Line::Other);
-        assert_eq!(r.line(b"{"), Line::Malformed);
     }
 }

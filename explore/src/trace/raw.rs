@@ -1,4 +1,4 @@
-//! The keys of a record that `taskwire tree` reads, deserialized as borrowed strings; every
+//! The keys of a record that the trace reader reads, deserialized as borrowed strings; every
 //! other key is skipped unparsed.
 
 use std::borrow::Cow;
@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-/// The keys of a record that `taskwire tree` reads; every other key is skipped unparsed.
+/// The keys of a record that the trace reader reads; every other key is skipped unparsed.
 #[derive(Deserialize)]
 pub(crate) struct Raw<'a> {
     #[serde(borrow)]
@@ -46,6 +46,12 @@ pub(crate) struct Raw<'a> {
     pub(crate) failure: Option<Str<'a>>,
     #[serde(borrow)]
     pub(crate) error: Option<ErrorField<'a>>,
+    /// `client` or `producer` marks an outgoing call.
+    #[serde(borrow, rename = "otel.kind")]
+    pub(crate) otel_kind: Option<Str<'a>>,
+    /// Written by HTTP client tasks (OpenTelemetry's semantic conventions): an outgoing call.
+    #[serde(rename = "url.full")]
+    pub(crate) url_full: Option<IgnoredAny>,
 }
 
 /// A JSON string, borrowed from the line unless it had escapes. (`Option<Cow<str>>` with
