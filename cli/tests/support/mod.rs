@@ -104,3 +104,22 @@ pub fn plain_tree() -> String {
         b"",
     ))
 }
+
+/// The lines of a fixture with every `ts` moved by `shift_us` µs: the log of a host whose
+/// clock is off by that much.
+pub fn shifted(name: &str, shift_us: i64) -> String {
+    use taskwire_core::time::{parse_rfc3339_us, Rfc3339};
+    let mut out = String::new();
+    for line in fixture_lines(name) {
+        let mut record: serde_json::Value =
+            serde_json::from_str(&line).expect("fixture lines are JSON");
+        let ts = record["ts"]
+            .as_str()
+            .and_then(parse_rfc3339_us)
+            .expect("fixture lines have a ts");
+        record["ts"] = Rfc3339(ts + shift_us).to_string().into();
+        out.push_str(&record.to_string());
+        out.push('\n');
+    }
+    out
+}
