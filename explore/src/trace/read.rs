@@ -460,7 +460,7 @@ fn own_fields(line: &[u8], task: bool) -> Option<Box<str>> {
         header::RELEASE,
     ];
     let mut map: Map<String, Value> = serde_json::from_slice(line).ok()?;
-    map.retain(|k, _| !HEADER.contains(&k.as_str()) && !(task && k.starts_with("task.")));
+    map.retain(|k, _| !(HEADER.contains(&k.as_str()) || (task && k.starts_with("task."))));
     (!map.is_empty()).then(|| Value::Object(map).to_string().into_boxed_str())
 }
 
