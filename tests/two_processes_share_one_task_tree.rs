@@ -342,21 +342,6 @@ fn line(depth: usize, service: &str, name: &str, mark: char) -> TreeLine {
     (depth, service.to_owned(), name.to_owned(), mark)
 }
 
-/// The lines of the log at `path` with every `ts` moved by `shift_us` µs: the log of a host
-/// whose clock is off by that much.
-fn shifted_log(path: &Path, shift_us: i64) -> String {
-    use taskwire_core::time::{parse_rfc3339_us, Rfc3339};
-    let mut out = String::new();
-    for mut record in read_log(path) {
-        let ts = record["ts"].as_str().and_then(parse_rfc3339_us);
-        let ts = ts.unwrap_or_else(|| panic!("a record without a ts: {record}"));
-        record["ts"] = Rfc3339(ts + shift_us).to_string().into();
-        out.push_str(&record.to_string());
-        out.push('\n');
-    }
-    out
-}
-
 #[test]
 fn two_processes_share_one_task_tree() {
     let started = Instant::now();
@@ -513,7 +498,13 @@ fn two_processes_share_one_task_tree() {
     // back's host clock 2 s behind front's: the same logs, back's times moved back by 2 s,
     // are put on one clock again, and the tree says what it adjusted
     let skewed_back = dir.join("back-skewed.log");
-    std::fs::write(&skewed_back, shifted_log(&back_log, -2_000_000)).expect("write the log");
+    let back_text = std::fs::read_to_string(&back_log).expect("read back's log");
+    let shift = |ts: &str, by: i64| {
+        let us = taskwire_core::time::parse_rfc3339_us(ts).expect("an RFC 3339 ts");
+        taskwire_core::time::Rfc3339(us + by).to_string()
+    };
+    let skewed_text = taskwire_test_support::json_line::shift_times(&back_text, -2_000_000, shift);
+    std::fs::write(&skewed_back, skewed_text).expect("write the log");
     let skewed = |args: &[&str]| {
         let out = Command::new(&taskwire)
             .arg("tree")

@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Args, ValueEnum};
 use taskwire_explore::query::{Query, Term};
 use taskwire_explore::source::{self, Source};
-use taskwire_explore::trace::{build, Keep, Reader, Sort};
+use taskwire_explore::trace::{build, Keep, Reader, SearchResults, Sort};
 
 use render::Style;
 
@@ -260,10 +260,15 @@ pub fn run(args: TreeArgs) -> ExitCode {
     let no_tasks = collected.task_count() == 0;
     let repeats = collected.repeats();
     let mut forest = build(collected, Keep::failed_only(args.failed));
-    let found = forest.search(args.sort, args.limit);
     // a search that found several traces lists them first
     let searched = !query.is_empty() && !query.is_trace_only();
-    let list_first = args.list || (searched && found.total() > 1);
+    let list_first = args.list || (searched && forest.traces().len() > 1);
+    let found = if list_first {
+        forest.search(args.sort, args.limit)
+    } else {
+        forest.arrange(args.sort, args.limit);
+        SearchResults::default()
+    };
 
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());

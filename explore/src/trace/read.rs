@@ -4,13 +4,15 @@
 //! object (`{` … `}`), and look for `"task.end"` or `"ERROR"` (or, when every event is asked
 //! for, `"span_id"`) with SIMD substring search. Only lines that contain one of them are parsed,
 //! into `raw::Raw`, a struct of borrowed strings that names the keys we need and skips the rest
-//! without building values. Strings are interned, so a line allocates nothing unless it brings
+//! without building values. A record read twice is dropped after the parse (see
+//! [`crate::dedup`]). Strings are interned, so a line allocates nothing unless it brings
 //! a string never seen before (or one with escapes). The fields of events and the attributes of
 //! tasks are kept only when asked for ([`Reader::with_events`]): they are the one per-record
 //! allocation.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead};
+use std::sync::Arc;
 
 use memchr::memmem::Finder;
 use serde::de::IgnoredAny;
@@ -21,7 +23,7 @@ use taskwire_core::time::parse_rfc3339_us;
 use tracing_core::Level;
 
 use super::raw::{ErrorField, Raw};
-use crate::dedup::Seen;
+use crate::dedup::{LineKey, Seen};
 use crate::query::{Matcher, Query};
 use crate::source::Lines;
 
@@ -296,10 +298,6 @@ impl Reader {
         if !wanted {
             return LineKind::Other;
         }
-        if !self.seen.first(line) {
-            self.repeats += 1;
-            return LineKind::Repeat;
-        }
         let Ok(raw) = serde_json::from_slice::<Raw<'_>>(line) else {
             return LineKind::Malformed;
         };
@@ -338,6 +336,17 @@ impl Reader {
             if *want != trace {
                 return LineKind::Other;
             }
+        }
+        // a record read twice is counted once; a task record is known by its ids and times,
+        // an event by its bytes
+        let key = if is_task {
+            LineKey::of_task(trace, span, ts, raw.duration_us.unwrap_or(0))
+        } else {
+            LineKey::of(line)
+        };
+        if !self.seen.first_key(key) {
+            self.repeats += 1;
+            return LineKind::Repeat;
         }
         if is_event {
             let msg = match (&raw.msg, &raw.error) {
@@ -398,26 +407,27 @@ impl Reader {
         LineKind::Task
     }
 
-    /// Takes out the records of `trace` read so far, as their own [`Collected`] (the strings
-    /// are shared, so this copies the string table); `None` when a query is set and nothing of
+    /// Takes out the records of `trace` read so far, as their own [`Collected`] (with a copy of
+    /// the strings they use); `None` when a query is set and nothing of
     /// this trace matched it. For following logs: a trace is shown, then forgotten, when its
     /// root ends.
     pub fn take_trace(&mut self, trace: u128) -> Option<Collected> {
-        let (tasks, rest): (Vec<Task>, Vec<Task>) = std::mem::take(&mut self.tasks)
+        let (mut tasks, rest): (Vec<Task>, Vec<Task>) = std::mem::take(&mut self.tasks)
             .into_iter()
             .partition(|t| t.trace == trace);
         self.tasks = rest;
-        let (events, rest): (Vec<Event>, Vec<Event>) = std::mem::take(&mut self.kept_events)
+        let (mut events, rest): (Vec<Event>, Vec<Event>) = std::mem::take(&mut self.kept_events)
             .into_iter()
             .partition(|e| e.trace == trace);
         self.kept_events = rest;
         if self.matcher.is_some() && !self.matched.remove(&trace) {
             return None;
         }
+        let strings = own_strings(&mut tasks, &mut events, &self.interner);
         Some(Collected {
             tasks,
             events,
-            strings: self.interner.strings(),
+            strings,
             repeats: 0,
         })
     }
@@ -502,10 +512,12 @@ fn is_lower_hex(b: u8) -> bool {
     b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
 }
 
-/// Strings seen so far, each stored once.
+/// Strings seen so far, each stored once (shared by the map, for lookups, and the list, for
+/// indices).
 #[derive(Default)]
 struct Interner {
-    map: HashMap<Box<str>, u32, FxBuild>,
+    map: HashMap<Arc<str>, u32, FxBuild>,
+    list: Vec<Arc<str>>,
 }
 
 impl Interner {
@@ -513,23 +525,47 @@ impl Interner {
         if let Some(&i) = self.map.get(s) {
             return Sym(i);
         }
-        let i = u32::try_from(self.map.len()).unwrap_or(u32::MAX);
-        self.map.insert(s.into(), i);
+        let i = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
+        let s: Arc<str> = s.into();
+        self.map.insert(Arc::clone(&s), i);
+        self.list.push(s);
         Sym(i)
     }
 
-    /// A copy of the table, in index order.
-    fn strings(&self) -> Vec<Box<str>> {
-        let mut v: Vec<(u32, &Box<str>)> = self.map.iter().map(|(s, &i)| (i, s)).collect();
-        v.sort_unstable_by_key(|&(i, _)| i);
-        v.into_iter().map(|(_, s)| s.clone()).collect()
+    fn get(&self, s: Sym) -> &str {
+        self.list.get(s.0 as usize).map_or("", |s| s)
     }
 
     fn into_strings(self) -> Vec<Box<str>> {
-        let mut v: Vec<(u32, Box<str>)> = self.map.into_iter().map(|(s, i)| (i, s)).collect();
-        v.sort_unstable_by_key(|&(i, _)| i);
-        v.into_iter().map(|(_, s)| s).collect()
+        drop(self.map);
+        self.list.iter().map(|s| Box::from(&**s)).collect()
     }
+}
+
+/// Gives the strings of `tasks` and `events` a table of their own (for a trace taken out while
+/// the reader goes on).
+fn own_strings(tasks: &mut [Task], events: &mut [Event], interner: &Interner) -> Vec<Box<str>> {
+    let mut table: Vec<Box<str>> = Vec::new();
+    let mut new_of: HashMap<Sym, Sym, FxBuild> = HashMap::default();
+    let mut remap = |s: &mut Sym| {
+        *s = *new_of.entry(*s).or_insert_with(|| {
+            table.push(interner.get(*s).into());
+            Sym(u32::try_from(table.len() - 1).unwrap_or(u32::MAX))
+        });
+    };
+    for t in tasks {
+        remap(&mut t.name);
+        for s in [&mut t.target, &mut t.service, &mut t.failure]
+            .into_iter()
+            .flatten()
+        {
+            remap(s);
+        }
+    }
+    for e in events {
+        remap(&mut e.msg);
+    }
+    table
 }
 
 /// The hasher of the reader's maps: keys are short strings and random ids from local files,
@@ -737,6 +773,29 @@ mod tests {
         let c = r.finish();
         assert_eq!((c.tasks.len(), bad), (1, 0));
         assert_eq!(c.tasks[0].trace, 0x0af7651916cd43dd8448eb211c80319c);
+    }
+
+    #[test]
+    fn a_trace_taken_out_brings_its_own_strings_and_leaves_the_others() {
+        let other = TASK
+            .replace(
+                "4bf92f3577b34da6a3ce929d0e0e4736",
+                "0af7651916cd43dd8448eb211c80319c",
+            )
+            .replace("GET /x", "GET /y")
+            .replace(r#","parent_span_id":"1111111111111111""#, "");
+        let mut r = Reader::new();
+        assert_eq!(r.line(TASK.as_bytes()), LineKind::Task);
+        assert_eq!(r.ended_root(), None, "a task with a parent ends no root");
+        assert_eq!(r.line(other.as_bytes()), LineKind::Task);
+        assert_eq!(r.ended_root(), Some(0x0af7651916cd43dd8448eb211c80319c));
+        let taken = r.take_trace(0x0af7651916cd43dd8448eb211c80319c).unwrap();
+        assert_eq!(taken.tasks.len(), 1);
+        assert_eq!(taken.str(taken.tasks[0].name), "GET /y");
+        assert_eq!(taken.strings.len(), 4, "name, target, service, failure");
+        let rest = r.finish();
+        assert_eq!(rest.tasks.len(), 1);
+        assert_eq!(rest.str(rest.tasks[0].name), "GET /x");
     }
 
     #[test]

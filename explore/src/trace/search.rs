@@ -139,6 +139,16 @@ impl Forest {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn search(&mut self, sort: Sort, limit: Option<usize>) -> SearchResults {
+        let total = self.arrange(sort, limit);
+        SearchResults {
+            traces: self.traces().map(|t| TraceSummary::of(&t)).collect(),
+            total,
+        }
+    }
+
+    /// Sorts and limits the traces as [`Forest::search`] does, without making summaries;
+    /// returns how many there were before the limit.
+    pub fn arrange(&mut self, sort: Sort, limit: Option<usize>) -> usize {
         let total = self.traces.len();
         match sort {
             Sort::Start => self.traces.sort_by_key(|t| (t.start_us, t.id)),
@@ -153,9 +163,6 @@ impl Forest {
         if let Some(limit) = limit {
             self.traces.truncate(limit);
         }
-        SearchResults {
-            traces: self.traces().map(|t| TraceSummary::of(&t)).collect(),
-            total,
-        }
+        total
     }
 }
