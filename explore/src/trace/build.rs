@@ -11,8 +11,9 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use super::read::{Collected, Event, FxBuild, Sym, Task};
+use super::read::{Collected, Event, Task};
 use super::skew::{self, Skew};
+use super::strings::{FxBuild, Sym};
 
 /// Why a task is shown as a root although it has a parent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

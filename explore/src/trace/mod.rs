@@ -59,6 +59,7 @@ mod raw;
 mod read;
 mod search;
 mod skew;
+mod strings;
 #[cfg(test)]
 mod tests;
 mod view;

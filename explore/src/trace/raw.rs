@@ -1,11 +1,14 @@
 //! The keys of a record that the trace reader reads, deserialized as borrowed strings; every
-//! other key is skipped unparsed.
+//! other key is skipped unparsed; and the decoding of their values (ids, levels, own fields).
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde_json::{Map, Value};
+use taskwire_core::schema::header;
+use tracing_core::Level;
 
 /// The keys of a record that the trace reader reads; every other key is skipped unparsed.
 #[derive(Deserialize)]
@@ -141,4 +144,60 @@ impl<'de: 'a, 'a> Deserialize<'de> for ErrorField<'a> {
         }
         d.deserialize_any(V)
     }
+}
+
+/// The record's own fields (without the header and, for a task record, the `task.*` keys), as
+/// a JSON object; `None` when there are none.
+pub(crate) fn own_fields(line: &[u8], task: bool) -> Option<Box<str>> {
+    const HEADER: [&str; 16] = [
+        header::TIMESTAMP,
+        header::LEVEL,
+        header::TARGET,
+        header::MESSAGE,
+        header::TRACE_ID,
+        header::SPAN_ID,
+        header::PARENT_SPAN_ID,
+        header::SPANS,
+        header::FILE,
+        header::LINE,
+        header::MODULE,
+        header::THREAD,
+        header::PID,
+        header::HOST,
+        header::SERVICE,
+        header::RELEASE,
+    ];
+    let mut map: Map<String, Value> = serde_json::from_slice(line).ok()?;
+    map.retain(|k, _| !(HEADER.contains(&k.as_str()) || (task && k.starts_with("task."))));
+    (!map.is_empty()).then(|| Value::Object(map).to_string().into_boxed_str())
+}
+
+/// `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`.
+pub(crate) fn parse_level(s: &str) -> Option<Level> {
+    Some(match s {
+        "ERROR" => Level::ERROR,
+        "WARN" => Level::WARN,
+        "INFO" => Level::INFO,
+        "DEBUG" => Level::DEBUG,
+        "TRACE" => Level::TRACE,
+        _ => return None,
+    })
+}
+
+/// 32 lowercase hex digits.
+pub(crate) fn parse_hex_u128(s: &str) -> Option<u128> {
+    (s.len() == 32 && s.bytes().all(is_lower_hex))
+        .then(|| u128::from_str_radix(s, 16).ok())
+        .flatten()
+}
+
+/// 16 lowercase hex digits.
+pub(crate) fn parse_hex_u64(s: &str) -> Option<u64> {
+    (s.len() == 16 && s.bytes().all(is_lower_hex))
+        .then(|| u64::from_str_radix(s, 16).ok())
+        .flatten()
+}
+
+fn is_lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
 }

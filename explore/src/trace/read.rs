@@ -10,19 +10,18 @@
 //! tasks are kept only when asked for ([`Reader::with_events`]): they are the one per-record
 //! allocation.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{self, BufRead};
-use std::sync::Arc;
 
 use memchr::memmem::Finder;
 use serde::de::IgnoredAny;
-use serde_json::{Map, Value};
 use taskwire_core::schema::header;
 use taskwire_core::schema::task_record::{self, TARGET as TASKS_TARGET};
 use taskwire_core::time::parse_rfc3339_us;
 use tracing_core::Level;
 
-use super::raw::{ErrorField, Raw};
+use super::raw::{own_fields, parse_hex_u128, parse_hex_u64, parse_level, ErrorField, Raw};
+use super::strings::{FxBuild, Interner, Sym};
 use crate::dedup::{LineKey, Seen};
 use crate::query::{Matcher, Query};
 use crate::source::Lines;
@@ -32,10 +31,6 @@ use crate::source::Lines;
 const CHUNK: usize = 1 << 20;
 /// A line longer than this is skipped as malformed without being held in memory.
 const MAX_LINE: usize = crate::source::MAX_LINE;
-
-/// An interned string: an index into [`Collected::strings`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Sym(pub(crate) u32);
 
 /// One `task.end` record.
 #[derive(Clone, Debug)]
@@ -423,7 +418,19 @@ impl Reader {
         if self.matcher.is_some() && !self.matched.remove(&trace) {
             return None;
         }
-        let strings = own_strings(&mut tasks, &mut events, &self.interner);
+        let syms = tasks
+            .iter_mut()
+            .flat_map(|t| {
+                [
+                    Some(&mut t.name),
+                    t.target.as_mut(),
+                    t.service.as_mut(),
+                    t.failure.as_mut(),
+                ]
+            })
+            .flatten()
+            .chain(events.iter_mut().map(|e| &mut e.msg));
+        let strings = self.interner.table_of(syms);
         Some(Collected {
             tasks,
             events,
@@ -448,44 +455,6 @@ impl Reader {
     }
 }
 
-/// The record's own fields (without the header and, for a task record, the `task.*` keys), as
-/// a JSON object; `None` when there are none.
-fn own_fields(line: &[u8], task: bool) -> Option<Box<str>> {
-    const HEADER: [&str; 16] = [
-        header::TIMESTAMP,
-        header::LEVEL,
-        header::TARGET,
-        header::MESSAGE,
-        header::TRACE_ID,
-        header::SPAN_ID,
-        header::PARENT_SPAN_ID,
-        header::SPANS,
-        header::FILE,
-        header::LINE,
-        header::MODULE,
-        header::THREAD,
-        header::PID,
-        header::HOST,
-        header::SERVICE,
-        header::RELEASE,
-    ];
-    let mut map: Map<String, Value> = serde_json::from_slice(line).ok()?;
-    map.retain(|k, _| !(HEADER.contains(&k.as_str()) || (task && k.starts_with("task."))));
-    (!map.is_empty()).then(|| Value::Object(map).to_string().into_boxed_str())
-}
-
-/// `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`.
-fn parse_level(s: &str) -> Option<Level> {
-    Some(match s {
-        "ERROR" => Level::ERROR,
-        "WARN" => Level::WARN,
-        "INFO" => Level::INFO,
-        "DEBUG" => Level::DEBUG,
-        "TRACE" => Level::TRACE,
-        _ => return None,
-    })
-}
-
 /// The trace id of a parsed record.
 fn trace_of(record: &serde_json::Map<String, serde_json::Value>) -> Option<u128> {
     record
@@ -493,84 +462,6 @@ fn trace_of(record: &serde_json::Map<String, serde_json::Value>) -> Option<u128>
         .and_then(serde_json::Value::as_str)
         .and_then(parse_hex_u128)
 }
-
-/// 32 lowercase hex digits.
-pub(crate) fn parse_hex_u128(s: &str) -> Option<u128> {
-    (s.len() == 32 && s.bytes().all(is_lower_hex))
-        .then(|| u128::from_str_radix(s, 16).ok())
-        .flatten()
-}
-
-/// 16 lowercase hex digits.
-pub(crate) fn parse_hex_u64(s: &str) -> Option<u64> {
-    (s.len() == 16 && s.bytes().all(is_lower_hex))
-        .then(|| u64::from_str_radix(s, 16).ok())
-        .flatten()
-}
-
-fn is_lower_hex(b: u8) -> bool {
-    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
-}
-
-/// Strings seen so far, each stored once (shared by the map, for lookups, and the list, for
-/// indices).
-#[derive(Default)]
-struct Interner {
-    map: HashMap<Arc<str>, u32, FxBuild>,
-    list: Vec<Arc<str>>,
-}
-
-impl Interner {
-    fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&i) = self.map.get(s) {
-            return Sym(i);
-        }
-        let i = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
-        let s: Arc<str> = s.into();
-        self.map.insert(Arc::clone(&s), i);
-        self.list.push(s);
-        Sym(i)
-    }
-
-    fn get(&self, s: Sym) -> &str {
-        self.list.get(s.0 as usize).map_or("", |s| s)
-    }
-
-    fn into_strings(self) -> Vec<Box<str>> {
-        drop(self.map);
-        self.list.iter().map(|s| Box::from(&**s)).collect()
-    }
-}
-
-/// Gives the strings of `tasks` and `events` a table of their own (for a trace taken out while
-/// the reader goes on).
-fn own_strings(tasks: &mut [Task], events: &mut [Event], interner: &Interner) -> Vec<Box<str>> {
-    let mut table: Vec<Box<str>> = Vec::new();
-    let mut new_of: HashMap<Sym, Sym, FxBuild> = HashMap::default();
-    let mut remap = |s: &mut Sym| {
-        *s = *new_of.entry(*s).or_insert_with(|| {
-            table.push(interner.get(*s).into());
-            Sym(u32::try_from(table.len() - 1).unwrap_or(u32::MAX))
-        });
-    };
-    for t in tasks {
-        remap(&mut t.name);
-        for s in [&mut t.target, &mut t.service, &mut t.failure]
-            .into_iter()
-            .flatten()
-        {
-            remap(s);
-        }
-    }
-    for e in events {
-        remap(&mut e.msg);
-    }
-    table
-}
-
-/// The hasher of the reader's maps: keys are short strings and random ids from local files,
-/// so hash-flooding resistance buys nothing here.
-pub(crate) type FxBuild = taskwire_core::cache::FastBuild;
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,8 @@
 //! start (the duration shown stays the recorded one).
 
 use super::build::Node;
-use super::read::{Sym, Task};
+use super::read::Task;
+use super::strings::Sym;
 
 /// A clock offset found in one trace and applied to one service's tasks.
 #[derive(Clone, Debug, PartialEq, Eq)]
