@@ -129,6 +129,25 @@ fn a_service_whose_clock_is_ahead_is_moved_back() {
 }
 
 #[test]
+fn a_message_consumed_after_its_producer_ended_leaves_the_clocks_alone() {
+    // front publishes [0, 5 ms]; back consumes it 20 ms later, on the same clock
+    let log = [
+        task("front", 1, None, "publish order", 5_000, 5_000)
+            .replace(r#""task.name""#, r#""otel.kind":"producer","task.name""#),
+        task("back", 2, Some(1), "consume order", 30_000, 5_000),
+    ]
+    .join("\n");
+    let mut reader = Reader::new();
+    reader.read_lines(log.as_bytes()).unwrap();
+    let f = build(reader.finish(), Keep::default());
+    let t = f.traces().next().unwrap();
+    assert!(t.skews().is_empty());
+    assert_eq!(offsets(&f)[1], ("consume order".into(), 25_000));
+    // the consumer, in back's log, is the message's callee
+    assert!(t.nodes().all(|n| !n.calls_unread_service()));
+}
+
+#[test]
 fn a_callee_inside_its_caller_leaves_the_clocks_alone() {
     let f = checkout(0, true);
     let t = f.traces().next().unwrap();

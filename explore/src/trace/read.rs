@@ -42,6 +42,8 @@ pub(crate) struct Task {
     pub(crate) failed: bool,
     /// An outgoing call: `otel.kind` is `client` or `producer`, or the record has `url.full`.
     pub(crate) client: bool,
+    /// A message sent (`otel.kind` is `producer`): its consumers may run after it ends.
+    pub(crate) producer: bool,
     pub(crate) name: Sym,
     pub(crate) target: Option<Sym>,
     pub(crate) service: Option<Sym>,
@@ -369,8 +371,9 @@ impl Reader {
             Some(Some(p)) => Some(p),
             Some(None) => return LineKind::Malformed,
         };
-        let client = matches!(raw.otel_kind.as_deref(), Some("client" | "producer"))
-            || raw.url_full.is_some();
+        let producer = raw.otel_kind.as_deref() == Some("producer");
+        let client =
+            producer || raw.otel_kind.as_deref() == Some("client") || raw.url_full.is_some();
         let attributes = if self.events {
             own_fields(line, true)
         } else {
@@ -384,6 +387,7 @@ impl Reader {
             remote_parent: raw.remote_parent.unwrap_or(false),
             failed: raw.outcome.as_deref() == Some("failed"),
             client,
+            producer,
             name: i.intern(raw.name.as_deref().unwrap_or("?")),
             target: raw.task_target.as_deref().map(|s| i.intern(s)),
             service: raw.service.as_deref().map(|s| i.intern(s)),

@@ -8,7 +8,9 @@
 //! child_mid`), and every task of that service in the trace is moved by it. One offset per
 //! service and trace: the first crossing met in the walk (parents before children, so a chain
 //! front → back → ledger settles front's clock before back's and back's before ledger's).
-//! A child that already lies inside its parent leaves its service's clock alone.
+//! A child that already lies inside its parent leaves its service's clock alone, and so does the
+//! consumer of a message (its parent's `otel.kind` is `producer`): it may well run after the
+//! producer ended.
 //!
 //! Within one service, a task's start is its record's `ts` minus its duration; rounding of the
 //! two can place a child a few µs before its parent. Such a start is clamped to the parent's
@@ -54,7 +56,10 @@ pub(crate) fn adjust(nodes: &mut [Node], tasks: &[Task], strings: &[Box<str>]) -
     for i in 0..nodes.len() {
         let Some(p) = nodes[i].parent else { continue };
         let (child, parent) = (&tasks[nodes[i].task], &tasks[nodes[p].task]);
-        if child.service == parent.service || offset_of(&offsets, child.service).is_some() {
+        if child.service == parent.service
+            || parent.producer
+            || offset_of(&offsets, child.service).is_some()
+        {
             continue;
         }
         let shift = offset_of(&offsets, parent.service).unwrap_or(0);
