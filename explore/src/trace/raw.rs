@@ -201,3 +201,11 @@ pub(crate) fn parse_hex_u64(s: &str) -> Option<u64> {
 fn is_lower_hex(b: u8) -> bool {
     b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
 }
+
+/// The trace id of a parsed record.
+pub(crate) fn trace_of(record: &Map<String, Value>) -> Option<u128> {
+    record
+        .get(header::TRACE_ID)
+        .and_then(Value::as_str)
+        .and_then(parse_hex_u128)
+}

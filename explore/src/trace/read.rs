@@ -15,12 +15,13 @@ use std::io::{self, BufRead};
 
 use memchr::memmem::Finder;
 use serde::de::IgnoredAny;
-use taskwire_core::schema::header;
 use taskwire_core::schema::task_record::{self, TARGET as TASKS_TARGET};
 use taskwire_core::time::parse_rfc3339_us;
 use tracing_core::Level;
 
-use super::raw::{own_fields, parse_hex_u128, parse_hex_u64, parse_level, ErrorField, Raw};
+use super::raw::{
+    own_fields, parse_hex_u128, parse_hex_u64, parse_level, trace_of, ErrorField, Raw,
+};
 use super::strings::{FxBuild, Interner, Sym};
 use crate::dedup::{LineKey, Seen};
 use crate::query::{Matcher, Query};
@@ -457,14 +458,6 @@ impl Reader {
             repeats: self.repeats,
         }
     }
-}
-
-/// The trace id of a parsed record.
-fn trace_of(record: &serde_json::Map<String, serde_json::Value>) -> Option<u128> {
-    record
-        .get(header::TRACE_ID)
-        .and_then(serde_json::Value::as_str)
-        .and_then(parse_hex_u128)
 }
 
 #[cfg(test)]
