@@ -41,7 +41,7 @@
 //! assert_eq!((summary.root(), summary.duration_us()), ("GET /checkout", 50_000));
 //! assert_eq!(summary.services(), ["back", "front"]);
 //!
-//! let trace = forest.traces().next().ok_or("no trace")?;
+//! let trace = forest.trace(summary.trace_id()).ok_or("no trace")?;
 //! let skew = &trace.skews()[0];
 //! assert_eq!((skew.service(), skew.relative_to(), skew.offset_us()), ("back", "front", 2_000_500));
 //! let names: Vec<(usize, &str, i64)> = trace

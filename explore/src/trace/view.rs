@@ -15,6 +15,11 @@ impl Forest {
         })
     }
 
+    /// The trace with this id, if it was kept.
+    pub fn trace(&self, id: u128) -> Option<TraceRef<'_>> {
+        self.traces().find(|t| t.id() == id)
+    }
+
     /// Whether no trace is kept.
     pub fn is_empty(&self) -> bool {
         self.traces.is_empty()
