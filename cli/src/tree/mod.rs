@@ -179,7 +179,7 @@ pub fn print_trees(files: &[PathBuf], out: &mut dyn Write) -> io::Result<u64> {
         return Err(io::Error::other(e));
     }
     for src in &sources {
-        skipped += reader.read_lines(src.open()?)?.malformed;
+        skipped += reader.read_source(src)?.malformed;
     }
     let forest = build(reader.finish(), Keep::default());
     let mut out = out;
@@ -240,7 +240,7 @@ pub fn run(args: TreeArgs) -> ExitCode {
         if *src == Source::Stdin && io::stdin().is_terminal() {
             eprintln!("taskwire: reading logs from standard input (end with Ctrl-D)");
         }
-        match src.open().and_then(|input| reader.read_lines(input)) {
+        match reader.read_source(src) {
             Ok(counts) => {
                 malformed.push((name.clone(), counts.malformed));
                 if counts.cut_last_line {

@@ -271,6 +271,11 @@ impl Reader {
         Ok(counts)
     }
 
+    /// Opens `source` (decompressing gzip) and reads it to its end.
+    pub fn read_source(&mut self, source: &crate::source::Source) -> io::Result<Counts> {
+        self.read_lines(source.open()?)
+    }
+
     /// Takes in one line (without its `\n`).
     pub fn line(&mut self, line: &[u8]) -> LineKind {
         self.ended_root = None;
@@ -461,10 +466,10 @@ impl Reader {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    const TASK: &str = r#"{"ts":"2026-11-21T19:01:01.943172Z","level":"INFO","target":"taskwire::tasks","msg":"task.end","task.name":"GET /x","task.target":"shop","task.outcome":"failed","task.duration_us":1500,"task.busy_us":900,"task.errors":1,"task.failed_children":0,"task.remote_parent":false,"task.failure":"boom","order_id":7,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","parent_span_id":"1111111111111111","thread":"main","pid":1,"host":"vm","service":"front"}"#;
+    pub(in crate::trace) const TASK: &str = r#"{"ts":"2026-11-21T19:01:01.943172Z","level":"INFO","target":"taskwire::tasks","msg":"task.end","task.name":"GET /x","task.target":"shop","task.outcome":"failed","task.duration_us":1500,"task.busy_us":900,"task.errors":1,"task.failed_children":0,"task.remote_parent":false,"task.failure":"boom","order_id":7,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","parent_span_id":"1111111111111111","thread":"main","pid":1,"host":"vm","service":"front"}"#;
 
     fn read(text: &str) -> (Collected, u64) {
         let mut r = Reader::new();
@@ -661,29 +666,6 @@ mod tests {
         let c = r.finish();
         assert_eq!((c.tasks.len(), bad), (1, 0));
         assert_eq!(c.tasks[0].trace, 0x0af7651916cd43dd8448eb211c80319c);
-    }
-
-    #[test]
-    fn a_trace_taken_out_brings_its_own_strings_and_leaves_the_others() {
-        let other = TASK
-            .replace(
-                "4bf92f3577b34da6a3ce929d0e0e4736",
-                "0af7651916cd43dd8448eb211c80319c",
-            )
-            .replace("GET /x", "GET /y")
-            .replace(r#","parent_span_id":"1111111111111111""#, "");
-        let mut r = Reader::new();
-        assert_eq!(r.line(TASK.as_bytes()), LineKind::Task);
-        assert_eq!(r.ended_root(), None, "a task with a parent ends no root");
-        assert_eq!(r.line(other.as_bytes()), LineKind::Task);
-        assert_eq!(r.ended_root(), Some(0x0af7651916cd43dd8448eb211c80319c));
-        let taken = r.take_trace(0x0af7651916cd43dd8448eb211c80319c).unwrap();
-        assert_eq!(taken.tasks.len(), 1);
-        assert_eq!(taken.str(taken.tasks[0].name), "GET /y");
-        assert_eq!(taken.strings.len(), 4, "name, target, service, failure");
-        let rest = r.finish();
-        assert_eq!(rest.tasks.len(), 1);
-        assert_eq!(rest.str(rest.tasks[0].name), "GET /x");
     }
 
     #[test]

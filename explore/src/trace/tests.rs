@@ -127,3 +127,26 @@ fn a_well_formed_line_is_recognized() {
     assert_eq!(r.line(b"{}"), LineKind::Other);
     assert_eq!(r.line(b"{"), LineKind::Malformed);
 }
+
+#[test]
+fn a_trace_taken_out_brings_its_own_strings_and_leaves_the_others() {
+    let other = super::read::tests::TASK
+        .replace(
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "0af7651916cd43dd8448eb211c80319c",
+        )
+        .replace("GET /x", "GET /y")
+        .replace(r#","parent_span_id":"1111111111111111""#, "");
+    let mut r = Reader::new();
+    assert_eq!(r.line(super::read::tests::TASK.as_bytes()), LineKind::Task);
+    assert_eq!(r.ended_root(), None, "a task with a parent ends no root");
+    assert_eq!(r.line(other.as_bytes()), LineKind::Task);
+    assert_eq!(r.ended_root(), Some(0x0af7651916cd43dd8448eb211c80319c));
+    let taken = r.take_trace(0x0af7651916cd43dd8448eb211c80319c).unwrap();
+    assert_eq!(taken.tasks.len(), 1);
+    assert_eq!(taken.str(taken.tasks[0].name), "GET /y");
+    assert_eq!(taken.strings.len(), 4, "name, target, service, failure");
+    let rest = r.finish();
+    assert_eq!(rest.tasks.len(), 1);
+    assert_eq!(rest.str(rest.tasks[0].name), "GET /x");
+}
