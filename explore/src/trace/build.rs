@@ -11,7 +11,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use super::read::{Collected, Event, Task};
+use super::records::{Attributes, Collected, Event, Task};
 use super::skew::{self, Skew};
 use super::strings::{FxBuild, Sym};
 
@@ -27,30 +27,79 @@ pub enum Orphan {
     Cycle(u64),
 }
 
-/// One task in a trace's pre-order walk.
+/// One task in a trace's pre-order walk. Indices are `u32` (a forest of four billion tasks
+/// would not fit in memory anyway): a node is 56 bytes, one per task read.
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
     /// Index into [`Forest::tasks`].
-    pub(crate) task: usize,
-    /// Index of its parent in the trace's walk.
-    pub(crate) parent: Option<usize>,
+    task: u32,
+    /// Index of its parent in the trace's walk; `u32::MAX` for none.
+    parent: u32,
     /// 0 for roots.
-    pub(crate) depth: usize,
+    depth: u32,
+    /// Its events: a range of [`Forest::events`], in time order.
+    events: (u32, u32),
     /// The last of its siblings.
     pub(crate) last: bool,
     /// The next node is its first child.
     pub(crate) has_children: bool,
-    pub(crate) orphan: Option<Orphan>,
-    /// Its events: a range of [`Forest::events`], in time order.
-    pub(crate) events: Range<usize>,
-    /// Start and end on the trace's clock (µs since the epoch): the record's, moved by its
-    /// service's clock offset, the start clamped to its parent's start.
-    pub(crate) start_us: i64,
-    pub(crate) end_us: i64,
     /// The start was clamped to the parent's (same process).
     pub(crate) clamped: bool,
     /// An outgoing call whose callee has no task record in the input.
     pub(crate) calls_unread: bool,
+    pub(crate) orphan: Option<Orphan>,
+    /// Start and end on the trace's clock (µs since the epoch): the record's, moved by its
+    /// service's clock offset, the start clamped to its parent's start.
+    pub(crate) start_us: i64,
+    pub(crate) end_us: i64,
+}
+
+/// An index as stored in a [`Node`].
+fn ix(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+impl Node {
+    pub(crate) fn new(
+        task: usize,
+        depth: usize,
+        orphan: Option<Orphan>,
+        events: Range<usize>,
+    ) -> Node {
+        Node {
+            task: ix(task),
+            parent: u32::MAX,
+            depth: ix(depth),
+            events: (ix(events.start), ix(events.end)),
+            last: false,
+            has_children: false,
+            clamped: false,
+            calls_unread: false,
+            orphan,
+            start_us: 0,
+            end_us: 0,
+        }
+    }
+
+    /// Index into [`Forest::tasks`].
+    pub(crate) fn task(&self) -> usize {
+        self.task as usize
+    }
+
+    /// Index of its parent in the trace's walk.
+    pub(crate) fn parent(&self) -> Option<usize> {
+        (self.parent != u32::MAX).then_some(self.parent as usize)
+    }
+
+    /// 0 for roots.
+    pub(crate) fn depth(&self) -> usize {
+        self.depth as usize
+    }
+
+    /// Its events: a range of [`Forest::events`].
+    pub(crate) fn events(&self) -> Range<usize> {
+        self.events.0 as usize..self.events.1 as usize
+    }
 }
 
 /// One trace: its tasks as a pre-order walk of the tree, roots in start order.
@@ -75,6 +124,8 @@ pub(crate) struct Trace {
 pub struct Forest {
     pub(crate) tasks: Vec<Task>,
     pub(crate) events: Vec<Event>,
+    /// Task attributes, sorted by (trace, span).
+    pub(crate) attributes: Vec<Attributes>,
     pub(crate) strings: Vec<Box<str>>,
     /// Traces in order of their first task's start.
     pub(crate) traces: Vec<Trace>,
@@ -115,11 +166,13 @@ pub fn build(c: Collected, keep: Keep) -> Forest {
     let Collected {
         mut tasks,
         mut events,
+        mut attributes,
         strings,
         ..
     } = c;
     sort_tasks(&mut tasks);
     events.sort_by_key(|e| (e.trace, e.span, e.ts_us));
+    attributes.sort_by_key(|a| (a.trace, a.span));
 
     let mut traces = Vec::new();
     let mut duplicates = 0;
@@ -141,6 +194,7 @@ pub fn build(c: Collected, keep: Keep) -> Forest {
     Forest {
         tasks,
         events,
+        attributes,
         strings,
         traces,
         duplicates,
@@ -256,7 +310,10 @@ fn build_trace(
     link_parents(&mut nodes, tasks, s);
     let skews = skew::adjust(&mut nodes, tasks, strings);
 
-    let mut services: Vec<Sym> = nodes.iter().filter_map(|n| tasks[n.task].service).collect();
+    let mut services: Vec<Sym> = nodes
+        .iter()
+        .filter_map(|n| tasks[n.task()].service)
+        .collect();
     services.sort_unstable();
     services.dedup();
     services.sort_by(|a, b| strings.get(a.0 as usize).cmp(&strings.get(b.0 as usize)));
@@ -283,9 +340,9 @@ fn link_parents(nodes: &mut [Node], tasks: &[Task], s: &Scratch) {
     for i in 0..nodes.len() {
         let m = s.member_at[i];
         if nodes[i].orphan.is_none() {
-            nodes[i].parent = s.parent_of[m].map(|p| s.node_of[p]);
+            nodes[i].parent = s.parent_of[m].map_or(u32::MAX, |p| ix(s.node_of[p]));
         }
-        let t = &tasks[nodes[i].task];
+        let t = &tasks[nodes[i].task()];
         if t.client {
             let kids = &s.children[s.child_start[m]..s.child_start[m + 1]];
             let answered = kids.iter().any(|&c| {
@@ -317,19 +374,15 @@ fn walk(
         let t = &tasks[g];
         s.node_of[i] = nodes.len();
         s.member_at.push(i);
-        nodes.push(Node {
-            task: g,
-            parent: None,
+        let mut node = Node::new(
+            g,
             depth,
-            last: false,
-            has_children: false,
             orphan,
-            events: range_of(events, |e| (e.trace, e.span).cmp(&(t.trace, t.span))),
-            start_us: t.start_us(),
-            end_us: t.end_us,
-            clamped: false,
-            calls_unread: false,
-        });
+            range_of(events, |e| (e.trace, e.span).cmp(&(t.trace, t.span))),
+        );
+        node.start_us = t.start_us();
+        node.end_us = t.end_us;
+        nodes.push(node);
         let kids = &s.children[s.child_start[i]..s.child_start[i + 1]];
         for &c in kids.iter().rev() {
             if !s.visited[c] {
@@ -350,8 +403,8 @@ fn range_of<T>(items: &[T], cmp: impl Fn(&T) -> std::cmp::Ordering) -> Range<usi
 fn mark_last_and_children(nodes: &mut [Node]) {
     let mut sibling_after = Vec::<bool>::new();
     for i in (0..nodes.len()).rev() {
-        let d = nodes[i].depth;
-        nodes[i].has_children = nodes.get(i + 1).is_some_and(|n| n.depth > d);
+        let d = nodes[i].depth();
+        nodes[i].has_children = nodes.get(i + 1).is_some_and(|n| n.depth() > d);
         sibling_after.truncate(d + 1);
         if sibling_after.len() <= d {
             sibling_after.resize(d + 1, false);
@@ -385,7 +438,7 @@ mod tests {
         f.traces[0]
             .nodes
             .iter()
-            .map(|n| (n.depth, f.str(f.tasks[n.task].name), n.last))
+            .map(|n| (n.depth(), f.str(f.tasks[n.task()].name), n.last))
             .collect()
     }
 
@@ -439,7 +492,7 @@ mod tests {
         let orphans: Vec<_> = f.traces[0]
             .nodes
             .iter()
-            .map(|n| (n.depth, n.orphan))
+            .map(|n| (n.depth(), n.orphan))
             .collect();
         assert_eq!(
             orphans,
@@ -485,26 +538,14 @@ mod tests {
             .collect();
         let f = forest(&lines);
         assert_eq!(f.traces[0].nodes.len(), 100_000);
-        assert_eq!(f.traces[0].nodes[99_999].depth, 99_999);
+        assert_eq!(f.traces[0].nodes[99_999].depth(), 99_999);
     }
 
     #[test]
     fn last_and_has_children_follow_the_depths() {
         let mut nodes: Vec<Node> = [0, 1, 2, 1, 0]
             .iter()
-            .map(|&depth| Node {
-                task: 0,
-                depth,
-                last: false,
-                has_children: false,
-                orphan: None,
-                events: 0..0,
-                parent: None,
-                start_us: 0,
-                end_us: 0,
-                clamped: false,
-                calls_unread: false,
-            })
+            .map(|&depth| Node::new(0, depth, None, 0..0))
             .collect();
         mark_last_and_children(&mut nodes);
         let got: Vec<_> = nodes.iter().map(|n| (n.last, n.has_children)).collect();

@@ -57,6 +57,7 @@
 mod build;
 mod raw;
 mod read;
+mod records;
 mod search;
 mod skew;
 mod strings;
@@ -65,7 +66,8 @@ mod tests;
 mod view;
 
 pub use build::{build, Forest, Keep, Orphan};
-pub use read::{Collected, Counts, LineKind, Reader};
+pub use read::Reader;
+pub use records::{Collected, Counts, LineKind};
 pub use search::{SearchResults, Sort, TraceSummary};
 pub use skew::Skew;
 pub use view::{EventRef, NodeRef, TraceRef};

@@ -22,7 +22,8 @@ use tracing_core::Level;
 use super::raw::{
     own_fields, parse_hex_u128, parse_hex_u64, parse_level, trace_of, ErrorField, Raw,
 };
-use super::strings::{FxBuild, Interner, Sym};
+use super::records::{Attributes, Collected, Counts, Event, LineKind, Task};
+use super::strings::{FxBuild, Interner};
 use crate::dedup::{LineKey, Seen};
 use crate::query::{Matcher, Query};
 use crate::source::Lines;
@@ -32,108 +33,6 @@ use crate::source::Lines;
 const CHUNK: usize = 1 << 20;
 /// A line longer than this is skipped as malformed without being held in memory.
 const MAX_LINE: usize = crate::source::MAX_LINE;
-
-/// One `task.end` record.
-#[derive(Clone, Debug)]
-pub(crate) struct Task {
-    pub(crate) trace: u128,
-    pub(crate) span: u64,
-    pub(crate) parent: Option<u64>,
-    pub(crate) remote_parent: bool,
-    pub(crate) failed: bool,
-    /// An outgoing call: `otel.kind` is `client` or `producer`, or the record has `url.full`.
-    pub(crate) client: bool,
-    /// A message sent (`otel.kind` is `producer`): its consumers may run after it ends.
-    pub(crate) producer: bool,
-    pub(crate) name: Sym,
-    pub(crate) target: Option<Sym>,
-    pub(crate) service: Option<Sym>,
-    pub(crate) failure: Option<Sym>,
-    /// End time, µs since the epoch (the record's `ts`).
-    pub(crate) end_us: i64,
-    pub(crate) duration_us: u64,
-    pub(crate) busy_us: u64,
-    pub(crate) errors: u64,
-    pub(crate) failed_children: u64,
-    /// The record's own fields (the span's: route, status, order …) as a JSON object, when
-    /// events are kept.
-    pub(crate) attributes: Option<Box<str>>,
-}
-
-impl Task {
-    /// Start time, µs since the epoch: end minus duration.
-    pub(crate) fn start_us(&self) -> i64 {
-        self.end_us
-            .saturating_sub(i64::try_from(self.duration_us).unwrap_or(i64::MAX))
-    }
-}
-
-/// One log event that happened inside a span: every ERROR event, and every other event when
-/// they are kept.
-#[derive(Clone, Debug)]
-pub(crate) struct Event {
-    pub(crate) trace: u128,
-    pub(crate) span: u64,
-    pub(crate) ts_us: i64,
-    pub(crate) level: Level,
-    pub(crate) msg: Sym,
-    /// The event's own fields as a JSON object, when events are kept.
-    pub(crate) fields: Option<Box<str>>,
-}
-
-/// What [`Reader::line`] made of a line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LineKind {
-    /// Not a JSON object, or a record we had to parse that did not parse.
-    Malformed,
-    /// A well-formed line that is not kept (or filtered out).
-    Other,
-    /// A `task.end` record.
-    Task,
-    /// An event inside a span (ERROR events always, the others with [`Reader::with_events`]).
-    Event,
-    /// A task record or event already read (the same line, from another file or twice).
-    Repeat,
-}
-
-/// What reading one input met besides records.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Lines that are not JSON records, or records we need that did not parse.
-    pub malformed: u64,
-    /// The last line ended without a newline and is not a record: cut while being written.
-    pub cut_last_line: bool,
-}
-
-/// Everything read from all inputs: the task records and events of the traces kept, ready for
-/// [`build`](super::build).
-#[derive(Debug, Default)]
-pub struct Collected {
-    pub(crate) tasks: Vec<Task>,
-    pub(crate) events: Vec<Event>,
-    pub(crate) strings: Vec<Box<str>>,
-    /// Task records and events read more than once, ignored after the first.
-    pub(crate) repeats: u64,
-}
-
-impl Collected {
-    /// The text of an interned string.
-    #[cfg(test)]
-    pub(crate) fn str(&self, s: Sym) -> &str {
-        self.strings.get(s.0 as usize).map_or("", |b| b)
-    }
-
-    /// How many task records were kept.
-    pub fn task_count(&self) -> usize {
-        self.tasks.len()
-    }
-
-    /// How many task records and events were read more than once (counted once).
-    pub fn repeats(&self) -> u64 {
-        self.repeats
-    }
-}
 
 /// Reads lines from any number of inputs (in any order) into one [`Collected`].
 ///
@@ -161,6 +60,7 @@ pub struct Reader {
     interner: Interner,
     tasks: Vec<Task>,
     kept_events: Vec<Event>,
+    attributes: Vec<Attributes>,
     seen: Seen,
     repeats: u64,
     /// The query, when it asks more than a trace id; `matched` collects its traces.
@@ -200,6 +100,7 @@ impl Reader {
             interner: Interner::default(),
             tasks: Vec::new(),
             kept_events: Vec::new(),
+            attributes: Vec::new(),
             seen: Seen::default(),
             repeats: 0,
             matcher: None,
@@ -380,11 +281,13 @@ impl Reader {
         let producer = raw.otel_kind.as_deref() == Some("producer");
         let client =
             producer || raw.otel_kind.as_deref() == Some("client") || raw.url_full.is_some();
-        let attributes = if self.events {
-            own_fields(line, true)
-        } else {
-            None
-        };
+        if let Some(fields) = self.events.then(|| own_fields(line, true)).flatten() {
+            self.attributes.push(Attributes {
+                trace,
+                span,
+                fields,
+            });
+        }
         let i = &mut self.interner;
         let task = Task {
             trace,
@@ -403,7 +306,6 @@ impl Reader {
             busy_us: raw.busy_us.unwrap_or(0),
             errors: raw.errors.unwrap_or(0),
             failed_children: raw.failed_children.unwrap_or(0),
-            attributes,
         };
         if parent.is_none() {
             self.ended_root = Some(trace);
@@ -425,6 +327,10 @@ impl Reader {
             .into_iter()
             .partition(|e| e.trace == trace);
         self.kept_events = rest;
+        let (attributes, rest) = std::mem::take(&mut self.attributes)
+            .into_iter()
+            .partition(|a| a.trace == trace);
+        self.attributes = rest;
         if self.matcher.is_some() && !self.matched.remove(&trace) {
             return None;
         }
@@ -444,6 +350,7 @@ impl Reader {
         Some(Collected {
             tasks,
             events,
+            attributes,
             strings,
             repeats: 0,
         })
@@ -455,10 +362,12 @@ impl Reader {
             let m = &self.matched;
             self.tasks.retain(|t| m.contains(&t.trace));
             self.kept_events.retain(|e| m.contains(&e.trace));
+            self.attributes.retain(|a| m.contains(&a.trace));
         }
         Collected {
             tasks: self.tasks,
             events: self.kept_events,
+            attributes: self.attributes,
             strings: self.interner.into_strings(),
             repeats: self.repeats,
         }

@@ -17,7 +17,7 @@
 //! start (the duration shown stays the recorded one).
 
 use super::build::Node;
-use super::read::Task;
+use super::records::Task;
 use super::strings::Sym;
 
 /// A clock offset found in one trace and applied to one service's tasks.
@@ -54,8 +54,10 @@ pub(crate) fn adjust(nodes: &mut [Node], tasks: &[Task], strings: &[Box<str>]) -
     };
     let mut skews = Vec::new();
     for i in 0..nodes.len() {
-        let Some(p) = nodes[i].parent else { continue };
-        let (child, parent) = (&tasks[nodes[i].task], &tasks[nodes[p].task]);
+        let Some(p) = nodes[i].parent() else {
+            continue;
+        };
+        let (child, parent) = (&tasks[nodes[i].task()], &tasks[nodes[p].task()]);
         if child.service == parent.service
             || parent.producer
             || offset_of(&offsets, child.service).is_some()
@@ -82,12 +84,12 @@ pub(crate) fn adjust(nodes: &mut [Node], tasks: &[Task], strings: &[Box<str>]) -
         });
     }
     for i in 0..nodes.len() {
-        let t = &tasks[nodes[i].task];
+        let t = &tasks[nodes[i].task()];
         let shift = offset_of(&offsets, t.service).unwrap_or(0);
         nodes[i].start_us = t.start_us() + shift;
         nodes[i].end_us = t.end_us + shift;
-        if let Some(p) = nodes[i].parent {
-            let same_service = tasks[nodes[p].task].service == t.service;
+        if let Some(p) = nodes[i].parent() {
+            let same_service = tasks[nodes[p].task()].service == t.service;
             if same_service && nodes[i].start_us < nodes[p].start_us {
                 nodes[i].start_us = nodes[p].start_us;
                 nodes[i].clamped = true;

@@ -2,8 +2,8 @@
 
 use proptest::prelude::*;
 
-use super::read::{LineKind, Reader};
 use super::{build, Keep};
+use super::{LineKind, Reader};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
@@ -99,7 +99,7 @@ proptest! {
         let mut shown: Vec<(u128, u64, &str)> = f
             .traces
             .iter()
-            .flat_map(|t| t.nodes.iter().map(|n| &f.tasks[n.task]))
+            .flat_map(|t| t.nodes.iter().map(|n| &f.tasks[n.task()]))
             .map(|t| (t.trace, t.span, f.str(t.name)))
             .collect();
         shown.sort_unstable();
@@ -111,9 +111,9 @@ proptest! {
         prop_assert_eq!(shown, want);
         // every trace's walk is a valid pre-order: depth grows by at most one
         for t in &f.traces {
-            prop_assert_eq!(t.nodes.first().map(|n| n.depth), Some(0));
+            prop_assert_eq!(t.nodes.first().map(|n| n.depth()), Some(0));
             for w in t.nodes.windows(2) {
-                prop_assert!(w[1].depth <= w[0].depth + 1);
+                prop_assert!(w[1].depth() <= w[0].depth() + 1);
             }
         }
     }

@@ -3,7 +3,7 @@
 use tracing_core::Level;
 
 use super::build::{Forest, Node, Orphan, Trace};
-use super::read::{Event, Task};
+use super::records::{Event, Task};
 use super::skew::Skew;
 
 impl Forest {
@@ -81,7 +81,7 @@ impl<'f> TraceRef<'f> {
         self.trace.nodes.iter().map(move |node| NodeRef {
             forest: f,
             node,
-            task: &f.tasks[node.task],
+            task: &f.tasks[node.task()],
         })
     }
 
@@ -112,7 +112,7 @@ pub struct NodeRef<'f> {
 impl<'f> NodeRef<'f> {
     /// 0 for a root.
     pub fn depth(&self) -> usize {
-        self.node.depth
+        self.node.depth()
     }
 
     /// Whether no later sibling follows.
@@ -220,14 +220,18 @@ impl<'f> NodeRef<'f> {
     /// The record's own fields (route, status, order …) as a JSON object, when the reader kept
     /// them ([`Reader::with_events`](super::Reader::with_events)).
     pub fn attributes(&self) -> Option<&'f str> {
-        self.task.attributes.as_deref()
+        let (a, key) = (&self.forest.attributes, (self.task.trace, self.task.span));
+        let i = a.partition_point(|a| (a.trace, a.span) < key);
+        a.get(i)
+            .filter(|a| (a.trace, a.span) == key)
+            .map(|a| &*a.fields)
     }
 
     /// Its events, in time order: ERROR events, and every event when the reader kept them.
     pub fn events(&self) -> impl ExactSizeIterator<Item = EventRef<'f>> + 'f {
         let f = self.forest;
         let shift = self.node.end_us - self.task.end_us;
-        f.events[self.node.events.clone()]
+        f.events[self.node.events()]
             .iter()
             .map(move |event| EventRef {
                 forest: f,
