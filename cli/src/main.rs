@@ -1,14 +1,15 @@
 //! The `taskwire` command line.
 //!
 //! `taskwire tree [FILES...]` prints the traces of JSON logs from several processes as trees of
-//! tasks; `taskwire tickets …` lists and triages the tickets of the tickets layer; see
+//! tasks; `taskwire tail [FILES...]` shows (and with `-f` follows) them as readable lines;
+//! `taskwire tickets …` lists and triages the tickets of the tickets layer; see
 //! `docs/cli.md`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use taskwire_cli::{tickets, tree};
+use taskwire_cli::{tail, tickets, tree};
 
 /// taskwire: read the JSON logs that taskwire layers write.
 #[derive(Parser, Debug)]
@@ -31,6 +32,13 @@ enum Command {
     /// task, `--waterfall` when each task ran (on one clock, skew between hosts adjusted), `-f`
     /// follows the logs and prints each trace as its root task ends.
     Tree(tree::TreeArgs),
+    /// Show JSON lines as readable, colored lines, and follow files as they grow (`-f`).
+    ///
+    /// One line per record: time, level, service, target, message and fields, with the task
+    /// name or the short trace id; a task's end as `✓`/`✗` with its name and duration. Filters
+    /// with the same QUERY as `tree`; `--trace` marks one trace's lines; `--json` passes the
+    /// matching lines through raw. Follows rotations (renamed and recreated, or truncated).
+    Tail(tail::TailArgs),
     /// List, show and triage the tickets that the tickets layer keeps in a SQLite database.
     ///
     /// Errors grouped by call site (or the configured key), with exact counts, first and last
@@ -42,6 +50,7 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Tree(args) => tree::run(args),
+        Command::Tail(args) => tail::run(args),
         Command::Tickets(args) => tickets::run(args),
     }
 }

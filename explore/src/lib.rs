@@ -8,6 +8,10 @@
 //!   fields, service, task, `failed`, durations, levels, time ranges) and its matcher.
 //! - [`trace`]: the trace model: task records and events read into trees across processes, one
 //!   clock per trace (clock skew adjusted), missing pieces marked, and search results.
+//! - [`pretty`]: a record as one line for a person (`taskwire tail`): time, level, service,
+//!   message, fields, outcome and duration of a task, colors, every value escaped.
+//! - [`follow`]: a file read as it grows, across rotations and truncations (`tail -f`).
+//! - [`text`]: terminal-safe text ([`text::Clean`]) and durations ([`text::Human`]).
 //!
 //! The record schema (targets, keys, levels) and time parsing come from
 //! [`taskwire_core::schema`] and [`taskwire_core::time`]. The user's guide is `docs/cli.md`.
@@ -38,6 +42,9 @@
 //! ```
 
 pub mod dedup;
+pub mod follow;
+pub mod pretty;
 pub mod query;
 pub mod source;
+pub mod text;
 pub mod trace;

@@ -252,7 +252,7 @@ pub(crate) fn show(
             )?;
             writeln!(
                 out,
-                "    request  taskwire tree --trace {} LOGS...",
+                "    request  taskwire tree --trace {} [LOGS...]",
                 Clean(trace)
             )?;
         }

@@ -6,16 +6,19 @@ use std::io::{self, Write};
 use taskwire_core::time::Rfc3339;
 use taskwire_explore::trace::{EventRef, Forest, NodeRef, Orphan, TraceRef, TraceSummary};
 
-/// Writes one JSON object per trace and line, children nested; with `events`, every event of
-/// each task and its attributes.
-pub(crate) fn json(out: &mut impl Write, f: &Forest, events: bool) -> io::Result<()> {
+use super::render::Style;
+
+/// Writes one JSON object per trace and line, children nested; with `st.events`, every event
+/// of each task and its attributes; with `st.tickets`, the ticket of each error.
+pub(crate) fn json(out: &mut impl Write, f: &Forest, st: Style<'_>) -> io::Result<()> {
     for t in f.traces() {
-        trace_json(out, &t, events)?;
+        trace_json(out, &t, st)?;
     }
     Ok(())
 }
 
-pub(crate) fn trace_json(out: &mut impl Write, t: &TraceRef<'_>, events: bool) -> io::Result<()> {
+pub(crate) fn trace_json(out: &mut impl Write, t: &TraceRef<'_>, st: Style<'_>) -> io::Result<()> {
+    let events = st.events;
     write!(
         out,
         r#"{{"trace_id":"{:032x}","start":"{}","end":"{}","duration_us":{},"tasks":{},"failed":{},"root":"#,
@@ -57,7 +60,7 @@ pub(crate) fn trace_json(out: &mut impl Write, t: &TraceRef<'_>, events: bool) -
         if !first_in_array {
             out.write_all(b",")?;
         }
-        node_json(out, t, &node, events)?;
+        node_json(out, t, &node, st)?;
         open += 1;
         previous_depth = Some(node.depth());
     }
@@ -82,6 +85,7 @@ pub(crate) fn trace_json(out: &mut impl Write, t: &TraceRef<'_>, events: bool) -
             e.level()
         )?;
         string(out, e.msg())?;
+        ticket_json(out, &e, st)?;
         out.write_all(b"}")?;
     }
     out.write_all(b"]}\n")
@@ -92,7 +96,7 @@ fn node_json(
     out: &mut impl Write,
     t: &TraceRef<'_>,
     n: &NodeRef<'_>,
-    events: bool,
+    st: Style<'_>,
 ) -> io::Result<()> {
     write!(out, r#"{{"span_id":"{:016x}""#, n.span_id())?;
     if let Some(p) = n.parent_span_id() {
@@ -145,10 +149,11 @@ fn node_json(
         }
         write!(out, r#"{{"ts":"{}","msg":"#, Rfc3339(e.ts_us()))?;
         string(out, e.msg())?;
+        ticket_json(out, &e, st)?;
         out.write_all(b"}")?;
     }
     out.write_all(b"]")?;
-    if events {
+    if st.events {
         out.write_all(br#","attributes":"#)?;
         out.write_all(n.attributes().unwrap_or("{}").as_bytes())?;
         out.write_all(br#","events":["#)?;
@@ -156,14 +161,19 @@ fn node_json(
             if i > 0 {
                 out.write_all(b",")?;
             }
-            event_json(out, t, &e)?;
+            event_json(out, t, &e, st)?;
         }
         out.write_all(b"]")?;
     }
     out.write_all(br#","children":["#)
 }
 
-fn event_json(out: &mut impl Write, t: &TraceRef<'_>, e: &EventRef<'_>) -> io::Result<()> {
+fn event_json(
+    out: &mut impl Write,
+    t: &TraceRef<'_>,
+    e: &EventRef<'_>,
+    st: Style<'_>,
+) -> io::Result<()> {
     write!(
         out,
         r#"{{"ts":"{}","offset_us":{},"level":"{}","msg":"#,
@@ -174,7 +184,19 @@ fn event_json(out: &mut impl Write, t: &TraceRef<'_>, e: &EventRef<'_>) -> io::R
     string(out, e.msg())?;
     out.write_all(br#","fields":"#)?;
     out.write_all(e.fields().unwrap_or("{}").as_bytes())?;
+    ticket_json(out, e, st)?;
     out.write_all(b"}")
+}
+
+/// `,"ticket_fingerprint":"…","ticket":3` of an error, as far as known.
+fn ticket_json(out: &mut impl Write, e: &EventRef<'_>, st: Style<'_>) -> io::Result<()> {
+    if let Some(fp) = e.ticket_fingerprint() {
+        write!(out, r#","ticket_fingerprint":"{fp:016x}""#)?;
+    }
+    if let Some(id) = st.ticket(e) {
+        write!(out, r#","ticket":{id}"#)?;
+    }
+    Ok(())
 }
 
 /// One results-list line: a trace's summary.

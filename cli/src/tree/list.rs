@@ -5,8 +5,8 @@ use std::io::{self, Write};
 use taskwire_core::time::Rfc3339;
 use taskwire_explore::trace::{SearchResults, Sort};
 
-use super::render::{Human, Style};
-use crate::text::{width, Clean};
+use super::render::Style;
+use crate::text::{width, Clean, Human};
 
 /// The root name column is cut to this many columns.
 const MAX_ROOT: usize = 40;
@@ -18,7 +18,7 @@ pub(crate) fn list(
     found: &SearchResults,
     query: &str,
     sort: Sort,
-    st: Style,
+    st: Style<'_>,
 ) -> io::Result<()> {
     let (b, d, r) = (st.bold(), st.dim(), st.reset());
     let shown = found.traces().len();

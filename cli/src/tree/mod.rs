@@ -12,16 +12,17 @@ mod list;
 mod render;
 
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use taskwire_explore::query::{Query, Term};
 use taskwire_explore::source::{self, Source};
-use taskwire_explore::trace::{build, Keep, Reader, SearchResults, Sort};
+use taskwire_explore::trace::{build, Forest, Keep, Reader, SearchResults, Sort};
 
-use render::Style;
+use crate::args::{now_us, parse_query, parse_trace_id, plural, query_and_files, ColorArgs};
+use crate::config::ConfigArgs;
+use render::{Style, TicketIds};
 
 /// Arguments of `taskwire tree`.
 #[derive(Args, Debug)]
@@ -69,6 +70,25 @@ pub struct TreeArgs {
     #[arg(long)]
     json: bool,
 
+    #[command(flatten)]
+    view: View,
+
+    #[command(flatten)]
+    color: ColorArgs,
+
+    /// The tickets store, to show the ticket of each error (`[ticket #3]`): a SQLite file or a
+    /// MongoDB connection string (default: taskwire.toml's).
+    #[arg(long, env = "TASKWIRE_DB", value_name = "PATH|URI")]
+    db: Option<PathBuf>,
+
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+/// How the traces are listed and drawn: the results list, order and limit, events, waterfall,
+/// following.
+#[derive(Args, Debug, Default)]
+pub(crate) struct View {
     /// Print only the results list (one line per trace found), not the trees.
     #[arg(long, conflicts_with = "follow")]
     list: bool,
@@ -95,72 +115,22 @@ pub struct TreeArgs {
     /// end of standard input).
     #[arg(long, short = 'f')]
     follow: bool,
-
-    /// When to color the output.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
-    color: ColorWhen,
-
-    /// Same as `--color never`.
-    #[arg(long)]
-    no_color: bool,
-}
-
-/// When to color the text output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ColorWhen {
-    /// When standard output is a terminal and `NO_COLOR` is not set.
-    Auto,
-    /// Always.
-    Always,
-    /// Never.
-    Never,
-}
-
-fn parse_trace_id(s: &str) -> Result<u128, String> {
-    match s
-        .parse::<Query>()
-        .map(|q| (q.is_trace_only(), q.trace_id()))
-    {
-        Ok((true, Some(t))) => Ok(t),
-        _ => Err(format!(
-            "`{s}` is not a trace id (32 hex digits, or a traceparent 00-<trace>-<span>-01)"
-        )),
-    }
 }
 
 fn parse_sort(s: &str) -> Result<Sort, String> {
     s.parse()
 }
 
-fn parse_query(s: &str) -> Result<Query, String> {
-    s.parse::<Query>().map_err(|e| e.to_string())
-}
-
-/// Whether a positional argument is a query term rather than a file: it does not exist, and it
-/// has an operator or does not look like a path (no `/`, no wildcard, no log extension).
-fn is_query_term(arg: &str) -> bool {
-    if arg == "-" || Path::new(arg).exists() {
-        return false;
-    }
-    let before_slash = arg
-        .split(['/', std::path::MAIN_SEPARATOR])
-        .next()
-        .unwrap_or("");
-    if before_slash.contains(['=', '~', '<', '>']) {
-        return true;
-    }
-    let pathy = arg.contains(['/', std::path::MAIN_SEPARATOR, '*', '?', '['])
-        || [".jsonl", ".log", ".gz", ".json"]
-            .iter()
-            .any(|ext| arg.ends_with(ext));
-    !pathy
-}
-
-/// Microseconds since the epoch, now.
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+/// What `taskwire tree` shows, however it was asked for (`tree`, `tickets show --trace`).
+pub(crate) struct Show {
+    pub(crate) query: Query,
+    pub(crate) files: Vec<PathBuf>,
+    pub(crate) failed: bool,
+    pub(crate) json: bool,
+    pub(crate) color: bool,
+    /// The tickets store and its table prefix, to look the errors' tickets up in.
+    pub(crate) store: Option<(PathBuf, String)>,
+    pub(crate) view: View,
 }
 
 /// Prints the task trees found in `files` as text, the way `taskwire tree FILE...` does
@@ -189,42 +159,65 @@ pub fn print_trees(files: &[PathBuf], out: &mut dyn Write) -> io::Result<u64> {
 
 /// Runs `taskwire tree`.
 pub fn run(args: TreeArgs) -> ExitCode {
-    let split = args
-        .args
-        .iter()
-        .position(|a| !is_query_term(a))
-        .unwrap_or(args.args.len());
-    let (words, files) = args.args.split_at(split);
-    let mut query = match words.join(" ").parse::<Query>() {
+    let (mut query, files) = match query_and_files(&args.args, args.query.as_ref()) {
         Ok(q) => q,
-        Err(e) => {
-            eprintln!("taskwire: the query `{}`: {e}", words.join(" "));
-            return ExitCode::from(2);
-        }
+        Err(status) => return status,
     };
     let mut terms = query.terms().to_vec();
-    if let Some(q) = &args.query {
-        terms.extend(q.terms().iter().cloned());
-    }
     if let Some(t) = args.trace {
         terms.push(Term::TraceId(t));
     }
     query = Query::new(terms);
-    let mut reader = Reader::with_query(&query, now_us()).with_events(args.events);
-    let style = Style {
-        color: use_color(&args),
-        waterfall: args.waterfall,
-        events: args.events,
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("taskwire: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let files = if files.is_empty() {
+        crate::config::default_logs(config.as_ref())
+    } else {
+        files.iter().map(PathBuf::from).collect()
+    };
+    let store = crate::config::store(args.db, config.as_ref(), None);
+    show(Show {
+        query,
+        files,
+        failed: args.failed,
+        json: args.json,
+        color: !args.json && args.color.enabled(),
+        store,
+        view: args.view,
+    })
+}
+
+/// Prints the trees `show` asks for.
+pub(crate) fn show(show: Show) -> ExitCode {
+    let Show {
+        query,
+        files,
+        failed,
+        json,
+        color,
+        store,
+        view,
+    } = show;
+    let mut reader = Reader::with_query(&query, now_us()).with_events(view.events);
+    let mut style = Style {
+        color,
+        waterfall: view.waterfall,
+        events: view.events,
+        tickets: None,
     };
 
-    let (sources, errors) = source::expand(files);
+    let (sources, errors) = source::expand(&files);
     let mut failed_inputs = !errors.is_empty();
     for e in &errors {
         eprintln!("taskwire: {e}");
     }
-    if args.follow {
-        let keep = Keep::failed_only(args.failed);
-        return match follow::follow(&sources, reader, keep, style, args.json) {
+    if view.follow {
+        return match follow::follow(&sources, reader, Keep::failed_only(failed), style, json) {
             Ok(()) if !failed_inputs => ExitCode::SUCCESS,
             Ok(()) => ExitCode::FAILURE,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -259,30 +252,35 @@ pub fn run(args: TreeArgs) -> ExitCode {
     let collected = reader.finish();
     let no_tasks = collected.task_count() == 0;
     let repeats = collected.repeats();
-    let mut forest = build(collected, Keep::failed_only(args.failed));
+    let mut forest = build(collected, Keep::failed_only(failed));
     // a search that found several traces lists them first
     let searched = !query.is_empty() && !query.is_trace_only();
-    let list_first = args.list || (searched && forest.traces().len() > 1);
+    let list_first = view.list || (searched && forest.traces().len() > 1);
     let found = if list_first {
-        forest.search(args.sort, args.limit)
+        forest.search(view.sort, view.limit)
     } else {
-        forest.arrange(args.sort, args.limit);
+        forest.arrange(view.sort, view.limit);
         SearchResults::default()
     };
+    let tickets = match &store {
+        Some((db, prefix)) => ticket_ids(&forest, db, prefix),
+        None => TicketIds::default(),
+    };
+    style.tickets = Some(&tickets);
 
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let written = (|| {
-        match (args.json, args.list, list_first) {
+        match (json, view.list, list_first) {
             (true, true, _) => {
                 for s in found.traces() {
                     json::summary_json(&mut out, s)?;
                 }
             }
-            (true, false, _) => json::json(&mut out, &forest, args.events)?,
-            (false, true, _) => list::list(&mut out, &found, &query.to_string(), args.sort, style)?,
+            (true, false, _) => json::json(&mut out, &forest, style)?,
+            (false, true, _) => list::list(&mut out, &found, &query.to_string(), view.sort, style)?,
             (false, false, true) => {
-                list::list(&mut out, &found, &query.to_string(), args.sort, style)?;
+                list::list(&mut out, &found, &query.to_string(), view.sort, style)?;
                 writeln!(out)?;
                 render::text(&mut out, &forest, style)?;
             }
@@ -331,18 +329,26 @@ pub fn run(args: TreeArgs) -> ExitCode {
     }
 }
 
-/// Whether to color the text output.
-fn use_color(args: &TreeArgs) -> bool {
-    !args.json
-        && !args.no_color
-        && match args.color {
-            ColorWhen::Always => true,
-            ColorWhen::Never => false,
-            ColorWhen::Auto => {
-                io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        }
+/// The ticket ids of the errors whose lines carry a ticket fingerprint, from the store; a
+/// store that cannot be read is reported and the tree shown without ids.
+fn ticket_ids(forest: &Forest, db: &std::path::Path, prefix: &str) -> TicketIds {
+    let mut fingerprints: Vec<u64> = forest
+        .traces()
+        .flat_map(|t| {
+            let unattached = t.unattached();
+            t.nodes().flat_map(|n| n.errors()).chain(unattached)
+        })
+        .filter_map(|e| e.ticket_fingerprint())
+        .collect();
+    if fingerprints.is_empty() {
+        return TicketIds::default();
+    }
+    fingerprints.sort_unstable();
+    fingerprints.dedup();
+    crate::store::ticket_ids(db, prefix, &fingerprints).unwrap_or_else(|e| {
+        eprintln!("taskwire: the tickets of the errors are not shown: {e}");
+        TicketIds::default()
+    })
 }
 
 fn report_skipped(malformed: &[(String, u64)]) {
@@ -360,12 +366,4 @@ fn report_skipped(malformed: &[(String, u64)]) {
         msg.push_str(&format!(" ({})", per_file.join(", ")));
     }
     eprintln!("{msg}");
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }

@@ -1,7 +1,8 @@
 //! Rendering for people: each trace as an indented tree, with (on request) a waterfall of start
 //! offsets and bars on the trace's clock, and every event of each task with its fields.
 
-use std::fmt::{self, Write as _};
+use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, Write};
 
 use serde_json::Value;
@@ -9,7 +10,7 @@ use taskwire_core::time::Rfc3339;
 use taskwire_explore::trace::{EventRef, Forest, NodeRef, Orphan, TraceRef};
 use tracing_core::Level;
 
-use crate::text::{width, Clean};
+use crate::text::{width, Clean, Human};
 
 /// Error messages shown under one task in the text output; the rest are counted.
 const MAX_ERRORS_SHOWN: usize = 5;
@@ -19,17 +20,28 @@ const MAX_COLUMN: usize = 80;
 /// Cells of a waterfall bar.
 const BAR: usize = 32;
 
+/// Ticket ids by fingerprint, as the configured tickets store answered.
+pub(crate) type TicketIds = HashMap<u64, i64>;
+
 /// Terminal colors, on or off, and what to show besides the tree.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Style {
+pub(crate) struct Style<'a> {
     pub(crate) color: bool,
     /// Start offsets and bars.
     pub(crate) waterfall: bool,
     /// Every event of each task, with fields, and each task's attributes.
     pub(crate) events: bool,
+    /// The tickets of errors, to show next to them (`[ticket #3]`).
+    pub(crate) tickets: Option<&'a TicketIds>,
 }
 
-impl Style {
+impl Style<'_> {
+    /// The ticket id of an error, when the store knows its fingerprint.
+    pub(crate) fn ticket(&self, e: &EventRef<'_>) -> Option<i64> {
+        e.ticket_fingerprint()
+            .and_then(|fp| self.tickets?.get(&fp).copied())
+    }
+
     pub(crate) fn code(self, code: &'static str) -> &'static str {
         if self.color {
             code
@@ -60,75 +72,8 @@ impl Style {
     }
 }
 
-/// A duration in microseconds, shown with three significant digits and a unit:
-/// `850µs`, `1.23ms`, `12.3ms`, `123ms`, `4.56s`, `2m05s`, `1h02m`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Human(pub(crate) u64);
-
-impl fmt::Display for Human {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let us = self.0;
-        let mut b = StackStr::default();
-        // integer arithmetic, rounding half up: float formatting is slow and rounds half-even
-        match us {
-            0..=999 => write!(b, "{us}µs")?,
-            1_000..=999_499 => three_digits(&mut b, us, 1_000, "ms")?,
-            999_500..=59_949_999 => three_digits(&mut b, us, 1_000_000, "s")?,
-            _ => {
-                let secs = us.saturating_add(500_000) / 1_000_000;
-                if secs < 3600 {
-                    write!(b, "{}m{:02}s", secs / 60, secs % 60)?;
-                } else {
-                    let mins = (secs + 30) / 60;
-                    write!(b, "{}h{:02}m", mins / 60, mins % 60)?;
-                }
-            }
-        }
-        f.pad(b.as_str())
-    }
-}
-
-/// `us` in `unit`s (`unit_us` µs each, 1 000 or 1 000 000), with three significant digits.
-fn three_digits(b: &mut StackStr, us: u64, unit_us: u64, unit: &str) -> fmt::Result {
-    let milli = unit_us / 1_000; // µs per thousandth of a unit
-    if us < 9_995 * milli {
-        let h = (us + 5 * milli) / (10 * milli);
-        write!(b, "{}.{:02}{unit}", h / 100, h % 100)
-    } else if us < 99_950 * milli {
-        let t = (us + 50 * milli) / (100 * milli);
-        write!(b, "{}.{}{unit}", t / 10, t % 10)
-    } else {
-        write!(b, "{}{unit}", (us + 500 * milli) / unit_us)
-    }
-}
-
-/// A short string built without allocating (a duration is at most 26 bytes: `u64::MAX` hours).
-#[derive(Default)]
-struct StackStr {
-    buf: [u8; 32],
-    len: usize,
-}
-
-impl StackStr {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
-
-impl fmt::Write for StackStr {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 /// Writes every trace as a tree.
-pub(crate) fn text(out: &mut impl Write, f: &Forest, st: Style) -> io::Result<()> {
+pub(crate) fn text(out: &mut impl Write, f: &Forest, st: Style<'_>) -> io::Result<()> {
     for (i, t) in f.traces().enumerate() {
         if i > 0 {
             writeln!(out)?;
@@ -138,7 +83,7 @@ pub(crate) fn text(out: &mut impl Write, f: &Forest, st: Style) -> io::Result<()
     Ok(())
 }
 
-pub(crate) fn trace_text(out: &mut impl Write, t: &TraceRef<'_>, st: Style) -> io::Result<()> {
+pub(crate) fn trace_text(out: &mut impl Write, t: &TraceRef<'_>, st: Style<'_>) -> io::Result<()> {
     let (b, d, r) = (st.bold(), st.dim(), st.reset());
     let n = t.task_count();
     write!(
@@ -206,7 +151,7 @@ pub(crate) fn trace_text(out: &mut impl Write, t: &TraceRef<'_>, st: Style) -> i
         }
         writeln!(
             out,
-            "{}! {} in span {:016x}, which has no task record:{r} {}",
+            "{}! {} in span {:016x}, which has no task record:{r} {}{}",
             st.red(),
             if e.level() == Level::ERROR {
                 "error"
@@ -214,7 +159,8 @@ pub(crate) fn trace_text(out: &mut impl Write, t: &TraceRef<'_>, st: Style) -> i
                 "event"
             },
             e.span_id(),
-            Clean(e.msg())
+            Clean(e.msg()),
+            TicketRef(st.ticket(&e))
         )?;
     }
     Ok(())
@@ -258,7 +204,7 @@ fn node_text(
     node: &NodeRef<'_>,
     prefix: &str,
     l: Layout,
-    st: Style,
+    st: Style<'_>,
 ) -> io::Result<()> {
     let (d, r) = (st.dim(), st.reset());
     let connector = if node.is_last() { "└─ " } else { "├─ " };
@@ -336,7 +282,13 @@ fn node_text(
                 shown += 1;
                 break;
             }
-            writeln!(out, "{d}{lead}{r}{}error:{r} {}", st.red(), Clean(e.msg()))?;
+            writeln!(
+                out,
+                "{d}{lead}{r}{}error:{r} {}{}",
+                st.red(),
+                Clean(e.msg()),
+                TicketRef(st.ticket(&e))
+            )?;
             shown += 1;
         }
         if shown > MAX_ERRORS_SHOWN {
@@ -372,7 +324,7 @@ fn event_text(
     e: &EventRef<'_>,
     lead: &str,
     l: Layout,
-    st: Style,
+    st: Style<'_>,
 ) -> io::Result<()> {
     let (d, r) = (st.dim(), st.reset());
     let level = e.level();
@@ -392,7 +344,19 @@ fn event_text(
     if let Some(fields) = e.fields() {
         write!(out, "  {d}{}{r}", Fields(fields))?;
     }
-    writeln!(out)
+    writeln!(out, "{}", TicketRef(st.ticket(e)))
+}
+
+/// `  [ticket #3]` after an error counted in a ticket of the configured store.
+struct TicketRef(Option<i64>);
+
+impl fmt::Display for TicketRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(id) => write!(f, "  [ticket #{id}]"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A JSON object of fields as `key=value key=value`: strings without quotes when they have
@@ -416,50 +380,6 @@ impl fmt::Display for Fields<'_> {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_keep_three_significant_digits() {
-        let cases = [
-            (0, "0µs"),
-            (7, "7µs"),
-            (999, "999µs"),
-            (1_000, "1.00ms"),
-            (1_234, "1.23ms"),
-            (9_994, "9.99ms"),
-            (9_995, "10.0ms"),
-            (9_996, "10.0ms"),
-            (1_005, "1.01ms"),
-            (12_345, "12.3ms"),
-            (99_950, "100ms"),
-            (123_456, "123ms"),
-            (999_499, "999ms"),
-            (999_500, "1.00s"),
-            (1_500_000, "1.50s"),
-            (12_340_000, "12.3s"),
-            (59_949_999, "59.9s"),
-            (59_950_000, "1m00s"),
-            (125_000_000, "2m05s"),
-            (3_599_000_000, "59m59s"),
-            (3_600_000_000, "1h00m"),
-            (3_720_000_000, "1h02m"),
-            (86_400_000_000, "24h00m"),
-        ];
-        for (us, want) in cases {
-            assert_eq!(Human(us).to_string(), want, "{us}µs");
-        }
-        // never panics, even at the extreme
-        assert!(Human(u64::MAX).to_string().ends_with('m'));
-    }
-
-    #[test]
-    fn durations_pad_like_strings() {
-        assert_eq!(format!("{:>6}", Human(850)), " 850µs");
     }
 }
 

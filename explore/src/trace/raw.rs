@@ -55,6 +55,9 @@ pub(crate) struct Raw<'a> {
     /// Written by HTTP client tasks (OpenTelemetry's semantic conventions): an outgoing call.
     #[serde(rename = "url.full")]
     pub(crate) url_full: Option<IgnoredAny>,
+    /// `taskwire_core::schema::TICKET_FINGERPRINT`: the ticket the error was counted in.
+    #[serde(borrow, rename = "ticket.fingerprint")]
+    pub(crate) ticket: Option<Str<'a>>,
 }
 
 /// A JSON string, borrowed from the line unless it had escapes. (`Option<Cow<str>>` with

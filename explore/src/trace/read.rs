@@ -270,6 +270,11 @@ impl Reader {
                 level: level.unwrap_or(Level::INFO),
                 msg,
                 fields,
+                fingerprint: raw
+                    .ticket
+                    .as_deref()
+                    .filter(|t| t.len() == 16)
+                    .and_then(parse_hex_u64),
             });
             return LineKind::Event;
         }

@@ -47,6 +47,8 @@ pub(crate) struct Event {
     pub(crate) msg: Sym,
     /// The event's own fields as a JSON object, when events are kept.
     pub(crate) fields: Option<Box<str>>,
+    /// The fingerprint of the ticket it was counted in (`ticket.fingerprint`).
+    pub(crate) fingerprint: Option<u64>,
 }
 
 /// A task record's own fields (the span's: route, status, order …) as a JSON object, kept when

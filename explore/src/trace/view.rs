@@ -281,6 +281,12 @@ impl<'f> EventRef<'f> {
         self.event.span
     }
 
+    /// The fingerprint of the ticket it was counted in, from its `ticket.fingerprint` field
+    /// (16 hex digits), which the tickets layer writes on an error's JSON line.
+    pub fn ticket_fingerprint(&self) -> Option<u64> {
+        self.event.fingerprint
+    }
+
     /// Its own fields as a JSON object, when the reader kept them.
     pub fn fields(&self) -> Option<&'f str> {
         self.event.fields.as_deref()
