@@ -41,6 +41,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod borrowed;
 pub mod dedup;
 pub mod follow;
 pub mod pretty;
