@@ -6,6 +6,7 @@
 
 mod args;
 mod config;
+pub mod serve;
 mod store;
 pub mod tail;
 mod text;

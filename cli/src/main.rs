@@ -2,14 +2,15 @@
 //!
 //! `taskwire tree [FILES...]` prints the traces of JSON logs from several processes as trees of
 //! tasks; `taskwire tail [FILES...]` shows (and with `-f` follows) them as readable lines;
-//! `taskwire tickets …` lists and triages the tickets of the tickets layer; see
+//! `taskwire tickets …` lists and triages the tickets of the tickets layer; `taskwire serve`
+//! serves the web UI over them; see
 //! `docs/cli.md`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use taskwire_cli::{tail, tickets, tree};
+use taskwire_cli::{serve, tail, tickets, tree};
 
 /// taskwire: read the JSON logs that taskwire layers write.
 #[derive(Parser, Debug)]
@@ -45,6 +46,11 @@ enum Command {
     /// seen, status (open, resolved, muted; regressions), tag distributions and the newest
     /// samples with the trace id that `taskwire tree --trace` shows as a whole request.
     Tickets(tickets::TicketsArgs),
+    /// Serve the web UI over a tickets database: the stream of tickets with filters and
+    /// sparklines, each ticket's details and samples, and resolve/mute/reopen/delete.
+    ///
+    /// Listens on 127.0.0.1:7878 by default; another address needs an access token.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,5 +58,6 @@ fn main() -> ExitCode {
         Command::Tree(args) => tree::run(args),
         Command::Tail(args) => tail::run(args),
         Command::Tickets(args) => tickets::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
