@@ -31,6 +31,10 @@ use crate::store::{
     Sample, Sort, Status, Store, TagCount, TicketId, TicketSeed, Timestamp, OTHER_TAG_VALUE,
 };
 
+mod written;
+
+pub use written::write_reports_created_regressed_and_unmuted;
+
 /// Makes a fresh, empty store.
 pub type Factory<'a> = &'a dyn Fn() -> Box<dyn Store>;
 
@@ -55,6 +59,7 @@ pub fn run_all(make: Factory<'_>) {
     mute_forever_and_reopen(make);
     delete_removes_samples_and_tags(make);
     write_once_applies_each_key_once(make);
+    write_reports_created_regressed_and_unmuted(make);
 }
 
 fn t(us: i64) -> Timestamp {
