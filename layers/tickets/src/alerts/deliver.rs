@@ -136,6 +136,7 @@ pub(crate) fn start(
 }
 
 /// How one delivery attempt ended.
+#[cfg_attr(not(feature = "webhook"), allow(dead_code))]
 pub(crate) enum Attempt {
     Done,
     /// Worth another try (refused connection, timeout, 429, 5xx).
@@ -158,6 +159,7 @@ struct Worker {
 }
 
 impl Worker {
+    #[cfg_attr(not(feature = "webhook"), allow(unused_mut))]
     fn run(mut self, rx: Receiver<Alert>) {
         // What the HTTP client logs never becomes a ticket (or an alert).
         taskwire_core::suppress::suppress_current_thread();

@@ -22,7 +22,11 @@ pub fn write_reports_created_regressed_and_unmuted(make: Factory<'_>) {
     let mut s = make();
     let w = write(&mut *s, vec![update("a", 1, 0, 10), update("b", 1, 0, 10)]);
     let ids = [id_of(&*s, "a"), id_of(&*s, "b")];
-    let got: Vec<_> = w.tickets().iter().map(|w| (w.id, w.status, w.change)).collect();
+    let got: Vec<_> = w
+        .tickets()
+        .iter()
+        .map(|w| (w.id, w.status, w.change))
+        .collect();
     assert_eq!(
         got,
         [
@@ -37,7 +41,10 @@ pub fn write_reports_created_regressed_and_unmuted(make: Factory<'_>) {
     let w = one(&write(&mut *s, vec![update("a", 1, 50, 50)]));
     assert_eq!((w.status, w.change), (Status::Resolved, None));
     let w = one(&write(&mut *s, vec![update("a", 1, 150, 150)]));
-    assert_eq!((w.status, w.change), (Status::Open, Some(Change::Regressed)));
+    assert_eq!(
+        (w.status, w.change),
+        (Status::Open, Some(Change::Regressed))
+    );
 
     assert_eq!(s.mute(ids[1], Mute::Count(1)).ok(), Some(true));
     let w = one(&write(&mut *s, vec![update("b", 1, 200, 200)]));
