@@ -27,10 +27,11 @@ fn invoice() {
 
 /// Writes tickets as `service` in `release` with the real layer.
 fn fill(path: &std::path::Path, service: &str, release: &str, f: impl FnOnce()) {
-    let (layer, guard) = taskwire_tickets::layer(taskwire_tickets::Sqlite::open(path).unwrap())
-        .with_service(service)
-        .with_release(release)
-        .build();
+    let (layer, guard) =
+        taskwire_tickets::layer(taskwire_tickets::Sqlite::open(path).expect("the store opens"))
+            .with_service(service)
+            .with_release(release)
+            .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
     drop(guard);
 }
@@ -48,7 +49,7 @@ fn database(dir: &TempDir) -> String {
         invoice();
         invoice();
     });
-    path.to_str().unwrap().to_owned()
+    path.to_str().expect("a UTF-8 path").to_owned()
 }
 
 fn taskwire(db: &str, args: &[&str]) -> String {

@@ -133,8 +133,7 @@ fn show_has_tags_samples_and_the_tree_command() {
     // Each tag key's values as bars of their share.
     let tag = |key: &str| {
         out.lines()
-            .filter(|l| l.starts_with(&format!("  {key} ")) && l.contains('█'))
-            .last()
+            .find(|l| l.starts_with(&format!("  {key} ")) && l.contains('█'))
             .unwrap_or_else(|| panic!("no {key} row in\n{out}"))
             .split_whitespace()
             .collect::<Vec<_>>()

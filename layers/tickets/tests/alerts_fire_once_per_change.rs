@@ -14,7 +14,7 @@ use tracing_subscriber::prelude::*;
 
 /// A layer on a fresh SQLite file with `alerts`, as a dispatch every thread can use.
 fn setup(dir: &TempDir, alerts: Alerts) -> (Dispatch, TicketsGuard) {
-    let store = Sqlite::open(dir.join("tickets.db")).unwrap();
+    let store = Sqlite::open(dir.join("tickets.db")).expect("the store opens");
     let (layer, guard) = taskwire_tickets::layer(store)
         .with_service("checkout")
         .with_release("1.0")
