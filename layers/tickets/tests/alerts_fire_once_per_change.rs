@@ -224,3 +224,38 @@ fn a_full_queue_drops_and_counts_alerts() {
     assert_eq!(stats.alerts_dropped(), 2);
     assert_eq!(stats.alerts_delivered(), 2);
 }
+
+#[test]
+fn two_writers_on_one_store_raise_one_alert_for_a_ticket_they_both_see_first() {
+    let dir = TempDir::new("alerts-two-writers");
+    let (tx, rx) = mpsc::channel();
+    let writers: Vec<(Dispatch, TicketsGuard)> = (0..2)
+        .map(|_| {
+            let tx = tx.clone();
+            setup(
+                &dir,
+                fast(Alerts::callback(move |a| {
+                    let _ = tx.send(a.kind);
+                })),
+            )
+        })
+        .collect();
+    drop(tx);
+    // Both count the new error before either commits: the store says which one created it.
+    std::thread::scope(|s| {
+        for (d, _) in &writers {
+            s.spawn(move || tracing::dispatcher::with_default(d, || (0..50).for_each(declined)));
+        }
+    });
+    std::thread::scope(|s| {
+        for (_, g) in &writers {
+            s.spawn(move || g.flush().unwrap());
+        }
+    });
+    let raised: u64 = writers
+        .into_iter()
+        .map(|(_, g)| g.shutdown().alerts_raised())
+        .sum();
+    assert_eq!(raised, 1);
+    assert_eq!(rx.iter().collect::<Vec<_>>(), [AlertKind::Created]);
+}
