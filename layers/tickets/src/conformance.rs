@@ -37,6 +37,10 @@ pub use listing::{
     list_filters_by_level_service_release_title_and_range, list_filters_sorts_and_pages,
 };
 
+mod written;
+
+pub use written::write_reports_created_regressed_and_unmuted;
+
 /// Makes a fresh, empty store.
 pub type Factory<'a> = &'a dyn Fn() -> Box<dyn Store>;
 
@@ -61,6 +65,7 @@ pub fn run_all(make: Factory<'_>) {
     mute_forever_and_reopen(make);
     delete_removes_samples_and_tags(make);
     write_once_applies_each_key_once(make);
+    write_reports_created_regressed_and_unmuted(make);
 }
 
 fn t(us: i64) -> Timestamp {
