@@ -17,6 +17,8 @@
 //! |---|---|---|
 //! | Tickets | `/tickets` | the stream: status, level, service, release, period filters, title search, sort by last seen, first seen or count, paging, a 24-hour sparkline per ticket |
 //! | Ticket | `/tickets/{id}` | first/last seen, count, releases, status history, 48-hour chart, tag breakdowns, samples (context tree, errors, backtrace, span chain, trace id); resolve, mute, reopen, delete |
+//! | Live tail | `/live` | new lines of the log sources as they are written (server-sent events from `/live/stream`), the explorer's query as filter, pause/resume, a cap on kept rows |
+//! | Metrics | `/metrics` | per task name count, errors, m1/m5/m15 rates, p50…p99.9 and max, latency histogram and rate plots, from the logs' `task.end` records or the app's metrics layer; `/api/metrics` as JSON |
 //! | Traces | `/traces?trace=ID` | the trace id and the `taskwire tree --trace` command (the waterfall is not built yet) |
 //! | JSON | `/api/tickets`, `/api/tickets/{id}` | the data of the two tickets pages |
 //!
@@ -33,6 +35,8 @@
 #![forbid(unsafe_code)]
 
 mod assets;
+mod logs;
+mod metrics;
 mod pages;
 pub mod security;
 mod server;

@@ -25,7 +25,7 @@ pub(crate) fn is_trace_id(id: &str) -> bool {
 /// The link to trace `id`, or `None` when it is not a trace id (nothing from the data becomes
 /// part of a URL unchecked).
 pub(crate) fn link(id: &str) -> Option<String> {
-    is_trace_id(id).then(|| format!("/traces?trace={id}"))
+    is_trace_id(id).then(|| super::href(&format!("/traces?trace={id}")))
 }
 
 pub(crate) async fn page(Query(q): Query<TraceQuery>) -> Markup {
