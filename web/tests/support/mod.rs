@@ -216,3 +216,49 @@ pub async fn not_pwned(client: &Client) -> bool {
         .expect("the script runs")
         == json!(true)
 }
+
+/// Serves the UI with `options` over a fresh, empty tickets database in `dir` (pages that do
+/// not need tickets: live tail, metrics); returns its base URL.
+pub async fn serve_options(dir: &TempDir, options: taskwire_web::Options) -> String {
+    let store = Sqlite::open(dir.path().join("empty-tickets.db")).expect("the database opens");
+    let app = taskwire_web::router(Box::new(store), options).expect("the app builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("the bound address");
+    tokio::spawn(async move {
+        let _ = taskwire_web::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+/// Runs `script` in the page every 20 ms until it returns `true`; panics with `what` after
+/// `secs` seconds.
+pub async fn wait_until(client: &Client, script: &str, secs: u64, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let v = client
+            .execute(script, vec![])
+            .await
+            .expect("the script runs");
+        if v == json!(true) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {secs}s for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Appends `lines` (each with its newline) to the file at `path`.
+pub fn append(path: &Path, lines: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .expect("the log opens");
+    f.write_all(lines.as_bytes()).expect("the lines are written");
+}
