@@ -31,10 +31,12 @@
 //! | feature | default | enables |
 //! |---|---|---|
 //! | `mongodb` | no | the MongoDB tickets store of `taskwire-tickets` (for `taskwire serve --db mongodb://…`) |
+//! | `actix` | no | [`actix_scope`]: the pages (the in-app [`dashboard`]) mounted in an actix-web app |
 
 #![forbid(unsafe_code)]
 
 mod assets;
+pub mod dashboard;
 mod logs;
 mod metrics;
 mod pages;
@@ -42,5 +44,8 @@ pub mod security;
 mod server;
 
 pub use assets::ASSET_BYTES;
+#[cfg(feature = "actix")]
+pub use dashboard::actix_scope;
+pub use dashboard::dashboard;
 pub use security::{check_bind, safe_href, BindError};
 pub use server::{options, router, serve, Options, RouterError, TicketStore};

@@ -201,7 +201,7 @@ pub fn safe_href(url: &str) -> Option<&str> {
 /// Middleware: the security headers on every response, the access check on every request,
 /// the `?token=` login, and the `Server-Timing` header with the handler's time.
 pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let base = state.base.clone();
+    let base = crate::server::mount_path(&state, &req);
     crate::pages::with_base(base, checked(state, req, next)).await
 }
 

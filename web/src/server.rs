@@ -81,8 +81,9 @@ impl Options {
         self
     }
 
-    /// The path the router is mounted under (`Router::nest("/_taskwire", app)`), which every
-    /// link and redirect of the pages starts with. `""` or `"/"`: the root.
+    /// The path the router is mounted under, which every link and redirect of the pages
+    /// starts with. `""` or `"/"` (the default): the path axum's `Router::nest` or the actix
+    /// scope mounted it at, else the root. Needed only behind a proxy that strips a prefix.
     ///
     /// ```
     /// let opts = taskwire_web::options().with_base_path("/_taskwire/");
@@ -214,4 +215,29 @@ pub fn router(store: Box<dyn TicketStore + Send>, options: Options) -> Result<Ro
 /// ```
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
     axum::serve(listener, app).await
+}
+
+/// The path a mounting framework says the app is under, when the options name none: axum's
+/// `Router::nest` ([`axum::extract::NestedPath`]) or the actix scope ([`MountPath`]).
+#[derive(Clone, Debug)]
+pub(crate) struct MountPath(pub(crate) Arc<str>);
+
+/// The mount path of `req`: the option if set, else what the framework that mounted the app
+/// says, else the root.
+pub(crate) fn mount_path(state: &AppState, req: &axum::extract::Request) -> Arc<str> {
+    if !state.base.is_empty() {
+        return state.base.clone();
+    }
+    let ext = req.extensions();
+    let found = ext
+        .get::<MountPath>()
+        .map(|m| m.0.to_string())
+        .or_else(|| {
+            ext.get::<axum::extract::NestedPath>()
+                .map(|n| n.as_str().to_owned())
+        });
+    match found {
+        Some(p) => Arc::from(p.trim_end_matches('/')),
+        None => state.base.clone(),
+    }
 }

@@ -262,3 +262,37 @@ pub fn append(path: &Path, lines: &str) {
         .expect("the log opens");
     f.write_all(lines.as_bytes()).expect("the lines are written");
 }
+
+/// Writes JSON logs through the real tasks and JSON layers into `path`: `checkout` tasks
+/// (every fourth one failed by an error event), `db.query` tasks inside them, and a task whose
+/// name is markup.
+pub fn write_task_logs(path: &Path, service: &str) {
+    let file = std::sync::Arc::new(std::fs::File::create(path).expect("the log is created"));
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_tasks::layer())
+        .with(
+            taskwire_json::layer()
+                .with_service(service)
+                .with_writer(file),
+        );
+    tracing::subscriber::with_default(subscriber, run_tasks);
+}
+
+/// The tasks [`write_task_logs`] records: 12 `checkout` (3 failed), 12 `db.query`, one with
+/// a hostile name.
+pub fn run_tasks() {
+    for i in 0..12 {
+        let _c = tracing::info_span!("checkout", order = i).entered();
+        {
+            let _q = tracing::info_span!("db.query").entered();
+        }
+        if i % 4 == 0 {
+            tracing::error!(order = i, "card declined");
+        }
+    }
+    let _h = tracing::info_span!(
+        "hostile",
+        task.name = "<script>window.__pwned=true</script><img src=x onerror=window.__pwned=true>"
+    )
+    .entered();
+}
