@@ -123,15 +123,15 @@ fn serve(
             None => String::new(),
         };
         println!("taskwire: serving the tickets of {shown} at http://{addr}/");
+        if has_token {
+            println!(
+                "taskwire: open http://{addr}/?token= followed by the access token once to log in"
+            );
+        }
         if logged > 0 {
             println!(
                 "taskwire: live tail and metrics over {logged} log source{}",
                 if logged == 1 { "" } else { "s" }
-            );
-        }
-        if has_token {
-            println!(
-                "taskwire: open http://{addr}/?token= followed by the access token once to log in"
             );
         }
         taskwire_web::serve(listener, app)

@@ -2,9 +2,12 @@
 //! message says why); with a token the real server answers only requests that show it, and
 //! prints its URL but never the token.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use support::{get, Server};
 
 use taskwire_test_support::TempDir;
 
@@ -23,29 +26,6 @@ fn a_non_loopback_address_without_a_token_is_refused_with_exit_2() {
             "{err}"
         );
     }
-}
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The status line of a GET of `path` with `extra` header lines.
-fn get(addr: &str, path: &str, extra: &str) -> String {
-    let mut s = TcpStream::connect(addr).expect("the server accepts");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
-    )
-    .expect("the request is sent");
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).expect("an answer");
-    answer
 }
 
 #[test]

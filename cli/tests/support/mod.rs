@@ -1,7 +1,7 @@
 #![allow(dead_code, unreachable_pub)]
 //! Runs the real `taskwire` binary.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -103,4 +103,27 @@ pub fn plain_tree() -> String {
         &["tree", &fixture("front.log"), &fixture("back.log")],
         b"",
     ))
+}
+
+/// Kills the server when the test ends, however it ends.
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The whole answer (status line, headers, body) to a GET of `path` with `extra` header lines.
+pub fn get(addr: &str, path: &str, extra: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).expect("the server accepts");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    .expect("the request is sent");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("an answer");
+    answer
 }

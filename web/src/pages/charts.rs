@@ -115,7 +115,7 @@ pub(crate) fn seconds(s: f64) -> String {
         format!("{:.0}µs", s * 1e6)
     } else if s < 1.0 {
         format!("{:.1}ms", s * 1e3)
-    } else if s < 120.0 {
+    } else if s < 60.0 {
         format!("{s:.2}s")
     } else if s < 7200.0 {
         format!("{:.0}m", s / 60.0)

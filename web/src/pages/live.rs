@@ -36,7 +36,7 @@ pub(crate) const BACKLOG: usize = 20;
 /// Lines in one event at most.
 const BATCH: usize = 4096;
 /// Characters of a line's text shown at most (the rest is counted).
-const MAX_TEXT: usize = 10_000;
+const MAX_TEXT: usize = 2_000;
 /// Rows a page keeps by default, and at most.
 const DEFAULT_CAP: usize = 1000;
 const MAX_CAP: usize = 20_000;
@@ -236,6 +236,7 @@ mod tests {
         let long = "é".repeat(MAX_TEXT + 5);
         let c = cut(&long);
         assert!(c.ends_with("… (10 more bytes)"), "{}", &c[c.len() - 30..]);
+        assert_eq!(c.chars().count(), MAX_TEXT + "… (10 more bytes)".chars().count());
         assert_eq!(cut("short"), "short");
     }
 
