@@ -103,8 +103,8 @@ fn serve(
     let has_token = token.is_some();
     let logged = logs.len();
     let options = taskwire_web::options().with_token(token).with_logs(logs);
-    let app = taskwire_web::router(Box::new(store), options)
-        .map_err(|e| Failure(store::chain(&e)))?;
+    let app =
+        taskwire_web::router(Box::new(store), options).map_err(|e| Failure(store::chain(&e)))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

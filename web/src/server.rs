@@ -229,13 +229,10 @@ pub(crate) fn mount_path(state: &AppState, req: &axum::extract::Request) -> Arc<
         return state.base.clone();
     }
     let ext = req.extensions();
-    let found = ext
-        .get::<MountPath>()
-        .map(|m| m.0.to_string())
-        .or_else(|| {
-            ext.get::<axum::extract::NestedPath>()
-                .map(|n| n.as_str().to_owned())
-        });
+    let found = ext.get::<MountPath>().map(|m| m.0.to_string()).or_else(|| {
+        ext.get::<axum::extract::NestedPath>()
+            .map(|n| n.as_str().to_owned())
+    });
     match found {
         Some(p) => Arc::from(p.trim_end_matches('/')),
         None => state.base.clone(),

@@ -23,7 +23,11 @@ fn app_metrics() -> taskwire_metrics::MetricsHandle {
 
 fn store(dir: &TempDir) -> Box<Sqlite> {
     let db = support::filled(dir);
-    Box::new(Sqlite::builder(&db).open_existing().expect("the database opens"))
+    Box::new(
+        Sqlite::builder(&db)
+            .open_existing()
+            .expect("the database opens"),
+    )
 }
 
 /// Every `href`, `src` and `action` of `page` that starts with `/`.
@@ -33,7 +37,7 @@ fn local_links(page: &str) -> Vec<String> {
         let mut rest = page;
         while let Some(at) = rest.find(attr) {
             rest = &rest[at + attr.len()..];
-            let end = rest.find('"').unwrap();
+            let end = rest.find('"').expect("the attribute ends");
             if rest.starts_with('/') {
                 out.push(rest[..end].to_owned());
             }
@@ -57,7 +61,11 @@ async fn nested_in_axum_the_pages_and_links_live_under_the_prefix() {
     c.goto(&format!("{base}/_taskwire/metrics")).await.unwrap();
     let names: Vec<String> = {
         let mut v = Vec::new();
-        for td in c.find_all(Locator::Css("table.metrics td.name")).await.unwrap() {
+        for td in c
+            .find_all(Locator::Css("table.metrics td.name"))
+            .await
+            .unwrap()
+        {
             v.push(td.text().await.unwrap());
         }
         v
@@ -65,16 +73,33 @@ async fn nested_in_axum_the_pages_and_links_live_under_the_prefix() {
     assert!(names.contains(&"checkout".to_owned()), "{names:?}");
     assert!(support::not_pwned(&c).await);
     let styled = c
-        .execute("return getComputedStyle(document.querySelector('header.top')).display;", vec![])
+        .execute(
+            "return getComputedStyle(document.querySelector('header.top')).display;",
+            vec![],
+        )
         .await
         .unwrap();
-    assert_eq!(styled, serde_json::json!("flex"), "the stylesheet loads under the prefix");
+    assert_eq!(
+        styled,
+        serde_json::json!("flex"),
+        "the stylesheet loads under the prefix"
+    );
     support::screenshot_tall(&c, "dashboard-metrics").await;
 
     // The navigation, a ticket, resolving it: all under /_taskwire.
-    c.find(Locator::LinkText("Tickets")).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText("Tickets"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/_taskwire/tickets");
-    c.find(Locator::Css("table.tickets td.title > a")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("table.tickets td.title > a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let ticket = c.current_url().await.unwrap();
     assert!(ticket.path().starts_with("/_taskwire/tickets/"), "{ticket}");
     c.find(Locator::Css("form[action$='/resolve'] button"))
@@ -90,7 +115,15 @@ async fn nested_in_axum_the_pages_and_links_live_under_the_prefix() {
         assert!(link.starts_with("/_taskwire/"), "{link} leaves the mount");
     }
     // The application's own routes are untouched.
-    assert_eq!(reqwest::get(format!("{base}/")).await.unwrap().text().await.unwrap(), "the application");
+    assert_eq!(
+        reqwest::get(format!("{base}/"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "the application"
+    );
     c.close().await.unwrap();
 }
 
@@ -103,7 +136,10 @@ async fn in_an_actix_scope_the_same_pages_answer_under_the_scope() {
         actix_web::rt::System::new().block_on(async move {
             let server = actix_web::HttpServer::new(move || {
                 actix_web::App::new()
-                    .route("/", actix_web::web::get().to(|| async { "the application" }))
+                    .route(
+                        "/",
+                        actix_web::web::get().to(|| async { "the application" }),
+                    )
                     .service(taskwire_web::actix_scope("/_taskwire", dash.clone()))
             })
             .workers(1)
@@ -120,37 +156,103 @@ async fn in_an_actix_scope_the_same_pages_answer_under_the_scope() {
         .build()
         .unwrap();
 
-    let metrics = http.get(format!("{base}/_taskwire/metrics")).send().await.unwrap();
+    let metrics = http
+        .get(format!("{base}/_taskwire/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(metrics.status(), 200);
-    assert!(metrics.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    assert!(metrics.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
     let page = metrics.text().await.unwrap();
-    assert!(page.contains("<td class=\"name\">checkout</td>"), "the app's tasks");
+    assert!(
+        page.contains("<td class=\"name\">checkout</td>"),
+        "the app's tasks"
+    );
     for link in local_links(&page) {
         assert!(link.starts_with("/_taskwire/"), "{link} leaves the scope");
     }
-    let css = http.get(format!("{base}/_taskwire/assets/style.css")).send().await.unwrap();
+    let css = http
+        .get(format!("{base}/_taskwire/assets/style.css"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
 
     // A ticket page, and resolving it: refused without the CSRF token, done with it.
-    let list = http.get(format!("{base}/_taskwire/tickets")).send().await.unwrap().text().await.unwrap();
-    let at = list.find("href=\"/_taskwire/tickets/").expect("a ticket link") + 6;
+    let list = http
+        .get(format!("{base}/_taskwire/tickets"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = list
+        .find("href=\"/_taskwire/tickets/")
+        .expect("a ticket link")
+        + 6;
     let path = &list[at..at + list[at..].find('"').unwrap()];
-    let detail = http.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
+    let detail = http
+        .get(format!("{base}{path}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = support::csrf_of(&detail);
     let origin = base.clone();
     assert_eq!(
-        support::post_form(&http, &format!("{base}{path}/resolve"), &origin, String::new()).await,
+        support::post_form(
+            &http,
+            &format!("{base}{path}/resolve"),
+            &origin,
+            String::new()
+        )
+        .await,
         403
     );
-    let done = support::post_form(&http, &format!("{base}{path}/resolve"), &origin, format!("csrf={csrf}")).await;
+    let done = support::post_form(
+        &http,
+        &format!("{base}{path}/resolve"),
+        &origin,
+        format!("csrf={csrf}"),
+    )
+    .await;
     assert_eq!(done, 303);
-    let detail = http.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
+    let detail = http
+        .get(format!("{base}{path}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(detail.contains("resolved"), "the ticket is resolved");
-    assert_eq!(http.get(format!("{base}/")).send().await.unwrap().text().await.unwrap(), "the application");
+    assert_eq!(
+        http.get(format!("{base}/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "the application"
+    );
 
     // The live tail's stream passes through actix as a stream.
-    let mut live = http.get(format!("{base}/_taskwire/live/stream")).send().await.unwrap();
+    let mut live = http
+        .get(format!("{base}/_taskwire/live/stream"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(live.headers()["content-type"], "text/event-stream");
     let first = live.chunk().await.unwrap().expect("the first event");
-    assert!(String::from_utf8_lossy(&first).contains("\"sent\":0"), "{first:?}");
+    assert!(
+        String::from_utf8_lossy(&first).contains("\"sent\":0"),
+        "{first:?}"
+    );
 }

@@ -23,7 +23,7 @@ fn record(level: &str, msg: &str) -> String {
 fn row_with(text: &str) -> String {
     format!(
         "return Array.from(document.querySelectorAll('#live-rows .row')).some(r => r.textContent.includes({}));",
-        serde_json::to_string(text).unwrap()
+        serde_json::to_string(text).expect("a JSON string")
     )
 }
 
@@ -34,11 +34,12 @@ async fn appended_lines_arrive_as_text_and_pause_and_filter_work() {
     let dir = TempDir::new("web-live");
     let log = dir.path().join("front.jsonl");
     support::append(&log, &record("INFO", "started before the page"));
-    let base =
-        support::serve_options(&dir, taskwire_web::options().with_logs([log.clone()])).await;
+    let base = support::serve_options(&dir, taskwire_web::options().with_logs([log.clone()])).await;
     let c = support::browser(&dir).await;
 
-    c.goto(&format!("{base}/live")).await.expect("the page opens");
+    c.goto(&format!("{base}/live"))
+        .await
+        .expect("the page opens");
     assert_eq!(c.title().await.unwrap(), "Live tail · taskwire");
     support::wait_until(&c, LIVE, 10, "the stream").await;
     support::wait_until(&c, &row_with("started before the page"), 10, "the backlog").await;
@@ -66,7 +67,13 @@ async fn appended_lines_arrive_as_text_and_pause_and_filter_work() {
     });
     let big = serde_json::json!({"ts": "2026-11-21T10:00:02Z", "level": "ERROR", "msg": support::megabyte()});
     support::append(&log, &format!("{hostile}\n{big}\nnot json <b>bold</b>\n"));
-    support::wait_until(&c, &row_with("not json <b>bold</b>"), 10, "the hostile lines").await;
+    support::wait_until(
+        &c,
+        &row_with("not json <b>bold</b>"),
+        10,
+        "the hostile lines",
+    )
+    .await;
     assert!(support::not_pwned(&c).await, "a hostile value ran");
     let markup = c
         .execute(
@@ -81,11 +88,19 @@ async fn appended_lines_arrive_as_text_and_pause_and_filter_work() {
         .await
         .unwrap();
     assert!(cut.as_u64().unwrap() < 3_000, "the 1 MB line is cut: {cut}");
-    let errors = c.find_all(Locator::Css("#live-rows .row.error")).await.unwrap();
+    let errors = c
+        .find_all(Locator::Css("#live-rows .row.error"))
+        .await
+        .unwrap();
     assert_eq!(errors.len(), 3, "error rows are marked");
 
     // Pause: new rows are held, not shown; resume shows them.
-    c.find(Locator::Id("live-pause")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("live-pause"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     support::append(&log, &record("INFO", "while paused"));
     support::wait_until(
         &c,
@@ -95,27 +110,44 @@ async fn appended_lines_arrive_as_text_and_pause_and_filter_work() {
     )
     .await;
     assert_eq!(
-        c.execute(&row_with("while paused").replace("return ", "return !"), vec![])
-            .await
-            .unwrap(),
+        c.execute(
+            &row_with("while paused").replace("return ", "return !"),
+            vec![]
+        )
+        .await
+        .unwrap(),
         serde_json::json!(true),
         "a paused page shows no new row"
     );
-    c.find(Locator::Id("live-pause")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("live-pause"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     support::wait_until(&c, &row_with("while paused"), 10, "the resumed row").await;
 
     // The query: only errors.
-    c.goto(&format!("{base}/live?q=level%3E%3Derror")).await.unwrap();
+    c.goto(&format!("{base}/live?q=level%3E%3Derror"))
+        .await
+        .unwrap();
     support::wait_until(&c, LIVE, 10, "the filtered stream").await;
     support::append(
         &log,
-        &format!("{}{}", record("INFO", "an info line"), record("ERROR", "card declined")),
+        &format!(
+            "{}{}",
+            record("INFO", "an info line"),
+            record("ERROR", "card declined")
+        ),
     );
     support::wait_until(&c, &row_with("card declined"), 10, "the error line").await;
     assert_eq!(
-        c.execute(&row_with("an info line").replace("return ", "return !"), vec![])
-            .await
-            .unwrap(),
+        c.execute(
+            &row_with("an info line").replace("return ", "return !"),
+            vec![]
+        )
+        .await
+        .unwrap(),
         serde_json::json!(true),
         "the query keeps info lines out"
     );
@@ -132,10 +164,11 @@ async fn the_page_keeps_up_with_20000_lines_per_second_and_loses_none() {
     let dir = TempDir::new("web-live-rate");
     let log = dir.path().join("fast.jsonl");
     support::append(&log, "");
-    let base =
-        support::serve_options(&dir, taskwire_web::options().with_logs([log.clone()])).await;
+    let base = support::serve_options(&dir, taskwire_web::options().with_logs([log.clone()])).await;
     let c = support::browser(&dir).await;
-    c.goto(&format!("{base}/live")).await.expect("the page opens");
+    c.goto(&format!("{base}/live"))
+        .await
+        .expect("the page opens");
     support::wait_until(&c, LIVE, 10, "the stream").await;
 
     // The writer: 20,000 lines a second in 20 ms slices, paced by the clock.
@@ -187,7 +220,10 @@ async fn the_page_keeps_up_with_20000_lines_per_second_and_loses_none() {
         lag.as_secs_f64() * 1000.0
     );
     assert_eq!(written, RATE * SECONDS);
-    assert!(took.as_secs_f64() < SECONDS as f64 * 1.5, "the writer kept its pace: {took:?}");
+    assert!(
+        took.as_secs_f64() < SECONDS as f64 * 1.5,
+        "the writer kept its pace: {took:?}"
+    );
     assert!(lag < Duration::from_secs(2), "the page fell {lag:?} behind");
     assert_eq!(shown, 1000, "the cap holds the newest 1000 rows");
     c.close().await.unwrap();

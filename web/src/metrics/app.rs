@@ -15,11 +15,14 @@ const SAMPLE: Duration = Duration::from_secs(5);
 /// Samples kept: ten minutes.
 const KEPT: usize = 120;
 
+/// One sample of the history: when, and the count of each task name.
+type Sample = (Instant, Vec<(String, u64)>);
+
 /// Metrics from the process's own metrics layer.
 #[derive(Debug)]
 pub(crate) struct FromApp {
     handle: MetricsHandle,
-    history: Mutex<VecDeque<(Instant, Vec<(String, u64)>)>>,
+    history: Mutex<VecDeque<Sample>>,
 }
 
 impl FromApp {
@@ -48,10 +51,15 @@ impl FromApp {
     fn sample(&self, s: &Snapshot) {
         let mut h = self.history.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        if h.back().is_some_and(|(t, _)| now - *t < Duration::from_secs(1)) {
+        if h.back()
+            .is_some_and(|(t, _)| now - *t < Duration::from_secs(1))
+        {
             return;
         }
-        h.push_back((now, s.tasks.iter().map(|t| (t.name.clone(), t.count)).collect()));
+        h.push_back((
+            now,
+            s.tasks.iter().map(|t| (t.name.clone(), t.count)).collect(),
+        ));
         while h.len() > KEPT {
             h.pop_front();
         }

@@ -186,9 +186,7 @@ fn histogram(sorted_us: &[u64]) -> Vec<(f64, u64)> {
         return Vec::new();
     };
     let (lo, hi) = (bucket(lo), bucket(hi));
-    let mut out: Vec<(f64, u64)> = (lo..=hi)
-        .map(|k| ((1u128 << k) as f64 / 1e6, 0))
-        .collect();
+    let mut out: Vec<(f64, u64)> = (lo..=hi).map(|k| ((1u128 << k) as f64 / 1e6, 0)).collect();
     for &us in sorted_us {
         out[(bucket(us) - lo) as usize].1 += 1;
     }
@@ -239,7 +237,10 @@ mod tests {
     fn only_task_end_records_with_a_name_and_duration_count() {
         let line = br#"{"ts":"2026-11-21T10:00:00.016Z","level":"INFO","target":"taskwire::tasks","msg":"task.end","task.name":"db.query","task.outcome":"failed","task.duration_us":3000}"#;
         let (name, e) = ended(line).unwrap();
-        assert_eq!((name.as_str(), e.duration_us, e.failed), ("db.query", 3000, true));
+        assert_eq!(
+            (name.as_str(), e.duration_us, e.failed),
+            ("db.query", 3000, true)
+        );
         let start = br#"{"ts":"2026-11-21T10:00:00Z","target":"taskwire::tasks","msg":"task.start","task.name":"x"}"#;
         assert!(ended(start).is_none());
         let user = br#"{"ts":"2026-11-21T10:00:00Z","target":"app","msg":"task.end","task.name":"x","task.duration_us":1}"#;

@@ -92,6 +92,10 @@ mod tests {
             m1.tick(0);
         }
         // one minute of silence leaves 1/e of a 1-minute average
-        assert!((m1.rate() - 10.0 / std::f64::consts::E).abs() < 0.01, "{}", m1.rate());
+        assert!(
+            (m1.rate() - 10.0 / std::f64::consts::E).abs() < 0.01,
+            "{}",
+            m1.rate()
+        );
     }
 }

@@ -146,7 +146,11 @@ mod tests {
     #[test]
     fn plots_draw_one_bar_per_bucket_and_one_point_per_value() {
         let h = histogram(&[(1e-3, 4), (2e-3, 0), (4e-3, 1)], 120, 60).into_string();
-        assert_eq!(h.matches("<rect").count(), 3 + 2, "three tracks, two bars: {h}");
+        assert_eq!(
+            h.matches("<rect").count(),
+            3 + 2,
+            "three tracks, two bars: {h}"
+        );
         assert!(h.contains("≤ 4.0ms: 1"), "{h}");
         let l = rate_line(&[0.0, 2.0, 1.0], 60.0, 120, 40).into_string();
         assert!(l.contains("points=\"0.0,26.0 60.0,2.0 120.0,14.0\""), "{l}");

@@ -236,13 +236,22 @@ mod tests {
         let long = "é".repeat(MAX_TEXT + 5);
         let c = cut(&long);
         assert!(c.ends_with("… (10 more bytes)"), "{}", &c[c.len() - 30..]);
-        assert_eq!(c.chars().count(), MAX_TEXT + "… (10 more bytes)".chars().count());
+        assert_eq!(
+            c.chars().count(),
+            MAX_TEXT + "… (10 more bytes)".chars().count()
+        );
         assert_eq!(cut("short"), "short");
     }
 
     #[test]
     fn the_cap_is_bounded() {
-        let p = |c: &str| LiveParams { q: None, cap: Some(c.into()) }.cap();
+        let p = |c: &str| {
+            LiveParams {
+                q: None,
+                cap: Some(c.into()),
+            }
+            .cap()
+        };
         assert_eq!(p("50"), 50);
         assert_eq!(p("0"), DEFAULT_CAP);
         assert_eq!(p("x"), DEFAULT_CAP);

@@ -36,7 +36,10 @@ tokio::task_local! {
 }
 
 /// Runs `f` with `base` as the mount path [`base`] answers.
-pub(crate) async fn with_base<F: std::future::Future>(base: std::sync::Arc<str>, f: F) -> F::Output {
+pub(crate) async fn with_base<F: std::future::Future>(
+    base: std::sync::Arc<str>,
+    f: F,
+) -> F::Output {
     BASE.scope(base, f).await
 }
 

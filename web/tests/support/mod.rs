@@ -260,7 +260,8 @@ pub fn append(path: &Path, lines: &str) {
         .create(true)
         .open(path)
         .expect("the log opens");
-    f.write_all(lines.as_bytes()).expect("the lines are written");
+    f.write_all(lines.as_bytes())
+        .expect("the lines are written");
 }
 
 /// Writes JSON logs through the real tasks and JSON layers into `path`: `checkout` tasks
