@@ -4,10 +4,9 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use support::{get, Server};
+use support::get;
 
 use taskwire_test_support::TempDir;
 
@@ -34,24 +33,16 @@ fn with_a_token_the_server_answers_only_requests_that_show_it() {
     let db = dir.join("tickets.db");
     drop(taskwire_tickets::Sqlite::open(&db).expect("the database is created"));
     let token = "serve-tok-81d2";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_taskwire"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--db"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskwire"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--db"])
         .arg(&db)
-        .env("TASKWIRE_TOKEN", token)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("taskwire serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = Server(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("a line").expect("text");
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|u| u.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_owned();
+        .env("TASKWIRE_TOKEN", token);
+    let support::Serving {
+        server,
+        addr,
+        first,
+        mut lines,
+    } = support::start_serve(cmd);
     let second = lines.next().expect("a line").expect("text");
     assert!(second.contains("?token="), "{second}");
     assert!(!first.contains(token) && !second.contains(token));

@@ -4,37 +4,23 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use support::{fixture, get, Server};
 use taskwire_test_support::TempDir;
 
 /// Starts `taskwire serve` in `dir` with `args`; the server and its address.
 fn serve(dir: &std::path::Path, args: &[&str]) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_taskwire"))
-        .current_dir(dir)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskwire"));
+    cmd.current_dir(dir)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .args(args)
         .env_remove("TASKWIRE_TOKEN")
-        .env_remove("TASKWIRE_DB")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("taskwire serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = Server(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("a line").expect("text");
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|u| u.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_owned();
-    let second = lines.next().expect("a line").expect("text");
+        .env_remove("TASKWIRE_DB");
+    let mut s = support::start_serve(cmd);
+    let second = s.lines.next().expect("a line").expect("text");
     assert!(second.contains("over 2 log sources"), "{second}");
-    (server, addr)
+    (s.server, s.addr)
 }
 
 #[test]

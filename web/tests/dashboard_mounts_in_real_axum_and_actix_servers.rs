@@ -53,9 +53,7 @@ async fn nested_in_axum_the_pages_and_links_live_under_the_prefix() {
     let app = axum::Router::new()
         .route("/", axum::routing::get(|| async { "the application" }))
         .nest("/_taskwire", dash);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = support::serve_app(app).await;
 
     let c = support::browser(&dir).await;
     c.goto(&format!("{base}/_taskwire/metrics")).await.unwrap();
@@ -94,20 +92,10 @@ async fn nested_in_axum_the_pages_and_links_live_under_the_prefix() {
         .await
         .unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/_taskwire/tickets");
-    c.find(Locator::Css("table.tickets td.title > a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    support::click(&c, "table.tickets td.title > a").await;
     let ticket = c.current_url().await.unwrap();
     assert!(ticket.path().starts_with("/_taskwire/tickets/"), "{ticket}");
-    c.find(Locator::Css("form[action$='/resolve'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    support::click(&c, "form[action$='/resolve'] button").await;
     let after = c.current_url().await.unwrap();
     assert!(after.path().starts_with("/_taskwire/tickets"), "{after}");
     let page = c.source().await.unwrap();
@@ -182,27 +170,13 @@ async fn in_an_actix_scope_the_same_pages_answer_under_the_scope() {
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
 
     // A ticket page, and resolving it: refused without the CSRF token, done with it.
-    let list = http
-        .get(format!("{base}/_taskwire/tickets"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = support::get_text(&http, &format!("{base}/_taskwire/tickets")).await;
     let at = list
         .find("href=\"/_taskwire/tickets/")
         .expect("a ticket link")
         + 6;
     let path = &list[at..at + list[at..].find('"').unwrap()];
-    let detail = http
-        .get(format!("{base}{path}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let detail = support::get_text(&http, &format!("{base}{path}")).await;
     let csrf = support::csrf_of(&detail);
     let origin = base.clone();
     assert_eq!(
@@ -223,23 +197,10 @@ async fn in_an_actix_scope_the_same_pages_answer_under_the_scope() {
     )
     .await;
     assert_eq!(done, 303);
-    let detail = http
-        .get(format!("{base}{path}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let detail = support::get_text(&http, &format!("{base}{path}")).await;
     assert!(detail.contains("resolved"), "the ticket is resolved");
     assert_eq!(
-        http.get(format!("{base}/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
+        support::get_text(&http, &format!("{base}/")).await,
         "the application"
     );
 

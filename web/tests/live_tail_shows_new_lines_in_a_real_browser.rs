@@ -27,6 +27,11 @@ fn row_with(text: &str) -> String {
     )
 }
 
+/// Whether no live row's text contains `text`.
+fn no_row_with(text: &str) -> String {
+    row_with(text).replacen("return ", "return !", 1)
+}
+
 const LIVE: &str = "return document.getElementById('live-state').textContent === 'live';";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,12 +100,7 @@ async fn appended_lines_arrive_as_text_and_pause_and_filter_work() {
     assert_eq!(errors.len(), 3, "error rows are marked");
 
     // Pause: new rows are held, not shown; resume shows them.
-    c.find(Locator::Id("live-pause"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    support::click(&c, "#live-pause").await;
     support::append(&log, &record("INFO", "while paused"));
     support::wait_until(
         &c,
@@ -110,21 +110,13 @@ async fn appended_lines_arrive_as_text_and_pause_and_filter_work() {
     )
     .await;
     assert_eq!(
-        c.execute(
-            &row_with("while paused").replace("return ", "return !"),
-            vec![]
-        )
-        .await
-        .unwrap(),
+        c.execute(&no_row_with("while paused"), vec![])
+            .await
+            .unwrap(),
         serde_json::json!(true),
         "a paused page shows no new row"
     );
-    c.find(Locator::Id("live-pause"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    support::click(&c, "#live-pause").await;
     support::wait_until(&c, &row_with("while paused"), 10, "the resumed row").await;
 
     // The query: only errors.
@@ -142,12 +134,9 @@ async fn appended_lines_arrive_as_text_and_pause_and_filter_work() {
     );
     support::wait_until(&c, &row_with("card declined"), 10, "the error line").await;
     assert_eq!(
-        c.execute(
-            &row_with("an info line").replace("return ", "return !"),
-            vec![]
-        )
-        .await
-        .unwrap(),
+        c.execute(&no_row_with("an info line"), vec![])
+            .await
+            .unwrap(),
         serde_json::json!(true),
         "the query keeps info lines out"
     );

@@ -127,3 +127,39 @@ pub fn get(addr: &str, path: &str, extra: &str) -> String {
     s.read_to_string(&mut answer).expect("an answer");
     answer
 }
+
+/// A started `taskwire serve`: the process (killed on drop), its address and the lines it
+/// printed after the first.
+pub struct Serving {
+    pub server: Server,
+    pub addr: String,
+    pub first: String,
+    pub lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+/// Starts `cmd` (a `taskwire serve` with `--bind 127.0.0.1:0`) and reads the address from the
+/// first line it prints.
+pub fn start_serve(mut cmd: Command) -> Serving {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("taskwire serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Server(child);
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").expect("text");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|u| u.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_owned();
+    Serving {
+        server,
+        addr,
+        first,
+        lines,
+    }
+}

@@ -110,6 +110,11 @@ pub async fn serve_store(
         taskwire_web::options().with_token(token.map(str::to_owned)),
     )
     .expect("the app builds");
+    serve_app(app).await
+}
+
+/// Serves `app` on a free port of 127.0.0.1; returns its base URL.
+pub async fn serve_app(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
@@ -118,6 +123,26 @@ pub async fn serve_store(
         let _ = taskwire_web::serve(listener, app).await;
     });
     format!("http://{addr}")
+}
+
+/// The text of the first element `css` selects.
+pub async fn text(c: &Client, css: &str) -> String {
+    let e = c.find(fantoccini::Locator::Css(css)).await;
+    let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
+    e.text().await.expect("its text")
+}
+
+/// Clicks the first element `css` selects.
+pub async fn click(c: &Client, css: &str) {
+    let e = c.find(fantoccini::Locator::Css(css)).await;
+    let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
+    e.click().await.expect("the click");
+}
+
+/// The body of a GET of `url`.
+pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
+    let r = http.get(url).send().await.expect("an answer");
+    r.text().await.expect("a body")
 }
 
 /// The CSRF token in the forms of a ticket page.
@@ -221,15 +246,7 @@ pub async fn not_pwned(client: &Client) -> bool {
 /// not need tickets: live tail, metrics); returns its base URL.
 pub async fn serve_options(dir: &TempDir, options: taskwire_web::Options) -> String {
     let store = Sqlite::open(dir.path().join("empty-tickets.db")).expect("the database opens");
-    let app = taskwire_web::router(Box::new(store), options).expect("the app builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("the bound address");
-    tokio::spawn(async move {
-        let _ = taskwire_web::serve(listener, app).await;
-    });
-    format!("http://{addr}")
+    serve_app(taskwire_web::router(Box::new(store), options).expect("the app builds")).await
 }
 
 /// Runs `script` in the page every 20 ms until it returns `true`; panics with `what` after
