@@ -245,7 +245,12 @@ pub async fn not_pwned(client: &Client) -> bool {
 /// Serves the UI with `options` over a fresh, empty tickets database in `dir` (pages that do
 /// not need tickets: live tail, metrics); returns its base URL.
 pub async fn serve_options(dir: &TempDir, options: taskwire_web::Options) -> String {
-    let store = Sqlite::open(dir.path().join("empty-tickets.db")).expect("the database opens");
+    serve_db(&dir.path().join("empty-tickets.db"), options).await
+}
+
+/// Serves the UI with `options` over the tickets database at `path` (created if missing).
+pub async fn serve_db(path: &Path, options: taskwire_web::Options) -> String {
+    let store = Sqlite::open(path).expect("the database opens");
     serve_app(taskwire_web::router(Box::new(store), options).expect("the app builds")).await
 }
 
@@ -313,4 +318,51 @@ pub fn run_tasks() {
         task.name = "<script>window.__pwned=true</script><img src=x onerror=window.__pwned=true>"
     )
     .entered();
+}
+
+/// Writes one request across two services with the real tasks, tickets and JSON layers:
+/// `front.jsonl` (`GET /checkout` calling back in `call back`) and `back.jsonl` (`POST
+/// /charge`, continued from front's `traceparent`, failing with `card declined` and
+/// `<script>` in a field), both counting errors into the SQLite store at `db`. Returns the
+/// `traceparent` front sent.
+pub fn write_request(dir: &Path, db: &Path) -> String {
+    let layers = |service: &str| {
+        let file = std::sync::Arc::new(
+            std::fs::File::create(dir.join(format!("{service}.jsonl"))).expect("the log"),
+        );
+        let (tickets, guard) =
+            taskwire_tickets::layer(Sqlite::open(db).expect("the database opens"))
+                .with_service(service)
+                .build();
+        let subscriber = tracing_subscriber::registry()
+            .with(taskwire_tasks::layer())
+            .with(tickets)
+            .with(
+                taskwire_json::layer()
+                    .with_service(service)
+                    .with_writer(file),
+            );
+        (subscriber, guard)
+    };
+    let (front, front_guard) = layers("front");
+    let (back, back_guard) = layers("back");
+    let mut sent = String::new();
+    tracing::subscriber::with_default(front, || {
+        let _req = tracing::info_span!("GET /checkout").entered();
+        let _call = tracing::info_span!("call back", url.full = "http://back/charge").entered();
+        sent = taskwire_tasks::current()
+            .expect("a current task")
+            .traceparent();
+        tracing::subscriber::with_default(back, || {
+            let _charge =
+                taskwire_tasks::import(&sent, tracing::info_span!("POST /charge")).entered();
+            tracing::info!(card = "visa", "charging");
+            tracing::error!(
+                reason = "<script>window.__pwned=true</script>",
+                "card declined"
+            );
+        });
+    });
+    drop((front_guard, back_guard));
+    sent
 }
