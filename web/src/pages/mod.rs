@@ -3,7 +3,7 @@
 //! | section | module | routes |
 //! |---|---|---|
 //! | Tickets | [`tickets`] | `/tickets`, `/tickets/{id}`, `POST /tickets/{id}/{action}`, `/api/tickets…` |
-//! | Traces | [`traces`] | `/traces?trace=ID`: the trace id and the command that shows it (the waterfall comes with the explorer's trace model) |
+//! | Traces | [`traces`] | `/traces?q=QUERY` (search), `/traces?trace=ID` (waterfall) |
 //! | Live tail | [`live`] | `/live`, `/live/stream` (server-sent events) |
 //! | Metrics | [`metrics`] | `/metrics`, `/api/metrics` |
 //!
