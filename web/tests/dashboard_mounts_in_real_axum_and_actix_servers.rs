@@ -57,17 +57,7 @@ async fn nested_in_axum_the_pages_and_links_live_under_the_prefix() {
 
     let c = support::browser(&dir).await;
     c.goto(&format!("{base}/_taskwire/metrics")).await.unwrap();
-    let names: Vec<String> = {
-        let mut v = Vec::new();
-        for td in c
-            .find_all(Locator::Css("table.metrics td.name"))
-            .await
-            .unwrap()
-        {
-            v.push(td.text().await.unwrap());
-        }
-        v
-    };
+    let names = support::texts(&c, "table.metrics td.name").await;
     assert!(names.contains(&"checkout".to_owned()), "{names:?}");
     assert!(support::not_pwned(&c).await);
     let styled = c

@@ -34,17 +34,7 @@ async fn a_pasted_traceparent_opens_the_waterfall_and_errors_link_to_their_ticke
     q.send_keys(&traceparent).await.unwrap();
     support::click(&c, "form.filters button[type=submit]").await;
     assert_eq!(support::text(&c, "h1").await, "Trace GET /checkout");
-    let names: Vec<String> = {
-        let mut v = Vec::new();
-        for n in c
-            .find_all(Locator::Css("details.span .name"))
-            .await
-            .unwrap()
-        {
-            v.push(n.text().await.unwrap());
-        }
-        v
-    };
+    let names = support::texts(&c, "details.span .name").await;
     assert_eq!(names, ["GET /checkout", "call back", "POST /charge"]);
     let services = support::text(&c, "p.summary").await;
     assert!(

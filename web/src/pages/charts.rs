@@ -107,21 +107,10 @@ pub(crate) fn rate_line(values: &[f64], step_seconds: f64, width: u32, height: u
     }
 }
 
-/// Seconds written for a person: `850µs`, `12.3ms`, `1.20s`, `5m`, `2h`.
+/// Seconds written for a person, as the explorer writes durations
+/// ([`taskwire_explore::text::Human`]): `850µs`, `12.3ms`, `1.20s`, `2m05s`, `1h02m`.
 pub(crate) fn seconds(s: f64) -> String {
-    if s <= 0.0 {
-        "0".into()
-    } else if s < 1e-3 {
-        format!("{:.0}µs", s * 1e6)
-    } else if s < 1.0 {
-        format!("{:.1}ms", s * 1e3)
-    } else if s < 60.0 {
-        format!("{s:.2}s")
-    } else if s < 7200.0 {
-        format!("{:.0}m", s / 60.0)
-    } else {
-        format!("{:.0}h", s / 3600.0)
-    }
+    taskwire_explore::text::Human((s.max(0.0) * 1e6).round() as u64).to_string()
 }
 
 #[cfg(test)]
@@ -151,7 +140,7 @@ mod tests {
             3 + 2,
             "three tracks, two bars: {h}"
         );
-        assert!(h.contains("≤ 4.0ms: 1"), "{h}");
+        assert!(h.contains("≤ 4.00ms: 1"), "{h}");
         let l = rate_line(&[0.0, 2.0, 1.0], 60.0, 120, 40).into_string();
         assert!(l.contains("points=\"0.0,26.0 60.0,2.0 120.0,14.0\""), "{l}");
         assert!(!rate_line(&[], 60.0, 120, 40).into_string().contains("NaN"));

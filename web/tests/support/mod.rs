@@ -132,6 +132,19 @@ pub async fn text(c: &Client, css: &str) -> String {
     e.text().await.expect("its text")
 }
 
+/// The texts of every element `css` selects.
+pub async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c
+        .find_all(fantoccini::Locator::Css(css))
+        .await
+        .expect("the elements")
+    {
+        out.push(e.text().await.expect("its text"));
+    }
+    out
+}
+
 /// Clicks the first element `css` selects.
 pub async fn click(c: &Client, css: &str) {
     let e = c.find(fantoccini::Locator::Css(css)).await;
