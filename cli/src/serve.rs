@@ -15,6 +15,7 @@ use crate::store::{self, Access, Failure};
 #[command(after_help = "\
 Examples:
   taskwire serve --db tickets.db                         http://127.0.0.1:7878/
+  taskwire serve --db tickets.db --logs logs/front.jsonl logs/back/   with live tail and metrics
   TASKWIRE_TOKEN=… taskwire serve --db tickets.db --bind 0.0.0.0:7878
 
 Binding an address other than loopback needs --token (or TASKWIRE_TOKEN): every request then \
@@ -32,6 +33,11 @@ pub struct ServeArgs {
     /// `taskwire_`).
     #[arg(long, value_name = "PREFIX")]
     prefix: Option<String>,
+
+    /// Log files, folders or patterns for the live tail and the metrics page (default:
+    /// taskwire.toml's log sources).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    logs: Vec<PathBuf>,
 
     #[command(flatten)]
     config: ConfigArgs,
@@ -69,7 +75,15 @@ pub fn run(args: ServeArgs) -> ExitCode {
             Some((db, prefix)) => (Some(db), prefix),
             None => (None, String::new()),
         };
-    match serve(db, &prefix, args.bind, token) {
+    let logs = if args.logs.is_empty() {
+        config
+            .as_ref()
+            .map(crate::config::Config::log_sources)
+            .unwrap_or_default()
+    } else {
+        args.logs
+    };
+    match serve(db, &prefix, logs, args.bind, token) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(m)) => {
             eprintln!("taskwire: {m}");
@@ -81,13 +95,16 @@ pub fn run(args: ServeArgs) -> ExitCode {
 fn serve(
     db: Option<PathBuf>,
     prefix: &str,
+    logs: Vec<PathBuf>,
     bind: SocketAddr,
     token: Option<String>,
 ) -> Result<(), Failure> {
     let store = store::open(db.as_deref(), prefix, Access::Triage)?;
     let has_token = token.is_some();
-    let app = taskwire_web::router(Box::new(store), taskwire_web::options().with_token(token))
-        .map_err(|e| Failure(store::chain(&e)))?;
+    let logged = logs.len();
+    let options = taskwire_web::options().with_token(token).with_logs(logs);
+    let app =
+        taskwire_web::router(Box::new(store), options).map_err(|e| Failure(store::chain(&e)))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -109,6 +126,12 @@ fn serve(
         if has_token {
             println!(
                 "taskwire: open http://{addr}/?token= followed by the access token once to log in"
+            );
+        }
+        if logged > 0 {
+            println!(
+                "taskwire: live tail and metrics over {logged} log source{}",
+                if logged == 1 { "" } else { "s" }
             );
         }
         taskwire_web::serve(listener, app)

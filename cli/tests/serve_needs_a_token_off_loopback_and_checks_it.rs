@@ -2,9 +2,11 @@
 //! message says why); with a token the real server answers only requests that show it, and
 //! prints its URL but never the token.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::Command;
+
+use support::get;
 
 use taskwire_test_support::TempDir;
 
@@ -25,53 +27,22 @@ fn a_non_loopback_address_without_a_token_is_refused_with_exit_2() {
     }
 }
 
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The status line of a GET of `path` with `extra` header lines.
-fn get(addr: &str, path: &str, extra: &str) -> String {
-    let mut s = TcpStream::connect(addr).expect("the server accepts");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
-    )
-    .expect("the request is sent");
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).expect("an answer");
-    answer
-}
-
 #[test]
 fn with_a_token_the_server_answers_only_requests_that_show_it() {
     let dir = TempDir::new("cli-serve");
     let db = dir.join("tickets.db");
     drop(taskwire_tickets::Sqlite::open(&db).expect("the database is created"));
     let token = "serve-tok-81d2";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_taskwire"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--db"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_taskwire"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--db"])
         .arg(&db)
-        .env("TASKWIRE_TOKEN", token)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("taskwire serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = Server(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("a line").expect("text");
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|u| u.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_owned();
+        .env("TASKWIRE_TOKEN", token);
+    let support::Serving {
+        server,
+        addr,
+        first,
+        mut lines,
+    } = support::start_serve(cmd);
     let second = lines.next().expect("a line").expect("text");
     assert!(second.contains("?token="), "{second}");
     assert!(!first.contains(token) && !second.contains(token));

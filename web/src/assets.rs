@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 /// The stylesheet.
 pub(crate) const STYLE: &str = include_str!("assets/style.css");
-/// The script: asks before a delete (the pages work without it).
+/// The script: asks before a delete and runs the live tail (the other pages work without it).
 pub(crate) const SCRIPT: &str = include_str!("assets/app.js");
 
 /// Where the stylesheet is served.

@@ -201,12 +201,17 @@ pub fn safe_href(url: &str) -> Option<&str> {
 /// Middleware: the security headers on every response, the access check on every request,
 /// the `?token=` login, and the `Server-Timing` header with the handler's time.
 pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let base = crate::server::mount_path(&state, &req);
+    crate::pages::with_base(base, checked(state, req, next)).await
+}
+
+async fn checked(state: AppState, req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let secrets = &state.secrets;
     let mut res = if let Some(login) = login_token(&req) {
         match &secrets.token {
             Some(token) if same(&login, token) => {
-                let to = strip_token(req.uri());
+                let to = crate::pages::href(&strip_token(req.uri()));
                 let cookie = format!(
                     "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
                     secrets.session
@@ -219,7 +224,7 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
             }
             Some(_) => unauthorized(),
             None => {
-                let to = strip_token(req.uri());
+                let to = crate::pages::href(&strip_token(req.uri()));
                 (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
             }
         }

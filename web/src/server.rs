@@ -1,14 +1,16 @@
 //! The app: its options, its shared state (the store and the secrets), its routes, and
 //! serving it on a listener.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::routing::{get, post};
 use axum::Router;
 use taskwire_tickets::{TicketReader, TicketTriage};
 
+use crate::logs::Logs;
 use crate::security::{self, Secrets};
-use crate::{assets, pages};
+use crate::{assets, metrics, pages};
 
 /// What the UI reads and changes: a tickets store's query and triage sides (SQLite, MongoDB,
 /// or a store of one's own). Implemented for every type that has both.
@@ -21,6 +23,9 @@ impl<T: TicketReader + TicketTriage + ?Sized> TicketStore for T {}
 #[must_use = "Options do nothing until passed to `router`"]
 pub struct Options {
     token: Option<String>,
+    logs: Vec<PathBuf>,
+    metrics: Option<taskwire_metrics::MetricsHandle>,
+    base: String,
 }
 
 /// The default options: no access token (for a loopback address).
@@ -44,6 +49,60 @@ impl Options {
     /// Whether a token is set.
     pub fn has_token(&self) -> bool {
         self.token.is_some()
+    }
+
+    /// The log sources (files, folders, patterns, as `taskwire tail` takes them) the live tail
+    /// follows and, without [`Options::with_metrics`], the metrics page reads `task.end`
+    /// records from.
+    ///
+    /// ```
+    /// let opts = taskwire_web::options().with_logs(["var/log/front.jsonl", "var/log/back/"]);
+    /// # let _ = opts;
+    /// ```
+    pub fn with_logs<I, P>(mut self, logs: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<PathBuf>,
+    {
+        self.logs = logs.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Shows this process's metrics layer on the metrics page (the in-app dashboard) instead
+    /// of the log sources' `task.end` records.
+    ///
+    /// ```
+    /// let layer = taskwire_metrics::layer();
+    /// let opts = taskwire_web::options().with_metrics(layer.handle());
+    /// # let _ = opts;
+    /// ```
+    pub fn with_metrics(mut self, handle: taskwire_metrics::MetricsHandle) -> Self {
+        self.metrics = Some(handle);
+        self
+    }
+
+    /// The path the router is mounted under, which every link and redirect of the pages
+    /// starts with. `""` or `"/"` (the default): the path axum's `Router::nest` or the actix
+    /// scope mounted it at, else the root. Needed only behind a proxy that strips a prefix.
+    ///
+    /// ```
+    /// let opts = taskwire_web::options().with_base_path("/_taskwire/");
+    /// assert_eq!(opts.base_path(), "/_taskwire");
+    /// ```
+    pub fn with_base_path(mut self, base: impl Into<String>) -> Self {
+        let base = base.into();
+        let trimmed = base.trim().trim_end_matches('/');
+        self.base = if trimmed.is_empty() || trimmed.starts_with('/') {
+            trimmed.to_owned()
+        } else {
+            format!("/{trimmed}")
+        };
+        self
+    }
+
+    /// The mount path links start with (`""` at the root).
+    pub fn base_path(&self) -> &str {
+        &self.base
     }
 }
 
@@ -89,6 +148,12 @@ impl Shared {
 pub(crate) struct AppState {
     pub(crate) store: Shared,
     pub(crate) secrets: Arc<Secrets>,
+    /// The mount path (see [`Options::with_base_path`]).
+    pub(crate) base: Arc<str>,
+    /// The log sources of the live tail.
+    pub(crate) logs: Arc<Logs>,
+    /// Where the metrics page's numbers come from.
+    pub(crate) metrics: Arc<dyn metrics::Source>,
 }
 
 /// The UI's routes over `store`: the pages, their JSON API and the embedded assets, behind
@@ -102,9 +167,17 @@ pub(crate) struct AppState {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn router(store: Box<dyn TicketStore + Send>, options: Options) -> Result<Router, RouterError> {
+    let logs = Logs::new(options.logs);
+    let metrics: Arc<dyn metrics::Source> = match options.metrics {
+        Some(handle) => metrics::FromApp::new(handle),
+        None => Arc::new(metrics::FromLogs::new(logs.clone())),
+    };
     let state = AppState {
         store: Shared(Arc::new(Mutex::new(store))),
         secrets: Arc::new(Secrets::new(options.token).map_err(RouterError)?),
+        base: Arc::from(options.base),
+        logs: Arc::new(logs),
+        metrics,
     };
     Ok(Router::new()
         .route("/", get(pages::tickets::root))
@@ -115,6 +188,10 @@ pub fn router(store: Box<dyn TicketStore + Send>, options: Options) -> Result<Ro
             post(pages::tickets::actions::post),
         )
         .route("/traces", get(pages::traces::page))
+        .route("/live", get(pages::live::page))
+        .route("/live/stream", get(pages::live::events))
+        .route("/metrics", get(pages::metrics::page))
+        .route("/api/metrics", get(pages::metrics::api))
         .route("/api/tickets", get(pages::tickets::api::list))
         .route("/api/tickets/{id}", get(pages::tickets::api::detail))
         .route("/assets/{name}", get(assets::serve))
@@ -138,4 +215,26 @@ pub fn router(store: Box<dyn TicketStore + Send>, options: Options) -> Result<Ro
 /// ```
 pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
     axum::serve(listener, app).await
+}
+
+/// The path a mounting framework says the app is under, when the options name none: axum's
+/// `Router::nest` ([`axum::extract::NestedPath`]) or the actix scope ([`MountPath`]).
+#[derive(Clone, Debug)]
+pub(crate) struct MountPath(pub(crate) Arc<str>);
+
+/// The mount path of `req`: the option if set, else what the framework that mounted the app
+/// says, else the root.
+pub(crate) fn mount_path(state: &AppState, req: &axum::extract::Request) -> Arc<str> {
+    if !state.base.is_empty() {
+        return state.base.clone();
+    }
+    let ext = req.extensions();
+    let found = ext.get::<MountPath>().map(|m| m.0.to_string()).or_else(|| {
+        ext.get::<axum::extract::NestedPath>()
+            .map(|n| n.as_str().to_owned())
+    });
+    match found {
+        Some(p) => Arc::from(p.trim_end_matches('/')),
+        None => state.base.clone(),
+    }
 }

@@ -22,20 +22,6 @@ async fn titles(c: &fantoccini::Client) -> Vec<String> {
     out
 }
 
-/// The text of the first element `css` selects.
-async fn text(c: &fantoccini::Client, css: &str) -> String {
-    let e = c.find(Locator::Css(css)).await;
-    let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
-    e.text().await.expect("its text")
-}
-
-/// Clicks the first element `css` selects.
-async fn click(c: &fantoccini::Client, css: &str) {
-    let e = c.find(Locator::Css(css)).await;
-    let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
-    e.click().await.expect("the click");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_filter_open_and_resolve_a_ticket() {
     let dir = TempDir::new("web-browser");
@@ -63,7 +49,7 @@ async fn list_filter_open_and_resolve_a_ticket() {
     // Filter by title text through the form.
     let search = c.find(Locator::Css("input[name=q]")).await.unwrap();
     search.send_keys("PAYMENT").await.unwrap();
-    click(&c, "form.filters button[type=submit]").await;
+    support::click(&c, "form.filters button[type=submit]").await;
     assert_eq!(titles(&c).await, ["payment for order <num> declined"]);
     assert!(c
         .current_url()
@@ -93,16 +79,16 @@ async fn list_filter_open_and_resolve_a_ticket() {
 
     // Open the payment ticket.
     c.goto(&format!("{base}/tickets?q=payment")).await.unwrap();
-    click(&c, "table.tickets td.title > a").await;
+    support::click(&c, "table.tickets td.title > a").await;
     let url = c.current_url().await.unwrap().to_string();
     assert!(url.contains("/tickets/"), "{url}");
-    let facts = text(&c, "dl.facts").await;
+    let facts = support::text(&c, "dl.facts").await;
     assert!(
         facts.contains("Events\n5") || facts.contains("Events 5"),
         "{facts}"
     );
     assert!(facts.contains("1.4.2"), "the release: {facts}");
-    let body = text(&c, "main").await;
+    let body = support::text(&c, "main").await;
     for expected in [
         "Status history",
         "charge_card",
@@ -119,7 +105,7 @@ async fn list_filter_open_and_resolve_a_ticket() {
     support::screenshot_tall(&c, "ticket").await;
 
     // Resolve it: it leaves the open list and shows in the resolved one.
-    click(&c, "form[action$='/resolve'] button").await;
+    support::click(&c, "form[action$='/resolve'] button").await;
     // The form posts, the answer redirects back to the ticket: wait for its new status.
     let status = c
         .wait()
@@ -211,7 +197,7 @@ async fn hostile_titles_fields_and_values_run_no_script() {
                 "{link}: {href}"
             );
         }
-        let shown = text(&c, "main").await;
+        let shown = support::text(&c, "main").await;
         if shown.contains("huge:") {
             assert!(
                 shown.contains("more bytes"),

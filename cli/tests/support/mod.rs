@@ -1,7 +1,7 @@
 #![allow(dead_code, unreachable_pub)]
 //! Runs the real `taskwire` binary.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -103,6 +103,65 @@ pub fn plain_tree() -> String {
         &["tree", &fixture("front.log"), &fixture("back.log")],
         b"",
     ))
+}
+
+/// Kills the server when the test ends, however it ends.
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The whole answer (status line, headers, body) to a GET of `path` with `extra` header lines.
+pub fn get(addr: &str, path: &str, extra: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).expect("the server accepts");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    .expect("the request is sent");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("an answer");
+    answer
+}
+
+/// A started `taskwire serve`: the process (killed on drop), its address and the lines it
+/// printed after the first.
+pub struct Serving {
+    pub server: Server,
+    pub addr: String,
+    pub first: String,
+    pub lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+/// Starts `cmd` (a `taskwire serve` with `--bind 127.0.0.1:0`) and reads the address from the
+/// first line it prints.
+pub fn start_serve(mut cmd: Command) -> Serving {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("taskwire serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Server(child);
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").expect("text");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|u| u.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_owned();
+    Serving {
+        server,
+        addr,
+        first,
+        lines,
+    }
 }
 
 /// The lines of a fixture with every `ts` moved by `shift_us` µs: the log of a host whose

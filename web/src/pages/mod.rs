@@ -3,12 +3,16 @@
 //! | section | module | routes |
 //! |---|---|---|
 //! | Tickets | [`tickets`] | `/tickets`, `/tickets/{id}`, `POST /tickets/{id}/{action}`, `/api/tickets…` |
-//! | Traces | [`traces`] | `/traces?trace=ID`: the trace id and the command that shows it (the waterfall comes with the explorer's trace model) |
-//! | Live tail, Metrics | (none yet) | listed in the navigation, not linked |
+//! | Traces | [`traces`] | `/traces?q=QUERY` (search), `/traces?trace=ID` (waterfall) |
+//! | Live tail | [`live`] | `/live`, `/live/stream` (server-sent events) |
+//! | Metrics | [`metrics`] | `/metrics`, `/api/metrics` |
 //!
 //! Every value from the store reaches HTML through maud's `(value)` splices, which escape it.
+//! Every link starts with [`base`], the path the UI is mounted under.
 
 pub(crate) mod charts;
+pub(crate) mod live;
+pub(crate) mod metrics;
 pub(crate) mod tickets;
 pub(crate) mod traces;
 
@@ -17,13 +21,44 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 use taskwire_tickets::store::Timestamp;
 
-/// The sections in the navigation: label, path (`None`: not built yet), key.
+/// The sections in the navigation: label, path below the base (`None`: not built yet), key.
 const NAV: [(&str, Option<&str>, &str); 4] = [
     ("Tickets", Some("/tickets"), "tickets"),
     ("Traces", Some("/traces"), "traces"),
-    ("Live tail", None, "live"),
-    ("Metrics", None, "metrics"),
+    ("Live tail", Some("/live"), "live"),
+    ("Metrics", Some("/metrics"), "metrics"),
 ];
+
+tokio::task_local! {
+    /// The path the UI is mounted under, for the request being answered (set by the
+    /// security middleware from the options).
+    static BASE: std::sync::Arc<str>;
+}
+
+/// Runs `f` with `base` as the mount path [`base`] answers.
+pub(crate) async fn with_base<F: std::future::Future>(
+    base: std::sync::Arc<str>,
+    f: F,
+) -> F::Output {
+    BASE.scope(base, f).await
+}
+
+/// The path the UI is mounted under (`""` at the root, else like `/_taskwire`): every link
+/// and redirect starts with it.
+pub(crate) fn base() -> std::sync::Arc<str> {
+    BASE.try_with(std::sync::Arc::clone)
+        .unwrap_or_else(|_| std::sync::Arc::from(""))
+}
+
+/// `path` (starting with `/`) below the mount path.
+pub(crate) fn href(path: &str) -> String {
+    format!("{}{path}", base())
+}
+
+/// Microseconds since the Unix epoch, now.
+pub(crate) fn now_us() -> i64 {
+    Timestamp::now().as_micros()
+}
 
 /// A whole page: head with the embedded stylesheet and script, the navigation with `current`
 /// marked, and `body`.
@@ -35,16 +70,16 @@ pub(crate) fn layout(title: &str, current: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · taskwire" }
-                link rel="stylesheet" href=(crate::assets::STYLE_PATH);
-                script src=(crate::assets::SCRIPT_PATH) defer {}
+                link rel="stylesheet" href=(href(crate::assets::STYLE_PATH));
+                script src=(href(crate::assets::SCRIPT_PATH)) defer {}
             }
             body {
                 header.top {
-                    a.brand href="/tickets" { "taskwire" }
+                    a.brand href=(href("/tickets")) { "taskwire" }
                     nav {
                         @for (label, path, key) in NAV {
                             @match path {
-                                Some(p) => a href=(p) aria-current=[(key == current).then_some("page")] { (label) },
+                                Some(p) => a href=(href(p)) aria-current=[(key == current).then_some("page")] { (label) },
                                 None => span.soon title="not built yet" { (label) },
                             }
                         }
@@ -78,6 +113,11 @@ impl PageError {
 
     pub(crate) fn internal(message: impl Into<String>) -> PageError {
         PageError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    /// The sentence for the reader.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
     }
 
     pub(crate) fn not_found(message: impl Into<String>) -> PageError {

@@ -110,6 +110,11 @@ pub async fn serve_store(
         taskwire_web::options().with_token(token.map(str::to_owned)),
     )
     .expect("the app builds");
+    serve_app(app).await
+}
+
+/// Serves `app` on a free port of 127.0.0.1; returns its base URL.
+pub async fn serve_app(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
@@ -118,6 +123,39 @@ pub async fn serve_store(
         let _ = taskwire_web::serve(listener, app).await;
     });
     format!("http://{addr}")
+}
+
+/// The text of the first element `css` selects.
+pub async fn text(c: &Client, css: &str) -> String {
+    let e = c.find(fantoccini::Locator::Css(css)).await;
+    let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
+    e.text().await.expect("its text")
+}
+
+/// The texts of every element `css` selects.
+pub async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c
+        .find_all(fantoccini::Locator::Css(css))
+        .await
+        .expect("the elements")
+    {
+        out.push(e.text().await.expect("its text"));
+    }
+    out
+}
+
+/// Clicks the first element `css` selects.
+pub async fn click(c: &Client, css: &str) {
+    let e = c.find(fantoccini::Locator::Css(css)).await;
+    let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
+    e.click().await.expect("the click");
+}
+
+/// The body of a GET of `url`.
+pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
+    let r = http.get(url).send().await.expect("an answer");
+    r.text().await.expect("a body")
 }
 
 /// The CSRF token in the forms of a ticket page.
@@ -215,4 +253,129 @@ pub async fn not_pwned(client: &Client) -> bool {
         .await
         .expect("the script runs")
         == json!(true)
+}
+
+/// Serves the UI with `options` over a fresh, empty tickets database in `dir` (pages that do
+/// not need tickets: live tail, metrics); returns its base URL.
+pub async fn serve_options(dir: &TempDir, options: taskwire_web::Options) -> String {
+    serve_db(&dir.path().join("empty-tickets.db"), options).await
+}
+
+/// Serves the UI with `options` over the tickets database at `path` (created if missing).
+pub async fn serve_db(path: &Path, options: taskwire_web::Options) -> String {
+    let store = Sqlite::open(path).expect("the database opens");
+    serve_app(taskwire_web::router(Box::new(store), options).expect("the app builds")).await
+}
+
+/// Runs `script` in the page every 20 ms until it returns `true`; panics with `what` after
+/// `secs` seconds.
+pub async fn wait_until(client: &Client, script: &str, secs: u64, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let v = client
+            .execute(script, vec![])
+            .await
+            .expect("the script runs");
+        if v == json!(true) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {secs}s for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Appends `lines` (each with its newline) to the file at `path`.
+pub fn append(path: &Path, lines: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .expect("the log opens");
+    f.write_all(lines.as_bytes())
+        .expect("the lines are written");
+}
+
+/// Writes JSON logs through the real tasks and JSON layers into `path`: `checkout` tasks
+/// (every fourth one failed by an error event), `db.query` tasks inside them, and a task whose
+/// name is markup.
+pub fn write_task_logs(path: &Path, service: &str) {
+    let file = std::sync::Arc::new(std::fs::File::create(path).expect("the log is created"));
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_tasks::layer())
+        .with(
+            taskwire_json::layer()
+                .with_service(service)
+                .with_writer(file),
+        );
+    tracing::subscriber::with_default(subscriber, run_tasks);
+}
+
+/// The tasks [`write_task_logs`] records: 12 `checkout` (3 failed), 12 `db.query`, one with
+/// a hostile name.
+pub fn run_tasks() {
+    for i in 0..12 {
+        let _c = tracing::info_span!("checkout", order = i).entered();
+        {
+            let _q = tracing::info_span!("db.query").entered();
+        }
+        if i % 4 == 0 {
+            tracing::error!(order = i, "card declined");
+        }
+    }
+    let _h = tracing::info_span!(
+        "hostile",
+        task.name = "<script>window.__pwned=true</script><img src=x onerror=window.__pwned=true>"
+    )
+    .entered();
+}
+
+/// Writes one request across two services with the real tasks, tickets and JSON layers:
+/// `front.jsonl` (`GET /checkout` calling back in `call back`) and `back.jsonl` (`POST
+/// /charge`, continued from front's `traceparent`, failing with `card declined` and
+/// `<script>` in a field), both counting errors into the SQLite store at `db`. Returns the
+/// `traceparent` front sent.
+pub fn write_request(dir: &Path, db: &Path) -> String {
+    let layers = |service: &str| {
+        let file = std::sync::Arc::new(
+            std::fs::File::create(dir.join(format!("{service}.jsonl"))).expect("the log"),
+        );
+        let (tickets, guard) =
+            taskwire_tickets::layer(Sqlite::open(db).expect("the database opens"))
+                .with_service(service)
+                .build();
+        let subscriber = tracing_subscriber::registry()
+            .with(taskwire_tasks::layer())
+            .with(tickets)
+            .with(
+                taskwire_json::layer()
+                    .with_service(service)
+                    .with_writer(file),
+            );
+        (subscriber, guard)
+    };
+    let (front, front_guard) = layers("front");
+    let (back, back_guard) = layers("back");
+    let mut sent = String::new();
+    tracing::subscriber::with_default(front, || {
+        let _req = tracing::info_span!("GET /checkout").entered();
+        let _call = tracing::info_span!("call back", url.full = "http://back/charge").entered();
+        sent = taskwire_tasks::current()
+            .expect("a current task")
+            .traceparent();
+        tracing::subscriber::with_default(back, || {
+            let _charge =
+                taskwire_tasks::import(&sent, tracing::info_span!("POST /charge")).entered();
+            tracing::info!(card = "visa", "charging");
+            tracing::error!(
+                reason = "<script>window.__pwned=true</script>",
+                "card declined"
+            );
+        });
+    });
+    drop((front_guard, back_guard));
+    sent
 }

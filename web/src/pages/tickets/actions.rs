@@ -108,8 +108,8 @@ pub(crate) async fn post(
         return Err(PageError::not_found(format!("There is no ticket {id}.")));
     }
     Ok(if deleted {
-        Redirect::to("/tickets")
+        Redirect::to(&crate::pages::href("/tickets"))
     } else {
-        Redirect::to(&format!("/tickets/{id}"))
+        Redirect::to(&crate::pages::href(&format!("/tickets/{id}")))
     })
 }

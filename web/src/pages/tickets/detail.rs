@@ -95,7 +95,7 @@ fn render(d: &Detail, csrf: &str) -> Markup {
     let mut keys: Vec<&str> = d.tags.iter().map(|t| t.key.as_str()).collect();
     keys.dedup();
     html! {
-        p.crumbs { a href="/tickets" { "Tickets" } " / " (t.id) }
+        p.crumbs { a href=(crate::pages::href("/tickets")) { "Tickets" } " / " (t.id) }
         h1.ticket-title {
             span class={"level " (t.level.as_str().to_ascii_lowercase())} { (t.level.as_str()) } " "
             @if title.is_empty() { "(no title)" } @else { (title) }
@@ -202,7 +202,7 @@ fn history(t: &Ticket) -> Markup {
 
 /// The triage forms: each a POST with the CSRF token.
 fn actions(t: &Ticket, csrf: &str) -> Markup {
-    let url = |a: &str| format!("/tickets/{}/{a}", t.id);
+    let url = |a: &str| crate::pages::href(&format!("/tickets/{}/{a}", t.id));
     html! {
         div.actions {
             @if t.status != Status::Resolved {

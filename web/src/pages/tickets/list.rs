@@ -59,7 +59,7 @@ fn render(f: &Filters, l: &Listing) -> Markup {
     let last = first + l.tickets.len() as u64 - 1;
     html! {
         h1 { "Tickets" }
-        form.filters method="get" action="/tickets" {
+        form.filters method="get" action=(crate::pages::href("/tickets")) {
             label { "Status "
                 select name="status" {
                     @for s in ["open", "resolved", "muted", "all"] {
@@ -113,7 +113,7 @@ fn render(f: &Filters, l: &Listing) -> Markup {
                             td.title {
                                 span class={"level " (t.level.as_str().to_ascii_lowercase())} { (t.level.as_str()) }
                                 " "
-                                a href={"/tickets/" (t.id)} {
+                                a href={(crate::pages::base()) "/tickets/" (t.id)} {
                                     @if title.is_empty() { "(no title)" } @else { (title) }
                                     @if cut > 0 { "…" }
                                 }

@@ -20,7 +20,7 @@ use super::parse_span;
 
 /// `/`: the open tickets.
 pub(crate) async fn root() -> Redirect {
-    Redirect::to("/tickets")
+    Redirect::to(&super::href("/tickets"))
 }
 
 /// Hours in a list sparkline.
@@ -178,7 +178,7 @@ impl Filters {
         if self.limit() != 25 {
             parts.push(format!("limit={}", self.limit()));
         }
-        format!("/tickets?{}", parts.join("&"))
+        super::href(&format!("/tickets?{}", parts.join("&")))
     }
 }
 
