@@ -15,12 +15,7 @@ OTEL_COLLECTOR_ROTEL_VERSION="0.0.1a15"
 
 start_otel_collector() {
   local venv="$TASKWIRE_TOOLS/rotel-$OTEL_COLLECTOR_ROTEL_VERSION"
-  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import rotel' 2>/dev/null; then
-    echo "taskwire: installing rotel $OTEL_COLLECTOR_ROTEL_VERSION into $venv" >&2
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --pre "rotel==$OTEL_COLLECTOR_ROTEL_VERSION"
-  fi
+  pip_venv "$venv" rotel "$OTEL_COLLECTOR_ROTEL_VERSION" rotel "$venv/bin/python"
   local agent
   agent="$("$venv/bin/python" -c 'import rotel, os; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')"
   if [ ! -x "$agent" ]; then

@@ -62,7 +62,7 @@ pub(crate) fn list(
                 thousands(t.count),
                 relative(t.last_seen.as_micros(), now),
                 relative(t.first_seen.as_micros(), now),
-                t.level.as_str().to_owned(),
+                t.seed.level.as_str().to_owned(),
                 cut(&clean(title(t)), 80),
             ]
         })
@@ -145,16 +145,16 @@ pub(crate) fn show(
         status.push_str(&format!(" {}", mute_text(m, now)));
     }
     writeln!(out, "  status       {status}")?;
-    writeln!(out, "  level        {}", t.level)?;
-    if let Some(s) = &t.service {
+    writeln!(out, "  level        {}", t.seed.level)?;
+    if let Some(s) = &t.seed.service {
         writeln!(out, "  service      {}", Clean(s))?;
     }
-    let site = match (&t.file, t.line) {
+    let site = match (&t.seed.file, t.seed.line) {
         (Some(f), Some(l)) => format!(" ({}:{l})", Clean(f)),
         (Some(f), None) => format!(" ({})", Clean(f)),
         _ => String::new(),
     };
-    writeln!(out, "  where        {}{site}", Clean(&t.target))?;
+    writeln!(out, "  where        {}{site}", Clean(&t.seed.target))?;
     writeln!(out, "  count        {}", thousands(t.count))?;
     writeln!(out, "  first seen   {}", when(t.first_seen))?;
     writeln!(out, "  last seen    {}", when(t.last_seen))?;
@@ -325,12 +325,12 @@ pub(crate) fn ticket_json(t: &Ticket) -> Value {
         "fingerprint": t.fingerprint,
         "status": t.status.as_str(),
         "regressed": t.status == Status::Open && t.regressed_at.is_some(),
-        "level": t.level.as_str(),
-        "service": t.service,
-        "target": t.target,
-        "module": t.module,
-        "file": t.file,
-        "line": t.line,
+        "level": t.seed.level.as_str(),
+        "service": t.seed.service,
+        "target": t.seed.target,
+        "module": t.seed.module,
+        "file": t.seed.file,
+        "line": t.seed.line,
         "title": t.title,
         "count": t.count,
         "first_seen": t.first_seen.to_string(),
