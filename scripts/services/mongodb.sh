@@ -44,9 +44,8 @@ EOF
     sleep 0.5
   done
   if ((i == 60)) || ! kill -0 "$MONGODB_PID" 2>/dev/null; then
-    echo "taskwire: SecantusDB did not answer a ping on $uri within 30 s; its log:" >&2
-    cat "$MONGODB_LOG" >&2 || true
-    return 1
+    service_failed SecantusDB "did not answer a ping on $uri within 30 s" "$MONGODB_LOG"
+    return
   fi
 
   export TASKWIRE_TEST_MONGODB_URI="$uri"

@@ -55,9 +55,8 @@ EOF
     sleep 0.1
   done
   if ((i == 100)); then
-    echo "taskwire: the OpenTelemetry collector (rotel) did not answer on $url within 10 s; its log:" >&2
-    cat "$OTEL_COLLECTOR_LOG" >&2 || true
-    return 1
+    service_failed "the OpenTelemetry collector (rotel)" "did not answer on $url within 10 s" "$OTEL_COLLECTOR_LOG"
+    return
   fi
 
   export TASKWIRE_TEST_OTLP_HTTP="$url"
