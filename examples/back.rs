@@ -31,7 +31,7 @@ use tracing::{error, info, instrument};
 #[path = "support/service.rs"]
 mod service;
 
-const USAGE: &str = "usage: back [--port PORT] [--log PATH] [--stop-on-eof]";
+const USAGE: &str = "usage: back [--port PORT] [--log PATH] [--tickets PATH] [--stop-on-eof]";
 
 /// The simulated fault.
 #[derive(Debug)]
@@ -78,7 +78,7 @@ async fn charge(order: web::Path<u64>) -> HttpResponse {
 async fn main() -> Result<(), Box<dyn Error>> {
     let args = service::args("back", USAGE, "8081", None);
     // Keep the guard until the server has stopped: dropping it flushes the log file.
-    let _guard = service::install("back", &args.log)?;
+    let _guard = service::install("back", &args.log, args.tickets.as_deref())?;
 
     let server = HttpServer::new(|| {
         App::new()

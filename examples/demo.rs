@@ -7,7 +7,8 @@
 //! of each order rebuilt from that file (what `taskwire tree target/demo/logs.jsonl` shows).
 //! Warnings and errors are grouped into tickets in `target/demo/tickets.db`, listed at the end
 //! (what `taskwire tickets list --db target/demo/tickets.db` shows), and the demo ends with a
-//! table of its metrics: per task, count, p50, p99, max, rate and errors.
+//! table of its metrics (per task, count, p50, p99, max, rate and errors) and the command that
+//! opens the tickets in the web UI (`taskwire serve --db target/demo/tickets.db`).
 //!
 //! ```text
 //! cargo run --example demo
@@ -166,6 +167,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{}",
         taskwire::metrics::render_table(&metrics_handle.snapshot())
+    );
+    println!(
+        "\nOpen its tickets in a browser:\n\n  cargo run -p taskwire-cli -- serve --db {}",
+        tickets_db.display()
     );
     Ok(())
 }

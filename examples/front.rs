@@ -38,7 +38,8 @@ use tracing::{error, info, instrument};
 #[path = "support/service.rs"]
 mod service;
 
-const USAGE: &str = "usage: front [--port PORT] [--back URL] [--log PATH] [--stop-on-eof]";
+const USAGE: &str =
+    "usage: front [--port PORT] [--back URL] [--log PATH] [--tickets PATH] [--stop-on-eof]";
 
 #[derive(Clone)]
 struct Shop {
@@ -90,7 +91,7 @@ async fn checkout(State(shop): State<Shop>, Path(order): Path<u64>) -> (StatusCo
 async fn main() -> Result<(), Box<dyn Error>> {
     let args = service::args("front", USAGE, "8080", Some("http://127.0.0.1:8081"));
     // Keep the guard until the server has stopped: dropping it flushes the log file.
-    let _guard = service::install("front", &args.log)?;
+    let _guard = service::install("front", &args.log, args.tickets.as_deref())?;
 
     let client = reqwest_middleware::ClientBuilder::new(
         reqwest::Client::builder()

@@ -125,4 +125,7 @@ mod docs {
     #[cfg(all(feature = "tickets", feature = "mongodb"))]
     #[doc = include_str!("../docs/tickets.md")]
     struct Tickets;
+
+    #[doc = include_str!("../docs/web.md")]
+    struct Web;
 }

@@ -2,7 +2,10 @@
 //! middleware, `taskwire::reqwest` client) calls `examples/back.rs` (actix-web,
 //! `taskwire::actix`); each writes its own JSON log. From the two files alone, back's request
 //! task is a child of front's client task, the trace ids agree, a request that fails in back is
-//! failed in both services, and `taskwire tree` prints it as one tree.
+//! failed in both services, and `taskwire tree` prints it as one tree. Both services count
+//! their errors into one SQLite tickets store: each ERROR line names its ticket's fingerprint,
+//! and with a `taskwire.toml` naming the store and the logs, `taskwire tree` shows the ticket
+//! next to each error and `taskwire tickets show N --trace` opens the failed request's tree.
 //!
 //! The example binaries and the `taskwire` binary are taken from the target directory of this
 //! test (`cargo test --workspace --all-features`, i.e. `./scripts/test`, builds them all).
@@ -385,12 +388,20 @@ fn two_processes_share_one_task_tree() {
     std::fs::create_dir_all(&dir).expect("create the temp dir");
     let front_log = dir.join("front.log");
     let back_log = dir.join("back.log");
+    let tickets_db = dir.join("tickets.db");
     let path = |p: &Path| p.to_str().expect("a UTF-8 temp path").to_owned();
 
     let back = Service::start(
         "back",
         &back_exe,
-        &["--port", "0", "--log", &path(&back_log)],
+        &[
+            "--port",
+            "0",
+            "--log",
+            &path(&back_log),
+            "--tickets",
+            &path(&tickets_db),
+        ],
     );
     let back_addr = back.addr;
     let back_url = format!("http://{back_addr}");
@@ -404,6 +415,8 @@ fn two_processes_share_one_task_tree() {
             &back_url,
             "--log",
             &path(&front_log),
+            "--tickets",
+            &path(&tickets_db),
         ],
     );
 
@@ -494,6 +507,102 @@ fn two_processes_share_one_task_tree() {
     let (_, tree) = tree_of(&out, paid_trace);
     assert_eq!(tree, checkout_tree(['✓'; 5]), "the paid trace:\n{out}");
 
+    #[cfg(feature = "tickets")]
+    tickets_link_errors_and_traces(&taskwire, &dir, &front_records, &back_records, failed_trace);
+
     let _ = std::fs::remove_dir_all(&dir);
     eprintln!("two processes, one tree: {:?}", started.elapsed());
+}
+
+/// Every ERROR line of both logs names a ticket of the shared store; `taskwire tree` in a
+/// folder with a `taskwire.toml` shows it next to each error (`[ticket #N]`), and
+/// `taskwire tickets show N --trace` opens the failed request's tree in one command.
+#[cfg(feature = "tickets")]
+fn tickets_link_errors_and_traces(
+    taskwire: &Path,
+    dir: &Path,
+    front: &[Value],
+    back: &[Value],
+    failed_trace: &str,
+) {
+    use taskwire::tickets::{Sqlite, TicketReader};
+
+    let store = Sqlite::builder(dir.join("tickets.db"))
+        .open_read_only()
+        .expect("the services wrote the tickets store");
+    let mut ids = std::collections::BTreeMap::new();
+    for r in front.iter().chain(back).filter(|r| r["level"] == "ERROR") {
+        let msg = r["msg"].as_str().unwrap_or_default().to_owned();
+        let fp = r["ticket.fingerprint"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an ERROR line without its ticket: {r:#}"));
+        let ticket = store
+            .find(fp)
+            .expect("query the store")
+            .unwrap_or_else(|| panic!("no ticket has the fingerprint {fp} of {r:#}"));
+        ids.insert(msg, ticket.id.0);
+    }
+    assert!(front
+        .iter()
+        .chain(back)
+        .filter(|r| r["level"] != "ERROR" && r["level"] != "WARN")
+        .all(|r| r.get("ticket.fingerprint").is_none()));
+    let charge = ids["charge failed"];
+    let payment = ids["payment service failed"];
+    assert_ne!(charge, payment, "two call sites, two tickets: {ids:?}");
+
+    std::fs::write(
+        dir.join("taskwire.toml"),
+        "[tickets]\nstore = \"tickets.db\"\n\n[services.front]\nlogs = [\"front.log\"]\n\n\
+         [services.back]\nlogs = [\"back.log\"]\n",
+    )
+    .expect("write taskwire.toml");
+    let run = |args: &[&str]| -> String {
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = Command::new(taskwire)
+            .args(args)
+            .current_dir(dir)
+            .env_remove("TASKWIRE_DB")
+            .env_remove("TASKWIRE_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", taskwire.display()));
+        let out = String::from_utf8_lossy(&stdout).into_owned();
+        assert!(
+            status.success(),
+            "taskwire {args:?} exited with {status}; stderr:\n{}\nstdout:\n{out}",
+            String::from_utf8_lossy(&stderr)
+        );
+        out
+    };
+    let out = run(&["tree", "--no-color"]);
+    for (message, id) in [
+        ("charge failed", charge),
+        ("payment service failed", payment),
+    ] {
+        assert!(
+            out.contains(&format!("error: {message}  [ticket #{id}]")),
+            "{message} shows its ticket #{id}:\n{out}"
+        );
+    }
+    let out = run(&[
+        "tickets",
+        "show",
+        &charge.to_string(),
+        "--trace",
+        "--color",
+        "never",
+    ]);
+    assert!(
+        out.starts_with(&format!("trace {failed_trace}")),
+        "the failed request's tree, and only it:\n{out}"
+    );
+    assert!(
+        out.contains(&format!("error: charge failed  [ticket #{charge}]")),
+        "{out}"
+    );
+    assert_eq!(out.matches("\ntrace ").count(), 0, "one tree:\n{out}");
 }

@@ -203,7 +203,8 @@ fn missing_tickets_and_databases_fail_clearly() {
     assert_eq!(o.status.code(), Some(1));
     let o = taskwire(None, &["list"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--db PATH or set TASKWIRE_DB"));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("--db PATH, set TASKWIRE_DB, or name the store in taskwire.toml"));
     let o = taskwire(None, &["--db", "/nonexistent/tickets.db", "list"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no such database file"));

@@ -3,11 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-/// A service's command line: `--port PORT`, `--log PATH`, `--stop-on-eof`, and for `front`
-/// `--back URL`; the environment variables `PORT`, `LOG_FILE` and `BACK_URL` set the defaults.
+/// A service's command line: `--port PORT`, `--log PATH`, `--tickets PATH`, `--stop-on-eof`,
+/// and for `front` `--back URL`; the environment variables `PORT`, `LOG_FILE`, `TICKETS_DB` and
+/// `BACK_URL` set the defaults.
 pub(crate) struct Args {
     pub(crate) port: u16,
     pub(crate) log: PathBuf,
+    /// The tickets database (SQLite) both services may share; none: no tickets.
+    pub(crate) tickets: Option<PathBuf>,
     pub(crate) stop_on_eof: bool,
     /// The back service's base URL, for a service started with `back_default`.
     #[allow(dead_code)] // Read by `front` only.
@@ -44,6 +47,7 @@ fn parse(name: &str, default_port: &str, back_default: Option<&str>) -> Result<A
                 .join("target/two-services")
                 .join(format!("{name}.log"))
         });
+    let mut tickets = std::env::var_os("TICKETS_DB").map(PathBuf::from);
     let mut stop_on_eof = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -51,6 +55,7 @@ fn parse(name: &str, default_port: &str, back_default: Option<&str>) -> Result<A
             "--port" => port = it.next().ok_or("--port needs a value")?,
             "--back" if back.is_some() => back = Some(it.next().ok_or("--back needs a value")?),
             "--log" => log = it.next().ok_or("--log needs a value")?.into(),
+            "--tickets" => tickets = Some(it.next().ok_or("--tickets needs a value")?.into()),
             "--stop-on-eof" => stop_on_eof = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unexpected argument `{other}`")),
@@ -62,23 +67,36 @@ fn parse(name: &str, default_port: &str, back_default: Option<&str>) -> Result<A
     Ok(Args {
         port,
         log,
+        tickets,
         stop_on_eof,
         back: back.map(|b| b.trim_end_matches('/').to_owned()),
     })
 }
 
-/// Installs taskwire for service `name`: tasks, JSON lines to standard output and to `log`.
-/// Keep the guard until the server has stopped: dropping it flushes the log file.
+/// Installs taskwire for service `name`: tasks, JSON lines to standard output and to `log`,
+/// and (with `tickets`) errors grouped into tickets there, each error's line carrying its
+/// ticket's fingerprint. Keep the guard until the server has stopped: dropping it flushes the
+/// log file and the tickets.
 pub(crate) fn install(
     name: &'static str,
     log: &Path,
+    tickets: Option<&Path>,
 ) -> Result<taskwire::Guard, taskwire::InstallError> {
-    taskwire::builder()
+    #[allow(unused_mut)] // without the `tickets` feature
+    let mut builder = taskwire::builder()
         .service(name)
         .tasks(taskwire::tasks::layer())
         .json(std::io::stdout)
-        .json_file(log)
-        .install()
+        .json_file(log);
+    #[cfg(feature = "tickets")]
+    if let Some(db) = tickets {
+        builder = builder.tickets_db(db);
+    }
+    #[cfg(not(feature = "tickets"))]
+    if tickets.is_some() {
+        eprintln!("{name}: built without the `tickets` feature: --tickets is ignored");
+    }
+    builder.install()
 }
 
 /// Resolves on Ctrl-C, `SIGTERM`, or (when `stop_on_eof`) the end of standard input, and logs

@@ -6,6 +6,10 @@
 //! - [`dedup`]: a record met twice (copytruncate overlap, a file named twice) counted once.
 //! - [`query`]: the query language (trace id, pasted `traceparent`, span id, request id,
 //!   fields, service, task, `failed`, durations, levels, time ranges) and its matcher.
+//! - [`pretty`]: a record as one line for a person (`taskwire tail`): time, level, service,
+//!   message, fields, outcome and duration of a task, colors, every value escaped.
+//! - [`follow`]: a file read as it grows, across rotations and truncations (`tail -f`).
+//! - [`text`]: terminal-safe text ([`text::Clean`]) and durations ([`text::Human`]).
 //!
 //! The record schema (targets, keys, levels) and time parsing come from
 //! [`taskwire_core::schema`] and [`taskwire_core::time`]. The user's guide is `docs/cli.md`.
@@ -36,5 +40,8 @@
 //! ```
 
 pub mod dedup;
+pub mod follow;
+pub mod pretty;
 pub mod query;
 pub mod source;
+pub mod text;

@@ -465,7 +465,9 @@ impl Builder {
         // Composed as layers first (`and_then`), then put on the Registry once: each level of
         // a subscriber stack asks the Registry to start closing a span, a level of layers
         // does not. Callbacks reach the layers in this order; the filter, last, is asked first
-        // whether a callsite is enabled.
+        // whether a callsite is enabled. The tickets layer comes before the JSON layer: it leaves
+        // the fingerprint of each counted event's ticket for the JSON line
+        // (`taskwire_core::event_ticket`).
         let layers = tasks
             .and_then(otel)
             .and_then(metrics)

@@ -7,7 +7,7 @@
 //! | [`json_line`] | checks of one JSON line: one object, no raw line break, no repeated key; keys in order; raw values |
 //! | [`alloc`] | [`CountingAllocator`] to install with `#[global_allocator]`, and the scoped counters |
 //! | [`hostile`] | proptest strategies for hostile inputs: header bytes, strings that break writers, stored junk |
-//! | [`services`] | the services `scripts/test` starts (MongoDB, OpenTelemetry collector), read from the environment |
+//! | [`services`] | the services `scripts/test` starts (MongoDB, OpenTelemetry collector, chromedriver), read from the environment |
 //! | [`process`] | a test binary re-running one of its tests in a child process |
 //! | [`temp`] | [`TempDir`], removed on drop |
 //!

@@ -87,6 +87,17 @@ pub fn rotel_agent() -> PathBuf {
     ))
 }
 
+/// The chromedriver `scripts/test` started (`TASKWIRE_TEST_WEBDRIVER`,
+/// `http://127.0.0.1:PORT`) and the Chromium program it should start
+/// (`TASKWIRE_TEST_CHROMIUM`), for browser tests.
+pub fn webdriver() -> (String, PathBuf) {
+    let what = "chromedriver and Chromium (scripts/services/chromium.sh installs Debian's \
+                chromium and chromium-driver and starts chromedriver)";
+    let url = required("TASKWIRE_TEST_WEBDRIVER", what);
+    let chromium = required("TASKWIRE_TEST_CHROMIUM", what);
+    (url, PathBuf::from(chromium))
+}
+
 /// The folder of this `scripts/test` run (`TASKWIRE_RUN`), removed when it ends; the system's
 /// temporary folder when the test runs on its own.
 pub fn run_dir() -> PathBuf {

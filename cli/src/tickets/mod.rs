@@ -19,9 +19,10 @@ use serde_json::json;
 use taskwire_tickets::store::{
     ListQuery, Mute, OccurrenceQuery, Sort, Status, TicketId, TicketReader, TicketTriage, Timestamp,
 };
-#[cfg(feature = "mongodb")]
-use taskwire_tickets::MongoDb;
-use taskwire_tickets::Sqlite;
+
+use crate::args::ColorWhen;
+use crate::config::{Config, ConfigArgs};
+use crate::store::{chain, no_database, open, Access, Failure, Tickets};
 
 /// Arguments of `taskwire tickets`.
 #[derive(Args, Debug)]
@@ -47,14 +48,13 @@ pub struct TicketsArgs {
     #[arg(long, global = true, env = "TASKWIRE_DB", value_name = "PATH|URI")]
     db: Option<PathBuf>,
 
-    /// The table prefix the layer was configured with.
-    #[arg(
-        long,
-        global = true,
-        default_value = "taskwire_",
-        value_name = "PREFIX"
-    )]
-    prefix: String,
+    /// The table prefix the layer was configured with (default: taskwire.toml's, else
+    /// `taskwire_`).
+    #[arg(long, global = true, value_name = "PREFIX")]
+    prefix: Option<String>,
+
+    #[command(flatten)]
+    config: ConfigArgs,
 
     /// Machine output: JSON.
     #[arg(long, global = true)]
@@ -155,90 +155,16 @@ struct ShowArgs {
     /// Oldest samples first (the first sample is always kept).
     #[arg(long)]
     oldest: bool,
-}
-
-/// Why a command failed, with the exit code.
-struct Failure(String);
-
-/// What a command does to the database: read it, or change tickets in it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Access {
-    /// `list`, `show`: a read-only open that creates, migrates and changes nothing.
-    Read,
-    /// `resolve`, `mute`, `reopen`, `delete`: a writable open of an existing taskwire
-    /// database, which refuses any other file rather than adding tables to it.
-    Triage,
-}
-
-/// What the commands use of a store: its query and triage sides (never the layer's write
-/// side).
-trait Tickets: TicketReader + TicketTriage {}
-
-impl<T: TicketReader + TicketTriage + ?Sized> Tickets for T {}
-
-fn open(db: Option<&Path>, prefix: &str, access: Access) -> Result<Box<dyn Tickets>, Failure> {
-    let Some(path) = db else {
-        return Err(Failure(
-            "no database: pass --db PATH or set TASKWIRE_DB".into(),
-        ));
-    };
-    if let Some(uri) = path
-        .to_str()
-        .filter(|p| p.starts_with("mongodb://") || p.starts_with("mongodb+srv://"))
-    {
-        return open_mongodb(uri, prefix);
-    }
-    if !path.is_file() {
-        return Err(Failure(format!(
-            "{}: no such database file",
-            path.display()
-        )));
-    }
-    let builder = Sqlite::builder(path)
-        .with_prefix(prefix)
-        .with_busy_timeout(Duration::from_secs(5));
-    match access {
-        Access::Read => builder.open_read_only(),
-        Access::Triage => builder.open_existing(),
-    }
-    .map(|s| Box::new(s) as Box<dyn Tickets>)
-    .map_err(|e| Failure(chain(&e)))
-}
-
-#[cfg(feature = "mongodb")]
-fn open_mongodb(uri: &str, prefix: &str) -> Result<Box<dyn Tickets>, Failure> {
-    // An interactive command: give up on an unreachable server sooner than the layer does.
-    MongoDb::builder(uri)
-        .with_prefix(prefix)
-        .with_server_selection_timeout(Duration::from_secs(5))
-        .with_connect_timeout(Duration::from_secs(5))
-        .open()
-        .map(|s| Box::new(s) as Box<dyn Tickets>)
-        .map_err(|e| Failure(chain(&e)))
-}
-
-#[cfg(not(feature = "mongodb"))]
-fn open_mongodb(_uri: &str, _prefix: &str) -> Result<Box<dyn Tickets>, Failure> {
-    Err(Failure(
-        "this taskwire was built without MongoDB support; install it with \
-         `cargo install taskwire-cli --features mongodb`"
-            .into(),
-    ))
-}
-
-/// An error and its sources, `: `-joined.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let text = c.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        cur = c.source();
-    }
-    s
+    /// Show the tree of the newest sample's request instead (the first sample with a trace
+    /// id, in the order asked for), read from `--logs` or taskwire.toml's log sources.
+    #[arg(long)]
+    trace: bool,
+    /// With `--trace`: the logs to read (files, folders, patterns; repeat or list).
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "trace")]
+    logs: Vec<PathBuf>,
+    /// With `--trace`: when to color the tree.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto, requires = "trace")]
+    color: ColorWhen,
 }
 
 /// Prints the tickets of the database at `db` (every status, most recently seen first) as
@@ -265,10 +191,22 @@ pub fn print_tickets(db: &Path, out: &mut dyn Write) -> io::Result<u64> {
 
 /// Runs `taskwire tickets`.
 pub fn run(args: TicketsArgs) -> ExitCode {
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("taskwire: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let TicketsCommand::Show(s) = &args.command {
+        if s.trace {
+            return show_trace(&args, s, config.as_ref());
+        }
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let result =
-        execute(&args, &mut out).and_then(|()| out.flush().map_err(|e| Failure(e.to_string())));
+    let result = execute(&args, config.as_ref(), &mut out)
+        .and_then(|()| out.flush().map_err(|e| Failure(e.to_string())));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(m)) if m.contains("Broken pipe") => ExitCode::SUCCESS,
@@ -291,12 +229,89 @@ fn print_json(out: &mut dyn Write, v: &serde_json::Value) -> Result<(), Failure>
     writeln!(out, "{v}").map_err(io_err)
 }
 
-fn execute(args: &TicketsArgs, out: &mut dyn Write) -> Result<(), Failure> {
+/// `tickets show N --trace`: the tree of the ticket's newest sample's request.
+fn show_trace(args: &TicketsArgs, s: &ShowArgs, config: Option<&Config>) -> ExitCode {
+    let found = (|| {
+        let (db, prefix) = crate::config::store(args.db.clone(), config, args.prefix.clone())
+            .ok_or_else(no_database)?;
+        let store = open(Some(&db), &prefix, Access::Read)?;
+        let id = TicketId(s.id);
+        store
+            .get(id)
+            .map_err(|e| Failure(chain(&e)))?
+            .ok_or_else(|| Failure(format!("no ticket {}", s.id)))?;
+        let q = if s.oldest {
+            OccurrenceQuery::oldest()
+        } else {
+            OccurrenceQuery::newest()
+        }
+        .with_limit(s.samples.max(1));
+        let samples = store.occurrences(id, &q).map_err(|e| Failure(chain(&e)))?;
+        let trace = samples
+            .iter()
+            .find_map(|o| o.sample.trace_id.as_deref())
+            .ok_or_else(|| {
+                Failure(format!(
+                    "ticket {}: no sample has a trace id (was the tasks layer installed?)",
+                    s.id
+                ))
+            })?;
+        let trace = u128::from_str_radix(trace, 16)
+            .ok()
+            .filter(|_| trace.len() == 32)
+            .ok_or_else(|| {
+                Failure(format!(
+                    "ticket {}: the sample's trace id `{trace}` is not 32 hex digits",
+                    s.id
+                ))
+            })?;
+        Ok::<_, Failure>((trace, db, prefix))
+    })();
+    let (trace, db, prefix) = match found {
+        Ok(f) => f,
+        Err(Failure(m)) => {
+            eprintln!("taskwire: {m}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let files = if s.logs.is_empty() {
+        crate::config::default_logs(config)
+    } else {
+        s.logs.clone()
+    };
+    if files.is_empty() && !crate::args::stdin_has_input() {
+        eprintln!(
+            "taskwire: no logs to read: pass --logs FILE…, or name them in taskwire.toml \
+             ([services.NAME] logs = [\"…\"])"
+        );
+        return ExitCode::from(2);
+    }
+    crate::tree::show(crate::tree::Show {
+        query: taskwire_explore::query::Query::new(vec![taskwire_explore::query::Term::TraceId(
+            trace,
+        )]),
+        files,
+        failed: false,
+        json: args.json,
+        color: !args.json && s.color.enabled(false),
+        store: Some((db, prefix)),
+    })
+}
+
+fn execute(
+    args: &TicketsArgs,
+    config: Option<&Config>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
     let access = match args.command {
         TicketsCommand::List(_) | TicketsCommand::Show(_) => Access::Read,
         _ => Access::Triage,
     };
-    let mut store = open(args.db.as_deref(), &args.prefix, access)?;
+    let (db, prefix) = match crate::config::store(args.db.clone(), config, args.prefix.clone()) {
+        Some((db, prefix)) => (Some(db), prefix),
+        None => (None, String::new()),
+    };
+    let mut store = open(db.as_deref(), &prefix, access)?;
     let now = Timestamp::now();
     match &args.command {
         TicketsCommand::List(l) => {

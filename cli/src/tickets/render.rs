@@ -252,7 +252,7 @@ pub(crate) fn show(
             )?;
             writeln!(
                 out,
-                "    request  taskwire tree --trace {} LOGS...",
+                "    request  taskwire tree --trace {} [LOGS...]",
                 Clean(trace)
             )?;
         }
@@ -314,59 +314,14 @@ fn errors_text(errors: &str) -> Option<String> {
     Some(parts.join("; "))
 }
 
-fn opt_ts(t: Option<taskwire_tickets::store::Timestamp>) -> Value {
-    t.map_or(Value::Null, |t| Value::String(t.to_string()))
-}
-
-/// A ticket as JSON.
+/// A ticket as JSON (`taskwire_tickets::store::ticket_to_json`).
 pub(crate) fn ticket_json(t: &Ticket) -> Value {
-    json!({
-        "id": t.id.0,
-        "fingerprint": t.fingerprint,
-        "status": t.status.as_str(),
-        "regressed": t.status == Status::Open && t.regressed_at.is_some(),
-        "level": t.seed.level.as_str(),
-        "service": t.seed.service,
-        "target": t.seed.target,
-        "module": t.seed.module,
-        "file": t.seed.file,
-        "line": t.seed.line,
-        "title": t.title,
-        "count": t.count,
-        "first_seen": t.first_seen.to_string(),
-        "last_seen": t.last_seen.to_string(),
-        "resolved_at": opt_ts(t.resolved_at),
-        "resolved_in_release": t.resolved_in_release,
-        "regressed_at": opt_ts(t.regressed_at),
-        "mute": t.mute.map(|m| match m {
-            Mute::Forever => json!({"forever": true}),
-            Mute::Until(u) => json!({"until": u.to_string()}),
-            Mute::Count(n) => json!({"remaining": n}),
-        }),
-    })
+    taskwire_tickets::store::ticket_to_json(t)
 }
 
-/// A sample as JSON, its JSON columns nested.
+/// A sample as JSON, its JSON columns nested (`taskwire_tickets::store::occurrence_to_json`).
 pub(crate) fn occurrence_json(o: &Occurrence) -> Value {
-    let s = &o.sample;
-    let nested = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
-    json!({
-        "id": o.id,
-        "first": o.first,
-        "time": s.time.to_string(),
-        "level": s.level.map(|l| l.as_str()),
-        "message": s.message,
-        "fields": nested(s.fields.as_str()),
-        "spans": nested(s.spans.as_str()),
-        "errors": nested(s.errors.as_str()),
-        "trace_id": s.trace_id,
-        "span_id": s.span_id,
-        "service": s.service,
-        "host": s.host,
-        "pid": s.pid,
-        "thread": s.thread,
-        "release": s.release,
-    })
+    taskwire_tickets::store::occurrence_to_json(o)
 }
 
 /// Tag counts as `{"key": [{"value": …, "count": …}, …]}`.

@@ -12,14 +12,15 @@ mod read;
 mod render;
 
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use taskwire_explore::query::{Query, Term};
 use taskwire_explore::source::{self, Source};
 
+use crate::args::{now_us, parse_query, parse_trace_id, plural, query_and_files, ColorArgs};
+use crate::config::ConfigArgs;
 use build::{build, Keep};
 use read::Reader;
 use render::Style;
@@ -64,67 +65,27 @@ pub struct TreeArgs {
     #[arg(long)]
     json: bool,
 
-    /// When to color the output.
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
-    color: ColorWhen,
+    #[command(flatten)]
+    color: ColorArgs,
 
-    /// Same as `--color never`.
-    #[arg(long)]
-    no_color: bool,
+    /// The tickets store, to show the ticket of each error (`[ticket #3]`): a SQLite file or a
+    /// MongoDB connection string (default: taskwire.toml's).
+    #[arg(long, env = "TASKWIRE_DB", value_name = "PATH|URI")]
+    db: Option<PathBuf>,
+
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
-/// When to color the text output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum ColorWhen {
-    /// When standard output is a terminal and `NO_COLOR` is not set.
-    Auto,
-    /// Always.
-    Always,
-    /// Never.
-    Never,
-}
-
-fn parse_trace_id(s: &str) -> Result<u128, String> {
-    match s
-        .parse::<Query>()
-        .map(|q| (q.is_trace_only(), q.trace_id()))
-    {
-        Ok((true, Some(t))) => Ok(t),
-        _ => Err(format!(
-            "`{s}` is not a trace id (32 hex digits, or a traceparent 00-<trace>-<span>-01)"
-        )),
-    }
-}
-
-fn parse_query(s: &str) -> Result<Query, String> {
-    s.parse::<Query>().map_err(|e| e.to_string())
-}
-
-/// Whether a positional argument is a query term rather than a file: it does not exist, and it
-/// has an operator or does not look like a path (no `/`, no wildcard, no log extension).
-fn is_query_term(arg: &str) -> bool {
-    if arg == "-" || Path::new(arg).exists() {
-        return false;
-    }
-    let before_slash = arg
-        .split(['/', std::path::MAIN_SEPARATOR])
-        .next()
-        .unwrap_or("");
-    if before_slash.contains(['=', '~', '<', '>']) {
-        return true;
-    }
-    let pathy = arg.contains(['/', std::path::MAIN_SEPARATOR, '*', '?', '['])
-        || [".jsonl", ".log", ".gz", ".json"]
-            .iter()
-            .any(|ext| arg.ends_with(ext));
-    !pathy
-}
-
-/// Microseconds since the epoch, now.
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+/// What `taskwire tree` shows, however it was asked for (`tree`, `tickets show --trace`).
+pub(crate) struct Show {
+    pub(crate) query: Query,
+    pub(crate) files: Vec<PathBuf>,
+    pub(crate) failed: bool,
+    pub(crate) json: bool,
+    pub(crate) color: bool,
+    /// The tickets store and its table prefix, to look the errors' tickets up in.
+    pub(crate) store: Option<(PathBuf, String)>,
 }
 
 /// Prints the task trees found in `files` as text, the way `taskwire tree FILE...` does
@@ -153,30 +114,51 @@ pub fn print_trees(files: &[PathBuf], out: &mut dyn Write) -> io::Result<u64> {
 
 /// Runs `taskwire tree`.
 pub fn run(args: TreeArgs) -> ExitCode {
-    let split = args
-        .args
-        .iter()
-        .position(|a| !is_query_term(a))
-        .unwrap_or(args.args.len());
-    let (words, files) = args.args.split_at(split);
-    let mut query = match words.join(" ").parse::<Query>() {
+    let (mut query, files) = match query_and_files(&args.args, args.query.as_ref()) {
         Ok(q) => q,
-        Err(e) => {
-            eprintln!("taskwire: the query `{}`: {e}", words.join(" "));
-            return ExitCode::from(2);
-        }
+        Err(status) => return status,
     };
     let mut terms = query.terms().to_vec();
-    if let Some(q) = args.query {
-        terms.extend(q.terms().iter().cloned());
-    }
     if let Some(t) = args.trace {
         terms.push(Term::TraceId(t));
     }
     query = Query::new(terms);
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("taskwire: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let files = if files.is_empty() {
+        crate::config::default_logs(config.as_ref())
+    } else {
+        files.iter().map(PathBuf::from).collect()
+    };
+    let store = crate::config::store(args.db, config.as_ref(), None);
+    show(Show {
+        query,
+        files,
+        failed: args.failed,
+        json: args.json,
+        color: !args.json && args.color.enabled(),
+        store,
+    })
+}
+
+/// Prints the trees `show` asks for.
+pub(crate) fn show(show: Show) -> ExitCode {
+    let Show {
+        query,
+        files,
+        failed,
+        json,
+        color,
+        store,
+    } = show;
     let mut reader = Reader::with_query(&query, now_us());
 
-    let (sources, errors) = source::expand(files);
+    let (sources, errors) = source::expand(&files);
     let mut failed_inputs = !errors.is_empty();
     for e in &errors {
         eprintln!("taskwire: {e}");
@@ -206,26 +188,19 @@ pub fn run(args: TreeArgs) -> ExitCode {
     let collected = reader.finish();
     let no_tasks = collected.tasks.is_empty();
     let repeats = collected.repeats;
-    let forest = build(
+    let mut forest = build(
         collected,
         Keep {
-            failed_only: args.failed,
+            failed_only: failed,
         },
     );
+    if let Some((db, prefix)) = &store {
+        link_tickets(&mut forest, db, prefix);
+    }
 
-    let color = !args.json
-        && !args.no_color
-        && match args.color {
-            ColorWhen::Always => true,
-            ColorWhen::Never => false,
-            ColorWhen::Auto => {
-                io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = if args.json {
+    let written = if json {
         render::json(&mut out, &forest)
     } else {
         render::text(&mut out, &forest, Style { color })
@@ -272,6 +247,25 @@ pub fn run(args: TreeArgs) -> ExitCode {
     }
 }
 
+/// Fills in the ticket id of each error whose line carries a ticket fingerprint, from the
+/// store; a store that cannot be read is reported and the tree shown without ids.
+fn link_tickets(forest: &mut build::Forest, db: &std::path::Path, prefix: &str) {
+    let mut fingerprints: Vec<u64> = forest.errors.iter().filter_map(|e| e.fingerprint).collect();
+    if fingerprints.is_empty() {
+        return;
+    }
+    fingerprints.sort_unstable();
+    fingerprints.dedup();
+    match crate::store::ticket_ids(db, prefix, &fingerprints) {
+        Ok(ids) => {
+            for e in &mut forest.errors {
+                e.ticket = e.fingerprint.and_then(|fp| ids.get(&fp).copied());
+            }
+        }
+        Err(e) => eprintln!("taskwire: the tickets of the errors are not shown: {e}"),
+    }
+}
+
 fn report_skipped(malformed: &[(String, u64)]) {
     let total: u64 = malformed.iter().map(|(_, n)| n).sum();
     if total == 0 {
@@ -287,14 +281,6 @@ fn report_skipped(malformed: &[(String, u64)]) {
         msg.push_str(&format!(" ({})", per_file.join(", ")));
     }
     eprintln!("{msg}");
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 #[cfg(test)]

@@ -46,6 +46,9 @@ pub(crate) struct Raw<'a> {
     pub(crate) failure: Option<Str<'a>>,
     #[serde(borrow)]
     pub(crate) error: Option<ErrorField<'a>>,
+    /// `taskwire_core::schema::TICKET_FINGERPRINT`: the ticket the error was counted in.
+    #[serde(borrow, rename = "ticket.fingerprint")]
+    pub(crate) ticket: Option<Str<'a>>,
 }
 
 /// A JSON string, borrowed from the line unless it had escapes. (`Option<Cow<str>>` with

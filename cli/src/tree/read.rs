@@ -66,6 +66,10 @@ pub(crate) struct ErrorEvent {
     pub(crate) span: u64,
     pub(crate) ts_us: i64,
     pub(crate) msg: Sym,
+    /// The fingerprint of the ticket it was counted in (`ticket.fingerprint`).
+    pub(crate) fingerprint: Option<u64>,
+    /// That ticket's id in the configured store, once looked up.
+    pub(crate) ticket: Option<i64>,
 }
 
 /// What [`Reader::line`] made of a line.
@@ -259,6 +263,12 @@ impl Reader {
                 span,
                 ts_us: ts,
                 msg,
+                fingerprint: raw
+                    .ticket
+                    .as_deref()
+                    .filter(|t| t.len() == 16)
+                    .and_then(parse_hex_u64),
+                ticket: None,
             });
             return Line::Error;
         }

@@ -1,10 +1,11 @@
 //! Rendering: the forest as an indented tree for people, or as one JSON object per trace.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::io::{self, Write};
 
 use super::build::{Forest, Node, Orphan, Trace};
-use crate::text::{width, Clean};
+use super::read::ErrorEvent;
+use crate::text::{width, Clean, Human};
 use taskwire_core::time::Rfc3339;
 
 /// Error messages shown under one task in the text output; the rest are counted.
@@ -46,73 +47,6 @@ impl Style {
     }
     fn reset(self) -> &'static str {
         self.code("\x1b[0m")
-    }
-}
-
-/// A duration in microseconds, shown with three significant digits and a unit:
-/// `850µs`, `1.23ms`, `12.3ms`, `123ms`, `4.56s`, `2m05s`, `1h02m`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Human(pub(crate) u64);
-
-impl fmt::Display for Human {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let us = self.0;
-        let mut b = StackStr::default();
-        // integer arithmetic, rounding half up: float formatting is slow and rounds half-even
-        match us {
-            0..=999 => write!(b, "{us}µs")?,
-            1_000..=999_499 => three_digits(&mut b, us, 1_000, "ms")?,
-            999_500..=59_949_999 => three_digits(&mut b, us, 1_000_000, "s")?,
-            _ => {
-                let secs = us.saturating_add(500_000) / 1_000_000;
-                if secs < 3600 {
-                    write!(b, "{}m{:02}s", secs / 60, secs % 60)?;
-                } else {
-                    let mins = (secs + 30) / 60;
-                    write!(b, "{}h{:02}m", mins / 60, mins % 60)?;
-                }
-            }
-        }
-        f.pad(b.as_str())
-    }
-}
-
-/// `us` in `unit`s (`unit_us` µs each, 1 000 or 1 000 000), with three significant digits.
-fn three_digits(b: &mut StackStr, us: u64, unit_us: u64, unit: &str) -> fmt::Result {
-    let milli = unit_us / 1_000; // µs per thousandth of a unit
-    if us < 9_995 * milli {
-        let h = (us + 5 * milli) / (10 * milli);
-        write!(b, "{}.{:02}{unit}", h / 100, h % 100)
-    } else if us < 99_950 * milli {
-        let t = (us + 50 * milli) / (100 * milli);
-        write!(b, "{}.{}{unit}", t / 10, t % 10)
-    } else {
-        write!(b, "{}{unit}", (us + 500 * milli) / unit_us)
-    }
-}
-
-/// A short string built without allocating (a duration is at most 26 bytes: `u64::MAX` hours).
-#[derive(Default)]
-struct StackStr {
-    buf: [u8; 32],
-    len: usize,
-}
-
-impl StackStr {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
-
-impl fmt::Write for StackStr {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
     }
 }
 
@@ -175,10 +109,11 @@ fn trace_text(out: &mut impl Write, f: &Forest, t: &Trace, st: Style) -> io::Res
         let e = &f.errors[e];
         writeln!(
             out,
-            "{}! error in span {:016x}, which has no task record:{r} {}",
+            "{}! error in span {:016x}, which has no task record:{r} {}{}",
             st.red(),
             e.span,
-            Clean(f.str(e.msg))
+            Clean(f.str(e.msg)),
+            TicketRef(e.ticket)
         )?;
     }
     Ok(())
@@ -241,9 +176,10 @@ fn node_text(
     for e in errors.iter().take(MAX_ERRORS_SHOWN) {
         writeln!(
             out,
-            "{d}{prefix}{lead_a}{lead_b}{r}{}error:{r} {}",
+            "{d}{prefix}{lead_a}{lead_b}{r}{}error:{r} {}{}",
             st.red(),
-            Clean(f.str(e.msg))
+            Clean(f.str(e.msg)),
+            TicketRef(e.ticket)
         )?;
     }
     if errors.len() > MAX_ERRORS_SHOWN {
@@ -313,6 +249,7 @@ pub(crate) fn json(out: &mut impl Write, f: &Forest) -> io::Result<()> {
                 Rfc3339(e.ts_us)
             )?;
             string(out, f.str(e.msg))?;
+            ticket_json(out, e)?;
             out.write_all(b"}")?;
         }
         out.write_all(b"]}\n")?;
@@ -366,55 +303,35 @@ fn node_json(out: &mut impl Write, f: &Forest, node: &Node) -> io::Result<()> {
         }
         write!(out, r#"{{"ts":"{}","msg":"#, Rfc3339(e.ts_us))?;
         string(out, f.str(e.msg))?;
+        ticket_json(out, e)?;
         out.write_all(b"}")?;
     }
     out.write_all(br#"],"children":["#)
 }
 
-fn string(out: &mut impl Write, s: &str) -> io::Result<()> {
-    serde_json::to_writer(out, s).map_err(io::Error::from)
+/// ` [ticket #3]` after an error counted in a ticket of the configured store.
+struct TicketRef(Option<i64>);
+
+impl fmt::Display for TicketRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(id) => write!(f, "  [ticket #{id}]"),
+            None => Ok(()),
+        }
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_keep_three_significant_digits() {
-        let cases = [
-            (0, "0µs"),
-            (7, "7µs"),
-            (999, "999µs"),
-            (1_000, "1.00ms"),
-            (1_234, "1.23ms"),
-            (9_994, "9.99ms"),
-            (9_995, "10.0ms"),
-            (9_996, "10.0ms"),
-            (1_005, "1.01ms"),
-            (12_345, "12.3ms"),
-            (99_950, "100ms"),
-            (123_456, "123ms"),
-            (999_499, "999ms"),
-            (999_500, "1.00s"),
-            (1_500_000, "1.50s"),
-            (12_340_000, "12.3s"),
-            (59_949_999, "59.9s"),
-            (59_950_000, "1m00s"),
-            (125_000_000, "2m05s"),
-            (3_599_000_000, "59m59s"),
-            (3_600_000_000, "1h00m"),
-            (3_720_000_000, "1h02m"),
-            (86_400_000_000, "24h00m"),
-        ];
-        for (us, want) in cases {
-            assert_eq!(Human(us).to_string(), want, "{us}µs");
-        }
-        // never panics, even at the extreme
-        assert!(Human(u64::MAX).to_string().ends_with('m'));
+/// `,"ticket_fingerprint":"…","ticket":3` of an error, as far as known.
+fn ticket_json(out: &mut impl Write, e: &ErrorEvent) -> io::Result<()> {
+    if let Some(fp) = e.fingerprint {
+        write!(out, r#","ticket_fingerprint":"{fp:016x}""#)?;
     }
-
-    #[test]
-    fn durations_pad_like_strings() {
-        assert_eq!(format!("{:>6}", Human(850)), " 850µs");
+    if let Some(id) = e.ticket {
+        write!(out, r#","ticket":{id}"#)?;
     }
+    Ok(())
+}
+
+fn string(out: &mut impl Write, s: &str) -> io::Result<()> {
+    serde_json::to_writer(out, s).map_err(io::Error::from)
 }

@@ -7,6 +7,8 @@
 //!   trusts it).
 //! - [`event_time`]: one wall-clock time per event, shared by every layer that writes it
 //!   ([`EventClock`](event_time::EventClock)).
+//! - [`event_ticket`]: the fingerprint of the ticket an event was counted in, from the tickets
+//!   layer to the JSON layer's line.
 //! - [`span`]: the span model: one [`SpanData`] per span, written by the [`CaptureLayer`]
 //!   and read by every taskwire layer.
 //! - [`propagation`]: the W3C `traceparent`/`tracestate` codec and carrier traits.
@@ -30,6 +32,7 @@
 
 pub mod cache;
 pub mod clock;
+pub mod event_ticket;
 pub mod event_time;
 pub mod http;
 pub mod ids;

@@ -79,6 +79,11 @@ pub mod header {
     pub const RELEASE: &str = "release";
 }
 
+/// The key of an error's JSON line that holds the fingerprint of the ticket it was counted in
+/// (16 hex digits; see [`event_ticket`](crate::event_ticket)): what links a log line to its
+/// ticket.
+pub const TICKET_FINGERPRINT: &str = "ticket.fingerprint";
+
 /// The five levels, most severe first: [`level_index`] of each is its position.
 pub const LEVELS: [Level; 5] = [
     Level::ERROR,

@@ -226,6 +226,8 @@ where
             meta,
             is_log,
             at: self.clock.time(event),
+            // counted by a tickets layer below this one (see `taskwire_core::event_ticket`)
+            ticket: taskwire_core::event_ticket::get(event),
         };
         with_scratch(|s| {
             render_event(&self.format, self.capture.redactor(), &occurrence, scope, s);

@@ -90,6 +90,8 @@ pub(crate) struct Occurrence<'a, 'b> {
     pub(crate) is_log: bool,
     /// Its time, the same for every taskwire layer.
     pub(crate) at: SystemTime,
+    /// The fingerprint of the ticket a tickets layer below counted it in.
+    pub(crate) ticket: Option<u64>,
 }
 
 /// Renders an event as one line (with its newline) into `s.line`.
@@ -107,6 +109,7 @@ pub(crate) fn render_event<S>(
         meta,
         is_log,
         at,
+        ticket,
     } = *occurrence;
     let Scratch {
         line,
@@ -280,6 +283,10 @@ pub(crate) fn render_event<S>(
             write_hex::<8, 18>(line, &p.to_bytes());
         }
     }
+    if let Some(fp) = ticket {
+        line.extend_from_slice(TICKET_OPEN);
+        write_hex::<8, 18>(line, &fp.to_be_bytes());
+    }
     // A task record is located at its task's call site, not at the tasks layer's.
     let task_site = site.filter(|_| match plan {
         Some(p) => p.task_record,
@@ -310,6 +317,9 @@ static HEX_PAIRS: [[u8; 2]; 256] = {
     }
     t
 };
+
+/// `"ticket.fingerprint":"` (`taskwire_core::schema::TICKET_FINGERPRINT`).
+const TICKET_OPEN: &[u8] = b"\"ticket.fingerprint\":\"";
 
 /// Appends `bytes` as lowercase hex (an id's wire form) followed by `",`, in one fixed-size
 /// copy; `M` is `2 * N + 2`.
@@ -486,5 +496,14 @@ impl Visit for EventVisitor<'_> {
         } else {
             self.value(field, |o| json::write_debug(o, value));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ticket_key_is_the_schema_s() {
+        let want = format!("\"{}\":\"", taskwire_core::schema::TICKET_FINGERPRINT);
+        assert_eq!(super::TICKET_OPEN, want.as_bytes());
     }
 }

@@ -9,6 +9,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use taskwire_core::event_ticket;
 use taskwire_core::event_time::EventClock;
 use taskwire_core::schema::level_index;
 use taskwire_core::span::{CapturingLayer, LayerCapture};
@@ -145,6 +146,8 @@ impl TicketsLayer {
             now,
         } = *seen;
         g.bump(level_index(meta.level()), now);
+        // for the JSON layer's line (see `taskwire_core::event_ticket`)
+        event_ticket::set(event, Some(g.hash));
         if let Some(tags) = &g.tags {
             let mut lookup = Lookup::new(&self.tag_fields, &self.sample_cx.redactor);
             event.record(&mut lookup);
@@ -260,6 +263,10 @@ where
     fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
         if *event.metadata().level() <= self.min_level {
             self.clock.mark(event);
+            // A new event: whatever the slot held was another's (the same call site in a loop
+            // has the same address), also for a JSON layer that runs before this one's
+            // `on_event`.
+            event_ticket::set(event, None);
         }
         true
     }
@@ -273,9 +280,16 @@ where
         if *meta.level() > self.min_level || meta.target().starts_with(TASKS_TARGET) {
             return;
         }
-        if repeats::is_repeat(self.id, event, &ctx) {
-            return;
-        }
+        // in no ticket until counted below
+        event_ticket::set(event, None);
+        let error = match repeats::check(self.id, event, &ctx) {
+            repeats::Check::Repeat(fingerprint) => {
+                // the occurrence reported again: its line names the first report's ticket
+                event_ticket::set(event, Some(fingerprint));
+                return;
+            }
+            repeats::Check::New(error) => error,
+        };
         let now = Timestamp::from(self.clock.time(event)).as_micros();
         with_site(
             self.id,
@@ -294,5 +308,8 @@ where
                 Site::Dynamic => self.dynamic(event, &ctx, now),
             },
         );
+        if let (Some(hash), Some(fingerprint)) = (error, event_ticket::get(event)) {
+            repeats::note(self.id, hash, fingerprint, event, &ctx);
+        }
     }
 }

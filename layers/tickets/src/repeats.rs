@@ -11,9 +11,11 @@
 //!
 //! How: when an event with an `error` field is counted inside a span, the hash of the error's
 //! rendering is noted in every enclosing span's registry extensions ([`ReportedBelow`], keyed
-//! by the tickets layer, so two tickets layers keep their own notes). An event in a span whose
-//! notes hold its error's hash takes the note and is skipped. Events without an `error` field
-//! pay one look at their call site's field names; nothing is kept for spans without errors.
+//! by the tickets layer, so two tickets layers keep their own notes), with the fingerprint of
+//! the ticket it was counted in. An event in a span whose notes hold its error's hash takes the
+//! note and is skipped; its JSON line names the noted ticket (the occurrence it reports again).
+//! Events without an `error` field pay one look at their call site's field names; nothing is
+//! kept for spans without errors.
 
 use std::fmt::{self, Write as _};
 use std::hash::{DefaultHasher, Hasher};
@@ -29,51 +31,73 @@ const ERROR_FIELD: &str = "error";
 /// Notes kept per span, at most this many (the oldest goes first).
 const MAX_NOTES: usize = 32;
 
-/// Errors counted inside a span's descendants: (tickets layer id, hash of the error's text).
-struct ReportedBelow(Vec<(u64, u64)>);
+/// Errors counted inside a span's descendants: (tickets layer id, hash of the error's text,
+/// fingerprint of the ticket it was counted in).
+struct ReportedBelow(Vec<(u64, u64, u64)>);
+
+/// What [`check`] found.
+pub(crate) enum Check {
+    /// The event repeats an error counted below: not counted again; the fingerprint of the
+    /// ticket the first report was counted in.
+    Repeat(u64),
+    /// A new occurrence; the hash of its `error`, to [`note`] once counted.
+    New(Option<u64>),
+}
 
 /// Whether `event` repeats an error counted inside a descendant of its span (then the note is
-/// taken); otherwise, when it carries an error, notes it in the enclosing spans.
-pub(crate) fn is_repeat<S>(layer: u64, event: &Event<'_>, ctx: &Context<'_, S>) -> bool
+/// taken).
+pub(crate) fn check<S>(layer: u64, event: &Event<'_>, ctx: &Context<'_, S>) -> Check
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     if event.metadata().fields().field(ERROR_FIELD).is_none() {
-        return false;
+        return Check::New(None);
     }
     let mut v = ErrorHash(None);
     event.record(&mut v);
     let Some(hash) = v.0 else {
-        return false;
+        return Check::New(None);
     };
     let Some(span) = ctx.event_span(event) else {
-        return false;
+        return Check::New(None);
     };
-    let note = (layer, hash);
-    {
-        let mut ext = span.extensions_mut();
-        if let Some(ReportedBelow(notes)) = ext.get_mut::<ReportedBelow>() {
-            if let Some(i) = notes.iter().position(|n| *n == note) {
-                notes.remove(i);
-                return true;
-            }
+    let mut ext = span.extensions_mut();
+    if let Some(ReportedBelow(notes)) = ext.get_mut::<ReportedBelow>() {
+        if let Some(i) = notes.iter().position(|n| (n.0, n.1) == (layer, hash)) {
+            return Check::Repeat(notes.remove(i).2);
         }
     }
+    Check::New(Some(hash))
+}
+
+/// Notes an error `event` carried (its hash from [`check`]), counted in the ticket of
+/// `fingerprint`, in the spans enclosing its span.
+pub(crate) fn note<S>(
+    layer: u64,
+    hash: u64,
+    fingerprint: u64,
+    event: &Event<'_>,
+    ctx: &Context<'_, S>,
+) where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(span) = ctx.event_span(event) else {
+        return;
+    };
     for ancestor in span.scope().skip(1) {
         let mut ext = ancestor.extensions_mut();
         match ext.get_mut::<ReportedBelow>() {
             Some(ReportedBelow(notes)) => {
-                if !notes.contains(&note) {
+                if !notes.iter().any(|n| (n.0, n.1) == (layer, hash)) {
                     if notes.len() >= MAX_NOTES {
                         notes.remove(0);
                     }
-                    notes.push(note);
+                    notes.push((layer, hash, fingerprint));
                 }
             }
-            None => ext.insert(ReportedBelow(vec![note])),
+            None => ext.insert(ReportedBelow(vec![(layer, hash, fingerprint)])),
         }
     }
-    false
 }
 
 /// Hashes the text of the `error` field (its `Display`, as `error = %e` renders it).

@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use rusqlite::types::Value;
 use support::{TempDir, TicketsDb};
 use taskwire_test_support::hostile::sqlite::{any_value, data_table, meta_key, meta_value, table};
+use taskwire_tickets::store::sqlite::SCHEMA_VERSION;
 use taskwire_tickets::store::{
     Batch, ErrorKind, GroupUpdate, ListQuery, Mute, OccurrenceQuery, OpenError, Sample, Sort,
     Status, TicketId, TicketSeed, Timestamp,
@@ -90,7 +91,7 @@ fn each_unusable_schema_version_is_a_typed_error_that_changes_nothing() {
         (
             Some(Value::Text("99".into())),
             ErrorKind::InvalidConfig,
-            "version 99, newer than this taskwire knows (1)",
+            "version 99, newer than this taskwire knows (2)",
         ),
         (
             Some(Value::Text("4294967296".into())),
@@ -120,7 +121,7 @@ fn each_unusable_schema_version_is_a_typed_error_that_changes_nothing() {
 #[test]
 fn the_current_version_opens_every_way_and_keeps_created_at() {
     let dir = TempDir::new("current");
-    let path = with_version(&dir, Some(Value::Text("1".into())));
+    let path = with_version(&dir, Some(Value::Text(SCHEMA_VERSION.to_string())));
     let before = meta(&path);
     for r in every_open(&path) {
         assert_eq!(r.unwrap().find("f").unwrap().unwrap().count, 1);
@@ -252,7 +253,7 @@ proptest! {
         // Half the cases keep the real version, so the junk in the tables is read too.
         version in proptest::option::weighted(
             0.95,
-            prop_oneof![Just(Value::Text("1".into())), meta_value()],
+            prop_oneof![Just(Value::Text(SCHEMA_VERSION.to_string())), meta_value()],
         ),
         junk in proptest::collection::vec(junk(), 0..6),
     ) {

@@ -187,7 +187,10 @@ fn eight_processes_starting_together_on_a_fresh_file_all_succeed() {
             .unwrap();
         let keys: Vec<&str> = meta.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["created_at", "schema_version"], "round {round}");
-        assert_eq!(meta[1].1, "1");
+        assert_eq!(
+            meta[1].1,
+            taskwire_tickets::store::sqlite::SCHEMA_VERSION.to_string()
+        );
     }
 }
 

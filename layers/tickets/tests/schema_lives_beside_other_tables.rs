@@ -34,6 +34,7 @@ fn tables_are_added_next_to_existing_ones() {
     assert_eq!(
         names,
         [
+            "taskwire_hours",
             "taskwire_meta",
             "taskwire_occurrences",
             "taskwire_tags",
@@ -56,7 +57,10 @@ fn tables_are_added_next_to_existing_ones() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "1");
+    assert_eq!(
+        version,
+        taskwire_tickets::store::sqlite::SCHEMA_VERSION.to_string()
+    );
 }
 
 #[test]

@@ -64,7 +64,12 @@ fn sensitive_key(raw_key: &str, redactor: &Redactor) -> bool {
 
 /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; anything
 /// malformed is kept as is; invalid UTF-8 is replaced.
-fn percent_decode(s: &str) -> String {
+///
+/// ```
+/// use taskwire_core::http::percent_decode;
+/// assert_eq!(percent_decode("a%20b+c%zz%E2%80%A8"), "a b c%zz\u{2028}");
+/// ```
+pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -5,7 +5,7 @@
 //! | side | trait | used by | methods |
 //! |---|---|---|---|
 //! | write | [`TicketWriter`] | the layer's writer thread | [`write`](TicketWriter::write) (one [`Batch`] of coalesced counts, tag counts and samples per transaction), the spool's [`write_once`](TicketWriter::write_once) |
-//! | query | [`TicketReader`] | `taskwire tickets`, programs that show tickets | [`list`](TicketReader::list), [`count`](TicketReader::count), [`get`](TicketReader::get), [`find`](TicketReader::find), [`occurrences`](TicketReader::occurrences), [`tags`](TicketReader::tags) |
+//! | query | [`TicketReader`] | `taskwire tickets`, programs that show tickets | [`list`](TicketReader::list), [`count`](TicketReader::count), [`get`](TicketReader::get), [`find`](TicketReader::find), [`occurrences`](TicketReader::occurrences), [`tags`](TicketReader::tags), [`hourly`](TicketReader::hourly) |
 //! | triage | [`TicketTriage`] | `taskwire tickets resolve/mute/…` | [`resolve`](TicketTriage::resolve), [`mute`](TicketTriage::mute), [`reopen`](TicketTriage::reopen), [`delete`](TicketTriage::delete) |
 //!
 //! [`Store`] is a backend with all three (what [`crate::layer()`] takes, and what
@@ -25,6 +25,8 @@
 //!   ends: the first occurrence at or after [`Mute::Until`], or the occurrence that exceeds
 //!   [`Mute::Count`] more;
 //! - per ticket the first sample and the newest [`Batch::samples_per_ticket`] are kept;
+//! - each update's count is also added to the ticket's count of the hour of its newest
+//!   occurrence ([`TicketReader::hourly`]);
 //! - per ticket and tag key at most [`Batch::max_tag_values`] distinct values are kept; further
 //!   values are counted under [`OTHER_TAG_VALUE`].
 
@@ -40,6 +42,7 @@ mod error;
 pub(crate) mod transition;
 
 mod batch;
+mod json;
 mod json_text;
 mod occurrence;
 mod prefix;
@@ -50,10 +53,11 @@ mod timestamp;
 
 pub use batch::{Batch, GroupUpdate, TagCount, TicketSeed};
 pub use error::{ErrorKind, OpenError, QueryError, UpdateError, WriteError};
+pub use json::{occurrence_to_json, ticket_to_json};
 pub use json_text::{InvalidJson, JsonText};
 pub use occurrence::{Occurrence, Sample};
 pub use prefix::{TablePrefix, DEFAULT_PREFIX};
-pub use query::{ListQuery, OccurrenceOrder, OccurrenceQuery, Sort};
+pub use query::{hour_of, HourCount, ListQuery, OccurrenceOrder, OccurrenceQuery, Sort};
 pub use roles::{Store, TicketReader, TicketTriage, TicketWriter};
 pub use ticket::{Mute, Status, Ticket, TicketId};
 pub use timestamp::Timestamp;

@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use super::{
-    Batch, ErrorKind, ListQuery, Mute, Occurrence, OccurrenceQuery, QueryError, TagCount, Ticket,
-    TicketId, Timestamp, UpdateError, WriteError,
+    Batch, ErrorKind, HourCount, ListQuery, Mute, Occurrence, OccurrenceQuery, QueryError,
+    TagCount, Ticket, TicketId, Timestamp, UpdateError, WriteError,
 };
 
 /// The write side: what the layer's writer thread does with a store.
@@ -118,6 +118,34 @@ pub trait TicketReader: Send {
 
     /// A ticket's tag distributions: by key, then by count, highest first.
     fn tags(&self, id: TicketId) -> Result<Vec<TagCount>, QueryError>;
+
+    /// Occurrences per hour of the tickets `ids`, for the hours `from..=to` (see
+    /// [`hour_of`](super::hour_of)): only hours with occurrences, by ticket then hour. Each
+    /// write adds its count to the hour of its newest occurrence. Ids with no such ticket
+    /// have none.
+    ///
+    /// The default refuses ([`ErrorKind::InvalidConfig`]): a store that keeps no hourly counts
+    /// says so rather than showing none.
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")] {
+    /// use taskwire_tickets::store::{hour_of, Batch, GroupUpdate, Level, TicketReader, TicketSeed, TicketWriter, Timestamp};
+    /// let mut store = taskwire_tickets::Sqlite::open_in_memory()?;
+    /// let t = Timestamp::now();
+    /// store.write(&Batch::new(vec![GroupUpdate::new("f00d", TicketSeed::new(Level::ERROR, "app"), 3, t, t)]))?;
+    /// let id = store.find("f00d")?.map(|t| t.id).unwrap();
+    /// let hours = store.hourly(&[id], hour_of(t) - 23, hour_of(t))?;
+    /// assert_eq!((hours[0].hour, hours[0].count), (hour_of(t), 3));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn hourly(&self, ids: &[TicketId], from: i64, to: i64) -> Result<Vec<HourCount>, QueryError> {
+        let _ = (ids, from, to);
+        Err(QueryError::new(
+            ErrorKind::InvalidConfig,
+            "this store keeps no hourly counts",
+        ))
+    }
 }
 
 /// The triage side: status changes by hand (`taskwire tickets resolve/mute/reopen/delete`).
@@ -203,6 +231,7 @@ forward!(TicketReader for Box<T>, &mut T;
         fn find(fingerprint: &str) -> Result<Option<Ticket>, QueryError>;
         fn occurrences(id: TicketId, query: &OccurrenceQuery) -> Result<Vec<Occurrence>, QueryError>;
         fn tags(id: TicketId) -> Result<Vec<TagCount>, QueryError>;
+        fn hourly(ids: &[TicketId], from: i64, to: i64) -> Result<Vec<HourCount>, QueryError>;
     }
     &mut self {}
 );

@@ -1,7 +1,7 @@
 //! [`Sqlite`]: the default store, a SQLite file (through rusqlite, with SQLite compiled in).
 //!
 //! The tables live next to any others in the file, named with a validated prefix (default
-//! `taskwire_`): `{prefix}tickets`, `{prefix}occurrences`, `{prefix}tags` and `{prefix}meta`.
+//! `taskwire_`): `{prefix}tickets`, `{prefix}occurrences`, `{prefix}tags`, `{prefix}hours` and `{prefix}meta`.
 //! [`SqliteBuilder::open`] creates them when missing; `{prefix}meta` records the schema version
 //! and the migrations applied. [`SqliteBuilder::open_existing`] and
 //! [`SqliteBuilder::open_read_only`] (for tools that read or triage) create nothing. The schema,
@@ -250,6 +250,8 @@ struct Sql {
     delete_occurrences: String,
     delete_tags: String,
     delete_ticket: String,
+    add_hour: String,
+    delete_hours: String,
 }
 
 impl Sql {
@@ -257,6 +259,7 @@ impl Sql {
         let t = format!("\"{p}tickets\"");
         let o = format!("\"{p}occurrences\"");
         let g = format!("\"{p}tags\"");
+        let h = format!("\"{p}hours\"");
         Sql {
             prefix: p.to_owned(),
             select_state: format!(
@@ -329,6 +332,11 @@ impl Sql {
             delete_occurrences: format!("DELETE FROM {o} WHERE ticket_id = ?1"),
             delete_tags: format!("DELETE FROM {g} WHERE ticket_id = ?1"),
             delete_ticket: format!("DELETE FROM {t} WHERE id = ?1"),
+            add_hour: format!(
+                "INSERT INTO {h} (ticket_id, hour, count) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (ticket_id, hour) DO UPDATE SET count = count + excluded.count"
+            ),
+            delete_hours: format!("DELETE FROM {h} WHERE ticket_id = ?1"),
         }
     }
 }

@@ -46,7 +46,7 @@ pub(super) fn fast_ticket_op(g: &GroupUpdate, id: i64, token: i64, samples: i64)
     doc! {
         "q": {"_id": id, "fingerprint": &g.fingerprint, "status": "open", "ops": {"$ne": token}},
         "u": {
-            "$inc": {"count": to_i64(g.count), "samples": samples},
+            "$inc": {"count": to_i64(g.count), "samples": samples, hour_key(g): to_i64(g.count)},
             "$min": {"first_seen_us": g.first_seen.as_micros(), "first_seen": date(g.first_seen)},
             "$max": {"last_seen_us": g.last_seen.as_micros(), "last_seen": date(g.last_seen)},
             "$push": {"ops": {"$each": [token], "$slice": -TOKENS_KEPT}},
@@ -54,6 +54,12 @@ pub(super) fn fast_ticket_op(g: &GroupUpdate, id: i64, token: i64, samples: i64)
         },
         "upsert": true,
     }
+}
+
+/// The field of `hours` (hour number → count) that `g`'s count is added to: the hour of its
+/// newest occurrence.
+pub(super) fn hour_key(g: &GroupUpdate) -> String {
+    format!("hours.{}", crate::store::hour_of(g.last_seen))
 }
 
 /// The update of one tag document and what it holds afterwards. `known` is the document as

@@ -1,24 +1,58 @@
 //! The query and triage sides of [`MongoDb`].
 
-use mongodb::bson::{doc, Document};
+use mongodb::bson::{doc, Bson, Document};
 
 use crate::store::{
-    ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery, QueryError, Sort, TagCount,
-    Ticket, TicketId, TicketReader, TicketTriage, Timestamp, UpdateError, OTHER_TAG_VALUE,
+    HourCount, ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery, QueryError, Sort,
+    TagCount, Ticket, TicketId, TicketReader, TicketTriage, Timestamp, UpdateError,
+    OTHER_TAG_VALUE,
 };
 
 use super::documents::{i64_of, occurrence_of, put_time, str_of, ticket_of, to_i64};
 use super::errors::{busy, query_err, update_err};
-use super::{MongoDb, CAS_ATTEMPTS};
+use super::{Inner, MongoDb, CAS_ATTEMPTS};
 
 impl MongoDb {
-    pub(super) fn filter(query: &ListQuery) -> Document {
+    /// The filter of `query`'s tickets. `release` lists the tickets with that release tag,
+    /// looked up first ([`Inner::with_release`]).
+    pub(super) fn filter(query: &ListQuery, release: Option<Vec<i64>>) -> Document {
         let mut f = Document::new();
         if let Some(s) = query.status {
             f.insert("status", s.as_str());
         }
         if let Some(t) = query.since {
             f.insert("last_seen_us", doc! {"$gte": t.as_micros()});
+        }
+        if let Some(t) = query.until {
+            f.insert("first_seen_us", doc! {"$lte": t.as_micros()});
+        }
+        if let Some(l) = query.level {
+            f.insert("level", l.as_str());
+        }
+        if let Some(s) = &query.service {
+            f.insert("service", s.as_str());
+        }
+        if let Some(ids) = release {
+            f.insert("_id", doc! {"$in": ids});
+        }
+        if let Some(s) = query.search.as_deref().filter(|s| !s.is_empty()) {
+            // Only ASCII letters fold, as in SQLite's `lower()`: each one matches either case,
+            // every other character is matched as itself.
+            let mut re = String::with_capacity(s.len() * 4);
+            for c in s.chars() {
+                if c.is_ascii_alphabetic() {
+                    re.push('[');
+                    re.push(c.to_ascii_lowercase());
+                    re.push(c.to_ascii_uppercase());
+                    re.push(']');
+                } else if c.is_ascii_alphanumeric() || !c.is_ascii() {
+                    re.push(c);
+                } else {
+                    re.push('\\');
+                    re.push(c);
+                }
+            }
+            f.insert("title", doc! {"$regex": re});
         }
         f
     }
@@ -51,15 +85,15 @@ impl TicketReader for MongoDb {
             Sort::Count => doc! {"count": -1, "_id": -1},
             Sort::FirstSeen => doc! {"first_seen_us": -1, "_id": -1},
         };
-        let filter = MongoDb::filter(query);
         self.run(async |i| {
+            let filter = MongoDb::filter(query, i.with_release(query).await?);
             let mut cursor = i
                 .tickets
                 .find(filter)
                 .sort(sort)
                 .skip(query.offset)
                 .limit(i64::from(query.limit))
-                .projection(doc! {"ops": 0})
+                .projection(doc! {"ops": 0, "hours": 0})
                 .await?;
             let mut out = Vec::new();
             while cursor.advance().await? {
@@ -71,9 +105,11 @@ impl TicketReader for MongoDb {
     }
 
     fn count(&self, query: &ListQuery) -> Result<u64, QueryError> {
-        let filter = MongoDb::filter(query);
-        self.run(async |i| i.tickets.count_documents(filter).await)
-            .map_err(|e| query_err(e, self.target()))
+        self.run(async |i| {
+            let filter = MongoDb::filter(query, i.with_release(query).await?);
+            i.tickets.count_documents(filter).await
+        })
+        .map_err(|e| query_err(e, self.target()))
     }
 
     fn get(&self, id: TicketId) -> Result<Option<Ticket>, QueryError> {
@@ -151,6 +187,69 @@ impl TicketReader for MongoDb {
                 .then(a.value.cmp(&b.value))
         });
         Ok(out)
+    }
+
+    /// Read from each ticket's `hours` document (hour number as text → count).
+    fn hourly(&self, ids: &[TicketId], from: i64, to: i64) -> Result<Vec<HourCount>, QueryError> {
+        let ids: Vec<i64> = ids.iter().map(|t| t.0).collect();
+        let mut out = self
+            .run(async |i| {
+                let mut cursor = i
+                    .tickets
+                    .find(doc! {"_id": {"$in": ids}})
+                    .projection(doc! {"_id": 1, "hours": 1})
+                    .await?;
+                let mut out = Vec::new();
+                while cursor.advance().await? {
+                    let d: Document = cursor.deserialize_current()?;
+                    let Some(id) = i64_of(&d, "_id") else {
+                        continue;
+                    };
+                    let Ok(hours) = d.get_document("hours") else {
+                        continue;
+                    };
+                    for (k, v) in hours {
+                        let Ok(hour) = k.parse::<i64>() else { continue };
+                        let count = match v {
+                            Bson::Int64(n) => *n,
+                            Bson::Int32(n) => i64::from(*n),
+                            _ => 0,
+                        };
+                        if (from..=to).contains(&hour) && count > 0 {
+                            out.push(HourCount {
+                                ticket: TicketId(id),
+                                hour,
+                                count: count as u64,
+                            });
+                        }
+                    }
+                }
+                Ok(out)
+            })
+            .map_err(|e| query_err(e, self.target()))?;
+        out.sort_unstable_by_key(|h| (h.ticket, h.hour));
+        Ok(out)
+    }
+}
+
+impl Inner {
+    /// The ids of the tickets with `query`'s release tag, when it has one.
+    async fn with_release(&self, query: &ListQuery) -> mongodb::error::Result<Option<Vec<i64>>> {
+        let Some(release) = &query.release else {
+            return Ok(None);
+        };
+        let mut cursor = self
+            .tags
+            .find(doc! {"key": "release", "vals.v": release.as_str()})
+            .projection(doc! {"ticket": 1})
+            .await?;
+        let mut ids = Vec::new();
+        while cursor.advance().await? {
+            if let Some(id) = i64_of(&cursor.deserialize_current()?, "ticket") {
+                ids.push(id);
+            }
+        }
+        Ok(Some(ids))
     }
 }
 

@@ -8,7 +8,7 @@ use crate::store::{Batch, GroupUpdate, Status};
 
 use super::cache::Known;
 use super::documents::{
-    date, fast_ticket_op, has_token, i64_of, normals, put_time, state_of, to_i64,
+    date, fast_ticket_op, has_token, hour_key, i64_of, normals, put_time, state_of, to_i64,
 };
 use super::errors::{busy, is_duplicate, Busy, Invalid};
 use super::reply::{outcomes, Outcome};
@@ -287,7 +287,7 @@ impl Inner {
                 }
             }
             let mut u = doc! {
-                "$inc": {"count": to_i64(g.count), "rev": 1_i64, "samples": samples},
+                "$inc": {"count": to_i64(g.count), "rev": 1_i64, "samples": samples, hour_key(g): to_i64(g.count)},
                 "$min": {"first_seen_us": g.first_seen.as_micros(), "first_seen": date(g.first_seen)},
                 "$max": {"last_seen_us": g.last_seen.as_micros(), "last_seen": date(g.last_seen)},
                 "$push": {"ops": {"$each": [token], "$slice": -TOKENS_KEPT}},

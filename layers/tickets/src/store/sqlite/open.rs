@@ -186,7 +186,7 @@ fn read_only(
                 ErrorKind::Corrupt,
                 format!(
                     "{where_}: the taskwire tables with prefix `{prefix}` are incomplete (one of \
-                     {prefix}tickets, {prefix}occurrences, {prefix}tags is missing)"
+                     {prefix}tickets, {prefix}occurrences, {prefix}tags, {prefix}hours is missing)"
                 ),
             ))
         }

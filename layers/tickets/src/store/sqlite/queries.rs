@@ -6,8 +6,8 @@ use super::rows::{occurrence_from_row, ticket_from_row, TICKET_COLUMNS};
 use super::write::to_i64;
 use super::{kind_of, Sqlite};
 use crate::store::{
-    ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery, QueryError, Sort, TagCount,
-    Ticket, TicketId, TicketReader, TicketTriage, Timestamp, UpdateError,
+    HourCount, ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery, QueryError, Sort,
+    TagCount, Ticket, TicketId, TicketReader, TicketTriage, Timestamp, UpdateError,
 };
 
 pub(super) fn query_err(e: rusqlite::Error) -> QueryError {
@@ -19,7 +19,10 @@ pub(super) fn update_err(e: rusqlite::Error) -> UpdateError {
 }
 
 impl Sqlite {
-    pub(super) fn where_clause(query: &ListQuery) -> (String, Vec<rusqlite::types::Value>) {
+    pub(super) fn where_clause(
+        prefix: &str,
+        query: &ListQuery,
+    ) -> (String, Vec<rusqlite::types::Value>) {
         let mut clauses = Vec::new();
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         if let Some(s) = query.status {
@@ -29,6 +32,31 @@ impl Sqlite {
         if let Some(t) = query.since {
             args.push(t.as_micros().into());
             clauses.push(format!("last_seen >= ?{}", args.len()));
+        }
+        if let Some(t) = query.until {
+            args.push(t.as_micros().into());
+            clauses.push(format!("first_seen <= ?{}", args.len()));
+        }
+        if let Some(l) = query.level {
+            args.push(l.as_str().to_owned().into());
+            clauses.push(format!("level = ?{}", args.len()));
+        }
+        if let Some(s) = &query.service {
+            args.push(s.clone().into());
+            clauses.push(format!("service = ?{}", args.len()));
+        }
+        if let Some(r) = &query.release {
+            args.push(r.clone().into());
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM \"{prefix}tags\" g WHERE g.ticket_id = \"{prefix}tickets\".id \
+                 AND g.key = 'release' AND g.value = ?{})",
+                args.len()
+            ));
+        }
+        if let Some(s) = query.search.as_deref().filter(|s| !s.is_empty()) {
+            // `instr` rather than LIKE: no wildcard in the text means anything.
+            args.push(s.to_ascii_lowercase().into());
+            clauses.push(format!("instr(lower(title), ?{}) > 0", args.len()));
         }
         let w = if clauses.is_empty() {
             String::new()
@@ -41,7 +69,7 @@ impl Sqlite {
 
 impl TicketReader for Sqlite {
     fn list(&self, query: &ListQuery) -> Result<Vec<Ticket>, QueryError> {
-        let (w, mut args) = Sqlite::where_clause(query);
+        let (w, mut args) = Sqlite::where_clause(&self.sql.prefix, query);
         let order = match query.sort {
             Sort::LastSeen => "last_seen DESC, id DESC",
             Sort::Count => "count DESC, id DESC",
@@ -63,7 +91,7 @@ impl TicketReader for Sqlite {
     }
 
     fn count(&self, query: &ListQuery) -> Result<u64, QueryError> {
-        let (w, args) = Sqlite::where_clause(query);
+        let (w, args) = Sqlite::where_clause(&self.sql.prefix, query);
         let sql = format!("SELECT COUNT(*) FROM \"{}tickets\"{w}", self.sql.prefix);
         self.conn
             .prepare_cached(&sql)
@@ -122,6 +150,36 @@ impl TicketReader for Sqlite {
             .map_err(query_err)?;
         rows.collect::<Result<_, _>>().map_err(query_err)
     }
+
+    fn hourly(&self, ids: &[TicketId], from: i64, to: i64) -> Result<Vec<HourCount>, QueryError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT ticket_id, hour, count FROM \"{}hours\" \
+                 WHERE ticket_id = ?1 AND hour BETWEEN ?2 AND ?3 ORDER BY hour",
+                self.sql.prefix
+            ))
+            .map_err(query_err)?;
+        let mut out = Vec::new();
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        for id in sorted {
+            let rows = stmt
+                .query_map(params![id.0, from, to], |r| {
+                    Ok(HourCount {
+                        ticket: TicketId(r.get(0)?),
+                        hour: r.get(1)?,
+                        count: r.get::<_, i64>(2)?.max(0) as u64,
+                    })
+                })
+                .map_err(query_err)?;
+            for row in rows {
+                out.push(row.map_err(query_err)?);
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl TicketTriage for Sqlite {
@@ -168,6 +226,7 @@ impl TicketTriage for Sqlite {
         let n = tx
             .execute(&sql.delete_occurrences, [id.0])
             .and_then(|_| tx.execute(&sql.delete_tags, [id.0]))
+            .and_then(|_| tx.execute(&sql.delete_hours, [id.0]))
             .and_then(|_| tx.execute(&sql.delete_ticket, [id.0]))
             .map_err(update_err)?;
         tx.commit().map_err(update_err)?;

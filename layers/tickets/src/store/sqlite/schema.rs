@@ -15,15 +15,27 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use crate::store::Timestamp;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// Migrations from version `i + 1` to `i + 2`, in order (none yet).
-const MIGRATIONS: &[&str] = &[];
+/// The hourly counts table (added in version 2).
+const HOURS_DDL: &str = r#"
+CREATE TABLE IF NOT EXISTS "{p}hours" (
+    ticket_id INTEGER NOT NULL,
+    hour      INTEGER NOT NULL,
+    count     INTEGER NOT NULL,
+    PRIMARY KEY (ticket_id, hour)
+) WITHOUT ROWID;
+"#;
+
+/// Migrations from version `i + 1` to `i + 2`, in order: 1 → 2 adds `{p}hours` (hours before
+/// the migration have no counts).
+const MIGRATIONS: &[&str] = &[HOURS_DDL];
 
 /// The tables besides `{prefix}meta`, all of which a complete schema has.
-const TABLES: [&str; 3] = ["tickets", "occurrences", "tags"];
+const TABLES: [&str; 4] = ["tickets", "occurrences", "tags", "hours"];
 
-/// The schema (version 1). `{p}` is the prefix. Times are microseconds since the Unix epoch.
+/// The schema (version 2, with [`HOURS_DDL`]). `{p}` is the prefix. Times are microseconds
+/// since the Unix epoch; hours are whole hours since it.
 pub(super) const DDL: &str = r#"
 CREATE TABLE IF NOT EXISTS "{p}meta" (
     key   TEXT PRIMARY KEY,
@@ -207,7 +219,7 @@ pub(super) fn ensure(conn: &mut Connection, prefix: &str, create: bool) -> Resul
          ON CONFLICT(key) DO UPDATE SET value = excluded.value"
     );
     let ddl = |tx: &rusqlite::Transaction<'_>| {
-        tx.execute_batch(&DDL.replace("{p}", prefix))
+        tx.execute_batch(&[DDL, HOURS_DDL].concat().replace("{p}", prefix))
             .map_err(|e| SchemaError::Sqlite(e, "cannot create the tables"))
     };
     match found {
@@ -281,8 +293,13 @@ mod tests {
 
     #[test]
     fn the_current_version_is_current() {
-        assert_eq!(Version::classify(text("1")), Version::Current);
-        assert_eq!(Version::classify(Some(Value::Integer(1))), Version::Current);
+        assert_eq!(Version::classify(text("2")), Version::Current);
+        assert_eq!(Version::classify(Some(Value::Integer(2))), Version::Current);
+    }
+
+    #[test]
+    fn version_one_is_older() {
+        assert_eq!(Version::classify(text("1")), Version::Older(1));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::rows::state_at;
 use super::{kind_of, Sqlite};
-use crate::store::{Batch, Level, TicketWriter, Timestamp, WriteError, OTHER_TAG_VALUE};
+use crate::store::{hour_of, Batch, Level, TicketWriter, Timestamp, WriteError, OTHER_TAG_VALUE};
 
 impl Sqlite {
     /// One batch in one transaction. With `once`, the batch is applied only when its key is
@@ -69,6 +69,11 @@ impl Sqlite {
                     (id, has_first, stored)
                 }
             };
+            tx.prepare_cached(&sql.add_hour)?.execute(params![
+                id,
+                hour_of(g.last_seen),
+                to_i64(g.count)
+            ])?;
             for t in &g.tags {
                 let updated = tx.prepare_cached(&sql.bump_tag)?.execute(params![
                     id,
