@@ -2,10 +2,12 @@
 //! middleware, `taskwire::reqwest` client) calls `examples/back.rs` (actix-web,
 //! `taskwire::actix`); each writes its own JSON log. From the two files alone, back's request
 //! task is a child of front's client task, the trace ids agree, a request that fails in back is
-//! failed in both services, and `taskwire tree` prints it as one tree. Both services count
-//! their errors into one SQLite tickets store: each ERROR line names its ticket's fingerprint,
-//! and with a `taskwire.toml` naming the store and the logs, `taskwire tree` shows the ticket
-//! next to each error and `taskwire tickets show N --trace` opens the failed request's tree.
+//! failed in both services, and `taskwire tree` prints it as one tree. With back's clock set 2 s
+//! behind (its log's times moved), the tree puts back's tasks inside front's call again and
+//! flags the adjustment. Both services count their errors into one SQLite tickets store: each
+//! ERROR line names its ticket's fingerprint, and with a `taskwire.toml` naming the store and
+//! the logs, `taskwire tree` shows the ticket next to each error and `taskwire tickets show N
+//! --trace` opens the failed request's tree.
 //!
 //! The example binaries and the `taskwire` binary are taken from the target directory of this
 //! test (`cargo test --workspace --all-features`, i.e. `./scripts/test`, builds them all).
@@ -506,6 +508,56 @@ fn two_processes_share_one_task_tree() {
     let paid_trace = paid.front["trace_id"].as_str().expect("trace id");
     let (_, tree) = tree_of(&out, paid_trace);
     assert_eq!(tree, checkout_tree(['✓'; 5]), "the paid trace:\n{out}");
+
+    // back's host clock 2 s behind front's: the same logs, back's times moved back by 2 s,
+    // are put on one clock again, and the tree says what it adjusted
+    let skewed_back = dir.join("back-skewed.log");
+    let back_text = std::fs::read_to_string(&back_log).expect("read back's log");
+    let shift = |ts: &str, by: i64| {
+        let us = taskwire_core::time::parse_rfc3339_us(ts).expect("an RFC 3339 ts");
+        taskwire_core::time::Rfc3339(us + by).to_string()
+    };
+    let skewed_text = taskwire_test_support::json_line::shift_times(&back_text, -2_000_000, shift);
+    std::fs::write(&skewed_back, skewed_text).expect("write the log");
+    let skewed = |args: &[&str]| {
+        let out = Command::new(&taskwire)
+            .arg("tree")
+            .args(args)
+            .arg(failed_trace)
+            .arg(&skewed_back)
+            .arg(&front_log)
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", taskwire.display()));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = skewed(&["--waterfall", "--no-color"]);
+    let flag = text.lines().nth(1).unwrap_or_default();
+    assert!(
+        flag.starts_with("! back: clock 2.") && flag.ends_with("s behind front, adjusted"),
+        "the skew is flagged under the header:\n{text}"
+    );
+    let json: Value = serde_json::from_str(&skewed(&["--json"])).expect("one JSON trace");
+    assert!(
+        json["duration_us"].as_u64().is_some_and(|d| d < 1_000_000),
+        "{json:#}"
+    );
+    let offset = json["skews"][0]["offset_us"].as_i64().unwrap_or(0);
+    assert!((1_900_000..2_100_000).contains(&offset), "{json:#}");
+    let client = &json["roots"][0]["children"][1];
+    let server = &client["children"][0];
+    assert_eq!(server["service"], "back", "{json:#}");
+    let us = |task: &Value, key: &str| task[key].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        us(server, "offset_us") >= us(client, "offset_us")
+            && us(server, "offset_us") + us(server, "duration_us")
+                <= us(client, "offset_us") + us(client, "duration_us"),
+        "back's request lies inside front's call again:\n{text}"
+    );
 
     #[cfg(feature = "tickets")]
     tickets_link_errors_and_traces(&taskwire, &dir, &front_records, &back_records, failed_trace);

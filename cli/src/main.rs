@@ -29,6 +29,9 @@ enum Command {
     /// service, name, duration and outcome, with the error messages of a failed task under it.
     /// A task whose parent is in another process's log is nested under that parent when both
     /// logs are given; a task whose parent is in no given log is shown as an orphan root.
+    /// A query that finds several traces lists them first; `--events` shows every event of each
+    /// task, `--waterfall` when each task ran (on one clock, skew between hosts adjusted), `-f`
+    /// follows the logs and prints each trace as its root task ends.
     Tree(tree::TreeArgs),
     /// Show JSON lines as readable, colored lines, and follow files as they grow (`-f`).
     ///

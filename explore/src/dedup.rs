@@ -9,6 +9,10 @@
 //! of a few fields (`ts`, `span_id`, `msg`) would merge two distinct events of one span in the
 //! same microsecond with the same message, and would need a parse of every line.
 //!
+//! A task record is the exception: there is one per span, so its trace id, span id, end time and
+//! duration identify it ([`LineKey::of_task`]) without hashing the line, which the trace reader
+//! parses anyway. Two lines with the same four values are the same task's record.
+//!
 //! Memory: 16 bytes per distinct line offered to [`Seen::first`]. Readers offer only the lines
 //! they keep (task records, error events), so the set grows with the output, not the input.
 //!
@@ -43,6 +47,23 @@ impl LineKey {
     }
 }
 
+impl LineKey {
+    /// The key of a task record: its trace id, span id, end time and duration (µs).
+    pub fn of_task(trace: u128, span: u64, end_us: i64, duration_us: u64) -> LineKey {
+        let mut a = FastHasher::default();
+        a.write_u128(trace);
+        a.write_u64(span);
+        a.write_i64(end_us);
+        a.write_u64(duration_us);
+        let low = a.finish();
+        let mut b = FastHasher::default();
+        b.write_u64(low);
+        b.write_u64(span.rotate_left(32));
+        b.write_u128(trace.rotate_left(64));
+        LineKey((u128::from(b.finish()) << 64) | u128::from(low))
+    }
+}
+
 /// The set of lines seen so far.
 #[derive(Default, Debug)]
 pub struct Seen {
@@ -53,6 +74,11 @@ impl Seen {
     /// Whether `line` is seen here for the first time (and remembers it).
     pub fn first(&mut self, line: &[u8]) -> bool {
         self.keys.insert(LineKey::of(line))
+    }
+
+    /// Whether `key` is seen here for the first time (and remembers it).
+    pub fn first_key(&mut self, key: LineKey) -> bool {
+        self.keys.insert(key)
     }
 
     /// How many distinct lines were offered.

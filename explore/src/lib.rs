@@ -6,6 +6,8 @@
 //! - [`dedup`]: a record met twice (copytruncate overlap, a file named twice) counted once.
 //! - [`query`]: the query language (trace id, pasted `traceparent`, span id, request id,
 //!   fields, service, task, `failed`, durations, levels, time ranges) and its matcher.
+//! - [`trace`]: the trace model: task records and events read into trees across processes, one
+//!   clock per trace (clock skew adjusted), missing pieces marked, and search results.
 //! - [`pretty`]: a record as one line for a person (`taskwire tail`): time, level, service,
 //!   message, fields, outcome and duration of a task, colors, every value escaped.
 //! - [`follow`]: a file read as it grows, across rotations and truncations (`tail -f`).
@@ -39,9 +41,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod borrowed;
 pub mod dedup;
 pub mod follow;
 pub mod pretty;
 pub mod query;
 pub mod source;
 pub mod text;
+pub mod trace;

@@ -44,6 +44,8 @@ use serde::Deserialize;
 use serde_json::{Number, Value};
 use taskwire_core::schema::{header, task_record, TASK_NAME};
 
+// a string borrowed from the input when it has no escape, owned otherwise
+use crate::borrowed::Str as Text;
 use crate::text::{Clean, Human};
 
 /// One JSON record, its entries in the order of the line, strings borrowed from it where they
@@ -452,31 +454,6 @@ impl fmt::Display for Quoted<'_> {
 }
 
 // ---- parsing: one pass, entries in order, strings borrowed when they need no unescaping ----
-
-/// A string borrowed from the input when it has no escape, owned otherwise.
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(s)))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, s: String) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
 
 impl<'de> Deserialize<'de> for Field<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -20,6 +20,30 @@ pub fn is_task_end(r: &Record) -> bool {
     r.get("msg").and_then(Value::as_str) == Some(TASK_END)
 }
 
+/// Every `ts` of a JSON lines log moved by `shift_us` µs: the log of a host whose clock is off
+/// by that much. `shift` turns a `ts` and `shift_us` into the moved `ts` (the kit depends on no
+/// taskwire crate, so the caller brings its time parser and formatter).
+///
+/// ```
+/// let log = "{\"ts\":\"a\",\"msg\":\"x\"}\n";
+/// let moved = taskwire_test_support::json_line::shift_times(log, 1, |ts, by| format!("{ts}+{by}"));
+/// assert!(moved.contains(r#""ts":"a+1""#) && moved.ends_with("}\n"));
+/// ```
+pub fn shift_times(log: &str, shift_us: i64, shift: impl Fn(&str, i64) -> String) -> String {
+    let mut out = String::new();
+    for line in log.lines() {
+        let mut record: Record = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a line is not a JSON object ({e}): {line}"));
+        let ts = record.get("ts").and_then(Value::as_str);
+        let ts = ts.unwrap_or_else(|| panic!("a record without a ts: {line}"));
+        let moved = shift(ts, shift_us);
+        record.insert("ts".to_owned(), Value::String(moved));
+        out.push_str(&Value::Object(record).to_string());
+        out.push('\n');
+    }
+    out
+}
+
 /// Splits output into lines, checking that it ends with a newline when not empty.
 pub fn split_lines(out: &str) -> Vec<String> {
     if out.is_empty() {

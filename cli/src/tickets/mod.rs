@@ -295,6 +295,7 @@ fn show_trace(args: &TicketsArgs, s: &ShowArgs, config: Option<&Config>) -> Exit
         json: args.json,
         color: !args.json && s.color.enabled(false),
         store: Some((db, prefix)),
+        view: crate::tree::View::default(),
     })
 }
 

@@ -1,14 +1,14 @@
-//! `taskwire tree`: rebuilds task trees from the JSON logs of several processes.
+//! `taskwire tree`: the story of each request, from the JSON logs of several processes.
 //!
-//! The engine (`taskwire_explore`) turns arguments into sources (rotated sets, gzip, standard
-//! input) and lines, and parses the query; `read` turns lines into task records and error
-//! events (skipping and counting malformed lines, once per record however often it is read, and
-//! noting the traces the query matches), `build` joins them into one forest of traces whatever file each record came from,
-//! and `render` prints it. The usage and the output are documented in `docs/cli.md`.
+//! A thin front end on the engine (`taskwire_explore`): it turns arguments into sources
+//! (rotated sets, gzip, standard input) and a query, reads them into the trace model
+//! (`taskwire_explore::trace`), and prints the result: `list` the results list, `render` the
+//! trees (waterfall, events) for people, `json` for programs; `follow` prints each tree as its
+//! root task ends. The usage and the output are documented in `docs/cli.md`.
 
-mod build;
-mod raw;
-mod read;
+mod follow;
+mod json;
+mod list;
 mod render;
 
 use std::io::{self, IsTerminal, Write};
@@ -18,12 +18,11 @@ use std::process::ExitCode;
 use clap::Args;
 use taskwire_explore::query::{Query, Term};
 use taskwire_explore::source::{self, Source};
+use taskwire_explore::trace::{build, Forest, Keep, Reader, SearchResults, Sort};
 
 use crate::args::{now_us, parse_query, parse_trace_id, plural, query_and_files, ColorArgs};
 use crate::config::ConfigArgs;
-use build::{build, Keep};
-use read::Reader;
-use render::Style;
+use render::{Style, TicketIds};
 
 /// Arguments of `taskwire tree`.
 #[derive(Args, Debug)]
@@ -33,13 +32,18 @@ Examples:
   taskwire tree logs/                         every *.jsonl, *.log, *.gz there, rotations too
   taskwire tree 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 logs/*.jsonl
   taskwire tree request_id=abc logs/          the request whose x-request-id was abc
-  taskwire tree 'service=back failed' logs/   traces with a failed task in back
+  taskwire tree 'service=back failed' logs/   the list of traces with a failed task in back, then each
+  taskwire tree duration>1s --list --sort duration --limit 10 logs/
+                                              the ten slowest traces over a second, listed
+  taskwire tree --waterfall --events ID logs/ one trace with start offsets, bars and every event
   taskwire tree --failed logs/*.jsonl         only traces with a failed task
+  taskwire tree -f logs/app.jsonl             each trace as its root task ends, following appends
   cat app.log | taskwire tree --json          one JSON object per trace
 
 Leading arguments that are not files form the QUERY (see docs/cli.md): a trace id, a pasted \
 traceparent, a span id, a request id, field=value, field~text, service=, task=, failed, \
-duration>250ms, level>=warn, since=1h, until=TIME. A file brings its rotations (app.jsonl.1, \
+duration>250ms, level>=warn, since=1h, until=TIME. When a query finds more than one trace, \
+the results list comes first. A file brings its rotations (app.jsonl.1, \
 app.jsonl.2.gz); gzip is read by content. Malformed lines are skipped and counted on stderr; a \
 record read twice counts once. Exit status: 0 on success, 1 when an input could not be read or \
 a query matched nothing, 2 on a usage error.")]
@@ -61,9 +65,13 @@ pub struct TreeArgs {
     #[arg(long)]
     failed: bool,
 
-    /// Machine output: one JSON object per trace and line, children nested.
+    /// Machine output: one JSON object per trace and line, children nested (with `--list`,
+    /// one summary per trace and line).
     #[arg(long)]
     json: bool,
+
+    #[command(flatten)]
+    view: View,
 
     #[command(flatten)]
     color: ColorArgs,
@@ -77,6 +85,42 @@ pub struct TreeArgs {
     config: ConfigArgs,
 }
 
+/// How the traces are listed and drawn: the results list, order and limit, events, waterfall,
+/// following.
+#[derive(Args, Debug, Default)]
+pub(crate) struct View {
+    /// Print only the results list (one line per trace found), not the trees.
+    #[arg(long, conflicts_with = "follow")]
+    list: bool,
+
+    /// Keep the first N traces (in `--sort` order).
+    #[arg(long, value_name = "N", conflicts_with = "follow")]
+    limit: Option<usize>,
+
+    /// Order of the results and trees: `start` (oldest first) or `duration` (longest first).
+    #[arg(long, value_name = "ORDER", default_value_t = Sort::Start, value_parser = parse_sort, conflicts_with = "follow")]
+    sort: Sort,
+
+    /// Each task's log events (all levels, with their fields) in time order, and its
+    /// attributes.
+    #[arg(long)]
+    events: bool,
+
+    /// Start offsets and bars on the trace's clock: the gap between a call and the task that
+    /// served it shows.
+    #[arg(long, short = 'w')]
+    waterfall: bool,
+
+    /// Follow the files: print each trace as its root task ends (stop with Ctrl-C, or at the
+    /// end of standard input).
+    #[arg(long, short = 'f')]
+    follow: bool,
+}
+
+fn parse_sort(s: &str) -> Result<Sort, String> {
+    s.parse()
+}
+
 /// What `taskwire tree` shows, however it was asked for (`tree`, `tickets show --trace`).
 pub(crate) struct Show {
     pub(crate) query: Query,
@@ -86,6 +130,7 @@ pub(crate) struct Show {
     pub(crate) color: bool,
     /// The tickets store and its table prefix, to look the errors' tickets up in.
     pub(crate) store: Option<(PathBuf, String)>,
+    pub(crate) view: View,
 }
 
 /// Prints the task trees found in `files` as text, the way `taskwire tree FILE...` does
@@ -97,18 +142,18 @@ pub(crate) struct Show {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn print_trees(files: &[PathBuf], out: &mut dyn Write) -> io::Result<u64> {
-    let mut reader = Reader::new(None);
+    let mut reader = Reader::new();
     let mut skipped = 0;
     let (sources, errors) = source::expand(files);
     if let Some(e) = errors.into_iter().next() {
         return Err(io::Error::other(e));
     }
     for src in &sources {
-        skipped += reader.read_lines(src.open()?)?.malformed;
+        skipped += reader.read_source(src)?.malformed;
     }
-    let forest = build(reader.finish(), Keep { failed_only: false });
+    let forest = build(reader.finish(), Keep::default());
     let mut out = out;
-    render::text(&mut out, &forest, Style { color: false })?;
+    render::text(&mut out, &forest, Style::default())?;
     Ok(skipped)
 }
 
@@ -143,6 +188,7 @@ pub fn run(args: TreeArgs) -> ExitCode {
         json: args.json,
         color: !args.json && args.color.enabled(),
         store,
+        view: args.view,
     })
 }
 
@@ -155,13 +201,31 @@ pub(crate) fn show(show: Show) -> ExitCode {
         json,
         color,
         store,
+        view,
     } = show;
-    let mut reader = Reader::with_query(&query, now_us());
+    let mut reader = Reader::with_query(&query, now_us()).with_events(view.events);
+    let mut style = Style {
+        color,
+        waterfall: view.waterfall,
+        events: view.events,
+        tickets: None,
+    };
 
     let (sources, errors) = source::expand(&files);
     let mut failed_inputs = !errors.is_empty();
     for e in &errors {
         eprintln!("taskwire: {e}");
+    }
+    if view.follow {
+        return match follow::follow(&sources, reader, Keep::failed_only(failed), style, json) {
+            Ok(()) if !failed_inputs => ExitCode::SUCCESS,
+            Ok(()) => ExitCode::FAILURE,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("taskwire: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let mut malformed: Vec<(String, u64)> = Vec::new();
     for src in &sources {
@@ -169,7 +233,7 @@ pub(crate) fn show(show: Show) -> ExitCode {
         if *src == Source::Stdin && io::stdin().is_terminal() {
             eprintln!("taskwire: reading logs from standard input (end with Ctrl-D)");
         }
-        match src.open().and_then(|input| reader.read_lines(input)) {
+        match reader.read_source(src) {
             Ok(counts) => {
                 malformed.push((name.clone(), counts.malformed));
                 if counts.cut_last_line {
@@ -186,26 +250,44 @@ pub(crate) fn show(show: Show) -> ExitCode {
         }
     }
     let collected = reader.finish();
-    let no_tasks = collected.tasks.is_empty();
-    let repeats = collected.repeats;
-    let mut forest = build(
-        collected,
-        Keep {
-            failed_only: failed,
-        },
-    );
-    if let Some((db, prefix)) = &store {
-        link_tickets(&mut forest, db, prefix);
-    }
+    let no_tasks = collected.task_count() == 0;
+    let repeats = collected.repeats();
+    let mut forest = build(collected, Keep::failed_only(failed));
+    // a search that found several traces lists them first
+    let searched = !query.is_empty() && !query.is_trace_only();
+    let list_first = view.list || (searched && forest.traces().len() > 1);
+    let found = if list_first {
+        forest.search(view.sort, view.limit)
+    } else {
+        forest.arrange(view.sort, view.limit);
+        SearchResults::default()
+    };
+    let tickets = match &store {
+        Some((db, prefix)) => ticket_ids(&forest, db, prefix),
+        None => TicketIds::default(),
+    };
+    style.tickets = Some(&tickets);
 
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = if json {
-        render::json(&mut out, &forest)
-    } else {
-        render::text(&mut out, &forest, Style { color })
-    }
-    .and_then(|()| out.flush());
+    let written = (|| {
+        match (json, view.list, list_first) {
+            (true, true, _) => {
+                for s in found.traces() {
+                    json::summary_json(&mut out, s)?;
+                }
+            }
+            (true, false, _) => json::json(&mut out, &forest, style)?,
+            (false, true, _) => list::list(&mut out, &found, &query.to_string(), view.sort, style)?,
+            (false, false, true) => {
+                list::list(&mut out, &found, &query.to_string(), view.sort, style)?;
+                writeln!(out)?;
+                render::text(&mut out, &forest, style)?;
+            }
+            (false, false, false) => render::text(&mut out, &forest, style)?,
+        }
+        out.flush()
+    })();
     match written {
         Ok(()) => {}
         // `taskwire tree … | head`: the reader has all it wants
@@ -223,11 +305,11 @@ pub(crate) fn show(show: Show) -> ExitCode {
             plural(repeats)
         );
     }
-    if forest.duplicates > 0 {
+    if forest.duplicates() > 0 {
         eprintln!(
             "taskwire: ignored {} duplicate task record{} (same trace and span id)",
-            forest.duplicates,
-            plural(forest.duplicates)
+            forest.duplicates(),
+            plural(forest.duplicates())
         );
     }
     let queried = !query.is_empty();
@@ -247,23 +329,26 @@ pub(crate) fn show(show: Show) -> ExitCode {
     }
 }
 
-/// Fills in the ticket id of each error whose line carries a ticket fingerprint, from the
-/// store; a store that cannot be read is reported and the tree shown without ids.
-fn link_tickets(forest: &mut build::Forest, db: &std::path::Path, prefix: &str) {
-    let mut fingerprints: Vec<u64> = forest.errors.iter().filter_map(|e| e.fingerprint).collect();
+/// The ticket ids of the errors whose lines carry a ticket fingerprint, from the store; a
+/// store that cannot be read is reported and the tree shown without ids.
+fn ticket_ids(forest: &Forest, db: &std::path::Path, prefix: &str) -> TicketIds {
+    let mut fingerprints: Vec<u64> = forest
+        .traces()
+        .flat_map(|t| {
+            let unattached = t.unattached();
+            t.nodes().flat_map(|n| n.errors()).chain(unattached)
+        })
+        .filter_map(|e| e.ticket_fingerprint())
+        .collect();
     if fingerprints.is_empty() {
-        return;
+        return TicketIds::default();
     }
     fingerprints.sort_unstable();
     fingerprints.dedup();
-    match crate::store::ticket_ids(db, prefix, &fingerprints) {
-        Ok(ids) => {
-            for e in &mut forest.errors {
-                e.ticket = e.fingerprint.and_then(|fp| ids.get(&fp).copied());
-            }
-        }
-        Err(e) => eprintln!("taskwire: the tickets of the errors are not shown: {e}"),
-    }
+    crate::store::ticket_ids(db, prefix, &fingerprints).unwrap_or_else(|e| {
+        eprintln!("taskwire: the tickets of the errors are not shown: {e}");
+        TicketIds::default()
+    })
 }
 
 fn report_skipped(malformed: &[(String, u64)]) {
@@ -281,135 +366,4 @@ fn report_skipped(malformed: &[(String, u64)]) {
         msg.push_str(&format!(" ({})", per_file.join(", ")));
     }
     eprintln!("{msg}");
-}
-
-#[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::build::{build, Keep};
-    use super::read::{Line, Reader};
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
-
-        /// Whatever bytes arrive, the reader neither panics nor invents tasks.
-        #[test]
-        fn the_line_parser_never_panics(lines in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..20)) {
-            let mut r = Reader::new(None);
-            for l in &lines {
-                let _ = r.line(l);
-            }
-            let mut joined = Vec::new();
-            for l in &lines {
-                joined.extend_from_slice(l);
-                joined.push(b'\n');
-            }
-            let _ = r.read_from(&joined[..]);
-            let _ = build(r.finish(), Keep::default());
-        }
-
-        /// JSON-looking garbage around the keys we read is handled too.
-        #[test]
-        fn json_like_lines_never_panic(s in r#"\{("(task\.end|ERROR|taskwire::tasks|msg|target|level|trace_id|span_id|ts|error|message|task\.[a-z_]+)"|[:,\[\]{}0-9a-f"\\ ]|true|null){0,40}\}"#) {
-            let mut r = Reader::new(None);
-            let _ = r.line(s.as_bytes());
-            let _ = build(r.finish(), Keep::default());
-        }
-
-        /// Every well-formed task record comes back in the tree, exactly once, wherever its
-        /// parent is (present, absent, remote) and whatever its strings hold.
-        #[test]
-        fn well_formed_task_records_come_back(
-            tasks in prop::collection::vec(
-                (
-                    0u8..3,                      // trace
-                    any::<u64>(),                // span
-                    prop::option::of(0usize..40),// parent: index of another task, or none
-                    any::<bool>(),               // remote parent
-                    any::<bool>(),               // failed
-                    ".{0,20}",                   // name
-                    prop::option::of(".{0,10}"), // service
-                    0u64..10_000_000_000,        // duration
-                    0i64..2_000_000_000_000_000, // end, µs since the epoch
-                    prop::option::of(".{0,20}"), // failure
-                ),
-                1..40,
-            ),
-            noise in prop::collection::vec(".{0,40}", 0..10),
-        ) {
-            let mut spans: Vec<u64> = tasks.iter().map(|t| t.1).collect();
-            spans.sort_unstable();
-            spans.dedup();
-            prop_assume!(spans.len() == tasks.len());
-            let mut text = String::new();
-            for (i, (trace, span, parent, remote, failed, name, service, dur, end, failure)) in tasks.iter().enumerate() {
-                let mut rec = serde_json::json!({
-                    "ts": taskwire_core::time::Rfc3339(*end).to_string(),
-                    "level": "INFO",
-                    "target": "taskwire::tasks",
-                    "msg": "task.end",
-                    "task.name": name,
-                    "task.target": "t",
-                    "task.outcome": if *failed { "failed" } else { "succeeded" },
-                    "task.duration_us": dur,
-                    "task.busy_us": dur / 2,
-                    "task.errors": 0,
-                    "task.failed_children": 0,
-                    "task.remote_parent": remote,
-                    "some_field": {"nested": [1, 2, {"msg": "task.end"}]},
-                    "trace_id": format!("{:032x}", u128::from(*trace) + 1),
-                    "span_id": format!("{span:016x}"),
-                });
-                if let Some(p) = parent {
-                    let p = tasks.get(*p).map_or(0xdead, |t| t.1);
-                    rec["parent_span_id"] = format!("{p:016x}").into();
-                }
-                if let Some(s) = service {
-                    rec["service"] = s.as_str().into();
-                }
-                if let Some(f) = failure {
-                    rec["task.failure"] = f.as_str().into();
-                }
-                text.push_str(&rec.to_string());
-                text.push('\n');
-                if let Some(n) = noise.get(i) {
-                    text.push_str(n);
-                    text.push('\n');
-                }
-            }
-            let mut r = Reader::new(None);
-            r.read_from(text.as_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let f = build(r.finish(), Keep::default());
-            let mut shown: Vec<(u128, u64, &str)> = f
-                .traces
-                .iter()
-                .flat_map(|t| t.nodes.iter().map(|n| &f.tasks[n.task]))
-                .map(|t| (t.trace, t.span, f.str(t.name)))
-                .collect();
-            shown.sort_unstable();
-            let mut want: Vec<(u128, u64, &str)> = tasks
-                .iter()
-                .map(|t| (u128::from(t.0) + 1, t.1, t.5.as_str()))
-                .collect();
-            want.sort_unstable();
-            prop_assert_eq!(shown, want);
-            // every trace's walk is a valid pre-order: depth grows by at most one
-            for t in &f.traces {
-                prop_assert_eq!(t.nodes.first().map(|n| n.depth), Some(0));
-                for w in t.nodes.windows(2) {
-                    prop_assert!(w[1].depth <= w[0].depth + 1);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn a_well_formed_line_is_recognized() {
-        let mut r = Reader::new(None);
-        let line = br#"{"ts":"2026-01-01T00:00:00Z","target":"taskwire::tasks","msg":"task.end","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#;
-        assert_eq!(r.line(line), Line::Task);
-        assert_eq!(r.line(b"{}"), Line::Other);
-        assert_eq!(r.line(b"{"), Line::Malformed);
-    }
 }

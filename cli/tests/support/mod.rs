@@ -132,3 +132,16 @@ pub fn plain_tree() -> String {
         b"",
     ))
 }
+
+/// The lines of a fixture with every `ts` moved by `shift_us` µs: the log of a host whose
+/// clock is off by that much.
+pub fn shifted(name: &str, shift_us: i64) -> String {
+    let log = std::fs::read_to_string(fixture(name)).expect("the fixture is readable");
+    taskwire_test_support::json_line::shift_times(&log, shift_us, shift_ts)
+}
+
+/// An RFC 3339 time moved by `by_us` µs.
+pub fn shift_ts(ts: &str, by_us: i64) -> String {
+    let us = taskwire_core::time::parse_rfc3339_us(ts).expect("an RFC 3339 time");
+    taskwire_core::time::Rfc3339(us + by_us).to_string()
+}

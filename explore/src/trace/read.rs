@@ -1,164 +1,142 @@
-//! Reading: JSON lines in, task records and error events out.
+//! Reading: JSON lines in, task records and events out.
 //!
 //! The hot path, per line: find the newline (`memchr`), check that the line looks like a JSON
-//! object (`{` … `}`), and look for `"task.end"` or `"ERROR"` with SIMD substring search. Only
-//! lines that contain one of them are parsed, into `raw::Raw`, a struct of borrowed strings that
-//! names the dozen keys we need and skips the rest without building values. Strings are interned,
-//! so a line allocates nothing unless it brings a string never seen before (or one with escapes).
+//! object (`{` … `}`), and look for `"task.end"` or `"ERROR"` (or, when every event is asked
+//! for, `"span_id"`) with SIMD substring search. Only lines that contain one of them are parsed,
+//! into `raw::Raw`, a struct of borrowed strings that names the keys we need and skips the rest
+//! without building values. A record read twice is dropped after the parse (see
+//! [`crate::dedup`]). Strings are interned, so a line allocates nothing unless it brings
+//! a string never seen before (or one with escapes). The fields of events and the attributes of
+//! tasks are kept only when asked for ([`Reader::with_events`]): they are the one per-record
+//! allocation.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{self, BufRead};
 
 use memchr::memmem::Finder;
 use serde::de::IgnoredAny;
-use taskwire_core::schema::header;
-use taskwire_explore::dedup::Seen;
-use taskwire_explore::query::{Matcher, Query};
-use taskwire_explore::source::Lines;
-
 use taskwire_core::schema::task_record::{self, TARGET as TASKS_TARGET};
 use taskwire_core::time::parse_rfc3339_us;
+use tracing_core::Level;
 
-use super::raw::{ErrorField, Raw};
+use super::raw::{
+    own_fields, parse_hex_u128, parse_hex_u64, parse_level, trace_of, ErrorField, Raw,
+};
+use super::records::{Attributes, Collected, Counts, Event, LineKind, Task};
+use super::strings::{FxBuild, Interner};
+use crate::dedup::{LineKey, Seen};
+use crate::query::{Matcher, Query};
+use crate::source::Lines;
 
 /// The smallest line limit tests may set.
 #[cfg(test)]
 const CHUNK: usize = 1 << 20;
 /// A line longer than this is skipped as malformed without being held in memory.
-pub(crate) const MAX_LINE: usize = taskwire_explore::source::MAX_LINE;
+const MAX_LINE: usize = crate::source::MAX_LINE;
 
-/// An interned string: an index into [`Collected::strings`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Sym(pub(crate) u32);
-
-/// One `task.end` record.
-#[derive(Clone, Debug)]
-pub(crate) struct Task {
-    pub(crate) trace: u128,
-    pub(crate) span: u64,
-    pub(crate) parent: Option<u64>,
-    pub(crate) remote_parent: bool,
-    pub(crate) failed: bool,
-    pub(crate) name: Sym,
-    pub(crate) target: Option<Sym>,
-    pub(crate) service: Option<Sym>,
-    pub(crate) failure: Option<Sym>,
-    /// End time, µs since the epoch (the record's `ts`).
-    pub(crate) end_us: i64,
-    pub(crate) duration_us: u64,
-    pub(crate) busy_us: u64,
-    pub(crate) errors: u64,
-    pub(crate) failed_children: u64,
-}
-
-impl Task {
-    /// Start time, µs since the epoch: end minus duration.
-    pub(crate) fn start_us(&self) -> i64 {
-        self.end_us
-            .saturating_sub(i64::try_from(self.duration_us).unwrap_or(i64::MAX))
-    }
-}
-
-/// One ERROR-level event that happened inside a span.
-#[derive(Clone, Debug)]
-pub(crate) struct ErrorEvent {
-    pub(crate) trace: u128,
-    pub(crate) span: u64,
-    pub(crate) ts_us: i64,
-    pub(crate) msg: Sym,
-    /// The fingerprint of the ticket it was counted in (`ticket.fingerprint`).
-    pub(crate) fingerprint: Option<u64>,
-    /// That ticket's id in the configured store, once looked up.
-    pub(crate) ticket: Option<i64>,
-}
-
-/// What [`Reader::line`] made of a line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Line {
-    /// Not a JSON object, or a record we had to parse that did not parse.
-    Malformed,
-    /// A well-formed line we don't need (or filtered out).
-    Other,
-    /// A `task.end` record.
-    Task,
-    /// An ERROR event inside a span.
-    Error,
-    /// A task record or error event already read (the same line, from another file or twice).
-    Repeat,
-}
-
-/// What reading one input met besides records.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Counts {
-    /// Lines that are not JSON records, or records we need that did not parse.
-    pub(crate) malformed: u64,
-    /// The last line ended without a newline and is not a record: cut while being written.
-    pub(crate) cut_last_line: bool,
-}
-
-/// Everything read from all inputs.
-#[derive(Debug, Default)]
-pub(crate) struct Collected {
-    pub(crate) tasks: Vec<Task>,
-    pub(crate) errors: Vec<ErrorEvent>,
-    pub(crate) strings: Vec<Box<str>>,
-    /// Task records and error events read more than once, ignored after the first.
-    pub(crate) repeats: u64,
-}
-
-impl Collected {
-    /// The text of an interned string.
-    #[cfg(test)]
-    pub(crate) fn str(&self, s: Sym) -> &str {
-        self.strings.get(s.0 as usize).map_or("", |b| b)
-    }
-}
-
-/// Reads lines from any number of inputs into one [`Collected`].
-pub(crate) struct Reader {
+/// Reads lines from any number of inputs (in any order) into one [`Collected`].
+///
+/// ```
+/// use taskwire_explore::trace::{build, Keep, Reader};
+///
+/// let log = concat!(
+///     r#"{"ts":"2026-11-21T10:00:00.05Z","level":"INFO","target":"taskwire::tasks","msg":"task.end","task.name":"GET /checkout","task.outcome":"succeeded","task.duration_us":50000,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"1000000000000001","service":"front"}"#,
+///     "\n",
+/// );
+/// let mut reader = Reader::new();
+/// let counts = reader.read_lines(log.as_bytes())?;
+/// assert_eq!(counts.malformed, 0);
+/// let forest = build(reader.finish(), Keep::default());
+/// assert_eq!(forest.traces().len(), 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Reader {
     max_line: usize,
     trace: Option<(u128, Finder<'static>)>,
     task_end: Finder<'static>,
     error: Finder<'static>,
+    span_id: Finder<'static>,
+    events: bool,
     interner: Interner,
     tasks: Vec<Task>,
-    errors: Vec<ErrorEvent>,
+    kept_events: Vec<Event>,
+    attributes: Vec<Attributes>,
     seen: Seen,
     repeats: u64,
     /// The query, when it asks more than a trace id; `matched` collects its traces.
     matcher: Option<Matcher>,
     matched: HashSet<u128, FxBuild>,
+    /// The trace of the last line read, when it was a task record without a parent.
+    ended_root: Option<u128>,
+}
+
+impl Default for Reader {
+    fn default() -> Self {
+        Reader::new()
+    }
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("trace", &self.trace.as_ref().map(|t| t.0))
+            .field("events", &self.events)
+            .field("tasks", &self.tasks.len())
+            .field("events_kept", &self.kept_events.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Reader {
-    /// A reader that keeps every trace, or only `trace`.
-    pub(crate) fn new(trace: Option<u128>) -> Self {
+    /// A reader that keeps every trace's task records and ERROR events.
+    pub fn new() -> Self {
         Reader {
             max_line: MAX_LINE,
-            trace: trace.map(|t| {
-                let hex = format!("{t:032x}");
-                (t, Finder::new(hex.as_bytes()).into_owned())
-            }),
+            trace: None,
             task_end: Finder::new(b"\"task.end\"").into_owned(),
             error: Finder::new(b"\"ERROR\"").into_owned(),
+            span_id: Finder::new(b"\"span_id\"").into_owned(),
+            events: false,
             interner: Interner::default(),
             tasks: Vec::new(),
-            errors: Vec::new(),
+            kept_events: Vec::new(),
+            attributes: Vec::new(),
             seen: Seen::default(),
             repeats: 0,
             matcher: None,
             matched: HashSet::default(),
+            ended_root: None,
         }
     }
 
+    /// A reader that keeps only `trace` (its lines are found by substring search first).
+    pub fn for_trace(trace: u128) -> Self {
+        let mut r = Reader::new();
+        let hex = format!("{trace:032x}");
+        r.trace = Some((trace, Finder::new(hex.as_bytes()).into_owned()));
+        r
+    }
+
     /// A reader that keeps the traces of which at least one record matches `query` (only its
-    /// trace's lines are looked at when the query names a trace).
-    pub(crate) fn with_query(query: &Query, now_us: i64) -> Self {
-        let mut r = Reader::new(query.trace_id());
+    /// trace's lines are looked at when the query names a trace). `now_us` (µs since the
+    /// epoch) anchors relative times (`since=1h`).
+    pub fn with_query(query: &Query, now_us: i64) -> Self {
+        let mut r = match query.trace_id() {
+            Some(t) => Reader::for_trace(t),
+            None => Reader::new(),
+        };
         if !query.is_empty() && !query.is_trace_only() {
             r.matcher = Some(Matcher::new(query, now_us));
         }
         r
+    }
+
+    /// Keeps every event inside a span (all levels) with its fields, and the attributes of
+    /// each task record; by default only ERROR events are kept, without fields.
+    #[must_use]
+    pub fn with_events(mut self, events: bool) -> Self {
+        self.events = events;
+        self
     }
 
     /// Skips lines longer than `max_line` bytes (default [`MAX_LINE`]; at least one chunk).
@@ -171,19 +149,17 @@ impl Reader {
     /// Reads `input` to its end (decompressing gzip), one line at a time.
     #[cfg(test)]
     pub(crate) fn read_from(&mut self, input: impl io::Read + Send) -> io::Result<Counts> {
-        self.read_lines(taskwire_explore::source::maybe_gzip(io::BufReader::new(
-            input,
-        ))?)
+        self.read_lines(crate::source::maybe_gzip(io::BufReader::new(input))?)
     }
 
     /// Reads the lines of `input` to its end.
-    pub(crate) fn read_lines(&mut self, input: impl BufRead) -> io::Result<Counts> {
+    pub fn read_lines(&mut self, input: impl BufRead) -> io::Result<Counts> {
         let mut lines = Lines::with_max_line(input, self.max_line);
         let mut counts = Counts::default();
         while let Some(line) = lines.next_line()? {
             if line.too_long {
                 counts.malformed += 1;
-            } else if self.line(line.bytes) == Line::Malformed {
+            } else if self.line(line.bytes) == LineKind::Malformed {
                 // a last line without its newline that is not JSON at all was cut while being
                 // written; one that is JSON is a whole record, malformed like any other
                 if line.complete || serde_json::from_slice::<IgnoredAny>(line.bytes).is_ok() {
@@ -196,15 +172,21 @@ impl Reader {
         Ok(counts)
     }
 
+    /// Opens `source` (decompressing gzip) and reads it to its end.
+    pub fn read_source(&mut self, source: &crate::source::Source) -> io::Result<Counts> {
+        self.read_lines(source.open()?)
+    }
+
     /// Takes in one line (without its `\n`).
-    pub(crate) fn line(&mut self, line: &[u8]) -> Line {
+    pub fn line(&mut self, line: &[u8]) -> LineKind {
+        self.ended_root = None;
         let line = line.trim_ascii();
         if line.len() < 2 || line.first() != Some(&b'{') || line.last() != Some(&b'}') {
-            return Line::Malformed;
+            return LineKind::Malformed;
         }
         if let Some((_, f)) = &self.trace {
             if f.find(line).is_none() {
-                return Line::Other;
+                return LineKind::Other;
             }
         }
         if let Some(m) = &self.matcher {
@@ -212,32 +194,39 @@ impl Reader {
                 self.matched.insert(trace);
             }
         }
-        if self.task_end.find(line).is_none() && self.error.find(line).is_none() {
-            return Line::Other;
-        }
-        if !self.seen.first(line) {
-            self.repeats += 1;
-            return Line::Repeat;
+        let wanted = if self.events {
+            self.span_id.find(line).is_some()
+        } else {
+            self.task_end.find(line).is_some() || self.error.find(line).is_some()
+        };
+        if !wanted {
+            return LineKind::Other;
         }
         let Ok(raw) = serde_json::from_slice::<Raw<'_>>(line) else {
-            return Line::Malformed;
+            return LineKind::Malformed;
         };
-        self.record(raw)
+        self.record(raw, line)
     }
 
-    fn record(&mut self, raw: Raw<'_>) -> Line {
+    /// The trace whose root task (a task record without a parent) the last line ended.
+    pub fn ended_root(&self) -> Option<u128> {
+        self.ended_root
+    }
+
+    fn record(&mut self, raw: Raw<'_>, line: &[u8]) -> LineKind {
         let is_task = raw.msg.as_deref() == Some(task_record::END)
             && raw.target.as_deref() == Some(TASKS_TARGET);
-        let is_error = !is_task && raw.level.as_deref() == Some("ERROR");
-        if !is_task && !is_error {
-            return Line::Other;
+        let level = raw.level.as_deref().and_then(parse_level);
+        let is_event = !is_task && (self.events || level == Some(Level::ERROR));
+        if !is_task && !is_event {
+            return LineKind::Other;
         }
         let (Some(trace), Some(span)) = (raw.trace_id.as_deref(), raw.span_id.as_deref()) else {
             // an event outside any span is fine; a task record without ids is not
             return if is_task {
-                Line::Malformed
+                LineKind::Malformed
             } else {
-                Line::Other
+                LineKind::Other
             };
         };
         let (Some(trace), Some(span), Some(ts)) = (
@@ -245,38 +234,65 @@ impl Reader {
             parse_hex_u64(span),
             raw.ts.as_deref().and_then(parse_rfc3339_us),
         ) else {
-            return Line::Malformed;
+            return LineKind::Malformed;
         };
         if let Some((want, _)) = &self.trace {
             if *want != trace {
-                return Line::Other;
+                return LineKind::Other;
             }
         }
-        if is_error {
+        // a record read twice is counted once; a task record is known by its ids and times,
+        // an event by its bytes
+        let key = if is_task {
+            LineKey::of_task(trace, span, ts, raw.duration_us.unwrap_or(0))
+        } else {
+            LineKey::of(line)
+        };
+        if !self.seen.first_key(key) {
+            self.repeats += 1;
+            return LineKind::Repeat;
+        }
+        if is_event {
             let msg = match (&raw.msg, &raw.error) {
                 (Some(m), _) if !m.is_empty() => self.interner.intern(m),
                 (_, Some(ErrorField(Some(e)))) => self.interner.intern(e),
                 _ => self.interner.intern("(no message)"),
             };
-            self.errors.push(ErrorEvent {
+            let fields = if self.events {
+                own_fields(line, false)
+            } else {
+                None
+            };
+            self.kept_events.push(Event {
                 trace,
                 span,
                 ts_us: ts,
+                level: level.unwrap_or(Level::INFO),
                 msg,
+                fields,
                 fingerprint: raw
                     .ticket
                     .as_deref()
                     .filter(|t| t.len() == 16)
                     .and_then(parse_hex_u64),
-                ticket: None,
             });
-            return Line::Error;
+            return LineKind::Event;
         }
         let parent = match raw.parent_span_id.as_deref().map(parse_hex_u64) {
             None => None,
             Some(Some(p)) => Some(p),
-            Some(None) => return Line::Malformed,
+            Some(None) => return LineKind::Malformed,
         };
+        let producer = raw.otel_kind.as_deref() == Some("producer");
+        let client =
+            producer || raw.otel_kind.as_deref() == Some("client") || raw.url_full.is_some();
+        if let Some(fields) = self.events.then(|| own_fields(line, true)).flatten() {
+            self.attributes.push(Attributes {
+                trace,
+                span,
+                fields,
+            });
+        }
         let i = &mut self.interner;
         let task = Task {
             trace,
@@ -284,6 +300,8 @@ impl Reader {
             parent,
             remote_parent: raw.remote_parent.unwrap_or(false),
             failed: raw.outcome.as_deref() == Some("failed"),
+            client,
+            producer,
             name: i.intern(raw.name.as_deref().unwrap_or("?")),
             target: raw.task_target.as_deref().map(|s| i.intern(s)),
             service: raw.service.as_deref().map(|s| i.intern(s)),
@@ -294,87 +312,81 @@ impl Reader {
             errors: raw.errors.unwrap_or(0),
             failed_children: raw.failed_children.unwrap_or(0),
         };
+        if parent.is_none() {
+            self.ended_root = Some(trace);
+        }
         self.tasks.push(task);
-        Line::Task
+        LineKind::Task
+    }
+
+    /// Takes out the records of `trace` read so far, as their own [`Collected`] (with a copy of
+    /// the strings they use); `None` when a query is set and nothing of
+    /// this trace matched it. For following logs: a trace is shown, then forgotten, when its
+    /// root ends.
+    pub fn take_trace(&mut self, trace: u128) -> Option<Collected> {
+        let (mut tasks, rest): (Vec<Task>, Vec<Task>) = std::mem::take(&mut self.tasks)
+            .into_iter()
+            .partition(|t| t.trace == trace);
+        self.tasks = rest;
+        let (mut events, rest): (Vec<Event>, Vec<Event>) = std::mem::take(&mut self.kept_events)
+            .into_iter()
+            .partition(|e| e.trace == trace);
+        self.kept_events = rest;
+        let (attributes, rest) = std::mem::take(&mut self.attributes)
+            .into_iter()
+            .partition(|a| a.trace == trace);
+        self.attributes = rest;
+        if self.matcher.is_some() && !self.matched.remove(&trace) {
+            return None;
+        }
+        let syms = tasks
+            .iter_mut()
+            .flat_map(|t| {
+                [
+                    Some(&mut t.name),
+                    t.target.as_mut(),
+                    t.service.as_mut(),
+                    t.failure.as_mut(),
+                ]
+            })
+            .flatten()
+            .chain(events.iter_mut().map(|e| &mut e.msg));
+        let strings = self.interner.table_of(syms);
+        Some(Collected {
+            tasks,
+            events,
+            attributes,
+            strings,
+            repeats: 0,
+        })
     }
 
     /// Everything read so far.
-    pub(crate) fn finish(mut self) -> Collected {
+    pub fn finish(mut self) -> Collected {
         if self.matcher.is_some() {
             let m = &self.matched;
             self.tasks.retain(|t| m.contains(&t.trace));
-            self.errors.retain(|e| m.contains(&e.trace));
+            self.kept_events.retain(|e| m.contains(&e.trace));
+            self.attributes.retain(|a| m.contains(&a.trace));
         }
         Collected {
             tasks: self.tasks,
-            errors: self.errors,
+            events: self.kept_events,
+            attributes: self.attributes,
             strings: self.interner.into_strings(),
             repeats: self.repeats,
         }
     }
 }
 
-/// The trace id of a parsed record.
-fn trace_of(record: &serde_json::Map<String, serde_json::Value>) -> Option<u128> {
-    record
-        .get(header::TRACE_ID)
-        .and_then(serde_json::Value::as_str)
-        .and_then(parse_hex_u128)
-}
-
-/// 32 lowercase hex digits.
-pub(crate) fn parse_hex_u128(s: &str) -> Option<u128> {
-    (s.len() == 32 && s.bytes().all(is_lower_hex))
-        .then(|| u128::from_str_radix(s, 16).ok())
-        .flatten()
-}
-
-/// 16 lowercase hex digits.
-pub(crate) fn parse_hex_u64(s: &str) -> Option<u64> {
-    (s.len() == 16 && s.bytes().all(is_lower_hex))
-        .then(|| u64::from_str_radix(s, 16).ok())
-        .flatten()
-}
-
-fn is_lower_hex(b: u8) -> bool {
-    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
-}
-
-/// Strings seen so far, each stored once.
-#[derive(Default)]
-struct Interner {
-    map: HashMap<Box<str>, u32, FxBuild>,
-}
-
-impl Interner {
-    fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&i) = self.map.get(s) {
-            return Sym(i);
-        }
-        let i = u32::try_from(self.map.len()).unwrap_or(u32::MAX);
-        self.map.insert(s.into(), i);
-        Sym(i)
-    }
-
-    fn into_strings(self) -> Vec<Box<str>> {
-        let mut v: Vec<(u32, Box<str>)> = self.map.into_iter().map(|(s, i)| (i, s)).collect();
-        v.sort_unstable_by_key(|&(i, _)| i);
-        v.into_iter().map(|(_, s)| s).collect()
-    }
-}
-
-/// The hasher of the reader's maps: keys are short strings and random ids from local files,
-/// so hash-flooding resistance buys nothing here.
-pub(crate) type FxBuild = taskwire_core::cache::FastBuild;
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    const TASK: &str = r#"{"ts":"2026-11-21T19:01:01.943172Z","level":"INFO","target":"taskwire::tasks","msg":"task.end","task.name":"GET /x","task.target":"shop","task.outcome":"failed","task.duration_us":1500,"task.busy_us":900,"task.errors":1,"task.failed_children":0,"task.remote_parent":false,"task.failure":"boom","order_id":7,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","parent_span_id":"1111111111111111","thread":"main","pid":1,"host":"vm","service":"front"}"#;
+    pub(in crate::trace) const TASK: &str = r#"{"ts":"2026-11-21T19:01:01.943172Z","level":"INFO","target":"taskwire::tasks","msg":"task.end","task.name":"GET /x","task.target":"shop","task.outcome":"failed","task.duration_us":1500,"task.busy_us":900,"task.errors":1,"task.failed_children":0,"task.remote_parent":false,"task.failure":"boom","order_id":7,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","parent_span_id":"1111111111111111","thread":"main","pid":1,"host":"vm","service":"front"}"#;
 
     fn read(text: &str) -> (Collected, u64) {
-        let mut r = Reader::new(None);
+        let mut r = Reader::new();
         let bad = r
             .read_from(text.as_bytes())
             .map_or(u64::MAX, |c| c.malformed);
@@ -452,7 +464,7 @@ mod tests {
         );
         let (c, bad) = read(text);
         assert_eq!(bad, 0);
-        let msgs: Vec<&str> = c.errors.iter().map(|e| c.str(e.msg)).collect();
+        let msgs: Vec<&str> = c.events.iter().map(|e| c.str(e.msg)).collect();
         assert_eq!(
             msgs,
             ["card declined", "outer \"x\"", "plain", "(no message)"]
@@ -475,7 +487,7 @@ mod tests {
     fn lines_longer_than_the_limit_are_skipped_without_being_kept() {
         let huge = format!("{{\"msg\":\"{}\"}}", "x".repeat(5 * CHUNK));
         let other = TASK.replace("00f067aa0ba902b7", "00f067aa0ba902b8");
-        let mut r = Reader::new(None).with_max_line(2 * CHUNK);
+        let mut r = Reader::new().with_max_line(2 * CHUNK);
         let bad = r
             .read_from(io::Cursor::new(format!("{TASK}\n{huge}\n{other}\n{huge}")))
             .map_or(9, |c| c.malformed);
@@ -509,17 +521,17 @@ mod tests {
     #[test]
     fn a_repeated_record_is_read_once_and_counted() {
         let error = r#"{"level":"ERROR","msg":"card declined","ts":"2026-01-01T00:00:00Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#;
-        let mut r = Reader::new(None);
+        let mut r = Reader::new();
         for _ in 0..2 {
             let _ = r.read_from(format!("{TASK}\n{error}\n").as_bytes());
         }
         let c = r.finish();
-        assert_eq!((c.tasks.len(), c.errors.len(), c.repeats), (1, 1, 2));
+        assert_eq!((c.tasks.len(), c.events.len(), c.repeats), (1, 1, 2));
     }
 
     #[test]
     fn a_cut_last_line_is_told_from_a_malformed_one() {
-        let mut r = Reader::new(None);
+        let mut r = Reader::new();
         let cut = r.read_from(format!("{TASK}\n{}", &TASK[..40]).as_bytes());
         assert_eq!(
             cut.ok(),
@@ -561,7 +573,7 @@ mod tests {
             "4bf92f3577b34da6a3ce929d0e0e4736",
             "0af7651916cd43dd8448eb211c80319c",
         );
-        let mut r = Reader::new(Some(0x0af7651916cd43dd8448eb211c80319c));
+        let mut r = Reader::for_trace(0x0af7651916cd43dd8448eb211c80319c);
         let bad = r
             .read_from(io::Cursor::new(format!("{TASK}\n{other}\n")))
             .map_or(9, |c| c.malformed);

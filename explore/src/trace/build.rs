@@ -4,17 +4,21 @@
 //! every list of children is already in start order. Within a trace, parents are found by span
 //! id; a task whose parent is absent becomes a root marked as an orphan, and parent cycles (only
 //! possible in corrupt input) are broken so that every task is shown exactly once. The walk is
-//! iterative, so a chain of a million tasks does not overflow the stack.
+//! iterative, so a chain of a million tasks does not overflow the stack. Each trace's times are
+//! then put on one clock ([`super::skew`]).
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use super::read::{Collected, ErrorEvent, FxBuild, Sym, Task};
+use super::records::{Attributes, Collected, Event, Task};
+use super::skew::{self, Skew};
+use super::strings::{FxBuild, Sym};
 
 /// Why a task is shown as a root although it has a parent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Orphan {
+#[non_exhaustive]
+pub enum Orphan {
     /// Its parent (in the same process) has no task record in the input.
     Parent(u64),
     /// Its parent lives in another process whose log is not in the input.
@@ -23,20 +27,79 @@ pub(crate) enum Orphan {
     Cycle(u64),
 }
 
-/// One task in a trace's pre-order walk.
+/// One task in a trace's pre-order walk. Indices are `u32` (a forest of four billion tasks
+/// would not fit in memory anyway): a node is 56 bytes, one per task read.
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
     /// Index into [`Forest::tasks`].
-    pub(crate) task: usize,
+    task: u32,
+    /// Index of its parent in the trace's walk; `u32::MAX` for none.
+    parent: u32,
     /// 0 for roots.
-    pub(crate) depth: usize,
+    depth: u32,
+    /// Its events: a range of [`Forest::events`], in time order.
+    events: (u32, u32),
     /// The last of its siblings.
     pub(crate) last: bool,
     /// The next node is its first child.
     pub(crate) has_children: bool,
+    /// The start was clamped to the parent's (same process).
+    pub(crate) clamped: bool,
+    /// An outgoing call whose callee has no task record in the input.
+    pub(crate) calls_unread: bool,
     pub(crate) orphan: Option<Orphan>,
-    /// Its error events: a range of [`Forest::errors`], in time order.
-    pub(crate) errors: Range<usize>,
+    /// Start and end on the trace's clock (µs since the epoch): the record's, moved by its
+    /// service's clock offset, the start clamped to its parent's start.
+    pub(crate) start_us: i64,
+    pub(crate) end_us: i64,
+}
+
+/// An index as stored in a [`Node`].
+fn ix(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+impl Node {
+    pub(crate) fn new(
+        task: usize,
+        depth: usize,
+        orphan: Option<Orphan>,
+        events: Range<usize>,
+    ) -> Node {
+        Node {
+            task: ix(task),
+            parent: u32::MAX,
+            depth: ix(depth),
+            events: (ix(events.start), ix(events.end)),
+            last: false,
+            has_children: false,
+            clamped: false,
+            calls_unread: false,
+            orphan,
+            start_us: 0,
+            end_us: 0,
+        }
+    }
+
+    /// Index into [`Forest::tasks`].
+    pub(crate) fn task(&self) -> usize {
+        self.task as usize
+    }
+
+    /// Index of its parent in the trace's walk.
+    pub(crate) fn parent(&self) -> Option<usize> {
+        (self.parent != u32::MAX).then_some(self.parent as usize)
+    }
+
+    /// 0 for roots.
+    pub(crate) fn depth(&self) -> usize {
+        self.depth as usize
+    }
+
+    /// Its events: a range of [`Forest::events`].
+    pub(crate) fn events(&self) -> Range<usize> {
+        self.events.0 as usize..self.events.1 as usize
+    }
 }
 
 /// One trace: its tasks as a pre-order walk of the tree, roots in start order.
@@ -49,16 +112,20 @@ pub(crate) struct Trace {
     /// Distinct services, sorted by name.
     pub(crate) services: Vec<Sym>,
     pub(crate) nodes: Vec<Node>,
-    /// Error events of this trace whose span has no task record (indices into
-    /// [`Forest::errors`]).
+    /// Events of this trace whose span has no task record (indices into [`Forest::events`]).
     pub(crate) unattached: Vec<usize>,
+    /// The clock offsets found and applied, one per adjusted service.
+    pub(crate) skews: Vec<Skew>,
 }
 
-/// Every trace of the input.
+/// Every trace of the input: what [`build`] makes of a [`Collected`]. Read it through
+/// [`Forest::traces`].
 #[derive(Debug, Default)]
-pub(crate) struct Forest {
+pub struct Forest {
     pub(crate) tasks: Vec<Task>,
-    pub(crate) errors: Vec<ErrorEvent>,
+    pub(crate) events: Vec<Event>,
+    /// Task attributes, sorted by (trace, span).
+    pub(crate) attributes: Vec<Attributes>,
     pub(crate) strings: Vec<Box<str>>,
     /// Traces in order of their first task's start.
     pub(crate) traces: Vec<Trace>,
@@ -71,25 +138,41 @@ impl Forest {
     pub(crate) fn str(&self, s: Sym) -> &str {
         self.strings.get(s.0 as usize).map_or("", |b| b)
     }
+
+    /// Task records seen more than once (same trace and span id, different lines), ignored
+    /// after the first.
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
+    }
 }
 
 /// Which traces to keep.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Keep {
+#[non_exhaustive]
+pub struct Keep {
     /// Only traces with at least one failed task.
-    pub(crate) failed_only: bool,
+    pub failed_only: bool,
+}
+
+impl Keep {
+    /// Every trace, or only those with a failed task.
+    pub fn failed_only(failed_only: bool) -> Keep {
+        Keep { failed_only }
+    }
 }
 
 /// Builds the forest from everything read.
-pub(crate) fn build(c: Collected, keep: Keep) -> Forest {
+pub fn build(c: Collected, keep: Keep) -> Forest {
     let Collected {
         mut tasks,
-        mut errors,
+        mut events,
+        mut attributes,
         strings,
         ..
     } = c;
     sort_tasks(&mut tasks);
-    errors.sort_by_key(|e| (e.trace, e.span, e.ts_us));
+    events.sort_by_key(|e| (e.trace, e.span, e.ts_us));
+    attributes.sort_by_key(|a| (a.trace, a.span));
 
     let mut traces = Vec::new();
     let mut duplicates = 0;
@@ -103,14 +186,15 @@ pub(crate) fn build(c: Collected, keep: Keep) -> Forest {
         if keep.failed_only && !tasks[run.clone()].iter().any(|t| t.failed) {
             continue;
         }
-        let (t, dups) = build_trace(&tasks, run, &errors, &strings, &mut scratch);
+        let (t, dups) = build_trace(&tasks, run, &events, &strings, &mut scratch);
         duplicates += dups;
         traces.push(t);
     }
     traces.sort_by_key(|t| (t.start_us, t.id));
     Forest {
         tasks,
-        errors,
+        events,
+        attributes,
         strings,
         traces,
         duplicates,
@@ -138,13 +222,16 @@ struct Scratch {
     child_start: Vec<usize>,
     children: Vec<usize>,
     visited: Vec<bool>,
+    /// Per member: its index in the walk; per walk index: its member.
+    node_of: Vec<usize>,
+    member_at: Vec<usize>,
     stack: Vec<(usize, usize, Option<Orphan>)>,
 }
 
 fn build_trace(
     tasks: &[Task],
     run: Range<usize>,
-    errors: &[ErrorEvent],
+    events: &[Event],
     strings: &[Box<str>],
     s: &mut Scratch,
 ) -> (Trace, u64) {
@@ -192,6 +279,9 @@ fn build_trace(
     // walk from the roots, then from whatever a cycle left unvisited
     s.visited.clear();
     s.visited.resize(n, false);
+    s.node_of.clear();
+    s.node_of.resize(n, 0);
+    s.member_at.clear();
     let mut nodes = Vec::with_capacity(n);
     let roots: Vec<(usize, Option<Orphan>)> = (0..n)
         .filter(|&i| s.parent_of[i].is_none())
@@ -208,39 +298,60 @@ fn build_trace(
         })
         .collect();
     for (root, orphan) in roots {
-        walk(root, orphan, tasks, errors, s, &mut nodes);
+        walk(root, orphan, tasks, events, s, &mut nodes);
     }
     for i in 0..n {
         if !s.visited[i] {
             let parent = tasks[s.members[i]].parent.unwrap_or(0);
-            walk(i, Some(Orphan::Cycle(parent)), tasks, errors, s, &mut nodes);
+            walk(i, Some(Orphan::Cycle(parent)), tasks, events, s, &mut nodes);
         }
     }
     mark_last_and_children(&mut nodes);
+    link_parents(&mut nodes, tasks, s);
+    let skews = skew::adjust(&mut nodes, tasks, strings);
 
-    let mut services: Vec<Sym> = nodes.iter().filter_map(|n| tasks[n.task].service).collect();
+    let mut services: Vec<Sym> = nodes
+        .iter()
+        .filter_map(|n| tasks[n.task()].service)
+        .collect();
     services.sort_unstable();
     services.dedup();
     services.sort_by(|a, b| strings.get(a.0 as usize).cmp(&strings.get(b.0 as usize)));
-    let trace_errors = range_of(errors, |e| e.trace.cmp(&id));
-    let unattached = trace_errors
-        .filter(|&e| !s.by_span.contains_key(&errors[e].span))
+    let trace_events = range_of(events, |e| e.trace.cmp(&id));
+    let unattached = trace_events
+        .filter(|&e| !s.by_span.contains_key(&events[e].span))
         .collect();
     let trace = Trace {
         id,
-        start_us: s.members.first().map_or(0, |&g| tasks[g].start_us()),
-        end_us: s
-            .members
-            .iter()
-            .map(|&g| tasks[g].end_us)
-            .max()
-            .unwrap_or(0),
+        start_us: nodes.iter().map(|n| n.start_us).min().unwrap_or(0),
+        end_us: nodes.iter().map(|n| n.end_us).max().unwrap_or(0),
         failed: s.members.iter().filter(|&&g| tasks[g].failed).count(),
         services,
         nodes,
         unattached,
+        skews,
     };
     (trace, dups)
+}
+
+/// Sets each node's parent (its index in the walk) and whether it is an outgoing call that no
+/// task of another process answers in the input.
+fn link_parents(nodes: &mut [Node], tasks: &[Task], s: &Scratch) {
+    for i in 0..nodes.len() {
+        let m = s.member_at[i];
+        if nodes[i].orphan.is_none() {
+            nodes[i].parent = s.parent_of[m].map_or(u32::MAX, |p| ix(s.node_of[p]));
+        }
+        let t = &tasks[nodes[i].task()];
+        if t.client {
+            let kids = &s.children[s.child_start[m]..s.child_start[m + 1]];
+            let answered = kids.iter().any(|&c| {
+                let k = &tasks[s.members[c]];
+                k.remote_parent || k.service != t.service
+            });
+            nodes[i].calls_unread = !answered;
+        }
+    }
 }
 
 /// Pre-order walk from `root`, skipping visited tasks.
@@ -248,7 +359,7 @@ fn walk(
     root: usize,
     orphan: Option<Orphan>,
     tasks: &[Task],
-    errors: &[ErrorEvent],
+    events: &[Event],
     s: &mut Scratch,
     nodes: &mut Vec<Node>,
 ) {
@@ -261,14 +372,17 @@ fn walk(
         s.visited[i] = true;
         let g = s.members[i];
         let t = &tasks[g];
-        nodes.push(Node {
-            task: g,
+        s.node_of[i] = nodes.len();
+        s.member_at.push(i);
+        let mut node = Node::new(
+            g,
             depth,
-            last: false,
-            has_children: false,
             orphan,
-            errors: range_of(errors, |e| (e.trace, e.span).cmp(&(t.trace, t.span))),
-        });
+            range_of(events, |e| (e.trace, e.span).cmp(&(t.trace, t.span))),
+        );
+        node.start_us = t.start_us();
+        node.end_us = t.end_us;
+        nodes.push(node);
         let kids = &s.children[s.child_start[i]..s.child_start[i + 1]];
         for &c in kids.iter().rev() {
             if !s.visited[c] {
@@ -289,8 +403,8 @@ fn range_of<T>(items: &[T], cmp: impl Fn(&T) -> std::cmp::Ordering) -> Range<usi
 fn mark_last_and_children(nodes: &mut [Node]) {
     let mut sibling_after = Vec::<bool>::new();
     for i in (0..nodes.len()).rev() {
-        let d = nodes[i].depth;
-        nodes[i].has_children = nodes.get(i + 1).is_some_and(|n| n.depth > d);
+        let d = nodes[i].depth();
+        nodes[i].has_children = nodes.get(i + 1).is_some_and(|n| n.depth() > d);
         sibling_after.truncate(d + 1);
         if sibling_after.len() <= d {
             sibling_after.resize(d + 1, false);
@@ -303,7 +417,7 @@ fn mark_last_and_children(nodes: &mut [Node]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::read::Reader;
+    use crate::trace::read::Reader;
 
     const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
@@ -315,7 +429,7 @@ mod tests {
     }
 
     fn forest(lines: &[String]) -> Forest {
-        let mut r = Reader::new(None);
+        let mut r = Reader::new();
         let _ = r.read_from(lines.join("\n").as_bytes());
         build(r.finish(), Keep::default())
     }
@@ -324,7 +438,7 @@ mod tests {
         f.traces[0]
             .nodes
             .iter()
-            .map(|n| (n.depth, f.str(f.tasks[n.task].name), n.last))
+            .map(|n| (n.depth(), f.str(f.tasks[n.task()].name), n.last))
             .collect()
     }
 
@@ -378,7 +492,7 @@ mod tests {
         let orphans: Vec<_> = f.traces[0]
             .nodes
             .iter()
-            .map(|n| (n.depth, n.orphan))
+            .map(|n| (n.depth(), n.orphan))
             .collect();
         assert_eq!(
             orphans,
@@ -424,21 +538,14 @@ mod tests {
             .collect();
         let f = forest(&lines);
         assert_eq!(f.traces[0].nodes.len(), 100_000);
-        assert_eq!(f.traces[0].nodes[99_999].depth, 99_999);
+        assert_eq!(f.traces[0].nodes[99_999].depth(), 99_999);
     }
 
     #[test]
     fn last_and_has_children_follow_the_depths() {
         let mut nodes: Vec<Node> = [0, 1, 2, 1, 0]
             .iter()
-            .map(|&depth| Node {
-                task: 0,
-                depth,
-                last: false,
-                has_children: false,
-                orphan: None,
-                errors: 0..0,
-            })
+            .map(|&depth| Node::new(0, depth, None, 0..0))
             .collect();
         mark_last_and_children(&mut nodes);
         let got: Vec<_> = nodes.iter().map(|n| (n.last, n.has_children)).collect();

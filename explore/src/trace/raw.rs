@@ -1,13 +1,18 @@
-//! The keys of a record that `taskwire tree` reads, deserialized as borrowed strings; every
-//! other key is skipped unparsed.
+//! The keys of a record that the trace reader reads, deserialized as borrowed strings; every
+//! other key is skipped unparsed; and the decoding of their values (ids, levels, own fields).
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 
-/// The keys of a record that `taskwire tree` reads; every other key is skipped unparsed.
+pub(crate) use crate::borrowed::Str;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use taskwire_core::schema::header;
+use tracing_core::Level;
+
+/// The keys of a record that the trace reader reads; every other key is skipped unparsed.
 #[derive(Deserialize)]
 pub(crate) struct Raw<'a> {
     #[serde(borrow)]
@@ -46,42 +51,15 @@ pub(crate) struct Raw<'a> {
     pub(crate) failure: Option<Str<'a>>,
     #[serde(borrow)]
     pub(crate) error: Option<ErrorField<'a>>,
+    /// `client` or `producer` marks an outgoing call.
+    #[serde(borrow, rename = "otel.kind")]
+    pub(crate) otel_kind: Option<Str<'a>>,
+    /// Written by HTTP client tasks (OpenTelemetry's semantic conventions): an outgoing call.
+    #[serde(rename = "url.full")]
+    pub(crate) url_full: Option<IgnoredAny>,
     /// `taskwire_core::schema::TICKET_FINGERPRINT`: the ticket the error was counted in.
     #[serde(borrow, rename = "ticket.fingerprint")]
     pub(crate) ticket: Option<Str<'a>>,
-}
-
-/// A JSON string, borrowed from the line unless it had escapes. (`Option<Cow<str>>` with
-/// `#[serde(borrow)]` would always copy.)
-pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
-
-impl std::ops::Deref for Str<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Str<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
 }
 
 /// An `error` field, as the JSON layer writes an `&dyn Error` (`{"message": …, "source": […]}`)
@@ -138,4 +116,68 @@ impl<'de: 'a, 'a> Deserialize<'de> for ErrorField<'a> {
         }
         d.deserialize_any(V)
     }
+}
+
+/// The record's own fields (without the header and, for a task record, the `task.*` keys), as
+/// a JSON object; `None` when there are none.
+pub(crate) fn own_fields(line: &[u8], task: bool) -> Option<Box<str>> {
+    const HEADER: [&str; 16] = [
+        header::TIMESTAMP,
+        header::LEVEL,
+        header::TARGET,
+        header::MESSAGE,
+        header::TRACE_ID,
+        header::SPAN_ID,
+        header::PARENT_SPAN_ID,
+        header::SPANS,
+        header::FILE,
+        header::LINE,
+        header::MODULE,
+        header::THREAD,
+        header::PID,
+        header::HOST,
+        header::SERVICE,
+        header::RELEASE,
+    ];
+    let mut map: Map<String, Value> = serde_json::from_slice(line).ok()?;
+    map.retain(|k, _| !(HEADER.contains(&k.as_str()) || (task && k.starts_with("task."))));
+    (!map.is_empty()).then(|| Value::Object(map).to_string().into_boxed_str())
+}
+
+/// `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`.
+pub(crate) fn parse_level(s: &str) -> Option<Level> {
+    Some(match s {
+        "ERROR" => Level::ERROR,
+        "WARN" => Level::WARN,
+        "INFO" => Level::INFO,
+        "DEBUG" => Level::DEBUG,
+        "TRACE" => Level::TRACE,
+        _ => return None,
+    })
+}
+
+/// 32 lowercase hex digits.
+pub(crate) fn parse_hex_u128(s: &str) -> Option<u128> {
+    (s.len() == 32 && s.bytes().all(is_lower_hex))
+        .then(|| u128::from_str_radix(s, 16).ok())
+        .flatten()
+}
+
+/// 16 lowercase hex digits.
+pub(crate) fn parse_hex_u64(s: &str) -> Option<u64> {
+    (s.len() == 16 && s.bytes().all(is_lower_hex))
+        .then(|| u64::from_str_radix(s, 16).ok())
+        .flatten()
+}
+
+fn is_lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+}
+
+/// The trace id of a parsed record.
+pub(crate) fn trace_of(record: &Map<String, Value>) -> Option<u128> {
+    record
+        .get(header::TRACE_ID)
+        .and_then(Value::as_str)
+        .and_then(parse_hex_u128)
 }
