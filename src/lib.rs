@@ -40,6 +40,7 @@
 //! |---|---|
 //! | `tickets` (default) | `taskwire::tickets` and `builder().tickets(..)`: tickets in SQLite |
 //! | `mongodb` | `taskwire::tickets::MongoDb`: the same tickets on a shared MongoDB deployment |
+//! | `webhook` | `taskwire::tickets::alerts::Alerts::webhook`: ticket alerts (new, regressed, over a rate) posted to webhooks, JSON or Slack's form (`docs/alerts.md`) |
 //! | `metrics` (default) | `taskwire::metrics` and `builder().metrics(..)`: span timings, event counts, snapshot; with `axum`, `tower::metrics::handler`; with `actix`, `actix::metrics::route`; with `otel`, `otel::OtelBuilder::with_metrics` |
 //! | `tokio` | `tasks::spawn` / `tasks::spawn_blocking`, carrying the current task into tokio tasks |
 //! | `tower` | `taskwire::tower`: tower middleware (axum, hyper, tonic) for request tasks and propagation |

@@ -113,11 +113,18 @@ fn show_has_tags_samples_and_the_tree_command() {
     );
     assert!(out.contains("count        3"), "{out}");
     assert!(out.contains("service      shop"), "{out}");
-    assert!(out.contains("ERROR 100% (3)"), "{out}");
-    assert!(
-        out.contains("release  1.0 100% (3)") && out.contains("shop 100% (3)"),
-        "{out}"
-    );
+    // Each tag key's values as bars of their share.
+    let tag = |key: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("  {key} ")) && l.contains('█'))
+            .unwrap_or_else(|| panic!("no {key} row in\n{out}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    let full = "█".repeat(20);
+    assert_eq!(tag("level"), ["level", "ERROR", &full, "100%", "(3)"]);
+    assert_eq!(tag("release"), ["release", "1.0", &full, "100%", "(3)"]);
+    assert_eq!(tag("service"), ["service", "shop", &full, "100%", "(3)"]);
     assert!(
         out.contains("message  payment for order 9 declined"),
         "{out}"

@@ -8,6 +8,7 @@
 //! | [`alloc`] | [`CountingAllocator`] to install with `#[global_allocator]`, and the scoped counters |
 //! | [`hostile`] | proptest strategies for hostile inputs: header bytes, strings that break writers, stored junk |
 //! | [`services`] | the services `scripts/test` starts (MongoDB, OpenTelemetry collector, chromedriver), read from the environment |
+//! | [`http_sink`] | [`HttpSink`]: a real HTTP server on 127.0.0.1 recording what is posted (webhook tests) |
 //! | [`process`] | a test binary re-running one of its tests in a child process |
 //! | [`temp`] | [`TempDir`], removed on drop |
 //!
@@ -25,6 +26,7 @@
 
 pub mod alloc;
 pub mod hostile;
+pub mod http_sink;
 pub mod json_line;
 pub mod process;
 pub mod services;
@@ -32,6 +34,7 @@ pub mod temp;
 pub mod writer;
 
 pub use alloc::CountingAllocator;
+pub use http_sink::HttpSink;
 pub use json_line::Record;
 pub use temp::TempDir;
 pub use writer::{Capture, Discard, Slow};

@@ -17,7 +17,8 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use taskwire_tickets::store::{
-    ListQuery, Mute, OccurrenceQuery, Sort, Status, TicketId, TicketReader, TicketTriage, Timestamp,
+    Level, ListQuery, Mute, OccurrenceQuery, Sort, Status, TicketId, TicketReader, TicketTriage,
+    Timestamp,
 };
 
 use crate::args::ColorWhen;
@@ -31,7 +32,10 @@ Examples:
   taskwire tickets --db tickets.db list                 open tickets (not muted or resolved), newest first
   taskwire tickets list --status all --sort count       every ticket, most frequent first
   taskwire tickets list --since 24h --json              seen in the last day, as JSON
-  taskwire tickets show 3                               ticket, tags, newest samples
+  taskwire tickets list --service checkout --level error timeout
+                                                        one service's errors whose title has `timeout`
+  taskwire tickets list --release 1.4.2                 seen from release 1.4.2
+  taskwire tickets show 3                               ticket, tag bars, newest samples, backtrace
   taskwire tickets resolve 3 --release 1.4.2
   taskwire tickets mute 3 --for 2h                      (or --count 100)
   taskwire tickets --db mongodb://db1:27017/app list    tickets kept in MongoDB
@@ -131,6 +135,22 @@ struct ListArgs {
     /// tickets are hidden until asked for.
     #[arg(long, value_enum, default_value_t = StatusFilter::Open)]
     status: StatusFilter,
+    /// Only tickets whose title contains this text (ASCII letters in any case); the same as
+    /// `--search`.
+    #[arg(value_name = "TEXT", conflicts_with = "search")]
+    text: Option<String>,
+    /// Only tickets whose title contains this text (ASCII letters in any case).
+    #[arg(long, value_name = "TEXT")]
+    search: Option<String>,
+    /// Only tickets of this service.
+    #[arg(long, value_name = "NAME")]
+    service: Option<String>,
+    /// Only tickets with an occurrence from this release.
+    #[arg(long, value_name = "RELEASE")]
+    release: Option<String>,
+    /// Only tickets of this level (error, warn, info, debug, trace; any case).
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    level: Option<Level>,
     /// Only tickets seen since: a duration ago (24h, 7d) or a date (2026-11-21, 2026-11-21T18:00:00Z, UTC).
     #[arg(long, value_name = "WHEN")]
     since: Option<String>,
@@ -143,6 +163,20 @@ struct ListArgs {
     /// The page, from 1.
     #[arg(long, default_value_t = 1)]
     page: u64,
+}
+
+/// `--level`: a level name in any case (`warning` for `warn`).
+fn parse_level(s: &str) -> Result<Level, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "error" => Ok(Level::ERROR),
+        "warn" | "warning" => Ok(Level::WARN),
+        "info" => Ok(Level::INFO),
+        "debug" => Ok(Level::DEBUG),
+        "trace" => Ok(Level::TRACE),
+        _ => Err(format!(
+            "`{s}` is not a level (error, warn, info, debug, trace)"
+        )),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -344,6 +378,18 @@ fn execute(
                 };
                 q = q.with_since(at);
             }
+            if let Some(text) = l.search.as_ref().or(l.text.as_ref()) {
+                q = q.with_search(text.as_str());
+            }
+            if let Some(service) = &l.service {
+                q = q.with_service(service.as_str());
+            }
+            if let Some(release) = &l.release {
+                q = q.with_release(release.as_str());
+            }
+            if let Some(level) = l.level {
+                q = q.with_level(level);
+            }
             let tickets = store.list(&q).map_err(|e| Failure(chain(&e)))?;
             let total = store.count(&q).map_err(|e| Failure(chain(&e)))?;
             if args.json {
@@ -379,7 +425,11 @@ fn execute(
                 ticket["tags"] = render::tags_json(&tags);
                 ticket["samples"] = samples
                     .iter()
-                    .map(render::occurrence_json)
+                    .map(|o| {
+                        let mut v = render::occurrence_json(o);
+                        v["backtrace"] = render::backtrace(o).into();
+                        v
+                    })
                     .collect::<Vec<_>>()
                     .into();
                 print_json(out, &ticket)

@@ -53,7 +53,7 @@ pub(crate) fn list(
             }
         );
     }
-    let rows: Vec<[String; 7]> = tickets
+    let rows: Vec<[String; 8]> = tickets
         .iter()
         .map(|t| {
             [
@@ -63,6 +63,7 @@ pub(crate) fn list(
                 relative(t.last_seen.as_micros(), now),
                 relative(t.first_seen.as_micros(), now),
                 t.seed.level.as_str().to_owned(),
+                cut(&clean(t.seed.service.as_deref().unwrap_or("-")), 24),
                 cut(&clean(title(t)), 80),
             ]
         })
@@ -74,6 +75,7 @@ pub(crate) fn list(
         "LAST SEEN",
         "FIRST SEEN",
         "LEVEL",
+        "SERVICE",
         "TITLE",
     ];
     let mut width = head.map(|h| h.chars().count());
@@ -82,12 +84,12 @@ pub(crate) fn list(
             *w = (*w).max(c.chars().count());
         }
     }
-    let right = [true, false, true, false, false, false, false];
-    let line = |out: &mut dyn Write, cells: [&str; 7]| -> io::Result<()> {
+    let right = [true, false, true, false, false, false, false, false];
+    let line = |out: &mut dyn Write, cells: [&str; 8]| -> io::Result<()> {
         let mut s = String::new();
         for (i, c) in cells.iter().enumerate() {
             let pad = width[i].saturating_sub(c.chars().count());
-            if i == 6 {
+            if i == 7 {
                 s.push_str(c);
             } else if right[i] {
                 s.push_str(&" ".repeat(pad));
@@ -170,40 +172,7 @@ pub(crate) fn show(
 
     if !tags.is_empty() {
         writeln!(out, "\nTags")?;
-        let key_width = tags
-            .iter()
-            .map(|t| clean(&t.key).chars().count())
-            .max()
-            .unwrap_or(0);
-        let mut i = 0;
-        while i < tags.len() {
-            let key = &tags[i].key;
-            let group: Vec<&TagCount> = tags[i..].iter().take_while(|t| &t.key == key).collect();
-            i += group.len();
-            let sum = group
-                .iter()
-                .fold(0u128, |s, t| s + u128::from(t.count))
-                .max(1);
-            let values: Vec<String> = group
-                .iter()
-                .take(5)
-                .map(|t| {
-                    format!(
-                        "{} {}% ({})",
-                        cut(&clean(&t.value), 40),
-                        u128::from(t.count) * 100 / sum,
-                        thousands(t.count)
-                    )
-                })
-                .collect();
-            let more = if group.len() > 5 {
-                format!(", … {} more", group.len() - 5)
-            } else {
-                String::new()
-            };
-            let key = clean(key);
-            writeln!(out, "  {key:<key_width$}  {}{more}", values.join(", "))?;
-        }
+        tag_bars(out, tags)?;
     }
 
     writeln!(
@@ -226,14 +195,31 @@ pub(crate) fn show(
             s.time
         )?;
         writeln!(out, "    message  {}", Clean(&s.message))?;
-        if s.fields != "{}" {
-            writeln!(out, "    fields   {}", Clean(s.fields.as_str()))?;
+        let bt = backtrace(o);
+        match serde_json::from_str::<Value>(s.fields.as_str()) {
+            // The backtrace has lines of its own below.
+            Ok(Value::Object(mut f)) if bt.is_some() && f.contains_key("backtrace") => {
+                f.remove("backtrace");
+                if !f.is_empty() {
+                    writeln!(out, "    fields   {}", Clean(&Value::Object(f).to_string()))?;
+                }
+            }
+            _ if s.fields != "{}" => {
+                writeln!(out, "    fields   {}", Clean(s.fields.as_str()))?;
+            }
+            _ => {}
         }
         if let Some(spans) = spans_text(s.spans.as_str()) {
             writeln!(out, "    spans    {}", Clean(&spans))?;
         }
         if let Some(errors) = errors_text(s.errors.as_str()) {
             writeln!(out, "    error    {}", Clean(&errors))?;
+        }
+        if let Some(bt) = bt {
+            writeln!(out, "    backtrace")?;
+            for frame in bt.lines().filter(|l| !l.trim().is_empty()) {
+                writeln!(out, "      {}", Clean(frame.trim_end()))?;
+            }
         }
         let mut origin = format!("host {} pid {} thread {}", s.host, s.pid, s.thread);
         if let Some(svc) = &s.service {
@@ -258,6 +244,83 @@ pub(crate) fn show(
         }
     }
     Ok(())
+}
+
+/// Bars this wide stand for a key's whole count.
+const BAR_WIDTH: u128 = 20;
+
+/// Each tag key with its five most frequent values as bars of their share:
+/// `release  1.4.2  ████████████████░░░░  80%  (1,204)`.
+fn tag_bars(out: &mut dyn Write, tags: &[TagCount]) -> io::Result<()> {
+    let key_width = tags
+        .iter()
+        .map(|t| clean(&t.key).chars().count())
+        .max()
+        .unwrap_or(0);
+    // One column for the bars, whatever the key.
+    let value_width = tags
+        .iter()
+        .map(|t| cut(&clean(&t.value), 40).chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut i = 0;
+    while i < tags.len() {
+        let key = &tags[i].key;
+        let group: Vec<&TagCount> = tags[i..].iter().take_while(|t| &t.key == key).collect();
+        i += group.len();
+        let sum = group
+            .iter()
+            .fold(0u128, |s, t| s + u128::from(t.count))
+            .max(1);
+        let shown: Vec<(String, &TagCount)> = group
+            .iter()
+            .take(5)
+            .map(|t| (cut(&clean(&t.value), 40), *t))
+            .collect();
+        let key = clean(key);
+        for (n, (value, t)) in shown.iter().enumerate() {
+            let share = u128::from(t.count) * 100 / sum;
+            // At least one block for a value that occurred at all.
+            let full = (u128::from(t.count) * BAR_WIDTH)
+                .div_ceil(sum)
+                .min(BAR_WIDTH) as usize;
+            let bar = format!(
+                "{}{}",
+                "█".repeat(full),
+                "░".repeat(BAR_WIDTH as usize - full)
+            );
+            let label = if n == 0 { &*key } else { "" };
+            writeln!(
+                out,
+                "  {label:<key_width$}  {value:<value_width$}  {bar}  {share:>3}%  ({})",
+                thousands(t.count)
+            )?;
+        }
+        if group.len() > 5 {
+            writeln!(
+                out,
+                "  {:<key_width$}  … {} more values",
+                "",
+                group.len() - 5
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The sample's backtrace, when it has one: a `backtrace` member of the stored sample, or a
+/// `backtrace` field of the event.
+pub(crate) fn backtrace(o: &Occurrence) -> Option<String> {
+    let text = |v: &Value| {
+        v.as_str()
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_owned)
+    };
+    if let Some(bt) = text(&occurrence_json(o)["backtrace"]) {
+        return Some(bt);
+    }
+    let fields: Value = serde_json::from_str(o.sample.fields.as_str()).ok()?;
+    text(&fields["backtrace"])
 }
 
 /// `request{http.route="/pay"} > charge{attempt=2}`.

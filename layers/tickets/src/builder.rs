@@ -10,6 +10,7 @@ use taskwire_core::span::{LayerCapture, Needs};
 use taskwire_core::Redactor;
 use tracing_core::Level;
 
+use crate::alerts::Alerts;
 use crate::fingerprint::FINGERPRINT_FIELD;
 use crate::layer::{budget, TicketsLayer};
 use crate::sample::{SampleContext, DEFAULT_MAX_FIELD_LEN};
@@ -43,6 +44,7 @@ pub struct TicketsBuilder {
     sample_cx: SampleContext,
     /// Whether [`TicketsBuilder::with_redactor`] was called.
     own_redactor: bool,
+    alerts: Option<Alerts>,
 }
 
 impl std::fmt::Debug for TicketsBuilder {
@@ -84,6 +86,7 @@ impl TicketsBuilder {
             },
             capture,
             own_redactor: false,
+            alerts: None,
             min_level: Level::WARN,
             grouping: Grouping::default(),
             tag_fields: Vec::new(),
@@ -99,7 +102,12 @@ impl TicketsBuilder {
     pub fn build(self) -> (TicketsLayer, TicketsGuard) {
         let max_tag_values = self.writer.max_tag_values;
         let budget = budget(self.writer.samples_per_ticket);
-        let shared = Arc::new(Shared::start(self.store, self.writer, self.max_groups));
+        let shared = Arc::new(Shared::start(
+            self.store,
+            self.writer,
+            self.max_groups,
+            self.alerts,
+        ));
         let group_names = std::iter::once(Arc::from(FINGERPRINT_FIELD))
             .chain(self.grouping.fields.iter().cloned())
             .collect();
@@ -118,6 +126,24 @@ impl TicketsBuilder {
             clock: EventClock::default(),
         };
         (layer, TicketsGuard { shared })
+    }
+
+    /// Notifies `alerts`' webhooks and callbacks when a ticket is created, regresses or
+    /// crosses a rate (see [`crate::alerts`]). Delivery runs on a thread of its own, started
+    /// by [`TicketsBuilder::build`] and stopped by the guard.
+    ///
+    /// ```
+    /// # #[cfg(feature = "webhook")] {
+    /// use taskwire_tickets::alerts::Alerts;
+    /// let (layer, _guard) = taskwire_tickets::layer(taskwire_tickets::Sqlite::open_in_memory()?)
+    ///     .with_alerts(Alerts::webhook("http://127.0.0.1:9000/alerts")?.slack())
+    ///     .build();
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_alerts(mut self, alerts: Alerts) -> Self {
+        self.alerts = Some(alerts);
+        self
     }
 
     /// Makes tickets of events at `level` or more severe. Default `WARN`.

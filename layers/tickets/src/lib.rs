@@ -62,7 +62,14 @@
 //! | feature | default | enables |
 //! |---|---|---|
 //! | `sqlite` | yes | [`Sqlite`]: the store in a SQLite file, through rusqlite with SQLite compiled in |
+//! | `webhook` | no | [`alerts::Alerts::webhook`]: alerts posted to a webhook (JSON or Slack's form) with reqwest's blocking client |
 //! | `mongodb` | no | `MongoDb`: the store in a MongoDB deployment (official driver, its own single-threaded runtime; heavy, so not a default). See `docs/tickets.md`, section MongoDB |
+//!
+//! # Alerts
+//!
+//! [`TicketsBuilder::with_alerts`] notifies a webhook (feature `webhook`) and callbacks when a
+//! ticket is created, regresses, or crosses a rate, from the writer's thread and a delivery
+//! thread of its own (see [`alerts`]).
 //!
 //! # Composing
 //!
@@ -71,6 +78,7 @@
 //! `Option<L>`, boxed, and behind per-layer filters.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 mod builder;
 pub mod conformance;
 mod fingerprint;

@@ -1,10 +1,11 @@
 //! A batch cut off half-way (its tickets written, or its samples, or everything but the reply)
 //! and written again counts once: the MongoDB store recognises the retried batch and reuses its
-//! token, ids and decisions. The failure is injected at each stage.
+//! token, ids and decisions, and reports the tickets the batch created. The failure is
+//! injected at each stage.
 
 use taskwire_tickets::store::mongodb::FailAfter;
 use taskwire_tickets::store::{
-    Batch, GroupUpdate, Level, OccurrenceQuery, Sample, TagCount, TicketReader, TicketSeed,
+    Batch, Change, GroupUpdate, Level, OccurrenceQuery, Sample, TagCount, TicketReader, TicketSeed,
     TicketWriter, Timestamp,
 };
 use taskwire_tickets::MongoDb;
@@ -76,7 +77,20 @@ fn a_batch_failed_at_any_stage_and_retried_counts_once() {
         let b = batch(&["a", "b", "c"], 10);
         store.inject_failure_after(stage);
         assert!(store.write(&b).is_err(), "stage {stage:?}");
-        store.write(&b).unwrap();
+        // The retry reports what the batch did, the failed attempt's part included: `c` is
+        // new (once), `a` and `b` are not.
+        let changes: Vec<_> = store
+            .write(&b)
+            .unwrap()
+            .tickets()
+            .iter()
+            .map(|w| w.change)
+            .collect();
+        assert_eq!(
+            changes,
+            [None, None, Some(Change::Created)],
+            "stage {stage:?}"
+        );
         // And once more after that, as usual.
         store.write(&batch(&["a"], 20)).unwrap();
 

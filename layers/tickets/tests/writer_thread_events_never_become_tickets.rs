@@ -2,7 +2,7 @@
 //! ignored, so they never loop back into tickets. This needs the global default subscriber
 //! (the writer thread has no scoped one), so it has its own test binary.
 
-use taskwire_tickets::store::{Batch, ListQuery, WriteError};
+use taskwire_tickets::store::{Batch, ListQuery, WriteError, Written};
 use taskwire_tickets::{Sqlite, TicketReader, TicketWriter};
 use tracing_subscriber::prelude::*;
 
@@ -11,7 +11,7 @@ use tracing_subscriber::prelude::*;
 struct Chatty(Sqlite);
 
 impl TicketWriter for Chatty {
-    fn write(&mut self, batch: &Batch) -> Result<(), WriteError> {
+    fn write(&mut self, batch: &Batch) -> Result<Written, WriteError> {
         tracing::error!(groups = batch.groups.len(), "driver: slow write");
         self.0.write(batch)
     }

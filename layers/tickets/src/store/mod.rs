@@ -50,6 +50,7 @@ mod query;
 mod roles;
 mod ticket;
 mod timestamp;
+mod written;
 
 pub use batch::{Batch, GroupUpdate, TagCount, TicketSeed};
 pub use error::{ErrorKind, OpenError, QueryError, UpdateError, WriteError};
@@ -62,6 +63,7 @@ pub use roles::{Store, TicketReader, TicketTriage, TicketWriter};
 pub use ticket::{Mute, Status, Ticket, TicketId};
 pub use timestamp::Timestamp;
 pub use tracing_core::Level;
+pub use written::{Change, Written, WrittenTicket};
 
 /// The tag value under which values beyond a key's cap are counted.
 pub const OTHER_TAG_VALUE: &str = "(other)";

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::{
     Batch, ErrorKind, HourCount, ListQuery, Mute, Occurrence, OccurrenceQuery, QueryError,
-    TagCount, Ticket, TicketId, Timestamp, UpdateError, WriteError,
+    TagCount, Ticket, TicketId, Timestamp, UpdateError, WriteError, Written,
 };
 
 /// The write side: what the layer's writer thread does with a store.
@@ -32,7 +32,11 @@ pub trait TicketWriter: Send {
     /// A store without multi-document transactions (MongoDB) may have applied part of a batch
     /// when it reports an error; writing the identical batch again then completes it exactly
     /// once. The layer's writer always retries a failed batch unchanged.
-    fn write(&mut self, batch: &Batch) -> Result<(), WriteError>;
+    ///
+    /// On success it says what happened to each group's ticket ([`Written`]): created,
+    /// regressed, unmuted, its status. The layer raises its alerts from that; a store that
+    /// returns [`Written::unknown`] raises none.
+    fn write(&mut self, batch: &Batch) -> Result<Written, WriteError>;
 
     /// Where the layer's writer spools what a final flush could not write: the path every
     /// spool file of this store starts with (each file adds `-` and 16 hex digits). The next
@@ -218,7 +222,7 @@ forward!(TicketWriter for Box<T>, &mut T;
         fn pending_key(batch: &Batch) -> Option<u64>;
     }
     &mut self {
-        fn write(batch: &Batch) -> Result<(), WriteError>;
+        fn write(batch: &Batch) -> Result<Written, WriteError>;
         fn write_once(batch: &Batch, key: u64) -> Result<bool, WriteError>;
     }
 );

@@ -1,6 +1,6 @@
 //! The status rules every store applies when occurrences arrive (shared, so backends agree).
 
-use super::{GroupUpdate, Mute, Status, Ticket, Timestamp};
+use super::{Change, GroupUpdate, Mute, Status, Ticket, Timestamp};
 
 /// The status part of a stored ticket.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,9 +27,10 @@ impl State {
     }
 
     /// Adds `update`'s occurrences: counts, and the regression and mute rules of
-    /// [`crate::store`].
-    pub(crate) fn apply(&mut self, update: &GroupUpdate) {
+    /// [`crate::store`]. Returns the status change it made, if any.
+    pub(crate) fn apply(&mut self, update: &GroupUpdate) -> Option<Change> {
         let new_count = self.count.saturating_add(update.count);
+        let mut change = None;
         match self.status {
             Status::Resolved => {
                 let newer = self.resolved_at.is_none_or(|r| update.last_seen > r);
@@ -40,6 +41,7 @@ impl State {
                 if newer && other_release && update.count > 0 {
                     self.status = Status::Open;
                     self.regressed_at = Some(self.first_after_resolution(update));
+                    change = Some(Change::Regressed);
                 }
             }
             Status::Muted => {
@@ -49,11 +51,13 @@ impl State {
                     self.status = Status::Open;
                     self.mute_until = None;
                     self.mute_until_count = None;
+                    change = Some(Change::Unmuted);
                 }
             }
             Status::Open => {}
         }
         self.count = new_count;
+        change
     }
 
     /// The earliest known occurrence after the resolution.
@@ -115,9 +119,12 @@ mod tests {
         let mut s = state(Status::Resolved);
         s.resolved_at = Some(Timestamp::from_micros(100));
         s.resolved_in_release = Some("1.0".into());
-        s.apply(&update(1, 200, Some("1.0")));
+        assert_eq!(s.apply(&update(1, 200, Some("1.0"))), None);
         assert_eq!(s.status, Status::Resolved);
-        s.apply(&update(1, 300, Some("1.1")));
+        assert_eq!(
+            s.apply(&update(1, 300, Some("1.1"))),
+            Some(Change::Regressed)
+        );
         assert_eq!(s.status, Status::Open);
         assert_eq!(s.regressed_at, Some(Timestamp::from_micros(300)));
         assert_eq!(s.count, 12);
@@ -137,9 +144,9 @@ mod tests {
         let mut s = state(Status::Muted);
         s.mute_until_count = Some(13);
         assert_eq!(s.mute(), Some(Mute::Count(3)));
-        s.apply(&update(3, 1, None));
+        assert_eq!(s.apply(&update(3, 1, None)), None);
         assert_eq!(s.status, Status::Muted);
-        s.apply(&update(1, 2, None));
+        assert_eq!(s.apply(&update(1, 2, None)), Some(Change::Unmuted));
         assert_eq!(s.status, Status::Open);
         assert_eq!(s.regressed_at, None);
     }

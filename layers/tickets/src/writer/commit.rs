@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::Writer;
-use crate::store::{Batch, ErrorKind, GroupUpdate, TagCount, Timestamp, WriteError};
+use crate::store::{Batch, ErrorKind, GroupUpdate, TagCount, Timestamp, WriteError, Written};
 use taskwire_core::schema::LEVELS;
 
 impl Writer {
@@ -100,7 +100,10 @@ impl Writer {
             }
         }
         match result {
-            Ok(()) => {
+            Ok(written) => {
+                if let Some(alerts) = &mut self.alerts {
+                    alerts.raise(&batch, &written);
+                }
                 let events: u64 = batch.groups.iter().map(|g| g.count).sum();
                 let samples: usize = batch.groups.iter().map(|g| g.samples.len()).sum();
                 self.stats
@@ -123,7 +126,7 @@ impl Writer {
         }
     }
 
-    fn write_retrying(&mut self, batch: &Batch) -> Result<(), WriteError> {
+    fn write_retrying(&mut self, batch: &Batch) -> Result<Written, WriteError> {
         let start = Instant::now();
         let until = self.deadline;
         let mut backoff = Duration::from_millis(10);

@@ -23,6 +23,12 @@ pub(crate) struct StatsInner {
     pub(super) disk_full: AtomicU64,
     pub(super) events_spooled: AtomicU64,
     pub(super) events_replayed: AtomicU64,
+    pub(crate) alerts_raised: AtomicU64,
+    pub(crate) alerts_dropped: AtomicU64,
+    pub(crate) alerts_limited: AtomicU64,
+    pub(crate) alerts_delivered: AtomicU64,
+    pub(crate) alert_failures: AtomicU64,
+    pub(crate) alert_retries: AtomicU64,
 }
 
 /// A handle on the layer's counters (cheap to clone).
@@ -87,6 +93,32 @@ impl Stats {
     /// store.
     pub fn events_replayed(&self) -> u64 {
         self.inner.events_replayed.load(Ordering::Relaxed)
+    }
+    /// Alerts raised and queued for delivery ([`crate::alerts`]).
+    pub fn alerts_raised(&self) -> u64 {
+        self.inner.alerts_raised.load(Ordering::Relaxed)
+    }
+    /// Alerts dropped because the delivery queue was full.
+    pub fn alerts_dropped(&self) -> u64 {
+        self.inner.alerts_dropped.load(Ordering::Relaxed)
+    }
+    /// Alerts held back by the per-ticket interval
+    /// ([`Alerts::with_min_interval`](crate::alerts::Alerts::with_min_interval)).
+    pub fn alerts_limited(&self) -> u64 {
+        self.inner.alerts_limited.load(Ordering::Relaxed)
+    }
+    /// Deliveries done: one per alert and callback or webhook that took it.
+    pub fn alerts_delivered(&self) -> u64 {
+        self.inner.alerts_delivered.load(Ordering::Relaxed)
+    }
+    /// Deliveries given up: a webhook that failed every retry (or answered a 4xx), a callback
+    /// that panicked.
+    pub fn alert_failures(&self) -> u64 {
+        self.inner.alert_failures.load(Ordering::Relaxed)
+    }
+    /// Webhook posts retried.
+    pub fn alert_retries(&self) -> u64 {
+        self.inner.alert_retries.load(Ordering::Relaxed)
     }
 }
 

@@ -43,6 +43,7 @@ mod shutdown;
 pub(crate) use guard::StatsInner;
 pub use guard::{FlushError, Stats, TicketsGuard};
 
+use crate::alerts::{Alerts, Delivery, Origin, Raiser};
 use crate::groups::{Group, Registry};
 use crate::store::{Batch, ErrorKind, Sample, TagCount, TicketWriter};
 
@@ -89,6 +90,9 @@ pub(crate) struct Shared {
     /// Set when a shutdown is requested, so a write retrying a busy store gives way to the
     /// final flush (whose deadline is already running).
     stopping: Arc<AtomicBool>,
+    /// The alerts' delivery thread, stopped after the writer.
+    delivery: Mutex<Option<Delivery>>,
+    shutdown_timeout: Duration,
 }
 
 impl fmt::Debug for Shared {
@@ -106,10 +110,22 @@ impl Shared {
         store: Box<dyn TicketWriter>,
         cfg: WriterConfig,
         max_groups: usize,
+        alerts: Option<Alerts>,
     ) -> Shared {
         let groups = Arc::new(Registry::new(max_groups.max(1)));
         let stats = Arc::<StatsInner>::default();
         let stopping = Arc::<AtomicBool>::default();
+        let origin = Origin {
+            service: cfg.service.clone(),
+            release: cfg.release.clone(),
+            host: cfg.host.clone(),
+        };
+        let shutdown_timeout = cfg.shutdown_timeout;
+        let (raiser, delivery) =
+            match alerts.and_then(|a| crate::alerts::start(a, stats.clone(), origin)) {
+                Some((r, d)) => (Some(r), Some(d)),
+                None => (None, None),
+            };
         let (tx, rx) = bounded(cfg.queue_capacity.max(1));
         let writer = Writer {
             groups: groups.clone(),
@@ -125,6 +141,7 @@ impl Shared {
             stopping: stopping.clone(),
             spool: None,
             replay_pending: false,
+            alerts: raiser,
         };
         let spawned = std::thread::Builder::new()
             .name("taskwire-tickets".into())
@@ -147,6 +164,8 @@ impl Shared {
             thread: Mutex::new(thread),
             stopped: AtomicBool::new(false),
             stopping,
+            delivery: Mutex::new(delivery),
+            shutdown_timeout,
         }
     }
 
@@ -207,12 +226,22 @@ impl Shared {
     }
 
     /// Flushes, stops the writer and waits for it.
+    /// Then delivers the alerts still queued (the writer's last commit may raise some),
+    /// retrying until the shutdown timeout, and stops the alerts thread.
     pub(crate) fn shutdown(&self) -> Result<(), FlushError> {
+        let delivery = self.delivery.lock().ok().and_then(|mut d| d.take());
+        if let Some(d) = &delivery {
+            let _ = d.deadline.set(Instant::now() + self.shutdown_timeout);
+        }
         let r = self.request(true);
         self.stopped.store(true, Ordering::Relaxed);
         let handle = self.thread.lock().ok().and_then(|mut t| t.take());
         if let Some(h) = handle {
             let _ = h.join();
+        }
+        // The writer is gone with its end of the alerts queue: the thread ends once it is empty.
+        if let Some(d) = delivery {
+            let _ = d.thread.join();
         }
         r
     }
@@ -250,6 +279,8 @@ struct Writer {
     spool: Option<std::path::PathBuf>,
     /// Spool files are left that a replay could not write yet.
     replay_pending: bool,
+    /// Raises the alerts of each committed write.
+    alerts: Option<Raiser>,
 }
 
 impl Writer {

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use mongodb::bson::doc;
 
-use crate::store::{Batch, TicketWriter, Timestamp, WriteError};
+use crate::store::{
+    Batch, Change, Status, TicketId, TicketWriter, Timestamp, WriteError, Written, WrittenTicket,
+};
 
 use super::cache::Cache;
 use super::documents::date;
@@ -23,6 +25,10 @@ pub(super) struct Plan {
     pub(super) first: Vec<Option<bool>>,
     /// Per group: ids for its samples (one per sample, allocated once).
     pub(super) sample_ids: Vec<Vec<i64>>,
+    /// Per group: its ticket's status once written, and the change this batch made to it
+    /// (kept across retries: a retry finds the work of an earlier attempt done).
+    pub(super) status: Vec<Option<Status>>,
+    pub(super) changes: Vec<Option<Change>>,
 }
 
 impl Plan {
@@ -33,6 +39,8 @@ impl Plan {
             ids: vec![None; n],
             first: vec![None; n],
             sample_ids: vec![Vec::new(); n],
+            status: vec![None; n],
+            changes: vec![None; n],
         }
     }
 }
@@ -51,7 +59,7 @@ impl MongoDb {
         &mut self,
         batch: &Batch,
         token: Option<i64>,
-    ) -> Result<(), WriteError> {
+    ) -> Result<Written, WriteError> {
         let mut plan = match self.retry.take() {
             Some((b, p)) if b == *batch && token.is_none_or(|t| t == p.token) => p,
             _ => {
@@ -68,7 +76,10 @@ impl MongoDb {
                 "the store is closed".into(),
             ))),
         };
-        result.map_err(|e| {
+        if result.is_ok() {
+            return Ok(written(&plan));
+        }
+        result.map(|()| Written::unknown()).map_err(|e| {
             self.retry = Some((batch.clone(), plan));
             if let Some(i) = self.inner.as_mut() {
                 // What is cached may be what failed (a deleted ticket, a stale tag index).
@@ -79,10 +90,26 @@ impl MongoDb {
     }
 }
 
+/// What the batch of `plan` did, when every ticket of it is known.
+fn written(plan: &Plan) -> Written {
+    let mut tickets = Vec::with_capacity(plan.ids.len());
+    for ((id, status), change) in plan.ids.iter().zip(&plan.status).zip(&plan.changes) {
+        match (id, status) {
+            (Some(id), Some(status)) => tickets.push(WrittenTicket {
+                id: TicketId(*id),
+                status: *status,
+                change: *change,
+            }),
+            _ => return Written::unknown(),
+        }
+    }
+    Written::new(tickets)
+}
+
 impl TicketWriter for MongoDb {
-    fn write(&mut self, batch: &Batch) -> Result<(), WriteError> {
+    fn write(&mut self, batch: &Batch) -> Result<Written, WriteError> {
         if batch.groups.is_empty() {
-            return Ok(());
+            return Ok(Written::unknown());
         }
         self.write_planned(batch, None)
     }

@@ -4,7 +4,7 @@
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::ReturnDocument;
 
-use crate::store::{Batch, GroupUpdate, Status};
+use crate::store::{Batch, Change, GroupUpdate, Status};
 
 use super::cache::Known;
 use super::documents::{
@@ -188,6 +188,12 @@ impl Inner {
         for (o, i) in outcomes.into_iter().zip(owner) {
             let g = &batch.groups[i];
             let id = plan.ids[i].unwrap_or_default();
+            if o != Outcome::Conflict {
+                plan.status[i] = Some(Status::Open);
+            }
+            if o == Outcome::Upserted {
+                plan.changes[i] = Some(Change::Created);
+            }
             match o {
                 Outcome::Upserted => self.cache.put_ticket(
                     &g.fingerprint,
@@ -244,6 +250,8 @@ impl Inner {
                 match self.tickets.update_one(q, u).upsert(true).await {
                     Ok(_) => {
                         self.cache.tickets.remove(&g.fingerprint);
+                        plan.status[i] = Some(Status::Open);
+                        plan.changes[i] = Some(Change::Created);
                         return Ok(());
                     }
                     Err(e) if is_duplicate(&e) => continue,
@@ -259,6 +267,8 @@ impl Inner {
             plan.ids[i] = Some(id);
             let titled = d.get_str("title").is_ok_and(|t| !t.is_empty());
             if has_token(&d, token) {
+                // An earlier attempt of this batch wrote it: its change is in the plan already.
+                plan.status[i] = Some(state_of(&d).status);
                 self.cache.put_ticket(
                     &g.fingerprint,
                     Known {
@@ -272,7 +282,7 @@ impl Inner {
             }
             let rev = i64_of(&d, "rev").unwrap_or(0);
             let mut state = state_of(&d);
-            state.apply(g);
+            let change = state.apply(g);
             let mut set = doc! {"status": state.status.as_str()};
             let mut unset = Document::new();
             put_time(&mut set, &mut unset, "regressed_at", state.regressed_at);
@@ -301,6 +311,8 @@ impl Inner {
                 .update_one(doc! {"_id": id, "rev": rev, "ops": {"$ne": token}}, u)
                 .await?;
             if r.matched_count == 1 {
+                plan.status[i] = Some(state.status);
+                plan.changes[i] = change;
                 self.cache.put_ticket(
                     &g.fingerprint,
                     Known {

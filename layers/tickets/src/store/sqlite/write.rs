@@ -7,22 +7,30 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::rows::state_at;
 use super::{kind_of, Sqlite};
-use crate::store::{hour_of, Batch, Level, TicketWriter, Timestamp, WriteError, OTHER_TAG_VALUE};
+use crate::store::{
+    hour_of, Batch, Change, Level, Status, TicketId, TicketWriter, Timestamp, WriteError, Written,
+    WrittenTicket, OTHER_TAG_VALUE,
+};
 
 impl Sqlite {
     /// One batch in one transaction. With `once`, the batch is applied only when its key is
     /// not recorded in `meta` yet, and the key is recorded in the same transaction (the spool's
-    /// exactly-once replay); `false` when it was recorded already.
-    pub(super) fn write_tx(&mut self, batch: &Batch, once: Option<u64>) -> rusqlite::Result<bool> {
+    /// exactly-once replay); `None` when it was recorded already.
+    pub(super) fn write_tx(
+        &mut self,
+        batch: &Batch,
+        once: Option<u64>,
+    ) -> rusqlite::Result<Option<Written>> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let sql = &self.sql;
         if let Some(key) = once {
             if !spool_mark(&tx, &sql.prefix, key)? {
-                return Ok(false);
+                return Ok(None);
             }
         }
+        let mut written = Vec::with_capacity(batch.groups.len());
         for g in &batch.groups {
             let existing = tx
                 .prepare_cached(&sql.select_state)?
@@ -51,10 +59,21 @@ impl Sqlite {
                         g.last_seen.as_micros(),
                         to_i64(g.count),
                     ])?;
-                    (tx.last_insert_rowid(), false, 0)
+                    let id = tx.last_insert_rowid();
+                    written.push(WrittenTicket {
+                        id: TicketId(id),
+                        status: Status::Open,
+                        change: Some(Change::Created),
+                    });
+                    (id, false, 0)
                 }
                 Some((id, mut state, has_first, stored)) => {
-                    state.apply(g);
+                    let change = state.apply(g);
+                    written.push(WrittenTicket {
+                        id: TicketId(id),
+                        status: state.status,
+                        change,
+                    });
                     tx.prepare_cached(&sql.update_ticket)?.execute(params![
                         id,
                         to_i64(state.count),
@@ -151,7 +170,7 @@ impl Sqlite {
             }
         }
         tx.commit()?;
-        Ok(true)
+        Ok(Some(Written::new(written)))
     }
 }
 
@@ -190,11 +209,13 @@ pub(super) fn to_i64(v: u64) -> i64 {
 }
 
 impl TicketWriter for Sqlite {
-    fn write(&mut self, batch: &Batch) -> Result<(), WriteError> {
+    fn write(&mut self, batch: &Batch) -> Result<Written, WriteError> {
         if batch.groups.is_empty() {
-            return Ok(());
+            return Ok(Written::default());
         }
-        self.write_tx(batch, None).map(drop).map_err(write_error)
+        self.write_tx(batch, None)
+            .map(Option::unwrap_or_default)
+            .map_err(write_error)
     }
 
     /// `{file}-{prefix}spool`, beside the database file (none in memory).
@@ -206,6 +227,8 @@ impl TicketWriter for Sqlite {
     }
 
     fn write_once(&mut self, batch: &Batch, key: u64) -> Result<bool, WriteError> {
-        self.write_tx(batch, Some(key)).map_err(write_error)
+        self.write_tx(batch, Some(key))
+            .map(|w| w.is_some())
+            .map_err(write_error)
     }
 }
