@@ -17,7 +17,8 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, BenchmarkGroup, Criterion};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use taskwire_core::propagation::TraceParent;
@@ -71,38 +72,20 @@ fn bench_lifecycle(c: &mut Criterion) {
     });
     // Export on. The layer (and its export thread) is built once per row, outside the
     // measured closure, and its counts are printed after the row.
-    let (otel, guard) = taskwire_otel::layer()
-        .with_span_exporter(NoopExporter)
-        .build()
-        .expect("taskwire-otel starts");
-    let d = tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(taskwire_tasks::layer())
-            .with(otel),
+    bench_tasks_otel(
+        &mut g,
+        "taskwire_tasks_otel_export",
+        taskwire_otel::layer().with_span_exporter(NoopExporter),
     );
-    g.bench_function("taskwire_tasks_otel_export", |b| {
-        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
-    });
-    drop(d);
-    report("taskwire_tasks_otel_export", guard.shutdown());
 
     // The same two, exporting OTLP/HTTP protobuf for real (opentelemetry-otlp, blocking
     // reqwest client) to a local endpoint that reads each request and answers 200.
     let sink = otlp_sink();
-    let (otel, guard) = taskwire_otel::layer()
-        .with_endpoint(&sink)
-        .build()
-        .expect("taskwire-otel starts");
-    let d = tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(taskwire_tasks::layer())
-            .with(otel),
+    bench_tasks_otel(
+        &mut g,
+        "taskwire_tasks_otel_otlp",
+        taskwire_otel::layer().with_endpoint(&sink),
     );
-    g.bench_function("taskwire_tasks_otel_otlp", |b| {
-        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
-    });
-    drop(d);
-    report("taskwire_tasks_otel_otlp", guard.shutdown());
 
     use opentelemetry_otlp::WithExportConfig;
     let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -124,6 +107,26 @@ fn bench_lifecycle(c: &mut Criterion) {
     drop(d);
     let _ = provider.shutdown();
     g.finish();
+}
+
+/// Benchmarks the lifecycle under the tasks layer and the otel layer `builder` builds, then
+/// prints the export counts of the row.
+fn bench_tasks_otel(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    builder: taskwire_otel::OtelBuilder,
+) {
+    let (otel, guard) = builder.build().expect("taskwire-otel starts");
+    let d = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(taskwire_tasks::layer())
+            .with(otel),
+    );
+    g.bench_function(name, |b| {
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    drop(d);
+    report(name, guard.shutdown());
 }
 
 /// Prints what the export thread did during a benchmark: spans dropped because it fell

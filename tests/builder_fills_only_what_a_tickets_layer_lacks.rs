@@ -47,14 +47,14 @@ fn the_layers_own_service_and_release_win() {
             .with_service("x")
             .with_release("1")
     });
-    assert_eq!(ticket.service.as_deref(), Some("x"));
+    assert_eq!(ticket.seed.service.as_deref(), Some("x"));
     assert_eq!(release.as_deref(), Some("1"));
 }
 
 #[test]
 fn the_builder_fills_in_what_the_layer_lacks() {
     let (ticket, fields, release) = one_ticket(taskwire::tickets::layer);
-    assert_eq!(ticket.service.as_deref(), Some("y"));
+    assert_eq!(ticket.seed.service.as_deref(), Some("y"));
     assert_eq!(release.as_deref(), Some("2"));
     assert!(fields.contains("4111"), "{fields}");
     assert!(

@@ -28,7 +28,7 @@ fn tickets_db_creates_missing_folders_and_stores_tickets() {
         .list(&ListQuery::default())
         .expect("list");
     assert_eq!(tickets.len(), 1);
-    assert_eq!(tickets[0].service.as_deref(), Some("svc"));
+    assert_eq!(tickets[0].seed.service.as_deref(), Some("svc"));
 }
 
 #[test]

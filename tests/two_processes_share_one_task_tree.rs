@@ -345,6 +345,23 @@ fn line(depth: usize, service: &str, name: &str, mark: char) -> TreeLine {
     (depth, service.to_owned(), name.to_owned(), mark)
 }
 
+/// The tree of one checkout, back's tasks nested under front's client task, with the tasks'
+/// outcome marks in this order.
+fn checkout_tree(marks: [char; 5]) -> Vec<TreeLine> {
+    let tasks = [
+        (0, "front", "GET /checkout/{order}"),
+        (1, "front", "price_cart"),
+        (1, "front", "GET"),
+        (2, "back", "GET /charge/{order}"),
+        (3, "back", "write_ledger"),
+    ];
+    tasks
+        .into_iter()
+        .zip(marks)
+        .map(|((depth, service, name), mark)| line(depth, service, name, mark))
+        .collect()
+}
+
 #[test]
 fn two_processes_share_one_task_tree() {
     let started = Instant::now();
@@ -478,13 +495,7 @@ fn two_processes_share_one_task_tree() {
     );
     assert_eq!(
         tree,
-        [
-            line(0, "front", "GET /checkout/{order}", '✗'),
-            line(1, "front", "price_cart", '✓'),
-            line(1, "front", "GET", '✗'),
-            line(2, "back", "GET /charge/{order}", '✗'),
-            line(3, "back", "write_ledger", '✗'),
-        ],
+        checkout_tree(['✗', '✓', '✗', '✗', '✗']),
         "the failing trace, back nested under front's client task:\n{out}"
     );
     for message in ["payment service failed", "charge failed"] {
@@ -496,17 +507,7 @@ fn two_processes_share_one_task_tree() {
 
     let paid_trace = paid.front["trace_id"].as_str().expect("trace id");
     let (_, tree) = tree_of(&out, paid_trace);
-    assert_eq!(
-        tree,
-        [
-            line(0, "front", "GET /checkout/{order}", '✓'),
-            line(1, "front", "price_cart", '✓'),
-            line(1, "front", "GET", '✓'),
-            line(2, "back", "GET /charge/{order}", '✓'),
-            line(3, "back", "write_ledger", '✓'),
-        ],
-        "the paid trace:\n{out}"
-    );
+    assert_eq!(tree, checkout_tree(['✓'; 5]), "the paid trace:\n{out}");
 
     // back's host clock 2 s behind front's: the same logs, back's times moved back by 2 s,
     // are put on one clock again, and the tree says what it adjusted

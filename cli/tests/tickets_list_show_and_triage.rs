@@ -1,10 +1,13 @@
 //! `taskwire tickets`: list, show, resolve, mute, reopen and delete the tickets that the
 //! tickets layer wrote, as tables and as JSON.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use support::{assert_shows_the_payment_ticket, write_shop_tickets};
 use tracing_subscriber::prelude::*;
 
 struct Db(PathBuf);
@@ -17,33 +20,13 @@ impl Drop for Db {
     }
 }
 
-fn checkout(order: u32) {
-    tracing::error!(order, "payment for order {order} declined");
-}
-
-fn inventory() {
-    tracing::warn!(sku = "A-1", "stock low for 10.0.0.7");
-}
-
 /// A database with two tickets: 3 payment errors inside a request, 1 stock warning.
 fn database(name: &str) -> Db {
     let dir = std::env::temp_dir().join(format!("taskwire-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("the folder can be created");
     let path = dir.join("tickets.db");
-    let (layer, guard) =
-        taskwire_tickets::layer(taskwire_tickets::Sqlite::open(&path).expect("the store opens"))
-            .with_service("shop")
-            .with_release("1.0")
-            .build();
-    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-        for order in [7, 8, 9] {
-            let _s = tracing::info_span!("request", http.route = "/pay").entered();
-            checkout(order);
-        }
-        inventory();
-    });
-    drop(guard);
+    write_shop_tickets(taskwire_tickets::Sqlite::open(&path).expect("the store opens"));
     Db(path)
 }
 
@@ -153,12 +136,8 @@ fn show_has_tags_samples_and_the_tree_command() {
     assert!(out.contains("taskwire tree --trace "), "{out}");
 
     let v = json(&taskwire(Some(&db.0), &["show", &id, "--json"]));
-    assert_eq!(v["count"], 3);
-    assert_eq!(v["tags"]["service"][0]["value"], "shop");
+    assert_shows_the_payment_ticket(&v);
     let samples = v["samples"].as_array().unwrap();
-    assert_eq!(samples.len(), 3);
-    assert_eq!(samples[0]["message"], "payment for order 9 declined");
-    assert_eq!(samples[0]["fields"]["order"], 9);
     assert_eq!(samples[0]["spans"][0]["fields"]["http.route"], "/pay");
     assert_eq!(samples[0]["trace_id"].as_str().unwrap().len(), 32);
     assert_eq!(samples[2]["first"], true);

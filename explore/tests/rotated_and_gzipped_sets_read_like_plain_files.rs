@@ -38,6 +38,19 @@ fn rotated_set(test: &str) -> TempDir {
     dir
 }
 
+/// The files of the `app.jsonl` set in [`rotated_set`], in the order they are read: oldest first.
+const APP_SET: [&str; 4] = [
+    "app.jsonl.3.gz",
+    "app.jsonl.2.gz",
+    "app.jsonl.1",
+    "app.jsonl",
+];
+
+/// [`APP_SET`] followed by `more`.
+fn app_set_then(more: &[&str]) -> Vec<String> {
+    APP_SET.iter().chain(more).map(|&n| n.to_owned()).collect()
+}
+
 fn read_all(sources: &[Source]) -> String {
     let mut text = String::new();
     for s in sources {
@@ -66,15 +79,7 @@ fn the_live_file_brings_its_rotations_oldest_first_gzip_by_content() {
     let dir = rotated_set("live");
     let (sources, errors) = expand(&[dir.join("app.jsonl")]);
     assert!(errors.is_empty());
-    assert_eq!(
-        names(&sources),
-        [
-            "app.jsonl.3.gz",
-            "app.jsonl.2.gz",
-            "app.jsonl.1",
-            "app.jsonl"
-        ]
-    );
+    assert_eq!(names(&sources), APP_SET);
     assert_eq!(read_all(&sources), numbered(0..40));
 }
 
@@ -83,16 +88,7 @@ fn a_folder_gives_its_logs_by_set() {
     let dir = rotated_set("folder");
     let (sources, errors) = expand(&[dir.path()]);
     assert!(errors.is_empty());
-    assert_eq!(
-        names(&sources),
-        [
-            "app.jsonl.3.gz",
-            "app.jsonl.2.gz",
-            "app.jsonl.1",
-            "app.jsonl",
-            "other.log"
-        ]
-    );
+    assert_eq!(names(&sources), app_set_then(&["other.log"]));
     assert_eq!(read_all(&sources), numbered(0..40) + &numbered(100..101));
 }
 
@@ -110,17 +106,7 @@ fn a_file_reached_twice_is_read_once() {
         PathBuf::from("-"),
     ]);
     assert!(errors.is_empty());
-    assert_eq!(
-        names(&sources),
-        [
-            "app.jsonl.3.gz",
-            "app.jsonl.2.gz",
-            "app.jsonl.1",
-            "app.jsonl",
-            "other.log",
-            "-"
-        ]
-    );
+    assert_eq!(names(&sources), app_set_then(&["other.log", "-"]));
 }
 
 #[test]

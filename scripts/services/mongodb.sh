@@ -16,12 +16,7 @@ MONGODB_SECANTUS_VERSION="0.7.0b3"
 
 start_mongodb() {
   local venv="$TASKWIRE_TOOLS/secantusdb-$MONGODB_SECANTUS_VERSION"
-  if [ ! -x "$venv/bin/secantusd-py" ] || ! "$venv/bin/python" -c 'import pymongo' 2>/dev/null; then
-    echo "taskwire: installing SecantusDB $MONGODB_SECANTUS_VERSION into $venv" >&2
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --pre "SecantusDB==$MONGODB_SECANTUS_VERSION"
-  fi
+  pip_venv "$venv" SecantusDB "$MONGODB_SECANTUS_VERSION" pymongo "$venv/bin/secantusd-py"
 
   local dir="$TASKWIRE_RUN/mongo"
   mkdir -p "$dir/data"
@@ -49,9 +44,8 @@ EOF
     sleep 0.5
   done
   if ((i == 60)) || ! kill -0 "$MONGODB_PID" 2>/dev/null; then
-    echo "taskwire: SecantusDB did not answer a ping on $uri within 30 s; its log:" >&2
-    cat "$MONGODB_LOG" >&2 || true
-    return 1
+    service_failed SecantusDB "did not answer a ping on $uri within 30 s" "$MONGODB_LOG"
+    return
   fi
 
   export TASKWIRE_TEST_MONGODB_URI="$uri"

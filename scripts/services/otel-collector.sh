@@ -15,12 +15,7 @@ OTEL_COLLECTOR_ROTEL_VERSION="0.0.1a15"
 
 start_otel_collector() {
   local venv="$TASKWIRE_TOOLS/rotel-$OTEL_COLLECTOR_ROTEL_VERSION"
-  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import rotel' 2>/dev/null; then
-    echo "taskwire: installing rotel $OTEL_COLLECTOR_ROTEL_VERSION into $venv" >&2
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --pre "rotel==$OTEL_COLLECTOR_ROTEL_VERSION"
-  fi
+  pip_venv "$venv" rotel "$OTEL_COLLECTOR_ROTEL_VERSION" rotel "$venv/bin/python"
   local agent
   agent="$("$venv/bin/python" -c 'import rotel, os; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')"
   if [ ! -x "$agent" ]; then
@@ -60,9 +55,8 @@ EOF
     sleep 0.1
   done
   if ((i == 100)); then
-    echo "taskwire: the OpenTelemetry collector (rotel) did not answer on $url within 10 s; its log:" >&2
-    cat "$OTEL_COLLECTOR_LOG" >&2 || true
-    return 1
+    service_failed "the OpenTelemetry collector (rotel)" "did not answer on $url within 10 s" "$OTEL_COLLECTOR_LOG"
+    return
   fi
 
   export TASKWIRE_TEST_OTLP_HTTP="$url"

@@ -12,6 +12,11 @@
 //! notifications to `EnvFilter` (so they work as usual, at the price of `EnvFilter`'s locks on
 //! every span callback); without one it ignores them, and costs nothing per span.
 
+use std::cell::RefCell;
+
+use taskwire_core::cache::{self, SiteCache};
+use taskwire_core::ids::next_id;
+use tracing::callsite::Identifier;
 use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
 use tracing::{Metadata, Subscriber};
@@ -32,67 +37,19 @@ pub(super) struct StackFilter {
     /// Whether an event directive selects spans or field values (`[..]`): then `events` must
     /// see span notifications, and decisions depend on the entered spans.
     dynamic: bool,
-    /// This filter's key in the per-thread decision cache.
+    /// This filter's key in the per-thread decision cache ([`DECISIONS`]).
     id: u64,
 }
 
 /// The name of the metadata `tracing-log` builds for each `log` record.
 const LOG_RECORD: &str = "log record";
 
-/// A per-thread cache of a static filter's decisions, by (filter, callsite): direct-mapped,
-/// so a lookup is a hash of the callsite's address, one slot read and two comparisons. A
-/// filter never changes once built, so its decisions never go stale; each filter has an id of
-/// its own for the life of the process, so one built later never reads another's answers.
-mod decisions {
-    use std::cell::RefCell;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    use tracing::callsite::Identifier;
-
-    const SLOTS: usize = 64;
-
-    /// (filter id, callsite address, enabled); filter id 0 marks an empty slot.
-    type Slot = (u64, usize, bool);
-
-    thread_local! {
-        static CACHE: RefCell<[Slot; SLOTS]> = const { RefCell::new([(0, 0, false); SLOTS]) };
-    }
-
-    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-    /// A filter id not used before in this process.
-    pub(super) fn new_id() -> u64 {
-        NEXT_ID.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// The callsite's address: `Identifier`'s own `Hash` and `Eq` use it too.
-    fn address(callsite: &Identifier) -> usize {
-        callsite.0 as *const _ as *const () as usize
-    }
-
-    fn index(id: u64, addr: usize) -> usize {
-        ((addr >> 4) ^ (id as usize).wrapping_mul(0x9E37_79B9)) % SLOTS
-    }
-
-    pub(super) fn get(id: u64, callsite: &Identifier) -> Option<bool> {
-        let addr = address(callsite);
-        CACHE
-            .try_with(|c| {
-                let (f, a, enabled) = c.try_borrow().ok()?[index(id, addr)];
-                (f == id && a == addr).then_some(enabled)
-            })
-            .ok()
-            .flatten()
-    }
-
-    pub(super) fn put(id: u64, callsite: &Identifier, enabled: bool) {
-        let addr = address(callsite);
-        let _ = CACHE.try_with(|c| {
-            if let Ok(mut all) = c.try_borrow_mut() {
-                all[index(id, addr)] = (id, addr, enabled);
-            }
-        });
-    }
+thread_local! {
+    /// The decisions of static filters, by (filter id, callsite), per thread. A filter never
+    /// changes once built, so its decisions never go stale; each filter has an id of its own
+    /// for the life of the process, so one built later never reads another's answers.
+    static DECISIONS: RefCell<SiteCache<(u64, Identifier), bool>> =
+        const { RefCell::new(SiteCache::new(1024)) };
 }
 
 /// What the builder's filter settings become.
@@ -135,7 +92,7 @@ impl StackFilter {
             events,
             spans,
             dynamic: directives.contains('['),
-            id: decisions::new_id(),
+            id: next_id().get(),
         })
     }
 
@@ -258,12 +215,12 @@ where
         if self.dynamic || meta.name() == LOG_RECORD {
             return self.keeps_span(meta) || self.events.enabled(meta, ctx);
         }
-        let key = meta.callsite();
-        decisions::get(self.id, &key).unwrap_or_else(|| {
-            let enabled = self.keeps_span(meta) || self.events.enabled(meta, ctx);
-            decisions::put(self.id, &key, enabled);
-            enabled
-        })
+        cache::with_entry(
+            &DECISIONS,
+            (self.id, meta.callsite()),
+            || self.keeps_span(meta) || self.events.enabled(meta, ctx),
+            |enabled| *enabled,
+        )
     }
 
     fn on_new_span(

@@ -11,6 +11,17 @@ use taskwire_test_support::TempDir;
 use taskwire_tickets::store::{ListQuery, Status};
 use taskwire_tickets::{Sqlite, TicketReader};
 
+/// The body of the answer to `GET url`.
+async fn text_of(http: &reqwest::Client, url: String) -> String {
+    http.get(url)
+        .send()
+        .await
+        .expect("an answer")
+        .text()
+        .await
+        .expect("a body")
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(Policy::none())
@@ -50,14 +61,7 @@ async fn a_post_without_the_csrf_token_or_from_another_origin_changes_nothing() 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "a wrong token");
-    let page = http
-        .get(format!("{base}/tickets/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&http, format!("{base}/tickets/{id}")).await;
     let csrf = support::csrf_of(&page);
     for (name, value) in [
         ("origin", "http://evil.example"),
@@ -198,14 +202,7 @@ async fn every_answer_carries_the_security_headers() {
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
     }
     // No inline script or style attribute on a page (the CSP would block them anyway).
-    let page = http
-        .get(format!("{base}/tickets?status=all"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&http, format!("{base}/tickets?status=all")).await;
     assert_eq!(
         page.matches("<script").count(),
         1,
@@ -214,14 +211,7 @@ async fn every_answer_carries_the_security_headers() {
     assert!(page.contains("<script src=\"/assets/app.js\" defer></script>"));
     assert!(!page.contains(" style="));
     // The JSON API has the hostile values whole, as JSON strings.
-    let api = http
-        .get(format!("{base}/api/tickets?status=all&limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let api = text_of(&http, format!("{base}/api/tickets?status=all&limit=100")).await;
     let api: serde_json::Value = serde_json::from_str(&api).unwrap();
     let titles: Vec<&str> = api["tickets"]
         .as_array()

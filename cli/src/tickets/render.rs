@@ -62,8 +62,8 @@ pub(crate) fn list(
                 thousands(t.count),
                 relative(t.last_seen.as_micros(), now),
                 relative(t.first_seen.as_micros(), now),
-                t.level.as_str().to_owned(),
-                cut(&clean(t.service.as_deref().unwrap_or("-")), 24),
+                t.seed.level.as_str().to_owned(),
+                cut(&clean(t.seed.service.as_deref().unwrap_or("-")), 24),
                 cut(&clean(title(t)), 80),
             ]
         })
@@ -147,16 +147,16 @@ pub(crate) fn show(
         status.push_str(&format!(" {}", mute_text(m, now)));
     }
     writeln!(out, "  status       {status}")?;
-    writeln!(out, "  level        {}", t.level)?;
-    if let Some(s) = &t.service {
+    writeln!(out, "  level        {}", t.seed.level)?;
+    if let Some(s) = &t.seed.service {
         writeln!(out, "  service      {}", Clean(s))?;
     }
-    let site = match (&t.file, t.line) {
+    let site = match (&t.seed.file, t.seed.line) {
         (Some(f), Some(l)) => format!(" ({}:{l})", Clean(f)),
         (Some(f), None) => format!(" ({})", Clean(f)),
         _ => String::new(),
     };
-    writeln!(out, "  where        {}{site}", Clean(&t.target))?;
+    writeln!(out, "  where        {}{site}", Clean(&t.seed.target))?;
     writeln!(out, "  count        {}", thousands(t.count))?;
     writeln!(out, "  first seen   {}", when(t.first_seen))?;
     writeln!(out, "  last seen    {}", when(t.last_seen))?;

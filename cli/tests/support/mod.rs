@@ -49,6 +49,34 @@ pub fn tickets(args: &[&str]) -> Output {
         .expect("the taskwire binary runs")
 }
 
+/// Writes into `store`, through the tickets layer of service `shop` release `1.0`, the two
+/// tickets the tickets tests read: 3 payment errors inside a request, 1 stock warning.
+pub fn write_shop_tickets(store: impl taskwire_tickets::TicketWriter + 'static) {
+    use tracing_subscriber::prelude::*;
+    let (layer, guard) = taskwire_tickets::layer(store)
+        .with_service("shop")
+        .with_release("1.0")
+        .build();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        for order in [7, 8, 9] {
+            let _s = tracing::info_span!("request", http.route = "/pay").entered();
+            tracing::error!(order, "payment for order {order} declined");
+        }
+        tracing::warn!(sku = "A-1", "stock low for 10.0.0.7");
+    });
+    drop(guard);
+}
+
+/// Checks what `tickets show --json` prints for the payment ticket [`write_shop_tickets`] writes.
+pub fn assert_shows_the_payment_ticket(v: &serde_json::Value) {
+    assert_eq!(v["count"], 3, "{v}");
+    assert_eq!(v["tags"]["service"][0]["value"], "shop");
+    let samples = v["samples"].as_array().expect("samples");
+    assert_eq!(samples.len(), 3);
+    assert_eq!(samples[0]["message"], "payment for order 9 declined");
+    assert_eq!(samples[0]["fields"]["order"], 9);
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("the output is UTF-8")
 }

@@ -7,8 +7,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::HeaderName;
 use actix_web::Error;
-use taskwire_core::http::{ClientAddress, ServerConfig};
-use taskwire_core::Redactor;
+use taskwire_core::http::ServerConfig;
 
 use crate::body::TaskBody;
 use crate::config::Config;
@@ -55,68 +54,18 @@ pub struct RequestTasks {
 }
 
 impl RequestTasks {
-    fn config_mut(&mut self) -> &mut Config {
-        Arc::make_mut(&mut self.config)
+    fn server_config(&mut self) -> &mut ServerConfig {
+        &mut Arc::make_mut(&mut self.config).server
     }
 
-    /// Applies `set` to the shared server options.
-    fn server(mut self, set: impl FnOnce(ServerConfig) -> ServerConfig) -> Self {
-        let config = self.config_mut();
-        config.server = set(std::mem::take(&mut config.server));
-        self
-    }
-
-    /// Whether responses carry a `traceresponse` header naming the request task, unless the
-    /// handler set one. Default: on. See [`ServerConfig::with_traceresponse`].
-    #[must_use]
-    pub fn with_traceresponse(self, enabled: bool) -> Self {
-        self.server(|s| s.with_traceresponse(enabled))
-    }
-
-    /// Whether responses carry the request id, unless the handler set one. Default: on. See
-    /// [`ServerConfig::with_request_id_header`].
-    #[must_use]
-    pub fn with_request_id_header(self, enabled: bool) -> Self {
-        self.server(|s| s.with_request_id_header(enabled))
-    }
+    taskwire_core::server_option_setters!("taskwire_actix::middleware()");
 
     /// The header request ids are read from and written to. Default: `x-request-id`. See
     /// [`ServerConfig::with_request_id_header_name`].
     #[must_use]
     pub fn with_request_id_header_name(mut self, name: HeaderName) -> Self {
-        self.config_mut().request_id_name = name.clone();
+        Arc::make_mut(&mut self.config).request_id_name = name.clone();
         self.server(|s| s.with_request_id_header_name(name.as_str().to_owned()))
-    }
-
-    /// Where `client.address` (and `client.port`) come from, if anywhere. Default:
-    /// [`ClientAddress::Off`]. See [`ServerConfig::with_client_address`].
-    #[must_use]
-    pub fn with_client_address(self, source: ClientAddress) -> Self {
-        self.server(|s| s.with_client_address(source))
-    }
-
-    /// Paths (exact matches, like `/health`) passed through untouched: no task, no headers.
-    /// Adds to the paths given before. See [`ServerConfig::with_skip_paths`].
-    #[must_use]
-    pub fn with_skip_paths<I, P>(self, paths: I) -> Self
-    where
-        I: IntoIterator<Item = P>,
-        P: Into<String>,
-    {
-        self.server(|s| s.with_skip_paths(paths))
-    }
-
-    /// Which query parameters have their value replaced with `REDACTED` in `url.query`.
-    /// Default: taskwire's default redactor. See [`ServerConfig::with_redactor`].
-    ///
-    /// ```
-    /// use taskwire_core::Redactor;
-    /// let middleware = taskwire_actix::middleware().with_redactor(Redactor::default().with_key("ssn"));
-    /// # let _ = middleware;
-    /// ```
-    #[must_use]
-    pub fn with_redactor(self, redactor: Redactor) -> Self {
-        self.server(|s| s.with_redactor(redactor))
     }
 }
 

@@ -148,13 +148,7 @@ fn open_task(config: &Config, req: &mut ServiceRequest) -> Task {
 }
 
 /// actix's HTTP versions in the order [`protocol_version`] takes them.
-const VERSIONS: [Version; 5] = [
-    Version::HTTP_09,
-    Version::HTTP_10,
-    Version::HTTP_11,
-    Version::HTTP_2,
-    Version::HTTP_3,
-];
+const VERSIONS: [Version; 5] = taskwire_core::http_versions!(Version);
 
 /// The value of the request's header `name`, when it has one and it is text.
 fn header_str(req: &ServiceRequest, name: impl AsHeaderName) -> Option<&str> {

@@ -71,15 +71,12 @@ async fn valid_traceparent_is_continued() {
 #[tokio::test]
 async fn unsampled_traceparent_keeps_its_flag() {
     let server = TestServer::start(taskwire_actix::middleware());
-    let res = client()
-        .get(server.url("/users/1"))
-        .header(
-            "traceparent",
+    let res = server
+        .get_with_traceparent(
+            "/users/1",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
         )
-        .send()
-        .await
-        .expect("request");
+        .await;
     assert_eq!(res.status(), 200);
     let tr = header(&res, "traceresponse").expect("traceresponse");
     assert!(tr.starts_with(&format!("00-{TRACE}-")), "{tr}");

@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{client, Captured, TestServer};
+use support::{Captured, TestServer};
 
 #[tokio::test]
 async fn task_ends_after_the_last_chunk() {
@@ -38,16 +38,12 @@ async fn task_ends_after_the_last_chunk() {
 #[tokio::test]
 async fn skipped_paths_have_no_task_and_no_headers() {
     let server = TestServer::start(taskwire_actix::middleware().with_skip_paths(["/health"]));
-    let client = client();
-    let res = client
-        .get(server.url("/health"))
-        .header(
-            "traceparent",
+    let res = server
+        .get_with_traceparent(
+            "/health",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         )
-        .send()
-        .await
-        .expect("request");
+        .await;
     assert_eq!(res.status(), 200);
     assert!(res.headers().get("traceresponse").is_none());
     assert!(res.headers().get("x-request-id").is_none());
@@ -61,12 +57,7 @@ async fn skipped_paths_have_no_task_and_no_headers() {
     assert!(event.get("span_id").is_none(), "{event:?}");
 
     // A skipped request never opens a task, so none can show up later either.
-    let res = client
-        .get(server.url("/users/2"))
-        .header("x-request-id", "after-health")
-        .send()
-        .await
-        .expect("request");
+    let res = server.get_with_request_id("/users/2", "after-health").await;
     res.text().await.expect("body");
     server.captured.request_task("after-health");
     let ends = server.captured.task_ends();

@@ -9,7 +9,7 @@ use taskwire_core::event_time::EventClock;
 use taskwire_core::span::{CapturingLayer, LayerCapture, Needs, Timing};
 use taskwire_core::value::Typed;
 use taskwire_core::{Redactor, SpanData};
-use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::span::Id;
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
@@ -97,25 +97,7 @@ impl<S> Layer<S> for OtelLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a> + 'static,
 {
-    fn on_layer(&mut self, subscriber: &mut S) {
-        self.capture.attach::<Self, S>(subscriber);
-    }
-
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        self.capture.on_new_span(attrs, id, &ctx);
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        self.capture.on_record(id, values, &ctx);
-    }
-
-    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        self.capture.on_enter(id, &ctx);
-    }
-
-    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        self.capture.on_exit(id, &ctx);
-    }
+    taskwire_core::layer_capture_callbacks!(S, capture);
 
     fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
         if self.logs || self.events {

@@ -29,19 +29,50 @@ struct Call {
     reply: mpsc::Sender<String>,
 }
 
-/// A service instrumented with plain tracing-opentelemetry: for each call it continues the
-/// caller's trace with OpenTelemetry's propagator, and calls `next` (if any) with its own.
-fn otel_service(
+/// One service of a chain: where it exports, its name, the calls it receives and the service
+/// it calls (if any).
+struct Hop {
     url: String,
     name: &'static str,
     calls: mpsc::Receiver<Call>,
     next: Option<mpsc::Sender<Call>>,
-) -> thread::JoinHandle<()> {
+}
+
+impl Hop {
+    /// Answers each call inside the span `open` makes from the caller's headers: calls the
+    /// next service (if any) with the headers `inject` writes for the span, waits for it, then
+    /// replies with the span id `own_id` reads.
+    fn serve(
+        self,
+        open: impl Fn(&Headers) -> tracing::Span,
+        own_id: impl Fn(&tracing::Span) -> String,
+        inject: impl Fn(&tracing::Span, &mut Headers),
+    ) {
+        for call in self.calls {
+            let span = open(&call.headers);
+            let _e = span.enter();
+            let own = own_id(&span);
+            if let Some(next) = &self.next {
+                let mut headers = Headers::new();
+                inject(&span, &mut headers);
+                let (tx, rx) = mpsc::channel();
+                next.send(Call { headers, reply: tx }).expect("send");
+                rx.recv().expect("reply");
+            }
+            let _ = call.reply.send(own);
+        }
+    }
+}
+
+/// A service instrumented with plain tracing-opentelemetry: it continues the caller's trace
+/// with OpenTelemetry's propagator.
+fn otel_service(hop: Hop) -> thread::JoinHandle<()> {
     thread::spawn(move || {
+        let name = hop.name;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(format!("{url}/v1/traces"))
+            .with_endpoint(format!("{}/v1/traces", hop.url))
             .build()
             .expect("OTLP exporter");
         let provider = SdkTracerProvider::builder()
@@ -50,22 +81,17 @@ fn otel_service(
             .build();
         let subscriber = tracing_subscriber::registry()
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer(name)));
+        let propagator = TraceContextPropagator::new();
         tracing::subscriber::with_default(subscriber, || {
-            for call in calls {
-                let propagator = TraceContextPropagator::new();
-                let span = tracing::info_span!("otel.handle", service = name);
-                let _ = span.set_parent(propagator.extract(&call.headers));
-                let _e = span.enter();
-                let own = span.context().span().span_context().span_id().to_string();
-                if let Some(next) = &next {
-                    let mut headers = Headers::new();
-                    propagator.inject_context(&span.context(), &mut headers);
-                    let (tx, rx) = mpsc::channel();
-                    next.send(Call { headers, reply: tx }).expect("send");
-                    rx.recv().expect("reply");
-                }
-                let _ = call.reply.send(own);
-            }
+            hop.serve(
+                |headers| {
+                    let span = tracing::info_span!("otel.handle", service = name);
+                    let _ = span.set_parent(propagator.extract(headers));
+                    span
+                },
+                |span| span.context().span().span_context().span_id().to_string(),
+                |span, headers| propagator.inject_context(&span.context(), headers),
+            );
         });
         provider
             .force_flush()
@@ -75,39 +101,29 @@ fn otel_service(
 }
 
 /// A service instrumented with taskwire and exported by taskwire-otel.
-fn taskwire_service(
-    url: String,
-    name: &'static str,
-    calls: mpsc::Receiver<Call>,
-    next: Option<mpsc::Sender<Call>>,
-) -> thread::JoinHandle<()> {
+fn taskwire_service(hop: Hop) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let (otel, guard) = taskwire_otel::layer()
-            .with_endpoint(url)
-            .with_service_name(name)
+            .with_endpoint(hop.url.clone())
+            .with_service_name(hop.name)
             .build()
             .expect("taskwire-otel");
         let subscriber = tracing_subscriber::registry()
             .with(taskwire_tasks::layer())
             .with(otel);
         tracing::subscriber::with_default(subscriber, || {
-            for call in calls {
-                let span =
-                    taskwire_tasks::import_from(&call.headers, tracing::info_span!("tw.handle"));
-                let _e = span.enter();
-                let own = taskwire_tasks::current()
-                    .expect("task")
-                    .span_id()
-                    .to_string();
-                if let Some(next) = &next {
-                    let mut headers = Headers::new();
-                    taskwire_tasks::inject_current(&mut headers);
-                    let (tx, rx) = mpsc::channel();
-                    next.send(Call { headers, reply: tx }).expect("send");
-                    rx.recv().expect("reply");
-                }
-                let _ = call.reply.send(own);
-            }
+            hop.serve(
+                |headers| taskwire_tasks::import_from(headers, tracing::info_span!("tw.handle")),
+                |_| {
+                    taskwire_tasks::current()
+                        .expect("task")
+                        .span_id()
+                        .to_string()
+                },
+                |_, headers| {
+                    taskwire_tasks::inject_current(headers);
+                },
+            );
         });
         assert!(guard.flush_within(Duration::from_secs(15)));
         let stats = guard.shutdown();
@@ -115,12 +131,7 @@ fn taskwire_service(
     })
 }
 
-type Spawn = fn(
-    String,
-    &'static str,
-    mpsc::Receiver<Call>,
-    Option<mpsc::Sender<Call>>,
-) -> thread::JoinHandle<()>;
+type Spawn = fn(Hop) -> thread::JoinHandle<()>;
 
 /// Runs `first → second → third` once against the collector `scripts/test` started; returns the
 /// three span ids and what the collector received.
@@ -130,9 +141,15 @@ fn chain(services: [(Spawn, &'static str); 3]) -> ([String; 3], support::Receive
     let (tx3, rx3) = mpsc::channel();
     let (tx2, rx2) = mpsc::channel();
     let (tx1, rx1) = mpsc::channel();
-    let h3 = (services[2].0)(url.to_owned(), services[2].1, rx3, None);
-    let h2 = (services[1].0)(url.to_owned(), services[1].1, rx2, Some(tx3));
-    let h1 = (services[0].0)(url.to_owned(), services[0].1, rx1, Some(tx2));
+    let hop = |i: usize, calls, next| Hop {
+        url: url.to_owned(),
+        name: services[i].1,
+        calls,
+        next,
+    };
+    let h3 = (services[2].0)(hop(2, rx3, None));
+    let h2 = (services[1].0)(hop(1, rx2, Some(tx3)));
+    let h1 = (services[0].0)(hop(0, rx1, Some(tx2)));
 
     // The first service's call arrives without a traceparent: it starts the trace. Its own
     // span id comes back; the others are found through their parent links.

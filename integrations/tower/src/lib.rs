@@ -109,6 +109,9 @@
 //! `docs/propagation.md`.
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod macros;
+
 mod headers;
 #[cfg(all(feature = "axum", feature = "metrics"))]
 pub mod metrics;

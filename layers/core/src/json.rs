@@ -156,18 +156,24 @@ pub fn write_str_contents(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(&bytes[start..]);
 }
 
+/// The `\u00XX` escape of control byte `b`.
+#[inline]
+fn unicode_escape(b: u8) -> [u8; 6] {
+    [
+        b'\\',
+        b'u',
+        b'0',
+        b'0',
+        HEX[usize::from(b >> 4)],
+        HEX[usize::from(b & 0xf)],
+    ]
+}
+
 /// Appends the escape of byte `b`, whose [`ESCAPE`] entry is `esc` (neither nothing nor LS).
 #[inline]
 fn push_escape(out: &mut Vec<u8>, b: u8, esc: u8) {
     if esc == UU {
-        out.extend_from_slice(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[usize::from(b >> 4)],
-            HEX[usize::from(b & 0xf)],
-        ]);
+        out.extend_from_slice(&unicode_escape(b));
     } else {
         out.extend_from_slice(&[b'\\', esc]);
     }
@@ -229,14 +235,7 @@ fn escape_in_place(out: &mut Vec<u8>, start: usize) {
             w -= 1;
             r -= 1;
         } else if esc == UU {
-            out[w - 6..w].copy_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]);
+            out[w - 6..w].copy_from_slice(&unicode_escape(b));
             w -= 6;
             r -= 1;
         } else {
@@ -276,20 +275,23 @@ impl fmt::Write for RawWriter<'_> {
 /// Appends the `Debug` rendering of `v` as a JSON string.
 #[inline]
 pub fn write_debug(out: &mut Vec<u8>, v: &dyn fmt::Debug) {
-    out.push(b'"');
-    let start = out.len();
-    // Writing into a Vec cannot fail; a Debug impl that returns Err leaves what it wrote.
-    let _ = write!(RawWriter(out), "{v:?}");
-    escape_in_place(out, start);
-    out.push(b'"');
+    write_formatted(out, format_args!("{v:?}"));
 }
 
 /// Appends the `Display` rendering of `v` as a JSON string.
 #[inline]
 pub fn write_display(out: &mut Vec<u8>, v: &dyn fmt::Display) {
+    write_formatted(out, format_args!("{v}"));
+}
+
+/// Appends `args`, formatted, as a JSON string: written as is, then escaped in one pass.
+#[inline]
+fn write_formatted(out: &mut Vec<u8>, args: fmt::Arguments<'_>) {
     out.push(b'"');
     let start = out.len();
-    let _ = write!(RawWriter(out), "{v}");
+    // Writing into a Vec cannot fail; a Debug or Display impl that returns Err leaves what it
+    // wrote.
+    let _ = RawWriter(out).write_fmt(args);
     escape_in_place(out, start);
     out.push(b'"');
 }
@@ -309,27 +311,26 @@ pub fn write_u64(out: &mut Vec<u8>, v: u64) {
 /// Appends a 128-bit integer: a number when it fits in 64 bits, else a decimal string.
 #[inline]
 pub fn write_i128(out: &mut Vec<u8>, v: i128) {
-    let mut buf = itoa::Buffer::new();
-    let s = buf.format(v).as_bytes();
-    if i64::try_from(v).is_ok() || u64::try_from(v).is_ok() {
-        out.extend_from_slice(s);
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(s);
-        out.push(b'"');
-    }
+    let fits = i64::try_from(v).is_ok() || u64::try_from(v).is_ok();
+    write_wide_integer(out, itoa::Buffer::new().format(v).as_bytes(), fits);
 }
 
 /// Appends a 128-bit unsigned integer: a number when it fits in 64 bits, else a decimal string.
 #[inline]
 pub fn write_u128(out: &mut Vec<u8>, v: u128) {
-    let mut buf = itoa::Buffer::new();
-    let s = buf.format(v).as_bytes();
-    if u64::try_from(v).is_ok() {
-        out.extend_from_slice(s);
+    let fits = u64::try_from(v).is_ok();
+    write_wide_integer(out, itoa::Buffer::new().format(v).as_bytes(), fits);
+}
+
+/// Appends the decimal `digits` of a 128-bit integer: as a number when it `fits` in 64 bits
+/// (what JSON readers parse exactly), else as a string.
+#[inline]
+fn write_wide_integer(out: &mut Vec<u8>, digits: &[u8], fits: bool) {
+    if fits {
+        out.extend_from_slice(digits);
     } else {
         out.push(b'"');
-        out.extend_from_slice(s);
+        out.extend_from_slice(digits);
         out.push(b'"');
     }
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use taskwire_core::event_time::EventClock;
 use taskwire_core::span::{self, CapturingLayer, LayerCapture, Needs};
 use taskwire_core::{FieldValue, Redactor, SpanData};
-use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
@@ -187,25 +186,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a> + 'static,
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    fn on_layer(&mut self, subscriber: &mut S) {
-        self.capture.attach::<Self, S>(subscriber);
-    }
-
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        self.capture.on_new_span(attrs, id, &ctx);
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        self.capture.on_record(id, values, &ctx);
-    }
-
-    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        self.capture.on_enter(id, &ctx);
-    }
-
-    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        self.capture.on_exit(id, &ctx);
-    }
+    taskwire_core::layer_capture_callbacks!(S, capture);
 
     fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
         self.clock.mark(event);

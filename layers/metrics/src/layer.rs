@@ -7,7 +7,7 @@ use std::time::Duration;
 use taskwire_core::span::{CapturingLayer, LayerCapture, LayerTiming, Needs};
 use taskwire_core::{schema, Redactor, SpanData};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
-use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::span::{Attributes, Id};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::layer::{Context, Layer};
@@ -312,9 +312,7 @@ where
         let _ = self.dispatch.set(subscriber.downgrade());
     }
 
-    fn on_layer(&mut self, subscriber: &mut S) {
-        self.capture.attach::<Self, S>(subscriber);
-    }
+    taskwire_core::layer_capture_callbacks!(S, capture: on_layer, on_record);
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(ci) = self.callsites.index(attrs.metadata(), &self.allowed) else {
@@ -335,10 +333,6 @@ where
         } else if ext.get_mut::<LayerTiming>().is_none() {
             ext.insert(timing);
         }
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        self.capture.on_record(id, values, &ctx);
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {

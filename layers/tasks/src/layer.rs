@@ -7,7 +7,7 @@ use taskwire_core::span::{CapturingLayer, LayerCapture, Needs, Timing};
 use taskwire_core::{Redactor, SpanData};
 use tracing::field::{Field, Visit};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
-use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::span::Id;
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
@@ -162,17 +162,7 @@ where
         });
     }
 
-    fn on_layer(&mut self, subscriber: &mut S) {
-        self.capture.attach::<Self, S>(subscriber);
-    }
-
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        self.capture.on_new_span(attrs, id, &ctx);
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        self.capture.on_record(id, values, &ctx);
-    }
+    taskwire_core::layer_capture_callbacks!(S, capture: on_layer, on_new_span, on_record, on_exit);
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         self.capture.on_enter(id, &ctx);
@@ -211,10 +201,6 @@ where
                 Some(&target),
             ],
         );
-    }
-
-    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        self.capture.on_exit(id, &ctx);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {

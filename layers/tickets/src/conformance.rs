@@ -129,11 +129,11 @@ pub fn counts_are_exact_sums(make: Factory<'_>) {
     assert_eq!(a.count, 7 + u64::from(u32::MAX));
     assert_eq!(s.count(&ListQuery::default()).ok(), Some(2));
     assert_eq!(a.status, Status::Open);
-    assert_eq!(a.level, Level::ERROR);
-    assert_eq!(a.service.as_deref(), Some("checkout"));
-    assert_eq!(a.target, "app::db");
-    assert_eq!(a.file.as_deref(), Some("src/db.rs"));
-    assert_eq!(a.line, Some(42));
+    assert_eq!(a.seed.level, Level::ERROR);
+    assert_eq!(a.seed.service.as_deref(), Some("checkout"));
+    assert_eq!(a.seed.target, "app::db");
+    assert_eq!(a.seed.file.as_deref(), Some("src/db.rs"));
+    assert_eq!(a.seed.line, Some(42));
     assert_eq!(s.get(a.id).ok().flatten().map(|x| x.count), Some(a.count));
 }
 

@@ -40,10 +40,10 @@ fn one_call_site_with_different_messages_is_one_ticket() {
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].count, 50);
     assert_eq!(t[0].title, "order <num> failed");
-    assert_eq!(t[0].level, tracing::Level::ERROR);
-    assert_eq!(t[0].file.as_deref(), Some(file!()));
-    assert!(t[0].line.is_some());
-    assert_eq!(t[0].target, module_path!());
+    assert_eq!(t[0].seed.level, tracing::Level::ERROR);
+    assert_eq!(t[0].seed.file.as_deref(), Some(file!()));
+    assert!(t[0].seed.line.is_some());
+    assert_eq!(t[0].seed.target, module_path!());
 }
 
 #[test]
@@ -62,7 +62,7 @@ fn two_call_sites_are_two_tickets() {
     );
     let t = tickets(&dir.db());
     assert_eq!(t.iter().map(|t| t.count).collect::<Vec<_>>(), [20, 10]);
-    assert_ne!(t[0].line, t[1].line);
+    assert_ne!(t[0].seed.line, t[1].seed.line);
 }
 
 #[test]
@@ -188,9 +188,9 @@ fn log_records_group_by_their_own_call_site() {
     let t = tickets(&dir.db());
     assert_eq!(t.len(), 2, "{t:#?}");
     assert_eq!(t[0].count, 2);
-    assert_eq!(t[0].target, "legacy::db");
-    assert_eq!(t[0].file.as_deref(), Some("src/legacy.rs"));
-    assert_eq!(t[0].line, Some(10));
+    assert_eq!(t[0].seed.target, "legacy::db");
+    assert_eq!(t[0].seed.file.as_deref(), Some("src/legacy.rs"));
+    assert_eq!(t[0].seed.line, Some(10));
     assert_eq!(t[0].title, "legacy failure <num>");
 }
 

@@ -39,7 +39,7 @@ fn a_sample_has_the_whole_context() {
     guard.flush().unwrap();
     let t = &tickets(&dir.db())[0];
     assert_eq!(t.title, "payment <num> failed");
-    assert_eq!(t.service.as_deref(), Some("checkout"));
+    assert_eq!(t.seed.service.as_deref(), Some("checkout"));
     let s = &samples(&dir.db(), t)[0];
     assert!(s.first);
     let s = &s.sample;

@@ -114,6 +114,20 @@ impl TestServer {
             .await
             .expect("request")
     }
+
+    /// `GET path` with the header `traceparent: traceparent`, answered (whatever the status).
+    pub(crate) async fn get_with_traceparent(
+        &self,
+        path: &str,
+        traceparent: &str,
+    ) -> reqwest::Response {
+        client()
+            .get(self.url(path))
+            .header("traceparent", traceparent)
+            .send()
+            .await
+            .expect("request")
+    }
 }
 
 impl Drop for TestServer {

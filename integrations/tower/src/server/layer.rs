@@ -6,10 +6,9 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::HeaderName;
 use taskwire_core::http::ServerConfig;
-use taskwire_core::Redactor;
 use tower_layer::Layer;
 
-use super::{ClientAddress, Config, TaskService};
+use super::{Config, TaskService};
 
 /// Opens a task for each request a service handles; see the [crate docs](crate) for what it
 /// records and how it ends. Cheap to clone: the options are shared.
@@ -43,12 +42,11 @@ impl TaskLayer {
         Arc::make_mut(&mut self.config)
     }
 
-    /// Applies `set` to the shared server options.
-    fn server(mut self, set: impl FnOnce(ServerConfig) -> ServerConfig) -> Self {
-        let config = self.config();
-        config.server = set(std::mem::take(&mut config.server));
-        self
+    fn server_config(&mut self) -> &mut ServerConfig {
+        &mut self.config().server
     }
+
+    taskwire_core::server_option_setters!("taskwire_tower::layer()");
 
     /// Names routes with `route`, which sees the request head and returns the route template
     /// (low cardinality: `/users/{id}`, not `/users/42`), or `None` to fall back to axum's
@@ -73,20 +71,6 @@ impl TaskLayer {
         self
     }
 
-    /// Whether responses carry a `traceresponse` header naming the request task, unless the
-    /// handler set one. Default: on. See [`ServerConfig::with_traceresponse`].
-    #[must_use]
-    pub fn with_traceresponse(self, enabled: bool) -> Self {
-        self.server(|s| s.with_traceresponse(enabled))
-    }
-
-    /// Whether responses carry the request id, unless the handler set one. Default: on. See
-    /// [`ServerConfig::with_request_id_header`].
-    #[must_use]
-    pub fn with_request_id_header(self, enabled: bool) -> Self {
-        self.server(|s| s.with_request_id_header(enabled))
-    }
-
     /// The header request ids are read from and written to. Default: `x-request-id`. See
     /// [`ServerConfig::with_request_id_header_name`].
     ///
@@ -100,37 +84,6 @@ impl TaskLayer {
     pub fn with_request_id_header_name(mut self, name: HeaderName) -> Self {
         self.config().request_id_name = name.clone();
         self.server(|s| s.with_request_id_header_name(name.as_str().to_owned()))
-    }
-
-    /// Paths (exact matches, like `/health`) passed through untouched: no task, no headers.
-    /// Adds to the paths given before. See [`ServerConfig::with_skip_paths`].
-    #[must_use]
-    pub fn with_skip_paths<I, P>(self, paths: I) -> Self
-    where
-        I: IntoIterator<Item = P>,
-        P: Into<String>,
-    {
-        self.server(|s| s.with_skip_paths(paths))
-    }
-
-    /// Where `client.address` (and `client.port`) come from, if anywhere. Default:
-    /// [`ClientAddress::Off`]. See [`ServerConfig::with_client_address`].
-    #[must_use]
-    pub fn with_client_address(self, source: ClientAddress) -> Self {
-        self.server(|s| s.with_client_address(source))
-    }
-
-    /// Which query parameters have their value replaced with `REDACTED` in `url.query`.
-    /// Default: taskwire's default redactor. See [`ServerConfig::with_redactor`].
-    ///
-    /// ```
-    /// use taskwire_core::Redactor;
-    /// let layer = taskwire_tower::layer().with_redactor(Redactor::default().with_key("ssn"));
-    /// # let _ = layer;
-    /// ```
-    #[must_use]
-    pub fn with_redactor(self, redactor: Redactor) -> Self {
-        self.server(|s| s.with_redactor(redactor))
     }
 }
 

@@ -39,20 +39,7 @@ impl<S> TaskService<S> {
         TaskService { inner, config }
     }
 
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!();
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TaskService<S>
@@ -172,13 +159,7 @@ fn open_task(config: &Arc<Config>, parts: &mut Parts) -> Task {
 }
 
 /// tower's HTTP versions in the order [`protocol_version`] takes them.
-const VERSIONS: [Version; 5] = [
-    Version::HTTP_09,
-    Version::HTTP_10,
-    Version::HTTP_11,
-    Version::HTTP_2,
-    Version::HTTP_3,
-];
+const VERSIONS: [Version; 5] = taskwire_core::http_versions!(Version);
 
 /// `"{service}/{method}"`, a gRPC call's name (OpenTelemetry's RPC span name).
 struct RpcName<'a> {

@@ -30,6 +30,9 @@
 //! | `with_skip_paths(paths)` | none | requests for exactly these paths (`/health`) pass through untouched: no task, no headers; adds to the paths given before |
 //! | `with_redactor(Redactor)` | taskwire's default [`Redactor`](crate::Redactor) | which query parameters have their value replaced with `REDACTED` in `url.query` (the signature keys of pre-signed URLs always are) |
 //!
+//! The middlewares write the setters that take no framework type with
+//! [`server_option_setters!`](crate::server_option_setters).
+//!
 //! taskwire-tower adds `with_route` (the route template from the request head, for hyper and
 //! tonic, which have no router that names it).
 //!
@@ -53,6 +56,7 @@ mod headers;
 mod naming;
 mod remote;
 mod request_id;
+mod setters;
 mod url;
 
 pub use classify::{

@@ -97,7 +97,9 @@ impl fmt::Display for ServerTaskName<'_> {
 /// `"1.0"`, `"1.1"`, `"2"` or `"3"`, or `None` for another version.
 ///
 /// Core knows no HTTP crate's version type, so the caller passes its own five values for
-/// HTTP/0.9, 1.0, 1.1, 2 and 3, in that order, as `known`.
+/// HTTP/0.9, 1.0, 1.1, 2 and 3, in that order, as `known`:
+/// [`http_versions!`](crate::http_versions) lists them for a type with the `http` crate's
+/// constant names.
 ///
 /// ```
 /// use taskwire_core::http::protocol_version;
@@ -111,6 +113,33 @@ impl fmt::Display for ServerTaskName<'_> {
 pub fn protocol_version<V: PartialEq>(version: &V, known: &[V; 5]) -> Option<&'static str> {
     const NAMES: [&str; 5] = ["0.9", "1.0", "1.1", "2", "3"];
     known.iter().position(|v| v == version).map(|i| NAMES[i])
+}
+
+/// The five values [`protocol_version`] takes as `known`, for an HTTP version type with the
+/// `http` crate's constant names (`http::Version`, actix-web's `Version`):
+/// `http_versions!(Version)` is `[Version::HTTP_09, Version::HTTP_10, Version::HTTP_11,
+/// Version::HTTP_2, Version::HTTP_3]`.
+///
+/// ```
+/// use taskwire_core::http::protocol_version;
+/// #[allow(non_camel_case_types)]
+/// #[derive(PartialEq)]
+/// enum Version { HTTP_09, HTTP_10, HTTP_11, HTTP_2, HTTP_3 }
+/// const KNOWN: [Version; 5] = taskwire_core::http_versions!(Version);
+/// assert_eq!(protocol_version(&Version::HTTP_10, &KNOWN), Some("1.0"));
+/// assert_eq!(protocol_version(&Version::HTTP_3, &KNOWN), Some("3"));
+/// ```
+#[macro_export]
+macro_rules! http_versions {
+    ($version:ident) => {
+        [
+            $version::HTTP_09,
+            $version::HTTP_10,
+            $version::HTTP_11,
+            $version::HTTP_2,
+            $version::HTTP_3,
+        ]
+    };
 }
 
 #[cfg(test)]

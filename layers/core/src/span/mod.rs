@@ -22,6 +22,8 @@
 //! - [`fields`]: [`SpanFields`] and the [control fields](CONTROL_FIELDS).
 //! - [`stack`]: the per-thread stack of entered spans ([`current`]) and the just-created slot.
 //! - [`capture`]: [`CaptureLayer`], and [`LayerCapture`] for the other layers.
+//! - [`callbacks`]: [`layer_capture_callbacks!`](crate::layer_capture_callbacks), the `Layer`
+//!   methods that feed a [`LayerCapture`].
 //! - [`access`]: reaching a span's data through a `Dispatch` (middleware, `Span` extensions).
 //!
 //! A layer reads the data from the span's extensions:
@@ -52,6 +54,7 @@
 //! ```
 
 pub mod access;
+pub mod callbacks;
 pub mod capture;
 pub mod data;
 pub mod fields;

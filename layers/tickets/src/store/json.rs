@@ -13,8 +13,9 @@ fn opt_ts(t: Option<Timestamp>) -> Value {
 /// `taskwire tickets --json` prints and the web UI's API answers.
 ///
 /// ```
-/// use taskwire_tickets::store::{ticket_to_json, Level, Ticket, TicketId};
-/// let v = ticket_to_json(&Ticket::new(TicketId(7), "f00d", Level::ERROR));
+/// use taskwire_tickets::store::{ticket_to_json, Level, Ticket, TicketId, TicketSeed};
+/// let seed = TicketSeed::new(Level::ERROR, "app::pay");
+/// let v = ticket_to_json(&Ticket::new(TicketId(7), "f00d", seed));
 /// assert_eq!((v["id"].as_i64(), v["status"].as_str()), (Some(7), Some("open")));
 /// ```
 pub fn ticket_to_json(t: &Ticket) -> Value {
@@ -23,12 +24,12 @@ pub fn ticket_to_json(t: &Ticket) -> Value {
         "fingerprint": t.fingerprint,
         "status": t.status.as_str(),
         "regressed": t.status == Status::Open && t.regressed_at.is_some(),
-        "level": t.level.as_str(),
-        "service": t.service,
-        "target": t.target,
-        "module": t.module,
-        "file": t.file,
-        "line": t.line,
+        "level": t.seed.level.as_str(),
+        "service": t.seed.service,
+        "target": t.seed.target,
+        "module": t.seed.module,
+        "file": t.seed.file,
+        "line": t.seed.line,
         "title": t.title,
         "count": t.count,
         "first_seen": t.first_seen.to_string(),

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::{Level, Timestamp};
+use super::{TicketSeed, Timestamp};
 
 /// A ticket's id in its store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -78,18 +78,9 @@ pub struct Ticket {
     pub id: TicketId,
     /// The grouping key's hash (unique per store).
     pub fingerprint: String,
-    /// The level of the first occurrence.
-    pub level: Level,
-    /// The service that first raised it, if configured.
-    pub service: Option<String>,
-    /// The event's target.
-    pub target: String,
-    /// The event's module path.
-    pub module: Option<String>,
-    /// The event's source file.
-    pub file: Option<String>,
-    /// The event's source line.
-    pub line: Option<u32>,
+    /// What it was created with: the first occurrence's level, service (if configured),
+    /// target, module path and source location.
+    pub seed: TicketSeed,
     /// The first message, with variable parts replaced by placeholders (see [`crate::title`]).
     pub title: String,
     /// The first occurrence's time.
@@ -112,16 +103,11 @@ pub struct Ticket {
 
 impl Ticket {
     /// An open ticket with no occurrence, for stores that build tickets field by field.
-    pub fn new(id: TicketId, fingerprint: impl Into<String>, level: Level) -> Ticket {
+    pub fn new(id: TicketId, fingerprint: impl Into<String>, seed: TicketSeed) -> Ticket {
         Ticket {
             id,
             fingerprint: fingerprint.into(),
-            level,
-            service: None,
-            target: String::new(),
-            module: None,
-            file: None,
-            line: None,
+            seed,
             title: String::new(),
             first_seen: Timestamp::default(),
             last_seen: Timestamp::default(),

@@ -97,16 +97,16 @@ fn render(d: &Detail, csrf: &str) -> Markup {
     html! {
         p.crumbs { a href=(crate::pages::href("/tickets")) { "Tickets" } " / " (t.id) }
         h1.ticket-title {
-            span class={"level " (t.level.as_str().to_ascii_lowercase())} { (t.level.as_str()) } " "
+            span class={"level " (t.seed.level.as_str().to_ascii_lowercase())} { (t.seed.level.as_str()) } " "
             @if title.is_empty() { "(no title)" } @else { (title) }
             @if cut > 0 { span.cut { " …" (cut) " more bytes" } }
         }
         p.meta {
             span class={"status " (t.status.as_str())} { (t.status.as_str()) }
-            @if let Some(s) = &t.service { " · " (s) }
-            " · " (t.target)
-            @if let Some(f) = &t.file { " · " (f) @if let Some(n) = t.line { ":" (n) } }
-            @if let Some(m) = t.module.as_ref().filter(|m| **m != t.target) { " · " (m) }
+            @if let Some(s) = &t.seed.service { " · " (s) }
+            " · " (t.seed.target)
+            @if let Some(f) = &t.seed.file { " · " (f) @if let Some(n) = t.seed.line { ":" (n) } }
+            @if let Some(m) = t.seed.module.as_ref().filter(|m| **m != t.seed.target) { " · " (m) }
         }
         (actions(t, csrf))
         section.overview {

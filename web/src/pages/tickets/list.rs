@@ -111,16 +111,16 @@ fn render(f: &Filters, l: &Listing) -> Markup {
                         @let (title, cut) = clip(&t.title, TITLE_BYTES);
                         tr {
                             td.title {
-                                span class={"level " (t.level.as_str().to_ascii_lowercase())} { (t.level.as_str()) }
+                                span class={"level " (t.seed.level.as_str().to_ascii_lowercase())} { (t.seed.level.as_str()) }
                                 " "
                                 a href={(crate::pages::base()) "/tickets/" (t.id)} {
                                     @if title.is_empty() { "(no title)" } @else { (title) }
                                     @if cut > 0 { "…" }
                                 }
                                 div.meta {
-                                    @if let Some(s) = &t.service { span { (s) } " · " }
-                                    span { (t.target) }
-                                    @if let Some(file) = &t.file { " · " span { (file) @if let Some(n) = t.line { ":" (n) } } }
+                                    @if let Some(s) = &t.seed.service { span { (s) } " · " }
+                                    span { (t.seed.target) }
+                                    @if let Some(file) = &t.seed.file { " · " span { (file) @if let Some(n) = t.seed.line { ":" (n) } } }
                                 }
                             }
                             td.num {

@@ -4,8 +4,8 @@ use mongodb::bson::{doc, Bson, DateTime, Document};
 
 use crate::store::transition::State;
 use crate::store::{
-    GroupUpdate, JsonText, Level, Occurrence, Sample, Status, Ticket, TicketId, Timestamp,
-    OTHER_TAG_VALUE,
+    GroupUpdate, JsonText, Level, Occurrence, Sample, Status, Ticket, TicketId, TicketSeed,
+    Timestamp, OTHER_TAG_VALUE,
 };
 
 use super::bson_json::{bson_to_json, json_to_bson};
@@ -229,26 +229,32 @@ pub(super) fn state_of(d: &Document) -> State {
 
 pub(super) fn ticket_of(d: &Document) -> Ticket {
     let state = state_of(d);
-    let level = d
-        .get_str("level")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(Level::ERROR);
     let mut t = Ticket::new(
         TicketId(i64_of(d, "_id").unwrap_or(0)),
         str_of(d, "fingerprint"),
-        level,
+        seed_of(d),
     );
-    t.service = opt_str(d, "service");
-    t.target = str_of(d, "target");
-    t.module = opt_str(d, "module");
-    t.file = opt_str(d, "file");
-    t.line = i64_of(d, "line").and_then(|l| u32::try_from(l).ok());
     t.title = str_of(d, "title");
     t.first_seen = Timestamp::from_micros(i64_of(d, "first_seen_us").unwrap_or(0));
     t.last_seen = Timestamp::from_micros(i64_of(d, "last_seen_us").unwrap_or(0));
     state.fill(&mut t);
     t
+}
+
+/// A ticket's seed from its document.
+fn seed_of(d: &Document) -> TicketSeed {
+    TicketSeed {
+        level: d
+            .get_str("level")
+            .ok()
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(Level::ERROR),
+        service: opt_str(d, "service"),
+        target: str_of(d, "target"),
+        module: opt_str(d, "module"),
+        file: opt_str(d, "file"),
+        line: i64_of(d, "line").and_then(|l| u32::try_from(l).ok()),
+    }
 }
 
 pub(super) fn str_of(d: &Document, k: &str) -> String {

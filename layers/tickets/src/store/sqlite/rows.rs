@@ -1,7 +1,9 @@
 //! Tickets and occurrences read from rows.
 
 use crate::store::transition::State;
-use crate::store::{JsonText, Level, Occurrence, Sample, Status, Ticket, TicketId, Timestamp};
+use crate::store::{
+    JsonText, Level, Occurrence, Sample, Status, Ticket, TicketId, TicketSeed, Timestamp,
+};
 
 pub(super) const TICKET_COLUMNS: &str =
     "id, fingerprint, level, service, target, module, file, line, title, \
@@ -9,23 +11,26 @@ pub(super) const TICKET_COLUMNS: &str =
     mute_until, mute_until_count";
 
 pub(super) fn ticket_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Ticket> {
-    let level: String = r.get(2)?;
     let state = state_at(r, 12, 11, 13)?;
-    let mut t = Ticket::new(
-        TicketId(r.get(0)?),
-        r.get::<_, String>(1)?,
-        level.parse().unwrap_or(Level::ERROR),
-    );
-    t.service = r.get(3)?;
-    t.target = r.get(4)?;
-    t.module = r.get(5)?;
-    t.file = r.get(6)?;
-    t.line = r.get(7)?;
+    let mut t = Ticket::new(TicketId(r.get(0)?), r.get::<_, String>(1)?, seed_at(r, 2)?);
     t.title = r.get(8)?;
     t.first_seen = Timestamp::from_micros(r.get(9)?);
     t.last_seen = Timestamp::from_micros(r.get(10)?);
     state.fill(&mut t);
     Ok(t)
+}
+
+/// A ticket's seed from a row: `level`, `service`, `target`, `module`, `file` and `line`, in
+/// the columns from `level` on.
+fn seed_at(r: &rusqlite::Row<'_>, level: usize) -> rusqlite::Result<TicketSeed> {
+    Ok(TicketSeed {
+        level: r.get::<_, String>(level)?.parse().unwrap_or(Level::ERROR),
+        service: r.get(level + 1)?,
+        target: r.get(level + 2)?,
+        module: r.get(level + 3)?,
+        file: r.get(level + 4)?,
+        line: r.get(level + 5)?,
+    })
 }
 
 pub(super) const OCCURRENCE_COLUMNS: &str =
