@@ -95,6 +95,10 @@ mod docs {
     #[doc = include_str!("../README.md")]
     struct Readme;
 
+    #[cfg(feature = "webhook")]
+    #[doc = include_str!("../docs/alerts.md")]
+    struct Alerts;
+
     #[doc = include_str!("../docs/architecture.md")]
     struct Architecture;
 
