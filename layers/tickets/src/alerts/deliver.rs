@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use super::rules::{Decision, Rules};
-use super::{Alert, Alerts, Callback};
+use super::{Alert, AlertCounters, Alerts, Attempt, Callback};
 use crate::store::{Batch, Timestamp, Written};
-use crate::writer::StatsInner;
 
 /// What the writer knows about itself, copied into each alert.
 #[derive(Clone, Debug)]
@@ -29,7 +28,7 @@ pub(crate) struct Origin {
 pub(crate) struct Raiser {
     rules: Rules,
     tx: Sender<Alert>,
-    stats: Arc<StatsInner>,
+    stats: Arc<AlertCounters>,
     origin: Origin,
 }
 
@@ -56,7 +55,7 @@ impl Raiser {
                 {
                     Decision::Nothing => continue,
                     Decision::Limited => {
-                        self.stats.alerts_limited.fetch_add(1, Ordering::Relaxed);
+                        self.stats.limited.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
                     Decision::Raise(kind) => kind,
@@ -82,10 +81,10 @@ impl Raiser {
             };
             match self.tx.try_send(alert) {
                 Ok(()) => {
-                    self.stats.alerts_raised.fetch_add(1, Ordering::Relaxed);
+                    self.stats.raised.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                    self.stats.alerts_dropped.fetch_add(1, Ordering::Relaxed);
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -95,7 +94,7 @@ impl Raiser {
 /// Starts the delivery thread of `alerts`; `None` when it cannot start (reported on stderr).
 pub(crate) fn start(
     alerts: Alerts,
-    stats: Arc<StatsInner>,
+    stats: Arc<AlertCounters>,
     origin: Origin,
 ) -> Option<(Raiser, Delivery)> {
     let (tx, rx) = bounded(alerts.queue_capacity.max(1));
@@ -135,16 +134,6 @@ pub(crate) fn start(
     }
 }
 
-/// How one delivery attempt ended.
-#[cfg_attr(not(feature = "webhook"), allow(dead_code))]
-pub(crate) enum Attempt {
-    Done,
-    /// Worth another try (refused connection, timeout, 429, 5xx).
-    Retry(String),
-    /// Not worth another try (a 4xx other than 429).
-    Fail(String),
-}
-
 struct Worker {
     callbacks: Vec<Callback>,
     #[cfg(feature = "webhook")]
@@ -153,7 +142,7 @@ struct Worker {
     backoff: Duration,
     #[cfg(feature = "webhook")]
     timeout: Duration,
-    stats: Arc<StatsInner>,
+    stats: Arc<AlertCounters>,
     deadline: Arc<OnceLock<Instant>>,
     reported: bool,
 }
@@ -169,10 +158,10 @@ impl Worker {
             for cb in &self.callbacks {
                 match catch_unwind(AssertUnwindSafe(|| cb(&alert))) {
                     Ok(()) => {
-                        self.stats.alerts_delivered.fetch_add(1, Ordering::Relaxed);
+                        self.stats.delivered.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(_) => {
-                        self.stats.alert_failures.fetch_add(1, Ordering::Relaxed);
+                        self.stats.failures.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
@@ -184,10 +173,10 @@ impl Worker {
                 };
                 match result {
                     Ok(()) => {
-                        self.stats.alerts_delivered.fetch_add(1, Ordering::Relaxed);
+                        self.stats.delivered.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(e) => {
-                        self.stats.alert_failures.fetch_add(1, Ordering::Relaxed);
+                        self.stats.failures.fetch_add(1, Ordering::Relaxed);
                         let url = self.webhooks[i].to_string();
                         self.report(&format!("alert webhook {url}: {e}"));
                     }
@@ -217,7 +206,7 @@ impl Worker {
                 }
             }
             tries += 1;
-            self.stats.alert_retries.fetch_add(1, Ordering::Relaxed);
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
             std::thread::sleep(backoff);
             backoff = (backoff * 2).min(Duration::from_secs(30));
         }

@@ -51,11 +51,39 @@ mod rules;
 mod webhook;
 
 use std::fmt;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use alert::{Alert, AlertKind};
 pub(crate) use deliver::{start, Delivery, Origin, Raiser};
+
+/// How one delivery attempt ended.
+#[cfg_attr(not(feature = "webhook"), allow(dead_code))]
+pub(crate) enum Attempt {
+    Done,
+    /// Worth another try (refused connection, timeout, 429, 5xx).
+    Retry(String),
+    /// Not worth another try (a 4xx other than 429).
+    Fail(String),
+}
+
+/// What the alerts count, read through the guard's `Stats` (`alerts_raised`, …).
+#[derive(Debug, Default)]
+pub(crate) struct AlertCounters {
+    /// Alerts raised and queued for delivery.
+    pub(crate) raised: AtomicU64,
+    /// Alerts dropped because the delivery queue was full.
+    pub(crate) dropped: AtomicU64,
+    /// Alerts held back by the per-ticket minimum interval.
+    pub(crate) limited: AtomicU64,
+    /// Deliveries done (one per alert and callback or webhook that took it).
+    pub(crate) delivered: AtomicU64,
+    /// Deliveries that failed after their retries.
+    pub(crate) failures: AtomicU64,
+    /// Delivery attempts retried.
+    pub(crate) retries: AtomicU64,
+}
 use rules::RuleConfig;
 
 /// An in-process alert handler (see [`Alerts::callback`]).

@@ -14,7 +14,7 @@ use std::time::Duration;
 use reqwest::blocking::Client;
 use reqwest::Url;
 
-use super::deliver::Attempt;
+use super::Attempt;
 use super::{Alert, AlertsError};
 
 /// The body a webhook receives.

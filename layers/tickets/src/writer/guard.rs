@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::Shared;
+use crate::alerts::AlertCounters;
 use crate::store::{ErrorKind, WriteError};
 
 /// Counters about the layer's work. Read them through [`Stats`].
@@ -23,12 +24,8 @@ pub(crate) struct StatsInner {
     pub(super) disk_full: AtomicU64,
     pub(super) events_spooled: AtomicU64,
     pub(super) events_replayed: AtomicU64,
-    pub(crate) alerts_raised: AtomicU64,
-    pub(crate) alerts_dropped: AtomicU64,
-    pub(crate) alerts_limited: AtomicU64,
-    pub(crate) alerts_delivered: AtomicU64,
-    pub(crate) alert_failures: AtomicU64,
-    pub(crate) alert_retries: AtomicU64,
+    /// The alerts' own counters, shared with their delivery thread.
+    pub(crate) alerts: Arc<AlertCounters>,
 }
 
 /// A handle on the layer's counters (cheap to clone).
@@ -96,29 +93,29 @@ impl Stats {
     }
     /// Alerts raised and queued for delivery ([`crate::alerts`]).
     pub fn alerts_raised(&self) -> u64 {
-        self.inner.alerts_raised.load(Ordering::Relaxed)
+        self.inner.alerts.raised.load(Ordering::Relaxed)
     }
     /// Alerts dropped because the delivery queue was full.
     pub fn alerts_dropped(&self) -> u64 {
-        self.inner.alerts_dropped.load(Ordering::Relaxed)
+        self.inner.alerts.dropped.load(Ordering::Relaxed)
     }
     /// Alerts held back by the per-ticket interval
     /// ([`Alerts::with_min_interval`](crate::alerts::Alerts::with_min_interval)).
     pub fn alerts_limited(&self) -> u64 {
-        self.inner.alerts_limited.load(Ordering::Relaxed)
+        self.inner.alerts.limited.load(Ordering::Relaxed)
     }
     /// Deliveries done: one per alert and callback or webhook that took it.
     pub fn alerts_delivered(&self) -> u64 {
-        self.inner.alerts_delivered.load(Ordering::Relaxed)
+        self.inner.alerts.delivered.load(Ordering::Relaxed)
     }
     /// Deliveries given up: a webhook that failed every retry (or answered a 4xx), a callback
     /// that panicked.
     pub fn alert_failures(&self) -> u64 {
-        self.inner.alert_failures.load(Ordering::Relaxed)
+        self.inner.alerts.failures.load(Ordering::Relaxed)
     }
     /// Webhook posts retried.
     pub fn alert_retries(&self) -> u64 {
-        self.inner.alert_retries.load(Ordering::Relaxed)
+        self.inner.alerts.retries.load(Ordering::Relaxed)
     }
 }
 

@@ -122,7 +122,7 @@ impl Shared {
         };
         let shutdown_timeout = cfg.shutdown_timeout;
         let (raiser, delivery) =
-            match alerts.and_then(|a| crate::alerts::start(a, stats.clone(), origin)) {
+            match alerts.and_then(|a| crate::alerts::start(a, stats.alerts.clone(), origin)) {
                 Some((r, d)) => (Some(r), Some(d)),
                 None => (None, None),
             };
