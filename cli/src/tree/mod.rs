@@ -332,19 +332,10 @@ pub(crate) fn show(show: Show) -> ExitCode {
 /// The ticket ids of the errors whose lines carry a ticket fingerprint, from the store; a
 /// store that cannot be read is reported and the tree shown without ids.
 fn ticket_ids(forest: &Forest, db: &std::path::Path, prefix: &str) -> TicketIds {
-    let mut fingerprints: Vec<u64> = forest
-        .traces()
-        .flat_map(|t| {
-            let unattached = t.unattached();
-            t.nodes().flat_map(|n| n.errors()).chain(unattached)
-        })
-        .filter_map(|e| e.ticket_fingerprint())
-        .collect();
+    let fingerprints = forest.ticket_fingerprints();
     if fingerprints.is_empty() {
         return TicketIds::default();
     }
-    fingerprints.sort_unstable();
-    fingerprints.dedup();
     crate::store::ticket_ids(db, prefix, &fingerprints).unwrap_or_else(|e| {
         eprintln!("taskwire: the tickets of the errors are not shown: {e}");
         TicketIds::default()

@@ -20,6 +20,23 @@ impl Forest {
         self.traces().find(|t| t.id() == id)
     }
 
+    /// The ticket fingerprints the error lines of every kept trace carry (`ticket.fingerprint`,
+    /// written when a tickets layer counted the error), sorted and each once: what a front end
+    /// looks up in the tickets store to show each error's ticket.
+    pub fn ticket_fingerprints(&self) -> Vec<u64> {
+        let mut fingerprints: Vec<u64> = self
+            .traces()
+            .flat_map(|t| {
+                let unattached = t.unattached();
+                t.nodes().flat_map(|n| n.errors()).chain(unattached)
+            })
+            .filter_map(|e| e.ticket_fingerprint())
+            .collect();
+        fingerprints.sort_unstable();
+        fingerprints.dedup();
+        fingerprints
+    }
+
     /// Whether no trace is kept.
     pub fn is_empty(&self) -> bool {
         self.traces.is_empty()

@@ -190,16 +190,7 @@ fn no_sources() -> Markup {
 
 /// The ticket id of each error fingerprint in the forest, from the store.
 async fn ticket_ids(state: &AppState, forest: &Forest) -> HashMap<u64, i64> {
-    let mut fps: Vec<u64> = forest
-        .traces()
-        .flat_map(|t| {
-            let unattached = t.unattached();
-            t.nodes().flat_map(|n| n.errors()).chain(unattached)
-        })
-        .filter_map(|e| e.ticket_fingerprint())
-        .collect();
-    fps.sort_unstable();
-    fps.dedup();
+    let fps = forest.ticket_fingerprints();
     if fps.is_empty() {
         return HashMap::new();
     }
