@@ -127,7 +127,12 @@ pub async fn serve_app(app: axum::Router) -> String {
 
 /// The text of the first element `css` selects.
 pub async fn text(c: &Client, css: &str) -> String {
-    let e = c.find(fantoccini::Locator::Css(css)).await;
+    // Waits for the element (a page that is still loading has none yet), up to 10 s.
+    let e = c
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(fantoccini::Locator::Css(css))
+        .await;
     let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
     e.text().await.expect("its text")
 }
@@ -147,7 +152,12 @@ pub async fn texts(c: &Client, css: &str) -> Vec<String> {
 
 /// Clicks the first element `css` selects.
 pub async fn click(c: &Client, css: &str) {
-    let e = c.find(fantoccini::Locator::Css(css)).await;
+    // Waits for the element (a page that is still loading has none yet), up to 10 s.
+    let e = c
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(fantoccini::Locator::Css(css))
+        .await;
     let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
     e.click().await.expect("the click");
 }
