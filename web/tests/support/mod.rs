@@ -125,15 +125,19 @@ pub async fn serve_app(app: axum::Router) -> String {
     format!("http://{addr}")
 }
 
-/// The text of the first element `css` selects.
-pub async fn text(c: &Client, css: &str) -> String {
-    // Waits for the element (a page that is still loading has none yet), up to 10 s.
-    let e = c
-        .wait()
+/// The first element `css` selects, waited for up to 10 s (a page that is still loading has
+/// none yet).
+pub async fn element(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
         .at_most(std::time::Duration::from_secs(10))
         .for_element(fantoccini::Locator::Css(css))
-        .await;
-    let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+}
+
+/// The text of the first element `css` selects.
+pub async fn text(c: &Client, css: &str) -> String {
+    let e = element(c, css).await;
     e.text().await.expect("its text")
 }
 
@@ -152,13 +156,7 @@ pub async fn texts(c: &Client, css: &str) -> Vec<String> {
 
 /// Clicks the first element `css` selects.
 pub async fn click(c: &Client, css: &str) {
-    // Waits for the element (a page that is still loading has none yet), up to 10 s.
-    let e = c
-        .wait()
-        .at_most(std::time::Duration::from_secs(10))
-        .for_element(fantoccini::Locator::Css(css))
-        .await;
-    let e = e.unwrap_or_else(|e| panic!("no {css}: {e}"));
+    let e = element(c, css).await;
     e.click().await.expect("the click");
 }
 
