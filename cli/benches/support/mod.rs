@@ -1,4 +1,4 @@
-//! The logs the `taskwire` benches read: ~200 MB from two services (a `front` whose client
+//! The logs the `taskwire` benches read: ~200 MB (or `TASKWIRE_BENCH_MB`) from two services (a `front` whose client
 //! tasks are the remote parents of `back`'s request tasks; ~30 % of lines are `task.end`
 //! records, 2 % of traces fail with ERROR events, the rest are INFO/DEBUG events), generated
 //! deterministically into the target's temporary folder once and shared by every bench.
@@ -25,7 +25,18 @@ pub(crate) struct Input {
 impl Input {
     /// Generates the logs (once) and prints their size and the build's kind.
     pub(crate) fn generate() -> Input {
-        let (front, back) = generate();
+        Input::generate_mb(None)
+    }
+
+    /// Generates about `mb` MB of logs (default: `TASKWIRE_BENCH_MB`, or 200), once per size.
+    pub(crate) fn generate_mb(mb: Option<usize>) -> Input {
+        let mb = mb.unwrap_or_else(|| {
+            std::env::var("TASKWIRE_BENCH_MB")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(TARGET_MB)
+        });
+        let (front, back) = generate(mb * 1_000_000);
         let bytes = std::fs::metadata(&front).expect("front.log").len()
             + std::fs::metadata(&back).expect("back.log").len();
         let lines = count_lines(&front) + count_lines(&back);
@@ -80,7 +91,8 @@ pub(crate) fn best_of_3(args: &[&str], stdin: Option<&Path>) -> Duration {
         .expect("three runs")
 }
 
-const TARGET_BYTES: usize = 200_000_000;
+/// The default size of the generated logs, in MB.
+const TARGET_MB: usize = 200;
 
 /// Writing into a `String` cannot fail.
 const WRITE: &str = "writing into a String";
@@ -193,11 +205,15 @@ impl Log {
     }
 }
 
-/// Writes `front.log` and `back.log` (together about [`TARGET_BYTES`]) into the target's
-/// temporary folder, once; returns their paths.
-fn generate() -> (PathBuf, PathBuf) {
+/// Writes `front.log` and `back.log` (together about `target_bytes`) into the target's
+/// temporary folder, once per size; returns their paths.
+fn generate(target_bytes: usize) -> (PathBuf, PathBuf) {
     // Bump the folder name when the generator changes.
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("taskwire-tree-throughput-v1");
+    let name = match target_bytes {
+        200_000_000 => "taskwire-tree-throughput-v1".to_owned(),
+        n => format!("taskwire-tree-throughput-v1-{}mb", n / 1_000_000),
+    };
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     std::fs::create_dir_all(&dir).expect("the input folder can be created");
     let (front_path, back_path) = (dir.join("front.log"), dir.join("back.log"));
     if std::fs::metadata(&front_path).is_ok_and(|m| m.len() > 0)
@@ -224,7 +240,7 @@ fn generate() -> (PathBuf, PathBuf) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut written = 0;
     let mut t = 0u64;
-    while written < TARGET_BYTES {
+    while written < target_bytes {
         let trace = u128::from(rng.next()) << 64 | u128::from(rng.next());
         let [root, cart, client, render, server, db, fraud] = [(); 7].map(|()| rng.next());
         let failed = rng.next().is_multiple_of(50);
@@ -362,8 +378,17 @@ fn generate() -> (PathBuf, PathBuf) {
     (front_path, back_path)
 }
 
-/// The number of lines of the file at `path`.
+/// The number of lines of the file at `path`, read in chunks.
 pub(crate) fn count_lines(path: &Path) -> usize {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    bytes.iter().filter(|&&c| c == b'\n').count()
+    use std::io::Read as _;
+    let mut file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut buf = vec![0; 1 << 20];
+    let mut lines = 0;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return lines,
+            Ok(n) => lines += buf[..n].iter().filter(|&&c| c == b'\n').count(),
+            Err(e) => panic!("{}: {e}", path.display()),
+        }
+    }
 }

@@ -228,12 +228,12 @@ pub(crate) fn show(show: Show) -> ExitCode {
         };
     }
     let mut malformed: Vec<(String, u64)> = Vec::new();
-    for src in &sources {
+    if sources.contains(&Source::Stdin) && io::stdin().is_terminal() {
+        eprintln!("taskwire: reading logs from standard input (end with Ctrl-D)");
+    }
+    for (src, read) in sources.iter().zip(reader.read_sources(&sources)) {
         let name = src.to_string();
-        if *src == Source::Stdin && io::stdin().is_terminal() {
-            eprintln!("taskwire: reading logs from standard input (end with Ctrl-D)");
-        }
-        match reader.read_source(src) {
+        match read {
             Ok(counts) => {
                 malformed.push((name.clone(), counts.malformed));
                 if counts.cut_last_line {

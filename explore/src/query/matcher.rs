@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use taskwire_core::schema::{header, level_index, task_record, LEVELS};
 use tracing_core::Level;
 
+use super::prefilter::{KeyValue, Want};
 use super::{Cmp, FieldOp, Query, Term, Time, REQUEST_ID_KEYS};
 
 /// A [`Query`] ready to test records, with `since`/`until` ages resolved against one "now".
@@ -14,6 +15,7 @@ pub struct Matcher {
     since_us: Option<i64>,
     until_us: Option<i64>,
     needles: Vec<Finder<'static>>,
+    values: Vec<KeyValue>,
 }
 
 impl std::fmt::Debug for Matcher {
@@ -55,6 +57,7 @@ impl Matcher {
             since_us,
             until_us,
             needles,
+            values: query.terms.iter().filter_map(key_value).collect(),
         }
     }
 
@@ -62,6 +65,17 @@ impl Matcher {
     /// query names exactly is not in the line); `true` means it may.
     pub fn may_match(&self, line: &[u8]) -> bool {
         self.needles.iter().all(|n| n.find(line).is_some())
+            && self.values.iter().all(|v| v.may_hold(line))
+    }
+
+    /// Whether the query names values a matching line must contain.
+    pub(crate) fn has_needles(&self) -> bool {
+        !self.needles.is_empty()
+    }
+
+    /// The longest of the values a matching line must contain (likely the rarest).
+    pub(crate) fn longest_needle(&self) -> Option<&Finder<'static>> {
+        self.needles.iter().max_by_key(|n| n.needle().len())
     }
 
     /// Whether the record (one JSON object) matches every term.
@@ -101,8 +115,28 @@ fn needle(t: &Term) -> Option<String> {
         Term::SpanId(id) => Some(format!("{id:016x}")),
         Term::RequestId(v) | Term::Service(v) | Term::Task(v) => plain(v),
         Term::Field { value, .. } => plain(value),
-        Term::Failed => Some(task_record::END.to_owned()),
+        // the outcome's value, rarer than `task.end`
+        Term::Failed => Some("\"failed\"".to_owned()),
         Term::Duration(..) => Some(task_record::END.to_owned()),
+        _ => None,
+    }
+}
+
+/// The value a key must have for `t` to match, checked on the raw line.
+fn key_value(t: &Term) -> Option<KeyValue> {
+    let text = |v: &str| Want::Text(v.to_owned());
+    match t {
+        Term::Field {
+            key,
+            op: FieldOp::Eq,
+            value,
+        } => KeyValue::field(key, text(value)),
+        Term::Service(v) => KeyValue::top_level(header::SERVICE, text(v)),
+        Term::Task(v) => KeyValue::top_level(taskwire_core::schema::TASK_NAME, text(v)),
+        Term::Failed => KeyValue::top_level(task_record::keys::OUTCOME, text("failed")),
+        Term::Duration(c, us) => {
+            KeyValue::top_level(task_record::keys::DURATION_US, Want::Number(*c, *us))
+        }
         _ => None,
     }
 }

@@ -33,6 +33,7 @@
 
 mod matcher;
 mod parse;
+mod prefilter;
 
 use std::fmt;
 use std::str::FromStr;

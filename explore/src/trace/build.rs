@@ -201,16 +201,28 @@ pub fn build(c: Collected, keep: Keep) -> Forest {
     }
 }
 
-/// Sorts by (trace, start, end, span id): sorts compact keys, then moves each task once.
-fn sort_tasks(tasks: &mut Vec<Task>) {
+/// Sorts by (trace, start, end, span id): sorts compact keys, then moves each task into its
+/// place by following the permutation's cycles, so no second copy of the tasks is ever held
+/// (at 1 GB of logs the tasks take ~90 MB).
+fn sort_tasks(tasks: &mut [Task]) {
     let mut keys: Vec<(u128, i64, i64, u64, usize)> = tasks
         .iter()
         .enumerate()
         .map(|(i, t)| (t.trace, t.start_us(), t.end_us, t.span, i))
         .collect();
     keys.sort_unstable();
-    let mut slots: Vec<Option<Task>> = std::mem::take(tasks).into_iter().map(Some).collect();
-    tasks.extend(keys.iter().filter_map(|k| slots[k.4].take()));
+    // place k takes the task at keys[k].4; a place done points to itself
+    let mut from: Vec<usize> = keys.into_iter().map(|k| k.4).collect();
+    for start in 0..from.len() {
+        let mut k = start;
+        while from[k] != start {
+            let src = from[k];
+            tasks.swap(k, src);
+            from[k] = k;
+            k = src;
+        }
+        from[k] = k;
+    }
 }
 
 /// Buffers reused from trace to trace.

@@ -58,6 +58,7 @@ mod build;
 mod raw;
 mod read;
 mod records;
+mod scan;
 mod search;
 mod skew;
 mod strings;

@@ -23,6 +23,7 @@ use super::raw::{
     own_fields, parse_hex_u128, parse_hex_u64, parse_level, trace_of, ErrorField, Raw,
 };
 use super::records::{Attributes, Collected, Counts, Event, LineKind, Task};
+use super::scan;
 use super::strings::{FxBuild, Interner};
 use crate::dedup::{LineKey, Seen};
 use crate::query::{Matcher, Query};
@@ -159,17 +160,107 @@ impl Reader {
         while let Some(line) = lines.next_line()? {
             if line.too_long {
                 counts.malformed += 1;
-            } else if self.line(line.bytes) == LineKind::Malformed {
-                // a last line without its newline that is not JSON at all was cut while being
-                // written; one that is JSON is a whole record, malformed like any other
-                if line.complete || serde_json::from_slice::<IgnoredAny>(line.bytes).is_ok() {
-                    counts.malformed += 1;
-                } else {
-                    counts.cut_last_line = true;
-                }
+            } else {
+                self.tally(line.bytes, line.complete, &mut counts);
             }
         }
         Ok(counts)
+    }
+
+    /// Takes in `line` and counts it when it is malformed.
+    fn tally(&mut self, line: &[u8], complete: bool, counts: &mut Counts) {
+        if self.line(line) == LineKind::Malformed {
+            // a last line without its newline that is not JSON at all was cut while being
+            // written; one that is JSON is a whole record, malformed like any other
+            if complete || serde_json::from_slice::<IgnoredAny>(line).is_ok() {
+                counts.malformed += 1;
+            } else {
+                counts.cut_last_line = true;
+            }
+        }
+    }
+
+    /// Reads every source to its end and returns what each met, in the sources' order.
+    ///
+    /// When the query names a trace, or values its records must contain, the lines worth
+    /// parsing are picked first by substring search over whole blocks, the sources scanned
+    /// in parallel (see `scan`); what is kept is the same as reading every line with
+    /// [`Reader::read_source`], but only the picked lines are checked, so a malformed line
+    /// elsewhere is not counted. A query with values is read in two passes (the traces it
+    /// matches, then their lines), so it needs files; standard input is read line by line.
+    ///
+    /// ```
+    /// use taskwire_explore::source::expand;
+    /// use taskwire_explore::trace::{build, Keep, Reader};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("taskwire-read-sources-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// std::fs::write(dir.join("app.jsonl"), concat!(
+    ///     r#"{"ts":"2026-11-21T10:00:00.05Z","level":"INFO","target":"taskwire::tasks","msg":"task.end","task.name":"GET /checkout","task.outcome":"succeeded","task.duration_us":50000,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"1000000000000001","service":"front"}"#,
+    ///     "\n",
+    /// ))?;
+    /// let (sources, _) = expand(&[dir.join("app.jsonl")]);
+    /// let mut reader = Reader::for_trace(0x4bf92f3577b34da6a3ce929d0e0e4736);
+    /// for counts in reader.read_sources(&sources) {
+    ///     assert_eq!(counts?.malformed, 0);
+    /// }
+    /// assert_eq!(build(reader.finish(), Keep::default()).traces().len(), 1);
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn read_sources(&mut self, sources: &[crate::source::Source]) -> Vec<io::Result<Counts>> {
+        if let Some((_, finder)) = &self.trace {
+            let finder = finder.clone();
+            let picked = scan::grep_all(sources, self.max_line, &scan::Containing(&finder));
+            return picked
+                .into_iter()
+                .map(|p| p.map(|p| self.take_picked(&p)))
+                .collect();
+        }
+        let files = sources
+            .iter()
+            .all(|s| matches!(s, crate::source::Source::File(_)));
+        let Some(matcher) = self.matcher.as_ref().filter(|m| files && m.has_needles()) else {
+            return sources.iter().map(|s| self.read_source(s)).collect();
+        };
+        // the traces the query matches, from the lines that may match it
+        let first = scan::grep_all(sources, self.max_line, &scan::Matching(matcher));
+        let mut traces: HashSet<u128, FxBuild> = HashSet::default();
+        for p in first.iter().flatten() {
+            traces.extend(p.lines().filter_map(|l| matcher.match_line(l).as_ref().and_then(trace_of)));
+        }
+        // then every line of those traces
+        let second = if traces.is_empty() {
+            Vec::new()
+        } else {
+            scan::grep_all(sources, self.max_line, &scan::OfTraces::new(&traces))
+        };
+        let mut second = second.into_iter();
+        first
+            .into_iter()
+            .map(|first| {
+                let first = first?;
+                match second.next() {
+                    Some(p) => p.map(|p| self.take_picked(&p)),
+                    // nothing matched: the lines were not parsed, only searched
+                    None => Ok(Counts { malformed: first.too_long, cut_last_line: false }),
+                }
+            })
+            .collect()
+    }
+
+    /// Takes in the lines picked from one input.
+    fn take_picked(&mut self, picked: &scan::Picked) -> Counts {
+        let mut counts = Counts {
+            malformed: picked.too_long,
+            cut_last_line: false,
+        };
+        let last = picked.len().saturating_sub(1);
+        for (i, line) in picked.lines().enumerate() {
+            let complete = !(picked.last_incomplete && i == last);
+            self.tally(line, complete, &mut counts);
+        }
+        counts
     }
 
     /// Opens `source` (decompressing gzip) and reads it to its end.
