@@ -39,7 +39,10 @@ fn main() {
     }
     let run = |cmd: &[&str]| time(cmd[0], &cmd[1..]);
     let duration_re = r#""task.duration_us":(2[5-9]\d{4}|[3-9]\d{5}|\d{7,})[,}]"#;
-    println!("{:<44} {:>9} {:>9} {:>7}", "command", "taskwire", "rg", "ratio");
+    println!(
+        "{:<44} {:>9} {:>9} {:>7}",
+        "command", "taskwire", "rg", "ratio"
+    );
     for (label, ours, theirs) in [
         (
             "tree --trace ID / rg -F ID",

@@ -81,8 +81,7 @@ fn query() -> impl Strategy<Value = String> {
         Just("service=back failed".to_owned()),
         (0u8..40).prop_map(|s| format!("{:016x}", u64::from(s) + 1)),
         Just("level>=warn".to_owned()),
-        (0..TRACES.len(), 0u8..20)
-            .prop_map(|(t, o)| format!("{:032x} order_id={o}", TRACES[t])),
+        (0..TRACES.len(), 0u8..20).prop_map(|(t, o)| format!("{:032x} order_id={o}", TRACES[t])),
     ]
 }
 

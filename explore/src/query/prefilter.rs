@@ -99,7 +99,10 @@ impl KeyValue {
                 let token = &value[..end];
                 let digits = token.iter().all(u8::is_ascii_digit);
                 // a number serde_json may print otherwise than it is written
-                let unsure = !digits && token.first().is_some_and(|c| *c == b'-' || c.is_ascii_digit())
+                let unsure = !digits
+                    && token
+                        .first()
+                        .is_some_and(|c| *c == b'-' || c.is_ascii_digit())
                     || digits && (token.len() > 18 || token.len() > 1 && token[0] == b'0');
                 if unsure {
                     return true;
@@ -147,8 +150,8 @@ mod tests {
 
     #[test]
     fn numbers_compare() {
-        let slow = KeyValue::top_level("task.duration_us", Want::Number(Cmp::Gt, 250_000))
-            .expect("plain");
+        let slow =
+            KeyValue::top_level("task.duration_us", Want::Number(Cmp::Gt, 250_000)).expect("plain");
         assert!(slow.may_hold(br#"{"task.duration_us":250001}"#));
         assert!(!slow.may_hold(br#"{"task.duration_us":250000}"#));
         assert!(slow.may_hold(br#"{"task.duration_us":2.5e6}"#));

@@ -227,7 +227,10 @@ impl Reader {
         let first = scan::grep_all(sources, self.max_line, &scan::Matching(matcher));
         let mut traces: HashSet<u128, FxBuild> = HashSet::default();
         for p in first.iter().flatten() {
-            traces.extend(p.lines().filter_map(|l| matcher.match_line(l).as_ref().and_then(trace_of)));
+            traces.extend(
+                p.lines()
+                    .filter_map(|l| matcher.match_line(l).as_ref().and_then(trace_of)),
+            );
         }
         // then every line of those traces
         let second = if traces.is_empty() {
@@ -243,7 +246,10 @@ impl Reader {
                 match second.next() {
                     Some(p) => p.map(|p| self.take_picked(&p)),
                     // nothing matched: the lines were not parsed, only searched
-                    None => Ok(Counts { malformed: first.too_long, cut_last_line: false }),
+                    None => Ok(Counts {
+                        malformed: first.too_long,
+                        cut_last_line: false,
+                    }),
                 }
             })
             .collect()

@@ -268,7 +268,11 @@ mod tests {
         let mut text = String::new();
         let mut want = Vec::new();
         for i in 0..300_000 {
-            let line = if i % 7 == 0 { format!("x{i}x") } else { format!("{i}") };
+            let line = if i % 7 == 0 {
+                format!("x{i}x")
+            } else {
+                format!("{i}")
+            };
             if i % 7 == 0 {
                 want.push(line.clone());
             }
@@ -293,10 +297,13 @@ mod tests {
 
     #[test]
     fn trace_ids_are_found_with_or_without_spaces() {
-        let traces: HashSet<u128, FxBuild> = [0x4bf92f3577b34da6a3ce929d0e0e4736].into_iter().collect();
+        let traces: HashSet<u128, FxBuild> =
+            [0x4bf92f3577b34da6a3ce929d0e0e4736].into_iter().collect();
         let pick = OfTraces::new(&traces);
         assert!(pick.keep(br#"{"trace_id" : "4bf92f3577b34da6a3ce929d0e0e4736"}"#));
-        assert!(pick.keep(br#"{"a":{"trace_id":"x"},"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#));
+        assert!(
+            pick.keep(br#"{"a":{"trace_id":"x"},"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#)
+        );
         assert!(!pick.keep(br#"{"trace_id":"0af7651916cd43dd8448eb211c80319c"}"#));
         assert!(!pick.keep(br#"{"trace_id":"4BF92F3577B34DA6A3CE929D0E0E4736"}"#));
     }
