@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use taskwire_core::span::{CapturingLayer, LayerCapture, LayerTiming, Needs};
+use taskwire_core::span::{CapturingLayer, LayerCapture, LayerTiming, Needs, Timing};
 use taskwire_core::{schema, Redactor, SpanData};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
 use tracing_core::span::{Attributes, Id};
@@ -47,6 +47,9 @@ pub struct MetricsLayer {
     /// Allow-listed span fields and their label names.
     allowed: Vec<(String, String)>,
     busy: bool,
+    /// The capture below starts each span's timing (process clock, a capture layer below):
+    /// the layer looks at a span only when it closes.
+    timing_from_capture: bool,
     target_labels: bool,
     window: Window,
     slow: Option<SlowSpans>,
@@ -68,6 +71,7 @@ impl Default for MetricsLayer {
             clock,
             allowed: Vec::new(),
             busy: false,
+            timing_from_capture: false,
             target_labels: false,
             window,
             slow: None,
@@ -312,9 +316,32 @@ where
         let _ = self.dispatch.set(subscriber.downgrade());
     }
 
-    taskwire_core::layer_capture_callbacks!(S, capture: on_layer, on_record);
+    taskwire_core::layer_capture_callbacks!(S, capture: on_record);
+
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.capture.attach::<Self, S>(subscriber);
+        // With the process clock, the capture starts the span's timing when it creates the
+        // span's data, and times busy spans itself: one look at the span at creation instead
+        // of two, none on enter and exit. A manual clock is the layer's own to read.
+        if matches!(self.clock, Clock::Process) {
+            let timing = if self.busy {
+                Timing::Always
+            } else {
+                Timing::Off
+            };
+            self.capture.require(
+                &Needs::default()
+                    .with_layer_timing(self.callsites.uid())
+                    .with_timing(timing),
+            );
+            self.timing_from_capture = self.capture.reads_below();
+        }
+    }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if self.timing_from_capture {
+            return;
+        }
         let Some(ci) = self.callsites.index(attrs.metadata(), &self.allowed) else {
             self.capture.on_new_span(attrs, id, &ctx);
             return;
@@ -337,7 +364,7 @@ where
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         self.capture.on_enter(id, &ctx);
-        if !self.busy {
+        if !self.busy || self.timing_from_capture {
             return;
         }
         let Some(span) = ctx.span(id) else { return };
@@ -349,7 +376,7 @@ where
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         self.capture.on_exit(id, &ctx);
-        if !self.busy {
+        if !self.busy || self.timing_from_capture {
             return;
         }
         let Some(span) = ctx.span(id) else { return };
@@ -429,13 +456,23 @@ where
         if t.owner != self.callsites.uid() {
             return;
         }
-        let Some(cs) = self.callsites.get(t.tag) else {
+        // A timing the capture started names no call site, and its busy time is the span's
+        // (the capture times the spans of a layer that wants busy time).
+        let (tag, busy) = if t.tag == LayerTiming::UNTAGGED {
+            let busy = data.and_then(SpanData::elapsed).map_or(0, |(_, busy)| {
+                u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX)
+            });
+            (self.callsites.index(span.metadata(), &self.allowed), busy)
+        } else {
+            (Some(t.tag), t.busy_at(now))
+        };
+        let Some(cs) = tag.and_then(|tag| self.callsites.get(tag)) else {
             return;
         };
         let failed = data.is_some_and(SpanData::failed);
         let sample = Sample {
             wall: now.saturating_sub(t.start),
-            busy: t.busy_at(now),
+            busy,
             failed,
             ids: data.map(|d| (d.trace_id(), d.span_id())),
         };

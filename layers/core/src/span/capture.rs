@@ -17,7 +17,7 @@ use crate::propagation::TraceParent;
 use crate::redact::Redactor;
 use crate::value::Typed;
 
-use super::data::{note_unsampled, Lineage, SpanData, Timing};
+use super::data::{note_unsampled, LayerTiming, Lineage, SpanData, Timing};
 use super::fields::{has_control_fields, FieldCollector, SpanFields};
 use super::stack;
 
@@ -31,6 +31,7 @@ pub struct Needs {
     fields: bool,
     timing: Timing,
     root_sampler: Option<RootSampler>,
+    layer_timing: Option<u64>,
 }
 
 impl fmt::Debug for Needs {
@@ -39,6 +40,7 @@ impl fmt::Debug for Needs {
             .field("fields", &self.fields)
             .field("timing", &self.timing)
             .field("root_sampler", &self.root_sampler.is_some())
+            .field("layer_timing", &self.layer_timing)
             .finish()
     }
 }
@@ -66,6 +68,15 @@ impl Needs {
         sampler: impl Fn(TraceId) -> bool + Send + Sync + 'static,
     ) -> Self {
         self.root_sampler = Some(Arc::new(sampler));
+        self
+    }
+
+    /// Starts a [`LayerTiming`] owned by layer `owner` in every span's data when the span is
+    /// captured ([`clock`](crate::clock) time, tag [`LayerTiming::UNTAGGED`]), so that the
+    /// layer needs no look at the span at creation. The first owner asked for keeps it.
+    #[must_use]
+    pub fn with_layer_timing(mut self, owner: u64) -> Self {
+        self.layer_timing = Some(owner);
         self
     }
 }
@@ -135,6 +146,8 @@ struct Capture {
     fields: AtomicBool,
     timing: AtomicU8,
     root_sampler: OnceLock<RootSampler>,
+    /// The layer whose [`LayerTiming`] the capture starts in each span's data.
+    layer_timing: OnceLock<u64>,
     /// Whether layers above read this capture (then it captures every span).
     has_readers: AtomicBool,
 }
@@ -158,6 +171,7 @@ impl Default for Capture {
             fields: AtomicBool::new(false),
             timing: AtomicU8::new(Timing::Off as u8),
             root_sampler: OnceLock::new(),
+            layer_timing: OnceLock::new(),
             has_readers: AtomicBool::new(false),
         }
     }
@@ -195,6 +209,7 @@ impl Capture {
             fields: self.fields.load(Ordering::Relaxed),
             timing: self.timing(),
             root_sampler: self.root_sampler.get().cloned(),
+            layer_timing: self.layer_timing.get().copied(),
         }
     }
 
@@ -206,7 +221,8 @@ impl Capture {
         }
     }
 
-    /// Adds what a layer needs: fields and timing add up; the first root sampler stays.
+    /// Adds what a layer needs: fields and timing add up; the first root sampler and the first
+    /// layer timing owner stay.
     fn require(&self, needs: &Needs) {
         if needs.fields {
             self.fields.store(true, Ordering::Relaxed);
@@ -214,6 +230,9 @@ impl Capture {
         self.timing.fetch_max(needs.timing as u8, Ordering::Relaxed);
         if let Some(s) = &needs.root_sampler {
             let _ = self.root_sampler.set(Arc::clone(s));
+        }
+        if let Some(owner) = needs.layer_timing {
+            let _ = self.layer_timing.set(owner);
         }
     }
 
@@ -236,7 +255,11 @@ impl Capture {
         let all_fields = self.fields.load(Ordering::Relaxed);
         let fields = self.collect(attrs, all_fields);
         let timed = self.timing().times(lineage.sampled);
-        let data = SpanData::new(lineage, fields, all_fields, timed);
+        let mut data = SpanData::new(lineage, fields, all_fields, timed);
+        if let Some(&owner) = self.layer_timing.get() {
+            let start = data.created_nanos().unwrap_or_else(clock::now);
+            data.set_layer_timing(LayerTiming::new(owner, LayerTiming::UNTAGGED, start));
+        }
         stack::remember_just_created(id, self.id, &data);
         ext.insert(data);
         NewSpan::Captured
@@ -562,6 +585,19 @@ impl LayerCapture {
             self.captures = false;
         }
         register::<L>();
+    }
+
+    /// Asks the capture this layer uses (its own, or the one below it) for `needs` as well:
+    /// for what a layer decides only once it knows whether it reads a capture below
+    /// ([`Self::reads_below`]).
+    pub fn require(&self, needs: &Needs) {
+        self.capture.require(needs);
+    }
+
+    /// Whether this layer reads a capture below it (found by [`Self::attach`]) rather than
+    /// capturing spans itself.
+    pub fn reads_below(&self) -> bool {
+        !self.captures
     }
 
     /// Whether this layer captures spans itself (no capture below it).

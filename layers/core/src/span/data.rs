@@ -70,6 +70,10 @@ pub struct LayerTiming {
 }
 
 impl LayerTiming {
+    /// The tag of a timing the capture started ([`Needs::with_layer_timing`](super::Needs::with_layer_timing)):
+    /// the owner finds what it would have attached from the span itself.
+    pub const UNTAGGED: u32 = u32::MAX;
+
     /// The timing of a span created at `start`, kept by layer `owner`.
     pub fn new(owner: u64, tag: u32, start: u64) -> Self {
         LayerTiming {
@@ -356,6 +360,12 @@ impl SpanData {
                 Duration::from_nanos(t.busy),
             )
         })
+    }
+
+    /// When the span was created, in [`clock`] nanoseconds, when it is timed.
+    #[inline]
+    pub(crate) fn created_nanos(&self) -> Option<u64> {
+        self.timed.map(|t| t.created)
     }
 
     /// When the span was created, when it is timed.
