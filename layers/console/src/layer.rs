@@ -168,7 +168,8 @@ impl<W> ConsoleLayer<W> {
         self
     }
 
-    /// Whether the fields of the enclosing spans follow the event's own (default: yes).
+    /// Whether the fields of the enclosing spans (innermost first) follow the event's own
+    /// (default: yes).
     #[must_use]
     pub fn with_span_fields(mut self, enabled: bool) -> Self {
         self.settings.span_fields = enabled;

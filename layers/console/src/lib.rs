@@ -27,7 +27,7 @@
 //! # The line
 //!
 //! - an event: the time (`HH:MM:SS.mmm`, UTC), the level, the target, the message, the event's
-//!   fields as `key=value`, the fields of the enclosing spans (outermost first), then in
+//!   fields as `key=value`, the fields of the enclosing spans (innermost first), then in
 //!   brackets the task path (the last three task names, `… › ` before them when deeper) and
 //!   the trace id: its 32 hex digits, which `taskwire tree --trace` and any `taskwire` query
 //!   take as they are;

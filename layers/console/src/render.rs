@@ -61,8 +61,8 @@ pub(crate) struct Scratch {
     fields: Vec<u8>,
     spans: Vec<u8>,
     path: Vec<u8>,
-    /// Where each task name starts in `path`.
-    starts: Vec<usize>,
+    /// Where each task name is in `path`, innermost first.
+    starts: Vec<(usize, usize)>,
     failure: Vec<u8>,
     /// What goes before a field: a space, or a newline and the indentation (pretty).
     sep: Vec<u8>,
@@ -184,19 +184,21 @@ pub(crate) fn render_event<S>(
     let field_sep: &'static [u8] = if pretty { b"\n" } else { b" " };
     let kv: &'static [u8] = if pretty { b": " } else { b"=" };
 
-    // The enclosing spans, outermost first: task path, trace id, depth, span fields.
+    // The enclosing spans, innermost first (the registry's order, which needs no buffer):
+    // task names, trace id, depth, span fields (innermost first, as the JSON layer flattens
+    // them).
     let mut trace = None;
     if let Some(scope) = scope {
-        for span in scope.from_root() {
+        for span in scope {
             let ext = span.extensions();
             let data = ext.get::<SpanData>();
-            if !starts.is_empty() {
-                path.extend_from_slice(PATH_SEPARATOR.as_bytes());
-            }
-            starts.push(path.len());
+            let start = path.len();
             put(path, data.and_then(SpanData::task_name).unwrap_or(span.name()));
+            starts.push((start, path.len()));
             if let Some(d) = data {
-                trace = Some(d.trace_id());
+                if trace.is_none() {
+                    trace = Some(d.trace_id());
+                }
                 if set.span_fields && task.is_none() {
                     for (name, value) in d.fields().iter() {
                         if schema::NAME_KEYS.contains(&name) {
@@ -352,16 +354,20 @@ fn put_fields(line: &mut Vec<u8>, fields: &[u8], pretty: bool, sep: &[u8]) {
     }
 }
 
-/// Appends the task path: its last [`PATH_SEGMENTS`] names, after `… › ` when deeper.
+/// Appends the task path, outermost first: the last [`PATH_SEGMENTS`] task names, after
+/// `… › ` when deeper. `names` holds each name's range in `path`, innermost first.
 #[inline]
-fn write_path(line: &mut Vec<u8>, path: &[u8], starts: &[usize]) {
-    let n = starts.len();
-    if n > PATH_SEGMENTS {
+fn write_path(line: &mut Vec<u8>, path: &[u8], names: &[(usize, usize)]) {
+    if names.len() > PATH_SEGMENTS {
         line.extend_from_slice("…".as_bytes());
         line.extend_from_slice(PATH_SEPARATOR.as_bytes());
-        line.extend_from_slice(path.get(starts[n - PATH_SEGMENTS]..).unwrap_or_default());
-    } else {
-        line.extend_from_slice(path);
+    }
+    let shown = &names[..names.len().min(PATH_SEGMENTS)];
+    for (i, &(start, end)) in shown.iter().rev().enumerate() {
+        if i > 0 {
+            line.extend_from_slice(PATH_SEPARATOR.as_bytes());
+        }
+        line.extend_from_slice(path.get(start..end).unwrap_or_default());
     }
 }
 
