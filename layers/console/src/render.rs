@@ -149,11 +149,10 @@ pub(crate) fn render_event<S>(
     } = *occurrence;
     let p = Paint(set.ansi);
     let pretty = matches!(set.style, Style::Pretty);
-    let mut task =
-        (!is_log && task_record::is_record(event.metadata())).then(|| Task {
-            end: event.metadata().name() == task_record::END,
-            ..Task::default()
-        });
+    let mut task = (!is_log && task_record::is_record(event.metadata())).then(|| Task {
+        end: event.metadata().name() == task_record::END,
+        ..Task::default()
+    });
     let Scratch {
         line,
         msg,
@@ -193,7 +192,10 @@ pub(crate) fn render_event<S>(
             let ext = span.extensions();
             let data = ext.get::<SpanData>();
             let start = path.len();
-            put(path, data.and_then(SpanData::task_name).unwrap_or(span.name()));
+            put(
+                path,
+                data.and_then(SpanData::task_name).unwrap_or(span.name()),
+            );
             starts.push((start, path.len()));
             if let Some(d) = data {
                 if trace.is_none() {
@@ -512,7 +514,9 @@ impl Visit for Visitor<'_> {
         self.value(field, |o| put_int(o, value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.value(field, |o| o.extend_from_slice(if value { b"true" } else { b"false" }));
+        self.value(field, |o| {
+            o.extend_from_slice(if value { b"true" } else { b"false" })
+        });
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         let name = field.name();

@@ -26,8 +26,8 @@ impl fmt::Write for Escaped<'_> {
     #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let b = s.as_bytes();
-        let plain = !may_have_control(b) && !(self.quoted && b.iter().any(|&c| c == b'"' || c == b'\\'));
-        if plain {
+        let needs_quote_escape = self.quoted && b.iter().any(|&c| c == b'"' || c == b'\\');
+        if !needs_quote_escape && !may_have_control(b) {
             self.out.extend_from_slice(b);
             return Ok(());
         }
@@ -40,12 +40,14 @@ impl fmt::Write for Escaped<'_> {
                 c if c.is_control() => {
                     for e in c.escape_default() {
                         let mut buf = [0u8; 4];
-                        self.out.extend_from_slice(e.encode_utf8(&mut buf).as_bytes());
+                        self.out
+                            .extend_from_slice(e.encode_utf8(&mut buf).as_bytes());
                     }
                 }
                 c => {
                     let mut buf = [0u8; 4];
-                    self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    self.out
+                        .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                 }
             }
         }

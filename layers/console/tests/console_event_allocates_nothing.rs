@@ -46,11 +46,17 @@ fn allocations_of_events(style: Style) -> u64 {
 #[test]
 fn a_compact_console_event_in_steady_state_allocates_nothing() {
     let allocations = allocations_of_events(Style::Compact);
-    assert_eq!(allocations, 0, "{allocations} heap allocations over {EVENTS} events");
+    assert_eq!(
+        allocations, 0,
+        "{allocations} heap allocations over {EVENTS} events"
+    );
 }
 
 #[test]
 fn a_pretty_console_event_in_steady_state_allocates_nothing() {
     let allocations = allocations_of_events(Style::Pretty);
-    assert_eq!(allocations, 0, "{allocations} heap allocations over {EVENTS} events");
+    assert_eq!(
+        allocations, 0,
+        "{allocations} heap allocations over {EVENTS} events"
+    );
 }

@@ -9,7 +9,9 @@ use tracing_subscriber::prelude::*;
 /// Runs `f` under capture + tasks + a console layer (no colour) configured by `configure`,
 /// and returns the lines written.
 fn console_lines(
-    configure: impl FnOnce(taskwire_console::ConsoleLayer<Capture>) -> taskwire_console::ConsoleLayer<Capture>,
+    configure: impl FnOnce(
+        taskwire_console::ConsoleLayer<Capture>,
+    ) -> taskwire_console::ConsoleLayer<Capture>,
     f: impl FnOnce(),
 ) -> String {
     let out = Capture::new();
@@ -139,7 +141,10 @@ fn sensitive_fields_are_redacted_in_events_and_spans() {
             tracing::info!(api_token = "s3cr3t", user = "ann", "signed in");
         },
     );
-    assert!(!text.contains("hunter2") && !text.contains("s3cr3t"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("s3cr3t"),
+        "{text}"
+    );
     assert!(text.contains("api_token=[redacted]"), "{text}");
     assert!(text.contains("password=[redacted]"), "{text}");
     assert!(text.contains("user=ann"), "{text}");
@@ -148,7 +153,11 @@ fn sensitive_fields_are_redacted_in_events_and_spans() {
 #[test]
 fn pretty_style_writes_one_field_per_line_and_the_task_on_its_own() {
     let text = console_lines(
-        |l| l.with_style(Style::Pretty).with_trace_id(false).with_time(false),
+        |l| {
+            l.with_style(Style::Pretty)
+                .with_trace_id(false)
+                .with_time(false)
+        },
         || {
             let _s = tracing::info_span!("handle_order", order_id = 42).entered();
             tracing::info!(target: "shop", items = 3, note = "two words", "order placed");

@@ -11,8 +11,16 @@ use tracing_subscriber::prelude::*;
 
 /// The SGR codes the layer writes itself.
 const OWN_CODES: [&str; 10] = [
-    "\x1b[0m", "\x1b[2m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[34m", "\x1b[35m",
-    "\x1b[36m", "\x1b[1;31m",
+    "\x1b[0m",
+    "\x1b[2m",
+    "\x1b[1m",
+    "\x1b[31m",
+    "\x1b[32m",
+    "\x1b[33m",
+    "\x1b[34m",
+    "\x1b[35m",
+    "\x1b[36m",
+    "\x1b[1;31m",
 ];
 
 fn hostile() -> impl Strategy<Value = String> {

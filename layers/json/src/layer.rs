@@ -4,10 +4,10 @@ use std::io::{self, Write};
 
 use taskwire_core::event_time::EventClock;
 use taskwire_core::span::{self, CapturingLayer, LayerCapture, Needs};
-use taskwire_core::{FieldValue, Redactor, SpanData};
 /// Counts records a [`JsonLayer`] failed to write (the first failure is also reported once on
 /// stderr).
 pub use taskwire_core::write_errors::WriteErrors;
+use taskwire_core::{FieldValue, Redactor, SpanData};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
