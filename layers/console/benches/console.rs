@@ -2,8 +2,8 @@
 //! `fmt().pretty()`, with the bare registry as the floor. The target: taskwire-console's compact
 //! style at most 0.5x `fmt().compact()` per event.
 //!
-//! Run with `cargo bench --bench console` (criterion groups), or, on a shared machine,
-//! `TASKWIRE_PAIRED=1 cargo bench --bench console`: every stack runs round-robin in short
+//! Run with `cargo bench -p taskwire-console --bench console` (criterion groups), or, on a
+//! shared machine, `TASKWIRE_PAIRED=1 cargo bench -p taskwire-console --bench console`: every stack runs round-robin in short
 //! chunks, so that all see the same load, and the report gives each stack's median ns per event
 //! and the quartiles of the per-round ratios to `fmt().compact()`. `TASKWIRE_BENCH_SHOW=1`
 //! prints one event of each stack first.
@@ -11,20 +11,21 @@
 //! Every stack writes to a no-op writer that still receives each line (`black_box`), without
 //! colour (`fmt` with `with_ansi(false)`, taskwire-console with `ColorWhen::Never`), so the
 //! numbers are the layers', not the terminal's. The workload is the JSON benchmark's
-//! (`support/json_workload.rs`): an `info!` with a message and five fields inside two nested,
+//! (`benches/support/json_workload.rs` of the workspace root, shared with the umbrella's
+//! benchmarks as `paired.rs` is): an `info!` with a message and five fields inside two nested,
 //! entered spans of three fields each.
 
 use std::time::Instant;
 
-#[path = "support/json_workload.rs"]
+#[path = "../../../benches/support/json_workload.rs"]
 mod json_workload;
-#[path = "support/paired.rs"]
+#[path = "../../../benches/support/paired.rs"]
 mod paired;
 use json_workload::{event, in_spans};
 use paired::quartiles;
 
 use criterion::{criterion_group, Criterion, Throughput};
-use taskwire::console::{ColorWhen, Style};
+use taskwire_console::{ColorWhen, Style};
 use taskwire_test_support::{Capture, Discard};
 use tracing::Dispatch;
 use tracing_subscriber::fmt::MakeWriter;
@@ -33,8 +34,8 @@ use tracing_subscriber::Registry;
 
 fn console<W: for<'w> MakeWriter<'w> + Send + Sync + 'static>(w: W, style: Style) -> Dispatch {
     Dispatch::new(
-        Registry::default().with(taskwire::capture()).with(
-            taskwire::console::layer()
+        Registry::default().with(taskwire_core::span::capture()).with(
+            taskwire_console::layer()
                 .with_writer(w)
                 .with_color(ColorWhen::Never)
                 .with_style(style),
