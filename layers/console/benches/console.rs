@@ -34,12 +34,14 @@ use tracing_subscriber::Registry;
 
 fn console<W: for<'w> MakeWriter<'w> + Send + Sync + 'static>(w: W, style: Style) -> Dispatch {
     Dispatch::new(
-        Registry::default().with(taskwire_core::span::capture()).with(
-            taskwire_console::layer()
-                .with_writer(w)
-                .with_color(ColorWhen::Never)
-                .with_style(style),
-        ),
+        Registry::default()
+            .with(taskwire_core::span::capture())
+            .with(
+                taskwire_console::layer()
+                    .with_writer(w)
+                    .with_color(ColorWhen::Never)
+                    .with_style(style),
+            ),
     )
 }
 
