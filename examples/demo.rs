@@ -2,8 +2,9 @@
 //!
 //! Nested `#[instrument]`ed functions run as tokio tasks on several worker threads; some orders
 //! hit low stock (warnings) or a declined card (errors); a dependency that uses the `log` crate
-//! writes through the bridge. Every record goes as a JSON line to stdout and to
-//! `target/demo/logs.jsonl`; every span is a task, and the demo ends by printing the task tree
+//! writes through the bridge. Every record goes as a JSON line to `target/demo/logs.jsonl`
+//! and to stdout: as console lines for people when stdout is a terminal (`taskwire::console`,
+//! with each task's `✓`/`✗` end), as JSON lines when it is piped; every span is a task, and the demo ends by printing the task tree
 //! of each order rebuilt from that file (what `taskwire tree target/demo/logs.jsonl` shows).
 //! Warnings and errors are grouped into tickets in `target/demo/tickets.db`, listed at the end
 //! (what `taskwire tickets list --db target/demo/tickets.db` shows), and the demo ends with a
@@ -14,6 +15,7 @@
 //! cargo run --example demo
 //! ```
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -119,15 +121,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let metrics = taskwire::metrics::layer();
     let metrics_handle = metrics.handle();
-    let guard = taskwire::builder()
+    let builder = taskwire::builder()
         .service("shop")
         .release(env!("CARGO_PKG_VERSION"))
         .tasks(taskwire::tasks::layer())
         .tickets(taskwire::tickets::Sqlite::open(&tickets_db)?)
         .metrics(metrics)
-        .json(std::io::stdout)
-        .json_file(&log_file)
-        .install()?;
+        .json_file(&log_file);
+    // People read a terminal; a pipe (`| jq`, `| taskwire tail`) gets the JSON lines.
+    let builder = if std::io::stdout().is_terminal() {
+        builder.console()
+    } else {
+        builder.json(std::io::stdout)
+    };
+    let guard = builder.install()?;
 
     info!(orders = 12, "shop opening");
     let mut handles = Vec::new();

@@ -32,12 +32,14 @@
 //! |---|---|---|
 //! | `taskwire-core` | [`core`] | W3C ids, shared span capture, redaction, JSON primitives |
 //! | `taskwire-json` | [`json`] | structured JSON lines with the context of every enclosing span |
+//! | `taskwire-console` | `console` | human-readable lines: colour, task path, trace id, ✓/✗ task ends |
 //! | `taskwire-tasks` | [`tasks`] | spans as hierarchical tasks: outcomes, `task.end` records, export/import across processes |
 //! | `taskwire-tickets` | `tickets` | error events grouped into tickets (counts, status, regressions, samples) in SQLite |
 //! | `taskwire-metrics` | `metrics` | span timings and event counts through the `metrics` facade, plus an in-app snapshot |
 //!
 //! | feature | enables |
 //! |---|---|
+//! | `console` (default) | `taskwire::console` and `builder().console()`: human-readable lines for development (`docs/console.md`) |
 //! | `tickets` (default) | `taskwire::tickets` and `builder().tickets(..)`: tickets in SQLite |
 //! | `mongodb` | `taskwire::tickets::MongoDb`: the same tickets on a shared MongoDB deployment |
 //! | `webhook` | `taskwire::tickets::alerts::Alerts::webhook`: ticket alerts (new, regressed, over a rate) posted to webhooks, JSON or Slack's form (`docs/alerts.md`) |
@@ -76,6 +78,8 @@ pub fn capture() -> taskwire_core::CaptureLayer {
 }
 #[cfg(feature = "actix")]
 pub use taskwire_actix as actix;
+#[cfg(feature = "console")]
+pub use taskwire_console as console;
 pub use taskwire_core as core;
 pub use taskwire_json as json;
 #[cfg(feature = "metrics")]
@@ -112,6 +116,9 @@ mod docs {
 
     #[doc = include_str!("../docs/cli.md")]
     struct Cli;
+    #[cfg(feature = "console")]
+    #[doc = include_str!("../docs/console.md")]
+    struct Console;
 
     #[doc = include_str!("../docs/features.md")]
     struct Features;

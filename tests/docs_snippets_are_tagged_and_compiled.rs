@@ -17,9 +17,10 @@ const LANGUAGES: [&str; 7] = ["rust", "text", "sh", "json", "toml", "sql", "js"]
 const RUST_ATTRIBUTES: [&str; 2] = ["no_run", "should_panic"];
 
 /// The member crates whose names a snippet should not use in code.
-const MEMBERS: [&str; 9] = [
+const MEMBERS: [&str; 10] = [
     "taskwire_core::",
     "taskwire_json::",
+    "taskwire_console::",
     "taskwire_tasks::",
     "taskwire_tickets::",
     "taskwire_metrics::",

@@ -70,6 +70,8 @@ pub struct Builder {
     redactor: Redactor,
     span_list: bool,
     json: Vec<JsonSink>,
+    #[cfg(feature = "console")]
+    console: Option<taskwire_console::Style>,
     tasks: Option<TasksLayer>,
     #[cfg(feature = "tickets")]
     tickets: Vec<TicketsSink>,
@@ -104,6 +106,8 @@ impl Default for Builder {
             redactor: Redactor::default(),
             span_list: false,
             json: Vec::new(),
+            #[cfg(feature = "console")]
+            console: None,
             tasks: None,
             #[cfg(feature = "tickets")]
             tickets: Vec::new(),
@@ -230,6 +234,44 @@ impl Builder {
     /// an [`InstallError`] naming it.
     pub fn json_file(mut self, path: impl AsRef<Path>) -> Self {
         self.json.push(JsonSink::File(path.as_ref().to_owned()));
+        self
+    }
+
+    /// Adds human-readable lines on stdout for local development (see [`taskwire_console`]):
+    /// colour when stdout is a terminal and `NO_COLOR` is not set, the task path, the trace id
+    /// and each task's `✓`/`✗` end. [`Builder::console_style`] picks the style.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), taskwire::InstallError> {
+    /// use std::io::IsTerminal;
+    /// let builder = taskwire::builder();
+    /// // people read a terminal; a pipe gets JSON lines
+    /// let builder = if std::io::stdout().is_terminal() {
+    ///     builder.console()
+    /// } else {
+    ///     builder.json(std::io::stdout)
+    /// };
+    /// let (_dispatch, _guard) = builder.build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "console")]
+    pub fn console(mut self) -> Self {
+        self.console.get_or_insert_with(Default::default);
+        self
+    }
+
+    /// Adds the console output of [`Builder::console`] in `style`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), taskwire::InstallError> {
+    /// let (_dispatch, _guard) = taskwire::builder()
+    ///     .console_style(taskwire::console::Style::Pretty)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "console")]
+    pub fn console_style(mut self, style: taskwire_console::Style) -> Self {
+        self.console = Some(style);
         self
     }
 
@@ -592,6 +634,16 @@ impl Builder {
             background.sink_errors.push(fanout.errors());
             Slot(Some(fanout))
         };
+        #[cfg(feature = "console")]
+        let console = Slot(self.console.map(|style| {
+            let console = taskwire_console::layer()
+                .with_style(style)
+                .with_redactor(self.redactor.clone());
+            background.write_errors.push(console.write_errors());
+            console
+        }));
+        #[cfg(not(feature = "console"))]
+        let console = Identity::new();
         // Composed as layers first (`and_then`), then put on the Registry once: each level of
         // a subscriber stack asks the Registry to start closing a span, a level of layers
         // does not. Callbacks reach the layers in this order; the filter, last, is asked first
@@ -603,6 +655,7 @@ impl Builder {
             .and_then(metrics)
             .and_then(tickets)
             .and_then(json)
+            .and_then(console)
             .and_then(extra)
             .and_then(filter);
         // The capture is added on its own, so that the layers find it when they are added

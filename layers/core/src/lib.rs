@@ -19,6 +19,7 @@
 //!   and the hasher every taskwire map uses.
 //! - [`suppress`]: background I/O threads whose own events taskwire ignores.
 //! - [`value`]: typed field values ([`FieldValue`]).
+//! - [`write_errors`]: the count of records a layer could not write.
 //! - [`json`], [`time`], [`process`]: allocation-free rendering of JSON values, RFC 3339
 //!   timestamps (and their parsing and calendar arithmetic), and the process facts each
 //!   record carries.
@@ -45,6 +46,7 @@ pub mod span;
 pub mod suppress;
 pub mod time;
 pub mod value;
+pub mod write_errors;
 
 pub use ids::{SpanId, TraceId};
 pub use redact::Redactor;

@@ -1,11 +1,12 @@
 //! [`JsonLayer`]: the layer, its settings, and its write-error counter.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 
 use taskwire_core::event_time::EventClock;
 use taskwire_core::span::{self, CapturingLayer, LayerCapture, Needs};
+/// Counts records a [`JsonLayer`] failed to write (the first failure is also reported once on
+/// stderr).
+pub use taskwire_core::write_errors::WriteErrors;
 use taskwire_core::{FieldValue, Redactor, SpanData};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_log::NormalizeEvent;
@@ -35,7 +36,7 @@ impl Default for JsonLayer {
             make_writer: io::stdout,
             capture: LayerCapture::new(Needs::default().with_fields(true)),
             format: Format::default(),
-            errors: WriteErrors::default(),
+            errors: WriteErrors::new("taskwire-json"),
             unsampled_level: Level::WARN,
             clock: EventClock::default(),
         }
@@ -242,36 +243,5 @@ where
 impl<W: 'static> CapturingLayer for JsonLayer<W> {
     fn layer_capture(&self) -> &LayerCapture {
         &self.capture
-    }
-}
-
-/// Counts records a [`JsonLayer`] failed to write. The first failure is also reported once on
-/// stderr; a layer never panics on a failing writer.
-#[derive(Clone, Debug, Default)]
-pub struct WriteErrors {
-    inner: Arc<ErrorsInner>,
-}
-
-#[derive(Debug, Default)]
-struct ErrorsInner {
-    count: AtomicU64,
-    reported: AtomicBool,
-}
-
-impl WriteErrors {
-    /// How many records could not be written so far.
-    pub fn count(&self) -> u64 {
-        self.inner.count.load(Ordering::Relaxed)
-    }
-
-    fn record(&self, e: &io::Error) {
-        self.inner.count.fetch_add(1, Ordering::Relaxed);
-        if !self.inner.reported.swap(true, Ordering::Relaxed) {
-            // Reported once: a broken writer must not flood stderr either.
-            let _ = writeln!(
-                io::stderr(),
-                "taskwire-json: a record could not be written ({e}); further failures are counted"
-            );
-        }
     }
 }

@@ -1,0 +1,563 @@
+//! Rendering one event as console text, into a reused per-thread buffer.
+//!
+//! The order of work: the enclosing spans first (task path, depth, trace id, span fields), so
+//! that the indentation is known when the event's fields are written; then the event's fields
+//! (its message apart); then the line is assembled. Every buffer is per thread and reused, so
+//! an event in steady state allocates nothing (`tests/console_event_allocates_nothing.rs`).
+
+use std::cell::RefCell;
+use std::error::Error;
+use std::fmt;
+use std::time::SystemTime;
+
+use taskwire_core::schema::{self, task_record};
+use taskwire_core::{redact, time, FieldRef, Redactor, SpanData};
+use tracing_core::field::{Field, Visit};
+use tracing_core::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::registry::{LookupSpan, Scope};
+
+use crate::color::{self, Paint};
+use crate::text::{put, put_duration, put_fmt, put_int, put_str_value};
+use crate::Style;
+
+/// The settings a line is rendered with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    pub(crate) style: Style,
+    pub(crate) ansi: bool,
+    pub(crate) indent: bool,
+    pub(crate) time: bool,
+    pub(crate) target: bool,
+    pub(crate) trace_id: bool,
+    pub(crate) span_fields: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            style: Style::Compact,
+            ansi: false,
+            indent: false,
+            time: true,
+            target: true,
+            trace_id: true,
+            span_fields: true,
+        }
+    }
+}
+
+/// How many task names the path shows, innermost last; deeper paths start with `…`.
+pub(crate) const PATH_SEGMENTS: usize = 3;
+/// Between two task names of a path.
+const PATH_SEPARATOR: &str = " › ";
+/// Indentation stops growing at this depth.
+const MAX_INDENT_DEPTH: usize = 24;
+
+/// Per-thread buffers, reused so that a line in steady state allocates nothing.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub(crate) line: Vec<u8>,
+    msg: Vec<u8>,
+    fields: Vec<u8>,
+    spans: Vec<u8>,
+    path: Vec<u8>,
+    /// Where each task name is in `path`, innermost first.
+    starts: Vec<(usize, usize)>,
+    failure: Vec<u8>,
+    /// What goes before a field: a space, or a newline and the indentation (pretty).
+    sep: Vec<u8>,
+    ts: Vec<u8>,
+}
+
+/// Buffers that grew past this after a huge line are given back.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+impl Scratch {
+    fn trim(&mut self) {
+        for b in [
+            &mut self.line,
+            &mut self.msg,
+            &mut self.fields,
+            &mut self.spans,
+            &mut self.failure,
+        ] {
+            if b.capacity() > KEEP_CAPACITY {
+                *b = Vec::with_capacity(1024);
+            }
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch buffers, or fresh ones when they are in use (an event
+/// raised while writing one) or gone (an event from a thread-local destructor).
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut f = Some(f);
+    let done = SCRATCH
+        .try_with(|cell| {
+            let mut guard = cell.try_borrow_mut().ok()?;
+            let r = (f.take()?)(&mut guard);
+            guard.trim();
+            Some(r)
+        })
+        .ok()
+        .flatten();
+    match (done, f) {
+        (Some(r), _) => r,
+        (None, Some(f)) => f(&mut Scratch::default()),
+        // `f` is taken only right before it runs to completion, which yields `Some`.
+        (None, None) => unreachable!("scratch closure ran without a result"),
+    }
+}
+
+/// The event to render and what is known about it.
+pub(crate) struct Occurrence<'a, 'b> {
+    pub(crate) event: &'a Event<'b>,
+    /// Its metadata (for a bridged `log` record, the record's own).
+    pub(crate) meta: &'a Metadata<'a>,
+    pub(crate) is_log: bool,
+    /// Its time, the same for every taskwire layer.
+    pub(crate) at: SystemTime,
+}
+
+/// What a task record says about its task.
+#[derive(Default)]
+struct Task {
+    end: bool,
+    failed: bool,
+    duration_us: Option<u64>,
+}
+
+/// Renders an event as console text (ending in a newline) into `s.line`.
+pub(crate) fn render_event<S>(
+    set: &Settings,
+    redactor: &Redactor,
+    occurrence: &Occurrence<'_, '_>,
+    scope: Option<Scope<'_, S>>,
+    s: &mut Scratch,
+) where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Occurrence {
+        event,
+        meta,
+        is_log,
+        at,
+    } = *occurrence;
+    let p = Paint(set.ansi);
+    let pretty = matches!(set.style, Style::Pretty);
+    let mut task = (!is_log && task_record::is_record(event.metadata())).then(|| Task {
+        end: event.metadata().name() == task_record::END,
+        ..Task::default()
+    });
+    let Scratch {
+        line,
+        msg,
+        fields,
+        spans,
+        path,
+        starts,
+        failure,
+        sep,
+        ts,
+    } = s;
+    for b in [
+        &mut *line,
+        &mut *msg,
+        &mut *fields,
+        &mut *spans,
+        &mut *path,
+        &mut *failure,
+        &mut *sep,
+    ] {
+        b.clear();
+    }
+    starts.clear();
+
+    // Fields are written after a space (compact) or a newline (pretty, where every newline
+    // becomes the indentation of a field line when the line is assembled: escaped values hold
+    // none of their own).
+    let field_sep: &'static [u8] = if pretty { b"\n" } else { b" " };
+    let kv: &'static [u8] = if pretty { b": " } else { b"=" };
+
+    // The enclosing spans, innermost first (the registry's order, which needs no buffer):
+    // task names, trace id, depth, span fields (innermost first, as the JSON layer flattens
+    // them).
+    let mut trace = None;
+    if let Some(scope) = scope {
+        for span in scope {
+            let ext = span.extensions();
+            let data = ext.get::<SpanData>();
+            let start = path.len();
+            put(
+                path,
+                data.and_then(SpanData::task_name).unwrap_or(span.name()),
+            );
+            starts.push((start, path.len()));
+            if let Some(d) = data {
+                if trace.is_none() {
+                    trace = Some(d.trace_id());
+                }
+                if set.span_fields && task.is_none() {
+                    for (name, value) in d.fields().iter() {
+                        if schema::NAME_KEYS.contains(&name) {
+                            continue;
+                        }
+                        write_key(spans, field_sep, kv, p, name);
+                        put_field_ref(spans, value);
+                    }
+                }
+            }
+        }
+    }
+    let depth = starts.len();
+    let indent = if set.indent {
+        // a task record sits at its task's parent's depth, like tracing-tree's close line
+        let d = if task.is_some() {
+            depth.saturating_sub(1)
+        } else {
+            depth
+        };
+        2 * d.min(MAX_INDENT_DEPTH)
+    } else {
+        0
+    };
+    if pretty {
+        sep.push(b'\n');
+        sep.resize(1 + indent + 4, b' ');
+    }
+
+    let mut v = Visitor {
+        msg,
+        fields,
+        failure,
+        sep: field_sep,
+        kv,
+        paint: p,
+        redactor,
+        is_log,
+        task: task.as_mut(),
+    };
+    event.record(&mut v);
+
+    // indentation, time
+    line.resize(indent, b' ');
+    if set.time {
+        ts.clear();
+        time::write_rfc3339(ts, at);
+        line.extend_from_slice(p.on(color::DIM));
+        // `HH:MM:SS.mmm` of `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`
+        line.extend_from_slice(ts.get(11..23).unwrap_or(ts));
+        line.extend_from_slice(p.reset());
+        line.push(b' ');
+    }
+    match task {
+        Some(t) => {
+            let (mark, code) = match (t.end, t.failed) {
+                (false, _) => ("→", color::CYAN),
+                (true, true) => ("✗", color::RED),
+                (true, false) => ("✓", color::GREEN),
+            };
+            line.extend_from_slice(p.on(code));
+            line.extend_from_slice(mark.as_bytes());
+            line.extend_from_slice(p.reset());
+            line.extend_from_slice(b"     ");
+            line.extend_from_slice(p.on(color::BOLD));
+            write_path(line, path, starts);
+            line.extend_from_slice(p.reset());
+            if let Some(us) = t.duration_us {
+                line.push(b' ');
+                put_duration(line, us);
+            }
+            if !failure.is_empty() {
+                line.push(b' ');
+                line.extend_from_slice(p.on(color::RED));
+                line.extend_from_slice(failure);
+                line.extend_from_slice(p.reset());
+            }
+            put_fields(line, fields, pretty, sep);
+            if let (true, Some(t)) = (set.trace_id, trace) {
+                line.push(b' ');
+                line.extend_from_slice(p.on(color::DIM));
+                line.push(b'[');
+                write_hex(line, &t.to_bytes());
+                line.push(b']');
+                line.extend_from_slice(p.reset());
+            }
+        }
+        None => {
+            let level = meta.level();
+            line.extend_from_slice(p.on(level_color(level)));
+            line.extend_from_slice(level_text(level));
+            line.extend_from_slice(p.reset());
+            if set.target {
+                line.push(b' ');
+                line.extend_from_slice(p.on(color::DIM));
+                put(line, meta.target());
+                line.push(b':');
+                line.extend_from_slice(p.reset());
+            }
+            if !msg.is_empty() {
+                line.push(b' ');
+                line.extend_from_slice(msg);
+            }
+            put_fields(line, fields, pretty, sep);
+            put_fields(line, spans, pretty, sep);
+            let show_trace = set.trace_id && trace.is_some();
+            if depth > 0 || show_trace {
+                if pretty {
+                    line.extend_from_slice(sep);
+                    line.extend_from_slice(p.on(color::DIM));
+                    line.extend_from_slice(b"in ");
+                    line.extend_from_slice(p.reset());
+                    write_path(line, path, starts);
+                    if let (true, Some(t)) = (show_trace, trace) {
+                        line.extend_from_slice(p.on(color::DIM));
+                        line.extend_from_slice(" · trace ".as_bytes());
+                        write_hex(line, &t.to_bytes());
+                        line.extend_from_slice(p.reset());
+                    }
+                } else {
+                    line.push(b' ');
+                    line.extend_from_slice(p.on(color::DIM));
+                    line.push(b'[');
+                    write_path(line, path, starts);
+                    if let (true, Some(t)) = (show_trace, trace) {
+                        if depth > 0 {
+                            line.push(b' ');
+                        }
+                        write_hex(line, &t.to_bytes());
+                    }
+                    line.push(b']');
+                    line.extend_from_slice(p.reset());
+                }
+            }
+        }
+    }
+    line.push(b'\n');
+}
+
+/// Appends fields written after `\n` separators: as they are (compact), or each newline
+/// replaced by `sep`, a newline and the field lines' indentation (pretty).
+#[inline]
+fn put_fields(line: &mut Vec<u8>, fields: &[u8], pretty: bool, sep: &[u8]) {
+    if !pretty {
+        line.extend_from_slice(fields);
+        return;
+    }
+    for (i, part) in fields.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            line.extend_from_slice(sep);
+        }
+        line.extend_from_slice(part);
+    }
+}
+
+/// Appends the task path, outermost first: the last [`PATH_SEGMENTS`] task names, after
+/// `… › ` when deeper. `names` holds each name's range in `path`, innermost first.
+#[inline]
+fn write_path(line: &mut Vec<u8>, path: &[u8], names: &[(usize, usize)]) {
+    if names.len() > PATH_SEGMENTS {
+        line.extend_from_slice("…".as_bytes());
+        line.extend_from_slice(PATH_SEPARATOR.as_bytes());
+    }
+    let shown = &names[..names.len().min(PATH_SEGMENTS)];
+    for (i, &(start, end)) in shown.iter().rev().enumerate() {
+        if i > 0 {
+            line.extend_from_slice(PATH_SEPARATOR.as_bytes());
+        }
+        line.extend_from_slice(path.get(start..end).unwrap_or_default());
+    }
+}
+
+/// Two lowercase hex digits for each byte value.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    t
+};
+
+/// Appends a trace id as its 32 lowercase hex digits (what `taskwire tree --trace` takes).
+#[inline]
+fn write_hex(line: &mut Vec<u8>, bytes: &[u8; 16]) {
+    let mut buf = [0u8; 32];
+    for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+    }
+    line.extend_from_slice(&buf);
+}
+
+/// The level, padded to five columns as `taskwire tail` writes it.
+#[inline]
+fn level_text(level: &Level) -> &'static [u8] {
+    match *level {
+        Level::ERROR => b"ERROR",
+        Level::WARN => b"WARN ",
+        Level::INFO => b"INFO ",
+        Level::DEBUG => b"DEBUG",
+        _ => b"TRACE",
+    }
+}
+
+#[inline]
+fn level_color(level: &Level) -> &'static [u8] {
+    match *level {
+        Level::ERROR => color::BOLD_RED,
+        Level::WARN => color::YELLOW,
+        Level::INFO => color::GREEN,
+        Level::DEBUG => color::BLUE,
+        _ => color::MAGENTA,
+    }
+}
+
+/// Appends `sep`, then the key (dimmed) and `kv`.
+#[inline]
+fn write_key(out: &mut Vec<u8>, sep: &[u8], kv: &[u8], p: Paint, name: &str) {
+    out.extend_from_slice(sep);
+    out.extend_from_slice(p.on(color::DIM));
+    put(out, name);
+    out.extend_from_slice(kv);
+    out.extend_from_slice(p.reset());
+}
+
+/// Appends a captured span field's value.
+#[inline]
+fn put_field_ref(out: &mut Vec<u8>, value: FieldRef<'_>) {
+    match value {
+        FieldRef::Str(s) => put_str_value(out, s),
+        FieldRef::I64(v) => put_int(out, v),
+        FieldRef::U64(v) => put_int(out, v),
+        FieldRef::Error(e) => {
+            put(out, &e.message);
+            for source in &e.sources {
+                out.extend_from_slice(b": ");
+                put(out, source);
+            }
+        }
+        other => put_fmt(out, format_args!("{other}")),
+    }
+}
+
+/// Writes an event's fields: the message apart, the rest as `key=value` (or `key: value`);
+/// on a task record, its reserved keys are read, not written.
+struct Visitor<'a> {
+    msg: &'a mut Vec<u8>,
+    fields: &'a mut Vec<u8>,
+    failure: &'a mut Vec<u8>,
+    sep: &'static [u8],
+    kv: &'static [u8],
+    paint: Paint,
+    redactor: &'a Redactor,
+    is_log: bool,
+    task: Option<&'a mut Task>,
+}
+
+impl Visitor<'_> {
+    /// Writes the key of a field and returns whether its value is redacted, or `None` when
+    /// the field is not written (the `log` bridge's metadata, a task record's own keys).
+    #[inline]
+    fn key(&mut self, field: &Field) -> Option<bool> {
+        let name = field.name();
+        if self.is_log && name.starts_with("log.") {
+            return None;
+        }
+        if self.task.is_some()
+            && (task_record::is_reserved_key(name) || schema::NAME_KEYS.contains(&name))
+        {
+            return None;
+        }
+        write_key(self.fields, self.sep, self.kv, self.paint, name);
+        let redacted = self.redactor.is_sensitive_field(name);
+        if redacted {
+            put(self.fields, redact::REDACTED);
+        }
+        Some(redacted)
+    }
+
+    /// Writes a field whose value `write` appends, unless redacted or skipped.
+    #[inline]
+    fn value(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
+        if self.key(field) == Some(false) {
+            write(self.fields);
+        }
+    }
+}
+
+impl Visit for Visitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.value(field, |o| put_fmt(o, format_args!("{value}")));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.value(field, |o| put_int(o, value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if let Some(t) = self.task.as_deref_mut() {
+            if field.name() == task_record::keys::DURATION_US {
+                t.duration_us = Some(value);
+                return;
+            }
+        }
+        self.value(field, |o| put_int(o, value));
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.value(field, |o| put_int(o, value));
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.value(field, |o| put_int(o, value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.value(field, |o| {
+            o.extend_from_slice(if value { b"true" } else { b"false" })
+        });
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let name = field.name();
+        if name == schema::MESSAGE {
+            if self.task.is_none() {
+                put(self.msg, value);
+            }
+            return;
+        }
+        if let Some(t) = self.task.as_deref_mut() {
+            match name {
+                task_record::keys::OUTCOME => t.failed = value == "failed",
+                task_record::keys::FAILURE => put(self.failure, value),
+                _ => {}
+            }
+        }
+        self.value(field, |o| put_str_value(o, value));
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
+        self.value(field, |o| {
+            put_fmt(o, format_args!("{value}"));
+            let mut source = value.source();
+            let mut links = 0;
+            while let Some(e) = source {
+                if links == taskwire_core::value::MAX_ERROR_SOURCES {
+                    break;
+                }
+                o.extend_from_slice(b": ");
+                put_fmt(o, format_args!("{e}"));
+                source = e.source();
+                links += 1;
+            }
+        });
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == schema::MESSAGE {
+            if self.task.is_none() {
+                put_fmt(self.msg, format_args!("{value:?}"));
+            }
+            return;
+        }
+        self.value(field, |o| put_fmt(o, format_args!("{value:?}")));
+    }
+}
