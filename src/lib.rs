@@ -58,8 +58,10 @@
 #![forbid(unsafe_code)]
 
 mod builder;
+mod panic;
 
 pub use builder::{builder, Builder, Guard, InstallError};
+pub use panic::panic_hook;
 
 /// The span capture, installed first in a hand-built stack
 /// (`registry().with(taskwire::capture()).with(taskwire::json::layer())`): it captures every

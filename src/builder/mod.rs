@@ -8,12 +8,14 @@
 //! | `slot` | an optional layer of the stack, composed statically as by hand |
 //! | `file` | the background writer of `json_file(path)` |
 //! | `guard` | [`Guard`] and the background work it flushes (and, after `build()`, stops) |
+//! | `panic` | the `panic_hook` option: whether `install()` installs [`crate::panic_hook()`] |
 //! | `error` | [`InstallError`] |
 
 mod error;
 mod file;
 mod filter;
 mod guard;
+mod panic;
 mod sinks;
 mod slot;
 
@@ -33,6 +35,7 @@ pub use error::InstallError;
 use error::{ErrorKind, FilterOrigin};
 use filter::{FilterSettings, StackFilter};
 use guard::Background;
+pub(crate) use guard::flush_installed;
 pub use guard::Guard;
 use sinks::{Fanout, Sink};
 use slot::Slot;
@@ -70,6 +73,8 @@ pub struct Builder {
     #[cfg(feature = "otel")]
     otel: Option<taskwire_otel::OtelBuilder>,
     log_bridge: bool,
+    /// Whether `install()` installs [`crate::panic_hook`] (see `panic.rs`).
+    panic_hook: bool,
 }
 
 enum JsonSink {
@@ -101,6 +106,7 @@ impl Default for Builder {
             #[cfg(feature = "otel")]
             otel: None,
             log_bridge: true,
+            panic_hook: true,
         }
     }
 }
@@ -115,6 +121,7 @@ impl fmt::Debug for Builder {
             .field("json_sinks", &self.json.len())
             .field("tasks", &self.tasks)
             .field("log_bridge", &self.log_bridge)
+            .field("panic_hook", &self.panic_hook)
             .finish_non_exhaustive()
     }
 }
@@ -343,16 +350,23 @@ impl Builder {
     /// The outputs then live until the process exits; dropping the returned [`Guard`]
     /// flushes them (keep it in `main`, `let _guard = …`, so that the end of `main` flushes).
     ///
+    /// Unless [`Builder::panic_hook(false)`](Builder::panic_hook), it also installs
+    /// [`crate::panic_hook()`]: panics become ERROR events, failed tasks and tickets.
+    ///
     /// Fails when a global subscriber is already installed (an earlier `install()`, or
     /// `tracing_subscriber::fmt().init()`), and when another `log` logger is (the subscriber
     /// is installed then; `.log_bridge(false)` keeps the other logger).
     pub fn install(self) -> Result<Guard, InstallError> {
         let log_bridge = self.log_bridge;
+        let panic_hook = self.panic_hook;
         let rust_log = read_rust_log()?;
         let (dispatch, background, max_level) = self.compose(rust_log.as_deref())?;
         tracing::dispatcher::set_global_default(dispatch)
             .map_err(|e| InstallError::new(ErrorKind::AlreadyInstalled, Some(Box::new(e))))?;
         let guard = Guard::owning(background).install();
+        if panic_hook {
+            crate::panic_hook();
+        }
         if log_bridge {
             tracing_log::LogTracer::builder()
                 .with_max_level(level_to_log(max_level))
