@@ -120,14 +120,15 @@ fn a_panic_in_a_tokio_task_fails_its_task_and_is_a_ticket() {
     let dir = TempDir::new("panic-in-tokio-task");
     let db = dir.path().join("tickets.db");
     let (dispatch, guard, buf) = stack(&db);
-    let line = line!() + 6;
+    let line = line!() + 7;
     tracing::dispatcher::with_default(&dispatch, || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("a runtime");
-        let joined = rt.block_on(tokio::spawn(
-            async { panic!("job {} lost its queue", 12) }.instrument(tracing::info_span!("job")),
-        ));
+        let joined = rt.block_on(async {
+            let job = tracing::info_span!("job");
+            tokio::spawn(async { panic!("job {} lost its queue", 12) }.instrument(job)).await
+        });
         assert!(joined.expect_err("the task panicked").is_panic());
     });
 
