@@ -37,7 +37,10 @@ fn ticket_after(mode: &str) -> (std::process::Output, taskwire::tickets::store::
 
 fn assert_at_the_panic(ticket: &taskwire::tickets::store::Ticket) {
     assert_eq!(ticket.seed.target, "panic");
-    assert_eq!(ticket.seed.file.as_deref(), Some("examples/panic_in_main.rs"));
+    assert_eq!(
+        ticket.seed.file.as_deref(),
+        Some("examples/panic_in_main.rs")
+    );
     let source = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/panic_in_main.rs"),
     )
@@ -50,7 +53,9 @@ fn assert_at_the_panic(ticket: &taskwire::tickets::store::Ticket) {
     assert_eq!(ticket.seed.line, Some(line));
     assert_eq!(ticket.count, 1);
     assert!(
-        ticket.title.starts_with("the configuration file is missing"),
+        ticket
+            .title
+            .starts_with("the configuration file is missing"),
         "{}",
         ticket.title
     );

@@ -92,7 +92,10 @@ fn panics_of_one_place_are_one_ticket_whatever_their_message() {
     tracing::dispatcher::with_default(&dispatch, || {
         for order in 0..3 {
             let caught = std::panic::catch_unwind(|| {
-                panic!("order {order} has no {}", ["lines", "owner", "total"][order]);
+                panic!(
+                    "order {order} has no {}",
+                    ["lines", "owner", "total"][order]
+                );
             });
             assert!(caught.is_err());
         }

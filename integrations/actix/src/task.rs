@@ -6,7 +6,6 @@ use actix_web::http::StatusCode;
 use taskwire_core::http::{classify_response, TRACERESPONSE};
 use tracing::Span;
 
-
 /// A request task on its way from the request to the end of the response body.
 pub(crate) struct Task {
     pub(crate) span: Span,

@@ -14,7 +14,10 @@ use tracing_subscriber::prelude::*;
 
 /// Serves the test app with `middleware`, sends a GET to each path, and returns the tickets'
 /// titles and counts, sorted.
-async fn tickets_after(middleware: taskwire_actix::RequestTasks, paths: &[&str]) -> Vec<(String, u64)> {
+async fn tickets_after(
+    middleware: taskwire_actix::RequestTasks,
+    paths: &[&str],
+) -> Vec<(String, u64)> {
     let dir = TempDir::new("actix-server-error-tickets");
     let db = dir.path().join("tickets.db");
     let (tickets, guard) =
@@ -50,14 +53,24 @@ async fn two_paths_of_one_route_answering_500_make_one_ticket_of_two() {
     let tickets = tickets_after(taskwire_actix::middleware(), &["/orders/1", "/orders/2"]).await;
     assert_eq!(
         tickets,
-        [("GET /orders/{id}: HTTP <num> Internal Server Error".to_owned(), 2)]
+        [(
+            "GET /orders/{id}: HTTP <num> Internal Server Error".to_owned(),
+            2
+        )]
     );
 }
 
 #[tokio::test]
 async fn a_handler_error_is_a_ticket_titled_by_its_message() {
-    let tickets = tickets_after(taskwire_actix::middleware(), &["/unavailable", "/unavailable"]).await;
-    assert_eq!(tickets, [("GET /unavailable: database is down".to_owned(), 2)]);
+    let tickets = tickets_after(
+        taskwire_actix::middleware(),
+        &["/unavailable", "/unavailable"],
+    )
+    .await;
+    assert_eq!(
+        tickets,
+        [("GET /unavailable: database is down".to_owned(), 2)]
+    );
 }
 
 #[tokio::test]

@@ -85,7 +85,10 @@ async fn two_paths_of_one_route_answering_500_make_one_ticket_of_two() {
     assert_eq!(tickets.len(), 1, "{tickets:?}");
     let t = &tickets[0];
     assert_eq!(t.count, 2);
-    assert_eq!(t.title, "GET /orders/{id}: HTTP <num> Internal Server Error");
+    assert_eq!(
+        t.title,
+        "GET /orders/{id}: HTTP <num> Internal Server Error"
+    );
     assert_eq!(t.seed.target, "taskwire::http");
 }
 
@@ -96,13 +99,20 @@ async fn routes_and_statuses_each_have_their_ticket() {
         &["/orders/1", "/stock/1", "/stock/2", "/orders/3"],
     )
     .await;
-    let mut counts: Vec<(String, u64)> = tickets.iter().map(|t| (t.title.clone(), t.count)).collect();
+    let mut counts: Vec<(String, u64)> =
+        tickets.iter().map(|t| (t.title.clone(), t.count)).collect();
     counts.sort();
     assert_eq!(
         counts,
         [
-            ("GET /orders/{id}: HTTP <num> Internal Server Error".to_owned(), 2),
-            ("GET /stock/{id}: HTTP <num> Service Unavailable".to_owned(), 2),
+            (
+                "GET /orders/{id}: HTTP <num> Internal Server Error".to_owned(),
+                2
+            ),
+            (
+                "GET /stock/{id}: HTTP <num> Service Unavailable".to_owned(),
+                2
+            ),
         ]
     );
 }
@@ -127,7 +137,8 @@ async fn an_error_the_handler_logged_is_counted_once() {
         &["/logged/1", "/logged/2", "/nested/1"],
     )
     .await;
-    let mut counts: Vec<(String, u64)> = tickets.iter().map(|t| (t.title.clone(), t.count)).collect();
+    let mut counts: Vec<(String, u64)> =
+        tickets.iter().map(|t| (t.title.clone(), t.count)).collect();
     counts.sort();
     assert_eq!(
         counts,

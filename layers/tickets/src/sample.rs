@@ -449,7 +449,10 @@ mod tests {
         let mut s = Sample::new(Timestamp::from_micros(0));
         add_backtrace(&mut s, &bt);
         let v: serde_json::Value = serde_json::from_str(s.fields.as_str()).unwrap();
-        assert!(v["backtrace"].as_str().unwrap().contains("a_captured_backtrace"));
+        assert!(v["backtrace"]
+            .as_str()
+            .unwrap()
+            .contains("a_captured_backtrace"));
         s.fields = JsonText::rendered("{\"order\":7}".to_owned());
         add_backtrace(&mut s, &bt);
         let v: serde_json::Value = serde_json::from_str(s.fields.as_str()).unwrap();

@@ -70,6 +70,6 @@ pub use config::{ServerConfig, SkipPaths};
 pub use headers::{TRACERESPONSE, X_FORWARDED_FOR, X_REQUEST_ID};
 pub use naming::{known_method, protocol_version, request_method, ServerTaskName};
 pub use remote::continue_trace;
-pub use server_error::{fail_response, ServerError, SERVER_ERROR_TARGET};
 pub use request_id::{incoming_request_id, minted_request_id, valid_request_id, MAX_REQUEST_ID};
+pub use server_error::{fail_response, ServerError, SERVER_ERROR_TARGET};
 pub use url::{host_and_port, percent_decode, redact_query, REDACTED_QUERY_VALUE, SIGNATURE_KEYS};
