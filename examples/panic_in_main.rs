@@ -28,7 +28,8 @@ fn main() -> Result<(), taskwire::InstallError> {
         }));
     }
     let _task = tracing::info_span!("startup").entered();
-    let config: Option<&str> = None;
+    // Not set by the test that runs this program.
+    let config = std::env::var("PANIC_IN_MAIN_CONFIG").ok();
     config.expect("the configuration file is missing");
     Ok(())
 }

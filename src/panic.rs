@@ -59,9 +59,7 @@ pub fn panic_hook() -> bool {
 }
 
 fn on_panic(info: &PanicHookInfo<'_>) {
-    let message = info
-        .payload_as_str()
-        .unwrap_or("panic payload is not a string");
+    let message = taskwire_core::http::panic_message(info.payload());
     let location = info
         .location()
         .map_or_else(|| Location::new("<unknown>", 0, 0), Location::from);
