@@ -58,15 +58,20 @@
 //! `metrics` feature: `features = ["axum", "metrics"]` is all an axum service needs for a
 //! `/metrics` route.
 //!
+//! `install()` also installs [`panic_hook()`]: a panic anywhere becomes an ERROR event inside
+//! the current task, so a failed task and (with `tickets`) a ticket at the panic's location.
+//!
 //! The guides live in the repository's `docs/` folder: `record-schema.md` (every key of a
 //! JSON record) and `architecture.md` (how the layers share one capture).
 #![forbid(unsafe_code)]
 
 mod builder;
+mod panic;
 
 #[cfg(feature = "prometheus")]
 pub use builder::Prometheus;
 pub use builder::{builder, Builder, CaptureRegistry, Guard, InstallError};
+pub use panic::panic_hook;
 
 /// The span capture, installed first in a hand-built stack
 /// (`registry().with(taskwire::capture()).with(taskwire::json::layer())`): it captures every

@@ -53,6 +53,14 @@ impl Drop for FlushAtExit {
     }
 }
 
+/// Flushes the installed subscriber's outputs, as dropping its [`Guard`] does; nothing
+/// without one. The panic hook calls it before a panic ends the process.
+pub(crate) fn flush_installed() {
+    if let Some(background) = INSTALLED.get() {
+        background.flush();
+    }
+}
+
 /// What a builder started, and the error counters of its outputs.
 #[derive(Default)]
 pub(super) struct Background {

@@ -10,6 +10,7 @@
 //! | `guard` | [`Guard`] and the background work it flushes (and, after `build()`, stops) |
 //! | `extra` | the application's own layers ([`Builder::layer`]) and [`CaptureRegistry`] |
 //! | `prometheus` | [`Prometheus`]: the metrics-exporter-prometheus recorder and its `/metrics` endpoint |
+//! | `panic` | the `panic_hook` option: whether `install()` installs [`crate::panic_hook()`] |
 //! | `error` | [`InstallError`] |
 
 mod error;
@@ -17,6 +18,7 @@ mod extra;
 mod file;
 mod filter;
 mod guard;
+mod panic;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 mod sinks;
@@ -38,6 +40,7 @@ use error::{ErrorKind, FilterOrigin};
 pub use extra::CaptureRegistry;
 use extra::Extra;
 use filter::{FilterSettings, StackFilter};
+pub(crate) use guard::flush_installed;
 use guard::Background;
 pub use guard::Guard;
 #[cfg(feature = "prometheus")]
@@ -83,6 +86,8 @@ pub struct Builder {
     prometheus: Option<Prometheus>,
     extra: Option<Extra>,
     log_bridge: bool,
+    /// Whether `install()` installs [`crate::panic_hook`] (see `panic.rs`).
+    panic_hook: bool,
 }
 
 enum JsonSink {
@@ -119,6 +124,7 @@ impl Default for Builder {
             prometheus: None,
             extra: None,
             log_bridge: true,
+            panic_hook: true,
         }
     }
 }
@@ -134,6 +140,7 @@ impl fmt::Debug for Builder {
             .field("tasks", &self.tasks)
             .field("own_layers", &self.extra.is_some())
             .field("log_bridge", &self.log_bridge)
+            .field("panic_hook", &self.panic_hook)
             .finish_non_exhaustive()
     }
 }
@@ -484,11 +491,15 @@ impl Builder {
     /// The outputs then live until the process exits; dropping the returned [`Guard`]
     /// flushes them (keep it in `main`, `let _guard = …`, so that the end of `main` flushes).
     ///
+    /// Unless [`Builder::panic_hook(false)`](Builder::panic_hook), it also installs
+    /// [`crate::panic_hook()`]: panics become ERROR events, failed tasks and tickets.
+    ///
     /// Fails when a global subscriber is already installed (an earlier `install()`, or
     /// `tracing_subscriber::fmt().init()`), and when another `log` logger is (the subscriber
     /// is installed then; `.log_bridge(false)` keeps the other logger).
     pub fn install(mut self) -> Result<Guard, InstallError> {
         let log_bridge = self.log_bridge;
+        let panic_hook = self.panic_hook;
         let rust_log = read_rust_log()?;
         let (dispatch, background, max_level) = match self.extra.take() {
             Some(extra) => {
@@ -503,6 +514,9 @@ impl Builder {
         tracing::dispatcher::set_global_default(dispatch)
             .map_err(|e| InstallError::new(ErrorKind::AlreadyInstalled, Some(Box::new(e))))?;
         let guard = Guard::owning(background).install();
+        if panic_hook {
+            crate::panic_hook();
+        }
         if log_bridge {
             tracing_log::LogTracer::builder()
                 .with_max_level(level_to_log(max_level))

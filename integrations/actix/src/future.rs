@@ -95,8 +95,10 @@ where
                 Ok(Ok(res)) => Ok(res.map_body(|_, body| TaskBody::new(body, None))),
                 Ok(Err(err)) => Err(err),
                 Err(panic) => {
-                    let message = panic_message(&*panic);
-                    tracing::error!(panic = true, "request handler panicked: {message}");
+                    if !taskwire_core::panic::take_reported() {
+                        let message = panic_message(&*panic);
+                        tracing::error!(panic = true, "request handler panicked: {message}");
+                    }
                     Err(HandlerPanicked::default().into())
                 }
             });
@@ -125,12 +127,15 @@ where
                 Poll::Ready(Err(err))
             }
             Err(panic) => {
-                let message = panic_message(&*panic);
-                tracing::error!(
-                    parent: &task.span,
-                    panic = true,
-                    "request handler panicked: {message}"
-                );
+                // The panic hook, when installed, reported it already, inside this task.
+                if !taskwire_core::panic::take_reported() {
+                    let message = panic_message(&*panic);
+                    tracing::error!(
+                        parent: &task.span,
+                        panic = true,
+                        "request handler panicked: {message}"
+                    );
+                }
                 task.finish(StatusCode::INTERNAL_SERVER_ERROR, None);
                 task.span.record("error.type", PANIC_ERROR_TYPE);
                 Poll::Ready(Err(HandlerPanicked {

@@ -66,15 +66,17 @@
 //!
 //! | what happened | the client gets | the task |
 //! |---|---|---|
-//! | a `5xx` response | that response | failed, `task.failure` = `"HTTP 500 Internal Server Error"`; no ERROR event |
-//! | a handler's `Err` that maps to a `5xx` | actix's answer for it | failed, `task.failure` = the error's message |
+//! | a `5xx` response | that response | failed, `task.failure` = `"HTTP 500 Internal Server Error"`; an ERROR event (a ticket by route and status) unless one was reported inside the request |
+//! | a handler's `Err` that maps to a `5xx` | actix's answer for it | failed, `task.failure` = the error's message; an ERROR event as above |
 //! | a `4xx` response, or a handler's `Err` that maps to one | that response | succeeded: the client's mistake, not the server's |
-//! | the handler panicked | an empty `500`, with both headers | failed by an ERROR event `request handler panicked: {message}`; the worker keeps serving |
+//! | the handler panicked | an empty `500`, with both headers | failed by an ERROR event: `taskwire::panic_hook()`'s, else `request handler panicked: {message}`; the worker keeps serving |
 //! | the response body failed | a cut response | failed, `task.failure` = `"response body failed"` |
 //!
-//! A 5xx fails the task without an ERROR event: the response is the handler's deliberate
-//! answer, and whatever the handler logged about the cause already fails the task. A panic is
-//! reported by nobody else, so the middleware does. The task ends when the response body has
+//! A 5xx nobody reported becomes an ERROR event inside the request task, grouped into tickets
+//! by route and status (`with_server_error_tickets(false)` turns it off); a handler that logged
+//! `error!` about the cause (or whose inner task failed) has reported it, and is counted once
+//! (`taskwire_core::http::server_error`). A panic is reported by the panic hook when it is
+//! installed, else by the middleware. The task ends when the response body has
 //! been sent (or dropped), so streaming time counts.
 //!
 //! ## Response headers

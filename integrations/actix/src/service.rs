@@ -135,6 +135,7 @@ fn open_task(config: &Config, req: &mut ServiceRequest) -> Task {
         .insert(RequestId::new(request_id.to_str().unwrap_or_default()));
 
     Task {
+        server_error_tickets: config.server.server_error_tickets(),
         span,
         traceresponse: ids
             .filter(|_| config.server.traceresponse())

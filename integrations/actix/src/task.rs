@@ -6,8 +6,6 @@ use actix_web::http::StatusCode;
 use taskwire_core::http::{classify_response, TRACERESPONSE};
 use tracing::Span;
 
-use crate::fail::mark_failed;
-
 /// A request task on its way from the request to the end of the response body.
 pub(crate) struct Task {
     pub(crate) span: Span,
@@ -15,11 +13,14 @@ pub(crate) struct Task {
     pub(crate) traceresponse: Option<HeaderValue>,
     /// `Some` when it is to be sent.
     pub(crate) request_id: Option<(HeaderName, HeaderValue)>,
+    /// Whether a 5xx nothing reported becomes an ERROR event (`with_server_error_tickets`).
+    pub(crate) server_error_tickets: bool,
 }
 
 impl Task {
     /// Records the status (and the handler's error message) and fails the task on a 5xx, with
-    /// the error's message as the reason when there is one.
+    /// the error's message as the reason when there is one, and with an ERROR event unless one
+    /// was reported inside the request (see `taskwire_core::http::server_error`).
     pub(crate) fn finish(&self, status: StatusCode, error: Option<&str>) {
         self.span
             .record("http.response.status_code", status.as_u16());
@@ -28,7 +29,7 @@ impl Task {
         }
         if let Some(failure) = classify_response(status.as_u16(), error) {
             self.span.record("error.type", failure.error_type());
-            mark_failed(&self.span, failure);
+            taskwire_core::fail_response!(&self.span, &failure, self.server_error_tickets);
         }
     }
 

@@ -48,17 +48,18 @@
 //!
 //! | what happened | the client gets | the task |
 //! |---|---|---|
-//! | a `5xx` response | that response | failed, `task.failure` = `"HTTP 500 Internal Server Error"`, `error.type` = `"500"`; no ERROR event |
+//! | a `5xx` response | that response | failed, `task.failure` = `"HTTP 500 Internal Server Error"`, `error.type` = `"500"`; an ERROR event (a ticket by route and status) unless one was reported inside the request |
 //! | a `4xx` response | that response | succeeded: the client's mistake, not the server's (OpenTelemetry's rule for servers) |
-//! | the handler panicked | an empty `500` | failed by an ERROR event `request handler panicked: {message}`; the server keeps serving |
+//! | the handler panicked | an empty `500` | failed by an ERROR event: `taskwire::panic_hook()`'s, else `request handler panicked: {message}`; the server keeps serving |
 //! | the inner service returned `Err` | a closed connection | failed by an ERROR event with the error |
 //! | the response body failed | a cut response | failed by an ERROR event with the error |
 //!
-//! A 5xx marks the task failed without an ERROR event on purpose: the response is the
-//! handler's deliberate answer, and an ERROR event would become an error record of its own,
-//! duplicating whatever the handler logged about the cause (a handler that logs `error!`
-//! already fails its task). Panics and service errors are different: nobody else reports them,
-//! so the middleware does, with an ERROR event inside the task.
+//! A 5xx nobody reported becomes an ERROR event inside the request task, grouped into tickets
+//! by route and status (`with_server_error_tickets(false)` turns it off); a handler that logged
+//! `error!` about the cause (or whose inner task failed) has reported it, and is counted once
+//! (`taskwire_core::http::server_error`). Panics and service errors are reported by nobody
+//! else, so the middleware does, with an ERROR event inside the task (a panic the panic hook
+//! reported is not reported again).
 //!
 //! ## Routes
 //!

@@ -1,5 +1,6 @@
-//! A 5xx response fails its task (without an ERROR event); a panicking handler answers 500,
-//! fails its task with an ERROR event, and the server keeps serving; a 4xx does not fail.
+//! A 5xx response fails its task with one ERROR event grouped by route and status; a
+//! panicking handler answers 500, fails its task with an ERROR event, and the server keeps
+//! serving; a 4xx does not fail.
 #![cfg(feature = "axum")]
 
 mod support;
@@ -21,7 +22,7 @@ fn errors_of<'a>(
 }
 
 #[tokio::test]
-async fn a_5xx_response_fails_the_task_without_an_error_event() {
+async fn a_5xx_response_fails_the_task_with_one_error_event() {
     let h = Harness::start(taskwire_tower::layer()).await;
     let (res, body) = h.get("/fail", &[]).await;
     assert_eq!(res.status(), 500);
@@ -33,10 +34,18 @@ async fn a_5xx_response_fails_the_task_without_an_error_event() {
         str_of(&end, "task.failure"),
         "HTTP 500 Internal Server Error"
     );
-    assert_eq!(u64_of(&end, "task.errors"), 0);
+    assert_eq!(u64_of(&end, "task.errors"), 1);
     assert_eq!(u64_of(&end, "http.response.status_code"), 500);
     assert_eq!(str_of(&end, "error.type"), "500");
-    assert!(errors_of(&h.buf.records(), str_of(&end, "span_id")).is_empty());
+    let records = h.buf.records();
+    let errors = errors_of(&records, str_of(&end, "span_id"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(str_of(errors[0], "target"), "taskwire::http");
+    assert_eq!(
+        str_of(errors[0], "msg"),
+        "GET /fail: HTTP 500 Internal Server Error"
+    );
+    assert_eq!(str_of(errors[0], "fingerprint"), "GET /fail 500");
 }
 
 #[tokio::test]

@@ -17,6 +17,8 @@
 //!   names and reserved keys of the tasks layer's records.
 //! - [`cache`]: the per-thread cache of per-call-site answers ([`SiteCache`](cache::SiteCache))
 //!   and the hasher every taskwire map uses.
+//! - [`panic`]: what a panic hook hands to the layers with a panic's event (location,
+//!   backtrace), and whether a caught panic was already reported.
 //! - [`suppress`]: background I/O threads whose own events taskwire ignores.
 //! - [`value`]: typed field values ([`FieldValue`]).
 //! - [`write_errors`]: the count of records a layer could not write.
@@ -38,6 +40,7 @@ pub mod event_time;
 pub mod http;
 pub mod ids;
 pub mod json;
+pub mod panic;
 pub mod process;
 pub mod propagation;
 pub mod redact;

@@ -83,6 +83,7 @@ impl TicketsBuilder {
                 max_field_len: DEFAULT_MAX_FIELD_LEN,
                 service: None,
                 release: None,
+                backtrace_level: Some(Level::ERROR),
             },
             capture,
             own_redactor: false,
@@ -149,6 +150,32 @@ impl TicketsBuilder {
     /// Makes tickets of events at `level` or more severe. Default `WARN`.
     pub fn with_min_level(mut self, level: Level) -> Self {
         self.min_level = level;
+        self
+    }
+
+    /// Captures a backtrace with the sample of every event at `level` or more severe. Default
+    /// `ERROR`. The backtrace is captured on the caller's thread, only when a sample is built
+    /// (at most the samples kept per ticket and writer period), unresolved; its symbols are
+    /// resolved on the writer thread, and it is stored as the sample's `backtrace` field
+    /// (shown by `taskwire tickets show`). An event with a `backtrace` field of its own keeps
+    /// that one. Backtraces do not take part in grouping (see [`Grouping`]).
+    ///
+    /// ```
+    /// # let store = taskwire_tickets::Sqlite::open_in_memory()?;
+    /// let (layer, _guard) = taskwire_tickets::layer(store)
+    ///     .with_backtrace_level(tracing::Level::WARN)
+    ///     .build();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_backtrace_level(mut self, level: Level) -> Self {
+        self.sample_cx.backtrace_level = Some(level);
+        self
+    }
+
+    /// Captures no backtraces (a panic's backtrace, captured by `taskwire::panic_hook()`, is
+    /// still stored).
+    pub fn without_backtraces(mut self) -> Self {
+        self.sample_cx.backtrace_level = None;
         self
     }
 

@@ -79,6 +79,13 @@ impl TicketsLayer {
         seed.module = meta.module_path().map(str::to_owned);
         seed.file = meta.file().map(str::to_owned);
         seed.line = meta.line();
+        // A panic's ticket points at the panic, not at the hook that reported it.
+        if meta.target() == taskwire_core::panic::TARGET {
+            if let Some(report) = taskwire_core::panic::current() {
+                seed.file = Some(report.location().file().to_owned());
+                seed.line = Some(report.location().line());
+            }
+        }
         seed
     }
 
@@ -161,8 +168,9 @@ impl TicketsLayer {
             }
         }
         if g.take_sample_slot(self.budget) && self.shared.has_room() {
-            let s = sample::build(&self.sample_cx, event, meta, is_log, ctx, now);
-            self.shared.send_sample(g.clone(), s);
+            let (s, has_backtrace) = sample::build(&self.sample_cx, event, meta, is_log, ctx, now);
+            let backtrace = self.sample_cx.backtrace(meta, has_backtrace);
+            self.shared.send_sample(g.clone(), s, backtrace);
         }
     }
 

@@ -96,7 +96,7 @@ mod writer;
 pub use builder::TicketsBuilder;
 pub use fingerprint::{Grouping, FINGERPRINT_FIELD};
 pub use layer::{TicketsLayer, TASKS_TARGET};
-pub use sample::DEFAULT_MAX_FIELD_LEN;
+pub use sample::{BACKTRACE_FIELD, DEFAULT_MAX_FIELD_LEN};
 #[cfg(feature = "mongodb")]
 pub use store::mongodb::{MongoDb, MongoDbBuilder};
 #[cfg(feature = "sqlite")]

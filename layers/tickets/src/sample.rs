@@ -23,6 +23,33 @@ use crate::store::{JsonText, Sample, Timestamp};
 /// The default size limit of one field value (and of the message), in bytes.
 pub const DEFAULT_MAX_FIELD_LEN: usize = 4096;
 
+/// The sample field that holds a backtrace: the event's own field of that name, or the
+/// backtrace the layer captured (see [`TicketsBuilder::with_backtrace_level`](crate::TicketsBuilder::with_backtrace_level)).
+pub const BACKTRACE_FIELD: &str = "backtrace";
+
+/// The size limit of a backtrace the layer captured, in bytes.
+pub(crate) const MAX_BACKTRACE_LEN: usize = 64 * 1024;
+
+/// Adds `backtrace`, resolved now, to the sample's fields as [`BACKTRACE_FIELD`] (on the
+/// writer thread: resolving symbols is the slow part of a backtrace).
+pub(crate) fn add_backtrace(sample: &mut Sample, backtrace: &std::backtrace::Backtrace) {
+    let text = backtrace.to_string();
+    let fields = sample.fields.as_str();
+    let Some(open) = fields.strip_suffix('}') else {
+        return;
+    };
+    let mut out = Vec::with_capacity(open.len() + text.len() + 16);
+    out.extend_from_slice(open.as_bytes());
+    if open.trim_end() != "{" {
+        out.push(b',');
+    }
+    json::write_str(&mut out, BACKTRACE_FIELD);
+    out.push(b':');
+    json::write_str(&mut out, &truncate(&text, MAX_BACKTRACE_LEN));
+    out.push(b'}');
+    sample.fields = JsonText::rendered(into_string(out));
+}
+
 /// A `fmt::Write` that keeps the first `max` bytes and counts the rest.
 struct Bounded {
     s: String,
@@ -107,6 +134,8 @@ struct EventRender<'a> {
     error_text: Option<String>,
     fields: Vec<u8>,
     errors: Vec<u8>,
+    /// The event has a field named [`BACKTRACE_FIELD`].
+    backtrace_field: bool,
 }
 
 impl EventRender<'_> {
@@ -114,6 +143,9 @@ impl EventRender<'_> {
         let name = field.name();
         if self.skip_log_fields && name.starts_with("log.") {
             return false;
+        }
+        if name == BACKTRACE_FIELD {
+            self.backtrace_field = true;
         }
         if self.fields.len() > 1 {
             self.fields.push(b',');
@@ -221,9 +253,34 @@ pub(crate) struct SampleContext {
     pub(crate) max_field_len: usize,
     pub(crate) service: Option<Arc<str>>,
     pub(crate) release: Option<Arc<str>>,
+    /// Events at or above this level get a backtrace captured with their sample.
+    pub(crate) backtrace_level: Option<tracing_core::Level>,
 }
 
-/// Builds the sample of `event`.
+impl SampleContext {
+    /// The backtrace to store with the sample of an event at `level` that `has_field` or not
+    /// (a [`BACKTRACE_FIELD`] of its own): the panic's, captured by the panic hook, else one
+    /// captured here, unresolved, when the level calls for it.
+    pub(crate) fn backtrace(
+        &self,
+        meta: &Metadata<'_>,
+        has_field: bool,
+    ) -> Option<Arc<std::backtrace::Backtrace>> {
+        if has_field {
+            return None;
+        }
+        if meta.target() == taskwire_core::panic::TARGET {
+            if let Some(report) = taskwire_core::panic::current() {
+                return Some(report.backtrace().clone());
+            }
+        }
+        // `Level` orders verbosity: ERROR is the smallest.
+        let wanted = self.backtrace_level.is_some_and(|l| *meta.level() <= l);
+        wanted.then(|| Arc::new(std::backtrace::Backtrace::force_capture()))
+    }
+}
+
+/// Builds the sample of `event`, and whether the event has a [`BACKTRACE_FIELD`] of its own.
 pub(crate) fn build<S>(
     cx: &SampleContext,
     event: &Event<'_>,
@@ -231,11 +288,12 @@ pub(crate) fn build<S>(
     is_log: bool,
     ctx: &Context<'_, S>,
     now: i64,
-) -> Sample
+) -> (Sample, bool)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let mut r = EventRender {
+        backtrace_field: false,
         redactor: &cx.redactor,
         max: cx.max_field_len,
         skip_log_fields: is_log,
@@ -291,7 +349,7 @@ where
     s.host = process::hostname().to_owned();
     s.pid = process::pid();
     s.thread = process::with_thread_name(str::to_owned);
-    s
+    (s, r.backtrace_field)
 }
 
 fn into_string(v: Vec<u8>) -> String {
@@ -384,6 +442,23 @@ impl Visit for Lookup<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_captured_backtrace_joins_the_sample_fields() {
+        let bt = std::backtrace::Backtrace::force_capture();
+        let mut s = Sample::new(Timestamp::from_micros(0));
+        add_backtrace(&mut s, &bt);
+        let v: serde_json::Value = serde_json::from_str(s.fields.as_str()).unwrap();
+        assert!(v["backtrace"]
+            .as_str()
+            .unwrap()
+            .contains("a_captured_backtrace"));
+        s.fields = JsonText::rendered("{\"order\":7}".to_owned());
+        add_backtrace(&mut s, &bt);
+        let v: serde_json::Value = serde_json::from_str(s.fields.as_str()).unwrap();
+        assert_eq!(v["order"], 7);
+        assert!(v["backtrace"].is_string());
+    }
 
     #[test]
     fn long_values_are_cut_with_a_marker() {

@@ -159,6 +159,17 @@ pub(crate) fn app(
             "/fail",
             web::get().to(|| async { HttpResponse::InternalServerError().body("no") }),
         )
+        .route(
+            "/orders/{id}",
+            web::get().to(|| async { HttpResponse::InternalServerError().body("no") }),
+        )
+        .route(
+            "/logged/{id}",
+            web::get().to(|| async {
+                tracing::error!("the ledger refused the order");
+                HttpResponse::InternalServerError().finish()
+            }),
+        )
         .route("/panic", web::get().to(panics))
         .route("/unavailable", web::get().to(unavailable))
         .route("/bad", web::get().to(bad_request))

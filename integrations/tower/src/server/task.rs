@@ -12,7 +12,6 @@ use taskwire_core::http::{classify_response, panic_message, PANIC_ERROR_TYPE, PA
 use taskwire_core::propagation::TraceParent;
 use tracing::Span;
 
-use super::fail::mark_failed;
 use super::{grpc, Config, TaskBody, TRACERESPONSE_NAME};
 
 /// A request task on its way from the request to the end of the response body.
@@ -27,14 +26,16 @@ pub(crate) struct Task {
 }
 
 impl Task {
-    /// Records the status, marks a 5xx failed, sets the response headers, and moves the task
-    /// into the body.
+    /// Records the status, fails the task on a 5xx (with an ERROR event unless the handler
+    /// reported one, see `taskwire_core::http::server_error`), sets the response headers, and
+    /// moves the task into the body.
     pub(crate) fn respond<B>(self, mut res: Response<B>) -> Response<TaskBody<B>> {
         let status = res.status().as_u16();
         self.span.record("http.response.status_code", status);
         if let Some(failure) = classify_response(status, None) {
             self.span.record("error.type", failure.error_type());
-            mark_failed(&self.span, failure);
+            let report = self.config.server.server_error_tickets();
+            taskwire_core::fail_response!(&self.span, &failure, report);
         }
         // A gRPC call's status is in the headers of a trailers-only response, else it will be
         // in the trailers at the end of the body.
@@ -65,7 +66,10 @@ impl Task {
         self.span
             .record("http.response.status_code", status.as_u16());
         self.span.record("error.type", PANIC_ERROR_TYPE);
-        tracing::error!(parent: &self.span, "request handler panicked: {message}");
+        // The panic hook, when installed, reported it already, inside this task.
+        if !taskwire_core::panic::take_reported() {
+            tracing::error!(parent: &self.span, "request handler panicked: {message}");
+        }
         let mut res = Response::new(());
         *res.status_mut() = status;
         let headers = res.headers_mut();

@@ -3,15 +3,15 @@
 //!
 //! | what happened | the task | `error.type` | failure reason |
 //! |---|---|---|---|
-//! | a `5xx` response | failed, without an ERROR event | `"500"` | `HTTP 500 Internal Server Error` |
-//! | a `5xx` response with a handler's error | failed, without an ERROR event | `"500"` | the error's message |
+//! | a `5xx` response | failed; an ERROR event unless one was reported inside the request ([`server_error`](super::server_error)) | `"500"` | `HTTP 500 Internal Server Error` |
+//! | a `5xx` response with a handler's error | failed; an ERROR event as above | `"500"` | the error's message |
 //! | a `4xx` response | succeeded: the client's mistake, not the server's | — | — |
-//! | a panic | failed by an ERROR event the middleware raises; the client gets a `500` | [`PANIC_ERROR_TYPE`] | the event |
+//! | a panic | failed by an ERROR event: the panic hook's (`taskwire::panic_hook()`), else the middleware's; the client gets a `500` | [`PANIC_ERROR_TYPE`] | the event |
 //!
-//! A 5xx fails the task without an ERROR event on purpose: the response is the handler's
-//! deliberate answer, and an ERROR event would become an error record of its own, duplicating
-//! whatever the handler logged about the cause (a handler that logs `error!` already fails its
-//! task). A panic is reported by nobody else, so the middleware reports it.
+//! A 5xx the handler did not report is reported by the middleware, so every server failure is
+//! a ticket; a handler that logged `error!` about the cause (or whose inner task failed) has
+//! reported it, and the middleware adds no second event ([`server_error`](super::server_error)).
+//! A panic reported by the panic hook ([`crate::panic::take_reported`]) is not reported again.
 
 use std::any::Any;
 use std::fmt;

@@ -61,6 +61,7 @@ pub struct ServerConfig {
     client_address: ClientAddress,
     skip_paths: SkipPaths,
     redactor: Redactor,
+    server_error_tickets: bool,
 }
 
 impl Default for ServerConfig {
@@ -72,6 +73,7 @@ impl Default for ServerConfig {
             client_address: ClientAddress::Off,
             skip_paths: SkipPaths::default(),
             redactor: Redactor::default(),
+            server_error_tickets: true,
         }
     }
 }
@@ -137,6 +139,20 @@ impl ServerConfig {
         self
     }
 
+    /// Whether a `5xx` response that nothing inside the request reported becomes an ERROR event
+    /// inside the request task, so a ticket grouped by route and status (see
+    /// [`server_error`](super::server_error)). Default: on.
+    #[must_use]
+    pub fn with_server_error_tickets(mut self, enabled: bool) -> Self {
+        self.server_error_tickets = enabled;
+        self
+    }
+
+    /// Whether a `5xx` response becomes an ERROR event.
+    pub fn server_error_tickets(&self) -> bool {
+        self.server_error_tickets
+    }
+
     /// Whether responses carry a `traceresponse` header.
     pub fn traceresponse(&self) -> bool {
         self.traceresponse
@@ -181,6 +197,8 @@ mod tests {
         assert_eq!(c.client_address(), ClientAddress::Off);
         assert!(!c.skips("/"));
         assert!(c.redactor().is_sensitive("api_key"));
+        assert!(c.server_error_tickets());
+        assert!(!c.with_server_error_tickets(false).server_error_tickets());
     }
 
     #[test]

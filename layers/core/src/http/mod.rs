@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | task name | `"{method} {route}"`, the method alone without a route; `http.request.method` | [`ServerTaskName`], [`request_method`], [`protocol_version`] |
 //! | outcome | 5xx fails the task, 4xx does not, a panic fails it and answers 500 | [`classify_response`], [`panic_message`] |
+//! | tickets | a `5xx` the handler did not report is reported by one ERROR event, grouped by route and status | [`fail_response`], [`server_error`] |
 //! | trace | the task continues the caller's `traceparent` | [`continue_trace`] |
 //! | gRPC outcome | the `grpc-status` decides: server-side codes fail the task | [`grpc`] |
 //! | request id | keep one valid incoming id, else mint one from the task's span id | [`incoming_request_id`], [`minted_request_id`] |
@@ -28,6 +29,7 @@
 //! | `with_request_id_header_name(name)` | `x-request-id` | the header request ids are read from and written to (the framework's `HeaderName`) |
 //! | `with_client_address(ClientAddress)` | [`ClientAddress::Off`] | where `client.address` and `client.port` come from |
 //! | `with_skip_paths(paths)` | none | requests for exactly these paths (`/health`) pass through untouched: no task, no headers; adds to the paths given before |
+//! | `with_server_error_tickets(bool)` | on | a `5xx` response nothing inside the request reported becomes an ERROR event (so a ticket), grouped by route and status ([`server_error`]) |
 //! | `with_redactor(Redactor)` | taskwire's default [`Redactor`](crate::Redactor) | which query parameters have their value replaced with `REDACTED` in `url.query` (the signature keys of pre-signed URLs always are) |
 //!
 //! The middlewares write the setters that take no framework type with
@@ -56,6 +58,7 @@ mod headers;
 mod naming;
 mod remote;
 mod request_id;
+pub mod server_error;
 mod setters;
 mod url;
 
@@ -68,4 +71,5 @@ pub use headers::{TRACERESPONSE, X_FORWARDED_FOR, X_REQUEST_ID};
 pub use naming::{known_method, protocol_version, request_method, ServerTaskName};
 pub use remote::continue_trace;
 pub use request_id::{incoming_request_id, minted_request_id, valid_request_id, MAX_REQUEST_ID};
+pub use server_error::{fail_response, ServerError, SERVER_ERROR_TARGET};
 pub use url::{host_and_port, percent_decode, redact_query, REDACTED_QUERY_VALUE, SIGNATURE_KEYS};

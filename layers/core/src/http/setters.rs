@@ -3,8 +3,8 @@
 
 /// Writes, inside the `impl` block of a server middleware, the consuming `with_*` setters of
 /// the options in the [table](crate::http#options) that need no framework type:
-/// `with_traceresponse`, `with_request_id_header`, `with_client_address`, `with_skip_paths`
-/// and `with_redactor`, each `#[must_use]` and applied to the middleware's
+/// `with_traceresponse`, `with_request_id_header`, `with_client_address`, `with_skip_paths`,
+/// `with_server_error_tickets` and `with_redactor`, each `#[must_use]` and applied to the middleware's
 /// [`ServerConfig`](crate::http::ServerConfig).
 ///
 /// The middleware has a method `fn server_config(&mut self) -> &mut ServerConfig`; the macro
@@ -92,6 +92,20 @@ macro_rules! server_option_setters {
             P: Into<String>,
         {
             self.server(|s| s.with_skip_paths(paths))
+        }
+
+        /// Whether a `5xx` response that nothing inside the request reported becomes an ERROR
+        /// event inside the request task (so a ticket, grouped by route and status). Default:
+        /// on. See
+        /// [`ServerConfig::with_server_error_tickets`](taskwire_core::http::ServerConfig::with_server_error_tickets).
+        ///
+        /// ```
+        #[doc = concat!("let middleware = ", $build, ".with_server_error_tickets(false);")]
+        /// # let _ = middleware;
+        /// ```
+        #[must_use]
+        pub fn with_server_error_tickets(self, enabled: bool) -> Self {
+            self.server(|s| s.with_server_error_tickets(enabled))
         }
 
         /// Which query parameters have their value replaced with `REDACTED` in `url.query`.

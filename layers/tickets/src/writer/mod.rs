@@ -26,6 +26,7 @@
 //! The thread marks itself suppressed, so the store's own events (a driver's logs) never loop
 //! back into tickets.
 
+use std::backtrace::Backtrace;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Write as _;
@@ -54,7 +55,8 @@ pub(crate) const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A message to the writer.
 pub(crate) enum Msg {
-    Sample(Arc<Group>, Box<Sample>),
+    /// A sample and, when one was captured, its backtrace, resolved on the writer's thread.
+    Sample(Arc<Group>, Box<Sample>, Option<Arc<Backtrace>>),
     Flush(Sender<Result<(), FlushError>>),
     /// Flush, then stop; the final flush spools what is left at the instant given.
     Shutdown(Sender<Result<(), FlushError>>, Instant),
@@ -187,10 +189,15 @@ impl Shared {
     }
 
     /// Sends a sample; counts it as dropped when the queue is full or the writer is gone.
-    pub(crate) fn send_sample(&self, group: Arc<Group>, sample: Sample) {
+    pub(crate) fn send_sample(
+        &self,
+        group: Arc<Group>,
+        sample: Sample,
+        backtrace: Option<Arc<Backtrace>>,
+    ) {
         let sent = match self.sender() {
             Some(tx) if !self.stopped.load(Ordering::Relaxed) => {
-                match tx.try_send(Msg::Sample(group, Box::new(sample))) {
+                match tx.try_send(Msg::Sample(group, Box::new(sample), backtrace)) {
                     Ok(()) => true,
                     Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
                 }
@@ -292,8 +299,8 @@ impl Writer {
         let mut periods: u32 = 0;
         loop {
             match rx.recv_deadline(next) {
-                Ok(Msg::Sample(g, s)) => {
-                    self.add_sample(g, *s);
+                Ok(Msg::Sample(g, s, bt)) => {
+                    self.add_sample(g, *s, bt.as_deref());
                     if self.pending_samples >= self.cfg.max_batch_samples {
                         let _ = self.commit();
                     }
@@ -340,7 +347,7 @@ impl Writer {
     fn drain(&mut self, rx: &Receiver<Msg>) {
         while let Ok(msg) = rx.try_recv() {
             match msg {
-                Msg::Sample(g, s) => self.add_sample(g, *s),
+                Msg::Sample(g, s, bt) => self.add_sample(g, *s, bt.as_deref()),
                 Msg::Flush(reply) | Msg::Shutdown(reply, _) => {
                     // A concurrent flush: it is served by the commit that follows.
                     let _ = reply.send(Ok(()));
@@ -362,11 +369,14 @@ impl Writer {
         })
     }
 
-    fn add_sample(&mut self, g: Arc<Group>, s: Sample) {
+    fn add_sample(&mut self, g: Arc<Group>, mut s: Sample, backtrace: Option<&Backtrace>) {
         if self.pending_samples >= self.cfg.max_batch_samples.saturating_mul(2) {
             // The store is failing and samples pile up: memory stays bounded, counts go on.
             self.stats.samples_dropped.fetch_add(1, Ordering::Relaxed);
             return;
+        }
+        if let Some(bt) = backtrace {
+            crate::sample::add_backtrace(&mut s, bt);
         }
         let keep = self.cfg.samples_per_ticket;
         let p = self.entry(&g);
