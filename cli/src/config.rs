@@ -11,6 +11,9 @@
 //!
 //! [services.back]
 //! logs = ["var/log/back/", "/srv/back/*.jsonl"]
+//!
+//! [web]                             # taskwire serve
+//! max_live_streams = 16             # live-tail streams open at once
 //! ```
 //!
 //! The file is `--config PATH`, else `TASKWIRE_CONFIG`, else the first `taskwire.toml` found in
@@ -74,6 +77,16 @@ pub(crate) struct Config {
     pub(crate) prefix: Option<String>,
     /// Log sources per service, in the file's order of services (by name).
     pub(crate) services: BTreeMap<String, Vec<PathBuf>>,
+    /// The `[web]` section: `taskwire serve`'s settings.
+    pub(crate) web: WebConfig,
+}
+
+/// The `[web]` section: settings of `taskwire serve` that its flags override.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WebConfig {
+    /// Live-tail streams open at once.
+    pub(crate) max_live_streams: Option<usize>,
 }
 
 /// The file as written.
@@ -83,6 +96,8 @@ struct File {
     tickets: Option<TicketsSection>,
     #[serde(default)]
     services: BTreeMap<String, ServiceSection>,
+    #[serde(default)]
+    web: WebConfig,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +189,7 @@ impl Config {
             store,
             prefix,
             services,
+            web: file.web,
         })
     }
 
@@ -247,6 +263,21 @@ logs = ["var/log/back/", "/srv/back/*.jsonl"]
         .unwrap();
         assert_eq!(c.store, Some(PathBuf::from("mongodb://db1:27017/app")));
         assert!(c.services.is_empty());
+    }
+
+    #[test]
+    fn the_web_section_holds_serve_settings_and_is_checked() {
+        let c = Config::parse(
+            "[web]\nmax_live_streams = 4\n",
+            Path::new("/p/taskwire.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.web.max_live_streams, Some(4));
+        let none = Config::parse("", Path::new("/p/taskwire.toml")).unwrap();
+        assert_eq!(none.web, WebConfig::default());
+        let e =
+            Config::parse("[web]\nmax_streams = 4\n", Path::new("/p/taskwire.toml")).unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
     }
 
     #[test]

@@ -54,6 +54,11 @@ pub struct ServeArgs {
         value_name = "TOKEN"
     )]
     token: Option<String>,
+
+    /// Live-tail streams open at once; one more is answered 503 (default: taskwire.toml's
+    /// `[web] max_live_streams`, else 16).
+    #[arg(long, value_name = "N")]
+    max_live_streams: Option<usize>,
 }
 
 /// Runs `taskwire serve` until the process is stopped.
@@ -83,7 +88,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
     } else {
         args.logs
     };
-    match serve(db, &prefix, logs, args.bind, token) {
+    let web = config.as_ref().map(|c| c.web.clone()).unwrap_or_default();
+    let mut options = taskwire_web::options().with_token(token).with_logs(logs);
+    if let Some(max) = args.max_live_streams.or(web.max_live_streams) {
+        options = options.with_max_live_streams(max);
+    }
+    match serve(db, &prefix, options, args.bind) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(m)) => {
             eprintln!("taskwire: {m}");
@@ -95,14 +105,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
 fn serve(
     db: Option<PathBuf>,
     prefix: &str,
-    logs: Vec<PathBuf>,
+    options: taskwire_web::Options,
     bind: SocketAddr,
-    token: Option<String>,
 ) -> Result<(), Failure> {
     let store = store::open(db.as_deref(), prefix, Access::Triage)?;
-    let has_token = token.is_some();
-    let logged = logs.len();
-    let options = taskwire_web::options().with_token(token).with_logs(logs);
+    let has_token = options.has_token();
+    let logged = options.log_count();
     let app =
         taskwire_web::router(Box::new(store), options).map_err(|e| Failure(store::chain(&e)))?;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -48,4 +48,6 @@ pub use assets::ASSET_BYTES;
 pub use dashboard::actix_scope;
 pub use dashboard::dashboard;
 pub use security::{check_bind, safe_href, BindError};
-pub use server::{options, router, serve, Options, RouterError, TicketStore};
+pub use server::{
+    options, router, serve, Options, RouterError, TicketStore, DEFAULT_MAX_LIVE_STREAMS,
+};
