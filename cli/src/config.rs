@@ -14,6 +14,7 @@
 //!
 //! [web]                             # taskwire serve
 //! max_live_streams = 16             # live-tail streams open at once
+//! trace_link = "http://jaeger:16686/trace/{trace_id}"   # "view trace" in Jaeger, Tempo, …
 //! ```
 //!
 //! The file is `--config PATH`, else `TASKWIRE_CONFIG`, else the first `taskwire.toml` found in
@@ -87,6 +88,8 @@ pub(crate) struct Config {
 pub(crate) struct WebConfig {
     /// Live-tail streams open at once.
     pub(crate) max_live_streams: Option<usize>,
+    /// Where "view trace" goes: a URL with `{trace_id}` (checked by `taskwire serve`).
+    pub(crate) trace_link: Option<String>,
 }
 
 /// The file as written.
@@ -273,6 +276,15 @@ logs = ["var/log/back/", "/srv/back/*.jsonl"]
         )
         .unwrap();
         assert_eq!(c.web.max_live_streams, Some(4));
+        let c = Config::parse(
+            "[web]\ntrace_link = \"http://jaeger:16686/trace/{trace_id}\"\n",
+            Path::new("/p/taskwire.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.web.trace_link.as_deref(),
+            Some("http://jaeger:16686/trace/{trace_id}")
+        );
         let none = Config::parse("", Path::new("/p/taskwire.toml")).unwrap();
         assert_eq!(none.web, WebConfig::default());
         let e =

@@ -59,6 +59,12 @@ pub struct ServeArgs {
     /// `[web] max_live_streams`, else 16).
     #[arg(long, value_name = "N")]
     max_live_streams: Option<usize>,
+
+    /// Where "view trace" goes, as well as the waterfall of the logs: an http(s) URL whose
+    /// only placeholder is {trace_id}, such as http://jaeger:16686/trace/{trace_id}
+    /// (default: taskwire.toml's `[web] trace_link`).
+    #[arg(long, value_name = "URL")]
+    trace_link: Option<String>,
 }
 
 /// Runs `taskwire serve` until the process is stopped.
@@ -92,6 +98,15 @@ pub fn run(args: ServeArgs) -> ExitCode {
     let mut options = taskwire_web::options().with_token(token).with_logs(logs);
     if let Some(max) = args.max_live_streams.or(web.max_live_streams) {
         options = options.with_max_live_streams(max);
+    }
+    if let Some(template) = args.trace_link.or(web.trace_link) {
+        match template.parse::<taskwire_web::TraceLink>() {
+            Ok(link) => options = options.with_trace_link(link),
+            Err(e) => {
+                eprintln!("taskwire: {e}");
+                return ExitCode::from(2);
+            }
+        }
     }
     match serve(db, &prefix, options, args.bind) {
         Ok(()) => ExitCode::SUCCESS,

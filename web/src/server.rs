@@ -10,6 +10,7 @@ use taskwire_tickets::{TicketReader, TicketTriage};
 
 use crate::logs::Logs;
 use crate::security::{self, Secrets};
+use crate::trace_link::TraceLink;
 use crate::{assets, metrics, pages};
 
 /// What the UI reads and changes: a tickets store's query and triage sides (SQLite, MongoDB,
@@ -27,6 +28,7 @@ pub struct Options {
     metrics: Option<taskwire_metrics::MetricsHandle>,
     base: String,
     max_live_streams: Option<usize>,
+    trace_link: Option<TraceLink>,
 }
 
 /// Live-tail streams open at once by default (see [`Options::with_max_live_streams`]).
@@ -69,6 +71,21 @@ impl Options {
         P: Into<PathBuf>,
     {
         self.logs = logs.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sends "view trace" to a trace viewer (Jaeger, Tempo, …) through `link`: a ticket's
+    /// samples and the traces page link each trace id there, beside the waterfall the logs
+    /// give.
+    ///
+    /// ```
+    /// let link = "http://jaeger:16686/trace/{trace_id}".parse()?;
+    /// let opts = taskwire_web::options().with_trace_link(link);
+    /// # let _ = opts;
+    /// # Ok::<(), taskwire_web::TraceLinkError>(())
+    /// ```
+    pub fn with_trace_link(mut self, link: TraceLink) -> Self {
+        self.trace_link = Some(link);
         self
     }
 
@@ -183,6 +200,8 @@ pub(crate) struct AppState {
     pub(crate) metrics: Arc<dyn metrics::Source>,
     /// The live tail's free follower slots.
     pub(crate) followers: pages::live::Followers,
+    /// Where "view trace" goes besides the waterfall, if anywhere.
+    pub(crate) trace_link: Option<Arc<TraceLink>>,
 }
 
 /// The UI's routes over `store`: the pages, their JSON API and the embedded assets, behind
@@ -209,6 +228,7 @@ pub fn router(store: Box<dyn TicketStore + Send>, options: Options) -> Result<Ro
         logs: Arc::new(logs),
         metrics,
         followers,
+        trace_link: options.trace_link.map(Arc::new),
     };
     Ok(Router::new()
         .route("/", get(pages::tickets::root))

@@ -14,6 +14,7 @@ use crate::pages::charts::{bar, sparkline};
 use crate::pages::{layout, traces, when, PageError};
 use crate::security::safe_href;
 use crate::server::AppState;
+use crate::trace_link::TraceLink;
 
 /// Hours in the ticket page's chart.
 pub(crate) const DETAIL_HOURS: i64 = 48;
@@ -78,7 +79,12 @@ pub(crate) async fn page(
         .map_err(|_| PageError::not_found("A ticket id is a number."))?;
     let d = load(&state, id).await?;
     let (title, _) = clip(&d.ticket.title, 200);
-    Ok(layout(title, "tickets", render(&d, state.secrets.csrf())))
+    let trace_link = state.trace_link.as_deref();
+    Ok(layout(
+        title,
+        "tickets",
+        render(&d, state.secrets.csrf(), trace_link),
+    ))
 }
 
 /// The tags of `key`, highest count first (as the store orders them).
@@ -86,7 +92,7 @@ fn values<'a>(tags: &'a [TagCount], key: &'a str) -> impl Iterator<Item = &'a Ta
     tags.iter().filter(move |t| t.key == key)
 }
 
-fn render(d: &Detail, csrf: &str) -> Markup {
+fn render(d: &Detail, csrf: &str, trace_link: Option<&TraceLink>) -> Markup {
     let t = &d.ticket;
     let (title, cut) = clip(&t.title, VALUE_BYTES);
     let releases: Vec<&str> = values(&d.tags, "release")
@@ -159,7 +165,7 @@ fn render(d: &Detail, csrf: &str) -> Markup {
             h2 { "Samples" }
             @if d.samples.is_empty() && d.first.is_none() { p { "No samples stored." } }
             @for (i, o) in d.samples.iter().chain(d.first.iter()).enumerate() {
-                (sample(o, i == 0))
+                (sample(o, i == 0, trace_link))
             }
         }
     }
@@ -241,7 +247,7 @@ fn actions(t: &Ticket, csrf: &str) -> Markup {
 
 /// One sample: a `<details>` with its message, where it ran, its trace, errors, spans and
 /// fields.
-fn sample(o: &Occurrence, open: bool) -> Markup {
+fn sample(o: &Occurrence, open: bool, trace_link: Option<&TraceLink>) -> Markup {
     let s = &o.sample;
     let fields = parse(s.fields.as_str());
     let spans = parse(s.spans.as_str());
@@ -267,8 +273,13 @@ fn sample(o: &Occurrence, open: bool) -> Markup {
                     dt { "Trace" }
                     dd.trace {
                         code { (tr) }
+                        @if let Some(out) = trace_link.and_then(|l| l.url(tr)) {
+                            " " a.trace-out href=(out) rel="noopener noreferrer" { "view trace" }
+                        }
                         @if let Some(link) = traces::link(tr) {
-                            " " a href=(link) { "view trace" }
+                            " " a.trace-logs href=(link) {
+                                @if trace_link.is_some() { "waterfall from the logs" } @else { "view trace" }
+                            }
                             div.cmd { "Show it: " code { "taskwire tree --trace " (tr) " LOGS…" } }
                         }
                     }
