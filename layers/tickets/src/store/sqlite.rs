@@ -252,6 +252,7 @@ struct Sql {
     delete_ticket: String,
     add_hour: String,
     delete_hours: String,
+    prune_hours: String,
 }
 
 impl Sql {
@@ -337,6 +338,11 @@ impl Sql {
                  ON CONFLICT (ticket_id, hour) DO UPDATE SET count = count + excluded.count"
             ),
             delete_hours: format!("DELETE FROM {h} WHERE ticket_id = ?1"),
+            // Walks `{p}hours_hour` from the oldest hour: a bounded cost whatever the table holds.
+            prune_hours: format!(
+                "DELETE FROM {h} WHERE (ticket_id, hour) IN (SELECT ticket_id, hour FROM {h} \
+                 WHERE hour < ?1 ORDER BY hour LIMIT ?2)"
+            ),
         }
     }
 }

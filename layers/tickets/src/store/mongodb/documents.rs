@@ -47,7 +47,7 @@ pub(super) fn fast_ticket_op(g: &GroupUpdate, id: i64, token: i64, samples: i64)
         "q": {"_id": id, "fingerprint": &g.fingerprint, "status": "open", "ops": {"$ne": token}},
         "u": {
             "$inc": {"count": to_i64(g.count), "samples": samples, hour_key(g): to_i64(g.count)},
-            "$min": {"first_seen_us": g.first_seen.as_micros(), "first_seen": date(g.first_seen)},
+            "$min": {"first_seen_us": g.first_seen.as_micros(), "first_seen": date(g.first_seen), HOURS_FIRST: hour_of(g)},
             "$max": {"last_seen_us": g.last_seen.as_micros(), "last_seen": date(g.last_seen)},
             "$push": {"ops": {"$each": [token], "$slice": -TOKENS_KEPT}},
             "$setOnInsert": insert,
@@ -59,8 +59,17 @@ pub(super) fn fast_ticket_op(g: &GroupUpdate, id: i64, token: i64, samples: i64)
 /// The field of `hours` (hour number → count) that `g`'s count is added to: the hour of its
 /// newest occurrence.
 pub(super) fn hour_key(g: &GroupUpdate) -> String {
-    format!("hours.{}", crate::store::hour_of(g.last_seen))
+    format!("hours.{}", hour_of(g))
 }
+
+/// The hour `g`'s count is added to.
+pub(super) fn hour_of(g: &GroupUpdate) -> i64 {
+    crate::store::hour_of(g.last_seen)
+}
+
+/// The oldest hour a ticket's `hours` holds (kept with `$min` on each write, lowered to what
+/// is left by pruning), indexed so pruning finds the tickets with expired hours directly.
+pub(super) const HOURS_FIRST: &str = "hours_first";
 
 /// The update of one tag document and what it holds afterwards. `known` is the document as
 /// cached or read (`None`: assumed missing, created by an upsert conditional on `n: 0`).

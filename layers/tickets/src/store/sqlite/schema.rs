@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use crate::store::Timestamp;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The hourly counts table (added in version 2).
 const HOURS_DDL: &str = r#"
@@ -27,14 +27,23 @@ CREATE TABLE IF NOT EXISTS "{p}hours" (
 ) WITHOUT ROWID;
 "#;
 
+/// The index by hour alone that pruning old hourly counts walks (added in version 3).
+const HOURS_BY_HOUR_DDL: &str = r#"
+CREATE INDEX IF NOT EXISTS "{p}hours_hour" ON "{p}hours" (hour);
+"#;
+
 /// Migrations from version `i + 1` to `i + 2`, in order: 1 → 2 adds `{p}hours` (hours before
-/// the migration have no counts).
-const MIGRATIONS: &[&str] = &[HOURS_DDL];
+/// the migration have no counts), 2 → 3 indexes it by hour (for pruning).
+const MIGRATIONS: &[&str] = &[HOURS_DDL, HOURS_BY_HOUR_DDL];
+
+/// The oldest version a read-only open reads as it is (without migrating it): every table and
+/// column the queries read is there; what later versions add is for writing.
+pub(super) const READABLE_FROM: u32 = 2;
 
 /// The tables besides `{prefix}meta`, all of which a complete schema has.
 const TABLES: [&str; 4] = ["tickets", "occurrences", "tags", "hours"];
 
-/// The schema (version 2, with [`HOURS_DDL`]). `{p}` is the prefix. Times are microseconds
+/// The schema (with [`HOURS_DDL`] and [`HOURS_BY_HOUR_DDL`], the current version). `{p}` is the prefix. Times are microseconds
 /// since the Unix epoch; hours are whole hours since it.
 pub(super) const DDL: &str = r#"
 CREATE TABLE IF NOT EXISTS "{p}meta" (
@@ -219,7 +228,11 @@ pub(super) fn ensure(conn: &mut Connection, prefix: &str, create: bool) -> Resul
          ON CONFLICT(key) DO UPDATE SET value = excluded.value"
     );
     let ddl = |tx: &rusqlite::Transaction<'_>| {
-        tx.execute_batch(&[DDL, HOURS_DDL].concat().replace("{p}", prefix))
+        tx.execute_batch(
+            &[DDL, HOURS_DDL, HOURS_BY_HOUR_DDL]
+                .concat()
+                .replace("{p}", prefix),
+        )
             .map_err(|e| SchemaError::Sqlite(e, "cannot create the tables"))
     };
     match found {
@@ -293,13 +306,14 @@ mod tests {
 
     #[test]
     fn the_current_version_is_current() {
-        assert_eq!(Version::classify(text("2")), Version::Current);
-        assert_eq!(Version::classify(Some(Value::Integer(2))), Version::Current);
+        assert_eq!(Version::classify(text("3")), Version::Current);
+        assert_eq!(Version::classify(Some(Value::Integer(3))), Version::Current);
     }
 
     #[test]
-    fn version_one_is_older() {
+    fn versions_one_and_two_are_older() {
         assert_eq!(Version::classify(text("1")), Version::Older(1));
+        assert_eq!(Version::classify(text("2")), Version::Older(2));
     }
 
     #[test]

@@ -169,6 +169,10 @@ impl Sqlite {
                     .execute(params![id, first_id, samples])?;
             }
         }
+        if let Some(cutoff) = batch.hourly_cutoff() {
+            tx.prepare_cached(&sql.prune_hours)?
+                .execute(params![cutoff, to_i64(crate::HOURLY_PRUNE_PER_WRITE as u64)])?;
+        }
         tx.commit()?;
         Ok(Some(Written::new(written)))
     }
