@@ -39,6 +39,9 @@ pub use listing::{
 
 mod written;
 
+mod history;
+pub use history::status_history_keeps_every_change_in_order;
+
 mod hours;
 pub use hours::{
     a_backlog_of_expired_hours_is_worked_off_over_writes,
@@ -74,6 +77,7 @@ pub fn run_all(make: Factory<'_>) {
     delete_removes_samples_and_tags(make);
     write_once_applies_each_key_once(make);
     write_reports_created_regressed_and_unmuted(make);
+    status_history_keeps_every_change_in_order(make);
 }
 
 fn t(us: i64) -> Timestamp {

@@ -21,7 +21,13 @@ fn hours_of(s: &dyn Store, ids: &[TicketId], h0: i64) -> Vec<(TicketId, i64, u64
     s.hourly(ids, h0 - 50, h0 + 50)
         .unwrap_or_else(|e| panic!("hourly failed: {e}"))
         .into_iter()
-        .map(|HourCount { ticket, hour, count }| (ticket, hour - h0, count))
+        .map(
+            |HourCount {
+                 ticket,
+                 hour,
+                 count,
+             }| (ticket, hour - h0, count),
+        )
         .collect()
 }
 
@@ -39,13 +45,25 @@ pub fn hourly_counts_older_than_the_retention_are_pruned(make: Factory<'_>) {
     );
     write_keeping(&mut *s, vec![update("c", 1, start + H, start + H)], 2);
     // Hour h0 + 2, kept for 2 hours: hour h0 is at the edge and stays.
-    write_keeping(&mut *s, vec![update("c", 2, start + 2 * H, start + 2 * H)], 2);
+    write_keeping(
+        &mut *s,
+        vec![update("c", 2, start + 2 * H, start + 2 * H)],
+        2,
+    );
     let (a, b, c) = (id_of(&*s, "a"), id_of(&*s, "b"), id_of(&*s, "c"));
     let mut expected = vec![(a, 0, 3), (b, 0, 1), (c, 1, 1), (c, 2, 2)];
     expected.sort_by_key(|&(id, hour, _)| (id, hour));
-    assert_eq!(hours_of(&*s, &[a, b, c], h0), expected, "within the retention");
+    assert_eq!(
+        hours_of(&*s, &[a, b, c], h0),
+        expected,
+        "within the retention"
+    );
     // Hour h0 + 3: hour h0 is older than 2 hours, for a and b, which were not written.
-    write_keeping(&mut *s, vec![update("c", 4, start + 3 * H, start + 3 * H)], 2);
+    write_keeping(
+        &mut *s,
+        vec![update("c", 4, start + 3 * H, start + 3 * H)],
+        2,
+    );
     assert_eq!(
         hours_of(&*s, &[a, b, c], h0),
         [(c, 1, 1), (c, 2, 2), (c, 3, 4)],

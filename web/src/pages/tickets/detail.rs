@@ -6,7 +6,8 @@ use axum::extract::{Path, State};
 use maud::{html, Markup};
 use serde_json::Value;
 use taskwire_tickets::store::{
-    Mute, Occurrence, OccurrenceQuery, Status, TagCount, Ticket, Timestamp,
+    Mute, Occurrence, OccurrenceQuery, Status, StatusChange, StatusEvent, TagCount, Ticket,
+    Timestamp,
 };
 
 use super::{clip, hourly};
@@ -32,6 +33,8 @@ pub(crate) struct Detail {
     pub(crate) samples: Vec<Occurrence>,
     pub(crate) first: Option<Occurrence>,
     pub(crate) hours: Option<Vec<u64>>,
+    /// The stored status changes, oldest first (`None`: the store keeps none).
+    pub(crate) history: Option<Vec<StatusEvent>>,
 }
 
 /// Reads ticket `id` with its tags, samples and hourly counts.
@@ -59,12 +62,15 @@ pub(crate) async fn load(state: &AppState, id: i64) -> Result<Detail, PageError>
             };
             let hours = hourly(&*s, std::slice::from_ref(&ticket), DETAIL_HOURS, now)
                 .and_then(|mut h| h.pop());
+            // A store of one's own may keep no history: the page then derives it.
+            let history = s.history(id).ok();
             Ok(Detail {
                 ticket,
                 tags,
                 samples,
                 first,
                 hours,
+                history,
             })
         })
         .await?
@@ -136,7 +142,7 @@ fn render(d: &Detail, csrf: &str, trace_link: Option<&TraceLink>) -> Markup {
         }
         section {
             h2 { "Status history" }
-            (history(t))
+            (history(t, d.history.as_deref()))
         }
         @if !keys.is_empty() {
             section.tags {
@@ -178,20 +184,47 @@ fn pct(part: u64, whole: u64) -> String {
     format!("{:.0}", part as f64 * 100.0 / whole as f64)
 }
 
-/// What the store records of the ticket's status changes, oldest first.
-fn history(t: &Ticket) -> Markup {
+/// A stored status change as the history shows it: what, and who made it.
+fn change_text(c: &StatusChange) -> String {
+    let what = match c {
+        StatusChange::Resolved { release: Some(r) } => format!("resolved in release {r}"),
+        StatusChange::Resolved { release: None } => "resolved".to_owned(),
+        StatusChange::Muted(Mute::Forever) => "muted until reopened by hand".to_owned(),
+        StatusChange::Muted(Mute::Until(u)) => format!("muted until {}", when(*u)),
+        StatusChange::Muted(Mute::Count(n)) => format!("muted for {n} more events"),
+        StatusChange::Reopened => "reopened".to_owned(),
+        StatusChange::Regressed => "regressed: reopened by a new event".to_owned(),
+        StatusChange::Unmuted => "unmuted: its mute ended with a new event".to_owned(),
+        _ => c.kind().to_owned(),
+    };
+    let by = if c.by_triage() {
+        "by triage"
+    } else {
+        "by an event"
+    };
+    format!("{what} ({by})")
+}
+
+/// The ticket's status changes: its first event, then the stored history in the order the
+/// changes were made when the store keeps one, else what the ticket itself records (latest
+/// resolution and regression, by time).
+fn history(t: &Ticket, stored: Option<&[StatusEvent]>) -> Markup {
     let mut rows: Vec<(Timestamp, String)> = vec![(t.first_seen, "opened (first event)".into())];
-    if let Some(at) = t.resolved_at {
+    if let Some(events) = stored {
+        rows.extend(events.iter().map(|e| (e.at, change_text(&e.change))));
+    } else if let Some(at) = t.resolved_at {
         let what = match &t.resolved_in_release {
             Some(r) => format!("resolved in release {r}"),
             None => "resolved".into(),
         };
         rows.push((at, what));
     }
-    if let Some(at) = t.regressed_at {
+    if let (None, Some(at)) = (stored, t.regressed_at) {
         rows.push((at, "regressed: reopened by a new event".into()));
     }
-    rows.sort_by_key(|r| r.0);
+    if stored.is_none() {
+        rows.sort_by_key(|r| r.0);
+    }
     let now = match (t.status, t.mute) {
         (Status::Muted, Some(Mute::Forever) | None) => "muted until reopened by hand".to_owned(),
         (Status::Muted, Some(Mute::Until(u))) => format!("muted until {}", when(u)),

@@ -4,8 +4,8 @@ use mongodb::bson::{doc, Bson, DateTime, Document};
 
 use crate::store::transition::State;
 use crate::store::{
-    GroupUpdate, JsonText, Level, Occurrence, Sample, Status, Ticket, TicketId, TicketSeed,
-    Timestamp, OTHER_TAG_VALUE,
+    GroupUpdate, JsonText, Level, Occurrence, Sample, Status, StatusChange, StatusEvent, Ticket,
+    TicketId, TicketSeed, Timestamp, OTHER_TAG_VALUE,
 };
 
 use super::bson_json::{bson_to_json, json_to_bson};
@@ -303,6 +303,52 @@ pub(super) fn put_time(set: &mut Document, unset: &mut Document, name: &str, t: 
             unset.insert(name, "");
         }
     }
+}
+
+/// Status changes a ticket document keeps (the newest), in its `history` array.
+pub(super) const HISTORY_KEPT: i32 = 100;
+
+/// The `$push` of `event` onto a ticket's `history` (the newest [`HISTORY_KEPT`] kept).
+pub(super) fn history_push(event: &StatusEvent) -> Document {
+    let (release, until, count) = event.change.parts();
+    let mut d = doc! {
+        "at_us": event.at.as_micros(),
+        "at": date(event.at),
+        "change": event.change.kind(),
+    };
+    if let Some(r) = release {
+        d.insert("release", r);
+    }
+    if let Some(u) = until {
+        d.insert("mute_until_us", u);
+    }
+    if let Some(c) = count {
+        d.insert("mute_count", to_i64(c));
+    }
+    doc! {"$each": [d], "$slice": -HISTORY_KEPT}
+}
+
+/// The events of a ticket document's `history`, in the order they were pushed (unknown kinds
+/// skipped).
+pub(super) fn history_of(d: &Document) -> Vec<StatusEvent> {
+    let Ok(list) = d.get_array("history") else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|e| {
+            let e = e.as_document()?;
+            let change = StatusChange::from_parts(
+                e.get_str("change").ok()?,
+                e.get_str("release").ok().map(str::to_owned),
+                i64_of(e, "mute_until_us"),
+                i64_of(e, "mute_count").map(|c| u64::try_from(c).unwrap_or(0)),
+            )?;
+            Some(StatusEvent::new(
+                Timestamp::from_micros(i64_of(e, "at_us")?),
+                change,
+            ))
+        })
+        .collect()
 }
 
 pub(super) fn to_i64(v: u64) -> i64 {

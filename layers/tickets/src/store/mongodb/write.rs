@@ -4,12 +4,12 @@
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::ReturnDocument;
 
-use crate::store::{Batch, Change, GroupUpdate, Status};
+use crate::store::{Batch, Change, GroupUpdate, Status, StatusChange, StatusEvent};
 
 use super::cache::Known;
 use super::documents::{
-    date, fast_ticket_op, has_token, hour_key, hour_of, i64_of, normals, put_time, state_of,
-    to_i64, HOURS_FIRST,
+    date, fast_ticket_op, has_token, history_push, hour_key, hour_of, i64_of, normals, put_time,
+    state_of, to_i64, HOURS_FIRST,
 };
 use super::errors::{busy, is_duplicate, Busy, Invalid};
 use super::reply::{outcomes, Outcome};
@@ -364,6 +364,17 @@ impl Inner {
             };
             if !unset.is_empty() {
                 u.insert("$unset", unset);
+            }
+            let event = match change {
+                Some(Change::Regressed) => Some(StatusEvent::new(
+                    state.regressed_at.unwrap_or(g.last_seen),
+                    StatusChange::Regressed,
+                )),
+                Some(Change::Unmuted) => Some(StatusEvent::new(g.last_seen, StatusChange::Unmuted)),
+                _ => None,
+            };
+            if let (Some(e), Ok(push)) = (&event, u.get_document_mut("$push")) {
+                push.insert("history", history_push(e));
             }
             let r = self
                 .tickets
