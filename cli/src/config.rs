@@ -11,6 +11,10 @@
 //!
 //! [services.back]
 //! logs = ["var/log/back/", "/srv/back/*.jsonl"]
+//!
+//! [web]                             # taskwire serve
+//! max_live_streams = 16             # live-tail streams open at once
+//! trace_link = "http://jaeger:16686/trace/{trace_id}"   # "view trace" in Jaeger, Tempo, …
 //! ```
 //!
 //! The file is `--config PATH`, else `TASKWIRE_CONFIG`, else the first `taskwire.toml` found in
@@ -74,6 +78,18 @@ pub(crate) struct Config {
     pub(crate) prefix: Option<String>,
     /// Log sources per service, in the file's order of services (by name).
     pub(crate) services: BTreeMap<String, Vec<PathBuf>>,
+    /// The `[web]` section: `taskwire serve`'s settings.
+    pub(crate) web: WebConfig,
+}
+
+/// The `[web]` section: settings of `taskwire serve` that its flags override.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WebConfig {
+    /// Live-tail streams open at once.
+    pub(crate) max_live_streams: Option<usize>,
+    /// Where "view trace" goes: a URL with `{trace_id}` (checked by `taskwire serve`).
+    pub(crate) trace_link: Option<String>,
 }
 
 /// The file as written.
@@ -83,6 +99,8 @@ struct File {
     tickets: Option<TicketsSection>,
     #[serde(default)]
     services: BTreeMap<String, ServiceSection>,
+    #[serde(default)]
+    web: WebConfig,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +192,7 @@ impl Config {
             store,
             prefix,
             services,
+            web: file.web,
         })
     }
 
@@ -247,6 +266,30 @@ logs = ["var/log/back/", "/srv/back/*.jsonl"]
         .unwrap();
         assert_eq!(c.store, Some(PathBuf::from("mongodb://db1:27017/app")));
         assert!(c.services.is_empty());
+    }
+
+    #[test]
+    fn the_web_section_holds_serve_settings_and_is_checked() {
+        let c = Config::parse(
+            "[web]\nmax_live_streams = 4\n",
+            Path::new("/p/taskwire.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.web.max_live_streams, Some(4));
+        let c = Config::parse(
+            "[web]\ntrace_link = \"http://jaeger:16686/trace/{trace_id}\"\n",
+            Path::new("/p/taskwire.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.web.trace_link.as_deref(),
+            Some("http://jaeger:16686/trace/{trace_id}")
+        );
+        let none = Config::parse("", Path::new("/p/taskwire.toml")).unwrap();
+        assert_eq!(none.web, WebConfig::default());
+        let e =
+            Config::parse("[web]\nmax_streams = 4\n", Path::new("/p/taskwire.toml")).unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
     }
 
     #[test]

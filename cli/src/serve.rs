@@ -54,6 +54,17 @@ pub struct ServeArgs {
         value_name = "TOKEN"
     )]
     token: Option<String>,
+
+    /// Live-tail streams open at once; one more is answered 503 (default: taskwire.toml's
+    /// `[web] max_live_streams`, else 16).
+    #[arg(long, value_name = "N")]
+    max_live_streams: Option<usize>,
+
+    /// Where "view trace" goes, as well as the waterfall of the logs: an http(s) URL whose
+    /// only placeholder is {trace_id}, such as http://jaeger:16686/trace/{trace_id}
+    /// (default: taskwire.toml's `[web] trace_link`).
+    #[arg(long, value_name = "URL")]
+    trace_link: Option<String>,
 }
 
 /// Runs `taskwire serve` until the process is stopped.
@@ -83,7 +94,21 @@ pub fn run(args: ServeArgs) -> ExitCode {
     } else {
         args.logs
     };
-    match serve(db, &prefix, logs, args.bind, token) {
+    let web = config.as_ref().map(|c| c.web.clone()).unwrap_or_default();
+    let mut options = taskwire_web::options().with_token(token).with_logs(logs);
+    if let Some(max) = args.max_live_streams.or(web.max_live_streams) {
+        options = options.with_max_live_streams(max);
+    }
+    if let Some(template) = args.trace_link.or(web.trace_link) {
+        match template.parse::<taskwire_web::TraceLink>() {
+            Ok(link) => options = options.with_trace_link(link),
+            Err(e) => {
+                eprintln!("taskwire: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match serve(db, &prefix, options, args.bind) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure(m)) => {
             eprintln!("taskwire: {m}");
@@ -95,14 +120,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
 fn serve(
     db: Option<PathBuf>,
     prefix: &str,
-    logs: Vec<PathBuf>,
+    options: taskwire_web::Options,
     bind: SocketAddr,
-    token: Option<String>,
 ) -> Result<(), Failure> {
     let store = store::open(db.as_deref(), prefix, Access::Triage)?;
-    let has_token = token.is_some();
-    let logged = logs.len();
-    let options = taskwire_web::options().with_token(token).with_logs(logs);
+    let has_token = options.has_token();
+    let logged = options.log_count();
     let app =
         taskwire_web::router(Box::new(store), options).map_err(|e| Failure(store::chain(&e)))?;
     let rt = tokio::runtime::Builder::new_multi_thread()

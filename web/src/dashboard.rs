@@ -15,7 +15,7 @@
 //!
 //! let app: Router = Router::new()
 //!     .route("/", get(|| async { "my app" }))
-//!     .nest("/_taskwire", taskwire_web::dashboard(Box::new(store), handle)?);
+//!     .nest("/_taskwire", taskwire_web::dashboard(Box::new(store), handle).build()?);
 //! # let _ = app;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -23,17 +23,56 @@
 use axum::Router;
 use taskwire_metrics::MetricsHandle;
 
-use crate::server::{options, router, RouterError, TicketStore};
+use crate::server::{options, router, Options, RouterError, TicketStore};
+use crate::trace_link::TraceLink;
 
-/// The dashboard's router: [`router`] over `store` with `metrics` (the handle of the
-/// application's [`taskwire_metrics`] layer) on the metrics page, loopback rules (no token;
-/// use [`router`] with [`crate::Options::with_metrics`] and a token for more). Nest it at any
-/// path: its links follow.
-pub fn dashboard(
+/// The dashboard over `store` with `metrics` (the handle of the application's
+/// [`taskwire_metrics`] layer) on the metrics page, loopback rules (no token; use [`router`]
+/// with [`crate::Options::with_metrics`] and a token for more). Its [`Dashboard::build`] is
+/// the router; nest it at any path: its links follow.
+pub fn dashboard(store: Box<dyn TicketStore + Send>, metrics: MetricsHandle) -> Dashboard {
+    Dashboard {
+        store,
+        options: options().with_metrics(metrics),
+    }
+}
+
+/// The in-app dashboard's settings, from [`dashboard`]; [`Dashboard::build`] makes its router.
+#[must_use = "a Dashboard does nothing until built into a router"]
+pub struct Dashboard {
     store: Box<dyn TicketStore + Send>,
-    metrics: MetricsHandle,
-) -> Result<Router, RouterError> {
-    router(store, options().with_metrics(metrics))
+    options: Options,
+}
+
+impl std::fmt::Debug for Dashboard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dashboard")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dashboard {
+    /// Sends "view trace" to a trace viewer ([`crate::Options::with_trace_link`]).
+    ///
+    /// ```
+    /// let store = taskwire_tickets::Sqlite::open_in_memory()?;
+    /// let handle = taskwire_metrics::layer().handle();
+    /// let app = taskwire_web::dashboard(Box::new(store), handle)
+    ///     .with_trace_link("http://jaeger:16686/trace/{trace_id}".parse()?)
+    ///     .build()?;
+    /// # let _: axum::Router = app;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_trace_link(mut self, link: TraceLink) -> Self {
+        self.options = self.options.with_trace_link(link);
+        self
+    }
+
+    /// The router of the pages.
+    pub fn build(self) -> Result<Router, RouterError> {
+        router(self.store, self.options)
+    }
 }
 
 #[cfg(feature = "actix")]
@@ -51,14 +90,14 @@ mod actix {
     use crate::server::MountPath;
 
     /// An actix-web scope at `path` that serves `app` (from [`crate::router`] or
-    /// [`crate::dashboard`]): each request is handed to the axum router with the scope's path
+    /// [`crate::dashboard`]'s build): each request is handed to the axum router with the scope's path
     /// as its mount path, and the answer streamed back (the live tail's events included).
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let store = taskwire_tickets::Sqlite::open_in_memory()?;
     /// let handle = taskwire_metrics::layer().handle();
-    /// let dash = taskwire_web::dashboard(Box::new(store), handle)?;
+    /// let dash = taskwire_web::dashboard(Box::new(store), handle).build()?;
     /// let _app = actix_web::App::new().service(taskwire_web::actix_scope("/_taskwire", dash));
     /// # Ok(()) }
     /// ```

@@ -42,10 +42,14 @@ mod metrics;
 mod pages;
 pub mod security;
 mod server;
+mod trace_link;
 
 pub use assets::ASSET_BYTES;
 #[cfg(feature = "actix")]
 pub use dashboard::actix_scope;
-pub use dashboard::dashboard;
+pub use dashboard::{dashboard, Dashboard};
 pub use security::{check_bind, safe_href, BindError};
-pub use server::{options, router, serve, Options, RouterError, TicketStore};
+pub use server::{
+    options, router, serve, Options, RouterError, TicketStore, DEFAULT_MAX_LIVE_STREAMS,
+};
+pub use trace_link::{TraceLink, TraceLinkError};

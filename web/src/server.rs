@@ -10,6 +10,7 @@ use taskwire_tickets::{TicketReader, TicketTriage};
 
 use crate::logs::Logs;
 use crate::security::{self, Secrets};
+use crate::trace_link::TraceLink;
 use crate::{assets, metrics, pages};
 
 /// What the UI reads and changes: a tickets store's query and triage sides (SQLite, MongoDB,
@@ -26,7 +27,12 @@ pub struct Options {
     logs: Vec<PathBuf>,
     metrics: Option<taskwire_metrics::MetricsHandle>,
     base: String,
+    max_live_streams: Option<usize>,
+    trace_link: Option<TraceLink>,
 }
+
+/// Live-tail streams open at once by default (see [`Options::with_max_live_streams`]).
+pub const DEFAULT_MAX_LIVE_STREAMS: usize = 16;
 
 /// The default options: no access token (for a loopback address).
 ///
@@ -68,6 +74,26 @@ impl Options {
         self
     }
 
+    /// Sends "view trace" to a trace viewer (Jaeger, Tempo, …) through `link`: a ticket's
+    /// samples and the traces page link each trace id there, beside the waterfall the logs
+    /// give.
+    ///
+    /// ```
+    /// let link = "http://jaeger:16686/trace/{trace_id}".parse()?;
+    /// let opts = taskwire_web::options().with_trace_link(link);
+    /// # let _ = opts;
+    /// # Ok::<(), taskwire_web::TraceLinkError>(())
+    /// ```
+    pub fn with_trace_link(mut self, link: TraceLink) -> Self {
+        self.trace_link = Some(link);
+        self
+    }
+
+    /// How many log sources are named.
+    pub fn log_count(&self) -> usize {
+        self.logs.len()
+    }
+
     /// Shows this process's metrics layer on the metrics page (the in-app dashboard) instead
     /// of the log sources' `task.end` records.
     ///
@@ -98,6 +124,24 @@ impl Options {
             format!("/{trimmed}")
         };
         self
+    }
+
+    /// The most live-tail streams open at once (each follows the logs on a thread of its
+    /// own); one more is answered `503 Service Unavailable` until one closes. Default
+    /// [`DEFAULT_MAX_LIVE_STREAMS`]; 0 turns the live tail's stream off.
+    ///
+    /// ```
+    /// let opts = taskwire_web::options().with_max_live_streams(4);
+    /// assert_eq!(opts.max_live_streams(), 4);
+    /// ```
+    pub fn with_max_live_streams(mut self, max: usize) -> Self {
+        self.max_live_streams = Some(max);
+        self
+    }
+
+    /// The most live-tail streams open at once.
+    pub fn max_live_streams(&self) -> usize {
+        self.max_live_streams.unwrap_or(DEFAULT_MAX_LIVE_STREAMS)
     }
 
     /// The mount path links start with (`""` at the root).
@@ -154,6 +198,10 @@ pub(crate) struct AppState {
     pub(crate) logs: Arc<Logs>,
     /// Where the metrics page's numbers come from.
     pub(crate) metrics: Arc<dyn metrics::Source>,
+    /// The live tail's free follower slots.
+    pub(crate) followers: pages::live::Followers,
+    /// Where "view trace" goes besides the waterfall, if anywhere.
+    pub(crate) trace_link: Option<Arc<TraceLink>>,
 }
 
 /// The UI's routes over `store`: the pages, their JSON API and the embedded assets, behind
@@ -167,6 +215,7 @@ pub(crate) struct AppState {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn router(store: Box<dyn TicketStore + Send>, options: Options) -> Result<Router, RouterError> {
+    let followers = pages::live::Followers::new(options.max_live_streams());
     let logs = Logs::new(options.logs);
     let metrics: Arc<dyn metrics::Source> = match options.metrics {
         Some(handle) => metrics::FromApp::new(handle),
@@ -178,6 +227,8 @@ pub fn router(store: Box<dyn TicketStore + Send>, options: Options) -> Result<Ro
         base: Arc::from(options.base),
         logs: Arc::new(logs),
         metrics,
+        followers,
+        trace_link: options.trace_link.map(Arc::new),
     };
     Ok(Router::new()
         .route("/", get(pages::tickets::root))

@@ -49,7 +49,9 @@ fn local_links(page: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nested_in_axum_the_pages_and_links_live_under_the_prefix() {
     let dir = TempDir::new("web-dash-axum");
-    let dash = taskwire_web::dashboard(store(&dir), app_metrics()).expect("the dashboard builds");
+    let dash = taskwire_web::dashboard(store(&dir), app_metrics())
+        .build()
+        .expect("the dashboard builds");
     let app = axum::Router::new()
         .route("/", axum::routing::get(|| async { "the application" }))
         .nest("/_taskwire", dash);
@@ -108,7 +110,9 @@ async fn nested_in_axum_the_pages_and_links_live_under_the_prefix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_an_actix_scope_the_same_pages_answer_under_the_scope() {
     let dir = TempDir::new("web-dash-actix");
-    let dash = taskwire_web::dashboard(store(&dir), app_metrics()).expect("the dashboard builds");
+    let dash = taskwire_web::dashboard(store(&dir), app_metrics())
+        .build()
+        .expect("the dashboard builds");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {

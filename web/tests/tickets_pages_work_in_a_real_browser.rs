@@ -51,6 +51,17 @@ async fn list_filter_open_and_resolve_a_ticket() {
     search.send_keys("PAYMENT").await.unwrap();
     support::click(&c, "form.filters button[type=submit]").await;
     assert_eq!(titles(&c).await, ["payment for order <num> declined"]);
+    // Reopen it: the history keeps both changes, in order.
+    c.goto(ticket_url.as_str()).await.unwrap();
+    support::click(&c, "form[action$='/reopen'] button").await;
+    c.wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css("p.meta .status.open"))
+        .await
+        .expect("the ticket shows as open");
+    let history = support::texts(&c, "ol.history li").await;
+    assert!(history[1].ends_with("resolved (by triage)"), "{history:?}");
+    assert!(history[2].ends_with("reopened (by triage)"), "{history:?}");
     assert!(c
         .current_url()
         .await
@@ -117,6 +128,13 @@ async fn list_filter_open_and_resolve_a_ticket() {
         .await
         .unwrap();
     assert_eq!(status, "resolved");
+    // The status history shows the change and who made it.
+    let history = support::texts(&c, "ol.history li").await;
+    assert_eq!(history.len(), 3, "{history:?}");
+    assert!(history[0].ends_with("opened (first event)"), "{history:?}");
+    assert!(history[1].ends_with("resolved (by triage)"), "{history:?}");
+    assert_eq!(history[2], "now: resolved");
+    let ticket_url = c.current_url().await.unwrap();
     c.goto(&format!("{base}/tickets")).await.unwrap();
     let open = titles(&c).await;
     assert!(!open.iter().any(|t| t.starts_with("payment")), "{open:?}");

@@ -67,6 +67,10 @@ fn list_filter_detail_and_resolve_work_over_mongodb() {
         let url = format!("{base}/tickets/{}/resolve", payment.id);
         let status = support::post_form(&http, &url, &base, format!("csrf={csrf}")).await;
         assert_eq!(status, reqwest::StatusCode::SEE_OTHER);
+        let api = get(format!("{base}/api/tickets/{}", payment.id)).await;
+        let api: serde_json::Value = serde_json::from_str(&api).unwrap();
+        assert_eq!(api["history"][0]["change"], "resolved");
+        assert_eq!(api["history"][0]["by"], "triage");
     });
     let after = reader
         .get(payment.id)

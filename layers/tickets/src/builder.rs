@@ -69,6 +69,7 @@ impl TicketsBuilder {
                 queue_capacity: 1024,
                 samples_per_ticket: crate::DEFAULT_SAMPLES_PER_TICKET,
                 max_tag_values: crate::DEFAULT_MAX_TAG_VALUES,
+                hourly_retention: crate::DEFAULT_HOURLY_RETENTION,
                 busy_retry_for: Duration::from_secs(5),
                 shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
                 max_batch_samples: 4096,
@@ -267,6 +268,24 @@ impl TicketsBuilder {
     /// `(other)`.
     pub fn with_max_tag_values(mut self, n: usize) -> Self {
         self.writer.max_tag_values = n.max(1);
+        self
+    }
+
+    /// How long the stores keep hourly counts (the sparklines and charts of
+    /// [`crate::TicketReader::hourly`]). Default [`crate::DEFAULT_HOURLY_RETENTION`], 30 days;
+    /// at least one hour. Older hours are deleted during normal writes, at most
+    /// [`crate::HOURLY_PRUNE_PER_WRITE`] per write.
+    ///
+    /// ```
+    /// let store = taskwire_tickets::Sqlite::open_in_memory()?;
+    /// let (layer, _guard) = taskwire_tickets::layer(store)
+    ///     .with_hourly_retention(std::time::Duration::from_secs(7 * 24 * 3600))
+    ///     .build();
+    /// # drop(layer);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_hourly_retention(mut self, retention: Duration) -> Self {
+        self.writer.hourly_retention = retention.max(Duration::from_secs(3600));
         self
     }
 

@@ -39,6 +39,15 @@ pub use listing::{
 
 mod written;
 
+mod history;
+pub use history::status_history_keeps_every_change_in_order;
+
+mod hours;
+pub use hours::{
+    a_backlog_of_expired_hours_is_worked_off_over_writes,
+    hourly_counts_older_than_the_retention_are_pruned,
+};
+
 pub use written::write_reports_created_regressed_and_unmuted;
 
 /// Makes a fresh, empty store.
@@ -54,6 +63,8 @@ pub fn run_all(make: Factory<'_>) {
     list_filters_sorts_and_pages(make);
     list_filters_by_level_service_release_title_and_range(make);
     hourly_counts_add_each_write_to_its_newest_hour(make);
+    hourly_counts_older_than_the_retention_are_pruned(make);
+    a_backlog_of_expired_hours_is_worked_off_over_writes(make);
     missing_tickets_are_none_or_false(make);
     first_sample_and_newest_n_are_kept(make);
     occurrences_page_both_ways(make);
@@ -66,6 +77,7 @@ pub fn run_all(make: Factory<'_>) {
     delete_removes_samples_and_tags(make);
     write_once_applies_each_key_once(make);
     write_reports_created_regressed_and_unmuted(make);
+    status_history_keeps_every_change_in_order(make);
 }
 
 fn t(us: i64) -> Timestamp {

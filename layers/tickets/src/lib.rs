@@ -111,6 +111,15 @@ pub const DEFAULT_SAMPLES_PER_TICKET: usize = 20;
 /// Distinct values kept per ticket and tag key, by default.
 pub const DEFAULT_MAX_TAG_VALUES: usize = 100;
 
+/// How long hourly counts ([`TicketReader::hourly`]) are kept, by default: 30 days.
+pub const DEFAULT_HOURLY_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Hourly counts older than the retention a store deletes at most per write, so pruning
+/// costs every write a bounded amount and a backlog (a first write after a long pause, a
+/// retention made shorter) is worked off over the next writes.
+pub const HOURLY_PRUNE_PER_WRITE: usize = 256;
+
 /// Fingerprints counted in memory at once, by default.
 pub const DEFAULT_MAX_GROUPS: usize = 10_000;
 

@@ -46,7 +46,10 @@ fn version_1_database_gains_hourly_counts_on_a_writable_open() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "2");
+    assert_eq!(
+        version,
+        taskwire_tickets::store::sqlite::SCHEMA_VERSION.to_string()
+    );
     let migrated: i64 = raw
         .query_row(
             "SELECT COUNT(*) FROM taskwire_meta WHERE key = 'migration_2'",

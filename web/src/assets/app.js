@@ -76,7 +76,7 @@ document.addEventListener("submit", function (e) {
     if (!paused) out.state.textContent = "live";
   };
   source.onerror = function () {
-    out.state.textContent = "disconnected: reload the page to follow again";
+    out.state.textContent = "disconnected (or the server's limit of live streams is reached): reload the page to follow again";
     source.close();
   };
 })();

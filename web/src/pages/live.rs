@@ -10,9 +10,15 @@
 //! slow connection makes the thread wait, lines wait in the files, none is lost on the
 //! server. The page keeps at most its cap of rows (the oldest go first, counted as dropped),
 //! so a fast stream cannot freeze it.
+//!
+//! Follower threads are capped ([`Followers`], `Options::with_max_live_streams`): a stream
+//! beyond the cap is answered `503 Service Unavailable` with a sentence saying so, and a slot
+//! is free again as soon as its follower sees the connection gone (at its next poll, or at
+//! once when it was waiting to send).
 
 use std::convert::Infallible;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query as Params, State};
@@ -25,6 +31,7 @@ use taskwire_core::schema::header;
 use taskwire_explore::follow::{Follow, Start};
 use taskwire_explore::pretty::{Pretty, Record};
 use taskwire_explore::query::{Matcher, Query};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::pages::{base, layout, now_us, PageError};
 use crate::server::AppState;
@@ -40,6 +47,40 @@ const MAX_TEXT: usize = 2_000;
 /// Rows a page keeps by default, and at most.
 const DEFAULT_CAP: usize = 1000;
 const MAX_CAP: usize = 20_000;
+
+/// The follower slots of the live tail: one per open stream, at most the configured number.
+#[derive(Clone, Debug)]
+pub(crate) struct Followers {
+    slots: Arc<Semaphore>,
+    max: usize,
+}
+
+impl Followers {
+    pub(crate) fn new(max: usize) -> Followers {
+        Followers {
+            slots: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
+            max,
+        }
+    }
+
+    /// A slot, held by a follower thread until it ends; `None` when all are taken.
+    fn take(&self) -> Option<OwnedSemaphorePermit> {
+        self.slots.clone().try_acquire_owned().ok()
+    }
+
+    /// The refusal of a stream beyond the cap.
+    fn full(&self) -> PageError {
+        PageError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "The live tail already has its most streams open ({} at once): close another \
+                 live tail page, or raise the limit (--max-live-streams, [web] \
+                 max_live_streams in taskwire.toml).",
+                self.max
+            ),
+        )
+    }
+}
 
 /// The page's query string.
 #[derive(Debug, Default, Deserialize)]
@@ -117,11 +158,18 @@ pub(crate) async fn events(
 ) -> Result<Response, PageError> {
     let query = p.query()?;
     let matcher = (!query.is_empty()).then(|| Matcher::new(&query, now_us()));
+    let slot = state
+        .followers
+        .take()
+        .ok_or_else(|| state.followers.full())?;
     let (files, _) = state.logs.live_files();
     let (tx, rx) = tokio::sync::mpsc::channel::<String>(8);
     std::thread::Builder::new()
         .name("taskwire-live".into())
-        .spawn(move || follow(files, matcher, tx))
+        .spawn(move || {
+            follow(files, matcher, tx);
+            drop(slot);
+        })
         .map_err(|e| PageError::internal(format!("cannot start following the logs: {e}")))?;
     let events = stream::unfold(rx, |mut rx| async move {
         let data = rx.recv().await?;

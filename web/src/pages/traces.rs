@@ -134,9 +134,14 @@ pub(crate) async fn page(
                 .await
                 .map_err(|_| PageError::internal("reading the logs stopped"))?;
             let tickets = ticket_ids(&state, &found.forest).await;
+            let hex = format!("{id:032x}");
+            let out = state.trace_link.as_ref().and_then(|l| l.url(&hex));
             html! {
                 (form)
                 @for p in &found.problems { p.problem { (p) } }
+                @if let Some(out) = &out {
+                    p.trace-out { a.trace-out href=(out) rel="noopener noreferrer" { "view trace in the trace viewer" } }
+                }
                 @match found.forest.trace(id) {
                     Some(t) => (waterfall(&t, &tickets)),
                     None => {

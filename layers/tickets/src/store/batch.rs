@@ -102,6 +102,10 @@ pub struct Batch {
     pub samples_per_ticket: usize,
     /// Distinct values kept per ticket and tag key.
     pub max_tag_values: usize,
+    /// How long hourly counts are kept: a store deletes (at most
+    /// [`crate::HOURLY_PRUNE_PER_WRITE`] per write) the counts of hours that ended this long
+    /// before the newest occurrence of the batch (or before now, when that is earlier).
+    pub hourly_retention: std::time::Duration,
 }
 
 impl Default for Batch {
@@ -110,11 +114,23 @@ impl Default for Batch {
             groups: Vec::new(),
             samples_per_ticket: crate::DEFAULT_SAMPLES_PER_TICKET,
             max_tag_values: crate::DEFAULT_MAX_TAG_VALUES,
+            hourly_retention: crate::DEFAULT_HOURLY_RETENTION,
         }
     }
 }
 
 impl Batch {
+    /// The first hour whose count `hourly_retention` keeps: hours before it are pruned. The
+    /// clock is the batch's newest occurrence, capped at now (an event stamped in the future
+    /// cannot prune the present); `None` for a batch without occurrences.
+    pub fn hourly_cutoff(&self) -> Option<i64> {
+        let newest = self.groups.iter().map(|g| g.last_seen).max()?;
+        let now = Timestamp::now();
+        let clock = if newest < now { newest } else { now };
+        let keep = i64::try_from(self.hourly_retention.as_secs() / 3600).unwrap_or(i64::MAX);
+        Some(super::hour_of(clock).saturating_sub(keep.max(1)))
+    }
+
     /// A batch of `groups` with the default retention.
     pub fn new(groups: Vec<GroupUpdate>) -> Batch {
         Batch {

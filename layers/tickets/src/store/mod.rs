@@ -5,7 +5,7 @@
 //! | side | trait | used by | methods |
 //! |---|---|---|---|
 //! | write | [`TicketWriter`] | the layer's writer thread | [`write`](TicketWriter::write) (one [`Batch`] of coalesced counts, tag counts and samples per transaction), the spool's [`write_once`](TicketWriter::write_once) |
-//! | query | [`TicketReader`] | `taskwire tickets`, programs that show tickets | [`list`](TicketReader::list), [`count`](TicketReader::count), [`get`](TicketReader::get), [`find`](TicketReader::find), [`occurrences`](TicketReader::occurrences), [`tags`](TicketReader::tags), [`hourly`](TicketReader::hourly) |
+//! | query | [`TicketReader`] | `taskwire tickets`, programs that show tickets | [`list`](TicketReader::list), [`count`](TicketReader::count), [`get`](TicketReader::get), [`find`](TicketReader::find), [`occurrences`](TicketReader::occurrences), [`tags`](TicketReader::tags), [`hourly`](TicketReader::hourly), [`history`](TicketReader::history) |
 //! | triage | [`TicketTriage`] | `taskwire tickets resolve/mute/…` | [`resolve`](TicketTriage::resolve), [`mute`](TicketTriage::mute), [`reopen`](TicketTriage::reopen), [`delete`](TicketTriage::delete) |
 //!
 //! [`Store`] is a backend with all three (what [`crate::layer()`] takes, and what
@@ -27,6 +27,9 @@
 //! - per ticket the first sample and the newest [`Batch::samples_per_ticket`] are kept;
 //! - each update's count is also added to the ticket's count of the hour of its newest
 //!   occurrence ([`TicketReader::hourly`]);
+//! - every status change is kept in the ticket's history ([`TicketReader::history`]): resolve,
+//!   mute and reopen by triage, a regression and the end of a mute by occurrences; deleting
+//!   the ticket deletes it;
 //! - per ticket and tag key at most [`Batch::max_tag_values`] distinct values are kept; further
 //!   values are counted under [`OTHER_TAG_VALUE`].
 
@@ -42,6 +45,7 @@ mod error;
 pub(crate) mod transition;
 
 mod batch;
+mod history;
 mod json;
 mod json_text;
 mod occurrence;
@@ -54,6 +58,7 @@ mod written;
 
 pub use batch::{Batch, GroupUpdate, TagCount, TicketSeed};
 pub use error::{ErrorKind, OpenError, QueryError, UpdateError, WriteError};
+pub use history::{StatusChange, StatusEvent};
 pub use json::{occurrence_to_json, ticket_to_json};
 pub use json_text::{InvalidJson, JsonText};
 pub use occurrence::{Occurrence, Sample};

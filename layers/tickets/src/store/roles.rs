@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::{
     Batch, ErrorKind, HourCount, ListQuery, Mute, Occurrence, OccurrenceQuery, QueryError,
-    TagCount, Ticket, TicketId, Timestamp, UpdateError, WriteError, Written,
+    StatusEvent, TagCount, Ticket, TicketId, Timestamp, UpdateError, WriteError, Written,
 };
 
 /// The write side: what the layer's writer thread does with a store.
@@ -150,6 +150,30 @@ pub trait TicketReader: Send {
             "this store keeps no hourly counts",
         ))
     }
+
+    /// Ticket `id`'s status changes in the order they were made (empty for a ticket that never changed, or
+    /// no such ticket). The default is an error saying the store keeps none.
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")] {
+    /// use taskwire_tickets::store::{Batch, GroupUpdate, Level, StatusChange, TicketReader, TicketSeed, TicketTriage, TicketWriter, Timestamp};
+    /// let mut store = taskwire_tickets::Sqlite::open_in_memory()?;
+    /// let t = Timestamp::now();
+    /// store.write(&Batch::new(vec![GroupUpdate::new("f00d", TicketSeed::new(Level::ERROR, "app"), 1, t, t)]))?;
+    /// let id = store.find("f00d")?.map(|t| t.id).unwrap();
+    /// store.resolve(id, Some("1.2.0"), t)?;
+    /// let history = store.history(id)?;
+    /// assert_eq!(history[0].change, StatusChange::Resolved { release: Some("1.2.0".into()) });
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn history(&self, id: TicketId) -> Result<Vec<StatusEvent>, QueryError> {
+        let _ = id;
+        Err(QueryError::new(
+            ErrorKind::InvalidConfig,
+            "this store keeps no status history",
+        ))
+    }
 }
 
 /// The triage side: status changes by hand (`taskwire tickets resolve/mute/reopen/delete`).
@@ -236,6 +260,7 @@ forward!(TicketReader for Box<T>, &mut T;
         fn occurrences(id: TicketId, query: &OccurrenceQuery) -> Result<Vec<Occurrence>, QueryError>;
         fn tags(id: TicketId) -> Result<Vec<TagCount>, QueryError>;
         fn hourly(ids: &[TicketId], from: i64, to: i64) -> Result<Vec<HourCount>, QueryError>;
+        fn history(id: TicketId) -> Result<Vec<StatusEvent>, QueryError>;
     }
     &mut self {}
 );

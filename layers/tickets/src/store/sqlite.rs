@@ -13,6 +13,7 @@
 //! [`ErrorKind::Busy`] for the writer to retry with backoff. Commits are durable
 //! (`synchronous = FULL`) unless [`SqliteBuilder::with_durable_commits`] turns that down.
 
+mod history;
 mod open;
 mod queries;
 mod rows;
@@ -252,6 +253,10 @@ struct Sql {
     delete_ticket: String,
     add_hour: String,
     delete_hours: String,
+    prune_hours: String,
+    add_history: String,
+    history: String,
+    delete_history: String,
 }
 
 impl Sql {
@@ -337,6 +342,20 @@ impl Sql {
                  ON CONFLICT (ticket_id, hour) DO UPDATE SET count = count + excluded.count"
             ),
             delete_hours: format!("DELETE FROM {h} WHERE ticket_id = ?1"),
+            add_history: format!(
+                "INSERT INTO \"{p}history\" (ticket_id, at, change, release, mute_until, mute_count) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ),
+            history: format!(
+                "SELECT at, change, release, mute_until, mute_count FROM \"{p}history\" \
+                 WHERE ticket_id = ?1 ORDER BY id"
+            ),
+            delete_history: format!("DELETE FROM \"{p}history\" WHERE ticket_id = ?1"),
+            // Walks `{p}hours_hour` from the oldest hour: a bounded cost whatever the table holds.
+            prune_hours: format!(
+                "DELETE FROM {h} WHERE (ticket_id, hour) IN (SELECT ticket_id, hour FROM {h} \
+                 WHERE hour < ?1 ORDER BY hour LIMIT ?2)"
+            ),
         }
     }
 }

@@ -52,6 +52,7 @@ impl Writer {
         let mut b = Batch::new(groups);
         b.samples_per_ticket = self.cfg.samples_per_ticket;
         b.max_tag_values = self.cfg.max_tag_values;
+        b.hourly_retention = self.cfg.hourly_retention;
         b
     }
 

@@ -69,6 +69,7 @@ pub(crate) struct WriterConfig {
     pub(crate) queue_capacity: usize,
     pub(crate) samples_per_ticket: usize,
     pub(crate) max_tag_values: usize,
+    pub(crate) hourly_retention: Duration,
     pub(crate) busy_retry_for: Duration,
     /// How long the final flush retries before spooling what is left.
     pub(crate) shutdown_timeout: Duration,

@@ -6,7 +6,9 @@
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde_json::{json, Value};
-use taskwire_tickets::store::{occurrence_to_json as occurrence, ticket_to_json as ticket};
+use taskwire_tickets::store::{
+    occurrence_to_json as occurrence, ticket_to_json as ticket, Mute, StatusChange,
+};
 
 use super::{detail, list, Filters};
 use crate::pages::PageError;
@@ -51,6 +53,29 @@ pub(crate) async fn detail(
         .map(|t| json!({"key": t.key, "value": t.value, "count": t.count}))
         .collect();
     v["hourly"] = json!(d.hours);
+    v["history"] = d.history.as_ref().map_or(Value::Null, |h| {
+        h.iter()
+            .map(|e| {
+                let mut o = json!({
+                    "at": e.at.to_string(),
+                    "change": e.change.kind(),
+                    "by": if e.change.by_triage() { "triage" } else { "event" },
+                });
+                match &e.change {
+                    StatusChange::Resolved { release } => o["release"] = json!(release),
+                    StatusChange::Muted(m) => {
+                        o["mute"] = match m {
+                            Mute::Forever => json!({"forever": true}),
+                            Mute::Until(u) => json!({"until": u.to_string()}),
+                            Mute::Count(n) => json!({"count": n}),
+                        }
+                    }
+                    _ => {}
+                }
+                o
+            })
+            .collect()
+    });
     v["samples"] = d
         .samples
         .iter()

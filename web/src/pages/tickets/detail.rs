@@ -6,7 +6,8 @@ use axum::extract::{Path, State};
 use maud::{html, Markup};
 use serde_json::Value;
 use taskwire_tickets::store::{
-    Mute, Occurrence, OccurrenceQuery, Status, TagCount, Ticket, Timestamp,
+    Mute, Occurrence, OccurrenceQuery, Status, StatusChange, StatusEvent, TagCount, Ticket,
+    Timestamp,
 };
 
 use super::{clip, hourly};
@@ -14,6 +15,7 @@ use crate::pages::charts::{bar, sparkline};
 use crate::pages::{layout, traces, when, PageError};
 use crate::security::safe_href;
 use crate::server::AppState;
+use crate::trace_link::TraceLink;
 
 /// Hours in the ticket page's chart.
 pub(crate) const DETAIL_HOURS: i64 = 48;
@@ -31,6 +33,8 @@ pub(crate) struct Detail {
     pub(crate) samples: Vec<Occurrence>,
     pub(crate) first: Option<Occurrence>,
     pub(crate) hours: Option<Vec<u64>>,
+    /// The stored status changes, oldest first (`None`: the store keeps none).
+    pub(crate) history: Option<Vec<StatusEvent>>,
 }
 
 /// Reads ticket `id` with its tags, samples and hourly counts.
@@ -58,12 +62,15 @@ pub(crate) async fn load(state: &AppState, id: i64) -> Result<Detail, PageError>
             };
             let hours = hourly(&*s, std::slice::from_ref(&ticket), DETAIL_HOURS, now)
                 .and_then(|mut h| h.pop());
+            // A store of one's own may keep no history: the page then derives it.
+            let history = s.history(id).ok();
             Ok(Detail {
                 ticket,
                 tags,
                 samples,
                 first,
                 hours,
+                history,
             })
         })
         .await?
@@ -78,7 +85,12 @@ pub(crate) async fn page(
         .map_err(|_| PageError::not_found("A ticket id is a number."))?;
     let d = load(&state, id).await?;
     let (title, _) = clip(&d.ticket.title, 200);
-    Ok(layout(title, "tickets", render(&d, state.secrets.csrf())))
+    let trace_link = state.trace_link.as_deref();
+    Ok(layout(
+        title,
+        "tickets",
+        render(&d, state.secrets.csrf(), trace_link),
+    ))
 }
 
 /// The tags of `key`, highest count first (as the store orders them).
@@ -86,7 +98,7 @@ fn values<'a>(tags: &'a [TagCount], key: &'a str) -> impl Iterator<Item = &'a Ta
     tags.iter().filter(move |t| t.key == key)
 }
 
-fn render(d: &Detail, csrf: &str) -> Markup {
+fn render(d: &Detail, csrf: &str, trace_link: Option<&TraceLink>) -> Markup {
     let t = &d.ticket;
     let (title, cut) = clip(&t.title, VALUE_BYTES);
     let releases: Vec<&str> = values(&d.tags, "release")
@@ -130,7 +142,7 @@ fn render(d: &Detail, csrf: &str) -> Markup {
         }
         section {
             h2 { "Status history" }
-            (history(t))
+            (history(t, d.history.as_deref()))
         }
         @if !keys.is_empty() {
             section.tags {
@@ -159,7 +171,7 @@ fn render(d: &Detail, csrf: &str) -> Markup {
             h2 { "Samples" }
             @if d.samples.is_empty() && d.first.is_none() { p { "No samples stored." } }
             @for (i, o) in d.samples.iter().chain(d.first.iter()).enumerate() {
-                (sample(o, i == 0))
+                (sample(o, i == 0, trace_link))
             }
         }
     }
@@ -172,20 +184,47 @@ fn pct(part: u64, whole: u64) -> String {
     format!("{:.0}", part as f64 * 100.0 / whole as f64)
 }
 
-/// What the store records of the ticket's status changes, oldest first.
-fn history(t: &Ticket) -> Markup {
+/// A stored status change as the history shows it: what, and who made it.
+fn change_text(c: &StatusChange) -> String {
+    let what = match c {
+        StatusChange::Resolved { release: Some(r) } => format!("resolved in release {r}"),
+        StatusChange::Resolved { release: None } => "resolved".to_owned(),
+        StatusChange::Muted(Mute::Forever) => "muted until reopened by hand".to_owned(),
+        StatusChange::Muted(Mute::Until(u)) => format!("muted until {}", when(*u)),
+        StatusChange::Muted(Mute::Count(n)) => format!("muted for {n} more events"),
+        StatusChange::Reopened => "reopened".to_owned(),
+        StatusChange::Regressed => "regressed: reopened by a new event".to_owned(),
+        StatusChange::Unmuted => "unmuted: its mute ended with a new event".to_owned(),
+        _ => c.kind().to_owned(),
+    };
+    let by = if c.by_triage() {
+        "by triage"
+    } else {
+        "by an event"
+    };
+    format!("{what} ({by})")
+}
+
+/// The ticket's status changes: its first event, then the stored history in the order the
+/// changes were made when the store keeps one, else what the ticket itself records (latest
+/// resolution and regression, by time).
+fn history(t: &Ticket, stored: Option<&[StatusEvent]>) -> Markup {
     let mut rows: Vec<(Timestamp, String)> = vec![(t.first_seen, "opened (first event)".into())];
-    if let Some(at) = t.resolved_at {
+    if let Some(events) = stored {
+        rows.extend(events.iter().map(|e| (e.at, change_text(&e.change))));
+    } else if let Some(at) = t.resolved_at {
         let what = match &t.resolved_in_release {
             Some(r) => format!("resolved in release {r}"),
             None => "resolved".into(),
         };
         rows.push((at, what));
     }
-    if let Some(at) = t.regressed_at {
+    if let (None, Some(at)) = (stored, t.regressed_at) {
         rows.push((at, "regressed: reopened by a new event".into()));
     }
-    rows.sort_by_key(|r| r.0);
+    if stored.is_none() {
+        rows.sort_by_key(|r| r.0);
+    }
     let now = match (t.status, t.mute) {
         (Status::Muted, Some(Mute::Forever) | None) => "muted until reopened by hand".to_owned(),
         (Status::Muted, Some(Mute::Until(u))) => format!("muted until {}", when(u)),
@@ -241,7 +280,7 @@ fn actions(t: &Ticket, csrf: &str) -> Markup {
 
 /// One sample: a `<details>` with its message, where it ran, its trace, errors, spans and
 /// fields.
-fn sample(o: &Occurrence, open: bool) -> Markup {
+fn sample(o: &Occurrence, open: bool, trace_link: Option<&TraceLink>) -> Markup {
     let s = &o.sample;
     let fields = parse(s.fields.as_str());
     let spans = parse(s.spans.as_str());
@@ -267,8 +306,13 @@ fn sample(o: &Occurrence, open: bool) -> Markup {
                     dt { "Trace" }
                     dd.trace {
                         code { (tr) }
+                        @if let Some(out) = trace_link.and_then(|l| l.url(tr)) {
+                            " " a.trace-out href=(out) rel="noopener noreferrer" { "view trace" }
+                        }
                         @if let Some(link) = traces::link(tr) {
-                            " " a href=(link) { "view trace" }
+                            " " a.trace-logs href=(link) {
+                                @if trace_link.is_some() { "waterfall from the logs" } @else { "view trace" }
+                            }
                             div.cmd { "Show it: " code { "taskwire tree --trace " (tr) " LOGS…" } }
                         }
                     }

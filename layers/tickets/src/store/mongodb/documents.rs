@@ -4,8 +4,8 @@ use mongodb::bson::{doc, Bson, DateTime, Document};
 
 use crate::store::transition::State;
 use crate::store::{
-    GroupUpdate, JsonText, Level, Occurrence, Sample, Status, Ticket, TicketId, TicketSeed,
-    Timestamp, OTHER_TAG_VALUE,
+    GroupUpdate, JsonText, Level, Occurrence, Sample, Status, StatusChange, StatusEvent, Ticket,
+    TicketId, TicketSeed, Timestamp, OTHER_TAG_VALUE,
 };
 
 use super::bson_json::{bson_to_json, json_to_bson};
@@ -47,7 +47,7 @@ pub(super) fn fast_ticket_op(g: &GroupUpdate, id: i64, token: i64, samples: i64)
         "q": {"_id": id, "fingerprint": &g.fingerprint, "status": "open", "ops": {"$ne": token}},
         "u": {
             "$inc": {"count": to_i64(g.count), "samples": samples, hour_key(g): to_i64(g.count)},
-            "$min": {"first_seen_us": g.first_seen.as_micros(), "first_seen": date(g.first_seen)},
+            "$min": {"first_seen_us": g.first_seen.as_micros(), "first_seen": date(g.first_seen), HOURS_FIRST: hour_of(g)},
             "$max": {"last_seen_us": g.last_seen.as_micros(), "last_seen": date(g.last_seen)},
             "$push": {"ops": {"$each": [token], "$slice": -TOKENS_KEPT}},
             "$setOnInsert": insert,
@@ -59,8 +59,17 @@ pub(super) fn fast_ticket_op(g: &GroupUpdate, id: i64, token: i64, samples: i64)
 /// The field of `hours` (hour number → count) that `g`'s count is added to: the hour of its
 /// newest occurrence.
 pub(super) fn hour_key(g: &GroupUpdate) -> String {
-    format!("hours.{}", crate::store::hour_of(g.last_seen))
+    format!("hours.{}", hour_of(g))
 }
+
+/// The hour `g`'s count is added to.
+pub(super) fn hour_of(g: &GroupUpdate) -> i64 {
+    crate::store::hour_of(g.last_seen)
+}
+
+/// The oldest hour a ticket's `hours` holds (kept with `$min` on each write, lowered to what
+/// is left by pruning), indexed so pruning finds the tickets with expired hours directly.
+pub(super) const HOURS_FIRST: &str = "hours_first";
 
 /// The update of one tag document and what it holds afterwards. `known` is the document as
 /// cached or read (`None`: assumed missing, created by an upsert conditional on `n: 0`).
@@ -294,6 +303,52 @@ pub(super) fn put_time(set: &mut Document, unset: &mut Document, name: &str, t: 
             unset.insert(name, "");
         }
     }
+}
+
+/// Status changes a ticket document keeps (the newest), in its `history` array.
+pub(super) const HISTORY_KEPT: i32 = 100;
+
+/// The `$push` of `event` onto a ticket's `history` (the newest [`HISTORY_KEPT`] kept).
+pub(super) fn history_push(event: &StatusEvent) -> Document {
+    let (release, until, count) = event.change.parts();
+    let mut d = doc! {
+        "at_us": event.at.as_micros(),
+        "at": date(event.at),
+        "change": event.change.kind(),
+    };
+    if let Some(r) = release {
+        d.insert("release", r);
+    }
+    if let Some(u) = until {
+        d.insert("mute_until_us", u);
+    }
+    if let Some(c) = count {
+        d.insert("mute_count", to_i64(c));
+    }
+    doc! {"$each": [d], "$slice": -HISTORY_KEPT}
+}
+
+/// The events of a ticket document's `history`, in the order they were pushed (unknown kinds
+/// skipped).
+pub(super) fn history_of(d: &Document) -> Vec<StatusEvent> {
+    let Ok(list) = d.get_array("history") else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|e| {
+            let e = e.as_document()?;
+            let change = StatusChange::from_parts(
+                e.get_str("change").ok()?,
+                e.get_str("release").ok().map(str::to_owned),
+                i64_of(e, "mute_until_us"),
+                i64_of(e, "mute_count").map(|c| u64::try_from(c).unwrap_or(0)),
+            )?;
+            Some(StatusEvent::new(
+                Timestamp::from_micros(i64_of(e, "at_us")?),
+                change,
+            ))
+        })
+        .collect()
 }
 
 pub(super) fn to_i64(v: u64) -> i64 {

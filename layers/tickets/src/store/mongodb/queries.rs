@@ -4,11 +4,13 @@ use mongodb::bson::{doc, Bson, Document};
 
 use crate::store::{
     HourCount, ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery, QueryError, Sort,
-    TagCount, Ticket, TicketId, TicketReader, TicketTriage, Timestamp, UpdateError,
-    OTHER_TAG_VALUE,
+    StatusChange, StatusEvent, TagCount, Ticket, TicketId, TicketReader, TicketTriage, Timestamp,
+    UpdateError, OTHER_TAG_VALUE,
 };
 
-use super::documents::{i64_of, occurrence_of, put_time, str_of, ticket_of, to_i64};
+use super::documents::{
+    history_of, history_push, i64_of, occurrence_of, put_time, str_of, ticket_of, to_i64,
+};
 use super::errors::{busy, query_err, update_err};
 use super::{Inner, MongoDb, CAS_ATTEMPTS};
 
@@ -63,8 +65,13 @@ impl MongoDb {
         id: TicketId,
         set: Document,
         unset: Document,
+        event: &StatusEvent,
     ) -> Result<bool, UpdateError> {
-        let mut u = doc! {"$set": set, "$inc": {"rev": 1_i64}};
+        let mut u = doc! {
+            "$set": set,
+            "$inc": {"rev": 1_i64},
+            "$push": {"history": history_push(event)},
+        };
         if !unset.is_empty() {
             u.insert("$unset", unset);
         }
@@ -93,7 +100,7 @@ impl TicketReader for MongoDb {
                 .sort(sort)
                 .skip(query.offset)
                 .limit(i64::from(query.limit))
-                .projection(doc! {"ops": 0, "hours": 0})
+                .projection(doc! {"ops": 0, "hours": 0, "history": 0})
                 .await?;
             let mut out = Vec::new();
             while cursor.advance().await? {
@@ -189,6 +196,19 @@ impl TicketReader for MongoDb {
         Ok(out)
     }
 
+    /// Read from the ticket's `history` array.
+    fn history(&self, id: TicketId) -> Result<Vec<StatusEvent>, QueryError> {
+        self.run(async |i| {
+            let d = i
+                .tickets
+                .find_one(doc! {"_id": id.0})
+                .projection(doc! {"_id": 1, "history": 1})
+                .await?;
+            Ok(d.as_ref().map(history_of).unwrap_or_default())
+        })
+        .map_err(|e| query_err(e, self.target()))
+    }
+
     /// Read from each ticket's `hours` document (hour number as text → count).
     fn hourly(&self, ids: &[TicketId], from: i64, to: i64) -> Result<Vec<HourCount>, QueryError> {
         let ids: Vec<i64> = ids.iter().map(|t| t.0).collect();
@@ -268,10 +288,17 @@ impl TicketTriage for MongoDb {
             Some(r) => set.insert("resolved_in_release", r),
             None => unset.insert("resolved_in_release", ""),
         };
-        self.change(id, set, unset)
+        let event = StatusEvent::new(
+            at,
+            StatusChange::Resolved {
+                release: release.map(str::to_owned),
+            },
+        );
+        self.change(id, set, unset, &event)
     }
 
     fn mute(&mut self, id: TicketId, mute: Mute) -> Result<bool, UpdateError> {
+        let event = StatusEvent::new(Timestamp::now(), StatusChange::Muted(mute));
         let mut set = doc! {"status": "muted"};
         let mut unset = Document::new();
         match mute {
@@ -295,7 +322,11 @@ impl TicketTriage for MongoDb {
                             let count = i64_of(&d, "count").unwrap_or(0);
                             let mut set = set.clone();
                             set.insert("mute_until_count", count.saturating_add(to_i64(n)));
-                            let mut u = doc! {"$set": set, "$inc": {"rev": 1_i64}};
+                            let mut u = doc! {
+                                "$set": set,
+                                "$inc": {"rev": 1_i64},
+                                "$push": {"history": history_push(&event)},
+                            };
                             u.insert("$unset", unset.clone());
                             let r = i
                                 .tickets
@@ -314,7 +345,7 @@ impl TicketTriage for MongoDb {
                 return Ok(matched);
             }
         }
-        self.change(id, set, unset)
+        self.change(id, set, unset, &event)
     }
 
     fn reopen(&mut self, id: TicketId) -> Result<bool, UpdateError> {
@@ -323,7 +354,8 @@ impl TicketTriage for MongoDb {
         let mut ignore = Document::new();
         put_time(&mut ignore, &mut unset, "resolved_at", None);
         put_time(&mut ignore, &mut unset, "mute_until", None);
-        self.change(id, set, unset)
+        let event = StatusEvent::new(Timestamp::now(), StatusChange::Reopened);
+        self.change(id, set, unset, &event)
     }
 
     fn delete(&mut self, id: TicketId) -> Result<bool, UpdateError> {

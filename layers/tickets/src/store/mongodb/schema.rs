@@ -71,6 +71,8 @@ impl Inner {
                 doc! {"status": 1, "first_seen_us": 1, "_id": 1},
                 false,
             ),
+            // Pruning expired hourly counts (`hours_first`: a ticket's oldest hour).
+            idx("hours_first", doc! {"hours_first": 1}, false),
         ];
         self.tickets
             .create_indexes(tickets)

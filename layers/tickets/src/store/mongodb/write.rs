@@ -4,16 +4,20 @@
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::ReturnDocument;
 
-use crate::store::{Batch, Change, GroupUpdate, Status};
+use crate::store::{Batch, Change, GroupUpdate, Status, StatusChange, StatusEvent};
 
 use super::cache::Known;
 use super::documents::{
-    date, fast_ticket_op, has_token, hour_key, i64_of, normals, put_time, state_of, to_i64,
+    date, fast_ticket_op, has_token, history_push, hour_key, hour_of, i64_of, normals, put_time,
+    state_of, to_i64, HOURS_FIRST,
 };
 use super::errors::{busy, is_duplicate, Busy, Invalid};
 use super::reply::{outcomes, Outcome};
 use super::token::Plan;
 use super::{FailAfter, Inner, BYTES_PER_COMMAND, CAS_ATTEMPTS, OPS_PER_COMMAND, TOKENS_KEPT};
+
+/// Tickets whose expired hourly counts one write prunes at most.
+const PRUNE_TICKETS: i64 = 16;
 
 impl Inner {
     /// `n` new ids from the counter `name`: the last one is returned.
@@ -79,7 +83,62 @@ impl Inner {
         self.write_samples(batch, plan).await?;
         self.injected(FailAfter::Samples)?;
         self.write_tags(batch, plan).await?;
-        self.injected(FailAfter::Tags)
+        self.injected(FailAfter::Tags)?;
+        self.prune_hours(batch).await
+    }
+
+    /// Deletes the hourly counts older than `batch`'s cutoff ([`Batch::hourly_cutoff`]) from
+    /// at most [`PRUNE_TICKETS`] tickets, found through the `hours_first` index: a bounded
+    /// cost per write, idempotent (a replayed batch prunes nothing more). A ticket's
+    /// `hours_first` is moved to its oldest remaining hour only if no writer lowered it
+    /// meanwhile (else the next write prunes it).
+    async fn prune_hours(&mut self, batch: &Batch) -> mongodb::error::Result<()> {
+        let Some(cutoff) = batch.hourly_cutoff() else {
+            return Ok(());
+        };
+        let mut found = self
+            .tickets
+            .find(doc! {HOURS_FIRST: {"$lt": cutoff}})
+            .projection(doc! {"_id": 1, "hours": 1, HOURS_FIRST: 1})
+            .limit(PRUNE_TICKETS)
+            .await?;
+        let mut updates = Vec::new();
+        while found.advance().await? {
+            let d = found.deserialize_current()?;
+            let (Some(id), Some(first)) = (i64_of(&d, "_id"), i64_of(&d, HOURS_FIRST)) else {
+                continue;
+            };
+            let mut unset = Document::new();
+            let mut left: Option<i64> = None;
+            if let Ok(hours) = d.get_document("hours") {
+                for (k, _) in hours {
+                    match k.parse::<i64>() {
+                        Ok(h) if h < cutoff => {
+                            unset.insert(format!("hours.{k}"), "");
+                        }
+                        Ok(h) => left = Some(left.map_or(h, |l| l.min(h))),
+                        Err(_) => {}
+                    }
+                }
+            }
+            let mut u = Document::new();
+            match left {
+                Some(l) => {
+                    u.insert("$set", doc! {HOURS_FIRST: l});
+                }
+                None => {
+                    unset.insert(HOURS_FIRST, "");
+                }
+            }
+            u.insert("$unset", unset);
+            updates.push((id, first, u));
+        }
+        for (id, first, u) in updates {
+            self.tickets
+                .update_one(doc! {"_id": id, HOURS_FIRST: first}, u)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The failure a test asked for with [`MongoDb::inject_failure_after`].
@@ -298,13 +357,24 @@ impl Inner {
             }
             let mut u = doc! {
                 "$inc": {"count": to_i64(g.count), "rev": 1_i64, "samples": samples, hour_key(g): to_i64(g.count)},
-                "$min": {"first_seen_us": g.first_seen.as_micros(), "first_seen": date(g.first_seen)},
+                "$min": {"first_seen_us": g.first_seen.as_micros(), "first_seen": date(g.first_seen), HOURS_FIRST: hour_of(g)},
                 "$max": {"last_seen_us": g.last_seen.as_micros(), "last_seen": date(g.last_seen)},
                 "$push": {"ops": {"$each": [token], "$slice": -TOKENS_KEPT}},
                 "$set": set,
             };
             if !unset.is_empty() {
                 u.insert("$unset", unset);
+            }
+            let event = match change {
+                Some(Change::Regressed) => Some(StatusEvent::new(
+                    state.regressed_at.unwrap_or(g.last_seen),
+                    StatusChange::Regressed,
+                )),
+                Some(Change::Unmuted) => Some(StatusEvent::new(g.last_seen, StatusChange::Unmuted)),
+                _ => None,
+            };
+            if let (Some(e), Ok(push)) = (&event, u.get_document_mut("$push")) {
+                push.insert("history", history_push(e));
             }
             let r = self
                 .tickets

@@ -192,6 +192,10 @@ fn read_only(
         }
         Found::Schema {
             version: Version::Older(v),
+            complete,
+        } if *v >= schema::READABLE_FROM && *complete => {}
+        Found::Schema {
+            version: Version::Older(v),
             ..
         } => {
             return Err(OpenError::new(

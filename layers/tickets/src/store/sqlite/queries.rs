@@ -7,7 +7,8 @@ use super::write::to_i64;
 use super::{kind_of, Sqlite};
 use crate::store::{
     HourCount, ListQuery, Mute, Occurrence, OccurrenceOrder, OccurrenceQuery, QueryError, Sort,
-    TagCount, Ticket, TicketId, TicketReader, TicketTriage, Timestamp, UpdateError,
+    StatusChange, StatusEvent, TagCount, Ticket, TicketId, TicketReader, TicketTriage, Timestamp,
+    UpdateError,
 };
 
 pub(super) fn query_err(e: rusqlite::Error) -> QueryError {
@@ -180,6 +181,35 @@ impl TicketReader for Sqlite {
         }
         Ok(out)
     }
+
+    fn history(&self, id: TicketId) -> Result<Vec<StatusEvent>, QueryError> {
+        super::history::read(&self.conn, &self.sql, id.0).map_err(query_err)
+    }
+}
+
+impl Sqlite {
+    /// One triage change in one transaction: `update` and, when it matched the ticket, the
+    /// history row of `change` at `at`.
+    fn triage(
+        &mut self,
+        id: TicketId,
+        at: Timestamp,
+        change: StatusChange,
+        update: impl FnOnce(&rusqlite::Connection, &super::Sql) -> rusqlite::Result<usize>,
+    ) -> Result<bool, UpdateError> {
+        let sql = &self.sql;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(update_err)?;
+        let n = update(&tx, sql).map_err(update_err)?;
+        if n > 0 {
+            super::history::add(&tx, sql, id.0, &StatusEvent::new(at, change))
+                .map_err(update_err)?;
+        }
+        tx.commit().map_err(update_err)?;
+        Ok(n > 0)
+    }
 }
 
 impl TicketTriage for Sqlite {
@@ -189,11 +219,13 @@ impl TicketTriage for Sqlite {
         release: Option<&str>,
         at: Timestamp,
     ) -> Result<bool, UpdateError> {
-        self.conn
-            .prepare_cached(&self.sql.resolve)
-            .and_then(|mut s| s.execute(params![id.0, at.as_micros(), release]))
-            .map(|n| n > 0)
-            .map_err(update_err)
+        let change = StatusChange::Resolved {
+            release: release.map(str::to_owned),
+        };
+        self.triage(id, at, change, |c, sql| {
+            c.prepare_cached(&sql.resolve)?
+                .execute(params![id.0, at.as_micros(), release])
+        })
     }
 
     fn mute(&mut self, id: TicketId, mute: Mute) -> Result<bool, UpdateError> {
@@ -202,19 +234,16 @@ impl TicketTriage for Sqlite {
             Mute::Until(t) => (Some(t.as_micros()), None),
             Mute::Count(n) => (None, Some(to_i64(n))),
         };
-        self.conn
-            .prepare_cached(&self.sql.mute)
-            .and_then(|mut s| s.execute(params![id.0, until, more]))
-            .map(|n| n > 0)
-            .map_err(update_err)
+        self.triage(id, Timestamp::now(), StatusChange::Muted(mute), |c, sql| {
+            c.prepare_cached(&sql.mute)?
+                .execute(params![id.0, until, more])
+        })
     }
 
     fn reopen(&mut self, id: TicketId) -> Result<bool, UpdateError> {
-        self.conn
-            .prepare_cached(&self.sql.reopen)
-            .and_then(|mut s| s.execute([id.0]))
-            .map(|n| n > 0)
-            .map_err(update_err)
+        self.triage(id, Timestamp::now(), StatusChange::Reopened, |c, sql| {
+            c.prepare_cached(&sql.reopen)?.execute([id.0])
+        })
     }
 
     fn delete(&mut self, id: TicketId) -> Result<bool, UpdateError> {
@@ -227,6 +256,7 @@ impl TicketTriage for Sqlite {
             .execute(&sql.delete_occurrences, [id.0])
             .and_then(|_| tx.execute(&sql.delete_tags, [id.0]))
             .and_then(|_| tx.execute(&sql.delete_hours, [id.0]))
+            .and_then(|_| tx.execute(&sql.delete_history, [id.0]))
             .and_then(|_| tx.execute(&sql.delete_ticket, [id.0]))
             .map_err(update_err)?;
         tx.commit().map_err(update_err)?;

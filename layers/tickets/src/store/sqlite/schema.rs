@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use crate::store::Timestamp;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The hourly counts table (added in version 2).
 const HOURS_DDL: &str = r#"
@@ -27,14 +27,41 @@ CREATE TABLE IF NOT EXISTS "{p}hours" (
 ) WITHOUT ROWID;
 "#;
 
+/// The index by hour alone that pruning old hourly counts walks (added in version 3).
+const HOURS_BY_HOUR_DDL: &str = r#"
+CREATE INDEX IF NOT EXISTS "{p}hours_hour" ON "{p}hours" (hour);
+"#;
+
+/// The status history (added in version 4): one row per status change, `change` one of
+/// `resolved`, `muted`, `reopened`, `regressed`, `unmuted`; `release` of a resolution,
+/// `mute_until` (microseconds) or `mute_count` of a mute.
+const HISTORY_DDL: &str = r#"
+CREATE TABLE IF NOT EXISTS "{p}history" (
+    id         INTEGER PRIMARY KEY,
+    ticket_id  INTEGER NOT NULL,
+    at         INTEGER NOT NULL,
+    change     TEXT NOT NULL,
+    release    TEXT,
+    mute_until INTEGER,
+    mute_count INTEGER
+);
+CREATE INDEX IF NOT EXISTS "{p}history_ticket" ON "{p}history" (ticket_id, id);
+"#;
+
 /// Migrations from version `i + 1` to `i + 2`, in order: 1 → 2 adds `{p}hours` (hours before
-/// the migration have no counts).
-const MIGRATIONS: &[&str] = &[HOURS_DDL];
+/// the migration have no counts), 2 → 3 indexes it by hour (for pruning), 3 → 4 adds
+/// `{p}history` (changes before the migration are not in it).
+const MIGRATIONS: &[&str] = &[HOURS_DDL, HOURS_BY_HOUR_DDL, HISTORY_DDL];
+
+/// The oldest version a read-only open reads as it is (without migrating it): every table and
+/// column the queries read is there; what later versions add is for writing.
+pub(super) const READABLE_FROM: u32 = 2;
 
 /// The tables besides `{prefix}meta`, all of which a complete schema has.
 const TABLES: [&str; 4] = ["tickets", "occurrences", "tags", "hours"];
 
-/// The schema (version 2, with [`HOURS_DDL`]). `{p}` is the prefix. Times are microseconds
+/// The schema (with [`HOURS_DDL`], [`HOURS_BY_HOUR_DDL`] and [`HISTORY_DDL`], the current
+/// version). `{p}` is the prefix. Times are microseconds
 /// since the Unix epoch; hours are whole hours since it.
 pub(super) const DDL: &str = r#"
 CREATE TABLE IF NOT EXISTS "{p}meta" (
@@ -195,6 +222,18 @@ pub(super) fn inspect(conn: &Connection, prefix: &str) -> Result<Found, SchemaEr
     })
 }
 
+/// Whether the database holds `{prefix}history` (a read-only open of a version before 4 has
+/// none: its history reads as empty).
+pub(super) fn has_history(conn: &Connection, prefix: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [format!("{prefix}history")],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|r| r.is_some())
+}
+
 /// Whether a writable open can use what it found without taking the write lock.
 pub(super) fn is_ready(found: &Found) -> bool {
     matches!(
@@ -219,8 +258,12 @@ pub(super) fn ensure(conn: &mut Connection, prefix: &str, create: bool) -> Resul
          ON CONFLICT(key) DO UPDATE SET value = excluded.value"
     );
     let ddl = |tx: &rusqlite::Transaction<'_>| {
-        tx.execute_batch(&[DDL, HOURS_DDL].concat().replace("{p}", prefix))
-            .map_err(|e| SchemaError::Sqlite(e, "cannot create the tables"))
+        tx.execute_batch(
+            &[DDL, HOURS_DDL, HOURS_BY_HOUR_DDL, HISTORY_DDL]
+                .concat()
+                .replace("{p}", prefix),
+        )
+        .map_err(|e| SchemaError::Sqlite(e, "cannot create the tables"))
     };
     match found {
         Found::Nothing if !create => return Err(SchemaError::NotTaskwire),
@@ -293,13 +336,15 @@ mod tests {
 
     #[test]
     fn the_current_version_is_current() {
-        assert_eq!(Version::classify(text("2")), Version::Current);
-        assert_eq!(Version::classify(Some(Value::Integer(2))), Version::Current);
+        assert_eq!(Version::classify(text("4")), Version::Current);
+        assert_eq!(Version::classify(Some(Value::Integer(4))), Version::Current);
     }
 
     #[test]
-    fn version_one_is_older() {
+    fn versions_one_to_three_are_older() {
         assert_eq!(Version::classify(text("1")), Version::Older(1));
+        assert_eq!(Version::classify(text("2")), Version::Older(2));
+        assert_eq!(Version::classify(text("3")), Version::Older(3));
     }
 
     #[test]

@@ -8,8 +8,8 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use super::rows::state_at;
 use super::{kind_of, Sqlite};
 use crate::store::{
-    hour_of, Batch, Change, Level, Status, TicketId, TicketWriter, Timestamp, WriteError, Written,
-    WrittenTicket, OTHER_TAG_VALUE,
+    hour_of, Batch, Change, Level, Status, StatusChange, StatusEvent, TicketId, TicketWriter,
+    Timestamp, WriteError, Written, WrittenTicket, OTHER_TAG_VALUE,
 };
 
 impl Sqlite {
@@ -69,6 +69,19 @@ impl Sqlite {
                 }
                 Some((id, mut state, has_first, stored)) => {
                     let change = state.apply(g);
+                    let event = match change {
+                        Some(Change::Regressed) => Some(StatusEvent::new(
+                            state.regressed_at.unwrap_or(g.last_seen),
+                            StatusChange::Regressed,
+                        )),
+                        Some(Change::Unmuted) => {
+                            Some(StatusEvent::new(g.last_seen, StatusChange::Unmuted))
+                        }
+                        _ => None,
+                    };
+                    if let Some(e) = &event {
+                        super::history::add(&tx, sql, id, e)?;
+                    }
                     written.push(WrittenTicket {
                         id: TicketId(id),
                         status: state.status,
@@ -168,6 +181,12 @@ impl Sqlite {
                 tx.prepare_cached(&sql.set_samples)?
                     .execute(params![id, first_id, samples])?;
             }
+        }
+        if let Some(cutoff) = batch.hourly_cutoff() {
+            tx.prepare_cached(&sql.prune_hours)?.execute(params![
+                cutoff,
+                to_i64(crate::HOURLY_PRUNE_PER_WRITE as u64)
+            ])?;
         }
         tx.commit()?;
         Ok(Some(Written::new(written)))
