@@ -112,15 +112,29 @@ fn the_default_policy_writes_one_task_record_per_request_and_summarises_the_rest
         "lv-a",
     );
     // what the JSON layer's location and process keys weigh (B writes neither)
-    let lean = [Key::File, Key::Line, Key::Module, Key::Thread, Key::Pid, Key::Host]
-        .into_iter()
-        .fold(taskwire_json::layer(), taskwire_json::JsonLayer::without_key);
+    let lean = [
+        Key::File,
+        Key::Line,
+        Key::Module,
+        Key::Thread,
+        Key::Pid,
+        Key::Host,
+    ]
+    .into_iter()
+    .fold(
+        taskwire_json::layer(),
+        taskwire_json::JsonLayer::without_key,
+    );
     let (l_bytes, l_lines) = taskwire(taskwire_tasks::layer(), lean, "lv-l");
 
     println!("| stack | bytes/request | lines/request | bytes × B |");
     println!("|---|---:|---:|---:|");
     for (name, bytes, lines) in [
-        ("B: `fmt().json()`, current span + span list", b_bytes, b_lines),
+        (
+            "B: `fmt().json()`, current span + span list",
+            b_bytes,
+            b_lines,
+        ),
         ("taskwire, default record policy", d_bytes, d_lines),
         ("taskwire, `all_tasks()`", a_bytes, a_lines),
         (

@@ -35,7 +35,11 @@ impl UrlTemplate {
 
 /// The client task's name: the method (`HTTP` for a non-standard one), the host, and the
 /// route template when the request has one; never the raw path.
-pub(crate) fn task_name(method: &str, host: Option<&str>, template: Option<&UrlTemplate>) -> String {
+pub(crate) fn task_name(
+    method: &str,
+    host: Option<&str>,
+    template: Option<&UrlTemplate>,
+) -> String {
     let mut name = String::with_capacity(
         method.len() + host.map_or(0, str::len) + template.map_or(0, |t| t.0.len()) + 2,
     );
@@ -66,7 +70,10 @@ mod tests {
             task_name("GET", Some("api.example.com"), Some(&t)),
             "GET api.example.com/orders/{id}"
         );
-        assert_eq!(task_name("GET", Some("api.example.com"), None), "GET api.example.com");
+        assert_eq!(
+            task_name("GET", Some("api.example.com"), None),
+            "GET api.example.com"
+        );
         assert_eq!(
             task_name("POST", Some("h"), Some(&UrlTemplate::new("pay"))),
             "POST h/pay"

@@ -343,8 +343,8 @@ where
         let wall_us = u64::try_from(times.0.as_micros()).unwrap_or(u64::MAX);
         // The parent learns of the child: a failure, a record it must link to, or the
         // child's summary (its own descendants with it).
-        let to_parent = failed
-            || (self.records == TaskRecords::Significant && fate != Fate::Dropped);
+        let to_parent =
+            failed || (self.records == TaskRecords::Significant && fate != Fate::Dropped);
         if to_parent {
             if let Some(parent) = span.parent() {
                 if let Some(pd) = parent.extensions_mut().get_mut::<SpanData>() {

@@ -84,11 +84,7 @@ fn a_failed_task_and_its_ancestors_write_records_so_its_parent_links() {
         tracing::error!("declined");
     });
     let ends = ends(&cap);
-    let (root, charge, bank) = (
-        &ends["handle_order"],
-        &ends["charge"],
-        &ends["call_bank"],
-    );
+    let (root, charge, bank) = (&ends["handle_order"], &ends["charge"], &ends["call_bank"]);
     assert_eq!(bank["task.outcome"], "failed");
     assert_eq!(bank["parent_span_id"], charge["span_id"]);
     assert_eq!(charge["parent_span_id"], root["span_id"]);
@@ -111,7 +107,10 @@ fn tasks_slower_than_the_threshold_write_records() {
         let _q = tracing::info_span!("quick").entered();
     });
     let ends = ends(&cap);
-    assert!(ends.contains_key("slow") && !ends.contains_key("quick"), "{ends:?}");
+    assert!(
+        ends.contains_key("slow") && !ends.contains_key("quick"),
+        "{ends:?}"
+    );
     assert_eq!(groups(&ends["root"]), [("quick".to_owned(), 1)]);
 }
 
