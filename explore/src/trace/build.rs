@@ -212,6 +212,10 @@ pub fn build(c: Collected, keep: Keep) -> Forest {
 fn attach_to_recorded_ancestors(tasks: &[Task], events: &mut [Event]) {
     /// Parent links followed at most (a cycle in corrupt input ends there).
     const MAX_HOPS: usize = 64;
+    // an event without a parent span is in a root, which always has a record
+    if !events.iter().any(|e| e.parent.is_some()) {
+        return;
+    }
     let recorded: std::collections::HashSet<(u128, u64), FxBuild> =
         tasks.iter().map(|t| (t.trace, t.span)).collect();
     let mut parent_of: HashMap<(u128, u64), u64, FxBuild> = HashMap::default();

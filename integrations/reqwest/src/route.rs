@@ -1,7 +1,6 @@
 //! [`UrlTemplate`], the route template a request's client task is named after, and the name.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 /// Put in a request's extensions to name its client task after a route template:
 /// `GET api.example.com/orders/{id}` instead of `GET api.example.com`. The template is also
@@ -54,7 +53,7 @@ pub(crate) fn task_name(
         if !t.0.starts_with('/') {
             name.push('/');
         }
-        let _ = name.write_str(&t.0);
+        name.push_str(&t.0);
     }
     name
 }
