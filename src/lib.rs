@@ -42,12 +42,15 @@
 //! | `mongodb` | `taskwire::tickets::MongoDb`: the same tickets on a shared MongoDB deployment |
 //! | `webhook` | `taskwire::tickets::alerts::Alerts::webhook`: ticket alerts (new, regressed, over a rate) posted to webhooks, JSON or Slack's form (`docs/alerts.md`) |
 //! | `metrics` (default) | `taskwire::metrics` and `builder().metrics(..)`: span timings, event counts, snapshot; with `axum`, `tower::metrics::handler`; with `actix`, `actix::metrics::route`; with `otel`, `otel::OtelBuilder::with_metrics` |
+//! | `prometheus` | `metrics` plus `taskwire::Prometheus` and `builder().prometheus(..)`: a metrics-exporter-prometheus recorder serving `/metrics` or handing back its handle (`docs/metrics.md`) |
 //! | `tokio` | `tasks::spawn` / `tasks::spawn_blocking`, carrying the current task into tokio tasks |
 //! | `tower` | `taskwire::tower`: tower middleware (axum, hyper, tonic) for request tasks and propagation |
 //! | `axum` | `tower` plus axum route templates (`MatchedPath`) as task names |
 //! | `actix` | `taskwire::actix`: actix-web middleware for request tasks |
 //! | `reqwest` | `taskwire::reqwest`: reqwest-middleware for client tasks and propagation |
 //! | `otel` | `taskwire::otel`: tasks (and, with `metrics`, the metrics snapshot) exported over OTLP |
+//!
+//! The dependencies each feature brings are measured in `docs/features.md`.
 //!
 //! Every combination of features builds, and each integration's metrics part follows the
 //! `metrics` feature: `features = ["axum", "metrics"]` is all an axum service needs for a
@@ -59,7 +62,9 @@
 
 mod builder;
 
-pub use builder::{builder, Builder, Guard, InstallError};
+#[cfg(feature = "prometheus")]
+pub use builder::Prometheus;
+pub use builder::{builder, Builder, CaptureRegistry, Guard, InstallError};
 
 /// The span capture, installed first in a hand-built stack
 /// (`registry().with(taskwire::capture()).with(taskwire::json::layer())`): it captures every
@@ -91,7 +96,7 @@ pub use taskwire_tower as tower;
 /// that every file is listed here and every code block is tagged.
 #[cfg(doctest)]
 mod docs {
-    #[cfg(all(feature = "tickets", feature = "metrics"))]
+    #[cfg(all(feature = "tickets", feature = "prometheus"))]
     #[doc = include_str!("../README.md")]
     struct Readme;
 
@@ -108,7 +113,10 @@ mod docs {
     #[doc = include_str!("../docs/cli.md")]
     struct Cli;
 
-    #[cfg(all(feature = "metrics", feature = "axum", feature = "actix"))]
+    #[doc = include_str!("../docs/features.md")]
+    struct Features;
+
+    #[cfg(all(feature = "prometheus", feature = "axum", feature = "actix"))]
     #[doc = include_str!("../docs/metrics.md")]
     struct Metrics;
 

@@ -58,6 +58,12 @@ pub(super) enum ErrorKind {
     TicketsStore,
     LogBridge,
     AlreadyInstalled,
+    /// The address `/metrics` could not be served on.
+    #[cfg(feature = "prometheus")]
+    PrometheusServe(std::net::SocketAddr),
+    /// The Prometheus recorder could not be installed (another `metrics` recorder is).
+    #[cfg(feature = "prometheus")]
+    PrometheusRecorder,
 }
 
 impl InstallError {
@@ -111,6 +117,15 @@ impl fmt::Display for InstallError {
             ErrorKind::AlreadyInstalled => {
                 f.write_str("a global tracing subscriber is already installed")
             }
+            #[cfg(feature = "prometheus")]
+            ErrorKind::PrometheusServe(addr) => {
+                write!(f, "cannot serve Prometheus metrics on {addr}")
+            }
+            #[cfg(feature = "prometheus")]
+            ErrorKind::PrometheusRecorder => f.write_str(
+                "cannot install the Prometheus recorder: a `metrics` recorder is already \
+                 installed in this process",
+            ),
         }
     }
 }

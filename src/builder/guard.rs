@@ -65,6 +65,9 @@ pub(super) struct Background {
     /// In a mutex because an `OtelGuard` is not `Sync`.
     #[cfg(feature = "otel")]
     pub(super) otel: Mutex<Vec<taskwire_otel::OtelGuard>>,
+    /// The Prometheus endpoint and upkeep, stopped when dropped.
+    #[cfg(feature = "prometheus")]
+    pub(super) prometheus: Option<super::prometheus::Exporter>,
 }
 
 impl Background {
@@ -216,6 +219,12 @@ impl Guard {
     /// two outputs counts twice).
     pub fn write_errors(&self) -> u64 {
         self.background.write_errors()
+    }
+
+    /// What the builder started, for the other modules' accessors.
+    #[cfg(feature = "prometheus")]
+    pub(super) fn background(&self) -> &Background {
+        &self.background
     }
 }
 

@@ -8,12 +8,17 @@
 //! | `slot` | an optional layer of the stack, composed statically as by hand |
 //! | `file` | the background writer of `json_file(path)` |
 //! | `guard` | [`Guard`] and the background work it flushes (and, after `build()`, stops) |
+//! | `extra` | the application's own layers ([`Builder::layer`]) and [`CaptureRegistry`] |
+//! | `prometheus` | [`Prometheus`]: the metrics-exporter-prometheus recorder and its `/metrics` endpoint |
 //! | `error` | [`InstallError`] |
 
 mod error;
+mod extra;
 mod file;
 mod filter;
 mod guard;
+#[cfg(feature = "prometheus")]
+mod prometheus;
 mod sinks;
 mod slot;
 
@@ -25,15 +30,18 @@ use taskwire_tasks::TasksLayer;
 use tracing::level_filters::LevelFilter;
 use tracing::Dispatch;
 use tracing_subscriber::fmt::MakeWriter;
-#[cfg(not(all(feature = "otel", feature = "metrics", feature = "tickets")))]
-use tracing_subscriber::layer::Identity;
-use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::layer::{Identity, Layer, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 
 pub use error::InstallError;
 use error::{ErrorKind, FilterOrigin};
+pub use extra::CaptureRegistry;
+use extra::Extra;
 use filter::{FilterSettings, StackFilter};
 use guard::Background;
 pub use guard::Guard;
+#[cfg(feature = "prometheus")]
+pub use prometheus::Prometheus;
 use sinks::{Fanout, Sink};
 use slot::Slot;
 
@@ -69,6 +77,9 @@ pub struct Builder {
     metrics: Option<taskwire_metrics::MetricsLayer>,
     #[cfg(feature = "otel")]
     otel: Option<taskwire_otel::OtelBuilder>,
+    #[cfg(feature = "prometheus")]
+    prometheus: Option<Prometheus>,
+    extra: Option<Extra>,
     log_bridge: bool,
 }
 
@@ -100,6 +111,9 @@ impl Default for Builder {
             metrics: None,
             #[cfg(feature = "otel")]
             otel: None,
+            #[cfg(feature = "prometheus")]
+            prometheus: None,
+            extra: None,
             log_bridge: true,
         }
     }
@@ -114,6 +128,7 @@ impl fmt::Debug for Builder {
             .field("span_filter", &self.span_filter)
             .field("json_sinks", &self.json.len())
             .field("tasks", &self.tasks)
+            .field("own_layers", &self.extra.is_some())
             .field("log_bridge", &self.log_bridge)
             .finish_non_exhaustive()
     }
@@ -330,13 +345,97 @@ impl Builder {
         self
     }
 
-    /// Builds the subscriber without installing it, for `tracing::dispatcher::with_default`
-    /// in tests. The `log` bridge is only set up by [`Builder::install`]. Dropping the
-    /// [`Guard`] flushes and stops the background writers.
-    pub fn build(self) -> Result<(Dispatch, Guard), InstallError> {
+    /// Adds a layer of the application's own to the stack: tracing-subscriber's
+    /// `fmt::layer()`, tracing-opentelemetry's layer, a layer with a per-layer filter
+    /// (`layer.with_filter(..)`), or a `Box<dyn Layer<CaptureRegistry> + Send + Sync>` chosen at
+    /// run time (see [`CaptureRegistry`]). Call it once per layer: the layers see each span and
+    /// event in the order they were added, after taskwire's layers.
+    ///
+    /// The builder's filter still comes first: what `RUST_LOG` (or [`Builder::default_filter`])
+    /// turns off reaches no layer, and spans kept by [`Builder::span_filter`] reach these
+    /// layers too. A per-layer filter narrows what its own layer sees, and nothing else. The
+    /// builder's guard, `log` bridge, outputs and redaction of taskwire's records are unchanged.
+    ///
+    /// ```
+    /// use tracing_subscriber::filter::LevelFilter;
+    /// use tracing_subscriber::Layer;
+    ///
+    /// # fn main() -> Result<(), taskwire::InstallError> {
+    /// let (dispatch, _guard) = taskwire::builder()
+    ///     .json(std::io::stdout)
+    ///     // warnings and errors, also as tracing-subscriber's text lines on stderr
+    ///     .layer(
+    ///         tracing_subscriber::fmt::layer()
+    ///             .with_writer(std::io::stderr)
+    ///             .with_filter(LevelFilter::WARN),
+    ///     )
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<CaptureRegistry> + Send + Sync + 'static,
+    {
+        self.extra = Some(extra::push(self.extra.take(), layer));
+        self
+    }
+
+    /// Builds the subscriber without installing it, as a [`Dispatch`] for
+    /// `tracing::dispatcher::with_default` in tests. The `log` bridge is only set up by
+    /// [`Builder::install`]. Dropping the [`Guard`] flushes and stops the background writers.
+    /// [`Builder::finish`] hands back the subscriber itself, to add layers to.
+    pub fn build(mut self) -> Result<(Dispatch, Guard), InstallError> {
         let rust_log = read_rust_log()?;
-        let (dispatch, background, _) = self.compose(rust_log.as_deref())?;
+        // Without layers of the application's own, `Identity` in their place: no virtual call.
+        let (dispatch, background) = match self.extra.take() {
+            Some(extra) => {
+                let (s, b, _) = self.compose(rust_log.as_deref(), extra)?;
+                (Dispatch::new(s), b)
+            }
+            None => {
+                let (s, b, _) = self.compose(rust_log.as_deref(), Identity::new())?;
+                (Dispatch::new(s), b)
+            }
+        };
         Ok((dispatch, Guard::owning(background)))
+    }
+
+    /// Builds the subscriber without installing it and hands it back open, as
+    /// tracing-subscriber's `fmt().finish()` does: add layers with `SubscriberExt::with`, then
+    /// install it with `SubscriberInitExt::init`, run it with
+    /// `tracing::subscriber::with_default`, or make it a [`Dispatch`].
+    ///
+    /// Keep the [`Guard`] for as long as the subscriber is in use (in `main`, `let _guard = …`):
+    /// dropping it flushes and stops the background writers. `init()` bridges `log` records at
+    /// the subscriber's maximum level; [`Builder::install`] is the one call that also keeps the
+    /// outputs working for the life of the process.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// # fn main() -> Result<(), taskwire::InstallError> {
+    /// let (subscriber, guard) = taskwire::builder().json(std::io::stdout).finish()?;
+    /// let subscriber = subscriber.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    /// tracing::subscriber::with_default(subscriber, || tracing::info!("to stdout and stderr"));
+    /// drop(guard);
+    /// # Ok(()) }
+    /// ```
+    pub fn finish(
+        mut self,
+    ) -> Result<
+        (
+            impl tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
+            Guard,
+        ),
+        InstallError,
+    > {
+        let rust_log = read_rust_log()?;
+        let extra: Extra = self
+            .extra
+            .take()
+            .unwrap_or_else(|| Box::new(Identity::new()));
+        let (subscriber, background, _) = self.compose(rust_log.as_deref(), extra)?;
+        Ok((subscriber, Guard::owning(background)))
     }
 
     /// Builds the subscriber and installs it as the global default, then the `log` bridge.
@@ -346,10 +445,19 @@ impl Builder {
     /// Fails when a global subscriber is already installed (an earlier `install()`, or
     /// `tracing_subscriber::fmt().init()`), and when another `log` logger is (the subscriber
     /// is installed then; `.log_bridge(false)` keeps the other logger).
-    pub fn install(self) -> Result<Guard, InstallError> {
+    pub fn install(mut self) -> Result<Guard, InstallError> {
         let log_bridge = self.log_bridge;
         let rust_log = read_rust_log()?;
-        let (dispatch, background, max_level) = self.compose(rust_log.as_deref())?;
+        let (dispatch, background, max_level) = match self.extra.take() {
+            Some(extra) => {
+                let (s, b, l) = self.compose(rust_log.as_deref(), extra)?;
+                (Dispatch::new(s), b, l)
+            }
+            None => {
+                let (s, b, l) = self.compose(rust_log.as_deref(), Identity::new())?;
+                (Dispatch::new(s), b, l)
+            }
+        };
         tracing::dispatcher::set_global_default(dispatch)
             .map_err(|e| InstallError::new(ErrorKind::AlreadyInstalled, Some(Box::new(e))))?;
         let guard = Guard::owning(background).install();
@@ -362,10 +470,33 @@ impl Builder {
         Ok(guard)
     }
 
-    fn compose(
-        self,
+    /// The subscriber, with `extra` (the application's layers, or `Identity`) after taskwire's
+    /// layers.
+    fn compose<E>(
+        #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))] mut self,
         rust_log: Option<&str>,
-    ) -> Result<(Dispatch, Background, Option<LevelFilter>), InstallError> {
+        extra: E,
+    ) -> Result<
+        (
+            impl tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static,
+            Background,
+            Option<LevelFilter>,
+        ),
+        InstallError,
+    >
+    where
+        E: Layer<CaptureRegistry> + Send + Sync + 'static,
+    {
+        let mut background = Background::default();
+        // First: it may fail, and it installs the process's `metrics` recorder.
+        #[cfg(feature = "prometheus")]
+        if let Some(prometheus) = self.prometheus.take() {
+            background.prometheus = Some(prometheus.start()?);
+            // The recorder is fed by the metrics layer: a default one unless one was given.
+            if self.metrics.is_none() {
+                self.metrics = Some(taskwire_metrics::layer());
+            }
+        }
         let filter = StackFilter::new(&FilterSettings {
             rust_log,
             default_filter: &self.default_filter,
@@ -377,7 +508,6 @@ impl Builder {
         // Below every other layer: the one span capture, which the layers read (each tells it
         // what it needs when it is added).
         let capture = CaptureLayer::default().with_redactor(self.redactor.clone());
-        let mut background = Background::default();
         // One static type, as a stack composed by hand (see `slot`).
         let tasks = Slot(self.tasks);
         #[cfg(feature = "otel")]
@@ -467,17 +597,18 @@ impl Builder {
         // does not. Callbacks reach the layers in this order; the filter, last, is asked first
         // whether a callsite is enabled. The tickets layer comes before the JSON layer: it leaves
         // the fingerprint of each counted event's ticket for the JSON line
-        // (`taskwire_core::event_ticket`).
+        // (`taskwire_core::event_ticket`). The application's layers come last (see `extra`).
         let layers = tasks
             .and_then(otel)
             .and_then(metrics)
             .and_then(tickets)
             .and_then(json)
+            .and_then(extra)
             .and_then(filter);
         // The capture is added on its own, so that the layers find it when they are added
         // (`and_then` shows the layers of a chain the same subscriber, not each other).
         let subscriber = tracing_subscriber::registry().with(capture).with(layers);
-        Ok((Dispatch::new(subscriber), background, max_level))
+        Ok((subscriber, background, max_level))
     }
 }
 

@@ -15,7 +15,10 @@
 //! # Ok(()) }
 //! ```
 
-use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder};
+use metrics_exporter_prometheus::{BuildError, Matcher};
+/// The exporter's configuration and the handle that renders its metrics, re-exported so that
+/// they can be named without a dependency on metrics-exporter-prometheus.
+pub use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::export::names;
 

@@ -197,10 +197,18 @@ fn a_replay_cut_short_by_kill_9_counts_once() {
             &[(REPLAY_URI, uri.clone()), (CHILD_SPOOL, spool.clone())],
         );
         expect(&mut out, "start");
-        std::thread::sleep(delay);
-        let finished = c.try_wait().unwrap().is_some();
-        let _ = c.kill();
-        let _ = c.wait();
+        // Once kills have landed mid-replay (or the replay is slow on a loaded machine), the
+        // next replay runs to its end: the test needs cuts, and then one replay that finishes.
+        let finished = if cut_mid_replay >= 3 || delay >= Duration::from_secs(20) {
+            wait_exit(&mut c, Duration::from_secs(900));
+            true
+        } else {
+            std::thread::sleep(delay);
+            let finished = c.try_wait().unwrap().is_some();
+            let _ = c.kill();
+            let _ = c.wait();
+            finished
+        };
         let total: u64 = counts(&uri, &spool).iter().sum();
         assert!(
             total <= 2 * events,
@@ -214,10 +222,6 @@ fn a_replay_cut_short_by_kill_9_counts_once() {
             cut_mid_replay += 1;
         }
         delay = delay * 5 / 4;
-        assert!(
-            delay < Duration::from_secs(300),
-            "the replay never finished"
-        );
     }
     eprintln!(
         "replays killed after applying part of the spool: {cut_mid_replay}, last delay {delay:?}"

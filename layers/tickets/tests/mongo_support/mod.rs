@@ -53,7 +53,7 @@ impl OwnServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             let mut probe = MongoDb::builder(self.uri("tw_probe"))
                 .with_server_selection_timeout(Duration::from_millis(500))
@@ -73,7 +73,7 @@ impl OwnServer {
             }
             assert!(
                 Instant::now() < deadline,
-                "{} did not answer on port {} within 60 s; log: {}",
+                "{} did not answer on port {} within 180 s; log: {}",
                 program.display(),
                 self.port,
                 self.log()
