@@ -57,7 +57,7 @@ async fn price_cart(order: u64) -> u64 {
 async fn checkout(State(shop): State<Shop>, Path(order): Path<u64>) -> (StatusCode, String) {
     let amount_cents = price_cart(order).await;
     info!(order, amount_cents, "charging");
-    // The client task `GET` is a child of this request task; back's request task is its child.
+    // The client task `GET <back host>` is a child of this request task; back's request task is its child.
     let url = format!("{}/charge/{order}", shop.back);
     match shop.client.get(&url).send().await {
         Ok(res) if res.status().is_success() => {

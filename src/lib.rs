@@ -147,6 +147,9 @@ mod docs {
     #[doc = include_str!("../docs/scaling.md")]
     struct Scaling;
 
+    #[doc = include_str!("../docs/tasks.md")]
+    struct Tasks;
+
     #[cfg(all(feature = "tickets", feature = "mongodb"))]
     #[doc = include_str!("../docs/tickets.md")]
     struct Tickets;

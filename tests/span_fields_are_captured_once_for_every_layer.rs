@@ -86,7 +86,7 @@ fn without_the_capture_layer_each_field_is_formatted_once() {
 fn a_hand_built_stack_without_the_capture_layer_gets_ids_and_fields() {
     let buf = Capture::default();
     let subscriber = tracing_subscriber::registry()
-        .with(taskwire::tasks::layer())
+        .with(taskwire::tasks::layer().all_tasks())
         .with(support::json(&buf));
     tracing::subscriber::with_default(subscriber, || {
         let _outer = tracing::info_span!("outer", order = 7).entered();

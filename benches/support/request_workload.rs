@@ -17,16 +17,31 @@ pub(crate) fn taskwire_by_hand<W>(tickets: taskwire_tickets::TicketsLayer, write
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
+    taskwire_with(
+        taskwire_tasks::layer(),
+        tickets,
+        taskwire_json::layer()
+            .with_service("bench")
+            .with_writer(writer),
+    )
+}
+
+/// The same stack with `tasks` and `json` as its tasks and JSON layers (say,
+/// `taskwire_tasks::layer().all_tasks()`).
+pub(crate) fn taskwire_with<W>(
+    tasks: taskwire_tasks::TasksLayer,
+    tickets: taskwire_tickets::TicketsLayer,
+    json: taskwire_json::JsonLayer<W>,
+) -> Dispatch
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     Dispatch::new(
         tracing_subscriber::registry()
-            .with(taskwire_tasks::layer())
+            .with(tasks)
             .with(taskwire_metrics::layer())
             .with(tickets)
-            .with(
-                taskwire_json::layer()
-                    .with_service("bench")
-                    .with_writer(writer),
-            ),
+            .with(json),
     )
 }
 

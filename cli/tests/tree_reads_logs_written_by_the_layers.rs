@@ -1,5 +1,7 @@
 //! Logs written by the real taskwire-tasks + taskwire-json layers, in two "processes" (two
 //! subscribers, the second importing the first one's `traceparent`), make one tree.
+//! Every task writes its record here (`all_tasks()`); the default record policy is checked in
+//! `tree_shows_summarised_children_and_every_failed_task.rs`.
 
 mod support;
 
@@ -14,7 +16,7 @@ use tracing_subscriber::prelude::*;
 fn process(service: &str, f: impl FnOnce()) -> Vec<u8> {
     let log = Capture::default();
     let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
+        .with(taskwire_tasks::layer().all_tasks())
         .with(
             taskwire_json::layer()
                 .with_service(service)

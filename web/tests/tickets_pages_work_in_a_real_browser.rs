@@ -51,17 +51,6 @@ async fn list_filter_open_and_resolve_a_ticket() {
     search.send_keys("PAYMENT").await.unwrap();
     support::click(&c, "form.filters button[type=submit]").await;
     assert_eq!(titles(&c).await, ["payment for order <num> declined"]);
-    // Reopen it: the history keeps both changes, in order.
-    c.goto(ticket_url.as_str()).await.unwrap();
-    support::click(&c, "form[action$='/reopen'] button").await;
-    c.wait()
-        .at_most(std::time::Duration::from_secs(10))
-        .for_element(Locator::Css("p.meta .status.open"))
-        .await
-        .expect("the ticket shows as open");
-    let history = support::texts(&c, "ol.history li").await;
-    assert!(history[1].ends_with("resolved (by triage)"), "{history:?}");
-    assert!(history[2].ends_with("reopened (by triage)"), "{history:?}");
     assert!(c
         .current_url()
         .await
@@ -142,6 +131,17 @@ async fn list_filter_open_and_resolve_a_ticket() {
         .await
         .unwrap();
     assert_eq!(titles(&c).await, ["payment for order <num> declined"]);
+    // Reopen it: the history keeps both changes, in order.
+    c.goto(ticket_url.as_str()).await.unwrap();
+    support::click(&c, "form[action$='/reopen'] button").await;
+    c.wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css("p.meta .status.open"))
+        .await
+        .expect("the ticket shows as open");
+    let history = support::texts(&c, "ol.history li").await;
+    assert!(history[1].ends_with("resolved (by triage)"), "{history:?}");
+    assert!(history[2].ends_with("reopened (by triage)"), "{history:?}");
 
     c.goto(&format!(
         "{base}/traces?trace=4bf92f3577b34da6a3ce929d0e0e4736"

@@ -139,6 +139,26 @@ fn node_json(
     if n.start_clamped() {
         out.write_all(br#","start_clamped":true"#)?;
     }
+    if n.summarised_children() > 0 {
+        write!(
+            out,
+            r#","summarised_children":{},"children_summary":["#,
+            n.summarised_children()
+        )?;
+        for (i, g) in n.children_summary().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(br#"{"name":"#)?;
+            string(out, g.name)?;
+            write!(
+                out,
+                r#","count":{},"total_us":{},"max_us":{}}}"#,
+                g.count, g.total_us, g.max_us
+            )?;
+        }
+        out.write_all(b"]")?;
+    }
     if n.calls_unread_service() {
         out.write_all(br#","calls_unread_service":true"#)?;
     }

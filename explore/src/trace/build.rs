@@ -171,6 +171,7 @@ pub fn build(c: Collected, keep: Keep) -> Forest {
         ..
     } = c;
     sort_tasks(&mut tasks);
+    attach_to_recorded_ancestors(&tasks, &mut events);
     events.sort_by_key(|e| (e.trace, e.span, e.ts_us));
     attributes.sort_by_key(|a| (a.trace, a.span));
 
@@ -198,6 +199,61 @@ pub fn build(c: Collected, keep: Keep) -> Forest {
         strings,
         traces,
         duplicates,
+    }
+}
+
+/// Moves each event whose span has no task record (a task the record policy summarised in an
+/// ancestor's record) to the nearest ancestor that has one: by the parent span ids the events
+/// themselves carry when they lead to a task with a record, else to the shortest task of its
+/// trace whose time span holds the event (the nearest enclosing task, unless tasks ran
+/// concurrently). An event of a trace without tasks stays unattached.
+///
+/// `tasks` are sorted by trace.
+fn attach_to_recorded_ancestors(tasks: &[Task], events: &mut [Event]) {
+    /// Parent links followed at most (a cycle in corrupt input ends there).
+    const MAX_HOPS: usize = 64;
+    // an event without a parent span is in a root, which always has a record
+    if !events.iter().any(|e| e.parent.is_some()) {
+        return;
+    }
+    let recorded: std::collections::HashSet<(u128, u64), FxBuild> =
+        tasks.iter().map(|t| (t.trace, t.span)).collect();
+    let mut parent_of: HashMap<(u128, u64), u64, FxBuild> = HashMap::default();
+    for e in events.iter() {
+        if let Some(p) = e.parent {
+            if !recorded.contains(&(e.trace, e.span)) {
+                parent_of.entry((e.trace, e.span)).or_insert(p);
+            }
+        }
+    }
+    if parent_of.is_empty() {
+        return;
+    }
+    for e in events.iter_mut() {
+        if recorded.contains(&(e.trace, e.span)) {
+            continue;
+        }
+        let mut at = e.parent;
+        let mut found = None;
+        for _ in 0..MAX_HOPS {
+            let Some(span) = at else { break };
+            if recorded.contains(&(e.trace, span)) {
+                found = Some(span);
+                break;
+            }
+            at = parent_of.get(&(e.trace, span)).copied();
+        }
+        if found.is_none() && e.parent.is_some() {
+            let trace = range_of(tasks, |t| t.trace.cmp(&e.trace));
+            found = tasks[trace]
+                .iter()
+                .filter(|t| t.start_us() <= e.ts_us && e.ts_us <= t.end_us)
+                .min_by_key(|t| t.duration_us)
+                .map(|t| t.span);
+        }
+        if let Some(span) = found {
+            e.span = span;
+        }
     }
 }
 

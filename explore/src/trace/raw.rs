@@ -49,6 +49,10 @@ pub(crate) struct Raw<'a> {
     pub(crate) remote_parent: Option<bool>,
     #[serde(borrow, rename = "task.failure")]
     pub(crate) failure: Option<Str<'a>>,
+    #[serde(rename = "task.children")]
+    pub(crate) children: Option<u64>,
+    #[serde(borrow, rename = "task.children_summary")]
+    pub(crate) children_summary: Option<Str<'a>>,
     #[serde(borrow)]
     pub(crate) error: Option<ErrorField<'a>>,
     /// `client` or `producer` marks an outgoing call.

@@ -363,6 +363,7 @@ impl Reader {
             self.kept_events.push(Event {
                 trace,
                 span,
+                parent: raw.parent_span_id.as_deref().and_then(parse_hex_u64),
                 ts_us: ts,
                 level: level.unwrap_or(Level::INFO),
                 msg,
@@ -408,6 +409,8 @@ impl Reader {
             busy_us: raw.busy_us.unwrap_or(0),
             errors: raw.errors.unwrap_or(0),
             failed_children: raw.failed_children.unwrap_or(0),
+            children: raw.children.unwrap_or(0),
+            children_summary: raw.children_summary.as_deref().map(|s| i.intern(s)),
         };
         if parent.is_none() {
             self.ended_root = Some(trace);
@@ -444,6 +447,7 @@ impl Reader {
                     t.target.as_mut(),
                     t.service.as_mut(),
                     t.failure.as_mut(),
+                    t.children_summary.as_mut(),
                 ]
             })
             .flatten()

@@ -26,6 +26,10 @@ pub(crate) struct Task {
     pub(crate) busy_us: u64,
     pub(crate) errors: u64,
     pub(crate) failed_children: u64,
+    /// `task.children`: descendants without a record, summarised in this one.
+    pub(crate) children: u64,
+    /// `task.children_summary`: the same by span name.
+    pub(crate) children_summary: Option<Sym>,
 }
 
 impl Task {
@@ -41,7 +45,11 @@ impl Task {
 #[derive(Clone, Debug)]
 pub(crate) struct Event {
     pub(crate) trace: u128,
+    /// The span it happened in; after [`build`](super::build), the nearest one with a task
+    /// record when its own has none and the way there is known.
     pub(crate) span: u64,
+    /// The parent of its span (`parent_span_id`).
+    pub(crate) parent: Option<u64>,
     pub(crate) ts_us: i64,
     pub(crate) level: Level,
     pub(crate) msg: Sym,

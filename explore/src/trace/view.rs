@@ -1,5 +1,6 @@
 //! Read-only views of a [`Forest`]: a trace, a task in its tree, an event.
 
+use taskwire_core::task_record::children;
 use tracing_core::Level;
 
 use super::build::{Forest, Node, Orphan, Trace};
@@ -226,6 +227,22 @@ impl<'f> NodeRef<'f> {
     /// `task.failed_children`.
     pub fn failed_children(&self) -> u64 {
         self.task.failed_children
+    }
+
+    /// `task.children`: how many descendants wrote no record of their own and are summarised
+    /// in this one (the tasks layer's default record policy).
+    pub fn summarised_children(&self) -> u64 {
+        self.task.children
+    }
+
+    /// Those descendants by span name (`task.children_summary`): count, total and longest
+    /// duration, in the order the record gives them.
+    pub fn children_summary(&self) -> impl Iterator<Item = children::Group<'f>> + 'f {
+        children::parse(
+            self.task
+                .children_summary
+                .map_or("", |s| self.forest.str(s)),
+        )
     }
 
     /// An outgoing call (`otel.kind` client or producer, or an HTTP client task) that no task

@@ -18,7 +18,8 @@
 //!         .build();
 //!
 //!     async {
-//!         // Client task `GET`, child of `checkout`; the server sees its traceparent.
+//!         // Client task `GET 127.0.0.1`, child of `checkout`; the server sees its
+//!         // traceparent.
 //!         let res = client.get("http://127.0.0.1:8080/users/7").send().await?;
 //!         tracing::info!(status = res.status().as_u16(), "user loaded");
 //!         Ok(())
@@ -33,7 +34,8 @@
 //! | field | value |
 //! |---|---|
 //! | span name | `http.client.request` |
-//! | `task.name` | the method (`GET`); `HTTP` for a non-standard method |
+//! | `task.name` | method and host (`GET api.example.com`), with the route template of a [`UrlTemplate`] extension (`GET api.example.com/orders/{id}`); `HTTP` for a non-standard method; never the raw path |
+//! | `url.template` | the [`UrlTemplate`], when given |
 //! | `http.request.method` | the method; `_OTHER` for a non-standard one |
 //! | `http.request.method_original` | the method as sent, only when it is `_OTHER` |
 //! | `server.address`, `server.port` | host and port of the URL |
@@ -49,6 +51,10 @@
 //! returned to the caller unchanged. A request with the [`NoTrace`] extension is sent as is:
 //! no task, no headers.
 //!
+//! The client task sends its context to another process, so the tasks layer's default record
+//! policy always writes its `task.end` record (and that of every task around it), whatever it
+//! summarises.
+//!
 //! # Features
 //!
 //! This crate has no cargo features; TLS and the other reqwest features are chosen by the
@@ -60,10 +66,12 @@
 
 mod headers;
 mod middleware;
+mod route;
 mod url;
 
 pub use headers::HeaderInjector;
 pub use middleware::{ClientTasks, NoTrace};
+pub use route::UrlTemplate;
 
 /// The client-task middleware with the defaults: propagation on, default query redaction.
 /// Configure it with the `with_*` setters of [`ClientTasks`].

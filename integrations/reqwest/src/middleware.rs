@@ -15,6 +15,7 @@ use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
 use crate::headers::HeaderInjector;
+use crate::route::{task_name, UrlTemplate};
 use crate::url::sanitized;
 
 /// Put in a request's extensions to send it untraced: no client task, no `traceparent`, no
@@ -37,7 +38,10 @@ pub struct NoTrace;
 /// propagates it. Built with [`middleware()`](crate::middleware).
 ///
 /// For each request (without [`NoTrace`]) it opens the span `http.client.request` as a child
-/// of the current span, named after the method (`HTTP` for a non-standard one), with
+/// of the current span, named after the method (`HTTP` for a non-standard one) and the host,
+/// and the route template when the request carries a [`UrlTemplate`]
+/// (`GET api.example.com/orders/{id}`; never the raw path, whose ids would make a name per
+/// request), with
 /// `http.request.method` (`_OTHER` and `http.request.method_original` for a non-standard
 /// method), `server.address`,
 /// `server.port` and `url.full` (without user name, password or fragment, and with sensitive
@@ -103,15 +107,22 @@ impl Middleware for ClientTasks {
             None => ("_OTHER", Some(req.method().as_str())),
         };
         let url = req.url();
+        let template = extensions.get::<UrlTemplate>();
+        // OpenTelemetry names a span with an unknown method `HTTP`.
+        let name = task_name(
+            if original.is_some() { "HTTP" } else { method },
+            url.host_str(),
+            template,
+        );
         let span = tracing::info_span!(
             "http.client.request",
-            // OpenTelemetry names a span with an unknown method `HTTP`.
-            task.name = if original.is_some() { "HTTP" } else { method },
+            task.name = name.as_str(),
             http.request.method = method,
             http.request.method_original = original,
             server.address = url.host_str(),
             server.port = url.port_or_known_default(),
             url.full = sanitized(url, &self.redactor).as_str(),
+            url.template = template.map(UrlTemplate::as_str),
             http.response.status_code = Empty,
             http.client.latency_us = Empty,
             error.type = Empty,
@@ -151,12 +162,23 @@ impl Middleware for ClientTasks {
 /// child. When the span has no task (no taskwire layer, a filtered-out span), the current
 /// task's context is sent instead, so the trace still continues.
 fn inject(span: &Span, headers: &mut HeaderMap) {
+    // The task is marked exported: it crosses a process boundary, so the tasks layer writes
+    // its record whatever its policy summarises.
     let context = span
         .with_subscriber(|(id, dispatch)| {
-            span::read_span_data(dispatch, id, |d| (d.traceparent(), d.tracestate().cloned()))
+            span::with_span_data(dispatch, id, |d| {
+                d.note_exported();
+                (d.traceparent(), d.tracestate().cloned())
+            })
         })
         .flatten()
-        .or_else(|| span::current().map(|tp| (tp, span::current_tracestate())));
+        .or_else(|| {
+            let current = span::current().map(|tp| (tp, span::current_tracestate()));
+            if current.is_some() {
+                span::note_current_exported();
+            }
+            current
+        });
     let Some((parent, tracestate)) = context else {
         return;
     };

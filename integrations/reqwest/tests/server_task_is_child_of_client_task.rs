@@ -33,7 +33,7 @@ async fn server_task_is_a_child_of_the_client_task() {
     .await;
 
     let checkout = captured.task("checkout");
-    let client_task = captured.task("GET");
+    let client_task = captured.task("GET 127.0.0.1");
     let server = captured.task("server /users/7");
 
     // checkout → client task (same trace, local parent)
@@ -101,7 +101,7 @@ async fn tracestate_travels_with_the_client_task() {
     .instrument(span)
     .await;
 
-    let client_task = captured.task("GET");
+    let client_task = captured.task("GET 127.0.0.1");
     let server = captured.task("server /users/1");
     assert_eq!(client_task["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_eq!(server["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -130,7 +130,7 @@ async fn server_error_fails_the_client_task() {
         .expect("a 503 is a response, not an error");
     assert_eq!(res.status(), 503);
 
-    let client_task = captured.task("GET");
+    let client_task = captured.task("GET 127.0.0.1");
     assert_eq!(client_task["task.outcome"], "failed");
     assert_eq!(client_task["http.response.status_code"], 503);
     assert_eq!(client_task["error.type"], "503");
@@ -156,7 +156,7 @@ async fn a_4xx_response_fails_the_client_task() {
         .await
         .expect("a 404 is a response");
     assert_eq!(res.status(), 404);
-    let client_task = captured.task("GET");
+    let client_task = captured.task("GET 127.0.0.1");
     assert_eq!(client_task["http.response.status_code"], 404);
     assert_eq!(client_task["task.outcome"], "failed");
     assert_eq!(client_task["error.type"], "404");
@@ -182,7 +182,7 @@ async fn connection_refused_fails_the_client_task_without_panicking() {
         .expect_err("nothing listens there");
     assert!(err.is_connect(), "{err:?}");
 
-    let client_task = captured.task("GET");
+    let client_task = captured.task("GET 127.0.0.1");
     assert_eq!(client_task["task.outcome"], "failed");
     assert_eq!(client_task["error.type"], "connect");
     assert!(client_task.get("http.response.status_code").is_none());
@@ -212,7 +212,7 @@ async fn no_trace_sends_the_request_untouched() {
         .await
         .expect("body");
     assert_eq!(body, "none|none", "no traceparent was sent");
-    assert_eq!(captured.tasks_named("GET"), 0, "no client task");
+    assert_eq!(captured.tasks_named("GET 127.0.0.1"), 0, "no client task");
     let server = captured.task("server /users/2");
     assert_eq!(server["task.remote_parent"], false);
     assert!(server.get("parent_span_id").is_none());
@@ -229,7 +229,7 @@ async fn without_an_enclosing_span_the_client_task_is_a_root() {
         .send()
         .await
         .expect("request");
-    let client_task = captured.task("GET");
+    let client_task = captured.task("GET 127.0.0.1");
     let server = captured.task("server /users/3");
     assert!(client_task.get("parent_span_id").is_none());
     assert_eq!(server["trace_id"], client_task["trace_id"]);
@@ -249,7 +249,7 @@ async fn unknown_method_is_recorded_as_other() {
         .await
         .expect("request");
     assert_eq!(res.status(), 200);
-    let client_task = captured.task("HTTP");
+    let client_task = captured.task("HTTP 127.0.0.1");
     assert_eq!(client_task["http.request.method"], "_OTHER");
     assert_eq!(client_task["http.request.method_original"], "PURGE");
 }
@@ -276,9 +276,54 @@ async fn without_propagation_the_task_is_recorded_but_not_sent() {
         .await
         .expect("body");
     assert_eq!(body, "none|none");
-    assert_eq!(captured.task("GET")["http.response.status_code"], 200);
+    assert_eq!(
+        captured.task("GET 127.0.0.1")["http.response.status_code"],
+        200
+    );
     assert_eq!(
         captured.task("server /users/6")["task.remote_parent"],
         false
+    );
+}
+
+#[tokio::test]
+async fn client_task_is_named_after_method_host_and_route_template_never_the_path() {
+    let captured = Capture::default();
+    let _default = tracing::dispatcher::set_default(&captured.dispatch());
+    let addr = start_server().await;
+
+    async {
+        client()
+            .get(format!("http://{addr}/users/8"))
+            .with_extension(taskwire_reqwest::UrlTemplate::new("/users/{id}"))
+            .send()
+            .await
+            .expect("request");
+        client()
+            .get(format!("http://{addr}/users/9"))
+            .send()
+            .await
+            .expect("request");
+    }
+    .instrument(tracing::info_span!("caller"))
+    .await;
+
+    let templated = captured.task("GET 127.0.0.1/users/{id}");
+    assert_eq!(templated["url.template"], "/users/{id}");
+    assert_eq!(templated["http.response.status_code"], 200);
+    let plain = captured.task("GET 127.0.0.1");
+    assert!(plain.get("url.template").is_none());
+    // the ids of the path are in `url.full`, never in a task name
+    let names: Vec<String> = captured
+        .json_lines()
+        .iter()
+        .filter(|r| r["msg"] == "task.end" && r["target"] == "taskwire::tasks")
+        .filter_map(|r| r["task.name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.starts_with("GET") || !n.contains("/users/8") && !n.contains("/users/9")),
+        "{names:?}"
     );
 }

@@ -73,6 +73,8 @@ where
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         if let Some(parent) = span::current() {
+            // the task crosses a process boundary: the tasks layer writes its record
+            span::note_current_exported();
             let mut headers = HeaderInjector(req.headers_mut());
             parent.with_str(|tp| headers.set(TRACEPARENT, tp));
             if let Some(state) = span::current_tracestate() {

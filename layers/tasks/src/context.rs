@@ -137,9 +137,12 @@ pub fn import_from(carrier: &(impl Extractor + ?Sized), span: Span) -> Span {
 }
 
 /// Writes the current task into `carrier`. Returns `false` (and writes nothing) outside tasks.
+/// The task then crosses a process boundary: the default record policy
+/// ([`TaskRecords::Significant`](crate::TaskRecords::Significant)) writes its record.
 pub fn inject_current(carrier: &mut (impl Injector + ?Sized)) -> bool {
     match current() {
         Some(ctx) => {
+            span::note_current_exported();
             ctx.inject(carrier);
             true
         }

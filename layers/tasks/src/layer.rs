@@ -2,8 +2,10 @@
 
 use std::fmt;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use taskwire_core::span::{CapturingLayer, LayerCapture, Needs, Timing};
+use taskwire_core::task_record::children;
 use taskwire_core::{Redactor, SpanData};
 use tracing::field::{Field, Visit};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
@@ -18,12 +20,42 @@ use crate::sampler::Sampler;
 /// The target of the records the tasks layer emits (`task.start`, `task.end`).
 pub const TARGET: &str = taskwire_core::task_record::TARGET;
 
-/// Which tasks emit records.
+/// Which tasks write `task.end` (and `task.start`) records. Tasks of unsampled traces write
+/// none.
+///
+/// ```
+/// use std::time::Duration;
+/// use taskwire_tasks::TaskRecords;
+///
+/// // the default: roots, process hops, failed and slow tasks; the rest summarised
+/// let _layer = taskwire_tasks::layer().with_slow_threshold(Duration::from_millis(250));
+/// // every task
+/// let _layer = taskwire_tasks::layer().all_tasks();
+/// let _layer = taskwire_tasks::layer().with_records(TaskRecords::All);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TaskRecords {
-    /// Every sampled task.
+    /// The tasks someone reading a trace needs one by one, the others summarised:
+    ///
+    /// - roots (no parent in this process);
+    /// - tasks that cross a process boundary: a parent in another process (an imported
+    ///   `traceparent`), or a context sent to another process (a client task that
+    ///   propagated it: reqwest's and tower's client middleware, `inject_current`);
+    /// - failed tasks;
+    /// - tasks that took at least the slow threshold
+    ///   ([`TasksLayer::with_slow_threshold`], default 100 ms);
+    /// - the ancestors of all of these, so that every record's parent has a record of its
+    ///   own and `taskwire tree` links every failed task and every process hop.
+    ///
+    /// Every other task writes no record: it is counted in the record of its nearest ancestor
+    /// that writes one, as `task.children` and, by span name, `task.children_summary`
+    /// (count, total and longest duration; see
+    /// [`taskwire_core::task_record::children`]). `task.start` is written for roots and
+    /// process hops (whether a task fails or is slow is not known when it starts).
     #[default]
+    Significant,
+    /// Every sampled task.
     All,
     /// Sampled tasks without a local parent (roots, and tasks imported from another process).
     Roots,
@@ -31,6 +63,20 @@ pub enum TaskRecords {
     Failed,
     /// None: tasks still get ids, outcomes and failure counts.
     Off,
+}
+
+/// The default [`TasksLayer::with_slow_threshold`].
+pub const DEFAULT_SLOW_THRESHOLD: Duration = Duration::from_millis(100);
+
+/// What the record policy makes of a task that closes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// It writes its `task.end` record.
+    Written,
+    /// It is summarised in its parent.
+    Summarised,
+    /// Neither (a mode without summaries, or an unsampled trace).
+    Dropped,
 }
 
 /// Turns spans into tasks. Built with [`layer()`](crate::layer).
@@ -50,6 +96,7 @@ pub struct TasksLayer {
     capture: LayerCapture,
     sampler: Sampler,
     records: TaskRecords,
+    slow: Duration,
     task_start: bool,
     /// The subscriber this layer belongs to: task records go to it even when the last handle
     /// of a span is dropped on a thread whose default subscriber is another one.
@@ -61,7 +108,8 @@ impl Default for TasksLayer {
         TasksLayer {
             capture: LayerCapture::new(needs(Sampler::default())),
             sampler: Sampler::default(),
-            records: TaskRecords::All,
+            records: TaskRecords::Significant,
+            slow: DEFAULT_SLOW_THRESHOLD,
             task_start: false,
             dispatch: OnceLock::new(),
         }
@@ -78,10 +126,27 @@ impl TasksLayer {
         self
     }
 
-    /// Which tasks emit `task.end` (and `task.start`) records. Default: all.
+    /// Which tasks write `task.end` (and `task.start`) records. Default:
+    /// [`TaskRecords::Significant`] (roots, process hops, failed and slow tasks; the others
+    /// summarised in their nearest written ancestor).
     #[must_use]
     pub fn with_records(mut self, records: TaskRecords) -> Self {
         self.records = records;
+        self
+    }
+
+    /// Every sampled task writes its records: the same as
+    /// `with_records(TaskRecords::All)`.
+    #[must_use]
+    pub fn all_tasks(self) -> Self {
+        self.with_records(TaskRecords::All)
+    }
+
+    /// Under [`TaskRecords::Significant`], a task that took at least `threshold` (wall time)
+    /// writes its record. Default: [`DEFAULT_SLOW_THRESHOLD`] (100 ms).
+    #[must_use]
+    pub fn with_slow_threshold(mut self, threshold: Duration) -> Self {
+        self.slow = threshold;
         self
     }
 
@@ -140,14 +205,44 @@ impl TasksLayer {
         }
     }
 
-    fn wants_record(&self, data: &SpanData, failed: bool) -> bool {
-        data.sampled()
+    /// Whether a task writes `task.start` when first entered.
+    fn writes_start(&self, d: &SpanData) -> bool {
+        d.sampled()
             && match self.records {
                 TaskRecords::All => true,
-                TaskRecords::Roots => data.is_local_root(),
-                TaskRecords::Failed => failed,
-                TaskRecords::Off => false,
+                TaskRecords::Roots => d.is_local_root(),
+                TaskRecords::Significant => d.is_local_root() || d.exported(),
+                TaskRecords::Failed | TaskRecords::Off => false,
             }
+    }
+
+    /// What becomes of a task that closes after `wall`.
+    fn fate(&self, d: &SpanData, failed: bool, wall: Duration) -> Fate {
+        if !d.sampled() {
+            return Fate::Dropped;
+        }
+        let written = match self.records {
+            TaskRecords::Significant => {
+                let kept = d.is_local_root()
+                    || d.exported()
+                    || failed
+                    || d.written_children() > 0
+                    || wall >= self.slow;
+                if !kept {
+                    return Fate::Summarised;
+                }
+                true
+            }
+            TaskRecords::All => true,
+            TaskRecords::Roots => d.is_local_root(),
+            TaskRecords::Failed => failed,
+            TaskRecords::Off => false,
+        };
+        if written {
+            Fate::Written
+        } else {
+            Fate::Dropped
+        }
     }
 }
 
@@ -180,13 +275,7 @@ where
                 }
             };
             match ext.get_mut::<SpanData>() {
-                Some(d)
-                    if first_enter
-                        && self.records != TaskRecords::Failed
-                        && self.wants_record(d, false) =>
-                {
-                    task_name(d)
-                }
+                Some(d) if first_enter && self.writes_start(d) => task_name(d),
                 _ => return,
             }
         };
@@ -222,45 +311,70 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let (failed, emit, errors, failed_children, remote, failure, name, times) = {
-            let ext = span.extensions();
-            let Some(d) = ext.get::<SpanData>() else {
+        let (failed, fate, errors, failed_children, remote, failure, name, times, summary) = {
+            let mut ext = span.extensions_mut();
+            let Some(d) = ext.get_mut::<SpanData>() else {
                 return;
             };
             let failed = d.failed();
-            let emit = self.wants_record(d, failed);
-            if emit {
+            let times = if d.sampled() {
+                d.elapsed().unwrap_or_default()
+            } else {
+                Default::default()
+            };
+            let fate = self.fate(d, failed, times.0);
+            let summary = d.take_children();
+            if fate == Fate::Written {
                 (
                     failed,
-                    true,
+                    fate,
                     d.errors(),
                     d.failed_children(),
                     d.remote_parent(),
                     d.failure().map(Box::<str>::from),
                     task_name(d),
-                    d.elapsed().unwrap_or_default(),
+                    times,
+                    summary,
                 )
             } else {
-                (failed, false, 0, 0, false, None, None, Default::default())
+                (failed, fate, 0, 0, false, None, None, times, summary)
             }
         };
-        if failed {
+        let wall_us = u64::try_from(times.0.as_micros()).unwrap_or(u64::MAX);
+        // The parent learns of the child: a failure, a record it must link to, or the
+        // child's summary (its own descendants with it).
+        let to_parent =
+            failed || (self.records == TaskRecords::Significant && fate != Fate::Dropped);
+        if to_parent {
             if let Some(parent) = span.parent() {
                 if let Some(pd) = parent.extensions_mut().get_mut::<SpanData>() {
-                    pd.note_failed_child();
+                    if failed {
+                        pd.note_failed_child();
+                    }
+                    match fate {
+                        Fate::Written => pd.note_written_child(),
+                        Fate::Summarised => {
+                            pd.summarise_child(span.name(), wall_us, summary.as_deref())
+                        }
+                        Fate::Dropped => {}
+                    }
                 }
             }
         }
-        if !emit {
+        if fate != Fate::Written {
+            if let Some(s) = summary {
+                children::recycle(s);
+            }
             return;
         }
-        let (wall, busy) = times;
+        let (_, busy) = times;
         let outcome = if failed { "failed" } else { "succeeded" };
         let task_name = name.as_deref().unwrap_or(span.name());
         let target = span.metadata().target();
-        let duration_us = u64::try_from(wall.as_micros()).unwrap_or(u64::MAX);
         let busy_us = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
         let failure = failure.as_deref();
+        let summarised = summary.as_deref().map(children::Children::count);
+        let groups = summary.as_deref().map(tracing::field::display);
         // In the order of `records::END_FIELDS`.
         self.emit(
             &records::END,
@@ -270,14 +384,19 @@ where
                 Some(&task_name),
                 Some(&target),
                 Some(&outcome),
-                Some(&duration_us),
+                Some(&wall_us),
                 Some(&busy_us),
                 Some(&errors),
                 Some(&failed_children),
                 Some(&remote),
                 failure.as_ref().map(|f| f as &dyn tracing::Value),
+                summarised.as_ref().map(|c| c as &dyn tracing::Value),
+                groups.as_ref().map(|g| g as &dyn tracing::Value),
             ],
         );
+        if let Some(s) = summary {
+            children::recycle(s);
+        }
     }
 }
 

@@ -7,6 +7,15 @@
 //! failed-children count and fields. A task exports its id as a `traceparent`, and another
 //! process imports it so the tree continues there.
 //!
+//! Which tasks write `task.end` is a policy ([`TaskRecords`]). By default
+//! ([`TaskRecords::Significant`]): roots, tasks that cross a process boundary (a remote parent,
+//! or a context sent to another process), failed tasks, tasks slower than 100 ms
+//! ([`TasksLayer::with_slow_threshold`]), and the ancestors of these, so every record's parent
+//! has a record. The other tasks — the quick helpers that make most of a log's lines — are
+//! counted in their nearest written ancestor's record: `task.children` and, per span name,
+//! `task.children_summary` (count, total and longest duration). [`TasksLayer::all_tasks`]
+//! writes every task. `docs/tasks.md` explains the policy and what it saves.
+//!
 //! ```
 //! use tracing_subscriber::prelude::*;
 //!
@@ -46,14 +55,16 @@ mod spawn;
 pub use context::{
     current, current_ids, fail, import, import_from, inject_current, SpanExt, TaskContext,
 };
-pub use layer::{TaskRecords, TasksLayer, TARGET};
+pub use layer::{TaskRecords, TasksLayer, DEFAULT_SLOW_THRESHOLD, TARGET};
 pub use sampler::Sampler;
 pub use spawn::spawn_thread;
 #[cfg(feature = "tokio")]
 pub use spawn::{spawn, spawn_blocking};
 pub use taskwire_core::propagation::{Extractor, Injector};
 
-/// A tasks layer with the defaults: every task sampled and recorded, no `task.start` records.
+/// A tasks layer with the defaults: every trace sampled, the [`TaskRecords::Significant`]
+/// record policy (roots, process hops, failed and slow tasks; the rest summarised), no
+/// `task.start` records.
 pub fn layer() -> TasksLayer {
     TasksLayer::default()
 }

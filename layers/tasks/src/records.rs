@@ -52,7 +52,7 @@ impl Callsite for RecordCallsite {
 
 /// The fields of a `task.end` record, in the order [`emit`] takes their values.
 /// After `message` and `task.name`, the keys reserved for task records.
-pub(crate) const END_FIELDS: [&str; 10] = [
+pub(crate) const END_FIELDS: [&str; 12] = [
     "message",
     "task.name",
     task_record::RESERVED_KEYS[0],
@@ -63,6 +63,8 @@ pub(crate) const END_FIELDS: [&str; 10] = [
     task_record::RESERVED_KEYS[5],
     task_record::RESERVED_KEYS[6],
     task_record::RESERVED_KEYS[7],
+    task_record::RESERVED_KEYS[8],
+    task_record::RESERVED_KEYS[9],
 ];
 
 /// The fields of a `task.start` record.

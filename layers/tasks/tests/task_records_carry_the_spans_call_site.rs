@@ -1,6 +1,7 @@
 //! A task record is located where its task is: `file`, `line` and `module` of `task.start` and
 //! `task.end` are the call site of the `#[instrument]`ed function or of the span macro (a
 //! path relative to the workspace, as for any event), never the tasks layer's own source file.
+//! (Every task writes its records here: `all_tasks()`.)
 
 use serde_json::Value;
 use taskwire_test_support::Capture;
@@ -26,7 +27,7 @@ fn charge(order: u64) -> (String, u32, String) {
 fn run(span_list: bool, f: impl FnOnce()) -> Vec<Value> {
     let cap = Capture::default();
     let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer().with_task_start(true))
+        .with(taskwire_tasks::layer().all_tasks().with_task_start(true))
         .with(
             taskwire_json::layer()
                 .with_span_list(span_list)

@@ -16,6 +16,8 @@
 
 use tracing_core::Metadata;
 
+pub mod children;
+
 /// The target of task records.
 pub const TARGET: &str = "taskwire::tasks";
 
@@ -43,12 +45,18 @@ pub mod keys {
     pub const REMOTE_PARENT: &str = "task.remote_parent";
     /// The first failure reason.
     pub const FAILURE: &str = "task.failure";
+    /// Descendant tasks without a record of their own, summarised in this one (written when
+    /// not zero; see [`children`](super::children)).
+    pub const CHILDREN: &str = "task.children";
+    /// Those descendants by span name: count, total and longest duration (see
+    /// [`children`](super::children) for the format).
+    pub const CHILDREN_SUMMARY: &str = "task.children_summary";
 }
 
 /// The keys the tasks layer writes on a task record, besides `task.name` (which a span sets
 /// itself to name its task). A user field with one of these names is written under the
 /// collision prefix (`fields.task.outcome`), on task records and on every other record.
-pub const RESERVED_KEYS: [&str; 8] = [
+pub const RESERVED_KEYS: [&str; 10] = [
     keys::TARGET,
     keys::OUTCOME,
     keys::DURATION_US,
@@ -57,6 +65,8 @@ pub const RESERVED_KEYS: [&str; 8] = [
     keys::FAILED_CHILDREN,
     keys::REMOTE_PARENT,
     keys::FAILURE,
+    keys::CHILDREN,
+    keys::CHILDREN_SUMMARY,
 ];
 
 /// Whether `meta` is the call site of a task record (`task.start` or `task.end`): an event of

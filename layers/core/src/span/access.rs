@@ -84,3 +84,29 @@ pub fn set_remote_parent(dispatch: &Dispatch, id: &Id, remote: &Extracted) -> bo
     })
     .is_some()
 }
+
+/// Records on the current span of the default subscriber that its context was sent to another
+/// process ([`SpanData::note_exported`]): called by whatever writes the current task into an
+/// outgoing request. Does nothing outside spans or without a taskwire layer.
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+///
+/// let subscriber = tracing_subscriber::registry().with(taskwire_core::span::capture());
+/// tracing::subscriber::with_default(subscriber, || {
+///     let span = tracing::info_span!("call");
+///     let _entered = span.enter();
+///     taskwire_core::span::note_current_exported();
+///     let exported = span.with_subscriber(|(id, dispatch)| {
+///         taskwire_core::span::read_span_data(dispatch, id, |d| d.exported())
+///     });
+///     assert_eq!(exported.flatten(), Some(true));
+/// });
+/// ```
+pub fn note_current_exported() {
+    tracing_core::dispatcher::get_default(|dispatch| {
+        if let Some(id) = dispatch.current_span().id() {
+            with_span_data(dispatch, id, SpanData::note_exported);
+        }
+    });
+}

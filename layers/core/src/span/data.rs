@@ -9,6 +9,7 @@ use crate::clock;
 use crate::ids::{SpanId, TraceId};
 use crate::propagation::TraceParent;
 use crate::schema;
+use crate::schema::task_record::children::{self, Children};
 use crate::value::FieldRef;
 
 use super::fields::SpanFields;
@@ -152,6 +153,12 @@ pub struct SpanData {
     failure: Option<Box<str>>,
     /// The timing a reader layer keeps with its own clock.
     layer_timing: Option<LayerTiming>,
+    /// Whether its context was sent to another process (a client task that propagated it).
+    exported: bool,
+    /// Descendants that wrote a task record of their own.
+    written_children: u32,
+    /// Descendants that wrote none, summarised in this task's record.
+    children: Option<Box<Children>>,
 }
 
 impl fmt::Debug for SpanData {
@@ -192,6 +199,9 @@ impl SpanData {
             failed_children: 0,
             failure: None,
             layer_timing: None,
+            exported: false,
+            written_children: 0,
+            children: None,
         }
     }
 
@@ -335,6 +345,71 @@ impl SpanData {
     /// Counts a child span whose outcome was failed.
     pub fn note_failed_child(&mut self) {
         self.failed_children = self.failed_children.saturating_add(1);
+    }
+
+    /// Records that this task's context was sent to another process (written into an outgoing
+    /// request's headers): the task crosses a process boundary, and the tasks layer writes
+    /// its record by default.
+    #[inline]
+    pub fn note_exported(&mut self) {
+        self.exported = true;
+    }
+
+    /// Whether this task's context was sent to another process ([`SpanData::note_exported`]).
+    #[inline]
+    pub fn exported(&self) -> bool {
+        self.exported
+    }
+
+    /// Counts a descendant that wrote a task record of its own (the tasks layer writes the
+    /// record of a task with such a descendant, so every record's parent has one).
+    #[inline]
+    pub fn note_written_child(&mut self) {
+        self.written_children = self.written_children.saturating_add(1);
+    }
+
+    /// Descendants that wrote a task record of their own.
+    #[inline]
+    pub fn written_children(&self) -> u32 {
+        self.written_children
+    }
+
+    /// Summarises in this task a child named `name` that took `duration_us` and writes no
+    /// record, with the descendants the child summarised itself (`grandchildren`).
+    ///
+    /// ```
+    /// use taskwire_core::SpanData;
+    ///
+    /// let mut parent = SpanData::detached();
+    /// let mut child = SpanData::detached();
+    /// child.summarise_child("db.query", 300, None);
+    /// let grandchildren = child.take_children();
+    /// parent.summarise_child("load", 900, grandchildren.as_deref());
+    /// assert_eq!(parent.children().map(ToString::to_string).as_deref(), Some("load:1:900:900;db.query:1:300:300"));
+    /// ```
+    pub fn summarise_child(
+        &mut self,
+        name: &'static str,
+        duration_us: u64,
+        grandchildren: Option<&Children>,
+    ) {
+        let c = self.children.get_or_insert_with(children::boxed);
+        c.note(name, duration_us);
+        if let Some(g) = grandchildren {
+            c.merge(g);
+        }
+    }
+
+    /// The descendants summarised in this task, if any.
+    #[inline]
+    pub fn children(&self) -> Option<&Children> {
+        self.children.as_deref()
+    }
+
+    /// Takes the summary out (give it back with [`children::recycle`] when done).
+    #[inline]
+    pub fn take_children(&mut self) -> Option<Box<Children>> {
+        self.children.take()
     }
 
     /// The task's display name when the code gave it one: its `task.name` field, else its

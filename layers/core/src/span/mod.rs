@@ -60,7 +60,7 @@ pub mod data;
 pub mod fields;
 pub mod stack;
 
-pub use access::{read_span_data, set_remote_parent, with_span_data};
+pub use access::{note_current_exported, read_span_data, set_remote_parent, with_span_data};
 pub use capture::{CaptureLayer, CapturingLayer, LayerCapture, Needs};
 pub use data::{any_unsampled, note_unsampled, LayerTiming, SpanData, Timing};
 pub use fields::{SpanFields, CONTROL_FIELDS};
