@@ -21,6 +21,7 @@
 //!   backtrace), and whether a caught panic was already reported.
 //! - [`suppress`]: background I/O threads whose own events taskwire ignores.
 //! - [`value`]: typed field values ([`FieldValue`]).
+//! - [`scratch`]: per-thread scratch buffers of the line-writing layers
 //! - [`write_errors`]: the count of records a layer could not write.
 //! - [`json`], [`time`], [`process`]: allocation-free rendering of JSON values, RFC 3339
 //!   timestamps (and their parsing and calendar arithmetic), and the process facts each
@@ -45,6 +46,7 @@ pub mod process;
 pub mod propagation;
 pub mod redact;
 pub mod schema;
+pub mod scratch;
 pub mod span;
 pub mod suppress;
 pub mod time;

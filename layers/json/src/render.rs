@@ -42,17 +42,10 @@ impl Default for Scratch {
     }
 }
 
-/// Buffers that grew past this after a huge record are given back.
-const KEEP_CAPACITY: usize = 64 * 1024;
-
-impl Scratch {
+impl taskwire_core::scratch::Scratch for Scratch {
     fn trim(&mut self) {
-        if self.line.capacity() > KEEP_CAPACITY {
-            self.line = Vec::with_capacity(1024);
-        }
-        if self.fields.capacity() > KEEP_CAPACITY {
-            self.fields = Vec::with_capacity(1024);
-        }
+        taskwire_core::scratch::trim_buffer(&mut self.line);
+        taskwire_core::scratch::trim_buffer(&mut self.fields);
     }
 }
 
@@ -60,26 +53,9 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Runs `f` with this thread's scratch buffers, or fresh ones when they are in use (an event
-/// raised while writing one) or gone (an event from a thread-local destructor).
+/// Runs `f` with this thread's scratch buffers (see [`taskwire_core::scratch`]).
 pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    let mut f = Some(f);
-    let done = SCRATCH
-        .try_with(|cell| {
-            let mut guard = cell.try_borrow_mut().ok()?;
-            let f = f.take()?;
-            let r = f(&mut guard);
-            guard.trim();
-            Some(r)
-        })
-        .ok()
-        .flatten();
-    match (done, f) {
-        (Some(r), _) => r,
-        (None, Some(f)) => f(&mut Scratch::default()),
-        // `f` is taken only right before it runs to completion, which yields `Some`.
-        (None, None) => unreachable!("scratch closure ran without a result"),
-    }
+    taskwire_core::scratch::with_scratch(&SCRATCH, f)
 }
 
 /// The event to render and what is known about it.

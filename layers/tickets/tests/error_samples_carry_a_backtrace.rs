@@ -14,15 +14,18 @@ fn backtraces(
     configure: impl FnOnce(TicketsBuilder) -> TicketsBuilder,
 ) -> Vec<(String, Option<String>)> {
     let dir = TempDir::new("backtrace");
-    let (layer, guard) =
-        configure(taskwire_tickets::layer(Sqlite::open(dir.db()).unwrap())).build();
+    let (layer, guard) = configure(taskwire_tickets::layer(
+        Sqlite::open(dir.db()).expect("the database opens"),
+    ))
+    .build();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), emit_errors);
-    guard.flush().unwrap();
+    guard.flush().expect("the tickets are written");
     let mut out: Vec<(String, Option<String>)> = tickets(&dir.db())
         .iter()
         .map(|t| {
             let s = &samples(&dir.db(), t)[0].sample;
-            let fields: Value = serde_json::from_str(s.fields.as_str()).unwrap();
+            let fields: Value =
+                serde_json::from_str(s.fields.as_str()).expect("the fields are JSON");
             (
                 t.title.clone(),
                 fields["backtrace"].as_str().map(str::to_owned),

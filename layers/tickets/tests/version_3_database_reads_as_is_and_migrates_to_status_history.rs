@@ -15,7 +15,7 @@ fn version(raw: &rusqlite::Connection) -> String {
         [],
         |r| r.get(0),
     )
-    .unwrap()
+    .expect("the schema version is stored")
 }
 
 #[test]

@@ -169,6 +169,9 @@ pub fn parse(text: &str) -> impl Iterator<Item = Group<'_>> {
 const POOLED: usize = 32;
 
 thread_local! {
+    // Boxes, not values: a task holds its summary as a `Box<Children>`, and the pool hands back
+    // the allocation itself.
+    #[allow(clippy::vec_box)]
     static POOL: RefCell<Vec<Box<Children>>> = const { RefCell::new(Vec::new()) };
 }
 
