@@ -17,7 +17,7 @@
 mod json_workload;
 
 use json_workload::{event, in_spans};
-use taskwire_test_support::alloc::count;
+use taskwire_test_support::alloc::calls_after_warm_up;
 use taskwire_test_support::{CountingAllocator, Discard};
 use tracing_subscriber::prelude::*;
 
@@ -26,21 +26,10 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// Warms up, then counts the allocations of 1,000 events inside two nested spans.
 fn allocations_of_events() -> u64 {
-    in_spans(|| {
-        // Warm-up: the thread's buffers grow to size and the callsites' plans are built.
-        for _ in 0..10 {
-            event();
-        }
-        let ((), counted) = count(|| {
-            for _ in 0..EVENTS {
-                event();
-            }
-        });
-        counted.total()
-    })
+    in_spans(|| calls_after_warm_up(EVENTS, event))
 }
 
-const EVENTS: u64 = 1000;
+const EVENTS: usize = 1000;
 
 #[test]
 fn a_json_event_in_steady_state_allocates_nothing() {

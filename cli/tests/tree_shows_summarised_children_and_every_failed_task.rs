@@ -9,21 +9,10 @@ mod support;
 
 use serde_json::Value;
 use support::*;
-use taskwire_test_support::Capture;
-use tracing_subscriber::prelude::*;
 
 /// Runs `f` as the process `service` with the default layers; returns its log.
 fn process(service: &str, f: impl FnOnce()) -> Vec<u8> {
-    let log = Capture::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(
-            taskwire_json::layer()
-                .with_service(service)
-                .with_writer(log.clone()),
-        );
-    tracing::subscriber::with_default(subscriber, f);
-    log.bytes()
+    process_log(service, taskwire_tasks::layer(), f)
 }
 
 #[test]

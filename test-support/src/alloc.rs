@@ -136,6 +136,35 @@ pub fn count<R>(f: impl FnOnce() -> R) -> (R, Allocations) {
     (r, after - before)
 }
 
+/// Calls `f` ten times to warm up (buffers grow to size, call sites' plans are built), then
+/// `n` times: the heap calls of those `n`.
+///
+/// ```
+/// use taskwire_test_support::alloc::calls_after_warm_up;
+/// use taskwire_test_support::CountingAllocator;
+///
+/// #[global_allocator]
+/// static ALLOCATOR: CountingAllocator = CountingAllocator;
+///
+/// let mut buf = Vec::new();
+/// let heap_calls = calls_after_warm_up(100, || {
+///     buf.clear();
+///     buf.extend_from_slice(b"reused");
+/// });
+/// assert_eq!(heap_calls, 0);
+/// ```
+pub fn calls_after_warm_up(n: usize, mut f: impl FnMut()) -> u64 {
+    for _ in 0..10 {
+        f();
+    }
+    let ((), counted) = count(|| {
+        for _ in 0..n {
+            f();
+        }
+    });
+    counted.total()
+}
+
 /// Panics unless [`CountingAllocator`] counts this binary's allocations.
 pub fn assert_installed() {
     let before = this_thread();

@@ -24,13 +24,7 @@ async fn card_declined(http: &reqwest::Client, base: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn view_trace_links_go_through_the_template() {
     let dir = TempDir::new("web-trace-link");
-    let db = dir.path().join("tickets.db");
-    let traceparent = support::write_request(dir.path(), &db);
-    let trace_id = traceparent
-        .split('-')
-        .nth(1)
-        .expect("a trace id")
-        .to_owned();
+    let (db, _, trace_id) = support::request_in(dir.path());
     let link: taskwire_web::TraceLink = "http://jaeger:16686/trace/{trace_id}?uiFind={trace_id}"
         .parse()
         .expect("a good template");
@@ -76,13 +70,7 @@ async fn view_trace_links_go_through_the_template() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_with_markup_is_escaped_in_the_page() {
     let dir = TempDir::new("web-trace-link-markup");
-    let db = dir.path().join("tickets.db");
-    let traceparent = support::write_request(dir.path(), &db);
-    let trace_id = traceparent
-        .split('-')
-        .nth(1)
-        .expect("a trace id")
-        .to_owned();
+    let (db, _, trace_id) = support::request_in(dir.path());
     let link: taskwire_web::TraceLink =
         "https://tempo/?q=\"><script>window.__pwned=true</script>&t={trace_id}"
             .parse()

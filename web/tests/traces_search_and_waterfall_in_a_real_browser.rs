@@ -12,13 +12,7 @@ use taskwire_test_support::TempDir;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pasted_traceparent_opens_the_waterfall_and_errors_link_to_their_tickets() {
     let dir = TempDir::new("web-traces");
-    let db = dir.path().join("tickets.db");
-    let traceparent = support::write_request(dir.path(), &db);
-    let trace_id = traceparent
-        .split('-')
-        .nth(1)
-        .expect("a trace id")
-        .to_owned();
+    let (db, traceparent, trace_id) = support::request_in(dir.path());
     let logs = [
         dir.path().join("front.jsonl"),
         dir.path().join("back.jsonl"),

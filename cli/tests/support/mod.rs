@@ -204,3 +204,17 @@ pub fn shift_ts(ts: &str, by_us: i64) -> String {
     let us = taskwire_core::time::parse_rfc3339_us(ts).expect("an RFC 3339 time");
     taskwire_core::time::Rfc3339(us + by_us).to_string()
 }
+
+/// Runs `f` as the process `service` with the real tasks layer `tasks` and the JSON layer;
+/// returns its log.
+pub fn process_log(service: &str, tasks: taskwire_tasks::TasksLayer, f: impl FnOnce()) -> Vec<u8> {
+    use tracing_subscriber::prelude::*;
+    let log = taskwire_test_support::Capture::default();
+    let subscriber = tracing_subscriber::registry().with(tasks).with(
+        taskwire_json::layer()
+            .with_service(service)
+            .with_writer(log.clone()),
+    );
+    tracing::subscriber::with_default(subscriber, f);
+    log.bytes()
+}

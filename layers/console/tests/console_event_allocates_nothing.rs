@@ -9,14 +9,14 @@ mod json_workload;
 
 use json_workload::{event, in_spans};
 use taskwire_console::{ColorWhen, Style};
-use taskwire_test_support::alloc::count;
+use taskwire_test_support::alloc::calls_after_warm_up;
 use taskwire_test_support::{CountingAllocator, Discard};
 use tracing_subscriber::prelude::*;
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-const EVENTS: u64 = 1000;
+const EVENTS: usize = 1000;
 
 /// Warms up, then counts the allocations of 1,000 events inside two nested spans.
 fn allocations_of_events(style: Style) -> u64 {
@@ -29,17 +29,7 @@ fn allocations_of_events(style: Style) -> u64 {
                 .with_style(style),
         );
     tracing::subscriber::with_default(subscriber, || {
-        in_spans(|| {
-            for _ in 0..10 {
-                event();
-            }
-            let ((), counted) = count(|| {
-                for _ in 0..EVENTS {
-                    event();
-                }
-            });
-            counted.total()
-        })
+        in_spans(|| calls_after_warm_up(EVENTS, event))
     })
 }
 

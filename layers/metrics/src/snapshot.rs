@@ -66,6 +66,19 @@ pub struct Snapshot {
     pub counters: Vec<CounterStats>,
 }
 
+impl Snapshot {
+    /// The first timer series named `metric` (`taskwire_span_duration_seconds`,
+    /// `taskwire_span_busy_seconds`), whatever its labels.
+    ///
+    /// ```
+    /// let snapshot = taskwire_metrics::Snapshot::default();
+    /// assert!(snapshot.timer("taskwire_span_duration_seconds").is_none());
+    /// ```
+    pub fn timer(&self, metric: &str) -> Option<&TimerStats> {
+        self.timers.iter().find(|t| t.metric == metric)
+    }
+}
+
 /// The spans of one task name (the demo's table is one row of these per name).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -28,12 +28,7 @@ fn wall_and_busy() {
         drop(span);
     });
     let s = metrics.snapshot();
-    let get = |metric: &str| {
-        s.timers
-            .iter()
-            .find(|t| t.metric == metric)
-            .unwrap_or_else(|| panic!("{metric}"))
-    };
+    let get = |metric: &str| s.timer(metric).unwrap_or_else(|| panic!("{metric}"));
     let wall = get("taskwire_span_duration_seconds");
     let busy = get("taskwire_span_busy_seconds");
     assert!(

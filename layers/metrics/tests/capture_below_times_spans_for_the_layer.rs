@@ -25,12 +25,7 @@ fn wall_runs_from_creation_and_busy_only_while_entered() {
         drop(span);
     });
     let s = metrics.snapshot();
-    let get = |metric: &str| {
-        s.timers
-            .iter()
-            .find(|t| t.metric == metric)
-            .unwrap_or_else(|| panic!("{metric}"))
-    };
+    let get = |metric: &str| s.timer(metric).unwrap_or_else(|| panic!("{metric}"));
     let wall = get("taskwire_span_duration_seconds");
     let busy = get("taskwire_span_busy_seconds");
     assert_eq!((wall.count, busy.count), (1, 1));

@@ -387,3 +387,16 @@ pub fn write_request(dir: &Path, db: &Path) -> String {
     drop((front_guard, back_guard));
     sent
 }
+
+/// [`write_request`] into `dir` with the store at `dir/tickets.db`: the store's path, the
+/// `traceparent` front sent and its trace id.
+pub fn request_in(dir: &Path) -> (std::path::PathBuf, String, String) {
+    let db = dir.join("tickets.db");
+    let traceparent = write_request(dir, &db);
+    let trace_id = traceparent
+        .split('-')
+        .nth(1)
+        .expect("a trace id")
+        .to_owned();
+    (db, traceparent, trace_id)
+}
