@@ -65,6 +65,7 @@ impl StatusChange {
     /// The change stored as `kind` with its release and mute columns (`mute_until` in
     /// microseconds, `mute_count` the count of a count mute; a mute with neither is forever);
     /// `None` for an unknown kind.
+    #[cfg(any(feature = "sqlite", feature = "mongodb"))]
     pub(crate) fn from_parts(
         kind: &str,
         release: Option<String>,
@@ -85,7 +86,8 @@ impl StatusChange {
         })
     }
 
-    /// The release and mute columns of [`StatusChange::from_parts`].
+    /// The release and mute columns of `StatusChange::from_parts`.
+    #[cfg(any(feature = "sqlite", feature = "mongodb"))]
     pub(crate) fn parts(&self) -> (Option<&str>, Option<i64>, Option<u64>) {
         match self {
             StatusChange::Resolved { release } => (release.as_deref(), None, None),
