@@ -4,7 +4,6 @@
 use rusqlite::{params, Connection};
 
 use super::schema;
-use super::write::to_i64;
 use super::Sql;
 use crate::store::{StatusChange, StatusEvent, Timestamp};
 
@@ -22,7 +21,8 @@ pub(super) fn add(
         event.change.kind(),
         release,
         until,
-        count.map(to_i64),
+        // a count past i64::MAX is stored as the largest one SQLite holds
+        count.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
     ])?;
     Ok(())
 }
