@@ -6,8 +6,8 @@ use taskwire_console::{ColorWhen, Style};
 use taskwire_test_support::Capture;
 use tracing_subscriber::prelude::*;
 
-/// Runs `f` under capture + tasks + a console layer (no colour) configured by `configure`,
-/// and returns the lines written.
+/// Runs `f` under capture + tasks (every task's end written, so quick ones show too) + a
+/// console layer (no colour) configured by `configure`, and returns the lines written.
 fn console_lines(
     configure: impl FnOnce(
         taskwire_console::ConsoleLayer<Capture>,
@@ -22,7 +22,7 @@ fn console_lines(
     );
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_core::span::capture())
-        .with(taskwire_tasks::layer())
+        .with(taskwire_tasks::layer().all_tasks())
         .with(layer);
     tracing::subscriber::with_default(subscriber, f);
     out.text()
