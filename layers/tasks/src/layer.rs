@@ -14,6 +14,7 @@ use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::recent::{Ended, RecentTasks};
 use crate::records;
 use crate::sampler::Sampler;
 
@@ -98,6 +99,8 @@ pub struct TasksLayer {
     records: TaskRecords,
     slow: Duration,
     task_start: bool,
+    /// The ring of recent tasks, when one is kept (off by default).
+    recent: Option<RecentTasks>,
     /// The subscriber this layer belongs to: task records go to it even when the last handle
     /// of a span is dropped on a thread whose default subscriber is another one.
     dispatch: OnceLock<Own>,
@@ -106,11 +109,12 @@ pub struct TasksLayer {
 impl Default for TasksLayer {
     fn default() -> Self {
         TasksLayer {
-            capture: LayerCapture::new(needs(Sampler::default())),
+            capture: LayerCapture::new(needs(Sampler::default(), false)),
             sampler: Sampler::default(),
             records: TaskRecords::Significant,
             slow: DEFAULT_SLOW_THRESHOLD,
             task_start: false,
+            recent: None,
             dispatch: OnceLock::new(),
         }
     }
@@ -122,7 +126,7 @@ impl TasksLayer {
     #[must_use]
     pub fn with_sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = sampler;
-        self.capture = self.capture.with_needs(needs(sampler));
+        self.capture = self.capture.with_needs(needs(sampler, self.recent.is_some()));
         self
     }
 
@@ -154,6 +158,26 @@ impl TasksLayer {
     #[must_use]
     pub fn with_task_start(mut self, enabled: bool) -> Self {
         self.task_start = enabled;
+        self
+    }
+
+    /// Keeps the tasks that write a `task.end` record (the record policy's, see
+    /// [`TasksLayer::with_records`]) in `recent` too, a bounded in-memory ring the in-app
+    /// dashboard reads. Default: no ring, and nothing is copied.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let recent = taskwire_tasks::RecentTasks::new(1000);
+    /// let _subscriber =
+    ///     tracing_subscriber::registry().with(taskwire_tasks::layer().with_recent(recent.clone()));
+    /// // taskwire_web::dashboard(store, metrics).with_recent(recent)
+    /// ```
+    #[must_use]
+    pub fn with_recent(mut self, recent: RecentTasks) -> Self {
+        self.recent = Some(recent);
+        // the ring keeps the span's fields, as the records do
+        self.capture = self.capture.with_needs(needs(self.sampler, true));
         self
     }
 
@@ -325,6 +349,17 @@ where
             let fate = self.fate(d, failed, times.0);
             let summary = d.take_children();
             if fate == Fate::Written {
+                if let Some(recent) = &self.recent {
+                    recent.put(&Ended {
+                        data: d,
+                        name: d.task_name().unwrap_or(span.name()),
+                        target: span.metadata().target(),
+                        failed,
+                        wall: times.0,
+                        busy: times.1,
+                        summary: summary.as_deref(),
+                    });
+                }
                 (
                     failed,
                     fate,
@@ -400,10 +435,12 @@ where
     }
 }
 
-/// What the tasks layer needs from the capture: timing of sampled tasks, and `sampler`
-/// deciding roots as they are captured.
-fn needs(sampler: Sampler) -> Needs {
-    let needs = Needs::default().with_timing(Timing::Sampled);
+/// What the tasks layer needs from the capture: timing of sampled tasks, `sampler` deciding
+/// roots as they are captured, and the spans' fields when a ring of recent tasks keeps them.
+fn needs(sampler: Sampler, fields: bool) -> Needs {
+    let needs = Needs::default()
+        .with_timing(Timing::Sampled)
+        .with_fields(fields);
     if sampler.get_ratio() >= 1.0 {
         needs
     } else {

@@ -48,6 +48,7 @@
 
 mod context;
 mod layer;
+mod recent;
 mod records;
 mod sampler;
 mod spawn;
@@ -56,6 +57,7 @@ pub use context::{
     current, current_ids, fail, import, import_from, inject_current, SpanExt, TaskContext,
 };
 pub use layer::{TaskRecords, TasksLayer, DEFAULT_SLOW_THRESHOLD, TARGET};
+pub use recent::{RecentTask, RecentTasks};
 pub use sampler::Sampler;
 pub use spawn::spawn_thread;
 #[cfg(feature = "tokio")]
