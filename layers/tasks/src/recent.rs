@@ -65,8 +65,6 @@ struct Inner {
 /// The slots, filled in order and then overwritten oldest first.
 struct Ring {
     slots: Vec<RecentTask>,
-    /// The slot the next task goes to once the ring is full.
-    next: usize,
     /// Tasks put in since the ring was made.
     ended: u64,
 }
@@ -93,7 +91,6 @@ impl RecentTasks {
                 service: None,
                 ring: Mutex::new(Ring {
                     slots: Vec::with_capacity(capacity),
-                    next: 0,
                     ended: 0,
                 }),
             }),
@@ -116,7 +113,6 @@ impl RecentTasks {
                 service: Some(service.into().into_boxed_str()),
                 ring: Mutex::new(Ring {
                     slots: Vec::with_capacity(self.inner.capacity),
-                    next: 0,
                     ended: 0,
                 }),
             }),
@@ -155,16 +151,37 @@ impl RecentTasks {
         ring.ended - ring.slots.len() as u64
     }
 
-    /// A copy of the tasks kept, oldest first.
+    /// A copy of the tasks kept, oldest first. The copy is made 32 tasks per hold
+    /// of the lock, so a thread closing a task waits for a few copies at most, never for the
+    /// whole ring; a task overwritten while the copy is made is left out.
     pub fn tasks(&self) -> Vec<RecentTask> {
-        let ring = self.lock();
-        let (newer, older) = ring.slots.split_at(ring.next.min(ring.slots.len()));
-        older.iter().chain(newer).cloned().collect()
+        let (first, last) = {
+            let ring = self.lock();
+            (ring.ended - ring.slots.len() as u64, ring.ended)
+        };
+        let cap = self.inner.capacity as u64;
+        let mut out = Vec::with_capacity(usize::try_from(last - first).unwrap_or(0));
+        let mut n = first;
+        while n < last {
+            let ring = self.lock();
+            // task number `m` (counted from the first ever put in) is in slot `m % capacity`
+            // until `capacity` later tasks have been put in
+            let kept_from = ring.ended.saturating_sub(cap);
+            let end = last.min(n + COPY_CHUNK);
+            for m in n.max(kept_from)..end {
+                if let Some(t) = usize::try_from(m % cap).ok().and_then(|i| ring.slots.get(i)) {
+                    out.push(t.clone());
+                }
+            }
+            n = end;
+        }
+        out
     }
 
     /// Appends the tasks kept to `out` as `task.end` JSON lines, oldest first, with the keys
     /// `taskwire_json` writes (`taskwire_core::schema`): what `taskwire tree` and the
-    /// explorer read. The copy is taken under the lock; the lines are written after it.
+    /// explorer read. The lines are written from a copy ([`RecentTasks::tasks`]), outside
+    /// the lock.
     ///
     /// ```
     /// use tracing_subscriber::prelude::*;
@@ -195,25 +212,29 @@ impl RecentTasks {
 
     /// Puts in the task that just ended, in the next slot (reusing its buffers).
     pub(crate) fn put(&self, ended: &Ended<'_>) {
-        let cap = self.inner.capacity;
+        let cap = self.inner.capacity as u64;
         let mut ring = self.lock();
+        let n = ring.ended;
         ring.ended += 1;
         if cap == 0 {
             return;
         }
-        let slot = if ring.slots.len() < cap {
-            ring.slots.push(RecentTask::default());
-            ring.slots.len() - 1
-        } else {
-            let i = ring.next;
-            ring.next = (i + 1) % cap;
-            i
+        // task number `n` goes to slot `n % capacity`: the slots fill in order, then the
+        // oldest is overwritten
+        let Ok(i) = usize::try_from(n % cap) else {
+            return;
         };
-        if let Some(t) = ring.slots.get_mut(slot) {
+        if i == ring.slots.len() {
+            ring.slots.push(RecentTask::default());
+        }
+        if let Some(t) = ring.slots.get_mut(i) {
             t.fill(ended);
         }
     }
 }
+
+/// Tasks copied per hold of the lock by [`RecentTasks::tasks`].
+const COPY_CHUNK: u64 = 32;
 
 /// What the tasks layer hands the ring when a task with a record ends.
 pub(crate) struct Ended<'a> {

@@ -4,6 +4,7 @@
 //! `task.end` records the JSON layer writes.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 
 use taskwire_tasks::{RecentTasks, TaskRecords};
@@ -35,9 +36,28 @@ fn an_8_thread_burst_keeps_the_capacity_and_counts_every_task_it_dropped() {
             })
         })
         .collect();
+    // a reader copies the ring while it is written: each copy is within the bound, without
+    // a task twice
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (recent, done) = (recent.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut copies = 0;
+            while !done.load(Ordering::Acquire) || copies == 0 {
+                let copy = recent.tasks();
+                assert!(copy.len() <= CAPACITY);
+                let ids: HashSet<u64> = copy.iter().map(|t| t.span_id()).collect();
+                assert_eq!(ids.len(), copy.len(), "a copy holds a task twice");
+                copies += 1;
+            }
+            copies
+        })
+    };
     for t in threads {
         t.join().expect("a burst thread panicked");
     }
+    done.store(true, Ordering::Release);
+    assert!(reader.join().expect("the reader panicked") > 0);
     let total = (THREADS * PER_THREAD) as u64;
     assert_eq!(recent.ended(), total);
     assert_eq!(recent.len(), CAPACITY);
