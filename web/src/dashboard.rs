@@ -69,6 +69,33 @@ impl Dashboard {
         self
     }
 
+    /// Shows the process's recent traces on the traces page: the list of the traces in
+    /// `recent` (newest first), the explorer's search over them, and each one's waterfall,
+    /// the same pages `taskwire serve` draws from log files
+    /// ([`crate::Options::with_recent`]). Give the same ring to the tasks layer
+    /// ([`taskwire_tasks::TasksLayer::with_recent`]).
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let recent = taskwire_tasks::RecentTasks::new(1000).with_service("shop");
+    /// let metrics = taskwire_metrics::layer();
+    /// let handle = metrics.handle();
+    /// let _subscriber = tracing_subscriber::registry()
+    ///     .with(taskwire_tasks::layer().with_recent(recent.clone()))
+    ///     .with(metrics);
+    /// let store = taskwire_tickets::Sqlite::open_in_memory()?;
+    /// let dash = taskwire_web::dashboard(Box::new(store), handle)
+    ///     .with_recent(recent)
+    ///     .build()?;
+    /// let _app: axum::Router = axum::Router::new().nest("/_taskwire", dash);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_recent(mut self, recent: taskwire_tasks::RecentTasks) -> Self {
+        self.options = self.options.with_recent(recent);
+        self
+    }
+
     /// The router of the pages.
     pub fn build(self) -> Result<Router, RouterError> {
         router(self.store, self.options)

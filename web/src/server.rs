@@ -29,6 +29,7 @@ pub struct Options {
     base: String,
     max_live_streams: Option<usize>,
     trace_link: Option<TraceLink>,
+    recent: Option<taskwire_tasks::RecentTasks>,
 }
 
 /// Live-tail streams open at once by default (see [`Options::with_max_live_streams`]).
@@ -86,6 +87,21 @@ impl Options {
     /// ```
     pub fn with_trace_link(mut self, link: TraceLink) -> Self {
         self.trace_link = Some(link);
+        self
+    }
+
+    /// Shows this process's recent tasks on the traces page (the in-app dashboard): the
+    /// traces of the ring the tasks layer keeps ([`taskwire_tasks::TasksLayer::with_recent`])
+    /// are listed, searched and drawn as waterfalls instead of those of the log sources.
+    ///
+    /// ```
+    /// let recent = taskwire_tasks::RecentTasks::new(1000);
+    /// let _layer = taskwire_tasks::layer().with_recent(recent.clone());
+    /// let opts = taskwire_web::options().with_recent(recent);
+    /// # let _ = opts;
+    /// ```
+    pub fn with_recent(mut self, recent: taskwire_tasks::RecentTasks) -> Self {
+        self.recent = Some(recent);
         self
     }
 
@@ -202,6 +218,8 @@ pub(crate) struct AppState {
     pub(crate) followers: pages::live::Followers,
     /// Where "view trace" goes besides the waterfall, if anywhere.
     pub(crate) trace_link: Option<Arc<TraceLink>>,
+    /// The process's recent tasks, read by the traces page instead of the log sources.
+    pub(crate) recent: Option<taskwire_tasks::RecentTasks>,
 }
 
 /// The UI's routes over `store`: the pages, their JSON API and the embedded assets, behind
@@ -229,6 +247,7 @@ pub fn router(store: Box<dyn TicketStore + Send>, options: Options) -> Result<Ro
         metrics,
         followers,
         trace_link: options.trace_link.map(Arc::new),
+        recent: options.recent,
     };
     Ok(Router::new()
         .route("/", get(pages::tickets::root))

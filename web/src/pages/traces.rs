@@ -15,7 +15,9 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use taskwire_explore::query::Query;
 use taskwire_explore::source::Source;
-use taskwire_explore::trace::{build, EventRef, Forest, Keep, Reader, Sort, TraceRef};
+use taskwire_explore::trace::{
+    build, EventRef, Forest, Keep, Reader, Sort, TraceRef, TraceSummary,
+};
 use tracing_core::Level;
 
 use crate::pages::charts::seconds;
@@ -65,12 +67,24 @@ struct Found {
     problems: Vec<String>,
 }
 
+/// Reads the traces `reader` keeps: from the process's ring of recent tasks when the app has
+/// one (the in-app dashboard), else from the log sources.
 fn read(state: &AppState, reader: Reader) -> Found {
-    let (files, mut problems) = state.logs.files();
     let mut reader = reader.with_events(true);
-    for f in files {
-        if let Err(e) = reader.read_source(&Source::File(f.clone())) {
-            problems.push(format!("{}: {e}", f.display()));
+    let mut problems = Vec::new();
+    if let Some(recent) = &state.recent {
+        let mut records = Vec::new();
+        recent.write_records(&mut records);
+        if let Err(e) = reader.read_lines(records.as_slice()) {
+            problems.push(format!("recent tasks: {e}"));
+        }
+    } else {
+        let (files, errors) = state.logs.files();
+        problems = errors;
+        for f in files {
+            if let Err(e) = reader.read_source(&Source::File(f.clone())) {
+                problems.push(format!("{}: {e}", f.display()));
+            }
         }
     }
     Found {
@@ -120,8 +134,26 @@ pub(crate) async fn page(
             button type="submit" { "Search" }
         }
     };
-    let no_logs = state.logs.is_empty();
+    let no_logs = state.logs.is_empty() && state.recent.is_none();
     let body = match ask {
+        Ask::Nothing if problem.is_none() && state.recent.is_some() => {
+            let st = state.clone();
+            let mut found = tokio::task::spawn_blocking(move || read(&st, Reader::new()))
+                .await
+                .map_err(|_| PageError::internal("reading the recent tasks stopped"))?;
+            let results = found.forest.search(Sort::Start, None);
+            let newest: Vec<&TraceSummary> = results.traces().iter().rev().take(LIMIT).collect();
+            html! {
+                h1 { "Recent traces" }
+                (form)
+                @for p in &found.problems { p.problem { (p) } }
+                p.summary { (results.total()) " recent trace" @if results.total() != 1 { "s" }
+                    " in this process's ring"
+                    @if let Some(r) = &state.recent { " (" (r.len()) " of at most " (r.capacity()) " tasks kept, " (r.dropped()) " dropped)" }
+                    @if results.total() > newest.len() { ", the newest " (newest.len()) " shown" } "." }
+                (table(newest))
+            }
+        }
         Ask::Nothing => html! {
             h1 { "Traces" }
             (form)
@@ -146,7 +178,11 @@ pub(crate) async fn page(
                     Some(t) => (waterfall(&t, &tickets)),
                     None => {
                         h1 { "Trace " code { (format!("{id:032x}")) } }
-                        p { "No task of this trace is in the log sources." }
+                        @if state.recent.is_some() {
+                            p { "No task of this trace is in the process's recent tasks: the ring keeps the last ones only." }
+                        } @else {
+                            p { "No task of this trace is in the log sources." }
+                        }
                         @if no_logs { (no_sources()) }
                         pre.cmd { "taskwire tree --trace " (format!("{id:032x}")) " LOGS…" }
                     }
@@ -167,26 +203,33 @@ pub(crate) async fn page(
                 @for p in &found.problems { p.problem { (p) } }
                 p.summary { (results.total()) " trace" @if results.total() != 1 { "s" } " found"
                     @if results.total() > results.traces().len() { ", the first " (results.traces().len()) " shown" } "." }
-                table.traces {
-                    thead { tr { th { "trace" } th { "services" } th { "started" } th.num { "duration" } th.num { "tasks" } th.num { "failed" } } }
-                    tbody {
-                        @for t in results.traces() {
-                            @let id = format!("{:032x}", t.trace_id());
-                            tr {
-                                td { a href=(link(&id).unwrap_or_default()) { (t.root()) } div.meta { code { (id) } } }
-                                td { @for s in t.services() { span.svc { (s) } " " } }
-                                td { (crate::pages::when(taskwire_tickets::store::Timestamp::from_micros(t.start_us()))) }
-                                td.num { (seconds(t.duration_us() as f64 / 1e6)) }
-                                td.num { (t.tasks()) }
-                                td.num.errors[t.failed() > 0] { (t.failed()) }
-                            }
-                        }
-                    }
-                }
+                (table(results.traces().iter()))
             }
         }
     };
     Ok(layout("Traces", "traces", body).into_response())
+}
+
+/// The results list: one row per trace, linked to its waterfall.
+fn table<'a>(traces: impl IntoIterator<Item = &'a TraceSummary>) -> Markup {
+    html! {
+        table.traces {
+            thead { tr { th { "trace" } th { "services" } th { "started" } th.num { "duration" } th.num { "tasks" } th.num { "failed" } } }
+            tbody {
+                @for t in traces {
+                    @let id = format!("{:032x}", t.trace_id());
+                    tr {
+                        td { a href=(link(&id).unwrap_or_default()) { (t.root()) } div.meta { code { (id) } } }
+                        td { @for s in t.services() { span.svc { (s) } " " } }
+                        td { (crate::pages::when(taskwire_tickets::store::Timestamp::from_micros(t.start_us()))) }
+                        td.num { (seconds(t.duration_us() as f64 / 1e6)) }
+                        td.num { (t.tasks()) }
+                        td.num.errors[t.failed() > 0] { (t.failed()) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn no_sources() -> Markup {
