@@ -12,8 +12,9 @@
 //!
 //! On a shared machine, `TASKWIRE_PAIRED=1 cargo bench --bench tasks` instead runs the main
 //! lifecycle stacks round-robin in chunks of 1,000 lifecycles, 1,000 rounds, and prints the
-//! medians of the per-round ratios to the id floor, to tracing-opentelemetry, and
-//! taskwire-tasks ÷ the task floor (the minimal task layer).
+//! medians of the per-round ratios to the id floor, to tracing-opentelemetry,
+//! taskwire-tasks ÷ the task floor (the minimal task layer), and taskwire-tasks with a ring of
+//! recent tasks (`taskwire_tasks_recent`, the root of each lifecycle kept) ÷ without one.
 
 use std::hint::black_box;
 
@@ -54,6 +55,11 @@ fn bench_lifecycle(c: &mut Criterion) {
     g.bench_function("taskwire_tasks", |b| {
         let d =
             tracing::Dispatch::new(tracing_subscriber::registry().with(taskwire_tasks::layer()));
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    g.bench_function("taskwire_tasks_recent", |b| {
+        let layer = taskwire_tasks::layer().with_recent(taskwire_tasks::RecentTasks::new(1_000));
+        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
     });
     g.bench_function("taskwire_tasks_unsampled", |b| {
@@ -255,6 +261,12 @@ fn paired() {
             ),
         ),
         (
+            "taskwire_tasks_recent",
+            tracing::Dispatch::new(tracing_subscriber::registry().with(
+                taskwire_tasks::layer().with_recent(taskwire_tasks::RecentTasks::new(1_000)),
+            )),
+        ),
+        (
             "tracing_opentelemetry",
             tracing::Dispatch::new(
                 tracing_subscriber::registry()
@@ -277,6 +289,7 @@ fn paired() {
         "taskwire_tasks",
         "taskwire_tasks_unsampled",
         "taskwire_tasks_otel_export",
+        "taskwire_tasks_recent",
         "tracing_opentelemetry",
     ];
     let otel = names.len() - 1;
@@ -304,6 +317,8 @@ fn paired() {
             4,
             2,
         ),
+        // the ring of recent tasks on, against off
+        ("taskwire_tasks_recent / taskwire_tasks", 6, 3),
     ] {
         let [q1, m, q3] = paired::ratio(&t[num], &t[den]);
         println!("  {name:56} {m:.3} ({q1:.3}-{q3:.3})");

@@ -1,5 +1,6 @@
 //! The in-app dashboard: the same pages, mounted by the application itself, over its own
-//! tickets store and its own metrics layer's live snapshot. One line to mount in axum
+//! tickets store, its own metrics layer's live snapshot and, with [`Dashboard::with_recent`],
+//! its recent traces from the tasks layer's ring ([`taskwire_tasks::RecentTasks`]). One line to mount in axum
 //! ([`dashboard`], nested anywhere) and, with the feature `actix`, in actix-web
 //! ([`actix_scope`]). Links follow the mount path by themselves; the access token and CSRF
 //! rules are those of `taskwire serve` ([`crate::Options::with_token`]).

@@ -19,7 +19,7 @@
 //! | Ticket | `/tickets/{id}` | first/last seen, count, releases, status history, 48-hour chart, tag breakdowns, samples (context tree, errors, backtrace, span chain, trace id); resolve, mute, reopen, delete |
 //! | Live tail | `/live` | new lines of the log sources as they are written (server-sent events from `/live/stream`), the explorer's query as filter, pause/resume, a cap on kept rows |
 //! | Metrics | `/metrics` | per task name count, errors, m1/m5/m15 rates, p50…p99.9 and max, latency histogram and rate plots, from the logs' `task.end` records or the app's metrics layer; `/api/metrics` as JSON |
-//! | Traces | `/traces?q=QUERY`, `/traces?trace=ID` | the explorer's trace search over the log sources, and a trace's waterfall across services (skew adjusted, failures, events with fields, errors linked to tickets) |
+//! | Traces | `/traces`, `/traces?q=QUERY`, `/traces?trace=ID` | the explorer's trace search over the log sources (or the app's recent tasks, [`Dashboard::with_recent`]), and a trace's waterfall across services (skew adjusted, failures, events with fields, errors linked to tickets) |
 //! | JSON | `/api/tickets`, `/api/tickets/{id}` | the data of the two tickets pages |
 //!
 //! Pages are HTML rendered on the server ([`maud`] escapes every value), with one embedded

@@ -126,7 +126,9 @@ impl TasksLayer {
     #[must_use]
     pub fn with_sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = sampler;
-        self.capture = self.capture.with_needs(needs(sampler, self.recent.is_some()));
+        self.capture = self
+            .capture
+            .with_needs(needs(sampler, self.recent.is_some()));
         self
     }
 

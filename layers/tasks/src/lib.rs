@@ -38,6 +38,10 @@
 //! });
 //! ```
 //!
+//! An in-app dashboard (`taskwire_web::Dashboard::with_recent`) reads the tasks that ended last
+//! from a bounded in-memory ring, [`RecentTasks`], which the layer fills only when given one
+//! ([`TasksLayer::with_recent`]).
+//!
 //! | feature | enables |
 //! |---|---|
 //! | `tokio` | [`spawn`] and [`spawn_blocking`], which carry the current task into tokio tasks |

@@ -169,7 +169,10 @@ impl RecentTasks {
             let kept_from = ring.ended.saturating_sub(cap);
             let end = last.min(n + COPY_CHUNK);
             for m in n.max(kept_from)..end {
-                if let Some(t) = usize::try_from(m % cap).ok().and_then(|i| ring.slots.get(i)) {
+                if let Some(t) = usize::try_from(m % cap)
+                    .ok()
+                    .and_then(|i| ring.slots.get(i))
+                {
                     out.push(t.clone());
                 }
             }
@@ -449,7 +452,10 @@ impl RecentTask {
         key(out, header::MESSAGE);
         json::write_str(out, task_record::END);
         key(out, header::TRACE_ID);
-        write_hex(out, &taskwire_core::TraceId::from_u128(self.trace_id).to_hex());
+        write_hex(
+            out,
+            &taskwire_core::TraceId::from_u128(self.trace_id).to_hex(),
+        );
         key(out, header::SPAN_ID);
         write_hex(out, &taskwire_core::SpanId::from_u64(self.span_id).to_hex());
         if let Some(p) = self.parent_span_id {

@@ -25,5 +25,8 @@ fn a_warm_ring_adds_no_heap_calls_to_a_task() {
     let recent = taskwire_tasks::RecentTasks::new(4);
     let with = lifecycle_calls(taskwire_tasks::layer().with_recent(recent.clone()));
     assert_eq!(recent.len(), 4);
-    assert_eq!(with, without, "heap calls for 200 lifecycles: with a ring {with}, without {without}");
+    assert_eq!(
+        with, without,
+        "heap calls for 200 lifecycles: with a ring {with}, without {without}"
+    );
 }

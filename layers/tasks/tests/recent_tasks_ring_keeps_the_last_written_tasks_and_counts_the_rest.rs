@@ -71,7 +71,10 @@ fn an_8_thread_burst_keeps_the_capacity_and_counts_every_task_it_dropped() {
         assert!(t.parent_span_id().is_none());
         let attrs = t.attributes().expect("the span's fields are kept");
         let v: serde_json::Value = serde_json::from_str(&attrs).expect("attributes are JSON");
-        assert!(v["thread"].as_u64().is_some() && v["i"].as_u64().is_some(), "{attrs}");
+        assert!(
+            v["thread"].as_u64().is_some() && v["i"].as_u64().is_some(),
+            "{attrs}"
+        );
     }
     // the ring keeps the newest: what it holds of each thread is the end of that thread's
     // sequence, since one thread's tasks go in in order and the oldest go out first
@@ -111,7 +114,11 @@ fn the_ring_holds_the_tasks_the_record_policy_writes_with_their_summaries() {
     });
     let tasks = recent.tasks();
     let names: Vec<&str> = tasks.iter().map(|t| t.name()).collect();
-    assert_eq!(names, ["charge", "request"], "quick children are summarised");
+    assert_eq!(
+        names,
+        ["charge", "request"],
+        "quick children are summarised"
+    );
     let (charge, request) = (&tasks[0], &tasks[1]);
     assert!(charge.failed());
     assert_eq!(charge.failure(), Some("card declined"));
@@ -120,8 +127,13 @@ fn the_ring_holds_the_tasks_the_record_policy_writes_with_their_summaries() {
     assert!(!request.failed());
     assert_eq!(request.failed_children(), 1);
     assert_eq!(request.children(), 3);
-    assert!(request.children_summary().is_some_and(|s| s.contains("validate")));
-    assert_eq!(request.attributes().as_deref(), Some(r#"{"route":"/orders"}"#));
+    assert!(request
+        .children_summary()
+        .is_some_and(|s| s.contains("validate")));
+    assert_eq!(
+        request.attributes().as_deref(),
+        Some(r#"{"route":"/orders"}"#)
+    );
     assert_eq!(recent.dropped(), 0);
 
     // read back as the records the JSON layer writes
@@ -174,8 +186,8 @@ fn fields_named_like_record_keys_do_not_overwrite_the_record() {
     let subscriber =
         tracing_subscriber::registry().with(taskwire_tasks::layer().with_recent(recent.clone()));
     tracing::subscriber::with_default(subscriber, || {
-        let _root = tracing::info_span!("root", msg = "<script>", trace_id = 1, "q\"uote" = 2)
-            .entered();
+        let _root =
+            tracing::info_span!("root", msg = "<script>", trace_id = 1, "q\"uote" = 2).entered();
     });
     let mut out = Vec::new();
     recent.write_records(&mut out);

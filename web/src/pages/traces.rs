@@ -1,5 +1,7 @@
 //! `/traces`: Jaeger's search and trace view over the log sources, on the explorer's trace
-//! model ([`taskwire_explore::trace`]). The search box takes the explorer's query language
+//! model ([`taskwire_explore::trace`]); in the in-app dashboard with a ring of recent tasks
+//! (`Options::with_recent`), over the ring instead, rendered as the `task.end` records the
+//! JSON layer writes and read by the same reader, and `/traces` alone lists its newest traces. The search box takes the explorer's query language
 //! (a trace id, a pasted `traceparent`, a span id, a request id, fields, `service=`, `task=`,
 //! `failed`, durations, time ranges); a query that names only a trace opens its waterfall,
 //! any other lists the traces it finds. The waterfall shows every task of the trace across
