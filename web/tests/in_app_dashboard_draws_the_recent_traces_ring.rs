@@ -50,7 +50,7 @@ async fn checkout(route: &'static str) -> &'static str {
 }
 
 fn store(dir: &TempDir) -> Box<Sqlite> {
-    Box::new(Sqlite::open(&dir.path().join("tickets.db")).expect("the database opens"))
+    Box::new(Sqlite::open(dir.path().join("tickets.db")).expect("the database opens"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
