@@ -109,6 +109,10 @@ async fn an_axum_apps_dashboard_shows_a_recent_traces_waterfall_in_a_real_browse
     let root = support::text(&c, "details.span:not(.failed) .detail").await;
     assert!(root.contains("\"order\":7"), "the root's fields: {root}");
     assert!(
+        root.contains("validate ×1"),
+        "the summarised quick child: {root}"
+    );
+    assert!(
         support::not_pwned(&c).await,
         "a hostile value ran as script"
     );

@@ -318,6 +318,15 @@ fn waterfall(t: &TraceRef<'_>, tickets: &HashMap<u64, i64>) -> Markup {
                             @if n.remote_parent() { dt { "parent" } dd { "in another process" } }
                             @if n.calls_unread_service() { dt { "calls" } dd { "a service whose log was not read" } }
                             @if let Some(a) = n.attributes() { dt { "fields" } dd { code { (a) } } }
+                            @if n.summarised_children() > 0 {
+                                dt { "summarised" }
+                                dd.children { (n.summarised_children()) " quick children without a record: "
+                                    @for (i, g) in n.children_summary().enumerate() {
+                                        @if i > 0 { ", " }
+                                        (g.name) " ×" (g.count) " (" (seconds(g.total_us as f64 / 1e6)) ")"
+                                    }
+                                }
+                            }
                         }
                         @if n.events().len() > 0 {
                             ol.events {
