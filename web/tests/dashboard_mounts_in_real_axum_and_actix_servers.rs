@@ -113,26 +113,9 @@ async fn in_an_actix_scope_the_same_pages_answer_under_the_scope() {
     let dash = taskwire_web::dashboard(store(&dir), app_metrics())
         .build()
         .expect("the dashboard builds");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = actix_web::HttpServer::new(move || {
-                actix_web::App::new()
-                    .route(
-                        "/",
-                        actix_web::web::get().to(|| async { "the application" }),
-                    )
-                    .service(taskwire_web::actix_scope("/_taskwire", dash.clone()))
-            })
-            .workers(1)
-            .bind(("127.0.0.1", 0))
-            .unwrap();
-            tx.send(server.addrs()[0]).unwrap();
-            server.run().await
-        })
+    let base = support::serve_actix(move |cfg| {
+        cfg.service(taskwire_web::actix_scope("/_taskwire", dash.clone()));
     });
-    let addr = rx.recv().unwrap();
-    let base = format!("http://{addr}");
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -128,22 +128,10 @@ async fn an_actix_apps_dashboard_lists_and_draws_its_recent_traces_over_http() {
         .with_recent(recent)
         .build()
         .expect("the dashboard builds");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let server = actix_web::HttpServer::new(move || {
-                actix_web::App::new()
-                    .route("/pay", actix_web::web::post().to(|| checkout("POST /pay")))
-                    .service(taskwire_web::actix_scope("/_taskwire", dash.clone()))
-            })
-            .workers(1)
-            .bind(("127.0.0.1", 0))
-            .unwrap();
-            tx.send(server.addrs()[0]).unwrap();
-            server.run().await
-        })
+    let base = support::serve_actix(move |cfg| {
+        cfg.route("/pay", actix_web::web::post().to(|| checkout("POST /pay")))
+            .service(taskwire_web::actix_scope("/_taskwire", dash.clone()));
     });
-    let base = format!("http://{}", rx.recv().unwrap());
     let http = reqwest::Client::new();
     let paid = http.post(format!("{base}/pay")).send().await.unwrap();
     assert_eq!(paid.text().await.unwrap(), "paid");

@@ -125,26 +125,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for ErrorField<'a> {
 /// The record's own fields (without the header and, for a task record, the `task.*` keys), as
 /// a JSON object; `None` when there are none.
 pub(crate) fn own_fields(line: &[u8], task: bool) -> Option<Box<str>> {
-    const HEADER: [&str; 16] = [
-        header::TIMESTAMP,
-        header::LEVEL,
-        header::TARGET,
-        header::MESSAGE,
-        header::TRACE_ID,
-        header::SPAN_ID,
-        header::PARENT_SPAN_ID,
-        header::SPANS,
-        header::FILE,
-        header::LINE,
-        header::MODULE,
-        header::THREAD,
-        header::PID,
-        header::HOST,
-        header::SERVICE,
-        header::RELEASE,
-    ];
     let mut map: Map<String, Value> = serde_json::from_slice(line).ok()?;
-    map.retain(|k, _| !(HEADER.contains(&k.as_str()) || (task && k.starts_with("task."))));
+    map.retain(|k, _| !(header::ALL.contains(&k.as_str()) || (task && k.starts_with("task."))));
     (!map.is_empty()).then(|| Value::Object(map).to_string().into_boxed_str())
 }
 

@@ -77,6 +77,26 @@ pub mod header {
     pub const SERVICE: &str = "service";
     /// The release (version).
     pub const RELEASE: &str = "release";
+
+    /// Every key above: a record's own fields are the keys not in this list.
+    pub const ALL: [&str; 16] = [
+        TIMESTAMP,
+        LEVEL,
+        TARGET,
+        MESSAGE,
+        TRACE_ID,
+        SPAN_ID,
+        PARENT_SPAN_ID,
+        SPANS,
+        FILE,
+        LINE,
+        MODULE,
+        THREAD,
+        PID,
+        HOST,
+        SERVICE,
+        RELEASE,
+    ];
 }
 
 /// The key of an error's JSON line that holds the fingerprint of the ticket it was counted in

@@ -504,19 +504,10 @@ impl RecentTask {
 /// `COLLISION_PREFIX`).
 const COLLISION_PREFIX: &str = "fields.";
 
-/// Whether a span field's name is one of the keys a record writes itself.
+/// Whether a span field's name is a header key or a key reserved for task records (the
+/// explorer would take such a field for the record's own entry, or not as a field).
 fn collides(name: &str) -> bool {
-    const HEADER: [&str; 8] = [
-        header::TIMESTAMP,
-        header::LEVEL,
-        header::TARGET,
-        header::MESSAGE,
-        header::TRACE_ID,
-        header::SPAN_ID,
-        header::PARENT_SPAN_ID,
-        header::SERVICE,
-    ];
-    HEADER.contains(&name) || task_record::is_reserved_key(name)
+    header::ALL.contains(&name) || task_record::is_reserved_key(name)
 }
 
 fn micros(d: Duration) -> u64 {

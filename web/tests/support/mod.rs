@@ -125,6 +125,33 @@ pub async fn serve_app(app: axum::Router) -> String {
     format!("http://{addr}")
 }
 
+/// Serves an actix-web app on a free port of 127.0.0.1 (one worker, on a thread of its own)
+/// whose routes `configure` adds, with `GET /` answering "the application"; returns its base
+/// URL.
+pub fn serve_actix(
+    configure: impl Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
+) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(move || {
+                actix_web::App::new()
+                    .route(
+                        "/",
+                        actix_web::web::get().to(|| async { "the application" }),
+                    )
+                    .configure(configure.clone())
+            })
+            .workers(1)
+            .bind(("127.0.0.1", 0))
+            .expect("bind 127.0.0.1:0");
+            tx.send(server.addrs()[0]).expect("the test waits");
+            server.run().await
+        })
+    });
+    format!("http://{}", rx.recv().expect("the actix server starts"))
+}
+
 /// The first element `css` selects, waited for up to 10 s (a page that is still loading has
 /// none yet).
 pub async fn element(c: &Client, css: &str) -> fantoccini::elements::Element {
