@@ -122,6 +122,7 @@ impl<W> ConsoleLayer<W> {
 
     fn recolor(mut self) -> Self {
         self.settings.ansi = self.color.enabled(self.terminal);
+        self.settings.renew();
         self
     }
 
@@ -135,6 +136,7 @@ impl<W> ConsoleLayer<W> {
     #[must_use]
     pub fn with_style(mut self, style: Style) -> Self {
         self.settings.style = style;
+        self.settings.renew();
         self
     }
 
@@ -157,6 +159,7 @@ impl<W> ConsoleLayer<W> {
     #[must_use]
     pub fn with_target(mut self, enabled: bool) -> Self {
         self.settings.target = enabled;
+        self.settings.renew();
         self
     }
 
@@ -187,6 +190,7 @@ impl<W> ConsoleLayer<W> {
     #[must_use]
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
         self.capture = self.capture.with_redactor(redactor);
+        self.settings.renew();
         self
     }
 

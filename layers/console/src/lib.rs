@@ -61,6 +61,7 @@
 
 mod color;
 mod layer;
+mod plan;
 mod render;
 mod text;
 
