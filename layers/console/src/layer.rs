@@ -1,19 +1,18 @@
 //! [`ConsoleLayer`]: the layer, its settings and its writer.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
-use taskwire_core::event_time::EventClock;
+use taskwire_core::line::LineWriter;
 use taskwire_core::span::{CapturingLayer, LayerCapture, Needs};
 use taskwire_core::write_errors::WriteErrors;
 use taskwire_core::Redactor;
 use tracing_core::{Event, Subscriber};
-use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::color::ColorWhen;
-use crate::render::{render_event, with_scratch, Occurrence, Settings};
+use crate::render::{render_event, with_scratch, Settings};
 
 /// How a [`ConsoleLayer`] lays out an event.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -32,13 +31,11 @@ pub enum Style {
 ///
 /// Built with [`layer()`](crate::layer) and configured with consuming `with_*` setters.
 pub struct ConsoleLayer<W = fn() -> io::Stdout> {
-    make_writer: W,
+    out: LineWriter<W>,
     capture: LayerCapture,
     settings: Settings,
     color: ColorWhen,
     terminal: bool,
-    errors: WriteErrors,
-    clock: EventClock,
 }
 
 impl Default for ConsoleLayer {
@@ -46,7 +43,7 @@ impl Default for ConsoleLayer {
     fn default() -> Self {
         let terminal = io::stdout().is_terminal();
         ConsoleLayer {
-            make_writer: io::stdout,
+            out: LineWriter::new(io::stdout, "taskwire-console"),
             capture: LayerCapture::new(Needs::default().with_fields(true)),
             settings: Settings {
                 ansi: ColorWhen::Auto.enabled(terminal),
@@ -54,8 +51,6 @@ impl Default for ConsoleLayer {
             },
             color: ColorWhen::Auto,
             terminal,
-            errors: WriteErrors::new("taskwire-console"),
-            clock: EventClock::default(),
         }
     }
 }
@@ -88,13 +83,11 @@ impl<W> ConsoleLayer<W> {
         W2: for<'w> MakeWriter<'w> + 'static,
     {
         ConsoleLayer {
-            make_writer,
+            out: self.out.with_writer(make_writer),
             capture: self.capture,
             settings: self.settings,
             color: self.color,
             terminal: false,
-            errors: self.errors,
-            clock: self.clock,
         }
         .recolor()
     }
@@ -202,7 +195,7 @@ impl<W> ConsoleLayer<W> {
 
     /// A handle on the count of lines that could not be written.
     pub fn write_errors(&self) -> WriteErrors {
-        self.errors.clone()
+        self.out.write_errors()
     }
 }
 
@@ -214,42 +207,17 @@ where
     taskwire_core::layer_capture_callbacks!(S, capture);
 
     fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
-        self.clock.mark(event);
+        self.out.mark(event);
         true
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let normalized = event.normalized_metadata();
-        let is_log = normalized.is_some();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        // The event's span: for a contextual event, the innermost span the capture saw
-        // entered on this thread (a plain thread-local, cheaper than the registry's stack);
-        // else what the registry says.
-        let scope = event
-            .is_contextual()
-            .then(|| self.capture.current_span())
-            .flatten()
-            .and_then(|id| ctx.span(&id))
-            .map(|span| span.scope())
-            .or_else(|| ctx.event_scope(event));
-        let occurrence = Occurrence {
-            event,
-            meta,
-            is_log,
-            at: self.clock.time(event),
-        };
-        with_scratch(|s| {
-            render_event(
-                &self.settings,
-                self.capture.redactor(),
-                &occurrence,
-                scope,
-                s,
-            );
-            let mut w = self.make_writer.make_writer_for(meta);
-            if let Err(e) = w.write_all(&s.line) {
-                self.errors.record(&e);
-            }
+        let scope = self.capture.event_scope(event, &ctx);
+        self.out.with_event(event, |e| {
+            with_scratch(|s| {
+                render_event(&self.settings, self.capture.redactor(), e, scope, s);
+                self.out.write(e.meta, &s.line);
+            });
         });
     }
 }

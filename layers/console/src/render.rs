@@ -8,13 +8,13 @@
 use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
-use std::time::SystemTime;
 
 use taskwire_core::cache::SiteCache;
+use taskwire_core::line::EventLine;
 use taskwire_core::schema::{self, task_record};
 use taskwire_core::{redact, time, FieldRef, Redactor, SpanData};
 use tracing_core::field::{Field, Visit};
-use tracing_core::{Event, Metadata, Subscriber};
+use tracing_core::Subscriber;
 use tracing_subscriber::registry::{LookupSpan, Scope};
 
 use crate::color::{self, Paint};
@@ -127,16 +127,6 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     taskwire_core::scratch::with_scratch(&SCRATCH, f)
 }
 
-/// The event to render and what is known about it.
-pub(crate) struct Occurrence<'a, 'b> {
-    pub(crate) event: &'a Event<'b>,
-    /// Its metadata (for a bridged `log` record, the record's own).
-    pub(crate) meta: &'a Metadata<'a>,
-    pub(crate) is_log: bool,
-    /// Its time, the same for every taskwire layer.
-    pub(crate) at: SystemTime,
-}
-
 /// What a task record says about its task.
 #[derive(Default)]
 struct Task {
@@ -149,18 +139,19 @@ struct Task {
 pub(crate) fn render_event<S>(
     set: &Settings,
     redactor: &Redactor,
-    occurrence: &Occurrence<'_, '_>,
+    e: &EventLine<'_, '_>,
     scope: Option<Scope<'_, S>>,
     s: &mut Scratch,
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let Occurrence {
+    let EventLine {
         event,
         meta,
         is_log,
         at,
-    } = *occurrence;
+        ..
+    } = *e;
     let p = Paint(set.ansi);
     let pretty = matches!(set.style, Style::Pretty);
     let Scratch {

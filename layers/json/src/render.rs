@@ -3,13 +3,13 @@
 use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
-use std::time::SystemTime;
 
 use taskwire_core::cache::SiteCache;
+use taskwire_core::line::EventLine;
 use taskwire_core::schema::{self, task_record};
 use taskwire_core::{json, process, time, Redactor, SpanData};
 use tracing_core::field::{Field, Visit};
-use tracing_core::{Event, Metadata, Subscriber};
+use tracing_core::{Metadata, Subscriber};
 use tracing_subscriber::registry::{LookupSpan, Scope};
 
 use crate::format::{write_head, write_tail, Format};
@@ -58,35 +58,25 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     taskwire_core::scratch::with_scratch(&SCRATCH, f)
 }
 
-/// The event to render and what is known about it.
-pub(crate) struct Occurrence<'a, 'b> {
-    pub(crate) event: &'a Event<'b>,
-    /// Its metadata (for a bridged `log` record, the record's own).
-    pub(crate) meta: &'a Metadata<'a>,
-    pub(crate) is_log: bool,
-    /// Its time, the same for every taskwire layer.
-    pub(crate) at: SystemTime,
-    /// The fingerprint of the ticket a tickets layer below counted it in.
-    pub(crate) ticket: Option<u64>,
-}
-
-/// Renders an event as one line (with its newline) into `s.line`.
+/// Renders an event as one line (with its newline) into `s.line`; `ticket` is the fingerprint
+/// of the ticket a tickets layer below counted it in.
 pub(crate) fn render_event<S>(
     fmt: &Format,
     redactor: &Redactor,
-    occurrence: &Occurrence<'_, '_>,
+    e: &EventLine<'_, '_>,
+    ticket: Option<u64>,
     scope: Option<Scope<'_, S>>,
     s: &mut Scratch,
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let Occurrence {
+    let EventLine {
         event,
         meta,
         is_log,
         at,
-        ticket,
-    } = *occurrence;
+        ..
+    } = *e;
     let Scratch {
         line,
         fields,

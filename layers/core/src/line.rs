@@ -1,0 +1,158 @@
+//! What the layers that write one line per event (JSON, console) share: where a line goes
+//! ([`LineWriter`]: the `MakeWriter`, the count of failed writes, the event clock) and what is
+//! known about the event before it is rendered ([`EventLine`]: its metadata, a bridged `log`
+//! record's own, and its time).
+//!
+//! A line-writing layer keeps a [`LineWriter`], calls [`LineWriter::mark`] from
+//! `Layer::event_enabled`, and from `Layer::on_event` renders into its per-thread scratch
+//! ([`crate::scratch`]) inside [`LineWriter::with_event`], then hands the bytes to
+//! [`LineWriter::write`]: one `write_all` per line, failures counted, never a panic.
+//!
+//! ```
+//! use tracing_core::{Event, Subscriber};
+//! use tracing_subscriber::layer::{Context, Layer};
+//! use tracing_subscriber::prelude::*;
+//! use taskwire_core::line::LineWriter;
+//! use taskwire_test_support::Capture;
+//!
+//! struct Messages<W> {
+//!     out: LineWriter<W>,
+//! }
+//!
+//! impl<S, W> Layer<S> for Messages<W>
+//! where
+//!     S: Subscriber,
+//!     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + 'static,
+//! {
+//!     fn event_enabled(&self, event: &Event<'_>, _: Context<'_, S>) -> bool {
+//!         self.out.mark(event);
+//!         true
+//!     }
+//!
+//!     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+//!         self.out.with_event(event, |e| {
+//!             let line = format!("{} {}\n", e.meta.level(), e.meta.target());
+//!             self.out.write(e.meta, line.as_bytes());
+//!         });
+//!     }
+//! }
+//!
+//! let capture = Capture::default();
+//! let layer = Messages { out: LineWriter::new(std::io::sink, "messages").with_writer(capture.clone()) };
+//! tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+//!     tracing::warn!(target: "checkout", "declined");
+//! });
+//! assert_eq!(capture.text(), "WARN checkout\n");
+//! ```
+
+use std::fmt;
+use std::io::Write;
+use std::time::SystemTime;
+
+use tracing_core::{Event, Metadata};
+use tracing_log::NormalizeEvent;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::event_time::EventClock;
+use crate::write_errors::WriteErrors;
+
+/// Where a line-writing layer's lines go: its `MakeWriter`, the count of lines it could not
+/// write, and its [`EventClock`] (see the [module docs](self)).
+pub struct LineWriter<W> {
+    make_writer: W,
+    errors: WriteErrors,
+    clock: EventClock,
+}
+
+impl<W> fmt::Debug for LineWriter<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LineWriter")
+            .field("errors", &self.errors)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W> LineWriter<W> {
+    /// Lines to `make_writer`, for the layer named `layer` in the one stderr report of a
+    /// failed write ([`WriteErrors`]).
+    ///
+    /// ```
+    /// let out = taskwire_core::line::LineWriter::new(std::io::stdout, "my-layer");
+    /// assert_eq!(out.write_errors().count(), 0);
+    /// ```
+    pub fn new(make_writer: W, layer: &'static str) -> Self {
+        LineWriter {
+            make_writer,
+            errors: WriteErrors::new(layer),
+            clock: EventClock::default(),
+        }
+    }
+
+    /// The same count and clock, writing to `make_writer` instead.
+    ///
+    /// ```
+    /// let out = taskwire_core::line::LineWriter::new(std::io::stdout, "my-layer")
+    ///     .with_writer(std::io::stderr);
+    /// # let _ = out;
+    /// ```
+    #[must_use]
+    pub fn with_writer<W2>(self, make_writer: W2) -> LineWriter<W2> {
+        LineWriter {
+            make_writer,
+            errors: self.errors,
+            clock: self.clock,
+        }
+    }
+
+    /// A handle on the count of lines that could not be written.
+    pub fn write_errors(&self) -> WriteErrors {
+        self.errors.clone()
+    }
+
+    /// Marks `event` for the shared event clock; call it from `Layer::event_enabled`.
+    #[inline]
+    pub fn mark(&self, event: &Event<'_>) {
+        self.clock.mark(event);
+    }
+
+    /// Runs `f` with what is known about `event` before it is rendered: its metadata (a
+    /// bridged `log` record's own), whether it is a bridged record, and its time, the same
+    /// for every taskwire layer.
+    #[inline]
+    pub fn with_event<R>(&self, event: &Event<'_>, f: impl FnOnce(&EventLine<'_, '_>) -> R) -> R {
+        let normalized = event.normalized_metadata();
+        f(&EventLine {
+            event,
+            meta: normalized.as_ref().unwrap_or_else(|| event.metadata()),
+            is_log: normalized.is_some(),
+            at: self.clock.time(event),
+        })
+    }
+}
+
+impl<W: for<'w> MakeWriter<'w>> LineWriter<W> {
+    /// Writes `line` with one `write_all` to the writer made for `meta`; a failure is counted
+    /// (and the first one reported on stderr), never raised.
+    #[inline]
+    pub fn write(&self, meta: &Metadata<'_>, line: &[u8]) {
+        let mut w = self.make_writer.make_writer_for(meta);
+        if let Err(e) = w.write_all(line) {
+            self.errors.record(&e);
+        }
+    }
+}
+
+/// An event about to be written, and what is known about it ([`LineWriter::with_event`]).
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct EventLine<'a, 'b> {
+    /// The event.
+    pub event: &'a Event<'b>,
+    /// Its metadata: for a bridged `log` record, the record's own (level, target, file, line
+    /// and module), not the bridge's call site.
+    pub meta: &'a Metadata<'a>,
+    /// Whether it is a bridged `log` record.
+    pub is_log: bool,
+    /// Its time, the same for every taskwire layer ([`EventClock`]).
+    pub at: SystemTime,
+}
