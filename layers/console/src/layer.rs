@@ -172,9 +172,10 @@ impl<W> ConsoleLayer<W> {
         self
     }
 
-    /// Redacts event fields with `redactor` instead of the default key list, and span fields
-    /// when this layer captures them itself (no capture layer below it; see
-    /// [`taskwire_core::span`]).
+    /// Writes `[redacted]` for the values of the keys `redactor` calls sensitive, instead of
+    /// the default key list's: in the event's fields, and in span fields when this layer
+    /// captures spans itself (with a capture layer below it, that layer's redactor applies to
+    /// span fields, widened with this one; see [`taskwire_core::span`]).
     ///
     /// ```
     /// use taskwire_core::Redactor;
@@ -204,12 +205,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a> + 'static,
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    taskwire_core::layer_capture_callbacks!(S, capture);
-
-    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
-        self.out.mark(event);
-        true
-    }
+    taskwire_core::line_layer_callbacks!(S, capture, out);
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let scope = self.capture.event_scope(event, &ctx);

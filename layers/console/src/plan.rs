@@ -49,8 +49,6 @@ pub(crate) struct FieldPlan {
     pub(crate) sensitive: bool,
     /// Named `log.*`: the `log` bridge's metadata, not written in bridged records.
     pub(crate) log_meta: bool,
-    key_start: u32,
-    key_end: u32,
 }
 
 impl FieldPlan {
@@ -75,8 +73,6 @@ impl FieldPlan {
             role,
             sensitive: redactor.is_sensitive_field(name),
             log_meta: name.starts_with("log."),
-            key_start: 0,
-            key_end: 0,
         }
     }
 
@@ -155,10 +151,46 @@ fn level_color(level: &tracing_core::Level) -> &'static [u8] {
     }
 }
 
+/// The keys of a call site's fields as written ([`write_key`]), back to back, by field index.
+struct Keys {
+    bytes: Box<[u8]>,
+    ends: Box<[u32]>,
+}
+
+impl Keys {
+    fn of(set: &Settings, meta: &'static Metadata<'static>) -> Keys {
+        let mut bytes = Vec::new();
+        let ends = meta
+            .fields()
+            .iter()
+            .map(|field| {
+                write_key(&mut bytes, set, field.name());
+                u32::try_from(bytes.len()).unwrap_or(u32::MAX)
+            })
+            .collect();
+        Keys {
+            bytes: bytes.into_boxed_slice(),
+            ends,
+        }
+    }
+
+    /// The key of field `index`.
+    #[inline]
+    fn get(&self, index: usize) -> &[u8] {
+        let start = match index.checked_sub(1) {
+            Some(i) => self.ends.get(i).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(index).copied().unwrap_or(start);
+        self.bytes
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+}
+
 /// The plan of an event call site.
 pub(crate) struct Plan {
-    /// The fields' keys as written, back to back.
-    keys: Box<[u8]>,
+    keys: Keys,
     /// By field index.
     fields: Box<[FieldPlan]>,
     /// The level and target ([`write_head`]); not used for bridged `log` records, whose
@@ -171,24 +203,15 @@ pub(crate) struct Plan {
 impl Plan {
     fn new(set: &Settings, redactor: &Redactor, meta: &'static Metadata<'static>) -> Plan {
         let task = task_record::is_record(meta);
-        let mut keys = Vec::new();
         let fields = meta
             .fields()
             .iter()
-            .map(|field| {
-                let key_start = offset(&keys);
-                write_key(&mut keys, set, field.name());
-                FieldPlan {
-                    key_start,
-                    key_end: offset(&keys),
-                    ..FieldPlan::decide(field.name(), task, redactor)
-                }
-            })
+            .map(|field| FieldPlan::decide(field.name(), task, redactor))
             .collect();
         let mut head = Vec::new();
         write_head(&mut head, set, meta);
         Plan {
-            keys: keys.into_boxed_slice(),
+            keys: Keys::of(set, meta),
             fields,
             head: head.into_boxed_slice(),
             task_record: task,
@@ -199,11 +222,7 @@ impl Plan {
     #[inline]
     pub(crate) fn field(&self, index: usize) -> Option<(FieldPlan, &[u8])> {
         let f = *self.fields.get(index)?;
-        let key = self
-            .keys
-            .get(f.key_start as usize..f.key_end as usize)
-            .unwrap_or_default();
-        Some((f, key))
+        Some((f, self.keys.get(index)))
     }
 }
 
@@ -212,41 +231,24 @@ impl Plan {
 /// call site's field set).
 pub(crate) struct SpanPlan {
     pub(crate) name: Box<[u8]>,
-    keys: Box<[u8]>,
-    fields: Box<[SpanFieldPlan]>,
-}
-
-struct SpanFieldPlan {
-    name: &'static str,
-    /// `task.name` and `otel.name` are shown in the path, not as fields.
-    skip: bool,
-    key_start: u32,
-    key_end: u32,
+    keys: Keys,
+    /// The field names by index, and whether each is written (`task.name` and `otel.name`
+    /// are shown in the path instead).
+    names: Box<[(&'static str, bool)]>,
 }
 
 impl SpanPlan {
     fn new(set: &Settings, meta: &'static Metadata<'static>) -> SpanPlan {
         let mut name = Vec::new();
         put(&mut name, meta.name());
-        let mut keys = Vec::new();
-        let fields = meta
-            .fields()
-            .iter()
-            .map(|field| {
-                let key_start = offset(&keys);
-                write_key(&mut keys, set, field.name());
-                SpanFieldPlan {
-                    name: field.name(),
-                    skip: schema::NAME_KEYS.contains(&field.name()),
-                    key_start,
-                    key_end: offset(&keys),
-                }
-            })
-            .collect();
         SpanPlan {
             name: name.into_boxed_slice(),
-            keys: keys.into_boxed_slice(),
-            fields,
+            keys: Keys::of(set, meta),
+            names: meta
+                .fields()
+                .iter()
+                .map(|f| (f.name(), !schema::NAME_KEYS.contains(&f.name())))
+                .collect(),
         }
     }
 
@@ -254,21 +256,13 @@ impl SpanPlan {
     /// the field is not written, `None` when the call site does not declare it.
     #[inline]
     pub(crate) fn key(&self, name: &str) -> Option<Option<&[u8]>> {
-        let f = self
-            .fields
+        let index = self
+            .names
             .iter()
-            .find(|f| std::ptr::eq(f.name.as_ptr(), name.as_ptr()) && f.name.len() == name.len())?;
-        Some((!f.skip).then(|| {
-            self.keys
-                .get(f.key_start as usize..f.key_end as usize)
-                .unwrap_or_default()
-        }))
+            .position(|(n, _)| std::ptr::eq(n.as_ptr(), name.as_ptr()) && n.len() == name.len())?;
+        let shown = self.names.get(index).is_some_and(|&(_, shown)| shown);
+        Some(shown.then(|| self.keys.get(index)))
     }
-}
-
-#[inline]
-fn offset(keys: &[u8]) -> u32 {
-    u32::try_from(keys.len()).unwrap_or(u32::MAX)
 }
 
 /// The plan for events of `meta` under `set`, built on first use.

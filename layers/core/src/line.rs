@@ -3,8 +3,10 @@
 //! known about the event before it is rendered ([`EventLine`]: its metadata, a bridged `log`
 //! record's own, and its time).
 //!
-//! A line-writing layer keeps a [`LineWriter`], calls [`LineWriter::mark`] from
-//! `Layer::event_enabled`, and from `Layer::on_event` renders into its per-thread scratch
+//! A line-writing layer keeps a [`LineWriter`] and a [`LayerCapture`](crate::span::LayerCapture),
+//! lets [`line_layer_callbacks!`](crate::line_layer_callbacks) write the `Layer` methods that
+//! only forward to them (the capture's span callbacks, and `event_enabled` calling
+//! [`LineWriter::mark`]), and from `Layer::on_event` renders into its per-thread scratch
 //! ([`crate::scratch`]) inside [`LineWriter::with_event`], then hands the bytes to
 //! [`LineWriter::write`]: one `write_all` per line, failures counted, never a panic.
 //!
@@ -155,4 +157,70 @@ pub struct EventLine<'a, 'b> {
     pub is_log: bool,
     /// Its time, the same for every taskwire layer ([`EventClock`]).
     pub at: SystemTime,
+}
+
+/// Writes, inside an `impl<S> Layer<S> for MyLayer`, the `Layer` methods a line-writing layer
+/// only forwards: the span callbacks of its [`LayerCapture`](crate::span::LayerCapture) field
+/// `capture` ([`layer_capture_callbacks!`](crate::layer_capture_callbacks)) and
+/// `event_enabled`, which marks the event for the shared clock through its [`LineWriter`]
+/// field `out` and lets it through. `S` is the impl's subscriber type.
+///
+/// ```
+/// use taskwire_core::line::LineWriter;
+/// use taskwire_core::span::{CapturingLayer, LayerCapture, Needs};
+/// use tracing_core::{Event, Subscriber};
+/// use tracing_subscriber::fmt::MakeWriter;
+/// use tracing_subscriber::layer::{Context, Layer};
+/// use tracing_subscriber::prelude::*;
+/// use tracing_subscriber::registry::LookupSpan;
+///
+/// struct Depth<W> {
+///     out: LineWriter<W>,
+///     capture: LayerCapture,
+/// }
+///
+/// impl<W: 'static> CapturingLayer for Depth<W> {
+///     fn layer_capture(&self) -> &LayerCapture {
+///         &self.capture
+///     }
+/// }
+///
+/// impl<S, W> Layer<S> for Depth<W>
+/// where
+///     S: Subscriber + for<'a> LookupSpan<'a>,
+///     W: for<'w> MakeWriter<'w> + 'static,
+/// {
+///     taskwire_core::line_layer_callbacks!(S, capture, out);
+///
+///     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+///         let depth = self.capture.event_scope(event, &ctx).map_or(0, |s| s.count());
+///         self.out.with_event(event, |e| self.out.write(e.meta, format!("{depth}\n").as_bytes()));
+///     }
+/// }
+///
+/// let capture = taskwire_test_support::Capture::default();
+/// let layer = Depth {
+///     out: LineWriter::new(capture.clone(), "depth"),
+///     capture: LayerCapture::new(Needs::default()),
+/// };
+/// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+///     let _span = tracing::info_span!("outer").entered();
+///     tracing::info!("one deep");
+/// });
+/// assert_eq!(capture.text(), "1\n");
+/// ```
+#[macro_export]
+macro_rules! line_layer_callbacks {
+    ($s:ident, $capture:ident, $out:ident) => {
+        $crate::layer_capture_callbacks!($s, $capture);
+
+        fn event_enabled(
+            &self,
+            event: &$crate::span::callbacks::types::Event<'_>,
+            _ctx: $crate::span::callbacks::types::Context<'_, $s>,
+        ) -> bool {
+            self.$out.mark(event);
+            true
+        }
+    };
 }

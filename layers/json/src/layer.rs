@@ -180,12 +180,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a> + 'static,
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    taskwire_core::layer_capture_callbacks!(S, capture);
-
-    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
-        self.out.mark(event);
-        true
-    }
+    taskwire_core::line_layer_callbacks!(S, capture, out);
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         // Unsampled traces keep only their important events. The flag keeps the common case
