@@ -18,10 +18,6 @@ use crate::render::Settings;
 use crate::text::put;
 use crate::Style;
 
-/// A thread's plan cache is emptied when it reaches this size (call sites are static, so this
-/// takes thousands of call sites or of layers built and dropped at run time).
-pub(crate) const PLAN_MAX_ENTRIES: usize = 4096;
-
 /// Plans by (layer configuration id, call site), per thread.
 pub(crate) type Plans<P> = SiteCache<SiteKey, P>;
 

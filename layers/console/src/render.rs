@@ -5,11 +5,9 @@
 //! (its message apart); then the line is assembled. Every buffer is per thread and reused, so
 //! an event in steady state allocates nothing (`tests/console_event_allocates_nothing.rs`).
 
-use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
 
-use taskwire_core::cache::SiteCache;
 use taskwire_core::line::EventLine;
 use taskwire_core::schema::{self, task_record};
 use taskwire_core::{redact, time, FieldRef, Redactor, SpanData};
@@ -20,7 +18,6 @@ use tracing_subscriber::registry::{LookupSpan, Scope};
 use crate::color::{self, Paint};
 use crate::plan::{
     plan_for, span_plan_for, write_head, write_key, FieldPlan, Plan, Plans, Role, SpanPlan,
-    PLAN_MAX_ENTRIES,
 };
 use crate::text::{put, put_duration, put_f64, put_fmt, put_int, put_str_value};
 use crate::Style;
@@ -70,6 +67,7 @@ const PATH_SEPARATOR: &str = " › ";
 const MAX_INDENT_DEPTH: usize = 24;
 
 /// Per-thread buffers and plans, reused so that a line in steady state allocates nothing.
+#[derive(Default)]
 pub(crate) struct Scratch {
     pub(crate) line: Vec<u8>,
     msg: Vec<u8>,
@@ -86,24 +84,6 @@ pub(crate) struct Scratch {
     span_plans: Plans<SpanPlan>,
 }
 
-impl Default for Scratch {
-    fn default() -> Self {
-        Scratch {
-            line: Vec::new(),
-            msg: Vec::new(),
-            fields: Vec::new(),
-            spans: Vec::new(),
-            path: Vec::new(),
-            starts: Vec::new(),
-            failure: Vec::new(),
-            sep: Vec::new(),
-            ts: Vec::new(),
-            plans: SiteCache::new(PLAN_MAX_ENTRIES),
-            span_plans: SiteCache::new(PLAN_MAX_ENTRIES),
-        }
-    }
-}
-
 impl taskwire_core::scratch::Scratch for Scratch {
     fn trim(&mut self) {
         for b in [
@@ -118,14 +98,10 @@ impl taskwire_core::scratch::Scratch for Scratch {
     }
 }
 
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-}
-
-/// Runs `f` with this thread's scratch buffers (see [`taskwire_core::scratch`]).
-pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    taskwire_core::scratch::with_scratch(&SCRATCH, f)
-}
+taskwire_core::thread_scratch!(
+    /// Runs `f` with this thread's scratch buffers (see [`taskwire_core::scratch`]).
+    pub(crate) fn with_scratch() -> Scratch
+);
 
 /// What a task record says about its task.
 #[derive(Default)]
@@ -145,13 +121,7 @@ pub(crate) fn render_event<S>(
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let EventLine {
-        event,
-        meta,
-        is_log,
-        at,
-        ..
-    } = *e;
+    let (event, meta, is_log) = (e.event, e.meta, e.is_log);
     let p = Paint(set.ansi);
     let pretty = matches!(set.style, Style::Pretty);
     let Scratch {
@@ -253,7 +223,7 @@ pub(crate) fn render_event<S>(
     line.resize(indent, b' ');
     if set.time {
         ts.clear();
-        time::write_rfc3339(ts, at);
+        time::write_rfc3339(ts, e.at);
         line.extend_from_slice(p.on(color::DIM));
         // `HH:MM:SS.mmm` of `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`
         line.extend_from_slice(ts.get(11..23).unwrap_or(ts));
@@ -289,7 +259,7 @@ pub(crate) fn render_event<S>(
                 line.push(b' ');
                 line.extend_from_slice(p.on(color::DIM));
                 line.push(b'[');
-                write_hex(line, &t.to_bytes());
+                line.extend_from_slice(&t.to_hex());
                 line.push(b']');
                 line.extend_from_slice(p.reset());
             }
@@ -318,7 +288,7 @@ pub(crate) fn render_event<S>(
                     if let (true, Some(t)) = (show_trace, trace) {
                         line.extend_from_slice(p.on(color::DIM));
                         line.extend_from_slice(" · trace ".as_bytes());
-                        write_hex(line, &t.to_bytes());
+                        line.extend_from_slice(&t.to_hex());
                         line.extend_from_slice(p.reset());
                     }
                 } else {
@@ -330,7 +300,7 @@ pub(crate) fn render_event<S>(
                         if depth > 0 {
                             line.push(b' ');
                         }
-                        write_hex(line, &t.to_bytes());
+                        line.extend_from_slice(&t.to_hex());
                     }
                     line.push(b']');
                     line.extend_from_slice(p.reset());
@@ -372,28 +342,6 @@ fn write_path(line: &mut Vec<u8>, path: &[u8], names: &[(usize, usize)]) {
         }
         line.extend_from_slice(path.get(start..end).unwrap_or_default());
     }
-}
-
-/// Two lowercase hex digits for each byte value.
-static HEX_PAIRS: [[u8; 2]; 256] = {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut t = [[0u8; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
-        i += 1;
-    }
-    t
-};
-
-/// Appends a trace id as its 32 lowercase hex digits (what `taskwire tree --trace` takes).
-#[inline]
-fn write_hex(line: &mut Vec<u8>, bytes: &[u8; 16]) {
-    let mut buf = [0u8; 32];
-    for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
-    }
-    line.extend_from_slice(&buf);
 }
 
 /// Appends a captured span field's value.

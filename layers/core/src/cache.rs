@@ -146,6 +146,23 @@ pub struct SiteCache<K, V> {
     max: usize,
 }
 
+/// What a [`SiteCache`] holds at most by default ([`SiteCache::default`]): thousands of call
+/// sites, or of layers built and dropped at run time (each with a new id), reach it.
+pub const DEFAULT_MAX_ENTRIES: usize = 4096;
+
+impl<K, V> Default for SiteCache<K, V> {
+    /// An empty cache of at most [`DEFAULT_MAX_ENTRIES`] entries.
+    ///
+    /// ```
+    /// use taskwire_core::cache::{SiteCache, SiteKey};
+    /// let cache: SiteCache<SiteKey, u32> = SiteCache::default();
+    /// assert!(cache.is_empty());
+    /// ```
+    fn default() -> Self {
+        SiteCache::new(DEFAULT_MAX_ENTRIES)
+    }
+}
+
 impl<K, V> SiteCache<K, V> {
     /// An empty cache that holds at most `max` entries (at least one). Allocates nothing
     /// until the first insert, so it can initialise a `const` thread-local.
