@@ -2,7 +2,7 @@
 
 use std::io::{self, IsTerminal};
 
-use taskwire_core::line::LineWriter;
+use taskwire_core::line::{self, LineWriter};
 use taskwire_core::span::{CapturingLayer, LayerCapture, Needs};
 use taskwire_core::write_errors::WriteErrors;
 use taskwire_core::Redactor;
@@ -12,20 +12,8 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::color::ColorWhen;
-use crate::render::{render_event, with_scratch, Settings};
-
-/// How a [`ConsoleLayer`] lays out an event.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Style {
-    /// One line per event: time, level, target, message, `key=value` fields, then the task
-    /// path and trace id in brackets.
-    #[default]
-    Compact,
-    /// The time, level, target and message on the first line, then one `key: value` line per
-    /// field and an `in task › path · trace …` line.
-    Pretty,
-}
+use crate::render::{render_event, with_scratch};
+use crate::settings::{Settings, Style};
 
 /// Writes events as text for people: see the [crate docs](crate) for the line.
 ///
@@ -208,7 +196,7 @@ where
     taskwire_core::line_layer_callbacks!(S, capture, out);
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let scope = self.capture.event_scope(event, &ctx);
+        let scope = line::event_scope(&self.capture, event, &ctx);
         self.out.with_event(event, |e| {
             with_scratch(|s| {
                 render_event(&self.settings, self.capture.redactor(), e, scope, s);

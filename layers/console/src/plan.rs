@@ -8,15 +8,14 @@
 //! the name, asking the redactor's per-thread cache) cost about 300 instructions a field; a
 //! planned key is one copy.
 
-use taskwire_core::cache::{SiteCache, SiteKey};
+use taskwire_core::cache::{name_signature, SiteCache, SiteKey};
 use taskwire_core::schema::{self, task_record};
 use taskwire_core::Redactor;
 use tracing_core::Metadata;
 
 use crate::color::{self, Paint};
-use crate::render::Settings;
+use crate::settings::{Settings, Style};
 use crate::text::put;
-use crate::Style;
 
 /// Plans by (layer configuration id, call site), per thread.
 pub(crate) type Plans<P> = SiteCache<SiteKey, P>;
@@ -45,6 +44,8 @@ pub(crate) struct FieldPlan {
     pub(crate) sensitive: bool,
     /// Named `log.*`: the `log` bridge's metadata, not written in bridged records.
     pub(crate) log_meta: bool,
+    /// The name's [`name_signature`].
+    pub(crate) sig: u64,
 }
 
 impl FieldPlan {
@@ -69,6 +70,7 @@ impl FieldPlan {
             role,
             sensitive: redactor.is_sensitive_field(name),
             log_meta: name.starts_with("log."),
+            sig: name_signature(name),
         }
     }
 
@@ -228,9 +230,15 @@ impl Plan {
 pub(crate) struct SpanPlan {
     pub(crate) name: Box<[u8]>,
     keys: Keys,
-    /// The field names by index, and whether each is written (`task.name` and `otel.name`
-    /// are shown in the path instead).
-    names: Box<[(&'static str, bool)]>,
+    /// The fields by index.
+    fields: Box<[SpanField]>,
+}
+
+struct SpanField {
+    name: &'static str,
+    /// `task.name` and `otel.name` are shown in the path instead.
+    shown: bool,
+    sig: u64,
 }
 
 impl SpanPlan {
@@ -240,24 +248,28 @@ impl SpanPlan {
         SpanPlan {
             name: name.into_boxed_slice(),
             keys: Keys::of(set, meta),
-            names: meta
+            fields: meta
                 .fields()
                 .iter()
-                .map(|f| (f.name(), !schema::NAME_KEYS.contains(&f.name())))
+                .map(|f| SpanField {
+                    name: f.name(),
+                    shown: !schema::NAME_KEYS.contains(&f.name()),
+                    sig: name_signature(f.name()),
+                })
                 .collect(),
         }
     }
 
-    /// The key as written of the field named by this very `&'static str`: `Some(None)` when
-    /// the field is not written, `None` when the call site does not declare it.
+    /// The key as written of the field named by this very `&'static str`, and the name's
+    /// [`name_signature`]: `Some(None)` when the field is not written, `None` when the call
+    /// site does not declare it.
     #[inline]
-    pub(crate) fn key(&self, name: &str) -> Option<Option<&[u8]>> {
-        let index = self
-            .names
-            .iter()
-            .position(|(n, _)| std::ptr::eq(n.as_ptr(), name.as_ptr()) && n.len() == name.len())?;
-        let shown = self.names.get(index).is_some_and(|&(_, shown)| shown);
-        Some(shown.then(|| self.keys.get(index)))
+    pub(crate) fn key(&self, name: &str) -> Option<Option<(&[u8], u64)>> {
+        let index = self.fields.iter().position(|f| {
+            std::ptr::eq(f.name.as_ptr(), name.as_ptr()) && f.name.len() == name.len()
+        })?;
+        let f = self.fields.get(index)?;
+        Some(f.shown.then(|| (self.keys.get(index), f.sig)))
     }
 }
 

@@ -8,6 +8,7 @@
 use std::error::Error;
 use std::fmt;
 
+use taskwire_core::cache::name_signature;
 use taskwire_core::line::EventLine;
 use taskwire_core::schema::{self, task_record};
 use taskwire_core::{redact, time, FieldRef, Redactor, SpanData};
@@ -19,45 +20,8 @@ use crate::color::{self, Paint};
 use crate::plan::{
     plan_for, span_plan_for, write_head, write_key, FieldPlan, Plan, Plans, Role, SpanPlan,
 };
+use crate::settings::{Settings, Style};
 use crate::text::{put, put_duration, put_f64, put_fmt, put_int, put_str_value};
-use crate::Style;
-
-/// The settings a line is rendered with.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Settings {
-    pub(crate) style: Style,
-    pub(crate) ansi: bool,
-    pub(crate) indent: bool,
-    pub(crate) time: bool,
-    pub(crate) target: bool,
-    pub(crate) trace_id: bool,
-    pub(crate) span_fields: bool,
-    /// Identifies these settings (and the layer's redactor) in the per-thread plan caches:
-    /// renewed by every change ([`Settings::renew`]).
-    pub(crate) id: u64,
-}
-
-impl Settings {
-    /// A new id, after a change that plans depend on.
-    pub(crate) fn renew(&mut self) {
-        self.id = taskwire_core::ids::next_id().get();
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            id: taskwire_core::ids::next_id().get(),
-            style: Style::Compact,
-            ansi: false,
-            indent: false,
-            time: true,
-            target: true,
-            trace_id: true,
-            span_fields: true,
-        }
-    }
-}
 
 /// How many task names the path shows, innermost last; deeper paths start with `…`.
 pub(crate) const PATH_SEGMENTS: usize = 3;
@@ -80,6 +44,8 @@ pub(crate) struct Scratch {
     /// What goes before a field: a space, or a newline and the indentation (pretty).
     sep: Vec<u8>,
     ts: Vec<u8>,
+    /// The keys written so far (event fields, then span fields), to write each key once.
+    seen: Vec<&'static str>,
     plans: Plans<Plan>,
     span_plans: Plans<SpanPlan>,
 }
@@ -134,6 +100,7 @@ pub(crate) fn render_event<S>(
         failure,
         sep,
         ts,
+        seen,
         plans,
         span_plans,
     } = s;
@@ -149,6 +116,7 @@ pub(crate) fn render_event<S>(
         b.clear();
     }
     starts.clear();
+    seen.clear();
 
     // Keys, redaction and the level and target are decided once per call site.
     let plan = plan_for(plans, set, redactor, event.metadata());
@@ -157,9 +125,25 @@ pub(crate) fn render_event<S>(
         ..Task::default()
     });
 
+    // The event's fields first: a key is written once, and the event's own value wins.
+    let mut v = Visitor {
+        msg,
+        fields,
+        failure,
+        seen,
+        seen_sig: 0,
+        plan,
+        set,
+        redactor,
+        is_log,
+        task: task.as_mut(),
+    };
+    event.record(&mut v);
+    let mut seen_sig = v.seen_sig;
+
     // The enclosing spans, innermost first (the registry's order, which needs no buffer):
     // task names, trace id, depth, span fields (innermost first, as the JSON layer flattens
-    // them).
+    // them: a key already written, by the event or an inner span, is not written again).
     let mut trace = None;
     if let Some(scope) = scope {
         for span in scope {
@@ -178,10 +162,20 @@ pub(crate) fn render_event<S>(
                 }
                 if set.span_fields && task.is_none() {
                     for (name, value) in d.fields().iter() {
-                        match span_plan.key(name) {
-                            Some(Some(key)) => spans.extend_from_slice(key),
+                        let (key, sig) = match span_plan.key(name) {
+                            Some(Some((key, sig))) => (Some(key), sig),
                             Some(None) => continue,
                             None if schema::NAME_KEYS.contains(&name) => continue,
+                            None => (None, name_signature(name)),
+                        };
+                        // The signature clears most keys without comparing strings.
+                        if seen_sig & sig != 0 && seen.contains(&name) {
+                            continue;
+                        }
+                        seen.push(name);
+                        seen_sig |= sig;
+                        match key {
+                            Some(key) => spans.extend_from_slice(key),
                             None => write_key(spans, set, name),
                         }
                         put_field_ref(spans, value);
@@ -206,18 +200,6 @@ pub(crate) fn render_event<S>(
         sep.push(b'\n');
         sep.resize(1 + indent + 4, b' ');
     }
-
-    let mut v = Visitor {
-        msg,
-        fields,
-        failure,
-        plan,
-        set,
-        redactor,
-        is_log,
-        task: task.as_mut(),
-    };
-    event.record(&mut v);
 
     // indentation, time
     line.resize(indent, b' ');
@@ -368,6 +350,9 @@ struct Visitor<'a> {
     msg: &'a mut Vec<u8>,
     fields: &'a mut Vec<u8>,
     failure: &'a mut Vec<u8>,
+    /// The keys written, and the OR of their signatures.
+    seen: &'a mut Vec<&'static str>,
+    seen_sig: u64,
     plan: &'a Plan,
     set: &'a Settings,
     redactor: &'a Redactor,
@@ -401,6 +386,8 @@ impl<'a> Visitor<'a> {
         if f.skipped(self.is_log) {
             return;
         }
+        self.seen.push(field.name());
+        self.seen_sig |= f.sig;
         match key {
             Some(k) => self.fields.extend_from_slice(k),
             None => write_key(self.fields, self.set, field.name()),

@@ -7,8 +7,9 @@
 //! lets [`line_layer_callbacks!`](crate::line_layer_callbacks) write the `Layer` methods that
 //! only forward to them (the capture's span callbacks, and `event_enabled` calling
 //! [`LineWriter::mark`]), and from `Layer::on_event` renders into its per-thread scratch
-//! ([`crate::scratch`]) inside [`LineWriter::with_event`], then hands the bytes to
-//! [`LineWriter::write`]: one `write_all` per line, failures counted, never a panic.
+//! ([`crate::scratch`]) inside [`LineWriter::with_event`], with the spans [`event_scope`]
+//! finds, then hands the bytes to [`LineWriter::write`]: one `write_all` per line, failures
+//! counted, never a panic.
 //!
 //! ```
 //! use tracing_core::{Event, Subscriber};
@@ -51,11 +52,14 @@ use std::fmt;
 use std::io::Write;
 use std::time::SystemTime;
 
-use tracing_core::{Event, Metadata};
+use tracing_core::{Event, Metadata, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::{LookupSpan, Scope};
 
 use crate::event_time::EventClock;
+use crate::span::LayerCapture;
 use crate::write_errors::WriteErrors;
 
 /// Where a line-writing layer's lines go: its `MakeWriter`, the count of lines it could not
@@ -144,6 +148,32 @@ impl<W: for<'w> MakeWriter<'w>> LineWriter<W> {
     }
 }
 
+/// The spans `event` happened in, innermost first, for a layer reading `capture`: for a
+/// contextual event, from the innermost span the capture saw entered on this thread
+/// ([`LayerCapture::current_span`]) when `ctx` lets the layer see it (a per-layer filter may
+/// not); else what the registry says (`Context::event_scope`).
+///
+/// The capture's stack is a plain thread-local; the registry's sits in a shared `ThreadLocal`
+/// whose borrow flags two logging threads both write. The example of
+/// [`line_layer_callbacks!`](crate::line_layer_callbacks) counts an event's spans with it.
+#[inline]
+pub fn event_scope<'c, S>(
+    capture: &LayerCapture,
+    event: &Event<'_>,
+    ctx: &'c Context<'_, S>,
+) -> Option<Scope<'c, S>>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    event
+        .is_contextual()
+        .then(|| capture.current_span())
+        .flatten()
+        .and_then(|id| ctx.span(&id))
+        .map(|span| span.scope())
+        .or_else(|| ctx.event_scope(event))
+}
+
 /// An event about to be written, and what is known about it ([`LineWriter::with_event`]).
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
@@ -166,7 +196,7 @@ pub struct EventLine<'a, 'b> {
 /// field `out` and lets it through. `S` is the impl's subscriber type.
 ///
 /// ```
-/// use taskwire_core::line::LineWriter;
+/// use taskwire_core::line::{event_scope, LineWriter};
 /// use taskwire_core::span::{CapturingLayer, LayerCapture, Needs};
 /// use tracing_core::{Event, Subscriber};
 /// use tracing_subscriber::fmt::MakeWriter;
@@ -193,7 +223,7 @@ pub struct EventLine<'a, 'b> {
 ///     taskwire_core::line_layer_callbacks!(S, capture, out);
 ///
 ///     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-///         let depth = self.capture.event_scope(event, &ctx).map_or(0, |s| s.count());
+///         let depth = event_scope(&self.capture, event, &ctx).map_or(0, |s| s.count());
 ///         self.out.with_event(event, |e| self.out.write(e.meta, format!("{depth}\n").as_bytes()));
 ///     }
 /// }

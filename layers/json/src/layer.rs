@@ -2,7 +2,7 @@
 
 use std::io;
 
-use taskwire_core::line::LineWriter;
+use taskwire_core::line::{self, LineWriter};
 use taskwire_core::span::{self, CapturingLayer, LayerCapture, Needs};
 /// Counts records a [`JsonLayer`] failed to write (the first failure is also reported once on
 /// stderr).
@@ -195,7 +195,7 @@ where
                 return;
             }
         }
-        let scope = self.capture.event_scope(event, &ctx);
+        let scope = line::event_scope(&self.capture, event, &ctx);
         // counted by a tickets layer below this one (see `taskwire_core::event_ticket`)
         let ticket = taskwire_core::event_ticket::get(event);
         self.out.with_event(event, |e| {

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::{Event, Subscriber};
+use tracing_core::Subscriber;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{LookupSpan, Scope, SpanRef};
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::clock;
 use crate::ids::TraceId;
@@ -696,70 +696,5 @@ impl LayerCapture {
     #[inline]
     pub fn current_span(&self) -> Option<Id> {
         stack::current_span(self.capture.id)
-    }
-
-    /// The spans `event` happened in, innermost first: for a contextual event, from the
-    /// innermost span the capture saw entered on this thread ([`Self::current_span`]) when
-    /// `ctx` lets the layer see it; else what the registry says (`Context::event_scope`).
-    ///
-    /// The capture's stack is a plain thread-local; the registry's sits in a shared
-    /// `ThreadLocal` whose borrow flags two logging threads both write, so the lines a
-    /// layer writes per event start here.
-    ///
-    /// ```
-    /// use taskwire_core::span::{CapturingLayer, LayerCapture, Needs};
-    /// use tracing_core::{Event, Subscriber};
-    /// use tracing_subscriber::layer::{Context, Layer};
-    /// use tracing_subscriber::prelude::*;
-    /// use tracing_subscriber::registry::LookupSpan;
-    ///
-    /// struct Depth {
-    ///     capture: LayerCapture,
-    /// }
-    ///
-    /// impl CapturingLayer for Depth {
-    ///     fn layer_capture(&self) -> &LayerCapture {
-    ///         &self.capture
-    ///     }
-    /// }
-    ///
-    /// impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Depth {
-    ///     taskwire_core::layer_capture_callbacks!(S, capture);
-    ///
-    ///     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-    ///         let names: Vec<_> = self
-    ///             .capture
-    ///             .event_scope(event, &ctx)
-    ///             .into_iter()
-    ///             .flatten()
-    ///             .map(|span| span.name())
-    ///             .collect();
-    ///         assert_eq!(names, ["inner", "outer"]);
-    ///     }
-    /// }
-    ///
-    /// let layer = Depth { capture: LayerCapture::new(Needs::default()) };
-    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
-    ///     let _outer = tracing::info_span!("outer").entered();
-    ///     let _inner = tracing::info_span!("inner").entered();
-    ///     tracing::info!("here");
-    /// });
-    /// ```
-    #[inline]
-    pub fn event_scope<'c, S>(
-        &self,
-        event: &Event<'_>,
-        ctx: &'c Context<'_, S>,
-    ) -> Option<Scope<'c, S>>
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        event
-            .is_contextual()
-            .then(|| self.current_span())
-            .flatten()
-            .and_then(|id| ctx.span(&id))
-            .map(|span| span.scope())
-            .or_else(|| ctx.event_scope(event))
     }
 }
