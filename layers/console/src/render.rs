@@ -1,9 +1,10 @@
 //! Rendering one event as console text, into a reused per-thread buffer.
 //!
-//! The order of work: the enclosing spans first (task path, depth, trace id, span fields), so
-//! that the indentation is known when the event's fields are written; then the event's fields
-//! (its message apart); then the line is assembled. Every buffer is per thread and reused, so
-//! an event in steady state allocates nothing (`tests/console_event_allocates_nothing.rs`).
+//! The order of work: the call site's plan ([`crate::plan`]); the event's fields (its message
+//! apart), each key noted; then the enclosing spans (task path, depth, trace id, and the span
+//! fields whose keys are not written yet); then the line is assembled, indented by the depth.
+//! Every buffer is per thread and reused, so an event in steady state allocates nothing
+//! (`tests/console_event_allocates_nothing.rs`).
 
 use std::error::Error;
 use std::fmt;
