@@ -21,7 +21,7 @@
 //!   backtrace), and whether a caught panic was already reported.
 //! - [`suppress`]: background I/O threads whose own events taskwire ignores.
 //! - [`value`]: typed field values ([`FieldValue`]).
-//! - [`line`]: what the line-writing layers (JSON, console) share: where a line goes and what
+//! - [`line`](mod@line): what the line-writing layers (JSON, console) share: where a line goes and what
 //!   is known about the event ([`LineWriter`](line::LineWriter)).
 //! - [`scratch`]: per-thread scratch buffers of the line-writing layers
 //! - [`write_errors`]: the count of records a layer could not write.

@@ -3,7 +3,7 @@
 //! known about the event before it is rendered ([`EventLine`]: its metadata, a bridged `log`
 //! record's own, and its time).
 //!
-//! A line-writing layer keeps a [`LineWriter`] and a [`LayerCapture`](crate::span::LayerCapture),
+//! A line-writing layer keeps a [`LineWriter`] and a [`LayerCapture`],
 //! lets [`line_layer_callbacks!`](crate::line_layer_callbacks) write the `Layer` methods that
 //! only forward to them (the capture's span callbacks, and `event_enabled` calling
 //! [`LineWriter::mark`]), and from `Layer::on_event` renders into its per-thread scratch
