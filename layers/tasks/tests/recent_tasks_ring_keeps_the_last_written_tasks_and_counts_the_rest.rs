@@ -30,7 +30,7 @@ fn an_8_thread_burst_keeps_the_capacity_and_counts_every_task_it_dropped() {
                 tracing::dispatcher::with_default(&dispatch, || {
                     start.wait();
                     for i in 0..PER_THREAD {
-                        let _root = tracing::info_span!("burst", thread = t, i).entered();
+                        let _root = tracing::info_span!("burst", worker = t, i).entered();
                     }
                 });
             })
@@ -72,7 +72,7 @@ fn an_8_thread_burst_keeps_the_capacity_and_counts_every_task_it_dropped() {
         let attrs = t.attributes().expect("the span's fields are kept");
         let v: serde_json::Value = serde_json::from_str(&attrs).expect("attributes are JSON");
         assert!(
-            v["thread"].as_u64().is_some() && v["i"].as_u64().is_some(),
+            v["worker"].as_u64().is_some() && v["i"].as_u64().is_some(),
             "{attrs}"
         );
     }
@@ -82,7 +82,7 @@ fn an_8_thread_burst_keeps_the_capacity_and_counts_every_task_it_dropped() {
     for task in &tasks {
         let attrs = task.attributes().unwrap_or_default();
         let v: serde_json::Value = serde_json::from_str(&attrs).expect("attributes are JSON");
-        let (t, i) = (v["thread"].as_u64(), v["i"].as_u64());
+        let (t, i) = (v["worker"].as_u64(), v["i"].as_u64());
         by_thread[t.expect("thread") as usize].push(i.expect("i"));
     }
     for (t, kept) in by_thread.iter_mut().enumerate() {
