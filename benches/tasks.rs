@@ -14,7 +14,8 @@
 //! lifecycle stacks round-robin in chunks of 1,000 lifecycles, 1,000 rounds, and prints the
 //! medians of the per-round ratios to the id floor, to tracing-opentelemetry,
 //! taskwire-tasks ÷ the task floor (the minimal task layer), and taskwire-tasks with a ring of
-//! recent tasks (`taskwire_tasks_recent`, the root of each lifecycle kept) ÷ without one.
+//! recent tasks (`taskwire_tasks_recent`, the root of each lifecycle kept) ÷ without one,
+//! alone and beside the JSON layer writing to a sink.
 
 use std::hint::black_box;
 
@@ -267,6 +268,25 @@ fn paired() {
             )),
         ),
         (
+            "taskwire_tasks_json",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(taskwire_tasks::layer())
+                    .with(taskwire_json::layer().with_writer(std::io::sink)),
+            ),
+        ),
+        (
+            "taskwire_tasks_json_recent",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(
+                        taskwire_tasks::layer()
+                            .with_recent(taskwire_tasks::RecentTasks::new(1_000)),
+                    )
+                    .with(taskwire_json::layer().with_writer(std::io::sink)),
+            ),
+        ),
+        (
             "tracing_opentelemetry",
             tracing::Dispatch::new(
                 tracing_subscriber::registry()
@@ -290,6 +310,8 @@ fn paired() {
         "taskwire_tasks_unsampled",
         "taskwire_tasks_otel_export",
         "taskwire_tasks_recent",
+        "taskwire_tasks_json",
+        "taskwire_tasks_json_recent",
         "tracing_opentelemetry",
     ];
     let otel = names.len() - 1;
@@ -319,6 +341,8 @@ fn paired() {
         ),
         // the ring of recent tasks on, against off
         ("taskwire_tasks_recent / taskwire_tasks", 6, 3),
+        // the same beside the JSON layer, which captures the fields anyway
+        ("taskwire_tasks_json_recent / taskwire_tasks_json", 8, 7),
     ] {
         let [q1, m, q3] = paired::ratio(&t[num], &t[den]);
         println!("  {name:56} {m:.3} ({q1:.3}-{q3:.3})");
