@@ -3,8 +3,9 @@
 //! (stack `B` of the bench; issue 14's target is no more than B, see docs/benchmarks.md for
 //! what is left). The tasks layer's default record policy writes one
 //! `task.end` per request (the request's, with its three quick child tasks summarised in it)
-//! instead of four, plus the failed task on the failing request (1 in 10), and the JSON layer's
-//! default record leaves out the source location and process keys, as `fmt().json()` does.
+//! instead of four, plus the failed task on the failing request (1 in 10); a record leaves out
+//! zero counters; and the JSON layer's default record leaves out the source location and
+//! process keys, as `fmt().json()` does.
 //! The bytes and lines per request of each stack, and the lines of one failing request of B
 //! and of the default stack, are printed for docs/benchmarks.md:
 //!
