@@ -504,8 +504,20 @@ pub fn concurrent_writers_add_up(open: Opener<'_>) {
                     let mut b = Batch::new(groups);
                     b.samples_per_ticket = 5;
                     b.max_tag_values = 2;
-                    s.write(&b)
-                        .unwrap_or_else(|e| panic!("writer {w} round {round}: {e}"));
+                    // a busy store is retried with the same batch, as the layer's writer does
+                    let mut backoff = std::time::Duration::from_millis(10);
+                    loop {
+                        match s.write(&b) {
+                            Err(e) if e.kind() == crate::store::ErrorKind::Busy => {
+                                std::thread::sleep(backoff);
+                                backoff = (backoff * 2).min(std::time::Duration::from_millis(500));
+                            }
+                            other => {
+                                other.unwrap_or_else(|e| panic!("writer {w} round {round}: {e}"));
+                                break;
+                            }
+                        }
+                    }
                 }
             });
         }

@@ -34,6 +34,7 @@ fn tables_are_added_next_to_existing_ones() {
     assert_eq!(
         names,
         [
+            "taskwire_history",
             "taskwire_hours",
             "taskwire_meta",
             "taskwire_occurrences",
