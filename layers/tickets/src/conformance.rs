@@ -122,6 +122,22 @@ fn id_of(store: &dyn Store, fp: &str) -> TicketId {
         .id
 }
 
+/// The hourly counts of `ids` in the hours `from..=to` after `h0` (negative: before), as
+/// (ticket, hour - h0, count).
+fn hours_around(
+    s: &dyn Store,
+    ids: &[TicketId],
+    h0: i64,
+    from: i64,
+    to: i64,
+) -> Vec<(TicketId, i64, u64)> {
+    s.hourly(ids, h0 + from, h0 + to)
+        .unwrap_or_else(|e| panic!("hourly failed: {e}"))
+        .into_iter()
+        .map(|h| (h.ticket, h.hour - h0, h.count))
+        .collect()
+}
+
 fn status(store: &dyn Store, fp: &str) -> Status {
     store
         .find(fp)
