@@ -155,7 +155,7 @@ fn out_key(name: &str) -> String {
 /// Emits one event with `event` fields inside one span with `span` fields; returns its line.
 fn emit(event: &[Option<V>], span: &[Option<V>]) -> String {
     let buf = Capture::default();
-    support::with_layer(support::json(&buf), || {
+    support::with_layer(support::json_all_keys(&buf), || {
         let span_boxes: Vec<_> = span.iter().map(|v| v.as_ref().map(V::boxed)).collect();
         let span_fields: Vec<Field> = SPAN_META.fields().iter().collect();
         let span_values: [(&Field, Option<&dyn Value>); N] =
@@ -301,7 +301,7 @@ fn edge_values_follow_the_documented_rules() {
     let big = repeat_to("a\"\\\u{1}\u{2028}é😀", 100 * 1024);
     let err = ChainedError::new("outer \"failed\"\n", "inner\u{2028}");
     let buf = Capture::default();
-    support::with_layer(support::json(&buf), || {
+    support::with_layer(support::json_all_keys(&buf), || {
         tracing::info!(
             nan = f64::NAN,
             inf = f64::INFINITY,
@@ -555,7 +555,7 @@ static WIDE_70_META: Metadata<'static> = metadata! {
 /// the record against the rules.
 fn check_wide<const W: usize>(meta: &'static Metadata<'static>) {
     let buf = Capture::default();
-    support::with_layer(support::json(&buf), || {
+    support::with_layer(support::json_all_keys(&buf), || {
         let fields: Vec<Field> = meta.fields().iter().collect();
         let values: Vec<i64> = (0..).take(W).collect();
         let pairs: [(&Field, Option<&dyn Value>); W] =

@@ -19,6 +19,7 @@ fn log_records_carry_their_own_metadata_and_a_second_install_fails() {
     let buf = Capture::default();
     let guard = taskwire::builder()
         .json(buf.clone())
+        .source_location(true)
         .service("bridge")
         .default_filter("trace")
         .install()

@@ -1,6 +1,7 @@
-//! Records follow docs/record-schema.md: keys in the documented order, and the documented
-//! format of each built-in value (RFC 3339 UTC timestamps with microseconds, level names, thread
-//! names or `ThreadId(N)`, process id, host).
+//! Records follow docs/record-schema.md: keys in the documented order, the documented format of
+//! each built-in value (RFC 3339 UTC timestamps with microseconds, level names, thread names or
+//! `ThreadId(N)`, process id, host), and the default record without the source location and
+//! process keys, each one call away.
 
 mod support;
 
@@ -10,9 +11,18 @@ use taskwire_test_support::Capture;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
+use taskwire::json::Key;
 
 fn emit_full_record(buf: &Capture, span_list: bool) -> String {
-    let layer = support::json(buf)
+    emit_record(support::json_all_keys(buf), buf, span_list)
+}
+
+fn emit_record(
+    layer: taskwire::json::JsonLayer<Capture>,
+    buf: &Capture,
+    span_list: bool,
+) -> String {
+    let layer = layer
         .with_service("svc")
         .with_release("1.2.3")
         .with_static_field("region", "eu")
@@ -38,6 +48,58 @@ fn documented_order(span_fields: &[&'static str]) -> Vec<&'static str> {
         &["region"],
     ]
     .concat()
+}
+
+#[test]
+fn the_default_record_is_the_documented_order_without_location_and_process_keys() {
+    let buf = Capture::default();
+    let line = emit_record(support::json(&buf), &buf, false);
+    let mut want = documented_order(&["i1", "i2", "o1", "o2"]);
+    want.retain(|k| !support::KEYS_OFF_BY_DEFAULT.contains(k));
+    assert_eq!(json_line::keys_in_order(&line), want);
+}
+
+#[test]
+fn each_key_off_by_default_is_one_call_away() {
+    let keys = |layer: taskwire::json::JsonLayer<Capture>, buf: &Capture| {
+        support::with_layer(layer, || tracing::info!("x"));
+        let line = buf.lines().remove(0);
+        let mut keys = json_line::keys_in_order(&line);
+        keys.retain(|k| !support::KEYS_BEFORE_FIELDS.contains(&k.as_str()));
+        keys
+    };
+    let buf = Capture::default();
+    assert_eq!(
+        keys(support::json(&buf).with_source_location(true), &buf),
+        ["file", "line", "module"]
+    );
+    let buf = Capture::default();
+    assert_eq!(
+        keys(support::json(&buf).with_process(true), &buf),
+        ["thread", "pid", "host"]
+    );
+    let buf = Capture::default();
+    assert_eq!(
+        keys(
+            support::json(&buf)
+                .with_key(Key::Line)
+                .with_key_name(Key::Host, "hostname"),
+            &buf
+        ),
+        ["line", "hostname"]
+    );
+    // a key already on keeps its name; `false` turns a group off again
+    let buf = Capture::default();
+    assert_eq!(
+        keys(
+            support::json_all_keys(&buf)
+                .with_key_name(Key::Pid, "process_id")
+                .with_key(Key::Pid)
+                .with_source_location(false),
+            &buf
+        ),
+        ["thread", "process_id", "host"]
+    );
 }
 
 #[test]
@@ -69,7 +131,7 @@ fn now_micros() -> i64 {
 fn built_in_values_have_their_documented_formats() {
     let buf = Capture::default();
     let before = now_micros();
-    support::with_layer(support::json(&buf), || {
+    support::with_layer(support::json_all_keys(&buf), || {
         tracing::trace!("t");
         tracing::debug!("d");
         tracing::info!("i");
@@ -118,7 +180,7 @@ fn an_unnamed_thread_is_written_as_its_thread_id() {
     let buf = Capture::default();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::layer::SubscriberExt::with(
         tracing_subscriber::registry(),
-        support::json(&buf),
+        support::json_all_keys(&buf),
     ));
     let id = std::thread::spawn(move || {
         tracing::dispatcher::with_default(&dispatch, || tracing::info!("unnamed"));

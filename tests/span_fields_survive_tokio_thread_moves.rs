@@ -20,7 +20,9 @@ const MAX_ROUNDS: usize = 100_000;
 #[test]
 fn instrumented_future_keeps_span_fields_across_worker_threads() {
     let buf = Capture::default();
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(support::json(&buf)));
+    let dispatch = tracing::Dispatch::new(
+        tracing_subscriber::registry().with(support::json(&buf).with_process(true)),
+    );
 
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -1,6 +1,6 @@
 //! A user field named like a built-in key in use is written as `fields.<name>`, so it never
 //! replaces or repeats a built-in: the rule follows renamed keys (`with_key_name`), omitted
-//! keys (`without_key`) free their name, and span-list mode (`with_span_list(true)`) writes the
+//! keys (`without_key`, and the keys the default record leaves out) free their name, and span-list mode (`with_span_list(true)`) writes the
 //! spans as a `spans` list, outermost first.
 
 mod support;
@@ -14,7 +14,9 @@ use taskwire::json::Key;
 #[test]
 fn event_fields_named_like_built_ins_take_the_prefix() {
     let buf = Capture::default();
-    let layer = support::json(&buf).with_service("svc").with_release("1.0");
+    let layer = support::json_all_keys(&buf)
+        .with_service("svc")
+        .with_release("1.0");
     support::with_layer(layer, || {
         let _s = tracing::info_span!("s").entered();
         tracing::info!(
@@ -76,13 +78,15 @@ fn event_fields_named_like_built_ins_take_the_prefix() {
 
 #[test]
 fn span_fields_named_like_built_ins_take_the_prefix_and_lose_to_the_event() {
-    let records = support::capture(|| {
+    let buf = Capture::default();
+    support::with_layer(support::json_all_keys(&buf), || {
         let _o = tracing::info_span!("outer", level = "outer", host = "outer-host").entered();
         let _i = tracing::info_span!("inner", level = "inner", ts = "span-ts").entered();
         tracing::info!("one");
         tracing::info!(level = "event", "two");
         tracing::info!("fields.level" = "literal", "three");
     });
+    let records = buf.records();
     assert_eq!(records[0]["fields.level"], json!("inner"));
     assert_eq!(records[0]["fields.host"], json!("outer-host"));
     assert_eq!(records[0]["fields.ts"], json!("span-ts"));
@@ -131,7 +135,7 @@ fn renaming_onto_another_built_in_name_never_repeats_the_key() {
 #[test]
 fn omitted_keys_free_their_names() {
     let buf = Capture::default();
-    let layer = support::json(&buf)
+    let layer = support::json_all_keys(&buf)
         .without_key(Key::Host)
         .without_key(Key::Pid)
         .without_key(Key::Timestamp);
@@ -261,4 +265,17 @@ fn repeated_names_in_one_call_site_keep_the_first_in_spans() {
         tracing::info!("in span");
     });
     assert_eq!(records[0]["b"], json!(1));
+}
+
+#[test]
+fn keys_off_by_default_leave_their_names_to_user_fields() {
+    let records = support::capture(|| {
+        let _s = tracing::info_span!("s", thread = "span-thread").entered();
+        tracing::info!(host = "user-host", line = 7, "default record");
+    });
+    let r = &records[0];
+    assert_eq!(r["host"], json!("user-host"));
+    assert_eq!(r["line"], json!(7));
+    assert_eq!(r["thread"], json!("span-thread"));
+    assert!(!r.keys().any(|k| k.starts_with("fields.")), "{r:?}");
 }

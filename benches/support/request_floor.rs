@@ -4,8 +4,8 @@
 //! grouping, no configuration). It writes the same lines taskwire writes: every event, and one
 //! `task.end` line per closed span (or per closed root span only: the volume a future
 //! `task.end` of roots only would write), each with the time, level, target, message, the event's
-//! fields, the fields of its spans (flattened), the trace and span ids, the source location,
-//! thread, pid, host and service; values formatted by `serde_json` (`itoa` for integers).
+//! fields, the fields of its spans (flattened), the trace and span ids and the service (the
+//! JSON layer's default keys); values formatted by `serde_json` (`itoa` for integers).
 //!
 //! Per span: one extension (ids, times, and the span's fields with its ancestors' already
 //! rendered, in an inline buffer: no allocation besides the extension's box); per event: one
@@ -20,7 +20,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use taskwire_core::{clock, process, time, SpanId, TraceId};
+use taskwire_core::{clock, time, SpanId, TraceId};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_core::span::{Attributes, Id};
@@ -206,8 +206,8 @@ impl<W> RequestFloor<W>
 where
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    /// Everything after the fields: ids, location, thread, process, service; then writes.
-    fn finish(&self, line: &mut Vec<u8>, meta: &tracing::Metadata<'_>, span: Option<&FloorSpan>) {
+    /// Everything after the fields: ids and service (the default record); then writes.
+    fn finish(&self, line: &mut Vec<u8>, span: Option<&FloorSpan>) {
         if let Some(d) = span {
             line.extend_from_slice(b"\"trace_id\":\"");
             line.extend_from_slice(&d.trace.to_hex());
@@ -219,27 +219,7 @@ where
             }
             line.extend_from_slice(b"\",");
         }
-        if let (Some(file), Some(l)) = (meta.file(), meta.line()) {
-            line.extend_from_slice(b"\"file\":");
-            let _ = serde_json::to_writer(&mut *line, file);
-            line.extend_from_slice(b",\"line\":");
-            line.extend_from_slice(itoa::Buffer::new().format(l).as_bytes());
-            line.extend_from_slice(b",");
-        }
-        if let Some(m) = meta.module_path() {
-            line.extend_from_slice(b"\"module\":");
-            let _ = serde_json::to_writer(&mut *line, m);
-            line.extend_from_slice(b",");
-        }
-        process::with_thread_name(|t| {
-            line.extend_from_slice(b"\"thread\":");
-            let _ = serde_json::to_writer(&mut *line, t);
-        });
-        line.extend_from_slice(b",\"pid\":");
-        line.extend_from_slice(itoa::Buffer::new().format(process::pid()).as_bytes());
-        line.extend_from_slice(b",\"host\":");
-        let _ = serde_json::to_writer(&mut *line, process::hostname());
-        line.extend_from_slice(b",\"service\":");
+        line.extend_from_slice(b"\"service\":");
         let _ = serde_json::to_writer(&mut *line, self.service);
         line.extend_from_slice(b"}\n");
         let _ = self.out.make_writer().write_all(line);
@@ -335,7 +315,7 @@ where
             if let Some(d) = data {
                 line.extend_from_slice(&d.fields[..d.len]);
             }
-            self.finish(line, meta, data);
+            self.finish(line, data);
         });
     }
 
@@ -370,11 +350,10 @@ where
             line.extend_from_slice(itoa::Buffer::new().format(wall / 1_000).as_bytes());
             line.extend_from_slice(b",\"task.busy_us\":");
             line.extend_from_slice(itoa::Buffer::new().format(d.busy / 1_000).as_bytes());
-            line.extend_from_slice(
-                b",\"task.errors\":0,\"task.failed_children\":0,\"task.remote_parent\":false,",
-            );
+            // no errors, failed children or remote parent: the default record leaves them out
+            line.push(b',');
             line.extend_from_slice(&d.fields[..d.len]);
-            self.finish(line, meta, Some(d));
+            self.finish(line, Some(d));
         });
     }
 }

@@ -103,7 +103,9 @@ impl Builder {
         } else {
             let mut json = taskwire_json::layer()
                 .with_redactor(self.redactor.clone())
-                .with_span_list(self.span_list);
+                .with_span_list(self.span_list)
+                .with_source_location(self.source_location)
+                .with_process(self.process);
             if let Some(s) = &self.service {
                 json = json.with_service(s.clone());
             }

@@ -74,6 +74,8 @@ pub struct Builder {
     span_filter: String,
     redactor: Redactor,
     span_list: bool,
+    source_location: bool,
+    process: bool,
     json: Vec<JsonSink>,
     #[cfg(feature = "console")]
     console: Option<taskwire_console::Style>,
@@ -112,6 +114,8 @@ impl Default for Builder {
             span_filter: filter::DEFAULT_SPAN_FILTER.to_owned(),
             redactor: Redactor::default(),
             span_list: false,
+            source_location: false,
+            process: false,
             json: Vec::new(),
             #[cfg(feature = "console")]
             console: None,
@@ -215,6 +219,30 @@ impl Builder {
     /// [`taskwire_json::JsonLayer::with_span_list`]).
     pub fn span_list(mut self, enabled: bool) -> Self {
         self.span_list = enabled;
+        self
+    }
+
+    /// Writes each JSON record's `file`, `line` and `module` (default: no, as
+    /// `tracing_subscriber::fmt().json()`; see
+    /// [`taskwire_json::JsonLayer::with_source_location`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), taskwire::InstallError> {
+    /// let (dispatch, _guard) = taskwire::builder()
+    ///     .source_location(true)
+    ///     .json(std::io::stdout)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn source_location(mut self, enabled: bool) -> Self {
+        self.source_location = enabled;
+        self
+    }
+
+    /// Writes each JSON record's `thread`, `pid` and `host` (default: no; see
+    /// [`taskwire_json::JsonLayer::with_process`]).
+    pub fn process(mut self, enabled: bool) -> Self {
+        self.process = enabled;
         self
     }
 

@@ -14,8 +14,8 @@ use tracing_subscriber::{Layer, Registry};
 /// The built-in keys written before the user's fields, in order.
 pub const KEYS_BEFORE_FIELDS: [&str; 4] = ["ts", "level", "target", "msg"];
 
-/// The built-in keys written after the user's fields, in order (`service` and `release` when
-/// set, static fields after them).
+/// The built-in keys written after the user's fields, in order, with every key on
+/// ([`json_all_keys`]; `service` and `release` when set, static fields after them).
 pub const KEYS_AFTER_FIELDS: [&str; 11] = [
     "trace_id",
     "span_id",
@@ -30,7 +30,11 @@ pub const KEYS_AFTER_FIELDS: [&str; 11] = [
     "release",
 ];
 
-/// Whether `key` is one of the built-in keys (with the default settings, flat mode).
+/// The keys of [`KEYS_AFTER_FIELDS`] the default record leaves out (the source location and
+/// the process keys).
+pub const KEYS_OFF_BY_DEFAULT: [&str; 6] = ["file", "line", "module", "thread", "pid", "host"];
+
+/// Whether `key` is one of the built-in keys (with every key on, flat mode).
 pub fn is_built_in(key: &str) -> bool {
     KEYS_BEFORE_FIELDS.contains(&key) || KEYS_AFTER_FIELDS.contains(&key)
 }
@@ -38,6 +42,12 @@ pub fn is_built_in(key: &str) -> bool {
 /// A JSON layer writing into `buf`.
 pub fn json(buf: &Capture) -> taskwire::json::JsonLayer<Capture> {
     taskwire::json::layer().with_writer(buf.clone())
+}
+
+/// A JSON layer writing into `buf` with every built-in key on: the source location and the
+/// process keys too.
+pub fn json_all_keys(buf: &Capture) -> taskwire::json::JsonLayer<Capture> {
+    json(buf).with_source_location(true).with_process(true)
 }
 
 /// Runs `f` with `registry().with(layer)` as the thread's default subscriber.

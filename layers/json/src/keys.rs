@@ -8,11 +8,21 @@ use taskwire_core::schema::{header, task_record};
 /// a field `level` becomes `fields.level`.
 pub const COLLISION_PREFIX: &str = "fields.";
 
-/// A built-in key of the record. Each can be renamed or omitted.
+/// A built-in key of the record. Each can be renamed, omitted or turned on.
+///
+/// The default record writes what `tracing_subscriber::fmt().json()` writes (time, level,
+/// target, message, fields, span fields) plus taskwire's trace context and the service and
+/// release when configured. The source location ([`Key::File`], [`Key::Line`],
+/// [`Key::Module`]) and the process keys ([`Key::Thread`], [`Key::Pid`], [`Key::Host`]) are
+/// off by default ([`Key::on_by_default`]); turn them on with
+/// [`JsonLayer::with_source_location`](crate::JsonLayer::with_source_location),
+/// [`JsonLayer::with_process`](crate::JsonLayer::with_process) or one at a time with
+/// [`JsonLayer::with_key`](crate::JsonLayer::with_key).
 ///
 /// ```
 /// use taskwire_json::Key;
 /// assert_eq!(Key::Message.default_name(), "msg");
+/// assert!(Key::TraceId.on_by_default() && !Key::File.on_by_default());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -33,17 +43,17 @@ pub enum Key {
     ParentSpanId,
     /// `spans`: the list of enclosing spans, in span-list mode only.
     Spans,
-    /// `file`: source file of the call site.
+    /// `file`: source file of the call site (off by default).
     File,
-    /// `line`: source line of the call site.
+    /// `line`: source line of the call site (off by default).
     Line,
-    /// `module`: module path of the call site.
+    /// `module`: module path of the call site (off by default).
     Module,
-    /// `thread`: the thread's name, or `ThreadId(N)`.
+    /// `thread`: the thread's name, or `ThreadId(N)` (off by default).
     Thread,
-    /// `pid`: the process id.
+    /// `pid`: the process id (off by default).
     Pid,
-    /// `host`: the host name.
+    /// `host`: the host name (off by default).
     Host,
     /// `service`: the service name, when configured.
     Service,
@@ -94,6 +104,21 @@ impl Key {
         }
     }
 
+    /// The source location keys: `file`, `line`, `module`.
+    pub const SOURCE_LOCATION: [Key; 3] = [Key::File, Key::Line, Key::Module];
+
+    /// The process keys: `thread`, `pid`, `host`.
+    pub const PROCESS: [Key; 3] = [Key::Thread, Key::Pid, Key::Host];
+
+    /// Whether the default record writes this key: every key but the
+    /// [source location](Key::SOURCE_LOCATION) and [process](Key::PROCESS) keys.
+    pub const fn on_by_default(self) -> bool {
+        !matches!(
+            self,
+            Key::File | Key::Line | Key::Module | Key::Thread | Key::Pid | Key::Host
+        )
+    }
+
     fn index(self) -> usize {
         // ALL is in declaration order.
         self as usize
@@ -116,7 +141,7 @@ pub(crate) struct KeyNames {
 impl Default for KeyNames {
     fn default() -> Self {
         let mut k = KeyNames {
-            names: Key::ALL.map(|k| Some(Box::from(k.default_name()))),
+            names: Key::ALL.map(|k| k.on_by_default().then(|| Box::from(k.default_name()))),
             rendered: Key::ALL.map(|_| Box::from(&b""[..])),
             sig_flat: 0,
             sig_nested: 0,
@@ -136,6 +161,13 @@ impl KeyNames {
         }
         self.names[key.index()] = Some(name.into());
         self.refresh();
+    }
+
+    /// Writes `key` under its default name unless it is already written (under any name).
+    pub(crate) fn turn_on(&mut self, key: Key) {
+        if self.names[key.index()].is_none() {
+            self.rename(key, key.default_name());
+        }
     }
 
     pub(crate) fn omit(&mut self, key: Key) {

@@ -102,8 +102,8 @@ impl<W> JsonLayer<W> {
         self
     }
 
-    /// Writes a built-in key under another name. A built-in key that already had that name is
-    /// omitted, so keys never repeat.
+    /// Writes a built-in key under another name (turning it on if it was off). A built-in key
+    /// that already had that name is omitted, so keys never repeat.
     ///
     /// ```
     /// use taskwire_json::Key;
@@ -118,11 +118,60 @@ impl<W> JsonLayer<W> {
         self
     }
 
+    /// Writes a built-in key that the default record leaves out (or that was omitted), under
+    /// its default name; a key already written keeps its name. A built-in key that already
+    /// had that name is omitted, so keys never repeat.
+    ///
+    /// ```
+    /// use taskwire_json::Key;
+    /// let layer = taskwire_json::layer().with_key(Key::Thread);
+    /// ```
+    #[must_use]
+    pub fn with_key(mut self, key: Key) -> Self {
+        self.format.keys.turn_on(key);
+        self.format.prepare();
+        self
+    }
+
+    /// Writes (`true`) or leaves out (`false`, the default) the call site's `file`, `line`
+    /// and `module` ([`Key::SOURCE_LOCATION`]). A task record's location is its span's.
+    ///
+    /// ```
+    /// let layer = taskwire_json::layer().with_source_location(true);
+    /// ```
+    #[must_use]
+    pub fn with_source_location(self, enabled: bool) -> Self {
+        self.with_keys(Key::SOURCE_LOCATION, enabled)
+    }
+
+    /// Writes (`true`) or leaves out (`false`, the default) the `thread`, `pid` and `host`
+    /// keys ([`Key::PROCESS`]).
+    ///
+    /// ```
+    /// let layer = taskwire_json::layer().with_process(true);
+    /// ```
+    #[must_use]
+    pub fn with_process(self, enabled: bool) -> Self {
+        self.with_keys(Key::PROCESS, enabled)
+    }
+
+    fn with_keys(mut self, keys: [Key; 3], enabled: bool) -> Self {
+        for key in keys {
+            if enabled {
+                self.format.keys.turn_on(key);
+            } else {
+                self.format.keys.omit(key);
+            }
+        }
+        self.format.prepare();
+        self
+    }
+
     /// Leaves a built-in key out of every record.
     ///
     /// ```
     /// use taskwire_json::Key;
-    /// let layer = taskwire_json::layer().without_key(Key::Host).without_key(Key::Pid);
+    /// let layer = taskwire_json::layer().without_key(Key::ParentSpanId);
     /// ```
     #[must_use]
     pub fn without_key(mut self, key: Key) -> Self {

@@ -19,19 +19,29 @@
 //! prints one line like
 //!
 //! ```text
-//! {"ts":"2026-11-21T18:49:51.123456Z","level":"INFO","target":"checkout","msg":"order placed","items":3,"order_id":42,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","file":"src/main.rs","line":7,"module":"checkout","thread":"main","pid":4242,"host":"web-1","service":"checkout"}
+//! {"ts":"2026-11-21T18:49:51.123456Z","level":"INFO","target":"checkout","msg":"order placed","items":3,"order_id":42,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","service":"checkout"}
 //! ```
 //!
 //! # The record
 //!
 //! Keys, in order: `ts`, `level`, `target`, `msg`, the event's fields, the fields of every
 //! enclosing span (innermost wins; an event field beats a span field), `trace_id`, `span_id`,
-//! `parent_span_id` (inside a span), `file`, `line`, `module`, `thread`, `pid`, `host`, then
-//! `service`, `release` and static fields when configured. No key ever repeats: a user field
-//! named like a built-in key in use is written as `fields.<name>` ([`COLLISION_PREFIX`]).
-//! Every built-in key can be renamed ([`JsonLayer::with_key_name`]) or left out
-//! ([`JsonLayer::without_key`]). The full schema, with the value rules (NaN, 128-bit integers,
-//! errors), is in `docs/record-schema.md`.
+//! `parent_span_id` (inside a span), then `service`, `release` and static fields when
+//! configured. No key ever repeats: a user field named like a built-in key in use is written
+//! as `fields.<name>` ([`COLLISION_PREFIX`]). Every built-in key can be renamed
+//! ([`JsonLayer::with_key_name`]) or left out ([`JsonLayer::without_key`]). The full schema,
+//! with the value rules (NaN, 128-bit integers, errors), is in `docs/record-schema.md`.
+//!
+//! The default record is what `tracing_subscriber::fmt().json()` writes plus the trace context
+//! (`trace_id`, `span_id`, `parent_span_id`) and the service and release. The call site's
+//! `file`, `line` and `module`, and the `thread`, `pid` and `host`, are one call away (they
+//! go between `parent_span_id` and `service`):
+//!
+//! ```
+//! use taskwire_json::Key;
+//! let everything = taskwire_json::layer().with_source_location(true).with_process(true);
+//! let just_the_thread = taskwire_json::layer().with_key(Key::Thread);
+//! ```
 //!
 //! Sensitive keys (passwords, tokens, cookies, authorization, …) are redacted before anything
 //! is written; see [`taskwire_core::Redactor`].

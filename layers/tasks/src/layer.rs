@@ -412,6 +412,11 @@ where
         let failure = failure.as_deref();
         let summarised = summary.as_deref().map(children::Children::count);
         let groups = summary.as_deref().map(tracing::field::display);
+        // Counters are written when not zero, and the remote parent when there is one: readers
+        // take an absent key as 0 or false.
+        let errors = (errors > 0).then_some(errors);
+        let failed_children = (failed_children > 0).then_some(failed_children);
+        let remote = remote.then_some(true);
         // In the order of `records::END_FIELDS`.
         self.emit(
             &records::END,
@@ -423,9 +428,9 @@ where
                 Some(&outcome),
                 Some(&wall_us),
                 Some(&busy_us),
-                Some(&errors),
-                Some(&failed_children),
-                Some(&remote),
+                errors.as_ref().map(|e| e as &dyn tracing::Value),
+                failed_children.as_ref().map(|c| c as &dyn tracing::Value),
+                remote.as_ref().map(|r| r as &dyn tracing::Value),
                 failure.as_ref().map(|f| f as &dyn tracing::Value),
                 summarised.as_ref().map(|c| c as &dyn tracing::Value),
                 groups.as_ref().map(|g| g as &dyn tracing::Value),

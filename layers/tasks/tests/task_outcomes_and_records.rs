@@ -57,7 +57,8 @@ fn error_event_fails_the_innermost_task_only_and_the_parent_counts_it() {
         .is_some_and(|s| s.starts_with("sibling:1:")));
     assert_eq!(root["task.outcome"], "succeeded");
     assert_eq!(root["task.failed_children"], 1);
-    assert_eq!(root["task.errors"], 0);
+    // no ERROR event of its own: no count
+    assert!(root.get("task.errors").is_none(), "{root}");
     // ids: one tree
     assert_eq!(child["trace_id"], root["trace_id"]);
     assert_eq!(child["parent_span_id"], root["span_id"]);
@@ -114,7 +115,7 @@ fn fail_and_recorded_outcome_mark_failure() {
     let marked = by_name(&ends, "marked");
     assert_eq!(marked["task.outcome"], "failed");
     assert_eq!(marked["task.failure"], "quota exceeded");
-    assert_eq!(marked["task.errors"], 0);
+    assert!(marked.get("task.errors").is_none(), "{marked}");
     assert_eq!(by_name(&ends, "recorded")["task.outcome"], "failed");
 }
 
@@ -287,7 +288,7 @@ fn malformed_and_hostile_headers_start_new_roots_and_are_counted() {
     assert_eq!(ends.len(), inputs.len());
     for e in &ends {
         assert!(e.get("parent_span_id").is_none(), "{e}");
-        assert_eq!(e["task.remote_parent"], false);
+        assert!(e.get("task.remote_parent").is_none(), "{e}");
     }
 }
 

@@ -30,6 +30,7 @@ fn run(span_list: bool, f: impl FnOnce()) -> Vec<Value> {
         .with(taskwire_tasks::layer().all_tasks().with_task_start(true))
         .with(
             taskwire_json::layer()
+                .with_source_location(true)
                 .with_span_list(span_list)
                 .with_writer(cap.clone()),
         );

@@ -21,7 +21,11 @@ fn tree_is_right_across_worker_threads() {
     let cap = Capture::default();
     let subscriber = tracing_subscriber::registry()
         .with(taskwire_tasks::layer().all_tasks())
-        .with(taskwire_json::layer().with_writer(cap.clone()));
+        .with(
+            taskwire_json::layer()
+                .with_process(true)
+                .with_writer(cap.clone()),
+        );
     let dispatch = tracing::Dispatch::new(subscriber);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
