@@ -6,13 +6,13 @@
 //! snapshot of 100 histograms with all percentiles.
 //!
 //! ```text
-//! cargo bench --bench metrics
+//! cargo bench --features prometheus --bench metrics
 //! ```
 //!
 //! Recorders that keep raw samples (metrics-exporter-prometheus) are drained between batches of
 //! 10 000 spans, outside the timed section, as a scraper or the exporter's upkeep would.
 //!
-//! On a shared machine, `TASKWIRE_PAIRED=1 cargo bench --bench metrics` instead runs the main
+//! On a shared machine, `TASKWIRE_PAIRED=1 cargo bench --features prometheus --bench metrics` instead runs the main
 //! variants round-robin in short chunks (so all see the same load) and prints per-variant medians
 //! and the median of per-round ratios.
 

@@ -23,7 +23,7 @@
 //! layers record into it, and it is drained after every chunk, outside the timed section.
 //!
 //! ```text
-//! TASKWIRE_PAIRED=1 cargo bench --bench request
+//! TASKWIRE_PAIRED=1 cargo bench --features prometheus --bench request
 //! ```
 //!
 //! runs the stacks round-robin in chunks of 200 requests (`TASKWIRE_CHUNK`), 1,000 rounds
