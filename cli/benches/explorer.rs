@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use support::Input;
 
 fn main() {
+    support::floor::run_if_asked();
     let mb = std::env::var("TASKWIRE_BENCH_MB")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -37,43 +38,65 @@ fn main() {
     if !rg {
         println!("rg is not installed: taskwire's times only");
     }
-    let run = |cmd: &[&str]| time(cmd[0], &cmd[1..]);
     let duration_re = r#""task.duration_us":(2[5-9]\d{4}|[3-9]\d{5}|\d{7,})[,}]"#;
     println!(
         "{:<44} {:>9} {:>9} {:>7}",
         "command", "taskwire", "rg", "ratio"
     );
-    for (label, ours, theirs) in [
+    let floor_exe = std::env::current_exe().expect("the bench's own path");
+    let floor_exe = floor_exe.to_str().expect("a UTF-8 path");
+    // each row: the commands run in turn in every round, the last being ripgrep's
+    let rows: [(&str, Vec<Vec<&str>>); 6] = [
         (
             "tree --trace ID / rg -F ID",
-            vec![taskwire, "tree", "--trace", &trace, b, f],
-            vec!["rg", "-F", &trace, b, f],
+            vec![
+                vec![taskwire, "tree", "--trace", &trace, b, f],
+                vec!["rg", "-F", &trace, b, f],
+            ],
+        ),
+        (
+            "floor: read() + memmem ID / rg -F ID",
+            vec![
+                vec![floor_exe, b, f],
+                vec!["rg", "-F", &trace, b, f],
+            ],
         ),
         (
             "tree order_id=13 / rg -F '\"order_id\":13,'",
-            vec![taskwire, "tree", "order_id=13", b, f],
-            vec!["rg", "-F", "\"order_id\":13,", b, f],
+            vec![
+                vec![taskwire, "tree", "order_id=13", b, f],
+                vec!["rg", "-F", "\"order_id\":13,", b, f],
+            ],
         ),
         (
             "tree customer=cust-13 / rg -F",
-            vec![taskwire, "tree", "customer=cust-13", b, f],
-            vec!["rg", "-F", "\"customer\":\"cust-13\"", b, f],
+            vec![
+                vec![taskwire, "tree", "customer=cust-13", b, f],
+                vec!["rg", "-F", "\"customer\":\"cust-13\"", b, f],
+            ],
         ),
         (
             "tree failed --list / rg -F outcome failed",
-            vec![taskwire, "tree", "failed", "--list", b, f],
-            vec!["rg", "-F", "\"task.outcome\":\"failed\"", b, f],
+            vec![
+                vec![taskwire, "tree", "failed", "--list", b, f],
+                vec!["rg", "-F", "\"task.outcome\":\"failed\"", b, f],
+            ],
         ),
         (
             "tree duration>250ms / rg duration regex",
-            vec![taskwire, "tree", "duration>250ms", b, f],
-            vec!["rg", duration_re, b, f],
+            vec![
+                vec![taskwire, "tree", "duration>250ms", b, f],
+                vec!["rg", duration_re, b, f],
+            ],
         ),
-    ] {
+    ];
+    for (label, cmds) in rows {
+        let (ours, theirs) = (&cmds[0], &cmds[1]);
+        let floor_id = (ours[0] == floor_exe).then_some(trace.as_str());
         let mut pairs = Vec::new();
         for _ in 0..rounds {
-            let a = run(&ours);
-            let r = if rg { run(&theirs) } else { a };
+            let a = time(ours[0], &ours[1..], floor_id);
+            let r = if rg { time(theirs[0], &theirs[1..], None) } else { a };
             pairs.push((a, r));
         }
         let median = |mut v: Vec<f64>| {
@@ -86,6 +109,13 @@ fn main() {
         let ratio = median(pairs.iter().map(|p| ms(p.0) / ms(p.1)).collect());
         println!("{label:<44} {a:>6.0} ms {r:>6.0} ms {ratio:>6.2}×");
     }
+    let page = trace_page_times(&input, &trace, rounds);
+    println!(
+        "{:<44} {:>6.0} ms (median of {rounds}; first {:.0} ms)",
+        "serve: GET /traces?trace=ID (server time)",
+        page.median,
+        page.first
+    );
     let peak = Command::new("/usr/bin/time")
         .args(["-f", "%M", taskwire, "tree", "--no-color", b, f])
         .env_remove("TASKWIRE_CONFIG")
@@ -102,10 +132,15 @@ fn main() {
 }
 
 /// Runs `program` with `args` (output to /dev/null) and times it; a taskwire query that finds
-/// nothing and rg without a match both exit 1, so the status is not checked.
-fn time(program: &str, args: &[&str]) -> Duration {
+/// nothing and rg without a match both exit 1, so the status is not checked. With `floor_id`,
+/// `program` is this bench run as the floor for that id.
+fn time(program: &str, args: &[&str], floor_id: Option<&str>) -> Duration {
+    let mut cmd = Command::new(program);
+    if let Some(id) = floor_id {
+        cmd.env(support::floor::ENV, id);
+    }
     let start = Instant::now();
-    let status = Command::new(program)
+    let status = cmd
         .args(args)
         .env_remove("TASKWIRE_CONFIG")
         .stdout(Stdio::null())
@@ -114,6 +149,71 @@ fn time(program: &str, args: &[&str]) -> Duration {
         .unwrap_or_else(|e| panic!("{program}: {e}"));
     assert!(status.code().is_some_and(|c| c <= 1), "{program} {args:?}");
     start.elapsed()
+}
+
+/// How long `taskwire serve`'s trace page takes for one trace over the logs, in ms.
+struct PageTimes {
+    /// The first request's.
+    first: f64,
+    /// The median of `rounds` requests after it.
+    median: f64,
+}
+
+/// Starts `taskwire serve` over the logs (and an empty tickets database) on a free port and
+/// times `GET /traces?trace=ID` from the request's first byte to the response's last: the
+/// server's time, the connection being local.
+fn trace_page_times(input: &Input, trace: &str, rounds: usize) -> PageTimes {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let dir = input.front.parent().expect("the input folder");
+    let db = dir.join("tickets.db");
+    drop(taskwire_tickets::Sqlite::open(&db).expect("the tickets database is created"));
+    let mut server = Command::new(env!("CARGO_BIN_EXE_taskwire"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .arg("--logs")
+        .args([&input.back, &input.front])
+        .env_remove("TASKWIRE_CONFIG")
+        .env_remove("TASKWIRE_TOKEN")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("taskwire serve starts");
+    // kept open until the server is stopped: it prints more lines
+    let mut stdout = BufReader::new(server.stdout.take().expect("the server's output"));
+    let mut first_line = String::new();
+    stdout
+        .read_line(&mut first_line)
+        .expect("the server prints its address");
+    let addr = first_line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("an address in the first line")
+        .to_owned();
+    let get = || {
+        let start = Instant::now();
+        let mut conn = std::net::TcpStream::connect(&addr).expect("the server answers");
+        write!(
+            conn,
+            "GET /traces?trace={trace} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("the request is sent");
+        let mut page = String::new();
+        conn.read_to_string(&mut page).expect("the page is read");
+        let elapsed = start.elapsed().as_secs_f64() * 1e3;
+        assert!(page.starts_with("HTTP/1.1 200"), "{}", &page[..page.len().min(300)]);
+        assert!(page.contains("GET /checkout"), "the trace's root is on the page");
+        elapsed
+    };
+    let first = get();
+    let mut times: Vec<f64> = (0..rounds).map(|_| get()).collect();
+    let _ = server.kill();
+    let _ = server.wait();
+    drop(stdout);
+    times.sort_by(f64::total_cmp);
+    PageTimes {
+        first,
+        median: times[times.len() / 2],
+    }
 }
 
 /// A trace id from the middle of `front`.

@@ -22,7 +22,7 @@ use tracing_core::Level;
 use super::raw::{
     own_fields, parse_hex_u128, parse_hex_u64, parse_level, trace_of, ErrorField, Raw,
 };
-use super::records::{Attributes, Collected, Counts, Event, LineKind, Task};
+use super::records::{counter, Attributes, Collected, Counts, Event, LineKind, Task};
 use super::scan;
 use super::strings::{FxBuild, Interner};
 use crate::dedup::{LineKey, Seen};
@@ -392,10 +392,11 @@ impl Reader {
             });
         }
         let i = &mut self.interner;
-        let task = Task {
+        let mut task = Task {
             trace,
             span,
-            parent,
+            parent_id: 0,
+            has_parent: false,
             remote_parent: raw.remote_parent.unwrap_or(false),
             failed: raw.outcome.as_deref() == Some("failed"),
             client,
@@ -407,11 +408,12 @@ impl Reader {
             end_us: ts,
             duration_us: raw.duration_us.unwrap_or(0),
             busy_us: raw.busy_us.unwrap_or(0),
-            errors: raw.errors.unwrap_or(0),
-            failed_children: raw.failed_children.unwrap_or(0),
-            children: raw.children.unwrap_or(0),
+            errors: counter(raw.errors.unwrap_or(0)),
+            failed_children: counter(raw.failed_children.unwrap_or(0)),
+            children: counter(raw.children.unwrap_or(0)),
             children_summary: raw.children_summary.as_deref().map(|s| i.intern(s)),
         };
+        task.set_parent(parent);
         if parent.is_none() {
             self.ended_root = Some(trace);
         }
@@ -501,7 +503,7 @@ pub(super) mod tests {
         let t = &c.tasks[0];
         assert_eq!(t.trace, 0x4bf92f3577b34da6a3ce929d0e0e4736);
         assert_eq!(t.span, 0x00f067aa0ba902b7);
-        assert_eq!(t.parent, Some(0x1111111111111111));
+        assert_eq!(t.parent(), Some(0x1111111111111111));
         assert!(t.failed && !t.remote_parent);
         assert_eq!(c.str(t.name), "GET /x");
         assert_eq!(t.service.map(|s| c.str(s)), Some("front"));
@@ -543,7 +545,7 @@ pub(super) mod tests {
         assert_eq!(t.service.map(|s| c.str(s)), Some("front"));
         assert!(t.failed && t.remote_parent);
         assert_eq!((t.duration_us, t.busy_us, t.errors), (1500, 900, 1));
-        assert_eq!(t.parent, Some(0x1111111111111111));
+        assert_eq!(t.parent(), Some(0x1111111111111111));
         assert_eq!(t.target.map(|s| c.str(s)), Some("shop"));
         assert_eq!(t.failed_children, 2);
     }
