@@ -130,8 +130,9 @@ pub(crate) struct Trace {
     pub(crate) start_us: i64,
     pub(crate) end_us: i64,
     pub(crate) failed: usize,
-    /// Distinct services, sorted by name.
-    pub(crate) services: Vec<Sym>,
+    /// Distinct services, sorted by name: an index into [`Forest::service_sets`] (traces
+    /// share a handful of sets).
+    pub(crate) services: u32,
     /// Its records: a run of [`Forest::tasks`].
     run: (u32, u32),
     /// How many tasks its tree has (its records less the repeated span ids).
@@ -155,6 +156,8 @@ pub struct Forest {
     pub(crate) strings: Vec<Box<str>>,
     /// Traces in order of their first task's start.
     pub(crate) traces: Vec<Trace>,
+    /// The sets of services of the traces ([`Trace::services`]).
+    pub(crate) service_sets: Vec<Box<[Sym]>>,
     /// Task records seen more than once (same trace and span id), ignored after the first.
     pub(crate) duplicates: u64,
 }
@@ -224,7 +227,11 @@ pub fn build(c: Collected, keep: Keep) -> Forest {
         traces.push(t);
     }
     traces.sort_by_key(|t| (t.start_us, t.id));
+    let mut service_sets: Vec<(u32, Box<[Sym]>)> =
+        scratch.sets.into_iter().map(|(set, i)| (i, set)).collect();
+    service_sets.sort_unstable_by_key(|(i, _)| *i);
     Forest {
+        service_sets: service_sets.into_iter().map(|(_, set)| set).collect(),
         tasks,
         events,
         attributes,
@@ -291,7 +298,7 @@ fn attach_to_recorded_ancestors(tasks: &[Task], events: &mut [Event]) {
 
 /// Sorts by (trace, start, end, span id), in place: no key or second copy of the tasks is
 /// held (at 1 GB of logs the tasks take ~80 MB, a key per task ~40 MB more).
-fn sort_tasks(tasks: &mut [Task]) {
+pub(super) fn sort_tasks(tasks: &mut [Task]) {
     tasks.sort_unstable_by(|a, b| {
         (a.trace, a.start_us(), a.end_us, a.span).cmp(&(b.trace, b.start_us(), b.end_us, b.span))
     });
@@ -300,6 +307,9 @@ fn sort_tasks(tasks: &mut [Task]) {
 /// Buffers reused from trace to trace.
 #[derive(Default)]
 struct Scratch {
+    services: Vec<Sym>,
+    /// The distinct sets of services met, each with its index.
+    sets: HashMap<Box<[Sym]>, u32, FxBuild>,
     by_span: HashMap<u64, usize, FxBuild>,
     members: Vec<usize>,
     parent_of: Vec<Option<usize>>,
@@ -323,13 +333,21 @@ fn build_trace(
 ) -> (Trace, u64) {
     let id = tasks[run.start].trace;
     let (nodes, skews, dups) = walk_trace(tasks, run.clone(), strings, s);
-    let mut services: Vec<Sym> = nodes
-        .iter()
-        .filter_map(|n| tasks[n.task()].service)
-        .collect();
-    services.sort_unstable();
-    services.dedup();
-    services.sort_by(|a, b| strings.get(a.index()).cmp(&strings.get(b.index())));
+    s.services.clear();
+    s.services
+        .extend(nodes.iter().filter_map(|n| tasks[n.task()].service));
+    s.services.sort_unstable();
+    s.services.dedup();
+    s.services
+        .sort_by(|a, b| strings.get(a.index()).cmp(&strings.get(b.index())));
+    let services = match s.sets.get(s.services.as_slice()) {
+        Some(&i) => i,
+        None => {
+            let i = ix(s.sets.len());
+            s.sets.insert(s.services.as_slice().into(), i);
+            i
+        }
+    };
     let trace_events = range_of(events, |e| e.trace.cmp(&id));
     let unattached = trace_events
         .filter(|&e| !s.by_span.contains_key(&events[e].span))

@@ -62,7 +62,11 @@ pub struct Reader {
     tasks: Vec<Task>,
     kept_events: Vec<Event>,
     attributes: Vec<Attributes>,
+    /// The events read (task records are de-duplicated once sorted: a set of them would take
+    /// 16 bytes a task while reading).
     seen: Seen,
+    /// The keys of the task records taken out ([`Reader::take_trace`]).
+    taken: HashSet<LineKey, FxBuild>,
     repeats: u64,
     /// The query, when it asks more than a trace id; `matched` collects its traces.
     matcher: Option<Matcher>,
@@ -103,6 +107,7 @@ impl Reader {
             kept_events: Vec::new(),
             attributes: Vec::new(),
             seen: Seen::default(),
+            taken: HashSet::default(),
             repeats: 0,
             matcher: None,
             matched: HashSet::default(),
@@ -338,14 +343,16 @@ impl Reader {
                 return LineKind::Other;
             }
         }
-        // a record read twice is counted once; a task record is known by its ids and times,
-        // an event by its bytes
-        let key = if is_task {
-            LineKey::of_task(trace, span, ts, raw.duration_us.unwrap_or(0))
+        // a record read twice is counted once: an event, known by its bytes, here; a task
+        // record, known by its ids and times, when the tasks are sorted (`dedup_tasks`), or
+        // here when its trace was taken out already
+        let repeat = if is_task {
+            let key = LineKey::of_task(trace, span, ts, raw.duration_us.unwrap_or(0));
+            self.taken.contains(&key)
         } else {
-            LineKey::of(line)
+            !self.seen.first_key(LineKey::of(line))
         };
-        if !self.seen.first_key(key) {
+        if repeat {
             self.repeats += 1;
             return LineKind::Repeat;
         }
@@ -438,6 +445,12 @@ impl Reader {
             .into_iter()
             .partition(|a| a.trace == trace);
         self.attributes = rest;
+        dedup_tasks(&mut tasks);
+        self.taken.extend(
+            tasks
+                .iter()
+                .map(|t| LineKey::of_task(t.trace, t.span, t.end_us, t.duration_us)),
+        );
         if self.matcher.is_some() && !self.matched.remove(&trace) {
             return None;
         }
@@ -472,6 +485,7 @@ impl Reader {
             self.kept_events.retain(|e| m.contains(&e.trace));
             self.attributes.retain(|a| m.contains(&a.trace));
         }
+        self.repeats += dedup_tasks(&mut self.tasks);
         Collected {
             tasks: self.tasks,
             events: self.kept_events,
@@ -480,6 +494,18 @@ impl Reader {
             repeats: self.repeats,
         }
     }
+}
+
+/// Sorts `tasks` as [`build`](super::build) does and drops the records read more than once
+/// (same trace id, span id, end and duration: equal sort keys, so neighbours); returns how
+/// many were dropped.
+fn dedup_tasks(tasks: &mut Vec<Task>) -> u64 {
+    super::build::sort_tasks(tasks);
+    let before = tasks.len();
+    tasks.dedup_by(|a, b| {
+        (a.trace, a.span, a.end_us, a.duration_us) == (b.trace, b.span, b.end_us, b.duration_us)
+    });
+    (before - tasks.len()) as u64
 }
 
 #[cfg(test)]

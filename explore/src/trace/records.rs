@@ -95,7 +95,9 @@ pub enum LineKind {
     /// An event inside a span (ERROR events always, the others with
     /// [`Reader::with_events`](super::Reader::with_events)).
     Event,
-    /// A task record or event already read (the same line, from another file or twice).
+    /// An event already read (the same line, from another file or twice), or a task record
+    /// of a trace already taken out ([`Reader::take_trace`](super::Reader::take_trace)); other
+    /// task records read twice are found, and counted, when the reading ends.
     Repeat,
 }
 

@@ -85,7 +85,8 @@ impl<'f> TraceRef<'f> {
     /// The distinct services, sorted.
     pub fn services(&self) -> impl ExactSizeIterator<Item = &'f str> + 'f {
         let f = self.forest;
-        self.trace.services.iter().map(move |&s| f.str(s))
+        let set = f.service_sets.get(self.trace.services as usize);
+        set.map_or(&[][..], |s| &s[..]).iter().map(move |&s| f.str(s))
     }
 
     /// The name of the first root task.
