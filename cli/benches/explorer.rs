@@ -8,8 +8,12 @@
 //! services into the target's temporary folder (delete it when done: it is not cleaned up, so
 //! that later runs reuse it), then, files in the page cache, runs each `taskwire tree` command
 //! and its `rg` counterpart in turn for `TASKWIRE_BENCH_ROUNDS` rounds (default 5), printing the
-//! median times and the median of the per-round ratios, and the peak memory of the full tree
-//! (`/usr/bin/time -f %M`). Rounds alternate the two commands so that both meet the same load.
+//! median times (wall-clock, and CPU: user + system of all threads) and the median of the
+//! per-round ratios, then the time of `taskwire serve`'s page of one trace, and the peak memory
+//! of the full tree (`/usr/bin/time -f %M`). Rounds alternate the two commands so that both
+//! meet the same load. The second row is the floor of the one-trace job without `mmap`
+//! (`support::floor`: `read()` in blocks, one thread per file, `memmem`), which this bench runs
+//! as its own binary.
 #![allow(missing_docs)]
 
 mod support;
@@ -40,8 +44,8 @@ fn main() {
     }
     let duration_re = r#""task.duration_us":(2[5-9]\d{4}|[3-9]\d{5}|\d{7,})[,}]"#;
     println!(
-        "{:<44} {:>9} {:>9} {:>7}",
-        "command", "taskwire", "rg", "ratio"
+        "{:<44} {:>9} {:>9} {:>7} {:>9} {:>9}",
+        "command (wall: median; ratio: median of rounds)", "taskwire", "rg", "ratio", "CPU", "rg CPU"
     );
     let floor_exe = std::env::current_exe().expect("the bench's own path");
     let floor_exe = floor_exe.to_str().expect("a UTF-8 path");
@@ -104,10 +108,14 @@ fn main() {
             v[v.len() / 2]
         };
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        let a = median(pairs.iter().map(|p| ms(p.0)).collect());
-        let r = median(pairs.iter().map(|p| ms(p.1)).collect());
-        let ratio = median(pairs.iter().map(|p| ms(p.0) / ms(p.1)).collect());
-        println!("{label:<44} {a:>6.0} ms {r:>6.0} ms {ratio:>6.2}×");
+        let a = median(pairs.iter().map(|p| ms(p.0.wall)).collect());
+        let r = median(pairs.iter().map(|p| ms(p.1.wall)).collect());
+        let ratio = median(pairs.iter().map(|p| ms(p.0.wall) / ms(p.1.wall)).collect());
+        let a_cpu = median(pairs.iter().map(|p| ms(p.0.cpu)).collect());
+        let r_cpu = median(pairs.iter().map(|p| ms(p.1.cpu)).collect());
+        println!(
+            "{label:<44} {a:>6.0} ms {r:>6.0} ms {ratio:>6.2}× {a_cpu:>6.0} ms {r_cpu:>6.0} ms"
+        );
     }
     let page = trace_page_times(&input, &trace, rounds);
     println!(
@@ -134,11 +142,12 @@ fn main() {
 /// Runs `program` with `args` (output to /dev/null) and times it; a taskwire query that finds
 /// nothing and rg without a match both exit 1, so the status is not checked. With `floor_id`,
 /// `program` is this bench run as the floor for that id.
-fn time(program: &str, args: &[&str], floor_id: Option<&str>) -> Duration {
+fn time(program: &str, args: &[&str], floor_id: Option<&str>) -> Timing {
     let mut cmd = Command::new(program);
     if let Some(id) = floor_id {
         cmd.env(support::floor::ENV, id);
     }
+    let cpu_before = children_cpu();
     let start = Instant::now();
     let status = cmd
         .args(args)
@@ -147,8 +156,34 @@ fn time(program: &str, args: &[&str], floor_id: Option<&str>) -> Duration {
         .stderr(Stdio::null())
         .status()
         .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let wall = start.elapsed();
     assert!(status.code().is_some_and(|c| c <= 1), "{program} {args:?}");
-    start.elapsed()
+    Timing {
+        wall,
+        cpu: children_cpu().saturating_sub(cpu_before),
+    }
+}
+
+/// A command's wall-clock time and CPU time (user + system, all its threads).
+#[derive(Clone, Copy)]
+struct Timing {
+    wall: Duration,
+    cpu: Duration,
+}
+
+/// The user + system time of this process's waited-for children so far (`cutime` and
+/// `cstime` of /proc/self/stat, in ticks of 10 ms); zero where there is no /proc.
+fn children_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // fields after the command name, which is in parentheses and may hold spaces
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let ticks: u64 = rest
+        .split(' ')
+        .skip(13)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 /// How long `taskwire serve`'s trace page takes for one trace over the logs, in ms.

@@ -119,9 +119,7 @@ impl Pick for OfTraces<'_> {
             let Some(hex) = value.get(..32) else {
                 continue;
             };
-            let id = std::str::from_utf8(hex)
-                .ok()
-                .and_then(super::raw::parse_hex_u128);
+            let id = super::raw::hex_u128(hex);
             if id.is_some_and(|id| self.traces.contains(&id)) {
                 return true;
             }
