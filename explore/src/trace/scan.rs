@@ -1,5 +1,5 @@
 //! Picking lines before parsing them, the way `grep` does: a substring search (`memmem`) runs
-//! over whole 4 MiB blocks of the input, not line by line, and only the lines around its hits are
+//! over whole 256 KiB blocks of the input, not line by line, and only the lines around its hits are
 //! looked at. A query that names a trace, or values a record must contain, reads 1 GB of logs
 //! at the speed of that search (the inputs are scanned on every core, one input per thread), and
 //! parses only the few lines it picked.
@@ -17,8 +17,11 @@ use memchr::memmem::Finder;
 use super::strings::FxBuild;
 use crate::source::Source;
 
-/// The size of the blocks read and searched (a longer line grows the buffer to hold it).
-const BLOCK: usize = 4 << 20;
+/// The size of the blocks read and searched (a longer line grows the buffer to hold it): small
+/// enough that a block the kernel has just copied in is still in the core's cache when it is
+/// searched. Measured over 1 GB by the `explorer` bench's floor: 0.28 s of CPU time with 256 KiB
+/// blocks, 0.38 s with 4 MiB.
+const BLOCK: usize = 256 << 10;
 
 /// The lines of one input that were picked, in their order.
 #[derive(Debug, Default)]
