@@ -8,10 +8,7 @@ use support::*;
 fn traces(args: &[&str]) -> Vec<Value> {
     let out = taskwire(args, b"");
     assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("the output is JSON"))
-        .collect()
+    json_lines(&out)
 }
 
 fn names(children: &Value) -> Vec<&str> {

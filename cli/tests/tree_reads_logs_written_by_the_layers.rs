@@ -7,7 +7,6 @@ mod support;
 
 use std::io;
 
-use serde_json::Value;
 use support::*;
 
 /// Runs `f` as the process `service`; returns its log.
@@ -41,23 +40,19 @@ fn real_logs_of_two_processes_make_one_tree() {
         tracing::error!(status = 402, "charge returned 402");
     });
 
-    let dir = std::env::temp_dir().join(format!("taskwire-real-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (front_path, back_path) = (dir.join("front.log"), dir.join("back.log"));
-    std::fs::write(&front_path, &front).unwrap();
-    std::fs::write(&back_path, &back).unwrap();
-    let (f, b) = (front_path.to_str().unwrap(), back_path.to_str().unwrap());
-    let json = taskwire(&["tree", "--json", b, f], b"");
-    let text = taskwire(&["tree", f, b], b"");
-    let text_reversed = taskwire(&["tree", b, f], b"");
-    std::fs::remove_dir_all(&dir).unwrap();
+    let (json, text, text_reversed) =
+        with_log_files(&[("front.log", &front), ("back.log", &back)], |logs| {
+            let (f, b) = (logs[0], logs[1]);
+            (
+                taskwire(&["tree", "--json", b, f], b""),
+                taskwire(&["tree", f, b], b""),
+                taskwire(&["tree", b, f], b""),
+            )
+        });
 
     assert!(json.status.success(), "{}", stderr(&json));
     assert_eq!(stderr(&json), "");
-    let traces: Vec<Value> = stdout(&json)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let traces = json_lines(&json);
     assert_eq!(traces.len(), 1, "{}", stdout(&json));
     let root = &traces[0]["roots"][0];
     assert_eq!(traces[0]["roots"].as_array().unwrap().len(), 1);
@@ -79,12 +74,7 @@ fn real_logs_of_two_processes_make_one_tree() {
 
     assert_eq!(stdout(&text), stdout(&text_reversed));
     let text = stdout(&text);
-    let line = |needle: &str| {
-        text.lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"))
-            .to_owned()
-    };
+    let line = |needle: &str| line_with(&text, needle);
     assert!(line("GET /checkout").starts_with("└─ front  GET /checkout"));
     assert!(line("GET /checkout").ends_with('✓'));
     assert!(line("POST back/charge").starts_with("   └─ front  POST back/charge"));

@@ -7,7 +7,6 @@
 
 mod support;
 
-use serde_json::Value;
 use support::*;
 
 /// Runs `f` as the process `service` with the default layers; returns its log.
@@ -42,22 +41,18 @@ fn summarised_children_failed_tasks_and_hops_are_all_shown() {
         });
     });
 
-    let dir = std::env::temp_dir().join(format!("taskwire-policy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (front_path, back_path) = (dir.join("front.log"), dir.join("back.log"));
-    std::fs::write(&front_path, &front).unwrap();
-    std::fs::write(&back_path, &back).unwrap();
-    let (f, b) = (front_path.to_str().unwrap(), back_path.to_str().unwrap());
-    let json = taskwire(&["tree", "--json", f, b], b"");
-    let text = taskwire(&["tree", f, b], b"");
-    let events = taskwire(&["tree", "--events", f, b], b"");
-    std::fs::remove_dir_all(&dir).unwrap();
+    let (json, text, events) =
+        with_log_files(&[("front.log", &front), ("back.log", &back)], |logs| {
+            let (f, b) = (logs[0], logs[1]);
+            (
+                taskwire(&["tree", "--json", f, b], b""),
+                taskwire(&["tree", f, b], b""),
+                taskwire(&["tree", "--events", f, b], b""),
+            )
+        });
 
     assert!(json.status.success(), "{}", stderr(&json));
-    let traces: Vec<Value> = stdout(&json)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let traces = json_lines(&json);
     assert_eq!(traces.len(), 1, "{}", stdout(&json));
     let root = &traces[0]["roots"][0];
     assert_eq!(root["name"], "GET /checkout");
@@ -88,12 +83,7 @@ fn summarised_children_failed_tasks_and_hops_are_all_shown() {
     assert!(bank.get("orphan").is_none());
 
     let text = stdout(&text);
-    let line = |needle: &str| {
-        text.lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"))
-            .to_owned()
-    };
+    let line = |needle: &str| line_with(&text, needle);
     assert!(
         line("+6 children")
             .trim_start_matches(['│', ' '])

@@ -218,3 +218,34 @@ pub fn process_log(service: &str, tasks: taskwire_tasks::TasksLayer, f: impl FnO
     tracing::subscriber::with_default(subscriber, f);
     log.bytes()
 }
+
+/// Writes each `(file name, log)` into a fresh folder, calls `f` with the files' paths (in the
+/// same order), then removes the folder.
+pub fn with_log_files<T>(logs: &[(&str, &[u8])], f: impl FnOnce(&[&str]) -> T) -> T {
+    let dir = taskwire_test_support::TempDir::new("cli-logs");
+    let paths: Vec<String> = logs
+        .iter()
+        .map(|(name, log)| {
+            let path = dir.join(name);
+            std::fs::write(&path, log).expect("the log is written");
+            path.display().to_string()
+        })
+        .collect();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    f(&paths)
+}
+
+/// Each line of what `out` printed, parsed as JSON.
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The first line of `text` that contains `needle`.
+pub fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no {needle:?} in\n{text}"))
+}

@@ -4,16 +4,10 @@
 #![cfg(feature = "metrics")]
 
 use actix_web::{test, web, App};
-use tracing_subscriber::prelude::*;
 
 #[actix_web::test]
 async fn serves_prometheus_json_and_a_table() {
-    let layer = taskwire_metrics::layer();
-    let handle = layer.handle();
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(layer);
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (handle, _default) = taskwire_test_stack::tasks_and_metrics();
     let app = test::init_service(
         App::new()
             .wrap(taskwire_actix::middleware().with_skip_paths(["/metrics"]))

@@ -10,7 +10,6 @@ use taskwire_test_support::{Capture, TempDir};
 use taskwire_tickets::store::ListQuery;
 use taskwire_tickets::{Sqlite, TicketReader};
 use tracing::Dispatch;
-use tracing_subscriber::prelude::*;
 
 /// Serves the test app with `middleware`, sends a GET to each path, and returns the tickets'
 /// titles and counts, sorted.
@@ -22,11 +21,7 @@ async fn tickets_after(
     let db = dir.path().join("tickets.db");
     let (tickets, guard) =
         taskwire_tickets::layer(Sqlite::open(&db).expect("a fresh database")).build();
-    let dispatch = Dispatch::new(
-        tracing_subscriber::registry()
-            .with(taskwire_tasks::layer())
-            .with(tickets),
-    );
+    let dispatch = Dispatch::new(taskwire_test_stack::tasks_with(tickets));
     let server = TestServer::start_with(middleware, dispatch, Capture::default());
     for path in paths {
         let res = client()

@@ -9,17 +9,12 @@ mod unmatched_requests;
 
 use support::{client, TestServer};
 use taskwire_test_support::Capture;
-use tracing_subscriber::prelude::*;
 
 #[tokio::test]
 async fn a_thousand_unknown_paths_leave_the_real_route_its_own_series() {
     let metrics_layer = taskwire_metrics::layer().with_label_fields(["http.route"]);
     let metrics = metrics_layer.handle();
-    let dispatch = tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(taskwire_tasks::layer())
-            .with(metrics_layer),
-    );
+    let dispatch = tracing::Dispatch::new(taskwire_test_stack::tasks_with(metrics_layer));
     let server = TestServer::start_with(taskwire_actix::middleware(), dispatch, Capture::default());
     let client = client();
 

@@ -8,7 +8,6 @@ use axum::routing::get;
 use axum::Router;
 use http::Request;
 use tower::ServiceExt;
-use tracing_subscriber::prelude::*;
 
 async fn call(app: &Router, uri: &str, accept: Option<&str>) -> (String, String) {
     let mut req = Request::get(uri);
@@ -33,12 +32,7 @@ async fn call(app: &Router, uri: &str, accept: Option<&str>) -> (String, String)
 
 #[tokio::test]
 async fn serves_prometheus_json_and_a_table() {
-    let layer = taskwire_metrics::layer();
-    let handle = layer.handle();
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(layer);
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (handle, _default) = taskwire_test_stack::tasks_and_metrics();
     let app = Router::new()
         .route("/users/{id}", get(|| async { "ok" }))
         .route(

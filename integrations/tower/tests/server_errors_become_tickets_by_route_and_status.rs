@@ -13,7 +13,6 @@ use hyper_util::rt::TokioExecutor;
 use taskwire_test_support::TempDir;
 use taskwire_tickets::store::{ListQuery, Ticket};
 use taskwire_tickets::{Sqlite, TicketReader};
-use tracing_subscriber::layer::SubscriberExt;
 
 fn app() -> Router {
     Router::new()
@@ -50,10 +49,7 @@ async fn tickets_after(layer: taskwire_tower::TaskLayer, paths: &[&str]) -> Vec<
     let db = dir.path().join("tickets.db");
     let (tickets, guard) =
         taskwire_tickets::layer(Sqlite::open(&db).expect("a fresh database")).build();
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(tickets);
-    let _default = tracing::subscriber::set_default(subscriber);
+    let _default = tracing::subscriber::set_default(taskwire_test_stack::tasks_with(tickets));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -79,6 +75,14 @@ async fn tickets_after(layer: taskwire_tower::TaskLayer, paths: &[&str]) -> Vec<
         .expect("the tickets")
 }
 
+/// `(title, count)` of each ticket, sorted.
+fn titles_and_counts(tickets: &[Ticket]) -> Vec<(String, u64)> {
+    let mut counts: Vec<(String, u64)> =
+        tickets.iter().map(|t| (t.title.clone(), t.count)).collect();
+    counts.sort();
+    counts
+}
+
 #[tokio::test]
 async fn two_paths_of_one_route_answering_500_make_one_ticket_of_two() {
     let tickets = tickets_after(taskwire_tower::layer(), &["/orders/1", "/orders/2"]).await;
@@ -99,11 +103,8 @@ async fn routes_and_statuses_each_have_their_ticket() {
         &["/orders/1", "/stock/1", "/stock/2", "/orders/3"],
     )
     .await;
-    let mut counts: Vec<(String, u64)> =
-        tickets.iter().map(|t| (t.title.clone(), t.count)).collect();
-    counts.sort();
     assert_eq!(
-        counts,
+        titles_and_counts(&tickets),
         [
             (
                 "GET /orders/{id}: HTTP <num> Internal Server Error".to_owned(),
@@ -137,11 +138,8 @@ async fn an_error_the_handler_logged_is_counted_once() {
         &["/logged/1", "/logged/2", "/nested/1"],
     )
     .await;
-    let mut counts: Vec<(String, u64)> =
-        tickets.iter().map(|t| (t.title.clone(), t.count)).collect();
-    counts.sort();
     assert_eq!(
-        counts,
+        titles_and_counts(&tickets),
         [
             ("the card was declined".to_owned(), 1),
             ("the ledger refused the order".to_owned(), 2),

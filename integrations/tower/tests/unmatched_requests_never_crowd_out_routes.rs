@@ -21,10 +21,7 @@ use tracing_subscriber::prelude::*;
 async fn a_thousand_unknown_paths_leave_the_real_route_its_own_series() {
     let metrics_layer = taskwire_metrics::layer().with_label_fields(["http.route"]);
     let metrics = metrics_layer.handle();
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(metrics_layer);
-    let _default = tracing::subscriber::set_default(subscriber);
+    let _default = tracing::subscriber::set_default(taskwire_test_stack::tasks_with(metrics_layer));
     let app = Router::new()
         .route("/users/{id}", get(|| async { "user" }))
         .layer(taskwire_tower::layer());

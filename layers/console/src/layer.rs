@@ -1,44 +1,29 @@
 //! [`ConsoleLayer`]: the layer, its settings and its writer.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
-use taskwire_core::event_time::EventClock;
+use taskwire_core::line::{self, LineWriter};
 use taskwire_core::span::{CapturingLayer, LayerCapture, Needs};
 use taskwire_core::write_errors::WriteErrors;
 use taskwire_core::Redactor;
 use tracing_core::{Event, Subscriber};
-use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::color::ColorWhen;
-use crate::render::{render_event, with_scratch, Occurrence, Settings};
-
-/// How a [`ConsoleLayer`] lays out an event.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Style {
-    /// One line per event: time, level, target, message, `key=value` fields, then the task
-    /// path and trace id in brackets.
-    #[default]
-    Compact,
-    /// The time, level, target and message on the first line, then one `key: value` line per
-    /// field and an `in task › path · trace …` line.
-    Pretty,
-}
+use crate::render::{render_event, with_scratch};
+use crate::settings::{Settings, Style};
 
 /// Writes events as text for people: see the [crate docs](crate) for the line.
 ///
 /// Built with [`layer()`](crate::layer) and configured with consuming `with_*` setters.
 pub struct ConsoleLayer<W = fn() -> io::Stdout> {
-    make_writer: W,
+    out: LineWriter<W>,
     capture: LayerCapture,
     settings: Settings,
     color: ColorWhen,
     terminal: bool,
-    errors: WriteErrors,
-    clock: EventClock,
 }
 
 impl Default for ConsoleLayer {
@@ -46,7 +31,7 @@ impl Default for ConsoleLayer {
     fn default() -> Self {
         let terminal = io::stdout().is_terminal();
         ConsoleLayer {
-            make_writer: io::stdout,
+            out: LineWriter::new(io::stdout, "taskwire-console"),
             capture: LayerCapture::new(Needs::default().with_fields(true)),
             settings: Settings {
                 ansi: ColorWhen::Auto.enabled(terminal),
@@ -54,8 +39,6 @@ impl Default for ConsoleLayer {
             },
             color: ColorWhen::Auto,
             terminal,
-            errors: WriteErrors::new("taskwire-console"),
-            clock: EventClock::default(),
         }
     }
 }
@@ -88,13 +71,11 @@ impl<W> ConsoleLayer<W> {
         W2: for<'w> MakeWriter<'w> + 'static,
     {
         ConsoleLayer {
-            make_writer,
+            out: self.out.with_writer(make_writer),
             capture: self.capture,
             settings: self.settings,
             color: self.color,
             terminal: false,
-            errors: self.errors,
-            clock: self.clock,
         }
         .recolor()
     }
@@ -122,6 +103,7 @@ impl<W> ConsoleLayer<W> {
 
     fn recolor(mut self) -> Self {
         self.settings.ansi = self.color.enabled(self.terminal);
+        self.settings.renew();
         self
     }
 
@@ -135,6 +117,7 @@ impl<W> ConsoleLayer<W> {
     #[must_use]
     pub fn with_style(mut self, style: Style) -> Self {
         self.settings.style = style;
+        self.settings.renew();
         self
     }
 
@@ -157,6 +140,7 @@ impl<W> ConsoleLayer<W> {
     #[must_use]
     pub fn with_target(mut self, enabled: bool) -> Self {
         self.settings.target = enabled;
+        self.settings.renew();
         self
     }
 
@@ -176,9 +160,10 @@ impl<W> ConsoleLayer<W> {
         self
     }
 
-    /// Redacts event fields with `redactor` instead of the default key list, and span fields
-    /// when this layer captures them itself (no capture layer below it; see
-    /// [`taskwire_core::span`]).
+    /// Writes `[redacted]` for the values of the keys `redactor` calls sensitive, instead of
+    /// the default key list's: in the event's fields, and in span fields when this layer
+    /// captures spans itself (with a capture layer below it, that layer's redactor applies to
+    /// span fields, widened with this one; see [`taskwire_core::span`]).
     ///
     /// ```
     /// use taskwire_core::Redactor;
@@ -187,6 +172,7 @@ impl<W> ConsoleLayer<W> {
     #[must_use]
     pub fn with_redactor(mut self, redactor: Redactor) -> Self {
         self.capture = self.capture.with_redactor(redactor);
+        self.settings.renew();
         self
     }
 
@@ -198,7 +184,7 @@ impl<W> ConsoleLayer<W> {
 
     /// A handle on the count of lines that could not be written.
     pub fn write_errors(&self) -> WriteErrors {
-        self.errors.clone()
+        self.out.write_errors()
     }
 }
 
@@ -207,45 +193,15 @@ where
     S: Subscriber + for<'a> LookupSpan<'a> + 'static,
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    taskwire_core::layer_capture_callbacks!(S, capture);
-
-    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
-        self.clock.mark(event);
-        true
-    }
+    taskwire_core::line_layer_callbacks!(S, capture, out);
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let normalized = event.normalized_metadata();
-        let is_log = normalized.is_some();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        // The event's span: for a contextual event, the innermost span the capture saw
-        // entered on this thread (a plain thread-local, cheaper than the registry's stack);
-        // else what the registry says.
-        let scope = event
-            .is_contextual()
-            .then(|| self.capture.current_span())
-            .flatten()
-            .and_then(|id| ctx.span(&id))
-            .map(|span| span.scope())
-            .or_else(|| ctx.event_scope(event));
-        let occurrence = Occurrence {
-            event,
-            meta,
-            is_log,
-            at: self.clock.time(event),
-        };
-        with_scratch(|s| {
-            render_event(
-                &self.settings,
-                self.capture.redactor(),
-                &occurrence,
-                scope,
-                s,
-            );
-            let mut w = self.make_writer.make_writer_for(meta);
-            if let Err(e) = w.write_all(&s.line) {
-                self.errors.record(&e);
-            }
+        let scope = line::event_scope(&self.capture, event, &ctx);
+        self.out.with_event(event, |e| {
+            with_scratch(|s| {
+                render_event(&self.settings, self.capture.redactor(), e, scope, s);
+                self.out.write(e.meta, &s.line);
+            });
         });
     }
 }

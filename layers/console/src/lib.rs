@@ -61,11 +61,14 @@
 
 mod color;
 mod layer;
+mod plan;
 mod render;
+mod settings;
 mod text;
 
 pub use color::ColorWhen;
-pub use layer::{ConsoleLayer, Style};
+pub use layer::ConsoleLayer;
+pub use settings::Style;
 pub use taskwire_core::write_errors::WriteErrors;
 
 /// A console layer writing to stdout, in colour when stdout is a terminal (see

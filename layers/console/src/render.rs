@@ -1,50 +1,28 @@
 //! Rendering one event as console text, into a reused per-thread buffer.
 //!
-//! The order of work: the enclosing spans first (task path, depth, trace id, span fields), so
-//! that the indentation is known when the event's fields are written; then the event's fields
-//! (its message apart); then the line is assembled. Every buffer is per thread and reused, so
-//! an event in steady state allocates nothing (`tests/console_event_allocates_nothing.rs`).
+//! The order of work: the call site's plan ([`crate::plan`]); the event's fields (its message
+//! apart), each key noted; then the enclosing spans (task path, depth, trace id, and the span
+//! fields whose keys are not written yet); then the line is assembled, indented by the depth.
+//! Every buffer is per thread and reused, so an event in steady state allocates nothing
+//! (`tests/console_event_allocates_nothing.rs`).
 
-use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
-use std::time::SystemTime;
 
+use taskwire_core::cache::name_signature;
+use taskwire_core::line::EventLine;
 use taskwire_core::schema::{self, task_record};
 use taskwire_core::{redact, time, FieldRef, Redactor, SpanData};
 use tracing_core::field::{Field, Visit};
-use tracing_core::{Event, Level, Metadata, Subscriber};
+use tracing_core::Subscriber;
 use tracing_subscriber::registry::{LookupSpan, Scope};
 
 use crate::color::{self, Paint};
-use crate::text::{put, put_duration, put_fmt, put_int, put_str_value};
-use crate::Style;
-
-/// The settings a line is rendered with.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Settings {
-    pub(crate) style: Style,
-    pub(crate) ansi: bool,
-    pub(crate) indent: bool,
-    pub(crate) time: bool,
-    pub(crate) target: bool,
-    pub(crate) trace_id: bool,
-    pub(crate) span_fields: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            style: Style::Compact,
-            ansi: false,
-            indent: false,
-            time: true,
-            target: true,
-            trace_id: true,
-            span_fields: true,
-        }
-    }
-}
+use crate::plan::{
+    plan_for, span_plan_for, write_head, write_key, FieldPlan, Plan, Plans, Role, SpanPlan,
+};
+use crate::settings::{Settings, Style};
+use crate::text::{put, put_duration, put_f64, put_fmt, put_int, put_str_value};
 
 /// How many task names the path shows, innermost last; deeper paths start with `…`.
 pub(crate) const PATH_SEGMENTS: usize = 3;
@@ -53,7 +31,7 @@ const PATH_SEPARATOR: &str = " › ";
 /// Indentation stops growing at this depth.
 const MAX_INDENT_DEPTH: usize = 24;
 
-/// Per-thread buffers, reused so that a line in steady state allocates nothing.
+/// Per-thread buffers and plans, reused so that a line in steady state allocates nothing.
 #[derive(Default)]
 pub(crate) struct Scratch {
     pub(crate) line: Vec<u8>,
@@ -67,6 +45,10 @@ pub(crate) struct Scratch {
     /// What goes before a field: a space, or a newline and the indentation (pretty).
     sep: Vec<u8>,
     ts: Vec<u8>,
+    /// The keys written so far (event fields, then span fields), to write each key once.
+    seen: Vec<&'static str>,
+    plans: Plans<Plan>,
+    span_plans: Plans<SpanPlan>,
 }
 
 impl taskwire_core::scratch::Scratch for Scratch {
@@ -83,24 +65,10 @@ impl taskwire_core::scratch::Scratch for Scratch {
     }
 }
 
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-}
-
-/// Runs `f` with this thread's scratch buffers (see [`taskwire_core::scratch`]).
-pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    taskwire_core::scratch::with_scratch(&SCRATCH, f)
-}
-
-/// The event to render and what is known about it.
-pub(crate) struct Occurrence<'a, 'b> {
-    pub(crate) event: &'a Event<'b>,
-    /// Its metadata (for a bridged `log` record, the record's own).
-    pub(crate) meta: &'a Metadata<'a>,
-    pub(crate) is_log: bool,
-    /// Its time, the same for every taskwire layer.
-    pub(crate) at: SystemTime,
-}
+taskwire_core::thread_scratch!(
+    /// Runs `f` with this thread's scratch buffers (see [`taskwire_core::scratch`]).
+    pub(crate) fn with_scratch() -> Scratch
+);
 
 /// What a task record says about its task.
 #[derive(Default)]
@@ -114,24 +82,15 @@ struct Task {
 pub(crate) fn render_event<S>(
     set: &Settings,
     redactor: &Redactor,
-    occurrence: &Occurrence<'_, '_>,
+    e: &EventLine<'_, '_>,
     scope: Option<Scope<'_, S>>,
     s: &mut Scratch,
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let Occurrence {
-        event,
-        meta,
-        is_log,
-        at,
-    } = *occurrence;
+    let (event, meta, is_log) = (e.event, e.meta, e.is_log);
     let p = Paint(set.ansi);
     let pretty = matches!(set.style, Style::Pretty);
-    let mut task = (!is_log && task_record::is_record(event.metadata())).then(|| Task {
-        end: event.metadata().name() == task_record::END,
-        ..Task::default()
-    });
     let Scratch {
         line,
         msg,
@@ -142,6 +101,9 @@ pub(crate) fn render_event<S>(
         failure,
         sep,
         ts,
+        seen,
+        plans,
+        span_plans,
     } = s;
     for b in [
         &mut *line,
@@ -155,26 +117,45 @@ pub(crate) fn render_event<S>(
         b.clear();
     }
     starts.clear();
+    seen.clear();
 
-    // Fields are written after a space (compact) or a newline (pretty, where every newline
-    // becomes the indentation of a field line when the line is assembled: escaped values hold
-    // none of their own).
-    let field_sep: &'static [u8] = if pretty { b"\n" } else { b" " };
-    let kv: &'static [u8] = if pretty { b": " } else { b"=" };
+    // Keys, redaction and the level and target are decided once per call site.
+    let plan = plan_for(plans, set, redactor, event.metadata());
+    let mut task = (!is_log && plan.task_record).then(|| Task {
+        end: event.metadata().name() == task_record::END,
+        ..Task::default()
+    });
+
+    // The event's fields first: a key is written once, and the event's own value wins.
+    let mut v = Visitor {
+        msg,
+        fields,
+        failure,
+        seen,
+        seen_sig: 0,
+        plan,
+        set,
+        redactor,
+        is_log,
+        task: task.as_mut(),
+    };
+    event.record(&mut v);
+    let mut seen_sig = v.seen_sig;
 
     // The enclosing spans, innermost first (the registry's order, which needs no buffer):
     // task names, trace id, depth, span fields (innermost first, as the JSON layer flattens
-    // them).
+    // them: a key already written, by the event or an inner span, is not written again).
     let mut trace = None;
     if let Some(scope) = scope {
         for span in scope {
             let ext = span.extensions();
             let data = ext.get::<SpanData>();
+            let span_plan = span_plan_for(span_plans, set, span.metadata());
             let start = path.len();
-            put(
-                path,
-                data.and_then(SpanData::task_name).unwrap_or(span.name()),
-            );
+            match data.and_then(SpanData::task_name) {
+                Some(name) => put(path, name),
+                None => path.extend_from_slice(&span_plan.name),
+            }
             starts.push((start, path.len()));
             if let Some(d) = data {
                 if trace.is_none() {
@@ -182,10 +163,22 @@ pub(crate) fn render_event<S>(
                 }
                 if set.span_fields && task.is_none() {
                     for (name, value) in d.fields().iter() {
-                        if schema::NAME_KEYS.contains(&name) {
+                        let (key, sig) = match span_plan.key(name) {
+                            Some(Some((key, sig))) => (Some(key), sig),
+                            Some(None) => continue,
+                            None if schema::NAME_KEYS.contains(&name) => continue,
+                            None => (None, name_signature(name)),
+                        };
+                        // The signature clears most keys without comparing strings.
+                        if seen_sig & sig != 0 && seen.contains(&name) {
                             continue;
                         }
-                        write_key(spans, field_sep, kv, p, name);
+                        seen.push(name);
+                        seen_sig |= sig;
+                        match key {
+                            Some(key) => spans.extend_from_slice(key),
+                            None => write_key(spans, set, name),
+                        }
                         put_field_ref(spans, value);
                     }
                 }
@@ -209,24 +202,11 @@ pub(crate) fn render_event<S>(
         sep.resize(1 + indent + 4, b' ');
     }
 
-    let mut v = Visitor {
-        msg,
-        fields,
-        failure,
-        sep: field_sep,
-        kv,
-        paint: p,
-        redactor,
-        is_log,
-        task: task.as_mut(),
-    };
-    event.record(&mut v);
-
     // indentation, time
     line.resize(indent, b' ');
     if set.time {
         ts.clear();
-        time::write_rfc3339(ts, at);
+        time::write_rfc3339(ts, e.at);
         line.extend_from_slice(p.on(color::DIM));
         // `HH:MM:SS.mmm` of `YYYY-MM-DDTHH:MM:SS.uuuuuuZ`
         line.extend_from_slice(ts.get(11..23).unwrap_or(ts));
@@ -262,22 +242,17 @@ pub(crate) fn render_event<S>(
                 line.push(b' ');
                 line.extend_from_slice(p.on(color::DIM));
                 line.push(b'[');
-                write_hex(line, &t.to_bytes());
+                line.extend_from_slice(&t.to_hex());
                 line.push(b']');
                 line.extend_from_slice(p.reset());
             }
         }
         None => {
-            let level = meta.level();
-            line.extend_from_slice(p.on(level_color(level)));
-            line.extend_from_slice(level_text(level));
-            line.extend_from_slice(p.reset());
-            if set.target {
-                line.push(b' ');
-                line.extend_from_slice(p.on(color::DIM));
-                put(line, meta.target());
-                line.push(b':');
-                line.extend_from_slice(p.reset());
+            // A bridged `log` record's level and target are its own, not the call site's.
+            if is_log {
+                write_head(line, set, meta);
+            } else {
+                line.extend_from_slice(&plan.head);
             }
             if !msg.is_empty() {
                 line.push(b' ');
@@ -296,7 +271,7 @@ pub(crate) fn render_event<S>(
                     if let (true, Some(t)) = (show_trace, trace) {
                         line.extend_from_slice(p.on(color::DIM));
                         line.extend_from_slice(" · trace ".as_bytes());
-                        write_hex(line, &t.to_bytes());
+                        line.extend_from_slice(&t.to_hex());
                         line.extend_from_slice(p.reset());
                     }
                 } else {
@@ -308,7 +283,7 @@ pub(crate) fn render_event<S>(
                         if depth > 0 {
                             line.push(b' ');
                         }
-                        write_hex(line, &t.to_bytes());
+                        line.extend_from_slice(&t.to_hex());
                     }
                     line.push(b']');
                     line.extend_from_slice(p.reset());
@@ -352,61 +327,6 @@ fn write_path(line: &mut Vec<u8>, path: &[u8], names: &[(usize, usize)]) {
     }
 }
 
-/// Two lowercase hex digits for each byte value.
-static HEX_PAIRS: [[u8; 2]; 256] = {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut t = [[0u8; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
-        i += 1;
-    }
-    t
-};
-
-/// Appends a trace id as its 32 lowercase hex digits (what `taskwire tree --trace` takes).
-#[inline]
-fn write_hex(line: &mut Vec<u8>, bytes: &[u8; 16]) {
-    let mut buf = [0u8; 32];
-    for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
-    }
-    line.extend_from_slice(&buf);
-}
-
-/// The level, padded to five columns as `taskwire tail` writes it.
-#[inline]
-fn level_text(level: &Level) -> &'static [u8] {
-    match *level {
-        Level::ERROR => b"ERROR",
-        Level::WARN => b"WARN ",
-        Level::INFO => b"INFO ",
-        Level::DEBUG => b"DEBUG",
-        _ => b"TRACE",
-    }
-}
-
-#[inline]
-fn level_color(level: &Level) -> &'static [u8] {
-    match *level {
-        Level::ERROR => color::BOLD_RED,
-        Level::WARN => color::YELLOW,
-        Level::INFO => color::GREEN,
-        Level::DEBUG => color::BLUE,
-        _ => color::MAGENTA,
-    }
-}
-
-/// Appends `sep`, then the key (dimmed) and `kv`.
-#[inline]
-fn write_key(out: &mut Vec<u8>, sep: &[u8], kv: &[u8], p: Paint, name: &str) {
-    out.extend_from_slice(sep);
-    out.extend_from_slice(p.on(color::DIM));
-    put(out, name);
-    out.extend_from_slice(kv);
-    out.extend_from_slice(p.reset());
-}
-
 /// Appends a captured span field's value.
 #[inline]
 fn put_field_ref(out: &mut Vec<u8>, value: FieldRef<'_>) {
@@ -431,91 +351,102 @@ struct Visitor<'a> {
     msg: &'a mut Vec<u8>,
     fields: &'a mut Vec<u8>,
     failure: &'a mut Vec<u8>,
-    sep: &'static [u8],
-    kv: &'static [u8],
-    paint: Paint,
+    /// The keys written, and the OR of their signatures.
+    seen: &'a mut Vec<&'static str>,
+    seen_sig: u64,
+    plan: &'a Plan,
+    set: &'a Settings,
     redactor: &'a Redactor,
     is_log: bool,
     task: Option<&'a mut Task>,
 }
 
-impl Visitor<'_> {
-    /// Writes the key of a field and returns whether its value is redacted, or `None` when
-    /// the field is not written (the `log` bridge's metadata, a task record's own keys).
+impl<'a> Visitor<'a> {
+    /// The plan of `field`: the call site's, or decided now for a field it does not declare.
     #[inline]
-    fn key(&mut self, field: &Field) -> Option<bool> {
-        let name = field.name();
-        if self.is_log && name.starts_with("log.") {
-            return None;
+    fn plan(&self, field: &Field) -> (FieldPlan, Option<&'a [u8]>) {
+        let plan: &'a Plan = self.plan;
+        match plan.field(field.index()) {
+            Some((f, key)) => (f, Some(key)),
+            None => (
+                FieldPlan::decide(field.name(), self.plan.task_record, self.redactor),
+                None,
+            ),
         }
-        if self.task.is_some()
-            && (task_record::is_reserved_key(name) || schema::NAME_KEYS.contains(&name))
-        {
-            return None;
-        }
-        write_key(self.fields, self.sep, self.kv, self.paint, name);
-        let redacted = self.redactor.is_sensitive_field(name);
-        if redacted {
-            put(self.fields, redact::REDACTED);
-        }
-        Some(redacted)
     }
 
-    /// Writes a field whose value `write` appends, unless redacted or skipped.
+    /// Writes a field whose value `write` appends, unless redacted or left out.
     #[inline]
-    fn value(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
-        if self.key(field) == Some(false) {
+    fn value(
+        &mut self,
+        field: &Field,
+        f: FieldPlan,
+        key: Option<&[u8]>,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) {
+        if f.skipped(self.is_log) {
+            return;
+        }
+        self.seen.push(field.name());
+        self.seen_sig |= f.sig;
+        match key {
+            Some(k) => self.fields.extend_from_slice(k),
+            None => write_key(self.fields, self.set, field.name()),
+        }
+        if f.sensitive {
+            put(self.fields, redact::REDACTED);
+        } else {
             write(self.fields);
         }
+    }
+
+    /// Writes a field that plays no role but its own.
+    #[inline]
+    fn field(&mut self, field: &Field, write: impl FnOnce(&mut Vec<u8>)) {
+        let (f, key) = self.plan(field);
+        self.value(field, f, key, write);
     }
 }
 
 impl Visit for Visitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.value(field, |o| put_fmt(o, format_args!("{value}")));
+        self.field(field, |o| put_f64(o, value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.value(field, |o| put_int(o, value));
+        self.field(field, |o| put_int(o, value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if let Some(t) = self.task.as_deref_mut() {
-            if field.name() == task_record::keys::DURATION_US {
-                t.duration_us = Some(value);
-                return;
-            }
+        let (f, key) = self.plan(field);
+        if let (Role::Duration, Some(t)) = (f.role, self.task.as_deref_mut()) {
+            t.duration_us = Some(value);
+            return;
         }
-        self.value(field, |o| put_int(o, value));
+        self.value(field, f, key, |o| put_int(o, value));
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.value(field, |o| put_int(o, value));
+        self.field(field, |o| put_int(o, value));
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.value(field, |o| put_int(o, value));
+        self.field(field, |o| put_int(o, value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.value(field, |o| {
+        self.field(field, |o| {
             o.extend_from_slice(if value { b"true" } else { b"false" })
         });
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        let name = field.name();
-        if name == schema::MESSAGE {
-            if self.task.is_none() {
-                put(self.msg, value);
-            }
-            return;
+        let (f, key) = self.plan(field);
+        match (f.role, self.task.as_deref_mut()) {
+            (Role::Message, None) => return put(self.msg, value),
+            (Role::Message, Some(_)) => return,
+            (Role::Outcome, Some(t)) => t.failed = value == "failed",
+            (Role::Failure, Some(_)) => put(self.failure, value),
+            _ => {}
         }
-        if let Some(t) = self.task.as_deref_mut() {
-            match name {
-                task_record::keys::OUTCOME => t.failed = value == "failed",
-                task_record::keys::FAILURE => put(self.failure, value),
-                _ => {}
-            }
-        }
-        self.value(field, |o| put_str_value(o, value));
+        self.value(field, f, key, |o| put_str_value(o, value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        self.value(field, |o| {
+        self.field(field, |o| {
             put_fmt(o, format_args!("{value}"));
             let mut source = value.source();
             let mut links = 0;
@@ -531,12 +462,13 @@ impl Visit for Visitor<'_> {
         });
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == schema::MESSAGE {
+        let (f, key) = self.plan(field);
+        if f.role == Role::Message {
             if self.task.is_none() {
                 put_fmt(self.msg, format_args!("{value:?}"));
             }
             return;
         }
-        self.value(field, |o| put_fmt(o, format_args!("{value:?}")));
+        self.value(field, f, key, |o| put_fmt(o, format_args!("{value:?}")));
     }
 }

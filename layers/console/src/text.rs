@@ -98,6 +98,23 @@ pub(crate) fn put_int(out: &mut Vec<u8>, v: impl itoa::Integer) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
+/// Appends a float as `Display` writes it (shortest digits that read back, no exponent), with
+/// zmij's shortest-digits search where its form is `Display`'s: `0.75`, `1` (`1.0` from zmij,
+/// the `.0` dropped), `-0`. Exponent forms (`1e20`, `1e-7`), NaN and infinities go through
+/// `Display`.
+#[inline]
+pub(crate) fn put_f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        let mut buf = zmij::Buffer::new();
+        let s = buf.format_finite(v).as_bytes();
+        if !s.contains(&b'e') {
+            out.extend_from_slice(s.strip_suffix(b".0").unwrap_or(s));
+            return;
+        }
+    }
+    put_fmt(out, format_args!("{v}"));
+}
+
 /// Appends a duration in microseconds with three significant digits and a unit: `850µs`,
 /// `1.23ms`, `12.3ms`, `123ms`, `4.56s`, `75.0s`, then `2m05s` and `1h02m`.
 pub(crate) fn put_duration(out: &mut Vec<u8>, us: u64) {
@@ -174,6 +191,38 @@ mod tests {
         assert_eq!(s(|o| put_str_value(o, "a\"b\\c")), "\"a\\\"b\\\\c\"");
         assert_eq!(s(|o| put_str_value(o, "k=v")), "\"k=v\"");
         assert_eq!(s(|o| put_str_value(o, "é")), "é");
+    }
+
+    #[test]
+    fn floats_read_as_display_writes_them() {
+        for v in [
+            0.75,
+            1.0,
+            -0.0,
+            0.1,
+            1e-7,
+            1e15,
+            1e16,
+            1e20,
+            123.456,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+            0.30000000000000004,
+        ] {
+            assert_eq!(s(|o| put_f64(o, v)), format!("{v}"), "{v:e}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_float_reads_as_display_writes_it(bits in proptest::num::u64::ANY) {
+            let v = f64::from_bits(bits);
+            proptest::prop_assert_eq!(s(|o| put_f64(o, v)), format!("{v}"));
+        }
     }
 
     #[test]

@@ -203,3 +203,69 @@ fn an_event_outside_any_span_has_no_brackets() {
     assert!(text.starts_with("INFO  "), "{text}");
     assert!(text.ends_with(": alone n=1\n"), "{text}");
 }
+
+#[test]
+fn a_key_is_written_once_the_event_s_value_winning_then_the_innermost_span_s() {
+    let text = console_lines(
+        |l| l.with_trace_id(false),
+        || {
+            let _order =
+                tracing::info_span!("handle_order", attempt = 0, region = "eu", tier = 1).entered();
+            let _charge = tracing::info_span!("charge_card", attempt = 1, tier = 2).entered();
+            tracing::warn!(target: "checkout", attempt = 2, "card declined, retrying");
+        },
+    );
+    let line = text.lines().next().expect("a line");
+    let rest = line.split_once(' ').expect("time first").1;
+    assert_eq!(
+        rest,
+        "WARN  checkout: card declined, retrying attempt=2 tier=2 region=eu \
+         [handle_order › charge_card]",
+    );
+}
+
+#[test]
+fn layers_with_different_settings_on_one_thread_keep_their_own_keys() {
+    let (compact, pretty) = (Capture::new(), Capture::new());
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_core::span::capture())
+        .with(
+            taskwire_console::layer()
+                .with_writer(compact.clone())
+                .with_color(ColorWhen::Never)
+                .with_trace_id(false),
+        )
+        .with(
+            taskwire_console::layer()
+                .with_writer(pretty.clone())
+                .with_color(ColorWhen::Always)
+                .with_style(Style::Pretty)
+                .with_target(false)
+                .with_trace_id(false),
+        );
+    tracing::subscriber::with_default(subscriber, || {
+        let _order = tracing::info_span!("handle_order", order_id = 42).entered();
+        for _ in 0..2 {
+            tracing::info!(target: "checkout", attempt = 2, "paid");
+        }
+    });
+    for line in compact.text().lines() {
+        let rest = line.split_once(' ').expect("time first").1;
+        assert_eq!(
+            rest,
+            "INFO  checkout: paid attempt=2 order_id=42 [handle_order]"
+        );
+    }
+    let text = pretty.text();
+    assert_eq!(
+        text.matches("\x1b[2mattempt: \x1b[0m2").count(),
+        2,
+        "{text:?}"
+    );
+    assert_eq!(
+        text.matches("\x1b[32mINFO \x1b[0m paid\n").count(),
+        2,
+        "{text:?}"
+    );
+    assert!(!text.contains("checkout"), "{text:?}");
+}

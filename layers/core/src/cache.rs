@@ -118,6 +118,36 @@ pub type FastBuild = BuildHasherDefault<FastHasher>;
 /// A `HashMap` hashed with [`FastHasher`].
 pub type FastMap<K, V> = HashMap<K, V, FastBuild>;
 
+/// A one-bit signature of a key, from its length and its first and last bytes: two keys with
+/// different signatures differ, so a set of keys summarised as the OR of their signatures
+/// clears most other keys without comparing strings. Computed once per call site field, it
+/// lets a layer tell per event whether a key was already written.
+///
+/// ```
+/// use taskwire_core::cache::{name_signature, signature};
+/// assert_eq!(name_signature("user_id"), signature(7, b'u', b'd'));
+/// let seen = name_signature("user_id") | name_signature("ratio");
+/// assert_ne!(seen & name_signature("user_id"), 0);
+/// ```
+#[inline]
+pub fn signature(len: usize, first: u8, last: u8) -> u64 {
+    let h = (len as u32).wrapping_mul(0x9e37_79b1)
+        ^ u32::from(first).wrapping_mul(0x85eb_ca77)
+        ^ u32::from(last).wrapping_mul(0xc2b2_ae3d);
+    1 << (h >> 26)
+}
+
+/// The [`signature`] of `name`.
+#[inline]
+pub fn name_signature(name: &str) -> u64 {
+    let b = name.as_bytes();
+    signature(
+        b.len(),
+        b.first().copied().unwrap_or(0),
+        b.last().copied().unwrap_or(0),
+    )
+}
+
 /// A call site as one layer sees it: the layer's id and the address of the call site's
 /// static metadata (one per call site, like `tracing_core::callsite::Identifier`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -144,6 +174,23 @@ impl SiteKey {
 pub struct SiteCache<K, V> {
     map: FastMap<K, V>,
     max: usize,
+}
+
+/// What a [`SiteCache`] holds at most by default ([`SiteCache::default`]): thousands of call
+/// sites, or of layers built and dropped at run time (each with a new id), reach it.
+pub const DEFAULT_MAX_ENTRIES: usize = 4096;
+
+impl<K, V> Default for SiteCache<K, V> {
+    /// An empty cache of at most [`DEFAULT_MAX_ENTRIES`] entries.
+    ///
+    /// ```
+    /// use taskwire_core::cache::{SiteCache, SiteKey};
+    /// let cache: SiteCache<SiteKey, u32> = SiteCache::default();
+    /// assert!(cache.is_empty());
+    /// ```
+    fn default() -> Self {
+        SiteCache::new(DEFAULT_MAX_ENTRIES)
+    }
 }
 
 impl<K, V> SiteCache<K, V> {

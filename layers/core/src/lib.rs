@@ -21,6 +21,8 @@
 //!   backtrace), and whether a caught panic was already reported.
 //! - [`suppress`]: background I/O threads whose own events taskwire ignores.
 //! - [`value`]: typed field values ([`FieldValue`]).
+//! - [`line`](mod@line): what the line-writing layers (JSON, console) share: where a line goes and what
+//!   is known about the event ([`LineWriter`](line::LineWriter)).
 //! - [`scratch`]: per-thread scratch buffers of the line-writing layers
 //! - [`write_errors`]: the count of records a layer could not write.
 //! - [`json`], [`time`], [`process`]: allocation-free rendering of JSON values, RFC 3339
@@ -41,6 +43,7 @@ pub mod event_time;
 pub mod http;
 pub mod ids;
 pub mod json;
+pub mod line;
 pub mod panic;
 pub mod process;
 pub mod propagation;

@@ -75,3 +75,37 @@ pub fn with_scratch<T: Scratch, R>(
         (None, None) => unreachable!("scratch closure ran without a result"),
     }
 }
+
+/// Writes a function that runs a closure with this thread's scratch of type `T` (a
+/// [`Scratch`]): the `thread_local!` and the call to [`with_scratch`], for a layer's module.
+///
+/// ```
+/// #[derive(Default)]
+/// struct Line(Vec<u8>);
+/// impl taskwire_core::scratch::Scratch for Line {
+///     fn trim(&mut self) {
+///         taskwire_core::scratch::trim_buffer(&mut self.0);
+///     }
+/// }
+/// taskwire_core::thread_scratch!(fn with_line() -> Line);
+///
+/// let len = with_line(|line| {
+///     line.0.clear();
+///     line.0.extend_from_slice(b"hello");
+///     line.0.len()
+/// });
+/// assert_eq!(len, 5);
+/// ```
+#[macro_export]
+macro_rules! thread_scratch {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident() -> $ty:ty) => {
+        $(#[$attr])*
+        $vis fn $name<R>(f: impl FnOnce(&mut $ty) -> R) -> R {
+            ::std::thread_local! {
+                static SCRATCH: ::std::cell::RefCell<$ty> =
+                    ::std::cell::RefCell::new(<$ty as ::std::default::Default>::default());
+            }
+            $crate::scratch::with_scratch(&SCRATCH, f)
+        }
+    };
+}

@@ -313,36 +313,34 @@ pub trait FieldSink {
 #[derive(Debug, Default)]
 pub struct Typed<S>(pub S);
 
+impl<S: FieldSink> Typed<S> {
+    /// Puts a value that needs no conversion, if the sink wants the field.
+    #[inline]
+    fn put_plain(&mut self, field: &Field, value: FieldValue) {
+        if self.0.wants(field) {
+            self.0.put(field, value);
+        }
+    }
+}
+
 impl<S: FieldSink> Visit for Typed<S> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        if self.0.wants(field) {
-            self.0.put(field, FieldValue::F64(value));
-        }
+        self.put_plain(field, FieldValue::F64(value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.0.wants(field) {
-            self.0.put(field, FieldValue::I64(value));
-        }
+        self.put_plain(field, FieldValue::I64(value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.0.wants(field) {
-            self.0.put(field, FieldValue::U64(value));
-        }
+        self.put_plain(field, FieldValue::U64(value));
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        if self.0.wants(field) {
-            self.0.put(field, FieldValue::I128(value));
-        }
+        self.put_plain(field, FieldValue::I128(value));
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        if self.0.wants(field) {
-            self.0.put(field, FieldValue::U128(value));
-        }
+        self.put_plain(field, FieldValue::U128(value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if self.0.wants(field) {
-            self.0.put(field, FieldValue::Bool(value));
-        }
+        self.put_plain(field, FieldValue::Bool(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         if self.0.wants(field) {

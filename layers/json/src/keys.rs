@@ -100,27 +100,7 @@ impl Key {
     }
 }
 
-/// A one-bit signature of a key, from its length and its first and last bytes: two keys with
-/// different signatures differ, so a set of keys summarised as the OR of their signatures
-/// clears most other keys without comparing strings.
-#[inline]
-pub(crate) fn signature(len: usize, first: u8, last: u8) -> u64 {
-    let h = (len as u32).wrapping_mul(0x9e37_79b1)
-        ^ u32::from(first).wrapping_mul(0x85eb_ca77)
-        ^ u32::from(last).wrapping_mul(0xc2b2_ae3d);
-    1 << (h >> 26)
-}
-
-/// The [`signature`] of `name`.
-#[inline]
-pub(crate) fn name_signature(name: &str) -> u64 {
-    let b = name.as_bytes();
-    signature(
-        b.len(),
-        b.first().copied().unwrap_or(0),
-        b.last().copied().unwrap_or(0),
-    )
-}
+pub(crate) use taskwire_core::cache::{name_signature, signature};
 
 /// The names in use for the built-in keys, pre-rendered as `"name":`.
 #[derive(Clone, Debug)]

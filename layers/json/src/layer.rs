@@ -1,44 +1,39 @@
 //! [`JsonLayer`]: the layer, its settings, and its write-error counter.
 
-use std::io::{self, Write};
+use std::io;
 
-use taskwire_core::event_time::EventClock;
+use taskwire_core::line::{self, LineWriter};
 use taskwire_core::span::{self, CapturingLayer, LayerCapture, Needs};
 /// Counts records a [`JsonLayer`] failed to write (the first failure is also reported once on
 /// stderr).
 pub use taskwire_core::write_errors::WriteErrors;
 use taskwire_core::{FieldValue, Redactor, SpanData};
 use tracing_core::{Event, Level, Subscriber};
-use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::format::Format;
 use crate::keys::Key;
-use crate::render::{render_event, with_scratch, Occurrence};
+use crate::render::{render_event, with_scratch};
 
 /// Writes one JSON object per line per event. See the [crate docs](crate) for the record.
 ///
 /// Built with [`layer()`](crate::layer) and configured with consuming `with_*` setters.
 pub struct JsonLayer<W = fn() -> io::Stdout> {
-    make_writer: W,
+    out: LineWriter<W>,
     capture: LayerCapture,
     format: Format,
-    errors: WriteErrors,
     unsampled_level: Level,
-    clock: EventClock,
 }
 
 impl Default for JsonLayer {
     fn default() -> Self {
         JsonLayer {
-            make_writer: io::stdout,
+            out: LineWriter::new(io::stdout, "taskwire-json"),
             capture: LayerCapture::new(Needs::default().with_fields(true)),
             format: Format::default(),
-            errors: WriteErrors::new("taskwire-json"),
             unsampled_level: Level::WARN,
-            clock: EventClock::default(),
         }
     }
 }
@@ -67,12 +62,10 @@ impl<W> JsonLayer<W> {
         W2: for<'w> MakeWriter<'w> + 'static,
     {
         JsonLayer {
-            make_writer,
+            out: self.out.with_writer(make_writer),
             capture: self.capture,
             format: self.format,
-            errors: self.errors,
             unsampled_level: self.unsampled_level,
-            clock: self.clock,
         }
     }
 
@@ -178,7 +171,7 @@ impl<W> JsonLayer<W> {
 
     /// A handle on the count of records that could not be written.
     pub fn write_errors(&self) -> WriteErrors {
-        self.errors.clone()
+        self.out.write_errors()
     }
 }
 
@@ -187,12 +180,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a> + 'static,
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    taskwire_core::layer_capture_callbacks!(S, capture);
-
-    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
-        self.clock.mark(event);
-        true
-    }
+    taskwire_core::line_layer_callbacks!(S, capture, out);
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         // Unsampled traces keep only their important events. The flag keeps the common case
@@ -207,35 +195,14 @@ where
                 return;
             }
         }
-        let normalized = event.normalized_metadata();
-        let is_log = normalized.is_some();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        // The event's span: for a contextual event, the innermost span the capture saw entered
-        // on this thread, when this layer's filter lets it see that span; else what the
-        // registry says. (`Context::event_scope` asks the registry's per-thread stack, which
-        // sits in a shared `ThreadLocal` whose borrow flags two logging threads write: the
-        // capture's stack is a plain thread-local.)
-        let scope = event
-            .is_contextual()
-            .then(|| self.capture.current_span())
-            .flatten()
-            .and_then(|id| ctx.span(&id))
-            .map(|span| span.scope())
-            .or_else(|| ctx.event_scope(event));
-        let occurrence = Occurrence {
-            event,
-            meta,
-            is_log,
-            at: self.clock.time(event),
-            // counted by a tickets layer below this one (see `taskwire_core::event_ticket`)
-            ticket: taskwire_core::event_ticket::get(event),
-        };
-        with_scratch(|s| {
-            render_event(&self.format, self.capture.redactor(), &occurrence, scope, s);
-            let mut w = self.make_writer.make_writer_for(meta);
-            if let Err(e) = w.write_all(&s.line) {
-                self.errors.record(&e);
-            }
+        let scope = line::event_scope(&self.capture, event, &ctx);
+        // counted by a tickets layer below this one (see `taskwire_core::event_ticket`)
+        let ticket = taskwire_core::event_ticket::get(event);
+        self.out.with_event(event, |e| {
+            with_scratch(|s| {
+                render_event(&self.format, self.capture.redactor(), e, ticket, scope, s);
+                self.out.write(e.meta, &s.line);
+            });
         });
     }
 }

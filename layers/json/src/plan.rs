@@ -88,9 +88,6 @@ pub(crate) struct FieldPlan {
 
 /// Callsites with more fields than this are rendered without a plan.
 pub(crate) const PLAN_MAX_FIELDS: usize = 64;
-/// A thread's plan cache is emptied when it reaches this size (callsites are static, so this
-/// takes thousands of callsites or of layers built and dropped at run time).
-pub(crate) const PLAN_MAX_ENTRIES: usize = 4096;
 
 impl Plan {
     pub(crate) fn new(

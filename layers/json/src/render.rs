@@ -1,24 +1,21 @@
 //! Rendering one event as one JSON line, into a reused per-thread buffer.
 
-use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
-use std::time::SystemTime;
 
-use taskwire_core::cache::SiteCache;
+use taskwire_core::line::EventLine;
 use taskwire_core::schema::{self, task_record};
 use taskwire_core::{json, process, time, Redactor, SpanData};
 use tracing_core::field::{Field, Visit};
-use tracing_core::{Event, Metadata, Subscriber};
+use tracing_core::{Metadata, Subscriber};
 use tracing_subscriber::registry::{LookupSpan, Scope};
 
 use crate::format::{write_head, write_tail, Format};
 use crate::keys::{Key, KeyNames};
-use crate::plan::{
-    plan_for, span_plan_for, write_key, OutKey, Plan, Plans, SpanPlan, PLAN_MAX_ENTRIES,
-};
+use crate::plan::{plan_for, span_plan_for, write_key, OutKey, Plan, Plans, SpanPlan};
 
 /// Per-thread buffers, reused so that a record in steady state allocates nothing.
+#[derive(Default)]
 pub(crate) struct Scratch {
     pub(crate) line: Vec<u8>,
     fields: Vec<u8>,
@@ -29,19 +26,6 @@ pub(crate) struct Scratch {
     span_plans: Plans<SpanPlan>,
 }
 
-impl Default for Scratch {
-    fn default() -> Self {
-        Scratch {
-            line: Vec::new(),
-            fields: Vec::new(),
-            seen: Vec::new(),
-            thread: Vec::new(),
-            plans: SiteCache::new(PLAN_MAX_ENTRIES),
-            span_plans: SiteCache::new(PLAN_MAX_ENTRIES),
-        }
-    }
-}
-
 impl taskwire_core::scratch::Scratch for Scratch {
     fn trim(&mut self) {
         taskwire_core::scratch::trim_buffer(&mut self.line);
@@ -49,44 +33,30 @@ impl taskwire_core::scratch::Scratch for Scratch {
     }
 }
 
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
-}
+taskwire_core::thread_scratch!(
+    /// Runs `f` with this thread's scratch buffers (see [`taskwire_core::scratch`]).
+    pub(crate) fn with_scratch() -> Scratch
+);
 
-/// Runs `f` with this thread's scratch buffers (see [`taskwire_core::scratch`]).
-pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    taskwire_core::scratch::with_scratch(&SCRATCH, f)
-}
-
-/// The event to render and what is known about it.
-pub(crate) struct Occurrence<'a, 'b> {
-    pub(crate) event: &'a Event<'b>,
-    /// Its metadata (for a bridged `log` record, the record's own).
-    pub(crate) meta: &'a Metadata<'a>,
-    pub(crate) is_log: bool,
-    /// Its time, the same for every taskwire layer.
-    pub(crate) at: SystemTime,
-    /// The fingerprint of the ticket a tickets layer below counted it in.
-    pub(crate) ticket: Option<u64>,
-}
-
-/// Renders an event as one line (with its newline) into `s.line`.
+/// Renders an event as one line (with its newline) into `s.line`; `ticket` is the fingerprint
+/// of the ticket a tickets layer below counted it in.
 pub(crate) fn render_event<S>(
     fmt: &Format,
     redactor: &Redactor,
-    occurrence: &Occurrence<'_, '_>,
+    e: &EventLine<'_, '_>,
+    ticket: Option<u64>,
     scope: Option<Scope<'_, S>>,
     s: &mut Scratch,
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let Occurrence {
+    let EventLine {
         event,
         meta,
         is_log,
         at,
-        ticket,
-    } = *occurrence;
+        ..
+    } = *e;
     let Scratch {
         line,
         fields,

@@ -4,22 +4,15 @@
 //! record of its nearest written ancestor (`task.children`, `task.children_summary`).
 //! `task.start` follows the same policy.
 
+mod support;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
+use support::{run, spin};
 use taskwire_core::task_record::children;
 use taskwire_test_support::Capture;
-use tracing_subscriber::prelude::*;
-
-fn run(layer: taskwire_tasks::TasksLayer, f: impl FnOnce()) -> Capture {
-    let cap = Capture::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(layer)
-        .with(taskwire_json::layer().with_writer(cap.clone()));
-    tracing::subscriber::with_default(subscriber, f);
-    cap
-}
 
 /// The `task.end` records by task name.
 fn ends(cap: &Capture) -> HashMap<String, Value> {
@@ -35,11 +28,6 @@ fn groups(e: &Value) -> Vec<(String, u64)> {
     children::parse(e["task.children_summary"].as_str().unwrap_or(""))
         .map(|g| (g.name.to_owned(), g.count))
         .collect()
-}
-
-fn spin(d: Duration) {
-    let t = std::time::Instant::now();
-    while t.elapsed() < d {}
 }
 
 #[test]

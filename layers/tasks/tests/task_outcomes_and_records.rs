@@ -2,25 +2,15 @@
 //! recorded `outcome = "failed"`; a failed child never fails its parent but is counted; which
 //! tasks emit records; sampling.
 
+mod support;
+
+use std::time::Duration;
+
 use serde_json::Value;
+use support::{run, spin};
 use taskwire_tasks::{Sampler, TaskRecords};
 use taskwire_test_support::Capture;
 use tracing_subscriber::prelude::*;
-
-fn run(layer: taskwire_tasks::TasksLayer, f: impl FnOnce()) -> Capture {
-    let cap = Capture::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(layer)
-        .with(taskwire_json::layer().with_writer(cap.clone()));
-    tracing::subscriber::with_default(subscriber, f);
-    cap
-}
-
-/// Keeps the thread busy for `ms` milliseconds.
-fn spin(ms: u64) {
-    let t = std::time::Instant::now();
-    while t.elapsed() < std::time::Duration::from_millis(ms) {}
-}
 
 /// The wall and busy microseconds of the first `task.end` record.
 fn wall_and_busy(cap: &Capture) -> (u64, u64) {
@@ -134,10 +124,10 @@ fn durations_cover_the_task_and_busy_excludes_idle_time() {
         let span = tracing::info_span!("timed");
         {
             let _e = span.enter();
-            spin(2);
+            spin(Duration::from_millis(2));
         }
         // Idle, not entered.
-        spin(5);
+        spin(Duration::from_millis(5));
         drop(span);
     });
     let (wall, busy) = wall_and_busy(&cap);
@@ -155,12 +145,12 @@ fn re_entering_a_span_counts_its_busy_time_once() {
             {
                 // Entered again inside itself: the interval is the outer one's.
                 let _inner = span.enter();
-                spin(3);
+                spin(Duration::from_millis(3));
             }
-            spin(1);
+            spin(Duration::from_millis(1));
         }
         // Idle, not entered.
-        spin(4);
+        spin(Duration::from_millis(4));
         drop(span);
     });
     let (wall, busy) = wall_and_busy(&cap);
@@ -314,26 +304,25 @@ fn current_outside_tasks_and_without_a_layer_is_none() {
 
 #[test]
 fn unsampled_traces_keep_only_warnings_and_errors_in_the_json_log() {
-    let cap = Capture::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer().with_sampler(Sampler::ratio(0.0)))
-        .with(taskwire_json::layer().with_writer(cap.clone()));
-    tracing::subscriber::with_default(subscriber, || {
-        {
-            let _r = tracing::info_span!("unsampled").entered();
-            tracing::info!("dropped");
-            tracing::debug!("dropped too");
-            tracing::warn!("kept warning");
-            tracing::error!("kept error");
-        }
-        // An imported sampled trace in the same process is written in full.
-        let span = taskwire_tasks::import(
-            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-            tracing::info_span!("sampled"),
-        );
-        let _e = span.enter();
-        tracing::info!("kept info");
-    });
+    let cap = run(
+        taskwire_tasks::layer().with_sampler(Sampler::ratio(0.0)),
+        || {
+            {
+                let _r = tracing::info_span!("unsampled").entered();
+                tracing::info!("dropped");
+                tracing::debug!("dropped too");
+                tracing::warn!("kept warning");
+                tracing::error!("kept error");
+            }
+            // An imported sampled trace in the same process is written in full.
+            let span = taskwire_tasks::import(
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                tracing::info_span!("sampled"),
+            );
+            let _e = span.enter();
+            tracing::info!("kept info");
+        },
+    );
     let msgs: Vec<String> = cap
         .json_lines()
         .iter()
@@ -401,7 +390,7 @@ fn a_tasks_layer_behind_another_capturing_layer_still_samples_and_times() {
         .with(taskwire_tasks::layer());
     tracing::subscriber::with_default(timed, || {
         let _root = tracing::info_span!("root").entered();
-        spin(2);
+        spin(Duration::from_millis(2));
     });
     let ends = task_ends(&cap);
     let busy = by_name(&ends, "root")["task.busy_us"].as_u64().unwrap();

@@ -15,14 +15,16 @@
 //!    baseline taken before the layer was built.
 #![allow(missing_docs)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use taskwire_test_support::{alloc, CountingAllocator};
+use taskwire_test_support::{alloc, CountingAllocator, TempDir};
 use taskwire_tickets::store::{ListQuery, TicketReader};
 use taskwire_tickets::Sqlite;
+use taskwire_tickets::{TicketsBuilder, TicketsGuard};
+use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
 
 #[global_allocator]
@@ -32,14 +34,33 @@ static ALLOC: CountingAllocator = CountingAllocator;
 mod sites;
 use sites::{SITES, SITE_FNS};
 
-fn temp_db(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("taskwire-bench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("the folder can be created");
-    dir.join("tickets.db")
+/// A tickets layer writing into a fresh file database, as one measurement uses it. Dropped in
+/// field order: the guard (the writer's last flush), the subscriber, then the folder.
+struct Stack {
+    guard: TicketsGuard,
+    dispatch: Dispatch,
+    path: PathBuf,
+    _dir: TempDir,
 }
 
-fn stored_total(path: &PathBuf) -> (u64, usize) {
+/// The tickets layer `configure` makes of the builder, into `tickets.db` in a fresh folder named
+/// after `name`.
+fn stack(name: &str, configure: impl FnOnce(TicketsBuilder) -> TicketsBuilder) -> Stack {
+    let dir = TempDir::new(&format!("bench-{name}"));
+    let path = dir.join("tickets.db");
+    let (layer, guard) = configure(taskwire_tickets::layer(
+        Sqlite::open(&path).expect("the store opens"),
+    ))
+    .build();
+    Stack {
+        guard,
+        dispatch: Dispatch::new(tracing_subscriber::registry().with(layer)),
+        path,
+        _dir: dir,
+    }
+}
+
+fn stored_total(path: &Path) -> (u64, usize) {
     let store = Sqlite::open(path).expect("the store opens");
     let t = store
         .list(&ListQuery::default().with_limit(1000))
@@ -56,18 +77,14 @@ struct Absorb {
 }
 
 fn absorb(threads: usize, per_thread: usize) -> Absorb {
-    let path = temp_db("absorb");
-    let (layer, guard) =
-        taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens")).build();
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-    let secs = sites::run_threads(&dispatch, threads, per_thread);
+    let s = stack("absorb", |b| b);
+    let secs = sites::run_threads(&s.dispatch, threads, per_thread);
     let f = Instant::now();
-    guard.flush().expect("the writer flushes");
+    s.guard.flush().expect("the writer flushes");
     let flush_ms = f.elapsed().as_secs_f64() * 1e3;
     let events = (threads * per_thread) as u64;
-    let (total, tickets) = stored_total(&path);
-    drop(guard);
-    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
+    let (total, tickets) = stored_total(&s.path);
+    drop(s);
     Absorb {
         events,
         secs,
@@ -87,13 +104,10 @@ struct Latency {
 }
 
 fn latency(n: usize) -> Latency {
-    let path = temp_db("latency");
-    let (layer, guard) =
-        taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens")).build();
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let s = stack("latency", |b| b);
     let mut lat = Vec::with_capacity(n);
     let mut timer = Vec::with_capacity(n);
-    tracing::dispatcher::with_default(&dispatch, || {
+    tracing::dispatcher::with_default(&s.dispatch, || {
         // Warm-up: first events create the tickets' groups.
         for i in 0..10_000 {
             SITE_FNS[i % SITES](i);
@@ -106,9 +120,8 @@ fn latency(n: usize) -> Latency {
             timer.push(b.elapsed().as_nanos() as f64);
         }
     });
-    guard.flush().expect("the writer flushes");
-    drop(guard);
-    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
+    s.guard.flush().expect("the writer flushes");
+    drop(s);
     lat.sort_by(f64::total_cmp);
     timer.sort_by(f64::total_cmp);
     let pct =
@@ -132,14 +145,12 @@ struct Stored {
 }
 
 fn stored_samples(run_for: Duration) -> Stored {
-    let path = temp_db("samples");
-    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"))
-        .with_samples_per_ticket(100_000_000)
-        .with_queue_capacity(32_768)
-        .build();
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let s = stack("samples", |b| {
+        b.with_samples_per_ticket(100_000_000)
+            .with_queue_capacity(32_768)
+    });
     let start = Instant::now();
-    tracing::dispatcher::with_default(&dispatch, || {
+    tracing::dispatcher::with_default(&s.dispatch, || {
         let mut i = 0;
         while start.elapsed() < run_for {
             for _ in 0..100 {
@@ -148,11 +159,11 @@ fn stored_samples(run_for: Duration) -> Stored {
             }
         }
     });
-    guard.flush().expect("the writer flushes");
+    s.guard.flush().expect("the writer flushes");
     let secs = start.elapsed().as_secs_f64();
-    let stats = guard.stats();
-    let db_mb = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64
-        + std::fs::metadata(path.with_extension("db-wal"))
+    let stats = s.guard.stats();
+    let db_mb = std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0) as f64
+        + std::fs::metadata(s.path.with_extension("db-wal"))
             .map(|m| m.len())
             .unwrap_or(0) as f64;
     let out = Stored {
@@ -162,8 +173,7 @@ fn stored_samples(run_for: Duration) -> Stored {
         commits: stats.commits(),
         db_mb: db_mb / 1e6,
     };
-    drop(guard);
-    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
+    drop(s);
     out
 }
 
@@ -175,17 +185,13 @@ struct Heap {
 }
 
 fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
-    let path = temp_db("heap");
     let base = alloc::reset_peak();
-    let (layer, guard) = taskwire_tickets::layer(Sqlite::open(&path).expect("the store opens"))
-        .with_samples_per_ticket(100_000_000)
-        .build();
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let s = stack("heap", |b| b.with_samples_per_ticket(100_000_000));
     let stop = Arc::new(AtomicBool::new(false));
     let emitted = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..threads)
         .map(|t| {
-            let d = dispatch.clone();
+            let d = s.dispatch.clone();
             let stop = stop.clone();
             let emitted = emitted.clone();
             std::thread::spawn(move || {
@@ -207,20 +213,18 @@ fn heap_under_overload(threads: usize, run_for: Duration) -> Heap {
     for h in handles {
         h.join().expect("the thread finished without panicking");
     }
-    guard.flush().expect("the writer flushes");
+    s.guard.flush().expect("the writer flushes");
     let peak = alloc::peak_bytes() - base;
-    let stats = guard.stats();
+    let stats = s.guard.stats();
     let events = emitted.load(Ordering::Relaxed) as u64;
-    let (total, _) = stored_total(&path);
+    let (total, _) = stored_total(&s.path);
     let out = Heap {
         peak_mib: peak as f64 / (1024.0 * 1024.0),
         events,
         dropped: stats.samples_dropped(),
         exact: total == events,
     };
-    drop(guard);
-    drop(dispatch);
-    let _ = std::fs::remove_dir_all(path.parent().expect("a file path has a parent folder"));
+    drop(s);
     out
 }
 

@@ -122,6 +122,22 @@ fn id_of(store: &dyn Store, fp: &str) -> TicketId {
         .id
 }
 
+/// The hourly counts of `ids` in the hours `from..=to` after `h0` (negative: before), as
+/// (ticket, hour - h0, count).
+fn hours_around(
+    s: &dyn Store,
+    ids: &[TicketId],
+    h0: i64,
+    from: i64,
+    to: i64,
+) -> Vec<(TicketId, i64, u64)> {
+    s.hourly(ids, h0 + from, h0 + to)
+        .unwrap_or_else(|e| panic!("hourly failed: {e}"))
+        .into_iter()
+        .map(|h| (h.ticket, h.hour - h0, h.count))
+        .collect()
+}
+
 fn status(store: &dyn Store, fp: &str) -> Status {
     store
         .find(fp)
@@ -504,8 +520,20 @@ pub fn concurrent_writers_add_up(open: Opener<'_>) {
                     let mut b = Batch::new(groups);
                     b.samples_per_ticket = 5;
                     b.max_tag_values = 2;
-                    s.write(&b)
-                        .unwrap_or_else(|e| panic!("writer {w} round {round}: {e}"));
+                    // a busy store is retried with the same batch, as the layer's writer does
+                    let mut backoff = std::time::Duration::from_millis(10);
+                    loop {
+                        match s.write(&b) {
+                            Err(e) if e.kind() == crate::store::ErrorKind::Busy => {
+                                std::thread::sleep(backoff);
+                                backoff = (backoff * 2).min(std::time::Duration::from_millis(500));
+                            }
+                            other => {
+                                other.unwrap_or_else(|e| panic!("writer {w} round {round}: {e}"));
+                                break;
+                            }
+                        }
+                    }
                 }
             });
         }

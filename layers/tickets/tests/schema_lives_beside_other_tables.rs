@@ -34,6 +34,7 @@ fn tables_are_added_next_to_existing_ones() {
     assert_eq!(
         names,
         [
+            "taskwire_history",
             "taskwire_hours",
             "taskwire_meta",
             "taskwire_occurrences",
@@ -50,15 +51,8 @@ fn tables_are_added_next_to_existing_ones() {
         .query_row("SELECT subject FROM tickets", [], |r| r.get(0))
         .unwrap();
     assert_eq!((users, subject.as_str()), (2, "a help-desk ticket"));
-    let version: String = app
-        .query_row(
-            "SELECT value FROM taskwire_meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
     assert_eq!(
-        version,
+        support::schema_version(&app),
         taskwire_tickets::store::sqlite::SCHEMA_VERSION.to_string()
     );
 }

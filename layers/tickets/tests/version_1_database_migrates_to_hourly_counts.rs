@@ -11,16 +11,8 @@ use taskwire_tickets::{Sqlite, TicketReader};
 #[test]
 fn version_1_database_gains_hourly_counts_on_a_writable_open() {
     let dir = TempDir::new("migrate-v1");
-    let mut store = Sqlite::open(dir.db()).unwrap();
-    support::write_count(&mut store, "f", 2);
-    drop(store);
-    // Make it what version 1 wrote: no hours table, version 1.
-    let raw = rusqlite::Connection::open(dir.db()).unwrap();
-    raw.execute_batch(
-        "DROP TABLE taskwire_hours;
-         UPDATE taskwire_meta SET value = '1' WHERE key = 'schema_version';",
-    )
-    .unwrap();
+    // What version 1 wrote: no hours table.
+    let raw = support::older_database(&dir.db(), 1, "DROP TABLE taskwire_hours;");
 
     let err = Sqlite::open_read_only(dir.db()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidConfig);
@@ -39,15 +31,8 @@ fn version_1_database_gains_hourly_counts_on_a_writable_open() {
     assert_eq!(hours.iter().map(|h| h.count).sum::<u64>(), 3);
     assert_eq!(store.find("f").unwrap().unwrap().count, 5);
 
-    let version: String = raw
-        .query_row(
-            "SELECT value FROM taskwire_meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
     assert_eq!(
-        version,
+        support::schema_version(&raw),
         taskwire_tickets::store::sqlite::SCHEMA_VERSION.to_string()
     );
     let migrated: i64 = raw

@@ -9,28 +9,11 @@ use taskwire_tickets::store::sqlite::SCHEMA_VERSION;
 use taskwire_tickets::store::{ListQuery, StatusChange, Timestamp};
 use taskwire_tickets::{Sqlite, TicketReader, TicketTriage};
 
-fn version(raw: &rusqlite::Connection) -> String {
-    raw.query_row(
-        "SELECT value FROM taskwire_meta WHERE key = 'schema_version'",
-        [],
-        |r| r.get(0),
-    )
-    .expect("the schema version is stored")
-}
-
 #[test]
 fn version_3_reads_read_only_unchanged_and_a_writable_open_adds_the_history() {
     let dir = TempDir::new("migrate-v3");
-    let mut store = Sqlite::open(dir.db()).unwrap();
-    support::write_count(&mut store, "f", 2);
-    drop(store);
-    // Make it what version 3 wrote: no history table, version 3.
-    let raw = rusqlite::Connection::open(dir.db()).unwrap();
-    raw.execute_batch(
-        "DROP TABLE taskwire_history;
-         UPDATE taskwire_meta SET value = '3' WHERE key = 'schema_version';",
-    )
-    .unwrap();
+    // What version 3 wrote: no history table.
+    let raw = support::older_database(&dir.db(), 3, "DROP TABLE taskwire_history;");
     let bytes = std::fs::read(dir.db()).unwrap();
 
     let ro = Sqlite::open_read_only(dir.db()).unwrap();
@@ -38,14 +21,14 @@ fn version_3_reads_read_only_unchanged_and_a_writable_open_adds_the_history() {
     let id = ro.find("f").unwrap().unwrap().id;
     assert_eq!(ro.history(id).unwrap(), []);
     drop(ro);
-    assert_eq!(version(&raw), "3");
+    assert_eq!(support::schema_version(&raw), "3");
     assert!(
         std::fs::read(dir.db()).unwrap() == bytes,
         "the file changed"
     );
 
     let mut store = Sqlite::open(dir.db()).unwrap();
-    assert_eq!(version(&raw), SCHEMA_VERSION.to_string());
+    assert_eq!(support::schema_version(&raw), SCHEMA_VERSION.to_string());
     assert!(store.resolve(id, None, Timestamp::now()).unwrap());
     let h = store.history(id).unwrap();
     assert_eq!(h.len(), 1);

@@ -13,6 +13,7 @@ use axum::extract::{Query as Params, State};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
+use taskwire_core::task_record::children;
 use taskwire_explore::query::Query;
 use taskwire_explore::source::Source;
 use taskwire_explore::trace::{build, EventRef, Forest, Keep, Reader, Sort, TraceRef};
@@ -276,6 +277,7 @@ fn waterfall(t: &TraceRef<'_>, tickets: &HashMap<u64, i64>) -> Markup {
                             @if n.remote_parent() { dt { "parent" } dd { "in another process" } }
                             @if n.calls_unread_service() { dt { "calls" } dd { "a service whose log was not read" } }
                             @if let Some(a) = n.attributes() { dt { "fields" } dd { code { (a) } } }
+                            @if n.summarised_children() > 0 { dt { "summarised" } dd.children { (children(n.summarised_children(), n.children_summary())) } }
                         }
                         @if n.events().len() > 0 {
                             ol.events {
@@ -290,6 +292,19 @@ fn waterfall(t: &TraceRef<'_>, tickets: &HashMap<u64, i64>) -> Markup {
         @if !unattached.is_empty() {
             h2 { "Events outside the tasks read" }
             ol.events { @for e in &unattached { li { (event(e, start, tickets)) } } }
+        }
+    }
+}
+
+/// The descendants a task's record summarises (quick tasks the record policy did not write):
+/// `+3 children: validate ×2 (1.20ms), db.query ×1 (0.40ms)`, total time per name.
+fn children<'f>(n: u64, groups: impl Iterator<Item = children::Group<'f>>) -> Markup {
+    html! {
+        "+" (n) @if n == 1 { " child" } @else { " children" }
+        @for (i, g) in groups.enumerate() {
+            @if i == 0 { ": " } @else { ", " }
+            @if g.name == children::OTHER { "other" } @else { (g.name) }
+            " ×" (g.count) " (" (seconds(g.total_us as f64 / 1e6)) ")"
         }
     }
 }
@@ -325,5 +340,19 @@ mod tests {
         ] {
             assert!(link(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_summary_names_each_group_and_escapes_names() {
+        let text = "validate:2:1200:800;<b>x</b>:1:400:400;(other):3:90:40";
+        let html = children(6, children::parse(text)).into_string();
+        assert_eq!(
+            html,
+            "+6 children: validate ×2 (1.20ms), &lt;b&gt;x&lt;/b&gt; ×1 (400µs), other ×3 (90µs)"
+        );
+        assert_eq!(
+            children(1, children::parse("a:1:5:5")).into_string(),
+            "+1 child: a ×1 (5µs)"
+        );
     }
 }

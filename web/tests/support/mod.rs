@@ -312,8 +312,10 @@ pub fn append(path: &Path, lines: &str) {
 /// name is markup.
 pub fn write_task_logs(path: &Path, service: &str) {
     let file = std::sync::Arc::new(std::fs::File::create(path).expect("the log is created"));
+    // every task's record: the quick `db.query` tasks would otherwise be summarised in their
+    // parent's record, and the page counts the records the logs hold
     let subscriber = tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
+        .with(taskwire_tasks::layer().all_tasks())
         .with(
             taskwire_json::layer()
                 .with_service(service)
@@ -371,9 +373,13 @@ pub fn write_request(dir: &Path, db: &Path) -> String {
     tracing::subscriber::with_default(front, || {
         let _req = tracing::info_span!("GET /checkout").entered();
         let _call = tracing::info_span!("call back", url.full = "http://back/charge").entered();
-        sent = taskwire_tasks::current()
-            .expect("a current task")
-            .traceparent();
+        // as a client middleware does: the context sent makes `call back` a process hop
+        let mut headers = std::collections::HashMap::new();
+        assert!(
+            taskwire_tasks::inject_current(&mut headers),
+            "a current task"
+        );
+        sent = headers.remove("traceparent").expect("a traceparent header");
         tracing::subscriber::with_default(back, || {
             let _charge =
                 taskwire_tasks::import(&sent, tracing::info_span!("POST /charge")).entered();

@@ -11,7 +11,6 @@ use serde_json::Value;
 use taskwire_test_support::json_line::is_task_end;
 use taskwire_test_support::Capture;
 use tracing::Dispatch;
-use tracing_subscriber::prelude::*;
 
 /// What these tests read from a [`Capture`] the layers write to.
 pub(crate) trait Captured {
@@ -25,11 +24,7 @@ pub(crate) trait Captured {
 
 impl Captured for Capture {
     fn dispatch(&self) -> Dispatch {
-        Dispatch::new(
-            tracing_subscriber::registry()
-                .with(taskwire_tasks::layer())
-                .with(taskwire_json::layer().with_writer(self.clone())),
-        )
+        Dispatch::new(taskwire_test_stack::tasks_and_json(self))
     }
 
     fn request_task(&self, id: &str) -> Value {

@@ -14,7 +14,6 @@ use serde_json::Value;
 use taskwire_test_support::Capture;
 use tokio::net::TcpListener;
 use tracing::Dispatch;
-use tracing_subscriber::prelude::*;
 
 /// What these tests read from a [`Capture`] the layers write to.
 pub(crate) trait Captured {
@@ -30,11 +29,7 @@ pub(crate) trait Captured {
 
 impl Captured for Capture {
     fn dispatch(&self) -> Dispatch {
-        Dispatch::new(
-            tracing_subscriber::registry()
-                .with(taskwire_tasks::layer())
-                .with(taskwire_json::layer().with_writer(self.clone())),
-        )
+        Dispatch::new(taskwire_test_stack::tasks_and_json(self))
     }
 
     fn task(&self, name: &str) -> Value {

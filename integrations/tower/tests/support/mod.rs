@@ -11,7 +11,6 @@ pub mod server;
 use serde_json::Value;
 use taskwire_test_support::json_line::{is_task_end, Record};
 use taskwire_test_support::Capture;
-use tracing_subscriber::layer::SubscriberExt;
 
 /// Waiting for records in a test that runs the server on its own runtime.
 pub trait WaitForTask {
@@ -28,12 +27,8 @@ impl WaitForTask for Capture {
     }
 }
 
-/// registry + taskwire-tasks + taskwire-json into `buf`.
-pub fn subscriber(buf: &Capture) -> impl tracing::Subscriber + Send + Sync {
-    tracing_subscriber::registry()
-        .with(taskwire_tasks::layer())
-        .with(taskwire_json::layer().with_writer(buf.clone()))
-}
+/// registry + taskwire-tasks + taskwire-json into a `Capture`.
+pub use taskwire_test_stack::tasks_and_json as subscriber;
 
 /// A valid incoming `traceparent` and its parts.
 pub const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";

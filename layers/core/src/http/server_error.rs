@@ -63,7 +63,7 @@ pub fn fail_response(
     report: bool,
 ) -> Option<ServerError> {
     with_span_data(dispatch, id, |d| {
-        let reported = d.errors() > 0 || d.failed_children() > 0;
+        let reported = d.has_reported_error();
         d.fail(failure);
         (report && !reported).then(|| ServerError {
             task: d.task_name().unwrap_or("HTTP").to_owned(),

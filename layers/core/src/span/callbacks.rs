@@ -5,6 +5,7 @@
 #[doc(hidden)]
 pub mod types {
     pub use tracing_core::span::{Attributes, Id, Record};
+    pub use tracing_core::Event;
     pub use tracing_subscriber::layer::Context;
 }
 

@@ -342,6 +342,24 @@ impl SpanData {
         }
     }
 
+    /// Whether an error was reported inside this task: an ERROR event directly inside it
+    /// ([`SpanData::record_error`]) or a failed task under it ([`SpanData::note_failed_child`]).
+    /// A reason given by [`SpanData::fail`] alone is not a report: it is what a middleware
+    /// sets from the response, and such a failure is still unreported.
+    ///
+    /// ```
+    /// use taskwire_core::span::SpanData;
+    /// let mut request = SpanData::detached();
+    /// request.fail("HTTP 500 Internal Server Error");
+    /// assert!(!request.has_reported_error());
+    /// request.note_failed_child();
+    /// assert!(request.has_reported_error());
+    /// ```
+    #[inline]
+    pub fn has_reported_error(&self) -> bool {
+        self.errors > 0 || self.failed_children > 0
+    }
+
     /// Counts a child span whose outcome was failed.
     pub fn note_failed_child(&mut self) {
         self.failed_children = self.failed_children.saturating_add(1);
@@ -574,6 +592,17 @@ mod tests {
         d.fail("first");
         d.fail(Panics);
         assert_eq!(d.failure(), Some("first"));
+    }
+
+    #[test]
+    fn a_failure_reason_alone_is_not_a_reported_error() {
+        let mut d = SpanData::detached();
+        d.fail("HTTP 502 Bad Gateway");
+        assert!(d.failed());
+        assert!(!d.has_reported_error());
+        d.record_error(|| None);
+        assert!(d.has_reported_error());
+        assert_eq!(d.failure(), Some("HTTP 502 Bad Gateway"));
     }
 
     #[test]

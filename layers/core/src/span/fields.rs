@@ -55,51 +55,32 @@ struct Entry {
     value: Stored,
 }
 
-/// A value as a span keeps it: strings as a range of [`SpanFields::text`].
+/// A value as a span keeps it: a string as a range of [`SpanFields::text`], any other value
+/// as the [`FieldValue`] itself.
 enum Stored {
-    I64(i64),
-    U64(u64),
-    I128(i128),
-    U128(u128),
-    F64(f64),
-    Bool(bool),
     /// Start and length in `text`.
     Str(u32, u32),
-    Error(Box<ErrorValue>),
-    Redacted,
+    /// A value that is not a string (never a [`FieldValue::Str`]).
+    Other(FieldValue),
 }
 
 impl Stored {
     #[inline]
     fn view<'a>(&'a self, text: &'a str) -> FieldRef<'a> {
         match self {
-            Stored::I64(v) => FieldRef::I64(*v),
-            Stored::U64(v) => FieldRef::U64(*v),
-            Stored::I128(v) => FieldRef::I128(*v),
-            Stored::U128(v) => FieldRef::U128(*v),
-            Stored::F64(v) => FieldRef::F64(*v),
-            Stored::Bool(v) => FieldRef::Bool(*v),
             Stored::Str(start, len) => {
                 let start = *start as usize;
                 FieldRef::Str(text.get(start..start + *len as usize).unwrap_or_default())
             }
-            Stored::Error(e) => FieldRef::Error(e),
-            Stored::Redacted => FieldRef::Redacted,
+            Stored::Other(v) => v.view(),
         }
     }
 
     /// Keeps `value`, its string (if any) appended to `text`.
     fn keep(value: FieldValue, text: &mut String) -> Stored {
         match value {
-            FieldValue::I64(v) => Stored::I64(v),
-            FieldValue::U64(v) => Stored::U64(v),
-            FieldValue::I128(v) => Stored::I128(v),
-            FieldValue::U128(v) => Stored::U128(v),
-            FieldValue::F64(v) => Stored::F64(v),
-            FieldValue::Bool(v) => Stored::Bool(v),
             FieldValue::Str(s) => Stored::text(text, |t| t.push_str(&s)),
-            FieldValue::Error(e) => Stored::Error(e),
-            FieldValue::Redacted => Stored::Redacted,
+            other => Stored::Other(other),
         }
     }
 
@@ -336,7 +317,8 @@ impl FieldCollector<'_> {
             return;
         }
         if self.redactor.is_sensitive_field(name) {
-            self.fields.set(name, self.replace, |_| Stored::Redacted);
+            self.fields
+                .set(name, self.replace, |_| Stored::Other(FieldValue::Redacted));
         } else {
             self.fields.set(name, self.replace, keep);
         }
@@ -371,7 +353,7 @@ impl FieldSink for FieldCollector<'_> {
     }
 
     fn put_error(&mut self, field: &Field, value: ErrorValue) {
-        self.set(field, |_| Stored::Error(Box::new(value)));
+        self.set(field, |_| Stored::Other(FieldValue::Error(Box::new(value))));
     }
 }
 
@@ -439,7 +421,7 @@ mod tests {
     #[test]
     fn a_change_renders_the_new_values() {
         let mut f = SpanFields::with_capacity(1);
-        f.set("n", false, |_| Stored::I64(1));
+        f.set("n", false, |_| Stored::Other(FieldValue::I64(1)));
         assert_eq!(f.rendered().next(), Some(("n", &b"1"[..])));
         f.set("n", true, text("two"));
         assert_eq!(f.rendered().next(), Some(("n", &br#""two""#[..])));

@@ -24,12 +24,21 @@ pub(crate) struct Origin {
     pub(crate) host: String,
 }
 
+/// Commits an alert waits for its ticket's title before it is sent with the fallback title.
+///
+/// An occurrence is counted before its sample is queued, so a commit can write a new ticket's
+/// count while the sample that carries its message is still on its way; the next commit (at
+/// the latest the shutdown's) brings it.
+const TITLE_WAIT_COMMITS: u8 = 2;
+
 /// The writer's half: rules and the queue to the delivery thread.
 pub(crate) struct Raiser {
     rules: Rules,
     tx: Sender<Alert>,
     stats: Arc<AlertCounters>,
     origin: Origin,
+    /// Raised alerts whose ticket had no title yet, with the commits they have waited.
+    untitled: Vec<(Alert, u8)>,
 }
 
 /// The delivery thread, for the guard's shutdown.
@@ -42,6 +51,7 @@ pub(crate) struct Delivery {
 impl Raiser {
     /// Raises the alerts of a committed `batch` that the store reported as `written`.
     pub(crate) fn raise(&mut self, batch: &Batch, written: &Written) {
+        self.retitle(batch);
         let tickets = written.tickets();
         if tickets.len() != batch.groups.len() {
             return;
@@ -61,14 +71,14 @@ impl Raiser {
                     Decision::Raise(kind) => kind,
                 };
             let title = match g.title.as_deref() {
-                Some(t) if !t.is_empty() => t.to_owned(),
-                _ => format!("{} (no message)", g.seed.target),
+                Some(t) if !t.is_empty() => Some(t.to_owned()),
+                _ => None,
             };
             let alert = Alert {
                 kind,
                 ticket: w.id,
                 fingerprint: g.fingerprint.clone(),
-                title,
+                title: title.clone().unwrap_or_default(),
                 level: g.seed.level,
                 target: g.seed.target.clone(),
                 status: w.status,
@@ -79,13 +89,53 @@ impl Raiser {
                 first_seen: g.first_seen,
                 last_seen: g.last_seen,
             };
-            match self.tx.try_send(alert) {
-                Ok(()) => {
-                    self.stats.raised.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                }
+            if title.is_some() {
+                self.send(alert);
+            } else {
+                self.untitled.push((alert, 0));
+            }
+        }
+    }
+
+    /// Sends the waiting alerts whose ticket got its title in `batch`, and those that have
+    /// waited long enough with the fallback title.
+    fn retitle(&mut self, batch: &Batch) {
+        for (mut alert, waited) in std::mem::take(&mut self.untitled) {
+            let title = batch
+                .groups
+                .iter()
+                .filter(|g| g.fingerprint == alert.fingerprint)
+                .find_map(|g| g.title.as_deref().filter(|t| !t.is_empty()));
+            if let Some(t) = title {
+                alert.title = t.to_owned();
+                self.send(alert);
+            } else if waited + 1 >= TITLE_WAIT_COMMITS {
+                self.send_untitled(alert);
+            } else {
+                self.untitled.push((alert, waited + 1));
+            }
+        }
+    }
+
+    /// Sends every waiting alert (with the fallback title): the writer is stopping.
+    pub(crate) fn finish(&mut self) {
+        for (alert, _) in std::mem::take(&mut self.untitled) {
+            self.send_untitled(alert);
+        }
+    }
+
+    fn send_untitled(&mut self, mut alert: Alert) {
+        alert.title = format!("{} (no message)", alert.target);
+        self.send(alert);
+    }
+
+    fn send(&mut self, alert: Alert) {
+        match self.tx.try_send(alert) {
+            Ok(()) => {
+                self.stats.raised.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -121,6 +171,7 @@ pub(crate) fn start(
                 tx,
                 stats,
                 origin,
+                untitled: Vec::new(),
             },
             Delivery { thread, deadline },
         )),

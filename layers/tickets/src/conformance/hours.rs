@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::{id_of, t, update, Factory};
-use crate::store::{hour_of, Batch, GroupUpdate, HourCount, Store, TicketId};
+use super::{hours_around, id_of, t, update, Factory};
+use crate::store::{hour_of, Batch, GroupUpdate, Store, TicketId};
 
 const H: i64 = 3_600_000_000;
 
@@ -16,19 +16,9 @@ fn write_keeping(store: &mut dyn Store, groups: Vec<GroupUpdate>, hours: u64) {
         .unwrap_or_else(|e| panic!("write failed: {e}"));
 }
 
-/// The hourly counts of `ids` around `h0`, as (ticket, hour - h0, count).
+/// The hourly counts of `ids` within 50 hours of `h0`, as (ticket, hour - h0, count).
 fn hours_of(s: &dyn Store, ids: &[TicketId], h0: i64) -> Vec<(TicketId, i64, u64)> {
-    s.hourly(ids, h0 - 50, h0 + 50)
-        .unwrap_or_else(|e| panic!("hourly failed: {e}"))
-        .into_iter()
-        .map(
-            |HourCount {
-                 ticket,
-                 hour,
-                 count,
-             }| (ticket, hour - h0, count),
-        )
-        .collect()
+    hours_around(s, ids, h0, -50, 50)
 }
 
 /// A write deletes the hourly counts of hours older than the retention before its newest

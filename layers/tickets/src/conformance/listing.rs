@@ -1,7 +1,7 @@
 //! The listing checks: filters, sorting, paging and the per-hour counts the UI draws.
 
-use super::{id_of, t, update, write, Factory};
-use crate::store::{hour_of, HourCount, Level, ListQuery, Sort, Status, Store, TagCount, TicketId};
+use super::{hours_around, id_of, t, update, write, Factory};
+use crate::store::{hour_of, Level, ListQuery, Sort, Status, Store, TagCount, TicketId};
 
 /// `list` filters by status and time, sorts by count or last seen, and pages; `count` agrees.
 pub fn list_filters_sorts_and_pages(make: Factory<'_>) {
@@ -159,30 +159,20 @@ pub fn hourly_counts_add_each_write_to_its_newest_hour(make: Factory<'_>) {
     write(&mut *s, vec![update("a", 5, start + 40, start + 2 * H + 5)]);
     write(&mut *s, vec![update("b", 7, start + 3 * H, start + 3 * H)]);
     let (a, b) = (id_of(&*s, "a"), id_of(&*s, "b"));
-    let hourly = |s: &dyn Store, ids: &[TicketId], from: i64, to: i64| {
-        s.hourly(ids, from, to)
-            .unwrap_or_else(|e| panic!("hourly failed: {e}"))
-            .into_iter()
-            .map(
-                |HourCount {
-                     ticket,
-                     hour,
-                     count,
-                 }| (ticket, hour - h0, count),
-            )
-            .collect::<Vec<_>>()
-    };
     let mut expected = vec![(a, 0, 7), (a, 2, 5), (b, 0, 1), (b, 3, 7)];
     expected.sort_by_key(|&(id, hour, _)| (id, hour));
-    assert_eq!(hourly(&*s, &[b, a], h0 - 5, h0 + 5), expected);
-    assert_eq!(hourly(&*s, &[a], h0 + 1, h0 + 2), [(a, 2, 5)]);
+    assert_eq!(hours_around(&*s, &[b, a], h0, -5, 5), expected);
+    assert_eq!(hours_around(&*s, &[a], h0, 1, 2), [(a, 2, 5)]);
     assert_eq!(
-        hourly(&*s, &[TicketId(a.0.max(b.0) + 1000)], h0 - 5, h0 + 5),
+        hours_around(&*s, &[TicketId(a.0.max(b.0) + 1000)], h0, -5, 5),
         []
     );
     assert_eq!(s.delete(a).ok(), Some(true));
-    assert_eq!(hourly(&*s, &[a, b], h0 - 5, h0 + 5), [(b, 0, 1), (b, 3, 7)]);
+    assert_eq!(
+        hours_around(&*s, &[a, b], h0, -5, 5),
+        [(b, 0, 1), (b, 3, 7)]
+    );
     write(&mut *s, vec![update("a", 2, start + 5, start + 5)]);
     let a2 = id_of(&*s, "a");
-    assert_eq!(hourly(&*s, &[a2], h0 - 5, h0 + 5), [(a2, 0, 2)]);
+    assert_eq!(hours_around(&*s, &[a2], h0, -5, 5), [(a2, 0, 2)]);
 }

@@ -312,7 +312,11 @@ impl Writer {
                 }
                 Ok(Msg::Shutdown(reply, since)) => {
                     self.drain(&rx);
-                    let _ = reply.send(self.final_flush(since));
+                    let flushed = self.final_flush(since);
+                    if let Some(alerts) = &mut self.alerts {
+                        alerts.finish();
+                    }
+                    let _ = reply.send(flushed);
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {
@@ -338,6 +342,9 @@ impl Writer {
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     let _ = self.final_flush(Instant::now());
+                    if let Some(alerts) = &mut self.alerts {
+                        alerts.finish();
+                    }
                     return;
                 }
             }

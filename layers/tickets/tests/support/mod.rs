@@ -57,3 +57,30 @@ pub(crate) fn write_count(store: &mut impl TicketWriter, fp: &str, count: u64) {
         .write(&Batch::new(vec![GroupUpdate::new(fp, seed, count, t, t)]))
         .expect("the write succeeds");
 }
+
+/// Makes the database at `path` what an older schema version wrote: a current database with
+/// one ticket (`f`, count 2), then `undo` (the SQL that removes what `version` lacked) and
+/// `version` recorded as its schema version. Returns a raw connection to it.
+pub(crate) fn older_database(path: &Path, version: u32, undo: &str) -> rusqlite::Connection {
+    let mut store = Sqlite::open(path).expect("a fresh database");
+    write_count(&mut store, "f", 2);
+    drop(store);
+    let raw = rusqlite::Connection::open(path).expect("the database opens raw");
+    raw.execute_batch(undo).expect("the undo SQL runs");
+    raw.execute(
+        "UPDATE taskwire_meta SET value = ?1 WHERE key = 'schema_version'",
+        [version.to_string()],
+    )
+    .expect("the version is set");
+    raw
+}
+
+/// The schema version the database records.
+pub(crate) fn schema_version(raw: &rusqlite::Connection) -> String {
+    raw.query_row(
+        "SELECT value FROM taskwire_meta WHERE key = 'schema_version'",
+        [],
+        |r| r.get(0),
+    )
+    .expect("the schema version is stored")
+}
