@@ -45,7 +45,12 @@ fn main() {
     let duration_re = r#""task.duration_us":(2[5-9]\d{4}|[3-9]\d{5}|\d{7,})[,}]"#;
     println!(
         "{:<44} {:>9} {:>9} {:>7} {:>9} {:>9}",
-        "command (wall: median; ratio: median of rounds)", "taskwire", "rg", "ratio", "CPU", "rg CPU"
+        "command (wall: median; ratio: median of rounds)",
+        "taskwire",
+        "rg",
+        "ratio",
+        "CPU",
+        "rg CPU"
     );
     let floor_exe = std::env::current_exe().expect("the bench's own path");
     let floor_exe = floor_exe.to_str().expect("a UTF-8 path");
@@ -60,10 +65,7 @@ fn main() {
         ),
         (
             "floor: read() + memmem ID / rg -F ID",
-            vec![
-                vec![floor_exe, b, f],
-                vec!["rg", "-F", &trace, b, f],
-            ],
+            vec![vec![floor_exe, b, f], vec!["rg", "-F", &trace, b, f]],
         ),
         (
             "tree order_id=13 / rg -F '\"order_id\":13,'",
@@ -100,7 +102,11 @@ fn main() {
         let mut pairs = Vec::new();
         for _ in 0..rounds {
             let a = time(ours[0], &ours[1..], floor_id);
-            let r = if rg { time(theirs[0], &theirs[1..], None) } else { a };
+            let r = if rg {
+                time(theirs[0], &theirs[1..], None)
+            } else {
+                a
+            };
             pairs.push((a, r));
         }
         let median = |mut v: Vec<f64>| {
@@ -120,9 +126,7 @@ fn main() {
     let page = trace_page_times(&input, &trace, rounds);
     println!(
         "{:<44} {:>6.0} ms (median of {rounds}; first {:.0} ms)",
-        "serve: GET /traces?trace=ID (server time)",
-        page.median,
-        page.first
+        "serve: GET /traces?trace=ID (server time)", page.median, page.first
     );
     let peak = Command::new("/usr/bin/time")
         .args(["-f", "%M", taskwire, "tree", "--no-color", b, f])
@@ -235,8 +239,15 @@ fn trace_page_times(input: &Input, trace: &str, rounds: usize) -> PageTimes {
         let mut page = String::new();
         conn.read_to_string(&mut page).expect("the page is read");
         let elapsed = start.elapsed().as_secs_f64() * 1e3;
-        assert!(page.starts_with("HTTP/1.1 200"), "{}", &page[..page.len().min(300)]);
-        assert!(page.contains("GET /checkout"), "the trace's root is on the page");
+        assert!(
+            page.starts_with("HTTP/1.1 200"),
+            "{}",
+            &page[..page.len().min(300)]
+        );
+        assert!(
+            page.contains("GET /checkout"),
+            "the trace's root is on the page"
+        );
         elapsed
     };
     let first = get();

@@ -86,7 +86,9 @@ impl<'f> TraceRef<'f> {
     pub fn services(&self) -> impl ExactSizeIterator<Item = &'f str> + 'f {
         let f = self.forest;
         let set = f.service_sets.get(self.trace.services as usize);
-        set.map_or(&[][..], |s| &s[..]).iter().map(move |&s| f.str(s))
+        set.map_or(&[][..], |s| &s[..])
+            .iter()
+            .map(move |&s| f.str(s))
     }
 
     /// The name of the first root task.
@@ -271,13 +273,11 @@ impl<'f> NodeRef<'f> {
         let key = (self.task.trace, self.task.span);
         let lo = f.events.partition_point(|e| (e.trace, e.span) < key);
         let hi = lo + f.events[lo..].partition_point(|e| (e.trace, e.span) == key);
-        f.events[lo..hi]
-            .iter()
-            .map(move |event| EventRef {
-                forest: f,
-                event,
-                shift,
-            })
+        f.events[lo..hi].iter().map(move |event| EventRef {
+            forest: f,
+            event,
+            shift,
+        })
     }
 
     /// Its ERROR events, in time order.
