@@ -256,8 +256,18 @@ fn attach_to_recorded_ancestors(tasks: &[Task], events: &mut [Event]) {
     if !events.iter().any(|e| e.parent.is_some()) {
         return;
     }
-    let recorded: std::collections::HashSet<(u128, u64), FxBuild> =
-        tasks.iter().map(|t| (t.trace, t.span)).collect();
+    // the tasks of the traces such events are in (not every task: at 1 GB of logs a set of
+    // them all would take ~26 MB)
+    let traces: std::collections::HashSet<u128, FxBuild> = events
+        .iter()
+        .filter(|e| e.parent.is_some())
+        .map(|e| e.trace)
+        .collect();
+    let recorded: std::collections::HashSet<(u128, u64), FxBuild> = tasks
+        .iter()
+        .filter(|t| traces.contains(&t.trace))
+        .map(|t| (t.trace, t.span))
+        .collect();
     let mut parent_of: HashMap<(u128, u64), u64, FxBuild> = HashMap::default();
     for e in events.iter() {
         if let Some(p) = e.parent {
