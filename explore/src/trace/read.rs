@@ -22,7 +22,7 @@ use tracing_core::Level;
 use super::raw::{
     own_fields, parse_hex_u128, parse_hex_u64, parse_level, trace_of, ErrorField, Raw,
 };
-use super::records::{counter, Attributes, Collected, Counts, Event, LineKind, Task};
+use super::records::{counter, dedup_tasks, Attributes, Collected, Counts, Event, LineKind, Task};
 use super::scan;
 use super::strings::{FxBuild, Interner};
 use crate::dedup::{LineKey, Seen};
@@ -494,18 +494,6 @@ impl Reader {
             repeats: self.repeats,
         }
     }
-}
-
-/// Sorts `tasks` as [`build`](super::build) does and drops the records read more than once
-/// (same trace id, span id, end and duration: equal sort keys, so neighbours); returns how
-/// many were dropped.
-fn dedup_tasks(tasks: &mut Vec<Task>) -> u64 {
-    super::build::sort_tasks(tasks);
-    let before = tasks.len();
-    tasks.dedup_by(|a, b| {
-        (a.trace, a.span, a.end_us, a.duration_us) == (b.trace, b.span, b.end_us, b.duration_us)
-    });
-    (before - tasks.len()) as u64
 }
 
 #[cfg(test)]

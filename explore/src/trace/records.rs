@@ -145,6 +145,18 @@ pub(crate) fn counter(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Sorts `tasks` as [`build`](super::build) does and drops the records read more than once
+/// (same trace id, span id, end and duration: equal sort keys, so neighbours); returns how
+/// many were dropped.
+pub(super) fn dedup_tasks(tasks: &mut Vec<Task>) -> u64 {
+    super::build::sort_tasks(tasks);
+    let before = tasks.len();
+    tasks.dedup_by(|a, b| {
+        (a.trace, a.span, a.end_us, a.duration_us) == (b.trace, b.span, b.end_us, b.duration_us)
+    });
+    (before - tasks.len()) as u64
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
