@@ -14,7 +14,8 @@
 //! parses anyway. Two lines with the same four values are the same task's record.
 //!
 //! Memory: 16 bytes per distinct line offered to [`Seen::first`]. Readers offer only the lines
-//! they keep (task records, error events), so the set grows with the output, not the input.
+//! they keep, so the set grows with the output, not the input; the trace reader offers only
+//! events, and finds repeated task records by sorting them, which needs no set.
 //!
 //! ```
 //! use taskwire_explore::dedup::Seen;

@@ -29,7 +29,7 @@ pub const MAX_LINE: usize = 64 << 20;
 const BUF: usize = 1 << 16;
 
 /// The two first bytes of every gzip member.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// One input to read.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -5,6 +5,8 @@
 // Each bench uses a part of this module.
 #![allow(dead_code)]
 
+pub(crate) mod floor;
+
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Write as _;

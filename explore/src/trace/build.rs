@@ -28,8 +28,10 @@ pub enum Orphan {
 }
 
 /// One task in a trace's pre-order walk. Indices are `u32` (a forest of four billion tasks
-/// would not fit in memory anyway): a node is 56 bytes, one per task read.
-#[derive(Clone, Debug)]
+/// would not fit in memory anyway): a node is 40 bytes, one per task read. What can be found
+/// again from its task is not stored: its events (a binary search of [`Forest::events`] by
+/// trace and span) and an orphan's parent id (its task's).
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Node {
     /// Index into [`Forest::tasks`].
     task: u32,
@@ -37,8 +39,6 @@ pub(crate) struct Node {
     parent: u32,
     /// 0 for roots.
     depth: u32,
-    /// Its events: a range of [`Forest::events`], in time order.
-    events: (u32, u32),
     /// The last of its siblings.
     pub(crate) last: bool,
     /// The next node is its first child.
@@ -47,11 +47,20 @@ pub(crate) struct Node {
     pub(crate) clamped: bool,
     /// An outgoing call whose callee has no task record in the input.
     pub(crate) calls_unread: bool,
-    pub(crate) orphan: Option<Orphan>,
+    orphan: OrphanKind,
     /// Start and end on the trace's clock (µs since the epoch): the record's, moved by its
     /// service's clock offset, the start clamped to its parent's start.
     pub(crate) start_us: i64,
     pub(crate) end_us: i64,
+}
+
+/// [`Orphan`] without the parent id, which is the task's own parent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OrphanKind {
+    No,
+    Parent,
+    RemoteParent,
+    Cycle,
 }
 
 /// An index as stored in a [`Node`].
@@ -60,22 +69,21 @@ fn ix(i: usize) -> u32 {
 }
 
 impl Node {
-    pub(crate) fn new(
-        task: usize,
-        depth: usize,
-        orphan: Option<Orphan>,
-        events: Range<usize>,
-    ) -> Node {
+    pub(crate) fn new(task: usize, depth: usize, orphan: Option<Orphan>) -> Node {
         Node {
             task: ix(task),
             parent: u32::MAX,
             depth: ix(depth),
-            events: (ix(events.start), ix(events.end)),
             last: false,
             has_children: false,
             clamped: false,
             calls_unread: false,
-            orphan,
+            orphan: match orphan {
+                None => OrphanKind::No,
+                Some(Orphan::Parent(_)) => OrphanKind::Parent,
+                Some(Orphan::RemoteParent(_)) => OrphanKind::RemoteParent,
+                Some(Orphan::Cycle(_)) => OrphanKind::Cycle,
+            },
             start_us: 0,
             end_us: 0,
         }
@@ -96,22 +104,41 @@ impl Node {
         self.depth as usize
     }
 
-    /// Its events: a range of [`Forest::events`].
-    pub(crate) fn events(&self) -> Range<usize> {
-        self.events.0 as usize..self.events.1 as usize
+    /// Why it is a root although it has a parent: `task` is its task.
+    pub(crate) fn orphan(&self, task: &Task) -> Option<Orphan> {
+        let parent = task.parent().unwrap_or(0);
+        match self.orphan {
+            OrphanKind::No => None,
+            OrphanKind::Parent => Some(Orphan::Parent(parent)),
+            OrphanKind::RemoteParent => Some(Orphan::RemoteParent(parent)),
+            OrphanKind::Cycle => Some(Orphan::Cycle(parent)),
+        }
+    }
+
+    fn is_orphan(&self) -> bool {
+        self.orphan != OrphanKind::No
     }
 }
 
-/// One trace: its tasks as a pre-order walk of the tree, roots in start order.
+/// One trace: what a summary shows of it, and where its tasks are. Its tree (the tasks as a
+/// pre-order walk, roots in start order: [`Forest::nodes_of`]) is walked again each time it
+/// is looked at rather than kept, which would take 40 bytes a task for the whole input while
+/// a front end shows one tree at a time.
 #[derive(Clone, Debug)]
 pub(crate) struct Trace {
     pub(crate) id: u128,
     pub(crate) start_us: i64,
     pub(crate) end_us: i64,
     pub(crate) failed: usize,
-    /// Distinct services, sorted by name.
-    pub(crate) services: Vec<Sym>,
-    pub(crate) nodes: Vec<Node>,
+    /// Distinct services, sorted by name: an index into [`Forest::service_sets`] (traces
+    /// share a handful of sets).
+    pub(crate) services: u32,
+    /// Its records: a run of [`Forest::tasks`].
+    run: (u32, u32),
+    /// How many tasks its tree has (its records less the repeated span ids).
+    pub(crate) len: u32,
+    /// The first root's task (an index into [`Forest::tasks`]).
+    pub(crate) root: u32,
     /// Events of this trace whose span has no task record (indices into [`Forest::events`]).
     pub(crate) unattached: Vec<usize>,
     /// The clock offsets found and applied, one per adjusted service.
@@ -129,6 +156,8 @@ pub struct Forest {
     pub(crate) strings: Vec<Box<str>>,
     /// Traces in order of their first task's start.
     pub(crate) traces: Vec<Trace>,
+    /// The sets of services of the traces ([`Trace::services`]).
+    pub(crate) service_sets: Vec<Box<[Sym]>>,
     /// Task records seen more than once (same trace and span id), ignored after the first.
     pub(crate) duplicates: u64,
 }
@@ -136,7 +165,13 @@ pub struct Forest {
 impl Forest {
     /// The text of an interned string.
     pub(crate) fn str(&self, s: Sym) -> &str {
-        self.strings.get(s.0 as usize).map_or("", |b| b)
+        self.strings.get(s.index()).map_or("", |b| b)
+    }
+
+    /// The tree of `trace`: its tasks as a pre-order walk, on the trace's clock.
+    pub(crate) fn nodes_of(&self, trace: &Trace) -> Vec<Node> {
+        let run = trace.run.0 as usize..trace.run.1 as usize;
+        walk_trace(&self.tasks, run, &self.strings, &mut Scratch::default()).0
     }
 
     /// Task records seen more than once (same trace and span id, different lines), ignored
@@ -191,8 +226,13 @@ pub fn build(c: Collected, keep: Keep) -> Forest {
         duplicates += dups;
         traces.push(t);
     }
-    traces.sort_by_key(|t| (t.start_us, t.id));
+    // unstable: ids differ, so the order is total, and no copy of the traces is made
+    traces.sort_unstable_by_key(|t| (t.start_us, t.id));
+    let mut service_sets: Vec<(u32, Box<[Sym]>)> =
+        scratch.sets.into_iter().map(|(set, i)| (i, set)).collect();
+    service_sets.sort_unstable_by_key(|(i, _)| *i);
     Forest {
+        service_sets: service_sets.into_iter().map(|(_, set)| set).collect(),
         tasks,
         events,
         attributes,
@@ -216,8 +256,18 @@ fn attach_to_recorded_ancestors(tasks: &[Task], events: &mut [Event]) {
     if !events.iter().any(|e| e.parent.is_some()) {
         return;
     }
-    let recorded: std::collections::HashSet<(u128, u64), FxBuild> =
-        tasks.iter().map(|t| (t.trace, t.span)).collect();
+    // the tasks of the traces such events are in (not every task: at 1 GB of logs a set of
+    // them all would take ~26 MB)
+    let traces: std::collections::HashSet<u128, FxBuild> = events
+        .iter()
+        .filter(|e| e.parent.is_some())
+        .map(|e| e.trace)
+        .collect();
+    let recorded: std::collections::HashSet<(u128, u64), FxBuild> = tasks
+        .iter()
+        .filter(|t| traces.contains(&t.trace))
+        .map(|t| (t.trace, t.span))
+        .collect();
     let mut parent_of: HashMap<(u128, u64), u64, FxBuild> = HashMap::default();
     for e in events.iter() {
         if let Some(p) = e.parent {
@@ -257,33 +307,20 @@ fn attach_to_recorded_ancestors(tasks: &[Task], events: &mut [Event]) {
     }
 }
 
-/// Sorts by (trace, start, end, span id): sorts compact keys, then moves each task into its
-/// place by following the permutation's cycles, so no second copy of the tasks is ever held
-/// (at 1 GB of logs the tasks take ~90 MB).
-fn sort_tasks(tasks: &mut [Task]) {
-    let mut keys: Vec<(u128, i64, i64, u64, usize)> = tasks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.trace, t.start_us(), t.end_us, t.span, i))
-        .collect();
-    keys.sort_unstable();
-    // place k takes the task at keys[k].4; a place done points to itself
-    let mut from: Vec<usize> = keys.into_iter().map(|k| k.4).collect();
-    for start in 0..from.len() {
-        let mut k = start;
-        while from[k] != start {
-            let src = from[k];
-            tasks.swap(k, src);
-            from[k] = k;
-            k = src;
-        }
-        from[k] = k;
-    }
+/// Sorts by (trace, start, end, span id), in place: no key or second copy of the tasks is
+/// held (at 1 GB of logs the tasks take ~80 MB, a key per task ~40 MB more).
+pub(super) fn sort_tasks(tasks: &mut [Task]) {
+    tasks.sort_unstable_by(|a, b| {
+        (a.trace, a.start_us(), a.end_us, a.span).cmp(&(b.trace, b.start_us(), b.end_us, b.span))
+    });
 }
 
 /// Buffers reused from trace to trace.
 #[derive(Default)]
 struct Scratch {
+    services: Vec<Sym>,
+    /// The distinct sets of services met, each with its index.
+    sets: HashMap<Box<[Sym]>, u32, FxBuild>,
     by_span: HashMap<u64, usize, FxBuild>,
     members: Vec<usize>,
     parent_of: Vec<Option<usize>>,
@@ -296,6 +333,8 @@ struct Scratch {
     stack: Vec<(usize, usize, Option<Orphan>)>,
 }
 
+/// Summarises the trace of the tasks `run`: its times on one clock, failures, services and the
+/// events no task of it holds; returns it and how many records repeated a span id.
 fn build_trace(
     tasks: &[Task],
     run: Range<usize>,
@@ -304,6 +343,50 @@ fn build_trace(
     s: &mut Scratch,
 ) -> (Trace, u64) {
     let id = tasks[run.start].trace;
+    let (nodes, skews, dups) = walk_trace(tasks, run.clone(), strings, s);
+    s.services.clear();
+    s.services
+        .extend(nodes.iter().filter_map(|n| tasks[n.task()].service));
+    s.services.sort_unstable();
+    s.services.dedup();
+    s.services
+        .sort_by(|a, b| strings.get(a.index()).cmp(&strings.get(b.index())));
+    let services = match s.sets.get(s.services.as_slice()) {
+        Some(&i) => i,
+        None => {
+            let i = ix(s.sets.len());
+            s.sets.insert(s.services.as_slice().into(), i);
+            i
+        }
+    };
+    let trace_events = range_of(events, |e| e.trace.cmp(&id));
+    let unattached = trace_events
+        .filter(|&e| !s.by_span.contains_key(&events[e].span))
+        .collect();
+    let trace = Trace {
+        id,
+        start_us: nodes.iter().map(|n| n.start_us).min().unwrap_or(0),
+        end_us: nodes.iter().map(|n| n.end_us).max().unwrap_or(0),
+        failed: s.members.iter().filter(|&&g| tasks[g].failed).count(),
+        services,
+        run: (ix(run.start), ix(run.end)),
+        len: ix(nodes.len()),
+        root: nodes.first().map_or(u32::MAX, |n| n.task),
+        unattached,
+        skews,
+    };
+    (trace, dups)
+}
+
+/// The tree of the trace of the tasks `run` (one trace, sorted): its pre-order walk with each
+/// node on the trace's clock, the clock offsets applied, and how many records repeated a span
+/// id (the first is kept). Leaves `s.by_span` and `s.members` filled for the trace.
+fn walk_trace(
+    tasks: &[Task],
+    run: Range<usize>,
+    strings: &[Box<str>],
+    s: &mut Scratch,
+) -> (Vec<Node>, Vec<Skew>, u64) {
     s.by_span.clear();
     s.members.clear();
     let mut dups = 0;
@@ -324,7 +407,7 @@ fn build_trace(
     s.parent_of.extend(
         s.members
             .iter()
-            .map(|&g| tasks[g].parent.and_then(|p| s.by_span.get(&p).copied())),
+            .map(|&g| tasks[g].parent().and_then(|p| s.by_span.get(&p).copied())),
     );
     s.child_start.clear();
     s.child_start.resize(n + 1, 0);
@@ -355,7 +438,7 @@ fn build_trace(
         .filter(|&i| s.parent_of[i].is_none())
         .map(|i| {
             let t = &tasks[s.members[i]];
-            let orphan = t.parent.map(|p| {
+            let orphan = t.parent().map(|p| {
                 if t.remote_parent {
                     Orphan::RemoteParent(p)
                 } else {
@@ -366,40 +449,18 @@ fn build_trace(
         })
         .collect();
     for (root, orphan) in roots {
-        walk(root, orphan, tasks, events, s, &mut nodes);
+        walk(root, orphan, tasks, s, &mut nodes);
     }
     for i in 0..n {
         if !s.visited[i] {
-            let parent = tasks[s.members[i]].parent.unwrap_or(0);
-            walk(i, Some(Orphan::Cycle(parent)), tasks, events, s, &mut nodes);
+            let parent = tasks[s.members[i]].parent().unwrap_or(0);
+            walk(i, Some(Orphan::Cycle(parent)), tasks, s, &mut nodes);
         }
     }
     mark_last_and_children(&mut nodes);
     link_parents(&mut nodes, tasks, s);
     let skews = skew::adjust(&mut nodes, tasks, strings);
-
-    let mut services: Vec<Sym> = nodes
-        .iter()
-        .filter_map(|n| tasks[n.task()].service)
-        .collect();
-    services.sort_unstable();
-    services.dedup();
-    services.sort_by(|a, b| strings.get(a.0 as usize).cmp(&strings.get(b.0 as usize)));
-    let trace_events = range_of(events, |e| e.trace.cmp(&id));
-    let unattached = trace_events
-        .filter(|&e| !s.by_span.contains_key(&events[e].span))
-        .collect();
-    let trace = Trace {
-        id,
-        start_us: nodes.iter().map(|n| n.start_us).min().unwrap_or(0),
-        end_us: nodes.iter().map(|n| n.end_us).max().unwrap_or(0),
-        failed: s.members.iter().filter(|&&g| tasks[g].failed).count(),
-        services,
-        nodes,
-        unattached,
-        skews,
-    };
-    (trace, dups)
+    (nodes, skews, dups)
 }
 
 /// Sets each node's parent (its index in the walk) and whether it is an outgoing call that no
@@ -407,7 +468,7 @@ fn build_trace(
 fn link_parents(nodes: &mut [Node], tasks: &[Task], s: &Scratch) {
     for i in 0..nodes.len() {
         let m = s.member_at[i];
-        if nodes[i].orphan.is_none() {
+        if !nodes[i].is_orphan() {
             nodes[i].parent = s.parent_of[m].map_or(u32::MAX, |p| ix(s.node_of[p]));
         }
         let t = &tasks[nodes[i].task()];
@@ -427,7 +488,6 @@ fn walk(
     root: usize,
     orphan: Option<Orphan>,
     tasks: &[Task],
-    events: &[Event],
     s: &mut Scratch,
     nodes: &mut Vec<Node>,
 ) {
@@ -442,12 +502,7 @@ fn walk(
         let t = &tasks[g];
         s.node_of[i] = nodes.len();
         s.member_at.push(i);
-        let mut node = Node::new(
-            g,
-            depth,
-            orphan,
-            range_of(events, |e| (e.trace, e.span).cmp(&(t.trace, t.span))),
-        );
+        let mut node = Node::new(g, depth, orphan);
         node.start_us = t.start_us();
         node.end_us = t.end_us;
         nodes.push(node);
@@ -503,8 +558,7 @@ mod tests {
     }
 
     fn shape(f: &Forest) -> Vec<(usize, &str, bool)> {
-        f.traces[0]
-            .nodes
+        f.nodes_of(&f.traces[0])
             .iter()
             .map(|n| (n.depth(), f.str(f.tasks[n.task()].name), n.last))
             .collect()
@@ -557,10 +611,10 @@ mod tests {
             rec("000000000000000b", Some("0000000000000077"), "b", "02", 1),
             remote,
         ]);
-        let orphans: Vec<_> = f.traces[0]
-            .nodes
+        let orphans: Vec<_> = f
+            .nodes_of(&f.traces[0])
             .iter()
-            .map(|n| (n.depth(), n.orphan))
+            .map(|n| (n.depth(), n.orphan(&f.tasks[n.task()])))
             .collect();
         assert_eq!(
             orphans,
@@ -585,7 +639,7 @@ mod tests {
         assert_eq!(shape(&f), [(0, "a", false), (1, "b", true), (0, "c", true)]);
         assert_eq!(f.duplicates, 1);
         assert!(matches!(
-            f.traces[0].nodes[0].orphan,
+            f.nodes_of(&f.traces[0])[0].orphan(&f.tasks[f.nodes_of(&f.traces[0])[0].task()]),
             Some(Orphan::Cycle(0xb))
         ));
     }
@@ -605,15 +659,16 @@ mod tests {
             })
             .collect();
         let f = forest(&lines);
-        assert_eq!(f.traces[0].nodes.len(), 100_000);
-        assert_eq!(f.traces[0].nodes[99_999].depth(), 99_999);
+        let nodes = f.nodes_of(&f.traces[0]);
+        assert_eq!(nodes.len(), 100_000);
+        assert_eq!(nodes[99_999].depth(), 99_999);
     }
 
     #[test]
     fn last_and_has_children_follow_the_depths() {
         let mut nodes: Vec<Node> = [0, 1, 2, 1, 0]
             .iter()
-            .map(|&depth| Node::new(0, depth, None, 0..0))
+            .map(|&depth| Node::new(0, depth, None))
             .collect();
         mark_last_and_children(&mut nodes);
         let got: Vec<_> = nodes.iter().map(|n| (n.last, n.has_children)).collect();

@@ -22,7 +22,7 @@ use tracing_core::Level;
 use super::raw::{
     own_fields, parse_hex_u128, parse_hex_u64, parse_level, trace_of, ErrorField, Raw,
 };
-use super::records::{Attributes, Collected, Counts, Event, LineKind, Task};
+use super::records::{counter, dedup_tasks, Attributes, Collected, Counts, Event, LineKind, Task};
 use super::scan;
 use super::strings::{FxBuild, Interner};
 use crate::dedup::{LineKey, Seen};
@@ -62,7 +62,11 @@ pub struct Reader {
     tasks: Vec<Task>,
     kept_events: Vec<Event>,
     attributes: Vec<Attributes>,
+    /// The events read (task records are de-duplicated once sorted: a set of them would take
+    /// 16 bytes a task while reading).
     seen: Seen,
+    /// The keys of the task records taken out ([`Reader::take_trace`]).
+    taken: HashSet<LineKey, FxBuild>,
     repeats: u64,
     /// The query, when it asks more than a trace id; `matched` collects its traces.
     matcher: Option<Matcher>,
@@ -103,6 +107,7 @@ impl Reader {
             kept_events: Vec::new(),
             attributes: Vec::new(),
             seen: Seen::default(),
+            taken: HashSet::default(),
             repeats: 0,
             matcher: None,
             matched: HashSet::default(),
@@ -338,14 +343,16 @@ impl Reader {
                 return LineKind::Other;
             }
         }
-        // a record read twice is counted once; a task record is known by its ids and times,
-        // an event by its bytes
-        let key = if is_task {
-            LineKey::of_task(trace, span, ts, raw.duration_us.unwrap_or(0))
+        // a record read twice is counted once: an event, known by its bytes, here; a task
+        // record, known by its ids and times, when the tasks are sorted (`dedup_tasks`), or
+        // here when its trace was taken out already
+        let repeat = if is_task {
+            let key = LineKey::of_task(trace, span, ts, raw.duration_us.unwrap_or(0));
+            self.taken.contains(&key)
         } else {
-            LineKey::of(line)
+            !self.seen.first_key(LineKey::of(line))
         };
-        if !self.seen.first_key(key) {
+        if repeat {
             self.repeats += 1;
             return LineKind::Repeat;
         }
@@ -392,10 +399,11 @@ impl Reader {
             });
         }
         let i = &mut self.interner;
-        let task = Task {
+        let mut task = Task {
             trace,
             span,
-            parent,
+            parent_id: 0,
+            has_parent: false,
             remote_parent: raw.remote_parent.unwrap_or(false),
             failed: raw.outcome.as_deref() == Some("failed"),
             client,
@@ -407,11 +415,12 @@ impl Reader {
             end_us: ts,
             duration_us: raw.duration_us.unwrap_or(0),
             busy_us: raw.busy_us.unwrap_or(0),
-            errors: raw.errors.unwrap_or(0),
-            failed_children: raw.failed_children.unwrap_or(0),
-            children: raw.children.unwrap_or(0),
+            errors: counter(raw.errors.unwrap_or(0)),
+            failed_children: counter(raw.failed_children.unwrap_or(0)),
+            children: counter(raw.children.unwrap_or(0)),
             children_summary: raw.children_summary.as_deref().map(|s| i.intern(s)),
         };
+        task.set_parent(parent);
         if parent.is_none() {
             self.ended_root = Some(trace);
         }
@@ -436,6 +445,12 @@ impl Reader {
             .into_iter()
             .partition(|a| a.trace == trace);
         self.attributes = rest;
+        dedup_tasks(&mut tasks);
+        self.taken.extend(
+            tasks
+                .iter()
+                .map(|t| LineKey::of_task(t.trace, t.span, t.end_us, t.duration_us)),
+        );
         if self.matcher.is_some() && !self.matched.remove(&trace) {
             return None;
         }
@@ -470,6 +485,7 @@ impl Reader {
             self.kept_events.retain(|e| m.contains(&e.trace));
             self.attributes.retain(|a| m.contains(&a.trace));
         }
+        self.repeats += dedup_tasks(&mut self.tasks);
         Collected {
             tasks: self.tasks,
             events: self.kept_events,
@@ -481,214 +497,4 @@ impl Reader {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
-    use super::*;
-
-    pub(in crate::trace) const TASK: &str = r#"{"ts":"2026-11-21T19:01:01.943172Z","level":"INFO","target":"taskwire::tasks","msg":"task.end","task.name":"GET /x","task.target":"shop","task.outcome":"failed","task.duration_us":1500,"task.busy_us":900,"task.errors":1,"task.failed_children":0,"task.remote_parent":false,"task.failure":"boom","order_id":7,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","parent_span_id":"1111111111111111","thread":"main","pid":1,"host":"vm","service":"front"}"#;
-
-    fn read(text: &str) -> (Collected, u64) {
-        let mut r = Reader::new();
-        let bad = r
-            .read_from(text.as_bytes())
-            .map_or(u64::MAX, |c| c.malformed);
-        (r.finish(), bad)
-    }
-
-    #[test]
-    fn reads_a_task_record() {
-        let (c, bad) = read(TASK);
-        assert_eq!(bad, 0);
-        let t = &c.tasks[0];
-        assert_eq!(t.trace, 0x4bf92f3577b34da6a3ce929d0e0e4736);
-        assert_eq!(t.span, 0x00f067aa0ba902b7);
-        assert_eq!(t.parent, Some(0x1111111111111111));
-        assert!(t.failed && !t.remote_parent);
-        assert_eq!(c.str(t.name), "GET /x");
-        assert_eq!(t.service.map(|s| c.str(s)), Some("front"));
-        assert_eq!(t.failure.map(|s| c.str(s)), Some("boom"));
-        assert_eq!((t.duration_us, t.busy_us, t.errors), (1500, 900, 1));
-        assert_eq!(t.start_us(), t.end_us - 1500);
-    }
-
-    /// serde's renames are string literals: this line is written with the schema's names, so
-    /// a key renamed in `taskwire_core::schema` without the reader fails here.
-    #[test]
-    fn reads_the_keys_the_schema_names() {
-        use serde_json::{Map, Value};
-        use taskwire_core::schema::{header, task_record::keys, TASK_NAME};
-        let mut m = Map::new();
-        let mut put = |k: &str, v: Value| m.insert(k.to_owned(), v);
-        put(header::TIMESTAMP, "2026-11-21T19:01:01.943172Z".into());
-        put(header::LEVEL, "INFO".into());
-        put(header::TARGET, TASKS_TARGET.into());
-        put(header::MESSAGE, task_record::END.into());
-        put(TASK_NAME, "GET /x".into());
-        put(keys::TARGET, "shop".into());
-        put(keys::OUTCOME, "failed".into());
-        put(keys::DURATION_US, 1500.into());
-        put(keys::BUSY_US, 900.into());
-        put(keys::ERRORS, 1.into());
-        put(keys::FAILED_CHILDREN, 2.into());
-        put(keys::REMOTE_PARENT, true.into());
-        put(keys::FAILURE, "boom".into());
-        put(header::TRACE_ID, "4bf92f3577b34da6a3ce929d0e0e4736".into());
-        put(header::SPAN_ID, "00f067aa0ba902b7".into());
-        put(header::PARENT_SPAN_ID, "1111111111111111".into());
-        put(header::SERVICE, "front".into());
-        let (c, bad) = read(&Value::Object(m).to_string());
-        assert_eq!(bad, 0);
-        let t = &c.tasks[0];
-        assert_eq!(c.str(t.name), "GET /x");
-        assert_eq!(t.failure.map(|s| c.str(s)), Some("boom"));
-        assert_eq!(t.service.map(|s| c.str(s)), Some("front"));
-        assert!(t.failed && t.remote_parent);
-        assert_eq!((t.duration_us, t.busy_us, t.errors), (1500, 900, 1));
-        assert_eq!(t.parent, Some(0x1111111111111111));
-        assert_eq!(t.target.map(|s| c.str(s)), Some("shop"));
-        assert_eq!(t.failed_children, 2);
-    }
-
-    #[test]
-    fn error_messages_come_from_msg_or_the_error_field() {
-        let text = concat!(
-            r#"{"level":"ERROR","msg":"card declined","ts":"2026-01-01T00:00:00Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#,
-            "\n",
-            r#"{"level":"ERROR","msg":"","error":{"message":"outer \"x\"","source":["a"]},"ts":"2026-01-01T00:00:00Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#,
-            "\n",
-            r#"{"level":"ERROR","msg":"","error":"plain","ts":"2026-01-01T00:00:00Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#,
-            "\n",
-            r#"{"level":"ERROR","msg":"","error":[1,{"a":2}],"ts":"2026-01-01T00:00:00Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#,
-            "\n",
-            // outside any span: fine, not kept
-            r#"{"level":"ERROR","msg":"no span","ts":"2026-01-01T00:00:00Z"}"#,
-            "\n",
-        );
-        let (c, bad) = read(text);
-        assert_eq!(bad, 0);
-        let msgs: Vec<&str> = c.events.iter().map(|e| c.str(e.msg)).collect();
-        assert_eq!(
-            msgs,
-            ["card declined", "outer \"x\"", "plain", "(no message)"]
-        );
-    }
-
-    #[test]
-    fn malformed_lines_are_counted_and_others_ignored() {
-        let long = format!("{{\"x\":\"{}", "a".repeat(3 << 20)); // longer than a chunk, truncated
-        let text = format!(
-            "\n   \n\u{1}\u{2}junk\n{{\"msg\":\"task.end\",\"target\":\"taskwire::tasks\"\n{long}\n{TASK}\n{{\"level\":\"INFO\",\"msg\":\"hello\"}}\n{}\n",
-            &TASK[..TASK.len() - 1]
-        );
-        let (c, bad) = read(&text);
-        assert_eq!(c.tasks.len(), 1);
-        assert_eq!(bad, 6);
-    }
-
-    #[test]
-    fn lines_longer_than_the_limit_are_skipped_without_being_kept() {
-        let huge = format!("{{\"msg\":\"{}\"}}", "x".repeat(5 * CHUNK));
-        let other = TASK.replace("00f067aa0ba902b7", "00f067aa0ba902b8");
-        let mut r = Reader::new().with_max_line(2 * CHUNK);
-        let bad = r
-            .read_from(io::Cursor::new(format!("{TASK}\n{huge}\n{other}\n{huge}")))
-            .map_or(9, |c| c.malformed);
-        assert_eq!((r.finish().tasks.len(), bad), (2, 2));
-    }
-
-    #[test]
-    fn a_task_record_with_bad_ids_is_malformed() {
-        for bad in [
-            TASK.replace(
-                "4bf92f3577b34da6a3ce929d0e0e4736",
-                "4BF92F3577B34DA6A3CE929D0E0E4736",
-            ),
-            TASK.replace("00f067aa0ba902b7", "00f067aa0ba902b"),
-            TASK.replace("1111111111111111", "+111111111111111"),
-            TASK.replace("2026-11-21T19:01:01.943172Z", "yesterday"),
-            TASK.replace("\"task.duration_us\":1500", "\"task.duration_us\":-1"),
-        ] {
-            let (c, n) = read(&bad);
-            assert_eq!((c.tasks.len(), n), (0, 1), "{bad}");
-        }
-    }
-
-    #[test]
-    fn a_line_without_a_final_newline_or_with_crlf_is_read() {
-        let other = TASK.replace("00f067aa0ba902b7", "00f067aa0ba902b8");
-        let (c, bad) = read(&format!("{TASK}\r\n{other}"));
-        assert_eq!((c.tasks.len(), bad), (2, 0));
-    }
-
-    #[test]
-    fn a_repeated_record_is_read_once_and_counted() {
-        let error = r#"{"level":"ERROR","msg":"card declined","ts":"2026-01-01T00:00:00Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}"#;
-        let mut r = Reader::new();
-        for _ in 0..2 {
-            let _ = r.read_from(format!("{TASK}\n{error}\n").as_bytes());
-        }
-        let c = r.finish();
-        assert_eq!((c.tasks.len(), c.events.len(), c.repeats), (1, 1, 2));
-    }
-
-    #[test]
-    fn a_cut_last_line_is_told_from_a_malformed_one() {
-        let mut r = Reader::new();
-        let cut = r.read_from(format!("{TASK}\n{}", &TASK[..40]).as_bytes());
-        assert_eq!(
-            cut.ok(),
-            Some(Counts {
-                malformed: 0,
-                cut_last_line: true
-            })
-        );
-        let whole_but_bad = TASK.replace("00f067aa0ba902b7", "zz");
-        let bad = r.read_from(whole_but_bad.as_bytes());
-        assert_eq!(
-            bad.ok(),
-            Some(Counts {
-                malformed: 1,
-                cut_last_line: false
-            })
-        );
-    }
-
-    #[test]
-    fn a_query_keeps_the_traces_it_matches() {
-        let other = TASK
-            .replace(
-                "4bf92f3577b34da6a3ce929d0e0e4736",
-                "0af7651916cd43dd8448eb211c80319c",
-            )
-            .replace("\"order_id\":7", "\"order_id\":8");
-        let q: Query = "order_id=8".parse().unwrap_or_default();
-        let mut r = Reader::with_query(&q, 0);
-        let _ = r.read_from(format!("{TASK}\n{other}\n").as_bytes());
-        let c = r.finish();
-        let traces: Vec<u128> = c.tasks.iter().map(|t| t.trace).collect();
-        assert_eq!(traces, [0x0af7651916cd43dd8448eb211c80319c]);
-    }
-
-    #[test]
-    fn trace_filter_keeps_only_that_trace() {
-        let other = TASK.replace(
-            "4bf92f3577b34da6a3ce929d0e0e4736",
-            "0af7651916cd43dd8448eb211c80319c",
-        );
-        let mut r = Reader::for_trace(0x0af7651916cd43dd8448eb211c80319c);
-        let bad = r
-            .read_from(io::Cursor::new(format!("{TASK}\n{other}\n")))
-            .map_or(9, |c| c.malformed);
-        let c = r.finish();
-        assert_eq!((c.tasks.len(), bad), (1, 0));
-        assert_eq!(c.tasks[0].trace, 0x0af7651916cd43dd8448eb211c80319c);
-    }
-
-    #[test]
-    fn strings_are_interned_once() {
-        let other = TASK.replace("00f067aa0ba902b7", "00f067aa0ba902b8");
-        let (c, _) = read(&format!("{TASK}\n{other}\n"));
-        assert_eq!(c.tasks.len(), 2);
-        assert_eq!(c.tasks[0].name, c.tasks[1].name);
-        assert_eq!(c.strings.len(), 4); // name, target, service, failure
-    }
-}
+pub(super) mod tests;

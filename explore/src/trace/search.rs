@@ -151,8 +151,8 @@ impl Forest {
     pub fn arrange(&mut self, sort: Sort, limit: Option<usize>) -> usize {
         let total = self.traces.len();
         match sort {
-            Sort::Start => self.traces.sort_by_key(|t| (t.start_us, t.id)),
-            Sort::Duration => self.traces.sort_by_key(|t| {
+            Sort::Start => self.traces.sort_unstable_by_key(|t| (t.start_us, t.id)),
+            Sort::Duration => self.traces.sort_unstable_by_key(|t| {
                 (
                     std::cmp::Reverse(t.end_us.saturating_sub(t.start_us)),
                     t.start_us,

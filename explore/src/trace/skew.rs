@@ -74,7 +74,7 @@ pub(crate) fn adjust(nodes: &mut [Node], tasks: &[Task], strings: &[Box<str>]) -
         let offset = mid(p_start, p_end) - mid(c_start, c_end);
         offsets.push((child.service, offset));
         let name = |s: Option<Sym>| -> Box<str> {
-            s.and_then(|s| strings.get(s.0 as usize))
+            s.and_then(|s| strings.get(s.index()))
                 .map_or_else(|| "(no service)".into(), Clone::clone)
         };
         skews.push(Skew {

@@ -99,7 +99,7 @@ proptest! {
         let mut shown: Vec<(u128, u64, &str)> = f
             .traces
             .iter()
-            .flat_map(|t| t.nodes.iter().map(|n| &f.tasks[n.task()]))
+            .flat_map(|t| f.nodes_of(t).into_iter().map(|n| &f.tasks[n.task()]))
             .map(|t| (t.trace, t.span, f.str(t.name)))
             .collect();
         shown.sort_unstable();
@@ -111,8 +111,9 @@ proptest! {
         prop_assert_eq!(shown, want);
         // every trace's walk is a valid pre-order: depth grows by at most one
         for t in &f.traces {
-            prop_assert_eq!(t.nodes.first().map(|n| n.depth()), Some(0));
-            for w in t.nodes.windows(2) {
+            let nodes = f.nodes_of(t);
+            prop_assert_eq!(nodes.first().map(|n| n.depth()), Some(0));
+            for w in nodes.windows(2) {
                 prop_assert!(w[1].depth() <= w[0].depth() + 1);
             }
         }

@@ -74,7 +74,7 @@ impl<'f> TraceRef<'f> {
 
     /// How many tasks.
     pub fn task_count(&self) -> usize {
-        self.trace.nodes.len()
+        self.trace.len as usize
     }
 
     /// How many failed tasks.
@@ -85,18 +85,23 @@ impl<'f> TraceRef<'f> {
     /// The distinct services, sorted.
     pub fn services(&self) -> impl ExactSizeIterator<Item = &'f str> + 'f {
         let f = self.forest;
-        self.trace.services.iter().map(move |&s| f.str(s))
+        let set = f.service_sets.get(self.trace.services as usize);
+        set.map_or(&[][..], |s| &s[..])
+            .iter()
+            .map(move |&s| f.str(s))
     }
 
     /// The name of the first root task.
     pub fn root_name(&self) -> Option<&'f str> {
-        self.nodes().next().map(|n| n.name())
+        let f = self.forest;
+        f.tasks.get(self.trace.root as usize).map(|t| f.str(t.name))
     }
 
-    /// The tasks as a pre-order walk of the tree (depth first, children in start order).
+    /// The tasks as a pre-order walk of the tree (depth first, children in start order). The
+    /// tree is walked on each call (the forest keeps each trace's summary, not its tree).
     pub fn nodes(&self) -> impl ExactSizeIterator<Item = NodeRef<'f>> + 'f {
         let f = self.forest;
-        self.trace.nodes.iter().map(move |node| NodeRef {
+        f.nodes_of(self.trace).into_iter().map(move |node| NodeRef {
             forest: f,
             node,
             task: &f.tasks[node.task()],
@@ -123,7 +128,7 @@ impl<'f> TraceRef<'f> {
 #[derive(Clone, Copy, Debug)]
 pub struct NodeRef<'f> {
     forest: &'f Forest,
-    node: &'f Node,
+    node: Node,
     task: &'f Task,
 }
 
@@ -145,7 +150,7 @@ impl<'f> NodeRef<'f> {
 
     /// Why it is a root although it has a parent.
     pub fn orphan(&self) -> Option<Orphan> {
-        self.node.orphan
+        self.node.orphan(self.task)
     }
 
     /// Its span id.
@@ -155,7 +160,7 @@ impl<'f> NodeRef<'f> {
 
     /// Its parent's span id.
     pub fn parent_span_id(&self) -> Option<u64> {
-        self.task.parent
+        self.task.parent()
     }
 
     /// Whether it was continued from another process.
@@ -221,18 +226,18 @@ impl<'f> NodeRef<'f> {
 
     /// `task.errors`: ERROR events recorded inside it.
     pub fn error_count(&self) -> u64 {
-        self.task.errors
+        u64::from(self.task.errors)
     }
 
     /// `task.failed_children`.
     pub fn failed_children(&self) -> u64 {
-        self.task.failed_children
+        u64::from(self.task.failed_children)
     }
 
     /// `task.children`: how many descendants wrote no record of their own and are summarised
     /// in this one (the tasks layer's default record policy).
     pub fn summarised_children(&self) -> u64 {
-        self.task.children
+        u64::from(self.task.children)
     }
 
     /// Those descendants by span name (`task.children_summary`): count, total and longest
@@ -265,13 +270,14 @@ impl<'f> NodeRef<'f> {
     pub fn events(&self) -> impl ExactSizeIterator<Item = EventRef<'f>> + 'f {
         let f = self.forest;
         let shift = self.node.end_us - self.task.end_us;
-        f.events[self.node.events()]
-            .iter()
-            .map(move |event| EventRef {
-                forest: f,
-                event,
-                shift,
-            })
+        let key = (self.task.trace, self.task.span);
+        let lo = f.events.partition_point(|e| (e.trace, e.span) < key);
+        let hi = lo + f.events[lo..].partition_point(|e| (e.trace, e.span) == key);
+        f.events[lo..hi].iter().map(move |event| EventRef {
+            forest: f,
+            event,
+            shift,
+        })
     }
 
     /// Its ERROR events, in time order.

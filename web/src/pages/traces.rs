@@ -84,9 +84,12 @@ fn read(state: &AppState, reader: Reader) -> Found {
     } else {
         let (files, errors) = state.logs.files();
         problems = errors;
-        for f in files {
-            if let Err(e) = reader.read_source(&Source::File(f.clone())) {
-                problems.push(format!("{}: {e}", f.display()));
+        // all at once: a trace's or a query's lines are picked by substring search over
+        // blocks, the files scanned in parallel (`Reader::read_sources`)
+        let sources: Vec<Source> = files.into_iter().map(Source::File).collect();
+        for (source, read) in sources.iter().zip(reader.read_sources(&sources)) {
+            if let Err(e) = read {
+                problems.push(format!("{source}: {e}"));
             }
         }
     }
