@@ -1,7 +1,7 @@
 //! The query parser never panics, whatever the text, and reads back what a query displays.
 
 use proptest::prelude::*;
-use taskwire_explore::query::{Cmp, FieldOp, Query, Term, Time};
+use taskwire_explore::query::{Cmp, FieldOp, Query, Term, Time, TracePrefix};
 use tracing_core::Level;
 
 fn cmp() -> impl Strategy<Value = Cmp> {
@@ -24,7 +24,7 @@ fn key() -> impl Strategy<Value = String> {
     "[a-z_][a-z0-9_.-]{0,10}".prop_filter("a key with its own term", |k| {
         !matches!(
             k.as_str(),
-            "service" | "task" | "request_id" | "duration" | "level" | "since" | "until"
+            "service" | "task" | "trace" | "request_id" | "duration" | "level" | "since" | "until"
         )
     })
 }
@@ -52,6 +52,8 @@ fn term() -> impl Strategy<Value = Term> {
                 flags
             }
         ),
+        "[0-9a-fA-F]{8,31}".prop_filter_map("a prefix", |p| TracePrefix::parse(&p)
+            .map(Term::TracePrefix)),
         any::<u64>().prop_map(Term::SpanId),
         value().prop_map(Term::RequestId),
         (key(), any::<bool>(), value()).prop_map(|(key, eq, value)| Term::Field {

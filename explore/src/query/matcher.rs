@@ -112,6 +112,7 @@ fn needle(t: &Term) -> Option<String> {
     };
     match t {
         Term::TraceId(id) | Term::TraceParent { trace: id, .. } => Some(format!("{id:032x}")),
+        Term::TracePrefix(p) => Some(p.to_string()),
         Term::SpanId(id) => Some(format!("{id:016x}")),
         Term::RequestId(v) | Term::Service(v) | Term::Task(v) => plain(v),
         Term::Field { value, .. } => plain(value),
@@ -190,6 +191,10 @@ fn term_matches(t: &Term, r: &Map<String, Value>) -> bool {
         Term::TraceId(id) | Term::TraceParent { trace: id, .. } => {
             hex_is(str_of(r, header::TRACE_ID), *id, 32)
         }
+        Term::TracePrefix(p) => str_of(r, header::TRACE_ID)
+            .filter(|s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|s| u128::from_str_radix(s, 16).ok())
+            .is_some_and(|id| p.matches(id)),
         Term::SpanId(id) => {
             let id = u128::from(*id);
             hex_is(str_of(r, header::SPAN_ID), id, 16)
@@ -258,6 +263,15 @@ mod tests {
         assert!(hits("00f067aa0ba902b7", TASK)); // its own span
         assert!(hits("1000000000000003", TASK)); // its parent's
         assert!(!hits("0af7651916cd43dd8448eb211c80319c", TASK));
+    }
+
+    #[test]
+    fn a_trace_prefix_matches_the_records_of_traces_starting_with_it() {
+        assert!(hits("trace=4bf92f35", TASK));
+        assert!(hits("trace=4BF92F3577B34DA6A3CE929D0E0E473", TASK));
+        assert!(!hits("trace=4bf92f36", TASK));
+        // the digits elsewhere in the line are not the trace id
+        assert!(!hits("trace=00f067aa", TASK));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `4bf92f3577b34da6a3ce929d0e0e4736` (32 hex) | of this trace |
 //! | `00-4bf9…4736-00f067aa0ba902b7-01` (a pasted `traceparent` or `traceresponse`) | of this trace |
+//! | `trace=4bf92f35` (8 to 32 hex digits, as the console prints them) | of every trace whose id starts with them |
 //! | `00f067aa0ba902b7` (16 hex) | of this span (`span_id`) or of its children (`parent_span_id`) |
 //! | `request_id=abc`, or a bare word `abc` | whose `http.request_id`, `x-request-id` or `request_id` field is `abc` |
 //! | `field=value` | whose `field` is `value` (strings, numbers, booleans as written) |
@@ -18,6 +19,9 @@
 //! | `level>=warn`, `level=error` | events whose level compares (`error` is the most severe) |
 //! | `since=1h`, `since=2026-11-21T10:00:00Z` | written at or after (an age or an RFC 3339 time) |
 //! | `until=…` | written at or before |
+//!
+//! A bare hex word of 8 to 31 digits stays a request id (and 16 digits a span id): a trace-id
+//! prefix is always written `trace=…`.
 //!
 //! A value with spaces is written in double quotes (`msg="card declined"`, `\"` and `\\` inside).
 //!
@@ -34,6 +38,7 @@
 mod matcher;
 mod parse;
 mod prefilter;
+mod trace_prefix;
 
 use std::fmt;
 use std::str::FromStr;
@@ -43,6 +48,7 @@ use tracing_core::Level;
 
 pub use matcher::Matcher;
 pub use parse::ParseError;
+pub use trace_prefix::{TracePrefix, MIN_DIGITS as MIN_TRACE_PREFIX_DIGITS};
 
 /// A parsed query: terms that must all match.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -67,6 +73,9 @@ pub enum Term {
         /// The trace-flags byte.
         flags: u8,
     },
+    /// `trace=…`: the first 8 to 31 hex digits of a trace id; matches every trace that starts
+    /// with them (`trace=` with 32 digits is a [`Term::TraceId`]).
+    TracePrefix(TracePrefix),
     /// A span id: the span's records and its children's.
     SpanId(u64),
     /// A request id, looked up in the request-id fields.
@@ -157,13 +166,43 @@ impl Query {
         })
     }
 
-    /// Whether every term is about the trace id alone: then every record of the trace matches.
+    /// The trace ids every match starts with, when a term names a trace or a prefix of one (the
+    /// longest, when several do): readers can skip every line without them.
+    ///
+    /// ```
+    /// use taskwire_explore::query::Query;
+    /// let q: Query = "trace=4bf92f35 failed".parse()?;
+    /// let p = q.trace_prefix().ok_or("no prefix")?;
+    /// assert_eq!((p.to_string().as_str(), q.trace_id()), ("4bf92f35", None));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn trace_prefix(&self) -> Option<TracePrefix> {
+        self.terms
+            .iter()
+            .filter_map(|t| match t {
+                Term::TraceId(id) | Term::TraceParent { trace: id, .. } => {
+                    Some(TracePrefix::of_id(*id))
+                }
+                Term::TracePrefix(p) => Some(*p),
+                _ => None,
+            })
+            .max_by_key(TracePrefix::digits)
+    }
+
+    /// Whether the query is one term about the trace id alone (an id, a `traceparent` or a
+    /// prefix), repeated or not: then every record of the traces it names matches.
     pub fn is_trace_only(&self) -> bool {
-        !self.terms.is_empty()
-            && self
-                .terms
-                .iter()
-                .all(|t| matches!(t, Term::TraceId(_) | Term::TraceParent { .. }))
+        let mut ids = self.terms.iter().map(|t| match t {
+            Term::TraceId(id) | Term::TraceParent { trace: id, .. } => {
+                Some(TracePrefix::of_id(*id))
+            }
+            Term::TracePrefix(p) => Some(*p),
+            _ => None,
+        });
+        match ids.next() {
+            Some(Some(first)) => ids.all(|p| p == Some(first)),
+            _ => false,
+        }
     }
 }
 
@@ -219,6 +258,7 @@ impl fmt::Display for Term {
                 span,
                 flags,
             } => write!(f, "{version:02x}-{trace:032x}-{span:016x}-{flags:02x}"),
+            Term::TracePrefix(p) => write!(f, "trace={p}"),
             Term::SpanId(s) => write!(f, "{s:016x}"),
             Term::RequestId(v) => write!(f, "request_id={}", Quoted(v)),
             Term::Field { key, op, value } => {

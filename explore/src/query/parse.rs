@@ -5,7 +5,7 @@ use std::fmt;
 use taskwire_core::time::parse_rfc3339_us;
 use tracing_core::Level;
 
-use super::{Cmp, FieldOp, Query, Term, Time};
+use super::{Cmp, FieldOp, Query, Term, Time, TracePrefix};
 
 /// Duration units, smallest first, with their size in µs.
 pub(super) const UNITS: [(&str, u64); 5] = [
@@ -154,6 +154,7 @@ impl<'a> Parser<'a> {
             ("level", Op::Cmp(c)) => Ok(Term::Level(c, self.level()?)),
             ("since", Op::Cmp(Cmp::Eq)) => Ok(Term::Since(self.time()?)),
             ("until", Op::Cmp(Cmp::Eq)) => Ok(Term::Until(self.time()?)),
+            ("trace", Op::Cmp(Cmp::Eq)) => self.trace(),
             ("service", Op::Cmp(Cmp::Eq)) => Ok(Term::Service(self.value()?)),
             ("task", Op::Cmp(Cmp::Eq)) => Ok(Term::Task(self.value()?)),
             ("task", Op::Contains) => Ok(Term::Field {
@@ -246,6 +247,25 @@ impl<'a> Parser<'a> {
             expected: "a closing quote",
             found: String::new(),
         })
+    }
+
+    /// A trace id, a pasted `traceparent`, or the first 8 to 31 hex digits of an id.
+    fn trace(&mut self) -> Result<Term, ParseError> {
+        let at = self.at;
+        let w = self.word(false);
+        if self.peek() == Some('"') {
+            return Err(self.error(self.at, "a space after the trace id"));
+        }
+        if let Some(tp) = traceparent(w) {
+            return Ok(tp);
+        }
+        match TracePrefix::parse(w) {
+            Some(p) => Ok(p.full().map_or(Term::TracePrefix(p), Term::TraceId)),
+            None => Err(self.error(
+                at,
+                "a trace id or its first 8 to 31 hex digits (as the console prints them)",
+            )),
+        }
     }
 
     fn duration(&mut self) -> Result<u64, ParseError> {
@@ -408,6 +428,40 @@ mod tests {
                 flags: 1
             }
         );
+    }
+
+    #[test]
+    fn trace_takes_a_prefix_of_8_to_31_digits_or_a_whole_id() {
+        let prefix = |s| TracePrefix::parse(s).map(Term::TracePrefix);
+        assert_eq!(Some(one("trace=4BF92F35")), prefix("4bf92f35"));
+        assert_eq!(
+            Some(one("trace=4bf92f3577b34da6a3ce929d0e0e473")),
+            prefix("4bf92f3577b34da6a3ce929d0e0e473")
+        );
+        assert_eq!(
+            one("trace=4bf92f3577b34da6a3ce929d0e0e4736"),
+            Term::TraceId(0x4bf92f3577b34da6a3ce929d0e0e4736)
+        );
+        assert!(matches!(
+            one("trace=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            Term::TraceParent { .. }
+        ));
+        for bad in [
+            "trace=4bf92f3",
+            "trace=order-7",
+            "trace=4bf92f3577b34da6a3ce929d0e0e47361",
+        ] {
+            let e = err(bad);
+            assert_eq!(e.position(), 6, "{bad}");
+            assert!(e.expected().contains("8 to 31 hex digits"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_bare_short_hex_word_keeps_its_meaning() {
+        // what a console line shows is written `trace=…`: bare, it may be a request id
+        assert_eq!(one("4bf92f35"), Term::RequestId("4bf92f35".into()));
+        assert_eq!(one("4bf92f3577b34da6"), Term::SpanId(0x4bf92f3577b34da6));
     }
 
     #[test]

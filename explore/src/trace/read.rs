@@ -26,7 +26,7 @@ use super::records::{counter, dedup_tasks, Attributes, Collected, Counts, Event,
 use super::scan;
 use super::strings::{FxBuild, Interner};
 use crate::dedup::{LineKey, Seen};
-use crate::query::{Matcher, Query};
+use crate::query::{Matcher, Query, TracePrefix};
 use crate::source::Lines;
 
 /// The smallest line limit tests may set.
@@ -53,7 +53,7 @@ const MAX_LINE: usize = crate::source::MAX_LINE;
 /// ```
 pub struct Reader {
     max_line: usize,
-    trace: Option<(u128, Finder<'static>)>,
+    trace: Option<(TracePrefix, Finder<'static>)>,
     task_end: Finder<'static>,
     error: Finder<'static>,
     span_id: Finder<'static>,
@@ -117,18 +117,44 @@ impl Reader {
 
     /// A reader that keeps only `trace` (its lines are found by substring search first).
     pub fn for_trace(trace: u128) -> Self {
+        Reader::for_trace_prefix(TracePrefix::of_id(trace))
+    }
+
+    /// A reader that keeps only the traces whose id starts with `prefix` (their lines are found
+    /// by substring search for the digits first, as [`Reader::for_trace`] does for a whole id).
+    ///
+    /// ```
+    /// use taskwire_explore::query::TracePrefix;
+    /// use taskwire_explore::trace::{build, Keep, Reader};
+    ///
+    /// let task = |trace: &str| format!(
+    ///     r#"{{"ts":"2026-11-21T10:00:00.05Z","level":"INFO","target":"taskwire::tasks","msg":"task.end","task.name":"GET /","task.duration_us":5,"trace_id":"{trace}","span_id":"1000000000000001"}}"#
+    /// );
+    /// let log = [
+    ///     task("4bf92f3577b34da6a3ce929d0e0e4736"),
+    ///     task("4bf92f35aaaaaaaaaaaaaaaaaaaaaaaa"),
+    ///     task("0af7651916cd43dd8448eb211c80319c"),
+    /// ]
+    /// .join("\n");
+    /// let prefix = TracePrefix::parse("4bf92f35").ok_or("not a prefix")?;
+    /// let mut reader = Reader::for_trace_prefix(prefix);
+    /// reader.read_lines(log.as_bytes())?;
+    /// assert_eq!(build(reader.finish(), Keep::default()).traces().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_trace_prefix(prefix: TracePrefix) -> Self {
         let mut r = Reader::new();
-        let hex = format!("{trace:032x}");
-        r.trace = Some((trace, Finder::new(hex.as_bytes()).into_owned()));
+        let hex = prefix.to_string();
+        r.trace = Some((prefix, Finder::new(hex.as_bytes()).into_owned()));
         r
     }
 
     /// A reader that keeps the traces of which at least one record matches `query` (only its
-    /// trace's lines are looked at when the query names a trace). `now_us` (µs since the
-    /// epoch) anchors relative times (`since=1h`).
+    /// trace's lines are looked at when the query names a trace or a prefix of one). `now_us`
+    /// (µs since the epoch) anchors relative times (`since=1h`).
     pub fn with_query(query: &Query, now_us: i64) -> Self {
-        let mut r = match query.trace_id() {
-            Some(t) => Reader::for_trace(t),
+        let mut r = match query.trace_prefix() {
+            Some(p) => Reader::for_trace_prefix(p),
             None => Reader::new(),
         };
         if !query.is_empty() && !query.is_trace_only() {
@@ -339,7 +365,7 @@ impl Reader {
             return LineKind::Malformed;
         };
         if let Some((want, _)) = &self.trace {
-            if *want != trace {
+            if !want.matches(trace) {
                 return LineKind::Other;
             }
         }
