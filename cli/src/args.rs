@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
-use taskwire_explore::query::Query;
+use taskwire_explore::query::{Query, Term, TracePrefix};
 
 /// When to color the text output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -63,6 +63,20 @@ pub(crate) fn parse_trace_id(s: &str) -> Result<u128, String> {
             "`{s}` is not a trace id (32 hex digits, or a traceparent 00-<trace>-<span>-01)"
         )),
     }
+}
+
+/// `--trace` of `tree`: a trace id, a pasted `traceparent`, or the first 8 to 31 hex digits of
+/// an id (as the console prints them).
+pub(crate) fn parse_trace(s: &str) -> Result<Term, String> {
+    if let Some(p) = TracePrefix::parse(s) {
+        return Ok(p.full().map_or(Term::TracePrefix(p), Term::TraceId));
+    }
+    parse_trace_id(s).map(Term::TraceId).map_err(|_| {
+        format!(
+            "`{s}` is not a trace id (32 hex digits, its first 8 or more, or a traceparent \
+             00-<trace>-<span>-01)"
+        )
+    })
 }
 
 pub(crate) fn parse_query(s: &str) -> Result<Query, String> {

@@ -20,7 +20,7 @@ use taskwire_explore::query::{Query, Term};
 use taskwire_explore::source::{self, Source};
 use taskwire_explore::trace::{build, Forest, Keep, Reader, SearchResults, Sort};
 
-use crate::args::{now_us, parse_query, parse_trace_id, plural, query_and_files, ColorArgs};
+use crate::args::{now_us, parse_query, parse_trace, plural, query_and_files, ColorArgs};
 use crate::config::ConfigArgs;
 use render::{Style, TicketIds};
 
@@ -57,9 +57,10 @@ pub struct TreeArgs {
     #[arg(short, long, value_name = "QUERY", value_parser = parse_query)]
     query: Option<Query>,
 
-    /// Show only this trace (32 hex digits, or a pasted traceparent).
-    #[arg(long, value_name = "TRACE_ID", value_parser = parse_trace_id)]
-    trace: Option<u128>,
+    /// Show only this trace (32 hex digits, or a pasted traceparent), or every trace whose id
+    /// starts with these 8 to 31 hex digits (the short id the console prints).
+    #[arg(long, value_name = "TRACE_ID", value_parser = parse_trace)]
+    trace: Option<Term>,
 
     /// Show only traces with at least one failed task.
     #[arg(long)]
@@ -164,9 +165,7 @@ pub fn run(args: TreeArgs) -> ExitCode {
         Err(status) => return status,
     };
     let mut terms = query.terms().to_vec();
-    if let Some(t) = args.trace {
-        terms.push(Term::TraceId(t));
-    }
+    terms.extend(args.trace);
     query = Query::new(terms);
     let config = match args.config.load() {
         Ok(c) => c,
@@ -313,8 +312,14 @@ pub(crate) fn show(show: Show) -> ExitCode {
         );
     }
     let queried = !query.is_empty();
+    let short = query.trace_prefix().filter(|p| p.full().is_none());
+    if let Some(p) = short.filter(|_| !searched && forest.traces().len() > 1) {
+        report_ambiguous(p, &forest);
+    }
     if no_tasks && !failed_inputs {
-        if query.is_trace_only() {
+        if let Some(p) = short.filter(|_| query.is_trace_only()) {
+            eprintln!("taskwire: no trace id starts with {p}");
+        } else if query.is_trace_only() {
             eprintln!("taskwire: no task.end records for this trace");
         } else if queried {
             eprintln!("taskwire: no trace matches the query `{query}`");
@@ -327,6 +332,25 @@ pub(crate) fn show(show: Show) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Says on stderr that a short trace id named several traces, which are all shown (`git` fails
+/// on an ambiguous short hash; a reader of logs wants to see them).
+fn report_ambiguous(prefix: taskwire_explore::query::TracePrefix, forest: &Forest) {
+    const NAMED: usize = 5;
+    let n = forest.traces().len();
+    let mut ids: Vec<String> = forest
+        .traces()
+        .take(NAMED)
+        .map(|t| format!("{:032x}", t.id()))
+        .collect();
+    if n > NAMED {
+        ids.push("…".to_owned());
+    }
+    eprintln!(
+        "taskwire: {n} traces start with {prefix}, all shown: {} (give more digits to pick one)",
+        ids.join(", ")
+    );
 }
 
 /// The ticket ids of the errors whose lines carry a ticket fingerprint, from the store; a
