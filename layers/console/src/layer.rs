@@ -13,7 +13,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::color::ColorWhen;
 use crate::render::{render_event, with_scratch};
-use crate::settings::{Settings, Style};
+use crate::settings::{Settings, Style, TraceIdFormat};
 
 /// Writes events as text for people: see the [crate docs](crate) for the line.
 ///
@@ -144,11 +144,24 @@ impl<W> ConsoleLayer<W> {
         self
     }
 
-    /// Whether the trace id is written (default: yes): the 32 hex digits
-    /// `taskwire tree --trace` takes.
+    /// Whether the trace id is written (default: yes), in the
+    /// [`with_trace_id_format`](Self::with_trace_id_format) chosen.
     #[must_use]
     pub fn with_trace_id(mut self, enabled: bool) -> Self {
         self.settings.trace_id = enabled;
+        self
+    }
+
+    /// How much of the trace id is written (default: [`TraceIdFormat::Short`], its first 8
+    /// hex digits, which `taskwire tree --trace` takes as they are).
+    ///
+    /// ```
+    /// use taskwire_console::TraceIdFormat;
+    /// let layer = taskwire_console::layer().with_trace_id_format(TraceIdFormat::Full);
+    /// ```
+    #[must_use]
+    pub fn with_trace_id_format(mut self, format: TraceIdFormat) -> Self {
+        self.settings.trace_id_format = format;
         self
     }
 

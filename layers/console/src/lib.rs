@@ -68,7 +68,7 @@ mod text;
 
 pub use color::ColorWhen;
 pub use layer::ConsoleLayer;
-pub use settings::Style;
+pub use settings::{Style, TraceIdFormat};
 pub use taskwire_core::write_errors::WriteErrors;
 
 /// A console layer writing to stdout, in colour when stdout is a terminal (see

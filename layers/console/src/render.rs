@@ -242,7 +242,7 @@ pub(crate) fn render_event<S>(
                 line.push(b' ');
                 line.extend_from_slice(p.on(color::DIM));
                 line.push(b'[');
-                line.extend_from_slice(&t.to_hex());
+                line.extend_from_slice(&t.to_hex()[..set.trace_id_format.digits()]);
                 line.push(b']');
                 line.extend_from_slice(p.reset());
             }
@@ -271,7 +271,7 @@ pub(crate) fn render_event<S>(
                     if let (true, Some(t)) = (show_trace, trace) {
                         line.extend_from_slice(p.on(color::DIM));
                         line.extend_from_slice(" · trace ".as_bytes());
-                        line.extend_from_slice(&t.to_hex());
+                        line.extend_from_slice(&t.to_hex()[..set.trace_id_format.digits()]);
                         line.extend_from_slice(p.reset());
                     }
                 } else {
@@ -283,7 +283,7 @@ pub(crate) fn render_event<S>(
                         if depth > 0 {
                             line.push(b' ');
                         }
-                        line.extend_from_slice(&t.to_hex());
+                        line.extend_from_slice(&t.to_hex()[..set.trace_id_format.digits()]);
                     }
                     line.push(b']');
                     line.extend_from_slice(p.reset());

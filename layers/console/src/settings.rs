@@ -14,6 +14,34 @@ pub enum Style {
     Pretty,
 }
 
+/// How much of the trace id a line shows ([`ConsoleLayer::with_trace_id_format`](crate::ConsoleLayer::with_trace_id_format)).
+///
+/// ```
+/// use taskwire_console::TraceIdFormat;
+/// assert_eq!(TraceIdFormat::default(), TraceIdFormat::Short);
+/// assert_eq!((TraceIdFormat::Short.digits(), TraceIdFormat::Full.digits()), (8, 32));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TraceIdFormat {
+    /// The first 8 hex digits (`4bf92f35`): enough to tell the traces of a session apart, and
+    /// what `taskwire tree --trace` and a `trace=` query take.
+    #[default]
+    Short,
+    /// All 32 hex digits, for tools that take only whole ids.
+    Full,
+}
+
+impl TraceIdFormat {
+    /// How many hex digits are written.
+    pub fn digits(self) -> usize {
+        match self {
+            TraceIdFormat::Short => 8,
+            TraceIdFormat::Full => 32,
+        }
+    }
+}
+
 /// The settings a line is rendered with.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Settings {
@@ -23,6 +51,7 @@ pub(crate) struct Settings {
     pub(crate) time: bool,
     pub(crate) target: bool,
     pub(crate) trace_id: bool,
+    pub(crate) trace_id_format: TraceIdFormat,
     pub(crate) span_fields: bool,
     /// Identifies these settings (and the layer's redactor) in the per-thread plan caches:
     /// renewed by every change ([`Settings::renew`]).
@@ -46,6 +75,7 @@ impl Default for Settings {
             time: true,
             target: true,
             trace_id: true,
+            trace_id_format: TraceIdFormat::Short,
             span_fields: true,
         }
     }

@@ -2,7 +2,7 @@
 //! `taskwire tree --trace` takes, and on a task's end its outcome, duration and reason; the
 //! styles, redaction and indentation hold.
 
-use taskwire_console::{ColorWhen, Style};
+use taskwire_console::{ColorWhen, Style, TraceIdFormat};
 use taskwire_test_support::Capture;
 use tracing_subscriber::prelude::*;
 
@@ -33,11 +33,14 @@ fn current_trace() -> String {
     format!("{:032x}", u128::from_be_bytes(tp.trace_id.to_bytes()))
 }
 
-#[test]
-fn an_event_shows_level_target_message_fields_task_path_and_full_trace_id() {
+/// The text after the time of the first line an order's retry writes, and the order's trace.
+fn retry_line(format: Option<TraceIdFormat>) -> (String, String) {
     let mut trace = String::new();
     let text = console_lines(
-        |l| l,
+        |l| match format {
+            Some(f) => l.with_trace_id_format(f),
+            None => l,
+        },
         || {
             let _order = tracing::info_span!("handle_order", order_id = 42).entered();
             let _charge = tracing::info_span!("charge_card").entered();
@@ -48,12 +51,29 @@ fn an_event_shows_level_target_message_fields_task_path_and_full_trace_id() {
     let line = text.lines().next().expect("a line");
     let (time, rest) = line.split_once(' ').expect("time first");
     assert_eq!(time.len(), "18:49:51.123".len(), "{line}");
+    (rest.to_owned(), trace)
+}
+
+#[test]
+fn an_event_shows_level_target_message_fields_task_path_and_short_trace_id() {
+    let (rest, trace) = retry_line(None);
+    // the first 8 digits: what `taskwire tree --trace` takes
     assert_eq!(
         rest,
         format!(
             "WARN  checkout: card declined, retrying attempt=2 order_id=42 \
-             [handle_order › charge_card {trace}]"
+             [handle_order › charge_card {}]",
+            &trace[..8]
         ),
+    );
+}
+
+#[test]
+fn the_full_trace_id_is_shown_when_asked_for() {
+    let (rest, trace) = retry_line(Some(TraceIdFormat::Full));
+    assert!(
+        rest.ends_with(&format!("[handle_order › charge_card {trace}]")),
+        "{rest}"
     );
 }
 
@@ -73,8 +93,13 @@ fn a_task_end_shows_a_check_mark_the_path_and_a_duration() {
         first.starts_with("✓     handle_order › charge_card "),
         "{first}"
     );
-    // the duration has a unit, and the trace id follows in brackets
+    // the duration has a unit, and the short trace id follows in brackets
     assert!(first.contains("µs [") || first.contains("ms ["), "{first}");
+    let id = first.rsplit_once('[').map_or("", |(_, id)| id);
+    assert!(
+        id.len() == 9 && id.ends_with(']') && id[..8].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{first}"
+    );
     assert!(ends[1].contains("✓     handle_order "), "{}", ends[1]);
 }
 
