@@ -1,6 +1,6 @@
 //! `taskwire serve --logs FILE…`: the real server's live tail follows the files it is given
-//! and its metrics page counts their `task.end` records; without `--logs`, taskwire.toml's
-//! log sources are used.
+//! and its metrics page counts their `task.end` records; its traces page finds a trace by the
+//! short id a console line shows; without `--logs`, taskwire.toml's log sources are used.
 
 mod support;
 
@@ -43,6 +43,27 @@ fn logs_on_the_command_line_feed_the_live_tail_and_the_metrics() {
     assert!(metrics.contains("\"name\":\"fraud check\""), "{metrics}");
     let live = get(&addr, "/live", "");
     assert!(live.contains("following 2 files"), "{live}");
+}
+
+#[test]
+fn the_traces_page_finds_a_trace_by_its_first_eight_digits() {
+    let dir = TempDir::new("cli-serve-prefix");
+    let db = dir.join("tickets.db");
+    drop(taskwire_tickets::Sqlite::open(&db).expect("the database is created"));
+    let (_server, addr) = serve(
+        dir.path(),
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "--logs",
+            &fixture("front.log"),
+            &fixture("back.log"),
+        ],
+    );
+    let page = get(&addr, "/traces?q=trace%3D4BF92F35", "");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("4bf92f3577b34da6a3ce929d0e0e4736"), "{page}");
+    assert!(!page.contains("0af7651916cd43dd8448eb211c80319c"), "{page}");
 }
 
 #[test]

@@ -19,9 +19,9 @@
 //! prints (in colour on a terminal)
 //!
 //! ```text
-//! 18:49:51.123 WARN  checkout: card declined, retrying attempt=2 order_id=42 [handle_order › charge_card 4bf92f3577b34da6a3ce929d0e0e4736]
-//! 18:49:51.124 ✓     handle_order › charge_card 1.21ms [4bf92f3577b34da6a3ce929d0e0e4736]
-//! 18:49:51.124 ✓     handle_order 1.30ms [4bf92f3577b34da6a3ce929d0e0e4736]
+//! 18:49:51.123 WARN  checkout: card declined, retrying attempt=2 order_id=42 [handle_order › charge_card 4bf92f35]
+//! 18:49:51.124 ✓     handle_order › charge_card 1.21ms [4bf92f35]
+//! 18:49:51.124 ✓     handle_order 1.30ms [4bf92f35]
 //! ```
 //!
 //! # The line
@@ -29,8 +29,8 @@
 //! - an event: the time (`HH:MM:SS.mmm`, UTC), the level, the target, the message, the event's
 //!   fields as `key=value`, the fields of the enclosing spans (innermost first), then in
 //!   brackets the task path (the last three task names, `… › ` before them when deeper) and
-//!   the trace id: its 32 hex digits, which `taskwire tree --trace` and any `taskwire` query
-//!   take as they are;
+//!   the trace id's first 8 hex digits, which `taskwire tree --trace` takes as they are
+//!   ([`ConsoleLayer::with_trace_id_format`] writes all 32);
 //! - a task's end (the tasks layer's `task.end` record): `✓` or `✗`, the task path, the
 //!   duration and, for a failed task, the reason in red;
 //! - [`Style::Pretty`] writes the fields one per line, and the path and trace on a line of

@@ -130,7 +130,7 @@ pub(crate) async fn page(
     };
     let form = html! {
         form.filters method="get" action={(base()) "/traces"} {
-            input type="search" name="q" value=(q) placeholder="trace id, traceparent, request id, service=back failed, duration>100ms …" aria-label="Search traces";
+            input type="search" name="q" value=(q) placeholder="trace id, trace=4bf92f35, traceparent, request id, service=back failed, duration>100ms …" aria-label="Search traces";
             label { "Sort "
                 select name="sort" {
                     option value="start" selected[sort == Sort::Start] { "start" }
