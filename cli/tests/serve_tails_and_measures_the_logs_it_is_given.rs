@@ -23,12 +23,12 @@ fn serve(dir: &std::path::Path, args: &[&str]) -> (Server, String) {
     (s.server, s.addr)
 }
 
-#[test]
-fn logs_on_the_command_line_feed_the_live_tail_and_the_metrics() {
-    let dir = TempDir::new("cli-serve-logs");
+/// Starts `taskwire serve` in `dir` with a fresh tickets store and the front and back
+/// fixtures given with `--logs`.
+fn serve_fixtures(dir: &TempDir) -> (Server, String) {
     let db = dir.join("tickets.db");
     drop(taskwire_tickets::Sqlite::open(&db).expect("the database is created"));
-    let (_server, addr) = serve(
+    serve(
         dir.path(),
         &[
             "--db",
@@ -37,7 +37,13 @@ fn logs_on_the_command_line_feed_the_live_tail_and_the_metrics() {
             &fixture("front.log"),
             &fixture("back.log"),
         ],
-    );
+    )
+}
+
+#[test]
+fn logs_on_the_command_line_feed_the_live_tail_and_the_metrics() {
+    let dir = TempDir::new("cli-serve-logs");
+    let (_server, addr) = serve_fixtures(&dir);
     let metrics = get(&addr, "/api/metrics", "");
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     assert!(metrics.contains("\"name\":\"fraud check\""), "{metrics}");
@@ -48,18 +54,7 @@ fn logs_on_the_command_line_feed_the_live_tail_and_the_metrics() {
 #[test]
 fn the_traces_page_finds_a_trace_by_its_first_eight_digits() {
     let dir = TempDir::new("cli-serve-prefix");
-    let db = dir.join("tickets.db");
-    drop(taskwire_tickets::Sqlite::open(&db).expect("the database is created"));
-    let (_server, addr) = serve(
-        dir.path(),
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "--logs",
-            &fixture("front.log"),
-            &fixture("back.log"),
-        ],
-    );
+    let (_server, addr) = serve_fixtures(&dir);
     let page = get(&addr, "/traces?q=trace%3D4BF92F35", "");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("4bf92f3577b34da6a3ce929d0e0e4736"), "{page}");
