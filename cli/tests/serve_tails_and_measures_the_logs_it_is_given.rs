@@ -32,7 +32,7 @@ fn serve_fixtures(dir: &TempDir) -> (Server, String) {
         dir.path(),
         &[
             "--db",
-            db.to_str().unwrap(),
+            &db.display().to_string(),
             "--logs",
             &fixture("front.log"),
             &fixture("back.log"),
