@@ -53,30 +53,27 @@ impl ColorWhen {
     }
 }
 
-pub(crate) fn parse_trace_id(s: &str) -> Result<u128, String> {
+/// `--trace` of `tree` and `tail`: a trace id, a pasted `traceparent`, or the first 8 to 31 hex
+/// digits of an id (as the console prints them).
+pub(crate) fn parse_trace_prefix(s: &str) -> Result<TracePrefix, String> {
+    if let Some(p) = TracePrefix::parse(s) {
+        return Ok(p);
+    }
     match s
         .parse::<Query>()
         .map(|q| (q.is_trace_only(), q.trace_id()))
     {
-        Ok((true, Some(t))) => Ok(t),
+        Ok((true, Some(t))) => Ok(TracePrefix::of_id(t)),
         _ => Err(format!(
-            "`{s}` is not a trace id (32 hex digits, or a traceparent 00-<trace>-<span>-01)"
+            "`{s}` is not a trace id (32 hex digits, its first 8 or more, or a traceparent \
+             00-<trace>-<span>-01)"
         )),
     }
 }
 
-/// `--trace` of `tree`: a trace id, a pasted `traceparent`, or the first 8 to 31 hex digits of
-/// an id (as the console prints them).
+/// [`parse_trace_prefix`] as a query term.
 pub(crate) fn parse_trace(s: &str) -> Result<Term, String> {
-    if let Some(p) = TracePrefix::parse(s) {
-        return Ok(p.full().map_or(Term::TracePrefix(p), Term::TraceId));
-    }
-    parse_trace_id(s).map(Term::TraceId).map_err(|_| {
-        format!(
-            "`{s}` is not a trace id (32 hex digits, its first 8 or more, or a traceparent \
-             00-<trace>-<span>-01)"
-        )
-    })
+    parse_trace_prefix(s).map(|p| p.full().map_or(Term::TracePrefix(p), Term::TraceId))
 }
 
 pub(crate) fn parse_query(s: &str) -> Result<Query, String> {

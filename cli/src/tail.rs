@@ -15,10 +15,10 @@ use std::time::Duration;
 use clap::Args;
 use taskwire_explore::follow::{Follow, Start};
 use taskwire_explore::pretty::Pretty;
-use taskwire_explore::query::{Matcher, Query};
+use taskwire_explore::query::{Matcher, Query, TracePrefix};
 use taskwire_explore::source::{self, Lines, Source};
 
-use crate::args::{now_us, parse_query, parse_trace_id, query_and_files, ColorArgs};
+use crate::args::{now_us, parse_query, parse_trace_prefix, query_and_files, ColorArgs};
 
 /// How long `-f` waits when nothing new came, before looking again.
 const IDLE: Duration = Duration::from_millis(100);
@@ -29,7 +29,7 @@ const IDLE: Duration = Duration::from_millis(100);
 Examples:
   taskwire tail -f logs/app.jsonl                 follow, pretty and colored
   taskwire tail -f front.log back.log level>=warn warnings and errors of both, as they come
-  taskwire tail -f --trace 4bf92f3577b34da6a3ce929d0e0e4736 logs/
+  taskwire tail -f --trace 4bf92f35 logs/         mark the lines of the trace a console line named
   my-service | taskwire tail                      a program's output, live
   taskwire tail --json 'service=back failed' logs/ the matching raw lines (for jq)
 
@@ -56,9 +56,10 @@ pub struct TailArgs {
     #[arg(short = 'n', long, value_name = "N", default_value_t = 10)]
     lines: usize,
 
-    /// Mark the lines of this trace (32 hex digits, or a pasted traceparent).
-    #[arg(long, value_name = "TRACE_ID", value_parser = parse_trace_id)]
-    trace: Option<u128>,
+    /// Mark the lines of this trace (32 hex digits, or a pasted traceparent), or of every trace
+    /// whose id starts with these 8 to 31 hex digits (the short id the console prints).
+    #[arg(long, value_name = "TRACE_ID", value_parser = parse_trace_prefix)]
+    trace: Option<TracePrefix>,
 
     /// Write the matching lines as they are (raw JSON), not pretty.
     #[arg(long)]
@@ -132,7 +133,7 @@ pub fn run(args: TailArgs) -> ExitCode {
     let mut sink = Sink {
         pretty: Pretty::new()
             .with_color(!args.json && args.color.enabled())
-            .with_highlight(args.trace),
+            .with_highlight_prefix(args.trace),
         matcher: (!query.is_empty()).then(|| Matcher::new(&query, now_us())),
         json: args.json,
         buf: Vec::with_capacity(1 << 16),

@@ -46,6 +46,7 @@ use taskwire_core::schema::{header, task_record, TASK_NAME};
 
 // a string borrowed from the input when it has no escape, owned otherwise
 use crate::borrowed::Str as Text;
+use crate::query::TracePrefix;
 use crate::text::{Clean, Human};
 
 /// One JSON record, its entries in the order of the line, strings borrowed from it where they
@@ -120,7 +121,7 @@ impl<'a> Record<'a> {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pretty {
     color: bool,
-    highlight: Option<u128>,
+    highlight: Option<TracePrefix>,
 }
 
 /// ANSI SGR codes, or nothing when colors are off.
@@ -165,8 +166,24 @@ impl Pretty {
 
     /// Marks the lines of this trace with `▶` (and the others with two spaces).
     #[must_use]
-    pub fn with_highlight(mut self, trace: Option<u128>) -> Pretty {
-        self.highlight = trace;
+    pub fn with_highlight(self, trace: Option<u128>) -> Pretty {
+        self.with_highlight_prefix(trace.map(TracePrefix::of_id))
+    }
+
+    /// Marks the lines of every trace whose id starts with `prefix` with `▶` (and the others
+    /// with two spaces): the short id the console prints is enough.
+    ///
+    /// ```
+    /// use taskwire_explore::pretty::Pretty;
+    /// use taskwire_explore::query::TracePrefix;
+    /// let line = br#"{"ts":"2026-11-21T10:00:00.037Z","level":"INFO","msg":"hi","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#;
+    /// let mut out = Vec::new();
+    /// Pretty::new().with_highlight_prefix(TracePrefix::parse("4bf92f35")).line(line, &mut out);
+    /// assert!(out.starts_with("▶ 10:00:00.037".as_bytes()));
+    /// ```
+    #[must_use]
+    pub fn with_highlight_prefix(mut self, prefix: Option<TracePrefix>) -> Pretty {
+        self.highlight = prefix;
         self
     }
 
@@ -195,7 +212,10 @@ impl Pretty {
         let k = Known::of(r);
         let trace = k.trace_id.filter(|t| is_trace_id(t));
         if let Some(h) = self.highlight {
-            if trace.and_then(|t| u128::from_str_radix(t, 16).ok()) == Some(h) {
+            if trace
+                .and_then(|t| u128::from_str_radix(t, 16).ok())
+                .is_some_and(|t| h.matches(t))
+            {
                 write!(out, "{}▶{} ", p.on(BOLD), p.reset())?;
             } else {
                 out.extend_from_slice(b"  ");
@@ -575,6 +595,10 @@ mod tests {
         assert!(show(p, TASK).starts_with("▶ 10:00:00.037"));
         let q = Pretty::new().with_highlight(Some(1));
         assert!(show(q, TASK).starts_with("  10:00:00.037"));
+        let short = Pretty::new().with_highlight_prefix(TracePrefix::parse("4BF92F35"));
+        assert!(show(short, TASK).starts_with("▶ 10:00:00.037"));
+        let other = Pretty::new().with_highlight_prefix(TracePrefix::parse("4bf92f36"));
+        assert!(show(other, TASK).starts_with("  10:00:00.037"));
     }
 
     #[test]
