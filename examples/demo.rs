@@ -9,7 +9,8 @@
 //! Warnings and errors are grouped into tickets in `target/demo/tickets.db`, listed at the end
 //! (what `taskwire tickets list --db target/demo/tickets.db` shows), and the demo ends with a
 //! table of its metrics (per task, count, p50, p99, max, rate and errors) and the command that
-//! opens the tickets in the web UI (`taskwire serve --db target/demo/tickets.db`).
+//! opens its tickets, traces, live tail and metrics in the web UI
+//! (`taskwire serve --db target/demo/tickets.db --logs target/demo/logs.jsonl`).
 //!
 //! ```text
 //! cargo run --example demo
@@ -164,7 +165,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         log_file.display()
     );
     println!("\nTask trees (taskwire tree {}):\n", log_file.display());
-    taskwire_cli::tree::print_trees(&[log_file], &mut std::io::stdout())?;
+    taskwire_cli::tree::print_trees(std::slice::from_ref(&log_file), &mut std::io::stdout())?;
     println!(
         "\nTickets (taskwire tickets list --db {}):\n",
         tickets_db.display()
@@ -176,8 +177,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         taskwire::metrics::render_table(&metrics_handle.snapshot())
     );
     println!(
-        "\nOpen its tickets in a browser:\n\n  cargo run -p taskwire-cli -- serve --db {}",
-        tickets_db.display()
+        "\nOpen its tickets, traces, live tail and metrics in a browser:\n\n  \
+         cargo run -p taskwire-cli -- serve --db {} --logs {}",
+        tickets_db.display(),
+        log_file.display()
     );
     Ok(())
 }
