@@ -69,8 +69,15 @@ impl<'a> MakeWriter<'a> for SharedSink {
     }
 }
 
+/// taskwire-json with the location and process keys on: the line the limit writes (the
+/// default line leaves these six keys out).
 fn taskwire<W: for<'w> MakeWriter<'w> + Send + Sync + 'static>(w: W) -> impl Subscriber {
-    Registry::default().with(taskwire_json::layer().with_writer(w))
+    Registry::default().with(
+        taskwire_json::layer()
+            .with_source_location(true)
+            .with_process(true)
+            .with_writer(w),
+    )
 }
 
 fn tracing_subscriber_json<W: for<'w> MakeWriter<'w> + Send + Sync + 'static>(
