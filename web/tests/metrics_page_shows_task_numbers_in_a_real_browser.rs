@@ -7,21 +7,18 @@ mod support;
 use fantoccini::Locator;
 use taskwire_test_support::TempDir;
 
-/// The cells of the metrics table's rows.
+/// The cells of the metrics table's rows, read in one script so that the page redrawing its
+/// table between reads cannot leave a stale element.
 async fn rows(c: &fantoccini::Client) -> Vec<Vec<String>> {
-    let mut out = Vec::new();
-    for tr in c
-        .find_all(Locator::Css("table.metrics tbody tr"))
+    let value = c
+        .execute(
+            "return [...document.querySelectorAll('table.metrics tbody tr')]\
+               .map(tr => [...tr.querySelectorAll('td')].map(td => td.innerText.trim()));",
+            vec![],
+        )
         .await
-        .expect("the rows")
-    {
-        let mut cells = Vec::new();
-        for td in tr.find_all(Locator::Css("td")).await.expect("the cells") {
-            cells.push(td.text().await.expect("a cell"));
-        }
-        out.push(cells);
-    }
-    out
+        .expect("the rows");
+    serde_json::from_value(value).expect("rows of cell texts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
