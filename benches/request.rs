@@ -29,8 +29,8 @@
 //! runs the stacks round-robin in chunks of 200 requests (`TASKWIRE_CHUNK`), 1,000 rounds
 //! (`TASKWIRE_ROUNDS`), and prints each stack's
 //! median time per request, the medians (with quartiles) of the per-round ratios, and per
-//! request the heap allocations on the request's thread (a counting allocator, 1,000 requests
-//! after warm-up) and the bytes and lines the JSON outputs received. Without
+//! request the heap allocations on the request's thread (a counting allocator, over at least
+//! 1 s of requests after warm-up) and the bytes and lines the JSON outputs received. Without
 //! `TASKWIRE_PAIRED`, criterion measures each stack on its own. `TASKWIRE_BENCH_SHOW=1` prints
 //! one request's output of `B`, `taskwire` and `floor` first.
 
@@ -40,6 +40,7 @@ use std::hint::black_box;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{criterion_group, Criterion};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -185,6 +186,8 @@ struct Fixture {
     dir: std::path::PathBuf,
     tickets: Vec<taskwire_tickets::TicketsGuard>,
     builder_guards: Vec<taskwire::Guard>,
+    /// The tickets writers' period, when not their default (100 ms).
+    tickets_period: Option<Duration>,
 }
 
 impl Fixture {
@@ -214,6 +217,17 @@ impl Fixture {
             dir,
             tickets: Vec::new(),
             builder_guards: Vec::new(),
+            tickets_period: None,
+        }
+    }
+
+    /// The tickets layer of `db`, with the fixture's writer period.
+    fn tickets_layer(&self, db: &str) -> taskwire_tickets::TicketsBuilder {
+        let store = taskwire_tickets::Sqlite::open(self.dir.join(db)).expect("tickets db");
+        let tickets = taskwire_tickets::layer(store);
+        match self.tickets_period {
+            Some(period) => tickets.with_flush_interval(period),
+            None => tickets,
         }
     }
 
@@ -237,11 +251,7 @@ impl Fixture {
     }
 
     fn taskwire(&mut self, out: Out) -> Dispatch {
-        let db = self.dir.join("hand.db");
-        let (tickets, guard) =
-            taskwire_tickets::layer(taskwire_tickets::Sqlite::open(&db).expect("tickets db"))
-                .with_service("bench")
-                .build();
+        let (tickets, guard) = self.tickets_layer("hand.db").with_service("bench").build();
         self.tickets.push(guard);
         request_workload::taskwire_by_hand(tickets, out)
     }
@@ -251,7 +261,7 @@ impl Fixture {
             .service("bench")
             .tasks(taskwire_tasks::layer())
             .metrics(taskwire_metrics::layer())
-            .tickets_db(self.dir.join("builder.db"))
+            .tickets_layer(self.tickets_layer("builder.db"))
             .json(out)
             .log_bridge(false)
             .build()
@@ -331,22 +341,47 @@ fn show(stacks: &[(&'static str, Dispatch, Option<Out>)]) {
     SHOW.store(false, Ordering::Relaxed);
 }
 
-/// Per request: allocations on this thread, and the bytes and lines written.
-fn per_request(d: &Dispatch, out: Option<&Out>, next: &mut u64) -> (f64, f64, f64) {
-    const N: u32 = 1_000;
+/// Per request: allocations on this thread, over chunks of 1,000 requests after 1,000 of
+/// warm-up for at least [`COUNTED_FOR`], and the bytes and lines written by the first chunk
+/// (requests 1,001 to 2,000 of every stack, so that all write ids of as many digits). The
+/// recorder is drained after each chunk, outside the count, as in the paired rounds.
+///
+/// The tickets writer gives each group a budget of samples per period (100 ms): a sample
+/// allocates (its strings, an error's backtrace), so the period's first WARN and ERROR events
+/// allocate more than the rest (about 1,300 allocations a period here). Over 1,000 requests
+/// (7 ms) a period boundary fell inside the count in some runs only; over many periods the
+/// count is the steady state's.
+fn per_request(d: &Dispatch, out: Option<&Out>, upkeep: &dyn Fn()) -> (f64, f64, f64) {
+    const CHUNK: u32 = 1_000;
+    let mut next = 1;
     tracing::dispatcher::with_default(d, || {
-        run(next, N);
+        run(&mut next, CHUNK);
+        upkeep();
         if let Some(o) = out {
             o.take();
         }
-        COUNT.store(true, Ordering::Relaxed);
-        let (allocs, ()) = alloc::count(|| run(next, N));
-        COUNT.store(false, Ordering::Relaxed);
+        let start = std::time::Instant::now();
+        let (mut allocs, mut requests) = (0_u64, 0_u64);
+        while requests == 0 || start.elapsed() < COUNTED_FOR {
+            COUNT.store(requests == 0, Ordering::Relaxed);
+            let (a, ()) = alloc::count(|| run(&mut next, CHUNK));
+            COUNT.store(false, Ordering::Relaxed);
+            upkeep();
+            allocs += a;
+            requests += u64::from(CHUNK);
+        }
         let (bytes, lines) = out.map(Out::take).unwrap_or_default();
-        let n = f64::from(N);
-        (allocs as f64 / n, bytes as f64 / n, lines as f64 / n)
+        let n = f64::from(CHUNK);
+        (
+            allocs as f64 / requests as f64,
+            bytes as f64 / n,
+            lines as f64 / n,
+        )
     })
 }
+
+/// How long [`per_request`] counts each stack: ten tickets writer periods.
+const COUNTED_FOR: Duration = Duration::from_secs(1);
 
 fn paired() {
     let mut f = Fixture::new();
@@ -355,9 +390,10 @@ fn paired() {
         show(&stacks);
     }
     let mut next = 1_u64;
+    let upkeep = || f.prometheus.run_upkeep();
     let counted: Vec<(f64, f64, f64)> = stacks
         .iter()
-        .map(|(_, d, out)| per_request(d, out.as_ref(), &mut next))
+        .map(|(_, d, out)| per_request(d, out.as_ref(), &upkeep))
         .collect();
     let chunk: u32 = std::env::var("TASKWIRE_CHUNK")
         .ok()
@@ -390,7 +426,7 @@ fn paired() {
             String::new()
         };
         println!(
-            "  {name:26} {:>12.0} {allocs:>14.1} {written}",
+            "  {name:26} {:>12.0} {allocs:>14.2} {written}",
             paired::quartiles(&mut own)[1]
         );
     }
@@ -447,6 +483,7 @@ fn bench_request(c: &mut Criterion) {
 criterion_group!(benches, bench_request);
 
 /// `TASKWIRE_INSTR=registry|b|c|taskwire|builder|floor|floor_roots`: 1,000 requests of warm-up,
+/// with the tickets writers' period an hour,
 /// then 10,000 under that stack in [`measured`], for counting instructions:
 /// `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*measured*' BENCH_BINARY`.
 fn instructions(which: &str) {
@@ -464,6 +501,11 @@ fn instructions(which: &str) {
         return;
     };
     let mut f = Fixture::new();
+    // The tickets writers' sample budget is per period (100 ms): under callgrind a period
+    // spans about a hundred requests, so nearly every WARN and ERROR would build a sample
+    // (at full speed, a few in ten thousand), and how many did would depend on the machine's
+    // load. With an hour's period the samples are those of the warm-up's first requests.
+    f.tickets_period = Some(Duration::from_secs(3600));
     let stacks = stacks(&mut f);
     let d = &stacks[i].1;
     let mut next = 1;

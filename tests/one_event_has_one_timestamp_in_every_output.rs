@@ -98,6 +98,35 @@ fn a_single_output_chooses_its_writer_from_the_event_metadata() {
         .all(|r| r["n"] == serde_json::json!(1)));
 }
 
+/// A bridged `log` record is written for its own metadata (the record's target), not the
+/// bridge's call site, when there is a single output too.
+#[test]
+fn a_single_output_chooses_its_writer_from_a_log_records_own_target() {
+    let db = Capture::default();
+    let (dispatch, _guard) = taskwire::builder()
+        .json(
+            db.clone()
+                .with_filter(|meta: &tracing::Metadata<'_>| meta.target() == "legacy::db"),
+        )
+        .build()
+        .expect("build");
+    tracing::dispatcher::with_default(&dispatch, || {
+        let record = log::Record::builder()
+            .target("legacy::db")
+            .level(log::Level::Warn)
+            .args(format_args!("pool exhausted"))
+            .build();
+        tracing_log::format_trace(&record).expect("bridged");
+        tracing::warn!("not from the database");
+    });
+    let msgs: Vec<String> = db
+        .records()
+        .iter()
+        .map(|r| json_line::str_of(r, "msg").to_owned())
+        .collect();
+    assert_eq!(msgs, ["pool exhausted"]);
+}
+
 /// A writer that always fails.
 #[derive(Clone, Copy)]
 struct Broken;

@@ -11,6 +11,11 @@
 //! to follow which spans are entered: with such a directive the filter forwards span
 //! notifications to `EnvFilter` (so they work as usual, at the price of `EnvFilter`'s locks on
 //! every span callback); without one it ignores them, and costs nothing per span.
+//!
+//! When some other subscriber of the process makes a callsite's interest "sometimes", the
+//! filter is asked `enabled` on every span and event of that callsite. Directives that give
+//! every target the same level (the default `info`, `RUST_LOG=debug`) answer that from the
+//! level alone; others from a per-thread cache of the callsite's decision.
 
 use std::cell::RefCell;
 
@@ -39,6 +44,16 @@ pub(super) struct StackFilter {
     dynamic: bool,
     /// This filter's key in the per-thread decision cache ([`DECISIONS`]).
     id: u64,
+    /// When neither filter depends on the target: the levels they enable, so `enabled` needs
+    /// no lookup.
+    uniform: Option<Uniform>,
+}
+
+/// The levels of filters that give every target the same level.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Uniform {
+    events: LevelFilter,
+    spans: LevelFilter,
 }
 
 /// The name of the metadata `tracing-log` builds for each `log` record.
@@ -74,11 +89,15 @@ impl StackFilter {
         let mut events = EnvFilter::builder()
             .parse(&directives)
             .map_err(|e| whole_error(text, origin, e))?;
+        let mut event_directives = directives.clone();
         if s.tasks && !directives.contains(taskwire_tasks::TARGET) {
-            let d: Directive = format!("{}=info", taskwire_tasks::TARGET)
-                .parse()
-                .map_err(|e| whole_error(text, origin, e))?;
+            let tasks = format!("{}=info", taskwire_tasks::TARGET);
+            let d: Directive = tasks.parse().map_err(|e| whole_error(text, origin, e))?;
             events = events.add_directive(d);
+            if !event_directives.is_empty() {
+                event_directives.push(',');
+            }
+            event_directives.push_str(&tasks);
         }
         let span_directives = checked(s.span_filter, FilterOrigin::SpanFilter)?;
         let spans = if span_directives.is_empty() {
@@ -88,11 +107,20 @@ impl StackFilter {
                 .parse::<Targets>()
                 .map_err(|e| whole_error(s.span_filter, FilterOrigin::SpanFilter, e))?
         };
+        let uniform = uniform_level(&event_directives).and_then(|events| {
+            let spans = if span_directives.is_empty() {
+                Some(LevelFilter::OFF)
+            } else {
+                uniform_level(&span_directives)
+            };
+            spans.map(|spans| Uniform { events, spans })
+        });
         Ok(StackFilter {
             events,
             spans,
             dynamic: directives.contains('['),
             id: next_id().get(),
+            uniform,
         })
     }
 
@@ -104,6 +132,37 @@ impl StackFilter {
     fn keeps_span(&self, meta: &Metadata<'_>) -> bool {
         meta.is_span() && self.spans.would_enable(meta.target(), meta.level())
     }
+
+    /// `enabled` for filters whose answer depends on the target. Without dynamic directives
+    /// the answer depends on the callsite alone: remembered per thread. A `log` record's
+    /// metadata shares one callsite per level whatever its target: never remembered.
+    #[inline(never)]
+    fn enabled_by_callsite<S>(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let decide =
+            || self.keeps_span(meta) || <EnvFilter as Layer<S>>::enabled(&self.events, meta, ctx);
+        if self.dynamic || meta.name() == LOG_RECORD {
+            return decide();
+        }
+        cache::with_entry(&DECISIONS, (self.id, meta.callsite()), decide, |e| *e)
+    }
+}
+
+/// The level `directives` enable for every target, when they are static (no `[..]`), set a
+/// default level, and give each target they name that same level: then, as the most specific
+/// matching directive decides, every callsite gets that level whatever its target.
+fn uniform_level(directives: &str) -> Option<LevelFilter> {
+    if directives.contains('[') {
+        return None;
+    }
+    let targets: Targets = directives.parse().ok()?;
+    let default = targets.default_level()?;
+    targets
+        .iter()
+        .all(|(_, level)| level == default)
+        .then_some(default)
 }
 
 /// `directives` with each comma-separated directive trimmed, or an error naming the first one
@@ -206,21 +265,18 @@ where
         self.events.max_level_hint().map(|e| e.max(spans))
     }
 
+    #[inline]
     fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
         // Asked when some subscriber of the process (another dispatcher, a per-layer filter,
-        // a layer that sends its own records) made a callsite's interest "sometimes". Without
-        // dynamic directives the answer depends on the callsite alone: remembered per thread.
-        // A `log` record's metadata shares one callsite per level whatever its target: never
-        // remembered.
-        if self.dynamic || meta.name() == LOG_RECORD {
-            return self.keeps_span(meta) || self.events.enabled(meta, ctx);
+        // a layer that sends its own records) made a callsite's interest "sometimes".
+        // Filters that give every target one level answer from the level.
+        match self.uniform {
+            Some(u) => {
+                let level = meta.level();
+                u.events >= *level || (meta.is_span() && u.spans >= *level)
+            }
+            None => self.enabled_by_callsite(meta, ctx),
         }
-        cache::with_entry(
-            &DECISIONS,
-            (self.id, meta.callsite()),
-            || self.keeps_span(meta) || self.events.enabled(meta, ctx),
-            |enabled| *enabled,
-        )
     }
 
     fn on_new_span(
@@ -260,6 +316,116 @@ where
     fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
         if self.dynamic {
             self.events.on_close(id, ctx);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::callsite::Callsite;
+    use tracing::field::FieldSet;
+    use tracing::metadata::Kind;
+    use tracing::Level;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    struct Site;
+
+    impl Callsite for Site {
+        fn set_interest(&self, _: Interest) {}
+
+        fn metadata(&self) -> &Metadata<'_> {
+            unreachable!("the tests build their metadata themselves")
+        }
+    }
+
+    static SITE: Site = Site;
+
+    fn filter(events: &str, spans: &str, tasks: bool) -> StackFilter {
+        StackFilter::new(&FilterSettings {
+            rust_log: None,
+            default_filter: events,
+            span_filter: spans,
+            tasks,
+        })
+        .expect("valid directives")
+    }
+
+    #[test]
+    fn directives_that_name_no_other_level_need_no_lookup() {
+        let levels = |e, s, t| filter(e, s, t).uniform.map(|u| (u.events, u.spans));
+        let (info, debug) = (LevelFilter::INFO, LevelFilter::DEBUG);
+        assert_eq!(levels("info", "info", true), Some((info, info)));
+        assert_eq!(
+            levels("debug", "off", false),
+            Some((debug, LevelFilter::OFF))
+        );
+        assert_eq!(
+            levels("debug", "", true),
+            None,
+            "the tasks' records at INFO"
+        );
+        assert_eq!(levels("info", "", false), Some((info, LevelFilter::OFF)));
+        assert_eq!(levels("info,hyper=warn", "info", false), None);
+        assert_eq!(levels("info", "info,noisy=off", false), None);
+        assert_eq!(
+            levels("hyper=warn", "info", false),
+            None,
+            "no default level"
+        );
+        assert_eq!(levels("info,[checkout]=debug", "info", false), None);
+    }
+
+    /// The level-only answer is the one the filters give callsite by callsite.
+    #[test]
+    fn the_level_only_answer_is_the_filters_answer() {
+        let sets = [
+            ("info", "info", true),
+            ("info", "info", false),
+            ("debug", "off", false),
+            ("warn", "info", false),
+            ("trace,app=trace", "", false),
+            ("off", "info", false),
+            ("info", "", true),
+        ];
+        let targets = ["app", "app::db", "hyper::client", "taskwire::tasks", "log"];
+        for (events, spans, tasks) in sets {
+            let fast = filter(events, spans, tasks);
+            assert!(fast.uniform.is_some(), "{events} / {spans}");
+            let mut slow = filter(events, spans, tasks);
+            // Straight to the filters, without the per-thread cache.
+            (slow.uniform, slow.dynamic) = (None, true);
+            let fast = tracing_subscriber::registry().with(fast);
+            let slow = tracing_subscriber::registry().with(slow);
+            for target in targets {
+                for level in [
+                    Level::TRACE,
+                    Level::DEBUG,
+                    Level::INFO,
+                    Level::WARN,
+                    Level::ERROR,
+                ] {
+                    for span in [true, false] {
+                        let kind = if span { Kind::SPAN } else { Kind::EVENT };
+                        let meta = Metadata::new(
+                            "site",
+                            target,
+                            level,
+                            None,
+                            None,
+                            None,
+                            FieldSet::new(&[], Identifier(&SITE)),
+                            kind,
+                        );
+                        assert_eq!(
+                            fast.enabled(&meta),
+                            slow.enabled(&meta),
+                            "{events} / {spans} / tasks {tasks}: {target} {level} span {span}"
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -3,16 +3,17 @@
 //!
 //! The JSON layer hands its line to a `MakeWriter`; outputs such as
 //! `std::io::stderr.with_max_level(Level::WARN)` choose their writer from the event's metadata,
-//! which a `MakeWriter` wrapping them is not given when the line arrives. So [`Fanout`], which
-//! wraps the layer and sees the event, leaves the event's metadata in a per-thread slot while the
-//! layer renders, and the layer's writer ([`Tap`]) passes the line to each output's
-//! `make_writer_for(metadata)`. With one output and an event whose metadata is its callsite's
-//! (every event but a bridged `log` record), the line goes straight to that output, as it would
-//! from a JSON layer built on it by hand. Otherwise the line is kept in a per-thread tap and
-//! [`Fanout`] writes it to every output: one rendering, one `ts`, the same bytes for all. The
-//! tap's buffer is reused (one `memcpy` per event, no allocation in steady state); an event
-//! raised while the line is being written (an output that logs) gets a fresh buffer. The JSON
-//! layer writes each line with one `write_all`, so an output gets whole lines.
+//! which the writer a `MakeWriter` makes cannot keep (`make_writer_for` lends it for the call
+//! only). So [`Fanout`], which wraps the layer and sees the event, leaves the event's metadata
+//! in a per-thread slot while the layer renders. With one output, when the layer asks for a
+//! writer for that very metadata (every event but a bridged `log` record, whose metadata the
+//! layer builds per record), [`Tap`] hands out a writer to that output with the slot's
+//! `'static` metadata, and the line goes straight to it, as it would from a JSON layer built on
+//! it by hand. Otherwise the line is kept in a per-thread tap and [`Fanout`] writes it to every
+//! output: one rendering, one `ts`, the same bytes for all. The tap's buffer is reused (one
+//! `memcpy` per event, no allocation in steady state); an event raised while the line is being
+//! written (an output that logs) gets a fresh buffer. The JSON layer writes each line with one
+//! `write_all`, so an output gets whole lines.
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
@@ -36,6 +37,8 @@ thread_local! {
     /// The metadata of the event being rendered, while its line may go straight to the only
     /// output.
     static DIRECT: Cell<Option<&'static Metadata<'static>>> = const { Cell::new(None) };
+    /// Whether a line went to the tap since [`Fanout`] last looked.
+    static TAPPED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// One JSON output of a [`Fanout`].
@@ -68,24 +71,37 @@ impl Outputs {
     }
 }
 
-/// The `MakeWriter` of the wrapped JSON layer: writes the line to the only output when
-/// [`DIRECT`] holds the event's metadata, else appends it to this thread's tap.
+/// The `MakeWriter` of the wrapped JSON layer: a writer to the only output when [`DIRECT`]
+/// holds the metadata the line is written for, else to this thread's tap.
 #[derive(Clone)]
 pub(super) struct Tap(Arc<Outputs>);
 
 /// The writer handed out by [`Tap`].
-pub(super) struct TapWriter<'a>(&'a Outputs);
+pub(super) struct TapWriter<'a> {
+    outputs: &'a Outputs,
+    /// The line's metadata, when the line goes straight to the only output.
+    direct: Option<&'static Metadata<'static>>,
+}
 
 impl Write for TapWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(meta) = DIRECT.try_with(Cell::get).ok().flatten() {
-            self.0.write(meta, buf);
-            return Ok(buf.len());
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if let (Some(meta), [sink]) = (self.direct, self.outputs.sinks.as_slice()) {
+            if let Err(e) = sink.write_line(meta, buf) {
+                self.outputs.errors.record(0, &e);
+            }
+            return Ok(());
         }
+        let _ = TAPPED.try_with(|t| t.set(true));
         TAP.try_with(|t| match t.try_borrow_mut() {
             Ok(mut v) => {
                 v.extend_from_slice(buf);
-                Ok(buf.len())
+                Ok(())
             }
             Err(_) => Err(io::Error::other("the JSON tap is busy")),
         })
@@ -101,7 +117,24 @@ impl<'a> MakeWriter<'a> for Tap {
     type Writer = TapWriter<'a>;
 
     fn make_writer(&'a self) -> TapWriter<'a> {
-        TapWriter(&self.0)
+        TapWriter {
+            outputs: &self.0,
+            direct: None,
+        }
+    }
+
+    #[inline]
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> TapWriter<'a> {
+        // The event's own metadata, not one built for a bridged `log` record.
+        let direct = DIRECT
+            .try_with(Cell::get)
+            .ok()
+            .flatten()
+            .filter(|d| std::ptr::eq(*d as *const Metadata<'_>, meta));
+        TapWriter {
+            outputs: &self.0,
+            direct,
+        }
     }
 }
 
@@ -210,21 +243,16 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        // One output and the callsite's own metadata: the line goes straight to the output.
-        // (A bridged `log` record's metadata is built per record, so it takes the tap.)
-        let direct = self.outputs.sinks.len() == 1 && !event.is_log();
-        if direct {
-            let previous = DIRECT
-                .try_with(|d| d.replace(Some(event.metadata())))
-                .ok()
-                .flatten();
-            self.json.on_event(event, ctx);
-            let _ = DIRECT.try_with(|d| d.set(previous));
-            return;
-        }
-        let previous = DIRECT.try_with(|d| d.take()).ok().flatten();
+        // One output: a line written for the event's own metadata goes straight to it (see
+        // `Tap`); a bridged `log` record's line, or every line with several outputs, to the tap.
+        let direct = (self.outputs.sinks.len() == 1).then(|| event.metadata());
+        let previous = DIRECT.try_with(|d| d.replace(direct)).ok().flatten();
+        let tapped = TAPPED.try_with(|t| t.replace(false)).unwrap_or(false);
         self.json.on_event(event, ctx);
         let _ = DIRECT.try_with(|d| d.set(previous));
+        if !TAPPED.try_with(|t| t.replace(tapped)).unwrap_or(true) {
+            return;
+        }
         // Taken out of the tap while the outputs write, so an output that logs cannot find the
         // tap borrowed; put back afterwards to keep its capacity.
         let mut line = TAP
