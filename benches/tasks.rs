@@ -296,7 +296,8 @@ fn bench_codec(c: &mut Criterion) {
 /// chunks of lifecycles, so all see the same load; prints each stack's median time and the
 /// medians (with quartiles) of the per-round ratios to the floor and to tracing-opentelemetry.
 /// Every exporter is flushed after every chunk, outside the timed section, and the run fails
-/// if any exporting stack dropped a span.
+/// if any exporting stack dropped a span. The export stacks are also given in the calling
+/// thread's CPU time, measured over the same chunks.
 fn paired() {
     let sdk_received = CountingExporter::default();
     let provider = sdk_provider(sdk_received.clone());
@@ -392,7 +393,8 @@ fn paired() {
         let _ = provider.force_flush();
         floor_queue.drain();
     };
-    let t = paired::rounds(&dispatchers, CHUNK, rounds, &mut lifecycle, &mut flush);
+    let (t, cpu) =
+        paired::rounds_wall_and_cpu(&dispatchers, CHUNK, rounds, &mut lifecycle, &mut flush);
     drop(dispatchers);
     drop(stacks);
     // Two spans per lifecycle, five warm-up rounds.
@@ -473,6 +475,34 @@ fn paired() {
         let [q1, m, q3] = paired::ratio(&t[at(num)], &t[at(den)]);
         println!("  {name:56} {m:.3} ({q1:.3}-{q3:.3})");
     }
+    // The export target in the calling thread's CPU time: what the application's thread pays,
+    // without the export threads' work, which wall time charges to it when no core is free.
+    println!("calling thread's CPU time (the same rounds):");
+    for name in [
+        "minimal_task_layer",
+        "taskwire_tasks",
+        "taskwire_tasks_otel_export",
+        "minimal_export_floor",
+        "tracing_opentelemetry",
+    ] {
+        let mut own = cpu[at(name)].clone();
+        let o = paired::ratio(&cpu[otel], &cpu[at(name)]);
+        println!(
+            "  {name:30} median {:7.1} ns  tracing-opentelemetry / this {:.3} ({:.3}-{:.3})",
+            quartiles(&mut own)[1],
+            o[1],
+            o[0],
+            o[2]
+        );
+    }
+    let [q1, m, q3] = paired::ratio(
+        &cpu[at("taskwire_tasks_otel_export")],
+        &cpu[at("minimal_export_floor")],
+    );
+    println!(
+        "  {:56} {m:.3} ({q1:.3}-{q3:.3})",
+        "taskwire_tasks_otel_export / minimal_export_floor"
+    );
     println!("spans created per stack: {created}");
     let mut dropped = false;
     for (name, got) in received {
