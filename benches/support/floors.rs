@@ -326,7 +326,9 @@ impl tracing::field::Visit for FloorFields {
 }
 
 thread_local! {
-    /// Field buffers of closed spans, for the next spans of this thread.
+    /// Field buffers of closed spans, for the next spans of this thread, boxed as a span's
+    /// data holds them: moved in and out without a copy.
+    #[allow(clippy::vec_box)]
     static SPARE: RefCell<Vec<Box<FloorFields>>> = const { RefCell::new(Vec::new()) };
 }
 
