@@ -413,8 +413,9 @@ impl FloorQueue {
     }
 
     /// Takes everything queued (on the caller's thread): the benches' flush between chunks.
+    /// The buffers keep their capacity, as the consumer's do.
     pub(crate) fn drain(&self) {
-        let mut b = std::mem::take(&mut *self.lock());
+        let mut b = self.lock();
         self.take(&mut b);
     }
 
