@@ -76,8 +76,11 @@ fn sdk_provider(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 
 /// Criterion's loop for an exporting stack: lifecycles in chunks of [`CHUNK`], with `flush`
 /// after each chunk outside the measured time, so that every chunk starts with empty queues.
-fn iter_flushed(b: &mut Bencher<'_>, flush: &dyn Fn()) {
+/// Returns how many lifecycles ran (warm-up included).
+fn iter_flushed(b: &mut Bencher<'_>, flush: &dyn Fn()) -> u64 {
+    let ran = std::cell::Cell::new(0_u64);
     b.iter_custom(|iters| {
+        ran.set(ran.get() + iters);
         let mut total = Duration::ZERO;
         let mut left = iters;
         while left > 0 {
@@ -92,6 +95,7 @@ fn iter_flushed(b: &mut Bencher<'_>, flush: &dyn Fn()) {
         }
         total
     });
+    ran.get()
 }
 
 fn bench_lifecycle(c: &mut Criterion) {
@@ -129,26 +133,39 @@ fn bench_lifecycle(c: &mut Criterion) {
         let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
     });
+    // The SDK does not report its drops: the exporter counts what it was handed.
+    let received = CountingExporter::default();
+    let mut created = 0;
     g.bench_function("tracing_opentelemetry", |b| {
-        let provider = sdk_provider(NoopExporter);
+        let provider = sdk_provider(received.clone());
         let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
         let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-        tracing::dispatcher::with_default(&d, || {
+        let ran = tracing::dispatcher::with_default(&d, || {
             iter_flushed(b, &|| {
                 let _ = provider.force_flush();
             })
         });
+        created += 2 * ran;
         let _ = provider.shutdown();
     });
+    eprintln!(
+        "tracing_opentelemetry: spans: {created} created, {} received by the exporter",
+        received.spans.load(Ordering::Relaxed)
+    );
+    let queue = FloorQueue::start(QUEUE, 512);
     g.bench_function("minimal_export_floor", |b| {
-        let queue = FloorQueue::start(QUEUE, 512);
         let layer = MinimalExport {
             queue: queue.clone(),
         };
         let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         tracing::dispatcher::with_default(&d, || iter_flushed(b, &|| queue.drain()));
-        queue.stop();
     });
+    queue.stop();
+    eprintln!(
+        "minimal_export_floor: spans: {} taken, {} dropped",
+        queue.taken.load(Ordering::Relaxed),
+        queue.dropped.load(Ordering::Relaxed)
+    );
     // Export on. The layer (and its export thread) is built once per row, outside the
     // measured closure, and its counts are printed after the row.
     bench_tasks_otel(
