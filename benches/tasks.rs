@@ -1,10 +1,12 @@
 //! Tasks benchmarks: the cost of a span lifecycle (2 nested spans of 3 fields: create, enter,
 //! exit, close) with taskwire-tasks, beside the bare Registry, the floor (a trivial layer that
 //! only stores a u64 id in extensions), the least a hand-written task layer can do
-//! (`benches/support/floors.rs`, sampled and unsampled) and tracing-opentelemetry with an SDK provider and a
-//! no-op exporter; with export on: taskwire-tasks + taskwire-otel through its queue and export
-//! thread into the same no-op exporter (and both into OTLP/HTTP against a local sink that
-//! answers 200); plus reading the current task id and the traceparent codec.
+//! (`benches/support/floors.rs`, sampled and unsampled) and tracing-opentelemetry with an SDK
+//! provider and a no-op exporter; with export on: taskwire-tasks + taskwire-otel through its
+//! queue and export thread into the same no-op exporter (and both into OTLP/HTTP against a
+//! local sink that answers 200), beside the export floor (the least code that copies each
+//! finished task into a bounded queue another thread empties); plus reading the current task id
+//! and the traceparent codec.
 //!
 //! ```text
 //! cargo bench --bench tasks
@@ -16,13 +18,32 @@
 //! taskwire-tasks ÷ the task floor (the minimal task layer), and taskwire-tasks with a ring of
 //! recent tasks (`taskwire_tasks_recent`, the root of each lifecycle kept) ÷ without one,
 //! alone and beside the JSON layer writing to a sink.
+//!
+//! The export rows measure the caller's thread and drop nothing: every exporting stack's queue
+//! holds a whole chunk (4,096 spans for chunks of 2,000: taskwire-otel's queue capacity, the
+//! SDK's `BatchConfig` max queue size, the export floor's queue), and after every chunk,
+//! outside the timed section, each exporter is flushed (`OtelGuard::flush`,
+//! `SdkTracerProvider::force_flush`, the floor's drain), so every chunk starts with empty
+//! queues; the export threads still wake at every 512 spans inside the chunk, as they would in
+//! an application. After the run the bench prints, per exporting stack, the spans created and
+//! the spans its exporter received (taskwire-otel's counts; for the SDK, which does not report
+//! its drops, the spans the counting no-op exporter was handed; the floor's own count) and
+//! fails if any was dropped. Every chunk is timed in wall time and in the calling thread's CPU
+//! time (`CLOCK_THREAD_CPUTIME_ID`): the export rows are also given in the second, which leaves
+//! out the export threads' work that wall time charges to the caller when no core is free.
+//! Criterion mode times the export rows the same way (chunks of 1,000 lifecycles, flushed
+//! between chunks outside the measured time).
 
 use std::hint::black_box;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
-use criterion::{criterion_group, BenchmarkGroup, Criterion};
+use criterion::{criterion_group, Bencher, BenchmarkGroup, Criterion};
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
+};
 use taskwire_core::propagation::TraceParent;
 use tracing_subscriber::prelude::*;
 
@@ -30,8 +51,52 @@ use tracing_subscriber::prelude::*;
 mod floors;
 #[path = "support/paired.rs"]
 mod paired;
-use floors::{lifecycle, IdLayer, MinimalTasks, NoopExporter};
+use floors::{
+    lifecycle, CountingExporter, FloorQueue, IdLayer, MinimalExport, MinimalTasks, NoopExporter,
+};
 use paired::quartiles;
+
+/// Lifecycles per timed chunk.
+const CHUNK: u32 = 1_000;
+/// Spans every exporting stack's queue holds: a chunk (two spans per lifecycle) fits whole.
+const QUEUE: usize = 4_096;
+
+/// An SDK provider with the batch span processor into `exporter`, its queue holding a chunk.
+fn sdk_provider(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
+    let config = BatchConfigBuilder::default()
+        .with_max_queue_size(QUEUE)
+        .build();
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(config)
+        .build();
+    SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build()
+}
+
+/// Criterion's loop for an exporting stack: lifecycles in chunks of [`CHUNK`], with `flush`
+/// after each chunk outside the measured time, so that every chunk starts with empty queues.
+/// Returns how many lifecycles ran (warm-up included).
+fn iter_flushed(b: &mut Bencher<'_>, flush: &dyn Fn()) -> u64 {
+    let ran = std::cell::Cell::new(0_u64);
+    b.iter_custom(|iters| {
+        ran.set(ran.get() + iters);
+        let mut total = Duration::ZERO;
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(u64::from(CHUNK));
+            let t = Instant::now();
+            for _ in 0..n {
+                lifecycle();
+            }
+            total += t.elapsed();
+            flush();
+            left -= n;
+        }
+        total
+    });
+    ran.get()
+}
 
 fn bench_lifecycle(c: &mut Criterion) {
     let mut g = c.benchmark_group("span_lifecycle_2_deep_3_fields");
@@ -68,21 +133,47 @@ fn bench_lifecycle(c: &mut Criterion) {
         let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
     });
+    // The SDK does not report its drops: the exporter counts what it was handed.
+    let received = CountingExporter::default();
+    let mut created = 0;
     g.bench_function("tracing_opentelemetry", |b| {
-        let provider = SdkTracerProvider::builder()
-            .with_batch_exporter(NoopExporter)
-            .build();
+        let provider = sdk_provider(received.clone());
         let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
         let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+        let ran = tracing::dispatcher::with_default(&d, || {
+            iter_flushed(b, &|| {
+                let _ = provider.force_flush();
+            })
+        });
+        created += 2 * ran;
         let _ = provider.shutdown();
     });
+    eprintln!(
+        "tracing_opentelemetry: spans: {created} created, {} received by the exporter",
+        received.spans.load(Ordering::Relaxed)
+    );
+    let queue = FloorQueue::start(QUEUE, 512);
+    g.bench_function("minimal_export_floor", |b| {
+        let layer = MinimalExport {
+            queue: queue.clone(),
+        };
+        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::with_default(&d, || iter_flushed(b, &|| queue.drain()));
+    });
+    queue.stop();
+    eprintln!(
+        "minimal_export_floor: spans: {} taken, {} dropped",
+        queue.taken.load(Ordering::Relaxed),
+        queue.dropped.load(Ordering::Relaxed)
+    );
     // Export on. The layer (and its export thread) is built once per row, outside the
     // measured closure, and its counts are printed after the row.
     bench_tasks_otel(
         &mut g,
         "taskwire_tasks_otel_export",
-        taskwire_otel::layer().with_span_exporter(NoopExporter),
+        taskwire_otel::layer()
+            .with_span_exporter(NoopExporter)
+            .with_queue_capacity(QUEUE),
     );
 
     // The same two, exporting OTLP/HTTP protobuf for real (opentelemetry-otlp, blocking
@@ -91,7 +182,9 @@ fn bench_lifecycle(c: &mut Criterion) {
     bench_tasks_otel(
         &mut g,
         "taskwire_tasks_otel_otlp",
-        taskwire_otel::layer().with_endpoint(&sink),
+        taskwire_otel::layer()
+            .with_endpoint(&sink)
+            .with_queue_capacity(QUEUE),
     );
 
     use opentelemetry_otlp::WithExportConfig;
@@ -101,15 +194,17 @@ fn bench_lifecycle(c: &mut Criterion) {
         .with_endpoint(format!("{sink}/v1/traces"))
         .build()
         .expect("OTLP exporter");
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .build();
+    let provider = sdk_provider(exporter);
     let d = tracing::Dispatch::new(
         tracing_subscriber::registry()
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
     );
     g.bench_function("tracing_opentelemetry_otlp", |b| {
-        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+        tracing::dispatcher::with_default(&d, || {
+            iter_flushed(b, &|| {
+                let _ = provider.force_flush();
+            })
+        });
     });
     drop(d);
     let _ = provider.shutdown();
@@ -130,7 +225,11 @@ fn bench_tasks_otel(
             .with(otel),
     );
     g.bench_function(name, |b| {
-        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+        tracing::dispatcher::with_default(&d, || {
+            iter_flushed(b, &|| {
+                let _ = guard.flush();
+            })
+        });
     });
     drop(d);
     report(name, guard.shutdown());
@@ -216,14 +315,18 @@ fn bench_codec(c: &mut Criterion) {
 /// The lifecycle ratios measured paired (`TASKWIRE_PAIRED=1`): every stack runs round-robin in
 /// chunks of lifecycles, so all see the same load; prints each stack's median time and the
 /// medians (with quartiles) of the per-round ratios to the floor and to tracing-opentelemetry.
+/// Every exporter is flushed after every chunk, outside the timed section, and the run fails
+/// if any exporting stack dropped a span. The export stacks are also given in the calling
+/// thread's CPU time, measured over the same chunks.
 fn paired() {
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(NoopExporter)
-        .build();
+    let sdk_received = CountingExporter::default();
+    let provider = sdk_provider(sdk_received.clone());
     let (otel, guard) = taskwire_otel::layer()
         .with_span_exporter(NoopExporter)
+        .with_queue_capacity(QUEUE)
         .build()
         .expect("taskwire-otel starts");
+    let floor_queue = FloorQueue::start(QUEUE, 512);
     let stacks: Vec<(&str, tracing::Dispatch)> = vec![
         (
             "floor_id_layer",
@@ -287,6 +390,12 @@ fn paired() {
             ),
         ),
         (
+            "minimal_export_floor",
+            tracing::Dispatch::new(tracing_subscriber::registry().with(MinimalExport {
+                queue: floor_queue.clone(),
+            })),
+        ),
+        (
             "tracing_opentelemetry",
             tracing::Dispatch::new(
                 tracing_subscriber::registry()
@@ -294,28 +403,39 @@ fn paired() {
             ),
         ),
     ];
-    let chunk = 1_000_u32;
     let rounds = 1_000;
+    let names: Vec<&str> = stacks.iter().map(|(n, _)| *n).collect();
+    let at = |name: &str| names.iter().position(|n| *n == name).unwrap_or(0);
     let dispatchers: Vec<&tracing::Dispatch> = stacks.iter().map(|(_, d)| d).collect();
-    let t = paired::rounds(&dispatchers, chunk, rounds, &mut lifecycle, &mut || {});
+    // Every chunk starts with empty export queues; flushing takes place outside the timing.
+    let mut flush = || {
+        let _ = guard.flush();
+        let _ = provider.force_flush();
+        floor_queue.drain();
+    };
+    let (t, cpu) =
+        paired::rounds_wall_and_cpu(&dispatchers, CHUNK, rounds, &mut lifecycle, &mut flush);
     drop(dispatchers);
     drop(stacks);
-    report("taskwire_tasks_otel_export", guard.shutdown());
+    // Two spans per lifecycle, five warm-up rounds.
+    let created = (rounds as u64 + 5) * u64::from(CHUNK) * 2;
+    let stats = guard.shutdown();
     let _ = provider.shutdown();
-    let names = [
-        "floor_id_layer",
-        "minimal_task_layer",
-        "minimal_task_layer_unsampled",
-        "taskwire_tasks",
-        "taskwire_tasks_unsampled",
-        "taskwire_tasks_otel_export",
-        "taskwire_tasks_recent",
-        "taskwire_tasks_json",
-        "taskwire_tasks_json_recent",
-        "tracing_opentelemetry",
+    floor_queue.stop();
+    let received = [
+        ("taskwire_tasks_otel_export", stats.spans_exported),
+        (
+            "tracing_opentelemetry (spans the no-op exporter got)",
+            sdk_received.spans.load(Ordering::Relaxed),
+        ),
+        (
+            "minimal_export_floor",
+            floor_queue.taken.load(Ordering::Relaxed),
+        ),
     ];
-    let otel = names.len() - 1;
-    println!("paired: {rounds} rounds of {chunk} lifecycles per stack");
+    report("taskwire_tasks_otel_export", stats);
+    let otel = at("tracing_opentelemetry");
+    println!("paired: {rounds} rounds of {CHUNK} lifecycles per stack");
     for (i, name) in names.iter().enumerate() {
         let mut own = t[i].clone();
         let f = paired::ratio(&t[i], &t[0]);
@@ -331,22 +451,91 @@ fn paired() {
             o[2]
         );
     }
-    // The task target: taskwire-tasks ÷ the task floor (the minimal task layer).
     for (name, num, den) in [
-        ("taskwire_tasks / minimal_task_layer", 3, 1),
+        // The task target: taskwire-tasks ÷ the task floor (the minimal task layer).
+        (
+            "taskwire_tasks / minimal_task_layer",
+            "taskwire_tasks",
+            "minimal_task_layer",
+        ),
         (
             "taskwire_tasks_unsampled / minimal_task_layer_unsampled",
-            4,
-            2,
+            "taskwire_tasks_unsampled",
+            "minimal_task_layer_unsampled",
         ),
         // the ring of recent tasks on, against off
-        ("taskwire_tasks_recent / taskwire_tasks", 6, 3),
+        (
+            "taskwire_tasks_recent / taskwire_tasks",
+            "taskwire_tasks_recent",
+            "taskwire_tasks",
+        ),
         // the same beside the JSON layer, which captures the fields anyway
-        ("taskwire_tasks_json_recent / taskwire_tasks_json", 8, 7),
+        (
+            "taskwire_tasks_json_recent / taskwire_tasks_json",
+            "taskwire_tasks_json_recent",
+            "taskwire_tasks_json",
+        ),
+        // The export target, and what the least exporting layer reaches.
+        (
+            "tracing_opentelemetry / taskwire_tasks_otel_export",
+            "tracing_opentelemetry",
+            "taskwire_tasks_otel_export",
+        ),
+        (
+            "tracing_opentelemetry / minimal_export_floor",
+            "tracing_opentelemetry",
+            "minimal_export_floor",
+        ),
+        (
+            "taskwire_tasks_otel_export / minimal_export_floor",
+            "taskwire_tasks_otel_export",
+            "minimal_export_floor",
+        ),
     ] {
-        let [q1, m, q3] = paired::ratio(&t[num], &t[den]);
+        let [q1, m, q3] = paired::ratio(&t[at(num)], &t[at(den)]);
         println!("  {name:56} {m:.3} ({q1:.3}-{q3:.3})");
     }
+    // The export target in the calling thread's CPU time: what the application's thread pays,
+    // without the export threads' work, which wall time charges to it when no core is free.
+    println!("calling thread's CPU time (the same rounds):");
+    for name in [
+        "minimal_task_layer",
+        "taskwire_tasks",
+        "taskwire_tasks_otel_export",
+        "minimal_export_floor",
+        "tracing_opentelemetry",
+    ] {
+        let mut own = cpu[at(name)].clone();
+        let o = paired::ratio(&cpu[otel], &cpu[at(name)]);
+        println!(
+            "  {name:30} median {:7.1} ns  tracing-opentelemetry / this {:.3} ({:.3}-{:.3})",
+            quartiles(&mut own)[1],
+            o[1],
+            o[0],
+            o[2]
+        );
+    }
+    let [q1, m, q3] = paired::ratio(
+        &cpu[at("taskwire_tasks_otel_export")],
+        &cpu[at("minimal_export_floor")],
+    );
+    println!(
+        "  {:56} {m:.3} ({q1:.3}-{q3:.3})",
+        "taskwire_tasks_otel_export / minimal_export_floor"
+    );
+    println!("spans created per stack: {created}");
+    let mut dropped = false;
+    for (name, got) in received {
+        println!(
+            "  {name:56} received {got} (dropped {})",
+            created.saturating_sub(got)
+        );
+        dropped |= got != created;
+    }
+    assert!(
+        !dropped,
+        "an exporting stack dropped spans: the run does not measure the target"
+    );
 }
 
 criterion_group!(benches, bench_lifecycle, bench_current, bench_codec);

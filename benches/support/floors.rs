@@ -14,9 +14,16 @@
 //!   sampled, wall and busy time and one `task.end` event at close, visible to other layers.
 //!   None of taskwire's features (no outcome, no fields, no sampler, no per-layer filter
 //!   support, no other taskwire layer to share with).
+//! - [`MinimalExport`], the export floor: the task floor without its `task.end` event, which
+//!   also keeps each sampled span's fields (in buffers reused per thread) and at close copies
+//!   the finished task (ids, call site, times, fields) into a bounded queue that another thread
+//!   empties ([`FloorQueue`]): the least a layer exporting tasks must do on the caller's thread.
+//! - [`CountingExporter`]: [`NoopExporter`] that counts the spans it is handed.
 
 use std::cell::{Cell, RefCell};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
@@ -37,6 +44,24 @@ impl SpanExporter for NoopExporter {
         &self,
         batch: Vec<SpanData>,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        black_box(batch);
+        async { Ok(()) }
+    }
+}
+
+/// [`NoopExporter`] that counts the spans it is handed: what an SDK batch processor dropped
+/// (it does not report it) is the difference with the spans created.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CountingExporter {
+    pub(crate) spans: Arc<AtomicU64>,
+}
+
+impl SpanExporter for CountingExporter {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        self.spans.fetch_add(batch.len() as u64, Ordering::Relaxed);
         black_box(batch);
         async { Ok(()) }
     }
@@ -77,6 +102,9 @@ struct MinData {
     sampled: bool,
     created: u64,
     busy: u64,
+    /// The span's fields, kept by [`MinimalExport`] only (boxed, so that the task floor's
+    /// data stays as small as it was).
+    fields: Option<Box<FloorFields>>,
 }
 
 /// What entering a task needs: its registry id, trace id, span id and sampled flag.
@@ -128,62 +156,15 @@ impl MinimalTasks {
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for MinimalTasks {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let (trace, parent, sampled) = match Self::lineage(attrs, &ctx) {
-            Some((trace, span, sampled)) => (trace, Some(span), sampled),
-            None => (TraceId::random(), None, self.sampled),
-        };
-        let Some(span) = ctx.span(id) else { return };
-        let own = SpanId::random();
-        span.extensions_mut().insert(MinData {
-            trace,
-            span: own,
-            parent,
-            sampled,
-            created: if sampled { clock::now() } else { 0 },
-            busy: 0,
-        });
-        JUST_CREATED.set(Some(Entry {
-            raw: id.into_u64(),
-            trace,
-            span: own,
-            sampled,
-        }));
+        new_task(self.sampled, false, attrs, id, &ctx);
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        let raw = id.into_u64();
-        let entry = match JUST_CREATED.take() {
-            Some(e) if e.raw == raw => e,
-            _ => {
-                let Some(span) = ctx.span(id) else { return };
-                let ext = span.extensions();
-                let Some(d) = ext.get::<MinData>() else {
-                    return;
-                };
-                Entry {
-                    raw,
-                    trace: d.trace,
-                    span: d.span,
-                    sampled: d.sampled,
-                }
-            }
-        };
-        let at = if entry.sampled { clock::now() } else { 0 };
-        STACK.with_borrow_mut(|s| s.push((entry, at)));
+        enter(id, &ctx);
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        let raw = id.into_u64();
-        let entered = STACK.with_borrow_mut(|s| match s.last() {
-            Some(e) if e.0.raw == raw => s.pop().filter(|e| e.0.sampled).map(|e| e.1),
-            _ => None,
-        });
-        let Some(entered) = entered else { return };
-        let Some(span) = ctx.span(id) else { return };
-        let mut ext = span.extensions_mut();
-        if let Some(d) = ext.get_mut::<MinData>() {
-            d.busy += clock::now().saturating_sub(entered);
-        }
+        exit(id, &ctx);
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
@@ -210,5 +191,319 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for MinimalTasks {
             task.has_parent = parent,
             "task.end"
         );
+    }
+}
+
+/// Gives a new span its task: ids (the trace inherited from the parent), the creation time
+/// when sampled, and with `keep_fields` its fields.
+fn new_task<S>(
+    sampled_root: bool,
+    keep_fields: bool,
+    attrs: &Attributes<'_>,
+    id: &Id,
+    ctx: &Context<'_, S>,
+) where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let (trace, parent, sampled) = match MinimalTasks::lineage(attrs, ctx) {
+        Some((trace, span, sampled)) => (trace, Some(span), sampled),
+        None => (TraceId::random(), None, sampled_root),
+    };
+    let Some(span) = ctx.span(id) else { return };
+    let own = SpanId::random();
+    let mut fields = None;
+    if keep_fields && sampled {
+        let mut f = SPARE.with_borrow_mut(Vec::pop).unwrap_or_default();
+        attrs.record(&mut *f);
+        fields = Some(f);
+    }
+    span.extensions_mut().insert(MinData {
+        trace,
+        span: own,
+        parent,
+        sampled,
+        created: if sampled { clock::now() } else { 0 },
+        busy: 0,
+        fields,
+    });
+    JUST_CREATED.set(Some(Entry {
+        raw: id.into_u64(),
+        trace,
+        span: own,
+        sampled,
+    }));
+}
+
+/// Makes the task current on this thread and, when sampled, notes when it was entered.
+fn enter<S: Subscriber + for<'a> LookupSpan<'a>>(id: &Id, ctx: &Context<'_, S>) {
+    let raw = id.into_u64();
+    let entry = match JUST_CREATED.take() {
+        Some(e) if e.raw == raw => e,
+        _ => {
+            let Some(span) = ctx.span(id) else { return };
+            let ext = span.extensions();
+            let Some(d) = ext.get::<MinData>() else {
+                return;
+            };
+            Entry {
+                raw,
+                trace: d.trace,
+                span: d.span,
+                sampled: d.sampled,
+            }
+        }
+    };
+    let at = if entry.sampled { clock::now() } else { 0 };
+    STACK.with_borrow_mut(|s| s.push((entry, at)));
+}
+
+/// Pops the task off this thread's stack and, when sampled, adds the time it was entered.
+fn exit<S: Subscriber + for<'a> LookupSpan<'a>>(id: &Id, ctx: &Context<'_, S>) {
+    let raw = id.into_u64();
+    let entered = STACK.with_borrow_mut(|s| match s.last() {
+        Some(e) if e.0.raw == raw => s.pop().filter(|e| e.0.sampled).map(|e| e.1),
+        _ => None,
+    });
+    let Some(entered) = entered else { return };
+    let Some(span) = ctx.span(id) else { return };
+    let mut ext = span.extensions_mut();
+    if let Some(d) = ext.get_mut::<MinData>() {
+        d.busy += clock::now().saturating_sub(entered);
+    }
+}
+
+/// A field value as the export floor keeps it: a string is a range of its text buffer.
+#[allow(dead_code)] // the values are copied, never read
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FloorVal {
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+    Str(u32, u32),
+}
+
+/// A span's fields, and their strings back to back.
+#[derive(Default)]
+pub(crate) struct FloorFields {
+    vals: Vec<(&'static str, FloorVal)>,
+    text: String,
+}
+
+impl FloorFields {
+    fn push_str(&mut self, name: &'static str, s: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        self.vals
+            .push((name, FloorVal::Str(start, self.text.len() as u32 - start)));
+    }
+}
+
+impl tracing::field::Visit for FloorFields {
+    fn record_i64(&mut self, f: &tracing::field::Field, v: i64) {
+        self.vals.push((f.name(), FloorVal::I64(v)));
+    }
+    fn record_u64(&mut self, f: &tracing::field::Field, v: u64) {
+        self.vals.push((f.name(), FloorVal::U64(v)));
+    }
+    fn record_f64(&mut self, f: &tracing::field::Field, v: f64) {
+        self.vals.push((f.name(), FloorVal::F64(v)));
+    }
+    fn record_bool(&mut self, f: &tracing::field::Field, v: bool) {
+        self.vals.push((f.name(), FloorVal::Bool(v)));
+    }
+    fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+        self.push_str(f.name(), v);
+    }
+    fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+        let start = self.text.len() as u32;
+        let _ = std::fmt::Write::write_fmt(&mut self.text, format_args!("{v:?}"));
+        self.vals.push((
+            f.name(),
+            FloorVal::Str(start, self.text.len() as u32 - start),
+        ));
+    }
+}
+
+thread_local! {
+    /// Field buffers of closed spans, for the next spans of this thread, boxed as a span's
+    /// data holds them: moved in and out without a copy.
+    #[allow(clippy::vec_box)]
+    static SPARE: RefCell<Vec<Box<FloorFields>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A finished task as the export floor queues it; its fields lie in the queue's buffers.
+#[allow(dead_code)] // read by no one: the consumer only takes the batch
+#[derive(Debug)]
+pub(crate) struct FloorSpan {
+    trace: TraceId,
+    span: SpanId,
+    parent: Option<SpanId>,
+    metadata: &'static tracing::Metadata<'static>,
+    start: u64,
+    end: u64,
+    busy: u64,
+    fields: (u32, u32),
+}
+
+/// The spans queued and their fields and strings, swapped out whole by the consumer.
+#[derive(Default)]
+struct FloorBatch {
+    spans: Vec<FloorSpan>,
+    vals: Vec<(&'static str, FloorVal)>,
+    text: String,
+    stop: bool,
+}
+
+/// The export floor's bounded queue: the layer appends under a mutex (dropping and counting
+/// when full) and wakes the consumer thread every `batch` spans; the consumer swaps the
+/// buffers out and empties them.
+pub(crate) struct FloorQueue {
+    batch: std::sync::Mutex<FloorBatch>,
+    wake: std::sync::Condvar,
+    capacity: usize,
+    batch_size: usize,
+    /// Spans the consumer (or [`FloorQueue::drain`]) took.
+    pub(crate) taken: AtomicU64,
+    /// Spans dropped because the queue was full.
+    pub(crate) dropped: AtomicU64,
+}
+
+impl FloorQueue {
+    /// A queue of `capacity` spans and its consumer thread, woken every `batch_size` spans.
+    pub(crate) fn start(capacity: usize, batch_size: usize) -> Arc<FloorQueue> {
+        let q = Arc::new(FloorQueue {
+            batch: Default::default(),
+            wake: Default::default(),
+            capacity,
+            batch_size,
+            taken: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        });
+        let consumer = Arc::clone(&q);
+        std::thread::spawn(move || {
+            let mut spare = FloorBatch::default();
+            loop {
+                let mut b = consumer.lock();
+                while b.spans.len() < consumer.batch_size && !b.stop {
+                    b = consumer.wake.wait(b).unwrap_or_else(|e| e.into_inner());
+                }
+                if b.stop {
+                    return;
+                }
+                std::mem::swap(&mut *b, &mut spare);
+                drop(b);
+                consumer.take(&mut spare);
+            }
+        });
+        q
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FloorBatch> {
+        self.batch.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn take(&self, b: &mut FloorBatch) {
+        self.taken
+            .fetch_add(b.spans.len() as u64, Ordering::Relaxed);
+        black_box(&*b);
+        b.spans.clear();
+        b.vals.clear();
+        b.text.clear();
+    }
+
+    /// Takes everything queued (on the caller's thread): the benches' flush between chunks.
+    /// The buffers keep their capacity, as the consumer's do.
+    pub(crate) fn drain(&self) {
+        let mut b = self.lock();
+        self.take(&mut b);
+    }
+
+    /// Stops the consumer thread.
+    pub(crate) fn stop(&self) {
+        self.lock().stop = true;
+        self.wake.notify_one();
+    }
+
+    fn push(
+        &self,
+        d: &MinData,
+        fields: &FloorFields,
+        metadata: &'static tracing::Metadata<'static>,
+        end: u64,
+    ) {
+        let mut b = self.lock();
+        if b.spans.len() >= self.capacity {
+            drop(b);
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let first = b.vals.len() as u32;
+        let base = b.text.len() as u32;
+        b.text.push_str(&fields.text);
+        for &(k, v) in &fields.vals {
+            let v = match v {
+                FloorVal::Str(start, len) => FloorVal::Str(base + start, len),
+                v => v,
+            };
+            b.vals.push((k, v));
+        }
+        b.spans.push(FloorSpan {
+            trace: d.trace,
+            span: d.span,
+            parent: d.parent,
+            metadata,
+            start: d.created,
+            end,
+            busy: d.busy,
+            fields: (first, fields.vals.len() as u32),
+        });
+        let wake = b.spans.len() == self.batch_size;
+        drop(b);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+}
+
+/// The export floor: the task floor's ids, context and times (no `task.end` event), each
+/// sampled span's fields, and at close the finished task copied into [`FloorQueue`].
+pub(crate) struct MinimalExport {
+    pub(crate) queue: Arc<FloorQueue>,
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for MinimalExport {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        new_task(true, true, attrs, id, &ctx);
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        enter(id, &ctx);
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        exit(id, &ctx);
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let mut ext = span.extensions_mut();
+        let Some(d) = ext.get_mut::<MinData>() else {
+            return;
+        };
+        if !d.sampled {
+            return;
+        }
+        let Some(mut fields) = d.fields.take() else {
+            return;
+        };
+        self.queue.push(d, &fields, span.metadata(), clock::now());
+        fields.vals.clear();
+        fields.text.clear();
+        SPARE.with_borrow_mut(|s| {
+            if s.len() < 64 {
+                s.push(fields);
+            }
+        });
     }
 }

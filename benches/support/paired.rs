@@ -62,6 +62,65 @@ pub(crate) fn rounds(
     t
 }
 
+/// Like [`rounds`], timing every chunk twice: in wall time and in the calling thread's CPU time
+/// ([`thread_cpu_ns`]). The second leaves out what other threads ran meanwhile, on this core
+/// or another (a background export thread, other processes): the cost of the calling thread
+/// itself. Returns, per dispatcher, the nanoseconds per call of each round, wall then CPU.
+#[allow(dead_code)] // the tasks bench's export rows only
+pub(crate) fn rounds_wall_and_cpu(
+    stacks: &[&tracing::Dispatch],
+    chunk: u32,
+    rounds: usize,
+    work: &mut dyn FnMut(),
+    after_chunk: &mut dyn FnMut(),
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let mut time = |d: &tracing::Dispatch| {
+        let ns = tracing::dispatcher::with_default(d, || {
+            let (t, c) = (std::time::Instant::now(), thread_cpu_ns());
+            for _ in 0..chunk {
+                work();
+            }
+            let cpu = thread_cpu_ns().saturating_sub(c);
+            let n = f64::from(chunk);
+            (t.elapsed().as_nanos() as f64 / n, cpu as f64 / n)
+        });
+        after_chunk();
+        ns
+    };
+    for _ in 0..5 {
+        for d in stacks {
+            time(d);
+        }
+    }
+    let mut wall: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); stacks.len()];
+    let mut cpu = wall.clone();
+    for _ in 0..rounds {
+        for (i, d) in stacks.iter().enumerate() {
+            let (w, c) = time(d);
+            wall[i].push(w);
+            cpu[i].push(c);
+        }
+    }
+    (wall, cpu)
+}
+
+/// The CPU time the calling thread has used, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`); wall
+/// time where that clock is missing.
+#[allow(dead_code)] // the tasks bench's export rows only
+pub(crate) fn thread_cpu_ns() -> u64 {
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
+    }
+    #[cfg(not(unix))]
+    {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let origin = *ORIGIN.get_or_init(std::time::Instant::now);
+        u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
 /// Quartiles of the per-round ratios `num[k] / den[k]`.
 #[allow(dead_code)] // not every benchmark times whole dispatchers
 pub(crate) fn ratio(num: &[f64], den: &[f64]) -> [f64; 3] {

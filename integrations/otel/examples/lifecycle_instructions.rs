@@ -9,7 +9,9 @@
 //! ```
 //!
 //! Stacks: `registry` (bare), `floor` (a layer storing a u64 id), `minimal` and
-//! `minimal_unsampled` (the least a hand-written task layer can do, `benches/support/floors.rs`), `tasks`, `unsampled` (tasks
+//! `minimal_unsampled` (the least a hand-written task layer can do, `benches/support/floors.rs`),
+//! `minimal_export` (the export floor: the least code that copies each finished task into a
+//! bounded queue another thread empties), `tasks`, `unsampled` (tasks
 //! with a sampling ratio of 0), `tasks_otel` (tasks + taskwire-otel
 //! into a no-op exporter through its queue and export thread), `capture_tasks` and
 //! `capture_tasks_json` (the same layers above `taskwire_core::span::capture()`), `tasks_quiet_otel` (the same
@@ -17,15 +19,21 @@
 //! sink, which captures the fields the export then reuses), `tracing_otel`
 //! (tracing-opentelemetry, SDK batch processor, the same no-op exporter). Subtract a run of N
 //! from a run of 2N to remove the setup; the caller's cost is the main thread's count, the
-//! export thread's is separate.
+//! export thread's is separate. Every exporting stack's queue holds the whole run (nothing is
+//! dropped, which would skip work) and the spans its exporter received are printed.
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use tracing_subscriber::prelude::*;
 
 #[path = "../../../benches/support/floors.rs"]
 mod floors;
-use floors::{lifecycle, IdLayer, MinimalTasks, NoopExporter};
+use floors::{
+    lifecycle, CountingExporter, FloorQueue, IdLayer, MinimalExport, MinimalTasks, NoopExporter,
+};
+
+/// Spans every exporting stack's queue holds: more than any run creates.
+const QUEUE: usize = 1 << 20;
 
 fn run(d: tracing::Dispatch, n: usize) {
     tracing::dispatcher::with_default(&d, || {
@@ -39,7 +47,7 @@ fn run(d: tracing::Dispatch, n: usize) {
 fn noop_export() -> (taskwire_otel::OtelLayer, taskwire_otel::OtelGuard) {
     taskwire_otel::layer()
         .with_span_exporter(NoopExporter)
-        .with_queue_capacity(1 << 20)
+        .with_queue_capacity(QUEUE)
         .build()
         .expect("starts")
 }
@@ -65,6 +73,21 @@ fn main() {
             ),
             n,
         ),
+        "minimal_export" => {
+            let queue = FloorQueue::start(QUEUE, 512);
+            let layer = MinimalExport {
+                queue: queue.clone(),
+            };
+            run(
+                tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
+                n,
+            );
+            queue.drain();
+            queue.stop();
+            let taken = queue.taken.load(std::sync::atomic::Ordering::Relaxed);
+            let dropped = queue.dropped.load(std::sync::atomic::Ordering::Relaxed);
+            eprintln!("spans: {taken} taken, {dropped} dropped");
+        }
         "registry" => run(tracing::Dispatch::new(tracing_subscriber::registry()), n),
         "unsampled" => run(
             tracing::Dispatch::new(
@@ -140,8 +163,15 @@ fn main() {
             eprintln!("{}", guard.shutdown());
         }
         "tracing_otel" => {
+            let received = CountingExporter::default();
+            let config = BatchConfigBuilder::default()
+                .with_max_queue_size(QUEUE)
+                .build();
+            let processor = BatchSpanProcessor::builder(received.clone())
+                .with_batch_config(config)
+                .build();
             let provider = SdkTracerProvider::builder()
-                .with_batch_exporter(NoopExporter)
+                .with_span_processor(processor)
                 .build();
             let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
             run(
@@ -149,9 +179,11 @@ fn main() {
                 n,
             );
             let _ = provider.shutdown();
+            let got = received.spans.load(std::sync::atomic::Ordering::Relaxed);
+            eprintln!("spans: {got} of {} received by the exporter", 2 * n);
         }
         other => eprintln!(
-            "unknown stack {other}: registry, floor, minimal, minimal_unsampled, unsampled, tasks, capture_tasks, capture_tasks_json, tasks_otel, tasks_quiet_otel, tasks_json, \
+            "unknown stack {other}: registry, floor, minimal, minimal_unsampled, minimal_export, unsampled, tasks, capture_tasks, capture_tasks_json, tasks_otel, tasks_quiet_otel, tasks_json, \
              tasks_json_otel, tracing_otel"
         ),
     }

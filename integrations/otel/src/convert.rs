@@ -180,7 +180,7 @@ pub(crate) fn span(
         span_kind,
         name,
         start_time: clock.to_system(s.start),
-        end_time: clock.to_system(s.end),
+        end_time: clock.to_system(s.start + s.wall),
         attributes,
         dropped_attributes_count: s.dropped_fields,
         events,

@@ -107,6 +107,10 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        // Exporting spans only (the default): events matter to no signal.
+        if !self.logs && !self.events {
+            return;
+        }
         let meta = event.metadata();
         // Task records describe the span itself: never repeated as span events.
         let is_task_record = taskwire_core::task_record::is_record(meta);
@@ -214,12 +218,10 @@ where
         if !d.sampled() {
             return;
         }
-        let (end, start, busy) = match (d.created(), d.elapsed()) {
-            (Some(created), Some((wall, busy))) => (created + wall, created, busy),
-            _ => {
-                let now = Instant::now();
-                (now, now, Default::default())
-            }
+        // The end is the start plus the wall time, added on the export thread.
+        let (start, wall, busy) = match (d.created(), d.elapsed()) {
+            (Some(created), Some((wall, busy))) => (created, wall, busy),
+            _ => (Instant::now(), Default::default(), Default::default()),
         };
         let max = self.limits.max_value_len;
         let failed = d.failed();
@@ -246,9 +248,13 @@ where
         let (fields, dropped_fields) =
             q.arena
                 .push_fields(d.fields().iter(), d.fields().len(), &self.limits);
-        let events = ext
-            .remove::<SpanEvents>()
-            .map(|list| Box::new((list.events, list.dropped)));
+        // Without span events, none were kept: no lookup.
+        let events = if self.events {
+            ext.remove::<SpanEvents>()
+                .map(|list| Box::new((list.events, list.dropped)))
+        } else {
+            None
+        };
         self.shared.commit_span(
             q,
             FinishedSpan {
@@ -265,7 +271,7 @@ where
                 tracestate,
                 metadata: span.metadata(),
                 start,
-                end,
+                wall,
                 busy,
                 failure,
                 events,

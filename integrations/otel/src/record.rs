@@ -55,7 +55,8 @@ pub(crate) struct FinishedSpan {
     pub(crate) tracestate: Option<std::sync::Arc<str>>,
     pub(crate) metadata: &'static Metadata<'static>,
     pub(crate) start: Instant,
-    pub(crate) end: Instant,
+    /// Wall time: the span ended at `start + wall`.
+    pub(crate) wall: Duration,
     pub(crate) busy: Duration,
     pub(crate) failure: Option<Box<str>>,
     pub(crate) events: Option<Box<(Vec<SpanEvent>, u32)>>,
