@@ -12,7 +12,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::clock;
-use crate::ids::TraceId;
+use crate::ids::{SpanId, TraceId};
 use crate::propagation::TraceParent;
 use crate::redact::Redactor;
 use crate::value::Typed;
@@ -255,13 +255,23 @@ impl Capture {
         let all_fields = self.fields.load(Ordering::Relaxed);
         let fields = self.collect(attrs, all_fields);
         let timed = self.timing().times(lineage.sampled);
-        let mut data = SpanData::new(lineage, fields, all_fields, timed);
-        if let Some(&owner) = self.layer_timing.get() {
-            let start = data.created_nanos().unwrap_or_else(clock::now);
-            data.set_layer_timing(LayerTiming::new(owner, LayerTiming::UNTAGGED, start));
-        }
-        stack::remember_just_created(id, self.id, &data);
-        ext.insert(data);
+        let span_id = SpanId::random();
+        // The slot is filled before the data is built, so the data is built where the
+        // extensions take it from (one copy of it, into its box).
+        stack::remember_just_created_lineage(id, self.id, span_id, &lineage, timed);
+        let created = timed.then(clock::now);
+        let layer_timing = self.layer_timing.get().map(|&owner| {
+            let start = created.unwrap_or_else(clock::now);
+            LayerTiming::new(owner, LayerTiming::UNTAGGED, start)
+        });
+        ext.insert(SpanData::with_parts(
+            span_id,
+            lineage,
+            fields,
+            all_fields,
+            created,
+            layer_timing,
+        ));
         NewSpan::Captured
     }
 
@@ -369,19 +379,27 @@ impl Capture {
         stack::push(raw, self.id, context, tracestate, timed);
     }
 
-    /// Pops the span from the thread's stack and adds the interval to its busy time.
+    /// Pops the span from the thread's stack, adds the interval to its busy time and hands it
+    /// the children summarised in its entry.
     fn exit<S>(&self, id: &Id, ctx: &Context<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let Some(entered_at) = stack::pop(id.into_u64(), self.id) else {
+        let Some(popped) = stack::pop(id.into_u64(), self.id) else {
             return;
         };
-        let now = clock::now();
+        let busy = popped
+            .entered_at
+            .map(|entered_at| clock::now().saturating_sub(entered_at));
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(d) = ext.get_mut::<SpanData>() {
-            d.add_busy(now.saturating_sub(entered_at));
+            if let Some(busy) = busy {
+                d.add_busy(busy);
+            }
+            if let Some(c) = popped.children {
+                d.take_summary(c);
+            }
         }
     }
 }
@@ -688,6 +706,26 @@ impl LayerCapture {
         if let Some(own) = self.following() {
             own.exit(id, ctx);
         }
+    }
+
+    /// Summarises a child task named `name` that took `duration_us` (with its own summary,
+    /// `grandchildren`) in its parent, the span whose own id is `parent`, when this layer
+    /// captures spans itself and that span is entered on this thread: the summary is kept
+    /// beside the thread's entry of the parent and reaches the parent's data
+    /// ([`SpanData::children`]) when the parent is exited, so the child's close needs no look
+    /// at the parent. Returns `false`, doing nothing, otherwise: the caller then summarises in
+    /// the parent's data itself ([`SpanData::summarise_child`]).
+    #[inline]
+    pub fn summarise_in_entered_parent(
+        &self,
+        parent: crate::ids::SpanId,
+        name: &'static str,
+        duration_us: u64,
+        grandchildren: Option<&crate::task_record::children::Children>,
+    ) -> bool {
+        self.active().is_some_and(|own| {
+            stack::summarise_in_entered(own.id, parent, name, duration_us, grandchildren)
+        })
     }
 
     /// The innermost span entered on this thread (not a re-entry) that the capture this layer
