@@ -149,8 +149,10 @@ impl Rendered {
 
 impl Drop for SpanFields {
     fn drop(&mut self) {
-        if let Some(r) = self.rendered.take() {
-            r.spare();
+        if self.rendered.get().is_some() {
+            if let Some(r) = self.rendered.take() {
+                r.spare();
+            }
         }
         if self.entries.capacity() == 0 && self.text.capacity() == 0 {
             return;

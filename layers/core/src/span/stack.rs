@@ -223,10 +223,12 @@ pub(crate) fn pop(raw: u64, capture: u64) -> Option<Popped> {
 }
 
 /// Summarises a child named `name` that took `duration_us` (with the descendants it
-/// summarised itself, `grandchildren`) in the innermost entry of its parent, the span whose
+/// summarised itself, `grandchildren`) in the outermost entry of its parent, the span whose
 /// own id is `parent`, when `capture` entered that span on this thread: the summary goes to
 /// the parent's data when the entry is popped, so the child's close needs no look at the
-/// parent. Returns `false`, doing nothing, when the parent is not entered here.
+/// parent. The outermost entry (not a re-entry above it) keeps the children of this thread
+/// in the order they closed. Returns `false`, doing nothing, when the parent is not entered
+/// here.
 pub(crate) fn summarise_in_entered(
     capture: u64,
     parent: SpanId,
@@ -241,7 +243,6 @@ pub(crate) fn summarise_in_entered(
             };
             let Some(e) = s
                 .iter_mut()
-                .rev()
                 .find(|e| e.context.span_id == parent && e.capture == capture)
             else {
                 return false;
