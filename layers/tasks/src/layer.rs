@@ -278,7 +278,7 @@ impl TasksLayer {
         span: &tracing_subscriber::registry::SpanRef<'_, S>,
         failed: bool,
         fate: Fate,
-        parent_span_id: Option<SpanId>,
+        (parent_span_id, remote_parent): (Option<SpanId>, bool),
         wall_us: u64,
         summary: Option<&children::Children>,
     ) where
@@ -286,12 +286,13 @@ impl TasksLayer {
     {
         let to_parent =
             failed || (self.records == TaskRecords::Significant && fate != Fate::Dropped);
-        if !to_parent {
+        // A task without a parent context has no captured ancestor: no parent to tell.
+        let Some(parent) = parent_span_id.filter(|_| to_parent) else {
             return;
-        }
-        // A summarised task never failed; while its parent is entered on this thread, the
-        // summary waits beside the parent's entry and reaches its data when it is exited.
-        if let (Fate::Summarised, Some(parent)) = (fate, parent_span_id) {
+        };
+        // A summarised task never failed; while its local parent is entered on this thread,
+        // the summary waits beside the parent's entry and reaches its data when it is exited.
+        if fate == Fate::Summarised && !remote_parent {
             if self
                 .capture
                 .summarise_in_entered_parent(parent, span.name(), wall_us, summary)
@@ -393,8 +394,8 @@ where
         let fate = self.fate(d, failed, wall);
         let summary = d.take_children();
         let wall_us = wall / 1_000;
-        // The local parent's own id (none for a root or a task imported from another process).
-        let parent = (!d.remote_parent()).then(|| d.parent_span_id()).flatten();
+        // The parent's own id (none for a root) and whether it is in another process.
+        let parent = (d.parent_span_id(), d.remote_parent());
         if fate != Fate::Written {
             drop(ext);
             self.tell_parent(&span, failed, fate, parent, wall_us, summary.as_deref());

@@ -213,6 +213,7 @@ impl Capture {
         }
     }
 
+    #[inline]
     fn timing(&self) -> Timing {
         match self.timing.load(Ordering::Relaxed) {
             0 => Timing::Off,
@@ -316,17 +317,27 @@ impl Capture {
         }
     }
 
-    /// The fields of a new span: all of them, or only the control fields.
+    /// The fields of a new span: all of them, or only the control fields (none to read when
+    /// its call site declares none).
+    #[inline]
     fn collect(&self, attrs: &Attributes<'_>, all: bool) -> SpanFields {
-        let mut fields = SpanFields::with_capacity(if all { attrs.fields().len() } else { 0 });
         if all || has_control_fields(attrs.metadata()) {
-            attrs.record(&mut Typed(FieldCollector {
-                fields: &mut fields,
-                redactor: &self.redactor(),
-                replace: false,
-                only_control: !all,
-            }));
+            self.record_new(attrs, all)
+        } else {
+            SpanFields::default()
         }
+    }
+
+    /// Reads the fields of a new span: all of them, or only the control fields.
+    #[inline(never)]
+    fn record_new(&self, attrs: &Attributes<'_>, all: bool) -> SpanFields {
+        let mut fields = SpanFields::with_capacity(if all { attrs.fields().len() } else { 0 });
+        attrs.record(&mut Typed(FieldCollector {
+            fields: &mut fields,
+            redactor: &self.redactor(),
+            replace: false,
+            only_control: !all,
+        }));
         fields
     }
 

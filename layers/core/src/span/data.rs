@@ -324,6 +324,7 @@ impl SpanData {
 
     /// Whether the task failed: an ERROR event inside it, a failure reason, or a recorded
     /// field `outcome = "failed"`. A failed child does not fail its parent.
+    #[inline]
     pub fn failed(&self) -> bool {
         self.errors > 0
             || self.failure.is_some()
