@@ -292,13 +292,13 @@ impl TasksLayer {
         };
         // A summarised task never failed; while its local parent is entered on this thread,
         // the summary waits beside the parent's entry and reaches its data when it is exited.
-        if fate == Fate::Summarised && !remote_parent {
-            if self
+        if fate == Fate::Summarised
+            && !remote_parent
+            && self
                 .capture
                 .summarise_in_entered_parent(parent, span.name(), wall_us, summary)
-            {
-                return;
-            }
+        {
+            return;
         }
         let Some(parent) = span.parent() else { return };
         let mut ext = parent.extensions_mut();

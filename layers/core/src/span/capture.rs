@@ -19,67 +19,8 @@ use crate::value::Typed;
 
 use super::data::{note_unsampled, LayerTiming, Lineage, SpanData, Timing};
 use super::fields::{has_control_fields, FieldCollector, SpanFields};
+use super::needs::{Needs, RootSampler};
 use super::stack;
-
-/// Decides, for each root span, whether its trace is sampled.
-type RootSampler = Arc<dyn Fn(TraceId) -> bool + Send + Sync>;
-
-/// What a taskwire layer needs from the capture: every field or only the control fields,
-/// which spans are timed, and (the tasks layer) how root spans are sampled.
-#[derive(Clone, Default)]
-pub struct Needs {
-    fields: bool,
-    timing: Timing,
-    root_sampler: Option<RootSampler>,
-    layer_timing: Option<u64>,
-}
-
-impl fmt::Debug for Needs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Needs")
-            .field("fields", &self.fields)
-            .field("timing", &self.timing)
-            .field("root_sampler", &self.root_sampler.is_some())
-            .field("layer_timing", &self.layer_timing)
-            .finish()
-    }
-}
-
-impl Needs {
-    /// Reads every span field (without it, only the [control
-    /// fields](super::CONTROL_FIELDS) are captured).
-    #[must_use]
-    pub fn with_fields(mut self, fields: bool) -> Self {
-        self.fields = fields;
-        self
-    }
-
-    /// Needs wall and busy time of the spans `timing` selects.
-    #[must_use]
-    pub fn with_timing(mut self, timing: Timing) -> Self {
-        self.timing = timing;
-        self
-    }
-
-    /// Decides with `sampler` whether the trace of each root span is sampled.
-    #[must_use]
-    pub fn with_root_sampler(
-        mut self,
-        sampler: impl Fn(TraceId) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.root_sampler = Some(Arc::new(sampler));
-        self
-    }
-
-    /// Starts a [`LayerTiming`] owned by layer `owner` in every span's data when the span is
-    /// captured ([`clock`](crate::clock) time, tag [`LayerTiming::UNTAGGED`]), so that the
-    /// layer needs no look at the span at creation. The first owner asked for keeps it.
-    #[must_use]
-    pub fn with_layer_timing(mut self, owner: u64) -> Self {
-        self.layer_timing = Some(owner);
-        self
-    }
-}
 
 /// Captures every span once, for every taskwire layer in the stack: its W3C ids and lineage,
 /// its fields (typed, redacted, rendered as JSON once per change), its wall and busy time, and
