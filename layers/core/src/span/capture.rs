@@ -19,7 +19,8 @@ use crate::value::Typed;
 
 use super::data::{note_unsampled, LayerTiming, Lineage, SpanData, Timing};
 use super::fields::{has_control_fields, FieldCollector, SpanFields};
-use super::needs::{Needs, RootSampler};
+pub use super::needs::Needs;
+use super::needs::RootSampler;
 use super::stack;
 
 /// Captures every span once, for every taskwire layer in the stack: its W3C ids and lineage,
