@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use taskwire_core::span::{CapturingLayer, LayerCapture, Needs, Timing};
 use taskwire_core::task_record::children;
-use taskwire_core::{Redactor, SpanData};
+use taskwire_core::{Redactor, SpanData, SpanId};
 use tracing::field::{Field, Visit};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
 use tracing_core::span::Id;
@@ -242,8 +242,8 @@ impl TasksLayer {
             }
     }
 
-    /// What becomes of a task that closes after `wall`.
-    fn fate(&self, d: &SpanData, failed: bool, wall: Duration) -> Fate {
+    /// What becomes of a task that closes after `wall_nanos`.
+    fn fate(&self, d: &SpanData, failed: bool, wall_nanos: u64) -> Fate {
         if !d.sampled() {
             return Fate::Dropped;
         }
@@ -253,7 +253,7 @@ impl TasksLayer {
                     || d.exported()
                     || failed
                     || d.written_children() > 0
-                    || wall >= self.slow;
+                    || u128::from(wall_nanos) >= self.slow.as_nanos();
                 if !kept {
                     return Fate::Summarised;
                 }
@@ -268,6 +268,50 @@ impl TasksLayer {
             Fate::Written
         } else {
             Fate::Dropped
+        }
+    }
+
+    /// Tells the parent of a task that closes (`span`) what it must know: a failure, a record
+    /// it must link to, or the task's summary (its own descendants with it).
+    fn tell_parent<S>(
+        &self,
+        span: &tracing_subscriber::registry::SpanRef<'_, S>,
+        failed: bool,
+        fate: Fate,
+        (parent_span_id, remote_parent): (Option<SpanId>, bool),
+        wall_us: u64,
+        summary: Option<&children::Children>,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let to_parent =
+            failed || (self.records == TaskRecords::Significant && fate != Fate::Dropped);
+        // A task without a parent context has no captured ancestor: no parent to tell.
+        let Some(parent) = parent_span_id.filter(|_| to_parent) else {
+            return;
+        };
+        // A summarised task never failed; while its local parent is entered on this thread,
+        // the summary waits beside the parent's entry and reaches its data when it is exited.
+        if fate == Fate::Summarised
+            && !remote_parent
+            && self
+                .capture
+                .summarise_in_entered_parent(parent, span.name(), wall_us, summary)
+        {
+            return;
+        }
+        let Some(parent) = span.parent() else { return };
+        let mut ext = parent.extensions_mut();
+        let Some(pd) = ext.get_mut::<SpanData>() else {
+            return;
+        };
+        if failed {
+            pd.note_failed_child();
+        }
+        match fate {
+            Fate::Written => pd.note_written_child(),
+            Fate::Summarised => pd.summarise_child(span.name(), wall_us, summary),
+            Fate::Dropped => {}
         }
     }
 }
@@ -337,78 +381,50 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let (failed, fate, errors, failed_children, remote, failure, name, times, summary) = {
-            let mut ext = span.extensions_mut();
-            let Some(d) = ext.get_mut::<SpanData>() else {
-                return;
-            };
-            let failed = d.failed();
-            let times = if d.sampled() {
-                d.elapsed().unwrap_or_default()
-            } else {
-                Default::default()
-            };
-            let fate = self.fate(d, failed, times.0);
-            let summary = d.take_children();
-            if fate == Fate::Written {
-                if let Some(recent) = &self.recent {
-                    recent.put(&Ended {
-                        data: d,
-                        name: d.task_name().unwrap_or(span.name()),
-                        target: span.metadata().target(),
-                        failed,
-                        wall: times.0,
-                        busy: times.1,
-                        summary: summary.as_deref(),
-                    });
-                }
-                (
-                    failed,
-                    fate,
-                    d.errors(),
-                    d.failed_children(),
-                    d.remote_parent(),
-                    d.failure().map(Box::<str>::from),
-                    task_name(d),
-                    times,
-                    summary,
-                )
-            } else {
-                (failed, fate, 0, 0, false, None, None, times, summary)
-            }
+        let mut ext = span.extensions_mut();
+        let Some(d) = ext.get_mut::<SpanData>() else {
+            return;
         };
-        let wall_us = u64::try_from(times.0.as_micros()).unwrap_or(u64::MAX);
-        // The parent learns of the child: a failure, a record it must link to, or the
-        // child's summary (its own descendants with it).
-        let to_parent =
-            failed || (self.records == TaskRecords::Significant && fate != Fate::Dropped);
-        if to_parent {
-            if let Some(parent) = span.parent() {
-                if let Some(pd) = parent.extensions_mut().get_mut::<SpanData>() {
-                    if failed {
-                        pd.note_failed_child();
-                    }
-                    match fate {
-                        Fate::Written => pd.note_written_child(),
-                        Fate::Summarised => {
-                            pd.summarise_child(span.name(), wall_us, summary.as_deref())
-                        }
-                        Fate::Dropped => {}
-                    }
-                }
-            }
-        }
+        let failed = d.failed();
+        let (wall, busy) = if d.sampled() {
+            d.elapsed_nanos().unwrap_or_default()
+        } else {
+            (0, 0)
+        };
+        let fate = self.fate(d, failed, wall);
+        let summary = d.take_children();
+        let wall_us = wall / 1_000;
+        // The parent's own id (none for a root) and whether it is in another process.
+        let parent = (d.parent_span_id(), d.remote_parent());
         if fate != Fate::Written {
+            drop(ext);
+            self.tell_parent(&span, failed, fate, parent, wall_us, summary.as_deref());
             if let Some(s) = summary {
                 children::recycle(s);
             }
             return;
         }
-        let (_, busy) = times;
+        if let Some(recent) = &self.recent {
+            recent.put(&Ended {
+                data: d,
+                name: d.task_name().unwrap_or(span.name()),
+                target: span.metadata().target(),
+                failed,
+                wall: Duration::from_nanos(wall),
+                busy: Duration::from_nanos(busy),
+                summary: summary.as_deref(),
+            });
+        }
+        let (errors, failed_children, remote) =
+            (d.errors(), d.failed_children(), d.remote_parent());
+        let failure = d.failure().map(Box::<str>::from);
+        let name = task_name(d);
+        drop(ext);
+        self.tell_parent(&span, failed, fate, parent, wall_us, summary.as_deref());
         let outcome = if failed { "failed" } else { "succeeded" };
         let task_name = name.as_deref().unwrap_or(span.name());
         let target = span.metadata().target();
-        let busy_us = u64::try_from(busy.as_micros()).unwrap_or(u64::MAX);
+        let busy_us = busy / 1_000;
         let failure = failure.as_deref();
         let summarised = summary.as_deref().map(children::Children::count);
         let groups = summary.as_deref().map(tracing::field::display);

@@ -84,6 +84,43 @@ fn a_failed_task_and_its_ancestors_write_records_so_its_parent_links() {
 }
 
 #[test]
+fn children_closed_in_and_out_of_their_entered_parent_are_summarised_in_close_order() {
+    let cap = run(taskwire_tasks::layer(), || {
+        let root = tracing::info_span!("root");
+        let early = tracing::info_span!(parent: &root, "early");
+        {
+            let _r = root.enter();
+            let _a = tracing::info_span!("a").entered();
+        }
+        // closed while its parent is not entered
+        drop(early);
+        let _r = root.enter();
+        // closed on another thread while its parent is entered here
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    let _t = tracing::info_span!(parent: &root, "elsewhere").entered();
+                });
+            });
+        });
+        {
+            let _b = tracing::info_span!("b").entered();
+        }
+        // closed inside a re-entry of the parent, after `b`
+        let _again = root.enter();
+        let _q = tracing::info_span!("q").entered();
+        let _c = tracing::info_span!(parent: &root, "c").entered();
+    });
+    let ends = ends(&cap);
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    let root = &ends["root"];
+    assert_eq!(root["task.children"], 6);
+    let names: Vec<String> = groups(root).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["a", "early", "elsewhere", "b", "c", "q"]);
+}
+
+#[test]
 fn tasks_slower_than_the_threshold_write_records() {
     let layer = taskwire_tasks::layer().with_slow_threshold(Duration::from_millis(20));
     let cap = run(layer, || {

@@ -12,74 +12,16 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::clock;
-use crate::ids::TraceId;
+use crate::ids::{SpanId, TraceId};
 use crate::propagation::TraceParent;
 use crate::redact::Redactor;
 use crate::value::Typed;
 
 use super::data::{note_unsampled, LayerTiming, Lineage, SpanData, Timing};
 use super::fields::{has_control_fields, FieldCollector, SpanFields};
+pub use super::needs::Needs;
+use super::needs::RootSampler;
 use super::stack;
-
-/// Decides, for each root span, whether its trace is sampled.
-type RootSampler = Arc<dyn Fn(TraceId) -> bool + Send + Sync>;
-
-/// What a taskwire layer needs from the capture: every field or only the control fields,
-/// which spans are timed, and (the tasks layer) how root spans are sampled.
-#[derive(Clone, Default)]
-pub struct Needs {
-    fields: bool,
-    timing: Timing,
-    root_sampler: Option<RootSampler>,
-    layer_timing: Option<u64>,
-}
-
-impl fmt::Debug for Needs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Needs")
-            .field("fields", &self.fields)
-            .field("timing", &self.timing)
-            .field("root_sampler", &self.root_sampler.is_some())
-            .field("layer_timing", &self.layer_timing)
-            .finish()
-    }
-}
-
-impl Needs {
-    /// Reads every span field (without it, only the [control
-    /// fields](super::CONTROL_FIELDS) are captured).
-    #[must_use]
-    pub fn with_fields(mut self, fields: bool) -> Self {
-        self.fields = fields;
-        self
-    }
-
-    /// Needs wall and busy time of the spans `timing` selects.
-    #[must_use]
-    pub fn with_timing(mut self, timing: Timing) -> Self {
-        self.timing = timing;
-        self
-    }
-
-    /// Decides with `sampler` whether the trace of each root span is sampled.
-    #[must_use]
-    pub fn with_root_sampler(
-        mut self,
-        sampler: impl Fn(TraceId) -> bool + Send + Sync + 'static,
-    ) -> Self {
-        self.root_sampler = Some(Arc::new(sampler));
-        self
-    }
-
-    /// Starts a [`LayerTiming`] owned by layer `owner` in every span's data when the span is
-    /// captured ([`clock`](crate::clock) time, tag [`LayerTiming::UNTAGGED`]), so that the
-    /// layer needs no look at the span at creation. The first owner asked for keeps it.
-    #[must_use]
-    pub fn with_layer_timing(mut self, owner: u64) -> Self {
-        self.layer_timing = Some(owner);
-        self
-    }
-}
 
 /// Captures every span once, for every taskwire layer in the stack: its W3C ids and lineage,
 /// its fields (typed, redacted, rendered as JSON once per change), its wall and busy time, and
@@ -213,6 +155,7 @@ impl Capture {
         }
     }
 
+    #[inline]
     fn timing(&self) -> Timing {
         match self.timing.load(Ordering::Relaxed) {
             0 => Timing::Off,
@@ -255,13 +198,23 @@ impl Capture {
         let all_fields = self.fields.load(Ordering::Relaxed);
         let fields = self.collect(attrs, all_fields);
         let timed = self.timing().times(lineage.sampled);
-        let mut data = SpanData::new(lineage, fields, all_fields, timed);
-        if let Some(&owner) = self.layer_timing.get() {
-            let start = data.created_nanos().unwrap_or_else(clock::now);
-            data.set_layer_timing(LayerTiming::new(owner, LayerTiming::UNTAGGED, start));
-        }
-        stack::remember_just_created(id, self.id, &data);
-        ext.insert(data);
+        let span_id = SpanId::random();
+        // The slot is filled before the data is built, so the data is built where the
+        // extensions take it from (one copy of it, into its box).
+        stack::remember_just_created_lineage(id, self.id, span_id, &lineage, timed);
+        let created = timed.then(clock::now);
+        let layer_timing = self.layer_timing.get().map(|&owner| {
+            let start = created.unwrap_or_else(clock::now);
+            LayerTiming::new(owner, LayerTiming::UNTAGGED, start)
+        });
+        ext.insert(SpanData::with_parts(
+            span_id,
+            lineage,
+            fields,
+            all_fields,
+            created,
+            layer_timing,
+        ));
         NewSpan::Captured
     }
 
@@ -306,17 +259,27 @@ impl Capture {
         }
     }
 
-    /// The fields of a new span: all of them, or only the control fields.
+    /// The fields of a new span: all of them, or only the control fields (none to read when
+    /// its call site declares none).
+    #[inline]
     fn collect(&self, attrs: &Attributes<'_>, all: bool) -> SpanFields {
-        let mut fields = SpanFields::with_capacity(if all { attrs.fields().len() } else { 0 });
         if all || has_control_fields(attrs.metadata()) {
-            attrs.record(&mut Typed(FieldCollector {
-                fields: &mut fields,
-                redactor: &self.redactor(),
-                replace: false,
-                only_control: !all,
-            }));
+            self.record_new(attrs, all)
+        } else {
+            SpanFields::default()
         }
+    }
+
+    /// Reads the fields of a new span: all of them, or only the control fields.
+    #[inline(never)]
+    fn record_new(&self, attrs: &Attributes<'_>, all: bool) -> SpanFields {
+        let mut fields = SpanFields::with_capacity(if all { attrs.fields().len() } else { 0 });
+        attrs.record(&mut Typed(FieldCollector {
+            fields: &mut fields,
+            redactor: &self.redactor(),
+            replace: false,
+            only_control: !all,
+        }));
         fields
     }
 
@@ -369,19 +332,27 @@ impl Capture {
         stack::push(raw, self.id, context, tracestate, timed);
     }
 
-    /// Pops the span from the thread's stack and adds the interval to its busy time.
+    /// Pops the span from the thread's stack, adds the interval to its busy time and hands it
+    /// the children summarised in its entry.
     fn exit<S>(&self, id: &Id, ctx: &Context<'_, S>)
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let Some(entered_at) = stack::pop(id.into_u64(), self.id) else {
+        let Some(popped) = stack::pop(id.into_u64(), self.id) else {
             return;
         };
-        let now = clock::now();
+        let busy = popped
+            .entered_at
+            .map(|entered_at| clock::now().saturating_sub(entered_at));
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(d) = ext.get_mut::<SpanData>() {
-            d.add_busy(now.saturating_sub(entered_at));
+            if let Some(busy) = busy {
+                d.add_busy(busy);
+            }
+            if let Some(c) = popped.children {
+                d.take_summary(c);
+            }
         }
     }
 }
@@ -688,6 +659,26 @@ impl LayerCapture {
         if let Some(own) = self.following() {
             own.exit(id, ctx);
         }
+    }
+
+    /// Summarises a child task named `name` that took `duration_us` (with its own summary,
+    /// `grandchildren`) in its parent, the span whose own id is `parent`, when this layer
+    /// captures spans itself and that span is entered on this thread: the summary is kept
+    /// beside the thread's entry of the parent and reaches the parent's data
+    /// ([`SpanData::children`]) when the parent is exited, so the child's close needs no look
+    /// at the parent. Returns `false`, doing nothing, otherwise: the caller then summarises in
+    /// the parent's data itself ([`SpanData::summarise_child`]).
+    #[inline]
+    pub fn summarise_in_entered_parent(
+        &self,
+        parent: crate::ids::SpanId,
+        name: &'static str,
+        duration_us: u64,
+        grandchildren: Option<&crate::task_record::children::Children>,
+    ) -> bool {
+        self.active().is_some_and(|own| {
+            stack::summarise_in_entered(own.id, parent, name, duration_us, grandchildren)
+        })
     }
 
     /// The innermost span entered on this thread (not a re-entry) that the capture this layer

@@ -186,19 +186,30 @@ struct SpanTimes {
 
 impl SpanData {
     pub(crate) fn new(lineage: Lineage, fields: SpanFields, all_fields: bool, timed: bool) -> Self {
+        let created = timed.then(clock::now);
+        SpanData::with_parts(SpanId::random(), lineage, fields, all_fields, created, None)
+    }
+
+    /// The data of span `span_id`, timed from `created` when that is given.
+    #[inline]
+    pub(crate) fn with_parts(
+        span_id: SpanId,
+        lineage: Lineage,
+        fields: SpanFields,
+        all_fields: bool,
+        created: Option<u64>,
+        layer_timing: Option<LayerTiming>,
+    ) -> Self {
         SpanData {
-            span_id: SpanId::random(),
+            span_id,
             lineage,
             fields,
             all_fields,
-            timed: timed.then(|| SpanTimes {
-                created: clock::now(),
-                busy: 0,
-            }),
+            timed: created.map(|created| SpanTimes { created, busy: 0 }),
             errors: 0,
             failed_children: 0,
             failure: None,
-            layer_timing: None,
+            layer_timing,
             exported: false,
             written_children: 0,
             children: None,
@@ -313,6 +324,7 @@ impl SpanData {
 
     /// Whether the task failed: an ERROR event inside it, a failure reason, or a recorded
     /// field `outcome = "failed"`. A failed child does not fail its parent.
+    #[inline]
     pub fn failed(&self) -> bool {
         self.errors > 0
             || self.failure.is_some()
@@ -418,6 +430,18 @@ impl SpanData {
         }
     }
 
+    /// Adds the summary `c`, gathered while the span was entered, to this task's.
+    #[inline(never)]
+    pub(crate) fn take_summary(&mut self, c: Box<Children>) {
+        match self.children.as_deref_mut() {
+            None => self.children = Some(c),
+            Some(mine) => {
+                mine.merge(&c);
+                children::recycle(c);
+            }
+        }
+    }
+
     /// The descendants summarised in this task, if any.
     #[inline]
     pub fn children(&self) -> Option<&Children> {
@@ -455,10 +479,12 @@ impl SpanData {
         })
     }
 
-    /// When the span was created, in [`clock`] nanoseconds, when it is timed.
+    /// [`SpanData::elapsed`] in [`clock`] nanoseconds: wall time since creation and busy time
+    /// so far, when the span is timed; for a layer that works in whole units at close.
     #[inline]
-    pub(crate) fn created_nanos(&self) -> Option<u64> {
-        self.timed.map(|t| t.created)
+    pub fn elapsed_nanos(&self) -> Option<(u64, u64)> {
+        self.timed
+            .map(|t| (clock::now().saturating_sub(t.created), t.busy))
     }
 
     /// When the span was created, when it is timed.

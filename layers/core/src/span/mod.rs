@@ -22,6 +22,7 @@
 //! - [`fields`]: [`SpanFields`] and the [control fields](CONTROL_FIELDS).
 //! - [`stack`]: the per-thread stack of entered spans ([`current`]) and the just-created slot.
 //! - [`capture`]: [`CaptureLayer`], and [`LayerCapture`] for the other layers.
+//! - [`needs`]: [`Needs`], what a layer asks of the capture.
 //! - [`callbacks`]: [`layer_capture_callbacks!`](crate::layer_capture_callbacks), the `Layer`
 //!   methods that feed a [`LayerCapture`].
 //! - [`access`]: reaching a span's data through a `Dispatch` (middleware, `Span` extensions).
@@ -58,12 +59,14 @@ pub mod callbacks;
 pub mod capture;
 pub mod data;
 pub mod fields;
+pub mod needs;
 pub mod stack;
 
 pub use access::{note_current_exported, read_span_data, set_remote_parent, with_span_data};
-pub use capture::{CaptureLayer, CapturingLayer, LayerCapture, Needs};
+pub use capture::{CaptureLayer, CapturingLayer, LayerCapture};
 pub use data::{any_unsampled, note_unsampled, LayerTiming, SpanData, Timing};
 pub use fields::{SpanFields, CONTROL_FIELDS};
+pub use needs::Needs;
 pub use stack::{current, current_tracestate};
 
 /// The capture layer, to install first in a hand-built stack:

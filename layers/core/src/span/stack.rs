@@ -18,6 +18,7 @@ use tracing_core::span::Id;
 
 use crate::ids::{SpanId, TraceId};
 use crate::propagation::TraceParent;
+use crate::schema::task_record::children::{self, Children};
 
 use super::data::SpanData;
 
@@ -37,6 +38,16 @@ struct Entered {
     /// When this entry's busy interval started, in [`clock`](crate::clock) nanoseconds
     /// ([`NOT_COUNTED`]: a re-entry, counted by the outer entry, or an untimed span).
     entered_at: u64,
+    /// Children summarised while the span was entered here ([`summarise_in_entered`]), which
+    /// go to the span's data when this entry is popped.
+    children: Option<Box<Children>>,
+}
+
+/// What [`pop`] removed: when its counted busy interval started, and the children summarised
+/// in the entry, which the span's data must take.
+pub(crate) struct Popped {
+    pub(crate) entered_at: Option<u64>,
+    pub(crate) children: Option<Box<Children>>,
 }
 
 /// [`Entered::entered_at`] of an entry whose interval is not counted here.
@@ -171,6 +182,7 @@ pub(crate) fn push(
             reentry,
             timed,
             entered_at,
+            children: None,
         });
         let _ = TOP_CONTEXT.try_with(|t| t.set(Some(context)));
         let _ = TOP_ID.try_with(|t| t.set(raw));
@@ -178,9 +190,10 @@ pub(crate) fn push(
 }
 
 /// Removes the entry of span `raw` pushed by `capture` (usually the top; futures may exit out
-/// of order) and returns when its counted busy interval started, if it is timed and counted.
-#[inline]
-pub(crate) fn pop(raw: u64, capture: u64) -> Option<u64> {
+/// of order) and returns when its counted busy interval started, if it is timed and counted,
+/// and the children summarised in it; `None` when neither needs the span's data.
+#[inline(always)]
+pub(crate) fn pop(raw: u64, capture: u64) -> Option<Popped> {
     STACK
         .try_with(|s| {
             let mut s = s.try_borrow_mut().ok()?;
@@ -198,10 +211,50 @@ pub(crate) fn pop(raw: u64, capture: u64) -> Option<u64> {
             let top = s.last().map(|e| (e.context, e.id));
             let _ = TOP_CONTEXT.try_with(|t| t.set(top.map(|t| t.0)));
             let _ = TOP_ID.try_with(|t| t.set(top.map_or(0, |t| t.1)));
-            (entry.timed && entry.entered_at != NOT_COUNTED).then_some(entry.entered_at)
+            let entered_at =
+                (entry.timed && entry.entered_at != NOT_COUNTED).then_some(entry.entered_at);
+            (entered_at.is_some() || entry.children.is_some()).then_some(Popped {
+                entered_at,
+                children: entry.children,
+            })
         })
         .ok()
         .flatten()
+}
+
+/// Summarises a child named `name` that took `duration_us` (with the descendants it
+/// summarised itself, `grandchildren`) in the outermost entry of its parent, the span whose
+/// own id is `parent`, when `capture` entered that span on this thread: the summary goes to
+/// the parent's data when the entry is popped, so the child's close needs no look at the
+/// parent. The outermost entry (not a re-entry above it) keeps the children of this thread
+/// in the order they closed. Returns `false`, doing nothing, when the parent is not entered
+/// here.
+pub(crate) fn summarise_in_entered(
+    capture: u64,
+    parent: SpanId,
+    name: &'static str,
+    duration_us: u64,
+    grandchildren: Option<&Children>,
+) -> bool {
+    STACK
+        .try_with(|s| {
+            let Ok(mut s) = s.try_borrow_mut() else {
+                return false;
+            };
+            let Some(e) = s
+                .iter_mut()
+                .find(|e| e.context.span_id == parent && e.capture == capture)
+            else {
+                return false;
+            };
+            let c = e.children.get_or_insert_with(children::boxed);
+            c.note(name, duration_us);
+            if let Some(g) = grandchildren {
+                c.merge(g);
+            }
+            true
+        })
+        .unwrap_or(false)
 }
 
 /// Fills the just-created slot from a span's data just captured. A span that carries a
@@ -216,6 +269,36 @@ pub(crate) fn remember_just_created(id: &Id, capture: u64, d: &SpanData) {
         context: d.traceparent(),
         capture,
         timed: d.is_timed(),
+        edits: LINEAGE_EDITS.load(Ordering::Relaxed),
+    };
+    let _ = JUST_CREATED.try_with(|c| c.set(slot));
+    let _ = JUST_CREATED_ID.try_with(|c| c.set(id.into_u64()));
+}
+
+/// Fills the just-created slot for span `id`, whose data (own id `span_id`, `lineage`,
+/// timed when `timed`) `capture` is about to store: [`remember_just_created`] before the data
+/// exists.
+#[inline]
+pub(crate) fn remember_just_created_lineage(
+    id: &Id,
+    capture: u64,
+    span_id: SpanId,
+    lineage: &super::data::Lineage,
+    timed: bool,
+) {
+    if lineage.tracestate.is_some() {
+        forget_just_created(id);
+        return;
+    }
+    let slot = JustCreated {
+        context: TraceParent {
+            trace_id: lineage.trace_id,
+            span_id,
+            sampled: lineage.sampled,
+            random: lineage.random,
+        },
+        capture,
+        timed,
         edits: LINEAGE_EDITS.load(Ordering::Relaxed),
     };
     let _ = JUST_CREATED.try_with(|c| c.set(slot));

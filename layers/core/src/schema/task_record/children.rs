@@ -59,12 +59,21 @@ impl Group<'_> {
 /// The summary a task gathers of its descendants that write no record: a count, and groups by
 /// span name (bounded: [`MAX_NAMES`] names, then [`OTHER`]). Its [`Display`](fmt::Display) is
 /// the value of `task.children_summary`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Children {
     count: u64,
     len: usize,
     groups: [Group<'static>; MAX_NAMES],
     other: Group<'static>,
+}
+
+impl fmt::Debug for Children {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Children")
+            .field("count", &self.count)
+            .field("groups", &self.groups().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Children {
@@ -101,9 +110,12 @@ impl Children {
             .copied()
     }
 
-    /// Forgets everything, keeping the memory.
+    /// Forgets everything, keeping the memory (the groups beyond the count in use are never
+    /// read, so they are left as they are).
     pub fn clear(&mut self) {
-        *self = Children::default();
+        self.count = 0;
+        self.len = 0;
+        self.other = Group::default();
     }
 
     fn group(&mut self, name: &'static str) -> &mut Group<'static> {
