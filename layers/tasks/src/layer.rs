@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use taskwire_core::span::{CapturingLayer, LayerCapture, Needs, Timing};
-use taskwire_core::task_record::children;
+use taskwire_core::task_record::{self, children};
 use taskwire_core::{Redactor, SpanData, SpanId};
 use tracing::field::{Field, Visit};
 use tracing_core::dispatcher::{Dispatch, WeakDispatch};
@@ -354,11 +354,7 @@ where
         self.emit(
             &records::START,
             id,
-            &[
-                Some(&format_args!("task.start")),
-                Some(&task_name),
-                Some(&target),
-            ],
+            &[Some(&task_record::START), Some(&task_name), Some(&target)],
         );
     }
 
@@ -392,7 +388,7 @@ where
             (0, 0)
         };
         let fate = self.fate(d, failed, wall);
-        let summary = d.take_children();
+        let mut summary = d.take_children();
         let wall_us = wall / 1_000;
         // The parent's own id (none for a root) and whether it is in another process.
         let parent = (d.parent_span_id(), d.remote_parent());
@@ -427,7 +423,9 @@ where
         let busy_us = busy / 1_000;
         let failure = failure.as_deref();
         let summarised = summary.as_deref().map(children::Children::count);
-        let groups = summary.as_deref().map(tracing::field::display);
+        // Rendered here into the summary's own buffer, and passed (with the message) as a
+        // `&str`: a `Display` value costs every subscriber a trip through `core::fmt`.
+        let groups = summary.as_deref_mut().map(children::Children::rendered);
         // Counters are written when not zero, and the remote parent when there is one: readers
         // take an absent key as 0 or false.
         let errors = (errors > 0).then_some(errors);
@@ -438,7 +436,7 @@ where
             &records::END,
             &id,
             &[
-                Some(&format_args!("task.end")),
+                Some(&task_record::END),
                 Some(&task_name),
                 Some(&target),
                 Some(&outcome),

@@ -65,6 +65,9 @@ pub struct Children {
     len: usize,
     groups: [Group<'static>; MAX_NAMES],
     other: Group<'static>,
+    /// The last [`Children::rendered`] text; its memory is kept when the summary is cleared and
+    /// reused from the pool.
+    text: String,
 }
 
 impl fmt::Debug for Children {
@@ -116,6 +119,48 @@ impl Children {
         self.count = 0;
         self.len = 0;
         self.other = Group::default();
+        self.text.clear();
+    }
+
+    /// The value of `task.children_summary` (what [`Display`](fmt::Display) writes), rendered
+    /// into a buffer the summary keeps: a task record passes it as a `&str`, which every
+    /// subscriber records without formatting machinery.
+    ///
+    /// ```
+    /// use taskwire_core::task_record::children::Children;
+    ///
+    /// let mut c = Children::default();
+    /// c.note("db;query", 1_500);
+    /// assert_eq!(c.rendered(), "db_query:1:1500:1500");
+    /// ```
+    pub fn rendered(&mut self) -> &str {
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        // writing into a `String` cannot fail
+        let _ = self.write_to(&mut text);
+        self.text = text;
+        &self.text
+    }
+
+    /// Writes the summary's text to `out`, integers through `itoa`.
+    fn write_to(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        let mut digits = itoa::Buffer::new();
+        for (i, g) in self.groups().enumerate() {
+            if i > 0 {
+                out.write_str(";")?;
+            }
+            for (j, part) in g.name.split(';').enumerate() {
+                if j > 0 {
+                    out.write_str("_")?;
+                }
+                out.write_str(part)?;
+            }
+            for n in [g.count, g.total_us, g.max_us] {
+                out.write_str(":")?;
+                out.write_str(digits.format(n))?;
+            }
+        }
+        Ok(())
     }
 
     fn group(&mut self, name: &'static str) -> &mut Group<'static> {
@@ -137,19 +182,7 @@ impl Children {
 
 impl fmt::Display for Children {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, g) in self.groups().enumerate() {
-            if i > 0 {
-                f.write_str(";")?;
-            }
-            for (j, part) in g.name.split(';').enumerate() {
-                if j > 0 {
-                    f.write_str("_")?;
-                }
-                f.write_str(part)?;
-            }
-            write!(f, ":{}:{}:{}", g.count, g.total_us, g.max_us)?;
-        }
-        Ok(())
+        self.write_to(f)
     }
 }
 
