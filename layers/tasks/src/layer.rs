@@ -388,7 +388,7 @@ where
             (0, 0)
         };
         let fate = self.fate(d, failed, wall);
-        let mut summary = d.take_children();
+        let summary = d.take_children();
         let wall_us = wall / 1_000;
         // The parent's own id (none for a root) and whether it is in another process.
         let parent = (d.parent_span_id(), d.remote_parent());
@@ -423,9 +423,11 @@ where
         let busy_us = busy / 1_000;
         let failure = failure.as_deref();
         let summarised = summary.as_deref().map(children::Children::count);
-        // Rendered here into the summary's own buffer, and passed (with the message) as a
-        // `&str`: a `Display` value costs every subscriber a trip through `core::fmt`.
-        let groups = summary.as_deref_mut().map(children::Children::rendered);
+        // Rendered once, when the first output formats it (in one piece after that), and not at
+        // all when no output does.
+        let groups = summary
+            .as_deref()
+            .map(|c| tracing::field::display(c.display_once()));
         // Counters are written when not zero, and the remote parent when there is one: readers
         // take an absent key as 0 or false.
         let errors = (errors > 0).then_some(errors);
@@ -450,6 +452,7 @@ where
                 groups.as_ref().map(|g| g as &dyn tracing::Value),
             ],
         );
+        drop(groups);
         if let Some(s) = summary {
             children::recycle(s);
         }

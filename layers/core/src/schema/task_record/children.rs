@@ -65,9 +65,6 @@ pub struct Children {
     len: usize,
     groups: [Group<'static>; MAX_NAMES],
     other: Group<'static>,
-    /// The last [`Children::rendered`] text; its memory is kept when the summary is cleared and
-    /// reused from the pool.
-    text: String,
 }
 
 impl fmt::Debug for Children {
@@ -119,27 +116,24 @@ impl Children {
         self.count = 0;
         self.len = 0;
         self.other = Group::default();
-        self.text.clear();
     }
 
-    /// The value of `task.children_summary` (what [`Display`](fmt::Display) writes), rendered
-    /// into a buffer the summary keeps: a task record passes it as a `&str`, which every
-    /// subscriber records without formatting machinery.
+    /// The value of `task.children_summary` as a [`Display`](fmt::Display) that renders the
+    /// text the first time a subscriber formats it, into a per-thread buffer, and writes it in
+    /// one piece from then on: a task record formatted by several outputs renders it once, and
+    /// a record nobody formats (no writer in the stack) renders nothing.
     ///
     /// ```
     /// use taskwire_core::task_record::children::Children;
     ///
     /// let mut c = Children::default();
     /// c.note("db;query", 1_500);
-    /// assert_eq!(c.rendered(), "db_query:1:1500:1500");
+    /// let shown = c.display_once();
+    /// assert_eq!(shown.to_string(), "db_query:1:1500:1500");
+    /// assert_eq!(shown.to_string(), c.to_string());
     /// ```
-    pub fn rendered(&mut self) -> &str {
-        let mut text = std::mem::take(&mut self.text);
-        text.clear();
-        // writing into a `String` cannot fail
-        let _ = self.write_to(&mut text);
-        self.text = text;
-        &self.text
+    pub fn display_once(&self) -> Rendered<'_> {
+        Rendered { children: self }
     }
 
     /// Writes the summary's text to `out`, integers through `itoa`.
@@ -183,6 +177,50 @@ impl Children {
 impl fmt::Display for Children {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.write_to(f)
+    }
+}
+
+thread_local! {
+    /// The text of the [`Rendered`] summary alive on this thread, keyed by its summary's address
+    /// (0: none).
+    static TEXT: RefCell<(usize, String)> = const { RefCell::new((0, String::new())) };
+}
+
+/// A summary's text, rendered when first formatted ([`Children::display_once`]).
+#[derive(Debug)]
+pub struct Rendered<'a> {
+    children: &'a Children,
+}
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = std::ptr::from_ref(self.children) as usize;
+        let cached = TEXT
+            .try_with(|t| {
+                let mut t = t.try_borrow_mut().ok()?;
+                if t.0 != key {
+                    t.1.clear();
+                    // writing into a `String` cannot fail
+                    let _ = self.children.write_to(&mut t.1);
+                    t.0 = key;
+                }
+                Some(f.write_str(&t.1))
+            })
+            .ok()
+            .flatten();
+        // the buffer busy (a summary formatted while another one is) or gone: render directly
+        cached.unwrap_or_else(|| self.children.write_to(f))
+    }
+}
+
+impl Drop for Rendered<'_> {
+    fn drop(&mut self) {
+        // a recycled summary may come back at the same address with other groups
+        let _ = TEXT.try_with(|t| {
+            if let Ok(mut t) = t.try_borrow_mut() {
+                t.0 = 0;
+            }
+        });
     }
 }
 
@@ -243,6 +281,28 @@ pub fn recycle(mut children: Box<Children>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_reused_at_the_same_address_is_rendered_anew() {
+        let mut c = Children::default();
+        c.note("a", 1);
+        assert_eq!(c.display_once().to_string(), "a:1:1:1");
+        c.clear();
+        c.note("b", 2);
+        assert_eq!(c.display_once().to_string(), "b:1:2:2");
+    }
+
+    #[test]
+    fn summaries_formatted_in_turn_keep_their_own_text() {
+        let (mut a, mut b) = (Children::default(), Children::default());
+        a.note("a", 1);
+        b.note("b", 2);
+        let (shown_a, shown_b) = (a.display_once(), b.display_once());
+        for _ in 0..2 {
+            assert_eq!(shown_a.to_string(), "a:1:1:1");
+            assert_eq!(shown_b.to_string(), "b:1:2:2");
+        }
+    }
 
     #[test]
     fn names_beyond_the_cap_are_added_up_as_other() {
