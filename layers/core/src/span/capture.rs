@@ -300,6 +300,7 @@ impl Capture {
             replace: true,
             only_control,
             plan: None,
+            plain: 0,
         }));
     }
 

@@ -291,6 +291,14 @@ impl SpanFields {
         }
     }
 
+    /// Appends a field that is not a control field to fields nothing rendered yet, whose
+    /// call site declares no other field under `name`.
+    #[inline]
+    fn append(&mut self, name: &'static str, keep: impl FnOnce(&mut String) -> Stored) {
+        let value = keep(&mut self.text);
+        self.entries.push(Entry { name, value });
+    }
+
     /// Adds a field of a new span whose call site declares no other field under `name` (its
     /// [`FieldPlan`] says so, and whether `name` is a control field): no earlier value to
     /// look for.
@@ -341,6 +349,10 @@ pub(crate) struct FieldCollector<'a> {
     /// The plan of the new span's call site (identified by the first member), which decides
     /// its fields without a look at their names; `None` for a `Span::record`.
     pub(crate) plan: Option<(Identifier, FieldPlan)>,
+    /// The plan's fields that are simply appended (bit `i`: field `i`): a new span's field
+    /// that is neither sensitive nor a control field, of a call site without repeated names,
+    /// in fields nothing rendered yet.
+    pub(crate) plain: u64,
 }
 
 impl<'a> FieldCollector<'a> {
@@ -351,15 +363,19 @@ impl<'a> FieldCollector<'a> {
         only_control: bool,
         meta: &'static Metadata<'static>,
     ) -> FieldCollector<'a> {
+        let plan = FieldPlan::of(meta, redactor, &CONTROL_FIELDS);
+        let plain = if only_control || !plan.unique || fields.rendered.get().is_some() {
+            0
+        } else {
+            !(plan.sensitive | plan.control)
+        };
         FieldCollector {
             fields,
             redactor,
             replace: false,
             only_control,
-            plan: Some((
-                meta.callsite(),
-                FieldPlan::of(meta, redactor, &CONTROL_FIELDS),
-            )),
+            plan: Some((meta.callsite(), plan)),
+            plain,
         }
     }
 
@@ -376,6 +392,10 @@ impl<'a> FieldCollector<'a> {
     fn set(&mut self, field: &Field, keep: impl FnOnce(&mut String) -> Stored) {
         let name = field.name();
         if let Some((bit, plan)) = self.planned(field) {
+            if self.plain & bit != 0 {
+                self.fields.append(name, keep);
+                return;
+            }
             let control = plan.control & bit != 0;
             let (sensitive, unique) = (plan.sensitive & bit != 0, plan.unique);
             if self.only_control && !control {
