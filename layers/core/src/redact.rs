@@ -145,6 +145,12 @@ impl Redactor {
         cache::with_entry(&DECISIONS, key, || self.is_sensitive(name), |d| *d)
     }
 
+    /// Identifies this redactor's list of names (a clone shares it).
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+
     /// Whether values under `key` must be redacted.
     pub fn is_sensitive(&self, key: &str) -> bool {
         let inner = &*self.inner;

@@ -274,12 +274,12 @@ impl Capture {
     #[inline(never)]
     fn record_new(&self, attrs: &Attributes<'_>, all: bool) -> SpanFields {
         let mut fields = SpanFields::with_capacity(if all { attrs.fields().len() } else { 0 });
-        attrs.record(&mut Typed(FieldCollector {
-            fields: &mut fields,
-            redactor: &self.redactor(),
-            replace: false,
-            only_control: !all,
-        }));
+        attrs.record(&mut Typed(FieldCollector::new_span(
+            &mut fields,
+            &self.redactor(),
+            !all,
+            attrs.metadata(),
+        )));
         fields
     }
 
@@ -299,6 +299,8 @@ impl Capture {
             redactor: &self.redactor(),
             replace: true,
             only_control,
+            plan: None,
+            plain: 0,
         }));
     }
 

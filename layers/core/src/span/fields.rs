@@ -9,12 +9,15 @@ use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::sync::OnceLock;
 
+use tracing_core::callsite::Identifier;
 use tracing_core::field::Field;
 use tracing_core::Metadata;
 
 use crate::redact::Redactor;
 use crate::schema;
 use crate::value::{ErrorValue, FieldRef, FieldSink, FieldValue};
+
+use super::plan::{FieldPlan, PLANNED_FIELDS};
 
 /// Fields that steer taskwire (a task's name, a recorded outcome), captured even when no layer
 /// in the stack reads span fields.
@@ -258,9 +261,7 @@ impl SpanFields {
     /// otherwise (a name repeated at creation: the first wins, as for events; `keep` is not
     /// called). The rendering is dropped, so the next reader renders the new values.
     fn set(&mut self, name: &'static str, replace: bool, keep: impl FnOnce(&mut String) -> Stored) {
-        if let Some(i) = CONTROL_FIELDS.iter().position(|c| *c == name) {
-            self.control |= 1 << i;
-        }
+        self.mark_control(name);
         match self.entries.iter().position(|e| e.name == name) {
             Some(i) if replace => {
                 let value = keep(&mut self.text);
@@ -279,6 +280,44 @@ impl SpanFields {
         }
         if let Some(r) = self.rendered.take() {
             r.spare();
+        }
+    }
+
+    /// Notes `name` in [`SpanFields::control`] when it is a control field.
+    #[inline]
+    fn mark_control(&mut self, name: &str) {
+        if let Some(i) = CONTROL_FIELDS.iter().position(|c| *c == name) {
+            self.control |= 1 << i;
+        }
+    }
+
+    /// Appends a field that is not a control field to fields nothing rendered yet, whose
+    /// call site declares no other field under `name`.
+    #[inline]
+    fn append(&mut self, name: &'static str, keep: impl FnOnce(&mut String) -> Stored) {
+        let value = keep(&mut self.text);
+        self.entries.push(Entry { name, value });
+    }
+
+    /// Adds a field of a new span whose call site declares no other field under `name` (its
+    /// [`FieldPlan`] says so, and whether `name` is a control field): no earlier value to
+    /// look for.
+    #[inline]
+    fn add_unique(
+        &mut self,
+        name: &'static str,
+        control: bool,
+        keep: impl FnOnce(&mut String) -> Stored,
+    ) {
+        if control {
+            self.mark_control(name);
+        }
+        let value = keep(&mut self.text);
+        self.entries.push(Entry { name, value });
+        if self.rendered.get().is_some() {
+            if let Some(r) = self.rendered.take() {
+                r.spare();
+            }
         }
     }
 
@@ -307,13 +346,75 @@ pub(crate) struct FieldCollector<'a> {
     pub(crate) replace: bool,
     /// Keep only the fields taskwire itself acts on ([`CONTROL_FIELDS`]).
     pub(crate) only_control: bool,
+    /// The plan of the new span's call site (identified by the first member), which decides
+    /// its fields without a look at their names; `None` for a `Span::record`.
+    pub(crate) plan: Option<(Identifier, FieldPlan)>,
+    /// The plan's fields that are simply appended (bit `i`: field `i`): a new span's field
+    /// that is neither sensitive nor a control field, of a call site without repeated names,
+    /// in fields nothing rendered yet.
+    pub(crate) plain: u64,
 }
 
-impl FieldCollector<'_> {
+impl<'a> FieldCollector<'a> {
+    /// A collector of a new span's fields, made with `meta`'s plan.
+    pub(crate) fn new_span(
+        fields: &'a mut SpanFields,
+        redactor: &'a Redactor,
+        only_control: bool,
+        meta: &'static Metadata<'static>,
+    ) -> FieldCollector<'a> {
+        let plan = FieldPlan::of(meta, redactor, &CONTROL_FIELDS);
+        let plain = if only_control || !plan.unique || fields.rendered.get().is_some() {
+            0
+        } else {
+            !(plan.sensitive | plan.control)
+        };
+        FieldCollector {
+            fields,
+            redactor,
+            replace: false,
+            only_control,
+            plan: Some((meta.callsite(), plan)),
+            plain,
+        }
+    }
+
+    /// The plan's bit of `field`, when the plan covers it.
+    #[inline]
+    fn planned(&self, field: &Field) -> Option<(u64, &FieldPlan)> {
+        let (site, plan) = self.plan.as_ref()?;
+        let i = field.index();
+        (i < PLANNED_FIELDS && field.callsite() == *site).then(|| (1u64 << i, plan))
+    }
+
     /// Sets `field` to what `keep` makes, or to `[redacted]` when its name is sensitive.
     #[inline]
     fn set(&mut self, field: &Field, keep: impl FnOnce(&mut String) -> Stored) {
         let name = field.name();
+        if let Some((bit, plan)) = self.planned(field) {
+            if self.plain & bit != 0 {
+                self.fields.append(name, keep);
+                return;
+            }
+            let control = plan.control & bit != 0;
+            let (sensitive, unique) = (plan.sensitive & bit != 0, plan.unique);
+            if self.only_control && !control {
+                return;
+            }
+            let keep = |text: &mut String| {
+                if sensitive {
+                    Stored::Other(FieldValue::Redacted)
+                } else {
+                    keep(text)
+                }
+            };
+            if unique && !self.replace {
+                self.fields.add_unique(name, control, keep);
+            } else {
+                self.fields.set(name, self.replace, keep);
+            }
+            return;
+        }
         if self.only_control && !CONTROL_FIELDS.contains(&name) {
             return;
         }
@@ -329,7 +430,13 @@ impl FieldCollector<'_> {
 impl FieldSink for FieldCollector<'_> {
     #[inline]
     fn wants(&mut self, field: &Field) -> bool {
-        !self.only_control || CONTROL_FIELDS.contains(&field.name())
+        if !self.only_control {
+            return true;
+        }
+        match self.planned(field) {
+            Some((bit, plan)) => plan.control & bit != 0,
+            None => CONTROL_FIELDS.contains(&field.name()),
+        }
     }
 
     fn put(&mut self, field: &Field, value: FieldValue) {

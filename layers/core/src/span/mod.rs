@@ -23,6 +23,8 @@
 //! - [`stack`]: the per-thread stack of entered spans ([`current`]) and the just-created slot.
 //! - [`capture`]: [`CaptureLayer`], and [`LayerCapture`] for the other layers.
 //! - [`needs`]: [`Needs`], what a layer asks of the capture.
+//! - `plan`: what a span call site's fields become (redacted, control field, repeated name),
+//!   decided once per call site and redactor.
 //! - [`callbacks`]: [`layer_capture_callbacks!`](crate::layer_capture_callbacks), the `Layer`
 //!   methods that feed a [`LayerCapture`].
 //! - [`access`]: reaching a span's data through a `Dispatch` (middleware, `Span` extensions).
@@ -60,6 +62,7 @@ pub mod capture;
 pub mod data;
 pub mod fields;
 pub mod needs;
+mod plan;
 pub mod stack;
 
 pub use access::{note_current_exported, read_span_data, set_remote_parent, with_span_data};

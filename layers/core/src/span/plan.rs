@@ -1,0 +1,139 @@
+//! [`FieldPlan`]: what the fields of a span call site become (redacted or kept, steering
+//! taskwire or not, possibly repeated), decided once per call site and redactor rather than
+//! per field of every span.
+
+use std::cell::Cell;
+
+use tracing_core::Metadata;
+
+use crate::redact::Redactor;
+
+/// Fields at this index or beyond are decided one by one, as without a plan.
+pub(crate) const PLANNED_FIELDS: usize = 64;
+
+/// Plans remembered per thread, in a direct-mapped table keyed by call site address.
+const KNOWN_PLANS: usize = 64;
+
+/// The fields of one span call site as a given redactor sees them. Bit `i` of each mask is the
+/// call site's field of index `i` (`Field::index`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FieldPlan {
+    /// The address of the call site's metadata (0: an empty table slot).
+    site: usize,
+    /// The id of the redactor the plan was made with.
+    redactor: u64,
+    /// Fields whose key is sensitive: their values are never read.
+    pub(crate) sensitive: u64,
+    /// Fields that are control fields (`task.name`, `otel.name`, `outcome`).
+    pub(crate) control: u64,
+    /// No two fields of the call site share a name, so a new span's field needs no search
+    /// for an earlier value under its name.
+    pub(crate) unique: bool,
+}
+
+impl FieldPlan {
+    const EMPTY: FieldPlan = FieldPlan {
+        site: 0,
+        redactor: 0,
+        sensitive: 0,
+        control: 0,
+        unique: false,
+    };
+
+    /// The plan of `meta`'s fields for `redactor`, whose names in `control` are control
+    /// fields: from the thread's table when it was made before, else made and remembered.
+    #[inline]
+    pub(crate) fn of(
+        meta: &'static Metadata<'static>,
+        redactor: &Redactor,
+        control: &[&str],
+    ) -> FieldPlan {
+        thread_local! {
+            static KNOWN: [Cell<FieldPlan>; KNOWN_PLANS] =
+                const { [const { Cell::new(FieldPlan::EMPTY) }; KNOWN_PLANS] };
+        }
+        let site = std::ptr::from_ref(meta) as usize;
+        let slot = (site >> 3) % KNOWN_PLANS;
+        let id = redactor.id();
+        let known = KNOWN
+            .try_with(|k| k.get(slot).map(Cell::get))
+            .ok()
+            .flatten();
+        if let Some(plan) = known {
+            if plan.site == site && plan.redactor == id {
+                return plan;
+            }
+        }
+        let plan = FieldPlan::make(site, meta, redactor, control);
+        let _ = KNOWN.try_with(|k| {
+            if let Some(c) = k.get(slot) {
+                c.set(plan);
+            }
+        });
+        plan
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make(
+        site: usize,
+        meta: &'static Metadata<'static>,
+        redactor: &Redactor,
+        control: &[&str],
+    ) -> FieldPlan {
+        let mut plan = FieldPlan {
+            site,
+            redactor: redactor.id(),
+            unique: true,
+            ..FieldPlan::EMPTY
+        };
+        let fields = meta.fields();
+        for (i, field) in fields.iter().enumerate() {
+            let name = field.name();
+            if fields.iter().take(i).any(|f| f.name() == name) {
+                plan.unique = false;
+            }
+            if i >= PLANNED_FIELDS {
+                continue;
+            }
+            if redactor.is_sensitive(name) {
+                plan.sensitive |= 1 << i;
+            }
+            if control.contains(&name) {
+                plan.control |= 1 << i;
+            }
+        }
+        plan
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_marks_sensitive_control_and_repeated_fields() {
+        struct Site;
+        impl tracing_core::Callsite for Site {
+            fn set_interest(&self, _: tracing_core::Interest) {}
+            fn metadata(&self) -> &Metadata<'_> {
+                &META
+            }
+        }
+        static SITE: Site = Site;
+        static META: Metadata<'static> = tracing_core::metadata!(
+            name: "s",
+            target: "t",
+            level: tracing_core::Level::INFO,
+            fields: &["user", "password", "task.name", "user"],
+            callsite: &SITE,
+            kind: tracing_core::metadata::Kind::SPAN,
+        );
+        let plan = FieldPlan::of(&META, &Redactor::default(), &["task.name"]);
+        assert_eq!(plan.sensitive, 0b0010);
+        assert_eq!(plan.control, 0b0100);
+        assert!(!plan.unique);
+        let none = FieldPlan::of(&META, &Redactor::none(), &["task.name"]);
+        assert_eq!(none.sensitive, 0);
+    }
+}
