@@ -8,6 +8,7 @@ use taskwire_core::span::{self, CapturingLayer, LayerCapture, Needs};
 /// stderr).
 pub use taskwire_core::write_errors::WriteErrors;
 use taskwire_core::{FieldValue, Redactor, SpanData};
+use tracing_core::span::{Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
@@ -229,7 +230,19 @@ where
     S: Subscriber + for<'a> LookupSpan<'a> + 'static,
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    taskwire_core::line_layer_callbacks!(S, capture, out);
+    taskwire_core::layer_capture_callbacks!(S, capture: on_layer, on_new_span, on_enter, on_exit);
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        self.capture.on_record(id, values, &ctx);
+        // After the capture below or here applied the values: flattenings kept per thread
+        // from before are stale.
+        crate::flat::fields_changed();
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        self.out.mark(event);
+        true
+    }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         // Unsampled traces keep only their important events. The flag keeps the common case

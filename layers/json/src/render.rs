@@ -10,9 +10,10 @@ use tracing_core::field::{Field, Visit};
 use tracing_core::{Metadata, Subscriber};
 use tracing_subscriber::registry::{LookupSpan, Scope};
 
+use crate::flat::{write_spans, FlatSpans};
 use crate::format::{write_head, write_tail, Format};
 use crate::keys::{Key, KeyNames};
-use crate::plan::{plan_for, span_plan_for, write_key, OutKey, Plan, Plans, SpanPlan};
+use crate::plan::{plan_for, write_key, OutKey, Plan, Plans, SpanPlan};
 
 /// Per-thread buffers, reused so that a record in steady state allocates nothing.
 #[derive(Default)]
@@ -24,12 +25,14 @@ pub(crate) struct Scratch {
     thread: Vec<u8>,
     plans: Plans,
     span_plans: Plans<SpanPlan>,
+    flats: FlatSpans,
 }
 
 impl taskwire_core::scratch::Scratch for Scratch {
     fn trim(&mut self) {
         taskwire_core::scratch::trim_buffer(&mut self.line);
         taskwire_core::scratch::trim_buffer(&mut self.fields);
+        self.flats.trim();
     }
 }
 
@@ -64,6 +67,7 @@ pub(crate) fn render_event<S>(
         thread,
         plans,
         span_plans,
+        flats,
     } = s;
     line.clear();
     fields.clear();
@@ -108,7 +112,7 @@ pub(crate) fn render_event<S>(
         direct: has_message,
     };
     event.record(&mut v);
-    let (has_message, mut seen_sig) = (v.has_message, v.seen_sig);
+    let (has_message, seen_sig) = (v.has_message, v.seen_sig);
     if !has_message {
         write_empty_message(line, keys);
     }
@@ -172,46 +176,7 @@ pub(crate) fn render_event<S>(
                 line.push(b',');
             }
         } else {
-            for span in scope {
-                if site.is_none() {
-                    site = Some(span.metadata());
-                }
-                let ext = span.extensions();
-                let Some(d) = ext.get::<SpanData>() else {
-                    continue;
-                };
-                if ids.is_none() {
-                    ids = Some((d.trace_id(), d.span_id(), d.parent_span_id()));
-                }
-                let plan = span_plan_for(span_plans, fmt, span.metadata());
-                for (name, value) in d.fields().rendered() {
-                    // The signature clears most keys without comparing strings.
-                    if let Some(p) = plan.find(name) {
-                        if seen_sig & p.sig != 0 && seen.iter().any(|s| s.same_as(p.out)) {
-                            continue;
-                        }
-                        seen.push(p.out);
-                        seen_sig |= p.sig;
-                        line.extend_from_slice(
-                            &plan.keys[p.key_start as usize..p.key_end as usize],
-                        );
-                    } else {
-                        let out = OutKey {
-                            name,
-                            prefixed: keys.collides(name, false),
-                        };
-                        let sig = out.sig();
-                        if seen_sig & sig != 0 && seen.iter().any(|s| s.same_as(out)) {
-                            continue;
-                        }
-                        seen.push(out);
-                        seen_sig |= sig;
-                        write_key(line, out);
-                    }
-                    line.extend_from_slice(value);
-                    line.push(b',');
-                }
-            }
+            (ids, site) = write_spans(fmt, flats, span_plans, scope, line, seen, seen_sig);
         }
     }
     if let Some((trace_id, span_id, parent)) = ids {
