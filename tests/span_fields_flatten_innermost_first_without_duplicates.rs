@@ -224,3 +224,28 @@ fn a_deep_scope_flattens_every_level_innermost_first() {
     assert_eq!((&a["shared"], &a["depth"]), (&json!(39), &json!(39)));
     assert_eq!((&b["shared"], &b["depth"]), (&json!(39), &json!("event")));
 }
+
+#[test]
+fn span_fields_beat_static_fields_in_every_event() {
+    let buf = Capture::default();
+    let layer = support::json(&buf)
+        .with_static_field("region", "static")
+        .with_static_field("zone", "static");
+    support::with_layer(layer, || {
+        let _o = tracing::info_span!("outer", region = "outer").entered();
+        tracing::info!("first");
+        tracing::info!("second");
+        let _i = tracing::info_span!("inner", zone = "inner").entered();
+        tracing::info!("child");
+    });
+    let lines = buf.lines();
+    assert_eq!(lines.len(), 3);
+    for (line, zone) in lines.iter().zip(["static", "static", "inner"]) {
+        let r = json_line::parse_line(line);
+        assert_eq!(
+            (&r["region"], &r["zone"]),
+            (&json!("outer"), &json!(zone)),
+            "{line}"
+        );
+    }
+}

@@ -223,15 +223,16 @@ where
     Some((key, (d.trace_id(), d.span_id(), d.parent_span_id())))
 }
 
-/// Writes the flattened fields of an event's spans (`scope`, innermost first) into `line`,
-/// after the event's own fields (`seen`, whose signatures OR to `seen_sig`), which win; adds
-/// the keys written to `seen`. Returns the ids of the innermost span with [`SpanData`] and the
-/// innermost span's call site.
-pub(crate) fn write_spans<'a, S>(
+/// Writes the flattened fields of an event's spans (`first`, its innermost, and its
+/// ancestors) into `line`, after the event's own fields (whose keys are in `seen` and whose
+/// signatures OR to `seen_sig`), which win; adds the keys written to `seen` when the layer has
+/// static fields. Returns the ids of the innermost span with [`SpanData`]
+/// and the innermost span's call site.
+pub(crate) fn write_spans<S>(
     fmt: &Format,
     flats: &mut FlatSpans,
     span_plans: &mut Plans<SpanPlan>,
-    mut scope: impl Iterator<Item = SpanRef<'a, S>>,
+    first: SpanRef<'_, S>,
     line: &mut Vec<u8>,
     seen: &mut Vec<OutKey>,
     seen_sig: u64,
@@ -239,14 +240,10 @@ pub(crate) fn write_spans<'a, S>(
 where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
-    let Some(first) = scope.next() else {
-        return (None, None);
-    };
     let site = Some(first.metadata());
     let generation = generation();
     let kept = key_of(fmt, &first, generation).filter(|(inner, _)| {
-        flats.get(inner).is_some()
-            || keep(fmt, flats, span_plans, &first, *inner, &mut scope, 1).is_some()
+        flats.get(inner).is_some() || keep(fmt, flats, span_plans, &first, *inner, 1).is_some()
     });
     let Some((inner, ids)) = kept else {
         // A span without data, or a scope too deep: field by field.
@@ -264,27 +261,29 @@ where
                 line.extend_from_slice(&flat.bytes[e.start as usize..e.end as usize]);
             }
         }
-        seen.extend(flat.entries.iter().map(|e| e.out));
+        // The span keys written only matter to the static fields, which they beat.
+        if !fmt.statics_rendered.is_empty() {
+            seen.extend(flat.entries.iter().map(|e| e.out));
+        }
     }
     (Some(ids), site)
 }
 
-/// Keeps the flattening of `span` (under `key`), after those of its ancestors (the rest of
-/// `scope`) up to the innermost one already kept. `None` when a span has no [`SpanData`] or
-/// the chain to flatten is deeper than [`MAX_DEPTH`].
-fn keep<'a, S>(
+/// Keeps the flattening of `span` (under `key`), after those of its ancestors up to the
+/// innermost one already kept. `None` when a span has no [`SpanData`] or the chain to flatten
+/// is deeper than [`MAX_DEPTH`].
+fn keep<S>(
     fmt: &Format,
     flats: &mut FlatSpans,
     span_plans: &mut Plans<SpanPlan>,
-    span: &SpanRef<'a, S>,
+    span: &SpanRef<'_, S>,
     key: SpanKey,
-    scope: &mut impl Iterator<Item = SpanRef<'a, S>>,
     depth: usize,
 ) -> Option<()>
 where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
-    let parent = match scope.next() {
+    let parent = match span.parent() {
         None => None,
         Some(p) => {
             let (parent, _) = key_of(fmt, &p, key.generation)?;
@@ -292,7 +291,7 @@ where
                 if depth == MAX_DEPTH {
                     return None;
                 }
-                keep(fmt, flats, span_plans, &p, parent, scope, depth + 1)?;
+                keep(fmt, flats, span_plans, &p, parent, depth + 1)?;
             }
             Some(parent)
         }

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use taskwire_core::line::{self, LineWriter};
+use taskwire_core::line::LineWriter;
 use taskwire_core::span::{self, CapturingLayer, LayerCapture, Needs};
 /// Counts records a [`JsonLayer`] failed to write (the first failure is also reported once on
 /// stderr).
@@ -257,12 +257,19 @@ where
                 return;
             }
         }
-        let scope = line::event_scope(&self.capture, event, &ctx);
+        // The event's span, as `line::event_scope` finds it, looked up once: the flattening
+        // of its fields is kept per span, so its ancestors are rarely needed.
+        let span = event
+            .is_contextual()
+            .then(|| self.capture.current_span())
+            .flatten()
+            .and_then(|id| ctx.span(&id))
+            .or_else(|| ctx.event_span(event));
         // counted by a tickets layer below this one (see `taskwire_core::event_ticket`)
         let ticket = taskwire_core::event_ticket::get(event);
         self.out.with_event(event, |e| {
             with_scratch(|s| {
-                render_event(&self.format, self.capture.redactor(), e, ticket, scope, s);
+                render_event(&self.format, self.capture.redactor(), e, ticket, span, s);
                 self.out.write(e.meta, &s.line);
             });
         });

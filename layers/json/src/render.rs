@@ -8,7 +8,7 @@ use taskwire_core::schema::{self, task_record};
 use taskwire_core::{json, process, time, Redactor, SpanData};
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Metadata, Subscriber};
-use tracing_subscriber::registry::{LookupSpan, Scope};
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::flat::{write_spans, FlatSpans};
 use crate::format::{write_head, write_tail, Format};
@@ -41,14 +41,14 @@ taskwire_core::thread_scratch!(
     pub(crate) fn with_scratch() -> Scratch
 );
 
-/// Renders an event as one line (with its newline) into `s.line`; `ticket` is the fingerprint
-/// of the ticket a tickets layer below counted it in.
+/// Renders an event as one line (with its newline) into `s.line`; `span` is the event's span
+/// (its innermost), `ticket` the fingerprint of the ticket a tickets layer below counted it in.
 pub(crate) fn render_event<S>(
     fmt: &Format,
     redactor: &Redactor,
     e: &EventLine<'_, '_>,
     ticket: Option<u64>,
-    scope: Option<Scope<'_, S>>,
+    span: Option<SpanRef<'_, S>>,
     s: &mut Scratch,
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -122,12 +122,12 @@ pub(crate) fn render_event<S>(
     let mut ids = None;
     // The innermost span's call site: a task record's location.
     let mut site: Option<&'static Metadata<'static>> = None;
-    if let Some(scope) = scope {
+    if let Some(span) = span {
         if fmt.span_list {
             // `seen` keeps the event's keys; each span object dedups its own keys after them.
             let base = seen.len();
             let mut wrote_any = false;
-            for span in scope.from_root() {
+            for span in span.scope().from_root() {
                 site = Some(span.metadata());
                 let ext = span.extensions();
                 let data = ext.get::<SpanData>();
@@ -176,7 +176,7 @@ pub(crate) fn render_event<S>(
                 line.push(b',');
             }
         } else {
-            (ids, site) = write_spans(fmt, flats, span_plans, scope, line, seen, seen_sig);
+            (ids, site) = write_spans(fmt, flats, span_plans, span, line, seen, seen_sig);
         }
     }
     if let Some((trace_id, span_id, parent)) = ids {
