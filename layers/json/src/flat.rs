@@ -11,7 +11,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use taskwire_core::{SpanData, SpanId, TraceId};
+use taskwire_core::{json, FieldRef, SpanData, SpanId, TraceId};
 use tracing_core::{Metadata, Subscriber};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
@@ -115,7 +115,7 @@ impl FlatSpans {
         &mut self,
         key: SpanKey,
         parent: Option<SpanKey>,
-        fields: impl Iterator<Item = (&'static str, &'f [u8])>,
+        fields: impl Iterator<Item = (&'static str, FieldRef<'f>)>,
         plan: &SpanPlan,
         keys: &KeyNames,
     ) {
@@ -148,7 +148,7 @@ impl FlatSpans {
                     .extend_from_slice(&plan.keys[p.key_start as usize..p.key_end as usize]),
                 None => write_key(&mut next.bytes, out),
             }
-            next.bytes.extend_from_slice(value);
+            json::write_field(&mut next.bytes, value);
             next.bytes.push(b',');
             next.entries.push(Entry {
                 out,
@@ -299,7 +299,9 @@ where
     let ext = span.extensions();
     let d = ext.get::<SpanData>()?;
     let plan = span_plan_for(span_plans, fmt, span.metadata());
-    flats.build(key, parent, d.fields().rendered(), plan, &fmt.keys);
+    // Rendered straight into the flattening: the span's own cached rendering (`rendered()`)
+    // would be one more buffer and copy for the same bytes.
+    flats.build(key, parent, d.fields().iter(), plan, &fmt.keys);
     Some(())
 }
 
