@@ -15,7 +15,7 @@ use taskwire_core::{json, FieldRef, SpanData, SpanId, TraceId};
 use tracing_core::{Metadata, Subscriber};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-use crate::format::Format;
+use crate::format::{write_ids, Format};
 use crate::keys::KeyNames;
 use crate::plan::{span_plan_for, write_key, OutKey, Plans, SpanPlan};
 
@@ -60,6 +60,10 @@ struct Flat {
     entries: Vec<Entry>,
     /// The OR of the entries' signatures.
     sig: u64,
+    /// The span's ids as last written with an event, and their entries (`"trace_id":…,`):
+    /// ids are fixed for a span but for a lineage edit, so they are compared, not trusted.
+    ids: Option<Ids>,
+    ids_bytes: Vec<u8>,
 }
 
 /// What a flattening is valid for.
@@ -109,6 +113,12 @@ impl FlatSpans {
         (slot.key.as_ref() == Some(key)).then_some(&slot.flat)
     }
 
+    #[inline]
+    fn get_mut(&mut self, key: &SpanKey) -> Option<&mut Flat> {
+        let slot = self.slots.get_mut(key.slot())?;
+        (slot.key.as_ref() == Some(key)).then_some(&mut slot.flat)
+    }
+
     /// Flattens a span: its own `fields` (named as `plan` says), then the flattening kept
     /// under `parent` without the keys already written; keeps it under `key`.
     fn build<'f>(
@@ -126,6 +136,7 @@ impl FlatSpans {
         next.bytes.clear();
         next.entries.clear();
         next.sig = 0;
+        next.ids = None;
         for (name, value) in fields {
             let start = offset(&next.bytes);
             let planned = plan.find(name);
@@ -226,8 +237,8 @@ where
 /// Writes the flattened fields of an event's spans (`first`, its innermost, and its
 /// ancestors) into `line`, after the event's own fields (whose keys are in `seen` and whose
 /// signatures OR to `seen_sig`), which win; adds the keys written to `seen` when the layer has
-/// static fields. Returns the ids of the innermost span with [`SpanData`]
-/// and the innermost span's call site.
+/// static fields. Then writes the ids of the innermost span with [`SpanData`]; returns the
+/// innermost span's call site.
 pub(crate) fn write_spans<S>(
     fmt: &Format,
     flats: &mut FlatSpans,
@@ -236,11 +247,11 @@ pub(crate) fn write_spans<S>(
     line: &mut Vec<u8>,
     seen: &mut Vec<OutKey>,
     seen_sig: u64,
-) -> (Option<Ids>, Option<&'static Metadata<'static>>)
+) -> &'static Metadata<'static>
 where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
-    let site = Some(first.metadata());
+    let site = first.metadata();
     let generation = generation();
     let kept = key_of(fmt, &first, generation).filter(|(inner, _)| {
         flats.get(inner).is_some() || keep(fmt, flats, span_plans, &first, *inner, 1).is_some()
@@ -248,16 +259,18 @@ where
     let Some((inner, ids)) = kept else {
         // A span without data, or a scope too deep: field by field.
         let ids = write_uncached(fmt, span_plans, first.scope(), line, seen, seen_sig);
-        return (ids, site);
+        if let Some(ids) = ids {
+            write_ids(line, fmt, ids);
+        }
+        return site;
     };
-    if let Some(flat) = flats.get(&inner) {
-        if seen_sig & flat.sig == 0 {
+    if let Some(flat) = flats.get_mut(&inner) {
+        let shadowed = |e: &Entry| seen_sig & e.sig != 0 && seen.iter().any(|s| s.same_as(e.out));
+        // The signatures may match without a key in common: then all of it, in one copy.
+        if seen_sig & flat.sig == 0 || !flat.entries.iter().any(shadowed) {
             line.extend_from_slice(&flat.bytes);
         } else {
-            for e in &flat.entries {
-                if seen_sig & e.sig != 0 && seen.iter().any(|s| s.same_as(e.out)) {
-                    continue;
-                }
+            for e in flat.entries.iter().filter(|e| !shadowed(e)) {
                 line.extend_from_slice(&flat.bytes[e.start as usize..e.end as usize]);
             }
         }
@@ -265,8 +278,14 @@ where
         if !fmt.statics_rendered.is_empty() {
             seen.extend(flat.entries.iter().map(|e| e.out));
         }
+        if flat.ids != Some(ids) {
+            flat.ids_bytes.clear();
+            write_ids(&mut flat.ids_bytes, fmt, ids);
+            flat.ids = Some(ids);
+        }
+        line.extend_from_slice(&flat.ids_bytes);
     }
-    (Some(ids), site)
+    site
 }
 
 /// Keeps the flattening of `span` (under `key`), after those of its ancestors up to the

@@ -11,7 +11,7 @@ use tracing_core::{Metadata, Subscriber};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use crate::flat::{write_spans, FlatSpans};
-use crate::format::{write_head, write_tail, Format};
+use crate::format::{write_head, write_hex, write_ids, write_tail, Format};
 use crate::keys::{Key, KeyNames};
 use crate::plan::{plan_for, write_key, OutKey, Plan, Plans, SpanPlan};
 
@@ -176,23 +176,13 @@ pub(crate) fn render_event<S>(
                 line.push(b',');
             }
         } else {
-            (ids, site) = write_spans(fmt, flats, span_plans, span, line, seen, seen_sig);
+            site = Some(write_spans(
+                fmt, flats, span_plans, span, line, seen, seen_sig,
+            ));
         }
     }
-    if let Some((trace_id, span_id, parent)) = ids {
-        let [trace_open, span_open, parent_open] = &fmt.id_opens;
-        if !trace_open.is_empty() {
-            line.extend_from_slice(trace_open);
-            write_hex::<16, 34>(line, &trace_id.to_bytes());
-        }
-        if !span_open.is_empty() {
-            line.extend_from_slice(span_open);
-            write_hex::<8, 18>(line, &span_id.to_bytes());
-        }
-        if let (false, Some(p)) = (parent_open.is_empty(), parent) {
-            line.extend_from_slice(parent_open);
-            write_hex::<8, 18>(line, &p.to_bytes());
-        }
+    if let Some(ids) = ids {
+        write_ids(line, fmt, ids);
     }
     if let Some(fp) = ticket {
         line.extend_from_slice(TICKET_OPEN);
@@ -217,33 +207,8 @@ pub(crate) fn render_event<S>(
     line.push(b'\n');
 }
 
-/// Two lowercase hex digits for each byte value.
-static HEX_PAIRS: [[u8; 2]; 256] = {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut t = [[0u8; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
-        i += 1;
-    }
-    t
-};
-
 /// `"ticket.fingerprint":"` (`taskwire_core::schema::TICKET_FINGERPRINT`).
 const TICKET_OPEN: &[u8] = b"\"ticket.fingerprint\":\"";
-
-/// Appends `bytes` as lowercase hex (an id's wire form) followed by `",`, in one fixed-size
-/// copy; `M` is `2 * N + 2`.
-#[inline]
-fn write_hex<const N: usize, const M: usize>(line: &mut Vec<u8>, bytes: &[u8; N]) {
-    let mut buf = [0u8; M];
-    for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
-    }
-    buf[M - 2] = b'"';
-    buf[M - 1] = b',';
-    line.extend_from_slice(&buf);
-}
 
 /// `"msg":"",` for an event without a message.
 #[inline]
