@@ -137,9 +137,9 @@ impl FlatSpans {
         next.entries.clear();
         next.sig = 0;
         next.ids = None;
-        for (name, value) in fields {
+        for (i, (name, value)) in fields.enumerate() {
             let start = offset(&next.bytes);
-            let planned = plan.find(name);
+            let planned = plan.find(name, i);
             let (out, sig) = match planned {
                 Some(p) => (p.out, p.sig),
                 None => {
@@ -347,9 +347,9 @@ where
             ids = Some((d.trace_id(), d.span_id(), d.parent_span_id()));
         }
         let plan = span_plan_for(span_plans, fmt, span.metadata());
-        for (name, value) in d.fields().rendered() {
+        for (i, (name, value)) in d.fields().rendered().enumerate() {
             // The signature clears most keys without comparing strings.
-            if let Some(p) = plan.find(name) {
+            if let Some(p) = plan.find(name, i) {
                 if seen_sig & p.sig != 0 && seen.iter().any(|s| s.same_as(p.out)) {
                     continue;
                 }

@@ -116,7 +116,9 @@ pub(crate) fn render_event<S>(
     if !has_message {
         write_empty_message(line, keys);
     }
-    line.extend_from_slice(fields);
+    if !fields.is_empty() {
+        line.extend_from_slice(fields);
+    }
 
     // Spans: flattened (innermost wins, never over an event field) or as a list.
     let mut ids = None;
@@ -257,7 +259,7 @@ struct EventVisitor<'a> {
 impl EventVisitor<'_> {
     /// Writes the key of a user field and returns whether its value must be redacted, or
     /// `None` when the field is skipped (a duplicate, or `log` bridge metadata).
-    #[inline]
+    #[inline(always)]
     fn begin(&mut self, field: &Field) -> Option<bool> {
         if let Some(plan) = self.plan {
             if let Some(p) = plan.fields.get(field.index()) {
