@@ -256,35 +256,34 @@ where
     let kept = key_of(fmt, &first, generation).filter(|(inner, _)| {
         flats.get(inner).is_some() || keep(fmt, flats, span_plans, &first, *inner, 1).is_some()
     });
-    let Some((inner, ids)) = kept else {
-        // A span without data, or a scope too deep: field by field.
+    // A span without data, or a scope too deep: field by field.
+    let kept = kept.and_then(|(inner, ids)| Some((ids, flats.get_mut(&inner)?)));
+    let Some((ids, flat)) = kept else {
         let ids = write_uncached(fmt, span_plans, first.scope(), line, seen, seen_sig);
         if let Some(ids) = ids {
             write_ids(line, fmt, ids);
         }
         return site;
     };
-    if let Some(flat) = flats.get_mut(&inner) {
-        let shadowed = |e: &Entry| seen_sig & e.sig != 0 && seen.iter().any(|s| s.same_as(e.out));
-        // The signatures may match without a key in common: then all of it, in one copy.
-        if seen_sig & flat.sig == 0 || !flat.entries.iter().any(shadowed) {
-            line.extend_from_slice(&flat.bytes);
-        } else {
-            for e in flat.entries.iter().filter(|e| !shadowed(e)) {
-                line.extend_from_slice(&flat.bytes[e.start as usize..e.end as usize]);
-            }
+    let shadowed = |e: &Entry| seen_sig & e.sig != 0 && seen.iter().any(|s| s.same_as(e.out));
+    // The signatures may match without a key in common: then all of it, in one copy.
+    if seen_sig & flat.sig == 0 || !flat.entries.iter().any(shadowed) {
+        line.extend_from_slice(&flat.bytes);
+    } else {
+        for e in flat.entries.iter().filter(|e| !shadowed(e)) {
+            line.extend_from_slice(&flat.bytes[e.start as usize..e.end as usize]);
         }
-        // The span keys written only matter to the static fields, which they beat.
-        if !fmt.statics_rendered.is_empty() {
-            seen.extend(flat.entries.iter().map(|e| e.out));
-        }
-        if flat.ids != Some(ids) {
-            flat.ids_bytes.clear();
-            write_ids(&mut flat.ids_bytes, fmt, ids);
-            flat.ids = Some(ids);
-        }
-        line.extend_from_slice(&flat.ids_bytes);
     }
+    // The span keys written only matter to the static fields, which they beat.
+    if !fmt.statics_rendered.is_empty() {
+        seen.extend(flat.entries.iter().map(|e| e.out));
+    }
+    if flat.ids != Some(ids) {
+        flat.ids_bytes.clear();
+        write_ids(&mut flat.ids_bytes, fmt, ids);
+        flat.ids = Some(ids);
+    }
+    line.extend_from_slice(&flat.ids_bytes);
     site
 }
 
