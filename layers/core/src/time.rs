@@ -32,6 +32,7 @@ thread_local! {
 /// taskwire_core::time::write_rfc3339(&mut out, t);
 /// assert_eq!(out, b"2023-11-14T22:13:20.123456Z");
 /// ```
+#[inline]
 pub fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
