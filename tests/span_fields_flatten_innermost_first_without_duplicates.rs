@@ -153,3 +153,99 @@ fn each_record_keeps_one_copy_of_each_key_however_often_it_is_recorded() {
     assert_eq!(lines[0].matches("\"k\":").count(), 1);
     assert_eq!(lines[0].matches("\"only_a\":").count(), 1);
 }
+
+#[test]
+fn later_events_and_children_reuse_nothing_stale() {
+    let buf = Capture::default();
+    support::with_layer(support::json(&buf), || {
+        let outer = tracing::info_span!("outer", shared = "outer", o = 1, late = Empty);
+        let _o = outer.enter();
+        tracing::info!("outer first");
+        {
+            let inner = tracing::info_span!("inner", shared = "inner", i = 2);
+            let _i = inner.enter();
+            tracing::info!("inner first");
+            tracing::info!(o = "event", "the event beats a kept span field");
+            outer.record("late", "now");
+            tracing::info!("after a record into the parent");
+            inner.record("shared", "re-recorded");
+            tracing::info!("after a record into the span");
+        }
+        let sibling = tracing::info_span!("sibling", s = 3);
+        let _s = sibling.enter();
+        tracing::info!("sibling");
+    });
+    let records: Vec<_> = buf
+        .lines()
+        .iter()
+        .map(|l| json_line::parse_line(l))
+        .collect();
+    assert_eq!(records.len(), 6);
+    assert_eq!(records[0]["shared"], json!("outer"));
+    assert_eq!(
+        (&records[1]["shared"], &records[1]["o"]),
+        (&json!("inner"), &json!(1))
+    );
+    assert_eq!(
+        (&records[2]["shared"], &records[2]["o"]),
+        (&json!("inner"), &json!("event"))
+    );
+    assert!(!records[2].contains_key("late"), "{:?}", records[2]);
+    assert_eq!(records[3]["late"], json!("now"));
+    assert_eq!(records[4]["shared"], json!("re-recorded"));
+    assert_eq!(records[4]["i"], json!(2));
+    let r = &records[5];
+    assert_eq!(
+        (&r["shared"], &r["s"], &r["late"]),
+        (&json!("outer"), &json!(3), &json!("now"))
+    );
+    assert!(!r.contains_key("i"), "{r:?}");
+}
+
+#[test]
+fn a_deep_scope_flattens_every_level_innermost_first() {
+    let buf = Capture::default();
+    support::with_layer(support::json(&buf), || {
+        let mut guards = Vec::new();
+        for level in 0..40_u64 {
+            let span = tracing::info_span!("level", shared = level, depth = Empty);
+            span.record("depth", level);
+            guards.push(span.entered());
+        }
+        tracing::info!("deep");
+        tracing::info!(depth = "event", "deep again");
+    });
+    let lines = buf.lines();
+    assert_eq!(lines.len(), 2);
+    let (a, b) = (
+        json_line::parse_line(&lines[0]),
+        json_line::parse_line(&lines[1]),
+    );
+    assert_eq!((&a["shared"], &a["depth"]), (&json!(39), &json!(39)));
+    assert_eq!((&b["shared"], &b["depth"]), (&json!(39), &json!("event")));
+}
+
+#[test]
+fn span_fields_beat_static_fields_in_every_event() {
+    let buf = Capture::default();
+    let layer = support::json(&buf)
+        .with_static_field("region", "static")
+        .with_static_field("zone", "static");
+    support::with_layer(layer, || {
+        let _o = tracing::info_span!("outer", region = "outer").entered();
+        tracing::info!("first");
+        tracing::info!("second");
+        let _i = tracing::info_span!("inner", zone = "inner").entered();
+        tracing::info!("child");
+    });
+    let lines = buf.lines();
+    assert_eq!(lines.len(), 3);
+    for (line, zone) in lines.iter().zip(["static", "static", "inner"]) {
+        let r = json_line::parse_line(line);
+        assert_eq!(
+            (&r["region"], &r["zone"]),
+            (&json!("outer"), &json!(zone)),
+            "{line}"
+        );
+    }
+}

@@ -22,6 +22,7 @@ pub const KEEP_CAPACITY: usize = 64 * 1024;
 /// taskwire_core::scratch::trim_buffer(&mut buf);
 /// assert!(buf.capacity() < 1 << 20);
 /// ```
+#[inline]
 pub fn trim_buffer(buf: &mut Vec<u8>) {
     if buf.capacity() > KEEP_CAPACITY {
         *buf = Vec::with_capacity(1024);

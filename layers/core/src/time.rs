@@ -32,6 +32,7 @@ thread_local! {
 /// taskwire_core::time::write_rfc3339(&mut out, t);
 /// assert_eq!(out, b"2023-11-14T22:13:20.123456Z");
 /// ```
+#[inline]
 pub fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs();
@@ -46,15 +47,28 @@ pub fn write_rfc3339(out: &mut Vec<u8>, t: SystemTime) {
             p
         }
     });
-    out.extend_from_slice(&prefix);
-    let mut frac = [b'.', 0, 0, 0, 0, 0, 0, b'Z'];
-    let mut m = micros;
-    for i in (1..7).rev() {
-        frac[i] = b'0' + (m % 10) as u8;
-        m /= 10;
-    }
-    out.extend_from_slice(&frac);
+    // One copy of the whole timestamp; the fraction's digits two at a time.
+    let mut ts = [0u8; 27];
+    ts[..19].copy_from_slice(&prefix);
+    ts[19] = b'.';
+    let (hi, lo) = (micros / 10_000, micros % 10_000);
+    ts[20..22].copy_from_slice(&DIGIT_PAIRS[(hi % 100) as usize]);
+    ts[22..24].copy_from_slice(&DIGIT_PAIRS[(lo / 100) as usize]);
+    ts[24..26].copy_from_slice(&DIGIT_PAIRS[(lo % 100) as usize]);
+    ts[26] = b'Z';
+    out.extend_from_slice(&ts);
 }
+
+/// The two decimal digits of each number below 100.
+static DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
 
 /// `YYYY-MM-DDTHH:MM:SS` for seconds since the epoch (years up to 9999; later is clamped).
 fn date_time(secs: u64) -> [u8; 19] {

@@ -3,7 +3,7 @@
 //! after the fields.
 
 use taskwire_core::schema::{level_index, LEVELS};
-use taskwire_core::{ids, json, process, Redactor};
+use taskwire_core::{ids, json, process, Redactor, SpanId, TraceId};
 use tracing_core::Metadata;
 
 use crate::keys::{Key, KeyNames, COLLISION_PREFIX};
@@ -178,4 +178,48 @@ pub(crate) fn write_site(line: &mut Vec<u8>, keys: &KeyNames, meta: &Metadata<'_
         json::write_str(line, m);
         line.push(b',');
     }
+}
+
+/// Appends the `trace_id`, `span_id` and `parent_span_id` entries (those not omitted) of
+/// `ids` (trace id, span id, parent span id).
+pub(crate) fn write_ids(line: &mut Vec<u8>, fmt: &Format, ids: (TraceId, SpanId, Option<SpanId>)) {
+    let (trace_id, span_id, parent) = ids;
+    let [trace_open, span_open, parent_open] = &fmt.id_opens;
+    if !trace_open.is_empty() {
+        line.extend_from_slice(trace_open);
+        write_hex::<16, 34>(line, &trace_id.to_bytes());
+    }
+    if !span_open.is_empty() {
+        line.extend_from_slice(span_open);
+        write_hex::<8, 18>(line, &span_id.to_bytes());
+    }
+    if let (false, Some(p)) = (parent_open.is_empty(), parent) {
+        line.extend_from_slice(parent_open);
+        write_hex::<8, 18>(line, &p.to_bytes());
+    }
+}
+
+/// Two lowercase hex digits for each byte value.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    t
+};
+
+/// Appends `bytes` as lowercase hex (an id's wire form) followed by `",`, in one fixed-size
+/// copy; `M` is `2 * N + 2`.
+#[inline]
+pub(crate) fn write_hex<const N: usize, const M: usize>(line: &mut Vec<u8>, bytes: &[u8; N]) {
+    let mut buf = [0u8; M];
+    for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+    }
+    buf[M - 2] = b'"';
+    buf[M - 1] = b',';
+    line.extend_from_slice(&buf);
 }

@@ -2,12 +2,13 @@
 
 use std::io;
 
-use taskwire_core::line::{self, LineWriter};
+use taskwire_core::line::LineWriter;
 use taskwire_core::span::{self, CapturingLayer, LayerCapture, Needs};
 /// Counts records a [`JsonLayer`] failed to write (the first failure is also reported once on
 /// stderr).
 pub use taskwire_core::write_errors::WriteErrors;
 use taskwire_core::{FieldValue, Redactor, SpanData};
+use tracing_core::span::{Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
@@ -229,7 +230,19 @@ where
     S: Subscriber + for<'a> LookupSpan<'a> + 'static,
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    taskwire_core::line_layer_callbacks!(S, capture, out);
+    taskwire_core::layer_capture_callbacks!(S, capture: on_layer, on_new_span, on_enter, on_exit);
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        self.capture.on_record(id, values, &ctx);
+        // After the capture below or here applied the values: flattenings kept per thread
+        // from before are stale.
+        crate::flat::fields_changed();
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        self.out.mark(event);
+        true
+    }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         // Unsampled traces keep only their important events. The flag keeps the common case
@@ -244,12 +257,19 @@ where
                 return;
             }
         }
-        let scope = line::event_scope(&self.capture, event, &ctx);
+        // The event's span, as `line::event_scope` finds it, looked up once: the flattening
+        // of its fields is kept per span, so its ancestors are rarely needed.
+        let span = event
+            .is_contextual()
+            .then(|| self.capture.current_span())
+            .flatten()
+            .and_then(|id| ctx.span(&id))
+            .or_else(|| ctx.event_span(event));
         // counted by a tickets layer below this one (see `taskwire_core::event_ticket`)
         let ticket = taskwire_core::event_ticket::get(event);
         self.out.with_event(event, |e| {
             with_scratch(|s| {
-                render_event(&self.format, self.capture.redactor(), e, ticket, scope, s);
+                render_event(&self.format, self.capture.redactor(), e, ticket, span, s);
                 self.out.write(e.meta, &s.line);
             });
         });

@@ -63,6 +63,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod flat;
 mod format;
 mod keys;
 mod layer;

@@ -193,12 +193,17 @@ impl SpanPlan {
         }
     }
 
-    /// The plan of the field named by this very `&'static str`.
+    /// The plan of the field named by this very `&'static str`, looked for at `hint` (where
+    /// it is when the span's fields are in call-site order) first.
     #[inline]
-    pub(crate) fn find(&self, name: &str) -> Option<&SpanFieldPlan> {
+    pub(crate) fn find(&self, name: &str, hint: usize) -> Option<&SpanFieldPlan> {
+        let is = |f: &&SpanFieldPlan| {
+            std::ptr::eq(f.name.as_ptr(), name.as_ptr()) && f.name.len() == name.len()
+        };
         self.fields
-            .iter()
-            .find(|f| std::ptr::eq(f.name.as_ptr(), name.as_ptr()) && f.name.len() == name.len())
+            .get(hint)
+            .filter(is)
+            .or_else(|| self.fields.iter().find(is))
     }
 }
 

@@ -8,11 +8,12 @@ use taskwire_core::schema::{self, task_record};
 use taskwire_core::{json, process, time, Redactor, SpanData};
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Metadata, Subscriber};
-use tracing_subscriber::registry::{LookupSpan, Scope};
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-use crate::format::{write_head, write_tail, Format};
+use crate::flat::{write_spans, FlatSpans};
+use crate::format::{write_head, write_hex, write_ids, write_tail, Format};
 use crate::keys::{Key, KeyNames};
-use crate::plan::{plan_for, span_plan_for, write_key, OutKey, Plan, Plans, SpanPlan};
+use crate::plan::{plan_for, write_key, OutKey, Plan, Plans, SpanPlan};
 
 /// Per-thread buffers, reused so that a record in steady state allocates nothing.
 #[derive(Default)]
@@ -24,12 +25,14 @@ pub(crate) struct Scratch {
     thread: Vec<u8>,
     plans: Plans,
     span_plans: Plans<SpanPlan>,
+    flats: FlatSpans,
 }
 
 impl taskwire_core::scratch::Scratch for Scratch {
     fn trim(&mut self) {
         taskwire_core::scratch::trim_buffer(&mut self.line);
         taskwire_core::scratch::trim_buffer(&mut self.fields);
+        self.flats.trim();
     }
 }
 
@@ -38,14 +41,14 @@ taskwire_core::thread_scratch!(
     pub(crate) fn with_scratch() -> Scratch
 );
 
-/// Renders an event as one line (with its newline) into `s.line`; `ticket` is the fingerprint
-/// of the ticket a tickets layer below counted it in.
+/// Renders an event as one line (with its newline) into `s.line`; `span` is the event's span
+/// (its innermost), `ticket` the fingerprint of the ticket a tickets layer below counted it in.
 pub(crate) fn render_event<S>(
     fmt: &Format,
     redactor: &Redactor,
     e: &EventLine<'_, '_>,
     ticket: Option<u64>,
-    scope: Option<Scope<'_, S>>,
+    span: Option<SpanRef<'_, S>>,
     s: &mut Scratch,
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -64,6 +67,7 @@ pub(crate) fn render_event<S>(
         thread,
         plans,
         span_plans,
+        flats,
     } = s;
     line.clear();
     fields.clear();
@@ -108,22 +112,24 @@ pub(crate) fn render_event<S>(
         direct: has_message,
     };
     event.record(&mut v);
-    let (has_message, mut seen_sig) = (v.has_message, v.seen_sig);
+    let (has_message, seen_sig) = (v.has_message, v.seen_sig);
     if !has_message {
         write_empty_message(line, keys);
     }
-    line.extend_from_slice(fields);
+    if !fields.is_empty() {
+        line.extend_from_slice(fields);
+    }
 
     // Spans: flattened (innermost wins, never over an event field) or as a list.
     let mut ids = None;
     // The innermost span's call site: a task record's location.
     let mut site: Option<&'static Metadata<'static>> = None;
-    if let Some(scope) = scope {
+    if let Some(span) = span {
         if fmt.span_list {
             // `seen` keeps the event's keys; each span object dedups its own keys after them.
             let base = seen.len();
             let mut wrote_any = false;
-            for span in scope.from_root() {
+            for span in span.scope().from_root() {
                 site = Some(span.metadata());
                 let ext = span.extensions();
                 let data = ext.get::<SpanData>();
@@ -172,62 +178,13 @@ pub(crate) fn render_event<S>(
                 line.push(b',');
             }
         } else {
-            for span in scope {
-                if site.is_none() {
-                    site = Some(span.metadata());
-                }
-                let ext = span.extensions();
-                let Some(d) = ext.get::<SpanData>() else {
-                    continue;
-                };
-                if ids.is_none() {
-                    ids = Some((d.trace_id(), d.span_id(), d.parent_span_id()));
-                }
-                let plan = span_plan_for(span_plans, fmt, span.metadata());
-                for (name, value) in d.fields().rendered() {
-                    // The signature clears most keys without comparing strings.
-                    if let Some(p) = plan.find(name) {
-                        if seen_sig & p.sig != 0 && seen.iter().any(|s| s.same_as(p.out)) {
-                            continue;
-                        }
-                        seen.push(p.out);
-                        seen_sig |= p.sig;
-                        line.extend_from_slice(
-                            &plan.keys[p.key_start as usize..p.key_end as usize],
-                        );
-                    } else {
-                        let out = OutKey {
-                            name,
-                            prefixed: keys.collides(name, false),
-                        };
-                        let sig = out.sig();
-                        if seen_sig & sig != 0 && seen.iter().any(|s| s.same_as(out)) {
-                            continue;
-                        }
-                        seen.push(out);
-                        seen_sig |= sig;
-                        write_key(line, out);
-                    }
-                    line.extend_from_slice(value);
-                    line.push(b',');
-                }
-            }
+            site = Some(write_spans(
+                fmt, flats, span_plans, span, line, seen, seen_sig,
+            ));
         }
     }
-    if let Some((trace_id, span_id, parent)) = ids {
-        let [trace_open, span_open, parent_open] = &fmt.id_opens;
-        if !trace_open.is_empty() {
-            line.extend_from_slice(trace_open);
-            write_hex::<16, 34>(line, &trace_id.to_bytes());
-        }
-        if !span_open.is_empty() {
-            line.extend_from_slice(span_open);
-            write_hex::<8, 18>(line, &span_id.to_bytes());
-        }
-        if let (false, Some(p)) = (parent_open.is_empty(), parent) {
-            line.extend_from_slice(parent_open);
-            write_hex::<8, 18>(line, &p.to_bytes());
-        }
+    if let Some(ids) = ids {
+        write_ids(line, fmt, ids);
     }
     if let Some(fp) = ticket {
         line.extend_from_slice(TICKET_OPEN);
@@ -252,33 +209,8 @@ pub(crate) fn render_event<S>(
     line.push(b'\n');
 }
 
-/// Two lowercase hex digits for each byte value.
-static HEX_PAIRS: [[u8; 2]; 256] = {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut t = [[0u8; 2]; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
-        i += 1;
-    }
-    t
-};
-
 /// `"ticket.fingerprint":"` (`taskwire_core::schema::TICKET_FINGERPRINT`).
 const TICKET_OPEN: &[u8] = b"\"ticket.fingerprint\":\"";
-
-/// Appends `bytes` as lowercase hex (an id's wire form) followed by `",`, in one fixed-size
-/// copy; `M` is `2 * N + 2`.
-#[inline]
-fn write_hex<const N: usize, const M: usize>(line: &mut Vec<u8>, bytes: &[u8; N]) {
-    let mut buf = [0u8; M];
-    for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
-    }
-    buf[M - 2] = b'"';
-    buf[M - 1] = b',';
-    line.extend_from_slice(&buf);
-}
 
 /// `"msg":"",` for an event without a message.
 #[inline]
@@ -327,7 +259,7 @@ struct EventVisitor<'a> {
 impl EventVisitor<'_> {
     /// Writes the key of a user field and returns whether its value must be redacted, or
     /// `None` when the field is skipped (a duplicate, or `log` bridge metadata).
-    #[inline]
+    #[inline(always)]
     fn begin(&mut self, field: &Field) -> Option<bool> {
         if let Some(plan) = self.plan {
             if let Some(p) = plan.fields.get(field.index()) {
