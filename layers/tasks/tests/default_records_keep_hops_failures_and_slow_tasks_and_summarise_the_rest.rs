@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{run, spin};
+use support::{run, run_over_capture_layer, spin};
 use taskwire_core::task_record::children;
 use taskwire_test_support::Capture;
 
@@ -85,34 +85,51 @@ fn a_failed_task_and_its_ancestors_write_records_so_its_parent_links() {
 
 #[test]
 fn children_closed_in_and_out_of_their_entered_parent_are_summarised_in_close_order() {
-    let cap = run(taskwire_tasks::layer(), || {
-        let root = tracing::info_span!("root");
-        let early = tracing::info_span!(parent: &root, "early");
-        {
-            let _r = root.enter();
-            let _a = tracing::info_span!("a").entered();
-        }
-        // closed while its parent is not entered
-        drop(early);
+    summarised_in_close_order(&run(taskwire_tasks::layer(), children_in_and_out_of_root));
+}
+
+#[test]
+fn children_are_summarised_in_close_order_over_a_capture_layer() {
+    summarised_in_close_order(&run_over_capture_layer(
+        taskwire_tasks::layer(),
+        children_in_and_out_of_root,
+    ));
+}
+
+/// The children of one root, closed in and out of their entered parent, on this thread and
+/// another.
+fn children_in_and_out_of_root() {
+    let root = tracing::info_span!("root");
+    let early = tracing::info_span!(parent: &root, "early");
+    {
         let _r = root.enter();
-        // closed on another thread while its parent is entered here
-        let dispatch = tracing::dispatcher::get_default(Clone::clone);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                tracing::dispatcher::with_default(&dispatch, || {
-                    let _t = tracing::info_span!(parent: &root, "elsewhere").entered();
-                });
+        let _a = tracing::info_span!("a").entered();
+    }
+    // closed while its parent is not entered
+    drop(early);
+    let _r = root.enter();
+    // closed on another thread while its parent is entered here
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tracing::dispatcher::with_default(&dispatch, || {
+                let _t = tracing::info_span!(parent: &root, "elsewhere").entered();
             });
         });
-        {
-            let _b = tracing::info_span!("b").entered();
-        }
-        // closed inside a re-entry of the parent, after `b`
-        let _again = root.enter();
-        let _q = tracing::info_span!("q").entered();
-        let _c = tracing::info_span!(parent: &root, "c").entered();
     });
-    let ends = ends(&cap);
+    {
+        let _b = tracing::info_span!("b").entered();
+    }
+    // closed inside a re-entry of the parent, after `b`
+    let _again = root.enter();
+    let _q = tracing::info_span!("q").entered();
+    let _c = tracing::info_span!(parent: &root, "c").entered();
+}
+
+/// The root's record of [`children_in_and_out_of_root`] summarises its children in the order
+/// they closed.
+fn summarised_in_close_order(cap: &Capture) {
+    let ends = ends(cap);
     assert_eq!(ends.len(), 1, "{ends:?}");
     let root = &ends["root"];
     assert_eq!(root["task.children"], 6);

@@ -665,11 +665,13 @@ impl LayerCapture {
 
     /// Summarises a child task named `name` that took `duration_us` (with its own summary,
     /// `grandchildren`) in its parent, the span whose own id is `parent`, when this layer
-    /// captures spans itself and that span is entered on this thread: the summary is kept
-    /// beside the thread's entry of the parent and reaches the parent's data
-    /// ([`SpanData::children`]) when the parent is exited, so the child's close needs no look
-    /// at the parent. Returns `false`, doing nothing, otherwise: the caller then summarises in
-    /// the parent's data itself ([`SpanData::summarise_child`]).
+    /// captures spans itself, or reads the capture of a layer below it (a `CaptureLayer`, as the
+    /// builder installs), and that span is entered on this thread: the summary is kept beside
+    /// the thread's entry of the parent and reaches the parent's data ([`SpanData::children`])
+    /// when the capture follows the parent's exit, which the capturing layer below does before
+    /// this layer sees it, so the child's close needs no look at the parent. Returns `false`,
+    /// doing nothing, otherwise: the caller then summarises in the parent's data itself
+    /// ([`SpanData::summarise_child`]).
     #[inline]
     pub fn summarise_in_entered_parent(
         &self,
@@ -678,8 +680,13 @@ impl LayerCapture {
         duration_us: u64,
         grandchildren: Option<&crate::task_record::children::Children>,
     ) -> bool {
-        self.active().is_some_and(|own| {
-            stack::summarise_in_entered(own.id, parent, name, duration_us, grandchildren)
+        let capture = if self.captures {
+            self.active()
+        } else {
+            Some(&*self.capture)
+        };
+        capture.is_some_and(|c| {
+            stack::summarise_in_entered(c.id, parent, name, duration_us, grandchildren)
         })
     }
 

@@ -17,6 +17,21 @@ pub(crate) fn run(layer: taskwire_tasks::TasksLayer, f: impl FnOnce()) -> Captur
     cap
 }
 
+/// Like [`run`], with the spans captured by a capture layer below the tasks layer (as the
+/// builder installs it), so the tasks layer and the JSON layer read its capture.
+pub(crate) fn run_over_capture_layer(
+    layer: taskwire_tasks::TasksLayer,
+    f: impl FnOnce(),
+) -> Capture {
+    let cap = Capture::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(taskwire_core::span::capture())
+        .with(layer)
+        .with(taskwire_json::layer().with_writer(cap.clone()));
+    tracing::subscriber::with_default(subscriber, f);
+    cap
+}
+
 /// Keeps the thread busy for `d` (busy time, unlike a sleep).
 pub(crate) fn spin(d: Duration) {
     let t = Instant::now();
