@@ -84,10 +84,10 @@ async fn nested_in_axum_the_pages_and_links_live_under_the_prefix() {
         .await
         .unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/_taskwire/tickets");
-    support::click(&c, "table.tickets td.title > a").await;
+    support::click_to_next_page(&c, "table.tickets td.title > a").await;
     let ticket = c.current_url().await.unwrap();
     assert!(ticket.path().starts_with("/_taskwire/tickets/"), "{ticket}");
-    support::click(&c, "form[action$='/resolve'] button").await;
+    support::click_to_next_page(&c, "form[action$='/resolve'] button").await;
     let after = c.current_url().await.unwrap();
     assert!(after.path().starts_with("/_taskwire/tickets"), "{after}");
     let page = c.source().await.unwrap();

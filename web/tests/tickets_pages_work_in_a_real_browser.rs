@@ -49,7 +49,7 @@ async fn list_filter_open_and_resolve_a_ticket() {
     // Filter by title text through the form.
     let search = c.find(Locator::Css("input[name=q]")).await.unwrap();
     search.send_keys("PAYMENT").await.unwrap();
-    support::click(&c, "form.filters button[type=submit]").await;
+    support::click_to_next_page(&c, "form.filters button[type=submit]").await;
     assert_eq!(titles(&c).await, ["payment for order <num> declined"]);
     assert!(c
         .current_url()
@@ -79,7 +79,7 @@ async fn list_filter_open_and_resolve_a_ticket() {
 
     // Open the payment ticket.
     c.goto(&format!("{base}/tickets?q=payment")).await.unwrap();
-    support::click(&c, "table.tickets td.title > a").await;
+    support::click_to_next_page(&c, "table.tickets td.title > a").await;
     let url = c.current_url().await.unwrap().to_string();
     assert!(url.contains("/tickets/"), "{url}");
     let facts = support::text(&c, "dl.facts").await;
@@ -105,7 +105,7 @@ async fn list_filter_open_and_resolve_a_ticket() {
     support::screenshot_tall(&c, "ticket").await;
 
     // Resolve it: it leaves the open list and shows in the resolved one.
-    support::click(&c, "form[action$='/resolve'] button").await;
+    support::click_to_next_page(&c, "form[action$='/resolve'] button").await;
     // The form posts, the answer redirects back to the ticket: wait for its new status.
     let status = c
         .wait()
@@ -133,7 +133,7 @@ async fn list_filter_open_and_resolve_a_ticket() {
     assert_eq!(titles(&c).await, ["payment for order <num> declined"]);
     // Reopen it: the history keeps both changes, in order.
     c.goto(ticket_url.as_str()).await.unwrap();
-    support::click(&c, "form[action$='/reopen'] button").await;
+    support::click_to_next_page(&c, "form[action$='/reopen'] button").await;
     c.wait()
         .at_most(std::time::Duration::from_secs(10))
         .for_element(Locator::Css("p.meta .status.open"))

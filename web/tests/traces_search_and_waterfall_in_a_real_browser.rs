@@ -26,7 +26,7 @@ async fn a_pasted_traceparent_opens_the_waterfall_and_errors_link_to_their_ticke
         .expect("the page opens");
     let q = c.find(Locator::Css("input[name=q]")).await.unwrap();
     q.send_keys(&traceparent).await.unwrap();
-    support::click(&c, "form.filters button[type=submit]").await;
+    support::click_to_next_page(&c, "form.filters button[type=submit]").await;
     assert_eq!(support::text(&c, "h1").await, "Trace GET /checkout");
     let names = support::texts(&c, "details.span .name").await;
     assert_eq!(names, ["GET /checkout", "call back", "POST /charge"]);
@@ -65,7 +65,7 @@ async fn a_pasted_traceparent_opens_the_waterfall_and_errors_link_to_their_ticke
     support::screenshot_tall(&c, "trace").await;
 
     // To the ticket, and back through its trace link.
-    support::click(&c, "details.span.d2 a.ticket").await;
+    support::click_to_next_page(&c, "details.span.d2 a.ticket").await;
     assert!(c
         .current_url()
         .await
@@ -73,7 +73,7 @@ async fn a_pasted_traceparent_opens_the_waterfall_and_errors_link_to_their_ticke
         .path()
         .starts_with("/tickets/"));
     assert!(support::text(&c, "h1").await.contains("card declined"));
-    support::click(&c, "dd.trace a").await;
+    support::click_to_next_page(&c, "dd.trace a").await;
     assert_eq!(
         c.current_url().await.unwrap().query(),
         Some(format!("trace={trace_id}").as_str())
@@ -87,7 +87,7 @@ async fn a_pasted_traceparent_opens_the_waterfall_and_errors_link_to_their_ticke
     assert!(support::text(&c, "p.summary")
         .await
         .starts_with("1 trace found"));
-    support::click(&c, "table.traces td a").await;
+    support::click_to_next_page(&c, "table.traces td a").await;
     assert_eq!(support::text(&c, "h1").await, "Trace GET /checkout");
     c.close().await.unwrap();
 }

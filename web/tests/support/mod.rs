@@ -187,6 +187,38 @@ pub async fn click(c: &Client, css: &str) {
     e.click().await.expect("the click");
 }
 
+/// Clicks the first element `css` selects, which leads to another page (a link, a form's
+/// button), and waits, up to 10 s, until the browser has left the page it was on (its root
+/// element is gone) and loaded the next. Reading right after a plain click may read the old
+/// page, or an element of it that goes stale under the reader.
+pub async fn click_to_next_page(c: &Client, css: &str) {
+    use fantoccini::error::{CmdError, ErrorStatus};
+    let old = element(c, "html").await;
+    click(c, css).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match old.tag_name().await {
+            Err(CmdError::Standard(e)) if matches!(e.error, ErrorStatus::StaleElementReference) => {
+                break
+            }
+            Ok(_) => {}
+            Err(e) => panic!("the old page after clicking {css}: {e}"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "clicking {css} left the page open for 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    wait_until(
+        c,
+        "return document.readyState === 'complete'",
+        10,
+        "the next page to load",
+    )
+    .await;
+}
+
 /// The body of a GET of `url`.
 pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
     let r = http.get(url).send().await.expect("an answer");
