@@ -152,11 +152,7 @@ impl Rendered {
 
 impl Drop for SpanFields {
     fn drop(&mut self) {
-        if self.rendered.get().is_some() {
-            if let Some(r) = self.rendered.take() {
-                r.spare();
-            }
-        }
+        self.drop_rendering();
         if self.entries.capacity() == 0 && self.text.capacity() == 0 {
             return;
         }
@@ -278,8 +274,17 @@ impl SpanFields {
                 self.entries.push(Entry { name, value });
             }
         }
-        if let Some(r) = self.rendered.take() {
-            r.spare();
+        self.drop_rendering();
+    }
+
+    /// Gives the rendering back to the pool, so the next reader renders the current values;
+    /// looked at first, since most spans are never rendered.
+    #[inline]
+    fn drop_rendering(&mut self) {
+        if self.rendered.get().is_some() {
+            if let Some(r) = self.rendered.take() {
+                r.spare();
+            }
         }
     }
 
@@ -312,13 +317,8 @@ impl SpanFields {
         if control {
             self.mark_control(name);
         }
-        let value = keep(&mut self.text);
-        self.entries.push(Entry { name, value });
-        if self.rendered.get().is_some() {
-            if let Some(r) = self.rendered.take() {
-                r.spare();
-            }
-        }
+        self.append(name, keep);
+        self.drop_rendering();
     }
 
     /// Copies the live strings to a new text buffer, leaving out replaced values.
