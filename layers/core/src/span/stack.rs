@@ -261,18 +261,8 @@ pub(crate) fn summarise_in_entered(
 /// `tracestate` is left to the lookup (the slot holds only what copies freely).
 #[inline]
 pub(crate) fn remember_just_created(id: &Id, capture: u64, d: &SpanData) {
-    if d.tracestate().is_some() {
-        forget_just_created(id);
-        return;
-    }
-    let slot = JustCreated {
-        context: d.traceparent(),
-        capture,
-        timed: d.is_timed(),
-        edits: LINEAGE_EDITS.load(Ordering::Relaxed),
-    };
-    let _ = JUST_CREATED.try_with(|c| c.set(slot));
-    let _ = JUST_CREATED_ID.try_with(|c| c.set(id.into_u64()));
+    let context = d.tracestate().is_none().then(|| d.traceparent());
+    fill_just_created(id, capture, context, d.is_timed());
 }
 
 /// Fills the just-created slot for span `id`, whose data (own id `span_id`, `lineage`,
@@ -286,17 +276,25 @@ pub(crate) fn remember_just_created_lineage(
     lineage: &super::data::Lineage,
     timed: bool,
 ) {
-    if lineage.tracestate.is_some() {
+    let context = lineage.tracestate.is_none().then_some(TraceParent {
+        trace_id: lineage.trace_id,
+        span_id,
+        sampled: lineage.sampled,
+        random: lineage.random,
+    });
+    fill_just_created(id, capture, context, timed);
+}
+
+/// Fills the just-created slot for span `id` with its `context`; `None` (a span with a
+/// `tracestate`) empties it instead.
+#[inline]
+fn fill_just_created(id: &Id, capture: u64, context: Option<TraceParent>, timed: bool) {
+    let Some(context) = context else {
         forget_just_created(id);
         return;
-    }
+    };
     let slot = JustCreated {
-        context: TraceParent {
-            trace_id: lineage.trace_id,
-            span_id,
-            sampled: lineage.sampled,
-            random: lineage.random,
-        },
+        context,
         capture,
         timed,
         edits: LINEAGE_EDITS.load(Ordering::Relaxed),
