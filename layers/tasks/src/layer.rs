@@ -411,8 +411,7 @@ where
                 summary: summary.as_deref(),
             });
         }
-        let (errors, failed_children, remote) =
-            (d.errors(), d.failed_children(), d.remote_parent());
+        let (errors, failed_children, remote) = (d.errors(), d.failed_children(), parent.1);
         let failure = d.failure().map(Box::<str>::from);
         let name = task_name(d);
         drop(ext);

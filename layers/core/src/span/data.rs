@@ -470,13 +470,8 @@ impl SpanData {
     /// [`Timing`]). Busy time counts the intervals that ended (the span was exited);
     /// intervals on several threads at once add up, as CPU time does.
     pub fn elapsed(&self) -> Option<(Duration, Duration)> {
-        self.timed.map(|t| {
-            let now = clock::now();
-            (
-                Duration::from_nanos(now.saturating_sub(t.created)),
-                Duration::from_nanos(t.busy),
-            )
-        })
+        self.elapsed_nanos()
+            .map(|(wall, busy)| (Duration::from_nanos(wall), Duration::from_nanos(busy)))
     }
 
     /// [`SpanData::elapsed`] in [`clock`] nanoseconds: wall time since creation and busy time
