@@ -273,6 +273,92 @@ where
     }
 }
 
+/// The last answer per call site, for a layer that asks on every span or event: a small
+/// direct-mapped table, meant to live in a `thread_local!` in front of (or instead of) a
+/// [`SiteCache`]. Each of its `N` slots holds one call site (by metadata address) with its
+/// owner and answer; a hit is one load and two compares, and a call site that shares a slot
+/// with another one is simply answered again.
+///
+/// ```
+/// use taskwire_core::cache::{self, SiteSlots};
+///
+/// thread_local! {
+///     static FIELD_COUNTS: SiteSlots<usize, 64> = const { SiteSlots::new() };
+/// }
+///
+/// fn field_count(layer: u64, meta: &'static tracing_core::Metadata<'static>) -> usize {
+///     cache::with_slot(&FIELD_COUNTS, layer, meta, || meta.fields().len())
+/// }
+/// # struct Cs;
+/// # impl tracing_core::Callsite for Cs {
+/// #     fn set_interest(&self, _: tracing_core::Interest) {}
+/// #     fn metadata(&self) -> &tracing_core::Metadata<'_> { &META }
+/// # }
+/// # static CS: Cs = Cs;
+/// # static META: tracing_core::Metadata<'static> = tracing_core::metadata! {
+/// #     name: "e", target: "t", level: tracing_core::Level::INFO, fields: &["a", "b"],
+/// #     callsite: &CS, kind: tracing_core::metadata::Kind::EVENT,
+/// # };
+/// assert_eq!(field_count(1, &META), 2);
+/// assert_eq!(field_count(1, &META), 2); // from the slot
+/// ```
+#[derive(Debug)]
+pub struct SiteSlots<V: Copy, const N: usize> {
+    slots: [Slot<V>; N],
+}
+
+/// One slot of a [`SiteSlots`]: the call site's address, its owner, the answer.
+type Slot<V> = std::cell::Cell<Option<(usize, u64, V)>>;
+
+impl<V: Copy, const N: usize> SiteSlots<V, N> {
+    /// An empty table, for a `const` thread-local.
+    pub const fn new() -> Self {
+        SiteSlots {
+            slots: [const { std::cell::Cell::new(None) }; N],
+        }
+    }
+
+    #[inline]
+    fn slot(&self, site: usize) -> Option<&Slot<V>> {
+        // Metadata is aligned to 8 bytes: the low bits say nothing.
+        self.slots.get((site >> 3) % N.max(1))
+    }
+}
+
+impl<V: Copy, const N: usize> Default for SiteSlots<V, N> {
+    fn default() -> Self {
+        SiteSlots::new()
+    }
+}
+
+/// The answer for `meta`'s call site as `owner` sees it, from this thread's `table`, or made
+/// by `make` and kept there.
+#[inline]
+pub fn with_slot<V: Copy, const N: usize>(
+    table: &'static LocalKey<SiteSlots<V, N>>,
+    owner: u64,
+    meta: &'static Metadata<'static>,
+    make: impl FnOnce() -> V,
+) -> V {
+    let site = std::ptr::from_ref(meta) as usize;
+    let kept = table
+        .try_with(|t| t.slot(site).and_then(std::cell::Cell::get))
+        .ok()
+        .flatten();
+    if let Some((s, o, v)) = kept {
+        if s == site && o == owner {
+            return v;
+        }
+    }
+    let v = make();
+    let _ = table.try_with(|t| {
+        if let Some(c) = t.slot(site) {
+            c.set(Some((site, owner, v)));
+        }
+    });
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

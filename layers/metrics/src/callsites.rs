@@ -107,9 +107,9 @@ thread_local! {
     /// Call-site indices by table and metadata address (`None`: the table is full).
     static RECENT: RefCell<SiteCache<SiteKey, Option<u32>>> =
         const { RefCell::new(SiteCache::new(1024)) };
-    /// The last answer per slot: call site address, table id, index.
-    static LAST: [std::cell::Cell<(usize, u64, Option<u32>)>; LAST_SITES] =
-        const { [const { std::cell::Cell::new((0, 0, None)) }; LAST_SITES] };
+    /// The last answer per call site ([`SiteSlots`](taskwire_core::cache::SiteSlots)).
+    static LAST: taskwire_core::cache::SiteSlots<Option<u32>, LAST_SITES> =
+        const { taskwire_core::cache::SiteSlots::new() };
 }
 
 /// Slots of the per-thread table [`Callsites::index`] answers from first.
@@ -117,37 +117,22 @@ const LAST_SITES: usize = 64;
 
 impl Callsites {
     /// The index of `meta`'s call site, resolving it on first sight: answered from a small
-    /// direct-mapped per-thread table (one slot per call site address, holding the table's
-    /// id too), else from the [`SiteCache`], else by [`Callsites::resolve`].
+    /// per-thread table of the last answers ([`cache::with_slot`]), else from the
+    /// [`SiteCache`], else by [`Callsites::resolve`].
     #[inline]
     pub(crate) fn index(
         &self,
         meta: &'static Metadata<'static>,
         allowed: &[(String, String)],
     ) -> Option<u32> {
-        let addr = std::ptr::from_ref(meta) as usize;
-        let slot = (addr >> 3) % LAST_SITES;
-        let last = LAST
-            .try_with(|l| l.get(slot).map(std::cell::Cell::get))
-            .ok()
-            .flatten();
-        if let Some((a, uid, index)) = last {
-            if a == addr && uid == self.uid {
-                return index;
-            }
-        }
-        let index = cache::with_entry(
-            &RECENT,
-            SiteKey::new(self.uid, meta),
-            || self.resolve(meta, allowed),
-            |i| *i,
-        );
-        let _ = LAST.try_with(|l| {
-            if let Some(c) = l.get(slot) {
-                c.set((addr, self.uid, index));
-            }
-        });
-        index
+        cache::with_slot(&LAST, self.uid, meta, || {
+            cache::with_entry(
+                &RECENT,
+                SiteKey::new(self.uid, meta),
+                || self.resolve(meta, allowed),
+                |i| *i,
+            )
+        })
     }
 
     #[cold]

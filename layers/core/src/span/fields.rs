@@ -465,38 +465,18 @@ impl FieldSink for FieldCollector<'_> {
     }
 }
 
-/// Call sites [`has_control_fields`] remembers per thread, in a direct-mapped table.
+/// Call sites [`has_control_fields`] remembers per thread.
 const KNOWN_SITES: usize = 64;
 
-/// Whether a span call site declares any of [`CONTROL_FIELDS`], remembered per thread: a
-/// table slot per call site address holds the address with the answer in its low bit
-/// (metadata is aligned to 8 bytes), so a hit is one load and one compare; a call site that
-/// shares a slot with another one is answered from its metadata again.
+/// Whether a span call site declares any of [`CONTROL_FIELDS`], remembered per thread
+/// ([`SiteSlots`](crate::cache::SiteSlots)).
 #[inline]
 pub(crate) fn has_control_fields(meta: &'static Metadata<'static>) -> bool {
     thread_local! {
-        static KNOWN: [std::cell::Cell<usize>; KNOWN_SITES] =
-            const { [const { std::cell::Cell::new(0) }; KNOWN_SITES] };
+        static KNOWN: crate::cache::SiteSlots<bool, KNOWN_SITES> =
+            const { crate::cache::SiteSlots::new() };
     }
-    let addr = std::ptr::from_ref(meta) as usize;
-    let slot = (addr >> 3) % KNOWN_SITES;
-    let known = KNOWN
-        .try_with(|k| k.get(slot).map(std::cell::Cell::get))
-        .ok()
-        .flatten()
-        .unwrap_or(0);
-    if known & !1 == addr && addr & 1 == 0 {
-        return known & 1 == 1;
-    }
-    let answer = declares_control_fields(meta);
-    if addr & 1 == 0 {
-        let _ = KNOWN.try_with(|k| {
-            if let Some(c) = k.get(slot) {
-                c.set(addr | usize::from(answer));
-            }
-        });
-    }
-    answer
+    crate::cache::with_slot(&KNOWN, 0, meta, || declares_control_fields(meta))
 }
 
 /// Whether `meta` declares any of [`CONTROL_FIELDS`].

@@ -2,26 +2,21 @@
 //! taskwire or not, possibly repeated), decided once per call site and redactor rather than
 //! per field of every span.
 
-use std::cell::Cell;
-
 use tracing_core::Metadata;
 
+use crate::cache::{self, SiteSlots};
 use crate::redact::Redactor;
 
 /// Fields at this index or beyond are decided one by one, as without a plan.
 pub(crate) const PLANNED_FIELDS: usize = 64;
 
-/// Plans remembered per thread, in a direct-mapped table keyed by call site address.
+/// Plans remembered per thread (one per call site and redactor).
 const KNOWN_PLANS: usize = 64;
 
 /// The fields of one span call site as a given redactor sees them. Bit `i` of each mask is the
 /// call site's field of index `i` (`Field::index`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FieldPlan {
-    /// The address of the call site's metadata (0: an empty table slot).
-    site: usize,
-    /// The id of the redactor the plan was made with.
-    redactor: u64,
     /// Fields whose key is sensitive: their values are never read.
     pub(crate) sensitive: u64,
     /// Fields that are control fields (`task.name`, `otel.name`, `outcome`).
@@ -32,14 +27,6 @@ pub(crate) struct FieldPlan {
 }
 
 impl FieldPlan {
-    const EMPTY: FieldPlan = FieldPlan {
-        site: 0,
-        redactor: 0,
-        sensitive: 0,
-        control: 0,
-        unique: false,
-    };
-
     /// The plan of `meta`'s fields for `redactor`, whose names in `control` are control
     /// fields: from the thread's table when it was made before, else made and remembered.
     #[inline]
@@ -49,43 +36,20 @@ impl FieldPlan {
         control: &[&str],
     ) -> FieldPlan {
         thread_local! {
-            static KNOWN: [Cell<FieldPlan>; KNOWN_PLANS] =
-                const { [const { Cell::new(FieldPlan::EMPTY) }; KNOWN_PLANS] };
+            static KNOWN: SiteSlots<FieldPlan, KNOWN_PLANS> = const { SiteSlots::new() };
         }
-        let site = std::ptr::from_ref(meta) as usize;
-        let slot = (site >> 3) % KNOWN_PLANS;
-        let id = redactor.id();
-        let known = KNOWN
-            .try_with(|k| k.get(slot).map(Cell::get))
-            .ok()
-            .flatten();
-        if let Some(plan) = known {
-            if plan.site == site && plan.redactor == id {
-                return plan;
-            }
-        }
-        let plan = FieldPlan::make(site, meta, redactor, control);
-        let _ = KNOWN.try_with(|k| {
-            if let Some(c) = k.get(slot) {
-                c.set(plan);
-            }
-        });
-        plan
+        cache::with_slot(&KNOWN, redactor.id(), meta, || {
+            FieldPlan::make(meta, redactor, control)
+        })
     }
 
     #[cold]
     #[inline(never)]
-    fn make(
-        site: usize,
-        meta: &'static Metadata<'static>,
-        redactor: &Redactor,
-        control: &[&str],
-    ) -> FieldPlan {
+    fn make(meta: &'static Metadata<'static>, redactor: &Redactor, control: &[&str]) -> FieldPlan {
         let mut plan = FieldPlan {
-            site,
-            redactor: redactor.id(),
+            sensitive: 0,
+            control: 0,
             unique: true,
-            ..FieldPlan::EMPTY
         };
         let fields = meta.fields();
         for (i, field) in fields.iter().enumerate() {
