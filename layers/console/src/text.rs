@@ -241,8 +241,8 @@ mod tests {
 
     #[test]
     fn a_tie_in_the_last_digit_reads_back_as_the_same_float() {
-        // 2^-3 after 14 integer digits: exactly halfway between ...62 and ...63
-        let v = -180_163_469_579_131.625_f64;
+        // exactly -180163469579131.625: halfway between ...62 and ...63
+        let v = f64::from_bits(14_043_485_269_540_368_244);
         let out = s(|o| put_f64(o, v));
         assert_eq!(out, "-180163469579131.62");
         assert_eq!(format!("{v}"), "-180163469579131.63");
