@@ -1,7 +1,9 @@
 //! Tasks benchmarks: the cost of a span lifecycle (2 nested spans of 3 fields: create, enter,
 //! exit, close) with taskwire-tasks, beside the bare Registry, the floor (a trivial layer that
 //! only stores a u64 id in extensions), the least a hand-written task layer can do
-//! (`benches/support/floors.rs`, sampled and unsampled) and tracing-opentelemetry with an SDK
+//! (`benches/support/floors.rs`, sampled and unsampled), the task model's floor (the same plus
+//! the work the task model requires: outcomes, control fields, `tracestate`, re-entries, the
+//! default record policy; `benches/support/model_floor.rs`) and tracing-opentelemetry with an SDK
 //! provider and a no-op exporter; with export on: taskwire-tasks + taskwire-otel through its
 //! queue and export thread into the same no-op exporter (and both into OTLP/HTTP against a
 //! local sink that answers 200), beside the export floor (the least code that copies each
@@ -49,6 +51,8 @@ use tracing_subscriber::prelude::*;
 
 #[path = "support/floors.rs"]
 mod floors;
+#[path = "support/model_floor.rs"]
+mod model_floor;
 #[path = "support/paired.rs"]
 mod paired;
 use floors::{
@@ -115,6 +119,11 @@ fn bench_lifecycle(c: &mut Criterion) {
     });
     g.bench_function("minimal_task_layer_unsampled", |b| {
         let layer = MinimalTasks { sampled: false };
+        let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
+    });
+    g.bench_function("task_model_floor", |b| {
+        let layer = model_floor::TaskModelFloor::new();
         let d = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         tracing::dispatcher::with_default(&d, || b.iter(lifecycle));
     });
@@ -327,6 +336,7 @@ fn paired() {
         .build()
         .expect("taskwire-otel starts");
     let floor_queue = FloorQueue::start(QUEUE, 512);
+    let model_queue = FloorQueue::start(QUEUE, 512);
     let stacks: Vec<(&str, tracing::Dispatch)> = vec![
         (
             "floor_id_layer",
@@ -342,6 +352,12 @@ fn paired() {
             "minimal_task_layer_unsampled",
             tracing::Dispatch::new(
                 tracing_subscriber::registry().with(MinimalTasks { sampled: false }),
+            ),
+        ),
+        (
+            "task_model_floor",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(model_floor::TaskModelFloor::new()),
             ),
         ),
         (
@@ -396,6 +412,13 @@ fn paired() {
             })),
         ),
         (
+            "task_model_export_floor",
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(model_floor::TaskModelFloor::exporting(model_queue.clone())),
+            ),
+        ),
+        (
             "tracing_opentelemetry",
             tracing::Dispatch::new(
                 tracing_subscriber::registry()
@@ -412,6 +435,7 @@ fn paired() {
         let _ = guard.flush();
         let _ = provider.force_flush();
         floor_queue.drain();
+        model_queue.drain();
     };
     let (t, cpu) =
         paired::rounds_wall_and_cpu(&dispatchers, CHUNK, rounds, &mut lifecycle, &mut flush);
@@ -422,6 +446,7 @@ fn paired() {
     let stats = guard.shutdown();
     let _ = provider.shutdown();
     floor_queue.stop();
+    model_queue.stop();
     let received = [
         ("taskwire_tasks_otel_export", stats.spans_exported),
         (
@@ -431,6 +456,10 @@ fn paired() {
         (
             "minimal_export_floor",
             floor_queue.taken.load(Ordering::Relaxed),
+        ),
+        (
+            "task_model_export_floor",
+            model_queue.taken.load(Ordering::Relaxed),
         ),
     ];
     report("taskwire_tasks_otel_export", stats);
@@ -457,6 +486,17 @@ fn paired() {
             "taskwire_tasks / minimal_task_layer",
             "taskwire_tasks",
             "minimal_task_layer",
+        ),
+        // what the task model requires beyond the task floor, and taskwire above that
+        (
+            "task_model_floor / minimal_task_layer",
+            "task_model_floor",
+            "minimal_task_layer",
+        ),
+        (
+            "taskwire_tasks / task_model_floor",
+            "taskwire_tasks",
+            "task_model_floor",
         ),
         (
             "taskwire_tasks_unsampled / minimal_task_layer_unsampled",
@@ -491,6 +531,17 @@ fn paired() {
             "taskwire_tasks_otel_export",
             "minimal_export_floor",
         ),
+        // the export on top of the task model: the least code doing what taskwire's stack does
+        (
+            "tracing_opentelemetry / task_model_export_floor",
+            "tracing_opentelemetry",
+            "task_model_export_floor",
+        ),
+        (
+            "taskwire_tasks_otel_export / task_model_export_floor",
+            "taskwire_tasks_otel_export",
+            "task_model_export_floor",
+        ),
     ] {
         let [q1, m, q3] = paired::ratio(&t[at(num)], &t[at(den)]);
         println!("  {name:56} {m:.3} ({q1:.3}-{q3:.3})");
@@ -503,6 +554,7 @@ fn paired() {
         "taskwire_tasks",
         "taskwire_tasks_otel_export",
         "minimal_export_floor",
+        "task_model_export_floor",
         "tracing_opentelemetry",
     ] {
         let mut own = cpu[at(name)].clone();
@@ -515,14 +567,11 @@ fn paired() {
             o[2]
         );
     }
-    let [q1, m, q3] = paired::ratio(
-        &cpu[at("taskwire_tasks_otel_export")],
-        &cpu[at("minimal_export_floor")],
-    );
-    println!(
-        "  {:56} {m:.3} ({q1:.3}-{q3:.3})",
-        "taskwire_tasks_otel_export / minimal_export_floor"
-    );
+    for den in ["minimal_export_floor", "task_model_export_floor"] {
+        let [q1, m, q3] = paired::ratio(&cpu[at("taskwire_tasks_otel_export")], &cpu[at(den)]);
+        let name = format!("taskwire_tasks_otel_export / {den}");
+        println!("  {name:56} {m:.3} ({q1:.3}-{q3:.3})");
+    }
     println!("spans created per stack: {created}");
     let mut dropped = false;
     for (name, got) in received {

@@ -213,7 +213,7 @@ fn new_task<S>(
     let own = SpanId::random();
     let mut fields = None;
     if keep_fields && sampled {
-        let mut f = SPARE.with_borrow_mut(Vec::pop).unwrap_or_default();
+        let mut f = spare_fields();
         attrs.record(&mut *f);
         fields = Some(f);
     }
@@ -332,17 +332,40 @@ thread_local! {
     static SPARE: RefCell<Vec<Box<FloorFields>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// A field buffer for a new span: one a closed span of this thread gave back, or a new one.
+pub(crate) fn spare_fields() -> Box<FloorFields> {
+    SPARE.with_borrow_mut(Vec::pop).unwrap_or_default()
+}
+
+/// Gives a closed span's field buffer back for the next spans of this thread.
+pub(crate) fn recycle_fields(mut fields: Box<FloorFields>) {
+    fields.vals.clear();
+    fields.text.clear();
+    SPARE.with_borrow_mut(|s| {
+        if s.len() < 64 {
+            s.push(fields);
+        }
+    });
+}
+
+/// What the export floor queues of a finished task besides its fields.
+#[allow(dead_code)] // read by no one: the consumer only takes the batch
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub(crate) trace: TraceId,
+    pub(crate) span: SpanId,
+    pub(crate) parent: Option<SpanId>,
+    pub(crate) metadata: &'static tracing::Metadata<'static>,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) busy: u64,
+}
+
 /// A finished task as the export floor queues it; its fields lie in the queue's buffers.
 #[allow(dead_code)] // read by no one: the consumer only takes the batch
 #[derive(Debug)]
 pub(crate) struct FloorSpan {
-    trace: TraceId,
-    span: SpanId,
-    parent: Option<SpanId>,
-    metadata: &'static tracing::Metadata<'static>,
-    start: u64,
-    end: u64,
-    busy: u64,
+    task: Finished,
     fields: (u32, u32),
 }
 
@@ -425,13 +448,8 @@ impl FloorQueue {
         self.wake.notify_one();
     }
 
-    fn push(
-        &self,
-        d: &MinData,
-        fields: &FloorFields,
-        metadata: &'static tracing::Metadata<'static>,
-        end: u64,
-    ) {
+    /// Queues a finished task and a copy of its fields.
+    pub(crate) fn push(&self, task: Finished, fields: &FloorFields) {
         let mut b = self.lock();
         if b.spans.len() >= self.capacity {
             drop(b);
@@ -449,13 +467,7 @@ impl FloorQueue {
             b.vals.push((k, v));
         }
         b.spans.push(FloorSpan {
-            trace: d.trace,
-            span: d.span,
-            parent: d.parent,
-            metadata,
-            start: d.created,
-            end,
-            busy: d.busy,
+            task,
             fields: (first, fields.vals.len() as u32),
         });
         let wake = b.spans.len() == self.batch_size;
@@ -494,16 +506,19 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for MinimalExport {
         if !d.sampled {
             return;
         }
-        let Some(mut fields) = d.fields.take() else {
+        let Some(fields) = d.fields.take() else {
             return;
         };
-        self.queue.push(d, &fields, span.metadata(), clock::now());
-        fields.vals.clear();
-        fields.text.clear();
-        SPARE.with_borrow_mut(|s| {
-            if s.len() < 64 {
-                s.push(fields);
-            }
-        });
+        let task = Finished {
+            trace: d.trace,
+            span: d.span,
+            parent: d.parent,
+            metadata: span.metadata(),
+            start: d.created,
+            end: clock::now(),
+            busy: d.busy,
+        };
+        self.queue.push(task, &fields);
+        recycle_fields(fields);
     }
 }

@@ -10,6 +10,9 @@
 //!
 //! Stacks: `registry` (bare), `floor` (a layer storing a u64 id), `minimal` and
 //! `minimal_unsampled` (the least a hand-written task layer can do, `benches/support/floors.rs`),
+//! `model` (the task model's floor: the task floor plus outcomes, control fields,
+//! `tracestate`, re-entries and the default record policy, `benches/support/model_floor.rs`),
+//! `model_export` (the same with the export floor's work: fields kept, every task queued),
 //! `minimal_export` (the export floor: the least code that copies each finished task into a
 //! bounded queue another thread empties), `tasks`, `unsampled` (tasks
 //! with a sampling ratio of 0), `tasks_otel` (tasks + taskwire-otel
@@ -28,6 +31,8 @@ use tracing_subscriber::prelude::*;
 
 #[path = "../../../benches/support/floors.rs"]
 mod floors;
+#[path = "../../../benches/support/model_floor.rs"]
+mod model_floor;
 use floors::{
     lifecycle, CountingExporter, FloorQueue, IdLayer, MinimalExport, MinimalTasks, NoopExporter,
 };
@@ -88,6 +93,27 @@ fn main() {
             let dropped = queue.dropped.load(std::sync::atomic::Ordering::Relaxed);
             eprintln!("spans: {taken} taken, {dropped} dropped");
         }
+        "model_export" => {
+            let queue = FloorQueue::start(QUEUE, 512);
+            run(
+                tracing::Dispatch::new(
+                    tracing_subscriber::registry()
+                        .with(model_floor::TaskModelFloor::exporting(queue.clone())),
+                ),
+                n,
+            );
+            queue.drain();
+            queue.stop();
+            let taken = queue.taken.load(std::sync::atomic::Ordering::Relaxed);
+            let dropped = queue.dropped.load(std::sync::atomic::Ordering::Relaxed);
+            eprintln!("spans: {taken} taken, {dropped} dropped");
+        }
+        "model" => run(
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(model_floor::TaskModelFloor::new()),
+            ),
+            n,
+        ),
         "registry" => run(tracing::Dispatch::new(tracing_subscriber::registry()), n),
         "unsampled" => run(
             tracing::Dispatch::new(
