@@ -27,7 +27,6 @@
 //! [`MinimalTasks`]: super::floors::MinimalTasks
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::floors::{recycle_fields, spare_fields, Finished, FloorFields, FloorQueue};
@@ -98,8 +97,6 @@ thread_local! {
     static DECLARES: Cell<[(usize, bool); 16]> = const { Cell::new([(0, false); 16]) };
 }
 
-static NEXT_TAG: AtomicU64 = AtomicU64::new(1);
-
 /// The task model's floor; every root is sampled.
 pub(crate) struct TaskModelFloor {
     tag: u64,
@@ -109,7 +106,7 @@ pub(crate) struct TaskModelFloor {
 impl TaskModelFloor {
     pub(crate) fn new() -> Self {
         TaskModelFloor {
-            tag: NEXT_TAG.fetch_add(1, Ordering::Relaxed),
+            tag: taskwire_core::ids::next_id().get(),
             export: None,
         }
     }
