@@ -249,3 +249,83 @@ fn span_fields_beat_static_fields_in_every_event() {
         );
     }
 }
+
+#[test]
+fn a_record_into_a_local_parent_reaches_a_child_in_another_trace() {
+    // Two traces whose ids fall in different generation buckets (their low bits differ): the
+    // child's kept flattening holds its local parent's fields, from the other trace.
+    let records = support::capture(|| {
+        let parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let local = taskwire::tasks::import(parent, tracing::info_span!("local", v = "first"));
+        let _l = local.enter();
+        let remote = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let child = taskwire::tasks::import(remote, tracing::info_span!("imported", c = 1));
+        let _c = child.enter();
+        tracing::info!("before");
+        local.record("v", "second");
+        tracing::info!("after");
+    });
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        records[0]["trace_id"],
+        json!("4bf92f3577b34da6a3ce929d0e0e4736")
+    );
+    assert_eq!(
+        (&records[0]["v"], &records[0]["c"]),
+        (&json!("first"), &json!(1))
+    );
+    assert_eq!(
+        records[1]["v"],
+        json!("second"),
+        "a record into the local parent, in another trace, reaches the child's events"
+    );
+}
+
+#[test]
+fn a_record_on_another_thread_reaches_the_next_event_of_a_child() {
+    use std::sync::mpsc;
+    let buf = Capture::default();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::layer::SubscriberExt::with(
+        tracing_subscriber::registry(),
+        support::json(&buf),
+    ));
+    let rounds = 20_u64;
+    let (to_recorder, recorder_gets) = mpsc::channel::<u64>();
+    let (to_logger, logger_gets) = mpsc::channel::<()>();
+    let shared =
+        tracing::dispatcher::with_default(&dispatch, || tracing::info_span!("shared", v = 0_u64));
+    std::thread::scope(|s| {
+        // The recorder writes each value into the shared span when asked, then answers.
+        let recorder_span = shared.clone();
+        s.spawn(move || {
+            for v in recorder_gets {
+                recorder_span.record("v", v);
+                if to_logger.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        tracing::dispatcher::with_default(&dispatch, || {
+            let child = tracing::info_span!(parent: &shared, "child", c = 1);
+            let _c = child.enter();
+            for v in 1..=rounds {
+                tracing::info!(round = v, "before");
+                to_recorder.send(v).expect("the recorder runs");
+                logger_gets.recv().expect("the recorder answers");
+                tracing::info!(round = v, "after");
+            }
+        });
+        drop(to_recorder);
+    });
+    let records = buf.records();
+    assert_eq!(records.len() as u64, 2 * rounds);
+    for (i, r) in records.iter().enumerate() {
+        let round = i as u64 / 2 + 1;
+        let want = if i % 2 == 0 { round - 1 } else { round };
+        assert_eq!(
+            (&r["round"], &r["v"]),
+            (&json!(round), &json!(want)),
+            "line {i}: the value recorded on the other thread before it"
+        );
+    }
+}

@@ -3,11 +3,14 @@
 //!
 //! A span's flattening is its own fields (first of a name wins) followed by its parent's
 //! flattening minus the keys the span already wrote. It is kept per thread in [`FlatSpans`],
-//! keyed by the layer configuration, the span (registry id and span id) and the
-//! [`generation`] of span fields, which every `Span::record` seen by a JSON layer advances: a
-//! recorded value makes every kept flattening stale. An event then writes its spans' fields
-//! with one copy, or, when one of its own keys may collide with them, one copy per field it
-//! does not shadow.
+//! keyed by the layer configuration and the span (registry id and span id), and valid while
+//! the generations it depends on stand still: every `Span::record` seen by a JSON layer
+//! advances the generation of its span's trace ([`fields_changed`]; trace ids share
+//! [`BUCKETS`] generations), and a flattening depends on those of the traces of the spans it
+//! holds (one, unless a span under a local parent was re-parented into a remote trace). A
+//! record in one request leaves the flattenings of the other requests, on every thread,
+//! valid. An event then writes its spans' fields with one copy, or, when one of its own keys
+//! may collide with them, one copy per field it does not shadow.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -19,19 +22,79 @@ use crate::format::{write_ids, Format};
 use crate::keys::KeyNames;
 use crate::plan::{span_plan_for, write_key, OutKey, Plans, SpanPlan};
 
-/// Advanced by every `Span::record` a JSON layer sees, after the fields changed.
-static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// How many generations trace ids share (a power of two, at most 64: a flattening's
+/// dependencies are a bit mask).
+const BUCKETS: usize = 64;
 
-/// Marks every kept flattening stale: a span's fields changed.
+/// A generation of span fields, on a cache line of its own.
+#[repr(align(64))]
+struct Generation(AtomicU64);
+
+/// Advanced by every `Span::record` a JSON layer sees, after the fields changed, in the
+/// bucket of the span's trace.
+static GENERATIONS: [Generation; BUCKETS] = [const { Generation(AtomicU64::new(0)) }; BUCKETS];
+
+/// The bucket of `trace` (its low bits, random for every trace id taskwire makes and for
+/// W3C ids from other processes).
 #[inline]
-pub(crate) fn fields_changed() {
-    GENERATION.fetch_add(1, Ordering::Release);
+fn bucket(trace: TraceId) -> u32 {
+    (trace.to_u128() as u32) & (BUCKETS as u32 - 1)
 }
 
-/// The current generation of span fields.
 #[inline]
-pub(crate) fn generation() -> u64 {
-    GENERATION.load(Ordering::Acquire)
+fn generation(bucket: u32) -> u64 {
+    GENERATIONS[bucket as usize].0.load(Ordering::Acquire)
+}
+
+/// Marks the kept flattenings of the spans of `trace` (and of the traces sharing its bucket)
+/// stale: a span's fields changed.
+#[inline]
+pub(crate) fn fields_changed(trace: TraceId) {
+    GENERATIONS[bucket(trace) as usize]
+        .0
+        .fetch_add(1, Ordering::Release);
+}
+
+/// The generations a flattening was built at: which buckets (bit `i`: bucket `i`) and the sum
+/// of their generations then, which grows when any of them does.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Deps {
+    mask: u64,
+    sum: u64,
+}
+
+impl Deps {
+    /// Whether no generation in `self` moved since, and the span's trace (now in `own`
+    /// bucket) is still one of them.
+    #[inline]
+    fn valid(&self, own: u32) -> bool {
+        if self.mask & (1 << own) == 0 {
+            return false;
+        }
+        if self.mask == 1 << own {
+            return generation(own) == self.sum;
+        }
+        let (mut mask, mut sum) = (self.mask, 0u64);
+        while mask != 0 {
+            sum = sum.wrapping_add(generation(mask.trailing_zeros()));
+            mask &= mask - 1;
+        }
+        sum == self.sum
+    }
+
+    /// `self` (the parent's) with bucket `own`, whose generation `at` was read before the span's
+    /// fields were.
+    #[inline]
+    fn with(self, own: u32, at: u64) -> Deps {
+        if self.mask & (1 << own) != 0 {
+            self
+        } else {
+            Deps {
+                mask: self.mask | 1 << own,
+                sum: self.sum.wrapping_add(at),
+            }
+        }
+    }
 }
 
 /// Kept flattenings per thread (direct-mapped by span id, which is random).
@@ -64,15 +127,25 @@ struct Flat {
     /// ids are fixed for a span but for a lineage edit, so they are compared, not trusted.
     ids: Option<Ids>,
     ids_bytes: Vec<u8>,
+    /// The generations the fields are valid at.
+    deps: Deps,
 }
 
-/// What a flattening is valid for.
+/// Whose flattening it is: the layer configuration's and the span's, whose trace is in
+/// bucket `bucket` now.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct SpanKey {
     format: u64,
     span: u64,
     span_id: u64,
-    generation: u64,
+    bucket: u32,
+}
+
+impl SpanKey {
+    #[inline]
+    fn names(&self, other: &SpanKey) -> bool {
+        (self.format, self.span, self.span_id) == (other.format, other.span, other.span_id)
+    }
 }
 
 impl SpanKey {
@@ -107,23 +180,28 @@ impl FlatSpans {
         }
     }
 
+    /// The kept flattening of `key`'s span, if it is still valid.
     #[inline]
     fn get(&self, key: &SpanKey) -> Option<&Flat> {
         let slot = self.slots.get(key.slot())?;
-        (slot.key.as_ref() == Some(key)).then_some(&slot.flat)
+        let kept = slot.key.as_ref().is_some_and(|k| k.names(key));
+        (kept && slot.flat.deps.valid(key.bucket)).then_some(&slot.flat)
     }
 
     #[inline]
     fn get_mut(&mut self, key: &SpanKey) -> Option<&mut Flat> {
         let slot = self.slots.get_mut(key.slot())?;
-        (slot.key.as_ref() == Some(key)).then_some(&mut slot.flat)
+        let kept = slot.key.as_ref().is_some_and(|k| k.names(key));
+        (kept && slot.flat.deps.valid(key.bucket)).then_some(&mut slot.flat)
     }
 
     /// Flattens a span: its own `fields` (named as `plan` says), then the flattening kept
-    /// under `parent` without the keys already written; keeps it under `key`.
+    /// under `parent` without the keys already written; keeps it under `key`, valid while the
+    /// generation of its bucket (`at` when the fields were read) and the parent's stand still.
     fn build<'f>(
         &mut self,
         key: SpanKey,
+        at: u64,
         parent: Option<SpanKey>,
         fields: impl Iterator<Item = (&'static str, FieldRef<'f>)>,
         plan: &SpanPlan,
@@ -137,6 +215,7 @@ impl FlatSpans {
         next.entries.clear();
         next.sig = 0;
         next.ids = None;
+        next.deps = Deps::default().with(key.bucket, at);
         for (i, (name, value)) in fields.enumerate() {
             let start = offset(&next.bytes);
             let planned = plan.find(name, i);
@@ -172,9 +251,10 @@ impl FlatSpans {
         let own = next.entries.len();
         let parent = parent.and_then(|p| {
             let slot = self.slots.get(p.slot())?;
-            (slot.key == Some(p)).then_some(&slot.flat)
+            slot.key.is_some_and(|k| k.names(&p)).then_some(&slot.flat)
         });
         if let Some(parent) = parent {
+            next.deps = parent.deps.with(key.bucket, at);
             let base = offset(&next.bytes);
             if next.sig & parent.sig == 0 {
                 // No key of the span's can be one of its parent's: all of them, in one copy.
@@ -219,7 +299,7 @@ fn offset(bytes: &[u8]) -> u32 {
 
 /// The key a span's flattening is kept under, and its ids; `None` without [`SpanData`].
 #[inline]
-fn key_of<S>(fmt: &Format, span: &SpanRef<'_, S>, generation: u64) -> Option<(SpanKey, Ids)>
+fn key_of<S>(fmt: &Format, span: &SpanRef<'_, S>) -> Option<(SpanKey, Ids)>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -229,7 +309,7 @@ where
         format: fmt.id,
         span: span.id().into_u64(),
         span_id: d.span_id().to_u64(),
-        generation,
+        bucket: bucket(d.trace_id()),
     };
     Some((key, (d.trace_id(), d.span_id(), d.parent_span_id())))
 }
@@ -252,8 +332,7 @@ where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
     let site = first.metadata();
-    let generation = generation();
-    let kept = key_of(fmt, &first, generation).filter(|(inner, _)| {
+    let kept = key_of(fmt, &first).filter(|(inner, _)| {
         flats.get(inner).is_some() || keep(fmt, flats, span_plans, &first, *inner, 1).is_some()
     });
     // A span without data, or a scope too deep: field by field.
@@ -304,7 +383,7 @@ where
     let parent = match span.parent() {
         None => None,
         Some(p) => {
-            let (parent, _) = key_of(fmt, &p, key.generation)?;
+            let (parent, _) = key_of(fmt, &p)?;
             if flats.get(&parent).is_none() {
                 if depth == MAX_DEPTH {
                     return None;
@@ -314,12 +393,14 @@ where
             Some(parent)
         }
     };
+    // Read before the fields: a record after this read makes the flattening stale.
+    let at = generation(key.bucket);
     let ext = span.extensions();
     let d = ext.get::<SpanData>()?;
     let plan = span_plan_for(span_plans, fmt, span.metadata());
     // Rendered straight into the flattening: the span's own cached rendering (`rendered()`)
     // would be one more buffer and copy for the same bytes.
-    flats.build(key, parent, d.fields().iter(), plan, &fmt.keys);
+    flats.build(key, at, parent, d.fields().iter(), plan, &fmt.keys);
     Some(())
 }
 

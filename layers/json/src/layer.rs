@@ -234,9 +234,14 @@ where
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         self.capture.on_record(id, values, &ctx);
-        // After the capture below or here applied the values: flattenings kept per thread
-        // from before are stale.
-        crate::flat::fields_changed();
+        // After the capture below or here applied the values: flattenings of the span's trace
+        // kept per thread from before are stale. A span without data has none.
+        let trace = ctx
+            .span(id)
+            .and_then(|s| s.extensions().get::<SpanData>().map(SpanData::trace_id));
+        if let Some(trace) = trace {
+            crate::flat::fields_changed(trace);
+        }
     }
 
     fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
