@@ -5,7 +5,6 @@
 
 mod support;
 
-use fantoccini::Locator;
 use taskwire_test_support::TempDir;
 use taskwire_tickets::Sqlite;
 use tracing_subscriber::prelude::*;
@@ -77,12 +76,7 @@ async fn nested_in_axum_the_pages_and_links_live_under_the_prefix() {
     support::screenshot_tall(&c, "dashboard-metrics").await;
 
     // The navigation, a ticket, resolving it: all under /_taskwire.
-    c.find(Locator::LinkText("Tickets"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    support::follow_link(&c, "Tickets").await;
     assert_eq!(c.current_url().await.unwrap().path(), "/_taskwire/tickets");
     support::click_to_next_page(&c, "table.tickets td.title > a").await;
     let ticket = c.current_url().await.unwrap();

@@ -80,11 +80,7 @@ async fn an_axum_apps_dashboard_shows_a_recent_traces_waterfall_in_a_real_browse
     support::screenshot(&c, "dashboard-recent-traces").await;
 
     // the newest is first; open it
-    let link = c
-        .find(fantoccini::Locator::LinkText("POST /checkout"))
-        .await
-        .unwrap();
-    link.click().await.unwrap();
+    support::follow_link(&c, "POST /checkout").await;
     assert!(c
         .current_url()
         .await

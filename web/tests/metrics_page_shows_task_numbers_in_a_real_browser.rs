@@ -91,12 +91,7 @@ async fn task_end_records_become_counts_rates_percentiles_and_plots() {
     // The filter box.
     let q = c.find(Locator::Css("input[name=q]")).await.unwrap();
     q.send_keys("DB.").await.unwrap();
-    c.find(Locator::Css("form.filters button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    support::click_to_next_page(&c, "form.filters button").await;
     let names: Vec<String> = rows(&c).await.into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(names, ["db.query"]);
 

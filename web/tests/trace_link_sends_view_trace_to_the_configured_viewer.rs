@@ -57,7 +57,7 @@ async fn view_trace_links_go_through_the_template() {
         Some("noopener noreferrer")
     );
     // The waterfall of the logs is still one click away.
-    support::click(&c, "dd.trace a.trace-logs").await;
+    support::click_to_next_page(&c, "dd.trace a.trace-logs").await;
     assert_eq!(support::text(&c, "h1").await, "Trace GET /checkout");
     let out = support::element(&c, "p.trace-out a").await;
     assert_eq!(

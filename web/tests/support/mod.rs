@@ -192,9 +192,28 @@ pub async fn click(c: &Client, css: &str) {
 /// element is gone) and loaded the next. Reading right after a plain click may read the old
 /// page, or an element of it that goes stale under the reader.
 pub async fn click_to_next_page(c: &Client, css: &str) {
-    use fantoccini::error::{CmdError, ErrorStatus};
     let old = element(c, "html").await;
     click(c, css).await;
+    wait_for_next_page(c, old, css).await;
+}
+
+/// Follows the link whose text is `text`, as [`click_to_next_page`] does.
+pub async fn follow_link(c: &Client, text: &str) {
+    let old = element(c, "html").await;
+    let link = c
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(fantoccini::Locator::LinkText(text))
+        .await
+        .unwrap_or_else(|e| panic!("no link {text:?}: {e}"));
+    link.click().await.expect("the click");
+    wait_for_next_page(c, old, text).await;
+}
+
+/// Waits, up to 10 s, until the page whose root element is `old` is gone (after clicking
+/// `what`) and the next one has loaded.
+async fn wait_for_next_page(c: &Client, old: fantoccini::elements::Element, css: &str) {
+    use fantoccini::error::{CmdError, ErrorStatus};
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match old.tag_name().await {
