@@ -39,7 +39,6 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::Registry;
 
-/// A writer that takes every byte and throws it away.
 /// One sink shared by every thread: it counts the bytes it is given with an atomic add.
 #[derive(Clone, Debug, Default)]
 struct SharedSink(Arc<AtomicU64>);
@@ -325,11 +324,16 @@ fn threads(c: &mut Criterion) {
 /// The thread scaling, paired (`TASKWIRE_PAIRED=1`): per round, one chunk of each workload on
 /// one thread and on two (each thread doing the whole chunk, so two threads do twice the work),
 /// then the per-round ratio `2 × t(1 thread) ÷ t(2 threads)`; prints the median and quartiles of
-/// the ratios over all rounds.
+/// the ratios over all rounds. taskwire-json runs twice: into one sink that counts the bytes of
+/// both threads on one atomic, and into one sink that discards them (as the limit's does).
 fn paired_threads() {
     let sink = SharedSink::default();
     let dispatch = Dispatch::new(taskwire(sink.clone()));
-    let taskwire_work = |n: u64, start: &Barrier| taskwire_work(&dispatch, n, start);
+    let counted_work = |n: u64, start: &Barrier| taskwire_work(&dispatch, n, start);
+    // The same layer into one sink that shares no state between threads (the limit's
+    // `Discard`): the layer's own scaling, without the counter's contended cache line.
+    let quiet = Dispatch::new(taskwire(Discard));
+    let quiet_work = |n: u64, start: &Barrier| taskwire_work(&quiet, n, start);
     let chunk: u64 = std::env::var("TASKWIRE_PAIRED_CHUNK")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -340,17 +344,21 @@ fn paired_threads() {
         .unwrap_or(200);
     // Warm up both workloads on both thread counts.
     for _ in 0..5 {
-        run_threads(1, chunk, &taskwire_work);
-        run_threads(2, 2 * chunk, &taskwire_work);
+        run_threads(1, chunk, &counted_work);
+        run_threads(2, 2 * chunk, &counted_work);
         run_threads(1, chunk, &limit_work);
         run_threads(2, 2 * chunk, &limit_work);
+        run_threads(1, chunk, &quiet_work);
+        run_threads(2, 2 * chunk, &quiet_work);
     }
-    let mut t = [(); 4].map(|()| Vec::with_capacity(rounds));
+    let mut t = [(); 6].map(|()| Vec::with_capacity(rounds));
     for _ in 0..rounds {
-        t[0].push(run_threads(1, chunk, &taskwire_work).as_secs_f64());
-        t[1].push(run_threads(2, 2 * chunk, &taskwire_work).as_secs_f64());
+        t[0].push(run_threads(1, chunk, &counted_work).as_secs_f64());
+        t[1].push(run_threads(2, 2 * chunk, &counted_work).as_secs_f64());
         t[2].push(run_threads(1, chunk, &limit_work).as_secs_f64());
         t[3].push(run_threads(2, 2 * chunk, &limit_work).as_secs_f64());
+        t[4].push(run_threads(1, chunk, &quiet_work).as_secs_f64());
+        t[5].push(run_threads(2, 2 * chunk, &quiet_work).as_secs_f64());
     }
     black_box(sink.0.load(Ordering::Relaxed));
     let per_event = |v: &[f64], events: u64| {
@@ -359,7 +367,8 @@ fn paired_threads() {
     };
     println!("paired thread scaling: {rounds} rounds, {chunk} events per thread per chunk");
     for (name, one, two) in [
-        ("taskwire_json (shared sink)", 0, 1),
+        ("taskwire_json (counting sink)", 0, 1),
+        ("taskwire_json (discarding sink)", 4, 5),
         ("serde_json limit", 2, 3),
     ] {
         let mut ratios: Vec<f64> = t[one]
@@ -370,7 +379,7 @@ fn paired_threads() {
         let q = quartiles(&mut ratios);
         let met = ratios.iter().filter(|r| **r >= 1.7).count();
         println!(
-            "  {name:28} 1 thread {:6.1} ns/event, 2 threads {:6.1} ns/event (wall), \
+            "  {name:31} 1 thread {:6.1} ns/event, 2 threads {:6.1} ns/event (wall), \
              2 threads / 1 thread: median {:.2}x (quartiles {:.2}x-{:.2}x), >= 1.7x in {met} of {rounds} rounds",
             per_event(&t[one], chunk),
             per_event(&t[two], 2 * chunk),
