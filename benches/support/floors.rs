@@ -130,6 +130,18 @@ pub(crate) struct MinimalTasks {
     pub(crate) sampled: bool,
 }
 
+/// The registry id of a new span's parent: the current span, or the explicit parent.
+pub(crate) fn parent_of<S>(attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Option<Id>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if attrs.is_contextual() {
+        ctx.current_span().id().cloned()
+    } else {
+        attrs.parent().cloned()
+    }
+}
+
 impl MinimalTasks {
     /// The parent task's (trace id, span id, sampled): from this thread's stack when the parent
     /// is the task entered last here (the usual case), else from the parent's extensions.
@@ -137,11 +149,7 @@ impl MinimalTasks {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let parent = if attrs.is_contextual() {
-            ctx.current_span().id()?.clone()
-        } else {
-            attrs.parent()?.clone()
-        };
+        let parent = parent_of(attrs, ctx)?;
         let raw = parent.into_u64();
         let top = STACK.with_borrow(|s| s.last().map(|e| e.0).filter(|e| e.raw == raw));
         if let Some(e) = top {
@@ -361,6 +369,26 @@ pub(crate) struct Finished {
     pub(crate) busy: u64,
 }
 
+impl Finished {
+    /// A task with ids `(trace, span, parent)` of call site `metadata`, created at `start`,
+    /// ended at `end`, entered for `busy` nanoseconds.
+    pub(crate) fn new(
+        (trace, span, parent): (TraceId, SpanId, Option<SpanId>),
+        metadata: &'static tracing::Metadata<'static>,
+        (start, end, busy): (u64, u64, u64),
+    ) -> Self {
+        Finished {
+            trace,
+            span,
+            parent,
+            metadata,
+            start,
+            end,
+            busy,
+        }
+    }
+}
+
 /// A finished task as the export floor queues it; its fields lie in the queue's buffers.
 #[allow(dead_code)] // read by no one: the consumer only takes the batch
 #[derive(Debug)]
@@ -509,15 +537,8 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for MinimalExport {
         let Some(fields) = d.fields.take() else {
             return;
         };
-        let task = Finished {
-            trace: d.trace,
-            span: d.span,
-            parent: d.parent,
-            metadata: span.metadata(),
-            start: d.created,
-            end: clock::now(),
-            busy: d.busy,
-        };
+        let ids = (d.trace, d.span, d.parent);
+        let task = Finished::new(ids, span.metadata(), (d.created, clock::now(), d.busy));
         self.queue.push(task, &fields);
         recycle_fields(fields);
     }

@@ -29,7 +29,7 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
-use super::floors::{recycle_fields, spare_fields, Finished, FloorFields, FloorQueue};
+use super::floors::{parent_of, recycle_fields, spare_fields, Finished, FloorFields, FloorQueue};
 use taskwire_core::task_record::children::{self, Children};
 use taskwire_core::{clock, SpanId, TraceId};
 use tracing::field::{Field, Visit};
@@ -181,11 +181,7 @@ impl TaskModelFloor {
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let parent = if attrs.is_contextual() {
-            ctx.current_span().id()?.clone()
-        } else {
-            attrs.parent()?.clone()
-        };
+        let parent = parent_of(attrs, ctx)?;
         let raw = parent.into_u64();
         let top = STACK.with_borrow(|s| {
             s.last()
@@ -340,15 +336,8 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TaskModelFloor {
         let end = clock::now();
         let wall = end.saturating_sub(d.created);
         if let (Some(queue), Some(fields)) = (&self.export, d.fields.take()) {
-            let task = Finished {
-                trace: d.trace,
-                span: d.span,
-                parent: d.parent,
-                metadata: span.metadata(),
-                start: d.created,
-                end,
-                busy: d.busy,
-            };
+            let ids = (d.trace, d.span, d.parent);
+            let task = Finished::new(ids, span.metadata(), (d.created, end, d.busy));
             queue.push(task, &fields);
             recycle_fields(fields);
         }
