@@ -131,6 +131,7 @@ pub(crate) struct MinimalTasks {
 }
 
 /// The registry id of a new span's parent: the current span, or the explicit parent.
+#[inline]
 pub(crate) fn parent_of<S>(attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Option<Id>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
