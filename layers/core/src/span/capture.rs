@@ -21,6 +21,7 @@ use super::data::{note_unsampled, LayerTiming, Lineage, SpanData, Timing};
 use super::fields::{has_control_fields, FieldCollector, SpanFields};
 pub use super::needs::Needs;
 use super::needs::RootSampler;
+use super::redactor_cell::{RedactorCell, RedactorRef};
 use super::stack;
 
 /// Captures every span once, for every taskwire layer in the stack: its W3C ids and lineage,
@@ -56,7 +57,7 @@ impl CaptureLayer {
     #[must_use]
     pub fn with_redactor(self, redactor: Redactor) -> Self {
         let capture = Capture {
-            redactor: RwLock::new(redactor),
+            redactor: RedactorCell::new(redactor),
             ..Capture::default()
         };
         capture.require(&self.capture.needs());
@@ -83,8 +84,8 @@ impl CaptureLayer {
 /// and the layers that read it, which tell it what they need.
 struct Capture {
     id: u64,
-    /// Written only while the stack is built (readers widen it), read for each span.
-    redactor: RwLock<Redactor>,
+    /// Widened while the stack is built (by readers), read for each span.
+    redactor: RedactorCell,
     fields: AtomicBool,
     timing: AtomicU8,
     root_sampler: OnceLock<RootSampler>,
@@ -109,7 +110,7 @@ impl Default for Capture {
     fn default() -> Self {
         Capture {
             id: crate::ids::next_id().get(),
-            redactor: RwLock::new(Redactor::default()),
+            redactor: RedactorCell::new(Redactor::default()),
             fields: AtomicBool::new(false),
             timing: AtomicU8::new(Timing::Off as u8),
             root_sampler: OnceLock::new(),
@@ -130,19 +131,14 @@ enum NewSpan {
 }
 
 impl Capture {
-    fn redactor(&self) -> std::sync::RwLockReadGuard<'_, Redactor> {
-        self.redactor
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    #[inline]
+    fn redactor(&self) -> RedactorRef<'_> {
+        self.redactor.get()
     }
 
     /// Also redacts what `redactor` calls sensitive.
     fn widen_redactor(&self, redactor: &Redactor) {
-        let mut mine = self
-            .redactor
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *mine = mine.union(redactor);
+        self.redactor.widen(redactor);
     }
 
     /// What this capture records so far.
@@ -515,7 +511,7 @@ impl LayerCapture {
     #[must_use]
     pub fn with_redactor(self, redactor: Redactor) -> Self {
         let capture = Capture {
-            redactor: RwLock::new(redactor.clone()),
+            redactor: RedactorCell::new(redactor.clone()),
             ..Capture::default()
         };
         capture.require(&self.needs);

@@ -25,6 +25,8 @@
 //! - [`needs`]: [`Needs`], what a layer asks of the capture.
 //! - `plan`: what a span call site's fields become (redacted, control field, repeated name),
 //!   decided once per call site and redactor.
+//! - `redactor_cell`: the capture's redactor, widened while the stack is built and then read
+//!   by every span without a lock.
 //! - [`callbacks`]: [`layer_capture_callbacks!`](crate::layer_capture_callbacks), the `Layer`
 //!   methods that feed a [`LayerCapture`].
 //! - [`access`]: reaching a span's data through a `Dispatch` (middleware, `Span` extensions).
@@ -63,6 +65,7 @@ pub mod data;
 pub mod fields;
 pub mod needs;
 mod plan;
+mod redactor_cell;
 pub mod stack;
 
 pub use access::{note_current_exported, read_span_data, set_remote_parent, with_span_data};
