@@ -88,7 +88,10 @@ mod tests {
         let cell = RedactorCell::new(Redactor::with_keys(["alpha"]));
         cell.widen(&Redactor::with_keys(["beta"]));
         assert!(cell.get().is_sensitive_field("beta"));
-        assert!(matches!(cell.get(), RedactorRef::Frozen(_)), "read without the lock");
+        assert!(
+            matches!(cell.get(), RedactorRef::Frozen(_)),
+            "read without the lock"
+        );
         assert!(cell.get().is_sensitive_field("alpha"));
     }
 
