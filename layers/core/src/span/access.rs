@@ -66,11 +66,15 @@ pub fn set_remote_parent(dispatch: &Dispatch, id: &Id, remote: &Extracted) -> bo
     let Some(parent) = remote.parent else {
         return false;
     };
-    // Whichever thread created the span sees this before it next enters a just-created span
-    // (handing the span over to it orders the two).
-    stack::note_lineage_edit();
     let state = (!remote.state.is_empty()).then(|| Arc::from(remote.state.as_str()));
+    // Only the thread that created a span holds it in its just-created slot. Created here (the
+    // usual request span), the slot is filled again below; created elsewhere, whichever thread
+    // created it sees the edit before it next enters a just-created span (handing the span over
+    // to it orders the two). So the shared counter is written only in the second case.
     let just_created_here = stack::is_just_created(id);
+    if !just_created_here {
+        stack::note_lineage_edit();
+    }
     with_span_data(dispatch, id, |d| {
         d.set_remote_parent(parent, state);
         if !parent.sampled {
