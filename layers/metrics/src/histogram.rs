@@ -24,6 +24,10 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use crate::stripe::STRIPES;
+#[cfg(doc)]
+use crate::stripe;
+
 /// Buckets per octave, as a power of two.
 const SUB_BITS: u32 = 6;
 /// Buckets per octave (and per chunk).
@@ -160,27 +164,42 @@ impl Histogram {
 /// slot are allocated together (`slots × 64` 32-bit counters) the first time a value falls into
 /// it, so a window costs one table of octaves instead of one per slot. A slot's bucket counts
 /// up to 2<sup>32</sup> - 1 values.
+///
+/// Each thread counts in its [stripe](crate::stripe) of the histogram, so that threads timing
+/// spans of one name at once do not write one cache line; a stripe's octave is allocated when
+/// a thread of that stripe first needs it (one stripe in a single-threaded process), and
+/// readers add the stripes up.
 pub(crate) struct SlottedHistogram {
-    chunks: [OnceLock<Box<[AtomicU32]>>; CHUNKS],
-    mask: AtomicU64,
+    stripes: [Stripe; STRIPES],
     slots: usize,
+}
+
+/// One stripe's octaves.
+struct Stripe {
+    chunks: [OnceLock<Box<[AtomicU32]>>; CHUNKS],
+    /// Bit `c` is set once chunk `c` is allocated.
+    mask: AtomicU64,
 }
 
 impl SlottedHistogram {
     pub(crate) fn new(slots: usize) -> Self {
         SlottedHistogram {
-            chunks: std::array::from_fn(|_| OnceLock::new()),
-            mask: AtomicU64::new(0),
+            stripes: std::array::from_fn(|_| Stripe {
+                chunks: std::array::from_fn(|_| OnceLock::new()),
+                mask: AtomicU64::new(0),
+            }),
             slots,
         }
     }
 
+    /// Counts `value` in `slot`, in stripe `stripe` (this thread's [`stripe::index`]).
     #[inline]
-    pub(crate) fn record(&self, slot: usize, value: u64) {
+    pub(crate) fn record(&self, stripe: usize, slot: usize, value: u64) {
         let (c, s) = index(value);
-        let chunk = match self.chunks[c].get() {
+        let stripe = &self.stripes[stripe % STRIPES];
+        let chunk = match stripe.chunks[c].get() {
             Some(chunk) => chunk,
-            None => self.allocate(c),
+            None => self.allocate(stripe, c),
         };
         if let Some(b) = chunk.get(slot * SUB + s) {
             b.fetch_add(1, Ordering::Relaxed);
@@ -188,20 +207,24 @@ impl SlottedHistogram {
     }
 
     #[cold]
-    fn allocate(&self, c: usize) -> &[AtomicU32] {
-        let chunk = self.chunks[c]
+    fn allocate<'a>(&self, stripe: &'a Stripe, c: usize) -> &'a [AtomicU32] {
+        let chunk = stripe.chunks[c]
             .get_or_init(|| (0..self.slots * SUB).map(|_| AtomicU32::new(0)).collect());
-        self.mask.fetch_or(1 << c, Ordering::Release);
+        stripe.mask.fetch_or(1 << c, Ordering::Release);
         chunk
     }
 
+    /// The buckets of `slot` in each stripe's octaves that have some.
     fn slot_chunks(&self, slot: usize) -> impl Iterator<Item = (usize, &[AtomicU32])> {
-        let mask = self.mask.load(Ordering::Acquire);
-        (0..CHUNKS)
-            .filter(move |c| mask & (1 << c) != 0)
-            .filter_map(move |c| {
-                Some((c, self.chunks[c].get()?.get(slot * SUB..(slot + 1) * SUB)?))
-            })
+        self.stripes.iter().flat_map(move |stripe| {
+            let mask = stripe.mask.load(Ordering::Acquire);
+            (0..CHUNKS)
+                .filter(move |c| mask & (1 << c) != 0)
+                .filter_map(move |c| {
+                    let chunk = stripe.chunks[c].get()?;
+                    Some((c, chunk.get(slot * SUB..(slot + 1) * SUB)?))
+                })
+        })
     }
 
     pub(crate) fn clear(&self, slot: usize) {
@@ -222,10 +245,12 @@ impl SlottedHistogram {
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.mask.load(Ordering::Relaxed).count_ones() as usize
-            * self.slots
-            * SUB
-            * std::mem::size_of::<AtomicU32>()
+        let octaves: usize = self
+            .stripes
+            .iter()
+            .map(|s| s.mask.load(Ordering::Relaxed).count_ones() as usize)
+            .sum();
+        octaves * self.slots * SUB * std::mem::size_of::<AtomicU32>()
     }
 }
 
@@ -446,11 +471,35 @@ mod tests {
     }
 
     #[test]
+    fn threads_recording_at_once_are_all_counted_across_stripes() {
+        let h = SlottedHistogram::new(2);
+        std::thread::scope(|s| {
+            for t in 0..8_u64 {
+                let h = &h;
+                s.spawn(move || {
+                    for v in 0..1_000_u64 {
+                        h.record(crate::stripe::index(), 1, 1_000 + v * (t + 1));
+                    }
+                });
+            }
+        });
+        let mut s = HistogramSnapshot::new();
+        h.add_to(1, &mut s);
+        assert_eq!(s.count(), 8_000);
+        h.add_to(0, &mut s);
+        assert_eq!(s.count(), 8_000, "slot 0 holds nothing");
+        h.clear(1);
+        s.clear();
+        h.add_to(1, &mut s);
+        assert_eq!(s.count(), 0, "cleared in every stripe");
+    }
+
+    #[test]
     fn slots_are_separate() {
         let h = SlottedHistogram::new(3);
-        h.record(0, 5);
-        h.record(2, 5);
-        h.record(2, 1 << 20);
+        h.record(0, 0, 5);
+        h.record(0, 2, 5);
+        h.record(0, 2, 1 << 20);
         let mut s = HistogramSnapshot::new();
         h.add_to(2, &mut s);
         assert_eq!(s.count(), 2);
@@ -461,6 +510,6 @@ mod tests {
         assert_eq!(s.count(), 0);
         h.add_to(0, &mut s);
         assert_eq!(s.count(), 1);
-        assert_eq!(h.heap_bytes(), 2 * 3 * 64 * 4);
+        assert_eq!(h.heap_bytes(), 2 * 3 * 64 * 4, "one thread: one stripe");
     }
 }

@@ -113,6 +113,7 @@ mod series;
 mod slow;
 mod snapshot;
 mod span;
+mod stripe;
 
 pub use clock::ManualClock;
 pub use export::names;

@@ -18,6 +18,7 @@ use crate::export::{self, names};
 use crate::histogram::{HistogramSnapshot, SlottedHistogram};
 use crate::labels::Labels;
 use crate::span::Sample;
+use crate::stripe::{self, StripedU64};
 
 /// The sliding window of a [`Timer`]: `slots` slots of `slot_ticks` rate ticks each; readers see
 /// the current slot and the `slots - 1` before it.
@@ -64,7 +65,7 @@ struct MeterState {
 
 /// A count with moving rates (Dropwizard's `Meter`, scales' `MeterStat`).
 pub(crate) struct Meter {
-    count: AtomicU64,
+    count: StripedU64,
     /// The tick the series is set up for; a caller in a later tick runs the upkeep first.
     tick: AtomicU64,
     state: Mutex<MeterState>,
@@ -74,7 +75,7 @@ impl Meter {
     pub(crate) fn new(now: u64) -> Self {
         let tick = now / TICK_NANOS;
         Meter {
-            count: AtomicU64::new(0),
+            count: StripedU64::default(),
             tick: AtomicU64::new(tick),
             state: Mutex::new(MeterState {
                 last_tick: tick,
@@ -92,7 +93,7 @@ impl Meter {
         if tick != self.tick.load(Ordering::Acquire) {
             self.advance(tick);
         }
-        self.count.fetch_add(n, Ordering::Relaxed);
+        self.count.add(n);
     }
 
     /// Folds finished ticks into the rates and moves the meter to `tick`.
@@ -183,7 +184,7 @@ impl Slot {
 /// nanosecond values.
 pub(crate) struct Timer {
     meter: Meter,
-    sum: AtomicU64,
+    sum: StripedU64,
     slots: Box<[Slot]>,
     /// The index of the current slot.
     current: AtomicUsize,
@@ -227,7 +228,7 @@ impl Timer {
             .collect();
         Timer {
             meter,
-            sum: AtomicU64::new(0),
+            sum: StripedU64::default(),
             slots,
             current: AtomicUsize::new((epoch % n) as usize),
             hist: SlottedHistogram::new(n as usize),
@@ -251,7 +252,8 @@ impl Timer {
         let Some(slot) = self.slots.get(i) else {
             return;
         };
-        self.hist.record(i, value);
+        let stripe = stripe::index();
+        self.hist.record(stripe, i, value);
         if value < slot.min.load(Ordering::Relaxed) {
             slot.min.fetch_min(value, Ordering::Relaxed);
         }
@@ -265,8 +267,8 @@ impl Timer {
                 }
             }
         }
-        self.sum.fetch_add(value, Ordering::Relaxed);
-        self.meter.count.fetch_add(1, Ordering::Relaxed);
+        self.sum.add_at(stripe, value);
+        self.meter.count.add_at(stripe, 1);
     }
 
     /// Moves the series to `tick`: folds rates, recycles slots whose time is over, and refreshes
