@@ -24,9 +24,9 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use crate::stripe::STRIPES;
 #[cfg(doc)]
 use crate::stripe;
+use crate::stripe::STRIPES;
 
 /// Buckets per octave, as a power of two.
 const SUB_BITS: u32 = 6;
