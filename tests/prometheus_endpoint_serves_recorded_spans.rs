@@ -3,6 +3,7 @@
 //! are 404, a port already taken and a second recorder are errors that say so, and dropping the
 //! guard of `build()` closes the endpoint. One test, in a file of its own: the `metrics`
 //! recorder is global to the process.
+#![cfg(feature = "prometheus")]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
