@@ -16,6 +16,7 @@
 //!
 //! Bytes do not depend on optimisation, so a debug build measures them. The workload runs on a
 //! thread named `main`, as in the bench (taskwire writes the thread's name when asked to).
+#![cfg(all(feature = "tickets", feature = "metrics"))]
 
 #[path = "../benches/support/request_workload.rs"]
 mod request_workload;

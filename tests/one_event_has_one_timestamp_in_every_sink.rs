@@ -1,6 +1,7 @@
 //! One event has one time: two JSON outputs (stdout and a file, say) write the same `ts`, and a
 //! ticket's sample records that same instant, even when writing to the first output takes a
 //! while, and for every event of a loop (whose events all sit at one stack address).
+#![cfg(feature = "tickets")]
 
 use std::time::{Duration, Instant, UNIX_EPOCH};
 

@@ -13,6 +13,7 @@
 //!
 //! A counting global allocator counts the allocations (and reallocations) made on the test's
 //! own thread inside the counted region, so the two tests of this file do not see each other.
+#![cfg(all(feature = "tickets", feature = "metrics"))]
 
 #[path = "../benches/support/request_workload.rs"]
 mod request_workload;

@@ -59,6 +59,7 @@ fn check_both_wrote_the_same(a: &Capture, b: &Capture) {
 }
 
 #[test]
+#[cfg(feature = "metrics")]
 fn with_the_capture_layer_each_field_is_formatted_once() {
     let (a, b) = (Capture::default(), Capture::default());
     let subscriber = tracing_subscriber::registry()
