@@ -131,9 +131,10 @@ struct Flat {
     deps: Deps,
 }
 
-/// Whose flattening it is: the layer configuration's and the span's, whose trace is in
-/// bucket `bucket` now.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Whose flattening it is: the layer configuration's and the span's. `bucket`, the bucket of
+/// the span's trace now, is not part of whose it is: it is what the kept flattening's
+/// [`Deps`] must still cover.
+#[derive(Clone, Copy)]
 struct SpanKey {
     format: u64,
     span: u64,
@@ -142,13 +143,12 @@ struct SpanKey {
 }
 
 impl SpanKey {
+    /// Whether `self` and `other` name the same span under the same configuration.
     #[inline]
     fn names(&self, other: &SpanKey) -> bool {
         (self.format, self.span, self.span_id) == (other.format, other.span, other.span_id)
     }
-}
 
-impl SpanKey {
     #[inline]
     fn slot(&self) -> usize {
         (self.span_id ^ self.span) as usize % SLOTS

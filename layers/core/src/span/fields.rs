@@ -14,14 +14,10 @@ use tracing_core::field::Field;
 use tracing_core::Metadata;
 
 use crate::redact::Redactor;
-use crate::schema;
 use crate::value::{ErrorValue, FieldRef, FieldSink, FieldValue};
 
+pub use super::plan::CONTROL_FIELDS;
 use super::plan::{FieldPlan, PLANNED_FIELDS};
-
-/// Fields that steer taskwire (a task's name, a recorded outcome), captured even when no layer
-/// in the stack reads span fields.
-pub const CONTROL_FIELDS: [&str; 3] = [schema::TASK_NAME, schema::OTEL_NAME, schema::OUTCOME];
 
 /// [`SpanFields::control`] bits of `task.name` and `otel.name`.
 const CONTROL_NAMES: u8 = 0b011;
@@ -363,7 +359,7 @@ impl<'a> FieldCollector<'a> {
         only_control: bool,
         meta: &'static Metadata<'static>,
     ) -> FieldCollector<'a> {
-        let plan = FieldPlan::of(meta, redactor, &CONTROL_FIELDS);
+        let plan = FieldPlan::of(meta, redactor);
         let plain = if only_control || !plan.unique || fields.rendered.get().is_some() {
             0
         } else {

@@ -6,6 +6,11 @@ use tracing_core::Metadata;
 
 use crate::cache::{self, SiteSlots};
 use crate::redact::Redactor;
+use crate::schema;
+
+/// Fields that steer taskwire (a task's name, a recorded outcome), captured even when no layer
+/// in the stack reads span fields.
+pub const CONTROL_FIELDS: [&str; 3] = [schema::TASK_NAME, schema::OTEL_NAME, schema::OUTCOME];
 
 /// Fields at this index or beyond are decided one by one, as without a plan.
 pub(crate) const PLANNED_FIELDS: usize = 64;
@@ -27,25 +32,21 @@ pub(crate) struct FieldPlan {
 }
 
 impl FieldPlan {
-    /// The plan of `meta`'s fields for `redactor`, whose names in `control` are control
-    /// fields: from the thread's table when it was made before, else made and remembered.
+    /// The plan of `meta`'s fields for `redactor`: from the thread's table when it was made
+    /// before, else made and remembered.
     #[inline]
-    pub(crate) fn of(
-        meta: &'static Metadata<'static>,
-        redactor: &Redactor,
-        control: &[&str],
-    ) -> FieldPlan {
+    pub(crate) fn of(meta: &'static Metadata<'static>, redactor: &Redactor) -> FieldPlan {
         thread_local! {
             static KNOWN: SiteSlots<FieldPlan, KNOWN_PLANS> = const { SiteSlots::new() };
         }
         cache::with_slot(&KNOWN, redactor.id(), meta, || {
-            FieldPlan::make(meta, redactor, control)
+            FieldPlan::make(meta, redactor)
         })
     }
 
     #[cold]
     #[inline(never)]
-    fn make(meta: &'static Metadata<'static>, redactor: &Redactor, control: &[&str]) -> FieldPlan {
+    fn make(meta: &'static Metadata<'static>, redactor: &Redactor) -> FieldPlan {
         let mut plan = FieldPlan {
             sensitive: 0,
             control: 0,
@@ -63,7 +64,7 @@ impl FieldPlan {
             if redactor.is_sensitive(name) {
                 plan.sensitive |= 1 << i;
             }
-            if control.contains(&name) {
+            if CONTROL_FIELDS.contains(&name) {
                 plan.control |= 1 << i;
             }
         }
@@ -93,11 +94,11 @@ mod tests {
             callsite: &SITE,
             kind: tracing_core::metadata::Kind::SPAN,
         );
-        let plan = FieldPlan::of(&META, &Redactor::default(), &["task.name"]);
+        let plan = FieldPlan::of(&META, &Redactor::default());
         assert_eq!(plan.sensitive, 0b0010);
         assert_eq!(plan.control, 0b0100);
         assert!(!plan.unique);
-        let none = FieldPlan::of(&META, &Redactor::none(), &["task.name"]);
+        let none = FieldPlan::of(&META, &Redactor::none());
         assert_eq!(none.sensitive, 0);
     }
 }
