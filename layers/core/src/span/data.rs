@@ -185,11 +185,6 @@ struct SpanTimes {
 }
 
 impl SpanData {
-    pub(crate) fn new(lineage: Lineage, fields: SpanFields, all_fields: bool, timed: bool) -> Self {
-        let created = timed.then(clock::now);
-        SpanData::with_parts(SpanId::random(), lineage, fields, all_fields, created, None)
-    }
-
     /// The data of span `span_id`, timed from `created` when that is given.
     #[inline]
     pub(crate) fn with_parts(
@@ -227,7 +222,14 @@ impl SpanData {
             remote_parent: false,
             tracestate: None,
         };
-        SpanData::new(lineage, SpanFields::default(), true, false)
+        SpanData::with_parts(
+            SpanId::random(),
+            lineage,
+            SpanFields::default(),
+            true,
+            None,
+            None,
+        )
     }
 
     /// The trace this span belongs to.
