@@ -7,8 +7,8 @@
 //! lets [`line_layer_callbacks!`](crate::line_layer_callbacks) write the `Layer` methods that
 //! only forward to them (the capture's span callbacks, and `event_enabled` calling
 //! [`LineWriter::mark`]), and from `Layer::on_event` renders into its per-thread scratch
-//! ([`crate::scratch`]) inside [`LineWriter::with_event`], with the spans [`event_scope`]
-//! finds, then hands the bytes to [`LineWriter::write`]: one `write_all` per line, failures
+//! ([`crate::scratch`]) inside [`LineWriter::with_event`], with the span [`event_span`] finds
+//! (or the spans [`event_scope`] lists), then hands the bytes to [`LineWriter::write`]: one `write_all` per line, failures
 //! counted, never a panic.
 //!
 //! ```
@@ -56,7 +56,7 @@ use tracing_core::{Event, Metadata, Subscriber};
 use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::{LookupSpan, Scope};
+use tracing_subscriber::registry::{LookupSpan, Scope, SpanRef};
 
 use crate::event_time::EventClock;
 use crate::span::LayerCapture;
@@ -148,14 +148,33 @@ impl<W: for<'w> MakeWriter<'w>> LineWriter<W> {
     }
 }
 
-/// The spans `event` happened in, innermost first, for a layer reading `capture`: for a
-/// contextual event, from the innermost span the capture saw entered on this thread
+/// The span `event` happened in (its innermost), for a layer reading `capture`: for a
+/// contextual event, the innermost span the capture saw entered on this thread
 /// ([`LayerCapture::current_span`]) when `ctx` lets the layer see it (a per-layer filter may
-/// not); else what the registry says (`Context::event_scope`).
+/// not); else what the registry says (`Context::event_span`).
 ///
 /// The capture's stack is a plain thread-local; the registry's sits in a shared `ThreadLocal`
-/// whose borrow flags two logging threads both write. The example of
-/// [`line_layer_callbacks!`](crate::line_layer_callbacks) counts an event's spans with it.
+/// whose borrow flags two logging threads both write.
+#[inline]
+pub fn event_span<'c, S>(
+    capture: &LayerCapture,
+    event: &Event<'_>,
+    ctx: &'c Context<'_, S>,
+) -> Option<SpanRef<'c, S>>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    event
+        .is_contextual()
+        .then(|| capture.current_span())
+        .flatten()
+        .and_then(|id| ctx.span(&id))
+        .or_else(|| ctx.event_span(event))
+}
+
+/// The spans `event` happened in, innermost first, for a layer reading `capture`: the scope of
+/// its [`event_span`]. The example of [`line_layer_callbacks!`](crate::line_layer_callbacks)
+/// counts an event's spans with it.
 #[inline]
 pub fn event_scope<'c, S>(
     capture: &LayerCapture,
@@ -165,13 +184,7 @@ pub fn event_scope<'c, S>(
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    event
-        .is_contextual()
-        .then(|| capture.current_span())
-        .flatten()
-        .and_then(|id| ctx.span(&id))
-        .map(|span| span.scope())
-        .or_else(|| ctx.event_scope(event))
+    event_span(capture, event, ctx).map(|span| span.scope())
 }
 
 /// An event about to be written, and what is known about it ([`LineWriter::with_event`]).

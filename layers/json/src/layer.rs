@@ -2,7 +2,7 @@
 
 use std::io;
 
-use taskwire_core::line::LineWriter;
+use taskwire_core::line::{self, LineWriter};
 use taskwire_core::span::{self, CapturingLayer, LayerCapture, Needs};
 /// Counts records a [`JsonLayer`] failed to write (the first failure is also reported once on
 /// stderr).
@@ -262,14 +262,9 @@ where
                 return;
             }
         }
-        // The event's span, as `line::event_scope` finds it, looked up once: the flattening
-        // of its fields is kept per span, so its ancestors are rarely needed.
-        let span = event
-            .is_contextual()
-            .then(|| self.capture.current_span())
-            .flatten()
-            .and_then(|id| ctx.span(&id))
-            .or_else(|| ctx.event_span(event));
+        // The event's span alone: the flattening of its fields is kept per span, so its
+        // ancestors are rarely needed.
+        let span = line::event_span(&self.capture, event, &ctx);
         // counted by a tickets layer below this one (see `taskwire_core::event_ticket`)
         let ticket = taskwire_core::event_ticket::get(event);
         self.out.with_event(event, |e| {
