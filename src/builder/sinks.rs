@@ -37,8 +37,6 @@ thread_local! {
     /// The metadata of the event being rendered, while its line may go straight to the only
     /// output.
     static DIRECT: Cell<Option<&'static Metadata<'static>>> = const { Cell::new(None) };
-    /// Whether a line went to the tap since [`Fanout`] last looked.
-    static TAPPED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// One JSON output of a [`Fanout`].
@@ -97,7 +95,6 @@ impl Write for TapWriter<'_> {
             }
             return Ok(());
         }
-        let _ = TAPPED.try_with(|t| t.set(true));
         TAP.try_with(|t| match t.try_borrow_mut() {
             Ok(mut v) => {
                 v.extend_from_slice(buf);
@@ -247,10 +244,14 @@ where
         // `Tap`); a bridged `log` record's line, or every line with several outputs, to the tap.
         let direct = (self.outputs.sinks.len() == 1).then(|| event.metadata());
         let previous = DIRECT.try_with(|d| d.replace(direct)).ok().flatten();
-        let tapped = TAPPED.try_with(|t| t.replace(false)).unwrap_or(false);
         self.json.on_event(event, ctx);
         let _ = DIRECT.try_with(|d| d.set(previous));
-        if !TAPPED.try_with(|t| t.replace(tapped)).unwrap_or(true) {
+        // The tap is empty between events (an event raised while a line is rendered or
+        // written drains its own line): nothing in it, nothing went to it.
+        let tapped = TAP
+            .try_with(|t| t.try_borrow().map_or(true, |v| !v.is_empty()))
+            .unwrap_or(false);
+        if !tapped {
             return;
         }
         // Taken out of the tap while the outputs write, so an output that logs cannot find the
