@@ -71,10 +71,25 @@ mod tests {
     }
 
     #[test]
-    fn threads_take_the_stripes_in_turn() {
-        let stripes: Vec<usize> = (0..STRIPES)
-            .map(|_| std::thread::spawn(index).join().unwrap_or(usize::MAX))
+    fn a_thread_keeps_its_stripe_and_threads_spread_over_them() {
+        let stripes: Vec<usize> = (0..4 * STRIPES)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    let first = index();
+                    assert_eq!(index(), first, "a thread's stripe does not change");
+                    first
+                })
+                .join()
+                .unwrap_or(usize::MAX)
+            })
             .collect();
         assert!(stripes.iter().all(|&s| s < STRIPES), "{stripes:?}");
+        let mut distinct = stripes.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(
+            distinct.len() > 1,
+            "every thread on one stripe: {stripes:?}"
+        );
     }
 }
