@@ -163,20 +163,8 @@ fn next_value(v: &mut u64) -> u64 {
 
 /// Times `iters` runs of `step` in batches of 10 000, calling `drain` between batches
 /// (untimed), as a scraper or the exporter's upkeep would.
-fn batched(iters: u64, mut step: impl FnMut(), drain: impl Fn()) -> Duration {
-    let mut total = Duration::ZERO;
-    let mut left = iters;
-    while left > 0 {
-        let n = left.min(10_000);
-        let start = Instant::now();
-        for _ in 0..n {
-            step();
-        }
-        total += start.elapsed();
-        drain();
-        left -= n;
-    }
-    total
+fn batched(iters: u64, step: impl FnMut(), drain: impl Fn()) -> Duration {
+    paired::batched(iters, 10_000, step, drain)
 }
 
 /// Nanoseconds per run of `step`, over `n` runs.

@@ -38,7 +38,6 @@
 
 use std::hint::black_box;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, Bencher, BenchmarkGroup, Criterion};
@@ -85,19 +84,7 @@ fn iter_flushed(b: &mut Bencher<'_>, flush: &dyn Fn()) -> u64 {
     let ran = std::cell::Cell::new(0_u64);
     b.iter_custom(|iters| {
         ran.set(ran.get() + iters);
-        let mut total = Duration::ZERO;
-        let mut left = iters;
-        while left > 0 {
-            let n = left.min(u64::from(CHUNK));
-            let t = Instant::now();
-            for _ in 0..n {
-                lifecycle();
-            }
-            total += t.elapsed();
-            flush();
-            left -= n;
-        }
-        total
+        paired::batched(iters, u64::from(CHUNK), lifecycle, flush)
     });
     ran.get()
 }

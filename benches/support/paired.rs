@@ -127,3 +127,28 @@ pub(crate) fn ratio(num: &[f64], den: &[f64]) -> [f64; 3] {
     let mut r: Vec<f64> = num.iter().zip(den).map(|(n, d)| n / d).collect();
     quartiles(&mut r)
 }
+
+/// Times `iters` calls of `work` in batches of `batch`, calling `between` after each batch
+/// outside the timed section (a recorder's drain, an exporter's flush), as criterion's
+/// `iter_custom` wants: the time of the calls alone.
+#[allow(dead_code)] // not every benchmark batches
+pub(crate) fn batched(
+    iters: u64,
+    batch: u64,
+    mut work: impl FnMut(),
+    mut between: impl FnMut(),
+) -> std::time::Duration {
+    let mut total = std::time::Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(batch);
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            work();
+        }
+        total += start.elapsed();
+        between();
+        left -= n;
+    }
+    total
+}
